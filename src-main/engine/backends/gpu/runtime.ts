@@ -1,0 +1,86 @@
+/**
+ * What the GPU backend needs from a vendor runtime. native/cuda.ts (+ nvrtc) and native/hip.ts
+ * (+ hiprtc) are thin koffi declarations; the classes implementing this interface live next to
+ * this file (cuda-runtime.ts, hip-runtime.ts) and turn every failed call into a GpuError.
+ * One GpuRuntime instance serves one device, and is only ever used from one thread.
+ */
+import type { DeviceInfo } from '../types';
+
+/** Opaque device pointer as the runtime hands it out. */
+export type DevicePtr = { readonly __devicePtr: unique symbol } | bigint | number;
+
+export type KernelArg =
+  | { ptr: DevicePtr }
+  | { i32: number }
+  | { u32: number }
+  | { f32: number }
+  | { u64: bigint | number };
+
+export interface GpuModule {
+  readonly source: string; // 'nvrtc', 'hiprtc', 'prebuilt:<path>', 'custom:<path>'
+}
+export interface GpuFunction {
+  readonly name: string;
+}
+export interface GpuEvent {
+  readonly __event?: true;
+}
+
+export class GpuError extends Error {
+  constructor(
+    /** the API that failed, e.g. 'cuMemAlloc_v2' */
+    readonly api: string,
+    /** the runtime's numeric code */
+    readonly code: number,
+    /** the runtime's error name/string */
+    readonly detail: string,
+  ) {
+    super(`${api} failed: ${detail} (${code})`);
+    this.name = 'GpuError';
+  }
+}
+
+/** Raised while probing: the backend cannot be used here, with the reason to show the user. */
+export class GpuUnavailableError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'GpuUnavailableError';
+  }
+}
+
+export interface CompileOptions {
+  /** 'sm_90', 'gfx90a' ... (the device's exact architecture) */
+  arch: string;
+  defines?: Record<string, string | number>;
+  /** header name -> contents, for #include "common.h" */
+  headers?: Record<string, string>;
+}
+
+export interface GpuRuntime {
+  readonly kind: 'cuda' | 'hip';
+  deviceCount(): number;
+  /** device facts; copyBandwidthGBs stays null here (measured by the backend) */
+  deviceInfo(index: number): DeviceInfo;
+  /** bind this runtime to one device (context / hipSetDevice) */
+  useDevice(index: number): void;
+  memGetInfo(): { free: number; total: number };
+  malloc(bytes: number): DevicePtr;
+  free(ptr: DevicePtr): void;
+  copyToDevice(dst: DevicePtr, src: ArrayBufferView, dstOffsetBytes?: number): void;
+  copyFromDevice(dst: ArrayBufferView, src: DevicePtr, srcOffsetBytes?: number): void;
+  copyDeviceToDevice(dst: DevicePtr, src: DevicePtr, bytes: number): void;
+  memset8(ptr: DevicePtr, value: number, bytes: number): void;
+  /** run-time compile to PTX / a code object for opts.arch */
+  compile(source: string, fileName: string, opts: CompileOptions): Uint8Array;
+  compilerVersion(): string;
+  loadModule(image: Uint8Array, source: string): GpuModule;
+  getFunction(mod: GpuModule, name: string): GpuFunction;
+  launch(fn: GpuFunction, grid: [number, number, number], block: [number, number, number], sharedBytes: number, args: KernelArg[]): void;
+  eventCreate(): GpuEvent;
+  eventRecord(ev: GpuEvent): void;
+  eventElapsedMs(start: GpuEvent, end: GpuEvent): number;
+  eventDestroy(ev: GpuEvent): void;
+  synchronize(): void;
+  /** frees modules/context; idempotent */
+  dispose(): void;
+}

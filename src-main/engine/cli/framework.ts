@@ -1,0 +1,99 @@
+/** The CLI's small command framework on node:util parseArgs (no dependency needed for this). */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Bad input from the user: exit code 2, one line. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface CliContext {
+  positionals: string[];
+  values: Record<string, string | boolean | string[] | undefined>;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  debug: boolean;
+}
+
+export interface CliCommand {
+  name: string;
+  /** one line for the command list */
+  summary: string;
+  /** usage line(s) and option descriptions, shown by `quantscope <cmd> --help` */
+  help: string;
+  options: OptionSpec;
+  minPositionals?: number;
+  maxPositionals?: number;
+  run(ctx: CliContext): Promise<number>;
+}
+
+export function parseCommandArgs(cmd: CliCommand, argv: string[]): { positionals: string[]; values: CliContext['values'] } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { ...cmd.options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    // parseArgs messages are long and multi-line; keep the first sentence.
+    const msg = (e as Error).message.split('\n')[0].replace(/\. To specify .*$/, '');
+    throw new UsageError(`${cmd.name}: ${msg}`);
+  }
+  const { positionals, values } = parsed;
+  if (!values.help) {
+    if (cmd.minPositionals !== undefined && positionals.length < cmd.minPositionals)
+      throw new UsageError(`${cmd.name}: missing argument (usage: ${firstLine(cmd.help)})`);
+    if (cmd.maxPositionals !== undefined && positionals.length > cmd.maxPositionals)
+      throw new UsageError(`${cmd.name}: unexpected argument '${positionals[cmd.maxPositionals]}'`);
+  }
+  return { positionals, values: values as CliContext['values'] };
+}
+
+function firstLine(s: string): string {
+  return s.trim().split('\n')[0];
+}
+
+/** Option helpers that turn strings into checked numbers with one-line errors. */
+export function intOption(values: CliContext['values'], name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = values[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v.trim())) throw new UsageError(`--${name} must be an integer, got '${String(v)}'`);
+  const n = Number(v);
+  if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function intListOption(values: CliContext['values'], name: string, def: number[], min = 1, max = 1 << 20): number[] {
+  const v = values[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'string') throw new UsageError(`--${name} needs a value`);
+  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new UsageError(`--${name} needs a comma-separated list of integers`);
+  return parts.map((p) => {
+    if (!/^\d+$/.test(p)) throw new UsageError(`--${name}: '${p}' is not a positive integer`);
+    const n = Number(p);
+    if (n < min || n > max) throw new UsageError(`--${name}: ${n} is out of range ${min}..${max}`);
+    return n;
+  });
+}
+
+export function stringOption(values: CliContext['values'], name: string): string | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+export function choiceOption<T extends string>(values: CliContext['values'], name: string, choices: readonly T[], def: T): T {
+  const v = values[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
+    throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${String(v)}'`);
+  return v as T;
+}

@@ -1,0 +1,246 @@
+/**
+ * The contract between the engine (Electron main / utility process, or `quantscope serve`) and the
+ * renderer. It is the only thing that crosses: plain JSON-serialisable data, no classes.
+ * The renderer reaches it as `window.quantscope` (Electron preload) or through the HTTP client
+ * (browser mode); both implement QuantScopeApi.
+ */
+
+export type BackendKind = 'cpu' | 'cuda' | 'hip';
+export type KernelPath = 'cpu-f32' | 'fused-small-f32' | 'fused-tiled-f32' | 'fused-mma-f16' | 'unfused-f32' | 'custom';
+export type PathChoice = 'auto' | 'f32' | 'mma' | 'unfused';
+export type TimingChoice = 'none' | 'hot' | 'cold';
+
+export interface AppInfo {
+  version: string;
+  /** 'electron' or 'browser' */
+  mode: 'electron' | 'browser';
+  platform: string;
+}
+
+export interface DeviceSummary {
+  backend: BackendKind;
+  index: number;
+  name: string;
+  arch: string;
+  memoryTotal: number;
+  memoryFree: number;
+  computeUnits: number;
+  warpSize: number;
+  peakBandwidthGBs: number | null;
+  copyBandwidthGBs: number | null;
+  peakTflops: number | null;
+  details: Record<string, string>;
+}
+
+export interface BackendSummary {
+  backend: BackendKind;
+  available: boolean;
+  reason?: string;
+  devices: DeviceSummary[];
+}
+
+export interface TensorSummary {
+  index: number;
+  name: string;
+  /** ggml type id and name ('Q4_K', 'type#77' for an unknown id) */
+  type: number;
+  typeName: string;
+  /** dims innermost first, as in the file */
+  dims: number[];
+  /** rows (product of dims[1..]) and columns (dims[0]) of the 2-D view */
+  n: number;
+  k: number;
+  nbytes: number;
+  /** absolute byte offset in the file */
+  offset: number;
+  supported: boolean;
+  /** why not, when not supported ("Q2_K is not supported", "1-D tensor") */
+  unsupportedReason?: string;
+  /** block index (blk.N) parsed from the name, or null */
+  layer: number | null;
+}
+
+export interface MetadataEntry {
+  key: string;
+  type: string;
+  /** display value: long arrays are summarised */
+  value: string;
+}
+
+export interface ModelSummary {
+  /** opaque handle for later calls */
+  modelId: string;
+  path: string;
+  fileName: string;
+  fileSize: number;
+  version: number;
+  architecture: string | null;
+  name: string | null;
+  alignment: number;
+  metadata: MetadataEntry[];
+  tensors: TensorSummary[];
+  /** bytes per type name */
+  typeBytes: Record<string, number>;
+  /** per-file problems that did not stop the file opening (e.g. NaN block scales) */
+  warnings: string[];
+  openMs: number;
+}
+
+export interface ModelFileEntry {
+  path: string;
+  name: string;
+  size: number;
+  /** 'sample' | 'models' | 'recent' */
+  source: string;
+}
+
+export interface RunRequest {
+  modelId: string;
+  /** tensor names */
+  tensors: string[];
+  batchSizes: number[];
+  backend: BackendKind;
+  deviceIndex: number;
+  seed: number;
+  timing: TimingChoice;
+  path: PathChoice;
+  /** also time the unfused baseline (GPU backends) */
+  compareUnfused: boolean;
+  /** override the NMSE threshold; null uses the path's own */
+  threshold: number | null;
+}
+
+export interface Metrics {
+  nmse: number;
+  maxAbsErr: number;
+  /** max |error| / (max |reference| of that output row) */
+  maxRelErr: number;
+  nanMismatches: number;
+  infMismatches: number;
+  count: number;
+  worst: { row: number; col: number; ref: number; got: number } | null;
+}
+
+export interface TimingSummary {
+  protocol: 'hot' | 'cold';
+  medianUs: number;
+  minUs: number;
+  maxUs: number;
+  spread: number;
+  samples: number;
+  weightCopies: number;
+  /** weight bytes / median time */
+  gbps: number;
+  tflops: number;
+  pctPeak: number | null;
+  pctCopy: number | null;
+}
+
+export interface TensorResult {
+  resultId: string;
+  runId: string;
+  tensor: string;
+  type: string;
+  n: number;
+  k: number;
+  m: number;
+  backend: BackendKind;
+  device: string;
+  path: KernelPath | null;
+  pathDetail?: string;
+  status: 'pass' | 'fail' | 'error';
+  /** one line, when status is 'error' */
+  error?: string;
+  threshold: number;
+  metrics: Metrics | null;
+  timing: TimingSummary | null;
+  /** the unfused baseline, when asked for and run */
+  unfused: { timing: TimingSummary | null; metrics: Metrics | null; error?: string } | null;
+  weightBytes: number;
+  /** whether full outputs are kept for getErrorGrid zoom */
+  gridAvailable: boolean;
+  elapsedMs: number;
+}
+
+export type RunEvent =
+  | { type: 'run-started'; runId: string; total: number; request: RunRequest }
+  | { type: 'job-started'; runId: string; tensor: string; m: number; index: number; total: number }
+  | { type: 'result'; runId: string; result: TensorResult }
+  | { type: 'progress'; runId: string; done: number; total: number; etaMs: number | null }
+  | {
+      type: 'run-finished';
+      runId: string;
+      status: 'done' | 'cancelled' | 'failed';
+      error?: string;
+      passed: number;
+      failed: number;
+      errors: number;
+    };
+
+export interface ErrorGridRequest {
+  resultId: string;
+  /** region in output coordinates, half-open; omitted = whole output */
+  rowStart?: number;
+  rowEnd?: number;
+  colStart?: number;
+  colEnd?: number;
+  /** grid size wanted (cells); the engine reduces by maximum to fit */
+  maxRows: number;
+  maxCols: number;
+  metric: 'abs' | 'rel';
+}
+
+export interface ErrorGrid {
+  resultId: string;
+  metric: 'abs' | 'rel';
+  m: number;
+  n: number;
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
+  rows: number;
+  cols: number;
+  /** output rows / columns per cell (>= 1) */
+  cellRows: number;
+  cellCols: number;
+  /** row-major [rows][cols]: max error in the cell */
+  values: number[];
+  /** per cell: the worst element, for hover: [row, col, ref, got] flattened, 4 numbers per cell */
+  worst: number[];
+  min: number;
+  max: number;
+}
+
+export interface ReportRequest {
+  runId: string;
+  format: 'html' | 'json' | 'md';
+}
+
+export interface ReportResult {
+  fileName: string;
+  content: string;
+  /** where it was saved, when the shell saved it (Electron save dialog) */
+  savedPath?: string;
+}
+
+export interface QuantScopeApi {
+  appInfo(): Promise<AppInfo>;
+  /** model files the user may open without a dialog: samples, --models dirs, recent */
+  listModelFiles(): Promise<ModelFileEntry[]>;
+  /** Electron: native open dialog; browser: null (the UI uses listModelFiles) */
+  pickModelFile(): Promise<string | null>;
+  openModel(path: string): Promise<ModelSummary>;
+  devices(): Promise<BackendSummary[]>;
+  startRun(req: RunRequest): Promise<{ runId: string }>;
+  cancelRun(runId: string): Promise<void>;
+  /** subscribe to run events; returns the unsubscribe function */
+  onRunEvent(cb: (ev: RunEvent) => void): () => void;
+  errorGrid(req: ErrorGridRequest): Promise<ErrorGrid>;
+  exportReport(req: ReportRequest): Promise<ReportResult>;
+}
+
+/** Errors cross the boundary as this shape; the message is one line a user can act on. */
+export interface ApiError {
+  message: string;
+}
