@@ -1,0 +1,59 @@
+/** F32 / F16 / BF16 stored as plain little-endian floats (block of 1 element). */
+import { FP16_TABLE, f32ToBf16, f32ToFp16 } from './half';
+import { checkRowLength, type FormatCodec } from './codec';
+
+export const F32: FormatCodec = {
+  typeId: 0,
+  name: 'F32',
+  blockElems: 1,
+  blockBytes: 4,
+  dequantizeRow(src, srcOff, k, dst, dstOff) {
+    checkRowLength('F32', k, 1);
+    // a byte copy: alignment-free and keeps every bit (NaN payloads too); little-endian hosts only
+    new Uint8Array(dst.buffer, dst.byteOffset + dstOff * 4, k * 4).set(src.subarray(srcOff, srcOff + k * 4));
+  },
+  quantizeRow(src, srcOff, k, dst, dstOff) {
+    checkRowLength('F32', k, 1);
+    dst.set(new Uint8Array(src.buffer, src.byteOffset + srcOff * 4, k * 4), dstOff);
+  },
+};
+
+export const F16: FormatCodec = {
+  typeId: 1,
+  name: 'F16',
+  blockElems: 1,
+  blockBytes: 2,
+  dequantizeRow(src, srcOff, k, dst, dstOff) {
+    checkRowLength('F16', k, 1);
+    for (let j = 0, o = srcOff; j < k; j++, o += 2) dst[dstOff + j] = FP16_TABLE[src[o] | (src[o + 1] << 8)];
+  },
+  quantizeRow(src, srcOff, k, dst, dstOff) {
+    checkRowLength('F16', k, 1);
+    for (let j = 0, o = dstOff; j < k; j++, o += 2) {
+      const h = f32ToFp16(src[srcOff + j]);
+      dst[o] = h & 255;
+      dst[o + 1] = h >> 8;
+    }
+  },
+};
+
+export const BF16: FormatCodec = {
+  typeId: 30,
+  name: 'BF16',
+  blockElems: 1,
+  blockBytes: 2,
+  dequantizeRow(src, srcOff, k, dst, dstOff) {
+    checkRowLength('BF16', k, 1);
+    // write the float32 bits directly (bf16 is the top half), so every bit pattern survives
+    const out = new Uint32Array(dst.buffer, dst.byteOffset + dstOff * 4, k);
+    for (let j = 0, o = srcOff; j < k; j++, o += 2) out[j] = (src[o] << 16) | (src[o + 1] << 24);
+  },
+  quantizeRow(src, srcOff, k, dst, dstOff) {
+    checkRowLength('BF16', k, 1);
+    for (let j = 0, o = dstOff; j < k; j++, o += 2) {
+      const h = f32ToBf16(src[srcOff + j]);
+      dst[o] = h & 255;
+      dst[o + 1] = h >> 8;
+    }
+  },
+};
