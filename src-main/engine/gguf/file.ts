@@ -1,0 +1,138 @@
+/**
+ * GgufFile: opens a GGUF file from local disk reading only its header (a 1 MiB prefix, grown geometrically
+ * while the parser asks for more), then reads tensors on demand in chunks of at most 1 GiB. Positions are
+ * plain numbers (exact up to 2^53), so files far past 4 GiB work. Node only (node:fs).
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { parseGgufHeader } from './parse';
+import { GgufError, GgufNeedMoreError, quote, type GgufHeader, type GgufTensorInfo } from './types';
+
+const FIRST_READ = 1 << 20;
+const CHUNK = 1 << 30;
+
+async function readFully(fh: FileHandle, dst: Uint8Array, position: number, what: string): Promise<void> {
+  let done = 0;
+  while (done < dst.length) {
+    const len = Math.min(CHUNK, dst.length - done);
+    const { bytesRead } = await fh.read(dst, done, len, position + done);
+    if (bytesRead === 0) {
+      throw new Error(
+        `${what}: file ended at byte ${position + done} (expected ${dst.length - done} more bytes)`,
+      );
+    }
+    done += bytesRead;
+  }
+}
+
+export class GgufFile {
+  private fh: FileHandle | null;
+  private byName: Map<string, GgufTensorInfo>;
+
+  private constructor(
+    readonly path: string,
+    readonly header: GgufHeader,
+    fh: FileHandle,
+  ) {
+    this.fh = fh;
+    this.byName = new Map(header.tensors.map((t) => [t.name, t]));
+  }
+
+  /** Open and validate; reads only the header. Throws GgufError for a malformed file. */
+  static async open(path: string): Promise<GgufFile> {
+    const fh = await open(path, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+      const fileSize = st.size;
+      let buf = new Uint8Array(Math.min(FIRST_READ, fileSize));
+      await readFully(fh, buf, 0, path);
+      for (;;) {
+        try {
+          const header = parseGgufHeader(buf, fileSize);
+          return new GgufFile(path, header, fh);
+        } catch (e) {
+          if (!(e instanceof GgufNeedMoreError)) throw e;
+          const size = Math.min(fileSize, Math.max(e.needed, buf.length * 2));
+          if (size <= buf.length)
+            throw new GgufError('header', buf.length, 'parser asked for bytes past the end');
+          const next = new Uint8Array(size);
+          next.set(buf);
+          await readFully(fh, next.subarray(buf.length), buf.length, path);
+          buf = next;
+        }
+      }
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The tensor called name; a one-line error naming it if absent. */
+  tensor(name: string): GgufTensorInfo {
+    const t = this.byName.get(name);
+    if (!t) throw new Error(`tensor ${quote(name)} is not in ${this.path}`);
+    return t;
+  }
+
+  private handle(): FileHandle {
+    if (!this.fh) throw new Error(`${this.path} is closed`);
+    return this.fh;
+  }
+
+  private resolve(t: GgufTensorInfo | string): GgufTensorInfo {
+    const info = typeof t === 'string' ? this.tensor(t) : t;
+    if (info.nbytes === 0) {
+      throw new Error(
+        `tensor ${quote(info.name)}: ${info.unsupportedReason ?? 'size unknown'}; cannot read its data`,
+      );
+    }
+    return info;
+  }
+
+  /** All bytes of a tensor (exactly nbytes). */
+  async readTensor(t: GgufTensorInfo | string): Promise<Uint8Array> {
+    const info = this.resolve(t);
+    const fh = this.handle();
+    let dst: Uint8Array;
+    try {
+      dst = new Uint8Array(info.nbytes);
+    } catch {
+      throw new Error(
+        `tensor ${quote(info.name)}: ${info.nbytes} bytes cannot be allocated at once; use readRows`,
+      );
+    }
+    await readFully(fh, dst, info.offset, `tensor ${quote(info.name)}`);
+    return dst;
+  }
+
+  /** Rows [rowStart, rowStart + rowCount) of the tensor's 2-D view (k columns x n rows). */
+  async readRows(t: GgufTensorInfo | string, rowStart: number, rowCount: number): Promise<Uint8Array> {
+    const info = this.resolve(t);
+    if (
+      !Number.isSafeInteger(rowStart) ||
+      !Number.isSafeInteger(rowCount) ||
+      rowStart < 0 ||
+      rowCount < 0 ||
+      rowStart + rowCount > info.n
+    ) {
+      throw new Error(
+        `tensor ${quote(info.name)}: rows [${rowStart}, ${rowStart + rowCount}) are outside 0..${info.n}`,
+      );
+    }
+    const rb = info.nbytes / info.n;
+    const fh = this.handle();
+    const dst = new Uint8Array(rowCount * rb);
+    await readFully(fh, dst, info.offset + rowStart * rb, `tensor ${quote(info.name)}`);
+    return dst;
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    if (fh) await fh.close();
+  }
+}
+
+export function openGguf(path: string): Promise<GgufFile> {
+  return GgufFile.open(path);
+}
