@@ -1,0 +1,17 @@
+import type { CliCommand } from '../framework';
+import { inspectCommand } from './inspect';
+import { dequantCommand } from './dequant';
+import { matmulCommand } from './matmul';
+import { verifyCommand } from './verify';
+import { makeModelCommand } from './make-model';
+import { devicesCommand } from './devices';
+
+/** Every CLI command, in the order `quantscope --help` lists them. */
+export const COMMANDS: CliCommand[] = [
+  inspectCommand,
+  dequantCommand,
+  matmulCommand,
+  verifyCommand,
+  makeModelCommand,
+  devicesCommand,
+];

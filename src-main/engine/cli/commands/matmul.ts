@@ -1,0 +1,81 @@
+import fs from 'node:fs/promises';
+import { GgufFile } from '../../gguf';
+import { memorySource, referenceMatmul } from '../../reference';
+import { backendFor } from '../../backends';
+import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
+
+export const matmulCommand: CliCommand = {
+  name: 'matmul',
+  summary: 'multiply activations by one tensor: y = x · Wᵀ',
+  help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|mma|unfused] --out <path>
+  x is raw little-endian float32 [M][k]; y is written row-major [M][n]:
+  float64 for the reference backend, float32 otherwise.`,
+  options: {
+    input: { type: 'string', short: 'i' },
+    m: { type: 'string' },
+    backend: { type: 'string', short: 'b' },
+    device: { type: 'string' },
+    path: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+  },
+  minPositionals: 2,
+  maxPositionals: 2,
+  async run(ctx) {
+    const [p, name] = ctx.positionals;
+    const input = stringOption(ctx.values, 'input');
+    const out = stringOption(ctx.values, 'out');
+    if (!input) throw new UsageError('matmul: --input <x.f32> is required');
+    if (!out) throw new UsageError('matmul: --out <path> is required');
+    if (ctx.values.m === undefined) throw new UsageError('matmul: --m <M> is required');
+    const m = intOption(ctx.values, 'm', 1, 1, 1 << 20);
+    const backendName = choiceOption(ctx.values, 'backend', ['reference', 'cpu', 'cuda', 'hip'] as const, 'reference');
+    const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
+    const pathChoice = choiceOption(ctx.values, 'path', ['auto', 'f32', 'mma', 'unfused'] as const, 'auto');
+
+    const file = await GgufFile.open(p);
+    try {
+      const t = file.tensor(name);
+      if (!t.supported) throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
+      let xBytes: Buffer;
+      try {
+        xBytes = await fs.readFile(input);
+      } catch (e) {
+        throw new UsageError(`cannot read --input ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const want = m * t.k * 4;
+      if (xBytes.length !== want)
+        throw new UsageError(`--input ${input} has ${xBytes.length} bytes; m=${m} × k=${t.k} float32 needs ${want}`);
+      const x = new Float32Array(m * t.k);
+      new Uint8Array(x.buffer).set(xBytes);
+      const data = await file.readTensor(t);
+      let y: Float32Array | Float64Array;
+      let what: string;
+      if (backendName === 'reference') {
+        y = await referenceMatmul(memorySource(t.type, t.n, t.k, data), x, m);
+        what = 'float64 (reference)';
+      } else {
+        const backend = backendFor(backendName);
+        const status = await backend.status();
+        if (!status.available) throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
+        const session = await backend.open(deviceIndex);
+        try {
+          const w = await session.load({ type: t.type, n: t.n, k: t.k, data, name: t.name });
+          try {
+            const r = await session.run(w, x, m, { path: pathChoice });
+            y = r.y;
+            what = `float32 (${backendName}, ${r.path}${r.detail ? `, ${r.detail}` : ''})`;
+          } finally {
+            w.dispose();
+          }
+        } finally {
+          await session.close();
+        }
+      }
+      await fs.writeFile(out, new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
+      ctx.stderr.write(`wrote ${out}: ${m}×${t.n} ${what}\n`);
+      return 0;
+    } finally {
+      await file.close();
+    }
+  },
+};

@@ -1,0 +1,59 @@
+/** What the UI, the CLI and reports show about an opened model (header facts only). */
+import path from 'node:path';
+import type { ModelSummary, TensorSummary, MetadataEntry } from '../../src-preload/api';
+import { formatMetadataValue, type GgufFile, type GgufHeader, type GgufTensorInfo } from './gguf';
+
+const VALUE_TYPE_NAMES = ['u8', 'i8', 'u16', 'i16', 'u32', 'i32', 'f32', 'bool', 'string', 'array', 'u64', 'i64', 'f64'];
+
+export function layerOf(name: string): number | null {
+  const m = /(?:^|\.)blk\.(\d+)\./.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+export function tensorSummary(t: GgufTensorInfo): TensorSummary {
+  return {
+    index: t.index,
+    name: t.name,
+    type: t.type,
+    typeName: t.typeName,
+    dims: t.dims,
+    n: t.n,
+    k: t.k,
+    nbytes: t.nbytes,
+    offset: t.offset,
+    supported: t.supported,
+    unsupportedReason: t.unsupportedReason,
+    layer: layerOf(t.name),
+  };
+}
+
+export function metaString(h: GgufHeader, key: string): string | null {
+  const e = h.metadata.find((x) => x.key === key);
+  return e && typeof e.value === 'string' ? e.value : null;
+}
+
+export function summarizeModel(file: GgufFile, modelId: string, openMs: number): ModelSummary {
+  const h = file.header;
+  const metadata: MetadataEntry[] = h.metadata.map((e) => ({
+    key: e.key,
+    type: VALUE_TYPE_NAMES[e.type] ?? String(e.type),
+    value: formatMetadataValue(e, 8),
+  }));
+  const typeBytes: Record<string, number> = {};
+  for (const t of h.tensors) typeBytes[t.typeName] = (typeBytes[t.typeName] ?? 0) + t.nbytes;
+  return {
+    modelId,
+    path: file.path,
+    fileName: path.basename(file.path),
+    fileSize: h.fileSize,
+    version: h.version,
+    architecture: metaString(h, 'general.architecture'),
+    name: metaString(h, 'general.name'),
+    alignment: h.alignment,
+    metadata,
+    tensors: h.tensors.map(tensorSummary),
+    typeBytes,
+    warnings: [...h.warnings],
+    openMs,
+  };
+}

@@ -1,0 +1,102 @@
+/** Writes a synthetic GGUF model: real tensor names and shapes, random weights, our quantizers. */
+import { GgufWriter, GgufValueType, md, type MetaInput } from '../gguf';
+import { quantize } from '../formats';
+import { rowBytes, typeInfo } from '../ggml-types';
+import { Rng } from '../rng';
+import { planTensors, type Ftype, type ModelPreset, type TensorPlan } from './presets';
+
+export interface MakeModelOptions {
+  out: string;
+  preset: ModelPreset;
+  ftype?: Ftype;
+  types?: number[];
+  seed: number;
+  /** 'zeros' writes all-zero blocks (valid, fast; for size and speed tests) */
+  fill?: 'random' | 'zeros';
+  onProgress?: (bytesDone: number, bytesTotal: number, tensor: string) => void;
+  signal?: AbortSignal;
+}
+
+export function tensorBytes(t: TensorPlan): number {
+  const k = t.dims[0];
+  const n = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  return rowBytes(t.type, k) * n;
+}
+
+function metadataFor(p: ModelPreset, tensors: TensorPlan[], ftypeLabel: string): MetaInput[] {
+  const a = p.arch;
+  const tokens: string[] = [];
+  const tokenTypes: number[] = [];
+  for (let i = 0; i < p.nVocab; i++) {
+    tokens.push(i < 256 ? `<0x${i.toString(16).toUpperCase().padStart(2, '0')}>` : `tok_${i}`);
+    tokenTypes.push(i < 256 ? 6 : 1);
+  }
+  void tensors;
+  return [
+    md.string('general.architecture', a),
+    md.string('general.name', p.modelName),
+    md.string('general.quantized_by', 'QuantScope make-model'),
+    md.string('quantscope.ftype', ftypeLabel),
+    md.u32(`${a}.context_length`, p.nCtx),
+    md.u32(`${a}.embedding_length`, p.nEmbd),
+    md.u32(`${a}.block_count`, p.nLayer),
+    md.u32(`${a}.feed_forward_length`, p.nFf),
+    md.u32(`${a}.rope.dimension_count`, p.nEmbd / p.nHead),
+    md.u32(`${a}.attention.head_count`, p.nHead),
+    md.u32(`${a}.attention.head_count_kv`, p.nHeadKv),
+    md.f32(`${a}.rope.freq_base`, p.ropeTheta),
+    md.f32(`${a}.attention.layer_norm_rms_epsilon`, 1e-5),
+    md.u32(`${a}.vocab_size`, p.nVocab),
+    md.string('tokenizer.ggml.model', 'gpt2'),
+    md.array('tokenizer.ggml.tokens', GgufValueType.STRING, tokens),
+    md.array('tokenizer.ggml.token_type', GgufValueType.INT32, tokenTypes),
+    md.u32('tokenizer.ggml.bos_token_id', 1),
+    md.u32('tokenizer.ggml.eos_token_id', 2),
+    md.u32('general.alignment', 32),
+  ];
+}
+
+/** Returns the bytes written. */
+export async function makeModel(opts: MakeModelOptions): Promise<{ bytes: number; tensors: TensorPlan[] }> {
+  const tensors = planTensors(opts.preset, { ftype: opts.ftype, types: opts.types });
+  const label = opts.types?.length ? opts.types.map((t) => typeInfo(t)!.name).join(',') : (opts.ftype ?? 'q4_k_m');
+  const writer = await GgufWriter.create(opts.out, {
+    metadata: metadataFor(opts.preset, tensors, label),
+    tensors: tensors.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
+    alignment: 32,
+  });
+  const total = tensors.reduce((s, t) => s + tensorBytes(t), 0);
+  let done = 0;
+  const rng = new Rng(opts.seed);
+  const zeros = new Uint8Array(16 << 20);
+  try {
+    for (const t of tensors) {
+      const k = t.dims[0];
+      const n = t.dims.slice(1).reduce((a, b) => a * b, 1);
+      const rb = rowBytes(t.type, k);
+      const rowsPerChunk = Math.max(1, Math.floor((8 << 20) / Math.max(rb, k * 4)));
+      for (let r0 = 0; r0 < n; r0 += rowsPerChunk) {
+        if (opts.signal?.aborted) throw new Error('cancelled');
+        const rows = Math.min(rowsPerChunk, n - r0);
+        let chunk: Uint8Array;
+        if (opts.fill === 'zeros') {
+          chunk = rows * rb <= zeros.length ? zeros.subarray(0, rows * rb) : new Uint8Array(rows * rb);
+        } else {
+          // weights ~ N(0, 1/sqrt(k)) like trained layers; norms ~ 1 + small noise
+          const std = t.weight ? 1 / Math.sqrt(k) : 0.1;
+          const v = rng.normalF32(rows * k, std);
+          if (!t.weight) for (let i = 0; i < v.length; i++) v[i] += 1;
+          chunk = quantize(t.type, v, rows, k);
+        }
+        await writer.writeTensorData(t.name, chunk);
+        done += chunk.length;
+        opts.onProgress?.(done, total, t.name);
+      }
+    }
+    await writer.close();
+  } catch (e) {
+    await writer.close().catch(() => undefined);
+    throw e;
+  }
+  return { bytes: done, tensors };
+}

@@ -1,0 +1,40 @@
+/** Where the app's own files are: the sample models and the built UI, from sources or a bundle. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SAMPLE_MODEL = 'tiny.gguf';
+
+function here(): string {
+  if (typeof __dirname === 'string') return __dirname;
+  try {
+    return path.dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return process.cwd();
+  }
+}
+
+/** The first ancestor of the code (then of the cwd) that holds `rel`, or null. */
+export function findUp(rel: string, from: string[] = [here(), process.cwd()]): string | null {
+  for (const start of from) {
+    let dir = start;
+    for (let i = 0; i < 6; i++) {
+      const p = path.join(dir, rel);
+      if (fs.existsSync(p)) return p;
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return null;
+}
+
+export function samplesDir(): string {
+  if (process.env.QS_SAMPLES_DIR) return path.resolve(process.env.QS_SAMPLES_DIR);
+  const p = findUp(path.join('samples', SAMPLE_MODEL));
+  return p ? path.dirname(p) : path.resolve('samples');
+}
+
+export function sampleModelPath(): string {
+  return path.join(samplesDir(), SAMPLE_MODEL);
+}

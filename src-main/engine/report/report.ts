@@ -1,0 +1,217 @@
+/**
+ * The correctness report: one self-contained file (HTML with inline CSS/SVG, Markdown, or JSON)
+ * that says what ran where, what passed, by which threshold, and how fast.
+ */
+import type { TensorResult, TimingSummary } from '../../../src-preload/api';
+import type { DeviceInfo } from '../backends/types';
+
+export interface ReportInput {
+  runId: string;
+  createdAt: string;
+  startedAt: string;
+  appVersion: string;
+  host: string;
+  model: { fileName: string; path: string; fileSize: number; architecture: string | null; name: string | null };
+  device: DeviceInfo | null;
+  backend: string;
+  request: {
+    batchSizes: number[];
+    seed: number;
+    timing: string;
+    path: string;
+    threshold: number | null;
+    tensors: number;
+  };
+  status: string;
+  error?: string;
+  results: TensorResult[];
+}
+
+export const REPORT_SCHEMA = 'quantscope-report/1';
+
+export function reportCounts(results: TensorResult[]) {
+  return {
+    total: results.length,
+    passed: results.filter((r) => r.status === 'pass').length,
+    failed: results.filter((r) => r.status === 'fail').length,
+    errors: results.filter((r) => r.status === 'error').length,
+  };
+}
+
+export function verdict(input: ReportInput): 'PASS' | 'FAIL' | 'INCOMPLETE' {
+  const c = reportCounts(input.results);
+  if (input.status !== 'done' || c.total === 0) return 'INCOMPLETE';
+  return c.failed === 0 && c.errors === 0 ? 'PASS' : 'FAIL';
+}
+
+export function reportFileName(input: ReportInput, format: 'html' | 'json' | 'md'): string {
+  const base = input.model.fileName.replace(/\.gguf$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_');
+  const stamp = input.createdAt.replace(/[:]/g, '').replace(/\..*$/, '');
+  return `quantscope-${base}-${input.backend}-${stamp}.${format}`;
+}
+
+export function renderReport(input: ReportInput, format: 'html' | 'json' | 'md'): string {
+  if (format === 'json') return JSON.stringify(reportJson(input), null, 2) + '\n';
+  if (format === 'md') return reportMarkdown(input);
+  return reportHtml(input);
+}
+
+export function reportJson(input: ReportInput) {
+  return { schema: REPORT_SCHEMA, verdict: verdict(input), counts: reportCounts(input.results), ...input };
+}
+
+// ---- formatting helpers ----
+
+export function fmtExp(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
+  if (v === 0) return '0';
+  return v.toExponential(2);
+}
+
+export function fmtNum(v: number | null | undefined, digits = 1): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return v.toFixed(digits);
+}
+
+export function fmtBytes(b: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = b;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+function timingCells(t: TimingSummary | null): string[] {
+  if (!t) return ['—', '—', '—', '—'];
+  return [fmtNum(t.medianUs, 1), fmtNum(t.gbps, 1), fmtNum(t.tflops, 2), t.pctPeak === null ? '—' : `${fmtNum(t.pctPeak, 0)}%`];
+}
+
+const HEAD = ['tensor', 'type', 'n×k', 'm', 'result', 'NMSE', 'threshold', 'max abs', 'max rel', 'path', 'µs', 'GB/s', 'TFLOP/s', '% peak'];
+
+function rowCells(r: TensorResult): string[] {
+  const status = r.status === 'error' ? `ERROR: ${r.error ?? ''}` : r.status.toUpperCase();
+  return [
+    r.tensor,
+    r.type,
+    `${r.n}×${r.k}`,
+    String(r.m),
+    status,
+    fmtExp(r.metrics?.nmse),
+    fmtExp(r.threshold),
+    fmtExp(r.metrics?.maxAbsErr),
+    fmtExp(r.metrics?.maxRelErr),
+    r.path ?? '—',
+    ...timingCells(r.timing),
+  ];
+}
+
+function deviceLine(d: DeviceInfo | null, backend: string): string {
+  if (!d) return backend;
+  const bw = d.peakBandwidthGBs ? `, peak ${fmtNum(d.peakBandwidthGBs, 0)} GB/s` : '';
+  const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s` : '';
+  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${d.computeUnits} CUs, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
+}
+
+function reportMarkdown(input: ReportInput): string {
+  const c = reportCounts(input.results);
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [
+    `# QuantScope correctness report — ${verdict(input)}`,
+    '',
+    `- Model: \`${input.model.fileName}\` (${input.model.architecture ?? 'unknown architecture'}${input.model.name ? `, ${input.model.name}` : ''}, ${fmtBytes(input.model.fileSize)})`,
+    `- Device: ${deviceLine(input.device, input.backend)}`,
+    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (f32 1e-8, f16 5e-4)' : fmtExp(input.request.threshold)}`,
+    `- Results: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total}; run ${input.status}${input.error ? ` (${input.error})` : ''}`,
+    `- Run ${input.runId}, ${input.startedAt} → ${input.createdAt}; QuantScope ${input.appVersion}; ${input.host}`,
+    '',
+    `| ${HEAD.join(' | ')} |`,
+    `|${HEAD.map(() => '---').join('|')}|`,
+    ...input.results.map((r) => `| ${rowCells(r).map(esc).join(' | ')} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function h(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+}
+
+/** Bars of GB/s per result against the device's peak and copy bandwidth, as inline SVG. */
+function bandwidthSvg(input: ReportInput): string {
+  const timed = input.results.filter((r) => r.timing);
+  if (timed.length === 0) return '<p class="muted">No timing in this run.</p>';
+  const peak = input.device?.peakBandwidthGBs ?? null;
+  const copy = input.device?.copyBandwidthGBs ?? null;
+  const max = Math.max(peak ?? 0, copy ?? 0, ...timed.map((r) => r.timing!.gbps)) * 1.05 || 1;
+  const rowH = 18;
+  const labelW = 330;
+  const W = 900;
+  const barW = W - labelW - 70;
+  const Hh = timed.length * rowH + 30;
+  const x = (v: number) => labelW + (v / max) * barW;
+  const bars = timed
+    .map((r, i) => {
+      const y = 20 + i * rowH;
+      const w = Math.max(1, x(r.timing!.gbps) - labelW);
+      const cls = r.status === 'pass' ? 'pass' : 'fail';
+      return `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtNum(r.timing!.gbps, 0)}</text>`;
+    })
+    .join('');
+  const line = (v: number | null, label: string, cls: string) =>
+    v
+      ? `<line class="${cls}" x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="12" y2="${Hh - 4}"/><text class="${cls}" x="${x(v).toFixed(1)}" y="10" text-anchor="middle">${label} ${fmtNum(v, 0)}</text>`
+      : '';
+  return `<svg viewBox="0 0 ${W} ${Hh}" width="100%" role="img" aria-label="GB/s per tensor">${bars}${line(peak, 'peak', 'peak')}${line(copy, 'copy', 'copy')}</svg>`;
+}
+
+function reportHtml(input: ReportInput): string {
+  const c = reportCounts(input.results);
+  const v = verdict(input);
+  const rows = input.results
+    .map((r) => {
+      const cells = rowCells(r)
+        .map((x, i) => `<td${i >= 5 && i !== 9 ? ' class="num"' : ''}>${h(x)}</td>`)
+        .join('');
+      return `<tr class="${r.status}">${cells}</tr>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>QuantScope report — ${h(input.model.fileName)} — ${v}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fff}
+h1{font-size:1.4rem}.verdict{padding:.1rem .5rem;border-radius:4px;color:#fff}
+.PASS{background:#1f8a4c}.FAIL{background:#c0392b}.INCOMPLETE{background:#b7791f}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+th,td{border-bottom:1px solid #dde;padding:3px 6px;text-align:left;white-space:nowrap}
+td.num{text-align:right}tr.fail td,tr.error td{background:#fdecea}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:#667}
+svg text{font-size:11px;fill:#333}rect.pass{fill:#3b82f6}rect.fail{fill:#c0392b}
+line.peak{stroke:#c0392b;stroke-dasharray:4 3}line.copy{stroke:#1f8a4c;stroke-dasharray:4 3}
+text.peak{fill:#c0392b}text.copy{fill:#1f8a4c}.muted{color:#667}
+</style></head><body>
+<h1>QuantScope correctness report <span class="verdict ${v}">${v}</span></h1>
+<dl>
+<dt>Model</dt><dd>${h(input.model.fileName)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
+<dt>Device</dt><dd>${h(deviceLine(input.device, input.backend))}</dd>
+<dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (float32 accumulation 1e-8, half precision 5e-4)' : fmtExp(input.request.threshold)}</dd>
+<dt>Results</dt><dd>${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
+<dt>Reference</dt><dd>weights dequantized exactly as llama.cpp does, every product summed in float64; NMSE = Σ(got−ref)² / Σref²</dd>
+<dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>
+</dl>
+<h2>Results</h2>
+<table><thead><tr>${HEAD.map((x) => `<th>${h(x)}</th>`).join('')}</tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2>Weight bandwidth</h2>
+${bandwidthSvg(input)}
+<script type="application/json" id="quantscope-data">${JSON.stringify(reportJson(input)).replace(/</g, '\\u003c')}</script>
+</body></html>
+`;
+}

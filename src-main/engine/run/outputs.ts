@@ -1,0 +1,56 @@
+/**
+ * Keeps the full reference and backend outputs of recent results so the heatmap can zoom into any
+ * region at full resolution. Bounded by bytes: the oldest results are dropped first (their
+ * results stay; only zooming below the stored preview becomes unavailable).
+ */
+export interface StoredOutputs {
+  ref: Float64Array;
+  got: Float32Array;
+  m: number;
+  n: number;
+}
+
+export class OutputStore {
+  private readonly items = new Map<string, StoredOutputs>();
+  private bytes = 0;
+
+  constructor(private readonly capBytes = 512 * 1024 * 1024) {}
+
+  put(id: string, out: StoredOutputs): boolean {
+    const size = out.ref.byteLength + out.got.byteLength;
+    if (size > this.capBytes) return false;
+    this.delete(id);
+    while (this.bytes + size > this.capBytes && this.items.size > 0) {
+      const oldest = this.items.keys().next().value as string;
+      this.delete(oldest);
+    }
+    this.items.set(id, out);
+    this.bytes += size;
+    return true;
+  }
+
+  get(id: string): StoredOutputs | undefined {
+    const v = this.items.get(id);
+    if (v) {
+      // refresh recency
+      this.items.delete(id);
+      this.items.set(id, v);
+    }
+    return v;
+  }
+
+  has(id: string): boolean {
+    return this.items.has(id);
+  }
+
+  delete(id: string): void {
+    const v = this.items.get(id);
+    if (!v) return;
+    this.bytes -= v.ref.byteLength + v.got.byteLength;
+    this.items.delete(id);
+  }
+
+  get totalBytes(): number {
+    return this.bytes;
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * One verification run: for every selected tensor and batch size, the backend's product and the
+ * float64 reference on the same random activations, compared, judged and (optionally) timed.
+ * Used by `quantscope verify`, the app and the browser mode alike. Errors are per job: a tensor
+ * that fails to load, run or fit becomes an 'error' result and the run goes on; cancelling stops
+ * between steps and frees everything.
+ */
+import type { Backend, BackendSession, DeviceInfo, KernelPath, LoadedWeights, PathChoice, Timing } from '../backends/types';
+import type { GgufFile, GgufTensorInfo } from '../gguf';
+import type { RunEvent, RunRequest, TensorResult, TimingSummary, Metrics } from '../../../src-preload/api';
+import { typeName } from '../ggml-types';
+import { memorySource, referenceMatmul } from '../reference';
+import { compareOutputs, judge, thresholdFor } from '../compare';
+import { Rng } from '../rng';
+import type { OutputStore } from './outputs';
+import { errorMessage } from '../errors';
+
+export interface RunPlan {
+  runId: string;
+  file: GgufFile;
+  tensors: GgufTensorInfo[];
+  batchSizes: number[];
+  backend: Backend;
+  deviceIndex: number;
+  seed: number;
+  timing: 'none' | 'hot' | 'cold';
+  path: PathChoice;
+  compareUnfused: boolean;
+  threshold: number | null;
+  /** the request as the user made it, echoed in run-started */
+  request: RunRequest;
+  /** where full outputs are kept for error-grid zoom; omitted = not kept */
+  outputs?: OutputStore;
+  signal: AbortSignal;
+  onEvent: (ev: RunEvent) => void;
+  /** timing repeats (default 20 after 3 warm-ups on GPUs, 3 after 1 on the cpu) */
+  repeats?: number;
+  warmup?: number;
+}
+
+export interface RunOutcome {
+  status: 'done' | 'cancelled' | 'failed';
+  error?: string;
+  results: TensorResult[];
+  device: DeviceInfo | null;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+function checkAbort(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError();
+}
+
+function isAbort(e: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError'));
+}
+
+/** Activations for (seed, tensor, m): reproducible across runs, backends and machines. */
+export function activationsFor(seed: number, tensorName: string, m: number, k: number): Float32Array {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < tensorName.length; i++) h = Math.imul(h ^ tensorName.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ m, 0x01000193);
+  return new Rng(h >>> 0).normalF32(m * k);
+}
+
+export function summarizeTiming(
+  t: Timing,
+  weightBytes: number,
+  m: number,
+  n: number,
+  k: number,
+  device: DeviceInfo | null,
+): TimingSummary {
+  const sec = t.medianUs * 1e-6;
+  const gbps = sec > 0 ? weightBytes / sec / 1e9 : 0;
+  const tflops = sec > 0 ? (2 * m * n * k) / sec / 1e12 : 0;
+  return {
+    protocol: t.protocol,
+    medianUs: t.medianUs,
+    minUs: t.minUs,
+    maxUs: t.maxUs,
+    spread: t.spread,
+    samples: t.samplesUs.length,
+    weightCopies: t.weightCopies,
+    gbps,
+    tflops,
+    pctPeak: device?.peakBandwidthGBs ? (100 * gbps) / device.peakBandwidthGBs : null,
+    pctCopy: device?.copyBandwidthGBs ? (100 * gbps) / device.copyBandwidthGBs : null,
+  };
+}
+
+export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
+  const { signal, onEvent, runId } = plan;
+  const jobs: { tensor: GgufTensorInfo; m: number }[] = [];
+  for (const tensor of plan.tensors) for (const m of plan.batchSizes) jobs.push({ tensor, m });
+  const results: TensorResult[] = [];
+  const total = jobs.length;
+  onEvent({ type: 'run-started', runId, total, request: plan.request });
+
+  // Progress estimate: work ~ weight bytes x (m + a constant for loading), learnt as we go.
+  const work = (j: { tensor: GgufTensorInfo; m: number }) => j.tensor.nbytes * (j.m + 4);
+  const totalWork = jobs.reduce((s, j) => s + work(j), 0);
+  let doneWork = 0;
+  const started = performance.now();
+
+  let session: BackendSession | null = null;
+  let device: DeviceInfo | null = null;
+  let status: RunOutcome['status'] = 'done';
+  let runError: string | undefined;
+
+  const finish = () => {
+    const passed = results.filter((r) => r.status === 'pass').length;
+    const failed = results.filter((r) => r.status === 'fail').length;
+    const errors = results.filter((r) => r.status === 'error').length;
+    onEvent({ type: 'run-finished', runId, status, error: runError, passed, failed, errors });
+  };
+
+  try {
+    checkAbort(signal);
+    session = await plan.backend.open(plan.deviceIndex);
+    device = session.device;
+    let index = 0;
+    for (const tensor of plan.tensors) {
+      checkAbort(signal);
+      const tensorJobs = jobs.filter((j) => j.tensor === tensor);
+      let data: Uint8Array | null = null;
+      let weights: LoadedWeights | null = null;
+      let loadError: string | null = null;
+      try {
+        data = await plan.file.readTensor(tensor);
+        checkAbort(signal);
+        weights = await session.load({ type: tensor.type, n: tensor.n, k: tensor.k, data, name: tensor.name });
+      } catch (e) {
+        if (isAbort(e, signal)) throw new CancelledError();
+        loadError = `${tensor.name}: ${errorMessage(e)}`;
+      }
+      try {
+        for (const job of tensorJobs) {
+          checkAbort(signal);
+          onEvent({ type: 'job-started', runId, tensor: tensor.name, m: job.m, index, total });
+          const t0 = performance.now();
+          let result: TensorResult;
+          if (loadError !== null || !weights || !data) {
+            result = errorResult(plan, tensor, job.m, device, loadError ?? 'weights not loaded', t0);
+          } else {
+            result = await runJob(plan, session, weights, data, tensor, job.m, device, t0);
+          }
+          results.push(result);
+          onEvent({ type: 'result', runId, result });
+          index++;
+          doneWork += work(job);
+          const elapsed = performance.now() - started;
+          const etaMs = doneWork > 0 ? (elapsed * (totalWork - doneWork)) / doneWork : null;
+          onEvent({ type: 'progress', runId, done: index, total, etaMs });
+        }
+      } finally {
+        weights?.dispose();
+      }
+    }
+  } catch (e) {
+    if (isAbort(e, signal)) status = 'cancelled';
+    else {
+      status = 'failed';
+      runError = errorMessage(e);
+    }
+  } finally {
+    if (session) {
+      try {
+        await session.close();
+      } catch (e) {
+        if (status === 'done') {
+          status = 'failed';
+          runError = `closing the ${plan.backend.kind} backend: ${errorMessage(e)}`;
+        }
+      }
+    }
+  }
+  finish();
+  return { status, error: runError, results, device };
+}
+
+function baseResult(plan: RunPlan, tensor: GgufTensorInfo, m: number, device: DeviceInfo | null) {
+  return {
+    resultId: `${plan.runId}:${tensor.name}:${m}`,
+    runId: plan.runId,
+    tensor: tensor.name,
+    type: typeName(tensor.type),
+    n: tensor.n,
+    k: tensor.k,
+    m,
+    backend: plan.backend.kind,
+    device: device ? `${device.backend}:${device.index} ${device.name}` : plan.backend.kind,
+    weightBytes: tensor.nbytes,
+  };
+}
+
+function errorResult(
+  plan: RunPlan,
+  tensor: GgufTensorInfo,
+  m: number,
+  device: DeviceInfo | null,
+  error: string,
+  t0: number,
+): TensorResult {
+  return {
+    ...baseResult(plan, tensor, m, device),
+    path: null,
+    status: 'error',
+    error,
+    threshold: plan.threshold ?? 1e-8,
+    metrics: null,
+    timing: null,
+    unfused: null,
+    gridAvailable: false,
+    elapsedMs: performance.now() - t0,
+  };
+}
+
+async function runJob(
+  plan: RunPlan,
+  session: BackendSession,
+  weights: LoadedWeights,
+  data: Uint8Array,
+  tensor: GgufTensorInfo,
+  m: number,
+  device: DeviceInfo | null,
+  t0: number,
+): Promise<TensorResult> {
+  const { signal } = plan;
+  const x = activationsFor(plan.seed, tensor.name, m, tensor.k);
+  let ref: Float64Array;
+  try {
+    ref = await referenceMatmul(memorySource(tensor.type, tensor.n, tensor.k, data), x, m, { signal });
+  } catch (e) {
+    if (isAbort(e, signal)) throw new CancelledError();
+    return errorResult(plan, tensor, m, device, `reference: ${errorMessage(e)}`, t0);
+  }
+  checkAbort(signal);
+
+  let path: KernelPath | null = null;
+  let pathDetail: string | undefined;
+  let metrics: Metrics | null = null;
+  let got: Float32Array | null = null;
+  try {
+    const r = await session.run(weights, x, m, { path: plan.path, signal });
+    path = r.path;
+    pathDetail = r.detail;
+    got = r.y;
+    metrics = compareOutputs(ref, got, m, tensor.n);
+  } catch (e) {
+    if (isAbort(e, signal)) throw new CancelledError();
+    return errorResult(plan, tensor, m, device, `${plan.backend.kind}: ${errorMessage(e)}`, t0);
+  }
+  const threshold = plan.threshold ?? thresholdFor(path);
+  const status = judge(metrics, threshold);
+
+  let timing: TimingSummary | null = null;
+  let timingError: string | undefined;
+  const gpu = plan.backend.kind !== 'cpu';
+  const timingOpts = {
+    warmup: plan.warmup ?? (gpu ? 3 : 1),
+    repeats: plan.repeats ?? (gpu ? 20 : 3),
+    signal,
+  };
+  if (plan.timing !== 'none') {
+    try {
+      const t = await session.time(weights, x, m, { ...timingOpts, protocol: plan.timing, path: plan.path });
+      timing = summarizeTiming(t, tensor.nbytes, m, tensor.n, tensor.k, device);
+    } catch (e) {
+      if (isAbort(e, signal)) throw new CancelledError();
+      timingError = `timing: ${errorMessage(e)}`;
+    }
+  }
+
+  let unfused: TensorResult['unfused'] = null;
+  if (plan.compareUnfused && gpu) {
+    try {
+      const r = await session.run(weights, x, m, { path: 'unfused', signal });
+      const um = compareOutputs(ref, r.y, m, tensor.n);
+      let ut: TimingSummary | null = null;
+      if (plan.timing !== 'none') {
+        const t = await session.time(weights, x, m, { ...timingOpts, protocol: plan.timing, path: 'unfused' });
+        ut = summarizeTiming(t, tensor.nbytes, m, tensor.n, tensor.k, device);
+      }
+      unfused = { timing: ut, metrics: um };
+    } catch (e) {
+      if (isAbort(e, signal)) throw new CancelledError();
+      unfused = { timing: null, metrics: null, error: errorMessage(e) };
+    }
+  }
+
+  const resultId = `${plan.runId}:${tensor.name}:${m}`;
+  const gridAvailable = plan.outputs ? plan.outputs.put(resultId, { ref, got, m, n: tensor.n }) : false;
+  return {
+    ...baseResult(plan, tensor, m, device),
+    path,
+    pathDetail: [pathDetail, timingError].filter(Boolean).join('; ') || undefined,
+    status,
+    threshold,
+    metrics,
+    timing,
+    unfused,
+    gridAvailable,
+    elapsedMs: performance.now() - t0,
+  };
+}

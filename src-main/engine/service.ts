@@ -1,0 +1,361 @@
+/**
+ * EngineService: the whole engine behind one object, in plain Node. The Electron utility process
+ * and `quantscope serve` both wrap it; the renderer reaches it only through QuantScopeApi.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import os from 'node:os';
+import type {
+  AppInfo,
+  BackendSummary,
+  ErrorGrid,
+  ErrorGridRequest,
+  ModelFileEntry,
+  ModelSummary,
+  ReportRequest,
+  ReportResult,
+  RunEvent,
+  RunRequest,
+  TensorResult,
+} from '../../src-preload/api';
+import { GgufFile } from './gguf';
+import { summarizeModel } from './model';
+import { allStatuses, backendFor } from './backends';
+import type { DeviceInfo } from './backends/types';
+import { executeRun } from './run/runner';
+import { OutputStore } from './run/outputs';
+import { errorGrid } from './compare';
+import { renderReport, reportFileName, type ReportInput } from './report/report';
+import { errorMessage } from './errors';
+import { APP_VERSION } from './version';
+
+export interface EngineOptions {
+  mode: 'electron' | 'browser';
+  samplesDir: string;
+  modelDirs: string[];
+  /** browser mode: only files under samplesDir/modelDirs open. Electron: the main process vets paths. */
+  restrictToDirs: boolean;
+  recentFile?: string;
+  /** bytes of full outputs kept for heatmap zoom */
+  outputCacheBytes?: number;
+}
+
+interface OpenModel {
+  file: GgufFile;
+  summary: ModelSummary;
+  lastUsed: number;
+}
+
+interface RunRecord {
+  runId: string;
+  request: RunRequest;
+  model: ModelSummary;
+  startedAt: string;
+  finishedAt?: string;
+  status: 'running' | 'done' | 'cancelled' | 'failed';
+  error?: string;
+  results: TensorResult[];
+  device: DeviceInfo | null;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+const MAX_OPEN_MODELS = 8;
+const MAX_RECENT = 10;
+const MAX_RUNS_KEPT = 50;
+
+export class EngineService {
+  private readonly models = new Map<string, OpenModel>();
+  private readonly runs = new Map<string, RunRecord>();
+  private readonly listeners = new Set<(ev: RunEvent) => void>();
+  private readonly outputs: OutputStore;
+  private active: RunRecord | null = null;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.outputs = new OutputStore(opts.outputCacheBytes);
+  }
+
+  async appInfo(): Promise<AppInfo> {
+    return { version: APP_VERSION, mode: this.opts.mode, platform: `${process.platform}-${process.arch}` };
+  }
+
+  async listModelFiles(): Promise<ModelFileEntry[]> {
+    const out: ModelFileEntry[] = [];
+    const seen = new Set<string>();
+    const add = async (p: string, source: string) => {
+      const abs = path.resolve(p);
+      if (seen.has(abs)) return;
+      try {
+        const st = await fs.stat(abs);
+        if (!st.isFile()) return;
+        seen.add(abs);
+        out.push({ path: abs, name: path.basename(abs), size: st.size, source });
+      } catch {
+        /* gone since it was listed: skip */
+      }
+    };
+    for (const p of await ggufFilesIn(this.opts.samplesDir)) await add(p, 'sample');
+    for (const dir of this.opts.modelDirs) for (const p of await ggufFilesIn(dir)) await add(p, 'models');
+    for (const p of await this.recent()) if (this.allowed(p)) await add(p, 'recent');
+    return out;
+  }
+
+  async openModel(p: string): Promise<ModelSummary> {
+    if (typeof p !== 'string' || p.length === 0) throw new Error('no model path given');
+    const abs = path.resolve(p);
+    if (this.opts.restrictToDirs) {
+      const real = await fs.realpath(abs).catch(() => abs);
+      if (!this.allowed(real)) throw new Error(`${path.basename(abs)} is outside the model folders this server may open`);
+    }
+    const t0 = performance.now();
+    let file: GgufFile;
+    try {
+      file = await GgufFile.open(abs);
+    } catch (e) {
+      throw new Error(`cannot open ${path.basename(abs)}: ${errorMessage(e)}`);
+    }
+    const modelId = randomUUID();
+    const summary = summarizeModel(file, modelId, performance.now() - t0);
+    this.models.set(modelId, { file, summary, lastUsed: Date.now() });
+    await this.evictModels();
+    await this.remember(abs);
+    return summary;
+  }
+
+  async devices(): Promise<BackendSummary[]> {
+    return allStatuses();
+  }
+
+  async startRun(req: RunRequest): Promise<{ runId: string }> {
+    if (this.active) throw new Error('a run is already in progress: cancel it or wait for it to finish');
+    const model = this.models.get(req.modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    model.lastUsed = Date.now();
+    if (!Array.isArray(req.tensors) || req.tensors.length === 0) throw new Error('select at least one tensor');
+    const tensors = req.tensors.map((name) => {
+      const t = model.file.header.tensors.find((x) => x.name === name);
+      if (!t) throw new Error(`no tensor named '${name}' in ${model.summary.fileName}`);
+      if (!t.supported) throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
+      return t;
+    });
+    if (!Array.isArray(req.batchSizes) || req.batchSizes.length === 0) throw new Error('choose at least one batch size');
+    for (const m of req.batchSizes)
+      if (!Number.isInteger(m) || m < 1 || m > 65536) throw new Error(`batch size ${m} must be an integer from 1 to 65536`);
+    const backend = backendFor(req.backend);
+    const runId = randomUUID().slice(0, 8);
+    const abort = new AbortController();
+    const record: RunRecord = {
+      runId,
+      request: req,
+      model: model.summary,
+      startedAt: new Date().toISOString(),
+      status: 'running',
+      results: [],
+      device: null,
+      abort,
+      done: Promise.resolve(),
+    };
+    this.runs.set(runId, record);
+    this.active = record;
+    this.trimRuns();
+    record.done = executeRun({
+      runId,
+      file: model.file,
+      tensors,
+      batchSizes: [...new Set(req.batchSizes)],
+      backend,
+      deviceIndex: req.deviceIndex ?? 0,
+      seed: req.seed >>> 0,
+      timing: req.timing,
+      path: req.path,
+      compareUnfused: req.compareUnfused,
+      threshold: req.threshold,
+      request: req,
+      outputs: this.outputs,
+      signal: abort.signal,
+      onEvent: (ev) => {
+        if (ev.type === 'result') record.results.push(ev.result);
+        if (ev.type === 'run-finished') {
+          record.status = ev.status;
+          record.error = ev.error;
+          record.finishedAt = new Date().toISOString();
+        }
+        this.emit(ev);
+      },
+    })
+      .then((outcome) => {
+        record.device = outcome.device;
+      })
+      .catch((e) => {
+        record.status = 'failed';
+        record.error = errorMessage(e);
+      })
+      .finally(() => {
+        if (this.active === record) this.active = null;
+      });
+    return { runId };
+  }
+
+  async cancelRun(runId: string): Promise<void> {
+    const r = this.runs.get(runId);
+    if (!r) throw new Error(`no run ${runId}`);
+    r.abort.abort();
+    await r.done;
+  }
+
+  onRunEvent(cb: (ev: RunEvent) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  async errorGrid(req: ErrorGridRequest): Promise<ErrorGrid> {
+    const o = this.outputs.get(req.resultId);
+    if (!o) throw new Error('the outputs of that result are no longer kept: run the tensor again to see its heatmap');
+    const maxRows = clampInt(req.maxRows, 1, 4096);
+    const maxCols = clampInt(req.maxCols, 1, 8192);
+    const grid = errorGrid(o.ref, o.got, o.m, o.n, {
+      rowStart: req.rowStart,
+      rowEnd: req.rowEnd,
+      colStart: req.colStart,
+      colEnd: req.colEnd,
+      maxRows,
+      maxCols,
+      metric: req.metric === 'rel' ? 'rel' : 'abs',
+    });
+    return { resultId: req.resultId, ...grid };
+  }
+
+  async exportReport(req: ReportRequest): Promise<ReportResult> {
+    const r = this.runs.get(req.runId);
+    if (!r) throw new Error(`no run ${req.runId}`);
+    const input = this.reportInput(r);
+    return { fileName: reportFileName(input, req.format), content: renderReport(input, req.format) };
+  }
+
+  /** The finished run, for callers in the same process (CLI, tests). */
+  async waitForRun(runId: string): Promise<{ status: string; results: TensorResult[]; error?: string }> {
+    const r = this.runs.get(runId);
+    if (!r) throw new Error(`no run ${runId}`);
+    await r.done;
+    return { status: r.status, results: r.results, error: r.error };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.active) {
+      this.active.abort.abort();
+      await this.active.done;
+    }
+    for (const m of this.models.values()) await m.file.close().catch(() => undefined);
+    this.models.clear();
+    this.listeners.clear();
+  }
+
+  private reportInput(r: RunRecord): ReportInput {
+    return {
+      runId: r.runId,
+      createdAt: r.finishedAt ?? new Date().toISOString(),
+      startedAt: r.startedAt,
+      appVersion: APP_VERSION,
+      host: `${os.hostname()} (${process.platform}-${process.arch}, node ${process.version})`,
+      model: {
+        fileName: r.model.fileName,
+        path: r.model.path,
+        fileSize: r.model.fileSize,
+        architecture: r.model.architecture,
+        name: r.model.name,
+      },
+      device: r.device,
+      backend: r.request.backend,
+      request: {
+        batchSizes: r.request.batchSizes,
+        seed: r.request.seed,
+        timing: r.request.timing,
+        path: r.request.path,
+        threshold: r.request.threshold,
+        tensors: r.request.tensors.length,
+      },
+      status: r.status,
+      error: r.error,
+      results: r.results,
+    };
+  }
+
+  private emit(ev: RunEvent): void {
+    for (const cb of this.listeners) {
+      try {
+        cb(ev);
+      } catch {
+        /* a broken listener must not stop the run */
+      }
+    }
+  }
+
+  private allowed(p: string): boolean {
+    const dirs = [this.opts.samplesDir, ...this.opts.modelDirs].map((d) => path.resolve(d));
+    const abs = path.resolve(p);
+    return dirs.some((d) => abs === d || abs.startsWith(d.endsWith(path.sep) ? d : d + path.sep));
+  }
+
+  private async evictModels(): Promise<void> {
+    if (this.models.size <= MAX_OPEN_MODELS) return;
+    const inUse = this.active?.request.modelId;
+    const byAge = [...this.models.entries()].filter(([id]) => id !== inUse).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    while (this.models.size > MAX_OPEN_MODELS && byAge.length) {
+      const [id, m] = byAge.shift()!;
+      this.models.delete(id);
+      await m.file.close().catch(() => undefined);
+    }
+  }
+
+  private trimRuns(): void {
+    while (this.runs.size > MAX_RUNS_KEPT) {
+      const oldest = this.runs.keys().next().value as string;
+      if (this.runs.get(oldest) === this.active) break;
+      this.runs.delete(oldest);
+    }
+  }
+
+  private async recent(): Promise<string[]> {
+    if (!this.opts.recentFile) return [];
+    try {
+      const list = JSON.parse(await fs.readFile(this.opts.recentFile, 'utf8'));
+      return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private async remember(p: string): Promise<void> {
+    if (!this.opts.recentFile) return;
+    const list = [p, ...(await this.recent()).filter((x) => x !== p)].slice(0, MAX_RECENT);
+    try {
+      await fs.mkdir(path.dirname(this.opts.recentFile), { recursive: true });
+      await fs.writeFile(this.opts.recentFile, JSON.stringify(list, null, 2));
+    } catch {
+      /* the recent list is a convenience; failing to save it must not fail the open */
+    }
+  }
+}
+
+function clampInt(v: unknown, lo: number, hi: number): number {
+  const n = typeof v === 'number' && Number.isFinite(v) ? Math.floor(v) : lo;
+  return Math.min(hi, Math.max(lo, n));
+}
+
+/** .gguf files in a folder and its subfolders (two levels), sorted by name. */
+export async function ggufFilesIn(dir: string, depth = 2): Promise<string[]> {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = path.join(dir, e.name);
+    if (e.isFile() && e.name.toLowerCase().endsWith('.gguf')) out.push(p);
+    else if (e.isDirectory() && depth > 0 && !e.name.startsWith('.')) out.push(...(await ggufFilesIn(p, depth - 1)));
+  }
+  return out;
+}
