@@ -1,0 +1,105 @@
+/**
+ * Security policy shared by the Electron shell and the browser-mode server: the Content-Security-
+ * Policy (the renderer's index.html carries the same policy in a <meta> tag), the response headers,
+ * the token check and the DNS-rebinding check. Plain functions so they are unit-tested without a
+ * server or Electron.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+
+/**
+ * The renderer needs: its own scripts and styles (React sets inline style attributes, recharts
+ * emits some, hence 'unsafe-inline' for styles only), data:/blob: images (canvas heatmap export),
+ * fetch/EventSource to its own origin. Nothing else, no framing, no plugins, no forms.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), usb=(), serial=(), hid=(), bluetooth=()',
+  'Cache-Control': 'no-store',
+};
+
+export const TOKEN_COOKIE = 'qs_token';
+
+/** Constant-time comparison of a presented token with the server's. */
+export function tokenMatches(presented: string | null | undefined, token: string): boolean {
+  if (!presented) return false;
+  const a = Buffer.from(presented, 'utf8');
+  const b = Buffer.from(token, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The token a request carries: Authorization: Bearer, then ?token=, then the cookie. */
+export function presentedToken(
+  headers: { authorization?: string; cookie?: string },
+  url: URL,
+): string | null {
+  const auth = headers.authorization;
+  if (auth) {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth.trim());
+    if (m) return m[1];
+  }
+  const q = url.searchParams.get('token');
+  if (q) return q;
+  const cookie = headers.cookie;
+  if (cookie) {
+    for (const part of cookie.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE)
+        return decodeURIComponent(part.slice(eq + 1).trim());
+    }
+  }
+  return null;
+}
+
+/** Split a Host header ("127.0.0.1:8080", "[::1]:80", "localhost") into host name and port. */
+export function parseHostHeader(host: string): { hostname: string; port: number | null } | null {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(host.trim());
+  if (!m) return null;
+  const hostname = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
+  return { hostname: hostname.toLowerCase(), port: m[2] !== undefined ? Number(m[2]) : null };
+}
+
+/**
+ * DNS-rebinding defence: a rebinding attack reaches us under an attacker's DNS name, so the Host
+ * header must be an IP literal, 'localhost', or a name the user configured, with our port.
+ */
+export function hostAllowed(
+  hostHeader: string | undefined,
+  port: number,
+  extraNames: readonly string[] = [],
+): boolean {
+  if (!hostHeader) return false;
+  const h = parseHostHeader(hostHeader);
+  if (!h) return false;
+  if ((h.port ?? 80) !== port) return false;
+  if (isIP(h.hostname) !== 0) return true;
+  if (h.hostname === 'localhost') return true;
+  return extraNames.map((n) => n.toLowerCase()).includes(h.hostname);
+}
+
+/** An Origin header, when present, must be http://<the Host we were reached at>. */
+export function originAllowed(origin: string | undefined, hostHeader: string | undefined): boolean {
+  if (origin === undefined) return true;
+  if (!hostHeader) return false;
+  return origin.toLowerCase() === `http://${hostHeader.trim().toLowerCase()}`;
+}

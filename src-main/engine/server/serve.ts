@@ -1,0 +1,449 @@
+/**
+ * Browser mode: serves the built renderer and the QuantScopeApi over HTTP on loopback.
+ *
+ * Hand-written on node:http rather than a framework: the surface is one static-file route, one
+ * POST route per API method and one Server-Sent Events stream, and every request must pass the
+ * same explicit checks (Host/Origin against DNS rebinding, the token, body size and JSON shape).
+ * Keeping those checks in plain sight in ~300 lines is easier to audit than a framework's
+ * middleware order, and adds no dependency to the CLI bundle.
+ *
+ * Protocol: POST /api/<method> with a JSON array of arguments (Content-Type: application/json);
+ * 200 with the JSON result, or an error status with { "message": "<one line>" }.
+ * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type {
+  AppInfo,
+  BackendSummary,
+  ErrorGrid,
+  ErrorGridRequest,
+  ModelFileEntry,
+  ModelSummary,
+  ReportRequest,
+  ReportResult,
+  RunEvent,
+  RunRequest,
+} from '../../../src-preload/api';
+import { LIMITS, isApiMethod, parseApiArgs, type ApiMethod } from './api-schemas';
+import {
+  SECURITY_HEADERS,
+  TOKEN_COOKIE,
+  hostAllowed,
+  originAllowed,
+  presentedToken,
+  tokenMatches,
+} from './security';
+
+/** What the server needs from the engine: EngineService's public surface (a fake in tests). */
+export interface EngineLike {
+  appInfo(): Promise<AppInfo>;
+  listModelFiles(): Promise<ModelFileEntry[]>;
+  openModel(path: string): Promise<ModelSummary>;
+  devices(): Promise<BackendSummary[]>;
+  startRun(req: RunRequest): Promise<{ runId: string }>;
+  cancelRun(runId: string): Promise<void>;
+  onRunEvent(cb: (ev: RunEvent) => void): () => void;
+  errorGrid(req: ErrorGridRequest): Promise<ErrorGrid>;
+  exportReport(req: ReportRequest): Promise<ReportResult>;
+  dispose(): Promise<void>;
+}
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** folders whose files (and sub-folders' files) may be opened; empty = the samples folder */
+  modelDirs: string[];
+  samplesDir: string;
+  /** the built renderer (out/renderer) */
+  uiDir: string;
+  /** fixed token (tests, scripts); default: 24 random bytes */
+  token?: string;
+  /** engine to serve (tests); default: a new EngineService in browser mode, disposed on close */
+  engine?: EngineLike;
+  /** host names besides IP literals and localhost that the Host header may carry */
+  allowedHostNames?: string[];
+}
+
+export interface RunningServer {
+  url: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const MAX_SSE_CLIENTS = 32;
+const SSE_HEARTBEAT_MS = 15_000;
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.ttf': 'font/ttf',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** First line of an error message, bounded, for a response body. */
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const line = msg.split('\n')[0].trim() || 'unknown error';
+  return line.length > 500 ? `${line.slice(0, 497)}...` : line;
+}
+
+function isInside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+async function realDir(dir: string, what: string): Promise<string> {
+  let real: string;
+  try {
+    real = await fsp.realpath(dir);
+  } catch {
+    throw new Error(`${what} not found: ${dir}`);
+  }
+  const st = await fsp.stat(real);
+  if (!st.isDirectory()) throw new Error(`${what} is not a folder: ${dir}`);
+  return real;
+}
+
+function validateToken(token: string): string {
+  if (!/^[A-Za-z0-9._~-]{8,256}$/.test(token))
+    throw new Error('token must be 8-256 characters of letters, digits, ".", "_", "~" or "-"');
+  return token;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const token = opts.token !== undefined ? validateToken(opts.token) : randomBytes(24).toString('base64url');
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+    throw new Error(`port must be an integer 0..65535, got ${opts.port}`);
+
+  // Roots that openModel may read from, resolved through symlinks once.
+  const roots: string[] = [];
+  for (const d of opts.modelDirs) roots.push(await realDir(d, 'models folder'));
+  const samplesReal = await realDir(opts.samplesDir, 'samples folder').catch(() => null);
+  if (samplesReal && (opts.modelDirs.length === 0 || !roots.includes(samplesReal))) roots.push(samplesReal);
+  if (roots.length === 0)
+    throw new Error(`no model folders: the samples folder ${opts.samplesDir} does not exist`);
+
+  const uiDir = path.resolve(opts.uiDir);
+
+  let engine = opts.engine;
+  const ownsEngine = !engine;
+  if (!engine) {
+    const { EngineService } = await import('../service');
+    engine = new EngineService({
+      mode: 'browser',
+      samplesDir: samplesReal ?? opts.samplesDir,
+      modelDirs: roots,
+      restrictToDirs: true,
+    });
+  }
+  const eng: EngineLike = engine;
+
+  const sseClients = new Set<ServerResponse>();
+  let port = opts.port;
+
+  async function checkModelPath(p: string): Promise<string> {
+    let real: string;
+    try {
+      real = await fsp.realpath(path.resolve(p));
+    } catch {
+      throw new HttpError(404, `model file not found: ${p}`);
+    }
+    if (!roots.some((r) => isInside(r, real)))
+      throw new HttpError(
+        403,
+        `${p} is outside the model folders (start the server with --models <dir> to add one)`,
+      );
+    return real;
+  }
+
+  async function callApi(method: ApiMethod, args: unknown): Promise<unknown> {
+    let parsed;
+    try {
+      parsed = parseApiArgs(method, args);
+    } catch (e) {
+      throw new HttpError(400, oneLine(e));
+    }
+    switch (method) {
+      case 'appInfo':
+        return eng.appInfo();
+      case 'listModelFiles':
+        return eng.listModelFiles();
+      case 'pickModelFile':
+        return null; // no native dialog in browser mode; the UI lists listModelFiles()
+      case 'openModel': {
+        const [p] = parsed as [string];
+        await checkModelPath(p);
+        return eng.openModel(p);
+      }
+      case 'devices':
+        return eng.devices();
+      case 'startRun':
+        return eng.startRun((parsed as [RunRequest])[0]);
+      case 'cancelRun':
+        return eng.cancelRun((parsed as [string])[0]);
+      case 'errorGrid':
+        return eng.errorGrid((parsed as [ErrorGridRequest])[0]);
+      case 'exportReport':
+        return eng.exportReport((parsed as [ReportRequest])[0]);
+    }
+  }
+
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    extra: Record<string, string> = {},
+  ): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const text = JSON.stringify(body === undefined ? null : body);
+    res.writeHead(status, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      ...extra,
+    });
+    res.end(text);
+  }
+
+  function sendError(res: ServerResponse, status: number, message: string): void {
+    send(res, status, { message });
+  }
+
+  function readBody(req: IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const declared = Number(req.headers['content-length'] ?? '0');
+      if (declared > LIMITS.bodyBytes) {
+        reject(new HttpError(413, `request body too large (limit ${LIMITS.bodyBytes} bytes)`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > LIMITS.bodyBytes) {
+          reject(new HttpError(413, `request body too large (limit ${LIMITS.bodyBytes} bytes)`));
+          req.destroy();
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+  }
+
+  async function handleApiCall(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    if (req.method !== 'POST') throw new HttpError(405, `use POST for /api/${method}`);
+    if (!isApiMethod(method)) throw new HttpError(404, `unknown API method '${method.slice(0, 60)}'`);
+    const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const raw = await readBody(req);
+    // Requiring JSON makes a cross-site form post impossible without a CORS preflight (which we never grant).
+    if (raw.length > 0 && ctype !== 'application/json')
+      throw new HttpError(415, 'request body must be application/json');
+    let args: unknown = [];
+    if (raw.trim().length > 0) {
+      try {
+        args = JSON.parse(raw);
+      } catch (e) {
+        throw new HttpError(400, `malformed JSON body: ${oneLine(e)}`);
+      }
+    }
+    let value: unknown;
+    try {
+      value = await callApi(method, args);
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      throw new HttpError(422, oneLine(e));
+    }
+    send(res, 200, value);
+  }
+
+  function handleEvents(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET') throw new HttpError(405, 'use GET for /api/events');
+    if (sseClients.size >= MAX_SSE_CLIENTS) throw new HttpError(429, 'too many event streams open');
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    sseClients.add(res);
+    const unsubscribe = eng.onRunEvent((ev) => {
+      res.write(`event: run\ndata: ${JSON.stringify(ev)}\n\n`);
+    });
+    const beat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
+    beat.unref();
+    const done = (): void => {
+      clearInterval(beat);
+      unsubscribe();
+      sseClients.delete(res);
+    };
+    req.on('close', done);
+    res.on('close', done);
+  }
+
+  async function handleStatic(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    setCookie: boolean,
+  ): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, `${req.method} is not allowed here`);
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname);
+    } catch {
+      throw new HttpError(400, 'malformed path');
+    }
+    if (rel.includes('\0')) throw new HttpError(400, 'malformed path');
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = path.resolve(uiDir, `.${rel}`);
+    if (!isInside(uiDir, file)) throw new HttpError(404, 'not found');
+    let st;
+    try {
+      st = await fsp.stat(file);
+    } catch {
+      if (rel === '/index.html')
+        throw new HttpError(
+          503,
+          `the UI is not built (no ${path.join(uiDir, 'index.html')}): run \`npm run build\``,
+        );
+      throw new HttpError(404, `not found: ${rel.slice(0, 200)}`);
+    }
+    if (!st.isFile()) throw new HttpError(404, `not found: ${rel.slice(0, 200)}`);
+    const headers: Record<string, string | number> = {
+      ...SECURITY_HEADERS,
+      'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Length': st.size,
+    };
+    if (setCookie) headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(file);
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = req.headers.host;
+    if (!hostAllowed(host, port, opts.allowedHostNames ?? []))
+      throw new HttpError(403, 'forbidden: unexpected Host header (open the URL the server printed)');
+    const origin = req.headers.origin;
+    if (!originAllowed(origin, host)) throw new HttpError(403, 'forbidden: cross-origin request');
+    const site = req.headers['sec-fetch-site'];
+    if (site === 'cross-site') throw new HttpError(403, 'forbidden: cross-site request');
+
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new HttpError(400, 'malformed request URL');
+    }
+    const presented = presentedToken(
+      { authorization: req.headers.authorization, cookie: req.headers.cookie },
+      url,
+    );
+    if (!tokenMatches(presented, token))
+      throw new HttpError(
+        401,
+        'missing or wrong token: open the URL with ?token=... that `quantscope serve` printed',
+      );
+
+    if (url.pathname === '/api/events') return handleEvents(req, res);
+    if (url.pathname.startsWith('/api/')) return handleApiCall(req, res, url.pathname.slice(5));
+    // The page load that carries ?token= sets the cookie so later loads and requests need no query.
+    return handleStatic(req, res, url, url.searchParams.has('token'));
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (e instanceof HttpError) sendError(res, e.status, e.message);
+      else sendError(res, 500, `internal error: ${oneLine(e)}`);
+    });
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      reject(
+        new Error(
+          e.code === 'EADDRINUSE'
+            ? `port ${opts.port} on ${opts.host} is already in use (use --port 0 for a free one)`
+            : `cannot listen on ${opts.host}:${opts.port}: ${e.message}`,
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  }).catch(async (e) => {
+    if (ownsEngine) await eng.dispose().catch(() => undefined);
+    throw e;
+  });
+  port = (server.address() as AddressInfo).port;
+
+  const shownHost =
+    opts.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : opts.host === '::'
+        ? '[::1]'
+        : opts.host.includes(':')
+          ? `[${opts.host}]`
+          : opts.host;
+  const url = `http://${shownHost}:${port}/?token=${encodeURIComponent(token)}`;
+
+  let closed = false;
+  return {
+    url,
+    token,
+    port,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of sseClients) c.end();
+      sseClients.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (ownsEngine) await eng.dispose();
+    },
+  };
+}
