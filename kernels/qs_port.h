@@ -1,0 +1,76 @@
+// QuantScope portability header: the same kernel source compiles as CUDA (nvrtc / nvcc) and as HIP
+// (hiprtc / hipcc). It must not include any system header: nvrtc and hiprtc provide the builtins.
+// Wave size: 64 on CDNA (gfx9xx), 32 on RDNA (when compiled wave32) and on NVIDIA. Never assume 32.
+#pragma once
+
+typedef unsigned char qs_u8;
+typedef unsigned short qs_u16;
+typedef unsigned int qs_u32;
+typedef long long qs_i64;
+
+#if defined(__HIPCC__) || defined(__HIPCC_RTC__) || defined(__HIP_PLATFORM_AMD__) || defined(__HIP_DEVICE_COMPILE__)
+#define QS_HIP 1
+#if !defined(__HIPCC_RTC__)
+#include <hip/hip_runtime.h> // hipcc (offline); hiprtc provides the runtime declarations itself
+#endif
+#if defined(__AMDGCN_WAVEFRONT_SIZE)
+#define QS_WARP __AMDGCN_WAVEFRONT_SIZE
+#else
+#define QS_WARP 64
+#endif
+// Lanes of a wave execute together; the fences keep LDS stores ordered before other lanes' loads.
+#define QS_SYNCWARP()                                                                                         \
+  do {                                                                                                        \
+    __builtin_amdgcn_fence(__ATOMIC_RELEASE, "wavefront");                                                    \
+    __builtin_amdgcn_wave_barrier();                                                                          \
+    __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "wavefront");                                                    \
+  } while (0)
+#define QS_SHFL_XOR(v, o) __shfl_xor((v), (o), QS_WARP)
+__device__ __forceinline__ float qs_h2f(qs_u32 bits) {
+  qs_u16 b = (qs_u16)bits;
+  _Float16 h;
+  __builtin_memcpy(&h, &b, 2);
+  return (float)h;
+}
+__device__ __forceinline__ qs_u16 qs_f2h(float f) {
+  _Float16 h = (_Float16)f;
+  qs_u16 b;
+  __builtin_memcpy(&b, &h, 2);
+  return b;
+}
+#else
+#define QS_CUDA 1
+#define QS_WARP 32
+#define QS_SYNCWARP() __syncwarp()
+#define QS_SHFL_XOR(v, o) __shfl_xor_sync(0xffffffffu, (v), (o))
+__device__ __forceinline__ float qs_h2f(qs_u32 bits) {
+  float f;
+  qs_u16 h = (qs_u16)bits;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+}
+__device__ __forceinline__ qs_u16 qs_f2h(float f) {
+  qs_u16 h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+#endif
+
+#define QS_EXTERN extern "C"
+
+__device__ __forceinline__ float qs_bf2f(qs_u32 bits) { return __uint_as_float((bits & 0xffffu) << 16); }
+
+// 16-bit load from a 2-byte-aligned address (GGUF rows are 2-byte aligned for every format we run).
+__device__ __forceinline__ qs_u32 qs_ld16(const qs_u8* p) { return *(const qs_u16*)p; }
+// 8 bytes from a 2-byte-aligned address, little-endian, as two 32-bit words.
+__device__ __forceinline__ void qs_ld8b(const qs_u8* p, qs_u32& lo, qs_u32& hi) {
+  lo = qs_ld16(p) | (qs_ld16(p + 2) << 16);
+  hi = qs_ld16(p + 4) | (qs_ld16(p + 6) << 16);
+}
+__device__ __forceinline__ qs_u32 qs_byte(qs_u32 lo, qs_u32 hi, int i) { return ((i < 4 ? lo : hi) >> (8 * (i & 3))) & 0xffu; }
+
+__device__ __forceinline__ float qs_warp_sum(float v) {
+#pragma unroll
+  for (int o = QS_WARP / 2; o > 0; o >>= 1) v += QS_SHFL_XOR(v, o);
+  return v;
+}
