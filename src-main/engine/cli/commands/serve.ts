@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, type EngineLike, type RunningServer } from '../../server/serve';
+import { findUp, samplesDir } from '../../paths';
+import { UsageError, intOption, stringOption, type CliCommand, type CliContext } from '../framework';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The built renderer: --ui, else out/renderer next to the bundle (dist/ -> ../out/renderer) or the sources. */
+export function findUiDir(explicit?: string): { dir: string; built: boolean } {
+  if (explicit) {
+    const dir = path.resolve(explicit);
+    return { dir, built: fs.existsSync(path.join(dir, 'index.html')) };
+  }
+  const found = findUp(path.join('out', 'renderer', 'index.html'));
+  if (found) return { dir: path.dirname(found), built: true };
+  return { dir: path.resolve('out', 'renderer'), built: false };
+}
+
+/** Starts the server from parsed options and prints where it is; the caller decides when to stop. */
+export async function startServe(
+  ctx: Pick<CliContext, 'values' | 'stdout' | 'stderr'>,
+  engine?: EngineLike,
+): Promise<RunningServer> {
+  const port = intOption(ctx.values, 'port', 0, 0, 65535);
+  const host = stringOption(ctx.values, 'host') ?? '127.0.0.1';
+  if (!host.trim()) throw new UsageError('--host needs a value');
+  const token = stringOption(ctx.values, 'token');
+  const modelsRaw = ctx.values.models;
+  const modelDirs = (
+    Array.isArray(modelsRaw) ? modelsRaw : typeof modelsRaw === 'string' ? [modelsRaw] : []
+  ).map((d) => path.resolve(d));
+  for (const d of modelDirs) {
+    if (!fs.existsSync(d)) throw new UsageError(`--models: folder not found: ${d}`);
+    if (!fs.statSync(d).isDirectory()) throw new UsageError(`--models: not a folder: ${d}`);
+  }
+  const ui = findUiDir(stringOption(ctx.values, 'ui'));
+  if (!ui.built)
+    ctx.stderr.write(
+      `quantscope: warning: the UI is not built (no ${path.join(ui.dir, 'index.html')}); run \`npm run build\` ` +
+        'first — the API still works, the page will say so\n',
+    );
+  const server = await startServer({
+    host,
+    port,
+    modelDirs,
+    samplesDir: samplesDir(),
+    uiDir: ui.dir,
+    token,
+    engine,
+  });
+  if (!LOOPBACK.has(host))
+    ctx.stderr.write(
+      `quantscope: warning: listening on ${host}, not loopback: anyone who can reach this port and has the token can use it\n`,
+    );
+  const dirs = modelDirs.length > 0 ? modelDirs.join(', ') : `${samplesDir()} (samples; add --models <dir>)`;
+  ctx.stdout.write(`QuantScope is serving models from ${dirs}\n`);
+  ctx.stdout.write(`Open ${server.url}\n`);
+  return server;
+}
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'run the app in a browser: serve the UI and engine on 127.0.0.1 with a one-time token',
+  help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--ui <dir>] [--token T]
+  --port N        port to listen on (default 0 = a free one)
+  --host H        address to bind (default 127.0.0.1; anything else exposes the app to the network)
+  --models DIR    folder whose .gguf files may be opened (repeatable; default: the samples folder)
+  --ui DIR        the built renderer (default: out/renderer next to the app)
+  --token T       use this access token instead of a random one (8+ chars of [A-Za-z0-9._~-])
+Prints the URL to open (it carries the token). Stop with Ctrl+C.`,
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    models: { type: 'string', multiple: true },
+    ui: { type: 'string' },
+    token: { type: 'string' },
+  },
+  maxPositionals: 0,
+  async run(ctx) {
+    let server: RunningServer;
+    try {
+      server = await startServe(ctx);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError((e as Error).message);
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    ctx.stdout.write('stopping\n');
+    await server.close();
+    return 0;
+  },
+};
