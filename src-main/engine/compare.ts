@@ -1,0 +1,275 @@
+/**
+ * Comparison of a backend's float32 output with the float64 reference: the metrics a result is
+ * judged by, the pass/fail rule, and the max-reduced error grid the heatmap draws.
+ *
+ * Hand-written: these are a few tight loops over typed arrays with project-specific rules (NaN/Inf
+ * mismatch counting, per-row relative error, max-reduction into cells); no library does exactly this,
+ * and a generic one would allocate per element.
+ *
+ * Conventions:
+ * - Outputs are row-major [m][n]: "row" is the activation row (0..m-1), "col" the output feature.
+ * - Sums and maxima run over pairs where both sides are finite. A pair with a NaN on exactly one side
+ *   is a NaN mismatch; a pair where an infinity is not matched by the same infinity (one side inf, or
+ *   opposite signs) is an Inf mismatch. Matching NaN/NaN or +inf/+inf pairs count as exact.
+ * - The per-row scale for relative error is max |ref| over the finite values of that output row
+ *   (1 when the row has no non-zero finite value).
+ */
+import type { ErrorGrid, KernelPath, Metrics } from '../../src-preload/api';
+
+function checkShape(
+  what: string,
+  ref: ArrayLike<number>,
+  got: ArrayLike<number>,
+  m: number,
+  n: number,
+): void {
+  if (!Number.isInteger(m) || !Number.isInteger(n) || m < 0 || n < 0) {
+    throw new Error(`${what}: bad output shape m=${m} n=${n}`);
+  }
+  if (ref.length !== m * n)
+    throw new Error(`${what}: reference has ${ref.length} values, expected m*n=${m * n}`);
+  if (got.length !== m * n)
+    throw new Error(`${what}: output has ${got.length} values, expected m*n=${m * n}`);
+}
+
+/** max |ref| over the finite values of each output row; 1 where that is 0. */
+function rowScales(ref: Float64Array, m: number, n: number): Float64Array {
+  const s = new Float64Array(m);
+  for (let r = 0; r < m; r++) {
+    let mx = 0;
+    const base = r * n;
+    for (let c = 0; c < n; c++) {
+      const a = Math.abs(ref[base + c]);
+      if (a > mx && a !== Infinity) mx = a; // NaN fails the comparison
+    }
+    s[r] = mx > 0 ? mx : 1;
+  }
+  return s;
+}
+
+/**
+ * Error of one pair for max-type statistics: |got - ref| when both are finite; +Infinity for a
+ * NaN or Inf mismatch; 0 for matching NaN/NaN or same-signed infinities.
+ */
+function pairError(r: number, g: number): number {
+  const d = g - r;
+  if (d === d && d !== Infinity && d !== -Infinity) {
+    // both finite (finite - finite is finite; anything involving NaN/Inf is NaN or +-Inf... except
+    // finite - finite overflowing, impossible for float32-range values)
+    return d < 0 ? -d : d;
+  }
+  const rn = r !== r;
+  const gn = g !== g;
+  if (rn && gn) return 0;
+  if (rn || gn) return Infinity;
+  return r === g ? 0 : Infinity; // at least one infinite: equal only when the same infinity
+}
+
+export function compareOutputs(ref: Float64Array, got: Float32Array, m: number, n: number): Metrics {
+  checkShape('compareOutputs', ref, got, m, n);
+  const scales = rowScales(ref, m, n);
+  let se = 0;
+  let sr = 0;
+  let maxAbs = 0;
+  let maxRel = 0;
+  let nanMis = 0;
+  let infMis = 0;
+  let worstErr = 0;
+  let worstIdx = -1;
+  for (let row = 0; row < m; row++) {
+    const base = row * n;
+    const inv = 1 / scales[row];
+    for (let col = 0; col < n; col++) {
+      const i = base + col;
+      const r = ref[i];
+      const g = got[i];
+      const d = g - r;
+      if (Number.isFinite(r) && Number.isFinite(g)) {
+        se += d * d;
+        sr += r * r;
+        const a = d < 0 ? -d : d;
+        if (a > maxAbs) maxAbs = a;
+        const rel = a * inv;
+        if (rel > maxRel) maxRel = rel;
+        if (a > worstErr) {
+          worstErr = a;
+          worstIdx = i;
+        }
+        continue;
+      }
+      const rn = r !== r;
+      const gn = g !== g;
+      let mismatch = false;
+      if (rn !== gn) {
+        nanMis++;
+        mismatch = true;
+      } else if (!rn && r !== g) {
+        infMis++; // one side infinite, or opposite infinities
+        mismatch = true;
+      }
+      if (mismatch && worstErr !== Infinity) {
+        worstErr = Infinity;
+        worstIdx = i;
+      }
+    }
+  }
+  let nmse: number;
+  if (sr === 0) nmse = se === 0 ? 0 : Infinity;
+  else nmse = se / sr;
+  return {
+    nmse,
+    maxAbsErr: maxAbs,
+    maxRelErr: maxRel,
+    nanMismatches: nanMis,
+    infMismatches: infMis,
+    count: m * n,
+    worst:
+      worstIdx < 0
+        ? null
+        : {
+            row: Math.floor(worstIdx / n),
+            col: worstIdx % n,
+            ref: ref[worstIdx],
+            got: got[worstIdx],
+          },
+  };
+}
+
+/** The NMSE threshold that follows from a path's arithmetic. */
+export function thresholdFor(path: KernelPath): number {
+  switch (path) {
+    case 'fused-mma-f16':
+      return 5e-4;
+    case 'cpu-f32':
+    case 'fused-small-f32':
+    case 'fused-tiled-f32':
+    case 'unfused-f32':
+    case 'custom':
+      return 1e-8;
+    default:
+      throw new Error(`unknown kernel path '${String(path)}'`);
+  }
+}
+
+export function judge(metrics: Metrics, threshold: number): 'pass' | 'fail' {
+  if (metrics.nanMismatches > 0 || metrics.infMismatches > 0) return 'fail';
+  if (Number.isNaN(metrics.nmse) || !(metrics.nmse <= threshold)) return 'fail';
+  return 'pass';
+}
+
+export interface ErrorGridSpec {
+  rowStart?: number;
+  rowEnd?: number;
+  colStart?: number;
+  colEnd?: number;
+  maxRows: number;
+  maxCols: number;
+  metric: 'abs' | 'rel';
+}
+
+function span(
+  what: string,
+  start: number | undefined,
+  end: number | undefined,
+  size: number,
+): [number, number] {
+  const s = start ?? 0;
+  const e = end ?? size;
+  if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > size || s >= e) {
+    throw new Error(`errorGrid: bad ${what} range [${s}, ${e}) for an output with ${size} ${what}s`);
+  }
+  return [s, e];
+}
+
+/**
+ * The error of a region of the output reduced by MAXIMUM into at most maxRows x maxCols cells, so no
+ * bad element can hide. A NaN/Inf mismatch counts as +Infinity. `worst` holds [row, col, ref, got]
+ * of the element that gave each cell its value (the first element of the cell when all are exact).
+ */
+export function errorGrid(
+  ref: Float64Array,
+  got: Float32Array,
+  m: number,
+  n: number,
+  req: ErrorGridSpec,
+): Omit<ErrorGrid, 'resultId'> {
+  checkShape('errorGrid', ref, got, m, n);
+  if (
+    !Number.isInteger(req.maxRows) ||
+    !Number.isInteger(req.maxCols) ||
+    req.maxRows < 1 ||
+    req.maxCols < 1
+  ) {
+    throw new Error(`errorGrid: grid size must be positive integers, got ${req.maxRows}x${req.maxCols}`);
+  }
+  if (req.metric !== 'abs' && req.metric !== 'rel') {
+    throw new Error(`errorGrid: metric must be 'abs' or 'rel', got '${String(req.metric)}'`);
+  }
+  const [r0, r1] = span('row', req.rowStart, req.rowEnd, m);
+  const [c0, c1] = span('column', req.colStart, req.colEnd, n);
+  const regionRows = r1 - r0;
+  const regionCols = c1 - c0;
+  const cellRows = Math.ceil(regionRows / Math.min(req.maxRows, regionRows));
+  const cellCols = Math.ceil(regionCols / Math.min(req.maxCols, regionCols));
+  const rows = Math.ceil(regionRows / cellRows);
+  const cols = Math.ceil(regionCols / cellCols);
+
+  const values = new Float64Array(rows * cols).fill(-1);
+  const worstIdx = new Int32Array(rows * cols);
+  const colCell = new Int32Array(regionCols);
+  for (let c = 0; c < regionCols; c++) colCell[c] = Math.floor(c / cellCols);
+  const rel = req.metric === 'rel';
+  const scales = rel ? rowScales(ref, m, n) : null;
+
+  for (let row = r0; row < r1; row++) {
+    const cellBase = Math.floor((row - r0) / cellRows) * cols;
+    const base = row * n;
+    const inv = scales ? 1 / scales[row] : 1;
+    for (let c = 0; c < regionCols; c++) {
+      const i = base + c0 + c;
+      const r = ref[i];
+      const g = got[i];
+      let e = g - r;
+      if (e === e && e !== Infinity && e !== -Infinity) e = (e < 0 ? -e : e) * inv;
+      else e = pairError(r, g);
+      const cell = cellBase + colCell[c];
+      if (e > values[cell]) {
+        values[cell] = e;
+        worstIdx[cell] = i;
+      }
+    }
+  }
+
+  const worst: number[] = new Array(rows * cols * 4);
+  const out: number[] = new Array(rows * cols);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let cell = 0; cell < rows * cols; cell++) {
+    const v = values[cell];
+    out[cell] = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    const i = worstIdx[cell];
+    worst[cell * 4] = Math.floor(i / n);
+    worst[cell * 4 + 1] = i % n;
+    worst[cell * 4 + 2] = ref[i];
+    worst[cell * 4 + 3] = got[i];
+  }
+  return {
+    metric: req.metric,
+    m,
+    n,
+    rowStart: r0,
+    rowEnd: r1,
+    colStart: c0,
+    colEnd: c1,
+    rows,
+    cols,
+    cellRows,
+    cellCols,
+    values: out,
+    worst,
+    min,
+    max,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The named tasks a pool worker can run. Each takes a structured-cloned payload and returns its result
+ * plus the buffers to transfer back. Kept free of any import of the pool itself (no cycles).
+ */
+import { referenceRows } from '../reference/kernel';
+import type { RefRowsPayload } from '../reference/index';
+import { cpuRows, type CpuRowsPayload } from '../backends/cpu-kernels';
+
+export interface TaskOutput {
+  result: unknown;
+  transfer?: ArrayBuffer[];
+}
+
+export type TaskFn = (payload: never) => TaskOutput | Promise<TaskOutput>;
+
+let scratch = new Float32Array(0);
+function scratchFor(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(n);
+  return scratch;
+}
+
+export const TASKS: Record<string, TaskFn> = {
+  /** reference rows: float64 [m][rows] */
+  'ref-rows': (p: RefRowsPayload): TaskOutput => {
+    const x = new Float32Array(p.x, 0, p.m * p.k);
+    const out = new Float64Array(p.m * p.rows);
+    referenceRows(p.type, p.data, 0, p.rows, p.k, x, p.m, out, p.rows, 0, scratchFor(4 * p.k));
+    return { result: out, transfer: [out.buffer] };
+  },
+  /** cpu backend rows: float32 [m][rows] */
+  'cpu-rows': (p: CpuRowsPayload): TaskOutput => {
+    const out = cpuRows(p);
+    return { result: out, transfer: [out.buffer as ArrayBuffer] };
+  },
+  /** for tests: echoes the payload */
+  echo: (p: unknown): TaskOutput => ({ result: p }),
+  /** for tests: keeps the worker busy for `ms` milliseconds, then answers `ms` */
+  spin: (p: { ms: number }): TaskOutput => {
+    const end = Date.now() + Math.min(Math.max(0, p.ms), 10_000);
+    while (Date.now() < end);
+    return { result: p.ms };
+  },
+  /** for tests: throws */
+  fail: (p: { message: string }): TaskOutput => {
+    throw new Error(p.message);
+  },
+};

@@ -1,0 +1,41 @@
+/**
+ * The worker side of the pool: answers { id, name, payload } messages by running the named task from
+ * ./tasks.ts and replying { id, ok, result } (result buffers are transferred, not copied).
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { TASKS } from './tasks';
+import type { WorkerReply } from './pool';
+
+let started = false;
+
+/** True when this thread is a pool worker (workerData { qsWorker: true }). */
+export function isPoolWorker(): boolean {
+  return !isMainThread && !!parentPort && (workerData as { qsWorker?: unknown } | null)?.qsWorker === true;
+}
+
+/**
+ * Bundle entry points call this first: when this thread is a pool worker it starts the worker loop
+ * and returns true (the caller must then do nothing else); otherwise it returns false.
+ */
+export function runWorkerIfRequested(): boolean {
+  if (!isPoolWorker()) return false;
+  if (started) return true;
+  started = true;
+  const port = parentPort!;
+  port.on('message', async (msg: { id: number; name: string; payload: unknown }) => {
+    let reply: WorkerReply;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const task = TASKS[msg.name];
+      if (!task) throw new Error(`unknown worker task '${msg.name}'`);
+      const out = await (task as (p: unknown) => ReturnType<typeof task>)(msg.payload);
+      reply = { id: msg.id, ok: true, result: out.result };
+      transfer = out.transfer ?? [];
+    } catch (e) {
+      const text = e instanceof Error ? e.message || e.name : String(e);
+      reply = { id: msg.id, ok: false, error: text.split('\n')[0] };
+    }
+    port.postMessage(reply, transfer);
+  });
+  return true;
+}
