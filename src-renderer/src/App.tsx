@@ -1,0 +1,168 @@
+import { useEffect } from 'react';
+import { useApp, useAppStore } from './context';
+import { ErrorBoundary } from './components/ErrorBoundary';
+import { TopBar } from './components/TopBar';
+import { ModelPicker, EmptyState } from './components/ModelPicker';
+import { ModelView } from './components/ModelView';
+import { RunSetup } from './components/RunSetup';
+import { RunProgress } from './components/RunProgress';
+import { ResultsView } from './components/ResultsView';
+import { ChartsView } from './components/ChartsView';
+import { ShortcutsHelp } from './components/ShortcutsHelp';
+import { Notice } from './components/Notice';
+import { isActive } from './lib/runState';
+import type { QuantScopeApi } from '../../src-preload/api';
+
+/** Optional extensions a shell may add next to the contract (menu commands, dropped-file paths). */
+export interface ShellExtensions {
+  onMenuCommand?: (cb: (cmd: string) => void) => () => void;
+  pathForFile?: (file: File) => string;
+  getPathForFile?: (file: File) => string;
+}
+
+export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
+  const store = useAppStore();
+  const { theme, view, model, pickerOpen, helpOpen } = useApp((s) => ({
+    theme: s.theme,
+    view: s.view,
+    model: s.model,
+    pickerOpen: s.pickerOpen,
+    helpOpen: s.helpOpen,
+  }));
+
+  useEffect(() => {
+    store.getState().init();
+    return () => store.getState().dispose();
+  }, [store]);
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+    document.documentElement.style.colorScheme = theme;
+  }, [theme]);
+
+  // Keyboard shortcuts: Ctrl/Cmd+O open, Ctrl/Cmd+R or Ctrl+Enter run, Escape cancel/close, ? help.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const s = store.getState();
+      const mod = e.ctrlKey || e.metaKey;
+      const typing = e.target instanceof HTMLElement && /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+      const key = e.key.toLowerCase();
+      if (mod && key === 'o') {
+        e.preventDefault();
+        s.setPickerOpen(true);
+      } else if ((mod && key === 'r' && !e.shiftKey) || (mod && e.key === 'Enter')) {
+        e.preventDefault();
+        if (!isActive(s.run.status)) s.startRun();
+      } else if (e.key === 'Escape') {
+        if (s.helpOpen) s.setHelpOpen(false);
+        else if (s.pickerOpen) s.setPickerOpen(false);
+        else if (isActive(s.run.status)) s.cancelRun();
+      } else if (e.key === '?' && !typing) {
+        s.setHelpOpen(!s.helpOpen);
+      } else if (!typing && !mod && !e.altKey && (e.key === '1' || e.key === '2' || e.key === '3')) {
+        s.setView(e.key === '1' ? 'model' : e.key === '2' ? 'results' : 'charts');
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
+
+  // Menu commands from the Electron shell, when it offers them.
+  useEffect(() => {
+    if (!api.onMenuCommand) return;
+    return api.onMenuCommand((cmd) => {
+      const s = store.getState();
+      switch (cmd) {
+        case 'open':
+          s.pickAndOpen();
+          break;
+        case 'open-sample': {
+          const sample = s.files.find((f) => f.source === 'sample');
+          if (sample) s.openModel(sample.path);
+          else s.setPickerOpen(true);
+          break;
+        }
+        case 'run':
+          s.startRun();
+          break;
+        case 'cancel':
+          s.cancelRun();
+          break;
+        case 'export-report':
+          s.exportReport('html');
+          break;
+        case 'toggle-theme':
+          s.toggleTheme();
+          break;
+        default:
+          if (cmd.startsWith('open:')) s.openModel(cmd.slice(5));
+      }
+    });
+  }, [api, store]);
+
+  // Drag and drop a .gguf: Electron gives us a path through the preload; the browser cannot.
+  useEffect(() => {
+    const over = (e: DragEvent) => {
+      if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
+    };
+    const drop = (e: DragEvent) => {
+      const file = e.dataTransfer?.files?.[0];
+      if (!file) return;
+      e.preventDefault();
+      const s = store.getState();
+      if (!file.name.toLowerCase().endsWith('.gguf')) {
+        s.setNotice({ kind: 'error', text: `${file.name} is not a .gguf file.` });
+        return;
+      }
+      let path: string | undefined;
+      try {
+        path =
+          api.pathForFile?.(file) ?? api.getPathForFile?.(file) ?? (file as File & { path?: string }).path;
+      } catch {
+        path = undefined;
+      }
+      if (s.appInfo?.mode === 'electron' && path) s.openModel(path);
+      else {
+        s.setNotice({
+          kind: 'info',
+          text: `In the browser, models must be under the served models dirs (quantscope serve --models <dir>). Pick one from the list.`,
+        });
+        s.setPickerOpen(true);
+      }
+    };
+    window.addEventListener('dragover', over);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('drop', drop);
+    };
+  }, [api, store]);
+
+  return (
+    <div className="app" data-testid="app" data-view={view}>
+      <TopBar />
+      <Notice />
+      <RunProgress />
+      <main className="main">
+        <ErrorBoundary
+          area={view === 'model' ? 'Model view' : view === 'results' ? 'Results' : 'Charts'}
+          key={view}
+        >
+          {view === 'model' &&
+            (model ? (
+              <div className="model-layout">
+                <ModelView />
+                <RunSetup />
+              </div>
+            ) : (
+              <EmptyState />
+            ))}
+          {view === 'results' && <ResultsView />}
+          {view === 'charts' && <ChartsView />}
+        </ErrorBoundary>
+      </main>
+      {pickerOpen && <ModelPicker />}
+      {helpOpen && <ShortcutsHelp />}
+    </div>
+  );
+}

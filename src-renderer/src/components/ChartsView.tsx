@@ -1,0 +1,369 @@
+import { useMemo } from 'react';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Cell,
+  ComposedChart,
+  Legend,
+  Line,
+  LineChart,
+  ReferenceLine,
+  ResponsiveContainer,
+  Scatter,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
+import { useApp } from '../context';
+import {
+  bandwidthPoints,
+  batchSeries,
+  fusedVsUnfused,
+  roofBandwidth,
+  roofline,
+  rooflinePoints,
+  shortTensor,
+  typeColor,
+} from '../lib/charts';
+import { fmtNum, fmtUs } from '../lib/format';
+import type { DeviceSummary } from '../../../src-preload/api';
+
+const tooltipStyle = {
+  background: 'var(--panel)',
+  border: '1px solid var(--border)',
+  color: 'var(--fg)',
+  fontSize: 12,
+};
+const axis = { fontSize: 11, stroke: 'var(--muted)' };
+
+function ChartCard({
+  title,
+  sub,
+  children,
+  testId,
+}: {
+  title: string;
+  sub?: string;
+  children: React.ReactNode;
+  testId: string;
+}) {
+  return (
+    <section className="card chart-card" data-testid={testId}>
+      <h2 className="card-title">{title}</h2>
+      {sub && <p className="hint">{sub}</p>}
+      <div className="chart-box">{children}</div>
+    </section>
+  );
+}
+
+function tickPow(v: number): string {
+  if (v >= 1000 || v < 0.01) return v.toExponential(0);
+  return String(Number(v.toPrecision(2)));
+}
+
+export function ChartsView() {
+  const s = useApp((s) => ({
+    results: s.results,
+    backends: s.backends,
+    request: s.run.request,
+    setView: s.setView,
+  }));
+  const device: DeviceSummary | null = useMemo(() => {
+    if (!s.request) return null;
+    const be = s.backends.find((b) => b.backend === s.request!.backend);
+    return be?.devices.find((d) => d.index === s.request!.deviceIndex) ?? null;
+  }, [s.backends, s.request]);
+  const bw = useMemo(() => bandwidthPoints(s.results), [s.results]);
+  const gb = useMemo(() => batchSeries(s.results, 'gbps'), [s.results]);
+  const tf = useMemo(() => batchSeries(s.results, 'tflops'), [s.results]);
+  const pts = useMemo(() => rooflinePoints(s.results), [s.results]);
+  const fused = useMemo(() => fusedVsUnfused(s.results), [s.results]);
+  const roofBw = roofBandwidth(device);
+  const roof = useMemo(() => {
+    if (!pts.length) return [];
+    const ais = pts.map((p) => p.ai);
+    return roofline(roofBw.gbs, device?.peakTflops ?? null, Math.min(...ais), Math.max(...ais));
+  }, [pts, roofBw.gbs, device]);
+  const ptsByType = useMemo(() => {
+    const m = new Map<string, typeof pts>();
+    for (const p of pts) m.set(p.type, [...(m.get(p.type) ?? []), p]);
+    return [...m.entries()];
+  }, [pts]);
+
+  if (!s.results.length) {
+    return (
+      <div className="empty" data-testid="charts-empty">
+        <h2>No results to chart yet</h2>
+        <p className="muted">
+          Run some tensors with timing Hot or Cold; bandwidth and roofline charts appear here.
+        </p>
+        <button className="btn" onClick={() => s.setView('model')}>
+          Go to the model
+        </button>
+      </div>
+    );
+  }
+  if (!bw.length) {
+    return (
+      <div className="empty" data-testid="charts-no-timing">
+        <h2>No timing in these results</h2>
+        <p className="muted">
+          {s.request?.timing === 'none'
+            ? 'The run used timing protocol "none" (correctness only). Choose Hot or Cold in Run setup and run again to see GB/s, TFLOP/s and the roofline.'
+            : 'The backend returned no timing for these results.'}
+        </p>
+      </div>
+    );
+  }
+
+  const peak = device?.peakBandwidthGBs ?? null;
+  const copy = device?.copyBandwidthGBs ?? null;
+  const bwMax = Math.max(...bw.map((p) => p.gbps), peak ?? 0, copy ?? 0) * 1.08;
+  const xs = [...new Set(s.results.map((r) => r.m))].sort((a, b) => a - b);
+  const logX = xs.length > 1 && xs[xs.length - 1] / xs[0] >= 8;
+
+  return (
+    <div className="charts-view" data-testid="charts-view">
+      <ChartCard
+        title="Bandwidth per tensor (GB/s)"
+        sub={`Weight bytes / median time${device ? ` on ${device.name}` : ''}. Lines: ${peak ? 'peak' : ''}${peak && copy ? ' and ' : ''}${copy ? 'measured copy' : ''} bandwidth.`}
+        testId="chart-bandwidth"
+      >
+        <ResponsiveContainer width="100%" height={300}>
+          <BarChart data={bw} margin={{ top: 16, right: 24, left: 8, bottom: 64 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+            <XAxis
+              dataKey="label"
+              tickFormatter={shortTensor}
+              angle={-35}
+              textAnchor="end"
+              interval={0}
+              {...axis}
+              height={70}
+            />
+            <YAxis
+              domain={[0, Math.ceil(bwMax)]}
+              unit=""
+              {...axis}
+              label={{ value: 'GB/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
+            />
+            <Tooltip
+              contentStyle={tooltipStyle}
+              formatter={(v, _n, p) => [
+                `${fmtNum(Number(v), 1)} GB/s${(p.payload as { pctPeak: number | null }).pctPeak != null ? ` (${fmtNum((p.payload as { pctPeak: number }).pctPeak, 1)} % of peak)` : ''}`,
+                (p.payload as { type: string }).type,
+              ]}
+            />
+            <Bar dataKey="gbps" isAnimationActive={false}>
+              {bw.map((p) => (
+                <Cell key={p.key} fill={typeColor(p.type)} />
+              ))}
+            </Bar>
+            {peak && (
+              <ReferenceLine
+                y={peak}
+                stroke="var(--fail)"
+                strokeDasharray="6 3"
+                label={{
+                  value: `peak ${fmtNum(peak, 0)}`,
+                  position: 'insideTopRight',
+                  fontSize: 11,
+                  fill: 'var(--fg)',
+                }}
+              />
+            )}
+            {copy && (
+              <ReferenceLine
+                y={copy}
+                stroke="var(--accent)"
+                strokeDasharray="3 3"
+                label={{
+                  value: `copy ${fmtNum(copy, 0)}`,
+                  position: 'insideBottomRight',
+                  fontSize: 11,
+                  fill: 'var(--fg)',
+                }}
+              />
+            )}
+          </BarChart>
+        </ResponsiveContainer>
+      </ChartCard>
+
+      <div className="chart-row">
+        <ChartCard
+          title="GB/s vs batch size"
+          sub="Median over each format's tensors."
+          testId="chart-batch-gbps"
+        >
+          <ResponsiveContainer width="100%" height={260}>
+            <LineChart data={gb.rows} margin={{ top: 8, right: 24, left: 8, bottom: 8 }}>
+              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+              <XAxis
+                dataKey="m"
+                type="number"
+                scale={logX ? 'log' : 'auto'}
+                domain={['dataMin', 'dataMax']}
+                ticks={xs}
+                {...axis}
+                label={{ value: 'batch m', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
+              />
+              <YAxis {...axis} label={{ value: 'GB/s', angle: -90, position: 'insideLeft', fontSize: 11 }} />
+              <Tooltip
+                contentStyle={tooltipStyle}
+                formatter={(v) => `${fmtNum(Number(v), 1)} GB/s`}
+                labelFormatter={(m) => `m = ${m}`}
+              />
+              <Legend wrapperStyle={{ fontSize: 11 }} />
+              {gb.types.map((t) => (
+                <Line
+                  key={t}
+                  dataKey={t}
+                  stroke={typeColor(t)}
+                  strokeWidth={2}
+                  dot={{ r: 3 }}
+                  isAnimationActive={false}
+                  connectNulls
+                />
+              ))}
+              {copy && <ReferenceLine y={copy} stroke="var(--accent)" strokeDasharray="3 3" />}
+            </LineChart>
+          </ResponsiveContainer>
+        </ChartCard>
+        <ChartCard title="TFLOP/s vs batch size" sub="2·m·n·k / median time." testId="chart-batch-tflops">
+          <ResponsiveContainer width="100%" height={260}>
+            <LineChart data={tf.rows} margin={{ top: 8, right: 24, left: 8, bottom: 8 }}>
+              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+              <XAxis
+                dataKey="m"
+                type="number"
+                scale={logX ? 'log' : 'auto'}
+                domain={['dataMin', 'dataMax']}
+                ticks={xs}
+                {...axis}
+                label={{ value: 'batch m', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
+              />
+              <YAxis
+                {...axis}
+                label={{ value: 'TFLOP/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
+              />
+              <Tooltip
+                contentStyle={tooltipStyle}
+                formatter={(v) => `${fmtNum(Number(v), 3)} TFLOP/s`}
+                labelFormatter={(m) => `m = ${m}`}
+              />
+              <Legend wrapperStyle={{ fontSize: 11 }} />
+              {tf.types.map((t) => (
+                <Line
+                  key={t}
+                  dataKey={t}
+                  stroke={typeColor(t)}
+                  strokeWidth={2}
+                  dot={{ r: 3 }}
+                  isAnimationActive={false}
+                  connectNulls
+                />
+              ))}
+            </LineChart>
+          </ResponsiveContainer>
+        </ChartCard>
+      </div>
+
+      <ChartCard
+        title="Roofline"
+        sub={
+          roof.length
+            ? `Achieved TFLOP/s vs arithmetic intensity (2·m·n·k / weight bytes), log–log. Memory roof: ${roofBw.label} bandwidth ${fmtNum(roofBw.gbs, 0)} GB/s${device?.peakTflops ? `; compute roof ${fmtNum(device.peakTflops, 0)} TFLOP/s` : '; compute peak unknown'}.`
+            : 'Achieved TFLOP/s vs arithmetic intensity, log–log. No roof: the device reports no bandwidth.'
+        }
+        testId="chart-roofline"
+      >
+        <ResponsiveContainer width="100%" height={320}>
+          <ComposedChart margin={{ top: 8, right: 24, left: 8, bottom: 16 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+            <XAxis
+              dataKey="ai"
+              type="number"
+              scale="log"
+              domain={['auto', 'auto']}
+              tickFormatter={tickPow}
+              allowDuplicatedCategory={false}
+              {...axis}
+              label={{ value: 'FLOP / weight byte', position: 'insideBottomRight', offset: -8, fontSize: 11 }}
+            />
+            <YAxis
+              type="number"
+              scale="log"
+              domain={['auto', 'auto']}
+              tickFormatter={tickPow}
+              {...axis}
+              label={{ value: 'TFLOP/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
+            />
+            <Tooltip
+              contentStyle={tooltipStyle}
+              formatter={(v, n) => [
+                n === 'roof' ? `${fmtNum(Number(v), 3)} TFLOP/s (roof)` : `${fmtNum(Number(v), 3)}`,
+                String(n),
+              ]}
+            />
+            <Legend wrapperStyle={{ fontSize: 11 }} />
+            {roof.length > 0 && (
+              <Line
+                data={roof}
+                dataKey="roof"
+                name="roof"
+                stroke="var(--muted)"
+                strokeWidth={2}
+                dot={false}
+                isAnimationActive={false}
+                legendType="plainline"
+              />
+            )}
+            {ptsByType.map(([t, list]) => (
+              <Scatter
+                key={t}
+                name={t}
+                data={list}
+                dataKey="tflops"
+                fill={typeColor(t)}
+                isAnimationActive={false}
+              />
+            ))}
+          </ComposedChart>
+        </ResponsiveContainer>
+      </ChartCard>
+
+      {fused.length > 0 ? (
+        <ChartCard
+          title="Fused vs unfused (median time)"
+          sub="Lower is better; the label shows the fused speed-up."
+          testId="chart-fused"
+        >
+          <ResponsiveContainer width="100%" height={280}>
+            <BarChart data={fused} margin={{ top: 8, right: 24, left: 8, bottom: 64 }}>
+              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+              <XAxis
+                dataKey="label"
+                tickFormatter={shortTensor}
+                angle={-35}
+                textAnchor="end"
+                interval={0}
+                height={70}
+                {...axis}
+              />
+              <YAxis {...axis} label={{ value: 'µs', angle: -90, position: 'insideLeft', fontSize: 11 }} />
+              <Tooltip contentStyle={tooltipStyle} formatter={(v, n) => [fmtUs(Number(v)), String(n)]} />
+              <Legend wrapperStyle={{ fontSize: 11 }} />
+              <Bar dataKey="fusedUs" name="fused" fill="var(--accent)" isAnimationActive={false} />
+              <Bar dataKey="unfusedUs" name="unfused" fill="var(--muted)" isAnimationActive={false} />
+            </BarChart>
+          </ResponsiveContainer>
+        </ChartCard>
+      ) : (
+        <p className="hint" data-testid="fused-hint">
+          Fused vs unfused: tick “Also time the unfused baseline” (GPU backends) to compare.
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,302 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useApp } from '../context';
+import type { ErrorGrid, QuantScopeApi, TensorResult } from '../../../src-preload/api';
+import {
+  cellAt,
+  cellsToRegion,
+  DEFAULT_LUT,
+  legendGradient,
+  legendTicks,
+  logScale,
+  paintGrid,
+} from '../lib/colormap';
+import { fmtSci } from '../lib/format';
+import { errorText } from '../store';
+
+type Region = { rowStart: number; rowEnd: number; colStart: number; colEnd: number };
+const DETAIL = [512, 1024, 2048, 4096];
+
+export interface HeatmapProps {
+  result: TensorResult;
+  api: Pick<QuantScopeApi, 'errorGrid'>;
+}
+
+/** Display height in CSS px for a grid of `rows` rows. */
+function displayHeight(rows: number): number {
+  return Math.max(72, Math.min(420, rows * 6));
+}
+
+export function Heatmap({ result, api }: HeatmapProps) {
+  const [metric, setMetric] = useState<'abs' | 'rel'>('abs');
+  const [detail, setDetail] = useState(1024);
+  const [zoom, setZoom] = useState<Region[]>([]);
+  const [grid, setGrid] = useState<ErrorGrid | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [drawMs, setDrawMs] = useState<number | null>(null);
+  const [hover, setHover] = useState<{ x: number; y: number; row: number; col: number } | null>(null);
+  const [drag, setDrag] = useState<{ x0: number; y0: number; x1: number; y1: number } | null>(null);
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const region = zoom.length ? zoom[zoom.length - 1] : null;
+
+  // Fetch the grid; only the latest request may land.
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    setError(null);
+    api
+      .errorGrid({
+        resultId: result.resultId,
+        metric,
+        maxRows: Math.min(512, result.m),
+        maxCols: Math.min(detail, result.n),
+        ...(region ?? {}),
+      })
+      .then(
+        (g) => {
+          if (!live) return;
+          setGrid(g);
+          setLoading(false);
+        },
+        (e) => {
+          if (!live) return;
+          setError(errorText(e));
+          setLoading(false);
+        },
+      );
+    return () => {
+      live = false;
+    };
+  }, [api, result.resultId, result.m, result.n, metric, detail, region]);
+
+  const scale = useMemo(() => (grid ? logScale(grid.values) : null), [grid]);
+
+  // Draw: ImageData + precomputed LUT, one putImageData; the time lands in data-draw-ms.
+  useEffect(() => {
+    const canvas = canvasRef.current;
+    if (!canvas || !grid) return;
+    const t0 = performance.now();
+    canvas.width = grid.cols;
+    canvas.height = grid.rows;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return;
+    const img = ctx.createImageData(grid.cols, grid.rows);
+    paintGrid(grid.values, grid.rows, grid.cols, scale, img.data, DEFAULT_LUT);
+    ctx.putImageData(img, 0, 0);
+    const ms = performance.now() - t0;
+    canvas.dataset.drawMs = ms.toFixed(2);
+    setDrawMs(ms);
+  }, [grid, scale]);
+
+  const local = (e: React.MouseEvent) => {
+    const rect = canvasRef.current!.getBoundingClientRect();
+    return { x: e.clientX - rect.left, y: e.clientY - rect.top, w: rect.width, h: rect.height };
+  };
+  const onMove = (e: React.MouseEvent) => {
+    if (!grid) return;
+    const p = local(e);
+    if (drag) setDrag({ ...drag, x1: p.x, y1: p.y });
+    const c = cellAt(p.x, p.y, p.w, p.h, grid.rows, grid.cols);
+    setHover(c ? { x: p.x, y: p.y, ...c } : null);
+  };
+  const onDown = (e: React.MouseEvent) => {
+    if (!grid || !result.gridAvailable || e.button !== 0) return;
+    const p = local(e);
+    setDrag({ x0: p.x, y0: p.y, x1: p.x, y1: p.y });
+  };
+  const onUp = (e: React.MouseEvent) => {
+    if (!drag || !grid) return;
+    const p = local(e);
+    setDrag(null);
+    if (Math.abs(p.x - drag.x0) < 4 && Math.abs(p.y - drag.y0) < 4) return;
+    const clampX = (x: number) => Math.max(0, Math.min(p.w - 1, x));
+    const clampY = (y: number) => Math.max(0, Math.min(p.h - 1, y));
+    const a = cellAt(clampX(drag.x0), clampY(drag.y0), p.w, p.h, grid.rows, grid.cols);
+    const b = cellAt(clampX(p.x), clampY(p.y), p.w, p.h, grid.rows, grid.cols);
+    if (!a || !b) return;
+    const r = cellsToRegion(grid, a.row, a.col, b.row, b.col);
+    const same =
+      r.rowStart === grid.rowStart &&
+      r.rowEnd === grid.rowEnd &&
+      r.colStart === grid.colStart &&
+      r.colEnd === grid.colEnd;
+    if (!same) setZoom([...zoom, r]);
+  };
+
+  const cell = grid && hover ? hover.row * grid.cols + hover.col : -1;
+  const worst = grid && cell >= 0 ? grid.worst.slice(cell * 4, cell * 4 + 4) : null;
+  const value = grid && cell >= 0 ? grid.values[cell] : null;
+  const height = grid ? displayHeight(grid.rows) : 120;
+
+  return (
+    <section className="heatmap" data-testid="heatmap">
+      <div className="toolbar">
+        <h3>Error heatmap</h3>
+        <div className="seg small" role="radiogroup" aria-label="Error metric">
+          <button
+            role="radio"
+            aria-checked={metric === 'abs'}
+            className={metric === 'abs' ? 'on' : ''}
+            onClick={() => setMetric('abs')}
+            data-testid="heatmap-abs"
+          >
+            |error|
+          </button>
+          <button
+            role="radio"
+            aria-checked={metric === 'rel'}
+            className={metric === 'rel' ? 'on' : ''}
+            onClick={() => setMetric('rel')}
+            data-testid="heatmap-rel"
+          >
+            relative
+          </button>
+        </div>
+        <label className="inline muted">
+          cells
+          <select
+            value={detail}
+            onChange={(e) => setDetail(Number(e.target.value))}
+            data-testid="heatmap-detail"
+          >
+            {DETAIL.map((d) => (
+              <option key={d} value={d}>
+                ≤ {d} columns
+              </option>
+            ))}
+          </select>
+        </label>
+        <button
+          className="btn small"
+          disabled={!zoom.length}
+          onClick={() => setZoom(zoom.slice(0, -1))}
+          data-testid="heatmap-back"
+        >
+          Back
+        </button>
+        <button
+          className="btn small"
+          disabled={!zoom.length}
+          onClick={() => setZoom([])}
+          data-testid="heatmap-reset"
+        >
+          Reset zoom
+        </button>
+        {loading && <span className="spinner" aria-label="loading" />}
+        <div className="spacer" />
+        {grid && (
+          <span className="muted num small" data-testid="heatmap-region">
+            rows {grid.rowStart}–{grid.rowEnd - 1} × cols {grid.colStart}–{grid.colEnd - 1} of {grid.m} ×{' '}
+            {grid.n} · {grid.rows}×{grid.cols} cells ({grid.cellRows}×{grid.cellCols} outputs each, max)
+            {drawMs != null && ` · drawn in ${drawMs.toFixed(1)} ms`}
+          </span>
+        )}
+      </div>
+      {error && (
+        <p className="error-text" role="alert" data-testid="heatmap-error">
+          Heatmap unavailable: {error}
+        </p>
+      )}
+      {!result.gridAvailable && (
+        <p className="hint">
+          Full outputs were not kept for this result: zoom is off, the grid is the engine&apos;s summary.
+        </p>
+      )}
+      <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => (setHover(null), setDrag(null))}>
+        <canvas
+          ref={canvasRef}
+          className="heatmap-canvas"
+          data-testid="heatmap-canvas"
+          style={{ height, cursor: result.gridAvailable ? 'crosshair' : 'default' }}
+          onMouseMove={onMove}
+          onMouseDown={onDown}
+          onMouseUp={onUp}
+        />
+        {drag && (
+          <div
+            className="zoom-rect"
+            style={{
+              left: Math.min(drag.x0, drag.x1),
+              top: Math.min(drag.y0, drag.y1),
+              width: Math.abs(drag.x1 - drag.x0),
+              height: Math.abs(drag.y1 - drag.y0),
+            }}
+          />
+        )}
+        {grid && hover && worst && (
+          <div
+            className="heatmap-tip"
+            data-testid="heatmap-tooltip"
+            style={{
+              left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
+              top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
+            }}
+          >
+            <div>
+              row{' '}
+              <b className="num" data-testid="tip-row">
+                {worst[0]}
+              </b>{' '}
+              · col{' '}
+              <b className="num" data-testid="tip-col">
+                {worst[1]}
+              </b>
+            </div>
+            <div>
+              ref{' '}
+              <span className="num" data-testid="tip-ref">
+                {fmtSci(worst[2], 5)}
+              </span>
+            </div>
+            <div>
+              got{' '}
+              <span className="num" data-testid="tip-got">
+                {fmtSci(worst[3], 5)}
+              </span>
+            </div>
+            <div>
+              {metric === 'abs' ? '|error|' : 'rel error'}{' '}
+              <span className="num" data-testid="tip-err">
+                {fmtSci(value)}
+              </span>
+            </div>
+            {(grid.cellRows > 1 || grid.cellCols > 1) && (
+              <div className="muted small">
+                worst of rows {grid.rowStart + Math.floor(hover.row * grid.cellRows)}–
+                {Math.min(grid.rowEnd, grid.rowStart + Math.ceil((hover.row + 1) * grid.cellRows)) - 1}, cols{' '}
+                {grid.colStart + Math.floor(hover.col * grid.cellCols)}–
+                {Math.min(grid.colEnd, grid.colStart + Math.ceil((hover.col + 1) * grid.cellCols)) - 1}
+              </div>
+            )}
+          </div>
+        )}
+      </div>
+      <div className="legend" data-testid="heatmap-legend">
+        <span className="muted small">{metric === 'abs' ? '|error|' : 'relative error'} (log)</span>
+        <div className="legend-bar-wrap">
+          <div className="legend-bar" style={{ background: legendGradient() }} />
+          {scale &&
+            legendTicks(scale).map((t) => (
+              <span key={t.label} className="legend-tick num" style={{ left: `${t.pos * 100}%` }}>
+                {t.label}
+              </span>
+            ))}
+        </div>
+        <span className="num small">
+          {scale
+            ? `${fmtSci(10 ** scale.lo)} … ${fmtSci(10 ** scale.hi)}`
+            : grid
+              ? 'all zero: exact match'
+              : ''}
+        </span>
+        <span className="swatch zero" /> <span className="small">0</span>
+        <span className="swatch nan" /> <span className="small">NaN/Inf</span>
+      </div>
+    </section>
+  );
+}
+
+export function HeatmapForResult({ result }: { result: TensorResult }) {
+  const api = useApp((s) => s.api);
+  return <Heatmap result={result} api={api} key={result.resultId} />;
+}

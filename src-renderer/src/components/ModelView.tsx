@@ -1,0 +1,335 @@
+import { useMemo, useRef, useState } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useApp } from '../context';
+import { fmtBytes, fmtCount, fmtDuration, fmtShape } from '../lib/format';
+import { typeColor } from '../lib/charts';
+import {
+  clickSelect,
+  filterTensors,
+  selectionState,
+  sortTensors,
+  tensorFacets,
+  toggleAll,
+  type TensorSortKey,
+} from '../lib/tensors';
+import type { ModelSummary } from '../../../src-preload/api';
+
+const KEY_METADATA = [
+  /^general\.(name|architecture|file_type|quantization_version|size_label|basename)$/,
+  /\.(context_length|embedding_length|block_count|feed_forward_length|vocab_size)$/,
+  /\.attention\.(head_count|head_count_kv)$/,
+  /\.rope\.freq_base$/,
+];
+
+function ModelInfo({ model }: { model: ModelSummary }) {
+  const [showAll, setShowAll] = useState(false);
+  const key = model.metadata.filter((m) => KEY_METADATA.some((r) => r.test(m.key)));
+  const shown = showAll ? model.metadata : key;
+  const supported = model.tensors.filter((t) => t.supported).length;
+  return (
+    <section className="card model-info" data-testid="model-info">
+      <h2 className="card-title" title={model.path}>
+        {model.name ?? model.fileName}
+      </h2>
+      <table className="kv">
+        <tbody>
+          <tr>
+            <td>File</td>
+            <td className="mono" title={model.path}>
+              {model.fileName}
+            </td>
+          </tr>
+          <tr>
+            <td>Architecture</td>
+            <td data-testid="model-arch">{model.architecture ?? '—'}</td>
+          </tr>
+          <tr>
+            <td>Size</td>
+            <td className="num">
+              {fmtBytes(model.fileSize)} · GGUF v{model.version} · align {model.alignment}
+            </td>
+          </tr>
+          <tr>
+            <td>Tensors</td>
+            <td className="num">
+              {fmtCount(model.tensors.length)} ({fmtCount(supported)} supported) · opened in{' '}
+              {fmtDuration(model.openMs)}
+            </td>
+          </tr>
+          {shown.map((m) => (
+            <tr key={m.key}>
+              <td className="mono small" title={m.type}>
+                {m.key}
+              </td>
+              <td className="mono small wrap">{m.value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {model.metadata.length > key.length && (
+        <button className="btn link" onClick={() => setShowAll(!showAll)} data-testid="toggle-metadata">
+          {showAll ? 'Show key metadata only' : `Show all ${model.metadata.length} metadata entries`}
+        </button>
+      )}
+      {model.warnings.length > 0 && (
+        <div className="warnings" data-testid="model-warnings">
+          {model.warnings.map((w, i) => (
+            <p key={i} className="warn-text">
+              ⚠ {w}
+            </p>
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function QuantMix({ model }: { model: ModelSummary }) {
+  const data = Object.entries(model.typeBytes)
+    .map(([type, bytes]) => ({ type, bytes, mib: bytes / 2 ** 20 }))
+    .sort((a, b) => b.bytes - a.bytes);
+  const total = data.reduce((a, d) => a + d.bytes, 0);
+  return (
+    <section className="card quant-mix" data-testid="quant-mix">
+      <h2 className="card-title">Quantization mix</h2>
+      <div style={{ height: Math.max(90, data.length * 26 + 30) }}>
+        <ResponsiveContainer width="100%" height="100%">
+          <BarChart data={data} layout="vertical" margin={{ left: 8, right: 16, top: 4, bottom: 4 }}>
+            <XAxis
+              type="number"
+              tickFormatter={(v: number) => `${v.toFixed(v < 10 ? 1 : 0)}`}
+              unit=" MiB"
+              fontSize={11}
+            />
+            <YAxis type="category" dataKey="type" width={48} fontSize={11} />
+            <Tooltip
+              formatter={(v) => [
+                `${fmtBytes(Number(v) * 2 ** 20)} (${((Number(v) * 2 ** 20 * 100) / total).toFixed(1)} %)`,
+                'bytes',
+              ]}
+              contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }}
+            />
+            <Bar dataKey="mib" isAnimationActive={false}>
+              {data.map((d) => (
+                <Cell key={d.type} fill={typeColor(d.type)} />
+              ))}
+            </Bar>
+          </BarChart>
+        </ResponsiveContainer>
+      </div>
+    </section>
+  );
+}
+
+const COLS: { key: TensorSortKey | null; label: string; cls?: string }[] = [
+  { key: null, label: '' },
+  { key: 'index', label: '#', cls: 'num' },
+  { key: 'name', label: 'Name' },
+  { key: 'type', label: 'Type' },
+  { key: 'shape', label: 'Shape (k × n)', cls: 'num' },
+  { key: 'nbytes', label: 'Size', cls: 'num' },
+  { key: 'layer', label: 'Layer', cls: 'num' },
+  { key: 'supported', label: 'Supported' },
+];
+
+const ROW_H = 28;
+
+function TensorTable({ model }: { model: ModelSummary }) {
+  const s = useApp((s) => ({
+    filter: s.filter,
+    sort: s.tensorSort,
+    selected: s.selected,
+    anchor: s.anchor,
+    setFilter: s.setFilter,
+    setSort: s.setTensorSort,
+    setSelected: s.setSelected,
+  }));
+  const facets = useMemo(() => tensorFacets(model.tensors), [model]);
+  const shown = useMemo(
+    () => sortTensors(filterTensors(model.tensors, s.filter), s.sort),
+    [model, s.filter, s.sort],
+  );
+  const shownNames = useMemo(() => shown.map((t) => t.name), [shown]);
+  const allState = selectionState(s.selected, shown);
+  const selectedCount = model.tensors.filter((t) => t.supported && s.selected.has(t.name)).length;
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virt = useVirtualizer({
+    count: shown.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_H,
+    overscan: 12,
+  });
+
+  return (
+    <section className="card tensor-card">
+      <div className="toolbar">
+        <input
+          type="search"
+          placeholder="Filter by name (e.g. ffn_down, attn_q)"
+          value={s.filter.text}
+          onChange={(e) => s.setFilter({ text: e.target.value })}
+          data-testid="filter-name"
+          aria-label="Filter by name"
+        />
+        <select
+          value={s.filter.type}
+          onChange={(e) => s.setFilter({ type: e.target.value })}
+          data-testid="filter-type"
+          aria-label="Filter by type"
+        >
+          <option value="">All types</option>
+          <option value="supported">Supported types</option>
+          {facets.types.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <select
+          value={s.filter.layer}
+          onChange={(e) => s.setFilter({ layer: e.target.value })}
+          data-testid="filter-layer"
+          aria-label="Filter by layer"
+        >
+          <option value="">All layers</option>
+          <option value="none">No layer (embeddings, output)</option>
+          {facets.layers.map((l) => (
+            <option key={l} value={String(l)}>
+              Layer {l}
+            </option>
+          ))}
+        </select>
+        <span className="muted num" data-testid="tensor-counts">
+          {fmtCount(shown.length)} of {fmtCount(model.tensors.length)} shown ·{' '}
+          <b data-testid="selected-count">{selectedCount}</b> selected
+        </span>
+        <div className="spacer" />
+        <button
+          className="btn small"
+          data-testid="select-all-filtered"
+          onClick={() => s.setSelected(toggleAll(s.selected, shown))}
+        >
+          {allState === 'all' ? 'Clear filtered' : 'Select all filtered'}
+        </button>
+        <button
+          className="btn small"
+          data-testid="clear-selection"
+          disabled={s.selected.size === 0}
+          onClick={() => s.setSelected(new Set(), null)}
+        >
+          Clear all
+        </button>
+      </div>
+      <div className="vtable" role="table" aria-label="Tensors" data-testid="tensor-table">
+        <div className="vrow vhead tensor-grid" role="row">
+          <div role="columnheader">
+            <input
+              type="checkbox"
+              aria-label="Select all filtered"
+              data-testid="select-all"
+              checked={allState === 'all'}
+              ref={(el) => {
+                if (el) el.indeterminate = allState === 'some';
+              }}
+              onChange={() => s.setSelected(toggleAll(s.selected, shown))}
+            />
+          </div>
+          {COLS.slice(1).map((c) => (
+            <div
+              key={c.label}
+              role="columnheader"
+              className={`sortable ${c.cls ?? ''}`}
+              onClick={() => c.key && s.setSort(c.key)}
+              aria-sort={
+                s.sort.key === c.key ? (s.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined
+              }
+            >
+              {c.label}
+              {s.sort.key === c.key && <span className="sort-ind">{s.sort.dir === 'asc' ? '▲' : '▼'}</span>}
+            </div>
+          ))}
+        </div>
+        <div className="vbody" ref={scrollRef} data-testid="tensor-scroll">
+          {shown.length === 0 && <div className="empty-row muted">No tensor matches the filter.</div>}
+          <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
+            {virt.getVirtualItems().map((vi) => {
+              const t = shown[vi.index];
+              const on = s.selected.has(t.name);
+              return (
+                <div
+                  key={t.name}
+                  role="row"
+                  className={`vrow tensor-grid${on ? ' selected' : ''}${t.supported ? '' : ' unsupported'}`}
+                  style={{ transform: `translateY(${vi.start}px)`, height: ROW_H }}
+                  data-testid="tensor-row"
+                  data-name={t.name}
+                  data-type={t.typeName}
+                >
+                  <div role="cell">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${t.name}`}
+                      checked={on}
+                      disabled={!t.supported}
+                      onChange={() => undefined}
+                      onClick={(e) => {
+                        s.setSelected(
+                          clickSelect(s.selected, shownNames, t.name, s.anchor, e.shiftKey),
+                          t.name,
+                        );
+                      }}
+                      data-testid="tensor-check"
+                    />
+                  </div>
+                  <div role="cell" className="num muted">
+                    {t.index}
+                  </div>
+                  <div role="cell" className="mono ellipsis" title={t.name}>
+                    {t.name}
+                  </div>
+                  <div role="cell">
+                    <span className="type-chip" style={{ borderColor: typeColor(t.typeName) }}>
+                      {t.typeName}
+                    </span>
+                  </div>
+                  <div role="cell" className="num">
+                    {fmtShape(t.dims)}
+                  </div>
+                  <div role="cell" className="num">
+                    {fmtBytes(t.nbytes)}
+                  </div>
+                  <div role="cell" className="num muted">
+                    {t.layer ?? '—'}
+                  </div>
+                  <div
+                    role="cell"
+                    className={t.supported ? 'ok-text' : 'muted ellipsis'}
+                    title={t.unsupportedReason}
+                  >
+                    {t.supported ? 'yes' : (t.unsupportedReason ?? 'no')}
+                  </div>
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}
+
+export function ModelView() {
+  const model = useApp((s) => s.model);
+  if (!model) return null;
+  return (
+    <div className="model-view" data-testid="model-view">
+      <div className="model-top">
+        <ModelInfo model={model} />
+        <QuantMix model={model} />
+      </div>
+      <TensorTable model={model} />
+    </div>
+  );
+}

@@ -1,0 +1,184 @@
+import { useApp } from '../context';
+import { fmtBytes, fmtDuration, fmtNum, fmtPct, fmtSci, fmtUs } from '../lib/format';
+import { flops, intensity } from '../lib/charts';
+import { verdictText } from '../lib/results';
+import { HeatmapForResult } from './Heatmap';
+import { ErrorBoundary } from './ErrorBoundary';
+import type { Metrics, TimingSummary } from '../../../src-preload/api';
+
+function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
+  return (
+    <table className="kv" data-testid="detail-metrics">
+      <tbody>
+        <tr>
+          <td>NMSE</td>
+          <td className="num">
+            {fmtSci(m.nmse, 3)} <span className="muted">(threshold {fmtSci(threshold, 0)})</span>
+          </td>
+        </tr>
+        <tr>
+          <td>Max abs error</td>
+          <td className="num">{fmtSci(m.maxAbsErr, 3)}</td>
+        </tr>
+        <tr>
+          <td>Max rel error</td>
+          <td className="num">{fmtSci(m.maxRelErr, 3)}</td>
+        </tr>
+        <tr>
+          <td>NaN / Inf mismatches</td>
+          <td className="num">
+            {m.nanMismatches} / {m.infMismatches}
+          </td>
+        </tr>
+        <tr>
+          <td>Outputs compared</td>
+          <td className="num">{m.count.toLocaleString('en-US')}</td>
+        </tr>
+        {m.worst && (
+          <tr>
+            <td>Worst element</td>
+            <td className="num">
+              [{m.worst.row}, {m.worst.col}] ref {fmtSci(m.worst.ref, 5)} got {fmtSci(m.worst.got, 5)}
+            </td>
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+function TimingTable({ t }: { t: TimingSummary }) {
+  return (
+    <table className="kv" data-testid="detail-timing">
+      <tbody>
+        <tr>
+          <td>Median</td>
+          <td className="num">
+            {fmtUs(t.medianUs)} <span className="muted">({t.protocol})</span>
+          </td>
+        </tr>
+        <tr>
+          <td>Min / max</td>
+          <td className="num">
+            {fmtUs(t.minUs)} / {fmtUs(t.maxUs)} · spread {fmtPct(t.spread * 100)}
+          </td>
+        </tr>
+        <tr>
+          <td>Samples</td>
+          <td className="num">
+            {t.samples} · {t.weightCopies} weight cop{t.weightCopies === 1 ? 'y' : 'ies'}
+          </td>
+        </tr>
+        <tr>
+          <td>Bandwidth</td>
+          <td className="num">
+            {fmtNum(t.gbps, 1)} GB/s · {fmtPct(t.pctPeak)} of peak · {fmtPct(t.pctCopy)} of copy
+          </td>
+        </tr>
+        <tr>
+          <td>Compute</td>
+          <td className="num">{fmtNum(t.tflops, 3)} TFLOP/s</td>
+        </tr>
+      </tbody>
+    </table>
+  );
+}
+
+export function ResultDetail() {
+  const r = useApp((s) => s.results.find((x) => x.resultId === s.selectedResultId) ?? null);
+  if (!r) {
+    return (
+      <div className="card detail empty-detail muted" data-testid="result-detail-empty">
+        Click a result row to see its metrics, timing and error heatmap.
+      </div>
+    );
+  }
+  return (
+    <div className="card detail" data-testid="result-detail" data-result-id={r.resultId}>
+      <div className="detail-head">
+        <h2 className="card-title mono">{r.tensor}</h2>
+        <span className={`status ${r.status}`}>{r.status.toUpperCase()}</span>
+        <span className="muted num">
+          {r.type} · m={r.m} · n={r.n} · k={r.k} · {fmtBytes(r.weightBytes)} weights ·{' '}
+          {fmtNum(flops(r) / 1e9, 3)} GFLOP · AI {fmtNum(intensity(r), 2)} FLOP/B
+        </span>
+      </div>
+      <p
+        className={r.status === 'pass' ? 'pass-text' : r.status === 'fail' ? 'fail-text' : 'error-text'}
+        data-testid="detail-verdict"
+      >
+        {verdictText(r)}
+      </p>
+      <div className="detail-grid">
+        <div>
+          <h3>Accuracy</h3>
+          {r.metrics ? (
+            <MetricsTable m={r.metrics} threshold={r.threshold} />
+          ) : (
+            <p className="muted">No metrics.</p>
+          )}
+        </div>
+        <div>
+          <h3>Timing</h3>
+          {r.timing ? (
+            <TimingTable t={r.timing} />
+          ) : (
+            <p className="hint">Not timed (timing protocol &quot;none&quot; or the backend does not time).</p>
+          )}
+          {r.unfused && (
+            <>
+              <h3>Unfused baseline</h3>
+              {r.unfused.error ? (
+                <p className="error-text">{r.unfused.error}</p>
+              ) : (
+                <p className="num" data-testid="detail-unfused">
+                  {fmtUs(r.unfused.timing?.medianUs)}
+                  {r.unfused.timing && r.timing && (
+                    <> · fused is {fmtNum(r.unfused.timing.medianUs / r.timing.medianUs, 2)}× faster</>
+                  )}
+                  {r.unfused.metrics && <> · NMSE {fmtSci(r.unfused.metrics.nmse)}</>}
+                </p>
+              )}
+            </>
+          )}
+        </div>
+        <div>
+          <h3>Path</h3>
+          <table className="kv">
+            <tbody>
+              <tr>
+                <td>Kernel</td>
+                <td className="mono">{r.path ?? '—'}</td>
+              </tr>
+              {r.pathDetail && (
+                <tr>
+                  <td>Detail</td>
+                  <td className="mono small wrap">{r.pathDetail}</td>
+                </tr>
+              )}
+              <tr>
+                <td>Device</td>
+                <td>
+                  {r.backend} · {r.device}
+                </td>
+              </tr>
+              <tr>
+                <td>Job time</td>
+                <td className="num">{fmtDuration(r.elapsedMs)}</td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      </div>
+      {r.status === 'error' ? (
+        <p className="error-text" data-testid="detail-error">
+          {r.error}
+        </p>
+      ) : (
+        <ErrorBoundary area="Heatmap">
+          <HeatmapForResult result={r} />
+        </ErrorBoundary>
+      )}
+    </div>
+  );
+}

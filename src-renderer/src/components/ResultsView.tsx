@@ -1,0 +1,193 @@
+import { useMemo, useRef } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useApp } from '../context';
+import { fmtNum, fmtPct, fmtSci, fmtUs } from '../lib/format';
+import { countResults, sortResults, verdictText, type ResultSortKey } from '../lib/results';
+import { isActive } from '../lib/runState';
+import { ResultDetail } from './ResultDetail';
+import type { TensorResult } from '../../../src-preload/api';
+
+const COLS: { key: ResultSortKey; label: string; cls?: string; title?: string }[] = [
+  { key: 'tensor', label: 'Tensor' },
+  { key: 'type', label: 'Type' },
+  { key: 'm', label: 'm', cls: 'num', title: 'batch size (activation rows)' },
+  { key: 'status', label: 'Result' },
+  { key: 'nmse', label: 'NMSE', cls: 'num', title: 'normalised mean squared error vs the float64 reference' },
+  { key: 'maxAbs', label: 'Max abs err', cls: 'num' },
+  {
+    key: 'maxRel',
+    label: 'Max rel err',
+    cls: 'num',
+    title: 'max |error| / max |reference| of that output row',
+  },
+  { key: 'time', label: 'Time', cls: 'num', title: 'median kernel time' },
+  { key: 'gbps', label: 'GB/s', cls: 'num', title: 'weight bytes / median time' },
+  { key: 'pctPeak', label: '% peak', cls: 'num', title: 'of peak bandwidth (or of measured copy bandwidth)' },
+  { key: 'path', label: 'Path' },
+];
+
+const ROW_H = 28;
+
+function ResultRow({ r }: { r: TensorResult }) {
+  const pct = r.timing?.pctPeak ?? r.timing?.pctCopy ?? null;
+  return (
+    <>
+      <div role="cell" className="mono ellipsis" title={r.tensor}>
+        {r.tensor}
+      </div>
+      <div role="cell">{r.type}</div>
+      <div role="cell" className="num">
+        {r.m}
+      </div>
+      <div role="cell">
+        <span className={`status ${r.status}`} data-testid="result-status">
+          {r.status === 'pass' ? 'PASS' : r.status === 'fail' ? 'FAIL' : 'ERROR'}
+        </span>
+      </div>
+      {r.status === 'error' ? (
+        <div role="cell" className="error-cell ellipsis" title={r.error} data-testid="result-error">
+          {r.error ?? 'failed without a message'}
+        </div>
+      ) : (
+        <>
+          <div role="cell" className="num" title={verdictText(r)}>
+            {fmtSci(r.metrics?.nmse)}
+          </div>
+          <div role="cell" className="num">
+            {fmtSci(r.metrics?.maxAbsErr)}
+          </div>
+          <div role="cell" className="num">
+            {fmtSci(r.metrics?.maxRelErr)}
+          </div>
+          <div role="cell" className="num">
+            {fmtUs(r.timing?.medianUs)}
+          </div>
+          <div role="cell" className="num">
+            {r.timing ? fmtNum(r.timing.gbps, 1) : '—'}
+          </div>
+          <div role="cell" className="num">
+            {fmtPct(pct)}
+          </div>
+        </>
+      )}
+      <div role="cell" className="mono small ellipsis" title={r.pathDetail}>
+        {r.path ?? '—'}
+      </div>
+    </>
+  );
+}
+
+function ResultsTable() {
+  const s = useApp((s) => ({
+    results: s.results,
+    sort: s.resultSort,
+    setSort: s.setResultSort,
+    selectedId: s.selectedResultId,
+    select: s.selectResult,
+  }));
+  const rows = useMemo(() => sortResults(s.results, s.sort), [s.results, s.sort]);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virt = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_H,
+    overscan: 10,
+  });
+  return (
+    <div className="vtable results-table" role="table" aria-label="Results" data-testid="results-table">
+      <div className="vrow vhead result-grid" role="row">
+        {COLS.map((c) => (
+          <div
+            key={c.key}
+            role="columnheader"
+            className={`sortable ${c.cls ?? ''}`}
+            title={c.title}
+            onClick={() => s.setSort(c.key)}
+            data-testid={`result-sort-${c.key}`}
+            aria-sort={s.sort.key === c.key ? (s.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}
+          >
+            {c.label}
+            {s.sort.key === c.key && <span className="sort-ind">{s.sort.dir === 'asc' ? '▲' : '▼'}</span>}
+          </div>
+        ))}
+      </div>
+      <div className="vbody" ref={scrollRef}>
+        <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
+          {virt.getVirtualItems().map((vi) => {
+            const r = rows[vi.index];
+            const sel = r.resultId === s.selectedId;
+            return (
+              <div
+                key={r.resultId}
+                role="row"
+                tabIndex={0}
+                aria-selected={sel}
+                className={`vrow result-grid clickable ${r.status}${sel ? ' selected' : ''}`}
+                style={{ transform: `translateY(${vi.start}px)`, height: ROW_H }}
+                onClick={() => s.select(r.resultId)}
+                onKeyDown={(e) => e.key === 'Enter' && s.select(r.resultId)}
+                data-testid="result-row"
+                data-tensor={r.tensor}
+                data-m={r.m}
+                data-status={r.status}
+              >
+                <ResultRow r={r} />
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export function ResultsView() {
+  const s = useApp((s) => ({
+    results: s.results,
+    status: s.run.status,
+    model: s.model,
+    setView: s.setView,
+    hasTiming: s.results.some((r) => r.timing),
+    timingChoice: s.run.request?.timing,
+  }));
+  const counts = countResults(s.results);
+  if (s.status === 'idle' && s.results.length === 0) {
+    return (
+      <div className="empty" data-testid="results-empty">
+        <h2>No results yet</h2>
+        <p className="muted">
+          {s.model
+            ? 'Select tensors in the Model view and press Run (Ctrl+R).'
+            : 'Open a model first (Ctrl+O).'}
+        </p>
+        <button className="btn" onClick={() => s.setView('model')}>
+          Go to the model
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="results-view" data-testid="results-view">
+      <div className="card results-card">
+        <div className="toolbar">
+          <h2 className="card-title">Results</h2>
+          <span className="num" data-testid="results-counts">
+            <span className="pass-text">{counts.pass} pass</span> ·{' '}
+            <span className="fail-text">{counts.fail} fail</span> ·{' '}
+            <span className="error-text-inline">{counts.error} error</span> · {counts.total} total
+          </span>
+          {isActive(s.status) && <span className="muted">streaming…</span>}
+          {!s.hasTiming && counts.total > 0 && (
+            <span className="hint" data-testid="no-timing-hint">
+              {s.timingChoice === 'none'
+                ? 'Timing was off (protocol "none"): choose Hot or Cold to measure time and GB/s.'
+                : 'No timing in these results.'}
+            </span>
+          )}
+        </div>
+        <ResultsTable />
+      </div>
+      <ResultDetail />
+    </div>
+  );
+}

@@ -1,0 +1,255 @@
+import { useState } from 'react';
+import { useApp } from '../context';
+import { BATCH_CHOICES, parseBatchSizes } from '../store';
+import { isActive } from '../lib/runState';
+import { fmtBytes, fmtNum } from '../lib/format';
+import type { BackendKind, PathChoice, TimingChoice } from '../../../src-preload/api';
+
+const TIMING: { v: TimingChoice; label: string; hint: string }[] = [
+  { v: 'none', label: 'None', hint: 'correctness only' },
+  { v: 'hot', label: 'Hot', hint: 'one weight buffer reused (may sit in L2), like llama.cpp' },
+  { v: 'cold', label: 'Cold', hint: 'several weight copies rotated: DRAM bandwidth' },
+];
+const PATHS: { v: PathChoice; label: string; hint: string }[] = [
+  { v: 'auto', label: 'Auto', hint: 'the kernel the runtime would pick' },
+  { v: 'f32', label: 'F32', hint: 'float32 FMA (small-m or tiled)' },
+  { v: 'mma', label: 'MMA', hint: 'matrix units, f16 inputs, f32 accumulate' },
+  { v: 'unfused', label: 'Unfused', hint: 'dequantize to f32, then matmul' },
+];
+
+export function RunSetup() {
+  const s = useApp((s) => ({
+    config: s.config,
+    backends: s.backends,
+    devicesError: s.devicesError,
+    configError: s.configError,
+    setConfig: s.setConfig,
+    startRun: s.startRun,
+    runStatus: s.run.status,
+    selectedCount: s.model ? s.model.tensors.filter((t) => t.supported && s.selected.has(t.name)).length : 0,
+    refreshDevices: s.refreshDevices,
+  }));
+  const [custom, setCustom] = useState('');
+  const [customError, setCustomError] = useState<string | null>(null);
+  const c = s.config;
+  const backend = s.backends.find((b) => b.backend === c.backend);
+  const device = backend?.devices.find((d) => d.index === c.deviceIndex) ?? null;
+  const isGpu = c.backend !== 'cpu';
+  const jobs = s.selectedCount * c.batchSizes.length;
+
+  const toggleBatch = (m: number) => {
+    const has = c.batchSizes.includes(m);
+    s.setConfig({
+      batchSizes: has ? c.batchSizes.filter((b) => b !== m) : [...c.batchSizes, m].sort((a, b) => a - b),
+    });
+  };
+  const addCustom = () => {
+    const r = parseBatchSizes(custom);
+    if ('error' in r) {
+      setCustomError(r.error);
+      return;
+    }
+    setCustomError(null);
+    setCustom('');
+    s.setConfig({ batchSizes: [...new Set([...c.batchSizes, ...r.sizes])].sort((a, b) => a - b) });
+  };
+  const extra = c.batchSizes.filter((b) => !(BATCH_CHOICES as readonly number[]).includes(b));
+
+  return (
+    <aside className="card run-setup" data-testid="run-setup">
+      <h2 className="card-title">Run setup</h2>
+
+      <div className="field">
+        <label>Backend</label>
+        <div className="seg" role="radiogroup" aria-label="Backend">
+          {(['cpu', 'cuda', 'hip'] as BackendKind[]).map((b) => {
+            const be = s.backends.find((x) => x.backend === b);
+            const ok = be?.available ?? false;
+            return (
+              <button
+                key={b}
+                role="radio"
+                aria-checked={c.backend === b}
+                className={c.backend === b ? 'on' : ''}
+                disabled={!ok}
+                title={ok ? `${be!.devices.length} device(s)` : (be?.reason ?? 'not detected')}
+                data-testid={`backend-${b}`}
+                onClick={() => s.setConfig({ backend: b, deviceIndex: be?.devices[0]?.index ?? 0 })}
+              >
+                {b.toUpperCase()}
+              </button>
+            );
+          })}
+        </div>
+        {s.backends
+          .filter((b) => !b.available)
+          .map((b) => (
+            <p key={b.backend} className="hint" data-testid={`backend-reason-${b.backend}`}>
+              {b.backend.toUpperCase()} unavailable: {b.reason ?? 'no reason given'}
+            </p>
+          ))}
+        {s.devicesError && (
+          <p className="error-text">
+            {s.devicesError}{' '}
+            <button className="btn link" onClick={() => s.refreshDevices()}>
+              Retry
+            </button>
+          </p>
+        )}
+      </div>
+
+      {backend && backend.devices.length > 0 && (
+        <div className="field">
+          <label htmlFor="device">Device</label>
+          <select
+            id="device"
+            data-testid="device-select"
+            value={c.deviceIndex}
+            onChange={(e) => s.setConfig({ deviceIndex: Number(e.target.value) })}
+          >
+            {backend.devices.map((d) => (
+              <option key={d.index} value={d.index}>
+                {d.index}: {d.name} ({d.arch})
+              </option>
+            ))}
+          </select>
+          {device && (
+            <p className="hint num" data-testid="device-facts">
+              {fmtBytes(device.memoryTotal)} · {device.computeUnits} {isGpu ? 'CUs/SMs' : 'threads'}
+              {device.peakBandwidthGBs ? ` · peak ${fmtNum(device.peakBandwidthGBs, 0)} GB/s` : ''}
+              {device.copyBandwidthGBs ? ` · copy ${fmtNum(device.copyBandwidthGBs, 0)} GB/s` : ''}
+              {device.peakTflops ? ` · ${fmtNum(device.peakTflops, 0)} TFLOP/s` : ''}
+            </p>
+          )}
+        </div>
+      )}
+
+      <div className="field">
+        <label>Batch sizes (m)</label>
+        <div className="chips" data-testid="batch-chips">
+          {[...BATCH_CHOICES, ...extra].map((m) => (
+            <button
+              key={m}
+              className={`chip num${c.batchSizes.includes(m) ? ' on' : ''}`}
+              aria-pressed={c.batchSizes.includes(m)}
+              data-testid={`batch-${m}`}
+              onClick={() => toggleBatch(m)}
+            >
+              {m}
+            </button>
+          ))}
+        </div>
+        <div className="inline">
+          <input
+            value={custom}
+            placeholder="custom, e.g. 7 32"
+            onChange={(e) => setCustom(e.target.value)}
+            onKeyDown={(e) => e.key === 'Enter' && addCustom()}
+            data-testid="batch-custom"
+            aria-label="Custom batch sizes"
+          />
+          <button className="btn small" onClick={addCustom} data-testid="batch-custom-add">
+            Add
+          </button>
+        </div>
+        {customError && <p className="error-text">{customError}</p>}
+      </div>
+
+      <div className="field">
+        <label>Timing</label>
+        <div className="seg" role="radiogroup" aria-label="Timing protocol">
+          {TIMING.map((t) => (
+            <button
+              key={t.v}
+              role="radio"
+              aria-checked={c.timing === t.v}
+              className={c.timing === t.v ? 'on' : ''}
+              title={t.hint}
+              data-testid={`timing-${t.v}`}
+              onClick={() => s.setConfig({ timing: t.v })}
+            >
+              {t.label}
+            </button>
+          ))}
+        </div>
+        <p className="hint">{TIMING.find((t) => t.v === c.timing)?.hint}</p>
+      </div>
+
+      <div className="field">
+        <label>Kernel path</label>
+        <div className="seg" role="radiogroup" aria-label="Kernel path">
+          {PATHS.map((p) => (
+            <button
+              key={p.v}
+              role="radio"
+              aria-checked={c.path === p.v}
+              className={c.path === p.v ? 'on' : ''}
+              title={p.hint}
+              data-testid={`path-${p.v}`}
+              disabled={!isGpu && p.v !== 'auto'}
+              onClick={() => s.setConfig({ path: p.v })}
+            >
+              {p.label}
+            </button>
+          ))}
+        </div>
+        {!isGpu && <p className="hint">The cpu backend has one path (cpu-f32).</p>}
+      </div>
+
+      <div className="field two">
+        <div>
+          <label htmlFor="seed">Seed</label>
+          <input
+            id="seed"
+            className="num"
+            type="number"
+            min={0}
+            value={c.seed}
+            data-testid="seed"
+            onChange={(e) => s.setConfig({ seed: Math.floor(Number(e.target.value)) })}
+          />
+        </div>
+        <div>
+          <label htmlFor="threshold">NMSE threshold</label>
+          <input
+            id="threshold"
+            className="num"
+            placeholder="path default"
+            value={c.threshold}
+            data-testid="threshold"
+            onChange={(e) => s.setConfig({ threshold: e.target.value })}
+          />
+        </div>
+      </div>
+
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={c.compareUnfused}
+          disabled={!isGpu}
+          data-testid="compare-unfused"
+          onChange={(e) => s.setConfig({ compareUnfused: e.target.checked })}
+        />
+        Also time the unfused baseline {isGpu ? '' : '(GPU backends)'}
+      </label>
+
+      {s.configError && (
+        <p className="error-text" role="alert" data-testid="config-error">
+          {s.configError}
+        </p>
+      )}
+      <button
+        className="btn primary wide"
+        data-testid="run-setup-run"
+        disabled={isActive(s.runStatus)}
+        onClick={() => s.startRun()}
+      >
+        ▶ Run {jobs > 0 ? `${jobs} job${jobs > 1 ? 's' : ''}` : ''}
+      </button>
+      <p className="hint center">
+        {s.selectedCount} tensor{s.selectedCount === 1 ? '' : 's'} × {c.batchSizes.length} batch size
+        {c.batchSizes.length === 1 ? '' : 's'} · Ctrl+R
+      </p>
+    </aside>
+  );
+}

@@ -1,0 +1,165 @@
+import { useState } from 'react';
+import { useApp } from '../context';
+import { isActive } from '../lib/runState';
+import { countResults } from '../lib/results';
+import type { View } from '../store';
+
+const TABS: { id: View; label: string; key: string }[] = [
+  { id: 'model', label: 'Model', key: '1' },
+  { id: 'results', label: 'Results', key: '2' },
+  { id: 'charts', label: 'Charts', key: '3' },
+];
+
+/** Trigger a browser download of a report the engine returned as text. */
+function download(fileName: string, content: string) {
+  const type = fileName.endsWith('.html')
+    ? 'text/html'
+    : fileName.endsWith('.json')
+      ? 'application/json'
+      : 'text/markdown';
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function TopBar() {
+  const s = useApp((s) => ({
+    model: s.model,
+    view: s.view,
+    theme: s.theme,
+    runStatus: s.run.status,
+    runId: s.run.runId,
+    results: s.results,
+    exporting: s.exporting,
+    mode: s.appInfo?.mode,
+    version: s.appInfo?.version,
+    setView: s.setView,
+    setPickerOpen: s.setPickerOpen,
+    toggleTheme: s.toggleTheme,
+    setHelpOpen: s.setHelpOpen,
+    startRun: s.startRun,
+    cancelRun: s.cancelRun,
+    exportReport: s.exportReport,
+  }));
+  const [format, setFormat] = useState<'html' | 'json' | 'md'>('html');
+  const active = isActive(s.runStatus);
+  const counts = countResults(s.results);
+
+  const onExport = async () => {
+    const rep = await s.exportReport(format);
+    if (rep && !rep.savedPath && s.mode !== 'electron') download(rep.fileName, rep.content);
+  };
+
+  return (
+    <header className="topbar">
+      <div className="brand" title={s.version ? `QuantScope ${s.version}` : 'QuantScope'}>
+        <span className="logo" aria-hidden>
+          ◧
+        </span>
+        QuantScope
+      </div>
+      <button
+        className="btn model-btn"
+        data-testid="open-model"
+        onClick={() => s.setPickerOpen(true)}
+        title="Open a GGUF model (Ctrl+O)"
+      >
+        {s.model ? (
+          <>
+            <span className="muted">Model</span> <span data-testid="model-name">{s.model.fileName}</span>
+          </>
+        ) : (
+          'Open model…'
+        )}
+      </button>
+      <nav className="tabs" role="tablist">
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            role="tab"
+            aria-selected={s.view === t.id}
+            className={s.view === t.id ? 'tab active' : 'tab'}
+            data-testid={`tab-${t.id}`}
+            onClick={() => s.setView(t.id)}
+            title={`${t.label} (${t.key})`}
+          >
+            {t.label}
+            {t.id === 'results' && counts.total > 0 && (
+              <span className="tab-badges">
+                <span className="badge pass">{counts.pass}</span>
+                {counts.fail > 0 && <span className="badge fail">{counts.fail}</span>}
+                {counts.error > 0 && <span className="badge error">{counts.error}</span>}
+              </span>
+            )}
+          </button>
+        ))}
+      </nav>
+      <div className="spacer" />
+      {active ? (
+        <button
+          className="btn danger"
+          data-testid="cancel-run"
+          onClick={() => s.cancelRun()}
+          disabled={s.runStatus === 'cancelling'}
+          title="Cancel the run (Esc)"
+        >
+          {s.runStatus === 'cancelling' ? 'Cancelling…' : 'Cancel'}
+        </button>
+      ) : (
+        <button
+          className="btn primary"
+          data-testid="run"
+          onClick={() => s.startRun()}
+          disabled={!s.model}
+          title="Run the selected tensors (Ctrl+R / Ctrl+Enter)"
+        >
+          ▶ Run
+        </button>
+      )}
+      <div className="export">
+        <select
+          aria-label="Report format"
+          data-testid="export-format"
+          value={format}
+          onChange={(e) => setFormat(e.target.value as 'html' | 'json' | 'md')}
+        >
+          <option value="html">HTML</option>
+          <option value="json">JSON</option>
+          <option value="md">Markdown</option>
+        </select>
+        <button
+          className="btn"
+          data-testid="export-report"
+          onClick={onExport}
+          disabled={!s.runId || active || s.exporting}
+          title="Export a report of the latest run"
+        >
+          {s.exporting ? 'Exporting…' : 'Export report'}
+        </button>
+      </div>
+      <button
+        className="btn icon"
+        data-testid="theme-toggle"
+        onClick={s.toggleTheme}
+        title={`Switch to ${s.theme === 'dark' ? 'light' : 'dark'} theme`}
+        aria-label="Toggle theme"
+      >
+        {s.theme === 'dark' ? '☀' : '☾'}
+      </button>
+      <button
+        className="btn icon"
+        data-testid="help-toggle"
+        onClick={() => s.setHelpOpen(true)}
+        title="Keyboard shortcuts (?)"
+        aria-label="Keyboard shortcuts"
+      >
+        ?
+      </button>
+    </header>
+  );
+}

@@ -1,0 +1,163 @@
+/** Data shaping for the bandwidth / batch / roofline / fused-vs-unfused charts (pure, unit-tested). */
+import type { DeviceSummary, TensorResult } from '../../../src-preload/api';
+
+/** Fixed colours per format so every chart agrees. */
+export const TYPE_COLORS: Record<string, string> = {
+  Q4_0: '#4e79a7',
+  Q4_K: '#f28e2b',
+  Q5_K: '#59a14f',
+  Q6_K: '#e15759',
+  Q8_0: '#b07aa1',
+  F32: '#76b7b2',
+  F16: '#edc948',
+  BF16: '#9c755f',
+};
+export function typeColor(t: string): string {
+  return TYPE_COLORS[t] ?? '#8c8c8c';
+}
+
+export const flops = (r: Pick<TensorResult, 'm' | 'n' | 'k'>): number => 2 * r.m * r.n * r.k;
+/** FLOP per weight byte (the weights dominate traffic for small m). */
+export const intensity = (r: Pick<TensorResult, 'm' | 'n' | 'k' | 'weightBytes'>): number =>
+  r.weightBytes > 0 ? flops(r) / r.weightBytes : 0;
+
+export interface BandwidthPoint {
+  key: string;
+  label: string;
+  type: string;
+  m: number;
+  gbps: number;
+  pctPeak: number | null;
+  resultId: string;
+}
+
+export function bandwidthPoints(results: TensorResult[]): BandwidthPoint[] {
+  return results
+    .filter((r) => r.timing && Number.isFinite(r.timing.gbps))
+    .map((r) => ({
+      key: r.resultId,
+      label: `${r.tensor} · m=${r.m}`,
+      type: r.type,
+      m: r.m,
+      gbps: r.timing!.gbps,
+      pctPeak: r.timing!.pctPeak,
+      resultId: r.resultId,
+    }));
+}
+
+export interface BatchRow {
+  m: number;
+  [series: string]: number;
+}
+
+/**
+ * GB/s (or TFLOP/s) against batch size, one series per format: the median over that format's
+ * tensors at each m, so one outlier tensor does not bend the curve.
+ */
+export function batchSeries(
+  results: TensorResult[],
+  metric: 'gbps' | 'tflops',
+): { rows: BatchRow[]; types: string[] } {
+  const acc = new Map<number, Map<string, number[]>>();
+  const types = new Set<string>();
+  for (const r of results) {
+    const v = r.timing?.[metric];
+    if (v == null || !Number.isFinite(v)) continue;
+    types.add(r.type);
+    let byType = acc.get(r.m);
+    if (!byType) acc.set(r.m, (byType = new Map()));
+    const list = byType.get(r.type) ?? [];
+    list.push(v);
+    byType.set(r.type, list);
+  }
+  const rows: BatchRow[] = [...acc.keys()]
+    .sort((a, b) => a - b)
+    .map((m) => {
+      const row: BatchRow = { m };
+      for (const [t, list] of acc.get(m)!) row[t] = median(list);
+      return row;
+    });
+  return { rows, types: [...types].sort() };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+export interface RooflinePoint {
+  ai: number;
+  tflops: number;
+  type: string;
+  label: string;
+  resultId: string;
+}
+
+export function rooflinePoints(results: TensorResult[]): RooflinePoint[] {
+  return results
+    .filter((r) => r.timing && r.timing.tflops > 0 && intensity(r) > 0)
+    .map((r) => ({
+      ai: intensity(r),
+      tflops: r.timing!.tflops,
+      type: r.type,
+      label: `${r.tensor} · m=${r.m}`,
+      resultId: r.resultId,
+    }));
+}
+
+/**
+ * The roof: min(bandwidth x intensity, compute peak), sampled on a log grid spanning the points.
+ * bandwidth in GB/s -> TFLOP/s = GB/s x FLOP/B / 1000.
+ */
+export function roofline(
+  bandwidthGBs: number | null,
+  peakTflops: number | null,
+  aiMin: number,
+  aiMax: number,
+  samples = 48,
+): { ai: number; roof: number }[] {
+  if (!bandwidthGBs || !(aiMin > 0) || !(aiMax > 0)) return [];
+  const lo = Math.log10(aiMin) - 0.3;
+  const hi = Math.max(
+    Math.log10(aiMax) + 0.3,
+    peakTflops ? Math.log10((peakTflops * 1000) / bandwidthGBs) + 0.5 : 0,
+  );
+  const out: { ai: number; roof: number }[] = [];
+  for (let i = 0; i < samples; i++) {
+    const ai = 10 ** (lo + ((hi - lo) * i) / (samples - 1));
+    const mem = (bandwidthGBs * ai) / 1000;
+    out.push({ ai, roof: peakTflops ? Math.min(mem, peakTflops) : mem });
+  }
+  return out;
+}
+
+/** The bandwidth the roof uses: measured copy bandwidth first (what is reachable), else the peak. */
+export function roofBandwidth(device: DeviceSummary | null): { gbs: number | null; label: string } {
+  if (device?.copyBandwidthGBs) return { gbs: device.copyBandwidthGBs, label: 'measured copy' };
+  if (device?.peakBandwidthGBs) return { gbs: device.peakBandwidthGBs, label: 'peak' };
+  return { gbs: null, label: '' };
+}
+
+export interface FusedRow {
+  label: string;
+  fusedUs: number;
+  unfusedUs: number;
+  speedup: number;
+}
+
+export function fusedVsUnfused(results: TensorResult[]): FusedRow[] {
+  return results
+    .filter((r) => r.timing && r.unfused?.timing)
+    .map((r) => ({
+      label: `${r.tensor} · m=${r.m}`,
+      fusedUs: r.timing!.medianUs,
+      unfusedUs: r.unfused!.timing!.medianUs,
+      speedup: r.unfused!.timing!.medianUs / r.timing!.medianUs,
+    }));
+}
+
+/** Short tensor label for dense axes: keep the layer and the last part (blk.3.ffn_down.weight -> 3.ffn_down). */
+export function shortTensor(name: string): string {
+  return name.replace(/^blk\./, '').replace(/\.weight$/, '');
+}

@@ -1,0 +1,182 @@
+/**
+ * Heatmap colour mapping: a 256-entry RGBA LUT (perceptually ordered, "inferno"-like stops) and
+ * a log scale, written straight into an ImageData buffer so a 512 x 4096 grid draws in a few ms.
+ * Hand-written: a charting library would create millions of DOM/SVG nodes for this.
+ */
+
+export const LUT_SIZE = 256;
+
+/** Key stops of matplotlib's inferno colormap (CC0), interpolated linearly. */
+const STOPS: [number, number, number][] = [
+  [0, 0, 4],
+  [40, 11, 84],
+  [101, 21, 110],
+  [159, 42, 99],
+  [212, 72, 66],
+  [245, 125, 21],
+  [250, 193, 39],
+  [252, 255, 164],
+];
+
+export function buildLut(stops: [number, number, number][] = STOPS): Uint8ClampedArray {
+  const lut = new Uint8ClampedArray(LUT_SIZE * 4);
+  for (let i = 0; i < LUT_SIZE; i++) {
+    const t = (i / (LUT_SIZE - 1)) * (stops.length - 1);
+    const j = Math.min(Math.floor(t), stops.length - 2);
+    const f = t - j;
+    for (let c = 0; c < 3; c++) lut[i * 4 + c] = Math.round(stops[j][c] * (1 - f) + stops[j + 1][c] * f);
+    lut[i * 4 + 3] = 255;
+  }
+  return lut;
+}
+
+export const DEFAULT_LUT = buildLut();
+/** Colours for exact zero (no error) and for NaN/Inf cells. */
+export const ZERO_RGBA: [number, number, number, number] = [0, 0, 0, 0];
+export const NAN_RGBA: [number, number, number, number] = [0, 230, 255, 255];
+
+export interface LogScale {
+  /** log10 of the lowest and highest value mapped */
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The log range for a grid: top = the largest finite value; bottom = the smallest positive
+ * value, but never more than `decades` below the top (tiny rounding noise would wash out the rest).
+ */
+export function logScale(values: ArrayLike<number>, decades = 8): LogScale | null {
+  let max = 0;
+  let minPos = Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v > 0) || v === Infinity) continue;
+    if (v > max) max = v;
+    if (v < minPos) minPos = v;
+  }
+  if (max === 0) return null;
+  const hi = Math.log10(max);
+  let lo = Math.max(Math.log10(minPos), hi - decades);
+  if (hi - lo < 1e-9) lo = hi - 1;
+  return { lo, hi };
+}
+
+/** LUT index of a value, -1 for zero/negative (shown as ZERO), -2 for NaN/Inf. */
+export function lutIndex(v: number, s: LogScale): number {
+  if (Number.isNaN(v) || v === Infinity || v === -Infinity) return -2;
+  if (!(v > 0)) return -1;
+  const t = (Math.log10(v) - s.lo) / (s.hi - s.lo);
+  const i = Math.round(t * (LUT_SIZE - 1));
+  return i < 0 ? 0 : i > LUT_SIZE - 1 ? LUT_SIZE - 1 : i;
+}
+
+/**
+ * Paint rows x cols values (row-major) into `out` (rows*cols*4 RGBA). The log is taken once per
+ * value; per pixel the work is a few arithmetic ops and a 4-byte LUT copy.
+ */
+export function paintGrid(
+  values: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  scale: LogScale | null,
+  out: Uint8ClampedArray,
+  lut: Uint8ClampedArray = DEFAULT_LUT,
+): void {
+  const n = rows * cols;
+  if (out.length < n * 4) throw new Error(`heatmap buffer too small: ${out.length} < ${n * 4}`);
+  const lo = scale ? scale.lo : 0;
+  const span = scale ? (scale.hi - scale.lo) / (LUT_SIZE - 1) : 1;
+  const inv = 1 / span;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    const o = i * 4;
+    if (v > 0 && v !== Infinity && scale) {
+      let j = Math.round((Math.log10(v) - lo) * inv);
+      if (j < 0) j = 0;
+      else if (j > LUT_SIZE - 1) j = LUT_SIZE - 1;
+      const l = j * 4;
+      out[o] = lut[l];
+      out[o + 1] = lut[l + 1];
+      out[o + 2] = lut[l + 2];
+      out[o + 3] = 255;
+    } else if (v === 0 || v < 0 || (v > 0 && !scale)) {
+      out[o] = ZERO_RGBA[0];
+      out[o + 1] = ZERO_RGBA[1];
+      out[o + 2] = ZERO_RGBA[2];
+      out[o + 3] = ZERO_RGBA[3];
+    } else {
+      out[o] = NAN_RGBA[0];
+      out[o + 1] = NAN_RGBA[1];
+      out[o + 2] = NAN_RGBA[2];
+      out[o + 3] = NAN_RGBA[3];
+    }
+  }
+}
+
+/** CSS colour of a LUT entry (legend gradient). */
+export function lutCss(i: number, lut: Uint8ClampedArray = DEFAULT_LUT): string {
+  const j = Math.max(0, Math.min(LUT_SIZE - 1, i)) * 4;
+  return `rgb(${lut[j]}, ${lut[j + 1]}, ${lut[j + 2]})`;
+}
+
+/** A CSS linear-gradient for the legend bar. */
+export function legendGradient(lut: Uint8ClampedArray = DEFAULT_LUT): string {
+  const parts: string[] = [];
+  for (let i = 0; i <= 8; i++)
+    parts.push(`${lutCss(Math.round((i / 8) * (LUT_SIZE - 1)), lut)} ${i * 12.5}%`);
+  return `linear-gradient(to right, ${parts.join(', ')})`;
+}
+
+/** Legend tick labels: one per decade between lo and hi (at most ~7). */
+export function legendTicks(s: LogScale): { pos: number; label: string }[] {
+  const ticks: { pos: number; label: string }[] = [];
+  const first = Math.ceil(s.lo);
+  const last = Math.floor(s.hi);
+  const step = Math.max(1, Math.ceil((last - first + 1) / 7));
+  for (let d = first; d <= last; d += step) ticks.push({ pos: (d - s.lo) / (s.hi - s.lo), label: `1e${d}` });
+  return ticks;
+}
+
+/** Cell under a pixel position of a canvas shown at width x height CSS pixels. */
+export function cellAt(
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+  rows: number,
+  cols: number,
+): { row: number; col: number } | null {
+  if (x < 0 || y < 0 || x >= width || y >= height || rows <= 0 || cols <= 0) return null;
+  return {
+    row: Math.min(rows - 1, Math.floor((y / height) * rows)),
+    col: Math.min(cols - 1, Math.floor((x / width) * cols)),
+  };
+}
+
+/**
+ * The output-coordinate region covered by grid cells [r0..r1] x [c0..c1] (inclusive), for a
+ * zoom request. Half-open, clamped to the grid's own region.
+ */
+export function cellsToRegion(
+  g: {
+    rowStart: number;
+    rowEnd: number;
+    colStart: number;
+    colEnd: number;
+    cellRows: number;
+    cellCols: number;
+  },
+  r0: number,
+  c0: number,
+  r1: number,
+  c1: number,
+): { rowStart: number; rowEnd: number; colStart: number; colEnd: number } {
+  const [ra, rb] = r0 <= r1 ? [r0, r1] : [r1, r0];
+  const [ca, cb] = c0 <= c1 ? [c0, c1] : [c1, c0];
+  return {
+    rowStart: Math.floor(g.rowStart + ra * g.cellRows),
+    rowEnd: Math.min(g.rowEnd, Math.ceil(g.rowStart + (rb + 1) * g.cellRows)),
+    colStart: Math.floor(g.colStart + ca * g.cellCols),
+    colEnd: Math.min(g.colEnd, Math.ceil(g.colStart + (cb + 1) * g.cellCols)),
+  };
+}

@@ -1,0 +1,110 @@
+/** Results table logic: sort keys, summaries, per-tensor progress (pure, unit-tested). */
+import type { RunRequest, TensorResult } from '../../../src-preload/api';
+import { compareValues, type SortState } from './tensors';
+
+export type ResultSortKey =
+  | 'order'
+  | 'tensor'
+  | 'type'
+  | 'm'
+  | 'status'
+  | 'nmse'
+  | 'maxAbs'
+  | 'maxRel'
+  | 'time'
+  | 'gbps'
+  | 'pctPeak'
+  | 'path';
+
+const STATUS_ORDER = { error: 0, fail: 1, pass: 2 } as const;
+
+const resultKey: Record<ResultSortKey, (r: TensorResult, i: number) => number | string> = {
+  order: (_r, i) => i,
+  tensor: (r) => r.tensor,
+  type: (r) => r.type,
+  m: (r) => r.m,
+  status: (r) => STATUS_ORDER[r.status],
+  nmse: (r) => r.metrics?.nmse ?? NaN,
+  maxAbs: (r) => r.metrics?.maxAbsErr ?? NaN,
+  maxRel: (r) => r.metrics?.maxRelErr ?? NaN,
+  time: (r) => r.timing?.medianUs ?? NaN,
+  gbps: (r) => r.timing?.gbps ?? NaN,
+  pctPeak: (r) => r.timing?.pctPeak ?? r.timing?.pctCopy ?? NaN,
+  path: (r) => r.path ?? '',
+};
+
+/** Sort results; missing values (NaN) always go last whichever the direction. */
+export function sortResults(results: TensorResult[], s: SortState<ResultSortKey>): TensorResult[] {
+  const get = resultKey[s.key];
+  const sign = s.dir === 'asc' ? 1 : -1;
+  const keyed = results.map((r, i) => ({ r, i, v: get(r, i) }));
+  keyed.sort((a, b) => {
+    const an = typeof a.v === 'number' && Number.isNaN(a.v);
+    const bn = typeof b.v === 'number' && Number.isNaN(b.v);
+    if (an !== bn) return an ? 1 : -1;
+    return sign * compareValues(a.v, b.v) || a.i - b.i;
+  });
+  return keyed.map((k) => k.r);
+}
+
+export interface ResultCounts {
+  pass: number;
+  fail: number;
+  error: number;
+  total: number;
+}
+
+export function countResults(results: TensorResult[]): ResultCounts {
+  const c: ResultCounts = { pass: 0, fail: 0, error: 0, total: results.length };
+  for (const r of results) c[r.status]++;
+  return c;
+}
+
+export interface TensorProgress {
+  tensor: string;
+  done: number;
+  total: number;
+  pass: number;
+  fail: number;
+  error: number;
+  running: boolean;
+}
+
+/** Per-tensor progress rows for the run panel, in request order. */
+export function tensorProgress(
+  request: RunRequest | null,
+  results: TensorResult[],
+  current: { tensor: string } | null,
+): TensorProgress[] {
+  if (!request) return [];
+  const rows = new Map<string, TensorProgress>();
+  for (const t of request.tensors) {
+    rows.set(t, {
+      tensor: t,
+      done: 0,
+      total: request.batchSizes.length,
+      pass: 0,
+      fail: 0,
+      error: 0,
+      running: current?.tensor === t,
+    });
+  }
+  for (const r of results) {
+    const row = rows.get(r.tensor);
+    if (!row) continue;
+    row.done++;
+    row[r.status]++;
+  }
+  return [...rows.values()];
+}
+
+/** Relative error threshold display: the path's threshold against NMSE. */
+export function verdictText(r: TensorResult): string {
+  if (r.status === 'error') return r.error ?? 'error';
+  if (!r.metrics) return r.status;
+  const extra: string[] = [];
+  if (r.metrics.nanMismatches) extra.push(`${r.metrics.nanMismatches} NaN mismatches`);
+  if (r.metrics.infMismatches) extra.push(`${r.metrics.infMismatches} Inf mismatches`);
+  const cmp = r.status === 'pass' ? '≤' : '>';
+  return `NMSE ${r.metrics.nmse.toExponential(2)} ${cmp} ${r.threshold.toExponential(0)}${extra.length ? ', ' + extra.join(', ') : ''}`;
+}

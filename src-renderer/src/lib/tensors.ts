@@ -1,0 +1,117 @@
+/** Tensor table logic: filtering, sorting and selection (pure, unit-tested). */
+import type { TensorSummary } from '../../../src-preload/api';
+
+export interface TensorFilter {
+  /** name substring(s), space separated, all must match (case-insensitive) */
+  text: string;
+  /** type name, '' = all, 'supported' = any supported type */
+  type: string;
+  /** '' = all, 'none' = tensors without a layer, else the layer number */
+  layer: string;
+}
+
+export const EMPTY_FILTER: TensorFilter = { text: '', type: '', layer: '' };
+
+export type TensorSortKey = 'index' | 'name' | 'type' | 'shape' | 'nbytes' | 'layer' | 'supported';
+export interface SortState<K extends string> {
+  key: K;
+  dir: 'asc' | 'desc';
+}
+
+export function filterTensors(tensors: TensorSummary[], f: TensorFilter): TensorSummary[] {
+  const terms = f.text.toLowerCase().split(/\s+/).filter(Boolean);
+  const layerNum = f.layer !== '' && f.layer !== 'none' ? Number(f.layer) : null;
+  return tensors.filter((t) => {
+    if (f.type === 'supported' ? !t.supported : f.type !== '' && t.typeName !== f.type) return false;
+    if (f.layer === 'none' && t.layer !== null) return false;
+    if (layerNum !== null && t.layer !== layerNum) return false;
+    if (terms.length) {
+      const name = t.name.toLowerCase();
+      for (const term of terms) if (!name.includes(term)) return false;
+    }
+    return true;
+  });
+}
+
+const tensorKey: Record<TensorSortKey, (t: TensorSummary) => number | string> = {
+  index: (t) => t.index,
+  name: (t) => t.name,
+  type: (t) => t.typeName,
+  shape: (t) => t.n * t.k,
+  nbytes: (t) => t.nbytes,
+  layer: (t) => t.layer ?? -1,
+  supported: (t) => (t.supported ? 1 : 0),
+};
+
+export function compareValues(a: number | string, b: number | string): number {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
+    if (Number.isNaN(b)) return -1;
+    return a - b;
+  }
+  return String(a).localeCompare(String(b), 'en', { numeric: true });
+}
+
+export function sortTensors(list: TensorSummary[], s: SortState<TensorSortKey>): TensorSummary[] {
+  const get = tensorKey[s.key];
+  const sign = s.dir === 'asc' ? 1 : -1;
+  return [...list].sort((a, b) => sign * compareValues(get(a), get(b)) || a.index - b.index);
+}
+
+/** Distinct layers (sorted) and types present in a model, for the filter menus. */
+export function tensorFacets(tensors: TensorSummary[]): { types: string[]; layers: number[] } {
+  const types = new Set<string>();
+  const layers = new Set<number>();
+  for (const t of tensors) {
+    types.add(t.typeName);
+    if (t.layer !== null) layers.add(t.layer);
+  }
+  return { types: [...types].sort(), layers: [...layers].sort((a, b) => a - b) };
+}
+
+/**
+ * Click on a row checkbox: plain click toggles one; shift-click sets every row between the
+ * anchor and this one (in the order shown) to the new state of the clicked row.
+ */
+export function clickSelect(
+  selected: ReadonlySet<string>,
+  shown: string[],
+  name: string,
+  anchor: string | null,
+  shift: boolean,
+): Set<string> {
+  const next = new Set(selected);
+  const on = !selected.has(name);
+  const a = anchor === null ? -1 : shown.indexOf(anchor);
+  const b = shown.indexOf(name);
+  if (shift && a >= 0 && b >= 0) {
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    for (let i = lo; i <= hi; i++) {
+      if (on) next.add(shown[i]);
+      else next.delete(shown[i]);
+    }
+  } else if (on) next.add(name);
+  else next.delete(name);
+  return next;
+}
+
+/** Select all filtered (supported) rows, or clear them when all are selected already. */
+export function toggleAll(selected: ReadonlySet<string>, shown: TensorSummary[]): Set<string> {
+  const eligible = shown.filter((t) => t.supported).map((t) => t.name);
+  const next = new Set(selected);
+  const allOn = eligible.length > 0 && eligible.every((n) => selected.has(n));
+  for (const n of eligible) {
+    if (allOn) next.delete(n);
+    else next.add(n);
+  }
+  return next;
+}
+
+export function selectionState(
+  selected: ReadonlySet<string>,
+  shown: TensorSummary[],
+): 'none' | 'some' | 'all' {
+  const eligible = shown.filter((t) => t.supported);
+  const count = eligible.filter((t) => selected.has(t.name)).length;
+  return count === 0 ? 'none' : count === eligible.length ? 'all' : 'some';
+}

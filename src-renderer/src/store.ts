@@ -1,0 +1,468 @@
+/**
+ * The app state (zustand). All engine calls go through the QuantScopeApi handed to createAppStore,
+ * so tests can drive the store with a fake API. Run events are coalesced per animation frame.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type {
+  AppInfo,
+  BackendKind,
+  BackendSummary,
+  ModelFileEntry,
+  ModelSummary,
+  PathChoice,
+  QuantScopeApi,
+  ReportResult,
+  RunEvent,
+  RunRequest,
+  TimingChoice,
+} from '../../src-preload/api';
+import { createBatcher, type Scheduler } from './lib/batcher';
+import { applyRunEvents, IDLE_RUN, isActive, type RunState } from './lib/runState';
+import { EMPTY_FILTER, type SortState, type TensorFilter, type TensorSortKey } from './lib/tensors';
+import type { ResultSortKey } from './lib/results';
+import type { TensorResult } from '../../src-preload/api';
+
+export type View = 'model' | 'results' | 'charts';
+export type Theme = 'light' | 'dark';
+
+export const BATCH_CHOICES = [1, 2, 3, 4, 5, 8, 16, 64, 512] as const;
+export const MAX_BATCH = 8192;
+
+export interface RunConfig {
+  backend: BackendKind;
+  deviceIndex: number;
+  batchSizes: number[];
+  seed: number;
+  timing: TimingChoice;
+  path: PathChoice;
+  compareUnfused: boolean;
+  /** text of the threshold override; '' = the path's own */
+  threshold: string;
+}
+
+export const DEFAULT_CONFIG: RunConfig = {
+  backend: 'cpu',
+  deviceIndex: 0,
+  batchSizes: [1],
+  seed: 42,
+  timing: 'hot',
+  path: 'auto',
+  compareUnfused: false,
+  threshold: '',
+};
+
+export interface AppState {
+  /** the engine API (read-only; components that fetch on demand use it) */
+  api: QuantScopeApi;
+  appInfo: AppInfo | null;
+  initError: string | null;
+  files: ModelFileEntry[];
+  filesError: string | null;
+  model: ModelSummary | null;
+  opening: string | null;
+  openError: string | null;
+  backends: BackendSummary[];
+  devicesError: string | null;
+  filter: TensorFilter;
+  tensorSort: SortState<TensorSortKey>;
+  selected: ReadonlySet<string>;
+  anchor: string | null;
+  config: RunConfig;
+  configError: string | null;
+  run: RunState;
+  results: TensorResult[];
+  staleRuns: ReadonlySet<string>;
+  resultSort: SortState<ResultSortKey>;
+  selectedResultId: string | null;
+  view: View;
+  pickerOpen: boolean;
+  helpOpen: boolean;
+  theme: Theme;
+  notice: { kind: 'info' | 'error'; text: string } | null;
+  exporting: boolean;
+  lastReport: ReportResult | null;
+  /** the run's first result time and the time the latest batch landed (responsiveness checks) */
+  lastEventAt: number;
+}
+
+export interface AppActions {
+  init(): Promise<void>;
+  refreshFiles(): Promise<void>;
+  refreshDevices(): Promise<void>;
+  pickAndOpen(): Promise<void>;
+  openModel(path: string): Promise<void>;
+  setFilter(f: Partial<TensorFilter>): void;
+  setTensorSort(key: TensorSortKey): void;
+  setSelected(sel: ReadonlySet<string>, anchor?: string | null): void;
+  setConfig(c: Partial<RunConfig>): void;
+  startRun(): Promise<void>;
+  cancelRun(): Promise<void>;
+  setResultSort(key: ResultSortKey): void;
+  selectResult(id: string | null): void;
+  setView(v: View): void;
+  setPickerOpen(open: boolean): void;
+  setHelpOpen(open: boolean): void;
+  setTheme(t: Theme): void;
+  toggleTheme(): void;
+  setNotice(n: AppState['notice']): void;
+  exportReport(format: 'html' | 'json' | 'md'): Promise<ReportResult | null>;
+  dispose(): void;
+}
+
+export type AppStore = StoreApi<AppState & AppActions>;
+
+/** One line a user can act on, whatever crossed the boundary (Error, {message}, IPC wrapping). */
+export function errorText(e: unknown): string {
+  let msg: string;
+  if (e instanceof Error) msg = e.message;
+  else if (e && typeof e === 'object' && 'message' in e && typeof e.message === 'string') msg = e.message;
+  else msg = String(e);
+  msg = msg.replace(/^Error invoking remote method '[^']*': /, '').replace(/^(Error: )+/, '');
+  return msg.split('\n')[0].trim() || 'unknown error';
+}
+
+/** Parse a custom batch size list ("1, 7 32") into valid sizes or an error line. */
+export function parseBatchSizes(text: string): { sizes: number[] } | { error: string } {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  const sizes: number[] = [];
+  for (const p of parts) {
+    const v = Number(p);
+    if (!Number.isInteger(v) || v < 1 || v > MAX_BATCH)
+      return { error: `batch size "${p}" must be a whole number 1–${MAX_BATCH}` };
+    sizes.push(v);
+  }
+  return { sizes };
+}
+
+/** Build and check the run request; returns an error line a user can act on. */
+export function buildRunRequest(s: AppState): RunRequest | { error: string } {
+  if (!s.model) return { error: 'Open a model first (Ctrl+O).' };
+  const tensors = s.model.tensors.filter((t) => t.supported && s.selected.has(t.name)).map((t) => t.name);
+  if (!tensors.length) return { error: 'Select at least one supported tensor in the table.' };
+  const c = s.config;
+  if (!c.batchSizes.length) return { error: 'Choose at least one batch size.' };
+  const be = s.backends.find((b) => b.backend === c.backend);
+  if (be && !be.available)
+    return { error: `The ${c.backend} backend is unavailable: ${be.reason ?? 'no reason given'}.` };
+  if (!Number.isInteger(c.seed) || c.seed < 0) return { error: 'Seed must be a whole number ≥ 0.' };
+  let threshold: number | null = null;
+  if (c.threshold.trim() !== '') {
+    threshold = Number(c.threshold);
+    if (!Number.isFinite(threshold) || threshold <= 0)
+      return { error: `Threshold "${c.threshold}" must be a positive number such as 1e-6.` };
+  }
+  return {
+    modelId: s.model.modelId,
+    tensors,
+    batchSizes: [...c.batchSizes].sort((a, b) => a - b),
+    backend: c.backend,
+    deviceIndex: c.deviceIndex,
+    seed: c.seed,
+    timing: c.timing,
+    path: c.path,
+    compareUnfused: c.compareUnfused,
+    threshold,
+  };
+}
+
+const THEME_KEY = 'quantscope.theme';
+const CONFIG_KEY = 'quantscope.runConfig';
+
+function storage(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}
+
+export function initialTheme(): Theme {
+  const saved = storage()?.getItem(THEME_KEY);
+  if (saved === 'light' || saved === 'dark') return saved;
+  if (typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches) return 'dark';
+  return 'light';
+}
+
+function savedConfig(): RunConfig {
+  try {
+    const raw = storage()?.getItem(CONFIG_KEY);
+    if (!raw) return DEFAULT_CONFIG;
+    const c = { ...DEFAULT_CONFIG, ...(JSON.parse(raw) as Partial<RunConfig>) };
+    if (
+      !Array.isArray(c.batchSizes) ||
+      !c.batchSizes.every((b) => Number.isInteger(b) && b >= 1 && b <= MAX_BATCH)
+    )
+      c.batchSizes = DEFAULT_CONFIG.batchSizes;
+    return c;
+  } catch {
+    return DEFAULT_CONFIG;
+  }
+}
+
+export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler } = {}): AppStore {
+  let unsubscribe: (() => void) | null = null;
+  let cancelWhenKnown = false;
+
+  const store = createStore<AppState & AppActions>()((set, get) => {
+    const batcher = createBatcher<RunEvent>((events) => {
+      const s = get();
+      const next = applyRunEvents({ run: s.run, results: s.results, staleRuns: s.staleRuns }, events);
+      if (next.run !== s.run || next.results !== s.results) {
+        const firstResult =
+          s.selectedResultId === null && next.results.length > 0 ? next.results[0].resultId : null;
+        set({
+          run: next.run,
+          results: next.results,
+          lastEventAt: Date.now(),
+          ...(firstResult ? { selectedResultId: firstResult } : {}),
+        });
+      }
+      const run = get().run;
+      if (cancelWhenKnown && run.runId) {
+        cancelWhenKnown = false;
+        api.cancelRun(run.runId).catch(() => undefined);
+      }
+    }, opts.schedule);
+
+    return {
+      api,
+      appInfo: null,
+      initError: null,
+      files: [],
+      filesError: null,
+      model: null,
+      opening: null,
+      openError: null,
+      backends: [],
+      devicesError: null,
+      filter: EMPTY_FILTER,
+      tensorSort: { key: 'index', dir: 'asc' },
+      selected: new Set(),
+      anchor: null,
+      config: savedConfig(),
+      configError: null,
+      run: IDLE_RUN,
+      results: [],
+      staleRuns: new Set(),
+      resultSort: { key: 'order', dir: 'asc' },
+      selectedResultId: null,
+      view: 'model',
+      pickerOpen: false,
+      helpOpen: false,
+      theme: initialTheme(),
+      notice: null,
+      exporting: false,
+      lastReport: null,
+      lastEventAt: 0,
+
+      async init() {
+        if (!unsubscribe) unsubscribe = api.onRunEvent((ev) => batcher.push(ev));
+        const [info] = await Promise.allSettled([
+          api.appInfo(),
+          get().refreshFiles(),
+          get().refreshDevices(),
+        ]);
+        if (info.status === 'fulfilled') set({ appInfo: info.value });
+        else set({ initError: `Could not reach the engine: ${errorText(info.reason)}` });
+      },
+
+      async refreshFiles() {
+        try {
+          set({ files: await api.listModelFiles(), filesError: null });
+        } catch (e) {
+          set({ filesError: `Could not list model files: ${errorText(e)}` });
+        }
+      },
+
+      async refreshDevices() {
+        try {
+          const backends = await api.devices();
+          const c = get().config;
+          const cur = backends.find((b) => b.backend === c.backend);
+          let config = c;
+          if (!cur || !cur.available || !cur.devices.some((d) => d.index === c.deviceIndex)) {
+            const pick =
+              backends.find((b) => b.available && b.backend !== 'cpu') ?? backends.find((b) => b.available);
+            if (pick) config = { ...c, backend: pick.backend, deviceIndex: pick.devices[0]?.index ?? 0 };
+          }
+          set({ backends, devicesError: null, config });
+        } catch (e) {
+          set({ devicesError: `Could not list devices: ${errorText(e)}` });
+        }
+      },
+
+      async pickAndOpen() {
+        try {
+          const path = await api.pickModelFile();
+          if (path) await get().openModel(path);
+          else set({ pickerOpen: true });
+        } catch (e) {
+          set({ openError: errorText(e), pickerOpen: true });
+        }
+      },
+
+      async openModel(path) {
+        set({ opening: path, openError: null });
+        try {
+          const model = await api.openModel(path);
+          set({
+            model,
+            opening: null,
+            pickerOpen: false,
+            selected: new Set(),
+            anchor: null,
+            filter: EMPTY_FILTER,
+            view: 'model',
+          });
+          get().refreshFiles();
+        } catch (e) {
+          const name = path.split(/[\\/]/).pop() ?? path;
+          set({ opening: null, openError: `Could not open ${name}: ${errorText(e)}` });
+        }
+      },
+
+      setFilter(f) {
+        set({ filter: { ...get().filter, ...f } });
+      },
+      setTensorSort(key) {
+        const s = get().tensorSort;
+        set({ tensorSort: { key, dir: s.key === key && s.dir === 'asc' ? 'desc' : 'asc' } });
+      },
+      setSelected(selected, anchor) {
+        set(anchor === undefined ? { selected } : { selected, anchor });
+      },
+      setConfig(c) {
+        const config = { ...get().config, ...c };
+        set({ config, configError: null });
+        try {
+          storage()?.setItem(CONFIG_KEY, JSON.stringify(config));
+        } catch {
+          /* storage full or blocked: the setting still applies for this session */
+        }
+      },
+
+      async startRun() {
+        const s = get();
+        if (isActive(s.run.status)) return;
+        const req = buildRunRequest(s);
+        if ('error' in req) {
+          set({ configError: req.error });
+          return;
+        }
+        const stale = new Set(s.staleRuns);
+        if (s.run.runId) stale.add(s.run.runId);
+        cancelWhenKnown = false;
+        set({
+          run: {
+            ...IDLE_RUN,
+            status: 'starting',
+            request: req,
+            total: req.tensors.length * req.batchSizes.length,
+            startedAt: Date.now(),
+          },
+          results: [],
+          staleRuns: stale,
+          selectedResultId: null,
+          configError: null,
+          view: 'results',
+        });
+        try {
+          const { runId } = await api.startRun(req);
+          batcher.flush();
+          const run = get().run;
+          if (run.runId === null && (run.status === 'starting' || run.status === 'cancelling')) {
+            set({ run: { ...run, runId } });
+            if (run.status === 'cancelling') {
+              cancelWhenKnown = false;
+              await api.cancelRun(runId);
+            }
+          }
+        } catch (e) {
+          set({ run: { ...get().run, status: 'failed', error: errorText(e), finishedAt: Date.now() } });
+        }
+      },
+
+      async cancelRun() {
+        const run = get().run;
+        if (!isActive(run.status)) return;
+        set({ run: { ...run, status: 'cancelling' } });
+        if (!run.runId) {
+          cancelWhenKnown = true;
+          return;
+        }
+        try {
+          await api.cancelRun(run.runId);
+        } catch (e) {
+          set({ notice: { kind: 'error', text: `Cancel failed: ${errorText(e)}` } });
+        }
+      },
+
+      setResultSort(key) {
+        const s = get().resultSort;
+        const numeric =
+          key !== 'tensor' && key !== 'type' && key !== 'path' && key !== 'order' && key !== 'm';
+        const first = numeric ? 'desc' : 'asc';
+        set({
+          resultSort: { key, dir: s.key === key ? (s.dir === 'asc' ? 'desc' : 'asc') : first },
+        });
+      },
+      selectResult(id) {
+        set({ selectedResultId: id });
+      },
+      setView(view) {
+        set({ view });
+      },
+      setPickerOpen(pickerOpen) {
+        set(pickerOpen ? { pickerOpen, openError: null } : { pickerOpen });
+        if (pickerOpen) get().refreshFiles();
+      },
+      setHelpOpen(helpOpen) {
+        set({ helpOpen });
+      },
+      setTheme(theme) {
+        set({ theme });
+        try {
+          storage()?.setItem(THEME_KEY, theme);
+        } catch {
+          /* not persisted; still applied */
+        }
+      },
+      toggleTheme() {
+        get().setTheme(get().theme === 'dark' ? 'light' : 'dark');
+      },
+      setNotice(notice) {
+        set({ notice });
+      },
+
+      async exportReport(format) {
+        const runId = get().run.runId;
+        if (!runId) {
+          set({ notice: { kind: 'error', text: 'Run something first: the report covers the latest run.' } });
+          return null;
+        }
+        set({ exporting: true });
+        try {
+          const rep = await api.exportReport({ runId, format });
+          set({
+            exporting: false,
+            lastReport: rep,
+            notice: {
+              kind: 'info',
+              text: rep.savedPath ? `Report saved to ${rep.savedPath}` : `Report ${rep.fileName} ready`,
+            },
+          });
+          return rep;
+        } catch (e) {
+          set({ exporting: false, notice: { kind: 'error', text: `Export failed: ${errorText(e)}` } });
+          return null;
+        }
+      },
+
+      dispose() {
+        unsubscribe?.();
+        unsubscribe = null;
+      },
+    };
+  });
+  return store;
+}

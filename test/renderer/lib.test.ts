@@ -1,0 +1,340 @@
+import { describe, it, expect } from 'vitest';
+import { fmtBytes, fmtDuration, fmtSci, fmtUs, fmtShape } from '../../src-renderer/src/lib/format';
+import {
+  clickSelect,
+  filterTensors,
+  selectionState,
+  sortTensors,
+  tensorFacets,
+  toggleAll,
+  EMPTY_FILTER,
+} from '../../src-renderer/src/lib/tensors';
+import { countResults, sortResults, tensorProgress, verdictText } from '../../src-renderer/src/lib/results';
+import {
+  buildLut,
+  cellAt,
+  cellsToRegion,
+  legendTicks,
+  logScale,
+  lutIndex,
+  paintGrid,
+  NAN_RGBA,
+  ZERO_RGBA,
+  LUT_SIZE,
+} from '../../src-renderer/src/lib/colormap';
+import {
+  bandwidthPoints,
+  batchSeries,
+  fusedVsUnfused,
+  intensity,
+  roofline,
+  rooflinePoints,
+} from '../../src-renderer/src/lib/charts';
+import { createBatcher } from '../../src-renderer/src/lib/batcher';
+import { applyRunEvents, IDLE_RUN, type RunSlice } from '../../src-renderer/src/lib/runState';
+import { fakeModel } from './fakeApi';
+import type { RunEvent, TensorResult } from '../../src-preload/api';
+
+function result(over: Partial<TensorResult> & { resultId: string }): TensorResult {
+  return {
+    runId: 'r1',
+    tensor: 't',
+    type: 'Q4_K',
+    n: 256,
+    k: 512,
+    m: 1,
+    backend: 'cpu',
+    device: 'cpu',
+    path: 'cpu-f32',
+    status: 'pass',
+    threshold: 1e-8,
+    metrics: {
+      nmse: 1e-12,
+      maxAbsErr: 1e-6,
+      maxRelErr: 1e-7,
+      nanMismatches: 0,
+      infMismatches: 0,
+      count: 256,
+      worst: null,
+    },
+    timing: null,
+    unfused: null,
+    weightBytes: 256 * 512 * (144 / 256),
+    gridAvailable: true,
+    elapsedMs: 1,
+    ...over,
+  };
+}
+
+const timing = (medianUs: number, gbps: number, tflops = 0.1) => ({
+  protocol: 'hot' as const,
+  medianUs,
+  minUs: medianUs,
+  maxUs: medianUs,
+  spread: 0,
+  samples: 5,
+  weightCopies: 1,
+  gbps,
+  tflops,
+  pctPeak: null,
+  pctCopy: null,
+});
+
+describe('format', () => {
+  it('formats bytes, times, errors and shapes with units', () => {
+    expect(fmtBytes(512)).toBe('512 B');
+    expect(fmtBytes(1536)).toBe('1.50 KiB');
+    expect(fmtBytes(33 * 2 ** 20)).toBe('33.0 MiB');
+    expect(fmtUs(14.69)).toBe('14.7 µs');
+    expect(fmtUs(2.5)).toBe('2.50 µs');
+    expect(fmtUs(1500)).toBe('1.50 ms');
+    expect(fmtUs(null)).toBe('—');
+    expect(fmtSci(0)).toBe('0');
+    expect(fmtSci(1.234e-9)).toBe('1.23e-9');
+    expect(fmtSci(NaN)).toBe('NaN');
+    expect(fmtDuration(65_000)).toBe('1 min 5 s');
+    expect(fmtShape([4096, 14336])).toBe('4096 × 14336');
+  });
+});
+
+describe('tensor table logic', () => {
+  const model = fakeModel(3);
+  it('filters by name terms, type and layer', () => {
+    const f = filterTensors(model.tensors, { ...EMPTY_FILTER, text: 'ffn down' });
+    expect(f.map((t) => t.name)).toEqual([
+      'blk.0.ffn_down.weight',
+      'blk.1.ffn_down.weight',
+      'blk.2.ffn_down.weight',
+    ]);
+    const byType = filterTensors(model.tensors, { ...EMPTY_FILTER, type: 'Q8_0' });
+    expect(byType.length).toBeGreaterThan(0);
+    expect(byType.every((t) => t.typeName === 'Q8_0')).toBe(true);
+    const l1 = filterTensors(model.tensors, { ...EMPTY_FILTER, layer: '1' });
+    expect(l1.every((t) => t.layer === 1)).toBe(true);
+    expect(l1.length).toBe(8);
+    const none = filterTensors(model.tensors, { ...EMPTY_FILTER, layer: 'none' });
+    expect(none.map((t) => t.name)).toEqual(['token_embd.weight', 'output_norm.weight', 'output.weight']);
+    expect(
+      filterTensors(model.tensors, { ...EMPTY_FILTER, type: 'supported' }).every((t) => t.supported),
+    ).toBe(true);
+  });
+  it('sorts by size descending and by name with numeric order, stable on index', () => {
+    const bySize = sortTensors(model.tensors, { key: 'nbytes', dir: 'desc' });
+    for (let i = 1; i < bySize.length; i++)
+      expect(bySize[i - 1].nbytes).toBeGreaterThanOrEqual(bySize[i].nbytes);
+    const names = ['blk.10.a', 'blk.2.a', 'blk.1.a'].map((name, index) => ({
+      ...model.tensors[1],
+      name,
+      index,
+    }));
+    expect(sortTensors(names, { key: 'name', dir: 'asc' }).map((t) => t.name)).toEqual([
+      'blk.1.a',
+      'blk.2.a',
+      'blk.10.a',
+    ]);
+  });
+  it('facets list types and layers', () => {
+    const f = tensorFacets(model.tensors);
+    expect(f.layers).toEqual([0, 1, 2]);
+    expect(f.types).toContain('Q6_K');
+  });
+  it('shift-click selects a range in shown order, and unselects a range', () => {
+    const shown = ['a', 'b', 'c', 'd', 'e'];
+    let sel = clickSelect(new Set(), shown, 'b', null, false);
+    expect([...sel]).toEqual(['b']);
+    sel = clickSelect(sel, shown, 'e', 'b', true);
+    expect([...sel].sort()).toEqual(['b', 'c', 'd', 'e']);
+    sel = clickSelect(sel, shown, 'c', 'e', true); // c is on -> range turns off
+    expect([...sel].sort()).toEqual(['b']);
+  });
+  it('select all filtered skips unsupported tensors and toggles off when all are on', () => {
+    const shown = filterTensors(model.tensors, { ...EMPTY_FILTER, layer: '0' });
+    const all = toggleAll(new Set(), shown);
+    expect(all.size).toBe(7); // attn_norm is 1-D
+    expect(selectionState(all, shown)).toBe('all');
+    expect(toggleAll(all, shown).size).toBe(0);
+    expect(selectionState(new Set([shown[1].name]), shown)).toBe('some');
+  });
+});
+
+describe('results logic', () => {
+  const rs = [
+    result({ resultId: 'a', tensor: 'x', metrics: null, status: 'error', error: 'boom' }),
+    result({ resultId: 'b', tensor: 'y', timing: timing(10, 500) }),
+    result({ resultId: 'c', tensor: 'z', status: 'fail', timing: timing(5, 900) }),
+  ];
+  it('sorts numerically with missing values last in both directions', () => {
+    expect(sortResults(rs, { key: 'gbps', dir: 'desc' }).map((r) => r.resultId)).toEqual(['c', 'b', 'a']);
+    expect(sortResults(rs, { key: 'gbps', dir: 'asc' }).map((r) => r.resultId)).toEqual(['b', 'c', 'a']);
+    expect(sortResults(rs, { key: 'status', dir: 'asc' }).map((r) => r.resultId)).toEqual(['a', 'c', 'b']);
+  });
+  it('counts and explains verdicts', () => {
+    expect(countResults(rs)).toEqual({ pass: 1, fail: 1, error: 1, total: 3 });
+    expect(verdictText(rs[0])).toBe('boom');
+    expect(verdictText(rs[1])).toMatch(/^NMSE 1\.00e-12 ≤ 1e-8$/);
+    expect(verdictText(rs[2])).toMatch(/>/);
+  });
+  it('tracks per-tensor progress', () => {
+    const req = {
+      modelId: 'm',
+      tensors: ['x', 'y', 'w'],
+      batchSizes: [1, 8],
+      backend: 'cpu' as const,
+      deviceIndex: 0,
+      seed: 1,
+      timing: 'none' as const,
+      path: 'auto' as const,
+      compareUnfused: false,
+      threshold: null,
+    };
+    const p = tensorProgress(req, rs, { tensor: 'w' });
+    expect(p.map((r) => [r.tensor, r.done, r.total, r.running])).toEqual([
+      ['x', 1, 2, false],
+      ['y', 1, 2, false],
+      ['w', 0, 2, true],
+    ]);
+    expect(p[0].error).toBe(1);
+  });
+});
+
+describe('heatmap colour mapping', () => {
+  it('builds a 256-entry opaque LUT from dark to bright', () => {
+    const lut = buildLut();
+    expect(lut.length).toBe(LUT_SIZE * 4);
+    const lum = (i: number) => lut[i * 4] + lut[i * 4 + 1] + lut[i * 4 + 2];
+    expect(lum(255)).toBeGreaterThan(lum(0));
+    for (let i = 0; i < LUT_SIZE; i++) expect(lut[i * 4 + 3]).toBe(255);
+  });
+  it('log scale spans the values, capped at 8 decades, ignores zero/NaN', () => {
+    expect(logScale([0, 1e-6, 1e-3, NaN])).toEqual({ lo: -6, hi: -3 });
+    expect(logScale([1e-30, 1])).toEqual({ lo: -8, hi: 0 });
+    expect(logScale([0, 0])).toBeNull();
+    const s = logScale([1e-4])!;
+    expect(s.hi - s.lo).toBeCloseTo(1);
+  });
+  it('paints zero, NaN (null after JSON) and extremes distinctly', () => {
+    const vals = [0, 1e-6, 1e-3, NaN, null as unknown as number, Infinity];
+    const s = logScale(vals)!;
+    const out = new Uint8ClampedArray(vals.length * 4);
+    const lut = buildLut();
+    paintGrid(vals, 1, vals.length, s, out, lut);
+    expect([...out.slice(0, 4)]).toEqual(ZERO_RGBA);
+    expect([...out.slice(4, 8)]).toEqual([...lut.slice(0, 4)]);
+    expect([...out.slice(8, 12)]).toEqual([...lut.slice(255 * 4, 256 * 4)]);
+    for (const i of [3, 4, 5]) expect([...out.slice(i * 4, i * 4 + 4)]).toEqual(NAN_RGBA);
+    expect(lutIndex(10 ** -4.5, s)).toBe(128);
+    expect(() => paintGrid(vals, 2, vals.length, s, out)).toThrow(/too small/);
+  });
+  it('paints a 512 x 4096 grid quickly (sanity, not a benchmark)', () => {
+    const n = 512 * 4096;
+    const vals = new Float64Array(n);
+    for (let i = 0; i < n; i++) vals[i] = 1e-7 * (1 + (i % 977));
+    const out = new Uint8ClampedArray(n * 4);
+    const t0 = performance.now();
+    paintGrid(vals, 512, 4096, logScale(vals), out);
+    const ms = performance.now() - t0;
+    expect(out[3]).toBe(255);
+    expect(ms).toBeLessThan(2000);
+  });
+  it('maps pixels to cells and cell rectangles to output regions', () => {
+    expect(cellAt(0, 0, 100, 50, 10, 20)).toEqual({ row: 0, col: 0 });
+    expect(cellAt(99.9, 49.9, 100, 50, 10, 20)).toEqual({ row: 9, col: 19 });
+    expect(cellAt(100, 10, 100, 50, 10, 20)).toBeNull();
+    const g = { rowStart: 0, rowEnd: 30, colStart: 100, colEnd: 1100, cellRows: 4, cellCols: 8 };
+    expect(cellsToRegion(g, 2, 10, 1, 3)).toEqual({ rowStart: 4, rowEnd: 12, colStart: 124, colEnd: 188 });
+    expect(cellsToRegion(g, 7, 0, 7, 124).rowEnd).toBe(30);
+  });
+  it('legend ticks fall on decades inside the range', () => {
+    const t = legendTicks({ lo: -7.5, hi: -3.2 });
+    expect(t.map((x) => x.label)).toEqual(['1e-7', '1e-6', '1e-5', '1e-4']);
+    for (const x of t) expect(x.pos).toBeGreaterThan(0);
+  });
+});
+
+describe('chart data', () => {
+  const rs = [
+    result({ resultId: 'a', m: 1, type: 'Q4_K', timing: timing(10, 1000, 0.5) }),
+    result({ resultId: 'b', m: 1, type: 'Q4_K', timing: timing(10, 2000, 0.7) }),
+    result({ resultId: 'c', m: 1, type: 'Q4_K', timing: timing(10, 3000, 0.9) }),
+    result({ resultId: 'd', m: 8, type: 'Q6_K', timing: timing(10, 1500, 3) }),
+    result({ resultId: 'e', m: 8, type: 'Q6_K', timing: null }),
+  ];
+  it('keeps timed results and takes per-format medians against m', () => {
+    expect(bandwidthPoints(rs).map((p) => p.key)).toEqual(['a', 'b', 'c', 'd']);
+    const s = batchSeries(rs, 'gbps');
+    expect(s.types).toEqual(['Q4_K', 'Q6_K']);
+    expect(s.rows).toEqual([
+      { m: 1, Q4_K: 2000 },
+      { m: 8, Q6_K: 1500 },
+    ]);
+  });
+  it('computes intensity and a roof that bends at the ridge point', () => {
+    const r = rs[0];
+    expect(intensity(r)).toBeCloseTo((2 * 1 * 256 * 512) / r.weightBytes);
+    expect(rooflinePoints(rs)).toHaveLength(4);
+    const roof = roofline(3000, 400, 0.5, 500);
+    expect(roof[0].roof).toBeCloseTo((3000 * roof[0].ai) / 1000);
+    expect(roof[roof.length - 1].roof).toBe(400);
+    expect(roofline(null, 400, 1, 10)).toEqual([]);
+  });
+  it('pairs fused and unfused timings', () => {
+    const f = fusedVsUnfused([
+      result({ resultId: 'x', timing: timing(10, 1), unfused: { timing: timing(25, 1), metrics: null } }),
+      ...rs,
+    ]);
+    expect(f).toHaveLength(1);
+    expect(f[0].speedup).toBeCloseTo(2.5);
+  });
+});
+
+describe('event batching and run reduction', () => {
+  it('delivers pushed items once per scheduled frame', () => {
+    const frames: (() => void)[] = [];
+    const got: number[][] = [];
+    const b = createBatcher<number>(
+      (xs) => got.push(xs),
+      (cb) => frames.push(cb),
+    );
+    b.push(1);
+    b.push(2);
+    b.push(3);
+    expect(frames).toHaveLength(1);
+    frames[0]();
+    b.push(4);
+    expect(frames).toHaveLength(2);
+    frames[1]();
+    expect(got).toEqual([[1, 2, 3], [4]]);
+  });
+  it('adopts the first run while starting, ignores stale runs and duplicates', () => {
+    const slice: RunSlice = {
+      run: { ...IDLE_RUN, status: 'starting' },
+      results: [],
+      staleRuns: new Set(['old']),
+    };
+    const r1 = result({ resultId: 'r1', runId: 'new' });
+    const evs: RunEvent[] = [
+      { type: 'result', runId: 'old', result: result({ resultId: 'o', runId: 'old' }) },
+      { type: 'progress', runId: 'old', done: 9, total: 9, etaMs: 0 },
+      { type: 'job-started', runId: 'new', tensor: 't', m: 1, index: 0, total: 2 },
+      { type: 'result', runId: 'new', result: r1 },
+      { type: 'result', runId: 'new', result: r1 },
+      { type: 'progress', runId: 'new', done: 1, total: 2, etaMs: 50 },
+      { type: 'result', runId: 'other', result: result({ resultId: 'z', runId: 'other' }) },
+    ];
+    const next = applyRunEvents(slice, evs);
+    expect(next.run.runId).toBe('new');
+    expect(next.run.status).toBe('running');
+    expect(next.results.map((r) => r.resultId)).toEqual(['r1']);
+    expect(next.run.done).toBe(1);
+    expect(next.run.etaMs).toBe(50);
+    expect(slice.results).toEqual([]);
+    const fin = applyRunEvents(next, [
+      { type: 'run-finished', runId: 'new', status: 'cancelled', passed: 1, failed: 0, errors: 0 },
+    ]);
+    expect(fin.run.status).toBe('cancelled');
+    expect(fin.run.summary).toEqual({ passed: 1, failed: 0, errors: 0 });
+    expect(applyRunEvents(fin, [])).toBe(fin);
+    const idle: RunSlice = { run: IDLE_RUN, results: [], staleRuns: new Set() };
+    expect(applyRunEvents(idle, evs.slice(2))).toBe(idle);
+  });
+});
