@@ -218,6 +218,105 @@ function readScalar(r: Reader, type: number, field: string | (() => string)): Gg
   throw new Error(`unreachable scalar type ${type}`);
 }
 
+/**
+ * UTF-16 length of b[start, end) if it is well-formed UTF-8 (WHATWG rules: no overlongs, surrogates or
+ * code points past U+10FFFF), else -1.
+ */
+function utf16LengthIfValid(b: Uint8Array, start: number, end: number): number {
+  let units = 0;
+  let i = start;
+  while (i < end) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      units++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return -1;
+    if (i + need >= end) return -1;
+    const c1 = b[i + 1];
+    if (c1 < lo || c1 > hi) return -1;
+    for (let j = 2; j <= need; j++) if ((b[i + j] & 0xc0) !== 0x80) return -1;
+    i += need + 1;
+    units += need === 3 ? 2 : 1;
+  }
+  return units;
+}
+
+/**
+ * An array of strings (a tokenizer's 128k+ entries) decoded with one TextDecoder call: the well-formed
+ * strings are copied into one buffer, decoded together, and sliced apart by their UTF-16 lengths. Malformed
+ * strings are decoded one by one (with U+FFFD replacements), exactly as a per-string decode would.
+ */
+function readStringArray(r: Reader, values: GgufValue[], field: () => string): void {
+  const n = values.length;
+  const starts = new Uint32Array(n);
+  const lens = new Uint32Array(n);
+  const dv = r.dv;
+  const cap = LIMITS.stringBytes;
+  for (let i = 0; i < n; i++) {
+    const at = r.pos;
+    if (at + 8 > r.bytes.length) r.need(8, () => `${field()}[${i}]`);
+    const lo = dv.getUint32(at, true);
+    const hi = dv.getUint32(at + 4, true);
+    if (hi !== 0 || lo > cap) {
+      throw new GgufError(
+        `${field()}[${i}]`,
+        at,
+        `string length ${u64String(lo, hi)} exceeds the limit of ${cap} bytes`,
+      );
+    }
+    r.pos = at + 8;
+    if (lo > r.fileSize - r.pos) {
+      throw new GgufError(
+        `${field()}[${i}]`,
+        at,
+        `string length ${lo} runs past the end of the file (${r.fileSize - r.pos} bytes remain)`,
+      );
+    }
+    if (r.pos + lo > r.bytes.length) r.need(lo, () => `${field()}[${i}]`);
+    starts[i] = r.pos;
+    lens[i] = lo;
+    r.pos += lo;
+  }
+  const b = r.bytes;
+  const units = new Int32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const u = utf16LengthIfValid(b, starts[i], starts[i] + lens[i]);
+    units[i] = u;
+    if (u >= 0) total += lens[i];
+  }
+  const joined = new Uint8Array(total);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    if (units[i] < 0) continue;
+    for (let j = starts[i], e = j + lens[i]; j < e; j++) joined[o++] = b[j];
+  }
+  const all = utf8.decode(joined);
+  let u = 0;
+  for (let i = 0; i < n; i++) {
+    if (units[i] < 0) {
+      values[i] = utf8.decode(b.subarray(starts[i], starts[i] + lens[i]));
+    } else {
+      values[i] = all.slice(u, u + units[i]);
+      u += units[i];
+    }
+  }
+}
+
 function readValue(r: Reader, type: number, depth: number, field: () => string): GgufValue {
   if (type === GgufValueType.STRING) return r.string(field);
   if (type !== GgufValueType.ARRAY) return readScalar(r, type, field);
@@ -237,7 +336,7 @@ function readValue(r: Reader, type: number, depth: number, field: () => string):
   );
   const values: GgufValue[] = new Array(n);
   if (elementType === GgufValueType.STRING) {
-    for (let i = 0; i < n; i++) values[i] = r.string(() => `${field()}[${i}]`);
+    readStringArray(r, values, field);
   } else if (elementType === GgufValueType.ARRAY) {
     for (let i = 0; i < n; i++) values[i] = readValue(r, elementType, depth + 1, () => `${field()}[${i}]`);
   } else {
