@@ -1,0 +1,177 @@
+/**
+ * koffi declarations for the CUDA driver API (libcuda.so.1 / nvcuda.dll): declarations and error
+ * mapping only. Every call goes through `check`, which turns a non-zero CUresult into a GpuError
+ * carrying the API name, the code and the driver's own error name and string.
+ * Device memory is never wrapped in a JavaScript view (Electron's V8 memory cage forbids it): data
+ * moves through cuMemcpy* into ordinary typed arrays.
+ */
+import koffi from 'koffi';
+import { GpuError, GpuUnavailableError } from '../src-main/engine/backends/gpu/runtime';
+
+export type CuHandle = unknown; // opaque koffi pointer (CUcontext, CUmodule, CUfunction, CUevent)
+export type CuDevicePtr = number | bigint;
+
+export interface CudaDriver {
+  readonly libraryPath: string;
+  cuInit(flags: number): number;
+  cuDriverGetVersion(out: number[]): number;
+  cuDeviceGetCount(out: number[]): number;
+  cuDeviceGet(out: number[], ordinal: number): number;
+  cuDeviceGetName(buf: Uint8Array, len: number, dev: number): number;
+  cuDeviceTotalMem_v2(out: (number | bigint)[], dev: number): number;
+  cuDeviceGetAttribute(out: number[], attrib: number, dev: number): number;
+  cuDevicePrimaryCtxRetain(out: CuHandle[], dev: number): number;
+  cuDevicePrimaryCtxRelease_v2(dev: number): number;
+  cuCtxSetCurrent(ctx: CuHandle): number;
+  cuCtxSynchronize(): number;
+  cuMemGetInfo_v2(free: (number | bigint)[], total: (number | bigint)[]): number;
+  cuMemAlloc_v2(out: CuDevicePtr[], bytes: number): number;
+  cuMemFree_v2(ptr: CuDevicePtr): number;
+  cuMemcpyHtoD_v2(dst: CuDevicePtr, src: ArrayBufferView, bytes: number): number;
+  cuMemcpyDtoH_v2(dst: ArrayBufferView, src: CuDevicePtr, bytes: number): number;
+  cuMemcpyDtoD_v2(dst: CuDevicePtr, src: CuDevicePtr, bytes: number): number;
+  cuMemsetD8_v2(dst: CuDevicePtr, value: number, count: number): number;
+  cuModuleLoadData(out: CuHandle[], image: Uint8Array): number;
+  cuModuleUnload(mod: CuHandle): number;
+  cuModuleGetFunction(out: CuHandle[], mod: CuHandle, name: string): number;
+  cuFuncSetAttribute(fn: CuHandle, attrib: number, value: number): number;
+  cuLaunchKernel(
+    fn: CuHandle,
+    gx: number,
+    gy: number,
+    gz: number,
+    bx: number,
+    by: number,
+    bz: number,
+    shared: number,
+    stream: CuHandle | null,
+    params: ArrayBufferView[],
+    extra: null,
+  ): number;
+  cuEventCreate(out: CuHandle[], flags: number): number;
+  cuEventRecord(ev: CuHandle, stream: CuHandle | null): number;
+  cuEventSynchronize(ev: CuHandle): number;
+  cuEventElapsedTime(out: number[], start: CuHandle, end: CuHandle): number;
+  cuEventDestroy_v2(ev: CuHandle): number;
+  cuGetErrorName(code: number, out: (string | null)[]): number;
+  cuGetErrorString(code: number, out: (string | null)[]): number;
+}
+
+/** CUdevice_attribute values used by QuantScope (cuda.h). */
+export const CU_ATTR = {
+  MAX_THREADS_PER_BLOCK: 1,
+  CLOCK_RATE: 13,
+  MULTIPROCESSOR_COUNT: 16,
+  WARP_SIZE: 10,
+  MEMORY_CLOCK_RATE: 36,
+  GLOBAL_MEMORY_BUS_WIDTH: 37,
+  L2_CACHE_SIZE: 38,
+  PCI_BUS_ID: 33,
+  COMPUTE_CAPABILITY_MAJOR: 75,
+  COMPUTE_CAPABILITY_MINOR: 76,
+  MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: 97,
+} as const;
+export const CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+export const CUDA_SUCCESS = 0;
+export const CUDA_ERROR_NO_DEVICE = 100;
+
+const CANDIDATES =
+  process.platform === 'win32'
+    ? ['nvcuda.dll']
+    : ['libcuda.so.1', 'libcuda.so', '/usr/lib/wsl/lib/libcuda.so.1'];
+
+let cached: CudaDriver | GpuUnavailableError | undefined;
+
+/** Loads the driver library once; throws GpuUnavailableError (with the reason) when it is missing. */
+export function loadCudaDriver(): CudaDriver {
+  if (cached instanceof GpuUnavailableError) throw cached;
+  if (cached) return cached;
+  let lib: ReturnType<typeof koffi.load> | undefined;
+  let libraryPath = '';
+  const errors: string[] = [];
+  for (const name of CANDIDATES) {
+    try {
+      lib = koffi.load(name);
+      libraryPath = name;
+      break;
+    } catch (e) {
+      errors.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  if (!lib) {
+    cached = new GpuUnavailableError(
+      `CUDA driver library not found (libcuda.so.1): ${errors[0] ?? 'no candidates'}`,
+    );
+    throw cached;
+  }
+  try {
+    // koffi types are registered once per process; the names are unique to this module.
+    const ptr = koffi.pointer('QsCuHandle', koffi.opaque('QsCuOpaque'));
+    void ptr;
+    koffi.alias('QsCUdeviceptr', 'uint64_t');
+    const f = (decl: string) => lib.func(decl);
+    const d = {
+      libraryPath,
+      cuInit: f('int cuInit(unsigned int flags)'),
+      cuDriverGetVersion: f('int cuDriverGetVersion(_Out_ int *v)'),
+      cuDeviceGetCount: f('int cuDeviceGetCount(_Out_ int *count)'),
+      cuDeviceGet: f('int cuDeviceGet(_Out_ int *dev, int ordinal)'),
+      cuDeviceGetName: f('int cuDeviceGetName(uint8_t *name, int len, int dev)'),
+      cuDeviceTotalMem_v2: f('int cuDeviceTotalMem_v2(_Out_ size_t *bytes, int dev)'),
+      cuDeviceGetAttribute: f('int cuDeviceGetAttribute(_Out_ int *v, int attrib, int dev)'),
+      cuDevicePrimaryCtxRetain: f('int cuDevicePrimaryCtxRetain(_Out_ QsCuHandle *ctx, int dev)'),
+      cuDevicePrimaryCtxRelease_v2: f('int cuDevicePrimaryCtxRelease_v2(int dev)'),
+      cuCtxSetCurrent: f('int cuCtxSetCurrent(QsCuHandle ctx)'),
+      cuCtxSynchronize: f('int cuCtxSynchronize()'),
+      cuMemGetInfo_v2: f('int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)'),
+      cuMemAlloc_v2: f('int cuMemAlloc_v2(_Out_ QsCUdeviceptr *ptr, size_t bytes)'),
+      cuMemFree_v2: f('int cuMemFree_v2(QsCUdeviceptr ptr)'),
+      cuMemcpyHtoD_v2: f('int cuMemcpyHtoD_v2(QsCUdeviceptr dst, const void *src, size_t bytes)'),
+      cuMemcpyDtoH_v2: f('int cuMemcpyDtoH_v2(void *dst, QsCUdeviceptr src, size_t bytes)'),
+      cuMemcpyDtoD_v2: f('int cuMemcpyDtoD_v2(QsCUdeviceptr dst, QsCUdeviceptr src, size_t bytes)'),
+      cuMemsetD8_v2: f('int cuMemsetD8_v2(QsCUdeviceptr dst, uint8_t value, size_t count)'),
+      cuModuleLoadData: f('int cuModuleLoadData(_Out_ QsCuHandle *mod, const void *image)'),
+      cuModuleUnload: f('int cuModuleUnload(QsCuHandle mod)'),
+      cuModuleGetFunction: f(
+        'int cuModuleGetFunction(_Out_ QsCuHandle *fn, QsCuHandle mod, const char *name)',
+      ),
+      cuFuncSetAttribute: f('int cuFuncSetAttribute(QsCuHandle fn, int attrib, int value)'),
+      cuLaunchKernel: f(
+        'int cuLaunchKernel(QsCuHandle fn, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, ' +
+          'unsigned int by, unsigned int bz, unsigned int shared, QsCuHandle stream, void **params, void **extra)',
+      ),
+      cuEventCreate: f('int cuEventCreate(_Out_ QsCuHandle *ev, unsigned int flags)'),
+      cuEventRecord: f('int cuEventRecord(QsCuHandle ev, QsCuHandle stream)'),
+      cuEventSynchronize: f('int cuEventSynchronize(QsCuHandle ev)'),
+      cuEventElapsedTime: f('int cuEventElapsedTime(_Out_ float *ms, QsCuHandle start, QsCuHandle end)'),
+      cuEventDestroy_v2: f('int cuEventDestroy_v2(QsCuHandle ev)'),
+      cuGetErrorName: f('int cuGetErrorName(int code, _Out_ const char **s)'),
+      cuGetErrorString: f('int cuGetErrorString(int code, _Out_ const char **s)'),
+    };
+    cached = d as unknown as CudaDriver;
+    return cached;
+  } catch (e) {
+    cached = new GpuUnavailableError(
+      `CUDA driver library ${libraryPath} is unusable: ${(e as Error).message}`,
+    );
+    throw cached;
+  }
+}
+
+/** The driver's name and description of a CUresult, e.g. 'CUDA_ERROR_OUT_OF_MEMORY: out of memory'. */
+export function cuErrorText(d: CudaDriver, code: number): string {
+  const name: (string | null)[] = [null];
+  const text: (string | null)[] = [null];
+  try {
+    d.cuGetErrorName(code, name);
+    d.cuGetErrorString(code, text);
+  } catch {
+    /* keep the code alone */
+  }
+  return [name[0], text[0]].filter(Boolean).join(': ') || `CUresult ${code}`;
+}
+
+/** Throws a GpuError for a failed driver call. */
+export function cuCheck(d: CudaDriver, api: string, code: number): void {
+  if (code !== CUDA_SUCCESS) throw new GpuError(api, code, cuErrorText(d, code));
+}

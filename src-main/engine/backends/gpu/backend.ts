@@ -1,0 +1,734 @@
+/**
+ * The generic GPU backend: everything above the vendor runtime (CUDA or HIP) is shared here.
+ * - status() never throws: a missing library or no device is `available: false` with the reason.
+ * - Kernels: compiled at run time (NVRTC / hiprtc) for the device's exact architecture and cached on
+ *   disk by source hash + architecture + compiler version, or a prebuilt code object from
+ *   `npm run build:kernels`, or a user's code object named by Q*_MATMUL_CUBIN / Q*_MATMUL_HSACO.
+ * - No CPU fallback: a kernel that fails to compile, load or launch is an error for that tensor.
+ * - Device memory is checked before every upload and freed after every run, also after errors.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { rowBytes, typeInfo, typeName } from '../../ggml-types';
+import type {
+  Backend,
+  BackendSession,
+  BackendStatus,
+  DeviceInfo,
+  KernelPath,
+  LoadedWeights,
+  PathChoice,
+  RunOptions,
+  RunResult,
+  Timing,
+  TimingOptions,
+  WeightsDesc,
+} from '../types';
+import { KERNEL_HEADERS, kernelSourceFor } from './kernel-sources';
+import {
+  GpuError,
+  GpuUnavailableError,
+  type DevicePtr,
+  type GpuFunction,
+  type GpuModule,
+  type GpuRuntime,
+  type KernelArg,
+} from './runtime';
+
+/** Compile-time tuning of the small-batch kernel (see kernels/qs_kernels.h). */
+export interface GpuTuning {
+  /** weight rows per block */
+  smallRows: number;
+  /** warps per block (they split k) */
+  smallWarps: number;
+  /** 8-element groups per lane per chunk */
+  smallOctsPerLane: number;
+}
+export const DEFAULT_TUNING: GpuTuning = { smallRows: 2, smallWarps: 4, smallOctsPerLane: 2 };
+
+export interface GpuBackendOptions {
+  tuning?: Partial<GpuTuning>;
+  /** directory of prebuilt code objects (default: build/kernels found upwards, or QS_KERNELS_DIR) */
+  prebuiltDir?: string | null;
+  /** disk cache directory (default QS_KERNEL_CACHE or ~/.cache/quantscope/kernels); null disables */
+  cacheDir?: string | null;
+}
+
+/** Padding after the last weight row: the small kernel reads the 16-byte-aligned span of each chunk. */
+const WEIGHT_PAD = 256;
+/** Memory kept free on the device beyond what a run needs (driver, modules, other apps). */
+const FREE_MARGIN = 64 * 1024 * 1024;
+const MB = (b: number) => `${(b / (1 << 20)).toFixed(1)} MiB`;
+
+class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'AbortError';
+  }
+}
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+function defaultCacheDir(): string | null {
+  if (process.env.QS_KERNEL_CACHE) return process.env.QS_KERNEL_CACHE;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'quantscope', 'kernels');
+}
+
+function defaultPrebuiltDir(): string | null {
+  if (process.env.QS_KERNELS_DIR) return process.env.QS_KERNELS_DIR;
+  for (const start of [process.cwd(), __dirnameSafe()]) {
+    let dir = start;
+    for (let i = 0; i < 5 && dir; i++) {
+      const p = path.join(dir, 'build', 'kernels');
+      if (fs.existsSync(p)) return p;
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return null;
+}
+function __dirnameSafe(): string {
+  return typeof __dirname === 'string' ? __dirname : process.cwd();
+}
+
+/** The users' override variable for a format: Q4_0_MATMUL_CUBIN, Q6_K_MATMUL_HSACO, ... */
+export function customKernelVar(kind: 'cuda' | 'hip', type: number): string {
+  return `${typeName(type).toUpperCase()}_MATMUL_${kind === 'cuda' ? 'CUBIN' : 'HSACO'}`;
+}
+/** The symbol a user code object must export: q4_0_matmul_kernel, q4_k_matmul_kernel, ... */
+export function customKernelSymbol(type: number): string {
+  return `${typeName(type).toLowerCase()}_matmul_kernel`;
+}
+
+/** Launch geometry of a custom kernel: "m,1,1"-style triples of integers, m, n, k or x/d (ceil). */
+export function parseGeometry(
+  spec: string,
+  dims: { m: number; n: number; k: number },
+  what: string,
+): [number, number, number] {
+  const parts = spec.split(',').map((s) => s.trim());
+  if (parts.length < 1 || parts.length > 3)
+    throw new Error(`${what}: expected up to 3 comma-separated values, got '${spec}'`);
+  const out = parts.map((p) => {
+    const mt = /^(m|n|k|\d+)(?:\/(\d+))?$/.exec(p);
+    if (!mt) throw new Error(`${what}: '${p}' is not an integer, m, n, k or x/d`);
+    const base = mt[1] === 'm' ? dims.m : mt[1] === 'n' ? dims.n : mt[1] === 'k' ? dims.k : Number(mt[1]);
+    const div = mt[2] ? Number(mt[2]) : 1;
+    if (div < 1) throw new Error(`${what}: divisor must be >= 1 in '${p}'`);
+    const v = Math.ceil(base / div);
+    if (v < 1 || v > 2 ** 31 - 1) throw new Error(`${what}: '${p}' gives ${v}, out of range`);
+    return v;
+  });
+  while (out.length < 3) out.push(1);
+  return out as [number, number, number];
+}
+
+interface GpuWeights extends LoadedWeights {
+  ptr: DevicePtr | null;
+  name: string;
+  session: GpuSession;
+}
+
+interface ModuleEntry {
+  mod: GpuModule;
+  fns: Map<string, GpuFunction>;
+  origin: string;
+}
+
+export interface CompiledInfo {
+  origin: string;
+}
+
+class GpuSession implements BackendSession {
+  readonly device: DeviceInfo;
+  private modules = new Map<string, ModuleEntry>();
+  private weights = new Set<GpuWeights>();
+  private closed = false;
+  private readonly tuning: GpuTuning;
+  private readonly smMajor: number;
+
+  constructor(
+    readonly kind: 'cuda' | 'hip',
+    private rt: GpuRuntime,
+    device: DeviceInfo,
+    private opts: GpuBackendOptions,
+  ) {
+    this.device = device;
+    this.tuning = { ...DEFAULT_TUNING, ...(opts.tuning ?? {}) };
+    const mt = /^sm_(\d+?)(\d)$/.exec(device.arch);
+    this.smMajor = mt ? Number(mt[1]) : 0;
+  }
+
+  /** Whether this device runs the matrix-unit path (mma.sync m16n8k16 needs sm_80+). */
+  get hasMma(): boolean {
+    return this.kind === 'cuda' && this.smMajor >= 8 && MMA_AVAILABLE;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new Error(`${this.kind}:${this.device.index} session is closed`);
+  }
+
+  // ---------------------------------------------------------------- kernels
+  private moduleFor(type: number): ModuleEntry {
+    const src = kernelSourceFor(type);
+    if (!src) throw new Error(`no GPU kernel for ${typeName(type)}`);
+    const defines: Record<string, number> = {
+      QS_SMALL_R: this.tuning.smallRows,
+      QS_SMALL_NW: this.tuning.smallWarps,
+      QS_SMALL_OPL: this.tuning.smallOctsPerLane,
+    };
+    const key = `${src.stem}:${JSON.stringify(defines)}`;
+    const hit = this.modules.get(key);
+    if (hit) return hit;
+    const arch = this.device.arch;
+    let image: Uint8Array | null = null;
+    let origin = '';
+    const isDefault = JSON.stringify(this.tuning) === JSON.stringify(DEFAULT_TUNING);
+    const prebuiltDir = this.opts.prebuiltDir === undefined ? defaultPrebuiltDir() : this.opts.prebuiltDir;
+    if (isDefault && prebuiltDir) {
+      const ext = this.kind === 'cuda' ? 'cubin' : 'hsaco';
+      const p = path.join(prebuiltDir, `${src.stem}.${arch}.${ext}`);
+      if (fs.existsSync(p)) {
+        image = new Uint8Array(fs.readFileSync(p));
+        origin = `prebuilt:${p}`;
+      }
+    }
+    if (!image) {
+      const compiler = this.rt.compilerVersion();
+      const hash = crypto
+        .createHash('sha256')
+        .update(src.source)
+        .update(KERNEL_HEADERS['qs_port.h'])
+        .update(KERNEL_HEADERS['qs_kernels.h'])
+        .update(JSON.stringify(defines))
+        .update(arch)
+        .update(compiler)
+        .digest('hex')
+        .slice(0, 24);
+      const cacheDir = this.opts.cacheDir === undefined ? defaultCacheDir() : this.opts.cacheDir;
+      const cachePath = cacheDir ? path.join(cacheDir, `${src.stem}-${arch}-${hash}.bin`) : null;
+      if (cachePath && fs.existsSync(cachePath)) {
+        try {
+          image = new Uint8Array(fs.readFileSync(cachePath));
+          origin = `cache:${cachePath}`;
+        } catch {
+          image = null;
+        }
+      }
+      if (!image) {
+        image = this.rt.compile(src.source, src.file, { arch, defines, headers: { ...KERNEL_HEADERS } });
+        origin = `${this.kind === 'cuda' ? 'nvrtc' : 'hiprtc'}:${src.file} (${compiler})`;
+        if (cachePath) {
+          try {
+            fs.mkdirSync(path.dirname(cachePath), { recursive: true });
+            const tmp = `${cachePath}.${process.pid}.tmp`;
+            fs.writeFileSync(tmp, image);
+            fs.renameSync(tmp, cachePath);
+          } catch {
+            /* a read-only cache only costs compile time */
+          }
+        }
+      }
+    }
+    const mod = this.rt.loadModule(image, origin);
+    const entry: ModuleEntry = { mod, fns: new Map(), origin };
+    this.modules.set(key, entry);
+    return entry;
+  }
+
+  private fn(entry: ModuleEntry, name: string): GpuFunction {
+    let f = entry.fns.get(name);
+    if (!f) {
+      f = this.rt.getFunction(entry.mod, name);
+      entry.fns.set(name, f);
+    }
+    return f;
+  }
+
+  private customFor(type: number): { fn: GpuFunction; path: string; variable: string } | null {
+    const variable = customKernelVar(this.kind, type);
+    const p = process.env[variable];
+    if (!p) return null;
+    const key = `custom:${variable}:${p}`;
+    let entry = this.modules.get(key);
+    if (!entry) {
+      if (!fs.existsSync(p)) throw new Error(`${variable}=${p}: file not found`);
+      let image: Uint8Array;
+      try {
+        image = new Uint8Array(fs.readFileSync(p));
+      } catch (e) {
+        throw new Error(`${variable}=${p}: cannot read: ${(e as Error).message}`);
+      }
+      let mod: GpuModule;
+      try {
+        mod = this.rt.loadModule(image, `custom:${p}`);
+      } catch (e) {
+        throw new Error(`${variable}=${p}: cannot load the code object: ${(e as Error).message}`);
+      }
+      entry = { mod, fns: new Map(), origin: `custom:${p}` };
+      this.modules.set(key, entry);
+    }
+    const symbol = customKernelSymbol(type);
+    try {
+      return { fn: this.fn(entry, symbol), path: p, variable };
+    } catch (e) {
+      throw new Error(`${variable}=${p}: symbol ${symbol} not found: ${(e as Error).message}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- memory
+  private alloc(bytes: number, what: string): DevicePtr {
+    const { free } = this.rt.memGetInfo();
+    if (bytes + FREE_MARGIN > free)
+      throw new Error(
+        `${what}: needs ${MB(bytes)} on ${this.kind}:${this.device.index}, only ${MB(free)} free`,
+      );
+    return this.rt.malloc(bytes);
+  }
+
+  private freeQuiet(p: DevicePtr | null): void {
+    if (p === null) return;
+    try {
+      this.rt.free(p);
+    } catch {
+      /* freeing after a device error can fail too; nothing more to do */
+    }
+  }
+
+  async load(w: WeightsDesc): Promise<LoadedWeights> {
+    this.ensureOpen();
+    const name = w.name ?? 'tensor';
+    const info = typeInfo(w.type);
+    if (!info || !info.supported || !kernelSourceFor(w.type))
+      throw new Error(`${name}: type ${typeName(w.type)} is not supported on ${this.kind}`);
+    if (
+      !Number.isInteger(w.n) ||
+      !Number.isInteger(w.k) ||
+      w.n < 1 ||
+      w.k < 1 ||
+      w.n > 2 ** 31 - 1 ||
+      w.k > 2 ** 31 - 1
+    )
+      throw new Error(`${name}: bad shape n=${w.n} k=${w.k}`);
+    const rb = rowBytes(w.type, w.k);
+    const bytes = rb * w.n;
+    if (w.data.byteLength !== bytes)
+      throw new Error(
+        `${name}: ${w.data.byteLength} bytes of data, ${typeName(w.type)} [${w.n}][${w.k}] needs ${bytes}`,
+      );
+    const ptr = this.alloc(bytes + WEIGHT_PAD, `${name} (${typeName(w.type)} [${w.n}][${w.k}])`);
+    try {
+      this.rt.memset8(ptr, 0, bytes + WEIGHT_PAD);
+      this.rt.copyToDevice(ptr, w.data);
+    } catch (e) {
+      this.freeQuiet(ptr);
+      throw e;
+    }
+    const gw: GpuWeights = {
+      type: w.type,
+      n: w.n,
+      k: w.k,
+      bytes,
+      ptr,
+      name,
+      session: this,
+      dispose: () => {
+        if (gw.ptr === null) return;
+        this.freeQuiet(gw.ptr);
+        gw.ptr = null;
+        this.weights.delete(gw);
+      },
+    };
+    this.weights.add(gw);
+    return gw;
+  }
+
+  private checkRun(w: LoadedWeights, x: Float32Array, m: number): GpuWeights {
+    this.ensureOpen();
+    const gw = w as GpuWeights;
+    if (gw.session !== this) throw new Error('weights were loaded by another session');
+    if (gw.ptr === null) throw new Error(`${gw.name}: weights were disposed`);
+    if (!Number.isInteger(m) || m < 1 || m > 65535 * 64) throw new Error(`${gw.name}: bad batch size m=${m}`);
+    if (x.length !== m * gw.k) throw new Error(`${gw.name}: x has ${x.length} values, m*k = ${m * gw.k}`);
+    return gw;
+  }
+
+  private resolvePath(gw: GpuWeights, m: number, choice: PathChoice): KernelPath {
+    if (choice === 'unfused') return 'unfused-f32';
+    if (choice === 'auto' && process.env[customKernelVar(this.kind, gw.type)]) return 'custom';
+    if (choice === 'mma') {
+      if (!this.hasMma)
+        throw new Error(
+          `${gw.name}: the matrix-unit path needs ${this.kind === 'cuda' ? 'sm_80 or newer' : 'a CUDA device'}`,
+        );
+      return 'fused-mma-f16';
+    }
+    if (m <= 8) return 'fused-small-f32';
+    if (choice === 'auto' && this.hasMma && !typeInfo(gw.type)!.float) return 'fused-mma-f16';
+    return 'fused-tiled-f32';
+  }
+
+  /**
+   * Prepares the launches of one multiplication; the returned closure enqueues them for weights at
+   * `wPtr` (so the cold protocol can rotate copies). Scratch buffers are allocated here and listed
+   * in `scratch` for the caller to free.
+   */
+  private plan(
+    gw: GpuWeights,
+    xPtr: DevicePtr,
+    yPtr: DevicePtr,
+    m: number,
+    kp: KernelPath,
+    scratch: DevicePtr[],
+  ): { enqueue: (wPtr: DevicePtr) => void; detail: string } {
+    const { n, k } = gw;
+    const warp = this.device.warpSize;
+    if (kp === 'custom') {
+      const c = this.customFor(gw.type)!;
+      const dims = { m, n, k };
+      const grid = parseGeometry(process.env.QS_CUSTOM_GRID ?? 'm', dims, 'QS_CUSTOM_GRID');
+      const block = parseGeometry(process.env.QS_CUSTOM_BLOCK ?? '256', dims, 'QS_CUSTOM_BLOCK');
+      const shared = Number(process.env.QS_CUSTOM_SHARED ?? '0');
+      if (!Number.isInteger(shared) || shared < 0)
+        throw new Error(`QS_CUSTOM_SHARED must be a byte count, got '${process.env.QS_CUSTOM_SHARED}'`);
+      return {
+        enqueue: (wPtr) =>
+          this.rt.launch(c.fn, grid, block, shared, [
+            { ptr: xPtr },
+            { ptr: wPtr },
+            { ptr: yPtr },
+            { i32: m },
+            { i32: n },
+            { i32: k },
+          ]),
+        detail: `${c.fn.name} from ${c.variable}=${c.path}, grid ${grid.join('x')}, block ${block.join('x')}, shared ${shared}`,
+      };
+    }
+    if (kp === 'fused-small-f32') {
+      const entry = this.moduleFor(gw.type);
+      const fn = this.fn(entry, `qs_small_m${m}`);
+      const grid: [number, number, number] = [Math.ceil(n / this.tuning.smallRows), 1, 1];
+      const block: [number, number, number] = [this.tuning.smallWarps * warp, 1, 1];
+      return {
+        enqueue: (wPtr) =>
+          this.rt.launch(fn, grid, block, 0, [
+            { ptr: xPtr },
+            { ptr: wPtr },
+            { ptr: yPtr },
+            { i32: n },
+            { i32: k },
+          ]),
+        detail: `${fn.name} grid ${grid[0]} block ${block[0]} (${entry.origin})`,
+      };
+    }
+    if (kp === 'fused-tiled-f32') {
+      const entry = this.moduleFor(gw.type);
+      const fn = this.fn(entry, 'qs_tiled_f32');
+      const grid: [number, number, number] = [Math.ceil(n / 64), Math.ceil(m / 64), 1];
+      return {
+        enqueue: (wPtr) =>
+          this.rt.launch(fn, grid, [256, 1, 1], 0, [
+            { ptr: xPtr },
+            { ptr: wPtr },
+            { ptr: yPtr },
+            { i32: m },
+            { i32: n },
+            { i32: k },
+          ]),
+        detail: `qs_tiled_f32 grid ${grid[0]}x${grid[1]} block 256 (${entry.origin})`,
+      };
+    }
+    if (kp === 'fused-mma-f16') {
+      const entry = this.moduleFor(gw.type);
+      const fn = this.fn(entry, 'qs_mma_f16');
+      const grid: [number, number, number] = [Math.ceil(n / MMA_BN), Math.ceil(m / MMA_BM), 1];
+      return {
+        enqueue: (wPtr) =>
+          this.rt.launch(fn, grid, [MMA_THREADS, 1, 1], 0, [
+            { ptr: xPtr },
+            { ptr: wPtr },
+            { ptr: yPtr },
+            { i32: m },
+            { i32: n },
+            { i32: k },
+          ]),
+        detail: `qs_mma_f16 grid ${grid[0]}x${grid[1]} block ${MMA_THREADS} (${entry.origin})`,
+      };
+    }
+    // unfused baseline: dequantize into a float32 [n][k] buffer, then the float32 matmul on it
+    const deq = this.fn(this.moduleFor(gw.type), 'qs_dequant');
+    const f32 = this.moduleFor(0);
+    const wf = this.alloc(n * k * 4 + WEIGHT_PAD, `${gw.name}: unfused float32 weight buffer`);
+    scratch.push(wf);
+    const total = n * Math.ceil(k / 8);
+    const dgrid: [number, number, number] = [
+      Math.max(1, Math.min(Math.ceil(total / 256), this.device.computeUnits * 32)),
+      1,
+      1,
+    ];
+    const mm =
+      m <= 8
+        ? {
+            fn: this.fn(f32, `qs_small_m${m}`),
+            grid: [Math.ceil(n / this.tuning.smallRows), 1, 1] as [number, number, number],
+            block: [this.tuning.smallWarps * warp, 1, 1] as [number, number, number],
+            args: [{ ptr: xPtr }, { ptr: wf }, { ptr: yPtr }, { i32: n }, { i32: k }] as KernelArg[],
+          }
+        : {
+            fn: this.fn(f32, 'qs_tiled_f32'),
+            grid: [Math.ceil(n / 64), Math.ceil(m / 64), 1] as [number, number, number],
+            block: [256, 1, 1] as [number, number, number],
+            args: [
+              { ptr: xPtr },
+              { ptr: wf },
+              { ptr: yPtr },
+              { i32: m },
+              { i32: n },
+              { i32: k },
+            ] as KernelArg[],
+          };
+    return {
+      enqueue: (wPtr) => {
+        this.rt.launch(deq, dgrid, [256, 1, 1], 0, [{ ptr: wPtr }, { ptr: wf }, { i32: n }, { i32: k }]);
+        this.rt.launch(mm.fn, mm.grid, mm.block, 0, mm.args);
+      },
+      detail: `qs_dequant grid ${dgrid[0]} + f32 ${mm.fn.name} grid ${mm.grid.slice(0, 2).join('x')}`,
+    };
+  }
+
+  async run(w: LoadedWeights, x: Float32Array, m: number, opts: RunOptions = {}): Promise<RunResult> {
+    const gw = this.checkRun(w, x, m);
+    checkAbort(opts.signal);
+    const kp = this.resolvePath(gw, m, opts.path ?? 'auto');
+    const scratch: DevicePtr[] = [];
+    try {
+      const xPtr = this.alloc(x.byteLength + WEIGHT_PAD, `${gw.name}: activations`);
+      scratch.push(xPtr);
+      const yBytes = m * gw.n * 4;
+      const yPtr = this.alloc(yBytes + WEIGHT_PAD, `${gw.name}: outputs`);
+      scratch.push(yPtr);
+      this.rt.copyToDevice(xPtr, x);
+      this.rt.memset8(yPtr, 0xff, yBytes); // poison: NaN everywhere a kernel does not write
+      const p = this.plan(gw, xPtr, yPtr, m, kp, scratch);
+      checkAbort(opts.signal);
+      p.enqueue(gw.ptr!);
+      this.rt.synchronize();
+      const y = new Float32Array(m * gw.n);
+      this.rt.copyFromDevice(y, yPtr);
+      return { y, path: kp, detail: p.detail };
+    } catch (e) {
+      throw this.wrap(gw, kp, e);
+    } finally {
+      for (const p of scratch) this.freeQuiet(p);
+    }
+  }
+
+  private wrap(gw: GpuWeights, kp: KernelPath, e: unknown): Error {
+    if (e instanceof CancelledError) return e;
+    const msg = e instanceof Error ? e.message : String(e);
+    if (msg.startsWith(gw.name)) return e as Error;
+    const err = new Error(`${gw.name} (${typeName(gw.type)}, ${kp}): ${msg}`);
+    if (e instanceof GpuError) (err as Error & { cause?: unknown }).cause = e;
+    return err;
+  }
+
+  async time(w: LoadedWeights, x: Float32Array, m: number, opts: TimingOptions): Promise<Timing> {
+    const gw = this.checkRun(w, x, m);
+    checkAbort(opts.signal);
+    const kp = this.resolvePath(gw, m, opts.path ?? 'auto');
+    const warmup = Math.max(1, opts.warmup ?? 10);
+    const repeats = Math.max(3, opts.repeats ?? 30);
+    const scratch: DevicePtr[] = [];
+    const events = [this.rt.eventCreate(), this.rt.eventCreate()];
+    try {
+      const xPtr = this.alloc(x.byteLength + WEIGHT_PAD, `${gw.name}: activations`);
+      scratch.push(xPtr);
+      const yPtr = this.alloc(m * gw.n * 4 + WEIGHT_PAD, `${gw.name}: outputs`);
+      scratch.push(yPtr);
+      this.rt.copyToDevice(xPtr, x);
+      const p = this.plan(gw, xPtr, yPtr, m, kp, scratch);
+      // cold protocol: enough copies of the weights that the rotation spans 3x the L2 cache
+      const copies: DevicePtr[] = [gw.ptr!];
+      if (opts.protocol === 'cold') {
+        const l2 = Number(this.device.details.l2CacheBytes ?? 0) || 64 * 1024 * 1024;
+        const want = Math.max(2, Math.min(16, Math.ceil((3 * l2) / gw.bytes) + 1));
+        const free = this.rt.memGetInfo().free - FREE_MARGIN;
+        const fit = Math.floor(free / (gw.bytes + WEIGHT_PAD));
+        if (fit < 1) throw new Error(`${gw.name}: no device memory for a second weight copy (cold protocol)`);
+        const extra = Math.min(want - 1, fit);
+        for (let i = 0; i < extra; i++) {
+          const c = this.alloc(gw.bytes + WEIGHT_PAD, `${gw.name}: weight copy ${i + 2} (cold protocol)`);
+          scratch.push(c);
+          this.rt.copyDeviceToDevice(c, gw.ptr!, gw.bytes + WEIGHT_PAD);
+          copies.push(c);
+        }
+      }
+      let rot = 0;
+      const next = () => copies[rot++ % copies.length];
+      for (let i = 0; i < warmup; i++) p.enqueue(next());
+      this.rt.synchronize();
+      // launches per sample: enough that one sample covers >= ~200 us of GPU time (event resolution,
+      // launch gaps), from a timed probe
+      this.rt.eventRecord(events[0]);
+      for (let i = 0; i < copies.length; i++) p.enqueue(next());
+      this.rt.eventRecord(events[1]);
+      const probeUs = (this.rt.eventElapsedMs(events[0], events[1]) * 1000) / copies.length;
+      const perSample = Math.max(copies.length, Math.min(200, Math.ceil(200 / Math.max(probeUs, 0.5))));
+      const batch = Math.ceil(perSample / copies.length) * copies.length;
+      const samples: number[] = [];
+      for (let s = 0; s < repeats; s++) {
+        checkAbort(opts.signal);
+        this.rt.eventRecord(events[0]);
+        for (let i = 0; i < batch; i++) p.enqueue(next());
+        this.rt.eventRecord(events[1]);
+        samples.push((this.rt.eventElapsedMs(events[0], events[1]) * 1000) / batch);
+      }
+      samples.sort((a, b) => a - b);
+      const q = (f: number) => samples[Math.min(samples.length - 1, Math.floor(f * (samples.length - 1)))];
+      const median = q(0.5);
+      return {
+        protocol: opts.protocol,
+        path: kp,
+        samplesUs: samples,
+        medianUs: median,
+        minUs: samples[0],
+        maxUs: samples[samples.length - 1],
+        spread: median > 0 ? (q(0.9) - q(0.1)) / median : 0,
+        weightCopies: copies.length,
+      };
+    } catch (e) {
+      throw this.wrap(gw, kp, e);
+    } finally {
+      try {
+        this.rt.synchronize();
+      } catch {
+        /* the error is already on its way */
+      }
+      for (const p of scratch) this.freeQuiet(p);
+      for (const ev of events) this.rt.eventDestroy(ev);
+    }
+  }
+
+  /** Device-to-device copy bandwidth (bytes read + written), measured with events. */
+  measureCopyBandwidth(bytes = 256 * 1024 * 1024): number | null {
+    const { free } = this.rt.memGetInfo();
+    const size = Math.min(bytes, Math.floor((free - FREE_MARGIN) / 2 / 4096) * 4096);
+    if (size < 16 * 1024 * 1024) return null;
+    const a = this.rt.malloc(size);
+    let b: DevicePtr | null = null;
+    const ev = [this.rt.eventCreate(), this.rt.eventCreate()];
+    try {
+      b = this.rt.malloc(size);
+      this.rt.memset8(a, 1, size);
+      for (let i = 0; i < 3; i++) this.rt.copyDeviceToDevice(b, a, size);
+      const times: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        this.rt.eventRecord(ev[0]);
+        this.rt.copyDeviceToDevice(b, a, size);
+        this.rt.eventRecord(ev[1]);
+        times.push(this.rt.eventElapsedMs(ev[0], ev[1]));
+      }
+      times.sort((x, y) => x - y);
+      return (2 * size) / (times[5] * 1e-3) / 1e9;
+    } finally {
+      this.freeQuiet(a);
+      this.freeQuiet(b);
+      for (const e of ev) this.rt.eventDestroy(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of [...this.weights]) w.dispose();
+    this.modules.clear();
+    try {
+      this.rt.dispose();
+    } catch {
+      /* nothing more to free */
+    }
+  }
+}
+
+// Matrix-unit path geometry (kernels/qs_kernels.h qs_mma_f16).
+const MMA_AVAILABLE = false;
+const MMA_BM = 64;
+const MMA_BN = 64;
+const MMA_THREADS = 128;
+
+function reasonOf(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+export function createGpuBackend(
+  kind: 'cuda' | 'hip',
+  makeRuntime: () => GpuRuntime,
+  options: GpuBackendOptions = {},
+): Backend {
+  return {
+    kind,
+    async status(): Promise<BackendStatus> {
+      let rt: GpuRuntime | undefined;
+      try {
+        rt = makeRuntime();
+        const count = rt.deviceCount();
+        if (count < 1) return { backend: kind, available: false, reason: 'no device', devices: [] };
+        const devices: DeviceInfo[] = [];
+        for (let i = 0; i < count; i++) {
+          const info = rt.deviceInfo(i);
+          try {
+            rt.useDevice(i);
+            info.memoryFree = rt.memGetInfo().free;
+          } catch {
+            /* free memory stays as reported */
+          }
+          devices.push(info);
+        }
+        return { backend: kind, available: true, devices };
+      } catch (e) {
+        return { backend: kind, available: false, reason: reasonOf(e), devices: [] };
+      } finally {
+        try {
+          rt?.dispose();
+        } catch {
+          /* ignore */
+        }
+      }
+    },
+    async open(deviceIndex: number): Promise<BackendSession> {
+      let rt: GpuRuntime;
+      try {
+        rt = makeRuntime();
+      } catch (e) {
+        if (e instanceof GpuUnavailableError) throw new Error(`${kind} unavailable: ${e.message}`);
+        throw e;
+      }
+      try {
+        const count = rt.deviceCount();
+        if (!Number.isInteger(deviceIndex) || deviceIndex < 0 || deviceIndex >= count)
+          throw new Error(`${kind}: no device ${deviceIndex} (this machine has ${count})`);
+        rt.useDevice(deviceIndex);
+        const info = rt.deviceInfo(deviceIndex);
+        info.memoryFree = rt.memGetInfo().free;
+        const s = new GpuSession(kind, rt, info, options);
+        try {
+          info.copyBandwidthGBs = s.measureCopyBandwidth();
+        } catch {
+          info.copyBandwidthGBs = null;
+        }
+        return s;
+      } catch (e) {
+        rt.dispose();
+        throw e;
+      }
+    },
+  };
+}
+
+/** Measured copy bandwidth and compile origin are exposed for the bench command. */
+export type { GpuSession };

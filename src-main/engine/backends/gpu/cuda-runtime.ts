@@ -1,0 +1,361 @@
+/**
+ * GpuRuntime for NVIDIA GPUs through the CUDA driver API and NVRTC (native/cuda.ts, native/nvrtc.ts).
+ * One instance serves one device (its primary context) and is used from one thread only.
+ * Every failed call becomes a GpuError(api, code, driver error string); a machine where CUDA cannot
+ * be used at all raises GpuUnavailableError with the reason.
+ */
+import {
+  CU_ATTR,
+  CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+  CUDA_ERROR_NO_DEVICE,
+  cuCheck,
+  cuErrorText,
+  loadCudaDriver,
+  type CuDevicePtr,
+  type CuHandle,
+  type CudaDriver,
+} from '../../../../native/cuda';
+import { loadNvrtc, nvrtcCheck, NVRTC_SUCCESS, type Nvrtc } from '../../../../native/nvrtc';
+import type { DeviceInfo } from '../types';
+import {
+  GpuError,
+  GpuUnavailableError,
+  type CompileOptions,
+  type DevicePtr,
+  type GpuEvent,
+  type GpuFunction,
+  type GpuModule,
+  type GpuRuntime,
+  type KernelArg,
+} from './runtime';
+
+interface CuModule extends GpuModule {
+  handle: CuHandle;
+}
+interface CuFunction extends GpuFunction {
+  handle: CuHandle;
+  maxDynamicShared: number;
+}
+interface CuEvent extends GpuEvent {
+  handle: CuHandle;
+}
+
+const decoder = new TextDecoder();
+function cString(buf: Uint8Array): string {
+  const end = buf.indexOf(0);
+  return decoder.decode(end >= 0 ? buf.subarray(0, end) : buf);
+}
+const num = (v: number | bigint): number => Number(v);
+function addr(p: DevicePtr, offset = 0): CuDevicePtr {
+  const b = typeof p === 'bigint' ? p : BigInt(p as unknown as number);
+  return offset ? b + BigInt(offset) : b;
+}
+
+let initDone: number | undefined;
+
+export class CudaRuntime implements GpuRuntime {
+  readonly kind = 'cuda' as const;
+  private d: CudaDriver;
+  private nvrtc: Nvrtc | undefined;
+  private device = -1;
+  private ctxDevice = -1;
+  private modules = new Set<CuModule>();
+  private disposed = false;
+
+  constructor() {
+    this.d = loadCudaDriver();
+    if (initDone === undefined) initDone = this.d.cuInit(0);
+    if (initDone === CUDA_ERROR_NO_DEVICE)
+      throw new GpuUnavailableError('no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)');
+    if (initDone !== 0)
+      throw new GpuUnavailableError(`cuInit failed: ${cuErrorText(this.d, initDone)} (${initDone})`);
+  }
+
+  private check(api: string, code: number): void {
+    cuCheck(this.d, api, code);
+  }
+
+  deviceCount(): number {
+    const out = [0];
+    this.check('cuDeviceGetCount', this.d.cuDeviceGetCount(out));
+    return out[0];
+  }
+
+  private attr(dev: number, a: number): number {
+    const out = [0];
+    const rc = this.d.cuDeviceGetAttribute(out, a, dev);
+    return rc === 0 ? out[0] : -1;
+  }
+
+  deviceInfo(index: number): DeviceInfo {
+    const devOut = [0];
+    this.check('cuDeviceGet', this.d.cuDeviceGet(devOut, index));
+    const dev = devOut[0];
+    const nameBuf = new Uint8Array(256);
+    this.check('cuDeviceGetName', this.d.cuDeviceGetName(nameBuf, 256, dev));
+    const total = [0 as number | bigint];
+    this.check('cuDeviceTotalMem_v2', this.d.cuDeviceTotalMem_v2(total, dev));
+    const major = this.attr(dev, CU_ATTR.COMPUTE_CAPABILITY_MAJOR);
+    const minor = this.attr(dev, CU_ATTR.COMPUTE_CAPABILITY_MINOR);
+    const sms = this.attr(dev, CU_ATTR.MULTIPROCESSOR_COUNT);
+    const warp = this.attr(dev, CU_ATTR.WARP_SIZE);
+    const memClockKHz = this.attr(dev, CU_ATTR.MEMORY_CLOCK_RATE);
+    const busBits = this.attr(dev, CU_ATTR.GLOBAL_MEMORY_BUS_WIDTH);
+    const l2 = this.attr(dev, CU_ATTR.L2_CACHE_SIZE);
+    const clockKHz = this.attr(dev, CU_ATTR.CLOCK_RATE);
+    // double data rate: 2 transfers per memory clock, bus width in bits
+    const peakBw = memClockKHz > 0 && busBits > 0 ? (2 * memClockKHz * 1e3 * (busBits / 8)) / 1e9 : null;
+    let free = 0;
+    if (this.device === index) free = this.memGetInfo().free;
+    const drv = [0];
+    this.d.cuDriverGetVersion(drv);
+    const arch = `sm_${major}${minor}`;
+    // dense fp16 tensor-core rate: per SM per clock (Ampere 1024, Hopper 2048 FMA pairs => flops)
+    const perSmPerClk = major >= 9 ? 4096 : major >= 8 ? 2048 : major >= 7 ? 1024 : 0;
+    const peakTflops =
+      perSmPerClk && clockKHz > 0 && sms > 0 ? (perSmPerClk * sms * clockKHz * 1e3) / 1e12 : null;
+    return {
+      backend: 'cuda',
+      index,
+      name: cString(nameBuf),
+      arch,
+      memoryTotal: num(total[0]),
+      memoryFree: free,
+      computeUnits: sms,
+      warpSize: warp > 0 ? warp : 32,
+      peakBandwidthGBs: peakBw,
+      copyBandwidthGBs: null,
+      peakTflops,
+      details: {
+        driver: `${Math.floor(drv[0] / 1000)}.${(drv[0] % 1000) / 10}`,
+        library: this.d.libraryPath,
+        l2CacheBytes: String(l2),
+        smClockMHz: String(Math.round(clockKHz / 1000)),
+        memClockMHz: String(Math.round(memClockKHz / 1000)),
+        busWidthBits: String(busBits),
+        maxSharedPerBlockOptin: String(this.attr(dev, CU_ATTR.MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)),
+      },
+    };
+  }
+
+  useDevice(index: number): void {
+    const devOut = [0];
+    this.check('cuDeviceGet', this.d.cuDeviceGet(devOut, index));
+    const ctx: CuHandle[] = [null];
+    if (this.ctxDevice !== devOut[0]) {
+      this.releaseContext();
+      this.check('cuDevicePrimaryCtxRetain', this.d.cuDevicePrimaryCtxRetain(ctx, devOut[0]));
+      this.ctxDevice = devOut[0];
+      this.check('cuCtxSetCurrent', this.d.cuCtxSetCurrent(ctx[0]));
+    }
+    this.device = index;
+  }
+
+  private releaseContext(): void {
+    if (this.ctxDevice < 0) return;
+    for (const m of this.modules) this.d.cuModuleUnload(m.handle);
+    this.modules.clear();
+    this.d.cuDevicePrimaryCtxRelease_v2(this.ctxDevice);
+    this.ctxDevice = -1;
+  }
+
+  memGetInfo(): { free: number; total: number } {
+    const f = [0 as number | bigint];
+    const t = [0 as number | bigint];
+    this.check('cuMemGetInfo_v2', this.d.cuMemGetInfo_v2(f, t));
+    return { free: num(f[0]), total: num(t[0]) };
+  }
+
+  malloc(bytes: number): DevicePtr {
+    const out: CuDevicePtr[] = [0];
+    this.check('cuMemAlloc_v2', this.d.cuMemAlloc_v2(out, Math.max(1, bytes)));
+    return BigInt(out[0]) as DevicePtr;
+  }
+
+  free(ptr: DevicePtr): void {
+    this.check('cuMemFree_v2', this.d.cuMemFree_v2(addr(ptr)));
+  }
+
+  copyToDevice(dst: DevicePtr, src: ArrayBufferView, dstOffsetBytes = 0): void {
+    if (src.byteLength === 0) return;
+    this.check('cuMemcpyHtoD_v2', this.d.cuMemcpyHtoD_v2(addr(dst, dstOffsetBytes), src, src.byteLength));
+  }
+
+  copyFromDevice(dst: ArrayBufferView, src: DevicePtr, srcOffsetBytes = 0): void {
+    if (dst.byteLength === 0) return;
+    this.check('cuMemcpyDtoH_v2', this.d.cuMemcpyDtoH_v2(dst, addr(src, srcOffsetBytes), dst.byteLength));
+  }
+
+  copyDeviceToDevice(dst: DevicePtr, src: DevicePtr, bytes: number): void {
+    if (bytes === 0) return;
+    this.check('cuMemcpyDtoD_v2', this.d.cuMemcpyDtoD_v2(addr(dst), addr(src), bytes));
+  }
+
+  memset8(ptr: DevicePtr, value: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.check('cuMemsetD8_v2', this.d.cuMemsetD8_v2(addr(ptr), value & 0xff, bytes));
+  }
+
+  private rtc(): Nvrtc {
+    this.nvrtc ??= loadNvrtc();
+    return this.nvrtc;
+  }
+
+  compilerVersion(): string {
+    const n = this.rtc();
+    const a = [0];
+    const b = [0];
+    n.nvrtcVersion(a, b);
+    return `nvrtc ${a[0]}.${b[0]}`;
+  }
+
+  /** Compiles to CUBIN for the exact architecture (no PTX JIT: works with drivers older than NVRTC). */
+  compile(source: string, fileName: string, opts: CompileOptions): Uint8Array {
+    const n = this.rtc();
+    const headerNames = Object.keys(opts.headers ?? {});
+    const headerSrcs = headerNames.map((h) => opts.headers![h]);
+    const prog: unknown[] = [null];
+    nvrtcCheck(
+      n,
+      'nvrtcCreateProgram',
+      n.nvrtcCreateProgram(
+        prog,
+        source,
+        fileName,
+        headerNames.length,
+        headerNames.length ? headerSrcs : null,
+        headerNames.length ? headerNames : null,
+      ),
+    );
+    try {
+      const options = [
+        `--gpu-architecture=${opts.arch}`,
+        '--std=c++17',
+        '-default-device',
+        ...Object.entries(opts.defines ?? {}).map(([k, v]) => `-D${k}=${v}`),
+      ];
+      const rc = n.nvrtcCompileProgram(prog[0], options.length, options);
+      if (rc !== NVRTC_SUCCESS) {
+        const size = [0 as number | bigint];
+        n.nvrtcGetProgramLogSize(prog[0], size);
+        const log = new Uint8Array(Math.max(1, num(size[0])));
+        n.nvrtcGetProgramLog(prog[0], log);
+        nvrtcCheck(n, `nvrtcCompileProgram(${fileName})`, rc, cString(log).slice(0, 4000));
+      }
+      const size = [0 as number | bigint];
+      nvrtcCheck(n, 'nvrtcGetCUBINSize', n.nvrtcGetCUBINSize(prog[0], size));
+      const out = new Uint8Array(num(size[0]));
+      nvrtcCheck(n, 'nvrtcGetCUBIN', n.nvrtcGetCUBIN(prog[0], out));
+      return out;
+    } finally {
+      n.nvrtcDestroyProgram(prog);
+    }
+  }
+
+  loadModule(image: Uint8Array, source: string): GpuModule {
+    // PTX text must be NUL-terminated; a cubin/fatbin is passed as is.
+    const isText =
+      image.length > 0 && image[0] !== 0x7f && image[0] !== 0x50 && image[image.length - 1] !== 0;
+    let img = image;
+    if (isText) {
+      img = new Uint8Array(image.length + 1);
+      img.set(image);
+    }
+    const out: CuHandle[] = [null];
+    this.check(`cuModuleLoadData(${source})`, this.d.cuModuleLoadData(out, img));
+    const m: CuModule = { source, handle: out[0] };
+    this.modules.add(m);
+    return m;
+  }
+
+  unloadModule(mod: GpuModule): void {
+    const m = mod as CuModule;
+    if (!this.modules.delete(m)) return;
+    this.d.cuModuleUnload(m.handle);
+  }
+
+  getFunction(mod: GpuModule, name: string): GpuFunction {
+    const out: CuHandle[] = [null];
+    this.check(
+      `cuModuleGetFunction(${name})`,
+      this.d.cuModuleGetFunction(out, (mod as CuModule).handle, name),
+    );
+    const f: CuFunction = { name, handle: out[0], maxDynamicShared: 48 * 1024 };
+    return f;
+  }
+
+  launch(
+    fn: GpuFunction,
+    grid: [number, number, number],
+    block: [number, number, number],
+    sharedBytes: number,
+    args: KernelArg[],
+  ): void {
+    const f = fn as CuFunction;
+    if (sharedBytes > f.maxDynamicShared) {
+      this.check(
+        'cuFuncSetAttribute',
+        this.d.cuFuncSetAttribute(f.handle, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes),
+      );
+      f.maxDynamicShared = sharedBytes;
+    }
+    const params = args.map((a): ArrayBufferView => {
+      if ('ptr' in a) return new BigUint64Array([BigInt(addr(a.ptr))]);
+      if ('i32' in a) return new Int32Array([a.i32]);
+      if ('u32' in a) return new Uint32Array([a.u32]);
+      if ('f32' in a) return new Float32Array([a.f32]);
+      return new BigUint64Array([BigInt(a.u64)]);
+    });
+    this.check(
+      `cuLaunchKernel(${fn.name})`,
+      this.d.cuLaunchKernel(
+        f.handle,
+        grid[0],
+        grid[1],
+        grid[2],
+        block[0],
+        block[1],
+        block[2],
+        sharedBytes,
+        null,
+        params,
+        null,
+      ),
+    );
+  }
+
+  eventCreate(): GpuEvent {
+    const out: CuHandle[] = [null];
+    this.check('cuEventCreate', this.d.cuEventCreate(out, 0));
+    return { handle: out[0] } as CuEvent;
+  }
+  eventRecord(ev: GpuEvent): void {
+    this.check('cuEventRecord', this.d.cuEventRecord((ev as CuEvent).handle, null));
+  }
+  eventElapsedMs(start: GpuEvent, end: GpuEvent): number {
+    this.check('cuEventSynchronize', this.d.cuEventSynchronize((end as CuEvent).handle));
+    const out = [0];
+    this.check(
+      'cuEventElapsedTime',
+      this.d.cuEventElapsedTime(out, (start as CuEvent).handle, (end as CuEvent).handle),
+    );
+    return out[0];
+  }
+  eventDestroy(ev: GpuEvent): void {
+    this.d.cuEventDestroy_v2((ev as CuEvent).handle);
+  }
+
+  synchronize(): void {
+    this.check('cuCtxSynchronize', this.d.cuCtxSynchronize());
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      this.releaseContext();
+    } catch (e) {
+      if (!(e instanceof GpuError)) throw e;
+    }
+  }
+}
