@@ -240,8 +240,9 @@ export function errorGrid(
     }
   }
 
-  const worst: number[] = new Array(rows * cols * 4);
-  const out: number[] = new Array(rows * cols);
+  // filled first so V8 keeps them packed double arrays (holey arrays are several times slower here)
+  const worst: number[] = new Array<number>(rows * cols * 4).fill(0);
+  const out: number[] = new Array<number>(rows * cols).fill(0);
   let min = Infinity;
   let max = -Infinity;
   for (let cell = 0; cell < rows * cols; cell++) {
