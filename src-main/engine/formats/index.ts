@@ -9,13 +9,17 @@ import { typeInfo, typeName } from '../ggml-types';
 import type { FormatCodec } from './codec';
 import { Q4_0 } from './q4_0';
 import { Q8_0 } from './q8_0';
+import { Q4_K } from './q4_k';
+import { Q5_K } from './q5_k';
+import { Q6_K } from './q6_k';
 import { BF16, F16, F32 } from './plain';
 
 export type { FormatCodec } from './codec';
+export { setQuantizeEffort, quantizeEffort, type QuantizeEffort } from './kcommon';
 export { FP16_TABLE, fp16ToF32, f32ToFp16, bf16ToF32, f32ToBf16 } from './half';
 
 const CODECS = new Map<number, FormatCodec>();
-for (const c of [F32, F16, BF16, Q4_0, Q8_0]) CODECS.set(c.typeId, c);
+for (const c of [F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K]) CODECS.set(c.typeId, c);
 
 /** The codec of a type; throws `Q2_K is not supported` / `type#99 is unknown`. */
 export function codecFor(typeId: number): FormatCodec {

@@ -2,6 +2,8 @@
 import { FP16_TABLE, f32ToBf16, f32ToFp16 } from './half';
 import { checkRowLength, type FormatCodec } from './codec';
 
+const T = FP16_TABLE; // a local binding keeps the hot loop free of module-namespace lookups
+
 export const F32: FormatCodec = {
   typeId: 0,
   name: 'F32',
@@ -25,7 +27,7 @@ export const F16: FormatCodec = {
   blockBytes: 2,
   dequantizeRow(src, srcOff, k, dst, dstOff) {
     checkRowLength('F16', k, 1);
-    for (let j = 0, o = srcOff; j < k; j++, o += 2) dst[dstOff + j] = FP16_TABLE[src[o] | (src[o + 1] << 8)];
+    for (let j = 0, o = srcOff; j < k; j++, o += 2) dst[dstOff + j] = T[src[o] | (src[o + 1] << 8)];
   },
   quantizeRow(src, srcOff, k, dst, dstOff) {
     checkRowLength('F16', k, 1);

@@ -1,0 +1,132 @@
+/**
+ * Q4_K: 256 elements per 144-byte super-block: half d; half dmin; u8 scales[12]; u8 qs[128].
+ * Group g (0..3) of 64 elements uses qs[32g..32g+31]: element 64g+l = d1 * (qs & 15) - m1 and element
+ * 64g+32+l = d2 * (qs >> 4) - m2, with d1 = d*sc(2g), m1 = dmin*m(2g), d2 = d*sc(2g+1), m2 = dmin*m(2g+1).
+ *
+ * Exactness: d*sc (11 x 6 bits) and d1*q (17 x 4 bits) are exact in float32, so only the subtraction
+ * rounds. JS computes it in float64 and the Float32Array store rounds again; for one subtraction of
+ * two float32 values double rounding is innocuous (53 >= 2*24 + 2), so the stored value equals C's
+ * float result. GCC may contract `d1 * q - m1` into an FMA; because d1*q is exact, fma gives the same
+ * bits too, so this codec matches llama.cpp with or without contraction.
+ */
+import { FP16_TABLE, f32ToFp16 } from './half';
+import { checkRowLength, type FormatCodec } from './codec';
+import { QK_K, kGrids, makeQkx2, packScaleMinK4, scaleMinK4 } from './kcommon';
+
+const BYTES = 144;
+
+function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
+  checkRowLength('Q4_K', k, QK_K);
+  const nb = k / QK_K;
+  const fr = Math.fround;
+  let o = srcOff;
+  let y = dstOff;
+  for (let i = 0; i < nb; i++, o += BYTES, y += QK_K) {
+    const d = FP16_TABLE[src[o] | (src[o + 1] << 8)];
+    const dmin = FP16_TABLE[src[o + 2] | (src[o + 3] << 8)];
+    const s = o + 4;
+    for (let g = 0; g < 4; g++) {
+      const sm1 = scaleMinK4(2 * g, src, s);
+      const sm2 = scaleMinK4(2 * g + 1, src, s);
+      const d1 = fr(d * (sm1 & 63));
+      const m1 = fr(dmin * (sm1 >> 8));
+      const d2 = fr(d * (sm2 & 63));
+      const m2 = fr(dmin * (sm2 >> 8));
+      const q = o + 16 + 32 * g;
+      const yy = y + 64 * g;
+      for (let l = 0; l < 32; l++) {
+        const b = src[q + l];
+        dst[yy + l] = d1 * (b & 15) - m1;
+        dst[yy + 32 + l] = d2 * (b >> 4) - m2;
+      }
+    }
+  }
+}
+
+const L = new Uint8Array(QK_K);
+const scales = new Float64Array(8);
+const mins = new Float64Array(8);
+const ls = new Uint8Array(8);
+const lm = new Uint8Array(8);
+const res = new Float64Array(2);
+
+/**
+ * Like quantize_row_q4_K_ref: per 32-element sub-block a weighted scale+min fit (makeQkx2 with the
+ * grids of the current effort), scales and mins quantized to 6 bits against the block maxima, then every
+ * element re-rounded against the stored (half/6-bit) scale and min.
+ */
+export function quantizeRowKAsym(
+  name: string,
+  nmax: number,
+  src: Float32Array,
+  srcOff: number,
+  k: number,
+  emit: (L: Uint8Array, dst: Uint8Array, o: number) => void,
+  bytes: number,
+  dst: Uint8Array,
+  dstOff: number,
+): void {
+  checkRowLength(name, k, QK_K);
+  const nb = k / QK_K;
+  const grids = kGrids(nmax);
+  for (let i = 0; i < nb; i++) {
+    const x = srcOff + i * QK_K;
+    const o = dstOff + i * bytes;
+    let maxScale = 0;
+    let maxMin = 0;
+    for (let j = 0; j < 8; j++) {
+      makeQkx2(src, x + 32 * j, 32, nmax, grids, L, 32 * j, res);
+      scales[j] = res[0];
+      mins[j] = res[1];
+      if (res[0] > maxScale) maxScale = res[0];
+      if (res[1] > maxMin) maxMin = res[1];
+    }
+    const invScale = maxScale > 0 ? 63 / maxScale : 0;
+    const invMin = maxMin > 0 ? 63 / maxMin : 0;
+    for (let j = 0; j < 8; j++) {
+      ls[j] = Math.min(63, Math.max(0, Math.round(invScale * scales[j])));
+      lm[j] = Math.min(63, Math.max(0, Math.round(invMin * mins[j])));
+    }
+    packScaleMinK4(ls, lm, dst, o + 4);
+    const hd = f32ToFp16(maxScale / 63);
+    const hm = f32ToFp16(maxMin / 63);
+    dst[o] = hd & 255;
+    dst[o + 1] = hd >> 8;
+    dst[o + 2] = hm & 255;
+    dst[o + 3] = hm >> 8;
+    const d = FP16_TABLE[hd];
+    const dmin = FP16_TABLE[hm];
+    for (let j = 0; j < 8; j++) {
+      const dd = d * ls[j];
+      if (!dd || !Number.isFinite(dd)) continue; // keep the makeQkx2 levels
+      const dm = dmin * lm[j];
+      const idd = 1 / dd; // ggml divides; a reciprocal only moves exact ties
+      const xo = x + 32 * j;
+      for (let ii = 0; ii < 32; ii++) {
+        const l = Math.round((src[xo + ii] + dm) * idd);
+        L[32 * j + ii] = l < 0 ? 0 : l > nmax ? nmax : l;
+      }
+    }
+    emit(L, dst, o);
+  }
+}
+
+function emitQ4K(Lq: Uint8Array, dst: Uint8Array, o: number): void {
+  for (let g = 0; g < 4; g++) {
+    const q = o + 16 + 32 * g;
+    for (let l = 0; l < 32; l++) dst[q + l] = Lq[64 * g + l] | (Lq[64 * g + 32 + l] << 4);
+  }
+}
+
+function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
+  quantizeRowKAsym('Q4_K', 15, src, srcOff, k, emitQ4K, BYTES, dst, dstOff);
+}
+
+export const Q4_K: FormatCodec = {
+  typeId: 12,
+  name: 'Q4_K',
+  blockElems: QK_K,
+  blockBytes: BYTES,
+  dequantizeRow,
+  quantizeRow,
+};

@@ -1,0 +1,73 @@
+/**
+ * Q5_K: 256 elements per 176-byte super-block: half d; half dmin; u8 scales[12]; u8 qh[32]; u8 qs[128].
+ * As Q4_K plus a fifth bit: in group g the low-nibble element 64g+l adds 16 when qh[l] & (1 << 2g),
+ * the high-nibble element 64g+32+l adds 16 when qh[l] & (2 << 2g).
+ *
+ * Exactness: as Q4_K (d1*q is 17 x 5 bits, exact; only the subtraction rounds, once; an FMA
+ * contraction by GCC gives the same bits because the product is exact).
+ */
+import { FP16_TABLE } from './half';
+import { checkRowLength, type FormatCodec } from './codec';
+import { QK_K, scaleMinK4 } from './kcommon';
+import { quantizeRowKAsym } from './q4_k';
+
+const BYTES = 176;
+
+function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
+  checkRowLength('Q5_K', k, QK_K);
+  const nb = k / QK_K;
+  const fr = Math.fround;
+  let o = srcOff;
+  let y = dstOff;
+  for (let i = 0; i < nb; i++, o += BYTES, y += QK_K) {
+    const d = FP16_TABLE[src[o] | (src[o + 1] << 8)];
+    const dmin = FP16_TABLE[src[o + 2] | (src[o + 3] << 8)];
+    const s = o + 4;
+    const qh = o + 16;
+    for (let g = 0; g < 4; g++) {
+      const sm1 = scaleMinK4(2 * g, src, s);
+      const sm2 = scaleMinK4(2 * g + 1, src, s);
+      const d1 = fr(d * (sm1 & 63));
+      const m1 = fr(dmin * (sm1 >> 8));
+      const d2 = fr(d * (sm2 & 63));
+      const m2 = fr(dmin * (sm2 >> 8));
+      const sh = 2 * g;
+      const q = o + 48 + 32 * g;
+      const yy = y + 64 * g;
+      for (let l = 0; l < 32; l++) {
+        const b = src[q + l];
+        const h = src[qh + l] >> sh;
+        dst[yy + l] = d1 * ((b & 15) | ((h & 1) << 4)) - m1;
+        dst[yy + 32 + l] = d2 * ((b >> 4) | ((h & 2) << 3)) - m2;
+      }
+    }
+  }
+}
+
+function emitQ5K(L: Uint8Array, dst: Uint8Array, o: number): void {
+  const qh = o + 16;
+  for (let l = 0; l < 32; l++) dst[qh + l] = 0;
+  for (let g = 0; g < 4; g++) {
+    const q = o + 48 + 32 * g;
+    for (let l = 0; l < 32; l++) {
+      const l1 = L[64 * g + l];
+      const l2 = L[64 * g + 32 + l];
+      dst[qh + l] |= ((l1 >> 4) << (2 * g)) | ((l2 >> 4) << (2 * g + 1));
+      dst[q + l] = (l1 & 15) | ((l2 & 15) << 4);
+    }
+  }
+}
+
+/** Like quantize_row_q5_K_ref: as Q4_K with nmax 31 (ggml effort: 16 grids from -0.5 step 0.1). */
+function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
+  quantizeRowKAsym('Q5_K', 31, src, srcOff, k, emitQ5K, BYTES, dst, dstOff);
+}
+
+export const Q5_K: FormatCodec = {
+  typeId: 13,
+  name: 'Q5_K',
+  blockElems: QK_K,
+  blockBytes: BYTES,
+  dequantizeRow,
+  quantizeRow,
+};

@@ -1,0 +1,124 @@
+/**
+ * Q6_K: 256 elements per 210-byte super-block: u8 ql[128]; u8 qh[64]; i8 scales[16]; half d.
+ * Half h (0..1) uses ql[64h..], qh[32h..], scales[8h..]; for l in 0..31 with is = l >> 4:
+ *   q1 = (ql[l] & 15 | (qh[l] & 3) << 4) - 32           -> 128h + l,      scale scales[8h+is]
+ *   q2 = (ql[l+32] & 15 | (qh[l] >> 2 & 3) << 4) - 32   -> 128h + l + 32, scale scales[8h+is+2]
+ *   q3 = (ql[l] >> 4 | (qh[l] >> 4 & 3) << 4) - 32      -> 128h + l + 64, scale scales[8h+is+4]
+ *   q4 = (ql[l+32] >> 4 | (qh[l] >> 6 & 3) << 4) - 32   -> 128h + l + 96, scale scales[8h+is+6]
+ * value = d * scale * q, evaluated as (d * scale) * q like ggml.
+ *
+ * Exactness: d*scale has at most 11 + 7 significant bits and times q at most 23 bits, so both float32
+ * products are exact and the JS result is bit-identical. No additions, so no FMA question.
+ */
+import { FP16_TABLE, f32ToFp16 } from './half';
+import { checkRowLength, type FormatCodec } from './codec';
+import { QK_K, kGrids, makeQx } from './kcommon';
+
+const BYTES = 210;
+
+function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
+  checkRowLength('Q6_K', k, QK_K);
+  const nb = k / QK_K;
+  const fr = Math.fround;
+  let o = srcOff;
+  let y = dstOff;
+  for (let i = 0; i < nb; i++, o += BYTES, y += QK_K) {
+    const d = FP16_TABLE[src[o + 208] | (src[o + 209] << 8)];
+    for (let h = 0; h < 2; h++) {
+      const ql = o + 64 * h;
+      const qh = o + 128 + 32 * h;
+      const sc = o + 192 + 8 * h;
+      const yy = y + 128 * h;
+      for (let is = 0; is < 2; is++) {
+        const s1 = fr(d * ((src[sc + is] << 24) >> 24));
+        const s2 = fr(d * ((src[sc + is + 2] << 24) >> 24));
+        const s3 = fr(d * ((src[sc + is + 4] << 24) >> 24));
+        const s4 = fr(d * ((src[sc + is + 6] << 24) >> 24));
+        for (let l = 16 * is; l < 16 * is + 16; l++) {
+          const a = src[ql + l];
+          const b = src[ql + l + 32];
+          const hb = src[qh + l];
+          dst[yy + l] = s1 * (((a & 15) | ((hb & 3) << 4)) - 32);
+          dst[yy + l + 32] = s2 * (((b & 15) | (((hb >> 2) & 3) << 4)) - 32);
+          dst[yy + l + 64] = s3 * (((a >> 4) | (((hb >> 4) & 3) << 4)) - 32);
+          dst[yy + l + 96] = s4 * (((b >> 4) | (((hb >> 6) & 3) << 4)) - 32);
+        }
+      }
+    }
+  }
+}
+
+const L = new Uint8Array(QK_K);
+const scales = new Float64Array(16);
+
+/**
+ * Like quantize_row_q6_K_ref: a signed scale per 16 elements (makeQx, nmax 32, grids of the current effort), the scales quantized
+ * to int8 against the largest-magnitude one (which maps to -128), then each element re-rounded to
+ * [-32, 31] against its stored scale.
+ */
+function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
+  checkRowLength('Q6_K', k, QK_K);
+  const nb = k / QK_K;
+  const grids = kGrids(32);
+  for (let i = 0; i < nb; i++) {
+    const x = srcOff + i * QK_K;
+    const o = dstOff + i * BYTES;
+    let maxScale = 0;
+    let maxAbs = 0;
+    for (let ib = 0; ib < 16; ib++) {
+      const s = makeQx(src, x + 16 * ib, 16, 32, grids);
+      scales[ib] = s;
+      if (Math.abs(s) > maxAbs) {
+        maxAbs = Math.abs(s);
+        maxScale = s;
+      }
+    }
+    if (!(maxAbs >= 1e-15) || !Number.isFinite(maxAbs)) {
+      for (let b = 0; b < BYTES; b++) dst[o + b] = 0; // d = 0: an all-zero block, as ggml writes it
+      continue;
+    }
+    const iscale = -128 / maxScale;
+    const hd = f32ToFp16(1 / iscale);
+    dst[o + 208] = hd & 255;
+    dst[o + 209] = hd >> 8;
+    const d = FP16_TABLE[hd];
+    for (let ib = 0; ib < 16; ib++) {
+      const q = Math.max(-128, Math.min(127, Math.round(iscale * scales[ib])));
+      dst[o + 192 + ib] = q & 255;
+      const dd = d * q;
+      const xo = x + 16 * ib;
+      if (!dd || !Number.isFinite(dd)) {
+        for (let ii = 0; ii < 16; ii++) L[16 * ib + ii] = 32;
+        continue;
+      }
+      const idd = 1 / dd; // ggml divides; a reciprocal only moves exact ties
+      for (let ii = 0; ii < 16; ii++) {
+        const l = Math.round(src[xo + ii] * idd);
+        L[16 * ib + ii] = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
+      }
+    }
+    for (let h = 0; h < 2; h++) {
+      const ql = o + 64 * h;
+      const qh = o + 128 + 32 * h;
+      const b = 128 * h;
+      for (let l = 0; l < 32; l++) {
+        const q1 = L[b + l];
+        const q2 = L[b + l + 32];
+        const q3 = L[b + l + 64];
+        const q4 = L[b + l + 96];
+        dst[ql + l] = (q1 & 15) | ((q3 & 15) << 4);
+        dst[ql + l + 32] = (q2 & 15) | ((q4 & 15) << 4);
+        dst[qh + l] = (q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6);
+      }
+    }
+  }
+}
+
+export const Q6_K: FormatCodec = {
+  typeId: 14,
+  name: 'Q6_K',
+  blockElems: QK_K,
+  blockBytes: BYTES,
+  dequantizeRow,
+  quantizeRow,
+};
