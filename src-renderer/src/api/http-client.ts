@@ -1,0 +1,127 @@
+/**
+ * QuantScopeApi over HTTP, for browser mode (`quantscope serve`): POST /api/<method> with a JSON
+ * array of arguments, and one shared EventSource on /api/events for run events. The token comes from
+ * the page URL (?token=...) and is sent as a bearer token; without one, the HttpOnly cookie the server
+ * set on the first page load authenticates the same-origin requests.
+ */
+import type { QuantScopeApi, RunEvent } from '../../../src-preload/api';
+import type { ShellExtensions } from './shell';
+
+type EventSourceLike = {
+  addEventListener(type: string, cb: (ev: { data: string }) => void): void;
+  close(): void;
+  onerror: ((ev: unknown) => void) | null;
+};
+
+export interface HttpApiOptions {
+  /** origin + path prefix of the server ('' = same origin) */
+  baseUrl?: string;
+  token?: string | null;
+  fetchImpl?: typeof fetch;
+  EventSourceImpl?: new (url: string) => EventSourceLike;
+}
+
+/** One line for the user from a failed response. */
+async function errorFrom(res: Response, method: string): Promise<Error> {
+  let message = '';
+  try {
+    const body = (await res.json()) as { message?: unknown };
+    if (typeof body?.message === 'string') message = body.message;
+  } catch {
+    /* not JSON: fall through to the status line */
+  }
+  if (!message) message = `${method} failed: HTTP ${res.status} ${res.statusText}`.trim();
+  return new Error(message);
+}
+
+export function tokenFromLocation(search: string): string | null {
+  try {
+    return new URLSearchParams(search).get('token');
+  } catch {
+    return null;
+  }
+}
+
+export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellExtensions {
+  const base = (opts.baseUrl ?? '').replace(/\/$/, '');
+  const token = opts.token ?? null;
+  const doFetch = opts.fetchImpl ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+  const ES: (new (url: string) => EventSourceLike) | undefined =
+    opts.EventSourceImpl ??
+    (typeof EventSource !== 'undefined'
+      ? (EventSource as unknown as new (url: string) => EventSourceLike)
+      : undefined);
+
+  async function call<T>(method: string, ...args: unknown[]): Promise<T> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await doFetch(`${base}/api/${method}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(args),
+        credentials: 'same-origin',
+      });
+    } catch (e) {
+      throw new Error(
+        `cannot reach the QuantScope server (${e instanceof Error ? e.message : String(e)}); is \`quantscope serve\` still running?`,
+      );
+    }
+    if (!res.ok) throw await errorFrom(res, method);
+    return (await res.json()) as T;
+  }
+
+  const listeners = new Set<(ev: RunEvent) => void>();
+  let source: EventSourceLike | null = null;
+
+  function openEvents(): void {
+    if (source || !ES) return;
+    const url = `${base}/api/events${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+    const es = new ES(url);
+    source = es;
+    es.addEventListener('run', (msg) => {
+      let ev: RunEvent;
+      try {
+        ev = JSON.parse(msg.data) as RunEvent;
+      } catch {
+        return;
+      }
+      for (const l of [...listeners]) {
+        try {
+          l(ev);
+        } catch (e) {
+          console.error('run event listener failed', e);
+        }
+      }
+    });
+    // EventSource reconnects by itself (the server sends retry: 2000); nothing to do on error.
+    es.onerror = () => undefined;
+  }
+
+  return {
+    appInfo: () => call('appInfo'),
+    listModelFiles: () => call('listModelFiles'),
+    // No native dialog in a browser: the UI lists listModelFiles() instead.
+    pickModelFile: async () => null,
+    openModel: (path) => call('openModel', path),
+    devices: () => call('devices'),
+    startRun: (req) => call('startRun', req),
+    cancelRun: async (runId) => {
+      await call('cancelRun', runId);
+    },
+    onRunEvent(cb) {
+      listeners.add(cb);
+      openEvents();
+      return () => {
+        listeners.delete(cb);
+        if (listeners.size === 0 && source) {
+          source.close();
+          source = null;
+        }
+      };
+    },
+    errorGrid: (req) => call('errorGrid', req),
+    exportReport: (req) => call('exportReport', req),
+  };
+}
