@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cli } from './helpers';
+import { GgufFile, encodeGguf, md } from '../../src-main/engine/gguf';
+import { dequantize, quantize } from '../../src-main/engine/formats';
+import { referenceMatmulSync } from '../../src-main/engine/reference';
+import { GgmlType } from '../../src-main/engine/ggml-types';
+import { sampleModelPath } from '../../src-main/engine/paths';
+import { shutdownPool } from '../../src-main/engine/workers';
+import { Rng } from '../../src-main/engine/rng';
+
+let dir: string;
+let model: string;
+const K = 256;
+const N = 40;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-cli-'));
+  model = path.join(dir, 'small.gguf');
+  const rng = new Rng(7);
+  const tensors = [GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0].map((type, i) => ({
+    name: `blk.${i}.ffn_down.weight`,
+    type,
+    dims: [K, N],
+    data: quantize(type, rng.normalF32(N * K), N, K),
+  }));
+  // a type QuantScope lists but cannot compute (Q2_K: 84-byte blocks of 256)
+  tensors.push({ name: 'blk.9.odd.weight', type: GgmlType.Q2_K, dims: [256, 2], data: new Uint8Array(168) });
+  fs.writeFileSync(model, encodeGguf({ metadata: [md.string('general.architecture', 'llama')], tensors }));
+});
+
+afterAll(async () => {
+  await shutdownPool();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('quantscope CLI', () => {
+  it('prints help listing every command, and per-command help', async () => {
+    const r = await cli('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['inspect', 'dequant', 'matmul', 'verify', 'make-model', 'devices']) expect(r.out).toContain(c);
+    const v = await cli('verify', '--help');
+    expect(v.code).toBe(0);
+    expect(v.out).toContain('--batch');
+  });
+
+  it('rejects an unknown command and a wrong flag with one line and exit 2', async () => {
+    const a = await cli('frobnicate');
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(/^quantscope: error: unknown command 'frobnicate'/);
+    expect(a.err.trim().split('\n')).toHaveLength(1);
+    const b = await cli('verify', model, '--bacth', '1');
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/quantscope: error: .*bacth/);
+    const c = await cli('verify', model, '--batch', '1,x');
+    expect(c.code).toBe(2);
+    expect(c.err).toContain("'x' is not a positive integer");
+  });
+
+  it('names a malformed file in one line, exit 2', async () => {
+    const bad = path.join(dir, 'bad.gguf');
+    fs.writeFileSync(bad, Buffer.from('GGUF\x03\x00\x00\x00garbage'));
+    const r = await cli('inspect', bad);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^quantscope: error: /);
+  });
+
+  it('inspect lists tensors with type, shape and support, and --json parses', async () => {
+    const r = await cli('inspect', model);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('blk.1.ffn_down.weight');
+    expect(r.out).toContain('Q4_K');
+    expect(r.out).toMatch(/blk\.9\.odd\.weight\s+Q2_K.*no: .*Q2_K/);
+    const j = await cli('inspect', model, '--json');
+    const s = JSON.parse(j.out);
+    expect(s.tensors).toHaveLength(6);
+    expect(s.tensors[2]).toMatchObject({ name: 'blk.2.ffn_down.weight', typeName: 'Q5_K', n: N, k: K, supported: true });
+    expect(s.architecture).toBe('llama');
+  });
+
+  it('dequant writes exactly the dequantized float32 rows', async () => {
+    const out = path.join(dir, 'w.f32');
+    const r = await cli('dequant', model, 'blk.3.ffn_down.weight', '--out', out);
+    expect(r.code).toBe(0);
+    const file = await GgufFile.open(model);
+    const t = file.tensor('blk.3.ffn_down.weight');
+    const want = dequantize(t.type, await file.readTensor(t), t.n, t.k);
+    await file.close();
+    const got = new Float32Array(new Uint8Array(fs.readFileSync(out)).buffer);
+    expect(got).toEqual(want);
+  });
+
+  it('matmul: reference writes float64 equal to the sync reference; cpu float32 close to it', async () => {
+    const m = 3;
+    const x = new Rng(3).normalF32(m * K);
+    const xin = path.join(dir, 'x.f32');
+    fs.writeFileSync(xin, new Uint8Array(x.buffer));
+    const yref = path.join(dir, 'y.f64');
+    const ycpu = path.join(dir, 'y.f32');
+    expect((await cli('matmul', model, 'blk.1.ffn_down.weight', '--input', xin, '--m', '3', '--out', yref)).code).toBe(0);
+    const r2 = await cli('matmul', model, 'blk.1.ffn_down.weight', '--input', xin, '--m', '3', '--backend', 'cpu', '--out', ycpu);
+    expect(r2.code).toBe(0);
+    const file = await GgufFile.open(model);
+    const t = file.tensor('blk.1.ffn_down.weight');
+    const want = referenceMatmulSync(t.type, await file.readTensor(t), t.n, t.k, x, m);
+    await file.close();
+    const got = new Float64Array(new Uint8Array(fs.readFileSync(yref)).buffer);
+    expect(got).toEqual(want);
+    const gotCpu = new Float32Array(new Uint8Array(fs.readFileSync(ycpu)).buffer);
+    expect(gotCpu.length).toBe(m * N);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(gotCpu[i] - want[i])).toBeLessThan(1e-3 * (1 + Math.abs(want[i])));
+    const bad = await cli('matmul', model, 'blk.1.ffn_down.weight', '--input', xin, '--m', '4', '--out', yref);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('needs');
+  });
+
+  it('verify passes every supported tensor on the cpu, skips the unsupported one, writes JSON and a report', async () => {
+    const json = path.join(dir, 'v.json');
+    const report = path.join(dir, 'v.html');
+    const r = await cli('verify', model, '--batch', '1,3', '--json', json, '--report', report);
+    expect(r.err).toContain('skipped blk.9.odd.weight');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/10 passed, 0 failed, 0 errors of 10/);
+    const j = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect(j.verdict).toBe('PASS');
+    expect(j.results).toHaveLength(10);
+    for (const res of j.results) {
+      expect(res.status).toBe('pass');
+      expect(res.metrics.nmse).toBeLessThan(1e-8);
+      expect(res.path).toBe('cpu-f32');
+    }
+    const html = fs.readFileSync(report, 'utf8');
+    expect(html).toContain('PASS');
+    expect(html).toContain('blk.4.ffn_down.weight');
+  });
+
+  it('verify exits 1 when a result fails its threshold', async () => {
+    // an absurd threshold makes float32 rounding a failure: the exit code must say so
+    const r = await cli('verify', model, '--tensors', 'blk.1.*', '--batch', '8', '--threshold', '1e-300');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('FAIL');
+  });
+
+  it('verify --tensors matching nothing is bad input', async () => {
+    const r = await cli('verify', model, '--tensors', 'nope.*');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no tensor');
+  });
+
+  it('make-model writes a model whose tensors verify', async () => {
+    const out = path.join(dir, 'made.gguf');
+    const r = await cli('make-model', '--out', out, '--preset', 'tiny', '--types', 'q4_k,q6_k', '--seed', '5');
+    expect(r.code).toBe(0);
+    const f = await GgufFile.open(out);
+    const names = f.header.tensors.map((t) => t.name);
+    expect(names).toContain('blk.1.ffn_down.weight');
+    expect(names).toContain('token_embd.weight');
+    expect(new Set(f.header.tensors.filter((t) => t.dims.length === 2).map((t) => t.typeName))).toEqual(new Set(['Q4_K', 'Q6_K']));
+    await f.close();
+    const again = await cli('make-model', '--out', out);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('--force');
+    const v = await cli('verify', out, '--tensors', 'blk.0.attn_*', '--batch', '2');
+    expect(v.code).toBe(0);
+  });
+
+  it('devices always lists the cpu and says why GPU backends are missing', async () => {
+    const r = await cli('devices');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^cpu: 1 device/m);
+    expect(r.out).toMatch(/^cuda: (unavailable: .+|\d+ devices?)$/m);
+    expect(r.out).toMatch(/^hip: (unavailable: .+|\d+ devices?)$/m);
+  });
+
+  it('the sample model exists and opens', async () => {
+    const r = await cli('inspect', sampleModelPath(), '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.out);
+    expect(fs.statSync(sampleModelPath()).size).toBeLessThan(5 * 1024 * 1024);
+    const types = new Set(s.tensors.map((t: { typeName: string }) => t.typeName));
+    for (const t of ['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K', 'Q8_0', 'F32']) expect(types).toContain(t);
+  });
+});

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EngineService } from '../../src-main/engine/service';
+import { samplesDir } from '../../src-main/engine/paths';
+import { shutdownPool } from '../../src-main/engine/workers';
+import type { RunEvent, RunRequest } from '../../src-preload/api';
+
+let dir: string;
+let svc: EngineService;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-svc-'));
+  fs.writeFileSync(path.join(dir, 'broken.gguf'), Buffer.from('GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff'));
+  svc = new EngineService({ mode: 'browser', samplesDir: samplesDir(), modelDirs: [dir], restrictToDirs: true });
+});
+
+afterAll(async () => {
+  await svc.dispose();
+  await shutdownPool();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function request(modelId: string, tensors: string[], over: Partial<RunRequest> = {}): RunRequest {
+  return {
+    modelId,
+    tensors,
+    batchSizes: [1, 4],
+    backend: 'cpu',
+    deviceIndex: 0,
+    seed: 3,
+    timing: 'hot',
+    path: 'auto',
+    compareUnfused: false,
+    threshold: null,
+    ...over,
+  };
+}
+
+describe('EngineService', () => {
+  it('lists the sample and the models folder', async () => {
+    const files = await svc.listModelFiles();
+    expect(files.find((f) => f.name === 'tiny.gguf')?.source).toBe('sample');
+    expect(files.find((f) => f.name === 'broken.gguf')?.source).toBe('models');
+  });
+
+  it('refuses files outside the allowed folders and names a malformed file in one line', async () => {
+    await expect(svc.openModel('/etc/passwd')).rejects.toThrow(/outside the model folders/);
+    const err = await svc.openModel(path.join(dir, 'broken.gguf')).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^cannot open broken\.gguf: /);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('runs tensors on the cpu, streams events in order, keeps outputs for the heatmap, exports reports', async () => {
+    const model = await svc.openModel(path.join(samplesDir(), 'tiny.gguf'));
+    expect(model.tensors.length).toBeGreaterThan(10);
+    const names = model.tensors.filter((t) => t.supported && t.layer === 0 && t.dims.length === 2).map((t) => t.name).slice(0, 3);
+    const events: RunEvent[] = [];
+    const off = svc.onRunEvent((e) => events.push(e));
+    const { runId } = await svc.startRun(request(model.modelId, names));
+    const done = await svc.waitForRun(runId);
+    off();
+    expect(done.status).toBe('done');
+    expect(events[0].type).toBe('run-started');
+    expect(events.at(-1)).toMatchObject({ type: 'run-finished', status: 'done', passed: 6, failed: 0, errors: 0 });
+    const results = events.filter((e) => e.type === 'result');
+    expect(results).toHaveLength(6);
+    for (const e of results) {
+      if (e.type !== 'result') continue;
+      expect(e.result.status).toBe('pass');
+      expect(e.result.timing?.medianUs).toBeGreaterThan(0);
+      expect(e.result.gridAvailable).toBe(true);
+    }
+    const first = results[1].type === 'result' ? results[1].result : null;
+    const grid = await svc.errorGrid({ resultId: first!.resultId, maxRows: 2, maxCols: 16, metric: 'abs' });
+    expect(grid.rows).toBe(2);
+    expect(grid.values).toHaveLength(grid.rows * grid.cols);
+    expect(Math.max(...grid.values)).toBeCloseTo(first!.metrics!.maxAbsErr, 12);
+    const md = await svc.exportReport({ runId, format: 'md' });
+    expect(md.fileName).toMatch(/\.md$/);
+    expect(md.content).toContain('PASS');
+    const json = JSON.parse((await svc.exportReport({ runId, format: 'json' })).content);
+    expect(json.results).toHaveLength(6);
+    expect((await svc.exportReport({ runId, format: 'html' })).content).toContain('<table>');
+  });
+
+  it('cancels a run midway, frees the slot, and a new run then completes', async () => {
+    const model = await svc.openModel(path.join(samplesDir(), 'tiny.gguf'));
+    const all = model.tensors.filter((t) => t.supported && t.dims.length === 2).map((t) => t.name);
+    const events: RunEvent[] = [];
+    const off = svc.onRunEvent((e) => events.push(e));
+    const { runId } = await svc.startRun(request(model.modelId, all, { batchSizes: [1, 64, 256], timing: 'none' }));
+    await expect(svc.startRun(request(model.modelId, all))).rejects.toThrow(/already in progress/);
+    await new Promise<void>((resolve) => {
+      const off2 = svc.onRunEvent((e) => {
+        if (e.type === 'result') {
+          off2();
+          resolve();
+        }
+      });
+    });
+    await svc.cancelRun(runId);
+    const fin = events.find((e) => e.type === 'run-finished' && e.runId === runId);
+    expect(fin).toMatchObject({ status: 'cancelled' });
+    const nResults = events.filter((e) => e.type === 'result' && e.runId === runId).length;
+    expect(nResults).toBeGreaterThan(0);
+    expect(nResults).toBeLessThan(all.length * 3);
+    const again = await svc.startRun(request(model.modelId, all.slice(0, 2), { batchSizes: [2] }));
+    const done = await svc.waitForRun(again.runId);
+    off();
+    expect(done.status).toBe('done');
+    expect(done.results).toHaveLength(2);
+  });
+
+  it('rejects bad run requests with a message', async () => {
+    const model = await svc.openModel(path.join(samplesDir(), 'tiny.gguf'));
+    await expect(svc.startRun(request('nope', ['x']))).rejects.toThrow(/no longer open/);
+    await expect(svc.startRun(request(model.modelId, ['nope']))).rejects.toThrow(/no tensor named 'nope'/);
+    await expect(svc.startRun(request(model.modelId, [model.tensors[1].name], { batchSizes: [0] }))).rejects.toThrow(
+      /batch size 0/,
+    );
+    await expect(svc.startRun(request(model.modelId, [model.tensors[1].name], { backend: 'vulkan' as never }))).rejects.toThrow(
+      /unknown backend/,
+    );
+  });
+});
