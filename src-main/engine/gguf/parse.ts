@@ -134,6 +134,13 @@ class Reader {
     if (hi !== 0 || lo > cap) {
       throw new GgufError(f(), at, `${what} ${u64String(lo, hi)} exceeds the limit of ${cap}`);
     }
+    if (minBytes > 0 && lo * minBytes > LIMITS.headerBytes - this.pos) {
+      throw new GgufError(
+        f(),
+        at,
+        `${what} ${lo} would take the header past its ${LIMITS.headerBytes} byte limit`,
+      );
+    }
     if (minBytes > 0 && lo * minBytes > this.remaining()) {
       throw new GgufError(
         f(),
