@@ -20,7 +20,8 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-cli-'));
   model = path.join(dir, 'small.gguf');
   const rng = new Rng(7);
-  const tensors = [GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0].map((type, i) => ({
+  const types: number[] = [GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0];
+  const tensors = types.map((type, i) => ({
     name: `blk.${i}.ffn_down.weight`,
     type,
     dims: [K, N],

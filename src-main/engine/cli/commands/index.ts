@@ -5,6 +5,9 @@ import { matmulCommand } from './matmul';
 import { verifyCommand } from './verify';
 import { makeModelCommand } from './make-model';
 import { devicesCommand } from './devices';
+import { selftestCommand } from './selftest';
+import { benchCommand } from './bench';
+import { serveCommand } from './serve';
 
 /** Every CLI command, in the order `quantscope --help` lists them. */
 export const COMMANDS: CliCommand[] = [
@@ -14,4 +17,7 @@ export const COMMANDS: CliCommand[] = [
   verifyCommand,
   makeModelCommand,
   devicesCommand,
+  selftestCommand,
+  benchCommand,
+  serveCommand,
 ];
