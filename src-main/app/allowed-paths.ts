@@ -1,0 +1,35 @@
+/**
+ * Which model files the desktop app may open: only what the user chose in this session (open
+ * dialog, drag and drop), the recent list, and the bundled samples. A compromised renderer cannot
+ * make the engine read an arbitrary path.
+ */
+import path from 'node:path';
+
+export class AllowedPaths {
+  private readonly chosen = new Set<string>();
+
+  constructor(
+    private readonly samplesDir: string,
+    private readonly recent: () => string[],
+  ) {}
+
+  allow(p: string): void {
+    this.chosen.add(path.resolve(p));
+  }
+
+  isAllowed(p: string): boolean {
+    const abs = path.resolve(p);
+    if (this.chosen.has(abs)) return true;
+    if (this.recent().some((r) => path.resolve(r) === abs)) return true;
+    const rel = path.relative(path.resolve(this.samplesDir), abs);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  }
+
+  /** Throws a one-line Error when p may not be opened. */
+  check(p: string): void {
+    if (!this.isAllowed(p))
+      throw new Error(
+        `${path.basename(p)} was not chosen in this session: open it with File > Open… or drop it on the window`,
+      );
+  }
+}

@@ -1,0 +1,191 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  API_CHANNELS,
+  droppedPathSchema,
+  errorReply,
+  isTrustedSender,
+  urlOrigin,
+  validateApiCall,
+} from '../../src-main/app/ipc';
+import { APP_URL, resolveAppFile } from '../../src-main/app/app-protocol';
+import { AllowedPaths } from '../../src-main/app/allowed-paths';
+import type { RunRequest } from '../../src-preload/api';
+
+const run: RunRequest = {
+  modelId: 'm',
+  tensors: ['t'],
+  batchSizes: [1],
+  backend: 'cuda',
+  deviceIndex: 0,
+  seed: 1,
+  timing: 'hot',
+  path: 'mma',
+  compareUnfused: true,
+  threshold: 1e-4,
+};
+
+describe('IPC payload schemas', () => {
+  it('has one channel per API method', () => {
+    expect(API_CHANNELS.openModel).toBe('qs:openModel');
+    expect(Object.keys(API_CHANNELS).sort()).toEqual(
+      [
+        'appInfo',
+        'cancelRun',
+        'devices',
+        'errorGrid',
+        'exportReport',
+        'listModelFiles',
+        'openModel',
+        'pickModelFile',
+        'startRun',
+      ].sort(),
+    );
+  });
+
+  it('accepts good payloads', () => {
+    expect(validateApiCall('startRun', [run])).toEqual([run]);
+    expect(validateApiCall('openModel', ['/m/a.gguf'])).toEqual(['/m/a.gguf']);
+    expect(validateApiCall('appInfo', [])).toEqual([]);
+    expect(
+      validateApiCall('errorGrid', [
+        { resultId: 'r', maxRows: 64, maxCols: 64, metric: 'rel', rowStart: 0, rowEnd: 8 },
+      ]),
+    ).toHaveLength(1);
+    expect(validateApiCall('exportReport', [{ runId: 'r', format: 'html' }])).toHaveLength(1);
+  });
+
+  it('rejects bad payloads with one-line messages', () => {
+    const bad: [Parameters<typeof validateApiCall>[0], unknown[], RegExp][] = [
+      ['openModel', [], /expected 1 argument, got 0/],
+      ['openModel', [42], /openModel: invalid argument/],
+      ['openModel', ['a\0b'], /NUL byte/],
+      ['openModel', ['x'.repeat(5000)], /too long/],
+      ['appInfo', ['extra'], /expected 0 arguments, got 1/],
+      ['startRun', [{ ...run, backend: 'metal' }], /startRun: invalid backend/],
+      ['startRun', [{ ...run, tensors: [] }], /invalid tensors/],
+      ['startRun', [{ ...run, batchSizes: [1.5] }], /invalid batchSizes\.0/],
+      ['startRun', [{ ...run, threshold: -1 }], /invalid threshold/],
+      ['startRun', [{ ...run, seed: -3 }], /invalid seed/],
+      ['startRun', [{ ...run, __proto__: { x: 1 }, extra: 1 }], /startRun: invalid/],
+      ['startRun', [{ ...run, tensors: new Array(30_000).fill('t') }], /invalid tensors/],
+      ['cancelRun', [''], /cancelRun: invalid/],
+      ['errorGrid', [{ resultId: 'r', maxRows: 1e6, maxCols: 1, metric: 'abs' }], /invalid maxRows/],
+      [
+        'errorGrid',
+        [{ resultId: 'r', maxRows: 1, maxCols: 1, metric: 'abs', rowStart: 5, rowEnd: 5 }],
+        /rowStart must be less/,
+      ],
+      ['exportReport', [{ runId: 'r', format: 'pdf' }], /invalid format/],
+    ];
+    for (const [m, args, re] of bad) {
+      let err: Error | null = null;
+      try {
+        validateApiCall(m, args);
+      } catch (e) {
+        err = e as Error;
+      }
+      expect(err, `${m} ${JSON.stringify(args).slice(0, 80)}`).not.toBeNull();
+      expect(err!.message).toMatch(re);
+      expect(err!.message).not.toContain('\n');
+    }
+  });
+
+  it('only lets .gguf paths be dropped', () => {
+    expect(droppedPathSchema.safeParse(['/a/b.GGUF']).success).toBe(true);
+    expect(droppedPathSchema.safeParse(['/etc/passwd']).success).toBe(false);
+    expect(droppedPathSchema.safeParse([]).success).toBe(false);
+    expect(droppedPathSchema.safeParse([{}]).success).toBe(false);
+  });
+
+  it('wraps errors as one line', () => {
+    expect(errorReply(new Error('first\nsecond'))).toEqual({ ok: false, message: 'first' });
+    expect(errorReply('x'.repeat(1000))).toMatchObject({ ok: false });
+    expect((errorReply('x'.repeat(1000)) as { message: string }).message.length).toBe(500);
+  });
+});
+
+describe('trusted sender check', () => {
+  const trusted = { webContentsId: 7, appUrl: APP_URL };
+  it('accepts our window main frame on the app URL', () => {
+    expect(
+      isTrustedSender(
+        { webContentsId: 7, frameUrl: 'app://quantscope/index.html', isMainFrame: true },
+        trusted,
+      ),
+    ).toBe(true);
+    expect(
+      isTrustedSender(
+        { webContentsId: 7, frameUrl: 'app://QuantScope/other.html#x', isMainFrame: true },
+        trusted,
+      ),
+    ).toBe(true);
+    const dev = { webContentsId: 3, appUrl: 'http://localhost:5173/' };
+    expect(
+      isTrustedSender({ webContentsId: 3, frameUrl: 'http://localhost:5173/?x', isMainFrame: true }, dev),
+    ).toBe(true);
+  });
+
+  it('rejects foreign senders', () => {
+    const cases = [
+      { webContentsId: 8, frameUrl: 'app://quantscope/index.html', isMainFrame: true }, // another window
+      { webContentsId: 7, frameUrl: 'https://evil.example/', isMainFrame: true }, // navigated away
+      { webContentsId: 7, frameUrl: 'file:///tmp/x.html', isMainFrame: true },
+      { webContentsId: 7, frameUrl: 'app://quantscope.evil/index.html', isMainFrame: true },
+      { webContentsId: 7, frameUrl: 'app://quantscope/index.html', isMainFrame: false }, // an iframe
+      { webContentsId: 7, frameUrl: null, isMainFrame: true }, // frame gone
+      { webContentsId: 7, frameUrl: 'not a url', isMainFrame: true },
+    ];
+    for (const c of cases) expect(isTrustedSender(c, trusted), JSON.stringify(c)).toBe(false);
+    expect(
+      isTrustedSender(
+        { webContentsId: 7, frameUrl: APP_URL, isMainFrame: true },
+        { webContentsId: null, appUrl: APP_URL },
+      ),
+    ).toBe(false);
+    const dev = { webContentsId: 3, appUrl: 'http://localhost:5173/' };
+    expect(
+      isTrustedSender({ webContentsId: 3, frameUrl: 'http://localhost:5174/', isMainFrame: true }, dev),
+    ).toBe(false);
+  });
+
+  it('computes origins for custom schemes', () => {
+    expect(urlOrigin('app://quantscope/a/b')).toBe('app://quantscope');
+    expect(urlOrigin('about:blank')).toBeNull();
+    expect(urlOrigin('%%')).toBeNull();
+  });
+});
+
+describe('app:// protocol file resolution', () => {
+  it('maps URLs into the renderer folder and nowhere else', () => {
+    const root = '/opt/qs/out/renderer';
+    expect(resolveAppFile(root, 'app://quantscope/')).toBe(path.join(root, 'index.html'));
+    expect(resolveAppFile(root, 'app://quantscope/assets/a.js?x=1')).toBe(path.join(root, 'assets/a.js'));
+    expect(resolveAppFile(root, 'app://quantscope/assets/..%2F..%2F..%2Fetc/passwd')).toBeNull();
+    expect(resolveAppFile(root, 'app://quantscope/%E0%A4%A')).toBeNull();
+    expect(resolveAppFile(root, 'app://other/index.html')).toBeNull();
+    expect(resolveAppFile(root, 'file:///etc/passwd')).toBeNull();
+    expect(resolveAppFile(root, 'app://quantscope/a%00b')).toBeNull();
+  });
+});
+
+describe('allowed model paths', () => {
+  it('allows chosen, recent and sample files only', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qs-allowed-'));
+    try {
+      const recent = ['/r/recent.gguf'];
+      const a = new AllowedPaths(path.join(dir, 'samples'), () => recent);
+      expect(a.isAllowed(path.join(dir, 'samples', 'tiny.gguf'))).toBe(true);
+      expect(a.isAllowed(path.join(dir, 'samples', '..', 'x.gguf'))).toBe(false);
+      expect(a.isAllowed('/r/recent.gguf')).toBe(true);
+      expect(a.isAllowed('/home/u/model.gguf')).toBe(false);
+      expect(() => a.check('/home/u/model.gguf')).toThrow(/model\.gguf was not chosen in this session/);
+      a.allow('/home/u/model.gguf');
+      expect(a.isAllowed('/home/u/./model.gguf')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
