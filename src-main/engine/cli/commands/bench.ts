@@ -1,0 +1,222 @@
+/**
+ * `quantscope bench`: times the fused kernels on the PEERS.md shape (4096 x 14336) for each format and
+ * batch size, hot (one weight copy, as llama.cpp's benchmark) and cold (copies rotated past the L2
+ * cache), and prints microseconds, GB/s of weight bytes, TFLOP/s, % of peak and of measured copy
+ * bandwidth, and llama.cpp's time for the same shape on the H100 (PEERS.md) where known.
+ */
+import fs from 'node:fs';
+import { backendFor } from '../../backends';
+import { createGpuBackend, type GpuTuning } from '../../backends/gpu/backend';
+import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
+import type { Backend, PathChoice, TimingProtocol } from '../../backends/types';
+import { compareOutputs, judge, thresholdFor } from '../../compare';
+import { rowBytes, typeByName, typeName } from '../../ggml-types';
+import { memorySource, referenceMatmul } from '../../reference';
+import { Rng } from '../../rng';
+import { makeWeights } from '../../selftest';
+import { table } from '../table';
+import {
+  UsageError,
+  choiceOption,
+  intListOption,
+  intOption,
+  stringOption,
+  type CliCommand,
+} from '../framework';
+
+/** llama.cpp CUDA on the H100 test machine, 4096 x 14336, microseconds (PEERS.md). */
+export const LLAMA_CPP_H100_US: Record<string, Record<number, number>> = {
+  Q4_0: { 1: 14.69, 2: 16.5, 3: 19.13, 4: 22.22, 5: 26.26, 8: 34.36, 512: 323.9 },
+  Q4_K: { 1: 18.14, 2: 22.82, 3: 29.36, 4: 36.75, 5: 45.59, 8: 68.66, 512: 364.2 },
+  Q5_K: { 1: 20.62, 2: 28.3, 3: 33.02, 4: 40.76, 5: 49.06, 8: 71.73, 512: 369.2 },
+  Q6_K: { 1: 29.86, 2: 31.94, 3: 35.55, 4: 41.23, 5: 47.63, 8: 62.84, 512: 434.0 },
+  Q8_0: { 1: 27.26, 2: 29.88, 3: 30.42, 4: 31.72, 5: 41.36, 8: 46.8, 512: 320.7 },
+  F16: { 1: 40.52, 2: 46.47, 3: 46.76, 4: 47.13, 5: 47.05, 8: 47.64, 512: 140.4 },
+};
+
+export interface BenchRow {
+  format: string;
+  m: number;
+  protocol: TimingProtocol;
+  path: string;
+  medianUs: number;
+  spread: number;
+  weightCopies: number;
+  gbps: number;
+  tflops: number;
+  pctPeakBw: number | null;
+  pctCopyBw: number | null;
+  llamaUs: number | null;
+  check: string;
+}
+
+export const benchCommand: CliCommand = {
+  name: 'bench',
+  summary: 'time the GPU kernels (hot and cold protocols) on the llama.cpp comparison shape',
+  help: `quantscope bench [--backend cuda|hip] [--device N] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
+                 [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|mma|unfused] [--repeats N] [--json FILE]
+                 [--tune ROWS,WARPS,OCTS]
+  --tune      small-batch kernel tuning (weight rows per block, warps per block, 8-element groups per lane)
+Timing: GPU events around batches of launches after warm-up; median of --repeats samples (default 30).`,
+  options: {
+    backend: { type: 'string' },
+    device: { type: 'string' },
+    formats: { type: 'string' },
+    m: { type: 'string' },
+    n: { type: 'string' },
+    k: { type: 'string' },
+    protocol: { type: 'string' },
+    path: { type: 'string' },
+    repeats: { type: 'string' },
+    json: { type: 'string' },
+    tune: { type: 'string' },
+  },
+  maxPositionals: 0,
+  async run(ctx) {
+    const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip'] as const, 'cuda');
+    const deviceIndex = intOption(ctx.values, 'device', 0, 0, 1024);
+    const fmts = (stringOption(ctx.values, 'formats') ?? 'q4_0,q4_k,q5_k,q6_k,q8_0').split(',');
+    const types = fmts.map((f) => {
+      const t = typeByName(f.trim());
+      if (!t || !t.supported) throw new UsageError(`--formats: '${f}' is not a supported format`);
+      return t.id;
+    });
+    const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, 65536);
+    const n = intOption(ctx.values, 'n', 4096, 1, 1 << 20);
+    const k = intOption(ctx.values, 'k', 14336, 1, 1 << 24);
+    const protos = (stringOption(ctx.values, 'protocol') ?? 'hot,cold').split(',').map((p) => {
+      if (p !== 'hot' && p !== 'cold') throw new UsageError(`--protocol: '${p}' is not hot or cold`);
+      return p as TimingProtocol;
+    });
+    const path = choiceOption(
+      ctx.values,
+      'path',
+      ['auto', 'f32', 'mma', 'unfused'] as const,
+      'auto',
+    ) as PathChoice;
+    const repeats = intOption(ctx.values, 'repeats', 30, 3, 10000);
+    const jsonPath = stringOption(ctx.values, 'json');
+    const tuneS = stringOption(ctx.values, 'tune');
+    for (const t of types) {
+      try {
+        rowBytes(t, k);
+      } catch (e) {
+        throw new UsageError(`--k: ${(e as Error).message}`);
+      }
+    }
+    let backend: Backend = backendFor(kind);
+    if (tuneS) {
+      const v = tuneS.split(',').map(Number);
+      if (v.length !== 3 || v.some((x) => !Number.isInteger(x) || x < 1 || x > 16))
+        throw new UsageError(`--tune needs ROWS,WARPS,OCTS (integers 1..16), got '${tuneS}'`);
+      if (kind !== 'cuda') throw new UsageError('--tune is only wired for the cuda backend');
+      const tuning: GpuTuning = { smallRows: v[0], smallWarps: v[1], smallOctsPerLane: v[2] };
+      backend = createGpuBackend('cuda', () => new CudaRuntime(), { tuning });
+    }
+    const st = await backend.status();
+    if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
+    const session = await backend.open(deviceIndex);
+    const dev = session.device;
+    ctx.stdout.write(
+      `bench on ${kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
+        `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}${tuneS ? `, tune ${tuneS}` : ''}\n`,
+    );
+    const rows: BenchRow[] = [];
+    const rng = new Rng(42);
+    try {
+      for (const type of types) {
+        const fmt = typeName(type);
+        const data = makeWeights(type, n, k, 'random', rng);
+        const w = await session.load({ type, n, k, data, name: `${fmt}[${n}x${k}]` });
+        try {
+          for (const m of ms) {
+            const x = rng.normalF32(m * k);
+            // a correctness check on the benchmark shape itself (first rows against the reference)
+            let check = '-';
+            try {
+              const res = await session.run(w, x, m, { path });
+              const nr = Math.min(n, 64);
+              const ref = await referenceMatmul(
+                memorySource(type, nr, k, data.subarray(0, rowBytes(type, k) * nr)),
+                x,
+                m,
+              );
+              const got = new Float32Array(m * nr);
+              for (let i = 0; i < m; i++) got.set(res.y.subarray(i * n, i * n + nr), i * nr);
+              const met = compareOutputs(ref, got, m, nr);
+              check = `${judge(met, thresholdFor(res.path))} ${met.nmse.toExponential(1)}`;
+            } catch (e) {
+              check = `error: ${(e as Error).message.split('\n')[0]}`;
+            }
+            for (const protocol of protos) {
+              try {
+                const t = await session.time(w, x, m, { protocol, path, repeats });
+                const s = t.medianUs * 1e-6;
+                const gbps = w.bytes / s / 1e9;
+                rows.push({
+                  format: fmt,
+                  m,
+                  protocol,
+                  path: t.path,
+                  medianUs: t.medianUs,
+                  spread: t.spread,
+                  weightCopies: t.weightCopies,
+                  gbps,
+                  tflops: (2 * m * n * k) / s / 1e12,
+                  pctPeakBw: dev.peakBandwidthGBs ? (100 * gbps) / dev.peakBandwidthGBs : null,
+                  pctCopyBw: dev.copyBandwidthGBs ? (100 * gbps) / dev.copyBandwidthGBs : null,
+                  llamaUs: n === 4096 && k === 14336 ? (LLAMA_CPP_H100_US[fmt]?.[m] ?? null) : null,
+                  check,
+                });
+              } catch (e) {
+                ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${(e as Error).message.split('\n')[0]}\n`);
+              }
+            }
+          }
+        } finally {
+          w.dispose();
+        }
+      }
+    } finally {
+      await session.close();
+    }
+    if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify({ device: dev, n, k, rows }, null, 1));
+    const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
+    ctx.stdout.write(
+      table(
+        [
+          'format',
+          'm',
+          'proto',
+          'path',
+          'us',
+          'spread',
+          'GB/s',
+          'TFLOP/s',
+          '%peak',
+          '%copy',
+          'llama.cpp us',
+          'vs llama',
+          'check',
+        ],
+        rows.map((r) => [
+          r.format,
+          String(r.m),
+          r.protocol,
+          r.path,
+          f(r.medianUs, 2),
+          f(r.spread * 100, 0) + '%',
+          f(r.gbps, 0),
+          f(r.tflops, 2),
+          f(r.pctPeakBw, 0),
+          f(r.pctCopyBw, 0),
+          f(r.llamaUs, 2),
+          r.llamaUs ? `${(r.llamaUs / r.medianUs).toFixed(2)}x` : '-',
+          r.check,
+        ]),
+        [false, true, false, false, true, true, true, true, true, true, true, true, false],
+      ),
+    );
+    return 0;
+  },
+};

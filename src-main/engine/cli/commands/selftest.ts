@@ -1,0 +1,55 @@
+/** `quantscope selftest`: the backend's kernels against the float64 reference; non-zero exit on any failure. */
+import fs from 'node:fs';
+import { backendFor } from '../../backends';
+import { selftest } from '../../selftest';
+import { typeByName } from '../../ggml-types';
+import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
+
+export const selftestCommand: CliCommand = {
+  name: 'selftest',
+  summary: "check a backend's kernels on random and adversarial weights against the reference",
+  help: `quantscope selftest [--backend cuda|hip|cpu] [--device N] [--quick] [--seed N] [--formats q4_0,q4_k,...] [--json FILE]
+  --backend   backend to test (default cuda)
+  --device    device index (default 0)
+  --quick     fewer shapes and batch sizes
+  --seed      random seed (default 1234)
+  --formats   only these formats
+  --json      also write every row as JSON to FILE
+Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an unavailable backend.`,
+  options: {
+    backend: { type: 'string' },
+    device: { type: 'string' },
+    quick: { type: 'boolean' },
+    seed: { type: 'string' },
+    formats: { type: 'string' },
+    json: { type: 'string' },
+  },
+  maxPositionals: 0,
+  async run(ctx) {
+    const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip', 'cpu'] as const, 'cuda');
+    const deviceIndex = intOption(ctx.values, 'device', 0, 0, 1024);
+    const seed = intOption(ctx.values, 'seed', 1234, 0, 2 ** 32 - 1);
+    const fmts = stringOption(ctx.values, 'formats');
+    const types = fmts?.split(',').map((f) => {
+      const t = typeByName(f.trim());
+      if (!t || !t.supported) throw new UsageError(`--formats: '${f}' is not a supported format`);
+      return t.id;
+    });
+    const jsonPath = stringOption(ctx.values, 'json');
+    const backend = backendFor(kind);
+    const st = await backend.status();
+    if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
+    const t0 = performance.now();
+    const res = await selftest(backend, {
+      deviceIndex,
+      quick: !!ctx.values.quick,
+      seed,
+      types,
+      onLine: (s) => ctx.stdout.write(s + '\n'),
+    });
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    ctx.stdout.write(`selftest ${kind}: ${res.passed} passed, ${res.failed} failed (${secs} s)\n`);
+    if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify(res, null, 1));
+    return res.failed === 0 ? 0 : 1;
+  },
+};
