@@ -1,0 +1,95 @@
+// The HIP backend as the app sees it, on a machine with the HIP runtime but without an AMD GPU:
+// status() explains, open() rejects, and the run-time compile path (hiprtc) builds every kernel
+// source the backend would load on gfx90a (CDNA, wave64) and gfx1030 (RDNA, wave32).
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadHip } from '../../native/hip';
+import { hipBackend } from '../../src-main/engine/backends/hip';
+import { DEFAULT_TUNING } from '../../src-main/engine/backends/gpu/backend';
+import { HipRuntime, hiprtcCompile } from '../../src-main/engine/backends/gpu/hip-runtime';
+import { KERNEL_HEADERS, kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
+import { SUPPORTED_TYPES } from '../../src-main/engine/ggml-types';
+
+let hipPresent = false;
+let hasGpu = false;
+try {
+  loadHip();
+  hipPresent = true;
+  hasGpu = new HipRuntime().deviceCount() > 0;
+} catch (e) {
+  if (!hipPresent) console.log(`[hip] backend tests that need libamdhip64 skipped: ${(e as Error).message}`);
+}
+
+const savedEnv = process.env.QUANTSCOPE_HIP_LIBRARY;
+afterEach(() => {
+  if (savedEnv === undefined) delete process.env.QUANTSCOPE_HIP_LIBRARY;
+  else process.env.QUANTSCOPE_HIP_LIBRARY = savedEnv;
+});
+
+describe('hipBackend', () => {
+  it('is the hip kind', () => {
+    expect(hipBackend.kind).toBe('hip');
+  });
+
+  it.skipIf(!hipPresent || hasGpu)('status() reports no device without throwing', async () => {
+    const s = await hipBackend.status();
+    expect(s.backend).toBe('hip');
+    expect(s.available).toBe(false);
+    expect(s.devices).toEqual([]);
+    expect(s.reason).toMatch(/^no AMD GPU found: hipGetDeviceCount returned hipErrorNoDevice \(100\)/);
+    expect(s.reason).toMatch(/hipInit/);
+  });
+
+  it.skipIf(!hipPresent || hasGpu)('open() rejects with the same reason', async () => {
+    await expect(hipBackend.open(0)).rejects.toThrow(/^hip unavailable: no AMD GPU found/);
+  });
+
+  it('status() names the missing library when libamdhip64 cannot be found', async () => {
+    process.env.QUANTSCOPE_HIP_LIBRARY = '/nonexistent/libamdhip64.so.6';
+    const s = await hipBackend.status();
+    expect(s.available).toBe(false);
+    expect(s.reason).toMatch(/^libamdhip64\.so not found \(tried \/nonexistent\/libamdhip64\.so\.6\)/);
+  });
+});
+
+describe('hiprtc builds every kernel source the HIP backend loads', () => {
+  const defines = {
+    QS_SMALL_R: DEFAULT_TUNING.smallRows,
+    QS_SMALL_NW: DEFAULT_TUNING.smallWarps,
+    QS_SMALL_OPL: DEFAULT_TUNING.smallOctsPerLane,
+  };
+  const entryPoints = [
+    ...Array.from({ length: 8 }, (_, i) => `qs_small_m${i + 1}`),
+    'qs_tiled_f32',
+    'qs_dequant',
+  ];
+  const types = SUPPORTED_TYPES.map((t) => t.id).filter((id) => kernelSourceFor(id));
+  // Each hiprtc compile takes seconds: by default one legacy, two k-quant and one float format
+  // (the shared code paths); QS_TEST_FULL=1 compiles all eight.
+  const FULL = process.env.QS_TEST_FULL === '1';
+  const compiled = FULL
+    ? types
+    : types.filter((id) => ['q4_0', 'q4_k', 'q6_k', 'f16'].includes(kernelSourceFor(id)!.stem));
+
+  it('has a kernel source for every supported type', () => {
+    expect(types.length).toBe(8);
+    expect(types).toEqual(SUPPORTED_TYPES.map((t) => t.id));
+  });
+
+  for (const arch of ['gfx90a', 'gfx1030']) {
+    it.skipIf(!hipPresent)(
+      `for ${arch}, exporting the entry points the backend launches`,
+      () => {
+        expect(compiled.length).toBe(FULL ? 8 : 4);
+        for (const t of compiled) {
+          const src = kernelSourceFor(t)!;
+          const code = hiprtcCompile(src.source, src.file, { arch, defines, headers: { ...KERNEL_HEADERS } });
+          expect(Array.from(code.subarray(0, 4)), src.file).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+          const text = Buffer.from(code);
+          for (const name of entryPoints)
+            expect(text.includes(`${name}.kd`), `${src.file}: ${name}`).toBe(true);
+        }
+      },
+      600_000,
+    );
+  }
+});
