@@ -171,6 +171,8 @@ describe('formatMetadataValue', () => {
         md.array('short', V.INT32, [1, 2, 3]),
         md.string('multi', 'a\nb'),
         md.u64('big', 1n << 60n),
+        md.f32('eps', 1e-5),
+        md.array('f32s', V.FLOAT32, [0.1, 1.5, -Infinity]),
       ],
       tensors: [],
     });
@@ -179,6 +181,8 @@ describe('formatMetadataValue', () => {
     expect(formatMetadataValue(h.metadata[1])).toBe('[1, 2, 3]');
     expect(formatMetadataValue(h.metadata[2])).toBe('"a\\nb"');
     expect(formatMetadataValue(h.metadata[3])).toBe(String(1n << 60n));
+    expect(formatMetadataValue(h.metadata[4])).toBe('0.00001');
+    expect(formatMetadataValue(h.metadata[5])).toBe('[0.1, 1.5, -Infinity]');
   });
 });
 

@@ -605,21 +605,28 @@ export function metaValue(h: GgufHeader, key: string): GgufValue | undefined {
   return m.get(key)?.value;
 }
 
-function formatScalar(v: GgufValue, maxItems: number): string {
-  if (typeof v === 'string') return quote(v);
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return formatArray(v, maxItems);
+/** Shortest decimal that reads back as the same float32 (0.00001 rather than 0.000009999999747378752). */
+function formatF32(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  for (let p = 1; p <= 9; p++) {
+    const s = v.toPrecision(p);
+    if (Math.fround(Number(s)) === v) return String(Number(s));
+  }
+  return String(v);
 }
 
-function formatArray(a: GgufArray, maxItems: number): string {
-  const n = a.values.length;
-  const shown = a.values.slice(0, maxItems).map((x) => formatScalar(x, maxItems));
+function formatValue(v: GgufValue, type: number, maxItems: number): string {
+  if (typeof v === 'string') return quote(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return type === GgufValueType.FLOAT32 ? formatF32(v) : String(v);
+  if (typeof v === 'boolean') return String(v);
+  const n = v.values.length;
+  const shown = v.values.slice(0, maxItems).map((x) => formatValue(x, v.elementType, maxItems));
   if (n <= maxItems) return `[${shown.join(', ')}]`;
-  return `[${n} × ${ggufValueTypeName(a.elementType)}] ${shown.join(', ')}, ...`;
+  return `[${n} × ${ggufValueTypeName(v.elementType)}] ${shown.join(', ')}, ...`;
 }
 
 /** One-line display of a metadata value; arrays longer than maxItems are summarised. */
 export function formatMetadataValue(e: GgufMetadataEntry, maxItems = 8): string {
-  return formatScalar(e.value, maxItems);
+  return formatValue(e.value, e.type, maxItems);
 }
