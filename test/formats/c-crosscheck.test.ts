@@ -1,0 +1,173 @@
+/**
+ * Cross-checks the dequantizers bit for bit against an independent C implementation of FORMATS.md
+ * (float32 C arithmetic, halves widened by the compiler's _Float16), compiled twice: with FMA
+ * contraction off, and with -march=native -ffp-contract=fast (what a GCC build of llama.cpp may do).
+ * Needs gcc; skipped (and reported as skipped) without it.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codecFor, dequantize } from '../../src-main/engine/formats';
+
+const C_SRC = String.raw`
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float h2f(const uint8_t *p) { _Float16 h; memcpy(&h, p, 2); return (float)h; }
+
+static void scale_min(int j, const uint8_t *s, int *sc, int *m) {
+  if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
+  else { *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4); *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
+}
+
+int main(int argc, char **argv) {
+  int type = atoi(argv[1]);
+  long nb = atol(argv[2]);
+  static uint8_t buf[1 << 22];
+  size_t got = fread(buf, 1, sizeof buf, stdin);
+  (void)got;
+  float y[256];
+  const uint8_t *b = buf;
+  for (long i = 0; i < nb; i++) {
+    int n = 0;
+    if (type == 2) {
+      float d = h2f(b);
+      for (int j = 0; j < 16; j++) { y[j] = ((b[2 + j] & 15) - 8) * d; y[j + 16] = ((b[2 + j] >> 4) - 8) * d; }
+      b += 18; n = 32;
+    } else if (type == 8) {
+      float d = h2f(b);
+      for (int j = 0; j < 32; j++) y[j] = (int8_t)b[2 + j] * d;
+      b += 34; n = 32;
+    } else if (type == 12 || type == 13) {
+      float d = h2f(b), dmin = h2f(b + 2);
+      const uint8_t *s = b + 4, *qh = b + 16, *qs = b + (type == 12 ? 16 : 48);
+      for (int g = 0; g < 4; g++) {
+        int sc, m;
+        scale_min(2 * g, s, &sc, &m);
+        float d1 = d * sc, m1 = dmin * m;
+        scale_min(2 * g + 1, s, &sc, &m);
+        float d2 = d * sc, m2 = dmin * m;
+        for (int l = 0; l < 32; l++) {
+          int lo = qs[32 * g + l] & 15, hi = qs[32 * g + l] >> 4;
+          if (type == 13) { lo += (qh[l] & (1 << (2 * g))) ? 16 : 0; hi += (qh[l] & (2 << (2 * g))) ? 16 : 0; }
+          y[64 * g + l] = d1 * lo - m1;
+          y[64 * g + 32 + l] = d2 * hi - m2;
+        }
+      }
+      b += (type == 12 ? 144 : 176); n = 256;
+    } else if (type == 14) {
+      float d = h2f(b + 208);
+      for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+        const int8_t *sc = (const int8_t *)(b + 192 + 8 * h);
+        for (int l = 0; l < 32; l++) {
+          int is = l / 16;
+          int q1 = (int)((ql[l] & 15) | (((qh[l] >> 0) & 3) << 4)) - 32;
+          int q2 = (int)((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4)) - 32;
+          int q3 = (int)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+          int q4 = (int)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+          y[128 * h + l] = d * sc[is] * q1;
+          y[128 * h + l + 32] = d * sc[is + 2] * q2;
+          y[128 * h + l + 64] = d * sc[is + 4] * q3;
+          y[128 * h + l + 96] = d * sc[is + 6] * q4;
+        }
+      }
+      b += 210; n = 256;
+    } else if (type == 1) {
+      y[0] = h2f(b); b += 2; n = 1;
+    }
+    fwrite(y, 4, n, stdout);
+  }
+  return 0;
+}
+`;
+
+function hasGcc(): boolean {
+  try {
+    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const GCC = hasGcc();
+let dir = '';
+const bins: string[] = [];
+
+/** Deterministic pseudo-random bytes (xorshift32). */
+function randomBytes(n: number, seed: number): Uint8Array {
+  let s = seed >>> 0 || 1;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s & 255;
+  }
+  return out;
+}
+
+/** Random blocks with finite, moderate half scales (so every element value is a real comparison). */
+function blocks(type: number, nb: number, seed: number): Uint8Array {
+  const c = codecFor(type);
+  const b = randomBytes(nb * c.blockBytes, seed);
+  const scaleOffs = type === 14 ? [208] : type === 12 || type === 13 ? [0, 2] : type === 1 ? [] : [0];
+  for (let i = 0; i < nb; i++) {
+    for (const o of scaleOffs) b[i * c.blockBytes + o + 1] &= 0xbb; // exponent <= 0x1b: no inf/NaN
+  }
+  return b;
+}
+
+describe.skipIf(!GCC)('bit-exact against an independent C dequantizer (gcc)', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'qs-formats-'));
+    const src = join(dir, 'deq.c');
+    writeFileSync(src, C_SRC);
+    for (const [name, flags] of [
+      ['nofma', ['-O2', '-ffp-contract=off']],
+      ['fma', ['-O2', '-march=native', '-ffp-contract=fast']],
+    ] as const) {
+      const out = join(dir, name);
+      execFileSync('gcc', [...flags, '-o', out, src]);
+      bins.push(out);
+    }
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const type of [2, 8, 12, 13, 14, 1]) {
+    it(`${codecFor(type).name}: every element of ${type === 1 ? 'all 65536 half patterns' : '300 random blocks'} matches`, () => {
+      const c = codecFor(type);
+      const nb = type === 1 ? 65536 : 300;
+      let data: Uint8Array;
+      if (type === 1) {
+        data = new Uint8Array(2 * 65536); // every half bit pattern
+        for (let h = 0; h < 65536; h++) {
+          data[2 * h] = h & 255;
+          data[2 * h + 1] = h >> 8;
+        }
+      } else data = blocks(type, nb, 77 + type);
+      const k = nb * c.blockElems;
+      const js = dequantize(type, data, 1, k);
+      const jsBits = new Uint32Array(js.buffer);
+      for (const bin of bins) {
+        const out = execFileSync(bin, [String(type), String(nb)], { input: data, maxBuffer: 1 << 26 });
+        const cf = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
+        expect(cf.length).toBe(k);
+        const cBits = new Uint32Array(cf.buffer);
+        const bad: string[] = [];
+        for (let i = 0; i < k; i++) {
+          const same = Number.isNaN(js[i]) ? Number.isNaN(cf[i]) : jsBits[i] === cBits[i];
+          if (!same && bad.length < 5) bad.push(`element ${i}: js ${js[i]} c ${cf[i]}`);
+        }
+        expect(bad, bin).toEqual([]);
+      }
+    });
+  }
+});
