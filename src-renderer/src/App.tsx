@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { Activity, memo, useEffect, useRef } from 'react';
 import { useApp, useAppStore } from './context';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { TopBar } from './components/TopBar';
@@ -11,14 +11,32 @@ import { ChartsView } from './components/ChartsView';
 import { ShortcutsHelp } from './components/ShortcutsHelp';
 import { Notice } from './components/Notice';
 import { isActive } from './lib/runState';
+import type { View } from './store';
 import type { QuantScopeApi } from '../../src-preload/api';
+import type { ShellExtensions } from './api';
 
-/** Optional extensions a shell may add next to the contract (menu commands, dropped-file paths). */
-export interface ShellExtensions {
-  onMenuCommand?: (cb: (cmd: string) => void) => () => void;
-  pathForFile?: (file: File) => string;
-  getPathForFile?: (file: File) => string;
-}
+const AREA: Record<View, string> = { model: 'Model view', results: 'Results', charts: 'Charts' };
+
+/** One view; memoised so App re-renders (tab switches) do not re-render the views themselves. */
+const Pane = memo(function Pane({ view, hasModel }: { view: View; hasModel: boolean }) {
+  return (
+    <ErrorBoundary area={AREA[view]}>
+      <div className="pane" data-testid={`pane-${view}`}>
+        {view === 'model' &&
+          (hasModel ? (
+            <div className="model-layout">
+              <ModelView />
+              <RunSetup />
+            </div>
+          ) : (
+            <EmptyState />
+          ))}
+        {view === 'results' && <ResultsView />}
+        {view === 'charts' && <ChartsView />}
+      </div>
+    </ErrorBoundary>
+  );
+});
 
 export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
   const store = useAppStore();
@@ -29,6 +47,10 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
     pickerOpen: s.pickerOpen,
     helpOpen: s.helpOpen,
   }));
+  // Views stay mounted once visited and are hidden with <Activity>: switching tabs is a visibility
+  // change, and hidden views' updates render at low priority, so input stays responsive during runs.
+  const visited = useRef(new Set<View>());
+  visited.current.add(view);
 
   useEffect(() => {
     store.getState().init();
@@ -116,8 +138,7 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
       }
       let path: string | undefined;
       try {
-        path =
-          api.pathForFile?.(file) ?? api.getPathForFile?.(file) ?? (file as File & { path?: string }).path;
+        path = api.pathForFile?.(file) ?? (file as File & { path?: string }).path;
       } catch {
         path = undefined;
       }
@@ -144,22 +165,11 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
       <Notice />
       <RunProgress />
       <main className="main">
-        <ErrorBoundary
-          area={view === 'model' ? 'Model view' : view === 'results' ? 'Results' : 'Charts'}
-          key={view}
-        >
-          {view === 'model' &&
-            (model ? (
-              <div className="model-layout">
-                <ModelView />
-                <RunSetup />
-              </div>
-            ) : (
-              <EmptyState />
-            ))}
-          {view === 'results' && <ResultsView />}
-          {view === 'charts' && <ChartsView />}
-        </ErrorBoundary>
+        {(['model', 'results', 'charts'] as const).map((v) => (
+          <Activity key={v} mode={view === v ? 'visible' : 'hidden'}>
+            {visited.current.has(v) && <Pane view={v} hasModel={model !== null} />}
+          </Activity>
+        ))}
       </main>
       {pickerOpen && <ModelPicker />}
       {helpOpen && <ShortcutsHelp />}

@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { getApi } from './api';
-import { App, type ShellExtensions } from './App';
+import { App } from './App';
 import { StoreProvider } from './context';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { createAppStore } from './store';
@@ -12,7 +12,7 @@ if (!rootEl) throw new Error('index.html has no #root element');
 
 let content;
 try {
-  const api = getApi() as ReturnType<typeof getApi> & ShellExtensions;
+  const api = getApi();
   const store = createAppStore(api);
   content = (
     <StoreProvider store={store}>

@@ -338,3 +338,17 @@ describe('event batching and run reduction', () => {
     expect(applyRunEvents(idle, evs.slice(2))).toBe(idle);
   });
 });
+
+describe('more formatting', () => {
+  it('shows output values at float32 resolution and FLOP with SI prefixes', async () => {
+    const { fmtVal, fmtFlop } = await import('../../src-renderer/src/lib/format');
+    const { shortTensor } = await import('../../src-renderer/src/lib/charts');
+    expect(fmtVal(0.576000123)).toBe('0.576000123');
+    expect(fmtVal(1.5e-9)).toBe('1.50000000e-9');
+    expect(fmtVal(NaN)).toBe('NaN');
+    expect(fmtFlop(262144)).toBe('262 kFLOP');
+    expect(fmtFlop(2 * 4096 * 14336)).toBe('117 MFLOP');
+    expect(shortTensor('blk.3.ffn_down.weight · m=8')).toBe('L3.ffn_down · m=8');
+    expect(shortTensor('output.weight')).toBe('output');
+  });
+});

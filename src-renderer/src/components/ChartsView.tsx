@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useDeferredValue, useMemo } from 'react';
 import {
   Bar,
   BarChart,
@@ -27,6 +27,8 @@ import {
   typeColor,
 } from '../lib/charts';
 import { fmtNum, fmtUs } from '../lib/format';
+import { isActive } from '../lib/runState';
+import { useThrottled } from '../lib/useThrottled';
 import type { DeviceSummary } from '../../../src-preload/api';
 
 const tooltipStyle = {
@@ -63,12 +65,16 @@ function tickPow(v: number): string {
 }
 
 export function ChartsView() {
-  const s = useApp((s) => ({
+  const live = useApp((s) => ({
     results: s.results,
     backends: s.backends,
     request: s.run.request,
     setView: s.setView,
+    active: isActive(s.run.status),
   }));
+  // While a run streams, redraw the charts at most once a second, at low priority.
+  const results = useDeferredValue(useThrottled(live.results, live.active ? 1000 : 0));
+  const s = { ...live, results };
   const device: DeviceSummary | null = useMemo(() => {
     if (!s.request) return null;
     const be = s.backends.find((b) => b.backend === s.request!.backend);

@@ -10,7 +10,7 @@ import {
   logScale,
   paintGrid,
 } from '../lib/colormap';
-import { fmtSci } from '../lib/format';
+import { fmtSci, fmtVal } from '../lib/format';
 import { errorText } from '../store';
 
 type Region = { rowStart: number; rowEnd: number; colStart: number; colEnd: number };
@@ -245,13 +245,13 @@ export function Heatmap({ result, api }: HeatmapProps) {
             <div>
               ref{' '}
               <span className="num" data-testid="tip-ref">
-                {fmtSci(worst[2], 5)}
+                {fmtVal(worst[2])}
               </span>
             </div>
             <div>
               got{' '}
               <span className="num" data-testid="tip-got">
-                {fmtSci(worst[3], 5)}
+                {fmtVal(worst[3])}
               </span>
             </div>
             <div>

@@ -266,6 +266,8 @@ function TensorTable({ model }: { model: ModelSummary }) {
                   data-testid="tensor-row"
                   data-name={t.name}
                   data-type={t.typeName}
+                  data-n={t.n}
+                  data-k={t.k}
                 >
                   <div role="cell">
                     <input

@@ -1,5 +1,5 @@
 import { useApp } from '../context';
-import { fmtBytes, fmtDuration, fmtNum, fmtPct, fmtSci, fmtUs } from '../lib/format';
+import { fmtBytes, fmtDuration, fmtFlop, fmtNum, fmtPct, fmtSci, fmtUs, fmtVal } from '../lib/format';
 import { flops, intensity } from '../lib/charts';
 import { verdictText } from '../lib/results';
 import { HeatmapForResult } from './Heatmap';
@@ -38,7 +38,7 @@ function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
           <tr>
             <td>Worst element</td>
             <td className="num">
-              [{m.worst.row}, {m.worst.col}] ref {fmtSci(m.worst.ref, 5)} got {fmtSci(m.worst.got, 5)}
+              [{m.worst.row}, {m.worst.col}] ref {fmtVal(m.worst.ref)} got {fmtVal(m.worst.got)}
             </td>
           </tr>
         )}
@@ -99,8 +99,8 @@ export function ResultDetail() {
         <h2 className="card-title mono">{r.tensor}</h2>
         <span className={`status ${r.status}`}>{r.status.toUpperCase()}</span>
         <span className="muted num">
-          {r.type} · m={r.m} · n={r.n} · k={r.k} · {fmtBytes(r.weightBytes)} weights ·{' '}
-          {fmtNum(flops(r) / 1e9, 3)} GFLOP · AI {fmtNum(intensity(r), 2)} FLOP/B
+          {r.type} · m={r.m} · n={r.n} · k={r.k} · {fmtBytes(r.weightBytes)} weights · {fmtFlop(flops(r))} ·
+          AI {fmtNum(intensity(r), 2)} FLOP/B
         </span>
       </div>
       <p

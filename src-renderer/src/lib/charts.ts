@@ -157,7 +157,7 @@ export function fusedVsUnfused(results: TensorResult[]): FusedRow[] {
     }));
 }
 
-/** Short tensor label for dense axes: keep the layer and the last part (blk.3.ffn_down.weight -> 3.ffn_down). */
+/** Short tensor label for dense axes: blk.3.ffn_down.weight · m=8 -> L3.ffn_down · m=8. */
 export function shortTensor(name: string): string {
-  return name.replace(/^blk\./, '').replace(/\.weight$/, '');
+  return name.replace(/^blk\.(\d+)\./, 'L$1.').replace(/\.weight\b/, '');
 }

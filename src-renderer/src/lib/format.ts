@@ -66,3 +66,25 @@ export function fmtShape(dims: number[]): string {
 export function fmtCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** An output value at float32 resolution (9 significant digits), so ref and got differences show. */
+export function fmtVal(x: number | null | undefined): string {
+  if (x == null) return '—';
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e-4 && a < 1e7 ? String(Number(x.toPrecision(9))) : x.toExponential(8);
+}
+
+/** FLOP counts with SI prefixes. */
+export function fmtFlop(x: number): string {
+  const units = ['FLOP', 'kFLOP', 'MFLOP', 'GFLOP', 'TFLOP', 'PFLOP'];
+  let v = x;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(v >= 100 || i === 0 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
+}

@@ -1,0 +1,91 @@
+/** Cancel a run midway and start again; measure input latency while results stream. */
+import { test, expect } from '@playwright/test';
+import {
+  measure,
+  openApp,
+  openSample,
+  progressCount,
+  resultCounts,
+  setBatchSizes,
+  waitRunEnd,
+} from './ui.helpers';
+
+test('cancel midway, run again: every result of the second run appears', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page, testInfo);
+  await openSample(page);
+  await page.getByTestId('filter-type').selectOption('supported');
+  await page.getByTestId('select-all-filtered').click();
+  await page.getByTestId('filter-type').selectOption('');
+  const selected = Number(await page.getByTestId('selected-count').textContent());
+  expect(selected).toBeGreaterThan(3);
+  await page.getByTestId('backend-cpu').click();
+  await page.getByTestId('timing-hot').click();
+  await setBatchSizes(page, [1, 2, 3, 4, 5, 8, 16, 64]);
+  await page.getByTestId('run').click();
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-status', /starting|running/);
+  const total = (await progressCount(page)).total;
+  expect(total).toBe(selected * 8);
+
+  // While results stream: time from a click to the DOM change it causes (tab switch).
+  await expect
+    .poll(async () => (await progressCount(page)).done, { timeout: 120_000 })
+    .toBeGreaterThanOrEqual(1);
+  const feedback: number[] = [];
+  const full: number[] = [];
+  for (const tab of ['tab-charts', 'tab-model', 'tab-results'] as const) {
+    const view = tab.replace('tab-', '');
+    const [fb, shown] = await page.evaluate(async (tabId) => {
+      const btn = document.querySelector<HTMLElement>(`[data-testid=${tabId}]`)!;
+      const app = document.querySelector<HTMLElement>('[data-testid=app]')!;
+      const want = tabId.replace('tab-', '');
+      const t0 = performance.now();
+      let first = -1;
+      return await new Promise<[number, number]>((resolve) => {
+        const obs = new MutationObserver(() => {
+          if (first < 0 && app.dataset.view === want) first = performance.now() - t0;
+          const pane = document.querySelector<HTMLElement>(`[data-testid=pane-${want}]`);
+          if (first >= 0 && pane && pane.offsetParent !== null) {
+            obs.disconnect();
+            resolve([first, performance.now() - t0]);
+          }
+        });
+        obs.observe(app, { attributes: true, subtree: true, childList: true });
+        btn.click();
+      });
+    }, tab);
+    await expect(page.getByTestId(`pane-${view}`)).toBeVisible();
+    feedback.push(fb);
+    full.push(shown);
+  }
+  console.log(
+    `[latencies] feedback ${feedback.map((x) => x.toFixed(1)).join(' ')} / view shown ${full.map((x) => x.toFixed(1)).join(' ')}`,
+  );
+  const worst = Math.max(...feedback);
+  measure(testInfo, 'input latency during a run (click -> tab feedback, worst of 3)', worst, 'ms');
+  measure(testInfo, 'click -> new view fully rendered during a run (worst of 3)', Math.max(...full), 'ms');
+  expect(worst).toBeLessThan(1000); // goal 100 ms; generous bound on a shared machine
+
+  // Cancel with Escape while it runs.
+  const doneBefore = (await progressCount(page)).done;
+  expect(doneBefore).toBeLessThan(total);
+  await page.keyboard.press('Escape');
+  expect(await waitRunEnd(page, 60_000)).toBe('cancelled');
+  const afterCancel = await resultCounts(page);
+  expect(afterCancel.total).toBeLessThan(total);
+
+  // Start again (smaller): all of its results appear, none of the cancelled run's.
+  await page.getByTestId('tab-model').click();
+  await setBatchSizes(page, [1, 2]);
+  await page.getByTestId('run-setup-run').click();
+  expect(await waitRunEnd(page)).toBe('done');
+  const second = await resultCounts(page);
+  expect(second.total).toBe(selected * 2);
+  expect(await progressCount(page)).toEqual({ done: selected * 2, total: selected * 2 });
+  const ms = await page
+    .getByTestId('result-row')
+    .evaluateAll((els) =>
+      [...new Set(els.map((e) => Number(e.getAttribute('data-m'))))].sort((a, b) => a - b),
+    );
+  expect(ms.every((m) => m === 1 || m === 2)).toBe(true);
+});

@@ -1,0 +1,73 @@
+/**
+ * Speed checks (reported as annotations; only generous bounds fail): time to show the tensor table
+ * of a large model, and the heatmap draw time for the largest grid available (goal: 512 x 4096 < 100 ms).
+ */
+import { test, expect } from '@playwright/test';
+import { listedModels, measure, openApp, openModelFile, setBatchSizes, shot, waitRunEnd } from './ui.helpers';
+
+test('tensor table of a large model shows within a second', async ({ page }, testInfo) => {
+  await openApp(page, testInfo);
+  const names = await listedModels(page);
+  const large = names.find((n) => /large|big|1b|8b|speed/i.test(n));
+  test.skip(!large, `no large model among ${names.join(', ')}`);
+  const t0 = Date.now();
+  await openModelFile(page, large!);
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible({ timeout: 30_000 });
+  const ms = Date.now() - t0;
+  const count = (await page.getByTestId('tensor-counts').textContent()) ?? '';
+  measure(testInfo, `open + tensor table of ${large} (${count.split('·')[0].trim()})`, ms, 'ms');
+  expect(ms).toBeLessThan(5000); // goal 1 s
+
+  // Virtualized: only a window of rows is in the DOM; scrolling to the end is fast.
+  const rendered = await page.getByTestId('tensor-row').count();
+  expect(rendered).toBeLessThan(120);
+  const scrollMs = await page.getByTestId('tensor-scroll').evaluate(async (el) => {
+    const t = performance.now();
+    el.scrollTop = el.scrollHeight;
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return performance.now() - t;
+  });
+  measure(testInfo, 'scroll to the end of the tensor table', scrollMs, 'ms');
+});
+
+test('heatmap draw time for a 512-row grid', async ({ page }, testInfo) => {
+  test.setTimeout(600_000);
+  await openApp(page, testInfo);
+  const names = await listedModels(page);
+  const heat =
+    names.find((n) => /heat|wide|4096/i.test(n)) ?? names.find((n) => /tiny|sample/i.test(n)) ?? names[0];
+  await openModelFile(page, heat);
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible({ timeout: 30_000 });
+  // Among the rendered supported rows: the most output columns (n, up to 4096), then the smallest k.
+  await page.getByTestId('filter-type').selectOption('supported');
+  const rows = await page.getByTestId('tensor-row').evaluateAll((els) =>
+    els.map((e) => ({
+      name: e.getAttribute('data-name')!,
+      n: Number(e.getAttribute('data-n')),
+      k: Number(e.getAttribute('data-k')),
+    })),
+  );
+  rows.sort((a, b) => Math.min(b.n, 4096) - Math.min(a.n, 4096) || a.k - b.k);
+  const pick = rows[0];
+  expect(pick, 'a supported tensor').toBeTruthy();
+  await page.locator(`[data-testid=tensor-row][data-name="${pick.name}"] [data-testid=tensor-check]`).click();
+  await page.getByTestId('backend-cpu').click();
+  await setBatchSizes(page, [512]);
+  await page.getByTestId('timing-none').click();
+  await page.getByTestId('run-setup-run').click();
+  expect(await waitRunEnd(page, 540_000)).toBe('done');
+  await page.getByTestId('result-row').first().click();
+  await page.getByTestId('heatmap-detail').selectOption('4096');
+  const canvas = page.getByTestId('heatmap-canvas');
+  await expect(canvas).toHaveAttribute('data-draw-ms', /\d/);
+  await expect
+    .poll(async () => Number(await canvas.evaluate((c: HTMLCanvasElement) => c.width)), { timeout: 60_000 })
+    .toBe(Math.min(pick.n, 4096));
+  const ms = Number(await canvas.getAttribute('data-draw-ms'));
+  const size = await canvas.evaluate((c: HTMLCanvasElement) => `${c.height} x ${c.width}`);
+  measure(testInfo, `heatmap draw ${size} grid (${pick.name})`, ms, 'ms');
+  expect(ms).toBeLessThan(500); // goal 100 ms for 512 x 4096
+  await shot(page, 'heatmap-large');
+  await page.getByTestId('tab-model').click();
+  await page.getByTestId('timing-hot').click();
+});

@@ -1,0 +1,132 @@
+/**
+ * Helpers for the UI specs (e2e/*.spec.ts).
+ *
+ * data-testid attributes the UI carries (src-renderer/src/components):
+ *   app (data-view=model|results|charts), tab-model, tab-results, tab-charts, open-model, model-name,
+ *   theme-toggle, help-toggle, shortcuts-help, notice, error-boundary,
+ *   empty-state, open-sample, model-picker, picker-close, model-file-list, model-file (data-name),
+ *   browse-model (Electron), open-error,
+ *   model-view, model-info, model-arch, toggle-metadata, model-warnings, quant-mix,
+ *   filter-name, filter-type, filter-layer, tensor-counts, selected-count, select-all-filtered, clear-selection,
+ *   tensor-table, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k), tensor-check,
+ *   run-setup, backend-cpu|cuda|hip, backend-reason-<backend>, device-select, device-facts, batch-chips,
+ *   batch-<m>, batch-custom, batch-custom-add, timing-none|hot|cold, path-auto|f32|mma|unfused, seed,
+ *   threshold, compare-unfused, config-error, run-setup-run, run (top bar), cancel-run (top bar),
+ *   export-format, export-report,
+ *   run-progress (data-status=starting|running|cancelling|done|cancelled|failed), run-status, progress-bar,
+ *   progress-count ("done / total"), eta, current-job, run-summary, run-error, toggle-tensor-progress,
+ *   tensor-progress,
+ *   results-view, results-empty, results-counts, no-timing-hint, results-table, result-sort-<key>,
+ *   result-row (data-tensor, data-m, data-status), result-status, result-error,
+ *   result-detail (data-result-id), result-detail-empty, detail-verdict, detail-metrics, detail-timing,
+ *   detail-unfused, detail-error,
+ *   heatmap, heatmap-abs, heatmap-rel, heatmap-detail, heatmap-back, heatmap-reset, heatmap-region,
+ *   heatmap-error, heatmap-canvas (data-draw-ms after each draw), heatmap-tooltip, tip-row, tip-col,
+ *   tip-ref, tip-got, tip-err, heatmap-legend,
+ *   charts-view, charts-empty, charts-no-timing, chart-bandwidth, chart-batch-gbps, chart-batch-tflops,
+ *   chart-roofline, chart-fused, fused-hint.
+ */
+import { expect, type Page, type TestInfo } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** Open the app at the harness's URL (it carries the access token, so keep its query). */
+export async function openApp(page: Page, testInfo: TestInfo): Promise<void> {
+  const base = testInfo.project.use.baseURL ?? process.env.QS_E2E_URL;
+  if (base) await page.goto(base);
+  await expect(page.getByTestId('app')).toBeVisible();
+}
+
+/** Open a model file from the picker (or the empty state's list) by file name. */
+export async function openModelFile(page: Page, name: string): Promise<void> {
+  const empty = page.getByTestId('empty-state');
+  if (!(await empty.isVisible())) await page.getByTestId('open-model').click();
+  const scope = (await empty.isVisible()) ? empty : page.getByTestId('model-picker');
+  await scope.locator(`[data-testid=model-file][data-name="${name}"]`).first().click();
+}
+
+/** The file names the picker offers, with sizes, as listed. */
+export async function listedModels(page: Page): Promise<string[]> {
+  const empty = page.getByTestId('empty-state');
+  if (!(await empty.isVisible())) await page.getByTestId('open-model').click();
+  await expect(page.getByTestId('model-file').first()).toBeVisible();
+  const names = await page
+    .getByTestId('model-file')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-name') ?? ''));
+  if (!(await empty.isVisible())) await page.getByTestId('picker-close').click();
+  return [...new Set(names)];
+}
+
+export async function openSample(page: Page): Promise<void> {
+  await page.getByTestId('open-sample').click();
+  await expect(page.getByTestId('model-view')).toBeVisible();
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible();
+}
+
+export function tensorCheck(page: Page, name: string) {
+  return page.locator(`[data-testid=tensor-row][data-name="${name}"] [data-testid=tensor-check]`);
+}
+
+/** Batch chips: make exactly `sizes` selected. */
+export async function setBatchSizes(page: Page, sizes: number[]): Promise<void> {
+  const chips = page.getByTestId('batch-chips').locator('button');
+  const n = await chips.count();
+  for (let i = 0; i < n; i++) {
+    const chip = chips.nth(i);
+    const m = Number(await chip.textContent());
+    const on = (await chip.getAttribute('aria-pressed')) === 'true';
+    if (on !== sizes.includes(m)) await chip.click();
+  }
+}
+
+export async function waitRunEnd(page: Page, timeout = 120_000): Promise<string> {
+  const strip = page.getByTestId('run-progress');
+  await expect(strip).toHaveAttribute('data-status', /^(done|cancelled|failed)$/, { timeout });
+  return (await strip.getAttribute('data-status')) ?? '';
+}
+
+/** "a / b" from the progress counter. */
+export async function progressCount(page: Page): Promise<{ done: number; total: number }> {
+  const t = (await page.getByTestId('progress-count').textContent()) ?? '';
+  const m = /(\d+)\s*\/\s*(\d+)/.exec(t);
+  if (!m) throw new Error(`progress count unreadable: "${t}"`);
+  return { done: Number(m[1]), total: Number(m[2]) };
+}
+
+/** "N pass · N fail · N error · N total" from the results header. */
+export async function resultCounts(
+  page: Page,
+): Promise<{ pass: number; fail: number; error: number; total: number }> {
+  const t = (await page.getByTestId('results-counts').textContent()) ?? '';
+  const get = (re: RegExp) => Number(re.exec(t)?.[1] ?? NaN);
+  return {
+    pass: get(/(\d+) pass/),
+    fail: get(/(\d+) fail/),
+    error: get(/(\d+) error/),
+    total: get(/(\d+) total/),
+  };
+}
+
+/** Record a measured number: console + the test's annotations (shown in the report). */
+export function measure(testInfo: TestInfo, name: string, value: number, unit: string): void {
+  const text = `${value.toFixed(1)} ${unit}`;
+  console.log(`[measure] ${name}: ${text}`);
+  testInfo.annotations.push({ type: `measure: ${name}`, description: text });
+}
+
+/** Screenshot to e2e/artifacts/ and docs/screenshots/ as <name>-<theme>.png. */
+export async function shot(page: Page, name: string): Promise<void> {
+  const theme = (await page.evaluate(() => document.documentElement.dataset.theme)) ?? 'light';
+  for (const dir of [path.join(ROOT, 'e2e', 'artifacts'), path.join(ROOT, 'docs', 'screenshots')]) {
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: path.join(dir, `${name}-${theme}.png`) });
+  }
+}
+
+export async function setTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
+  const cur = await page.evaluate(() => document.documentElement.dataset.theme);
+  if (cur !== theme) await page.getByTestId('theme-toggle').click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
+}
