@@ -214,47 +214,59 @@ export function errorGrid(
   const rows = Math.ceil(regionRows / cellRows);
   const cols = Math.ceil(regionCols / cellCols);
 
-  const values = new Float64Array(rows * cols).fill(-1);
-  const worstIdx = new Int32Array(rows * cols);
-  const colCell = new Int32Array(regionCols);
-  for (let c = 0; c < regionCols; c++) colCell[c] = Math.floor(c / cellCols);
+  const cells = rows * cols;
+  // Plain arrays, filled first so V8 keeps them packed (holey arrays are several times slower);
+  // `values` is the running maximum itself, so there is no extra copy at the end.
+  const values: number[] = new Array<number>(cells).fill(-1);
+  const worstRow = new Int32Array(cells);
+  const worstCol = new Int32Array(cells);
   const rel = req.metric === 'rel';
   const scales = rel ? rowScales(ref, m, n) : null;
 
   for (let row = r0; row < r1; row++) {
-    const cellBase = Math.floor((row - r0) / cellRows) * cols;
-    const base = row * n;
+    const cellBase = (((row - r0) / cellRows) | 0) * cols;
+    const base = row * n + c0;
     const inv = scales ? 1 / scales[row] : 1;
-    for (let c = 0; c < regionCols; c++) {
-      const i = base + c0 + c;
-      const r = ref[i];
-      const g = got[i];
-      let e = g - r;
-      if (e === e && e !== Infinity && e !== -Infinity) e = (e < 0 ? -e : e) * inv;
-      else e = pairError(r, g);
-      const cell = cellBase + colCell[c];
-      if (e > values[cell]) {
-        values[cell] = e;
-        worstIdx[cell] = i;
+    let c = 0;
+    for (let cc = 0; cc < cols; cc++) {
+      const cEnd = c + cellCols < regionCols ? c + cellCols : regionCols;
+      let best = -1;
+      let bestC = c;
+      for (; c < cEnd; c++) {
+        const r = ref[base + c];
+        const g = got[base + c];
+        let e = g - r;
+        if (e === e && e !== Infinity && e !== -Infinity) e = (e < 0 ? -e : e) * inv;
+        else e = pairError(r, g);
+        if (e > best) {
+          best = e;
+          bestC = c;
+        }
+      }
+      const cell = cellBase + cc;
+      if (best > values[cell]) {
+        values[cell] = best;
+        worstRow[cell] = row;
+        worstCol[cell] = c0 + bestC;
       }
     }
   }
 
-  // filled first so V8 keeps them packed double arrays (holey arrays are several times slower here)
-  const worst: number[] = new Array<number>(rows * cols * 4).fill(0);
-  const out: number[] = new Array<number>(rows * cols).fill(0);
+  const worst: number[] = new Array<number>(cells * 4).fill(0);
   let min = Infinity;
   let max = -Infinity;
-  for (let cell = 0; cell < rows * cols; cell++) {
+  for (let cell = 0; cell < cells; cell++) {
     const v = values[cell];
-    out[cell] = v;
     if (v < min) min = v;
     if (v > max) max = v;
-    const i = worstIdx[cell];
-    worst[cell * 4] = Math.floor(i / n);
-    worst[cell * 4 + 1] = i % n;
-    worst[cell * 4 + 2] = ref[i];
-    worst[cell * 4 + 3] = got[i];
+    const row = worstRow[cell];
+    const col = worstCol[cell];
+    const i = row * n + col;
+    const w = cell * 4;
+    worst[w] = row;
+    worst[w + 1] = col;
+    worst[w + 2] = ref[i];
+    worst[w + 3] = got[i];
   }
   return {
     metric: req.metric,
@@ -268,7 +280,7 @@ export function errorGrid(
     cols,
     cellRows,
     cellCols,
-    values: out,
+    values,
     worst,
     min,
     max,

@@ -45,6 +45,8 @@ describe('cpu backend', () => {
         [1, 41, 4 * bk],
         [3, 17, 2 * bk],
         [8, 23, 3 * bk],
+        [4, 9, 512], // Q4_0 / Q8_0: eight blocks decoded as one 256-element group
+        [2, 6, 256],
       ];
       if (info.float) shapes.push([2, 5, 37]);
       for (const [m, n, k] of shapes) {

@@ -13,6 +13,8 @@
 import { FP16_TABLE } from '../formats';
 
 const fround = Math.fround;
+/** from this batch size on, the decode-once tiled kernel beats the per-format inline loops */
+const TILED_FROM_M = 3;
 
 /** Payload of the 'cpu-rows' worker task. */
 export interface CpuRowsPayload {
@@ -63,6 +65,20 @@ export function cpuRows(p: CpuRowsPayload): Float32Array {
   const x = new Float32Array(p.x, 0, m * k);
   const out = new Float32Array(m * rows);
   const acc = new Float64Array(m);
+  const sh = m >= TILED_FROM_M ? SHAPES[type] : undefined;
+  if (sh) {
+    tiled(
+      sh,
+      p.data,
+      rows,
+      k,
+      x,
+      sh.mins && p.xsums ? new Float32Array(p.xsums, 0, m * (k >> 5)) : null,
+      m,
+      out,
+    );
+    return out;
+  }
   switch (type) {
     case 2:
       q4_0(p.data, rows, k, x, m, out, acc);
@@ -382,6 +398,265 @@ function plain(
         a = fround(a + fround(s));
       }
       out[r * rows + j] = a;
+    }
+  }
+}
+
+/**
+ * Decodes super-block b of the row at byte offset `o` into integer weights qb[qo..qo+E), per sub-block
+ * float32 scales ds[so..] and mins ms[so..] (0 where the format has no min). Returns nothing; the
+ * layout per type is fixed (see DECODE_SHAPE).
+ */
+type Decoder = (
+  data: Uint8Array,
+  qi: Int8Array,
+  o: number,
+  qb: Float64Array,
+  qo: number,
+  ds: Float64Array,
+  ms: Float64Array,
+  so: number,
+) => void;
+
+function decQ4_0(
+  data: Uint8Array,
+  _qi: Int8Array,
+  o: number,
+  qb: Float64Array,
+  qo: number,
+  ds: Float64Array,
+  ms: Float64Array,
+  so: number,
+) {
+  ds[so] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  ms[so] = 0;
+  for (let l = 0; l < 16; l++) {
+    const v = data[o + 2 + l];
+    qb[qo + l] = (v & 15) - 8;
+    qb[qo + l + 16] = (v >> 4) - 8;
+  }
+}
+function decQ8_0(
+  data: Uint8Array,
+  qi: Int8Array,
+  o: number,
+  qb: Float64Array,
+  qo: number,
+  ds: Float64Array,
+  ms: Float64Array,
+  so: number,
+) {
+  ds[so] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  ms[so] = 0;
+  for (let l = 0; l < 32; l++) qb[qo + l] = qi[o + 2 + l];
+}
+const kSc = new Int32Array(8);
+const kMn = new Int32Array(8);
+function decQ4_K(
+  data: Uint8Array,
+  _qi: Int8Array,
+  o: number,
+  qb: Float64Array,
+  qo: number,
+  ds: Float64Array,
+  ms: Float64Array,
+  so: number,
+) {
+  const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
+  kScales(data, o + 4, kSc, kMn);
+  for (let s = 0; s < 8; s++) {
+    ds[so + s] = fround(d * kSc[s]);
+    ms[so + s] = fround(dmin * kMn[s]);
+  }
+  for (let g = 0; g < 4; g++) {
+    const q = o + 16 + 32 * g;
+    const t = qo + 64 * g;
+    for (let l = 0; l < 32; l++) {
+      const v = data[q + l];
+      qb[t + l] = v & 15;
+      qb[t + 32 + l] = v >> 4;
+    }
+  }
+}
+function decQ5_K(
+  data: Uint8Array,
+  _qi: Int8Array,
+  o: number,
+  qb: Float64Array,
+  qo: number,
+  ds: Float64Array,
+  ms: Float64Array,
+  so: number,
+) {
+  const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
+  kScales(data, o + 4, kSc, kMn);
+  for (let s = 0; s < 8; s++) {
+    ds[so + s] = fround(d * kSc[s]);
+    ms[so + s] = fround(dmin * kMn[s]);
+  }
+  for (let g = 0; g < 4; g++) {
+    const q = o + 48 + 32 * g;
+    const t = qo + 64 * g;
+    const sh = 2 * g;
+    for (let l = 0; l < 32; l++) {
+      const v = data[q + l];
+      const h = data[o + 16 + l] >> sh;
+      qb[t + l] = (v & 15) | ((h & 1) << 4);
+      qb[t + 32 + l] = (v >> 4) | ((h & 2) << 3);
+    }
+  }
+}
+function decQ6_K(
+  data: Uint8Array,
+  qi: Int8Array,
+  o: number,
+  qb: Float64Array,
+  qo: number,
+  ds: Float64Array,
+  ms: Float64Array,
+  so: number,
+) {
+  const d = FP16_TABLE[data[o + 208] | (data[o + 209] << 8)];
+  for (let i = 0; i < 16; i++) {
+    ds[so + i] = fround(d * qi[o + 192 + i]);
+    ms[so + i] = 0;
+  }
+  for (let h = 0; h < 2; h++) {
+    const ql = o + 64 * h;
+    const qh = o + 128 + 32 * h;
+    const t = qo + 128 * h;
+    for (let l = 0; l < 32; l++) {
+      const va = data[ql + l];
+      const vb = data[ql + l + 32];
+      const c = data[qh + l];
+      qb[t + l] = ((va & 15) | ((c & 3) << 4)) - 32;
+      qb[t + l + 32] = ((vb & 15) | (((c >> 2) & 3) << 4)) - 32;
+      qb[t + l + 64] = ((va >> 4) | (((c >> 4) & 3) << 4)) - 32;
+      qb[t + l + 96] = ((vb >> 4) | (((c >> 6) & 3) << 4)) - 32;
+    }
+  }
+}
+
+interface Shape {
+  dec: Decoder;
+  /** elements and bytes per super-block, elements per sub-block */
+  E: number;
+  B: number;
+  S: number;
+  /** uses the activation sums (a min per sub-block) */
+  mins: boolean;
+}
+/** 8 consecutive 32-element blocks handled as one 256-element super-block (fewer, longer steps). */
+function grouped(sh: Shape): Shape {
+  const { dec, B } = sh;
+  const dec8: Decoder = (data, qi, o, qb, qo, ds, ms, so) => {
+    for (let g = 0; g < 8; g++) dec(data, qi, o + g * B, qb, qo + 32 * g, ds, ms, so + g);
+  };
+  return { dec: dec8, E: 256, B: 8 * B, S: 32, mins: sh.mins };
+}
+
+const SHAPES: Record<number, Shape> = {
+  2: { dec: decQ4_0, E: 32, B: 18, S: 32, mins: false },
+  8: { dec: decQ8_0, E: 32, B: 34, S: 32, mins: false },
+  12: { dec: decQ4_K, E: 256, B: 144, S: 32, mins: true },
+  13: { dec: decQ5_K, E: 256, B: 176, S: 32, mins: true },
+  14: { dec: decQ6_K, E: 256, B: 210, S: 16, mins: false },
+};
+
+/**
+ * m >= 2: four weight rows x two activation rows per step. Each super-block of the four weight rows
+ * is decoded once (integers + float32 sub-block scales) and reused for all m activation rows; the
+ * inner loop does 8 multiply-adds per 6 loads, on float64 copies of x (no per-load widening).
+ */
+function tiled(
+  sh0: Shape,
+  data: Uint8Array,
+  rows: number,
+  k: number,
+  x32: Float32Array,
+  xs: Float32Array | null,
+  m: number,
+  out: Float32Array,
+) {
+  const sh = sh0.E === 32 && k % 256 === 0 ? grouped(sh0) : sh0;
+  const { dec, E, B, S } = sh;
+  const nb = k / E;
+  const nsub = E / S;
+  const g32 = k >> 5;
+  const rb = nb * B;
+  const x = Float64Array.from(x32);
+  const qi = new Int8Array(data.buffer, data.byteOffset, data.byteLength);
+  const q = new Float64Array(4 * E);
+  const ds = new Float64Array(4 * nsub);
+  const ms = new Float64Array(4 * nsub);
+  const acc = new Float64Array(4 * m);
+  const E1 = E,
+    E2 = 2 * E,
+    E3 = 3 * E;
+  for (let j = 0; j < rows; j += 4) {
+    const j1 = Math.min(j + 1, rows - 1);
+    const j2 = Math.min(j + 2, rows - 1);
+    const j3 = Math.min(j + 3, rows - 1);
+    acc.fill(0);
+    for (let b = 0; b < nb; b++) {
+      dec(data, qi, j * rb + b * B, q, 0, ds, ms, 0);
+      dec(data, qi, j1 * rb + b * B, q, E1, ds, ms, nsub);
+      dec(data, qi, j2 * rb + b * B, q, E2, ds, ms, 2 * nsub);
+      dec(data, qi, j3 * rb + b * B, q, E3, ds, ms, 3 * nsub);
+      for (let r = 0; r < m; r += 2) {
+        const r2 = r + 1 < m ? r + 1 : r;
+        const x0 = r * k + b * E;
+        const x1 = r2 * k + b * E;
+        for (let s = 0; s < nsub; s++) {
+          const o = s * S;
+          let a0 = 0,
+            a1 = 0,
+            a2 = 0,
+            a3 = 0,
+            c0 = 0,
+            c1 = 0,
+            c2 = 0,
+            c3 = 0;
+          for (let l = o; l < o + S; l++) {
+            const v0 = x[x0 + l];
+            const v1 = x[x1 + l];
+            const w0 = q[l];
+            const w1 = q[E1 + l];
+            const w2 = q[E2 + l];
+            const w3 = q[E3 + l];
+            a0 += w0 * v0;
+            a1 += w1 * v0;
+            a2 += w2 * v0;
+            a3 += w3 * v0;
+            c0 += w0 * v1;
+            c1 += w1 * v1;
+            c2 += w2 * v1;
+            c3 += w3 * v1;
+          }
+          const t0 = xs ? xs[r * g32 + ((b * E + o) >> 5)] : 0;
+          const t1 = xs ? xs[r2 * g32 + ((b * E + o) >> 5)] : 0;
+          const p = r * 4;
+          const p2 = r2 * 4;
+          acc[p] = fround(acc[p] + fround(ds[s] * fround(a0) - ms[s] * t0));
+          acc[p + 1] = fround(acc[p + 1] + fround(ds[nsub + s] * fround(a1) - ms[nsub + s] * t0));
+          acc[p + 2] = fround(acc[p + 2] + fround(ds[2 * nsub + s] * fround(a2) - ms[2 * nsub + s] * t0));
+          acc[p + 3] = fround(acc[p + 3] + fround(ds[3 * nsub + s] * fround(a3) - ms[3 * nsub + s] * t0));
+          if (r2 !== r) {
+            acc[p2] = fround(acc[p2] + fround(ds[s] * fround(c0) - ms[s] * t1));
+            acc[p2 + 1] = fround(acc[p2 + 1] + fround(ds[nsub + s] * fround(c1) - ms[nsub + s] * t1));
+            acc[p2 + 2] = fround(acc[p2 + 2] + fround(ds[2 * nsub + s] * fround(c2) - ms[2 * nsub + s] * t1));
+            acc[p2 + 3] = fround(acc[p2 + 3] + fround(ds[3 * nsub + s] * fround(c3) - ms[3 * nsub + s] * t1));
+          }
+        }
+      }
+    }
+    for (let r = 0; r < m; r++) {
+      out[r * rows + j] = acc[r * 4];
+      out[r * rows + j1] = acc[r * 4 + 1];
+      out[r * rows + j2] = acc[r * 4 + 2];
+      out[r * rows + j3] = acc[r * 4 + 3];
     }
   }
 }
