@@ -391,7 +391,12 @@ export class HipRuntime implements GpuRuntime {
     this.call('hipMemGetInfo', hip.hipMemGetInfo(free, tot2));
     if (prev >= 0 && prev !== index) this.select(prev);
 
-    const full = this.gcnArchName(index);
+    // QUANTSCOPE_HIP_ARCH: escape hatch for a runtime whose hipDeviceProp_t holds no gfx target
+    const override = process.env.QUANTSCOPE_HIP_ARCH;
+    if (override !== undefined && !GFX_TARGET_RE.test(override)) {
+      throw new Error(`QUANTSCOPE_HIP_ARCH='${override}' is not an AMD GPU target (expected e.g. gfx90a)`);
+    }
+    const full = override ?? this.gcnArchName(index);
     const memClock = this.attr(HipAttr.MemoryClockRate, index);
     const busWidth = this.attr(HipAttr.MemoryBusWidth, index);
     const details: Record<string, string> = { library: hip.libraryPath };

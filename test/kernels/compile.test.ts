@@ -1,0 +1,247 @@
+// Runs scripts/build-kernels.mjs with the real toolchains: nvcc (sm_80, sm_90 cubin + compute_90 PTX)
+// and hipcc (gfx90a, gfx1030 HSACO), on a tiny fixture and on a real kernel (all of them with
+// QS_TEST_FULL=1, or `npm run build:kernels`). A missing compiler skips its tests with the reason
+// printed.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SCRIPT = path.join(ROOT, 'scripts/build-kernels.mjs');
+const FIXTURE = 'test/kernels/fixtures/ok';
+// every compile takes seconds on a shared machine: one real kernel by default, all with QS_TEST_FULL=1
+const REAL = (
+  process.env.QS_TEST_FULL === '1' && existsSync(path.join(ROOT, 'kernels'))
+    ? readdirSync(path.join(ROOT, 'kernels'))
+        .filter((f) => f.endsWith('.cu'))
+        .map((f) => `kernels/${f}`)
+    : ['kernels/q4_0.cu']
+).filter((f) => existsSync(path.join(ROOT, f)));
+const SOURCES = [FIXTURE, ...REAL];
+const STEMS = ['axpy', ...REAL.map((f) => path.basename(f, '.cu'))];
+
+function findTool(name: string, dirs: string[]): string | null {
+  for (const d of [...(process.env.PATH ?? '').split(path.delimiter), ...dirs]) {
+    if (!d) continue;
+    const p = path.join(d, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+const nvcc = findTool('nvcc', ['/usr/local/cuda/bin']);
+const hipcc = findTool('hipcc', ['/opt/rocm/bin']);
+if (!nvcc) console.log('[kernels] nvcc tests skipped: nvcc not found on PATH or in /usr/local/cuda/bin');
+if (!hipcc) console.log('[kernels] hipcc tests skipped: hipcc not found on PATH or in /opt/rocm/bin');
+if (!REAL.length) console.log('[kernels] kernels/*.cu not present: only the fixture is compiled');
+
+const work = mkdtempSync(path.join(tmpdir(), 'qs-build-kernels-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function build(args: string[]) {
+  const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 900_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+interface Entry {
+  file: string;
+  source: string;
+  sourceSha256: string;
+  arch: string;
+  kind: string;
+  compiler: string;
+  compilerVersion: string;
+  bytes: number;
+  sha256: string;
+}
+function manifest(dir: string): { entries: Entry[]; skipped: { toolchain: string; reason: string }[] } {
+  return JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+}
+
+function elf(buf: Buffer): { machine: number; flags: number } {
+  expect(Array.from(buf.subarray(0, 4))).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+  expect(buf[4]).toBe(2); // ELFCLASS64
+  return { machine: buf.readUInt16LE(18), flags: buf.readUInt32LE(48) };
+}
+
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+describe('build-kernels with nvcc', () => {
+  it.skipIf(!nvcc)(
+    'builds sm_80 and sm_90 cubins and compute_90 PTX for every source',
+    () => {
+      const out = path.join(work, 'cuda');
+      const r = build([
+        '--only',
+        'cuda',
+        '--arch',
+        'sm_80,sm_90,compute_90',
+        '--src',
+        SOURCES.join(','),
+        '--out',
+        out,
+        '--require',
+        '--jobs',
+        '2',
+      ]);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      const m = manifest(out);
+      for (const stem of STEMS) {
+        for (const arch of ['sm_80', 'sm_90']) {
+          const f = path.join(out, `${stem}.${arch}.cubin`);
+          const buf = readFileSync(f);
+          expect(buf.length).toBeGreaterThan(500);
+          expect(elf(buf).machine).toBe(190); // EM_CUDA
+          const e = m.entries.find((x) => x.file === `${stem}.${arch}.cubin`)!;
+          expect(e).toBeDefined();
+          expect(e).toMatchObject({
+            arch,
+            kind: 'cubin',
+            compiler: 'nvcc',
+            bytes: buf.length,
+            sha256: sha(f),
+          });
+          expect(e.compilerVersion).toMatch(/^nvcc \d+\.\d+/);
+          expect(e.sourceSha256).toBe(sha(path.join(ROOT, e.source)));
+        }
+        const ptx = readFileSync(path.join(out, `${stem}.compute_90.ptx`), 'utf8');
+        expect(ptx).toMatch(/^\.target sm_90/m);
+        expect(ptx).toMatch(/\.entry /);
+      }
+      // a second run finds everything up to date
+      const again = build([
+        '--only',
+        'cuda',
+        '--arch',
+        'sm_80,sm_90,compute_90',
+        '--src',
+        SOURCES.join(','),
+        '--out',
+        out,
+      ]);
+      expect(again.code).toBe(0);
+      expect(again.out).toMatch(new RegExp(`0 built, ${STEMS.length * 3} up to date, 0 failed`));
+    },
+    900_000,
+  );
+});
+
+describe('build-kernels with hipcc', () => {
+  it.skipIf(!hipcc)(
+    'builds gfx90a and gfx1030 code objects (plain AMDGPU ELF, not offload bundles) for every source',
+    () => {
+      const out = path.join(work, 'hip');
+      const r = build([
+        '--only',
+        'hip',
+        '--arch',
+        'gfx90a,gfx1030',
+        '--src',
+        SOURCES.join(','),
+        '--out',
+        out,
+        '--require',
+        '--jobs',
+        '2',
+      ]);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      const m = manifest(out);
+      // e_flags low byte: EF_AMDGPU_MACH_AMDGCN_GFX90A = 0x3f, GFX1030 = 0x36
+      for (const [arch, mach] of [
+        ['gfx90a', 0x3f],
+        ['gfx1030', 0x36],
+      ] as const) {
+        for (const stem of STEMS) {
+          const f = path.join(out, `${stem}.${arch}.hsaco`);
+          const buf = readFileSync(f);
+          expect(buf.length).toBeGreaterThan(500);
+          const { machine, flags } = elf(buf);
+          expect(machine).toBe(224); // EM_AMDGPU
+          expect(flags & 0xff).toBe(mach);
+          const e = m.entries.find((x) => x.file === `${stem}.${arch}.hsaco`)!;
+          expect(e).toMatchObject({
+            arch,
+            kind: 'hsaco',
+            compiler: 'hipcc',
+            bytes: buf.length,
+            sha256: sha(f),
+          });
+          expect(e.compilerVersion).toMatch(/^hipcc \d/);
+        }
+      }
+    },
+    900_000,
+  );
+
+  it.skipIf(!hipcc)(
+    'reports a compile error in one line naming the file and the target, and exits 1',
+    () => {
+      const r = build([
+        '--only',
+        'hip',
+        '--arch',
+        'gfx90a',
+        '--src',
+        'test/kernels/fixtures/broken',
+        '--out',
+        path.join(work, 'broken'),
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(
+        /^build-kernels: error: hipcc failed on test\/kernels\/fixtures\/broken\/broken\.cu for gfx90a: .*undeclared identifier/m,
+      );
+      expect(existsSync(path.join(work, 'broken', 'broken.gfx90a.hsaco'))).toBe(false);
+    },
+    300_000,
+  );
+});
+
+describe('build-kernels without a compiler, and bad usage', () => {
+  it('notes a missing compiler and exits 0, or exits 1 with --require', () => {
+    const out = path.join(work, 'missing');
+    const args = [
+      '--src',
+      FIXTURE,
+      '--out',
+      out,
+      '--nvcc',
+      '/nonexistent/nvcc',
+      '--hipcc',
+      '/nonexistent/hipcc',
+    ];
+    const r = build(args);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/note: nvcc not found at \/nonexistent\/nvcc; skipping CUDA/);
+    expect(r.out).toMatch(/note: hipcc not found at \/nonexistent\/hipcc; skipping HIP/);
+    expect(manifest(out).skipped.map((s) => s.toolchain)).toEqual(['cuda', 'hip']);
+    expect(manifest(out).entries).toEqual([]);
+    const req = build([...args, '--require']);
+    expect(req.code).toBe(1);
+    expect(req.err).toMatch(/^build-kernels: error: --require: nvcc not found at \/nonexistent\/nvcc/);
+  });
+
+  it('rejects bad options with a one-line usage error (exit 2)', () => {
+    for (const [args, msg] of [
+      [['--only', 'rocm'], /--only must be cuda or hip, got 'rocm'/],
+      [['--arch', 'sm_90,volta'], /unknown architecture 'volta'/],
+      [['--src', 'no/such/dir'], /source no\/such\/dir does not exist/],
+      [['--jobs', '0'], /--jobs must be an integer/],
+      [['--bogus'], /unknown option '--bogus'/],
+    ] as const) {
+      const r = build([...args]);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(msg);
+    }
+  });
+});
