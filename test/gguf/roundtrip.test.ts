@@ -138,7 +138,18 @@ describe('round trip encode -> parse', () => {
 describe('string arrays decode exactly like a per-string TextDecoder', () => {
   it('valid 1-4 byte sequences and malformed bytes (overlong, surrogate, truncated, > U+10FFFF)', () => {
     const enc = new TextEncoder();
-    const good = ['', 'a', 'Ġthe', 'ü', '€uro', '😀x', 'mixed ✓ 🙂 ß', 'x'.repeat(300)];
+    const good = [
+      '\uFEFFbom',
+      '',
+      'a',
+      'Ġthe',
+      'ü',
+      '€uro',
+      '😀x',
+      'mixed ✓ 🙂 ß',
+      'x'.repeat(300),
+      '\uFEFF',
+    ];
     const bad = [
       [0xc0, 0xaf], // overlong
       [0xed, 0xa0, 0x80], // surrogate
@@ -151,14 +162,18 @@ describe('string arrays decode exactly like a per-string TextDecoder', () => {
     ].map((a) => Uint8Array.from(a));
     const items: Uint8Array[] = [];
     for (let i = 0; i < 64; i++)
-      items.push(i % 3 === 0 ? bad[i % bad.length] : enc.encode(good[i % good.length]));
+      items.push(i % 3 === 1 ? bad[i % bad.length] : enc.encode(good[i % good.length]));
     const r = new Raw().header(0, 1).str('k').u32(V.ARRAY).u32(V.STRING).u64(items.length);
     for (const it of items) r.u64(it.length).bytes(it);
     const b = r.build();
     const h = parseGgufHeader(b, b.length);
     const got = (h.metadata[0].value as { values: string[] }).values;
-    const td = new TextDecoder();
+    const td = new TextDecoder('utf-8', { ignoreBOM: true });
     expect(got).toEqual(items.map((x) => td.decode(x)));
+    expect(got[0]).toBe('\uFEFFbom');
+    // and single strings keep a BOM too
+    const one = encodeGguf({ metadata: [md.string('\uFEFFk', '\uFEFFv')], tensors: [] });
+    expect(parseGgufHeader(one, one.length).metadata[0]).toMatchObject({ key: '\uFEFFk', value: '\uFEFFv' });
   });
 });
 

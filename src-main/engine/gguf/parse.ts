@@ -48,9 +48,10 @@ const MIN_TENSOR_INFO_BYTES = 28; // name length 8 + n_dims 4 + 1 dim 8 + type 4
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const TWO32 = 4294967296;
 
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM keeps a leading U+FEFF as data (the default would strip it, and shift the joined-array slices)
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
-/** Decode UTF-8; short pure-ASCII strings (almost all tokenizer entries) skip TextDecoder's call overhead. */
+/** Decode UTF-8; short pure-ASCII strings (most keys and names) skip TextDecoder's call overhead. */
 function decodeUtf8(b: Uint8Array, start: number, end: number): string {
   const len = end - start;
   if (len <= 24) {
