@@ -189,3 +189,23 @@ describe('allowed model paths', () => {
     }
   });
 });
+
+describe('preload channel names', () => {
+  it('match the main process channel map', async () => {
+    const src = (await import('node:fs')).readFileSync(
+      path.join(__dirname, '../../src-preload/index.ts'),
+      'utf8',
+    );
+    const {
+      API_CHANNELS: chans,
+      RUN_EVENT_CHANNEL,
+      MENU_COMMAND_CHANNEL,
+      ALLOW_DROPPED_CHANNEL,
+    } = await import('../../src-main/app/ipc');
+    for (const [m, ch] of Object.entries(chans)) expect(src).toContain(`${m}: '${ch}'`);
+    expect(src).toContain(`runEvent: '${RUN_EVENT_CHANNEL}'`);
+    expect(src).toContain(`menuCommand: '${MENU_COMMAND_CHANNEL}'`);
+    expect(src).toContain(`allowDropped: '${ALLOW_DROPPED_CHANNEL}'`);
+    expect(src).not.toMatch(/exposeInMainWorld\([^)]*ipcRenderer/);
+  });
+});

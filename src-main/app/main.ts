@@ -1,0 +1,313 @@
+/**
+ * Electron main process: one window, the application menu, the app:// protocol for the built UI,
+ * the security settings of Electron's checklist, and the IPC bridge to the engine, which runs in a
+ * utility process (engine-host.ts) so the UI never waits on the engine.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  protocol,
+  session,
+  utilityProcess,
+  type IpcMainEvent,
+  type IpcMainInvokeEvent,
+} from 'electron';
+import type { ApiMethod } from '../engine/server/api-schemas';
+import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from '../engine/server/security';
+import { samplesDir as defaultSamplesDir } from '../engine/paths';
+import { APP_VERSION } from '../engine/version';
+import type { ReportResult } from '../../src-preload/api';
+import type { MenuCommand } from '../../src-renderer/src/api/shell';
+import {
+  ALLOW_DROPPED_CHANNEL,
+  API_CHANNELS,
+  MENU_COMMAND_CHANNEL,
+  RUN_EVENT_CHANNEL,
+  droppedPathSchema,
+  errorReply,
+  isTrustedSender,
+  okReply,
+  validateApiCall,
+} from './ipc';
+import { APP_SCHEME, APP_URL, mimeType, resolveAppFile } from './app-protocol';
+import { AllowedPaths } from './allowed-paths';
+import { EngineClient, type ChildLike } from './engine-client';
+import { buildMenuTemplate } from './menu';
+import { clearRecent, readRecent } from './recent';
+
+const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+const isDev = devServerUrl !== undefined;
+const appUrl = devServerUrl ?? APP_URL;
+const rendererDir = path.join(__dirname, '..', 'renderer');
+const preloadFile = path.join(__dirname, '..', 'preload', 'index.js');
+const engineHostFile = path.join(__dirname, 'engine-host.js');
+
+/** The dev server needs Vite's HMR websocket and React refresh's inline preamble; nothing else does. */
+const DEV_CSP = CONTENT_SECURITY_POLICY.replace(
+  "script-src 'self'",
+  "script-src 'self' 'unsafe-inline'",
+).replace("connect-src 'self'", "connect-src 'self' ws://localhost:* http://localhost:*");
+
+// Must run before 'ready'.
+app.enableSandbox();
+protocol.registerSchemesAsPrivileged([
+  {
+    scheme: APP_SCHEME,
+    privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true },
+  },
+]);
+
+let mainWindow: BrowserWindow | null = null;
+let engine: EngineClient | null = null;
+
+function samplesDirectory(): string {
+  return app.isPackaged ? path.join(process.resourcesPath, 'samples') : defaultSamplesDir();
+}
+
+function recentFile(): string {
+  return path.join(app.getPath('userData'), 'recent.json');
+}
+
+function sendMenuCommand(cmd: MenuCommand): void {
+  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(MENU_COMMAND_CHANNEL, cmd);
+}
+
+async function refreshMenu(): Promise<void> {
+  let hasSample = false;
+  try {
+    hasSample = (await fsp.readdir(samplesDirectory())).some((f) => f.toLowerCase().endsWith('.gguf'));
+  } catch {
+    hasSample = false;
+  }
+  const template = buildMenuTemplate({
+    isMac: process.platform === 'darwin',
+    isDev,
+    recent: readRecent(recentFile()),
+    hasSample,
+    send: sendMenuCommand,
+    clearRecent: () => {
+      clearRecent(recentFile());
+      void refreshMenu();
+    },
+    about: () => {
+      const opts = {
+        type: 'info' as const,
+        title: 'About QuantScope',
+        message: `QuantScope ${APP_VERSION}`,
+        detail:
+          'Verifies and benchmarks fused dequantize+matmul GPU kernels on GGUF weights against a CPU reference.\n\n' +
+          `Electron ${process.versions.electron} · Chromium ${process.versions.chrome} · Node ${process.versions.node}`,
+      };
+      void (mainWindow ? dialog.showMessageBox(mainWindow, opts) : dialog.showMessageBox(opts));
+    },
+    quit: () => app.quit(),
+    toggleDevTools: () => mainWindow?.webContents.toggleDevTools(),
+    reload: () => mainWindow?.webContents.reload(),
+  });
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+function trusted(event: IpcMainInvokeEvent | IpcMainEvent): boolean {
+  const frame = event.senderFrame;
+  return isTrustedSender(
+    {
+      webContentsId: event.sender.id,
+      frameUrl: frame?.url ?? null,
+      isMainFrame: frame ? frame.parent === null : false,
+    },
+    { webContentsId: mainWindow && !mainWindow.isDestroyed() ? mainWindow.webContents.id : null, appUrl },
+  );
+}
+
+function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
+  const handlers: { [M in ApiMethod]: (args: ReturnType<typeof validateApiCall<M>>) => Promise<unknown> } = {
+    appInfo: () => eng.call('appInfo', []),
+    listModelFiles: () => eng.call('listModelFiles', []),
+    async pickModelFile() {
+      const opts = {
+        title: 'Open a GGUF model',
+        properties: ['openFile' as const],
+        filters: [
+          { name: 'GGUF models', extensions: ['gguf'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      };
+      const res = mainWindow
+        ? await dialog.showOpenDialog(mainWindow, opts)
+        : await dialog.showOpenDialog(opts);
+      if (res.canceled || res.filePaths.length === 0) return null;
+      const chosen = res.filePaths[0];
+      allowed.allow(chosen);
+      return chosen;
+    },
+    async openModel([p]) {
+      allowed.check(p);
+      const summary = await eng.call('openModel', [path.resolve(p)]);
+      void refreshMenu(); // the engine added it to the recent list
+      return summary;
+    },
+    devices: () => eng.call('devices', []),
+    startRun: (args) => eng.call('startRun', args),
+    cancelRun: (args) => eng.call('cancelRun', args),
+    errorGrid: (args) => eng.call('errorGrid', args),
+    async exportReport(args) {
+      const rep = await eng.call<ReportResult>('exportReport', args);
+      const ext = path.extname(rep.fileName).slice(1) || args[0].format;
+      const opts = {
+        title: 'Save report',
+        defaultPath: path.join(app.getPath('documents'), path.basename(rep.fileName)),
+        filters: [{ name: `${ext.toUpperCase()} report`, extensions: [ext] }],
+      };
+      const res = mainWindow
+        ? await dialog.showSaveDialog(mainWindow, opts)
+        : await dialog.showSaveDialog(opts);
+      if (res.canceled || !res.filePath) return rep;
+      try {
+        await fsp.writeFile(res.filePath, rep.content, 'utf8');
+      } catch (e) {
+        throw new Error(`could not save the report to ${res.filePath}: ${(e as Error).message}`);
+      }
+      return { ...rep, savedPath: res.filePath };
+    },
+  };
+
+  for (const method of Object.keys(handlers) as ApiMethod[]) {
+    ipcMain.handle(API_CHANNELS[method], async (event, ...args: unknown[]) => {
+      if (!trusted(event)) {
+        console.warn(
+          `refused IPC ${method} from an untrusted sender (${event.senderFrame?.url ?? 'no frame'})`,
+        );
+        return errorReply(new Error('refused: the request did not come from the QuantScope window'));
+      }
+      try {
+        const parsed = validateApiCall(method, args);
+        const fn = handlers[method] as (a: unknown) => Promise<unknown>;
+        return okReply((await fn(parsed)) ?? null);
+      } catch (e) {
+        return errorReply(e);
+      }
+    });
+  }
+
+  ipcMain.on(ALLOW_DROPPED_CHANNEL, (event, ...args: unknown[]) => {
+    if (!trusted(event)) return;
+    const res = droppedPathSchema.safeParse(args);
+    if (res.success) allowed.allow(res.data[0]);
+  });
+
+  eng.onEvent((ev) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(RUN_EVENT_CHANNEL, ev);
+  });
+}
+
+function hardenSessions(): void {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+  ses.setDevicePermissionHandler(() => false);
+  // CSP for responses that pass through the network stack (the dev server). app:// responses carry
+  // it from the protocol handler; the built index.html also has it in a <meta>.
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({
+      responseHeaders: {
+        ...details.responseHeaders,
+        'Content-Security-Policy': [isDev ? DEV_CSP : CONTENT_SECURITY_POLICY],
+      },
+    });
+  });
+  protocol.handle(APP_SCHEME, async (request) => {
+    const file = resolveAppFile(rendererDir, request.url);
+    if (!file) return new Response('not found', { status: 404 });
+    try {
+      const data = await fsp.readFile(file);
+      return new Response(new Uint8Array(data), {
+        headers: { ...SECURITY_HEADERS, 'Content-Type': mimeType(file) },
+      });
+    } catch {
+      return new Response('not found', { status: 404 });
+    }
+  });
+}
+
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.on('will-redirect', (e) => e.preventDefault());
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1440,
+    height: 920,
+    minWidth: 900,
+    minHeight: 600,
+    show: false,
+    title: 'QuantScope',
+    backgroundColor: '#111318',
+    webPreferences: {
+      preload: preloadFile,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+      devTools: isDev,
+    },
+  });
+  win.once('ready-to-show', () => win.show());
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = null;
+  });
+  void win.loadURL(appUrl);
+  return win;
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+
+  void app.whenReady().then(async () => {
+    app.setAppUserModelId('dev.quantscope.app');
+    hardenSessions();
+    const samples = samplesDirectory();
+    const recent = recentFile();
+    engine = new EngineClient(
+      () =>
+        utilityProcess.fork(engineHostFile, [], {
+          serviceName: 'QuantScope engine',
+          stdio: 'inherit',
+          env: { ...process.env, QS_SAMPLES_DIR: samples },
+        }) as unknown as ChildLike,
+      { mode: 'electron', samplesDir: samples, modelDirs: [], restrictToDirs: false, recentFile: recent },
+    );
+    registerIpc(engine, new AllowedPaths(samples, () => readRecent(recent)));
+    await refreshMenu();
+    mainWindow = createWindow();
+    app.on('activate', () => {
+      if (!mainWindow) mainWindow = createWindow();
+    });
+  });
+
+  app.on('window-all-closed', () => app.quit());
+  app.on('before-quit', () => {
+    engine?.dispose();
+    engine = null;
+  });
+}
