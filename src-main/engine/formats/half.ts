@@ -41,7 +41,11 @@ export function fp16ToF32(h: number): number {
  */
 export function f32ToFp16(x: number): number {
   f32[0] = x;
-  const b = u32[0];
+  return fp16FromF32Bits(u32[0]);
+}
+
+/** Half bits of the float32 with bit pattern b (the body of f32ToFp16; hot loops call it on raw bits). */
+export function fp16FromF32Bits(b: number): number {
   const sign = (b >>> 16) & 0x8000;
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;
@@ -76,7 +80,11 @@ export function bf16ToF32(h: number): number {
  */
 export function f32ToBf16(x: number): number {
   f32[0] = x;
-  const b = u32[0];
+  return bf16FromF32Bits(u32[0]);
+}
+
+/** bf16 bits of the float32 with bit pattern b (the body of f32ToBf16). */
+export function bf16FromF32Bits(b: number): number {
   if ((b & 0x7fffffff) > 0x7f800000) return ((b >>> 16) | 0x40) & 0xffff;
   return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
 }

@@ -81,6 +81,8 @@ export function packScaleMinK4(
 
 const MAX_N = 32;
 const lAux = new Uint8Array(MAX_N);
+const xb = new Float64Array(MAX_N);
+const wb = new Float64Array(MAX_N);
 
 /**
  * Like make_qkx2_quants: fit x[i] ~ scale * L[i] - theMin with L in [0, nmax], weights
@@ -123,6 +125,11 @@ export function makeQkx2(
     sAX2 += a * v * v;
   }
   const avX = Math.sqrt(sX2 / n);
+  for (let i = 0; i < n; i++) {
+    const v = x[xo + i];
+    xb[i] = v;
+    wb[i] = avX + Math.abs(v);
+  }
   const sumW = n * avX + sA;
   const sumX = avX * sX + sAX;
   const sumWx2 = avX * sX2 + sAX2;
@@ -145,11 +152,12 @@ export function makeQkx2(
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const v = x[xo + i];
-      let l = Math.round(iscale * (v - min));
-      l = l < 0 ? 0 : l > nmax ? nmax : l;
+      const v = xb[i];
+      // round half up and clamp to [0, nmax]; NaN-safe (t > 0 is false for NaN)
+      const t = iscale * (v - min);
+      const l = t >= nmax ? nmax : t > 0 ? (t + 0.5) | 0 : 0;
       lAux[i] = l;
-      const wl = (avX + Math.abs(v)) * l;
+      const wl = wb[i] * l;
       sumL += wl;
       sumL2 += wl * l;
       sumXL += wl * v;
@@ -200,6 +208,11 @@ export function makeQx(x: Float32Array, xo: number, n: number, nmax: number, gri
     }
   }
   if (!(amax >= 1e-15) || !Number.isFinite(amax)) return 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xo + i];
+    xb[i] = v;
+    wb[i] = v * v; // the weight
+  }
   let best = -1;
   let bestScale = -max / nmax;
   for (let g = 0; g < grids.length; g++) {
@@ -207,12 +220,12 @@ export function makeQx(x: Float32Array, xo: number, n: number, nmax: number, gri
     let sumLX = 0;
     let sumL2 = 0;
     for (let i = 0; i < n; i++) {
-      const v = x[xo + i];
+      const v = xb[i];
       let l = Math.round(iscale * v);
       l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-      const w = v * v;
-      sumLX += w * v * l;
-      sumL2 += w * l * l;
+      const wl = wb[i] * l;
+      sumLX += wl * v;
+      sumL2 += wl * l;
     }
     // maximising sumLX^2 / sumL2 minimises the weighted error of the least-squares scale
     if (sumL2 > 0) {

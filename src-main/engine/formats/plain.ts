@@ -1,5 +1,5 @@
 /** F32 / F16 / BF16 stored as plain little-endian floats (block of 1 element). */
-import { FP16_TABLE, f32ToBf16, f32ToFp16 } from './half';
+import { FP16_TABLE, bf16FromF32Bits, fp16FromF32Bits } from './half';
 import { checkRowLength, type FormatCodec } from './codec';
 
 const T = FP16_TABLE; // a local binding keeps the hot loop free of module-namespace lookups
@@ -31,8 +31,9 @@ export const F16: FormatCodec = {
   },
   quantizeRow(src, srcOff, k, dst, dstOff) {
     checkRowLength('F16', k, 1);
+    const bits = new Uint32Array(src.buffer, src.byteOffset + srcOff * 4, k); // the float32 bits, no copy
     for (let j = 0, o = dstOff; j < k; j++, o += 2) {
-      const h = f32ToFp16(src[srcOff + j]);
+      const h = fp16FromF32Bits(bits[j]);
       dst[o] = h & 255;
       dst[o + 1] = h >> 8;
     }
@@ -52,8 +53,9 @@ export const BF16: FormatCodec = {
   },
   quantizeRow(src, srcOff, k, dst, dstOff) {
     checkRowLength('BF16', k, 1);
+    const bits = new Uint32Array(src.buffer, src.byteOffset + srcOff * 4, k);
     for (let j = 0, o = dstOff; j < k; j++, o += 2) {
-      const h = f32ToBf16(src[srcOff + j]);
+      const h = bf16FromF32Bits(bits[j]);
       dst[o] = h & 255;
       dst[o + 1] = h >> 8;
     }

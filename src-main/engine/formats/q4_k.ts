@@ -103,8 +103,8 @@ export function quantizeRowKAsym(
       const idd = 1 / dd; // ggml divides; a reciprocal only moves exact ties
       const xo = x + 32 * j;
       for (let ii = 0; ii < 32; ii++) {
-        const l = Math.round((src[xo + ii] + dm) * idd);
-        L[32 * j + ii] = l < 0 ? 0 : l > nmax ? nmax : l;
+        const t = (src[xo + ii] + dm) * idd;
+        L[32 * j + ii] = t >= nmax ? nmax : t > 0 ? (t + 0.5) | 0 : 0; // round half up, clamp, NaN -> 0
       }
     }
     emit(L, dst, o);

@@ -93,8 +93,9 @@ function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Arr
       }
       const idd = 1 / dd; // ggml divides; a reciprocal only moves exact ties
       for (let ii = 0; ii < 16; ii++) {
-        const l = Math.round(src[xo + ii] * idd);
-        L[16 * ib + ii] = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
+        // level = round(x / d) + 32, clamped to [0, 63] (round half up; NaN -> 0)
+        const u = src[xo + ii] * idd + 32.5;
+        L[16 * ib + ii] = u >= 63 ? 63 : u > 0 ? u | 0 : 0;
       }
     }
     for (let h = 0; h < 2; h++) {
