@@ -141,8 +141,8 @@ class HipEvent implements GpuEvent {
   constructor(readonly handle: NativePtr) {}
 }
 
-/** the device the HIP runtime's thread state currently points at (shared by all instances) */
-let boundDevice = -1;
+/** per loaded library: the device its (per-thread) current-device state points at, shared by instances */
+const boundDevices = new WeakMap<HipApi, number>();
 
 function loadHipOrExplain(candidates?: string[]): HipApi {
   try {
@@ -327,9 +327,9 @@ export class HipRuntime implements GpuRuntime {
 
   /** Makes `index` the HIP runtime's current device (a per-thread setting shared by instances). */
   private select(index: number): void {
-    if (boundDevice !== index) {
+    if (boundDevices.get(this.hip) !== index) {
       this.call('hipSetDevice', this.hip.hipSetDevice(index));
-      boundDevice = index;
+      boundDevices.set(this.hip, index);
     }
   }
 
@@ -384,7 +384,7 @@ export class HipRuntime implements GpuRuntime {
     const total: [number | bigint] = [0];
     this.call('hipDeviceTotalMem', hip.hipDeviceTotalMem(total, index));
     // free memory is only reported for the current device
-    const prev = boundDevice;
+    const prev = boundDevices.get(this.hip) ?? -1;
     this.select(index);
     const free: [number | bigint] = [0];
     const tot2: [number | bigint] = [0];
@@ -434,7 +434,7 @@ export class HipRuntime implements GpuRuntime {
     if (!Number.isInteger(index) || index < 0) throw new Error(`HIP: invalid device index ${index}`);
     // hipSetDevice itself reports an index past the last device (hipErrorInvalidDevice)
     this.call('hipSetDevice', this.hip.hipSetDevice(index));
-    boundDevice = index;
+    boundDevices.set(this.hip, index);
     this.device = index;
   }
 
