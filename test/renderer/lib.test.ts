@@ -352,3 +352,16 @@ describe('more formatting', () => {
     expect(shortTensor('output.weight')).toBe('output');
   });
 });
+
+describe('log axes', () => {
+  it('snaps to decades and keeps at most ~8 ticks', async () => {
+    const { logAxis } = await import('../../src-renderer/src/lib/charts');
+    expect(logAxis([0.3, 14])).toEqual({ domain: [0.1, 100], ticks: [0.1, 1, 10, 100] });
+    const wide = logAxis([1e-9, 1e9]);
+    expect(wide.ticks.length).toBeLessThanOrEqual(10);
+    expect(wide.domain[0]).toBeLessThanOrEqual(1e-9);
+    expect(wide.domain[1]).toBe(1e9);
+    expect(logAxis([]).ticks).toEqual([1, 10]);
+    expect(logAxis([5, 5]).domain).toEqual([1, 10]);
+  });
+});

@@ -20,13 +20,14 @@ import {
   bandwidthPoints,
   batchSeries,
   fusedVsUnfused,
+  logAxis,
   roofBandwidth,
   roofline,
   rooflinePoints,
   shortTensor,
   typeColor,
 } from '../lib/charts';
-import { fmtNum, fmtUs } from '../lib/format';
+import { fmtNum, fmtRate, fmtUs } from '../lib/format';
 import { isActive } from '../lib/runState';
 import { useThrottled } from '../lib/useThrottled';
 import type { DeviceSummary } from '../../../src-preload/api';
@@ -91,6 +92,11 @@ export function ChartsView() {
     const ais = pts.map((p) => p.ai);
     return roofline(roofBw.gbs, device?.peakTflops ?? null, Math.min(...ais), Math.max(...ais));
   }, [pts, roofBw.gbs, device]);
+  const xAxisLog = useMemo(() => logAxis([...pts.map((p) => p.ai), ...roof.map((r) => r.ai)]), [pts, roof]);
+  const yAxisLog = useMemo(
+    () => logAxis([...pts.map((p) => p.tflops), ...roof.map((r) => r.roof)]),
+    [pts, roof],
+  );
   const ptsByType = useMemo(() => {
     const m = new Map<string, typeof pts>();
     for (const p of pts) m.set(p.type, [...(m.get(p.type) ?? []), p]);
@@ -123,19 +129,34 @@ export function ChartsView() {
     );
   }
 
-  const peak = device?.peakBandwidthGBs ?? null;
-  const copy = device?.copyBandwidthGBs ?? null;
-  const bwMax = Math.max(...bw.map((p) => p.gbps), peak ?? 0, copy ?? 0) * 1.08;
+  // Reference lines far above every bar (a slow cpu against its copy bandwidth) would flatten the
+  // bars to nothing: those are named in the subtitle instead of drawn.
+  const dataMax = Math.max(...bw.map((p) => p.gbps));
+  const onScale = (v: number | null) => (v && v <= dataMax * 4 ? v : null);
+  const peakAll = device?.peakBandwidthGBs ?? null;
+  const copyAll = device?.copyBandwidthGBs ?? null;
+  const peak = onScale(peakAll);
+  const copy = onScale(copyAll);
+  const offScale = [
+    peakAll && !peak ? `peak ${fmtRate(peakAll)} GB/s` : '',
+    copyAll && !copy ? `copy ${fmtRate(copyAll)} GB/s` : '',
+  ].filter(Boolean);
+  const bwMax = Math.max(dataMax, peak ?? 0, copy ?? 0) * 1.08;
+  const bwSub = [
+    `Weight bytes / median time${device ? ` on ${device.name}` : ''}.`,
+    peak || copy
+      ? `Lines: ${[peak ? 'peak' : '', copy ? 'measured copy' : ''].filter(Boolean).join(' and ')} bandwidth.`
+      : '',
+    offScale.length ? `Off scale (above every bar): ${offScale.join(', ')}.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   const xs = [...new Set(s.results.map((r) => r.m))].sort((a, b) => a - b);
   const logX = xs.length > 1 && xs[xs.length - 1] / xs[0] >= 8;
 
   return (
     <div className="charts-view" data-testid="charts-view">
-      <ChartCard
-        title="Bandwidth per tensor (GB/s)"
-        sub={`Weight bytes / median time${device ? ` on ${device.name}` : ''}. Lines: ${peak ? 'peak' : ''}${peak && copy ? ' and ' : ''}${copy ? 'measured copy' : ''} bandwidth.`}
-        testId="chart-bandwidth"
-      >
+      <ChartCard title="Bandwidth per tensor (GB/s)" sub={bwSub} testId="chart-bandwidth">
         <ResponsiveContainer width="100%" height={300}>
           <BarChart data={bw} margin={{ top: 16, right: 24, left: 8, bottom: 64 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
@@ -149,7 +170,8 @@ export function ChartsView() {
               height={70}
             />
             <YAxis
-              domain={[0, Math.ceil(bwMax)]}
+              tickFormatter={(v: number) => fmtRate(v)}
+              domain={[0, bwMax > 10 ? Math.ceil(bwMax) : Number(bwMax.toPrecision(2))]}
               unit=""
               {...axis}
               label={{ value: 'GB/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
@@ -157,7 +179,7 @@ export function ChartsView() {
             <Tooltip
               contentStyle={tooltipStyle}
               formatter={(v, _n, p) => [
-                `${fmtNum(Number(v), 1)} GB/s${(p.payload as { pctPeak: number | null }).pctPeak != null ? ` (${fmtNum((p.payload as { pctPeak: number }).pctPeak, 1)} % of peak)` : ''}`,
+                `${fmtRate(Number(v))} GB/s${(p.payload as { pctPeak: number | null }).pctPeak != null ? ` (${fmtNum((p.payload as { pctPeak: number }).pctPeak, 1)} % of peak)` : ''}`,
                 (p.payload as { type: string }).type,
               ]}
             />
@@ -214,10 +236,14 @@ export function ChartsView() {
                 {...axis}
                 label={{ value: 'batch m', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
               />
-              <YAxis {...axis} label={{ value: 'GB/s', angle: -90, position: 'insideLeft', fontSize: 11 }} />
+              <YAxis
+                {...axis}
+                tickFormatter={(v: number) => fmtRate(v)}
+                label={{ value: 'GB/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
+              />
               <Tooltip
                 contentStyle={tooltipStyle}
-                formatter={(v) => `${fmtNum(Number(v), 1)} GB/s`}
+                formatter={(v) => `${fmtRate(Number(v))} GB/s`}
                 labelFormatter={(m) => `m = ${m}`}
               />
               <Legend wrapperStyle={{ fontSize: 11 }} />
@@ -250,12 +276,13 @@ export function ChartsView() {
                 label={{ value: 'batch m', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
               />
               <YAxis
+                tickFormatter={(v: number) => fmtRate(v)}
                 {...axis}
                 label={{ value: 'TFLOP/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
               />
               <Tooltip
                 contentStyle={tooltipStyle}
-                formatter={(v) => `${fmtNum(Number(v), 3)} TFLOP/s`}
+                formatter={(v) => `${fmtRate(Number(v))} TFLOP/s`}
                 labelFormatter={(m) => `m = ${m}`}
               />
               <Legend wrapperStyle={{ fontSize: 11 }} />
@@ -291,7 +318,8 @@ export function ChartsView() {
               dataKey="ai"
               type="number"
               scale="log"
-              domain={['auto', 'auto']}
+              domain={xAxisLog.domain}
+              ticks={xAxisLog.ticks}
               tickFormatter={tickPow}
               allowDuplicatedCategory={false}
               {...axis}
@@ -300,7 +328,9 @@ export function ChartsView() {
             <YAxis
               type="number"
               scale="log"
-              domain={['auto', 'auto']}
+              domain={yAxisLog.domain}
+              ticks={yAxisLog.ticks}
+              allowDataOverflow
               tickFormatter={tickPow}
               {...axis}
               label={{ value: 'TFLOP/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
@@ -308,7 +338,7 @@ export function ChartsView() {
             <Tooltip
               contentStyle={tooltipStyle}
               formatter={(v, n) => [
-                n === 'roof' ? `${fmtNum(Number(v), 3)} TFLOP/s (roof)` : `${fmtNum(Number(v), 3)}`,
+                n === 'roof' ? `${fmtRate(Number(v))} TFLOP/s (roof)` : `${fmtRate(Number(v))}`,
                 String(n),
               ]}
             />

@@ -1,5 +1,15 @@
 import { useApp } from '../context';
-import { fmtBytes, fmtDuration, fmtFlop, fmtNum, fmtPct, fmtSci, fmtUs, fmtVal } from '../lib/format';
+import {
+  fmtBytes,
+  fmtDuration,
+  fmtFlop,
+  fmtNum,
+  fmtPct,
+  fmtRate,
+  fmtSci,
+  fmtUs,
+  fmtVal,
+} from '../lib/format';
 import { flops, intensity } from '../lib/charts';
 import { verdictText } from '../lib/results';
 import { HeatmapForResult } from './Heatmap';
@@ -72,12 +82,12 @@ function TimingTable({ t }: { t: TimingSummary }) {
         <tr>
           <td>Bandwidth</td>
           <td className="num">
-            {fmtNum(t.gbps, 1)} GB/s · {fmtPct(t.pctPeak)} of peak · {fmtPct(t.pctCopy)} of copy
+            {fmtRate(t.gbps)} GB/s · {fmtPct(t.pctPeak)} of peak · {fmtPct(t.pctCopy)} of copy
           </td>
         </tr>
         <tr>
           <td>Compute</td>
-          <td className="num">{fmtNum(t.tflops, 3)} TFLOP/s</td>
+          <td className="num">{fmtRate(t.tflops)} TFLOP/s</td>
         </tr>
       </tbody>
     </table>

@@ -1,7 +1,7 @@
 import { useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useApp } from '../context';
-import { fmtNum, fmtPct, fmtSci, fmtUs } from '../lib/format';
+import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
 import { countResults, sortResults, verdictText, type ResultSortKey } from '../lib/results';
 import { isActive } from '../lib/runState';
 import { ResultDetail } from './ResultDetail';
@@ -63,7 +63,7 @@ function ResultRow({ r }: { r: TensorResult }) {
             {fmtUs(r.timing?.medianUs)}
           </div>
           <div role="cell" className="num">
-            {r.timing ? fmtNum(r.timing.gbps, 1) : '—'}
+            {fmtRate(r.timing?.gbps)}
           </div>
           <div role="cell" className="num">
             {fmtPct(pct)}

@@ -161,3 +161,17 @@ export function fusedVsUnfused(results: TensorResult[]): FusedRow[] {
 export function shortTensor(name: string): string {
   return name.replace(/^blk\.(\d+)\./, 'L$1.').replace(/\.weight\b/, '');
 }
+
+/** Decade ticks and a domain snapped to decades, for log axes (recharts' own log ticks crowd). */
+export function logAxis(values: number[]): { domain: [number, number]; ticks: number[] } {
+  const pos = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (!pos.length) return { domain: [1, 10], ticks: [1, 10] };
+  let lo = Math.floor(Math.log10(Math.min(...pos)));
+  let hi = Math.ceil(Math.log10(Math.max(...pos)));
+  if (hi === lo) hi = lo + 1;
+  const step = Math.max(1, Math.ceil((hi - lo) / 8));
+  lo = hi - Math.ceil((hi - lo) / step) * step;
+  const ticks: number[] = [];
+  for (let d = lo; d <= hi; d += step) ticks.push(10 ** d);
+  return { domain: [10 ** lo, 10 ** hi], ticks };
+}

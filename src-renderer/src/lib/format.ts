@@ -88,3 +88,12 @@ export function fmtFlop(x: number): string {
   }
   return `${v.toFixed(v >= 100 || i === 0 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
 }
+
+/** Rates (GB/s, TFLOP/s): 3 significant digits below 100, whole numbers above. */
+export function fmtRate(x: number | null | undefined): string {
+  if (x == null || !Number.isFinite(x)) return '—';
+  if (x === 0) return '0';
+  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
+  if (Math.abs(x) < 0.001) return x.toExponential(1);
+  return String(Number(x.toPrecision(3)));
+}
