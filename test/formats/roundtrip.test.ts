@@ -107,6 +107,15 @@ describe('quantize -> dequantize round trip', () => {
           }
         }
       }
+      if (!t.float) {
+        // scales beyond the half range saturate instead of becoming inf: values clip but stay finite
+        const big = Float32Array.from({ length: 256 }, (_, i) => ((i % 9) - 4) * 1e9);
+        const yb = dequantize(t.id, quantize(t.id, big, 1, 256), 1, 256);
+        const bad = Array.from(yb).findIndex(
+          (v, i) => !Number.isFinite(v) || Math.sign(v) * Math.sign(big[i]) < 0,
+        );
+        expect(bad, `${t.name} with 1e9-sized values`).toBe(-1);
+      }
       const withNaN = normals(256, 9);
       withNaN[10] = NaN;
       expect(() => quantize(t.id, withNaN, 1, 256)).not.toThrow();

@@ -10,6 +10,17 @@ export interface FormatCodec {
   quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void;
 }
 
+import { f32ToFp16 } from './half';
+
+/**
+ * Half bits for a block scale: like f32ToFp16, but a finite scale too large for a half saturates to
+ * +-65504 instead of becoming inf, so blocks made from huge inputs stay finite (their values clip).
+ */
+export function halfScale(x: number): number {
+  const h = f32ToFp16(x);
+  return (h & 0x7fff) === 0x7c00 && Number.isFinite(x) ? (h & 0x8000) | 0x7bff : h;
+}
+
 /** Throws a one-line error unless k is a positive-or-zero multiple of the block size. */
 export function checkRowLength(name: string, k: number, blockElems: number): void {
   if (!Number.isInteger(k) || k < 0 || k % blockElems !== 0) {

@@ -5,8 +5,8 @@
  * Exactness: (int4 * half) has at most 15 significant bits, so the float32 product is exact; the JS
  * double product is the same value and the Float32Array store is lossless. No FMA question arises.
  */
-import { FP16_TABLE, f32ToFp16 } from './half';
-import { checkRowLength, type FormatCodec } from './codec';
+import { FP16_TABLE } from './half';
+import { checkRowLength, halfScale, type FormatCodec } from './codec';
 
 const QK = 32;
 const BYTES = 18;
@@ -47,9 +47,10 @@ function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Arr
         max = v;
       }
     }
-    const d = Math.fround(max / -8);
+    let d = Math.fround(max / -8);
+    const h = halfScale(d);
+    if ((h & 0x7fff) === 0x7bff) d = FP16_TABLE[h]; // saturated scale: quantize against what is stored
     const id = d ? Math.fround(1 / d) : 0;
-    const h = f32ToFp16(d);
     dst[o] = h & 255;
     dst[o + 1] = h >> 8;
     for (let j = 0; j < 16; j++) {

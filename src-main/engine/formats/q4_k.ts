@@ -9,8 +9,8 @@
  * float result. GCC may contract `d1 * q - m1` into an FMA; because d1*q is exact, fma gives the same
  * bits too, so this codec matches llama.cpp with or without contraction.
  */
-import { FP16_TABLE, f32ToFp16 } from './half';
-import { checkRowLength, type FormatCodec } from './codec';
+import { FP16_TABLE } from './half';
+import { checkRowLength, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQkx2, packScaleMinK4, scaleMinK4 } from './kcommon';
 
 const BYTES = 144;
@@ -88,8 +88,8 @@ export function quantizeRowKAsym(
       lm[j] = Math.min(63, Math.max(0, Math.round(invMin * mins[j])));
     }
     packScaleMinK4(ls, lm, dst, o + 4);
-    const hd = f32ToFp16(maxScale / 63);
-    const hm = f32ToFp16(maxMin / 63);
+    const hd = halfScale(maxScale / 63);
+    const hm = halfScale(maxMin / 63);
     dst[o] = hd & 255;
     dst[o + 1] = hd >> 8;
     dst[o + 2] = hm & 255;

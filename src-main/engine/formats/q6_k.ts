@@ -10,8 +10,8 @@
  * Exactness: d*scale has at most 11 + 7 significant bits and times q at most 23 bits, so both float32
  * products are exact and the JS result is bit-identical. No additions, so no FMA question.
  */
-import { FP16_TABLE, f32ToFp16 } from './half';
-import { checkRowLength, type FormatCodec } from './codec';
+import { FP16_TABLE } from './half';
+import { checkRowLength, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQx } from './kcommon';
 
 const BYTES = 210;
@@ -78,7 +78,7 @@ function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Arr
       continue;
     }
     const iscale = -128 / maxScale;
-    const hd = f32ToFp16(1 / iscale);
+    const hd = halfScale(1 / iscale);
     dst[o + 208] = hd & 255;
     dst[o + 209] = hd >> 8;
     const d = FP16_TABLE[hd];

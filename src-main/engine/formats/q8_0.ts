@@ -4,8 +4,8 @@
  * Exactness: (int8 * half) has at most 19 significant bits, so the float32 product is exact and the
  * JS double product stored into a Float32Array is bit-identical to ggml's.
  */
-import { FP16_TABLE, f32ToFp16 } from './half';
-import { checkRowLength, type FormatCodec } from './codec';
+import { FP16_TABLE } from './half';
+import { checkRowLength, halfScale, type FormatCodec } from './codec';
 
 const QK = 32;
 const BYTES = 34;
@@ -31,9 +31,10 @@ function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Arr
     const o = dstOff + i * BYTES;
     let amax = 0;
     for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(src[x + j]));
-    const d = Math.fround(amax / 127);
+    let d = Math.fround(amax / 127);
+    const h = halfScale(d);
+    if ((h & 0x7fff) === 0x7bff) d = FP16_TABLE[h]; // saturated scale: quantize against what is stored
     const id = d ? Math.fround(1 / d) : 0;
-    const h = f32ToFp16(d);
     dst[o] = h & 255;
     dst[o + 1] = h >> 8;
     for (let j = 0; j < QK; j++) {
