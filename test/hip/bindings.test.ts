@@ -13,6 +13,7 @@ import {
   hiprtcCompile,
   packKernelArgs,
   peakBandwidthGBs,
+  peakHalfTflops,
 } from '../../src-main/engine/backends/gpu/hip-runtime';
 import { GpuError, GpuUnavailableError } from '../../src-main/engine/backends/gpu/runtime';
 
@@ -77,6 +78,11 @@ describe('pure helpers', () => {
     // MI250X GCD: 1.6 GHz HBM2e, 4096-bit
     expect(peakBandwidthGBs(1_600_000, 4096)).toBeCloseTo(1638.4, 6);
     expect(peakBandwidthGBs(0, 4096)).toBeNull();
+    // published FP16 matrix peaks: MI300X 1307 TF, MI100 184.6 TF, RX 6900 XT 46 TF (packed)
+    expect(peakHalfTflops('gfx942', 304, 2_100_000)).toBeCloseTo(1307.4, 0);
+    expect(peakHalfTflops('gfx908', 120, 1_502_000)).toBeCloseTo(184.5, 0);
+    expect(peakHalfTflops('gfx1030', 80, 2_250_000)).toBeCloseTo(46.1, 0);
+    expect(peakHalfTflops('gfx803', 64, 1_000_000)).toBeNull();
   });
 
   it('packs kernel arguments as one typed array per value', () => {

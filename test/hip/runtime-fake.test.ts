@@ -73,9 +73,10 @@ describe.skipIf(!gcc)('HipRuntime over a fake libamdhip64', () => {
       computeUnits: 104,
       warpSize: 64,
       copyBandwidthGBs: null,
-      peakTflops: null,
     });
     expect(d.peakBandwidthGBs).toBeCloseTo(1638.4, 6);
+    // 104 CUs x 1.7 GHz x 1024 = 181 TF, MI210's published FP16 matrix peak
+    expect(d.peakTflops).toBeCloseTo(181.0, 0);
     expect(d.details).toMatchObject({
       gcnArchName: 'gfx90a:sramecc+:xnack-',
       pciBusId: '0000:c1:00.0',

@@ -85,6 +85,28 @@ export function peakBandwidthGBs(memoryClockKHz: number, busWidthBits: number): 
   return (2 * memoryClockKHz * 1e3 * (busWidthBits / 8)) / 1e9;
 }
 
+/**
+ * Dense FP16 matrix FLOPs per compute unit per clock, by gfx target (AMD's published peaks divided
+ * by CUs x peak engine clock: MI100 184.6 TF / (120 x 1.502 GHz) = 1024, MI250X/MI210 1024, MI300X
+ * 1307 TF / (304 x 2.1 GHz) = 2048, MI355X 4096; RDNA2 has no matrix units: packed FP16 256; RDNA3
+ * WMMA 512; RDNA4 1024). Targets not listed have no known peak (null).
+ */
+const FP16_FLOPS_PER_CU_CLOCK: ReadonlyArray<[RegExp, number]> = [
+  [/^gfx90[8a]$/, 1024],
+  [/^gfx94[012]$/, 2048],
+  [/^gfx950$/, 4096],
+  [/^gfx103[0-6]$/, 256],
+  [/^gfx11(0[0-3]|5[01])$/, 512],
+  [/^gfx120[01]$/, 1024],
+];
+
+/** Peak half-precision matrix rate (TFLOP/s) for the roofline, or null when the target is not known. */
+export function peakHalfTflops(arch: string, computeUnits: number, clockKHz: number | null): number | null {
+  const hit = FP16_FLOPS_PER_CU_CLOCK.find(([re]) => re.test(arch));
+  if (!hit || !(computeUnits > 0) || !clockKHz || !(clockKHz > 0)) return null;
+  return (computeUnits * clockKHz * 1e3 * hit[1]) / 1e12;
+}
+
 /** Kernel arguments as hipModuleLaunchKernel wants them: one typed array holding each value. */
 export function packKernelArgs(args: KernelArg[]): ArrayBufferView[] {
   return args.map((a, i) => {
@@ -413,18 +435,20 @@ export class HipRuntime implements GpuRuntime {
     if (l2) details.l2CacheBytes = String(l2);
     const smem = this.attr(HipAttr.MaxSharedMemoryPerBlock, index);
     if (smem) details.maxSharedMemoryPerBlock = String(smem);
+    const arch = full ? full.split(':')[0] : 'gfx-unknown';
+    const computeUnits = this.requireAttr('MultiprocessorCount', index);
     return {
       backend: 'hip',
       index,
       name: cString(nameBuf) || `AMD GPU ${index}`,
-      arch: full ? full.split(':')[0] : 'gfx-unknown',
+      arch,
       memoryTotal: asNumber(total[0]),
       memoryFree: asNumber(free[0]),
-      computeUnits: this.requireAttr('MultiprocessorCount', index),
+      computeUnits,
       warpSize: this.requireAttr('WarpSize', index),
       peakBandwidthGBs: peakBandwidthGBs(memClock ?? 0, busWidth ?? 0),
       copyBandwidthGBs: null,
-      peakTflops: null,
+      peakTflops: peakHalfTflops(arch, computeUnits, clock),
       details,
     };
   }
