@@ -134,9 +134,12 @@ function findTool(name, explicit, extraDirs) {
   if (explicit)
     return isExecutable(explicit) ? { path: explicit } : { missing: `${name} not found at ${explicit}` };
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...extraDirs];
+  const names = process.platform === 'win32' ? [`${name}.exe`, `${name}.bin.exe`, name] : [name];
   for (const d of dirs) {
-    const p = path.join(d, name);
-    if (isExecutable(p)) return { path: p };
+    for (const n of names) {
+      const p = path.join(d, n);
+      if (isExecutable(p)) return { path: p };
+    }
   }
   return { missing: `${name} not found on PATH or in ${extraDirs.join(', ')}` };
 }
