@@ -143,8 +143,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Roots that openModel may read from, resolved through symlinks once.
   const roots: string[] = [];
   for (const d of opts.modelDirs) roots.push(await realDir(d, 'models folder'));
+  const modelRoots = [...roots];
   const samplesReal = await realDir(opts.samplesDir, 'samples folder').catch(() => null);
-  if (samplesReal && (opts.modelDirs.length === 0 || !roots.includes(samplesReal))) roots.push(samplesReal);
+  if (samplesReal && !roots.includes(samplesReal)) roots.push(samplesReal);
   if (roots.length === 0)
     throw new Error(`no model folders: the samples folder ${opts.samplesDir} does not exist`);
 
@@ -157,7 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     engine = new EngineService({
       mode: 'browser',
       samplesDir: samplesReal ?? opts.samplesDir,
-      modelDirs: roots,
+      modelDirs: modelRoots,
       restrictToDirs: true,
     });
   }

@@ -1,0 +1,51 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer } from '../../src-main/engine/server/serve';
+import type { ModelFileEntry, ModelSummary } from '../../src-preload/api';
+
+const SAMPLES = path.resolve(__dirname, '../../samples');
+
+describe('browser-mode server with the real EngineService', () => {
+  it('lists and opens the sample and a models folder, and refuses a malformed file in one line', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qs-real-'));
+    writeFileSync(
+      path.join(dir, 'malformed.gguf'),
+      Buffer.from('GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff', 'latin1'),
+    );
+    const srv = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelDirs: [dir],
+      samplesDir: SAMPLES,
+      uiDir: dir,
+    });
+    try {
+      const call = async (m: string, args: unknown[]) => {
+        const res = await fetch(`http://127.0.0.1:${srv.port}/api/${m}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${srv.token}` },
+          body: JSON.stringify(args),
+        });
+        return { status: res.status, body: await res.json() };
+      };
+      const info = await call('appInfo', []);
+      expect(info.body.mode).toBe('browser');
+      const files = (await call('listModelFiles', [])).body as ModelFileEntry[];
+      const sample = files.find((f) => f.source === 'sample' && f.name === 'tiny.gguf');
+      expect(sample, JSON.stringify(files)).toBeTruthy();
+      expect(files.some((f) => f.name === 'malformed.gguf')).toBe(true);
+      const opened = await call('openModel', [sample!.path]);
+      expect(opened.status).toBe(200);
+      expect((opened.body as ModelSummary).tensors.length).toBeGreaterThan(5);
+      const bad = await call('openModel', [path.join(dir, 'malformed.gguf')]);
+      expect(bad.status).toBe(422);
+      expect(bad.body.message).toMatch(/malformed\.gguf|tensor count|count/i);
+      expect(bad.body.message).not.toContain('\n');
+    } finally {
+      await srv.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
