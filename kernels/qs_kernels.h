@@ -62,14 +62,18 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
   qs_u32 lo, hi;
   qs_ld8b(b + 2 + (j & 1) * 8, lo, hi);
   const int sh = (j >> 1) * 4;
+  lo = (lo >> sh) & 0x0F0F0F0Fu;
+  hi = (hi >> sh) & 0x0F0F0F0Fu;
 #pragma unroll
-  for (int i = 0; i < 8; i++) w[i] = (float)((int)((qs_byte(lo, hi, i) >> sh) & 15u) - 8) * d;
+  for (int i = 0; i < 8; i++) w[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 8.f) * d;
 #elif QS_TYPE == 8
   const float d = qs_h2f(qs_ld16(b));
   qs_u32 lo, hi;
   qs_ld8b(b + 2 + j * 8, lo, hi);
+  lo ^= 0x80808080u; // signed byte q -> q + 128
+  hi ^= 0x80808080u;
 #pragma unroll
-  for (int i = 0; i < 8; i++) w[i] = (float)(int)(signed char)qs_byte(lo, hi, i) * d;
+  for (int i = 0; i < 8; i++) w[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f) * d;
 #elif QS_TYPE == 12 || QS_TYPE == 13
   const float d = qs_h2f(qs_ld16(b)), dmin = qs_h2f(qs_ld16(b + 2));
   const qs_u8* s = b + 4;
@@ -83,22 +87,21 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
     mn = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
   }
   const float d1 = d * (float)sc, m1 = dmin * (float)mn;
-#if QS_TYPE == 12
   qs_u32 lo, hi;
+#if QS_TYPE == 12
   qs_ld8b(b + 16 + 32 * g + l0, lo, hi);
-#pragma unroll
-  for (int i = 0; i < 8; i++) w[i] = __fmul_rn(d1, (float)((qs_byte(lo, hi, i) >> (4 * hn)) & 15u)) - m1;
+  lo = (lo >> (4 * hn)) & 0x0F0F0F0Fu;
+  hi = (hi >> (4 * hn)) & 0x0F0F0F0Fu;
 #else
-  qs_u32 lo, hi, hlo, hhi;
+  qs_u32 hlo, hhi;
   qs_ld8b(b + 48 + 32 * g + l0, lo, hi);
   qs_ld8b(b + 16 + l0, hlo, hhi);
   const int hb = 2 * g + hn;
-#pragma unroll
-  for (int i = 0; i < 8; i++) {
-    const qs_u32 q = ((qs_byte(lo, hi, i) >> (4 * hn)) & 15u) + (((qs_byte(hlo, hhi, i) >> hb) & 1u) << 4);
-    w[i] = __fmul_rn(d1, (float)q) - m1;
-  }
+  lo = ((lo >> (4 * hn)) & 0x0F0F0F0Fu) | (((hlo >> hb) & 0x01010101u) << 4);
+  hi = ((hi >> (4 * hn)) & 0x0F0F0F0Fu) | (((hhi >> hb) & 0x01010101u) << 4);
 #endif
+#pragma unroll
+  for (int i = 0; i < 8; i++) w[i] = __fmul_rn(d1, qs_bytef(i < 4 ? lo : hi, i & 3, 0.f)) - m1;
 #elif QS_TYPE == 14
   const float d = qs_h2f(qs_ld16(b + 208));
   const int e = j * 8, h = e >> 7, t = (e >> 5) & 3, l0 = e & 31, is = l0 >> 4;
@@ -107,11 +110,10 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
   qs_ld8b(b + 128 + 32 * h + l0, hlo, hhi);
   const float ds = d * (float)(int)(signed char)b[192 + 8 * h + is + 2 * t];
   const int nsh = (t >> 1) * 4, hsh = 2 * t;
+  lo = ((lo >> nsh) & 0x0F0F0F0Fu) | (((hlo >> hsh) & 0x03030303u) << 4);
+  hi = ((hi >> nsh) & 0x0F0F0F0Fu) | (((hhi >> hsh) & 0x03030303u) << 4);
 #pragma unroll
-  for (int i = 0; i < 8; i++) {
-    const int q = (int)(((qs_byte(lo, hi, i) >> nsh) & 15u) | (((qs_byte(hlo, hhi, i) >> hsh) & 3u) << 4)) - 32;
-    w[i] = __fmul_rn(ds, (float)q);
-  }
+  for (int i = 0; i < 8; i++) w[i] = __fmul_rn(ds, qs_bytef(i < 4 ? lo : hi, i & 3, 32.f));
 #endif
 }
 #endif
@@ -125,6 +127,14 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
 #ifndef QS_SMALL_R
 #define QS_SMALL_R 2
 #endif
+#ifndef QS_SMALL_R2
+#define QS_SMALL_R2 4
+#endif
+#ifndef QS_SMALL_MSPLIT
+#define QS_SMALL_MSPLIT 2
+#endif
+// weight rows per block for batch size M (more rows share each activation load at larger M)
+#define QS_RROWS(M) ((M) <= QS_SMALL_MSPLIT ? QS_SMALL_R : QS_SMALL_R2)
 #ifndef QS_SMALL_NW
 #define QS_SMALL_NW 4
 #endif
@@ -147,9 +157,9 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
 template <int M>
 __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u8* __restrict__ w,
                                          float* __restrict__ y, int n, int k) {
-  constexpr int R = QS_SMALL_R;
-  __shared__ uint4 stage[QS_SMALL_NW][R][QS_SPAN_VECS];
-  __shared__ float red[QS_SMALL_NW][R * M];
+  constexpr int R = QS_RROWS(M);
+  __shared__ uint4 stage[QS_SMALL_NW][QS_RROWS(M)][QS_SPAN_VECS];
+  __shared__ float red[QS_SMALL_NW][QS_RROWS(M) * M];
   const int lane = threadIdx.x % QS_WARP, warp = threadIdx.x / QS_WARP;
   const qs_i64 row0 = (qs_i64)blockIdx.x * R;
   const int nb = k / QS_QK;
@@ -258,8 +268,8 @@ __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u
 template <int M>
 __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u8* __restrict__ w,
                                          float* __restrict__ y, int n, int k) {
-  constexpr int R = QS_SMALL_R;
-  __shared__ float red[QS_SMALL_NW][R * M];
+  constexpr int R = QS_RROWS(M);
+  __shared__ float red[QS_SMALL_NW][QS_RROWS(M) * M];
   const int lane = threadIdx.x % QS_WARP, warp = threadIdx.x / QS_WARP;
   const qs_i64 row0 = (qs_i64)blockIdx.x * R;
   const qs_i64 rowBytes = (qs_i64)k * QS_PLAIN;
@@ -404,3 +414,115 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_dequant(const qs_u8* __restr
       if (e + i < k) out[row * k + e + i] = wv[i];
   }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Matrix-unit path (CUDA sm_80+): mma.sync m16n8k16 with bfloat16 operands and float32 accumulation.
+// bfloat16 rather than IEEE half: the exponent range of float32, so the largest half scales
+// (65504 x 15 ...) and the smallest subnormal ones stay finite and non-zero; the 8-bit mantissa lands
+// the NMSE near 1e-5, inside the half-precision path's threshold. A 256-thread block computes a
+// 128 (m) x 128 (n) tile of y; each warp 64 x 32. Per 32-wide k-slice, x (pre-converted to bf16 by
+// qs_x_bf16, rows padded to kp) and W (dequantized here) go through shared memory.
+// On HIP this path is not built (no MFMA/WMMA code yet): the backend uses the float32 tiled path.
+#if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
+#define QS_MBM 128
+#define QS_MBN 128
+#define QS_MBK 32
+#define QS_MPAD 8
+
+__device__ __forceinline__ qs_u32 qs_pack_bf16x2(float lo, float hi) {
+  qs_u32 r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
+// x [m][k] float32 -> xb [m][kp] bfloat16, zero past k (kp = k rounded up to 32).
+QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16(const float* __restrict__ x, qs_u32* __restrict__ xb, int m, int k, int kp) {
+  const qs_i64 pairs = (qs_i64)m * (kp / 2);
+  for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < pairs; i += (qs_i64)gridDim.x * blockDim.x) {
+    const qs_i64 r = i / (kp / 2);
+    const int c = (int)(i % (kp / 2)) * 2;
+    const float a = c < k ? x[r * k + c] : 0.f;
+    const float b = c + 1 < k ? x[r * k + c + 1] : 0.f;
+    xb[i] = qs_pack_bf16x2(a, b);
+  }
+}
+
+__device__ __forceinline__ void qs_mma_bf16(float* c, const qs_u32* a, qs_u32 b0, qs_u32 b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+QS_EXTERN __global__ void __launch_bounds__(256)
+    qs_mma_f16(const qs_u16* __restrict__ xb, const qs_u8* __restrict__ w, float* __restrict__ y, int m, int n, int k, int kp) {
+  __shared__ __align__(16) qs_u16 xs[QS_MBM][QS_MBK + QS_MPAD];
+  __shared__ __align__(16) qs_u16 ws[QS_MBN][QS_MBK + QS_MPAD];
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int wm = warp >> 2, wn = warp & 3, g = lane >> 2, t = lane & 3;
+  const qs_i64 m0 = (qs_i64)blockIdx.y * QS_MBM, n0 = (qs_i64)blockIdx.x * QS_MBN;
+  float acc[4][4][4];
+#pragma unroll
+  for (int a = 0; a < 4; a++)
+#pragma unroll
+    for (int b = 0; b < 4; b++)
+#pragma unroll
+      for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
+  for (int k0 = 0; k0 < k; k0 += QS_MBK) {
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+      const int idx = tid + i * 256, r = idx >> 2, c = (idx & 3) * 8;
+      uint4 v;
+      v.x = v.y = v.z = v.w = 0u;
+      if (m0 + r < m) v = *(const uint4*)(xb + (m0 + r) * (qs_i64)kp + k0 + c);
+      *(uint4*)&xs[r][c] = v;
+      float wv[8];
+      qs_load8(w, n0 + r, n, k, k0 + c, wv);
+      uint4 p;
+      p.x = qs_pack_bf16x2(wv[0], wv[1]);
+      p.y = qs_pack_bf16x2(wv[2], wv[3]);
+      p.z = qs_pack_bf16x2(wv[4], wv[5]);
+      p.w = qs_pack_bf16x2(wv[6], wv[7]);
+      *(uint4*)&ws[r][c] = p;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < QS_MBK; kk += 16) {
+      qs_u32 af[4][4], bf[4][2];
+#pragma unroll
+      for (int mt = 0; mt < 4; mt++) {
+        const int row = wm * 64 + mt * 16 + g;
+        af[mt][0] = *(const qs_u32*)&xs[row][kk + 2 * t];
+        af[mt][1] = *(const qs_u32*)&xs[row + 8][kk + 2 * t];
+        af[mt][2] = *(const qs_u32*)&xs[row][kk + 2 * t + 8];
+        af[mt][3] = *(const qs_u32*)&xs[row + 8][kk + 2 * t + 8];
+      }
+#pragma unroll
+      for (int nt = 0; nt < 4; nt++) {
+        const int col = wn * 32 + nt * 8 + g;
+        bf[nt][0] = *(const qs_u32*)&ws[col][kk + 2 * t];
+        bf[nt][1] = *(const qs_u32*)&ws[col][kk + 2 * t + 8];
+      }
+#pragma unroll
+      for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) qs_mma_bf16(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+    for (int nt = 0; nt < 4; nt++) {
+      const qs_i64 row = m0 + wm * 64 + mt * 16 + g;
+      const qs_i64 col = n0 + wn * 32 + nt * 8 + 2 * t;
+#pragma unroll
+      for (int h = 0; h < 2; h++) {
+        const qs_i64 rr = row + 8 * h;
+        if (rr >= m) continue;
+        if (col < n) y[rr * n + col] = acc[mt][nt][2 * h];
+        if (col + 1 < n) y[rr * n + col + 1] = acc[mt][nt][2 * h + 1];
+      }
+    }
+}
+#endif

@@ -39,14 +39,24 @@ import {
 
 /** Compile-time tuning of the small-batch kernel (see kernels/qs_kernels.h). */
 export interface GpuTuning {
-  /** weight rows per block */
+  /** weight rows per block for m <= smallMSplit */
   smallRows: number;
+  /** weight rows per block for m > smallMSplit */
+  smallRowsBig: number;
+  /** batch size up to which smallRows applies */
+  smallMSplit: number;
   /** warps per block (they split k) */
   smallWarps: number;
   /** 8-element groups per lane per chunk */
   smallOctsPerLane: number;
 }
-export const DEFAULT_TUNING: GpuTuning = { smallRows: 2, smallWarps: 4, smallOctsPerLane: 2 };
+export const DEFAULT_TUNING: GpuTuning = {
+  smallRows: 2,
+  smallRowsBig: 4,
+  smallMSplit: 2,
+  smallWarps: 4,
+  smallOctsPerLane: 2,
+};
 
 export interface GpuBackendOptions {
   tuning?: Partial<GpuTuning>;
@@ -179,6 +189,8 @@ class GpuSession implements BackendSession {
     if (!src) throw new Error(`no GPU kernel for ${typeName(type)}`);
     const defines: Record<string, number> = {
       QS_SMALL_R: this.tuning.smallRows,
+      QS_SMALL_R2: this.tuning.smallRowsBig,
+      QS_SMALL_MSPLIT: this.tuning.smallMSplit,
       QS_SMALL_NW: this.tuning.smallWarps,
       QS_SMALL_OPL: this.tuning.smallOctsPerLane,
     };
@@ -239,6 +251,11 @@ class GpuSession implements BackendSession {
     const entry: ModuleEntry = { mod, fns: new Map(), origin };
     this.modules.set(key, entry);
     return entry;
+  }
+
+  /** weight rows per block of the small kernel for batch size m (QS_RROWS in qs_kernels.h) */
+  private smallRowsFor(m: number): number {
+    return m <= this.tuning.smallMSplit ? this.tuning.smallRows : this.tuning.smallRowsBig;
   }
 
   private fn(entry: ModuleEntry, name: string): GpuFunction {
@@ -396,33 +413,33 @@ class GpuSession implements BackendSession {
       const shared = Number(process.env.QS_CUSTOM_SHARED ?? '0');
       if (!Number.isInteger(shared) || shared < 0)
         throw new Error(`QS_CUSTOM_SHARED must be a byte count, got '${process.env.QS_CUSTOM_SHARED}'`);
+      const args = argsFor((wPtr): KernelArg[] => [
+        { ptr: xPtr },
+        { ptr: wPtr },
+        { ptr: yPtr },
+        { i32: m },
+        { i32: n },
+        { i32: k },
+      ]);
       return {
-        enqueue: (wPtr) =>
-          this.rt.launch(c.fn, grid, block, shared, [
-            { ptr: xPtr },
-            { ptr: wPtr },
-            { ptr: yPtr },
-            { i32: m },
-            { i32: n },
-            { i32: k },
-          ]),
+        enqueue: (wPtr) => this.rt.launch(c.fn, grid, block, shared, args(wPtr)),
         detail: `${c.fn.name} from ${c.variable}=${c.path}, grid ${grid.join('x')}, block ${block.join('x')}, shared ${shared}`,
       };
     }
     if (kp === 'fused-small-f32') {
       const entry = this.moduleFor(gw.type);
       const fn = this.fn(entry, `qs_small_m${m}`);
-      const grid: [number, number, number] = [Math.ceil(n / this.tuning.smallRows), 1, 1];
+      const grid: [number, number, number] = [Math.ceil(n / this.smallRowsFor(m)), 1, 1];
       const block: [number, number, number] = [this.tuning.smallWarps * warp, 1, 1];
+      const args = argsFor((wPtr): KernelArg[] => [
+        { ptr: xPtr },
+        { ptr: wPtr },
+        { ptr: yPtr },
+        { i32: n },
+        { i32: k },
+      ]);
       return {
-        enqueue: (wPtr) =>
-          this.rt.launch(fn, grid, block, 0, [
-            { ptr: xPtr },
-            { ptr: wPtr },
-            { ptr: yPtr },
-            { i32: n },
-            { i32: k },
-          ]),
+        enqueue: (wPtr) => this.rt.launch(fn, grid, block, 0, args(wPtr)),
         detail: `${fn.name} grid ${grid[0]} block ${block[0]} (${entry.origin})`,
       };
     }
@@ -430,34 +447,49 @@ class GpuSession implements BackendSession {
       const entry = this.moduleFor(gw.type);
       const fn = this.fn(entry, 'qs_tiled_f32');
       const grid: [number, number, number] = [Math.ceil(n / 64), Math.ceil(m / 64), 1];
+      const args = argsFor((wPtr): KernelArg[] => [
+        { ptr: xPtr },
+        { ptr: wPtr },
+        { ptr: yPtr },
+        { i32: m },
+        { i32: n },
+        { i32: k },
+      ]);
       return {
-        enqueue: (wPtr) =>
-          this.rt.launch(fn, grid, [256, 1, 1], 0, [
-            { ptr: xPtr },
-            { ptr: wPtr },
-            { ptr: yPtr },
-            { i32: m },
-            { i32: n },
-            { i32: k },
-          ]),
+        enqueue: (wPtr) => this.rt.launch(fn, grid, [256, 1, 1], 0, args(wPtr)),
         detail: `qs_tiled_f32 grid ${grid[0]}x${grid[1]} block 256 (${entry.origin})`,
       };
     }
     if (kp === 'fused-mma-f16') {
       const entry = this.moduleFor(gw.type);
+      const conv = this.fn(entry, 'qs_x_bf16');
       const fn = this.fn(entry, 'qs_mma_f16');
+      const kpad = Math.ceil(k / 32) * 32;
+      const xb = this.alloc(m * kpad * 2 + WEIGHT_PAD, `${gw.name}: bfloat16 activations`);
+      scratch.push(xb);
+      const pairs = (m * kpad) / 2;
+      const cgrid: [number, number, number] = [
+        Math.max(1, Math.min(Math.ceil(pairs / 256), this.device.computeUnits * 16)),
+        1,
+        1,
+      ];
       const grid: [number, number, number] = [Math.ceil(n / MMA_BN), Math.ceil(m / MMA_BM), 1];
+      const args = argsFor((wPtr) => [
+        { ptr: xb },
+        { ptr: wPtr },
+        { ptr: yPtr },
+        { i32: m },
+        { i32: n },
+        { i32: k },
+        { i32: kpad },
+      ]);
+      const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xb }, { i32: m }, { i32: k }, { i32: kpad }];
       return {
-        enqueue: (wPtr) =>
-          this.rt.launch(fn, grid, [MMA_THREADS, 1, 1], 0, [
-            { ptr: xPtr },
-            { ptr: wPtr },
-            { ptr: yPtr },
-            { i32: m },
-            { i32: n },
-            { i32: k },
-          ]),
-        detail: `qs_mma_f16 grid ${grid[0]}x${grid[1]} block ${MMA_THREADS} (${entry.origin})`,
+        enqueue: (wPtr) => {
+          this.rt.launch(conv, cgrid, [256, 1, 1], 0, convArgs);
+          this.rt.launch(fn, grid, [MMA_THREADS, 1, 1], 0, args(wPtr));
+        },
+        detail: `qs_x_bf16 + qs_mma_f16 (mma.sync m16n8k16 bf16, f32 accumulate) grid ${grid[0]}x${grid[1]} block ${MMA_THREADS} (${entry.origin})`,
       };
     }
     // unfused baseline: dequantize into a float32 [n][k] buffer, then the float32 matmul on it
@@ -475,7 +507,7 @@ class GpuSession implements BackendSession {
       m <= 8
         ? {
             fn: this.fn(f32, `qs_small_m${m}`),
-            grid: [Math.ceil(n / this.tuning.smallRows), 1, 1] as [number, number, number],
+            grid: [Math.ceil(n / this.smallRowsFor(m)), 1, 1] as [number, number, number],
             block: [this.tuning.smallWarps * warp, 1, 1] as [number, number, number],
             args: [{ ptr: xPtr }, { ptr: wf }, { ptr: yPtr }, { i32: n }, { i32: k }] as KernelArg[],
           }
@@ -492,9 +524,10 @@ class GpuSession implements BackendSession {
               { i32: k },
             ] as KernelArg[],
           };
+    const dargs = argsFor((wPtr) => [{ ptr: wPtr }, { ptr: wf }, { i32: n }, { i32: k }]);
     return {
       enqueue: (wPtr) => {
-        this.rt.launch(deq, dgrid, [256, 1, 1], 0, [{ ptr: wPtr }, { ptr: wf }, { i32: n }, { i32: k }]);
+        this.rt.launch(deq, dgrid, [256, 1, 1], 0, dargs(wPtr));
         this.rt.launch(mm.fn, mm.grid, mm.block, 0, mm.args);
       },
       detail: `qs_dequant grid ${dgrid[0]} + f32 ${mm.fn.name} grid ${mm.grid.slice(0, 2).join('x')}`,
@@ -656,10 +689,23 @@ class GpuSession implements BackendSession {
 }
 
 // Matrix-unit path geometry (kernels/qs_kernels.h qs_mma_f16).
-const MMA_AVAILABLE = false;
-const MMA_BM = 64;
-const MMA_BN = 64;
-const MMA_THREADS = 128;
+const MMA_AVAILABLE = true;
+const MMA_BM = 128;
+const MMA_BN = 128;
+const MMA_THREADS = 256;
+
+/** One argument list per weight pointer, built once: the runtime caches what it packs per list. */
+function argsFor(make: (wPtr: DevicePtr) => KernelArg[]): (wPtr: DevicePtr) => KernelArg[] {
+  const cache = new Map<DevicePtr, KernelArg[]>();
+  return (wPtr) => {
+    let a = cache.get(wPtr);
+    if (!a) {
+      a = make(wPtr);
+      cache.set(wPtr, a);
+    }
+    return a;
+  };
+}
 
 function reasonOf(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
