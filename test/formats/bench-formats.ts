@@ -1,6 +1,6 @@
 /**
  * Format benchmark (a script, not a test): dequantize and quantize throughput per format, single thread.
- *   npx tsx test/formats/bench-formats.ts [--rows 4096] [--cols 14336] [--types Q4_K,Q6_K] [--effort balanced]
+ *   npx tsx test/formats/bench-formats.ts [--rows 4096] [--cols 14336] [--types Q4_K,Q6_K] [--effort fast|balanced|ggml]
  * Prints M values/s by wall clock and by process CPU time (the latter is steadier on a shared machine).
  */
 import {
@@ -24,7 +24,7 @@ const qrows = Math.max(1, Math.min(rows, Number(arg('qrows', '64'))));
 const types = arg('types', SUPPORTED_TYPES.map((t) => t.name).join(','))
   .split(',')
   .map((n) => typeByName(n)?.id ?? -1);
-setQuantizeEffort(arg('effort', 'balanced') as QuantizeEffort);
+setQuantizeEffort(arg('effort', 'fast') as QuantizeEffort);
 
 const cpuMs = () => {
   const u = process.cpuUsage();
@@ -45,7 +45,7 @@ function time(f: () => void, reps: number): { wall: number; cpu: number } {
 }
 
 const x = normals(qrows * cols, 42);
-console.log(`dequantize ${rows}x${cols}, quantize ${qrows}x${cols}, effort ${arg('effort', 'balanced')}`);
+console.log(`dequantize ${rows}x${cols}, quantize ${qrows}x${cols}, effort ${arg('effort', 'fast')}`);
 console.log('type   dequant ms  dq Mv/s(wall)  dq Mv/s(cpu)   q Mv/s(wall)  q Mv/s(cpu)');
 for (const id of types) {
   const c = codecFor(id);

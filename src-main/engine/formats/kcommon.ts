@@ -9,7 +9,12 @@
 
 export const QK_K = 256;
 
-/** How hard the K-quant quantizers search (see makeQkx2); 'ggml' tries ggml's full 21-grid search. */
+/**
+ * How hard the K-quant quantizers search (see makeQkx2 / makeQx). RMSE on normal(0,1) data:
+ * Q4_K fast 0.0752, balanced 0.0725, ggml 0.0714 (ggml's full 21-grid search); Q5_K 0.0372 / 0.0362 /
+ * 0.0361; Q6_K 0.0184 / 0.0183 / 0.0178. 'fast' (the default) is 2-3x quicker than 'balanced' and
+ * about 5x quicker than 'ggml', and keeps Q4_K near 20 M values/s on one core.
+ */
 export type QuantizeEffort = 'fast' | 'balanced' | 'ggml';
 
 const GRIDS: Record<QuantizeEffort, { q4: Float64Array; q5: Float64Array; q6: Float64Array }> = {
@@ -27,9 +32,9 @@ const GRIDS: Record<QuantizeEffort, { q4: Float64Array; q5: Float64Array; q6: Fl
     q6: Float64Array.from({ length: 19 }, (_, i) => -0.9 + 0.1 * i),
   },
 };
-let effort: QuantizeEffort = 'balanced';
+let effort: QuantizeEffort = 'fast';
 
-/** Choose the K-quant search effort for later quantize calls (process-wide; default 'balanced'). */
+/** Choose the K-quant search effort for later quantize calls (process-wide; default 'fast'). */
 export function setQuantizeEffort(e: QuantizeEffort): void {
   if (!(e in GRIDS)) throw new Error(`quantize effort '${String(e)}' is not one of fast, balanced, ggml`);
   effort = e;
@@ -116,6 +121,8 @@ export function makeQkx2(
   for (let i = 0; i < n; i++) {
     const v = x[xo + i];
     const a = Math.abs(v);
+    xb[i] = v;
+    wb[i] = a; // the weight less avX, completed below
     if (v < min) min = v;
     if (v > max) max = v;
     sX += v;
@@ -125,11 +132,7 @@ export function makeQkx2(
     sAX2 += a * v * v;
   }
   const avX = Math.sqrt(sX2 / n);
-  for (let i = 0; i < n; i++) {
-    const v = x[xo + i];
-    xb[i] = v;
-    wb[i] = avX + Math.abs(v);
-  }
+  for (let i = 0; i < n; i++) wb[i] += avX;
   const sumW = n * avX + sA;
   const sumX = avX * sX + sAX;
   const sumWx2 = avX * sX2 + sAX2;
