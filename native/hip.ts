@@ -68,8 +68,10 @@ export interface HipApi {
   hipDeviceGetName(name: Uint8Array, len: number, device: number): number;
   hipDeviceGetPCIBusId(busId: Uint8Array, len: number, device: number): number;
   hipDeviceTotalMem(bytes: Out<number | bigint>, device: number): number;
-  /** ROCm 5 layout (R0000); on ROCm 6/7 this symbol keeps the old layout or is absent */
+  /** unversioned: the R0000 layout on ROCm 5, and for dynamically loaded ROCm 6/7 (ROCm/ROCm#2728) */
   hipGetDeviceProperties: ((prop: Uint8Array, device: number) => number) | null;
+  /** ROCm 6+: the old layout under a versioned name */
+  hipGetDevicePropertiesR0000: ((prop: Uint8Array, device: number) => number) | null;
   /** ROCm 6+ only */
   hipGetDevicePropertiesR0600: ((prop: Uint8Array, device: number) => number) | null;
   hipSetDevice(device: number): number;
@@ -224,6 +226,10 @@ export function loadHip(candidates?: string[]): HipApi {
     hipGetDeviceProperties: optionalFunc(
       lib,
       'int hipGetDeviceProperties(_Out_ uint8_t *prop, int deviceId)',
+    ),
+    hipGetDevicePropertiesR0000: optionalFunc(
+      lib,
+      'int hipGetDevicePropertiesR0000(_Out_ uint8_t *prop, int deviceId)',
     ),
     hipGetDevicePropertiesR0600: optionalFunc(
       lib,

@@ -377,6 +377,7 @@ export class HipRuntime implements GpuRuntime {
     const hip = this.hip;
     const tries: [((b: Uint8Array, d: number) => number) | null, number][] = [
       [hip.hipGetDevicePropertiesR0600, GCN_ARCH_NAME_OFFSET.R0600],
+      [hip.hipGetDevicePropertiesR0000, GCN_ARCH_NAME_OFFSET.R0000],
       [hip.hipGetDeviceProperties, GCN_ARCH_NAME_OFFSET.R0000],
     ];
     for (const [fn, offset] of tries) {
