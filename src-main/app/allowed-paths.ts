@@ -1,6 +1,6 @@
 /**
  * Which model files the desktop app may open: only what the user chose in this session (open
- * dialog, drag and drop), the recent list, and the bundled samples. A compromised renderer cannot
+ * dialog, drag and drop), the recent list, the bundled samples and folders named in QS_MODEL_DIRS. A compromised renderer cannot
  * make the engine read an arbitrary path.
  */
 import path from 'node:path';
@@ -9,7 +9,8 @@ export class AllowedPaths {
   private readonly chosen = new Set<string>();
 
   constructor(
-    private readonly samplesDir: string,
+    /** the samples folder and any QS_MODEL_DIRS: everything under them may be opened */
+    private readonly dirs: string[],
     private readonly recent: () => string[],
   ) {}
 
@@ -21,8 +22,10 @@ export class AllowedPaths {
     const abs = path.resolve(p);
     if (this.chosen.has(abs)) return true;
     if (this.recent().some((r) => path.resolve(r) === abs)) return true;
-    const rel = path.relative(path.resolve(this.samplesDir), abs);
-    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+    return this.dirs.some((d) => {
+      const rel = path.relative(path.resolve(d), abs);
+      return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+    });
   }
 
   /** Throws a one-line Error when p may not be opened. */

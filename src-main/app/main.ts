@@ -69,6 +69,14 @@ function samplesDirectory(): string {
   return app.isPackaged ? path.join(process.resourcesPath, 'samples') : defaultSamplesDir();
 }
 
+/** Extra model folders (like `quantscope serve --models`): QS_MODEL_DIRS, path-delimiter separated. */
+function extraModelDirs(): string[] {
+  return (process.env.QS_MODEL_DIRS ?? '')
+    .split(path.delimiter)
+    .filter((d) => d.trim().length > 0)
+    .map((d) => path.resolve(d));
+}
+
 function recentFile(): string {
   return path.join(app.getPath('userData'), 'recent.json');
 }
@@ -288,6 +296,7 @@ if (!app.requestSingleInstanceLock()) {
     hardenSessions();
     const samples = samplesDirectory();
     const recent = recentFile();
+    const modelDirs = extraModelDirs();
     engine = new EngineClient(
       () =>
         utilityProcess.fork(engineHostFile, [], {
@@ -295,9 +304,9 @@ if (!app.requestSingleInstanceLock()) {
           stdio: 'inherit',
           env: { ...process.env, QS_SAMPLES_DIR: samples },
         }) as unknown as ChildLike,
-      { mode: 'electron', samplesDir: samples, modelDirs: [], restrictToDirs: false, recentFile: recent },
+      { mode: 'electron', samplesDir: samples, modelDirs, restrictToDirs: false, recentFile: recent },
     );
-    registerIpc(engine, new AllowedPaths(samples, () => readRecent(recent)));
+    registerIpc(engine, new AllowedPaths([samples, ...modelDirs], () => readRecent(recent)));
     await refreshMenu();
     mainWindow = createWindow();
     app.on('activate', () => {

@@ -176,10 +176,12 @@ describe('allowed model paths', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'qs-allowed-'));
     try {
       const recent = ['/r/recent.gguf'];
-      const a = new AllowedPaths(path.join(dir, 'samples'), () => recent);
+      const a = new AllowedPaths([path.join(dir, 'samples'), path.join(dir, 'models')], () => recent);
       expect(a.isAllowed(path.join(dir, 'samples', 'tiny.gguf'))).toBe(true);
       expect(a.isAllowed(path.join(dir, 'samples', '..', 'x.gguf'))).toBe(false);
       expect(a.isAllowed('/r/recent.gguf')).toBe(true);
+      expect(a.isAllowed(path.join(dir, 'models', 'sub', 'x.gguf'))).toBe(true);
+      expect(a.isAllowed(path.join(dir, 'models'))).toBe(false);
       expect(a.isAllowed('/home/u/model.gguf')).toBe(false);
       expect(() => a.check('/home/u/model.gguf')).toThrow(/model\.gguf was not chosen in this session/);
       a.allow('/home/u/model.gguf');
