@@ -10,12 +10,17 @@ test('tensor table of a large model shows within a second', async ({ page }, tes
   const names = await listedModels(page);
   const large = names.find((n) => /large|big|1b|8b|speed/i.test(n));
   test.skip(!large, `no large model among ${names.join(', ')}`);
+  // Time from the click on the file to the first tensor row on screen (engine open + render).
+  const empty = page.getByTestId('empty-state');
+  if (!(await empty.isVisible())) await page.getByTestId('open-model').click();
+  const item = page.locator(`[data-testid=model-file][data-name="${large}"]`).first();
+  await expect(item).toBeVisible();
   const t0 = Date.now();
-  await openModelFile(page, large!);
+  await item.click();
   await expect(page.getByTestId('tensor-row').first()).toBeVisible({ timeout: 30_000 });
   const ms = Date.now() - t0;
   const count = (await page.getByTestId('tensor-counts').textContent()) ?? '';
-  measure(testInfo, `open + tensor table of ${large} (${count.split('·')[0].trim()})`, ms, 'ms');
+  measure(testInfo, `click -> tensor table of ${large} (${count.split('·')[0].trim()})`, ms, 'ms');
   expect(ms).toBeLessThan(5000); // goal 1 s
 
   // Virtualized: only a window of rows is in the DOM; scrolling to the end is fast.
@@ -59,10 +64,12 @@ test('heatmap draw time for a 512-row grid', async ({ page }, testInfo) => {
   await page.getByTestId('result-row').first().click();
   await page.getByTestId('heatmap-detail').selectOption('4096');
   const canvas = page.getByTestId('heatmap-canvas');
-  await expect(canvas).toHaveAttribute('data-draw-ms', /\d/);
+  await expect(canvas).toHaveAttribute('data-draw-ms', /\d/, { timeout: 120_000 });
   await expect
-    .poll(async () => Number(await canvas.evaluate((c: HTMLCanvasElement) => c.width)), { timeout: 60_000 })
-    .toBe(Math.min(pick.n, 4096));
+    .poll(async () => await canvas.evaluate((c: HTMLCanvasElement) => [c.height, c.width]), {
+      timeout: 120_000,
+    })
+    .toEqual([512, Math.min(pick.n, 4096)]);
   const ms = Number(await canvas.getAttribute('data-draw-ms'));
   const size = await canvas.evaluate((c: HTMLCanvasElement) => `${c.height} x ${c.width}`);
   measure(testInfo, `heatmap draw ${size} grid (${pick.name})`, ms, 'ms');

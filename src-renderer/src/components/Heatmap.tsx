@@ -48,7 +48,8 @@ export function Heatmap({ result, api }: HeatmapProps) {
       .errorGrid({
         resultId: result.resultId,
         metric,
-        maxRows: Math.min(512, result.m),
+        // Finer column detail gets full row detail too; the default keeps the transfer small.
+        maxRows: Math.min(detail >= 2048 ? 512 : 256, result.m),
         maxCols: Math.min(detail, result.n),
         ...(region ?? {}),
       })
