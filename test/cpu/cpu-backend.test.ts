@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../../src-main/engine/backends/cpu';
+import { simdTile } from '../../src-main/engine/backends/cpu-simd';
 import { compareOutputs, judge, thresholdFor } from '../../src-main/engine/compare';
 import { quantize } from '../../src-main/engine/formats';
 import { GgmlType, rowBytes, typeInfo } from '../../src-main/engine/ggml-types';
@@ -21,6 +22,10 @@ const TYPES = [
 ];
 
 describe('cpu backend', () => {
+  it('has the WebAssembly SIMD kernel (m >= 2 would otherwise silently take the slower loops)', () => {
+    expect(simdTile()).not.toBeNull();
+  });
+
   it('reports one available device', async () => {
     const st = await cpuBackend.status();
     expect(st.available).toBe(true);

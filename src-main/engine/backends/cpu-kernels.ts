@@ -11,10 +11,11 @@
  * block formats.
  */
 import { FP16_TABLE } from '../formats';
+import { simdTile } from './cpu-simd';
 
 const fround = Math.fround;
-/** from this batch size on, the decode-once tiled kernel beats the per-format inline loops */
-const TILED_FROM_M = 3;
+/** from this batch size on, the decode-once SIMD kernel beats the per-format inline loops */
+const SIMD_FROM_M = 2;
 
 /** Payload of the 'cpu-rows' worker task. */
 export interface CpuRowsPayload {
@@ -65,20 +66,9 @@ export function cpuRows(p: CpuRowsPayload): Float32Array {
   const x = new Float32Array(p.x, 0, m * k);
   const out = new Float32Array(m * rows);
   const acc = new Float64Array(m);
-  const sh = m >= TILED_FROM_M ? SHAPES[type] : undefined;
-  if (sh) {
-    tiled(
-      sh,
-      p.data,
-      rows,
-      k,
-      x,
-      sh.mins && p.xsums ? new Float32Array(p.xsums, 0, m * (k >> 5)) : null,
-      m,
-      out,
-    );
-    return out;
-  }
+  const sh = m >= SIMD_FROM_M ? SHAPES[type] : undefined;
+  const xs = sh?.mins && p.xsums ? new Float32Array(p.xsums, 0, m * (k >> 5)) : null;
+  if (sh && simdRows(sh, p.data, rows, k, x, xs, m, out)) return out;
   switch (type) {
     case 2:
       q4_0(p.data, rows, k, x, m, out, acc);
@@ -403,156 +393,162 @@ function plain(
 }
 
 /**
- * Decodes super-block b of the row at byte offset `o` into integer weights qb[qo..qo+E), per sub-block
- * float32 scales ds[so..] and mins ms[so..] (0 where the format has no min). Returns nothing; the
- * layout per type is fixed (see DECODE_SHAPE).
+ * Decodes one block (or super-block) at byte offset `o` for the SIMD kernel: integer weights go to
+ * q[qo + 4*l] and the float32 sub-block scales / mins to ds[so + 4*s] / ms[so + 4*s] (0 where the format
+ * has no min); the stride 4 interleaves four weight rows.
  */
 type Decoder = (
   data: Uint8Array,
   qi: Int8Array,
   o: number,
-  qb: Float64Array,
+  q: Float32Array,
   qo: number,
-  ds: Float64Array,
-  ms: Float64Array,
-  so: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
 ) => void;
 
 function decQ4_0(
   data: Uint8Array,
   _qi: Int8Array,
   o: number,
-  qb: Float64Array,
+  q: Float32Array,
   qo: number,
-  ds: Float64Array,
-  ms: Float64Array,
-  so: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
 ) {
-  ds[so] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
-  ms[so] = 0;
+  sc[dso] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  sc[mso] = 0;
   for (let l = 0; l < 16; l++) {
     const v = data[o + 2 + l];
-    qb[qo + l] = (v & 15) - 8;
-    qb[qo + l + 16] = (v >> 4) - 8;
+    q[qo + 4 * l] = (v & 15) - 8;
+    q[qo + 4 * l + 64] = (v >> 4) - 8;
   }
 }
+
 function decQ8_0(
   data: Uint8Array,
   qi: Int8Array,
   o: number,
-  qb: Float64Array,
+  q: Float32Array,
   qo: number,
-  ds: Float64Array,
-  ms: Float64Array,
-  so: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
 ) {
-  ds[so] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
-  ms[so] = 0;
-  for (let l = 0; l < 32; l++) qb[qo + l] = qi[o + 2 + l];
+  sc[dso] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  sc[mso] = 0;
+  for (let l = 0; l < 32; l++) q[qo + 4 * l] = qi[o + 2 + l];
 }
+
 const kSc = new Int32Array(8);
 const kMn = new Int32Array(8);
+
 function decQ4_K(
   data: Uint8Array,
   _qi: Int8Array,
   o: number,
-  qb: Float64Array,
+  q: Float32Array,
   qo: number,
-  ds: Float64Array,
-  ms: Float64Array,
-  so: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
 ) {
   const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
   const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
   kScales(data, o + 4, kSc, kMn);
   for (let s = 0; s < 8; s++) {
-    ds[so + s] = fround(d * kSc[s]);
-    ms[so + s] = fround(dmin * kMn[s]);
+    sc[dso + 4 * s] = d * kSc[s]; // exact in float32 (11 x 6 bits): the store does not round
+    sc[mso + 4 * s] = dmin * kMn[s];
   }
   for (let g = 0; g < 4; g++) {
-    const q = o + 16 + 32 * g;
-    const t = qo + 64 * g;
+    const b = o + 16 + 32 * g;
+    const t = qo + 256 * g;
     for (let l = 0; l < 32; l++) {
-      const v = data[q + l];
-      qb[t + l] = v & 15;
-      qb[t + 32 + l] = v >> 4;
+      const v = data[b + l];
+      q[t + 4 * l] = v & 15;
+      q[t + 128 + 4 * l] = v >> 4;
     }
   }
 }
+
 function decQ5_K(
   data: Uint8Array,
   _qi: Int8Array,
   o: number,
-  qb: Float64Array,
+  q: Float32Array,
   qo: number,
-  ds: Float64Array,
-  ms: Float64Array,
-  so: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
 ) {
   const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
   const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
   kScales(data, o + 4, kSc, kMn);
   for (let s = 0; s < 8; s++) {
-    ds[so + s] = fround(d * kSc[s]);
-    ms[so + s] = fround(dmin * kMn[s]);
+    sc[dso + 4 * s] = d * kSc[s];
+    sc[mso + 4 * s] = dmin * kMn[s];
   }
   for (let g = 0; g < 4; g++) {
-    const q = o + 48 + 32 * g;
-    const t = qo + 64 * g;
+    const b = o + 48 + 32 * g;
+    const t = qo + 256 * g;
     const sh = 2 * g;
     for (let l = 0; l < 32; l++) {
-      const v = data[q + l];
+      const v = data[b + l];
       const h = data[o + 16 + l] >> sh;
-      qb[t + l] = (v & 15) | ((h & 1) << 4);
-      qb[t + 32 + l] = (v >> 4) | ((h & 2) << 3);
+      q[t + 4 * l] = (v & 15) | ((h & 1) << 4);
+      q[t + 128 + 4 * l] = (v >> 4) | ((h & 2) << 3);
     }
   }
 }
+
 function decQ6_K(
   data: Uint8Array,
   qi: Int8Array,
   o: number,
-  qb: Float64Array,
+  q: Float32Array,
   qo: number,
-  ds: Float64Array,
-  ms: Float64Array,
-  so: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
 ) {
   const d = FP16_TABLE[data[o + 208] | (data[o + 209] << 8)];
   for (let i = 0; i < 16; i++) {
-    ds[so + i] = fround(d * qi[o + 192 + i]);
-    ms[so + i] = 0;
+    sc[dso + 4 * i] = d * qi[o + 192 + i]; // 11 x 8 bits: exact
+    sc[mso + 4 * i] = 0;
   }
   for (let h = 0; h < 2; h++) {
     const ql = o + 64 * h;
     const qh = o + 128 + 32 * h;
-    const t = qo + 128 * h;
+    const t = qo + 512 * h;
     for (let l = 0; l < 32; l++) {
       const va = data[ql + l];
       const vb = data[ql + l + 32];
       const c = data[qh + l];
-      qb[t + l] = ((va & 15) | ((c & 3) << 4)) - 32;
-      qb[t + l + 32] = ((vb & 15) | (((c >> 2) & 3) << 4)) - 32;
-      qb[t + l + 64] = ((va >> 4) | (((c >> 4) & 3) << 4)) - 32;
-      qb[t + l + 96] = ((vb >> 4) | (((c >> 6) & 3) << 4)) - 32;
+      q[t + 4 * l] = ((va & 15) | ((c & 3) << 4)) - 32;
+      q[t + 4 * l + 128] = ((vb & 15) | (((c >> 2) & 3) << 4)) - 32;
+      q[t + 4 * l + 256] = ((va >> 4) | (((c >> 4) & 3) << 4)) - 32;
+      q[t + 4 * l + 384] = ((vb >> 4) | (((c >> 6) & 3) << 4)) - 32;
     }
   }
 }
 
 interface Shape {
   dec: Decoder;
-  /** elements and bytes per super-block, elements per sub-block */
+  /** elements and bytes per (super-)block, elements per sub-block */
   E: number;
   B: number;
   S: number;
-  /** uses the activation sums (a min per sub-block) */
+  /** has a min per sub-block (uses the activation sums) */
   mins: boolean;
 }
+
 /** 8 consecutive 32-element blocks handled as one 256-element super-block (fewer, longer steps). */
 function grouped(sh: Shape): Shape {
   const { dec, B } = sh;
-  const dec8: Decoder = (data, qi, o, qb, qo, ds, ms, so) => {
-    for (let g = 0; g < 8; g++) dec(data, qi, o + g * B, qb, qo + 32 * g, ds, ms, so + g);
+  const dec8: Decoder = (data, qi, o, q, qo, sc, dso, mso) => {
+    for (let g = 0; g < 8; g++) dec(data, qi, o + g * B, q, qo + 128 * g, sc, dso + 4 * g, mso + 4 * g);
   };
   return { dec: dec8, E: 256, B: 8 * B, S: 32, mins: sh.mins };
 }
@@ -566,97 +562,58 @@ const SHAPES: Record<number, Shape> = {
 };
 
 /**
- * m >= 2: four weight rows x two activation rows per step. Each super-block of the four weight rows
- * is decoded once (integers + float32 sub-block scales) and reused for all m activation rows; the
- * inner loop does 8 multiply-adds per 6 loads, on float64 copies of x (no per-load widening).
+ * m >= SIMD_FROM_M with WebAssembly SIMD: four weight rows at a time are decoded into the kernel's
+ * memory, interleaved, and ./cpu-simd.ts runs all m activation rows over them (the decode is shared by
+ * all m rows). Returns false (nothing done) where SIMD is unavailable.
  */
-function tiled(
+function simdRows(
   sh0: Shape,
   data: Uint8Array,
   rows: number,
   k: number,
-  x32: Float32Array,
+  x: Float32Array,
   xs: Float32Array | null,
   m: number,
   out: Float32Array,
-) {
+): boolean {
+  const kern = simdTile();
+  if (!kern) return false;
   const sh = sh0.E === 32 && k % 256 === 0 ? grouped(sh0) : sh0;
   const { dec, E, B, S } = sh;
   const nb = k / E;
   const nsub = E / S;
-  const g32 = k >> 5;
+  const NS = k / S;
   const rb = nb * B;
-  const x = Float64Array.from(x32);
+  const g32 = k >> 5;
+  // byte layout of the kernel memory
+  const Q = 0;
+  const DS = Q + 16 * k;
+  const MS = DS + 16 * NS;
+  const X = MS + 16 * NS;
+  const XS = X + 4 * m * k;
+  const OUT = XS + 4 * m * g32;
+  const total = OUT + 16 * m;
+  if (total > 1 << 30) return false; // keep wasm32 addresses small; the inline loops take any size
+  const have = kern.memory.buffer.byteLength;
+  if (have < total) kern.memory.grow(Math.ceil((total - have) / 65536));
+  const f = new Float32Array(kern.memory.buffer);
+  f.set(x.subarray(0, m * k), X >> 2);
+  if (xs) f.set(xs.subarray(0, m * g32), XS >> 2);
+  else f.fill(0, XS >> 2, (XS >> 2) + m * g32);
   const qi = new Int8Array(data.buffer, data.byteOffset, data.byteLength);
-  const q = new Float64Array(4 * E);
-  const ds = new Float64Array(4 * nsub);
-  const ms = new Float64Array(4 * nsub);
-  const acc = new Float64Array(4 * m);
-  const E1 = E,
-    E2 = 2 * E,
-    E3 = 3 * E;
+  const o4 = OUT >> 2;
   for (let j = 0; j < rows; j += 4) {
-    const j1 = Math.min(j + 1, rows - 1);
-    const j2 = Math.min(j + 2, rows - 1);
-    const j3 = Math.min(j + 3, rows - 1);
-    acc.fill(0);
-    for (let b = 0; b < nb; b++) {
-      dec(data, qi, j * rb + b * B, q, 0, ds, ms, 0);
-      dec(data, qi, j1 * rb + b * B, q, E1, ds, ms, nsub);
-      dec(data, qi, j2 * rb + b * B, q, E2, ds, ms, 2 * nsub);
-      dec(data, qi, j3 * rb + b * B, q, E3, ds, ms, 3 * nsub);
-      for (let r = 0; r < m; r += 2) {
-        const r2 = r + 1 < m ? r + 1 : r;
-        const x0 = r * k + b * E;
-        const x1 = r2 * k + b * E;
-        for (let s = 0; s < nsub; s++) {
-          const o = s * S;
-          let a0 = 0,
-            a1 = 0,
-            a2 = 0,
-            a3 = 0,
-            c0 = 0,
-            c1 = 0,
-            c2 = 0,
-            c3 = 0;
-          for (let l = o; l < o + S; l++) {
-            const v0 = x[x0 + l];
-            const v1 = x[x1 + l];
-            const w0 = q[l];
-            const w1 = q[E1 + l];
-            const w2 = q[E2 + l];
-            const w3 = q[E3 + l];
-            a0 += w0 * v0;
-            a1 += w1 * v0;
-            a2 += w2 * v0;
-            a3 += w3 * v0;
-            c0 += w0 * v1;
-            c1 += w1 * v1;
-            c2 += w2 * v1;
-            c3 += w3 * v1;
-          }
-          const t0 = xs ? xs[r * g32 + ((b * E + o) >> 5)] : 0;
-          const t1 = xs ? xs[r2 * g32 + ((b * E + o) >> 5)] : 0;
-          const p = r * 4;
-          const p2 = r2 * 4;
-          acc[p] = fround(acc[p] + fround(ds[s] * fround(a0) - ms[s] * t0));
-          acc[p + 1] = fround(acc[p + 1] + fround(ds[nsub + s] * fround(a1) - ms[nsub + s] * t0));
-          acc[p + 2] = fround(acc[p + 2] + fround(ds[2 * nsub + s] * fround(a2) - ms[2 * nsub + s] * t0));
-          acc[p + 3] = fround(acc[p + 3] + fround(ds[3 * nsub + s] * fround(a3) - ms[3 * nsub + s] * t0));
-          if (r2 !== r) {
-            acc[p2] = fround(acc[p2] + fround(ds[s] * fround(c0) - ms[s] * t1));
-            acc[p2 + 1] = fround(acc[p2 + 1] + fround(ds[nsub + s] * fround(c1) - ms[nsub + s] * t1));
-            acc[p2 + 2] = fround(acc[p2 + 2] + fround(ds[2 * nsub + s] * fround(c2) - ms[2 * nsub + s] * t1));
-            acc[p2 + 3] = fround(acc[p2 + 3] + fround(ds[3 * nsub + s] * fround(c3) - ms[3 * nsub + s] * t1));
-          }
-        }
+    for (let u = 0; u < 4; u++) {
+      const row = j + u < rows ? j + u : rows - 1;
+      for (let b = 0; b < nb; b++) {
+        const so = 4 * b * nsub + u;
+        dec(data, qi, row * rb + b * B, f, (Q >> 2) + 4 * b * E + u, f, (DS >> 2) + so, (MS >> 2) + so);
       }
     }
+    kern.tile(Q, DS, MS, X, XS, OUT, k, m, S, NS);
     for (let r = 0; r < m; r++) {
-      out[r * rows + j] = acc[r * 4];
-      out[r * rows + j1] = acc[r * 4 + 1];
-      out[r * rows + j2] = acc[r * 4 + 2];
-      out[r * rows + j3] = acc[r * 4 + 3];
+      for (let u = 0; u < 4 && j + u < rows; u++) out[r * rows + j + u] = f[o4 + 4 * r + u];
     }
   }
+  return true;
 }

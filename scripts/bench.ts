@@ -1,0 +1,206 @@
+/**
+ * CPU benchmark: the float64 reference and the cpu backend on a random 4096 x 14336 Q4_K tensor
+ * (m = 1 and 8), the other quantized formats at m = 1, peak RSS growth while verifying one tensor,
+ * and the error-grid reduction speed.
+ *
+ *   node --import tsx scripts/bench.ts [--json out.json] [--repeats N] [--full]
+ *
+ * By default 256 distinct rows are quantized and tiled to 4096 rows (quantizing all 4096 rows in JS
+ * takes tens of seconds and does not change the timings: the weights stream from memory either way);
+ * --full quantizes every row.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { cpuBackend } from '../src-main/engine/backends/cpu';
+import { compareOutputs, errorGrid } from '../src-main/engine/compare';
+import { quantize } from '../src-main/engine/formats';
+import { GgmlType, rowBytes, typeName } from '../src-main/engine/ggml-types';
+import { memorySource, referenceMatmul } from '../src-main/engine/reference';
+import { Rng } from '../src-main/engine/rng';
+import { poolSize, shutdownPool } from '../src-main/engine/workers';
+
+const N = 4096;
+const K = 14336;
+
+interface Row {
+  type: string;
+  n: number;
+  k: number;
+  m: number;
+  refMs: number;
+  cpuMs: number;
+  speedup: number;
+  cpuGBs: number;
+  nmse: number;
+}
+
+function args() {
+  const a = process.argv.slice(2);
+  let json: string | null = null;
+  let repeats = 3;
+  let full = false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === '--json') json = a[++i] ?? null;
+    else if (a[i] === '--repeats') repeats = Number(a[++i]);
+    else if (a[i] === '--full') full = true;
+    else throw new Error(`unknown argument '${a[i]}' (use --json <path>, --repeats <n>, --full)`);
+  }
+  if (json === null && a.includes('--json')) throw new Error('--json needs a path');
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 100) throw new Error('--repeats must be 1..100');
+  return { json, repeats, full };
+}
+
+function tensor(type: number, full: boolean, seed: number): Uint8Array {
+  const distinct = full ? N : 256;
+  const rng = new Rng(seed);
+  const q = quantize(type, rng.normalF32(distinct * K, 0.02), distinct, K);
+  if (distinct === N) return q;
+  const out = new Uint8Array(N * rowBytes(type, K));
+  for (let o = 0; o < out.length; o += q.length)
+    out.set(q.subarray(0, Math.min(q.length, out.length - o)), o);
+  return out;
+}
+
+async function median(repeats: number, f: () => Promise<unknown>): Promise<number> {
+  const t: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const a = performance.now();
+    await f();
+    t.push(performance.now() - a);
+  }
+  t.sort((x, y) => x - y);
+  return t[Math.floor((t.length - 1) / 2)];
+}
+
+async function main() {
+  const { json, repeats, full } = args();
+  const session = await cpuBackend.open(0);
+  const rows: Row[] = [];
+  const x8 = new Rng(99).normalF32(8 * K);
+  const x1 = x8.slice(0, K);
+  const cases: [number, number][] = [
+    [GgmlType.Q4_K, 1],
+    [GgmlType.Q4_K, 8],
+    [GgmlType.Q4_0, 1],
+    [GgmlType.Q5_K, 1],
+    [GgmlType.Q6_K, 1],
+    [GgmlType.Q8_0, 1],
+  ];
+  let rss: { baselineMB: number; peakMB: number; growthMB: number; weightMB: number } | null = null;
+  let lastType = -1;
+  let data: Uint8Array = new Uint8Array(0);
+  for (const [type, m] of cases) {
+    if (type !== lastType) {
+      process.stdout.write(`quantizing ${typeName(type)} ${N}x${K}${full ? '' : ' (256 rows tiled)'}... `);
+      const t = performance.now();
+      data = tensor(type, full, type);
+      console.log(`${((performance.now() - t) / 1000).toFixed(1)} s`);
+      lastType = type;
+    }
+    const x = m === 1 ? x1 : x8;
+    const src = memorySource(type, N, K, data);
+    const w = await session.load({ type, n: N, k: K, data });
+    // warm-up (starts the workers, JIT-compiles both paths)
+    const ref = await referenceMatmul(src, x, m);
+    const y = (await session.run(w, x, m)).y;
+    const nmse = compareOutputs(ref, y, m, N).nmse;
+    if (type === GgmlType.Q4_K && m === 1) {
+      // peak RSS growth while verifying one tensor (reference + cpu run + compare)
+      if (global.gc) global.gc();
+      const base = process.memoryUsage().rss;
+      let peak = base;
+      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      const r = await referenceMatmul(src, x, m);
+      const g = (await session.run(w, x, m)).y;
+      compareOutputs(r, g, m, N);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      clearInterval(timer);
+      rss = {
+        baselineMB: base / 2 ** 20,
+        peakMB: peak / 2 ** 20,
+        growthMB: (peak - base) / 2 ** 20,
+        weightMB: data.length / 2 ** 20,
+      };
+    }
+    const refMs = await median(repeats, () => referenceMatmul(src, x, m));
+    const cpuMs = await median(repeats, () => session.run(w, x, m));
+    w.dispose();
+    rows.push({
+      type: typeName(type),
+      n: N,
+      k: K,
+      m,
+      refMs,
+      cpuMs,
+      speedup: refMs / cpuMs,
+      cpuGBs: data.length / (cpuMs / 1000) / 1e9,
+      nmse,
+    });
+    const r = rows[rows.length - 1];
+    console.log(
+      `${r.type.padEnd(5)} m=${String(m).padEnd(2)} reference ${refMs.toFixed(0).padStart(6)} ms   cpu ${cpuMs
+        .toFixed(0)
+        .padStart(
+          6,
+        )} ms   x${r.speedup.toFixed(2)}   ${r.cpuGBs.toFixed(2)} GB/s   nmse ${nmse.toExponential(2)}`,
+    );
+  }
+  await session.close();
+
+  // error grid: 512 x 4096 output into 512 x 1024 cells
+  const gm = 512;
+  const gn = 4096;
+  const gref = new Rng(5).normalF32(gm * gn);
+  const g64 = Float64Array.from(gref);
+  const gridTimes: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const a = performance.now();
+    errorGrid(g64, gref, gm, gn, { maxRows: 512, maxCols: 1024, metric: i % 2 ? 'rel' : 'abs' });
+    gridTimes.push(performance.now() - a);
+  }
+  gridTimes.sort((a, b) => a - b);
+  const gridMs = gridTimes[3];
+
+  const result = {
+    when: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model ?? 'cpu',
+    threads: poolSize(),
+    loadAverage: os.loadavg(),
+    repeats,
+    tiledRows: !full,
+    rows,
+    rssWhileVerifying: rss,
+    errorGrid512x4096to512x1024Ms: gridMs,
+  };
+  console.log('');
+  console.log('| type | m | reference ms | cpu ms | cpu/ref speed-up | cpu GB/s | NMSE cpu vs ref |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.type} | ${r.m} | ${r.refMs.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.speedup.toFixed(2)} | ${r.cpuGBs.toFixed(2)} | ${r.nmse.toExponential(2)} |`,
+    );
+  }
+  if (rss) {
+    console.log(
+      `peak RSS growth while verifying one Q4_K ${N}x${K} tensor (${rss.weightMB.toFixed(1)} MB of weights): ${rss.growthMB.toFixed(1)} MB`,
+    );
+  }
+  console.log(`errorGrid 512x4096 -> 512x1024: ${gridMs.toFixed(1)} ms (median of 7)`);
+  console.log(
+    `threads ${poolSize()}, load average ${os
+      .loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}`,
+  );
+  if (json) {
+    writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+    console.log(`wrote ${json}`);
+  }
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  })
+  .finally(() => shutdownPool());
