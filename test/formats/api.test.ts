@@ -43,6 +43,23 @@ describe('dequantize / quantize arguments', () => {
     expect(() =>
       codecFor(GgmlType.Q4_0).dequantizeRow(new Uint8Array(18), 0, 31, new Float32Array(32), 0),
     ).toThrow(/k=31/);
+    for (const t of SUPPORTED_TYPES) {
+      const c = codecFor(t.id);
+      const k = c.blockElems;
+      // rows that would run past either array are refused instead of reading undefined / writing nothing
+      expect(() => c.dequantizeRow(new Uint8Array(c.blockBytes), 1, k, new Float32Array(k), 0)).toThrow(
+        new RegExp(`^${t.name}: a row of ${c.blockBytes} bytes at offset 1 does not fit`),
+      );
+      expect(() => c.dequantizeRow(new Uint8Array(c.blockBytes), 0, k, new Float32Array(k), 1)).toThrow(
+        /floats at offset 1/,
+      );
+      expect(() => c.quantizeRow(new Float32Array(k - 1), 0, k, new Uint8Array(c.blockBytes), 0)).toThrow(
+        /does not fit/,
+      );
+      expect(() => c.quantizeRow(new Float32Array(k), 0, k, new Uint8Array(c.blockBytes - 1), 0)).toThrow(
+        /does not fit/,
+      );
+    }
   });
 
   it('handles n = 0', () => {

@@ -21,10 +21,34 @@ export function halfScale(x: number): number {
   return (h & 0x7fff) === 0x7c00 && Number.isFinite(x) ? (h & 0x8000) | 0x7bff : h;
 }
 
-/** Throws a one-line error unless k is a positive-or-zero multiple of the block size. */
-export function checkRowLength(name: string, k: number, blockElems: number): void {
+/**
+ * Argument check of every row call: k a non-negative multiple of the block size, and both the byte
+ * row (bytes[byteOff..+rowBytes)) and the float row (floats[floatOff..+k)) inside their arrays.
+ * Throws a one-line error naming the format and what is wrong.
+ */
+export function checkRow(
+  name: string,
+  k: number,
+  blockElems: number,
+  blockBytes: number,
+  bytes: Uint8Array,
+  byteOff: number,
+  floats: Float32Array,
+  floatOff: number,
+): void {
   if (!Number.isInteger(k) || k < 0 || k % blockElems !== 0) {
     throw new Error(`${name}: row length k=${k} is not a multiple of the block size ${blockElems}`);
+  }
+  const rb = (k / blockElems) * blockBytes;
+  if (!Number.isInteger(byteOff) || byteOff < 0 || byteOff + rb > bytes.length) {
+    throw new Error(
+      `${name}: a row of ${rb} bytes at offset ${byteOff} does not fit a ${bytes.length}-byte buffer`,
+    );
+  }
+  if (!Number.isInteger(floatOff) || floatOff < 0 || floatOff + k > floats.length) {
+    throw new Error(
+      `${name}: a row of ${k} floats at offset ${floatOff} does not fit a ${floats.length}-float array`,
+    );
   }
 }
 

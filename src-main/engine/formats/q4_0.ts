@@ -6,13 +6,13 @@
  * double product is the same value and the Float32Array store is lossless. No FMA question arises.
  */
 import { FP16_TABLE } from './half';
-import { checkRowLength, halfScale, type FormatCodec } from './codec';
+import { checkRow, halfScale, type FormatCodec } from './codec';
 
 const QK = 32;
 const BYTES = 18;
 
 function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
-  checkRowLength('Q4_0', k, QK);
+  checkRow('Q4_0', k, QK, BYTES, src, srcOff, dst, dstOff);
   const nb = k / QK;
   let o = srcOff;
   let y = dstOff;
@@ -32,7 +32,7 @@ function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32A
  * extreme maps to -8 exactly; the rest rounds to nearest with (int8)(x*id + 8.5) clamped to 15.
  */
 function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
-  checkRowLength('Q4_0', k, QK);
+  checkRow('Q4_0', k, QK, BYTES, dst, dstOff, src, srcOff);
   const nb = k / QK;
   for (let i = 0; i < nb; i++) {
     const x = srcOff + i * QK;

@@ -10,13 +10,13 @@
  * bits too, so this codec matches llama.cpp with or without contraction.
  */
 import { FP16_TABLE } from './half';
-import { checkRowLength, halfScale, type FormatCodec } from './codec';
+import { checkRow, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQkx2, packScaleMinK4, scaleMinK4 } from './kcommon';
 
 const BYTES = 144;
 
 function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
-  checkRowLength('Q4_K', k, QK_K);
+  checkRow('Q4_K', k, QK_K, BYTES, src, srcOff, dst, dstOff);
   const nb = k / QK_K;
   const fr = Math.fround;
   let o = srcOff;
@@ -66,7 +66,7 @@ export function quantizeRowKAsym(
   dst: Uint8Array,
   dstOff: number,
 ): void {
-  checkRowLength(name, k, QK_K);
+  checkRow(name, k, QK_K, bytes, dst, dstOff, src, srcOff);
   const nb = k / QK_K;
   const grids = kGrids(nmax);
   for (let i = 0; i < nb; i++) {

@@ -7,14 +7,14 @@
  * contraction by GCC gives the same bits because the product is exact).
  */
 import { FP16_TABLE } from './half';
-import { checkRowLength, type FormatCodec } from './codec';
+import { checkRow, type FormatCodec } from './codec';
 import { QK_K, scaleMinK4 } from './kcommon';
 import { quantizeRowKAsym } from './q4_k';
 
 const BYTES = 176;
 
 function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
-  checkRowLength('Q5_K', k, QK_K);
+  checkRow('Q5_K', k, QK_K, BYTES, src, srcOff, dst, dstOff);
   const nb = k / QK_K;
   const fr = Math.fround;
   let o = srcOff;

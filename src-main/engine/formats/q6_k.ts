@@ -11,13 +11,13 @@
  * products are exact and the JS result is bit-identical. No additions, so no FMA question.
  */
 import { FP16_TABLE } from './half';
-import { checkRowLength, halfScale, type FormatCodec } from './codec';
+import { checkRow, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQx } from './kcommon';
 
 const BYTES = 210;
 
 function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
-  checkRowLength('Q6_K', k, QK_K);
+  checkRow('Q6_K', k, QK_K, BYTES, src, srcOff, dst, dstOff);
   const nb = k / QK_K;
   const fr = Math.fround;
   let o = srcOff;
@@ -57,7 +57,7 @@ const scales = new Float64Array(16);
  * [-32, 31] against its stored scale.
  */
 function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
-  checkRowLength('Q6_K', k, QK_K);
+  checkRow('Q6_K', k, QK_K, BYTES, dst, dstOff, src, srcOff);
   const nb = k / QK_K;
   const grids = kGrids(32);
   for (let i = 0; i < nb; i++) {

@@ -5,13 +5,13 @@
  * JS double product stored into a Float32Array is bit-identical to ggml's.
  */
 import { FP16_TABLE } from './half';
-import { checkRowLength, halfScale, type FormatCodec } from './codec';
+import { checkRow, halfScale, type FormatCodec } from './codec';
 
 const QK = 32;
 const BYTES = 34;
 
 function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32Array, dstOff: number): void {
-  checkRowLength('Q8_0', k, QK);
+  checkRow('Q8_0', k, QK, BYTES, src, srcOff, dst, dstOff);
   const nb = k / QK;
   let o = srcOff;
   let y = dstOff;
@@ -24,7 +24,7 @@ function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32A
 
 /** Like quantize_row_q8_0_ref: d = amax / 127, q = roundf(x / d) (ties away from zero). */
 function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
-  checkRowLength('Q8_0', k, QK);
+  checkRow('Q8_0', k, QK, BYTES, dst, dstOff, src, srcOff);
   const nb = k / QK;
   for (let i = 0; i < nb; i++) {
     const x = srcOff + i * QK;
