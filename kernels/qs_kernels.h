@@ -53,27 +53,32 @@ __device__ __forceinline__ float qs_ldplain(const qs_u8* row, qs_i64 i) {
 #endif
 }
 #else
-// Dequantizes elements 8j .. 8j+7 of the block at b (b 2-byte aligned), with exactly the float32
-// arithmetic of llama.cpp's dequantize_row_* (FORMATS.md); __fmul_rn keeps the compiler from fusing
-// a product into a following subtraction.
-__device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
+#if QS_TYPE == 12 || QS_TYPE == 13
+#define QS_HAS_OFFSET 1
+#endif
+// Decodes elements 8j .. 8j+7 of the block at b (b 2-byte aligned) as small exact integers q[i] (as
+// floats) with the block's scale and offset: the weight is scale * q[i] + offset, with exactly the
+// float32 arithmetic of llama.cpp's dequantize_row_* (FORMATS.md). The small-batch kernel multiplies
+// q by x first and applies scale/offset once per 8 elements; qs_dq8 below gives the exact weights.
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  offset = 0.f;
 #if QS_TYPE == 2
-  const float d = qs_h2f(qs_ld16(b));
+  scale = qs_h2f(qs_ld16(b));
   qs_u32 lo, hi;
   qs_ld8b(b + 2 + (j & 1) * 8, lo, hi);
   const int sh = (j >> 1) * 4;
   lo = (lo >> sh) & 0x0F0F0F0Fu;
   hi = (hi >> sh) & 0x0F0F0F0Fu;
 #pragma unroll
-  for (int i = 0; i < 8; i++) w[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 8.f) * d;
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 8.f);
 #elif QS_TYPE == 8
-  const float d = qs_h2f(qs_ld16(b));
+  scale = qs_h2f(qs_ld16(b));
   qs_u32 lo, hi;
   qs_ld8b(b + 2 + j * 8, lo, hi);
   lo ^= 0x80808080u; // signed byte q -> q + 128
   hi ^= 0x80808080u;
 #pragma unroll
-  for (int i = 0; i < 8; i++) w[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f) * d;
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);
 #elif QS_TYPE == 12 || QS_TYPE == 13
   const float d = qs_h2f(qs_ld16(b)), dmin = qs_h2f(qs_ld16(b + 2));
   const qs_u8* s = b + 4;
@@ -86,7 +91,8 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
     sc = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
     mn = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
   }
-  const float d1 = d * (float)sc, m1 = dmin * (float)mn;
+  scale = d * (float)sc;
+  offset = -(dmin * (float)mn);
   qs_u32 lo, hi;
 #if QS_TYPE == 12
   qs_ld8b(b + 16 + 32 * g + l0, lo, hi);
@@ -101,20 +107,34 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
   hi = ((hi >> (4 * hn)) & 0x0F0F0F0Fu) | (((hhi >> hb) & 0x01010101u) << 4);
 #endif
 #pragma unroll
-  for (int i = 0; i < 8; i++) w[i] = __fmul_rn(d1, qs_bytef(i < 4 ? lo : hi, i & 3, 0.f)) - m1;
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);
 #elif QS_TYPE == 14
   const float d = qs_h2f(qs_ld16(b + 208));
   const int e = j * 8, h = e >> 7, t = (e >> 5) & 3, l0 = e & 31, is = l0 >> 4;
   qs_u32 lo, hi, hlo, hhi;
   qs_ld8b(b + 64 * h + l0 + (t & 1) * 32, lo, hi);
   qs_ld8b(b + 128 + 32 * h + l0, hlo, hhi);
-  const float ds = d * (float)(int)(signed char)b[192 + 8 * h + is + 2 * t];
+  scale = d * (float)(int)(signed char)b[192 + 8 * h + is + 2 * t];
   const int nsh = (t >> 1) * 4, hsh = 2 * t;
   lo = ((lo >> nsh) & 0x0F0F0F0Fu) | (((hlo >> hsh) & 0x03030303u) << 4);
   hi = ((hi >> nsh) & 0x0F0F0F0Fu) | (((hhi >> hsh) & 0x03030303u) << 4);
 #pragma unroll
-  for (int i = 0; i < 8; i++) w[i] = __fmul_rn(ds, qs_bytef(i < 4 ? lo : hi, i & 3, 32.f));
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 32.f);
 #endif
+}
+
+// The exact dequantized weights of elements 8j .. 8j+7 (bit-identical to the reference).
+__device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
+  float scale, offset;
+  qs_dq8s(b, j, w, scale, offset);
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+#ifdef QS_HAS_OFFSET
+    w[i] = __fmul_rn(scale, w[i]) + offset;
+#else
+    w[i] = __fmul_rn(w[i], scale);
+#endif
+  }
 }
 #endif
 
@@ -230,17 +250,30 @@ __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u
           xv[mi][0] = a.x, xv[mi][1] = a.y, xv[mi][2] = a.z, xv[mi][3] = a.w;
           xv[mi][4] = b.x, xv[mi][5] = b.y, xv[mi][6] = b.z, xv[mi][7] = b.w;
         }
+#ifdef QS_HAS_OFFSET
+        float xs8[M]; // sum of the 8 activations, for the formats whose weights carry an offset (-min)
+#pragma unroll
+        for (int mi = 0; mi < M; mi++)
+          xs8[mi] = ((xv[mi][0] + xv[mi][1]) + (xv[mi][2] + xv[mi][3])) + ((xv[mi][4] + xv[mi][5]) + (xv[mi][6] + xv[mi][7]));
+#endif
 #pragma unroll
         for (int r = 0; r < R; r++) {
           if (row0 + r < n) {
             const qs_i64 s = (row0 + r) * rowBytes + (qs_i64)c * QS_CHUNK_BYTES;
             const qs_u8* blk = (const qs_u8*)stage[warp][r] + (int)(s & 15) + (o / QS_OPB) * QS_BB;
-            float wv[8];
-            qs_dq8(blk, o % QS_OPB, wv);
+            float qv[8], scale, offset;
+            qs_dq8s(blk, o % QS_OPB, qv, scale, offset);
 #pragma unroll
-            for (int mi = 0; mi < M; mi++)
+            for (int mi = 0; mi < M; mi++) {
+              float dot = 0.f;
 #pragma unroll
-              for (int t = 0; t < 8; t++) acc[r][mi] = fmaf(wv[t], xv[mi][t], acc[r][mi]);
+              for (int t = 0; t < 8; t++) dot = fmaf(qv[t], xv[mi][t], dot);
+#ifdef QS_HAS_OFFSET
+              acc[r][mi] = fmaf(offset, xs8[mi], fmaf(scale, dot, acc[r][mi]));
+#else
+              acc[r][mi] = fmaf(scale, dot, acc[r][mi]);
+#endif
+            }
           }
         }
       }
@@ -420,13 +453,13 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_dequant(const qs_u8* __restr
 // bfloat16 rather than IEEE half: the exponent range of float32, so the largest half scales
 // (65504 x 15 ...) and the smallest subnormal ones stay finite and non-zero; the 8-bit mantissa lands
 // the NMSE near 1e-5, inside the half-precision path's threshold. A 256-thread block computes a
-// 128 (m) x 128 (n) tile of y; each warp 64 x 32. Per 32-wide k-slice, x (pre-converted to bf16 by
+// 128 (m) x 128 (n) tile of y; each warp 64 x 32. Per 64-wide k-slice, x (pre-converted to bf16 by
 // qs_x_bf16, rows padded to kp) and W (dequantized here) go through shared memory.
 // On HIP this path is not built (no MFMA/WMMA code yet): the backend uses the float32 tiled path.
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
 #define QS_MBM 128
 #define QS_MBN 128
-#define QS_MBK 32
+#define QS_MBK 64
 #define QS_MPAD 8
 
 __device__ __forceinline__ qs_u32 qs_pack_bf16x2(float lo, float hi) {
@@ -435,7 +468,7 @@ __device__ __forceinline__ qs_u32 qs_pack_bf16x2(float lo, float hi) {
   return r;
 }
 
-// x [m][k] float32 -> xb [m][kp] bfloat16, zero past k (kp = k rounded up to 32).
+// x [m][k] float32 -> xb [m][kp] bfloat16, zero past k (kp = k rounded up to 64).
 QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16(const float* __restrict__ x, qs_u32* __restrict__ xb, int m, int k, int kp) {
   const qs_i64 pairs = (qs_i64)m * (kp / 2);
   for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < pairs; i += (qs_i64)gridDim.x * blockDim.x) {
@@ -468,14 +501,19 @@ QS_EXTERN __global__ void __launch_bounds__(256)
     for (int b = 0; b < 4; b++)
 #pragma unroll
       for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
+  // x for the next k-slice is loaded into registers while the current one is multiplied
+  uint4 xr[4];
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const int idx = tid + i * 256, r = idx >> 3, c = (idx & 7) * 8;
+    xr[i].x = xr[i].y = xr[i].z = xr[i].w = 0u;
+    if (m0 + r < m) xr[i] = *(const uint4*)(xb + (m0 + r) * (qs_i64)kp + c);
+  }
   for (int k0 = 0; k0 < k; k0 += QS_MBK) {
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-      const int idx = tid + i * 256, r = idx >> 2, c = (idx & 3) * 8;
-      uint4 v;
-      v.x = v.y = v.z = v.w = 0u;
-      if (m0 + r < m) v = *(const uint4*)(xb + (m0 + r) * (qs_i64)kp + k0 + c);
-      *(uint4*)&xs[r][c] = v;
+    for (int i = 0; i < 4; i++) {
+      const int idx = tid + i * 256, r = idx >> 3, c = (idx & 7) * 8;
+      *(uint4*)&xs[r][c] = xr[i];
       float wv[8];
       qs_load8(w, n0 + r, n, k, k0 + c, wv);
       uint4 p;
@@ -486,6 +524,13 @@ QS_EXTERN __global__ void __launch_bounds__(256)
       *(uint4*)&ws[r][c] = p;
     }
     __syncthreads();
+    if (k0 + QS_MBK < kp) {
+#pragma unroll
+      for (int i = 0; i < 4; i++) {
+        const int idx = tid + i * 256, r = idx >> 3, c = (idx & 7) * 8;
+        if (m0 + r < m) xr[i] = *(const uint4*)(xb + (m0 + r) * (qs_i64)kp + k0 + QS_MBK + c);
+      }
+    }
 #pragma unroll
     for (int kk = 0; kk < QS_MBK; kk += 16) {
       qs_u32 af[4][4], bf[4][2];

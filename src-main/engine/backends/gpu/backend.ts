@@ -464,7 +464,7 @@ class GpuSession implements BackendSession {
       const entry = this.moduleFor(gw.type);
       const conv = this.fn(entry, 'qs_x_bf16');
       const fn = this.fn(entry, 'qs_mma_f16');
-      const kpad = Math.ceil(k / 32) * 32;
+      const kpad = Math.ceil(k / 64) * 64; // qs_mma_f16 steps k by 64
       const xb = this.alloc(m * kpad * 2 + WEIGHT_PAD, `${gw.name}: bfloat16 activations`);
       scratch.push(xb);
       const pairs = (m * kpad) / 2;
