@@ -225,29 +225,29 @@ export function errorGrid(
 
   for (let row = r0; row < r1; row++) {
     const cellBase = (((row - r0) / cellRows) | 0) * cols;
-    const base = row * n + c0;
+    const rowBase = row * n;
+    const rowEnd = rowBase + c1;
     const inv = scales ? 1 / scales[row] : 1;
-    let c = 0;
     for (let cc = 0; cc < cols; cc++) {
-      const cEnd = c + cellCols < regionCols ? c + cellCols : regionCols;
+      // each cell's columns get their own short loop (V8 compiles this several times faster than
+      // one running column index shared across cells)
+      const i0 = rowBase + c0 + cc * cellCols;
+      const i1 = i0 + cellCols < rowEnd ? i0 + cellCols : rowEnd;
       let best = -1;
-      let bestC = c;
-      for (; c < cEnd; c++) {
-        const r = ref[base + c];
-        const g = got[base + c];
-        let e = g - r;
-        if (e === e && e !== Infinity && e !== -Infinity) e = (e < 0 ? -e : e) * inv;
-        else e = pairError(r, g);
+      let bestI = i0;
+      for (let i = i0; i < i1; i++) {
+        let e = Math.abs(got[i] - ref[i]) * inv; // an Inf mismatch gives Infinity here already
+        if (e !== e) e = pairError(ref[i], got[i]); // NaN: NaN on one side, or inf - inf
         if (e > best) {
           best = e;
-          bestC = c;
+          bestI = i;
         }
       }
       const cell = cellBase + cc;
       if (best > values[cell]) {
         values[cell] = best;
         worstRow[cell] = row;
-        worstCol[cell] = c0 + bestC;
+        worstCol[cell] = bestI - rowBase;
       }
     }
   }

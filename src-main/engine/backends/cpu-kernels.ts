@@ -1,11 +1,14 @@
 /**
- * The cpu backend's fused dot products: each format's blocks are read directly (no dequantized
- * weight buffer), the way the GPU kernels work, with float32 accumulation:
- * - inside a sub-block (16 or 32 elements) the integer-weight products q*x are summed in float64 (JS
- *   numbers), then rounded to float32;
+ * The cpu backend's fused dot products: each format's blocks are decoded to their small integers and
+ * per-sub-block float32 scales (no dequantized float weight buffer), the way the GPU kernels work,
+ * with float32 accumulation:
+ * - inside a sub-block (16 or 32 elements) the integer-weight products q*x are summed, then rounded to
+ *   float32 (m = 1: summed in float64 by per-format JS loops; m >= 2: summed in float32 lanes by the
+ *   WebAssembly SIMD kernel of ./cpu-simd.ts, four weight rows and two activation rows at a time);
  * - each sub-block's scaled contribution is rounded to float32 and added to a float32 accumulator.
  * Q4_K / Q5_K use the llama.cpp "bsums" trick: d*sc*sum(q*x) - dmin*m*sum(x), with sum(x) per 32
  * elements precomputed once per activation row (xsums).
+ * F32 / F16 / BF16 rows are widened to float32 and dotted in 32-element float64 chunks, rounded per chunk.
  *
  * Hand-written: these are the CPU counterparts of kernels/*.cu; nothing off the shelf computes GGUF
  * block formats.

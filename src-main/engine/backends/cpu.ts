@@ -67,7 +67,7 @@ async function deviceInfo(): Promise<DeviceInfo> {
     peakTflops: null,
     details: {
       threads: `${poolSize()} worker threads (${cpus.length} logical CPUs)`,
-      arithmetic: 'fused dequantize + dot, float32 accumulation',
+      arithmetic: 'fused dequantize + dot, float32 accumulation (WebAssembly SIMD for m >= 2)',
       timing: 'hot and cold are measured alike on the cpu (weightCopies 1): no device memory to rotate',
       node: process.version,
     },
