@@ -198,8 +198,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return null; // no native dialog in browser mode; the UI lists listModelFiles()
       case 'openModel': {
         const [p] = parsed as [string];
-        await checkModelPath(p);
-        return eng.openModel(p);
+        // Open the resolved path that was checked, so a link swapped afterwards cannot redirect the read.
+        return eng.openModel(await checkModelPath(p));
       }
       case 'devices':
         return eng.devices();
