@@ -73,6 +73,7 @@ test('heatmap draw time for a 512-row grid', async ({ page }, testInfo) => {
   const ms = Number(await canvas.getAttribute('data-draw-ms'));
   const size = await canvas.evaluate((c: HTMLCanvasElement) => `${c.height} x ${c.width}`);
   measure(testInfo, `heatmap draw ${size} grid (${pick.name})`, ms, 'ms');
+  console.log(`[heatmap] ${await canvas.getAttribute('data-draw-detail')}`);
   expect(ms).toBeLessThan(500); // goal 100 ms for 512 x 4096
   await shot(page, 'heatmap-large');
   await page.getByTestId('tab-model').click();

@@ -365,3 +365,32 @@ describe('log axes', () => {
     expect(logAxis([5, 5]).domain).toEqual([1, 10]);
   });
 });
+
+describe('grid scale', () => {
+  it('uses the engine min/max when the min is positive, else scans', async () => {
+    const { gridScale } = await import('../../src-renderer/src/lib/colormap');
+    expect(gridScale({ values: [], min: 1e-6, max: 1e-3 })).toEqual({ lo: -6, hi: -3 });
+    expect(gridScale({ values: [0, 1e-5, 1e-2], min: 0, max: 1e-2 })).toEqual({ lo: -5, hi: -2 });
+    expect(gridScale({ values: [0, 0], min: 0, max: 0 })).toBeNull();
+  });
+  it('table log2 paints like the exact log10 mapping (within one LUT step)', async () => {
+    const { paintGrid, lutIndex, buildLut } = await import('../../src-renderer/src/lib/colormap');
+    const lut = buildLut();
+    const s = { lo: -9, hi: -1 };
+    const vals = Array.from({ length: 2000 }, (_, i) => 10 ** (-9 + (8 * i) / 1999));
+    const out = new Uint8ClampedArray(vals.length * 4);
+    paintGrid(vals, 1, vals.length, s, out, lut);
+    for (let i = 0; i < vals.length; i++) {
+      const want = lutIndex(vals[i], s);
+      const ok = [want - 1, want, want + 1].some(
+        (j) =>
+          j >= 0 &&
+          j < 256 &&
+          out[i * 4] === lut[j * 4] &&
+          out[i * 4 + 1] === lut[j * 4 + 1] &&
+          out[i * 4 + 2] === lut[j * 4 + 2],
+      );
+      expect(ok, `value ${vals[i]} -> LUT ${want}`).toBe(true);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../context';
 import type { ErrorGrid, QuantScopeApi, TensorResult } from '../../../src-preload/api';
 import {
@@ -6,9 +6,10 @@ import {
   cellsToRegion,
   DEFAULT_LUT,
   legendGradient,
+  gridScale,
   legendTicks,
-  logScale,
   paintGrid,
+  type LogScale,
 } from '../lib/colormap';
 import { fmtSci, fmtVal } from '../lib/format';
 import { errorText } from '../store';
@@ -70,24 +71,30 @@ export function Heatmap({ result, api }: HeatmapProps) {
     };
   }, [api, result.resultId, result.m, result.n, metric, detail, region]);
 
-  const scale = useMemo(() => (grid ? logScale(grid.values) : null), [grid]);
+  const [scale, setScale] = useState<LogScale | null>(null);
 
-  // Draw: ImageData + precomputed LUT, one putImageData; the time lands in data-draw-ms.
+  // Draw: log range, ImageData + precomputed LUT, one putImageData; the time lands in data-draw-ms.
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !grid) return;
     const t0 = performance.now();
+    const sc = gridScale(grid);
     canvas.width = grid.cols;
     canvas.height = grid.rows;
     const ctx = canvas.getContext('2d');
     if (!ctx) return;
     const img = ctx.createImageData(grid.cols, grid.rows);
-    paintGrid(grid.values, grid.rows, grid.cols, scale, img.data, DEFAULT_LUT);
+    const t1 = performance.now();
+    paintGrid(grid.values, grid.rows, grid.cols, sc, img.data, DEFAULT_LUT);
+    const t2 = performance.now();
     ctx.putImageData(img, 0, 0);
-    const ms = performance.now() - t0;
+    const t3 = performance.now();
+    const ms = t3 - t0;
+    canvas.dataset.drawDetail = `setup ${(t1 - t0).toFixed(1)} paint ${(t2 - t1).toFixed(1)} put ${(t3 - t2).toFixed(1)}`;
     canvas.dataset.drawMs = ms.toFixed(2);
+    setScale(sc);
     setDrawMs(ms);
-  }, [grid, scale]);
+  }, [grid]);
 
   const local = (e: React.MouseEvent) => {
     const rect = canvasRef.current!.getBoundingClientRect();

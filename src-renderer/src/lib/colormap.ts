@@ -61,6 +61,23 @@ export function logScale(values: ArrayLike<number>, decades = 8): LogScale | nul
   return { lo, hi };
 }
 
+/**
+ * The log range of an engine grid: from its min/max when the min is positive (no pass over the
+ * values), else by scanning (zeros and NaN cells present).
+ */
+export function gridScale(
+  g: { values: ArrayLike<number | null>; min: number; max: number },
+  decades = 8,
+): LogScale | null {
+  if (g.min > 0 && g.max > 0 && Number.isFinite(g.min) && Number.isFinite(g.max)) {
+    const hi = Math.log10(g.max);
+    let lo = Math.max(Math.log10(g.min), hi - decades);
+    if (hi - lo < 1e-9) lo = hi - 1;
+    return { lo, hi };
+  }
+  return logScale(g.values as ArrayLike<number>, decades);
+}
+
 /** LUT index of a value, -1 for zero/negative (shown as ZERO), -2 for NaN/Inf. */
 export function lutIndex(v: number, s: LogScale): number {
   if (Number.isNaN(v) || v === Infinity || v === -Infinity) return -2;
@@ -70,12 +87,34 @@ export function lutIndex(v: number, s: LogScale): number {
   return i < 0 ? 0 : i > LUT_SIZE - 1 ? LUT_SIZE - 1 : i;
 }
 
+/** log2(1 + (i + 0.5) / 4096): the mantissa part of a table-driven log2 (error < 2e-4 octave). */
+const MANT_BITS = 12;
+const LOG2_MANT = new Float64Array(1 << MANT_BITS);
+for (let i = 0; i < LOG2_MANT.length; i++) LOG2_MANT[i] = Math.log2(1 + (i + 0.5) / LOG2_MANT.length);
+const LOG10_2 = Math.log10(2);
+
+const packCache = new WeakMap<Uint8ClampedArray, Uint32Array>();
+/** The LUT as one 32-bit RGBA word per entry (platform byte order), for one store per pixel. */
+function packedLut(lut: Uint8ClampedArray): Uint32Array {
+  let p = packCache.get(lut);
+  if (!p) {
+    p = new Uint32Array(LUT_SIZE);
+    new Uint8ClampedArray(p.buffer).set(lut.subarray(0, LUT_SIZE * 4));
+    packCache.set(lut, p);
+  }
+  return p;
+}
+const packOne = (rgba: readonly number[]) => new Uint32Array(new Uint8ClampedArray(rgba).buffer)[0];
+const ZERO_WORD = packOne(ZERO_RGBA);
+const NAN_WORD = packOne(NAN_RGBA);
+
 /**
- * Paint rows x cols values (row-major) into `out` (rows*cols*4 RGBA). The log is taken once per
- * value; per pixel the work is a few arithmetic ops and a 4-byte LUT copy.
+ * Paint rows x cols values (row-major) into `out` (rows*cols*4 RGBA). Per value: the float's
+ * exponent bits plus a mantissa table give log2 (no Math.log call), then one 32-bit LUT store.
+ * null (what JSON makes of NaN/Inf), NaN and Inf paint as NAN_RGBA; zero and negatives as ZERO_RGBA.
  */
 export function paintGrid(
-  values: ArrayLike<number>,
+  values: ArrayLike<number | null>,
   rows: number,
   cols: number,
   scale: LogScale | null,
@@ -84,31 +123,36 @@ export function paintGrid(
 ): void {
   const n = rows * cols;
   if (out.length < n * 4) throw new Error(`heatmap buffer too small: ${out.length} < ${n * 4}`);
-  const lo = scale ? scale.lo : 0;
-  const span = scale ? (scale.hi - scale.lo) / (LUT_SIZE - 1) : 1;
-  const inv = 1 / span;
+  if (out.byteOffset % 4 !== 0) throw new Error('heatmap buffer must be 4-byte aligned');
+  const px = new Uint32Array(out.buffer, out.byteOffset, n);
+  const lut32 = packedLut(lut);
+  const span = scale ? scale.hi - scale.lo : 1;
+  // index = round((log10 v - lo) / span * 255) = floor(log2 v * a + b)
+  const a = (LOG10_2 * (LUT_SIZE - 1)) / span;
+  const b = scale ? (-scale.lo * (LUT_SIZE - 1)) / span + 0.5 : 0;
+  const f64 = new Float64Array(1);
+  const u32 = new Uint32Array(f64.buffer);
+  const HI = 1; // little-endian: the high word (sign, exponent, top mantissa) is the second
+  const shift = 20 - MANT_BITS;
+  const mantMask = (1 << MANT_BITS) - 1;
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    const o = i * 4;
-    if (v > 0 && v !== Infinity && scale) {
-      let j = Math.round((Math.log10(v) - lo) * inv);
+    if (v == null) {
+      px[i] = NAN_WORD;
+      continue;
+    }
+    f64[0] = v;
+    const hi = u32[HI];
+    const e = (hi >>> 20) & 0x7ff;
+    if (e === 0x7ff) px[i] = NAN_WORD;
+    else if (hi >>> 31 || e === 0 || !scale)
+      px[i] = ZERO_WORD; // negative, zero/subnormal
+    else {
+      const l2 = e - 1023 + LOG2_MANT[(hi >>> shift) & mantMask];
+      let j = (l2 * a + b) | 0; // truncation = floor here, negatives clamp to 0 anyway
       if (j < 0) j = 0;
       else if (j > LUT_SIZE - 1) j = LUT_SIZE - 1;
-      const l = j * 4;
-      out[o] = lut[l];
-      out[o + 1] = lut[l + 1];
-      out[o + 2] = lut[l + 2];
-      out[o + 3] = 255;
-    } else if (v === 0 || v < 0 || (v > 0 && !scale)) {
-      out[o] = ZERO_RGBA[0];
-      out[o + 1] = ZERO_RGBA[1];
-      out[o + 2] = ZERO_RGBA[2];
-      out[o + 3] = ZERO_RGBA[3];
-    } else {
-      out[o] = NAN_RGBA[0];
-      out[o + 1] = NAN_RGBA[1];
-      out[o + 2] = NAN_RGBA[2];
-      out[o + 3] = NAN_RGBA[3];
+      px[i] = lut32[j];
     }
   }
 }
