@@ -62,6 +62,12 @@ describe('dequantize / quantize arguments', () => {
     }
   });
 
+  it('refuses whole-tensor conversions beyond 2^30 elements before allocating', () => {
+    expect(() => dequantize(GgmlType.Q4_0, new Uint8Array(18), 2 ** 26, 32)).toThrow(
+      /too large to convert in one piece/,
+    );
+  });
+
   it('handles n = 0', () => {
     expect(dequantize(GgmlType.Q4_K, new Uint8Array(0), 0, 256).length).toBe(0);
     expect(quantize(GgmlType.Q4_K, new Float32Array(0), 0, 256).length).toBe(0);

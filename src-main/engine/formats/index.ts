@@ -36,7 +36,12 @@ function checkShape(name: string, n: number, k: number, blockElems: number): voi
     throw new Error(`${name}: row length k=${k} is not a non-negative integer`);
   if (k % blockElems !== 0)
     throw new Error(`${name}: row length k=${k} is not a multiple of the block size ${blockElems}`);
+  if (n * k > MAX_WHOLE)
+    throw new Error(`${name}: ${n}x${k} is too large to convert in one piece; use the codec row by row`);
 }
+
+/** Largest tensor (elements) converted in one call: 2^30 floats = 4 GiB. */
+const MAX_WHOLE = 2 ** 30;
 
 /** Dequantize an [n][k] tensor stored row after row; returns n*k floats. */
 export function dequantize(typeId: number, data: Uint8Array, n: number, k: number): Float32Array {

@@ -44,7 +44,7 @@ export function quantizeEffort(): QuantizeEffort {
   return effort;
 }
 
-/** The grid offsets of the current effort for nmax 15 (Q4_K) or 31 (Q5_K). */
+/** The grid offsets of the current effort for nmax 15 (Q4_K), 31 (Q5_K) or 32 (Q6_K's makeQx). */
 export function kGrids(nmax: number): Float64Array {
   return nmax === 15 ? GRIDS[effort].q4 : nmax === 31 ? GRIDS[effort].q5 : GRIDS[effort].q6;
 }
@@ -98,8 +98,9 @@ const wb = new Float64Array(MAX_N);
  * returns [scale, theMin] through res (theMin >= 0, the value subtracted).
  *
  * Speed (ggml tries 21 grids and recomputes each error with a second pass): every error here comes in
- * closed form from the running sums, the weights are formed on the fly, and fewer grids are tried,
- * which keeps Q4_K quantization at tens of millions of values per second at a small RMSE cost.
+ * closed form from the running sums, the values and weights sit in small float64 scratch arrays, and
+ * the default effort tries one grid, which makes Q4_K quantization several times faster than the full
+ * search at about 5% more RMSE. The 'ggml' effort uses ggml's grids (plus the final refit).
  */
 export function makeQkx2(
   x: Float32Array,
