@@ -3,7 +3,17 @@
 // QS_TEST_FULL=1, or `npm run build:kernels`). A missing compiler skips its tests with the reason
 // printed.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,13 +26,26 @@ const FIXTURE = 'test/kernels/fixtures/ok';
 // every compile takes seconds on a shared machine: one real kernel by default, all with QS_TEST_FULL=1
 const REAL = (
   process.env.QS_TEST_FULL === '1' && existsSync(path.join(ROOT, 'kernels'))
-    ? readdirSync(path.join(ROOT, 'kernels'))
-        .filter((f) => f.endsWith('.cu'))
-        .map((f) => `kernels/${f}`)
-    : ['kernels/q4_0.cu']
-).filter((f) => existsSync(path.join(ROOT, f)));
-const SOURCES = [FIXTURE, ...REAL];
+    ? readdirSync(path.join(ROOT, 'kernels')).filter((f) => f.endsWith('.cu'))
+    : ['q4_0.cu']
+).filter((f) => existsSync(path.join(ROOT, 'kernels', f)));
 const STEMS = ['axpy', ...REAL.map((f) => path.basename(f, '.cu'))];
+
+const work = mkdtempSync(path.join(tmpdir(), 'qs-build-kernels-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+// Build from a snapshot: the kernel sources are edited by others while this runs.
+const snap = path.join(work, 'src');
+mkdirSync(snap);
+for (const f of readdirSync(path.join(ROOT, FIXTURE)))
+  copyFileSync(path.join(ROOT, FIXTURE, f), path.join(snap, f));
+if (REAL.length) {
+  for (const f of readdirSync(path.join(ROOT, 'kernels')).filter(
+    (x) => /\.(h|cuh)$/.test(x) || REAL.includes(x),
+  )) {
+    copyFileSync(path.join(ROOT, 'kernels', f), path.join(snap, f));
+  }
+}
+const SOURCES = [path.join(snap, 'axpy.cu'), ...REAL.map((f) => path.join(snap, f))];
 
 function findTool(name: string, dirs: string[]): string | null {
   for (const d of [...(process.env.PATH ?? '').split(path.delimiter), ...dirs]) {
@@ -42,9 +65,6 @@ const hipcc = findTool('hipcc', ['/opt/rocm/bin']);
 if (!nvcc) console.log('[kernels] nvcc tests skipped: nvcc not found on PATH or in /usr/local/cuda/bin');
 if (!hipcc) console.log('[kernels] hipcc tests skipped: hipcc not found on PATH or in /opt/rocm/bin');
 if (!REAL.length) console.log('[kernels] kernels/*.cu not present: only the fixture is compiled');
-
-const work = mkdtempSync(path.join(tmpdir(), 'qs-build-kernels-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function build(args: string[]) {
   const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 900_000 });

@@ -236,10 +236,13 @@ export function hiprtcCompile(
     const rc = rtc.hiprtcCompileProgram(p, options.length, options);
     if (rc !== 0) {
       const log = programLog(rtc, p);
+      // the first error on the first line (what one-line reasons show), the whole log below it
+      const first = log.split('\n').find((l) => /\berror\b/.test(l)) ?? '';
       throw new GpuError(
         'hiprtcCompileProgram',
         rc,
-        `${hiprtcErrorText(rtc, rc)}: ${fileName} for ${opts.arch}${log ? `\n${log}` : ''}`,
+        `${hiprtcErrorText(rtc, rc)}: ${fileName} for ${opts.arch}${first ? `: ${first.trim()}` : ''}` +
+          (log ? `\n${log}` : ''),
       );
     }
     const size: [number | bigint] = [0];
