@@ -34,6 +34,12 @@ export async function startServe(
     if (!fs.existsSync(d)) throw new UsageError(`--models: folder not found: ${d}`);
     if (!fs.statSync(d).isDirectory()) throw new UsageError(`--models: not a folder: ${d}`);
   }
+  const hostsRaw = ctx.values['allow-host'];
+  const allowedHostNames = Array.isArray(hostsRaw)
+    ? hostsRaw
+    : typeof hostsRaw === 'string'
+      ? [hostsRaw]
+      : [];
   const ui = findUiDir(stringOption(ctx.values, 'ui'));
   if (!ui.built)
     ctx.stderr.write(
@@ -48,6 +54,7 @@ export async function startServe(
     uiDir: ui.dir,
     token,
     engine,
+    allowedHostNames,
   });
   if (!LOOPBACK.has(host))
     ctx.stderr.write(
@@ -62,12 +69,14 @@ export async function startServe(
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run the app in a browser: serve the UI and engine on 127.0.0.1 with a one-time token',
-  help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--ui <dir>] [--token T]
+  help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--ui <dir>] [--token T] [--allow-host NAME ...]
   --port N        port to listen on (default 0 = a free one)
   --host H        address to bind (default 127.0.0.1; anything else exposes the app to the network)
   --models DIR    folder whose .gguf files may be opened (repeatable; default: the samples folder)
   --ui DIR        the built renderer (default: out/renderer next to the app)
   --token T       use this access token instead of a random one (8+ chars of [A-Za-z0-9._~-])
+  --allow-host N  also accept requests addressed to host name N (repeatable; IP addresses and
+                  localhost always work; other names are refused against DNS rebinding)
 Prints the URL to open (it carries the token). Stop with Ctrl+C.`,
   options: {
     port: { type: 'string' },
@@ -75,6 +84,7 @@ Prints the URL to open (it carries the token). Stop with Ctrl+C.`,
     models: { type: 'string', multiple: true },
     ui: { type: 'string' },
     token: { type: 'string' },
+    'allow-host': { type: 'string', multiple: true },
   },
   maxPositionals: 0,
   async run(ctx) {
