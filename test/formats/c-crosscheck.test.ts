@@ -9,13 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codecFor, dequantize } from '../../src-main/engine/formats';
+import { codecFor, dequantize, f32ToFp16, quantize } from '../../src-main/engine/formats';
 
 const C_SRC = String.raw`
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 static float h2f(const uint8_t *p) { _Float16 h; memcpy(&h, p, 2); return (float)h; }
 
@@ -24,12 +25,48 @@ static void scale_min(int j, const uint8_t *s, int *sc, int *m) {
   else { *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4); *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
 }
 
+static void put_half(uint8_t *p, float x) { _Float16 h = (_Float16)x; memcpy(p, &h, 2); }
+
+/* modes 100+: encoders. 100: float -> half for each float; 102 / 108: Q4_0 / Q8_0 quantizer of the
+   ggml reference algorithm (amax scaling, float arithmetic) */
+static int encode(int mode, long nb, const uint8_t *in) {
+  const float *x = (const float *)in;
+  uint8_t out[34];
+  for (long i = 0; i < nb; i++) {
+    if (mode == 100) { put_half(out, x[i]); fwrite(out, 1, 2, stdout); continue; }
+    const float *v = x + 32 * i;
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; j++) {
+      float a = v[j] < 0 ? -v[j] : v[j];
+      if (mode == 102 ? amax < a : a > amax) { amax = a; max = v[j]; }
+    }
+    if (mode == 102) {
+      const float d = max / -8;
+      const float id = d ? 1.0f / d : 0.0f;
+      put_half(out, d);
+      for (int j = 0; j < 16; j++) {
+        int a = (int8_t)(v[j] * id + 8.5f), b = (int8_t)(v[16 + j] * id + 8.5f);
+        out[2 + j] = (uint8_t)((a > 15 ? 15 : a) | ((b > 15 ? 15 : b) << 4));
+      }
+      fwrite(out, 1, 18, stdout);
+    } else {
+      const float d = amax / 127;
+      const float id = d ? 1.0f / d : 0.0f;
+      put_half(out, d);
+      for (int j = 0; j < 32; j++) { float t = v[j] * id; out[2 + j] = (uint8_t)(int8_t)roundf(t); }
+      fwrite(out, 1, 34, stdout);
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int type = atoi(argv[1]);
   long nb = atol(argv[2]);
   static uint8_t buf[1 << 22];
   size_t got = fread(buf, 1, sizeof buf, stdin);
   (void)got;
+  if (type >= 100) return encode(type, nb, buf);
   float y[256];
   const uint8_t *b = buf;
   for (long i = 0; i < nb; i++) {
@@ -135,7 +172,7 @@ describe.skipIf(!GCC)('bit-exact against an independent C dequantizer (gcc)', ()
       ['fma', ['-O2', '-march=native', '-ffp-contract=fast']],
     ] as const) {
       const out = join(dir, name);
-      execFileSync('gcc', [...flags, '-o', out, src]);
+      execFileSync('gcc', [...flags, '-o', out, src, '-lm']);
       bins.push(out);
     }
     return () => rmSync(dir, { recursive: true, force: true });
@@ -167,6 +204,48 @@ describe.skipIf(!GCC)('bit-exact against an independent C dequantizer (gcc)', ()
           if (!same && bad.length < 5) bad.push(`element ${i}: js ${js[i]} c ${cf[i]}`);
         }
         expect(bad, bin).toEqual([]);
+      }
+    });
+  }
+
+  it("f32ToFp16 matches the compiler's float -> _Float16 conversion on 200k float bit patterns", () => {
+    const n = 200_000;
+    const bits = new Uint32Array(randomBytes(4 * n, 5).buffer);
+    // bias half of them into the interesting range around the half exponents (subnormals .. overflow)
+    for (let i = 0; i < n; i += 2) bits[i] = (bits[i] & 0x807fffff) | ((0x60 + (bits[i] % 0x20)) << 23);
+    const f = new Float32Array(bits.buffer);
+    const bytes = new Uint8Array(bits.buffer);
+    for (const bin of bins) {
+      const out = execFileSync(bin, ['100', String(n)], { input: bytes, maxBuffer: 1 << 26 });
+      const bad: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = out[2 * i] | (out[2 * i + 1] << 8);
+        const js = f32ToFp16(f[i]);
+        const nan = (c & 0x7c00) === 0x7c00 && (c & 0x3ff) !== 0;
+        const ok = nan ? (js & 0x7e00) === 0x7e00 && (js & 0x8000) === (c & 0x8000) : js === c;
+        if (!ok && bad.length < 5)
+          bad.push(`0x${bits[i].toString(16)}: js 0x${js.toString(16)} c 0x${c.toString(16)}`);
+      }
+      expect(bad, bin).toEqual([]);
+    }
+  });
+
+  for (const type of [2, 8]) {
+    it(`${codecFor(type).name} quantizer gives the same bytes as the C reference algorithm`, () => {
+      const nb = 2000;
+      const x = new Float32Array(32 * nb);
+      const r = new Uint32Array(randomBytes(4 * x.length, 11 + type).buffer);
+      for (let i = 0; i < x.length; i++) x[i] = ((r[i] / 2 ** 32) * 2 - 1) * 2 ** (((i >> 5) % 24) - 12);
+      const js = quantize(type, x, nb, 32);
+      for (const bin of bins) {
+        const out = execFileSync(bin, [String(100 + type), String(nb)], {
+          input: new Uint8Array(x.buffer),
+          maxBuffer: 1 << 26,
+        });
+        let first = -1;
+        for (let i = 0; i < js.length && first < 0; i++) if (js[i] !== out[i]) first = i;
+        expect(first, `${bin}: first differing byte`).toBe(-1);
+        expect(out.length).toBe(js.length);
       }
     });
   }
