@@ -29,7 +29,9 @@ function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32A
 
 /**
  * Like quantize_row_q4_0_ref: d = max / -8 where max is the signed value of largest magnitude, so the
- * extreme maps to -8 exactly; the rest rounds to nearest with (int8)(x*id + 8.5) clamped to 15.
+ * extreme maps to -8 exactly; the rest rounds to nearest with (int8)(x*id + 8.5) clamped to 15. Every
+ * step is emulated in float32, so the bytes equal the reference algorithm's (checked against C in
+ * test/formats/c-crosscheck.test.ts); only a scale beyond the half range differs (saturated, not inf).
  */
 function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
   checkRow('Q4_0', k, QK, BYTES, dst, dstOff, src, srcOff);

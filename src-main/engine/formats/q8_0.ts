@@ -22,7 +22,11 @@ function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32A
   }
 }
 
-/** Like quantize_row_q8_0_ref: d = amax / 127, q = roundf(x / d) (ties away from zero). */
+/**
+ * Like quantize_row_q8_0_ref: d = amax / 127, q = roundf(x * (1/d)) (ties away from zero), in float32
+ * steps, so the bytes equal the reference algorithm's (checked against C); a scale beyond the half
+ * range saturates instead of becoming inf.
+ */
 function quantizeRow(src: Float32Array, srcOff: number, k: number, dst: Uint8Array, dstOff: number): void {
   checkRow('Q8_0', k, QK, BYTES, dst, dstOff, src, srcOff);
   const nb = k / QK;
