@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import koffi from 'koffi';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { GCN_ARCH_NAME_OFFSET, hipErrorNoDevice, loadHip } from '../../native/hip';
 import { loadHiprtc } from '../../native/hiprtc';
+import { hipBackend } from '../../src-main/engine/backends/hip';
 import {
   findGcnArchName,
   formatHipVersion,
@@ -225,5 +226,37 @@ describe('hiprtc compilation (no GPU needed)', () => {
     expect(() => hiprtcCompile(kernel, 'axpy.cu', { arch: 'gfx90a', defines: { 'A B': 1 } })).toThrow(
       /invalid macro name/,
     );
+  });
+});
+
+const savedEnv = process.env.QUANTSCOPE_HIP_LIBRARY;
+afterEach(() => {
+  if (savedEnv === undefined) delete process.env.QUANTSCOPE_HIP_LIBRARY;
+  else process.env.QUANTSCOPE_HIP_LIBRARY = savedEnv;
+});
+
+describe('hipBackend', () => {
+  it('is the hip kind', () => {
+    expect(hipBackend.kind).toBe('hip');
+  });
+
+  it.skipIf(!hipPresent || hasGpu)('status() reports no device without throwing', async () => {
+    const s = await hipBackend.status();
+    expect(s.backend).toBe('hip');
+    expect(s.available).toBe(false);
+    expect(s.devices).toEqual([]);
+    expect(s.reason).toMatch(/^no AMD GPU found: hipGetDeviceCount returned hipErrorNoDevice \(100\)/);
+    expect(s.reason).toMatch(/hipInit/);
+  });
+
+  it.skipIf(!hipPresent || hasGpu)('open() rejects with the same reason', async () => {
+    await expect(hipBackend.open(0)).rejects.toThrow(/^hip unavailable: no AMD GPU found/);
+  });
+
+  it('status() names the missing library when libamdhip64 cannot be found', async () => {
+    process.env.QUANTSCOPE_HIP_LIBRARY = '/nonexistent/libamdhip64.so.6';
+    const s = await hipBackend.status();
+    expect(s.available).toBe(false);
+    expect(s.reason).toMatch(/^libamdhip64\.so not found \(tried \/nonexistent\/libamdhip64\.so\.6\)/);
   });
 });

@@ -1,55 +1,20 @@
-// The HIP backend as the app sees it, on a machine with the HIP runtime but without an AMD GPU:
-// status() explains, open() rejects, and the run-time compile path (hiprtc) builds every kernel
-// source the backend would load on gfx90a (CDNA, wave64) and gfx1030 (RDNA, wave32).
-import { afterEach, describe, expect, it } from 'vitest';
+// The HIP backend's run-time compile path (hiprtc) builds the kernel sources the backend loads, for
+// gfx90a (CDNA, wave64) and gfx1030 (RDNA, wave32), exporting the entry points it launches. Needs
+// the HIP runtime library (hiprtc), not a GPU.
+import { describe, expect, it } from 'vitest';
 import { loadHip } from '../../native/hip';
-import { hipBackend } from '../../src-main/engine/backends/hip';
 import { DEFAULT_TUNING } from '../../src-main/engine/backends/gpu/backend';
-import { HipRuntime, hiprtcCompile } from '../../src-main/engine/backends/gpu/hip-runtime';
+import { hiprtcCompile } from '../../src-main/engine/backends/gpu/hip-runtime';
 import { KERNEL_HEADERS, kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
 import { SUPPORTED_TYPES } from '../../src-main/engine/ggml-types';
 
 let hipPresent = false;
-let hasGpu = false;
 try {
   loadHip();
   hipPresent = true;
-  hasGpu = new HipRuntime().deviceCount() > 0;
 } catch (e) {
-  if (!hipPresent) console.log(`[hip] backend tests that need libamdhip64 skipped: ${(e as Error).message}`);
+  console.log(`[hip] hiprtc kernel tests skipped: ${(e as Error).message}`);
 }
-
-const savedEnv = process.env.QUANTSCOPE_HIP_LIBRARY;
-afterEach(() => {
-  if (savedEnv === undefined) delete process.env.QUANTSCOPE_HIP_LIBRARY;
-  else process.env.QUANTSCOPE_HIP_LIBRARY = savedEnv;
-});
-
-describe('hipBackend', () => {
-  it('is the hip kind', () => {
-    expect(hipBackend.kind).toBe('hip');
-  });
-
-  it.skipIf(!hipPresent || hasGpu)('status() reports no device without throwing', async () => {
-    const s = await hipBackend.status();
-    expect(s.backend).toBe('hip');
-    expect(s.available).toBe(false);
-    expect(s.devices).toEqual([]);
-    expect(s.reason).toMatch(/^no AMD GPU found: hipGetDeviceCount returned hipErrorNoDevice \(100\)/);
-    expect(s.reason).toMatch(/hipInit/);
-  });
-
-  it.skipIf(!hipPresent || hasGpu)('open() rejects with the same reason', async () => {
-    await expect(hipBackend.open(0)).rejects.toThrow(/^hip unavailable: no AMD GPU found/);
-  });
-
-  it('status() names the missing library when libamdhip64 cannot be found', async () => {
-    process.env.QUANTSCOPE_HIP_LIBRARY = '/nonexistent/libamdhip64.so.6';
-    const s = await hipBackend.status();
-    expect(s.available).toBe(false);
-    expect(s.reason).toMatch(/^libamdhip64\.so not found \(tried \/nonexistent\/libamdhip64\.so\.6\)/);
-  });
-});
 
 describe('hiprtc builds every kernel source the HIP backend loads', () => {
   const defines = {
