@@ -17,7 +17,7 @@ test('opening a malformed GGUF shows the error; the sample still opens afterward
   await expect(err).toBeVisible();
   await expect(err).toContainText(broken!);
   const text = (await err.textContent()) ?? '';
-  expect(text.length).toBeGreaterThan(`Could not open ${broken}: `.length + 3);
+  expect(text.length).toBeGreaterThan(broken!.length + 10);
   expect(text).not.toMatch(/\n|at .*\(.*:\d+:\d+\)/); // one line, no stack
   await shot(page, 'open-error');
   await expect(page.getByTestId('error-boundary')).toHaveCount(0);

@@ -138,6 +138,7 @@ test('open the sample, filter, select, run on cpu and inspect the results', asyn
   await page.getByTestId('heatmap-abs').click();
   await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
   await expect(tip).toBeVisible();
+  await page.getByTestId('heatmap').scrollIntoViewIfNeeded();
   await shot(page, 'heatmap');
 
   // Charts: the bandwidth chart draws bars for the timed results.
@@ -162,6 +163,8 @@ test('open the sample, filter, select, run on cpu and inspect the results', asyn
   await page.locator('[data-testid=result-row]:not([data-status=error])').first().click();
   await expect(page.getByTestId('heatmap-canvas')).toHaveAttribute('data-draw-ms', /\d/);
   await shot(page, 'results');
+  await page.getByTestId('heatmap').scrollIntoViewIfNeeded();
+  await shot(page, 'heatmap');
   await page.getByTestId('tab-model').click();
   await shot(page, 'model');
   await page.reload();

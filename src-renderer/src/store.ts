@@ -317,7 +317,10 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
           get().refreshFiles();
         } catch (e) {
           const name = path.split(/[\\/]/).pop() ?? path;
-          set({ opening: null, openError: `Could not open ${name}: ${errorText(e)}` });
+          const msg = errorText(e);
+          // The engine's message usually names the file already; do not say it twice.
+          const text = msg.includes(name) ? msg : `Could not open ${name}: ${msg}`;
+          set({ opening: null, openError: text });
         }
       },
 

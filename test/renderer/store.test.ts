@@ -36,10 +36,16 @@ describe('app store with a fake engine', () => {
     const store = makeStore(new FakeApi());
     await store.getState().init();
     await store.getState().openModel('/models/broken.gguf');
-    expect(store.getState().openError).toBe(
-      'Could not open broken.gguf: broken.gguf: bad magic 0x00000000 (expected "GGUF")',
-    );
+    expect(store.getState().openError).toBe('broken.gguf: bad magic 0x00000000 (expected "GGUF")');
     expect(store.getState().model).toBeNull();
+    // A message that does not name the file gets the name in front.
+    const api2 = new FakeApi();
+    api2.openModel = async () => {
+      throw new Error('permission denied');
+    };
+    const store2 = makeStore(api2);
+    await store2.getState().openModel('/models/x.gguf');
+    expect(store2.getState().openError).toBe('Could not open x.gguf: permission denied');
     await store.getState().openModel('/samples/tiny.gguf');
     expect(store.getState().model?.fileName).toBe('tiny.gguf');
     expect(store.getState().openError).toBeNull();
