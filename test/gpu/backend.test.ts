@@ -1,0 +1,211 @@
+// The generic GPU backend's rules, checked on any machine through a scripted fake runtime: errors name
+// the tensor, nothing falls back to the CPU, device memory is freed after errors, status never throws.
+import { describe, it, expect } from 'vitest';
+import {
+  createGpuBackend,
+  customKernelSymbol,
+  customKernelVar,
+  parseGeometry,
+} from '../../src-main/engine/backends/gpu/backend';
+import {
+  GpuError,
+  GpuUnavailableError,
+  type DevicePtr,
+  type GpuRuntime,
+} from '../../src-main/engine/backends/gpu/runtime';
+import { cudaBackend } from '../../src-main/engine/backends/cuda';
+import type { DeviceInfo } from '../../src-main/engine/backends/types';
+import { GgmlType, rowBytes } from '../../src-main/engine/ggml-types';
+
+interface FakeOpts {
+  free?: number;
+  compileError?: string;
+  launchError?: boolean;
+}
+
+class FakeRuntime implements GpuRuntime {
+  readonly kind = 'cuda' as const;
+  live = new Map<bigint, number>();
+  launches: string[] = [];
+  next = 0x1000n;
+  constructor(private o: FakeOpts = {}) {}
+  deviceCount() {
+    return 1;
+  }
+  deviceInfo(index: number): DeviceInfo {
+    return {
+      backend: 'cuda',
+      index,
+      name: 'Fake GPU',
+      arch: 'sm_90',
+      memoryTotal: 1 << 30,
+      memoryFree: 0,
+      computeUnits: 4,
+      warpSize: 32,
+      peakBandwidthGBs: 100,
+      copyBandwidthGBs: null,
+      peakTflops: null,
+      details: { l2CacheBytes: String(1 << 20) },
+    };
+  }
+  useDevice() {}
+  memGetInfo() {
+    const used = [...this.live.values()].reduce((a, b) => a + b, 0);
+    return { free: (this.o.free ?? 1 << 30) - used, total: 1 << 30 };
+  }
+  malloc(bytes: number): DevicePtr {
+    const p = this.next;
+    this.next += BigInt(bytes + 4096);
+    this.live.set(p, bytes);
+    return p as DevicePtr;
+  }
+  free(ptr: DevicePtr) {
+    this.live.delete(ptr as bigint);
+  }
+  copyToDevice() {}
+  copyFromDevice() {}
+  copyDeviceToDevice() {}
+  memset8() {}
+  compile(): Uint8Array {
+    if (this.o.compileError) throw new GpuError('nvrtcCompileProgram(q4_0.cu)', 6, this.o.compileError);
+    return new Uint8Array([1, 2, 3]);
+  }
+  compilerVersion() {
+    return 'fake 1.0';
+  }
+  loadModule(_image: Uint8Array, source: string) {
+    return { source };
+  }
+  getFunction(_m: unknown, name: string) {
+    return { name };
+  }
+  launch(fn: { name: string }) {
+    if (this.o.launchError)
+      throw new GpuError(`cuLaunchKernel(${fn.name})`, 700, 'CUDA_ERROR_ILLEGAL_ADDRESS');
+    this.launches.push(fn.name);
+  }
+  eventCreate() {
+    return {};
+  }
+  eventRecord() {}
+  eventElapsedMs() {
+    return 0.01;
+  }
+  eventDestroy() {}
+  synchronize() {}
+  dispose() {}
+}
+
+const K = 64;
+const N = 3;
+const w = {
+  type: GgmlType.Q4_0,
+  n: N,
+  k: K,
+  data: new Uint8Array(rowBytes(GgmlType.Q4_0, K) * N),
+  name: 'blk.0.ffn_down',
+};
+
+function backendWith(rt: FakeRuntime) {
+  return createGpuBackend('cuda', () => rt, { cacheDir: null, prebuiltDir: null });
+}
+
+describe('generic GPU backend', () => {
+  it('status() reports a missing library as unavailable with the reason, never throws', async () => {
+    const b = createGpuBackend('cuda', () => {
+      throw new GpuUnavailableError('CUDA driver library not found (libcuda.so.1)');
+    });
+    const st = await b.status();
+    expect(st.available).toBe(false);
+    expect(st.reason).toContain('libcuda.so.1');
+    await expect(b.open(0)).rejects.toThrow(/cuda unavailable: CUDA driver library not found/);
+  });
+
+  it('the real cuda backend status never throws', async () => {
+    const st = await cudaBackend.status();
+    expect(st.backend).toBe('cuda');
+    if (!st.available) {
+      console.log(`cuda unavailable here: ${st.reason}`);
+      expect(st.reason).toBeTruthy();
+    } else expect(st.devices.length).toBeGreaterThan(0);
+  });
+
+  it('picks the kernel path by batch size and launches the matching kernels', async () => {
+    const rt = new FakeRuntime();
+    const s = await backendWith(rt).open(0);
+    const lw = await s.load(w);
+    expect((await s.run(lw, new Float32Array(K), 1)).path).toBe('fused-small-f32');
+    expect(rt.launches.at(-1)).toBe('qs_small_m1');
+    expect((await s.run(lw, new Float32Array(16 * K), 16)).path).toBe('fused-mma-f16');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']);
+    expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'f32' })).path).toBe('fused-tiled-f32');
+    expect((await s.run(lw, new Float32Array(3 * K), 3, { path: 'unfused' })).path).toBe('unfused-f32');
+    expect(rt.launches.slice(-2)).toEqual(['qs_dequant', 'qs_small_m3']);
+    lw.dispose();
+    await s.close();
+    expect(rt.live.size).toBe(0);
+  });
+
+  it('a tensor that cannot fit is an error naming the tensor and the sizes', async () => {
+    const rt = new FakeRuntime({ free: 1024 });
+    const s = await backendWith(rt).open(0);
+    await expect(s.load(w)).rejects.toThrow(/blk\.0\.ffn_down .*needs .*MiB.*only .*MiB free/);
+    await s.close();
+  });
+
+  it("a compile failure is that tensor's error (no CPU fallback) and frees the scratch buffers", async () => {
+    const rt = new FakeRuntime({ compileError: 'error: expected a ";"' });
+    const s = await backendWith(rt).open(0);
+    const lw = await s.load(w);
+    const before = rt.live.size;
+    await expect(s.run(lw, new Float32Array(K), 1)).rejects.toThrow(
+      /blk\.0\.ffn_down.*nvrtcCompileProgram.*expected a/,
+    );
+    expect(rt.live.size).toBe(before);
+    await s.close();
+    expect(rt.live.size).toBe(0);
+  });
+
+  it('a launch failure is an error and everything is freed, also in timing', async () => {
+    const rt = new FakeRuntime({ launchError: true });
+    const s = await backendWith(rt).open(0);
+    const lw = await s.load(w);
+    await expect(s.run(lw, new Float32Array(K), 1)).rejects.toThrow(/ILLEGAL_ADDRESS/);
+    await expect(s.time(lw, new Float32Array(K), 1, { protocol: 'cold' })).rejects.toThrow(/ILLEGAL_ADDRESS/);
+    expect(rt.live.size).toBe(1); // only the weights
+    await s.close();
+    expect(rt.live.size).toBe(0);
+  });
+
+  it('bad input gets one-line errors', async () => {
+    const s = await backendWith(new FakeRuntime()).open(0);
+    await expect(s.load({ ...w, data: new Uint8Array(5) })).rejects.toThrow(
+      /blk\.0\.ffn_down: 5 bytes of data/,
+    );
+    await expect(s.load({ ...w, type: GgmlType.Q2_K })).rejects.toThrow(/Q2_K is not supported/);
+    const lw = await s.load(w);
+    await expect(s.run(lw, new Float32Array(K + 1), 1)).rejects.toThrow(/x has 65 values/);
+    await expect(backendWith(new FakeRuntime()).open(3)).rejects.toThrow(/no device 3/);
+    await s.close();
+  });
+
+  it('custom code objects: variable names, symbols, missing file, geometry', async () => {
+    expect(customKernelVar('cuda', GgmlType.Q4_K)).toBe('Q4_K_MATMUL_CUBIN');
+    expect(customKernelVar('hip', GgmlType.Q6_K)).toBe('Q6_K_MATMUL_HSACO');
+    expect(customKernelSymbol(GgmlType.Q4_0)).toBe('q4_0_matmul_kernel');
+    expect(parseGeometry('m', { m: 5, n: 7, k: 32 }, 'g')).toEqual([5, 1, 1]);
+    expect(parseGeometry('n/8,m', { m: 5, n: 17, k: 32 }, 'g')).toEqual([3, 5, 1]);
+    expect(() => parseGeometry('x', { m: 1, n: 1, k: 1 }, 'QS_CUSTOM_GRID')).toThrow(/QS_CUSTOM_GRID: 'x'/);
+    const s = await backendWith(new FakeRuntime()).open(0);
+    const lw = await s.load(w);
+    process.env.Q4_0_MATMUL_CUBIN = '/nonexistent/k.cubin';
+    try {
+      await expect(s.run(lw, new Float32Array(K), 1)).rejects.toThrow(
+        /Q4_0_MATMUL_CUBIN=\/nonexistent\/k\.cubin: file not found/,
+      );
+    } finally {
+      delete process.env.Q4_0_MATMUL_CUBIN;
+    }
+    await s.close();
+  });
+});

@@ -1,0 +1,51 @@
+// The GPU self-test through vitest: runs the same code as `quantscope selftest --quick` on the first
+// CUDA device, and skips with the reason printed when there is none.
+import { describe, it, expect } from 'vitest';
+import { cudaBackend } from '../../src-main/engine/backends/cuda';
+import { makeWeights, selftestCases } from '../../src-main/engine/selftest';
+import { selftest } from '../../src-main/engine/selftest';
+import { Rng } from '../../src-main/engine/rng';
+import { GgmlType, QUANT_TYPES, SUPPORTED_TYPES } from '../../src-main/engine/ggml-types';
+import { fp16ToF32 } from '../../src-main/engine/formats';
+
+const status = await cudaBackend.status();
+if (!status.available) console.log(`GPU selftest skipped: cuda unavailable: ${status.reason}`);
+
+describe('selftest case list', () => {
+  it('covers every format, every batch size, every path and the adversarial patterns', () => {
+    const full = selftestCases(false);
+    for (const t of SUPPORTED_TYPES) expect(full.some((c) => c.type === t.id)).toBe(true);
+    for (const m of [1, 2, 3, 4, 5, 8, 16, 64, 512]) expect(full.some((c) => c.m === m)).toBe(true);
+    for (const p of ['auto', 'f32', 'unfused']) expect(full.some((c) => c.path === p)).toBe(true);
+    for (const wc of ['zero-scales', 'max-scales', 'negative-scales', 'subnormal-scales', 'max-nibbles'])
+      expect(full.some((c) => c.weights === wc)).toBe(true);
+    expect(full.some((c) => c.n === 1)).toBe(true);
+    expect(full.some((c) => c.type === GgmlType.Q4_K && c.k === 256)).toBe(true);
+    expect(selftestCases(true).length).toBeLessThan(full.length);
+  });
+
+  it('adversarial weights carry the scales they name', () => {
+    const rng = new Rng(7);
+    for (const t of QUANT_TYPES) {
+      const off = t.id === GgmlType.Q6_K ? 208 : 0;
+      const d = (b: Uint8Array) => fp16ToF32(b[off] | (b[off + 1] << 8));
+      expect(d(makeWeights(t.id, 2, t.blockElems, 'max-scales', rng))).toBe(65504);
+      expect(d(makeWeights(t.id, 2, t.blockElems, 'zero-scales', rng))).toBe(0);
+      expect(d(makeWeights(t.id, 2, t.blockElems, 'negative-scales', rng))).toBeLessThan(0);
+      expect(Number.isFinite(d(makeWeights(t.id, 2, t.blockElems, 'random', rng)))).toBe(true);
+      expect(makeWeights(t.id, 1, t.blockElems, 'max-nibbles', rng)[off + 4] ?? 0xff).toBe(0xff);
+    }
+  });
+});
+
+describe.skipIf(!status.available)('cuda selftest (GPU)', () => {
+  it('quick selftest passes on every case', async () => {
+    const lines: string[] = [];
+    const res = await selftest(cudaBackend, { quick: true, onLine: (s) => lines.push(s) });
+    const bad = res.rows.filter((r) => r.result !== 'pass');
+    if (bad.length) console.log(lines.filter((l) => !l.startsWith('PASS')).join('\n'));
+    expect(res.rows.length).toBeGreaterThan(100);
+    expect(res.failed).toBe(0);
+    expect(res.passed).toBe(res.rows.length);
+  }, 600_000);
+});
