@@ -10,9 +10,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadHiprtc } from '../../native/hiprtc';
 import { createGpuBackend } from '../../src-main/engine/backends/gpu/backend';
 import { HipRuntime } from '../../src-main/engine/backends/gpu/hip-runtime';
 import { GpuError } from '../../src-main/engine/backends/gpu/runtime';
+
+let hiprtcPresent = false;
+try {
+  loadHiprtc();
+  hiprtcPresent = true;
+} catch (e) {
+  console.log(`[hip] fake-runtime kernel run skipped: ${(e as Error).message}`);
+}
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fake_hip.c', import.meta.url));
 let gcc = true;
@@ -30,6 +39,7 @@ let fake: {
   outstanding: (what: number) => number;
   launches: () => number;
   setFree: (bytes: number) => void;
+  lastLaunch: (out: Uint32Array) => void;
 };
 
 beforeAll(() => {
@@ -42,6 +52,7 @@ beforeAll(() => {
     outstanding: lib.func('int fake_outstanding(int what)'),
     launches: lib.func('int fake_launches()'),
     setFree: lib.func('void fake_set_free(size_t bytes)'),
+    lastLaunch: lib.func('void fake_last_launch(_Out_ uint32_t *out)'),
   };
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -172,6 +183,42 @@ describe.skipIf(!gcc)('HipRuntime over a fake libamdhip64', () => {
       await session.close();
       expect([fake.outstanding(0), fake.outstanding(1), fake.outstanding(2)]).toEqual([0, 0, 0]);
       await expect(backend.open(3)).rejects.toThrow(/no device 3/);
+    } finally {
+      fake.setFree(60 * 2 ** 30);
+    }
+  });
+
+  // The real run-time path with the backend's own defines: hiprtc compiles kernels/q4_0.cu for the
+  // fake gfx90a, the fake loads the code object and finds each entry point's descriptor in it, and
+  // records the launch (it does not execute AMDGPU code, so the output values are not checked).
+  it.skipIf(!hiprtcPresent)('runs a Q4_0 matmul through hiprtc, module load, lookup and launch', async () => {
+    fake.setFree(94 * 2 ** 20); // 30 MiB over the backend margin: too little for the copy-bandwidth probe
+    try {
+      const backend = createGpuBackend('hip', () => new HipRuntime({ hipLibrary: [so] }), {
+        cacheDir: null,
+        prebuiltDir: null,
+      });
+      const session = await backend.open(0);
+      const n = 64;
+      const k = 256;
+      const w = await session.load({ type: 2, n, k, data: new Uint8Array(n * (k / 32) * 18), name: 'w' });
+      const before = fake.launches();
+      const small = await session.run(w, new Float32Array(k), 1);
+      expect(small.path).toBe('fused-small-f32');
+      expect(small.detail).toMatch(/^qs_small_m1 .*hiprtc:q4_0\.cu/);
+      expect(small.y).toHaveLength(n);
+      const launch = new Uint32Array(8);
+      fake.lastLaunch(launch);
+      // block = warps x the device's wave size (64 on this "gfx90a")
+      expect(launch[3] % 64).toBe(0);
+      const tiled = await session.run(w, new Float32Array(16 * k), 16);
+      expect(tiled.path).toBe('fused-tiled-f32');
+      expect(tiled.detail).toMatch(/^qs_tiled_f32 /);
+      fake.lastLaunch(launch);
+      expect(Array.from(launch.subarray(0, 4))).toEqual([1, 1, 1, 256]);
+      expect(fake.launches()).toBeGreaterThanOrEqual(before + 2);
+      await session.close();
+      expect([fake.outstanding(0), fake.outstanding(1), fake.outstanding(2)]).toEqual([0, 0, 0]);
     } finally {
       fake.setFree(60 * 2 ** 30);
     }
