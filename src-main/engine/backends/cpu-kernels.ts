@@ -28,7 +28,7 @@ export interface CpuRowsPayload {
   m: number;
   /** float32 [m][k] activations */
   x: SharedArrayBuffer;
-  /** float32 [m][k/32] sums of x per 32 elements (Q4_K / Q5_K only) */
+  /** float32 [m][k/32] sums of x per 32 elements (Q4_0 / Q4_K / Q5_K only) */
   xsums: SharedArrayBuffer | null;
   /** rows * rowBytes weight bytes */
   data: Uint8Array;
@@ -74,7 +74,8 @@ export function cpuRows(p: CpuRowsPayload): Float32Array {
   if (sh && simdRows(sh, p.data, rows, k, x, xs, m, out)) return out;
   switch (type) {
     case 2:
-      q4_0(p.data, rows, k, x, m, out, acc);
+      if (!p.xsums) throw new Error('cpu-rows: activation sums missing');
+      q4_0(p.data, rows, k, x, new Float32Array(p.xsums, 0, m * (k >> 5)), m, out, acc);
       break;
     case 8:
       q8_0(p.data, rows, k, x, m, out, acc);
@@ -101,11 +102,13 @@ export function cpuRows(p: CpuRowsPayload): Float32Array {
   return out;
 }
 
+/** Q4_0 with the bsums trick: d * (sum(q*x) - 8*sum(x)), q the raw nibbles. */
 function q4_0(
   data: Uint8Array,
   rows: number,
   k: number,
   x: Float32Array,
+  xs: Float32Array,
   m: number,
   out: Float32Array,
   acc: Float64Array,
@@ -121,12 +124,17 @@ function q4_0(
         const xb = r * k + b * 32;
         let s0 = 0;
         let s1 = 0;
-        for (let l = 0; l < 16; l++) {
+        let s2 = 0;
+        let s3 = 0;
+        for (let l = 0; l < 16; l += 2) {
           const v = data[q + l];
-          s0 += ((v & 15) - 8) * x[xb + l];
-          s1 += ((v >> 4) - 8) * x[xb + l + 16];
+          const w = data[q + l + 1];
+          s0 += (v & 15) * x[xb + l];
+          s1 += (v >> 4) * x[xb + l + 16];
+          s2 += (w & 15) * x[xb + l + 1];
+          s3 += (w >> 4) * x[xb + l + 17];
         }
-        acc[r] = fround(acc[r] + fround(d * fround(s0 + s1)));
+        acc[r] = fround(acc[r] + fround(d * fround(s0 + s1 + (s2 + s3) - 8 * xs[r * nb + b])));
       }
     }
     for (let r = 0; r < m; r++) out[r * rows + j] = acc[r];

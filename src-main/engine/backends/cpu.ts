@@ -170,7 +170,7 @@ class CpuSession implements BackendSession {
     const chunkRows = chunkRowsFor(n, k, rb, m, workers);
     const count = Math.ceil(n / chunkRows);
     const xs = shareF32(x);
-    const sums = type === 12 || type === 13 ? shareF32(activationSums(x, m, k)) : null;
+    const sums = type === 2 || type === 12 || type === 13 ? shareF32(activationSums(x, m, k)) : null;
     const y = new Float32Array(m * n);
     await runChunks<Float32Array>({
       count,
