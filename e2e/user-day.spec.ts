@@ -99,6 +99,22 @@ test('open the sample, filter, select, run on cpu and inspect the results', asyn
     for (const m of [1, 4]) expect(seen.has(`${t}@${m}`), `${t} m=${m}`).toBe(true);
   await body.evaluate((el) => el.scrollTo(0, 0));
 
+  // Show only problems: every row shown is a failure or an error; then all again.
+  await page.getByTestId('results-filter-problems').click();
+  const problemStatuses = await page
+    .getByTestId('result-row')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+  if (counts.fail + counts.error === 0) expect(problemStatuses).toEqual([]);
+  else expect(problemStatuses.length).toBeGreaterThan(0);
+  for (const st of problemStatuses) expect(st).not.toBe('pass');
+  await page.getByTestId('results-filter-all').click();
+
+  // Keyboard: ArrowDown moves the selection to the next row.
+  await page.getByTestId('result-row').first().click();
+  const firstId = await page.getByTestId('result-detail').getAttribute('data-result-id');
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByTestId('result-detail')).not.toHaveAttribute('data-result-id', firstId ?? '');
+
   // Sort by NMSE, open a passing row's detail with its heatmap.
   await page.getByTestId('result-sort-nmse').click();
   const row = page.locator('[data-testid=result-row][data-m="4"]:not([data-status=error])').first();

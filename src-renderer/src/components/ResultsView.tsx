@@ -1,4 +1,4 @@
-import { useMemo, useRef } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useApp } from '../context';
 import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
@@ -77,7 +77,9 @@ function ResultRow({ r }: { r: TensorResult }) {
   );
 }
 
-function ResultsTable() {
+export type StatusFilter = 'all' | 'problems' | 'fail' | 'error';
+
+function ResultsTable({ filter }: { filter: StatusFilter }) {
   const s = useApp((s) => ({
     results: s.results,
     sort: s.resultSort,
@@ -85,7 +87,13 @@ function ResultsTable() {
     selectedId: s.selectedResultId,
     select: s.selectResult,
   }));
-  const rows = useMemo(() => sortResults(s.results, s.sort), [s.results, s.sort]);
+  const rows = useMemo(() => {
+    const shown =
+      filter === 'all'
+        ? s.results
+        : s.results.filter((r) => (filter === 'problems' ? r.status !== 'pass' : r.status === filter));
+    return sortResults(shown, s.sort);
+  }, [s.results, s.sort, filter]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virt = useVirtualizer({
     count: rows.length,
@@ -111,7 +119,22 @@ function ResultsTable() {
           </div>
         ))}
       </div>
-      <div className="vbody" ref={scrollRef}>
+      <div
+        className="vbody"
+        ref={scrollRef}
+        onKeyDown={(e) => {
+          if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+          e.preventDefault();
+          const i = rows.findIndex((r) => r.resultId === s.selectedId);
+          const j = Math.max(0, Math.min(rows.length - 1, i + (e.key === 'ArrowDown' ? 1 : -1)));
+          if (!rows[j]) return;
+          s.select(rows[j].resultId);
+          virt.scrollToIndex(j);
+          requestAnimationFrame(() =>
+            scrollRef.current?.querySelector<HTMLElement>(`[data-result-id="${rows[j].resultId}"]`)?.focus(),
+          );
+        }}
+      >
         <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
           {virt.getVirtualItems().map((vi) => {
             const r = rows[vi.index];
@@ -127,6 +150,7 @@ function ResultsTable() {
                 onClick={() => s.select(r.resultId)}
                 onKeyDown={(e) => e.key === 'Enter' && s.select(r.resultId)}
                 data-testid="result-row"
+                data-result-id={r.resultId}
                 data-tensor={r.tensor}
                 data-m={r.m}
                 data-status={r.status}
@@ -151,6 +175,7 @@ export function ResultsView() {
     timingChoice: s.run.request?.timing,
   }));
   const counts = countResults(s.results);
+  const [filter, setFilter] = useState<StatusFilter>('all');
   if (s.status === 'idle' && s.results.length === 0) {
     return (
       <div className="empty" data-testid="results-empty">
@@ -176,6 +201,27 @@ export function ResultsView() {
             <span className="fail-text">{counts.fail} fail</span> ·{' '}
             <span className="error-text-inline">{counts.error} error</span> · {counts.total} total
           </span>
+          <div className="seg small" role="radiogroup" aria-label="Show results">
+            {(
+              [
+                ['all', 'All'],
+                ['problems', 'Fail + error'],
+                ['fail', 'Fail'],
+                ['error', 'Error'],
+              ] as const
+            ).map(([v, label]) => (
+              <button
+                key={v}
+                role="radio"
+                aria-checked={filter === v}
+                className={filter === v ? 'on' : ''}
+                onClick={() => setFilter(v)}
+                data-testid={`results-filter-${v}`}
+              >
+                {label}
+              </button>
+            ))}
+          </div>
           {isActive(s.status) && <span className="muted">streaming…</span>}
           {!s.hasTiming && counts.total > 0 && (
             <span className="hint" data-testid="no-timing-hint">
@@ -185,7 +231,7 @@ export function ResultsView() {
             </span>
           )}
         </div>
-        <ResultsTable />
+        <ResultsTable filter={filter} />
       </div>
       <ResultDetail />
     </div>
