@@ -1,5 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { getPool, isAbortError, runChunks, shutdownPool } from '../../src-main/engine/workers';
+import {
+  getPool,
+  isAbortError,
+  runChunks,
+  setWorkerScript,
+  shutdownPool,
+} from '../../src-main/engine/workers';
 
 afterAll(() => shutdownPool());
 
@@ -87,5 +93,24 @@ describe('worker pool', () => {
     await shutdownPool();
     await expect(a.run('echo', 1)).rejects.toThrow('shut down');
     expect(await getPool().run('echo', 2)).toBe(2);
+  });
+
+  it('a worker that cannot start fails its task with a one-line error instead of hanging', async () => {
+    await shutdownPool();
+    setWorkerScript('/nonexistent/quantscope-worker.cjs');
+    try {
+      const err = await getPool()
+        .run('echo', 1)
+        .then(
+          () => null,
+          (e: unknown) => e as Error,
+        );
+      expect(err?.message).toMatch(/^worker failed: /);
+      expect(err?.message).not.toContain('\n');
+    } finally {
+      await shutdownPool();
+      setWorkerScript(null);
+    }
+    expect(await getPool().run('echo', 3)).toBe(3);
   });
 });

@@ -25,8 +25,11 @@ import { createRequire } from 'node:module';
 
 let workerScript: string | null = null;
 
-/** Bundle entry points call this with their own __filename (the worker is the bundle itself). */
-export function setWorkerScript(file: string): void {
+/**
+ * Bundle entry points call this with their own __filename (the worker is the bundle itself); null goes
+ * back to the default. Workers already running keep their script until shutdownPool().
+ */
+export function setWorkerScript(file: string | null): void {
   workerScript = file;
 }
 
