@@ -1,5 +1,5 @@
 /** Cancel a run midway and start again; measure input latency while results stream. */
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures/electron';
 import {
   measure,
   openApp,

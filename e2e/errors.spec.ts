@@ -1,5 +1,5 @@
 /** A malformed file shows an actionable error where it was opened, and the app keeps working. */
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures/electron';
 import { listedModels, openApp, openModelFile, openSample, shot } from './ui.helpers';
 
 test('opening a malformed GGUF shows the error; the sample still opens afterwards', async ({

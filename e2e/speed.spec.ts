@@ -2,7 +2,7 @@
  * Speed checks (reported as annotations; only generous bounds fail): time to show the tensor table
  * of a large model, and the heatmap draw time for the largest grid available (goal: 512 x 4096 < 100 ms).
  */
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures/electron';
 import { listedModels, measure, openApp, openModelFile, setBatchSizes, shot, waitRunEnd } from './ui.helpers';
 
 test('tensor table of a large model shows within a second', async ({ page }, testInfo) => {

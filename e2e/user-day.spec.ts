@@ -2,7 +2,7 @@
  * A user's day in the browser build: open the sample, filter and select, run on the cpu backend,
  * read every result, inspect the heatmap, look at the charts, export, switch theme.
  */
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures/electron';
 import {
   measure,
   openApp,
@@ -165,12 +165,17 @@ test('open the sample, filter, select, run on cpu and inspect the results', asyn
   await expect(page.getByTestId('chart-roofline')).toBeVisible();
   await shot(page, 'charts');
 
-  // Export a report: the browser gets a download.
-  const downloadP = page.waitForEvent('download', { timeout: 30_000 });
+  // Export a report: the browser gets a download; the desktop app saves it and says where.
   await page.getByTestId('export-format').selectOption('md');
-  await page.getByTestId('export-report').click();
-  const dl = await downloadP;
-  expect(dl.suggestedFilename()).toMatch(/\.md$/);
+  if (testInfo.project.name === 'electron') {
+    await page.getByTestId('export-report').click();
+    await expect(page.getByTestId('notice')).toContainText(/\.md/);
+  } else {
+    const downloadP = page.waitForEvent('download', { timeout: 30_000 });
+    await page.getByTestId('export-report').click();
+    const dl = await downloadP;
+    expect(dl.suggestedFilename()).toMatch(/\.md$/);
+  }
 
   // Dark theme, persisted across a reload; screenshots of the main screens in dark.
   await setTheme(page, 'dark');
