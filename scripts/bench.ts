@@ -1,7 +1,7 @@
 /**
  * CPU benchmark: the float64 reference and the cpu backend on a random 4096 x 14336 Q4_K tensor
- * (m = 1 and 8), the other quantized formats at m = 1, peak RSS growth while verifying one tensor,
- * and the error-grid reduction speed.
+ * (m = 1 and 8), the other quantized formats at m = 1, peak RSS growth while verifying one tensor and
+ * while the reference streams a 499 MB tensor that is never in memory, and the error-grid speed.
  *
  *   node --import tsx scripts/bench.ts [--json out.json] [--repeats N] [--full]
  *
@@ -15,7 +15,7 @@ import { cpuBackend } from '../src-main/engine/backends/cpu';
 import { compareOutputs, errorGrid } from '../src-main/engine/compare';
 import { quantize } from '../src-main/engine/formats';
 import { GgmlType, rowBytes, typeName } from '../src-main/engine/ggml-types';
-import { memorySource, referenceMatmul } from '../src-main/engine/reference';
+import { memorySource, referenceMatmul, type WeightSource } from '../src-main/engine/reference';
 import { Rng } from '../src-main/engine/rng';
 import { poolSize, shutdownPool } from '../src-main/engine/workers';
 
@@ -163,6 +163,36 @@ async function main() {
   }
   await session.close();
 
+  // bounded memory: a Q8_0 tensor 8x larger than the one above (32768 x 14336, 499 MB) that never
+  // exists in memory: the source synthesizes each row block when asked
+  const bigN = 32768;
+  const rb8 = rowBytes(GgmlType.Q8_0, K);
+  const block = quantize(GgmlType.Q8_0, new Rng(3).normalF32(64 * K, 0.02), 64, K);
+  const streamed: WeightSource = {
+    type: GgmlType.Q8_0,
+    n: bigN,
+    k: K,
+    readRows: async (start, count) => {
+      const out = new Uint8Array(count * rb8);
+      for (let r = 0; r < count; r++)
+        out.set(block.subarray(((start + r) % 64) * rb8, (((start + r) % 64) + 1) * rb8), r * rb8);
+      return out;
+    },
+  };
+  const base2 = process.memoryUsage().rss;
+  let peak2 = base2;
+  const timer2 = setInterval(() => (peak2 = Math.max(peak2, process.memoryUsage().rss)), 5);
+  const t2 = performance.now();
+  await referenceMatmul(streamed, x1, 1);
+  const streamMs = performance.now() - t2;
+  clearInterval(timer2);
+  peak2 = Math.max(peak2, process.memoryUsage().rss);
+  const streamedRss = {
+    tensorMB: (bigN * rb8) / 2 ** 20,
+    growthMB: (peak2 - base2) / 2 ** 20,
+    referenceMs: streamMs,
+  };
+
   // error grid: 512 x 4096 output into 512 x 1024 cells
   const gm = 512;
   const gn = 4096;
@@ -182,6 +212,7 @@ async function main() {
     tiledRows: !full,
     rows,
     rssWhileVerifying: rss,
+    rssStreamedReference: streamedRss,
     errorGrid512x4096to512x1024Ms: gridMs,
     errorGrid512x4096to512x1024CpuMs: grid.cpu,
   };
@@ -201,6 +232,9 @@ async function main() {
       `peak RSS growth while verifying one Q4_K ${N}x${K} tensor (${rss.weightMB.toFixed(1)} MB of weights): ${rss.growthMB.toFixed(1)} MB`,
     );
   }
+  console.log(
+    `peak RSS growth of the reference on a streamed Q8_0 ${bigN}x${K} tensor (${streamedRss.tensorMB.toFixed(0)} MB, never in memory): ${streamedRss.growthMB.toFixed(1)} MB (${(streamedRss.referenceMs / 1000).toFixed(1)} s)`,
+  );
   console.log(
     `errorGrid 512x4096 -> 512x1024: ${gridMs.toFixed(1)} ms wall, ${grid.cpu.toFixed(1)} ms CPU (median of 7)`,
   );
