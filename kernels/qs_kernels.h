@@ -174,6 +174,31 @@ __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
 #define QS_SPAN_VECS ((QS_CHUNK_BYTES + 15) / 16 + 1)
 #define QS_VPL ((QS_SPAN_VECS + QS_WARP - 1) / QS_WARP)
 
+#ifndef QS_SMALL_DEPTH
+#define QS_SMALL_DEPTH 1
+#endif
+
+// Loads the 16-byte-aligned span covering chunk c of rows row0 .. row0+R-1 into registers (nothing
+// past the chunk's last block but the rest of its last 16-byte vector; nothing for c >= nchunks).
+template <int R>
+__device__ __forceinline__ void qs_load_chunk(const qs_u8* __restrict__ w, qs_i64 row0, int n, qs_i64 rowBytes, int nb, int c,
+                                              int nchunks, int lane, uint4 (&v)[R][QS_VPL]) {
+  if (c >= nchunks) return;
+  const int cb = min(QS_CHUNK_BLOCKS, nb - c * QS_CHUNK_BLOCKS);
+#pragma unroll
+  for (int r = 0; r < R; r++) {
+    if (row0 + r >= n) break;
+    const qs_i64 s = (row0 + r) * rowBytes + (qs_i64)c * QS_CHUNK_BYTES;
+    const qs_i64 as = s & ~(qs_i64)15;
+    const int nvec = (int)((s + (qs_i64)cb * QS_BB - as + 15) >> 4);
+#pragma unroll
+    for (int vi = 0; vi < QS_VPL; vi++) {
+      const int idx = lane + vi * QS_WARP;
+      if (idx < nvec) v[r][vi] = *(const uint4*)(w + as + (qs_i64)idx * 16);
+    }
+  }
+}
+
 template <int M>
 __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u8* __restrict__ w,
                                          float* __restrict__ y, int n, int k) {
@@ -190,23 +215,16 @@ __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u
   for (int r = 0; r < R; r++)
 #pragma unroll
     for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
+  // Chunk c's bytes are in v; with QS_SMALL_DEPTH 2, chunk c + NW's are already on their way in v2.
   uint4 v[R][QS_VPL];
+#if QS_SMALL_DEPTH > 1
+  uint4 v2[R][QS_VPL];
+#endif
   int c = warp;
-  if (c < nchunks) {
-#pragma unroll
-    for (int r = 0; r < R; r++) {
-      if (row0 + r >= n) break;
-      const qs_i64 s = (row0 + r) * rowBytes + (qs_i64)c * QS_CHUNK_BYTES;
-      const int cb = min(QS_CHUNK_BLOCKS, nb - c * QS_CHUNK_BLOCKS);
-      const qs_i64 as = s & ~(qs_i64)15;
-      const int nvec = (int)((s + (qs_i64)cb * QS_BB - as + 15) >> 4);
-#pragma unroll
-      for (int vi = 0; vi < QS_VPL; vi++) {
-        const int idx = lane + vi * QS_WARP;
-        if (idx < nvec) v[r][vi] = *(const uint4*)(w + as + (qs_i64)idx * 16);
-      }
-    }
-  }
+  qs_load_chunk<R>(w, row0, n, rowBytes, nb, c, nchunks, lane, v);
+#if QS_SMALL_DEPTH > 1
+  qs_load_chunk<R>(w, row0, n, rowBytes, nb, c + QS_SMALL_NW, nchunks, lane, v2);
+#endif
   for (; c < nchunks; c += QS_SMALL_NW) {
     const int cb = min(QS_CHUNK_BLOCKS, nb - c * QS_CHUNK_BLOCKS);
 #pragma unroll
@@ -220,22 +238,15 @@ __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u
       }
     }
     QS_SYNCWARP();
-    const int cn = c + QS_SMALL_NW;
-    if (cn < nchunks) {
-      const int cbn = min(QS_CHUNK_BLOCKS, nb - cn * QS_CHUNK_BLOCKS);
+#if QS_SMALL_DEPTH > 1
 #pragma unroll
-      for (int r = 0; r < R; r++) {
-        if (row0 + r >= n) break;
-        const qs_i64 s = (row0 + r) * rowBytes + (qs_i64)cn * QS_CHUNK_BYTES;
-        const qs_i64 as = s & ~(qs_i64)15;
-        const int nvec = (int)((s + (qs_i64)cbn * QS_BB - as + 15) >> 4);
+    for (int r = 0; r < R; r++)
 #pragma unroll
-        for (int vi = 0; vi < QS_VPL; vi++) {
-          const int idx = lane + vi * QS_WARP;
-          if (idx < nvec) v[r][vi] = *(const uint4*)(w + as + (qs_i64)idx * 16);
-        }
-      }
-    }
+      for (int vi = 0; vi < QS_VPL; vi++) v[r][vi] = v2[r][vi];
+    qs_load_chunk<R>(w, row0, n, rowBytes, nb, c + 2 * QS_SMALL_NW, nchunks, lane, v2);
+#else
+    qs_load_chunk<R>(w, row0, n, rowBytes, nb, c + QS_SMALL_NW, nchunks, lane, v);
+#endif
     const int nocts = cb * QS_OPB;
 #pragma unroll
     for (int i = 0; i < QS_SMALL_OPL; i++) {

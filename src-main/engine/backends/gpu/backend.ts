@@ -49,6 +49,8 @@ export interface GpuTuning {
   smallWarps: number;
   /** 8-element groups per lane per chunk */
   smallOctsPerLane: number;
+  /** chunks each warp has in flight (register prefetch depth, 1 or 2) */
+  smallDepth: number;
 }
 export const DEFAULT_TUNING: GpuTuning = {
   smallRows: 2,
@@ -56,7 +58,26 @@ export const DEFAULT_TUNING: GpuTuning = {
   smallMSplit: 2,
   smallWarps: 4,
   smallOctsPerLane: 2,
+  smallDepth: 1,
 };
+
+/** "R,R2,MSPLIT,NW,OPL[,DEPTH]" (bench --tune, QS_GPU_TUNING) to a tuning; throws a one-line error. */
+export function parseTuning(spec: string, what = 'tuning'): GpuTuning {
+  const v = spec.split(',').map((p) => Number(p.trim()));
+  if ((v.length !== 5 && v.length !== 6) || v.some((x) => !Number.isInteger(x) || x < 1 || x > 16))
+    throw new Error(
+      `${what}: expected ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH] (integers 1..16), got '${spec}'`,
+    );
+  if (v[3] * 32 > 1024) throw new Error(`${what}: at most 32 warps per block`);
+  return {
+    smallRows: v[0],
+    smallRowsBig: v[1],
+    smallMSplit: v[2],
+    smallWarps: v[3],
+    smallOctsPerLane: v[4],
+    smallDepth: Math.min(2, v[5] ?? 1),
+  };
+}
 
 export interface GpuBackendOptions {
   tuning?: Partial<GpuTuning>;
@@ -169,7 +190,8 @@ class GpuSession implements BackendSession {
     private opts: GpuBackendOptions,
   ) {
     this.device = device;
-    this.tuning = { ...DEFAULT_TUNING, ...(opts.tuning ?? {}) };
+    const env = process.env.QS_GPU_TUNING ? parseTuning(process.env.QS_GPU_TUNING, 'QS_GPU_TUNING') : {};
+    this.tuning = { ...DEFAULT_TUNING, ...env, ...(opts.tuning ?? {}) };
     const mt = /^sm_(\d+?)(\d)$/.exec(device.arch);
     this.smMajor = mt ? Number(mt[1]) : 0;
   }
@@ -193,6 +215,7 @@ class GpuSession implements BackendSession {
       QS_SMALL_MSPLIT: this.tuning.smallMSplit,
       QS_SMALL_NW: this.tuning.smallWarps,
       QS_SMALL_OPL: this.tuning.smallOctsPerLane,
+      QS_SMALL_DEPTH: this.tuning.smallDepth,
     };
     const key = `${src.stem}:${JSON.stringify(defines)}`;
     const hit = this.modules.get(key);

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { backendFor } from '../../backends';
-import { createGpuBackend, type GpuTuning } from '../../backends/gpu/backend';
+import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gpu/backend';
 import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
 import type { Backend, PathChoice, TimingProtocol } from '../../backends/types';
 import { compareOutputs, judge, thresholdFor } from '../../compare';
@@ -55,9 +55,9 @@ export const benchCommand: CliCommand = {
   summary: 'time the GPU kernels (hot and cold protocols) on the llama.cpp comparison shape',
   help: `quantscope bench [--backend cuda|hip] [--device N] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
                  [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|mma|unfused] [--repeats N] [--json FILE]
-                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS]
+                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]]
   --tune      small-batch kernel tuning: weight rows per block for m <= MSPLIT and above, warps per
-              block, 8-element groups per lane per chunk (default 2,4,2,4,2)
+              block, 8-element groups per lane per chunk, chunks in flight per warp (default 2,4,2,4,2,1)
 Timing: GPU events around batches of launches after warm-up; median of --repeats samples (default 30).`,
   options: {
     backend: { type: 'string' },
@@ -107,17 +107,13 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
     }
     let backend: Backend = backendFor(kind);
     if (tuneS) {
-      const v = tuneS.split(',').map(Number);
-      if (v.length !== 5 || v.some((x) => !Number.isInteger(x) || x < 1 || x > 16))
-        throw new UsageError(`--tune needs ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS (integers 1..16), got '${tuneS}'`);
       if (kind !== 'cuda') throw new UsageError('--tune is only wired for the cuda backend');
-      const tuning: GpuTuning = {
-        smallRows: v[0],
-        smallRowsBig: v[1],
-        smallMSplit: v[2],
-        smallWarps: v[3],
-        smallOctsPerLane: v[4],
-      };
+      let tuning: GpuTuning;
+      try {
+        tuning = parseTuning(tuneS, '--tune');
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
       backend = createGpuBackend('cuda', () => new CudaRuntime(), { tuning });
     }
     const st = await backend.status();
