@@ -295,7 +295,8 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
         try {
           const path = await api.pickModelFile();
           if (path) await get().openModel(path);
-          else set({ pickerOpen: true });
+          // No native dialog (browser): the in-app picker; a cancelled dialog (Electron): nothing.
+          else if (get().appInfo?.mode !== 'electron') set({ pickerOpen: true });
         } catch (e) {
           set({ openError: errorText(e), pickerOpen: true });
         }

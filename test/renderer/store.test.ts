@@ -172,3 +172,23 @@ describe('helpers', () => {
     expect(parseBatchSizes('2.5')).toHaveProperty('error');
   });
 });
+
+describe('opening through the native dialog', () => {
+  it('browser (no dialog): shows the in-app picker; electron, dialog cancelled: nothing', async () => {
+    const api = new FakeApi();
+    const store = makeStore(api);
+    await store.getState().init();
+    await store.getState().pickAndOpen();
+    expect(store.getState().pickerOpen).toBe(true);
+
+    const eapi = new FakeApi();
+    eapi.appInfo = async () => ({ version: 'x', mode: 'electron', platform: 'linux' });
+    const estore = makeStore(eapi);
+    await estore.getState().init();
+    await estore.getState().pickAndOpen();
+    expect(estore.getState().pickerOpen).toBe(false);
+    eapi.pickModelFile = async () => '/samples/tiny.gguf';
+    await estore.getState().pickAndOpen();
+    expect(estore.getState().model?.fileName).toBe('tiny.gguf');
+  });
+});
