@@ -4,6 +4,7 @@
  * synthetic error grids (max-reduced like the engine) and text reports.
  */
 import type {
+  AppInfo,
   BackendSummary,
   ErrorGrid,
   ErrorGridRequest,
@@ -102,8 +103,8 @@ export class FakeApi implements QuantScopeApi {
   private models = new Map<string, ModelSummary>();
   constructor(public opts: FakeApiOptions = {}) {}
 
-  async appInfo() {
-    return { version: '0.1.0-fake', mode: 'browser' as const, platform: 'linux' };
+  async appInfo(): Promise<AppInfo> {
+    return { version: '0.1.0-fake', mode: 'browser', platform: 'linux' };
   }
   async listModelFiles(): Promise<ModelFileEntry[]> {
     return [
@@ -112,7 +113,7 @@ export class FakeApi implements QuantScopeApi {
       { path: '/models/broken.gguf', name: 'broken.gguf', size: 100, source: 'models' },
     ];
   }
-  async pickModelFile() {
+  async pickModelFile(): Promise<string | null> {
     return null;
   }
   async openModel(path: string): Promise<ModelSummary> {
