@@ -59,6 +59,12 @@ test('open the sample, filter, select, run on cpu and inspect the results', asyn
   const rangeSelected = new Set([...qNames, ...layerRows.slice(a, a + 3)]);
   await expect(page.getByTestId('selected-count')).toHaveText(String(rangeSelected.size));
   for (const n of layerRows.slice(a, a + 3)) await expect(tensorCheck(page, n)).toBeChecked();
+  // A click on the row (not only its checkbox) toggles it too.
+  const rowName = page.locator(`[data-testid=tensor-row][data-name="${layerRows[a]}"] .mono`);
+  await rowName.click();
+  await expect(tensorCheck(page, layerRows[a])).not.toBeChecked();
+  await rowName.click();
+  await expect(tensorCheck(page, layerRows[a])).toBeChecked();
   await page.getByTestId('filter-layer').selectOption('');
 
   // Filter by type.

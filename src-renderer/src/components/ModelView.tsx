@@ -268,6 +268,12 @@ function TensorTable({ model }: { model: ModelSummary }) {
                   data-type={t.typeName}
                   data-n={t.n}
                   data-k={t.k}
+                  onClick={(e) => {
+                    // The whole row is a click target (shift for ranges); the checkbox handles itself.
+                    if (!t.supported || (e.target as HTMLElement).tagName === 'INPUT') return;
+                    if (e.shiftKey) window.getSelection()?.removeAllRanges();
+                    s.setSelected(clickSelect(s.selected, shownNames, t.name, s.anchor, e.shiftKey), t.name);
+                  }}
                 >
                   <div role="cell">
                     <input
