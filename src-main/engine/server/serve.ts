@@ -11,6 +11,7 @@
  * 200 with the JSON result, or an error status with { "message": "<one line>" }.
  * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
  */
+import { wireStringify } from '../../../src-preload/wire';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
@@ -224,7 +225,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.end();
       return;
     }
-    const text = JSON.stringify(body === undefined ? null : body);
+    const text = wireStringify(body === undefined ? null : body);
     res.writeHead(status, {
       ...SECURITY_HEADERS,
       'Content-Type': 'application/json; charset=utf-8',
@@ -300,7 +301,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     res.write('retry: 2000\n\n');
     sseClients.add(res);
     const unsubscribe = eng.onRunEvent((ev) => {
-      res.write(`event: run\ndata: ${JSON.stringify(ev)}\n\n`);
+      res.write(`event: run\ndata: ${wireStringify(ev)}\n\n`);
     });
     const beat = setInterval(() => res.write(': ping\n\n'), SSE_HEARTBEAT_MS);
     beat.unref();

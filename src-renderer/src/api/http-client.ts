@@ -4,6 +4,7 @@
  * the page URL (?token=...) and is sent as a bearer token; without one, the HttpOnly cookie the server
  * set on the first page load authenticates the same-origin requests.
  */
+import { wireParse } from '../../../src-preload/wire';
 import type { QuantScopeApi, RunEvent } from '../../../src-preload/api';
 import type { ShellExtensions } from './shell';
 
@@ -69,7 +70,7 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
       );
     }
     if (!res.ok) throw await errorFrom(res, method);
-    return (await res.json()) as T;
+    return wireParse<T>(await res.text());
   }
 
   const listeners = new Set<(ev: RunEvent) => void>();
@@ -83,7 +84,7 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
     es.addEventListener('run', (msg) => {
       let ev: RunEvent;
       try {
-        ev = JSON.parse(msg.data) as RunEvent;
+        ev = wireParse<RunEvent>(msg.data);
       } catch {
         return;
       }
