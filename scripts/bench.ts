@@ -9,7 +9,11 @@
  * takes tens of seconds and does not change the timings: the weights stream from memory either way);
  * --full quantizes every row.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { GgufFile } from '../src-main/engine/gguf';
+import { makeModel } from '../src-main/engine/models/make-model';
+import { PRESETS } from '../src-main/engine/models/presets';
 import os from 'node:os';
 import { cpuBackend } from '../src-main/engine/backends/cpu';
 import { compareOutputs, errorGrid } from '../src-main/engine/compare';
@@ -203,8 +207,30 @@ async function main() {
   );
   const gridMs = grid.wall;
 
+  // opening a ~5 GB model reads only its header: Llama-3-8B shapes at Q5_K_M, data a sparse hole
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qs-bench-'));
+  const bigModel = path.join(dir, 'llama-3-8b-q5_k_m.gguf');
+  await makeModel({ out: bigModel, preset: PRESETS['llama-3-8b'], ftype: 'q5_k_m', seed: 1, fill: 'sparse' });
+  const modelBytes = statSync(bigModel).size;
+  const opens: number[] = [];
+  let tensorCount = 0;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const f = await GgufFile.open(bigModel);
+    opens.push(performance.now() - t0);
+    tensorCount = f.header.tensors.length;
+    await f.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+  opens.sort((a, b) => a - b);
+  const openModel = { fileGB: modelBytes / 1e9, tensors: tensorCount, medianMs: opens[2], minMs: opens[0] };
+  console.log(
+    `open ${openModel.fileGB.toFixed(2)} GB model (${tensorCount} tensors, 128256-token vocabulary): median ${openModel.medianMs.toFixed(1)} ms`,
+  );
+
   const result = {
     when: new Date().toISOString(),
+    openModel,
     cpu: os.cpus()[0]?.model ?? 'cpu',
     threads: poolSize(),
     loadAverage: os.loadavg(),

@@ -1,5 +1,6 @@
 /** Writes a synthetic GGUF model: real tensor names and shapes, random weights, our quantizers. */
-import { GgufWriter, GgufValueType, md, type MetaInput } from '../gguf';
+import fs from 'node:fs/promises';
+import { GgufWriter, GgufValueType, encodeGgufHeader, md, type MetaInput } from '../gguf';
 import { quantize } from '../formats';
 import { rowBytes, typeInfo } from '../ggml-types';
 import { Rng } from '../rng';
@@ -11,8 +12,11 @@ export interface MakeModelOptions {
   ftype?: Ftype;
   types?: number[];
   seed: number;
-  /** 'zeros' writes all-zero blocks (valid, fast; for size and speed tests) */
-  fill?: 'random' | 'zeros';
+  /**
+   * 'zeros' writes all-zero blocks (valid, fast); 'sparse' writes only the header and leaves the
+   * data a hole in the file that reads as zeros (instant, takes no disk; for open-speed tests).
+   */
+  fill?: 'random' | 'zeros' | 'sparse';
   onProgress?: (bytesDone: number, bytesTotal: number, tensor: string) => void;
   signal?: AbortSignal;
 }
@@ -60,6 +64,22 @@ function metadataFor(p: ModelPreset, tensors: TensorPlan[], ftypeLabel: string):
 export async function makeModel(opts: MakeModelOptions): Promise<{ bytes: number; tensors: TensorPlan[] }> {
   const tensors = planTensors(opts.preset, { ftype: opts.ftype, types: opts.types });
   const label = opts.types?.length ? opts.types.map((t) => typeInfo(t)!.name).join(',') : (opts.ftype ?? 'q4_k_m');
+  if (opts.fill === 'sparse') {
+    const h = encodeGgufHeader({
+      metadata: metadataFor(opts.preset, tensors, label),
+      tensors: tensors.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
+      alignment: 32,
+    });
+    const fh = await fs.open(opts.out, 'w');
+    try {
+      await fh.write(h.bytes, 0, h.bytes.length, 0);
+      await fh.truncate(h.fileSize);
+    } finally {
+      await fh.close();
+    }
+    opts.onProgress?.(h.fileSize - h.dataStart, h.fileSize - h.dataStart, '');
+    return { bytes: h.fileSize - h.dataStart, tensors };
+  }
   const writer = await GgufWriter.create(opts.out, {
     metadata: metadataFor(opts.preset, tensors, label),
     tensors: tensors.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),

@@ -9,11 +9,11 @@ export const makeModelCommand: CliCommand = {
   name: 'make-model',
   summary: 'write a synthetic GGUF model with real tensor names and shapes',
   help: `quantscope make-model --out <file.gguf> [--preset ${Object.keys(PRESETS).join('|')}]
-                     [--ftype ${FTYPES.join('|')}] [--types q4_0,q4_k,...] [--seed N] [--fill random|zeros]
+                     [--ftype ${FTYPES.join('|')}] [--types q4_0,q4_k,...] [--seed N] [--fill random|zeros|sparse]
   Random weights (normal, std 1/sqrt(k)) quantized by QuantScope's quantizers, llama-style metadata.
   --ftype   llama.cpp-like mix: q4_k_m gives Q6_K to output and to attn_v/ffn_down of some layers
   --types   explicit list of types, cycled over the weight tensors (norms stay F32)
-  --fill    zeros: all-zero blocks (valid, fast) for size and speed tests
+  --fill    zeros: all-zero blocks (valid, fast); sparse: header only, data a sparse hole (instant)
   Presets: ${Object.values(PRESETS)
     .map((p) => `${p.name}: ${p.description}`)
     .join('\n           ')}`,
@@ -44,7 +44,7 @@ export const makeModelCommand: CliCommand = {
     }
     const ftype = choiceOption(ctx.values, 'ftype', FTYPES, presetName === 'tiny' ? 'mixed' : 'q4_k_m') as Ftype;
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
-    const fill = choiceOption(ctx.values, 'fill', ['random', 'zeros'] as const, 'random');
+    const fill = choiceOption(ctx.values, 'fill', ['random', 'zeros', 'sparse'] as const, 'random');
     if (!ctx.values.force) {
       const exists = await fs.stat(out).then(
         () => true,
