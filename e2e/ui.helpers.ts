@@ -17,7 +17,7 @@
  *   progress-count ("done / total"), eta, current-job, run-summary, run-error, toggle-tensor-progress,
  *   tensor-progress,
  *   results-view, results-empty, results-counts, no-timing-hint, results-table, result-sort-<key>,
- *   results-filter-all|problems|fail|error, result-row (data-tensor, data-m, data-status, data-result-id;
+ *   results-filter-all|problems|fail|error, select-failing, result-row (data-tensor, data-m, data-status, data-result-id;
  *   ArrowUp/ArrowDown move the selection), result-status, result-error,
  *   result-detail (data-result-id), result-detail-empty, detail-verdict, detail-metrics, detail-timing,
  *   detail-unfused, detail-error,

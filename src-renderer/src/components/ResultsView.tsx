@@ -173,8 +173,16 @@ export function ResultsView() {
     setView: s.setView,
     hasTiming: s.results.some((r) => r.timing),
     timingChoice: s.run.request?.timing,
+    setSelected: s.setSelected,
   }));
   const counts = countResults(s.results);
+  /** Select the failing tensors in the model view, ready to run again (after a kernel fix). */
+  const selectFailing = () => {
+    const names = new Set(s.results.filter((r) => r.status !== 'pass').map((r) => r.tensor));
+    const known = new Set(s.model?.tensors.map((t) => t.name) ?? []);
+    s.setSelected(new Set([...names].filter((n) => known.has(n))), null);
+    s.setView('model');
+  };
   const [filter, setFilter] = useState<StatusFilter>('all');
   if (s.status === 'idle' && s.results.length === 0) {
     return (
@@ -223,6 +231,16 @@ export function ResultsView() {
             ))}
           </div>
           {isActive(s.status) && <span className="muted">streaming…</span>}
+          {!isActive(s.status) && counts.fail + counts.error > 0 && s.model && (
+            <button
+              className="btn small"
+              onClick={selectFailing}
+              data-testid="select-failing"
+              title="Select the tensors that failed or errored, to run them again"
+            >
+              Select failing tensors
+            </button>
+          )}
           {!s.hasTiming && counts.total > 0 && (
             <span className="hint" data-testid="no-timing-hint">
               {s.timingChoice === 'none'
