@@ -4,7 +4,7 @@
 set -u
 OUT=${OUT:-/tmp/qs-out}
 export QS_KERNEL_CACHE=/tmp/qs-kernel-cache QS_GPU_TUNING=$1
-Q=dist/quantscope-gpu.cjs
+Q=dist/quantscope.cjs
 timeout 200 node "$Q" selftest --quick >"$OUT/variant-selftest.log" 2>&1
 echo "== variant $1 selftest rc=$?"; grep -v '^PASS' "$OUT/variant-selftest.log" | head -20
 timeout 100 compute-sanitizer --tool memcheck --leak-check no node "$Q" selftest --quick --formats q4_0,q6_k,q5_k >"$OUT/variant-sanitizer.log" 2>&1

@@ -6,8 +6,7 @@ set -u
 OUT=${OUT:-/tmp/qs-out}
 mkdir -p "$OUT"
 export QS_KERNEL_CACHE=/tmp/qs-kernel-cache
-Q=dist/quantscope-gpu.cjs
-[ -f "$Q" ] || Q=dist/quantscope.cjs
+Q=dist/quantscope.cjs
 MODE=${1:-quick}
 shift || true
 nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv >"$OUT/smi.txt" 2>&1

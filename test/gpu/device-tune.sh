@@ -4,7 +4,7 @@
 set -u
 OUT=${OUT:-/tmp/qs-out}
 export QS_KERNEL_CACHE=/tmp/qs-kernel-cache
-Q=dist/quantscope-gpu.cjs
+Q=dist/quantscope.cjs
 for t in ${1:-2,4,2,4,2}; do
   timeout 60 node "$Q" bench --formats ${FORMATS:-q4_0,q4_k,q6_k} --m ${MS:-1,4,8} --protocol hot --repeats 15 --tune "$t" \
     >"$OUT/tune-$t.txt" 2>&1

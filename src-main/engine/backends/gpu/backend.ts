@@ -227,7 +227,8 @@ class GpuSession implements BackendSession {
     const prebuiltDir = this.opts.prebuiltDir === undefined ? defaultPrebuiltDir() : this.opts.prebuiltDir;
     if (isDefault && prebuiltDir) {
       const ext = this.kind === 'cuda' ? 'cubin' : 'hsaco';
-      const p = path.join(prebuiltDir, `${src.stem}.${arch}.${ext}`);
+      // 'gfx90a:sramecc+:xnack-' -> 'gfx90a': code objects are named by the bare target
+      const p = path.join(prebuiltDir, `${src.stem}.${arch.split(':')[0]}.${ext}`);
       if (fs.existsSync(p)) {
         image = new Uint8Array(fs.readFileSync(p));
         origin = `prebuilt:${p}`;
