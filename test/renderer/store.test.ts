@@ -213,7 +213,7 @@ describe('server-side rendering smoke test', () => {
     // On the server zustand renders getInitialState(): point it at the current state.
     store.getInitialState = () => store.getState();
     const html = (c: React.FunctionComponent) =>
-      renderToString(React.createElement(StoreProvider, { store }, React.createElement(c))).replace(
+      renderToString(React.createElement(StoreProvider, { store, children: React.createElement(c) })).replace(
         /<!-- -->/g,
         '',
       );
