@@ -52,6 +52,8 @@ function addr(p: DevicePtr, offset = 0): CuDevicePtr {
 }
 
 let initDone: number | undefined;
+/** The context current on this (the only) thread; several runtimes (devices) may share the thread. */
+let currentCtx: CuHandle | undefined;
 
 export class CudaRuntime implements GpuRuntime {
   readonly kind = 'cuda' as const;
@@ -59,6 +61,7 @@ export class CudaRuntime implements GpuRuntime {
   private nvrtc: Nvrtc | undefined;
   private device = -1;
   private ctxDevice = -1;
+  private ctx: CuHandle | undefined;
   private modules = new Set<CuModule>();
   private disposed = false;
 
@@ -146,20 +149,34 @@ export class CudaRuntime implements GpuRuntime {
       this.releaseContext();
       this.check('cuDevicePrimaryCtxRetain', this.d.cuDevicePrimaryCtxRetain(ctx, devOut[0]));
       this.ctxDevice = devOut[0];
+      this.ctx = ctx[0];
       this.check('cuCtxSetCurrent', this.d.cuCtxSetCurrent(ctx[0]));
+      currentCtx = ctx[0];
     }
     this.device = index;
   }
 
+  /** Makes this runtime's context current (another device's runtime may have run on this thread). */
+  private bind(): void {
+    if (this.ctx !== undefined && currentCtx !== this.ctx) {
+      this.check('cuCtxSetCurrent', this.d.cuCtxSetCurrent(this.ctx));
+      currentCtx = this.ctx;
+    }
+  }
+
   private releaseContext(): void {
     if (this.ctxDevice < 0) return;
+    this.bind();
     for (const m of this.modules) this.d.cuModuleUnload(m.handle);
     this.modules.clear();
     this.d.cuDevicePrimaryCtxRelease_v2(this.ctxDevice);
+    if (currentCtx === this.ctx) currentCtx = undefined;
     this.ctxDevice = -1;
+    this.ctx = undefined;
   }
 
   memGetInfo(): { free: number; total: number } {
+    this.bind();
     const f = [0 as number | bigint];
     const t = [0 as number | bigint];
     this.check('cuMemGetInfo_v2', this.d.cuMemGetInfo_v2(f, t));
@@ -167,31 +184,37 @@ export class CudaRuntime implements GpuRuntime {
   }
 
   malloc(bytes: number): DevicePtr {
+    this.bind();
     const out: CuDevicePtr[] = [0];
     this.check('cuMemAlloc_v2', this.d.cuMemAlloc_v2(out, Math.max(1, bytes)));
     return BigInt(out[0]) as DevicePtr;
   }
 
   free(ptr: DevicePtr): void {
+    this.bind();
     this.check('cuMemFree_v2', this.d.cuMemFree_v2(addr(ptr)));
   }
 
   copyToDevice(dst: DevicePtr, src: ArrayBufferView, dstOffsetBytes = 0): void {
+    this.bind();
     if (src.byteLength === 0) return;
     this.check('cuMemcpyHtoD_v2', this.d.cuMemcpyHtoD_v2(addr(dst, dstOffsetBytes), src, src.byteLength));
   }
 
   copyFromDevice(dst: ArrayBufferView, src: DevicePtr, srcOffsetBytes = 0): void {
+    this.bind();
     if (dst.byteLength === 0) return;
     this.check('cuMemcpyDtoH_v2', this.d.cuMemcpyDtoH_v2(dst, addr(src, srcOffsetBytes), dst.byteLength));
   }
 
   copyDeviceToDevice(dst: DevicePtr, src: DevicePtr, bytes: number): void {
+    this.bind();
     if (bytes === 0) return;
     this.check('cuMemcpyDtoD_v2', this.d.cuMemcpyDtoD_v2(addr(dst), addr(src), bytes));
   }
 
   memset8(ptr: DevicePtr, value: number, bytes: number): void {
+    this.bind();
     if (bytes === 0) return;
     this.check('cuMemsetD8_v2', this.d.cuMemsetD8_v2(addr(ptr), value & 0xff, bytes));
   }
@@ -253,6 +276,7 @@ export class CudaRuntime implements GpuRuntime {
   }
 
   loadModule(image: Uint8Array, source: string): GpuModule {
+    this.bind();
     // PTX text must be NUL-terminated; a cubin/fatbin is passed as is.
     const isText =
       image.length > 0 && image[0] !== 0x7f && image[0] !== 0x50 && image[image.length - 1] !== 0;
@@ -269,12 +293,14 @@ export class CudaRuntime implements GpuRuntime {
   }
 
   unloadModule(mod: GpuModule): void {
+    this.bind();
     const m = mod as CuModule;
     if (!this.modules.delete(m)) return;
     this.d.cuModuleUnload(m.handle);
   }
 
   getFunction(mod: GpuModule, name: string): GpuFunction {
+    this.bind();
     const out: CuHandle[] = [null];
     this.check(
       `cuModuleGetFunction(${name})`,
@@ -292,6 +318,7 @@ export class CudaRuntime implements GpuRuntime {
     args: KernelArg[],
   ): void {
     const f = fn as CuFunction;
+    this.bind();
     if (sharedBytes > f.maxDynamicShared) {
       this.check(
         'cuFuncSetAttribute',
@@ -336,14 +363,17 @@ export class CudaRuntime implements GpuRuntime {
   }
 
   eventCreate(): GpuEvent {
+    this.bind();
     const out: CuHandle[] = [null];
     this.check('cuEventCreate', this.d.cuEventCreate(out, 0));
     return { handle: out[0] } as CuEvent;
   }
   eventRecord(ev: GpuEvent): void {
+    this.bind();
     this.check('cuEventRecord', this.d.cuEventRecord((ev as CuEvent).handle, null));
   }
   eventElapsedMs(start: GpuEvent, end: GpuEvent): number {
+    this.bind();
     this.check('cuEventSynchronize', this.d.cuEventSynchronize((end as CuEvent).handle));
     const out = [0];
     this.check(
@@ -353,10 +383,12 @@ export class CudaRuntime implements GpuRuntime {
     return out[0];
   }
   eventDestroy(ev: GpuEvent): void {
+    this.bind();
     this.d.cuEventDestroy_v2((ev as CuEvent).handle);
   }
 
   synchronize(): void {
+    this.bind();
     this.check('cuCtxSynchronize', this.d.cuCtxSynchronize());
   }
 
