@@ -84,7 +84,12 @@ export function RunSetup() {
         {s.backends
           .filter((b) => !b.available)
           .map((b) => (
-            <p key={b.backend} className="hint" data-testid={`backend-reason-${b.backend}`}>
+            <p
+              key={b.backend}
+              className="hint reason"
+              title={b.reason}
+              data-testid={`backend-reason-${b.backend}`}
+            >
               {b.backend.toUpperCase()} unavailable: {b.reason ?? 'no reason given'}
             </p>
           ))}
