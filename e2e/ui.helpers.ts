@@ -24,7 +24,7 @@
  *   heatmap, heatmap-abs, heatmap-rel, heatmap-detail, heatmap-back, heatmap-reset, heatmap-region,
  *   heatmap-error, heatmap-canvas (data-draw-ms after each draw), heatmap-tooltip, tip-row, tip-col,
  *   tip-ref, tip-got, tip-err, heatmap-legend,
- *   charts-view, charts-empty, charts-no-timing, chart-bandwidth, chart-batch-gbps, chart-batch-tflops,
+ *   charts-view, charts-empty, charts-no-timing, chart-bandwidth, bandwidth-m (batch size shown), chart-batch-gbps, chart-batch-tflops,
  *   chart-roofline, chart-fused, fused-hint.
  */
 import { expect, type Page, type TestInfo } from '@playwright/test';

@@ -1,4 +1,4 @@
-import { useDeferredValue, useMemo } from 'react';
+import { useDeferredValue, useMemo, useState } from 'react';
 import {
   Bar,
   BarChart,
@@ -45,15 +45,20 @@ function ChartCard({
   sub,
   children,
   testId,
+  tools,
 }: {
   title: string;
   sub?: string;
   children: React.ReactNode;
   testId: string;
+  tools?: React.ReactNode;
 }) {
   return (
     <section className="card chart-card" data-testid={testId}>
-      <h2 className="card-title">{title}</h2>
+      <div className="chart-head">
+        <h2 className="card-title">{title}</h2>
+        {tools}
+      </div>
       {sub && <p className="hint">{sub}</p>}
       <div className="chart-box">{children}</div>
     </section>
@@ -82,6 +87,7 @@ export function ChartsView() {
     return be?.devices.find((d) => d.index === s.request!.deviceIndex) ?? null;
   }, [s.backends, s.request]);
   const bw = useMemo(() => bandwidthPoints(s.results), [s.results]);
+  const [bwPick, setBwPick] = useState<'auto' | 'all' | number>('auto');
   const gb = useMemo(() => batchSeries(s.results, 'gbps'), [s.results]);
   const tf = useMemo(() => batchSeries(s.results, 'tflops'), [s.results]);
   const pts = useMemo(() => rooflinePoints(s.results), [s.results]);
@@ -131,7 +137,11 @@ export function ChartsView() {
 
   // Reference lines far above every bar (a slow cpu against its copy bandwidth) would flatten the
   // bars to nothing: those are named in the subtitle instead of drawn.
-  const dataMax = Math.max(...bw.map((p) => p.gbps));
+  // Many results: one batch size at a time (default the smallest, the bandwidth-bound case).
+  const bwMs = [...new Set(bw.map((p) => p.m))].sort((a, b) => a - b);
+  const bwSel = bwPick === 'auto' ? (bw.length <= 60 ? 'all' : bwMs[0]) : bwPick;
+  const bwShown = bwSel === 'all' ? bw : bw.filter((p) => p.m === bwSel);
+  const dataMax = Math.max(...bwShown.map((p) => p.gbps), 0);
   const onScale = (v: number | null) => (v && v <= dataMax * 4 ? v : null);
   const peakAll = device?.peakBandwidthGBs ?? null;
   const copyAll = device?.copyBandwidthGBs ?? null;
@@ -156,9 +166,32 @@ export function ChartsView() {
 
   return (
     <div className="charts-view" data-testid="charts-view">
-      <ChartCard title="Bandwidth per tensor (GB/s)" sub={bwSub} testId="chart-bandwidth">
+      <ChartCard
+        title="Bandwidth per tensor (GB/s)"
+        sub={bwSub}
+        testId="chart-bandwidth"
+        tools={
+          bwMs.length > 1 && (
+            <label className="inline muted small">
+              batch
+              <select
+                value={String(bwSel)}
+                onChange={(e) => setBwPick(e.target.value === 'all' ? 'all' : Number(e.target.value))}
+                data-testid="bandwidth-m"
+              >
+                <option value="all">all m</option>
+                {bwMs.map((m) => (
+                  <option key={m} value={m}>
+                    m = {m}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )
+        }
+      >
         <ResponsiveContainer width="100%" height={300}>
-          <BarChart data={bw} margin={{ top: 16, right: 24, left: 8, bottom: 64 }}>
+          <BarChart data={bwShown} margin={{ top: 16, right: 24, left: 8, bottom: 64 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
             <XAxis
               dataKey="label"
@@ -184,7 +217,7 @@ export function ChartsView() {
               ]}
             />
             <Bar dataKey="gbps" isAnimationActive={false}>
-              {bw.map((p) => (
+              {bwShown.map((p) => (
                 <Cell key={p.key} fill={typeColor(p.type)} />
               ))}
             </Bar>
