@@ -96,7 +96,7 @@ test('heatmap draw time for a 512-row grid', async ({ page }, testInfo) => {
   console.log(`[heatmap] ${await canvas.getAttribute('data-draw-detail')}`);
   expect(ms).toBeLessThan(500); // goal 100 ms for 512 x 4096
   await page.getByTestId('heatmap').scrollIntoViewIfNeeded();
-  await shot(page, 'heatmap-large');
+  await shot(page, 'heatmap-large', { docs: false });
   await page.getByTestId('tab-model').click();
   await page.getByTestId('timing-hot').click();
 });

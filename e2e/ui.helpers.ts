@@ -117,10 +117,12 @@ export function measure(testInfo: TestInfo, name: string, value: number, unit: s
   testInfo.annotations.push({ type: `measure: ${name}`, description: text });
 }
 
-/** Screenshot to e2e/artifacts/ and docs/screenshots/ as <name>-<theme>.png. */
-export async function shot(page: Page, name: string): Promise<void> {
+/** Screenshot to e2e/artifacts/ (and docs/screenshots/ unless docs is false) as <name>-<theme>.png. */
+export async function shot(page: Page, name: string, opts: { docs?: boolean } = {}): Promise<void> {
   const theme = (await page.evaluate(() => document.documentElement.dataset.theme)) ?? 'light';
-  for (const dir of [path.join(ROOT, 'e2e', 'artifacts'), path.join(ROOT, 'docs', 'screenshots')]) {
+  const dirs = [path.join(ROOT, 'e2e', 'artifacts')];
+  if (opts.docs !== false) dirs.push(path.join(ROOT, 'docs', 'screenshots'));
+  for (const dir of dirs) {
     mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: path.join(dir, `${name}-${theme}.png`) });
   }
