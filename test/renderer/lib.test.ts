@@ -394,3 +394,38 @@ describe('grid scale', () => {
     }
   });
 });
+
+describe('heatmap grid cache', () => {
+  it('reuses a fetched grid, forgets failures, keeps at most 6', async () => {
+    const { cachedGrid } = await import('../../src-renderer/src/components/Heatmap');
+    let calls = 0;
+    let fail = true;
+    const api = {
+      errorGrid: async (req: { resultId: string }) => {
+        calls++;
+        if (req.resultId === 'bad' && fail) throw new Error('gone');
+        return {
+          resultId: req.resultId,
+          rows: req.resultId === 'huge' ? 512 : 4,
+          cols: req.resultId === 'huge' ? 4096 : 4,
+        } as never;
+      },
+    };
+    const req = (id: string) => ({ resultId: id, maxRows: 4, maxCols: 4, metric: 'abs' as const });
+    await cachedGrid(api, req('a'));
+    await cachedGrid(api, req('a'));
+    expect(calls).toBe(1);
+    await expect(cachedGrid(api, req('bad'))).rejects.toThrow('gone');
+    await new Promise((r) => setTimeout(r, 0));
+    fail = false;
+    await cachedGrid(api, req('bad'));
+    expect(calls).toBe(3);
+    for (const id of ['b', 'c', 'd', 'e', 'f', 'g']) await cachedGrid(api, req(id));
+    await cachedGrid(api, req('a')); // evicted by now
+    expect(calls).toBe(10);
+    await cachedGrid(api, req('huge'));
+    await new Promise((r) => setTimeout(r, 0));
+    await cachedGrid(api, req('huge')); // too big to keep
+    expect(calls).toBe(12);
+  });
+});

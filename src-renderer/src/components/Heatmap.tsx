@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../context';
-import type { ErrorGrid, QuantScopeApi, TensorResult } from '../../../src-preload/api';
+import type { ErrorGrid, ErrorGridRequest, QuantScopeApi, TensorResult } from '../../../src-preload/api';
 import {
   cellAt,
   cellsToRegion,
@@ -20,6 +20,34 @@ const DETAIL = [512, 1024, 2048, 4096];
 export interface HeatmapProps {
   result: TensorResult;
   api: Pick<QuantScopeApi, 'errorGrid'>;
+}
+
+/**
+ * The last few grids fetched, so returning to a result (tab switch, zoom back, metric toggle) does
+ * not fetch megabytes again. Failed requests and very large grids are not kept.
+ */
+const GRID_CACHE_SIZE = 6;
+const MAX_CACHED_CELLS = 300_000;
+const gridCache = new Map<string, Promise<ErrorGrid>>();
+export function cachedGrid(api: Pick<QuantScopeApi, 'errorGrid'>, req: ErrorGridRequest): Promise<ErrorGrid> {
+  const key = JSON.stringify(req);
+  const hit = gridCache.get(key);
+  if (hit) {
+    gridCache.delete(key);
+    gridCache.set(key, hit);
+    return hit;
+  }
+  const p = api.errorGrid(req);
+  gridCache.set(key, p);
+  // Big grids (a full 512 x 4096 is ~80 MB as JS arrays) are not kept: memory over convenience.
+  p.then(
+    (g) => {
+      if (g.rows * g.cols > MAX_CACHED_CELLS) gridCache.delete(key);
+    },
+    () => gridCache.delete(key),
+  );
+  while (gridCache.size > GRID_CACHE_SIZE) gridCache.delete(gridCache.keys().next().value!);
+  return p;
 }
 
 /** Display height in CSS px for a grid of `rows` rows. */
@@ -45,27 +73,25 @@ export function Heatmap({ result, api }: HeatmapProps) {
     let live = true;
     setLoading(true);
     setError(null);
-    api
-      .errorGrid({
-        resultId: result.resultId,
-        metric,
-        // Finer column detail gets full row detail too; the default keeps the transfer small.
-        maxRows: Math.min(detail >= 2048 ? 512 : 256, result.m),
-        maxCols: Math.min(detail, result.n),
-        ...(region ?? {}),
-      })
-      .then(
-        (g) => {
-          if (!live) return;
-          setGrid(g);
-          setLoading(false);
-        },
-        (e) => {
-          if (!live) return;
-          setError(errorText(e));
-          setLoading(false);
-        },
-      );
+    cachedGrid(api, {
+      resultId: result.resultId,
+      metric,
+      // Finer column detail gets full row detail too; the default keeps the transfer small.
+      maxRows: Math.min(detail >= 2048 ? 512 : 256, result.m),
+      maxCols: Math.min(detail, result.n),
+      ...(region ?? {}),
+    }).then(
+      (g) => {
+        if (!live) return;
+        setGrid(g);
+        setLoading(false);
+      },
+      (e) => {
+        if (!live) return;
+        setError(errorText(e));
+        setLoading(false);
+      },
+    );
     return () => {
       live = false;
     };
