@@ -170,6 +170,11 @@ test('open the sample, filter, select, run on cpu and inspect the results', asyn
   await expect(bw.locator('.recharts-bar-rectangle').first()).toBeVisible();
   await expect(page.getByTestId('chart-roofline')).toBeVisible();
   await shot(page, 'charts');
+  // A bar opens its result.
+  await bw.locator('.recharts-bar-rectangle').first().click();
+  await expect(page.getByTestId('app')).toHaveAttribute('data-view', 'results');
+  await expect(page.getByTestId('result-detail')).toBeVisible();
+  await page.getByTestId('tab-charts').click();
 
   // Export a report: the browser gets a download; the desktop app saves it and says where.
   await page.getByTestId('export-format').selectOption('md');

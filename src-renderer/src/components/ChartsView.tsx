@@ -76,11 +76,18 @@ export function ChartsView() {
     backends: s.backends,
     request: s.run.request,
     setView: s.setView,
+    selectResult: s.selectResult,
     active: isActive(s.run.status),
   }));
   // While a run streams, redraw the charts at most once a second, at low priority.
   const results = useDeferredValue(useThrottled(live.results, live.active ? 1000 : 0));
   const s = { ...live, results };
+  /** Click a bar or point: open that result's detail. */
+  const openResult = (id: string | undefined) => {
+    if (!id) return;
+    s.selectResult(id);
+    s.setView('results');
+  };
   const device: DeviceSummary | null = useMemo(() => {
     if (!s.request) return null;
     const be = s.backends.find((b) => b.backend === s.request!.backend);
@@ -168,7 +175,7 @@ export function ChartsView() {
     <div className="charts-view" data-testid="charts-view">
       <ChartCard
         title="Bandwidth per tensor (GB/s)"
-        sub={bwSub}
+        sub={`${bwSub} Click a bar to open its result.`}
         testId="chart-bandwidth"
         tools={
           bwMs.length > 1 && (
@@ -216,9 +223,13 @@ export function ChartsView() {
                 (p.payload as { type: string }).type,
               ]}
             />
-            <Bar dataKey="gbps" isAnimationActive={false}>
+            <Bar
+              dataKey="gbps"
+              isAnimationActive={false}
+              onClick={(d) => openResult((d as { payload?: { resultId?: string } })?.payload?.resultId)}
+            >
               {bwShown.map((p) => (
-                <Cell key={p.key} fill={typeColor(p.type)} />
+                <Cell key={p.key} fill={typeColor(p.type)} cursor="pointer" />
               ))}
             </Bar>
             {peak && (
@@ -393,6 +404,8 @@ export function ChartsView() {
                 key={t}
                 name={t}
                 data={list}
+                cursor="pointer"
+                onClick={(d) => openResult((d as { payload?: { resultId?: string } })?.payload?.resultId)}
                 dataKey="tflops"
                 fill={typeColor(t)}
                 isAnimationActive={false}
