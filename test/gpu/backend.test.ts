@@ -136,8 +136,11 @@ describe('generic GPU backend', () => {
     const lw = await s.load(w);
     expect((await s.run(lw, new Float32Array(K), 1)).path).toBe('fused-small-f32');
     expect(rt.launches.at(-1)).toBe('qs_small_m1');
-    expect((await s.run(lw, new Float32Array(16 * K), 16)).path).toBe('fused-mma-f16');
+    expect((await s.run(lw, new Float32Array(19 * K), 19)).path).toBe('fused-small-f32');
+    expect(rt.launches.slice(-3)).toEqual(['qs_small_m8', 'qs_small_m8', 'qs_small_m3']);
+    expect((await s.run(lw, new Float32Array(64 * K), 64)).path).toBe('fused-mma-f16');
     expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']);
+    expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'f32' })).path).toBe('fused-tiled-f32');
     expect((await s.run(lw, new Float32Array(3 * K), 3, { path: 'unfused' })).path).toBe('unfused-f32');
     expect(rt.launches.slice(-2)).toEqual(['qs_dequant', 'qs_small_m3']);

@@ -13,10 +13,10 @@ if (!status.available) console.log(`GPU selftest skipped: cuda unavailable: ${st
 
 describe('selftest case list', () => {
   it('covers every format, every batch size, every path and the adversarial patterns', () => {
-    const full = selftestCases(false);
+    const full = selftestCases(false, undefined, true);
     for (const t of SUPPORTED_TYPES) expect(full.some((c) => c.type === t.id)).toBe(true);
     for (const m of [1, 2, 3, 4, 5, 8, 16, 64, 512]) expect(full.some((c) => c.m === m)).toBe(true);
-    for (const p of ['auto', 'f32', 'unfused']) expect(full.some((c) => c.path === p)).toBe(true);
+    for (const p of ['auto', 'f32', 'unfused', 'mma']) expect(full.some((c) => c.path === p)).toBe(true);
     for (const wc of ['zero-scales', 'max-scales', 'negative-scales', 'subnormal-scales', 'max-nibbles'])
       expect(full.some((c) => c.weights === wc)).toBe(true);
     expect(full.some((c) => c.n === 1)).toBe(true);

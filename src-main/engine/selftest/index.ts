@@ -126,7 +126,7 @@ interface Case {
 }
 
 /** The case list: deterministic for (quick, types). */
-export function selftestCases(quick: boolean, types: number[] = FORMATS): Case[] {
+export function selftestCases(quick: boolean, types: number[] = FORMATS, mma = false): Case[] {
   const cases: Case[] = [];
   for (const type of types) {
     const info = typeInfo(type)!;
@@ -159,6 +159,11 @@ export function selftestCases(quick: boolean, types: number[] = FORMATS): Case[]
           { n: 1029, k: chunky, m: 64 },
         ];
     for (const a of alt) cases.push({ type, ...a, weights: 'random', path: 'f32' });
+    // the matrix-unit path at batch sizes 'auto' gives to the small kernel (CUDA only)
+    if (mma && !plain) {
+      cases.push({ type, n: 67, k: odd, m: 16, weights: 'random', path: 'mma' });
+      cases.push({ type, n: 67, k: odd * 2, m: 9, weights: 'max-scales', path: 'mma' });
+    }
     for (const a of [
       { n: 67, k: odd, m: 3 },
       { n: 67, k: odd, m: 16 },
@@ -190,7 +195,7 @@ export async function selftest(
   const line = opts.onLine ?? (() => {});
   const rng = new Rng(opts.seed ?? 1234);
   // the cpu backend has only its own float32 path
-  const cases = selftestCases(!!opts.quick, opts.types ?? FORMATS).filter(
+  const cases = selftestCases(!!opts.quick, opts.types ?? FORMATS, backend.kind === 'cuda').filter(
     (c) => backend.kind !== 'cpu' || c.path === 'auto',
   );
   const rows: SelftestRow[] = [];

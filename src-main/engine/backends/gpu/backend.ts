@@ -410,6 +410,8 @@ class GpuSession implements BackendSession {
       return 'fused-mma-f16';
     }
     if (m <= 8) return 'fused-small-f32';
+    // a few more rows: the small kernel in groups of 8 rows beats a mostly empty 128-row mma tile
+    if (choice === 'auto' && m <= SMALL_BATCHED_MAX) return 'fused-small-f32';
     if (choice === 'auto' && this.hasMma && !typeInfo(gw.type)!.float) return 'fused-mma-f16';
     return 'fused-tiled-f32';
   }
@@ -452,19 +454,36 @@ class GpuSession implements BackendSession {
     }
     if (kp === 'fused-small-f32') {
       const entry = this.moduleFor(gw.type);
-      const fn = this.fn(entry, `qs_small_m${m}`);
-      const grid: [number, number, number] = [Math.ceil(n / this.smallRowsFor(m)), 1, 1];
       const block: [number, number, number] = [this.tuning.smallWarps * warp, 1, 1];
-      const args = argsFor((wPtr): KernelArg[] => [
-        { ptr: xPtr },
-        { ptr: wPtr },
-        { ptr: yPtr },
-        { i32: n },
-        { i32: k },
-      ]);
+      // m <= 8 in one launch; up to SMALL_BATCHED_MAX rows as launches of 8 rows (weights read per launch)
+      const launches: {
+        fn: GpuFunction;
+        grid: [number, number, number];
+        args: (wPtr: DevicePtr) => KernelArg[];
+      }[] = [];
+      for (let r0 = 0; r0 < m; r0 += 8) {
+        const mb = Math.min(8, m - r0);
+        const xp = ptrAdd(xPtr, r0 * k * 4);
+        const yp = ptrAdd(yPtr, r0 * n * 4);
+        launches.push({
+          fn: this.fn(entry, `qs_small_m${mb}`),
+          grid: [Math.ceil(n / this.smallRowsFor(mb)), 1, 1],
+          args: argsFor((wPtr): KernelArg[] => [
+            { ptr: xp },
+            { ptr: wPtr },
+            { ptr: yp },
+            { i32: n },
+            { i32: k },
+          ]),
+        });
+      }
       return {
-        enqueue: (wPtr) => this.rt.launch(fn, grid, block, 0, args(wPtr)),
-        detail: `${fn.name} grid ${grid[0]} block ${block[0]} (${entry.origin})`,
+        enqueue: (wPtr) => {
+          for (const l of launches) this.rt.launch(l.fn, l.grid, block, 0, l.args(wPtr));
+        },
+        detail:
+          `${launches.map((l) => l.fn.name).join(' + ')} grid ${launches[0].grid[0]} block ${block[0]}` +
+          `${launches.length > 1 ? ` (${launches.length} launches of <= 8 rows)` : ''} (${entry.origin})`,
       };
     }
     if (kp === 'fused-tiled-f32') {
@@ -717,6 +736,17 @@ const MMA_AVAILABLE = true;
 const MMA_BM = 128;
 const MMA_BN = 128;
 const MMA_THREADS = 256;
+
+/** Batch sizes up to which 'auto' runs the small kernel in launches of 8 rows rather than the mma tiles. */
+const SMALL_BATCHED_MAX = 48;
+
+/** A device pointer plus a byte offset (the runtimes hand out bigint or number addresses). */
+function ptrAdd(p: DevicePtr, bytes: number): DevicePtr {
+  if (bytes === 0) return p;
+  if (typeof p === 'bigint') return (p + BigInt(bytes)) as DevicePtr;
+  if (typeof p === 'number') return (p + bytes) as DevicePtr;
+  throw new Error('device pointer arithmetic needs a bigint or number address');
+}
 
 /** One argument list per weight pointer, built once: the runtime caches what it packs per list. */
 function argsFor(make: (wPtr: DevicePtr) => KernelArg[]): (wPtr: DevicePtr) => KernelArg[] {
