@@ -30,6 +30,8 @@ const ROW_H = 28;
 
 function ResultRow({ r }: { r: TensorResult }) {
   const pct = r.timing?.pctPeak ?? r.timing?.pctCopy ?? null;
+  // Without a known peak the column falls back to the measured copy bandwidth, and says so.
+  const ofCopy = r.timing?.pctPeak == null && r.timing?.pctCopy != null;
   return (
     <>
       <div role="cell" className="mono ellipsis" title={r.tensor}>
@@ -67,6 +69,12 @@ function ResultRow({ r }: { r: TensorResult }) {
           </div>
           <div role="cell" className="num">
             {fmtPct(pct)}
+            {ofCopy && (
+              <span className="muted small" title="of the measured copy bandwidth (peak unknown)">
+                {' '}
+                copy
+              </span>
+            )}
           </div>
         </>
       )}
