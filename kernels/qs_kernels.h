@@ -499,7 +499,12 @@ __device__ __forceinline__ void qs_mma_bf16(float* c, const qs_u32* a, qs_u32 b0
 }
 
 QS_EXTERN __global__ void __launch_bounds__(256)
-    qs_mma_f16(const qs_u16* __restrict__ xb, const qs_u8* __restrict__ w, float* __restrict__ y, int m, int n, int k, int kp) {
+    qs_mma_f16(const qs_u16* __restrict__ xb, const qs_u8* __restrict__ w, float* __restrict__ y, int m, int n, int k, int kp,
+               int per) {
+  // split-K: block z covers k-slices [z*per, (z+1)*per) of 64 and writes its partial sums to y + z*m*n
+  // (qs_splitk_sum adds them up); with gridDim.z == 1 it writes y itself.
+  const int kbeg = blockIdx.z * per * QS_MBK, kend = min(k, kbeg + per * QS_MBK);
+  y += (qs_i64)blockIdx.z * m * n;
   __shared__ __align__(16) qs_u16 xs[QS_MBM][QS_MBK + QS_MPAD];
   __shared__ __align__(16) qs_u16 ws[QS_MBN][QS_MBK + QS_MPAD];
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
@@ -518,9 +523,9 @@ QS_EXTERN __global__ void __launch_bounds__(256)
   for (int i = 0; i < 4; i++) {
     const int idx = tid + i * 256, r = idx >> 3, c = (idx & 7) * 8;
     xr[i].x = xr[i].y = xr[i].z = xr[i].w = 0u;
-    if (m0 + r < m) xr[i] = *(const uint4*)(xb + (m0 + r) * (qs_i64)kp + c);
+    if (m0 + r < m && kbeg < kend) xr[i] = *(const uint4*)(xb + (m0 + r) * (qs_i64)kp + kbeg + c);
   }
-  for (int k0 = 0; k0 < k; k0 += QS_MBK) {
+  for (int k0 = kbeg; k0 < kend; k0 += QS_MBK) {
 #pragma unroll
     for (int i = 0; i < 4; i++) {
       const int idx = tid + i * 256, r = idx >> 3, c = (idx & 7) * 8;
@@ -535,7 +540,7 @@ QS_EXTERN __global__ void __launch_bounds__(256)
       *(uint4*)&ws[r][c] = p;
     }
     __syncthreads();
-    if (k0 + QS_MBK < kp) {
+    if (k0 + QS_MBK < kend) {
 #pragma unroll
       for (int i = 0; i < 4; i++) {
         const int idx = tid + i * 256, r = idx >> 3, c = (idx & 7) * 8;
@@ -580,5 +585,15 @@ QS_EXTERN __global__ void __launch_bounds__(256)
         if (col + 1 < n) y[rr * n + col + 1] = acc[mt][nt][2 * h + 1];
       }
     }
+}
+
+// split-K reduction: y[i] = sum over z of part[z * count + i] (every y element written).
+QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __restrict__ part, float* __restrict__ y, qs_i64 count,
+                                                               int splits) {
+  for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (qs_i64)gridDim.x * blockDim.x) {
+    float s = 0.f;
+    for (int z = 0; z < splits; z++) s += part[z * count + i];
+    y[i] = s;
+  }
 }
 #endif

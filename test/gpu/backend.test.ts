@@ -136,15 +136,27 @@ describe('generic GPU backend', () => {
     const lw = await s.load(w);
     expect((await s.run(lw, new Float32Array(K), 1)).path).toBe('fused-small-f32');
     expect(rt.launches.at(-1)).toBe('qs_small_m1');
-    expect((await s.run(lw, new Float32Array(19 * K), 19)).path).toBe('fused-small-f32');
-    expect(rt.launches.slice(-3)).toEqual(['qs_small_m8', 'qs_small_m8', 'qs_small_m3']);
+    expect((await s.run(lw, new Float32Array(19 * K), 19)).path).toBe('fused-mma-f16');
     expect((await s.run(lw, new Float32Array(64 * K), 64)).path).toBe('fused-mma-f16');
-    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']);
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']); // k=64: one slice, no split-K
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'f32' })).path).toBe('fused-tiled-f32');
     expect((await s.run(lw, new Float32Array(3 * K), 3, { path: 'unfused' })).path).toBe('unfused-f32');
     expect(rt.launches.slice(-2)).toEqual(['qs_dequant', 'qs_small_m3']);
     lw.dispose();
+    await s.close();
+    expect(rt.live.size).toBe(0);
+  });
+
+  it('the matrix-unit path splits k when the tile grid is too small for the device', async () => {
+    const rt = new FakeRuntime();
+    const s = await backendWith(rt).open(0);
+    const k = 32 * 64;
+    const lw = await s.load({ ...w, k, data: new Uint8Array(rowBytes(GgmlType.Q4_0, k) * N) });
+    const res = await s.run(lw, new Float32Array(64 * k), 64);
+    expect(res.path).toBe('fused-mma-f16');
+    expect(res.detail).toMatch(/grid 1x1x8 .*qs_splitk_sum/);
+    expect(rt.launches.slice(-3)).toEqual(['qs_x_bf16', 'qs_mma_f16', 'qs_splitk_sum']);
     await s.close();
     expect(rt.live.size).toBe(0);
   });

@@ -410,8 +410,6 @@ class GpuSession implements BackendSession {
       return 'fused-mma-f16';
     }
     if (m <= 8) return 'fused-small-f32';
-    // a few more rows: the small kernel in groups of 8 rows beats a mostly empty 128-row mma tile
-    if (choice === 'auto' && m <= SMALL_BATCHED_MAX) return 'fused-small-f32';
     if (choice === 'auto' && this.hasMma && !typeInfo(gw.type)!.float) return 'fused-mma-f16';
     return 'fused-tiled-f32';
   }
@@ -455,7 +453,7 @@ class GpuSession implements BackendSession {
     if (kp === 'fused-small-f32') {
       const entry = this.moduleFor(gw.type);
       const block: [number, number, number] = [this.tuning.smallWarps * warp, 1, 1];
-      // m <= 8 in one launch; up to SMALL_BATCHED_MAX rows as launches of 8 rows (weights read per launch)
+      // one launch for m <= 8 (larger m, if ever routed here, as launches of 8 rows, weights read per launch)
       const launches: {
         fn: GpuFunction;
         grid: [number, number, number];
@@ -516,23 +514,49 @@ class GpuSession implements BackendSession {
         1,
         1,
       ];
-      const grid: [number, number, number] = [Math.ceil(n / MMA_BN), Math.ceil(m / MMA_BM), 1];
-      const args = argsFor((wPtr) => [
+      // split-K so that about two blocks per SM run (a 4096-row tensor has only 32 column tiles)
+      const gx = Math.ceil(n / MMA_BN);
+      const gy = Math.ceil(m / MMA_BM);
+      const slices = kpad / 64;
+      const want = Math.max(
+        1,
+        Math.min(16, Math.round((2 * this.device.computeUnits) / (gx * gy)), Math.floor(slices / 4)),
+      );
+      const per = Math.ceil(slices / want);
+      const splits = Math.ceil(slices / per);
+      const grid: [number, number, number] = [gx, gy, splits];
+      let out = yPtr;
+      if (splits > 1) {
+        out = this.alloc(splits * m * n * 4 + WEIGHT_PAD, `${gw.name}: split-K partial sums`);
+        scratch.push(out);
+      }
+      const args = argsFor((wPtr): KernelArg[] => [
         { ptr: xb },
         { ptr: wPtr },
-        { ptr: yPtr },
+        { ptr: out },
         { i32: m },
         { i32: n },
         { i32: k },
         { i32: kpad },
+        { i32: per },
       ]);
+      const sum = splits > 1 ? this.fn(entry, 'qs_splitk_sum') : null;
+      const sumArgs: KernelArg[] = [{ ptr: out }, { ptr: yPtr }, { u64: m * n }, { i32: splits }];
+      const sgrid: [number, number, number] = [
+        Math.max(1, Math.min(Math.ceil((m * n) / 256), this.device.computeUnits * 16)),
+        1,
+        1,
+      ];
       const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xb }, { i32: m }, { i32: k }, { i32: kpad }];
       return {
         enqueue: (wPtr) => {
           this.rt.launch(conv, cgrid, [256, 1, 1], 0, convArgs);
           this.rt.launch(fn, grid, [MMA_THREADS, 1, 1], 0, args(wPtr));
+          if (sum) this.rt.launch(sum, sgrid, [256, 1, 1], 0, sumArgs);
         },
-        detail: `qs_x_bf16 + qs_mma_f16 (mma.sync m16n8k16 bf16, f32 accumulate) grid ${grid[0]}x${grid[1]} block ${MMA_THREADS} (${entry.origin})`,
+        detail:
+          `qs_x_bf16 + qs_mma_f16 (mma.sync m16n8k16 bf16, f32 accumulate) grid ${gx}x${gy}x${splits} block ${MMA_THREADS}` +
+          `${sum ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
       };
     }
     // unfused baseline: dequantize into a float32 [n][k] buffer, then the float32 matmul on it
@@ -736,9 +760,6 @@ const MMA_AVAILABLE = true;
 const MMA_BM = 128;
 const MMA_BN = 128;
 const MMA_THREADS = 256;
-
-/** Batch sizes up to which 'auto' runs the small kernel in launches of 8 rows rather than the mma tiles. */
-const SMALL_BATCHED_MAX = 48;
 
 /** A device pointer plus a byte offset (the runtimes hand out bigint or number addresses). */
 function ptrAdd(p: DevicePtr, bytes: number): DevicePtr {
