@@ -1,12 +1,18 @@
 // The generic GPU backend's rules, checked on any machine through a scripted fake runtime: errors name
 // the tensor, nothing falls back to the CPU, device memory is freed after errors, status never throws.
 import { describe, it, expect } from 'vitest';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   createGpuBackend,
   customKernelSymbol,
   customKernelVar,
   parseGeometry,
+  prebuiltIsCurrent,
 } from '../../src-main/engine/backends/gpu/backend';
+import { KERNEL_HEADERS, kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
 import {
   GpuError,
   GpuUnavailableError,
@@ -222,5 +228,37 @@ describe('generic GPU backend', () => {
       delete process.env.Q4_0_MATMUL_CUBIN;
     }
     await s.close();
+  });
+
+  it('prebuilt code objects are used only when build/kernels/manifest.json matches the sources', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-prebuilt-'));
+    try {
+      const src = kernelSourceFor(GgmlType.Q4_0)!.source;
+      const sha = (b: string) => crypto.createHash('sha256').update(b).digest('hex');
+      const h = crypto.createHash('sha256'); // scripts/build-kernels.mjs headersHash
+      for (const name of Object.keys(KERNEL_HEADERS).sort())
+        h.update(name).update('\0').update(KERNEL_HEADERS[name]).update('\0');
+      const entry = { file: 'q4_0.sm_90.cubin', sourceSha256: sha(src), headersSha256: h.digest('hex') };
+      fs.writeFileSync(path.join(dir, 'q4_0.sm_90.cubin'), 'CUBIN');
+      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90.cubin', src)).toBe(false); // no manifest
+      fs.writeFileSync(
+        path.join(dir, 'manifest.json'),
+        JSON.stringify({ entries: [{ ...entry, sourceSha256: 'old' }] }),
+      );
+      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90.cubin', src)).toBe(false); // stale
+      fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ entries: [entry] }));
+      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90.cubin', src)).toBe(true);
+      const s = await createGpuBackend('cuda', () => new FakeRuntime(), {
+        cacheDir: null,
+        prebuiltDir: dir,
+      }).open(0);
+      const lw = await s.load(w);
+      expect((await s.run(lw, new Float32Array(K), 1)).detail).toContain(
+        `prebuilt:${path.join(dir, 'q4_0.sm_90.cubin')}`,
+      );
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -127,6 +127,28 @@ function __dirnameSafe(): string {
   return typeof __dirname === 'string' ? __dirname : process.cwd();
 }
 
+/**
+ * Whether build/kernels/manifest.json (scripts/build-kernels.mjs) lists `file` as built from this
+ * source and these headers: sha256 of the source, and one sha256 over the headers sorted by name
+ * (name, NUL, contents, NUL each).
+ */
+export function prebuiltIsCurrent(dir: string, file: string, source: string): boolean {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+      entries?: { file: string; sourceSha256?: string; headersSha256?: string }[];
+    };
+    const e = manifest.entries?.find((x) => x.file === file);
+    if (!e) return false;
+    const srcHash = crypto.createHash('sha256').update(source).digest('hex');
+    const h = crypto.createHash('sha256');
+    for (const name of Object.keys(KERNEL_HEADERS).sort())
+      h.update(name).update('\0').update(KERNEL_HEADERS[name]).update('\0');
+    return e.sourceSha256 === srcHash && e.headersSha256 === h.digest('hex');
+  } catch {
+    return false;
+  }
+}
+
 /** The users' override variable for a format: Q4_0_MATMUL_CUBIN, Q6_K_MATMUL_HSACO, ... */
 export function customKernelVar(kind: 'cuda' | 'hip', type: number): string {
   return `${typeName(type).toUpperCase()}_MATMUL_${kind === 'cuda' ? 'CUBIN' : 'HSACO'}`;
@@ -229,7 +251,9 @@ class GpuSession implements BackendSession {
       const ext = this.kind === 'cuda' ? 'cubin' : 'hsaco';
       // 'gfx90a:sramecc+:xnack-' -> 'gfx90a': code objects are named by the bare target
       const p = path.join(prebuiltDir, `${src.stem}.${arch.split(':')[0]}.${ext}`);
-      if (fs.existsSync(p)) {
+      // only an object built from exactly these sources (build/kernels/manifest.json hashes): a stale
+      // one could have other kernel signatures
+      if (fs.existsSync(p) && prebuiltIsCurrent(prebuiltDir, path.basename(p), src.source)) {
         image = new Uint8Array(fs.readFileSync(p));
         origin = `prebuilt:${p}`;
       }
