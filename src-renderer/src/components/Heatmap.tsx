@@ -325,6 +325,10 @@ export function Heatmap({ result, api }: HeatmapProps) {
         </span>
         <span className="swatch zero" /> <span className="small">0</span>
         <span className="swatch nan" /> <span className="small">NaN/Inf</span>
+        <div className="spacer" />
+        <span className="muted small">
+          rows: batch row (m) ↓ · columns: output feature (n) →{result.gridAvailable ? ' · drag to zoom' : ''}
+        </span>
       </div>
     </section>
   );
