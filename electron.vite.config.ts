@@ -58,6 +58,7 @@ export default defineConfig({
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
       emptyOutDir: true,
+      minify: true,
       rolldownOptions: {
         input: resolve(__dirname, 'src-renderer/index.html'),
       },

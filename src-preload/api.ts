@@ -6,7 +6,8 @@
  */
 
 export type BackendKind = 'cpu' | 'cuda' | 'hip';
-export type KernelPath = 'cpu-f32' | 'fused-small-f32' | 'fused-tiled-f32' | 'fused-mma-f16' | 'unfused-f32' | 'custom';
+export type KernelPath =
+  'cpu-f32' | 'fused-small-f32' | 'fused-tiled-f32' | 'fused-mma-f16' | 'unfused-f32' | 'custom';
 export type PathChoice = 'auto' | 'f32' | 'mma' | 'unfused';
 export type TimingChoice = 'none' | 'hot' | 'cold';
 
@@ -239,6 +240,46 @@ export interface QuantScopeApi {
   errorGrid(req: ErrorGridRequest): Promise<ErrorGrid>;
   exportReport(req: ReportRequest): Promise<ReportResult>;
 }
+
+// ---- What only the Electron shell adds (the preload puts these on window.quantscope too) ----
+
+/**
+ * Commands from the application menu, as strings:
+ * 'open' (File > Open…: call pickModelFile), 'open-sample', `open:<path>` (File > Open Recent; the
+ * path is already allowed by the main process), 'export-report', 'run', 'cancel', 'toggle-theme'.
+ */
+export type MenuCommand =
+  'open' | 'open-sample' | 'export-report' | 'run' | 'cancel' | 'toggle-theme' | `open:${string}`;
+
+export const MENU_COMMANDS = [
+  'open',
+  'open-sample',
+  'export-report',
+  'run',
+  'cancel',
+  'toggle-theme',
+] as const;
+
+export function isMenuCommand(s: unknown): s is MenuCommand {
+  return (
+    typeof s === 'string' &&
+    ((MENU_COMMANDS as readonly string[]).includes(s) ||
+      (s.startsWith('open:') && s.length > 5 && s.length < 4200))
+  );
+}
+
+export interface ShellExtensions {
+  /** subscribe to menu commands; returns the unsubscribe function */
+  onMenuCommand?: (cb: (cmd: string) => void) => () => void;
+  /**
+   * The filesystem path of a dropped File (Electron's webUtils.getPathForFile). Also tells the main
+   * process the user chose it, so a following openModel(path) is allowed.
+   */
+  pathForFile?: (file: File) => string;
+}
+
+/** window.quantscope as the Electron preload exposes it. */
+export type QuantScopeShellApi = QuantScopeApi & ShellExtensions;
 
 /** Errors cross the boundary as this shape; the message is one line a user can act on. */
 export interface ApiError {

@@ -9,7 +9,7 @@
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { QuantScopeApi, RunEvent } from './api';
-import type { ShellExtensions } from '../src-renderer/src/api/shell';
+import type { ShellExtensions } from './api';
 
 export const PRELOAD_CHANNELS = {
   appInfo: 'qs:appInfo',

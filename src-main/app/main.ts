@@ -22,7 +22,7 @@ import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from '../engine/server/secu
 import { samplesDir as defaultSamplesDir } from '../engine/paths';
 import { APP_VERSION } from '../engine/version';
 import type { ReportResult } from '../../src-preload/api';
-import type { MenuCommand } from '../../src-renderer/src/api/shell';
+import type { MenuCommand } from '../../src-preload/api';
 import {
   ALLOW_DROPPED_CHANNEL,
   API_CHANNELS,

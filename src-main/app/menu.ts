@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { MenuItemConstructorOptions } from 'electron';
-import type { MenuCommand } from '../../src-renderer/src/api/shell';
+import type { MenuCommand } from '../../src-preload/api';
 
 export interface MenuInputs {
   isMac: boolean;
