@@ -29,6 +29,7 @@ import { errorGrid } from './compare';
 import { renderReport, reportFileName, type ReportInput } from './report/report';
 import { errorMessage } from './errors';
 import { APP_VERSION } from './version';
+import { configurePool, defaultPoolSize } from './workers';
 
 export interface EngineOptions {
   mode: 'electron' | 'browser';
@@ -39,6 +40,11 @@ export interface EngineOptions {
   recentFile?: string;
   /** bytes of full outputs kept for heatmap zoom */
   outputCacheBytes?: number;
+  /**
+   * worker threads for the reference and the cpu backend. Default: one less than the pool would
+   * take, so the UI (and the server answering it) keeps a core while a run saturates the others.
+   */
+  workerThreads?: number;
 }
 
 interface OpenModel {
@@ -74,6 +80,7 @@ export class EngineService {
 
   constructor(private readonly opts: EngineOptions) {
     this.outputs = new OutputStore(opts.outputCacheBytes);
+    void configurePool(opts.workerThreads ?? Math.max(1, defaultPoolSize() - 1));
   }
 
   async appInfo(): Promise<AppInfo> {
@@ -106,7 +113,8 @@ export class EngineService {
     const abs = path.resolve(p);
     if (this.opts.restrictToDirs) {
       const real = await fs.realpath(abs).catch(() => abs);
-      if (!this.allowed(real)) throw new Error(`${path.basename(abs)} is outside the model folders this server may open`);
+      if (!this.allowed(real))
+        throw new Error(`${path.basename(abs)} is outside the model folders this server may open`);
     }
     const t0 = performance.now();
     let file: GgufFile;
@@ -132,16 +140,20 @@ export class EngineService {
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
     model.lastUsed = Date.now();
-    if (!Array.isArray(req.tensors) || req.tensors.length === 0) throw new Error('select at least one tensor');
+    if (!Array.isArray(req.tensors) || req.tensors.length === 0)
+      throw new Error('select at least one tensor');
     const tensors = req.tensors.map((name) => {
       const t = model.file.header.tensors.find((x) => x.name === name);
       if (!t) throw new Error(`no tensor named '${name}' in ${model.summary.fileName}`);
-      if (!t.supported) throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
+      if (!t.supported)
+        throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       return t;
     });
-    if (!Array.isArray(req.batchSizes) || req.batchSizes.length === 0) throw new Error('choose at least one batch size');
+    if (!Array.isArray(req.batchSizes) || req.batchSizes.length === 0)
+      throw new Error('choose at least one batch size');
     for (const m of req.batchSizes)
-      if (!Number.isInteger(m) || m < 1 || m > 65536) throw new Error(`batch size ${m} must be an integer from 1 to 65536`);
+      if (!Number.isInteger(m) || m < 1 || m > 65536)
+        throw new Error(`batch size ${m} must be an integer from 1 to 65536`);
     const backend = backendFor(req.backend);
     const runId = randomUUID().slice(0, 8);
     const abort = new AbortController();
@@ -211,7 +223,10 @@ export class EngineService {
 
   async errorGrid(req: ErrorGridRequest): Promise<ErrorGrid> {
     const o = this.outputs.get(req.resultId);
-    if (!o) throw new Error('the outputs of that result are no longer kept: run the tensor again to see its heatmap');
+    if (!o)
+      throw new Error(
+        'the outputs of that result are no longer kept: run the tensor again to see its heatmap',
+      );
     const maxRows = clampInt(req.maxRows, 1, 4096);
     const maxCols = clampInt(req.maxCols, 1, 8192);
     const grid = errorGrid(o.ref, o.got, o.m, o.n, {
@@ -300,7 +315,9 @@ export class EngineService {
   private async evictModels(): Promise<void> {
     if (this.models.size <= MAX_OPEN_MODELS) return;
     const inUse = this.active?.request.modelId;
-    const byAge = [...this.models.entries()].filter(([id]) => id !== inUse).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const byAge = [...this.models.entries()]
+      .filter(([id]) => id !== inUse)
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     while (this.models.size > MAX_OPEN_MODELS && byAge.length) {
       const [id, m] = byAge.shift()!;
       this.models.delete(id);
@@ -355,7 +372,8 @@ export async function ggufFilesIn(dir: string, depth = 2): Promise<string[]> {
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const p = path.join(dir, e.name);
     if (e.isFile() && e.name.toLowerCase().endsWith('.gguf')) out.push(p);
-    else if (e.isDirectory() && depth > 0 && !e.name.startsWith('.')) out.push(...(await ggufFilesIn(p, depth - 1)));
+    else if (e.isDirectory() && depth > 0 && !e.name.startsWith('.'))
+      out.push(...(await ggufFilesIn(p, depth - 1)));
   }
   return out;
 }
