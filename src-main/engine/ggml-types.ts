@@ -53,8 +53,14 @@ export interface GgmlTypeInfo {
   float: boolean;
 }
 
-const T = (id: number, name: string, blockElems: number, blockBytes: number, supported = false, float = false) =>
-  ({ id, name, blockElems, blockBytes, supported, float }) satisfies GgmlTypeInfo;
+const T = (
+  id: number,
+  name: string,
+  blockElems: number,
+  blockBytes: number,
+  supported = false,
+  float = false,
+) => ({ id, name, blockElems, blockBytes, supported, float }) satisfies GgmlTypeInfo;
 
 const TABLE: GgmlTypeInfo[] = [
   T(0, 'F32', 1, 4, true, true),
@@ -123,6 +129,7 @@ export const QUANT_TYPES: readonly GgmlTypeInfo[] = TABLE.filter((t) => t.suppor
 export function rowBytes(id: number, k: number): number {
   const t = BY_ID.get(id);
   if (!t) throw new Error(`unknown ggml type ${id}`);
-  if (k % t.blockElems !== 0) throw new Error(`${t.name}: k=${k} is not a multiple of the block size ${t.blockElems}`);
+  if (k % t.blockElems !== 0)
+    throw new Error(`${t.name}: k=${k} is not a multiple of the block size ${t.blockElems}`);
   return (k / t.blockElems) * t.blockBytes;
 }

@@ -3,7 +3,21 @@ import path from 'node:path';
 import type { ModelSummary, TensorSummary, MetadataEntry } from '../../src-preload/api';
 import { formatMetadataValue, type GgufFile, type GgufHeader, type GgufTensorInfo } from './gguf';
 
-const VALUE_TYPE_NAMES = ['u8', 'i8', 'u16', 'i16', 'u32', 'i32', 'f32', 'bool', 'string', 'array', 'u64', 'i64', 'f64'];
+const VALUE_TYPE_NAMES = [
+  'u8',
+  'i8',
+  'u16',
+  'i16',
+  'u32',
+  'i32',
+  'f32',
+  'bool',
+  'string',
+  'array',
+  'u64',
+  'i64',
+  'f64',
+];
 
 export function layerOf(name: string): number | null {
   const m = /(?:^|\.)blk\.(\d+)\./.exec(name);

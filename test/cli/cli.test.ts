@@ -41,7 +41,8 @@ describe('quantscope CLI', () => {
   it('prints help listing every command, and per-command help', async () => {
     const r = await cli('--help');
     expect(r.code).toBe(0);
-    for (const c of ['inspect', 'dequant', 'matmul', 'verify', 'make-model', 'devices']) expect(r.out).toContain(c);
+    for (const c of ['inspect', 'dequant', 'matmul', 'verify', 'make-model', 'devices'])
+      expect(r.out).toContain(c);
     const v = await cli('verify', '--help');
     expect(v.code).toBe(0);
     expect(v.out).toContain('--batch');
@@ -78,7 +79,13 @@ describe('quantscope CLI', () => {
     const j = await cli('inspect', model, '--json');
     const s = JSON.parse(j.out);
     expect(s.tensors).toHaveLength(6);
-    expect(s.tensors[2]).toMatchObject({ name: 'blk.2.ffn_down.weight', typeName: 'Q5_K', n: N, k: K, supported: true });
+    expect(s.tensors[2]).toMatchObject({
+      name: 'blk.2.ffn_down.weight',
+      typeName: 'Q5_K',
+      n: N,
+      k: K,
+      supported: true,
+    });
     expect(s.architecture).toBe('llama');
   });
 
@@ -101,8 +108,22 @@ describe('quantscope CLI', () => {
     fs.writeFileSync(xin, new Uint8Array(x.buffer));
     const yref = path.join(dir, 'y.f64');
     const ycpu = path.join(dir, 'y.f32');
-    expect((await cli('matmul', model, 'blk.1.ffn_down.weight', '--input', xin, '--m', '3', '--out', yref)).code).toBe(0);
-    const r2 = await cli('matmul', model, 'blk.1.ffn_down.weight', '--input', xin, '--m', '3', '--backend', 'cpu', '--out', ycpu);
+    expect(
+      (await cli('matmul', model, 'blk.1.ffn_down.weight', '--input', xin, '--m', '3', '--out', yref)).code,
+    ).toBe(0);
+    const r2 = await cli(
+      'matmul',
+      model,
+      'blk.1.ffn_down.weight',
+      '--input',
+      xin,
+      '--m',
+      '3',
+      '--backend',
+      'cpu',
+      '--out',
+      ycpu,
+    );
     expect(r2.code).toBe(0);
     const file = await GgufFile.open(model);
     const t = file.tensor('blk.1.ffn_down.weight');
@@ -112,8 +133,19 @@ describe('quantscope CLI', () => {
     expect(got).toEqual(want);
     const gotCpu = new Float32Array(new Uint8Array(fs.readFileSync(ycpu)).buffer);
     expect(gotCpu.length).toBe(m * N);
-    for (let i = 0; i < want.length; i++) expect(Math.abs(gotCpu[i] - want[i])).toBeLessThan(1e-3 * (1 + Math.abs(want[i])));
-    const bad = await cli('matmul', model, 'blk.1.ffn_down.weight', '--input', xin, '--m', '4', '--out', yref);
+    for (let i = 0; i < want.length; i++)
+      expect(Math.abs(gotCpu[i] - want[i])).toBeLessThan(1e-3 * (1 + Math.abs(want[i])));
+    const bad = await cli(
+      'matmul',
+      model,
+      'blk.1.ffn_down.weight',
+      '--input',
+      xin,
+      '--m',
+      '4',
+      '--out',
+      yref,
+    );
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('needs');
   });
@@ -153,13 +185,25 @@ describe('quantscope CLI', () => {
 
   it('make-model writes a model whose tensors verify', async () => {
     const out = path.join(dir, 'made.gguf');
-    const r = await cli('make-model', '--out', out, '--preset', 'tiny', '--types', 'q4_k,q6_k', '--seed', '5');
+    const r = await cli(
+      'make-model',
+      '--out',
+      out,
+      '--preset',
+      'tiny',
+      '--types',
+      'q4_k,q6_k',
+      '--seed',
+      '5',
+    );
     expect(r.code).toBe(0);
     const f = await GgufFile.open(out);
     const names = f.header.tensors.map((t) => t.name);
     expect(names).toContain('blk.1.ffn_down.weight');
     expect(names).toContain('token_embd.weight');
-    expect(new Set(f.header.tensors.filter((t) => t.dims.length === 2).map((t) => t.typeName))).toEqual(new Set(['Q4_K', 'Q6_K']));
+    expect(new Set(f.header.tensors.filter((t) => t.dims.length === 2).map((t) => t.typeName))).toEqual(
+      new Set(['Q4_K', 'Q6_K']),
+    );
     await f.close();
     const again = await cli('make-model', '--out', out);
     expect(again.code).toBe(2);

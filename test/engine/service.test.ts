@@ -12,8 +12,16 @@ let svc: EngineService;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-svc-'));
-  fs.writeFileSync(path.join(dir, 'broken.gguf'), Buffer.from('GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff'));
-  svc = new EngineService({ mode: 'browser', samplesDir: samplesDir(), modelDirs: [dir], restrictToDirs: true });
+  fs.writeFileSync(
+    path.join(dir, 'broken.gguf'),
+    Buffer.from('GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff'),
+  );
+  svc = new EngineService({
+    mode: 'browser',
+    samplesDir: samplesDir(),
+    modelDirs: [dir],
+    restrictToDirs: true,
+  });
 });
 
 afterAll(async () => {
@@ -56,7 +64,10 @@ describe('EngineService', () => {
   it('runs tensors on the cpu, streams events in order, keeps outputs for the heatmap, exports reports', async () => {
     const model = await svc.openModel(path.join(samplesDir(), 'tiny.gguf'));
     expect(model.tensors.length).toBeGreaterThan(10);
-    const names = model.tensors.filter((t) => t.supported && t.layer === 0 && t.dims.length === 2).map((t) => t.name).slice(0, 3);
+    const names = model.tensors
+      .filter((t) => t.supported && t.layer === 0 && t.dims.length === 2)
+      .map((t) => t.name)
+      .slice(0, 3);
     const events: RunEvent[] = [];
     const off = svc.onRunEvent((e) => events.push(e));
     const { runId } = await svc.startRun(request(model.modelId, names));
@@ -64,7 +75,13 @@ describe('EngineService', () => {
     off();
     expect(done.status).toBe('done');
     expect(events[0].type).toBe('run-started');
-    expect(events.at(-1)).toMatchObject({ type: 'run-finished', status: 'done', passed: 6, failed: 0, errors: 0 });
+    expect(events.at(-1)).toMatchObject({
+      type: 'run-finished',
+      status: 'done',
+      passed: 6,
+      failed: 0,
+      errors: 0,
+    });
     const results = events.filter((e) => e.type === 'result');
     expect(results).toHaveLength(6);
     for (const e of results) {
@@ -91,7 +108,9 @@ describe('EngineService', () => {
     const all = model.tensors.filter((t) => t.supported && t.dims.length === 2).map((t) => t.name);
     const events: RunEvent[] = [];
     const off = svc.onRunEvent((e) => events.push(e));
-    const { runId } = await svc.startRun(request(model.modelId, all, { batchSizes: [1, 64, 256], timing: 'none' }));
+    const { runId } = await svc.startRun(
+      request(model.modelId, all, { batchSizes: [1, 64, 256], timing: 'none' }),
+    );
     await expect(svc.startRun(request(model.modelId, all))).rejects.toThrow(/already in progress/);
     await new Promise<void>((resolve) => {
       const off2 = svc.onRunEvent((e) => {
@@ -118,11 +137,11 @@ describe('EngineService', () => {
     const model = await svc.openModel(path.join(samplesDir(), 'tiny.gguf'));
     await expect(svc.startRun(request('nope', ['x']))).rejects.toThrow(/no longer open/);
     await expect(svc.startRun(request(model.modelId, ['nope']))).rejects.toThrow(/no tensor named 'nope'/);
-    await expect(svc.startRun(request(model.modelId, [model.tensors[1].name], { batchSizes: [0] }))).rejects.toThrow(
-      /batch size 0/,
-    );
-    await expect(svc.startRun(request(model.modelId, [model.tensors[1].name], { backend: 'vulkan' as never }))).rejects.toThrow(
-      /unknown backend/,
-    );
+    await expect(
+      svc.startRun(request(model.modelId, [model.tensors[1].name], { batchSizes: [0] })),
+    ).rejects.toThrow(/batch size 0/);
+    await expect(
+      svc.startRun(request(model.modelId, [model.tensors[1].name], { backend: 'vulkan' as never })),
+    ).rejects.toThrow(/unknown backend/);
   });
 });

@@ -21,7 +21,12 @@ export async function allStatuses(): Promise<BackendStatus[]> {
       try {
         return await b.status();
       } catch (e) {
-        return { backend: b.kind, available: false, reason: (e as Error).message.split('\n')[0], devices: [] };
+        return {
+          backend: b.kind,
+          available: false,
+          reason: (e as Error).message.split('\n')[0],
+          devices: [],
+        };
       }
     }),
   );

@@ -31,7 +31,10 @@ export interface CliCommand {
   run(ctx: CliContext): Promise<number>;
 }
 
-export function parseCommandArgs(cmd: CliCommand, argv: string[]): { positionals: string[]; values: CliContext['values'] } {
+export function parseCommandArgs(
+  cmd: CliCommand,
+  argv: string[],
+): { positionals: string[]; values: CliContext['values'] } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -60,20 +63,36 @@ function firstLine(s: string): string {
 }
 
 /** Option helpers that turn strings into checked numbers with one-line errors. */
-export function intOption(values: CliContext['values'], name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function intOption(
+  values: CliContext['values'],
+  name: string,
+  def: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = values[name];
   if (v === undefined) return def;
-  if (typeof v !== 'string' || !/^-?\d+$/.test(v.trim())) throw new UsageError(`--${name} must be an integer, got '${String(v)}'`);
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v.trim()))
+    throw new UsageError(`--${name} must be an integer, got '${String(v)}'`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
-export function intListOption(values: CliContext['values'], name: string, def: number[], min = 1, max = 1 << 20): number[] {
+export function intListOption(
+  values: CliContext['values'],
+  name: string,
+  def: number[],
+  min = 1,
+  max = 1 << 20,
+): number[] {
   const v = values[name];
   if (v === undefined) return def;
   if (typeof v !== 'string') throw new UsageError(`--${name} needs a value`);
-  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new UsageError(`--${name} needs a comma-separated list of integers`);
   return parts.map((p) => {
     if (!/^\d+$/.test(p)) throw new UsageError(`--${name}: '${p}' is not a positive integer`);
@@ -90,7 +109,12 @@ export function stringOption(values: CliContext['values'], name: string): string
   return v;
 }
 
-export function choiceOption<T extends string>(values: CliContext['values'], name: string, choices: readonly T[], def: T): T {
+export function choiceOption<T extends string>(
+  values: CliContext['values'],
+  name: string,
+  choices: readonly T[],
+  def: T,
+): T {
   const v = values[name];
   if (v === undefined) return def;
   if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))

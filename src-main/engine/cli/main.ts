@@ -18,12 +18,15 @@ function usage(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
-    'Run `quantscope <command> --help` for a command\'s options. Add --debug to see stack traces.',
+    "Run `quantscope <command> --help` for a command's options. Add --debug to see stack traces.",
     '',
   ].join('\n');
 }
 
-export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stderr'> = process): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Pick<CliContext, 'stdout' | 'stderr'> = process,
+): Promise<number> {
   const debug = argv.includes('--debug');
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

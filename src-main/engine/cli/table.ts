@@ -39,6 +39,16 @@ export function globMatcher(spec: string): (name: string) => boolean {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((g) => new RegExp('^' + g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+    .map(
+      (g) =>
+        new RegExp(
+          '^' +
+            g
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.') +
+            '$',
+        ),
+    );
   return (name) => res.some((r) => r.test(name));
 }

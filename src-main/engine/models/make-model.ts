@@ -63,7 +63,9 @@ function metadataFor(p: ModelPreset, tensors: TensorPlan[], ftypeLabel: string):
 /** Returns the bytes written. */
 export async function makeModel(opts: MakeModelOptions): Promise<{ bytes: number; tensors: TensorPlan[] }> {
   const tensors = planTensors(opts.preset, { ftype: opts.ftype, types: opts.types });
-  const label = opts.types?.length ? opts.types.map((t) => typeInfo(t)!.name).join(',') : (opts.ftype ?? 'q4_k_m');
+  const label = opts.types?.length
+    ? opts.types.map((t) => typeInfo(t)!.name).join(',')
+    : (opts.ftype ?? 'q4_k_m');
   if (opts.fill === 'sparse') {
     const h = encodeGgufHeader({
       metadata: metadataFor(opts.preset, tensors, label),

@@ -92,7 +92,10 @@ export function parseTypeList(spec: string): number[] {
     .map((s) => {
       const t = typeByName(s);
       if (!t) throw new Error(`unknown type '${s}'`);
-      if (!t.supported) throw new Error(`type ${t.name} cannot be generated (supported: q4_0, q4_k, q5_k, q6_k, q8_0, f32, f16, bf16)`);
+      if (!t.supported)
+        throw new Error(
+          `type ${t.name} cannot be generated (supported: q4_0, q4_k, q5_k, q6_k, q8_0, f32, f16, bf16)`,
+        );
       return t.id;
     });
 }

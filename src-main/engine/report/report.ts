@@ -11,7 +11,13 @@ export interface ReportInput {
   startedAt: string;
   appVersion: string;
   host: string;
-  model: { fileName: string; path: string; fileSize: number; architecture: string | null; name: string | null };
+  model: {
+    fileName: string;
+    path: string;
+    fileSize: number;
+    architecture: string | null;
+    name: string | null;
+  };
   device: DeviceInfo | null;
   backend: string;
   request: {
@@ -88,10 +94,30 @@ export function fmtBytes(b: number): string {
 
 function timingCells(t: TimingSummary | null): string[] {
   if (!t) return ['—', '—', '—', '—'];
-  return [fmtNum(t.medianUs, 1), fmtNum(t.gbps, 1), fmtNum(t.tflops, 2), t.pctPeak === null ? '—' : `${fmtNum(t.pctPeak, 0)}%`];
+  return [
+    fmtNum(t.medianUs, 1),
+    fmtNum(t.gbps, 1),
+    fmtNum(t.tflops, 2),
+    t.pctPeak === null ? '—' : `${fmtNum(t.pctPeak, 0)}%`,
+  ];
 }
 
-const HEAD = ['tensor', 'type', 'n×k', 'm', 'result', 'NMSE', 'threshold', 'max abs', 'max rel', 'path', 'µs', 'GB/s', 'TFLOP/s', '% peak'];
+const HEAD = [
+  'tensor',
+  'type',
+  'n×k',
+  'm',
+  'result',
+  'NMSE',
+  'threshold',
+  'max abs',
+  'max rel',
+  'path',
+  'µs',
+  'GB/s',
+  'TFLOP/s',
+  '% peak',
+];
 
 function rowCells(r: TensorResult): string[] {
   const status = r.status === 'error' ? `ERROR: ${r.error ?? ''}` : r.status.toUpperCase();
@@ -138,7 +164,10 @@ function reportMarkdown(input: ReportInput): string {
 }
 
 function h(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+  return s.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+  );
 }
 
 /** Bars of GB/s per result against the device's peak and copy bandwidth, as inline SVG. */

@@ -5,7 +5,15 @@
  * that fails to load, run or fit becomes an 'error' result and the run goes on; cancelling stops
  * between steps and frees everything.
  */
-import type { Backend, BackendSession, DeviceInfo, KernelPath, LoadedWeights, PathChoice, Timing } from '../backends/types';
+import type {
+  Backend,
+  BackendSession,
+  DeviceInfo,
+  KernelPath,
+  LoadedWeights,
+  PathChoice,
+  Timing,
+} from '../backends/types';
 import type { GgufFile, GgufTensorInfo } from '../gguf';
 import type { RunEvent, RunRequest, TensorResult, TimingSummary, Metrics } from '../../../src-preload/api';
 import { typeName } from '../ggml-types';
@@ -134,7 +142,13 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
       try {
         data = await plan.file.readTensor(tensor);
         checkAbort(signal);
-        weights = await session.load({ type: tensor.type, n: tensor.n, k: tensor.k, data, name: tensor.name });
+        weights = await session.load({
+          type: tensor.type,
+          n: tensor.n,
+          k: tensor.k,
+          data,
+          name: tensor.name,
+        });
       } catch (e) {
         if (isAbort(e, signal)) throw new CancelledError();
         loadError = `${tensor.name}: ${errorMessage(e)}`;
@@ -284,7 +298,11 @@ async function runJob(
       const um = compareOutputs(ref, r.y, m, tensor.n);
       let ut: TimingSummary | null = null;
       if (plan.timing !== 'none') {
-        const t = await session.time(weights, x, m, { ...timingOpts, protocol: plan.timing, path: 'unfused' });
+        const t = await session.time(weights, x, m, {
+          ...timingOpts,
+          protocol: plan.timing,
+          path: 'unfused',
+        });
         ut = summarizeTiming(t, tensor.nbytes, m, tensor.n, tensor.k, device);
       }
       unfused = { timing: ut, metrics: um };

@@ -10,11 +10,7 @@ import type { DeviceInfo } from '../types';
 export type DevicePtr = { readonly __devicePtr: unique symbol } | bigint | number;
 
 export type KernelArg =
-  | { ptr: DevicePtr }
-  | { i32: number }
-  | { u32: number }
-  | { f32: number }
-  | { u64: bigint | number };
+  { ptr: DevicePtr } | { i32: number } | { u32: number } | { f32: number } | { u64: bigint | number };
 
 export interface GpuModule {
   readonly source: string; // 'nvrtc', 'hiprtc', 'prebuilt:<path>', 'custom:<path>'
@@ -75,7 +71,13 @@ export interface GpuRuntime {
   compilerVersion(): string;
   loadModule(image: Uint8Array, source: string): GpuModule;
   getFunction(mod: GpuModule, name: string): GpuFunction;
-  launch(fn: GpuFunction, grid: [number, number, number], block: [number, number, number], sharedBytes: number, args: KernelArg[]): void;
+  launch(
+    fn: GpuFunction,
+    grid: [number, number, number],
+    block: [number, number, number],
+    sharedBytes: number,
+    args: KernelArg[],
+  ): void;
   eventCreate(): GpuEvent;
   eventRecord(ev: GpuEvent): void;
   eventElapsedMs(start: GpuEvent, end: GpuEvent): number;

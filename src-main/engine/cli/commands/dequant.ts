@@ -20,7 +20,8 @@ export const dequantCommand: CliCommand = {
     const progress = new Progress(ctx.stderr);
     try {
       const t = file.tensor(name);
-      if (!t.supported) throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
+      if (!t.supported)
+        throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       const codec = codecFor(t.type);
       const rowBytes = (t.k / codec.blockElems) * codec.blockBytes;
       // stream in row blocks of ~32 MB of weights so any tensor size fits in memory

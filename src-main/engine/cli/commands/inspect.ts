@@ -28,7 +28,8 @@ export const inspectCommand: CliCommand = {
       out.push(
         `GGUF v${s.version}, ${fmtBytes(s.fileSize)}, ${s.tensors.length} tensors, ${s.metadata.length} metadata entries, alignment ${s.alignment}`,
       );
-      if (s.architecture || s.name) out.push(`model: ${s.name ?? '?'} (${s.architecture ?? 'unknown architecture'})`);
+      if (s.architecture || s.name)
+        out.push(`model: ${s.name ?? '?'} (${s.architecture ?? 'unknown architecture'})`);
       const mix = Object.entries(s.typeBytes)
         .sort((a, b) => b[1] - a[1])
         .map(([t, b]) => `${t} ${fmtBytes(b)}`)

@@ -42,7 +42,12 @@ export const makeModelCommand: CliCommand = {
       }
       if (types.length === 0) throw new UsageError('--types needs at least one type');
     }
-    const ftype = choiceOption(ctx.values, 'ftype', FTYPES, presetName === 'tiny' ? 'mixed' : 'q4_k_m') as Ftype;
+    const ftype = choiceOption(
+      ctx.values,
+      'ftype',
+      FTYPES,
+      presetName === 'tiny' ? 'mixed' : 'q4_k_m',
+    ) as Ftype;
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
     const fill = choiceOption(ctx.values, 'fill', ['random', 'zeros', 'sparse'] as const, 'random');
     if (!ctx.values.force) {
@@ -54,7 +59,9 @@ export const makeModelCommand: CliCommand = {
     }
     const plan = planTensors(preset, { ftype, types });
     const total = plan.reduce((s, t) => s + tensorBytes(t), 0);
-    ctx.stderr.write(`writing ${out}: ${preset.name}, ${plan.length} tensors, ${fmtBytes(total)} of tensor data\n`);
+    ctx.stderr.write(
+      `writing ${out}: ${preset.name}, ${plan.length} tensors, ${fmtBytes(total)} of tensor data\n`,
+    );
     const progress = new Progress(ctx.stderr);
     const t0 = Date.now();
     await makeModel({

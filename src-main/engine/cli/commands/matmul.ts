@@ -28,23 +28,33 @@ export const matmulCommand: CliCommand = {
     if (!out) throw new UsageError('matmul: --out <path> is required');
     if (ctx.values.m === undefined) throw new UsageError('matmul: --m <M> is required');
     const m = intOption(ctx.values, 'm', 1, 1, 1 << 20);
-    const backendName = choiceOption(ctx.values, 'backend', ['reference', 'cpu', 'cuda', 'hip'] as const, 'reference');
+    const backendName = choiceOption(
+      ctx.values,
+      'backend',
+      ['reference', 'cpu', 'cuda', 'hip'] as const,
+      'reference',
+    );
     const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
     const pathChoice = choiceOption(ctx.values, 'path', ['auto', 'f32', 'mma', 'unfused'] as const, 'auto');
 
     const file = await GgufFile.open(p);
     try {
       const t = file.tensor(name);
-      if (!t.supported) throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
+      if (!t.supported)
+        throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       let xBytes: Buffer;
       try {
         xBytes = await fs.readFile(input);
       } catch (e) {
-        throw new UsageError(`cannot read --input ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new UsageError(
+          `cannot read --input ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
       }
       const want = m * t.k * 4;
       if (xBytes.length !== want)
-        throw new UsageError(`--input ${input} has ${xBytes.length} bytes; m=${m} × k=${t.k} float32 needs ${want}`);
+        throw new UsageError(
+          `--input ${input} has ${xBytes.length} bytes; m=${m} × k=${t.k} float32 needs ${want}`,
+        );
       const x = new Float32Array(m * t.k);
       new Uint8Array(x.buffer).set(xBytes);
       const data = await file.readTensor(t);
@@ -56,7 +66,8 @@ export const matmulCommand: CliCommand = {
       } else {
         const backend = backendFor(backendName);
         const status = await backend.status();
-        if (!status.available) throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
+        if (!status.available)
+          throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
         const session = await backend.open(deviceIndex);
         try {
           const w = await session.load({ type: t.type, n: t.n, k: t.k, data, name: t.name });

@@ -8,7 +8,14 @@ import { sampleModelPath } from '../../paths';
 import { renderReport, reportCounts, fmtExp, fmtNum, type ReportInput } from '../../report/report';
 import { APP_VERSION } from '../../version';
 import type { RunRequest, TensorResult } from '../../../../src-preload/api';
-import { UsageError, choiceOption, intListOption, intOption, stringOption, type CliCommand } from '../framework';
+import {
+  UsageError,
+  choiceOption,
+  intListOption,
+  intOption,
+  stringOption,
+  type CliCommand,
+} from '../framework';
 import { Progress, fmtDuration, globMatcher, table } from '../table';
 
 export const verifyCommand: CliCommand = {
@@ -51,7 +58,8 @@ export const verifyCommand: CliCommand = {
     let threshold: number | null = null;
     if (thrStr !== undefined) {
       threshold = Number(thrStr);
-      if (!Number.isFinite(threshold) || threshold <= 0) throw new UsageError(`--threshold must be a positive number, got '${thrStr}'`);
+      if (!Number.isFinite(threshold) || threshold <= 0)
+        throw new UsageError(`--threshold must be a positive number, got '${thrStr}'`);
     }
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
@@ -59,7 +67,8 @@ export const verifyCommand: CliCommand = {
 
     const backend = backendFor(backendName);
     const status = await backend.status();
-    if (!status.available) throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
+    if (!status.available)
+      throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
     if (deviceIndex >= status.devices.length)
       throw new UsageError(`--device ${deviceIndex}: ${backendName} has ${status.devices.length} device(s)`);
 
@@ -68,7 +77,8 @@ export const verifyCommand: CliCommand = {
       const spec = stringOption(ctx.values, 'tensors');
       const match = spec ? globMatcher(spec) : () => true;
       const selected = file.header.tensors.filter((t) => match(t.name));
-      if (selected.length === 0) throw new UsageError(`--tensors ${spec}: no tensor in ${path.basename(p)} matches`);
+      if (selected.length === 0)
+        throw new UsageError(`--tensors ${spec}: no tensor in ${path.basename(p)} matches`);
       const skipped = selected.filter((t) => !t.supported);
       const tensors = selected.filter((t) => t.supported);
       for (const t of skipped)
@@ -122,10 +132,14 @@ export const verifyCommand: CliCommand = {
       const results = outcome.results;
       ctx.stdout.write(resultsTable(results));
       const c = reportCounts(results);
-      const dev = outcome.device ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}` : backendName;
+      const dev = outcome.device
+        ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
+        : backendName;
       ctx.stdout.write(
         `\n${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} on ${dev}` +
-          (outcome.status !== 'done' ? ` (run ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''})` : '') +
+          (outcome.status !== 'done'
+            ? ` (run ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''})`
+            : '') +
           '\n',
       );
       const input: ReportInput = {
