@@ -119,6 +119,32 @@ const HEAD = [
   '% peak',
 ];
 
+/** Extra columns when the run also timed the unfused baseline: what fusion saves. */
+const UNFUSED_HEAD = ['unfused µs', 'unfused NMSE', 'fused speed-up'];
+
+function hasUnfused(results: TensorResult[]): boolean {
+  return results.some((r) => r.unfused !== null);
+}
+
+function headFor(results: TensorResult[]): string[] {
+  return hasUnfused(results) ? [...HEAD, ...UNFUSED_HEAD] : HEAD;
+}
+
+function unfusedCells(r: TensorResult): string[] {
+  const u = r.unfused;
+  if (!u) return ['—', '—', '—'];
+  if (u.error) return [`ERROR: ${u.error}`, '—', '—'];
+  const speedup =
+    u.timing && r.timing && r.timing.medianUs > 0
+      ? `${fmtNum(u.timing.medianUs / r.timing.medianUs, 2)}×`
+      : '—';
+  return [fmtNum(u.timing?.medianUs, 1), fmtExp(u.metrics?.nmse), speedup];
+}
+
+function cellsFor(r: TensorResult, withUnfused: boolean): string[] {
+  return withUnfused ? [...rowCells(r), ...unfusedCells(r)] : rowCells(r);
+}
+
 function rowCells(r: TensorResult): string[] {
   const status = r.status === 'error' ? `ERROR: ${r.error ?? ''}` : r.status.toUpperCase();
   return [
@@ -155,9 +181,11 @@ function reportMarkdown(input: ReportInput): string {
     `- Results: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total}; run ${input.status}${input.error ? ` (${input.error})` : ''}`,
     `- Run ${input.runId}, ${input.startedAt} → ${input.createdAt}; QuantScope ${input.appVersion}; ${input.host}`,
     '',
-    `| ${HEAD.join(' | ')} |`,
-    `|${HEAD.map(() => '---').join('|')}|`,
-    ...input.results.map((r) => `| ${rowCells(r).map(esc).join(' | ')} |`),
+    `| ${headFor(input.results).join(' | ')} |`,
+    `|${headFor(input.results)
+      .map(() => '---')
+      .join('|')}|`,
+    ...input.results.map((r) => `| ${cellsFor(r, hasUnfused(input.results)).map(esc).join(' | ')} |`),
     '',
   ];
   return lines.join('\n');
@@ -201,9 +229,10 @@ function bandwidthSvg(input: ReportInput): string {
 function reportHtml(input: ReportInput): string {
   const c = reportCounts(input.results);
   const v = verdict(input);
+  const withUnfused = hasUnfused(input.results);
   const rows = input.results
     .map((r) => {
-      const cells = rowCells(r)
+      const cells = cellsFor(r, withUnfused)
         .map((x, i) => `<td${i >= 5 && i !== 9 ? ' class="num"' : ''}>${h(x)}</td>`)
         .join('');
       return `<tr class="${r.status}">${cells}</tr>`;
@@ -235,7 +264,9 @@ text.peak{fill:#c0392b}text.copy{fill:#1f8a4c}.muted{color:#667}
 <dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>
 </dl>
 <h2>Results</h2>
-<table><thead><tr>${HEAD.map((x) => `<th>${h(x)}</th>`).join('')}</tr></thead><tbody>
+<table><thead><tr>${headFor(input.results)
+    .map((x) => `<th>${h(x)}</th>`)
+    .join('')}</tr></thead><tbody>
 ${rows}
 </tbody></table>
 <h2>Weight bandwidth</h2>

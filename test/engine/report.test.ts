@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { renderReport, reportFileName, verdict, type ReportInput } from '../../src-main/engine/report/report';
+import type { TensorResult } from '../../src-preload/api';
+
+function result(over: Partial<TensorResult>): TensorResult {
+  return {
+    resultId: 'r:t:1',
+    runId: 'r',
+    tensor: 'blk.0.ffn_down.weight',
+    type: 'Q4_K',
+    n: 4096,
+    k: 14336,
+    m: 1,
+    backend: 'cuda',
+    device: 'cuda:0 H100',
+    path: 'fused-small-f32',
+    status: 'pass',
+    threshold: 1e-8,
+    metrics: {
+      nmse: 3e-14,
+      maxAbsErr: 1e-6,
+      maxRelErr: 1e-7,
+      nanMismatches: 0,
+      infMismatches: 0,
+      count: 4096,
+      worst: null,
+    },
+    timing: {
+      protocol: 'cold',
+      medianUs: 32,
+      minUs: 31,
+      maxUs: 33,
+      spread: 0.02,
+      samples: 20,
+      weightCopies: 8,
+      gbps: 1031,
+      tflops: 3.7,
+      pctPeak: 31,
+      pctCopy: 36,
+    },
+    unfused: null,
+    weightBytes: 33030144,
+    gridAvailable: true,
+    elapsedMs: 10,
+    ...over,
+  };
+}
+
+function input(results: TensorResult[], status = 'done'): ReportInput {
+  return {
+    runId: 'r',
+    createdAt: '2026-11-26T23:00:00.000Z',
+    startedAt: '2026-11-26T22:59:00.000Z',
+    appVersion: '0.1.0',
+    host: 'test',
+    model: { fileName: 'm <x>.gguf', path: '/m.gguf', fileSize: 1e9, architecture: 'llama', name: null },
+    device: null,
+    backend: 'cuda',
+    request: { batchSizes: [1], seed: 1, timing: 'cold', path: 'auto', threshold: null, tensors: 1 },
+    status,
+    results,
+  };
+}
+
+describe('correctness report', () => {
+  it('gives the verdict: PASS only when every result passed and the run finished', () => {
+    expect(verdict(input([result({})]))).toBe('PASS');
+    expect(verdict(input([result({}), result({ status: 'fail' })]))).toBe('FAIL');
+    expect(verdict(input([result({ status: 'error', error: 'cuLaunchKernel failed' })]))).toBe('FAIL');
+    expect(verdict(input([result({})], 'cancelled'))).toBe('INCOMPLETE');
+    expect(verdict(input([]))).toBe('INCOMPLETE');
+  });
+
+  it('renders HTML with escaped names, metrics and bandwidth; JSON with the schema; Markdown table', () => {
+    const i = input([
+      result({}),
+      result({ status: 'error', error: 'out of memory <fatal>', metrics: null, timing: null }),
+    ]);
+    const html = renderReport(i, 'html');
+    expect(html).toContain('m &lt;x&gt;.gguf');
+    expect(html).not.toContain('m <x>.gguf');
+    expect(html).toContain('3.00e-14');
+    expect(html).toContain('ERROR: out of memory &lt;fatal&gt;');
+    expect(html).toContain('<svg');
+    const json = JSON.parse(renderReport(i, 'json'));
+    expect(json.schema).toBe('quantscope-report/1');
+    expect(json.verdict).toBe('FAIL');
+    expect(json.counts).toEqual({ total: 2, passed: 1, failed: 0, errors: 1 });
+    const md = renderReport(i, 'md');
+    expect(md).toContain('# QuantScope correctness report — FAIL');
+    expect(md.split('\n').filter((l) => l.startsWith('| blk.'))).toHaveLength(2);
+    expect(reportFileName(i, 'html')).toBe('quantscope-m_x_-cuda-2026-11-26T230000.html');
+  });
+
+  it('adds what fusion saves when the unfused baseline ran', () => {
+    const r = result({
+      unfused: {
+        metrics: {
+          nmse: 2e-13,
+          maxAbsErr: 1e-6,
+          maxRelErr: 1e-7,
+          nanMismatches: 0,
+          infMismatches: 0,
+          count: 4096,
+          worst: null,
+        },
+        timing: { ...result({}).timing!, medianUs: 96 },
+      },
+    });
+    const md = renderReport(input([r]), 'md');
+    expect(md).toContain('unfused µs');
+    expect(md).toContain('| 96.0 | 2.00e-13 | 3.00× |');
+    expect(renderReport(input([result({})]), 'md')).not.toContain('unfused');
+  });
+});
