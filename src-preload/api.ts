@@ -6,8 +6,18 @@
  */
 
 export type BackendKind = 'cpu' | 'cuda' | 'hip';
+
+/**
+ * Kernel path names. The threshold a result is judged by follows from the path's arithmetic
+ * (see thresholdFor in src-main/engine/compare.ts): float32 accumulation 1e-8, half precision 5e-4.
+ */
 export type KernelPath =
-  'cpu-f32' | 'fused-small-f32' | 'fused-tiled-f32' | 'fused-mma-f16' | 'unfused-f32' | 'custom';
+  | 'cpu-f32' // cpu backend: dequantize inside the dot product, float32 accumulation
+  | 'fused-small-f32' // GPU m <= 8: each weight block read once for all m rows
+  | 'fused-tiled-f32' // GPU m > 8: shared-memory tiles, float32 FMA
+  | 'fused-mma-f16' // GPU m > 8: matrix units, 16-bit float activations and weights, f32 accumulation
+  | 'unfused-f32' // GPU baseline: dequantize to a float32 weight buffer, then a float32 matmul
+  | 'custom'; // a user code object from Q*_MATMUL_HSACO / _CUBIN
 export type PathChoice = 'auto' | 'f32' | 'mma' | 'unfused';
 export type TimingChoice = 'none' | 'hot' | 'cold';
 
@@ -20,22 +30,31 @@ export interface AppInfo {
 
 export interface DeviceSummary {
   backend: BackendKind;
+  /** index within the backend (cuda:0, hip:1, ...) */
   index: number;
   name: string;
+  /** 'sm_90', 'gfx90a', or the CPU architecture ('x64') */
   arch: string;
   memoryTotal: number;
   memoryFree: number;
+  /** SMs / CUs / CPU threads */
   computeUnits: number;
+  /** 32 or 64 on GPUs; 1 on the cpu */
   warpSize: number;
+  /** theoretical peak from memory clock x bus width (GB/s), null where unknown */
   peakBandwidthGBs: number | null;
+  /** measured device-to-device copy bandwidth, bytes read+written (GB/s); null until measured */
   copyBandwidthGBs: number | null;
+  /** peak half-precision matrix rate in TFLOP/s where known (roofline), else null */
   peakTflops: number | null;
+  /** driver / runtime versions and other facts worth showing */
   details: Record<string, string>;
 }
 
 export interface BackendSummary {
   backend: BackendKind;
   available: boolean;
+  /** why it is unavailable ("libcuda.so.1 not found", "no device", ...) */
   reason?: string;
   devices: DeviceSummary[];
 }

@@ -3,52 +3,19 @@
  * The runner, the CLI, the selftest and the app only ever talk to this.
  */
 
-export type BackendKind = 'cpu' | 'cuda' | 'hip';
+import type {
+  BackendKind,
+  BackendSummary,
+  DeviceSummary,
+  KernelPath,
+  PathChoice,
+} from '../../../src-preload/api';
 
-export interface DeviceInfo {
-  backend: BackendKind;
-  /** index within the backend (cuda:0, hip:1, ...) */
-  index: number;
-  name: string;
-  /** 'sm_90', 'gfx90a', or 'x86_64' for the cpu */
-  arch: string;
-  memoryTotal: number;
-  memoryFree: number;
-  /** SMs / CUs / CPU threads */
-  computeUnits: number;
-  /** 32 or 64 on GPUs; 1 on the cpu */
-  warpSize: number;
-  /** theoretical peak from memory clock x bus width (GB/s), null where unknown */
-  peakBandwidthGBs: number | null;
-  /** measured device-to-device copy bandwidth, bytes read+written (GB/s); null until measured */
-  copyBandwidthGBs: number | null;
-  /** peak half-precision matrix rate in TFLOP/s where known (roofline), else null */
-  peakTflops: number | null;
-  /** driver / runtime versions and other facts worth showing */
-  details: Record<string, string>;
-}
-
-export interface BackendStatus {
-  backend: BackendKind;
-  available: boolean;
-  /** why it is unavailable ("libcuda.so.1 not found", "no device", ...) */
-  reason?: string;
-  devices: DeviceInfo[];
-}
-
-/**
- * Kernel path names. The threshold a result is judged by follows from the path's arithmetic
- * (see thresholdFor in compare.ts): float32 accumulation 1e-8, half-precision 5e-4.
- */
-export type KernelPath =
-  | 'cpu-f32' // cpu backend: dequantize inside the dot product, float32 accumulation
-  | 'fused-small-f32' // GPU m <= 8: each weight block read once for all m rows
-  | 'fused-tiled-f32' // GPU m > 8: shared-memory tiles, float32 FMA
-  | 'fused-mma-f16' // GPU m > 8: matrix units, half-precision activations and weights, f32 accumulation
-  | 'unfused-f32' // GPU baseline: dequantize to a float32 weight buffer, then a float32 matmul
-  | 'custom'; // a user code object from Q*_MATMUL_HSACO / _CUBIN
-
-export type PathChoice = 'auto' | 'f32' | 'mma' | 'unfused';
+// Devices, statuses and path names cross to the UI unchanged, so the contract's types are the
+// engine's: one definition (src-preload/api.ts), documented there.
+export type { BackendKind, KernelPath, PathChoice };
+export type DeviceInfo = DeviceSummary;
+export type BackendStatus = BackendSummary;
 
 export interface WeightsDesc {
   /** ggml type id */
