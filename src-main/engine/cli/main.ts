@@ -57,6 +57,12 @@ const bundled = typeof __QS_BUNDLED__ !== 'undefined' && __QS_BUNDLED__;
 if (bundled) {
   setWorkerScript(__filename);
   if (!runWorkerIfRequested()) {
+    // `quantscope inspect big.gguf | head`: the reader went away; stop quietly, like other tools.
+    for (const s of [process.stdout, process.stderr])
+      s.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        throw e;
+      });
     main(process.argv.slice(2)).then(
       async (code) => {
         await shutdownPool();
