@@ -212,6 +212,22 @@ describe('quantscope CLI', () => {
     expect(v.code).toBe(0);
   });
 
+  it('make-model --fill sparse writes a 405B-shaped model instantly that opens header-only and reads', async () => {
+    const out = path.join(dir, 'huge.gguf');
+    const r = await cli('make-model', '--out', out, '--preset', 'llama-3.1-405b', '--fill', 'sparse');
+    expect(r.code).toBe(0);
+    expect(fs.statSync(out).size).toBeGreaterThan(200 * 2 ** 30);
+    const f = await GgufFile.open(out);
+    expect(f.header.tensors).toHaveLength(1137);
+    const t = f.tensor('blk.125.ffn_down.weight');
+    expect([t.k, t.n, t.typeName]).toEqual([53248, 16384, 'Q6_K']);
+    expect(t.offset).toBeGreaterThan(2 ** 32);
+    const rows = await f.readRows(t, t.n - 1, 1);
+    expect(rows.every((b) => b === 0)).toBe(true);
+    await f.close();
+    fs.rmSync(out);
+  });
+
   it('devices always lists the cpu and says why GPU backends are missing', async () => {
     const r = await cli('devices');
     expect(r.code).toBe(0);

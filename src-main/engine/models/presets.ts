@@ -48,6 +48,21 @@ export const PRESETS: Record<string, ModelPreset> = {
     nCtx: 131072,
     ropeTheta: 500000,
   },
+  'llama-3.1-405b': {
+    name: 'llama-3.1-405b',
+    description:
+      'Llama 3.1 405B shapes: 126 layers, 16384 wide, FFN 53248 (1137 tensors, ~230 GB at Q4_K_M; use --fill sparse)',
+    arch: 'llama',
+    modelName: 'Meta-Llama-3.1-405B shapes (synthetic)',
+    nEmbd: 16384,
+    nFf: 53248,
+    nLayer: 126,
+    nVocab: 128256,
+    nHead: 128,
+    nHeadKv: 8,
+    nCtx: 131072,
+    ropeTheta: 500000,
+  },
   'llama-3-8b': {
     name: 'llama-3-8b',
     description: 'Llama 3 8B shapes: 32 layers, 4096 wide, FFN 14336, vocab 128256 (~4.6 GB at Q4_K_M)',
