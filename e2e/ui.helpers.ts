@@ -121,7 +121,10 @@ export function measure(testInfo: TestInfo, name: string, value: number, unit: s
 export async function shot(page: Page, name: string, opts: { docs?: boolean } = {}): Promise<void> {
   const theme = (await page.evaluate(() => document.documentElement.dataset.theme)) ?? 'light';
   const dirs = [path.join(ROOT, 'e2e', 'artifacts')];
-  if (opts.docs !== false) dirs.push(path.join(ROOT, 'docs', 'screenshots'));
+  // The README's screenshots are refreshed on purpose (QS_UPDATE_SCREENSHOTS=1 npm run e2e), not by
+  // every test run.
+  if (opts.docs !== false && process.env.QS_UPDATE_SCREENSHOTS === '1')
+    dirs.push(path.join(ROOT, 'docs', 'screenshots'));
   for (const dir of dirs) {
     mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: path.join(dir, `${name}-${theme}.png`) });
