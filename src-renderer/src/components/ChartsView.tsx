@@ -65,6 +65,62 @@ function ChartCard({
   );
 }
 
+/** One line per format of a rate (GB/s or TFLOP/s) against batch size m. */
+function BatchChart({
+  series,
+  unit,
+  xs,
+  logX,
+  refY,
+}: {
+  series: ReturnType<typeof batchSeries>;
+  unit: string;
+  xs: number[];
+  logX: boolean;
+  /** a dashed reference line (the copy bandwidth), or null */
+  refY: number | null;
+}) {
+  return (
+    <ResponsiveContainer width="100%" height={260}>
+      <LineChart data={series.rows} margin={{ top: 8, right: 24, left: 8, bottom: 8 }}>
+        <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+        <XAxis
+          dataKey="m"
+          type="number"
+          scale={logX ? 'log' : 'auto'}
+          domain={['dataMin', 'dataMax']}
+          ticks={xs}
+          {...axis}
+          label={{ value: 'batch m', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
+        />
+        <YAxis
+          {...axis}
+          tickFormatter={(v: number) => fmtRate(v)}
+          label={{ value: unit, angle: -90, position: 'insideLeft', fontSize: 11 }}
+        />
+        <Tooltip
+          contentStyle={tooltipStyle}
+          formatter={(v) => `${fmtRate(Number(v))} ${unit}`}
+          labelFormatter={(m) => `m = ${m}`}
+        />
+        <Legend wrapperStyle={{ fontSize: 11 }} />
+        {series.types.map((t) => (
+          <Line
+            key={t}
+            dataKey={t}
+            stroke={typeColor(t)}
+            strokeWidth={2}
+            dot={{ r: 3 }}
+            isAnimationActive={false}
+            connectNulls
+          />
+        ))}
+        {refY && <ReferenceLine y={refY} stroke="var(--accent)" strokeDasharray="3 3" />}
+      </LineChart>
+    </ResponsiveContainer>
+  );
+}
+
 function tickPow(v: number): string {
   if (v >= 1000 || v < 0.01) return v.toExponential(0);
   return String(Number(v.toPrecision(2)));
@@ -268,81 +324,10 @@ export function ChartsView() {
           sub="Median over each format's tensors."
           testId="chart-batch-gbps"
         >
-          <ResponsiveContainer width="100%" height={260}>
-            <LineChart data={gb.rows} margin={{ top: 8, right: 24, left: 8, bottom: 8 }}>
-              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-              <XAxis
-                dataKey="m"
-                type="number"
-                scale={logX ? 'log' : 'auto'}
-                domain={['dataMin', 'dataMax']}
-                ticks={xs}
-                {...axis}
-                label={{ value: 'batch m', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
-              />
-              <YAxis
-                {...axis}
-                tickFormatter={(v: number) => fmtRate(v)}
-                label={{ value: 'GB/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
-              />
-              <Tooltip
-                contentStyle={tooltipStyle}
-                formatter={(v) => `${fmtRate(Number(v))} GB/s`}
-                labelFormatter={(m) => `m = ${m}`}
-              />
-              <Legend wrapperStyle={{ fontSize: 11 }} />
-              {gb.types.map((t) => (
-                <Line
-                  key={t}
-                  dataKey={t}
-                  stroke={typeColor(t)}
-                  strokeWidth={2}
-                  dot={{ r: 3 }}
-                  isAnimationActive={false}
-                  connectNulls
-                />
-              ))}
-              {copy && <ReferenceLine y={copy} stroke="var(--accent)" strokeDasharray="3 3" />}
-            </LineChart>
-          </ResponsiveContainer>
+          <BatchChart series={gb} unit="GB/s" xs={xs} logX={logX} refY={copy} />
         </ChartCard>
         <ChartCard title="TFLOP/s vs batch size" sub="2·m·n·k / median time." testId="chart-batch-tflops">
-          <ResponsiveContainer width="100%" height={260}>
-            <LineChart data={tf.rows} margin={{ top: 8, right: 24, left: 8, bottom: 8 }}>
-              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-              <XAxis
-                dataKey="m"
-                type="number"
-                scale={logX ? 'log' : 'auto'}
-                domain={['dataMin', 'dataMax']}
-                ticks={xs}
-                {...axis}
-                label={{ value: 'batch m', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
-              />
-              <YAxis
-                tickFormatter={(v: number) => fmtRate(v)}
-                {...axis}
-                label={{ value: 'TFLOP/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
-              />
-              <Tooltip
-                contentStyle={tooltipStyle}
-                formatter={(v) => `${fmtRate(Number(v))} TFLOP/s`}
-                labelFormatter={(m) => `m = ${m}`}
-              />
-              <Legend wrapperStyle={{ fontSize: 11 }} />
-              {tf.types.map((t) => (
-                <Line
-                  key={t}
-                  dataKey={t}
-                  stroke={typeColor(t)}
-                  strokeWidth={2}
-                  dot={{ r: 3 }}
-                  isAnimationActive={false}
-                  connectNulls
-                />
-              ))}
-            </LineChart>
-          </ResponsiveContainer>
+          <BatchChart series={tf} unit="TFLOP/s" xs={xs} logX={logX} refY={null} />
         </ChartCard>
       </div>
 
