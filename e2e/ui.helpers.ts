@@ -10,7 +10,7 @@
  *   filter-name, filter-type, filter-layer, tensor-counts, selected-count, select-all-filtered, clear-selection,
  *   tensor-table, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k), tensor-check,
  *   run-setup, backend-cpu|cuda|hip, backend-reason-<backend>, device-select, device-facts, batch-chips,
- *   batch-<m>, batch-custom, batch-custom-add, timing-none|hot|cold, path-auto|f32|mma|unfused, seed,
+ *   batch-<m>, batch-custom, batch-custom-add, timing-none|hot|cold, path-auto|f32|int8|mma|unfused, seed,
  *   threshold, compare-unfused, config-error, run-setup-run, run (top bar), cancel-run (top bar),
  *   export-format, export-report,
  *   run-progress (data-status=starting|running|cancelling|done|cancelled|failed), run-status, progress-bar,

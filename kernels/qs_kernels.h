@@ -597,3 +597,6 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __re
   }
 }
 #endif
+
+// int8 activations: the small-batch dp4a kernels (qs_q8_m1 .. m8) and the activation quantizer
+#include "qs_small_q8.h"

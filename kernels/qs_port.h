@@ -58,6 +58,22 @@ __device__ __forceinline__ qs_u16 qs_f2h(float f) {
 
 #define QS_EXTERN extern "C"
 
+// Programmatic dependent launch (CUDA sm_90+): a kernel launched with the overlap option may start
+// while the previous kernel of the stream still runs; QS_GRID_WAIT() blocks until that kernel's results
+// are visible (a no-op when the launch did not overlap), QS_GRID_LAUNCH_DEPENDENTS() lets the next
+// kernel start early. No-ops elsewhere.
+#if defined(QS_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define QS_GRID_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define QS_GRID_LAUNCH_DEPENDENTS() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define QS_GRID_WAIT() \
+  do {                 \
+  } while (0)
+#define QS_GRID_LAUNCH_DEPENDENTS() \
+  do {                              \
+  } while (0)
+#endif
+
 __device__ __forceinline__ float qs_bf2f(qs_u32 bits) { return __uint_as_float((bits & 0xffffu) << 16); }
 
 // 16-bit load from a 2-byte-aligned address (GGUF rows are 2-byte aligned for every format we run).

@@ -48,6 +48,8 @@ export interface CudaDriver {
     params: ArrayBufferView[],
     extra: null,
   ): number;
+  /** CUDA 11.8+ drivers; absent (undefined) on older ones */
+  cuLaunchKernelEx?: (config: CuLaunchConfig, fn: CuHandle, params: ArrayBufferView[], extra: null) => number;
   cuEventCreate(out: CuHandle[], flags: number): number;
   cuEventRecord(ev: CuHandle, stream: CuHandle | null): number;
   cuEventSynchronize(ev: CuHandle): number;
@@ -56,6 +58,29 @@ export interface CudaDriver {
   cuGetErrorName(code: number, out: (string | null)[]): number;
   cuGetErrorString(code: number, out: (string | null)[]): number;
 }
+
+/** CUlaunchAttribute (cuda.h): an id and a 64-byte value union (only its first int is used here). */
+export interface CuLaunchAttribute {
+  id: number;
+  pad: number[];
+  value: number[];
+}
+/** CUlaunchConfig (cuda.h) */
+export interface CuLaunchConfig {
+  gridDimX: number;
+  gridDimY: number;
+  gridDimZ: number;
+  blockDimX: number;
+  blockDimY: number;
+  blockDimZ: number;
+  sharedMemBytes: number;
+  hStream: CuHandle | null;
+  attrs: CuLaunchAttribute[];
+  numAttrs: number;
+}
+/** CUlaunchAttributeID: let this kernel start before the previous one in the stream has finished; it
+ * waits for that one's results with griddepcontrol.wait (programmatic dependent launch, sm_90+). */
+export const CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
 /** CUdevice_attribute values used by QuantScope (cuda.h). */
 export const CU_ATTR = {
@@ -110,6 +135,31 @@ export function loadCudaDriver(): CudaDriver {
     void ptr;
     koffi.alias('QsCUdeviceptr', 'uint64_t');
     const f = (decl: string) => lib.func(decl);
+    koffi.struct('QsCUlaunchAttribute', {
+      id: 'int',
+      pad: koffi.array('uint8_t', 4),
+      value: koffi.array('uint8_t', 64),
+    });
+    koffi.struct('QsCUlaunchConfig', {
+      gridDimX: 'unsigned int',
+      gridDimY: 'unsigned int',
+      gridDimZ: 'unsigned int',
+      blockDimX: 'unsigned int',
+      blockDimY: 'unsigned int',
+      blockDimZ: 'unsigned int',
+      sharedMemBytes: 'unsigned int',
+      hStream: 'QsCuHandle',
+      attrs: 'QsCUlaunchAttribute *',
+      numAttrs: 'unsigned int',
+    });
+    let cuLaunchKernelEx: unknown;
+    try {
+      cuLaunchKernelEx = f(
+        'int cuLaunchKernelEx(const QsCUlaunchConfig *config, QsCuHandle fn, void **params, void **extra)',
+      );
+    } catch {
+      cuLaunchKernelEx = undefined; // a driver older than CUDA 11.8
+    }
     const d = {
       libraryPath,
       cuInit: f('int cuInit(unsigned int flags)'),
@@ -140,6 +190,7 @@ export function loadCudaDriver(): CudaDriver {
         'int cuLaunchKernel(QsCuHandle fn, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, ' +
           'unsigned int by, unsigned int bz, unsigned int shared, QsCuHandle stream, void **params, void **extra)',
       ),
+      cuLaunchKernelEx,
       cuEventCreate: f('int cuEventCreate(_Out_ QsCuHandle *ev, unsigned int flags)'),
       cuEventRecord: f('int cuEventRecord(QsCuHandle ev, QsCuHandle stream)'),
       cuEventSynchronize: f('int cuEventSynchronize(QsCuHandle ev)'),

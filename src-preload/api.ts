@@ -9,16 +9,25 @@ export type BackendKind = 'cpu' | 'cuda' | 'hip';
 
 /**
  * Kernel path names. The threshold a result is judged by follows from the path's arithmetic
- * (see thresholdFor in src-main/engine/compare.ts): float32 accumulation 1e-8, half precision 5e-4.
+ * (see thresholdFor in src-main/engine/compare.ts): float32 activations and accumulation 1e-8; 16-bit
+ * or 8-bit activations 5e-4 (llama.cpp's MUL_MAT threshold).
  */
 export type KernelPath =
   | 'cpu-f32' // cpu backend: dequantize inside the dot product, float32 accumulation
-  | 'fused-small-f32' // GPU m <= 8: each weight block read once for all m rows
+  | 'fused-small-f32' // GPU m <= 8: each weight block read once for all m rows, float32 activations
+  | 'fused-small-q8' // GPU m <= 8: activations quantized to int8 per 32 (like llama.cpp), dp4a, f32 scaling
   | 'fused-tiled-f32' // GPU m > 8: shared-memory tiles, float32 FMA
   | 'fused-mma-f16' // GPU m > 8: matrix units, 16-bit float activations and weights, f32 accumulation
+  | 'fused-mma-i8' // GPU m > 8: matrix units, int8 activations (per 32) and weight integers, f32 scaling
   | 'unfused-f32' // GPU baseline: dequantize to a float32 weight buffer, then a float32 matmul
   | 'custom'; // a user code object from Q*_MATMUL_HSACO / _CUBIN
-export type PathChoice = 'auto' | 'f32' | 'mma' | 'unfused';
+/**
+ * What the user asks for: auto (the fastest path of the device: int8 activations where the device has
+ * them), f32 (float32 activations and FMA), int8 (activations quantized to int8 per 32), mma (the 16-bit
+ * float matrix-unit path), unfused (the dequantize-then-matmul baseline).
+ */
+export const PATH_CHOICES = ['auto', 'f32', 'int8', 'mma', 'unfused'] as const;
+export type PathChoice = (typeof PATH_CHOICES)[number];
 export type TimingChoice = 'none' | 'hot' | 'cold';
 
 export interface AppInfo {

@@ -139,6 +139,8 @@ export function compareOutputs(ref: Float64Array, got: Float32Array, m: number, 
 export function thresholdFor(path: KernelPath): number {
   switch (path) {
     case 'fused-mma-f16':
+    case 'fused-mma-i8':
+    case 'fused-small-q8':
       return 5e-4;
     case 'cpu-f32':
     case 'fused-small-f32':

@@ -140,7 +140,12 @@ describe('generic GPU backend', () => {
     const rt = new FakeRuntime();
     const s = await backendWith(rt).open(0);
     const lw = await s.load(w);
-    expect((await s.run(lw, new Float32Array(K), 1)).path).toBe('fused-small-f32');
+    // quantized weights: int8 activations at m <= 8 (like llama.cpp), the exact float32 kernel on request
+    expect((await s.run(lw, new Float32Array(K), 1)).path).toBe('fused-small-q8');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_q8_m1']);
+    expect((await s.run(lw, new Float32Array(5 * K), 5, { path: 'int8' })).path).toBe('fused-small-q8');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_q8_m5']);
+    expect((await s.run(lw, new Float32Array(K), 1, { path: 'f32' })).path).toBe('fused-small-f32');
     expect(rt.launches.at(-1)).toBe('qs_small_m1');
     expect((await s.run(lw, new Float32Array(19 * K), 19)).path).toBe('fused-mma-f16');
     expect((await s.run(lw, new Float32Array(64 * K), 64)).path).toBe('fused-mma-f16');

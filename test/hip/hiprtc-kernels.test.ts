@@ -49,6 +49,10 @@ describe('hiprtc builds every kernel source the HIP backend loads', () => {
           const text = Buffer.from(code);
           for (const name of entryPoints)
             expect(text.includes(`${name}.kd`), `${src.file}: ${name}`).toBe(true);
+          // quantized formats also export the int8-activation kernels (fused-small-q8)
+          if (src.stem.startsWith('q'))
+            for (const name of ['qs_x_q8', ...Array.from({ length: 8 }, (_, i) => `qs_q8_m${i + 1}`)])
+              expect(text.includes(`${name}.kd`), `${src.file}: ${name}`).toBe(true);
         }
       },
       600_000,

@@ -204,8 +204,8 @@ describe.skipIf(!gcc)('HipRuntime over a fake libamdhip64', () => {
       const w = await session.load({ type: 2, n, k, data: new Uint8Array(n * (k / 32) * 18), name: 'w' });
       const before = fake.launches();
       const small = await session.run(w, new Float32Array(k), 1);
-      expect(small.path).toBe('fused-small-f32');
-      expect(small.detail).toMatch(/^qs_small_m1 .*hiprtc:q4_0\.cu/);
+      expect(small.path).toBe('fused-small-q8');
+      expect(small.detail).toMatch(/^qs_x_q8 \+ qs_q8_m1 .*hiprtc:q4_0\.cu/);
       expect(small.y).toHaveLength(n);
       const launch = new Uint32Array(8);
       fake.lastLaunch(launch);

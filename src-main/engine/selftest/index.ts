@@ -149,16 +149,42 @@ export function selftestCases(quick: boolean, types: number[] = FORMATS, mma = f
           { n: 1029, k: chunky, ms: [1, 2, 3, 4, 5, 8, 16, 64] },
           { n: 8195, k: plain ? 256 : qk * (qk === 32 ? 8 : 1), ms: [1, 8, 16, 64] },
         ];
+    // n = 1 at m <= 8 runs the float32 kernel: one output's NMSE is one dot product's relative error,
+    // which 8-bit activations cannot bound when the dot cancels to near zero (llama.cpp's MUL_MAT
+    // tests likewise judge at least 16 outputs); the int8 path is judged on the n >= 67 shapes
     for (const s of shapes)
-      for (const m of s.ms) cases.push({ type, n: s.n, k: s.k, m, weights: 'random', path: 'auto' });
-    // every kernel path: the float32 tiled path and the unfused baseline beside 'auto'
+      for (const m of s.ms)
+        cases.push({
+          type,
+          n: s.n,
+          k: s.k,
+          m,
+          weights: 'random',
+          path: s.n === 1 && m <= 8 ? 'f32' : 'auto',
+        });
+    // every kernel path: beside 'auto' (int8 activations for quantized weights), the exact float32
+    // paths (the small-batch kernel and the tiled one) and the unfused baseline
     const alt = quick
-      ? [{ n: 67, k: odd, m: 16 }]
+      ? [
+          { n: 67, k: odd, m: 16 },
+          ...(plain
+            ? []
+            : [1, 3, 8].map((m) => ({ n: 67, k: odd, m })).concat([{ n: 131, k: chunky, m: 5 }])),
+        ]
       : [
           { n: 67, k: odd, m: 16 },
           { n: 1029, k: chunky, m: 64 },
+          ...(plain
+            ? []
+            : [1, 2, 3, 4, 5, 8]
+                .map((m) => ({ n: 67, k: odd, m }))
+                .concat([1, 8].map((m) => ({ n: 1029, k: chunky, m })))),
         ];
     for (const a of alt) cases.push({ type, ...a, weights: 'random', path: 'f32' });
+    if (!plain) {
+      cases.push({ type, n: 67, k: odd * 2, m: 1, weights: 'max-scales', path: 'f32' });
+      cases.push({ type, n: 67, k: odd * 2, m: 4, weights: 'max-nibbles', path: 'f32' });
+    }
     // the matrix-unit path at batch sizes 'auto' gives to the small kernel (CUDA only)
     if (mma && !plain) {
       cases.push({ type, n: 67, k: odd, m: 16, weights: 'random', path: 'mma' });

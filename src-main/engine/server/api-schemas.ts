@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { QuantScopeApi } from '../../../src-preload/api';
+import { PATH_CHOICES } from '../../../src-preload/api';
 
 /** Upper bounds: generous for real use, small enough that a hostile payload cannot exhaust memory. */
 export const LIMITS = {
@@ -39,7 +40,7 @@ export const runRequestSchema = z
     deviceIndex: z.number().int().min(0).max(1024),
     seed: nonNegInt,
     timing: z.enum(['none', 'hot', 'cold']),
-    path: z.enum(['auto', 'f32', 'mma', 'unfused']),
+    path: z.enum(PATH_CHOICES),
     compareUnfused: z.boolean(),
     threshold: z.number().positive().finite().nullable(),
   })

@@ -11,9 +11,14 @@ const TIMING: { v: TimingChoice; label: string; hint: string }[] = [
   { v: 'cold', label: 'Cold', hint: 'several weight copies rotated: DRAM bandwidth' },
 ];
 const PATHS: { v: PathChoice; label: string; hint: string }[] = [
-  { v: 'auto', label: 'Auto', hint: 'the kernel the runtime would pick' },
-  { v: 'f32', label: 'F32', hint: 'float32 FMA (small-m or tiled)' },
-  { v: 'mma', label: 'MMA', hint: 'matrix units, f16 inputs, f32 accumulate' },
+  {
+    v: 'auto',
+    label: 'Auto',
+    hint: 'the fastest kernel of the device (int8 activations for quantized weights)',
+  },
+  { v: 'f32', label: 'F32', hint: 'float32 activations and FMA (small-m or tiled): exact to 1e-8' },
+  { v: 'int8', label: 'Int8', hint: 'activations quantized to int8 per 32, like llama.cpp (judged at 5e-4)' },
+  { v: 'mma', label: 'MMA', hint: 'matrix units, 16-bit float inputs, f32 accumulate' },
   { v: 'unfused', label: 'Unfused', hint: 'dequantize to f32, then matmul' },
 ];
 

@@ -204,6 +204,8 @@ class GpuSession implements BackendSession {
   private closed = false;
   private readonly tuning: GpuTuning;
   private readonly smMajor: number;
+  /** extra -D defines for every kernel module (QS_KERNEL_DEFINES="QS_Q8_NW=4,QS_Q8_R2=2"): tuning sweeps */
+  private readonly extraDefines: Record<string, number>;
 
   constructor(
     readonly kind: 'cuda' | 'hip',
@@ -214,8 +216,14 @@ class GpuSession implements BackendSession {
     this.device = device;
     const env = process.env.QS_GPU_TUNING ? parseTuning(process.env.QS_GPU_TUNING, 'QS_GPU_TUNING') : {};
     this.tuning = { ...DEFAULT_TUNING, ...env, ...(opts.tuning ?? {}) };
+    this.extraDefines = process.env.QS_KERNEL_DEFINES ? parseDefines(process.env.QS_KERNEL_DEFINES) : {};
     const mt = /^sm_(\d+?)(\d)$/.exec(device.arch);
     this.smMajor = mt ? Number(mt[1]) : 0;
+  }
+
+  /** Whether this device runs the int8 matrix-unit path (mma.sync m16n8k32 s8 needs sm_80+). */
+  get hasMmaI8(): boolean {
+    return this.kind === 'cuda' && this.smMajor >= 8 && MMA_I8_AVAILABLE;
   }
 
   /** Whether this device runs the matrix-unit path (mma.sync m16n8k16 needs sm_80+). */
@@ -239,13 +247,16 @@ class GpuSession implements BackendSession {
       QS_SMALL_OPL: this.tuning.smallOctsPerLane,
       QS_SMALL_DEPTH: this.tuning.smallDepth,
     };
+    Object.assign(defines, this.extraDefines);
     const key = `${src.stem}:${JSON.stringify(defines)}`;
     const hit = this.modules.get(key);
     if (hit) return hit;
     const arch = this.device.arch;
     let image: Uint8Array | null = null;
     let origin = '';
-    const isDefault = JSON.stringify(this.tuning) === JSON.stringify(DEFAULT_TUNING);
+    const isDefault =
+      JSON.stringify(this.tuning) === JSON.stringify(DEFAULT_TUNING) &&
+      Object.keys(this.extraDefines).length === 0;
     const prebuiltDir = this.opts.prebuiltDir === undefined ? defaultPrebuiltDir() : this.opts.prebuiltDir;
     if (isDefault && prebuiltDir) {
       const ext = this.kind === 'cuda' ? 'cubin' : 'hsaco';
@@ -263,8 +274,7 @@ class GpuSession implements BackendSession {
       const hash = crypto
         .createHash('sha256')
         .update(src.source)
-        .update(KERNEL_HEADERS['qs_port.h'])
-        .update(KERNEL_HEADERS['qs_kernels.h'])
+        .update(JSON.stringify(Object.entries(KERNEL_HEADERS).sort()))
         .update(JSON.stringify(defines))
         .update(arch)
         .update(compiler)
@@ -299,6 +309,14 @@ class GpuSession implements BackendSession {
     const entry: ModuleEntry = { mod, fns: new Map(), origin };
     this.modules.set(key, entry);
     return entry;
+  }
+
+  /** weight rows per block and threads per block of the int8 small kernel (qs_small_q8.h's table) */
+  private q8Geometry(type: number, m: number): { rows: number; threads: number } {
+    const t = q8Table(type);
+    const d = this.extraDefines;
+    const rows = d.QS_Q8_R ?? t.rows[m - 1];
+    return { rows, threads: (d.QS_Q8_W ?? t.warps[m - 1]) * this.device.warpSize };
   }
 
   /** weight rows per block of the small kernel for batch size m (QS_RROWS in qs_kernels.h) */
@@ -433,8 +451,24 @@ class GpuSession implements BackendSession {
         );
       return 'fused-mma-f16';
     }
+    const float = typeInfo(gw.type)!.float;
+    if (choice === 'int8') {
+      if (float)
+        throw new Error(
+          `${gw.name}: int8 activations need quantized weights (${typeName(gw.type)} runs --path f32)`,
+        );
+      if (m <= 8) return 'fused-small-q8';
+      if (this.hasMmaI8) return 'fused-mma-i8';
+      throw new Error(
+        `${gw.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`,
+      );
+    }
+    if (choice === 'auto' && !float) {
+      if (m <= 8) return 'fused-small-q8';
+      if (this.hasMmaI8) return 'fused-mma-i8';
+      if (this.hasMma) return 'fused-mma-f16';
+    }
     if (m <= 8) return 'fused-small-f32';
-    if (choice === 'auto' && this.hasMma && !typeInfo(gw.type)!.float) return 'fused-mma-f16';
     return 'fused-tiled-f32';
   }
 
@@ -506,6 +540,40 @@ class GpuSession implements BackendSession {
         detail:
           `${launches.map((l) => l.fn.name).join(' + ')} grid ${launches[0].grid[0]} block ${block[0]}` +
           `${launches.length > 1 ? ` (${launches.length} launches of <= 8 rows)` : ''} (${entry.origin})`,
+      };
+    }
+    if (kp === 'fused-small-q8') {
+      const entry = this.moduleFor(gw.type);
+      const conv = this.fn(entry, 'qs_x_q8');
+      const fn = this.fn(entry, `qs_q8_m${m}`);
+      // activations quantized per 32: int8 [m][k] and (d, sum) float2 [m][k/32]
+      const xq = this.alloc(m * k + WEIGHT_PAD, `${gw.name}: int8 activations`);
+      scratch.push(xq);
+      const xd = this.alloc(m * (k / 32) * 8 + WEIGHT_PAD, `${gw.name}: activation scales`);
+      scratch.push(xd);
+      const cgrid: [number, number, number] = [
+        Math.max(1, Math.min(Math.ceil((m * k) / 4 / 256), this.device.computeUnits * 16)),
+        1,
+        1,
+      ];
+      const { rows, threads } = this.q8Geometry(gw.type, m);
+      const grid: [number, number, number] = [Math.ceil(n / rows), 1, 1];
+      const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xq }, { ptr: xd }, { i32: m }, { i32: k }];
+      const args = argsFor((wPtr): KernelArg[] => [
+        { ptr: xq },
+        { ptr: xd },
+        { ptr: wPtr },
+        { ptr: yPtr },
+        { i32: n },
+        { i32: k },
+      ]);
+      return {
+        enqueue: (wPtr) => {
+          this.rt.launch(conv, cgrid, [256, 1, 1], 0, convArgs);
+          // starts while qs_x_q8 runs (CUDA sm_90+): its weight loads begin at once
+          this.rt.launch(fn, grid, [threads, 1, 1], 0, args(wPtr), OVERLAP);
+        },
+        detail: `qs_x_q8 + qs_q8_m${m} (int8 activations per 32, dp4a) grid ${grid[0]} block ${threads} (${entry.origin})`,
       };
     }
     if (kp === 'fused-tiled-f32') {
@@ -777,6 +845,48 @@ class GpuSession implements BackendSession {
       /* nothing more to free */
     }
   }
+}
+
+const OVERLAP = { overlapPrevious: true } as const;
+
+/**
+ * The int8 small-batch kernel's launch table for a format: weight rows and warps per block for
+ * m = 1..8, read from kernels/qs_small_q8.h (the `#if QS_TYPE == id` / `#define QS_Q8_RT` / `QS_Q8_WT`
+ * lines; `#else` is Q6_K), so the launch and the compiled kernel cannot disagree.
+ */
+export function q8Table(type: number): { rows: number[]; warps: number[] } {
+  const hit = Q8_TABLES.get(type);
+  if (hit) return hit;
+  const text = KERNEL_HEADERS['qs_small_q8.h'];
+  const re =
+    /#(?:if|elif) QS_TYPE == (\d+)\s*\n#define QS_Q8_RT ([\d, ]+)\n#define QS_Q8_WT ([\d, ]+)\n|#else \/\/ Q6_K\s*\n#define QS_Q8_RT ([\d, ]+)\n#define QS_Q8_WT ([\d, ]+)\n/g;
+  const list = (v: string) => v.split(',').map((x) => Number(x.trim()));
+  for (const mt of text.matchAll(re)) {
+    const id = mt[1] !== undefined ? Number(mt[1]) : 14;
+    Q8_TABLES.set(id, { rows: list(mt[2] ?? mt[4]), warps: list(mt[3] ?? mt[5]) });
+  }
+  const t = Q8_TABLES.get(type);
+  if (!t || t.rows.length !== 8 || t.warps.length !== 8)
+    throw new Error(`kernels/qs_small_q8.h has no launch table for ${typeName(type)}`);
+  return t;
+}
+const Q8_TABLES = new Map<number, { rows: number[]; warps: number[] }>();
+// int8 matrix-unit kernel (kernels/qs_mma_i8.h)
+const MMA_I8_AVAILABLE = false;
+
+/** "QS_Q8_NW=4,QS_Q8_R2=2" -> defines; names QS_*, integer values; throws a one-line error. */
+export function parseDefines(spec: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const mt = /^(QS_[A-Z0-9_]+)=(-?\d+)$/.exec(part);
+    if (!mt)
+      throw new Error(`QS_KERNEL_DEFINES: expected NAME=INTEGER with NAME starting QS_, got '${part}'`);
+    out[mt[1]] = Number(mt[2]);
+  }
+  return out;
 }
 
 // Matrix-unit path geometry (kernels/qs_kernels.h qs_mma_f16).

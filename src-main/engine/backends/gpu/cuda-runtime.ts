@@ -7,6 +7,7 @@
 import {
   CU_ATTR,
   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+  CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
   CUDA_ERROR_NO_DEVICE,
   cuCheck,
   cuErrorText,
@@ -27,6 +28,7 @@ import {
   type GpuModule,
   type GpuRuntime,
   type KernelArg,
+  type LaunchOptions,
 } from './runtime';
 
 interface CuModule extends GpuModule {
@@ -154,7 +156,21 @@ export class CudaRuntime implements GpuRuntime {
       currentCtx = ctx[0];
     }
     this.device = index;
+    // programmatic dependent launch needs sm_90+ and a driver with cuLaunchKernelEx
+    this.overlapLaunch =
+      !!this.d.cuLaunchKernelEx &&
+      this.attr(devOut[0], CU_ATTR.COMPUTE_CAPABILITY_MAJOR) >= 9 &&
+      process.env.QS_NO_PDL !== '1';
   }
+
+  private overlapLaunch = false;
+  private static readonly PDL_ATTRS = [
+    {
+      id: CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
+      pad: [0, 0, 0, 0],
+      value: [1, ...new Array<number>(63).fill(0)],
+    },
+  ];
 
   /** Makes this runtime's context current (another device's runtime may have run on this thread). */
   private bind(): void {
@@ -316,6 +332,7 @@ export class CudaRuntime implements GpuRuntime {
     block: [number, number, number],
     sharedBytes: number,
     args: KernelArg[],
+    options?: LaunchOptions,
   ): void {
     const f = fn as CuFunction;
     this.bind();
@@ -331,6 +348,29 @@ export class CudaRuntime implements GpuRuntime {
     if (!params) {
       params = this.packArgs(args);
       this.argCache.set(args, params);
+    }
+    if (options?.overlapPrevious && this.overlapLaunch) {
+      this.check(
+        `cuLaunchKernelEx(${fn.name})`,
+        this.d.cuLaunchKernelEx!(
+          {
+            gridDimX: grid[0],
+            gridDimY: grid[1],
+            gridDimZ: grid[2],
+            blockDimX: block[0],
+            blockDimY: block[1],
+            blockDimZ: block[2],
+            sharedMemBytes: sharedBytes,
+            hStream: null,
+            attrs: CudaRuntime.PDL_ATTRS,
+            numAttrs: 1,
+          },
+          f.handle,
+          params,
+          null,
+        ),
+      );
+      return;
     }
     this.check(
       `cuLaunchKernel(${fn.name})`,

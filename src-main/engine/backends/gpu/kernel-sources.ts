@@ -1,9 +1,12 @@
 /**
  * The kernel sources (kernels/*.cu and their headers) as strings, and which source serves which ggml
- * type. One source per format; all share kernels/qs_kernels.h and the portability header qs_port.h.
+ * type. One source per format; all share kernels/qs_kernels.h (which includes the int8-activation
+ * kernels of qs_q8.h and qs_small_q8.h) and the portability header qs_port.h.
  */
 import portH from '../../../../kernels/qs_port.h?raw';
 import kernelsH from '../../../../kernels/qs_kernels.h?raw';
+import q8H from '../../../../kernels/qs_q8.h?raw';
+import smallQ8H from '../../../../kernels/qs_small_q8.h?raw';
 import q4_0 from '../../../../kernels/q4_0.cu?raw';
 import q8_0 from '../../../../kernels/q8_0.cu?raw';
 import q4_k from '../../../../kernels/q4_k.cu?raw';
@@ -16,6 +19,8 @@ import bf16 from '../../../../kernels/bf16.cu?raw';
 export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_port.h': portH,
   'qs_kernels.h': kernelsH,
+  'qs_q8.h': q8H,
+  'qs_small_q8.h': smallQ8H,
 };
 
 export interface KernelSource {

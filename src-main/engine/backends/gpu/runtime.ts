@@ -77,6 +77,7 @@ export interface GpuRuntime {
     block: [number, number, number],
     sharedBytes: number,
     args: KernelArg[],
+    options?: LaunchOptions,
   ): void;
   eventCreate(): GpuEvent;
   eventRecord(ev: GpuEvent): void;
@@ -85,4 +86,14 @@ export interface GpuRuntime {
   synchronize(): void;
   /** frees modules/context; idempotent */
   dispose(): void;
+}
+
+export interface LaunchOptions {
+  /**
+   * The kernel may start while the previous kernel in the stream still runs (CUDA programmatic
+   * dependent launch, sm_90+): it must wait for that kernel's results itself (QS_GRID_WAIT in
+   * qs_port.h) before reading them. A runtime without the feature launches normally, which is
+   * equally correct.
+   */
+  overlapPrevious?: boolean;
 }

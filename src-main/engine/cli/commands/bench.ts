@@ -15,6 +15,7 @@ import { memorySource, referenceMatmul } from '../../reference';
 import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
 import { table } from '../table';
+import { PATH_CHOICES } from '../../../../src-preload/api';
 import {
   UsageError,
   choiceOption,
@@ -54,8 +55,9 @@ export const benchCommand: CliCommand = {
   name: 'bench',
   summary: 'time the GPU kernels (hot and cold protocols) on the llama.cpp comparison shape',
   help: `quantscope bench [--backend cuda|hip] [--device N] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
-                 [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|mma|unfused] [--repeats N] [--json FILE]
+                 [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|int8|mma|unfused,...] [--repeats N] [--json FILE]
                  [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]]
+  --path      one or more kernel paths (comma list), each timed for every format and m
   --tune      small-batch kernel tuning: weight rows per block for m <= MSPLIT and above, warps per
               block, 8-element groups per lane per chunk, chunks in flight per warp (default 2,4,2,4,2,1)
 Timing: GPU events around batches of launches after warm-up; median of --repeats samples (default 30).`,
@@ -89,12 +91,12 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
       if (p !== 'hot' && p !== 'cold') throw new UsageError(`--protocol: '${p}' is not hot or cold`);
       return p as TimingProtocol;
     });
-    const path = choiceOption(
-      ctx.values,
-      'path',
-      ['auto', 'f32', 'mma', 'unfused'] as const,
-      'auto',
-    ) as PathChoice;
+    const paths = (stringOption(ctx.values, 'path') ?? 'auto').split(',').map((p) => {
+      const v = p.trim();
+      if (!(PATH_CHOICES as readonly string[]).includes(v))
+        throw new UsageError(`--path: '${v}' is not one of ${PATH_CHOICES.join(', ')}`);
+      return v as PathChoice;
+    });
     const repeats = intOption(ctx.values, 'repeats', 30, 3, 10000);
     const jsonPath = stringOption(ctx.values, 'json');
     const tuneS = stringOption(ctx.values, 'tune');
@@ -134,45 +136,49 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
         try {
           for (const m of ms) {
             const x = rng.normalF32(m * k);
-            // a correctness check on the benchmark shape itself (first rows against the reference)
-            let check = '-';
-            try {
-              const res = await session.run(w, x, m, { path });
-              const nr = Math.min(n, 64);
-              const ref = await referenceMatmul(
-                memorySource(type, nr, k, data.subarray(0, rowBytes(type, k) * nr)),
-                x,
-                m,
-              );
-              const got = new Float32Array(m * nr);
-              for (let i = 0; i < m; i++) got.set(res.y.subarray(i * n, i * n + nr), i * nr);
-              const met = compareOutputs(ref, got, m, nr);
-              check = `${judge(met, thresholdFor(res.path))} ${met.nmse.toExponential(1)}`;
-            } catch (e) {
-              check = `error: ${(e as Error).message.split('\n')[0]}`;
-            }
-            for (const protocol of protos) {
+            for (const path of paths) {
+              // a correctness check on the benchmark shape itself (first rows against the reference)
+              let check = '-';
               try {
-                const t = await session.time(w, x, m, { protocol, path, repeats });
-                const s = t.medianUs * 1e-6;
-                const gbps = w.bytes / s / 1e9;
-                rows.push({
-                  format: fmt,
+                const res = await session.run(w, x, m, { path });
+                const nr = Math.min(n, 64);
+                const ref = await referenceMatmul(
+                  memorySource(type, nr, k, data.subarray(0, rowBytes(type, k) * nr)),
+                  x,
                   m,
-                  protocol,
-                  path: t.path,
-                  medianUs: t.medianUs,
-                  spread: t.spread,
-                  weightCopies: t.weightCopies,
-                  gbps,
-                  tflops: (2 * m * n * k) / s / 1e12,
-                  pctPeakBw: dev.peakBandwidthGBs ? (100 * gbps) / dev.peakBandwidthGBs : null,
-                  pctCopyBw: dev.copyBandwidthGBs ? (100 * gbps) / dev.copyBandwidthGBs : null,
-                  llamaUs: n === 4096 && k === 14336 ? (LLAMA_CPP_H100_US[fmt]?.[m] ?? null) : null,
-                  check,
-                });
+                );
+                const got = new Float32Array(m * nr);
+                for (let i = 0; i < m; i++) got.set(res.y.subarray(i * n, i * n + nr), i * nr);
+                const met = compareOutputs(ref, got, m, nr);
+                check = `${judge(met, thresholdFor(res.path))} ${met.nmse.toExponential(1)}`;
               } catch (e) {
-                ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${(e as Error).message.split('\n')[0]}\n`);
+                check = `error: ${(e as Error).message.split('\n')[0]}`;
+                ctx.stderr.write(`${fmt} m=${m} --path ${path}: ${check}\n`);
+                continue;
+              }
+              for (const protocol of protos) {
+                try {
+                  const t = await session.time(w, x, m, { protocol, path, repeats });
+                  const s = t.medianUs * 1e-6;
+                  const gbps = w.bytes / s / 1e9;
+                  rows.push({
+                    format: fmt,
+                    m,
+                    protocol,
+                    path: t.path,
+                    medianUs: t.medianUs,
+                    spread: t.spread,
+                    weightCopies: t.weightCopies,
+                    gbps,
+                    tflops: (2 * m * n * k) / s / 1e12,
+                    pctPeakBw: dev.peakBandwidthGBs ? (100 * gbps) / dev.peakBandwidthGBs : null,
+                    pctCopyBw: dev.copyBandwidthGBs ? (100 * gbps) / dev.copyBandwidthGBs : null,
+                    llamaUs: n === 4096 && k === 14336 ? (LLAMA_CPP_H100_US[fmt]?.[m] ?? null) : null,
+                    check,
+                  });
+                } catch (e) {
+                  ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${(e as Error).message.split('\n')[0]}\n`);
+                }
               }
             }
           }

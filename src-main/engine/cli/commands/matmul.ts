@@ -3,11 +3,12 @@ import { GgufFile } from '../../gguf';
 import { memorySource, referenceMatmul } from '../../reference';
 import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
+import { PATH_CHOICES } from '../../../../src-preload/api';
 
 export const matmulCommand: CliCommand = {
   name: 'matmul',
   summary: 'multiply activations by one tensor: y = x · Wᵀ',
-  help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|mma|unfused] --out <path>
+  help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] --out <path>
   x is raw little-endian float32 [M][k]; y is written row-major [M][n]:
   float64 for the reference backend, float32 otherwise.`,
   options: {
@@ -35,7 +36,7 @@ export const matmulCommand: CliCommand = {
       'reference',
     );
     const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
-    const pathChoice = choiceOption(ctx.values, 'path', ['auto', 'f32', 'mma', 'unfused'] as const, 'auto');
+    const pathChoice = choiceOption(ctx.values, 'path', PATH_CHOICES, 'auto');
 
     const file = await GgufFile.open(p);
     try {

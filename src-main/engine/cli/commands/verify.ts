@@ -17,12 +17,13 @@ import {
   type CliCommand,
 } from '../framework';
 import { Progress, fmtDuration, globMatcher, table } from '../table';
+import { PATH_CHOICES } from '../../../../src-preload/api';
 
 export const verifyCommand: CliCommand = {
   name: 'verify',
   summary: 'run tensors through a backend and the reference; pass/fail table',
   help: `quantscope verify [<file.gguf>] [--tensors <glob,...>] [--batch 1,8,64] [--backend cpu|cuda|hip] [--device N]
-                 [--seed N] [--timing none|hot|cold] [--path auto|f32|mma|unfused] [--unfused]
+                 [--seed N] [--timing none|hot|cold] [--path auto|f32|int8|mma|unfused] [--unfused]
                  [--threshold NMSE] [--json <path>] [--report <path.html|.md|.json>]
   Every selected supported tensor at every batch size, against the float64 reference.
   Without a file, verifies the sample model. Exit 0: all pass; 1: any fail or error; 2: bad input.
@@ -53,7 +54,7 @@ export const verifyCommand: CliCommand = {
     const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
     const timing = choiceOption(ctx.values, 'timing', ['none', 'hot', 'cold'] as const, 'none');
-    const pathChoice = choiceOption(ctx.values, 'path', ['auto', 'f32', 'mma', 'unfused'] as const, 'auto');
+    const pathChoice = choiceOption(ctx.values, 'path', PATH_CHOICES, 'auto');
     const thrStr = stringOption(ctx.values, 'threshold');
     let threshold: number | null = null;
     if (thrStr !== undefined) {

@@ -1,0 +1,61 @@
+// QuantScope: activations quantized to 8 bits per 32 elements (the idea of llama.cpp's q8_1), shared by
+// the int8 paths (fused-small-q8 for m <= 8 and the int8 matrix-unit path). Layout:
+//   xq [m][k]      int8, row stride k bytes (k is a multiple of 32 for every quantized format)
+//   xd [m][k/32]   float2 per 32 activations: .x = d = amax / 127 (q = rint(x / d)), .y = the exact
+//                  float32 sum of the 32 unquantized activations (for the formats with an offset term)
+// A block of 32 with a NaN or an infinity gets d = NaN, so every output it touches is NaN rather than
+// silently finite.
+#pragma once
+#include "qs_port.h"
+
+typedef signed char qs_i8;
+
+// 4 signed bytes of a times 4 signed bytes of b, plus c.
+__device__ __forceinline__ int qs_dp4a(int a, int b, int c) {
+#if defined(QS_CUDA)
+  return __dp4a(a, b, c);
+#elif defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) ||  \
+    defined(__gfx942__) || defined(__gfx950__) || defined(__gfx1030__) || defined(__gfx1031__) ||                           \
+    defined(__gfx1032__) || defined(__gfx1033__) || defined(__gfx1034__) || defined(__gfx1035__) || defined(__gfx1036__)
+  return __builtin_amdgcn_sdot4(a, b, c, false);
+#elif defined(__gfx1100__) || defined(__gfx1101__) || defined(__gfx1102__) || defined(__gfx1103__) ||                    \
+    defined(__gfx1150__) || defined(__gfx1151__) || defined(__gfx1200__) || defined(__gfx1201__)
+  return __builtin_amdgcn_sudot4(true, a, true, b, c, false);
+#else
+  return c + (int)(qs_i8)(a) * (int)(qs_i8)(b) + (int)(qs_i8)(a >> 8) * (int)(qs_i8)(b >> 8) +
+         (int)(qs_i8)(a >> 16) * (int)(qs_i8)(b >> 16) + (int)(qs_i8)(a >> 24) * (int)(qs_i8)(b >> 24);
+#endif
+}
+
+// x [m][k] float32 -> xq, xd (layout above). 8 lanes per block of 32, 4 activations per lane;
+// grid-stride over the m*k/4 groups. k % 32 == 0.
+QS_EXTERN __global__ void __launch_bounds__(256)
+    qs_x_q8(const float* __restrict__ x, qs_i8* __restrict__ xq, float2* __restrict__ xd, int m, int k) {
+  QS_GRID_LAUNCH_DEPENDENTS(); // the matmul may start now; it waits for these results itself
+  const qs_i64 groups = (qs_i64)m * (k / 4);
+  // every lane of a wave runs the same number of iterations (the shuffles need all 8 lanes of a block)
+  const qs_i64 stride = (qs_i64)gridDim.x * blockDim.x;
+  for (qs_i64 base = (qs_i64)blockIdx.x * blockDim.x; base < groups; base += stride) {
+    const qs_i64 g = base + threadIdx.x;
+    const bool live = g < groups; // groups is a multiple of 8: a block's 8 lanes are all live or none
+    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (live) v = ((const float4*)x)[g];
+    float amax = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+    float sum = (v.x + v.y) + (v.z + v.w);
+    // non-finite input: x - x is NaN for NaN and for +-inf
+    float bad = (v.x - v.x) + (v.y - v.y) + (v.z - v.z) + (v.w - v.w);
+#pragma unroll
+    for (int o = 4; o > 0; o >>= 1) {
+      amax = fmaxf(amax, QS_SHFL_XOR(amax, o));
+      sum += QS_SHFL_XOR(sum, o);
+      bad += QS_SHFL_XOR(bad, o);
+    }
+    if (!live) continue;
+    const float d = amax / 127.f;
+    const float id = amax > 0.f ? 127.f / amax : 0.f;
+    const int q0 = __float2int_rn(v.x * id), q1 = __float2int_rn(v.y * id);
+    const int q2 = __float2int_rn(v.z * id), q3 = __float2int_rn(v.w * id);
+    ((int*)xq)[g] = (q0 & 0xff) | ((q1 & 0xff) << 8) | ((q2 & 0xff) << 16) | ((qs_u32)(q3 & 0xff) << 24);
+    if ((g & 7) == 0) xd[g >> 3] = make_float2(bad == 0.f ? d : __int_as_float(0x7fc00000), sum);
+  }
+}

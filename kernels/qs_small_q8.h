@@ -1,0 +1,291 @@
+// QuantScope: small batches (m <= 8) with 8-bit activations (path fused-small-q8).
+// x is first quantized per 32 by qs_x_q8 (qs_q8.h); the weights' small integers are multiplied with it
+// four at a time by dp4a (int32 sums per scale sub-block), then scaled in float32 and accumulated in
+// float32. The offset terms (Q4_0's -8 d, the K-quants' -dmin * min) use the exact float32 sums of x.
+// Each weight block is read once (from global memory, no shared-memory stage) and used for all m rows.
+//
+// Work unit: one "part" of a block (QS_Q8_P parts per block, a fixed slice of its bytes). The threads
+// of a CUDA block stride over the units of R weight rows (rows share the activation loads), then reduce
+// within the wave and across the block's waves. Entry points: qs_q8_m1 .. qs_q8_m8
+//   (const int* xq, const float2* xd, const qs_u8* w, float* y, int n, int k)
+// grid ceil(n / QS_Q8_ROWS(M)), block QS_Q8_WARPS(M) * wave size.
+#pragma once
+#include "qs_q8.h"
+
+#ifndef QS_PLAIN
+
+// Launch geometry per format and batch size: weight rows per block (QS_Q8_RT) and warps per block
+// (QS_Q8_WT) for m = 1 .. 8, measured on an H100 (docs/gpu-notes.md). The backend reads these two
+// lines from this file's text to size its launches: keep their form. QS_Q8_R / QS_Q8_W (tuning sweeps,
+// QS_KERNEL_DEFINES) override them for every m.
+#if QS_TYPE == 2
+#define QS_Q8_RT 2, 2, 4, 4, 4, 4, 4, 4
+#define QS_Q8_WT 4, 4, 4, 4, 4, 4, 4, 4
+#elif QS_TYPE == 8
+#define QS_Q8_RT 1, 2, 2, 2, 4, 4, 4, 4
+#define QS_Q8_WT 8, 4, 4, 4, 4, 4, 4, 4
+#elif QS_TYPE == 12
+#define QS_Q8_RT 2, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_WT 4, 4, 4, 4, 4, 4, 4, 4
+#elif QS_TYPE == 13
+#define QS_Q8_RT 2, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_WT 4, 4, 4, 4, 4, 4, 4, 4
+#else // Q6_K
+#define QS_Q8_RT 2, 2, 4, 4, 4, 2, 2, 2
+#define QS_Q8_WT 4, 4, 4, 4, 4, 2, 2, 2
+#endif
+__host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8) {
+  return m == 1 ? a1 : m == 2 ? a2 : m == 3 ? a3 : m == 4 ? a4 : m == 5 ? a5 : m == 6 ? a6 : m == 7 ? a7 : a8;
+}
+#ifdef QS_Q8_R
+#define QS_Q8_ROWS(M) (QS_Q8_R)
+#else
+#define QS_Q8_ROWS(M) qs_q8_pick((M), QS_Q8_RT)
+#endif
+#ifdef QS_Q8_W
+#define QS_Q8_WARPS(M) (QS_Q8_W)
+#else
+#define QS_Q8_WARPS(M) qs_q8_pick((M), QS_Q8_WT)
+#endif
+
+// N little-endian 32-bit words from a 2-byte-aligned address: N + 1 aligned 32-bit loads and funnel
+// shifts (instead of 2N 16-bit loads). May read up to 4 bytes past the span: the weight buffer is padded.
+template <int N>
+__device__ __forceinline__ void qs_ldw(const qs_u8* p, int (&v)[N]) {
+  const qs_u32* a = (const qs_u32*)((unsigned long long)p & ~3ull);
+  const int sh = (int)((unsigned long long)p & 2) * 8; // 0 or 16
+  qs_u32 t[N + 1];
+#pragma unroll
+  for (int i = 0; i <= N; i++) t[i] = a[i];
+#pragma unroll
+  for (int i = 0; i < N; i++) v[i] = (int)(qs_u32)((((unsigned long long)t[i + 1] << 32) | t[i]) >> sh);
+}
+
+#if QS_TYPE == 2 // Q4_0: 2 parts of 16 elements (8 bytes of nibbles: 8 low + 8 high)
+#define QS_Q8_P 2
+struct qs_q8w {
+  int v[4]; // nibbles as bytes: v[0..1] low (elements 8p..8p+7), v[2..3] high (16+8p..)
+  float d;
+  int p;
+};
+__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+  int a[2];
+  qs_ldw<2>(b + 2 + 8 * p, a);
+  const int a0 = a[0], a1 = a[1];
+  u.v[0] = a0 & 0x0F0F0F0F;
+  u.v[1] = a1 & 0x0F0F0F0F;
+  u.v[2] = (a0 >> 4) & 0x0F0F0F0F;
+  u.v[3] = (a1 >> 4) & 0x0F0F0F0F;
+  u.d = qs_h2f(qs_ld16(b));
+  u.p = p;
+}
+// xq: the block's 32 activations as 8 ints; xd: its (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int2 lo = *(const int2*)(xq + 2 * u.p), hi = *(const int2*)(xq + 4 + 2 * u.p);
+  const int s = qs_dp4a(u.v[3], hi.y, qs_dp4a(u.v[2], hi.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[0], lo.x, 0))));
+  const float2 ds = xd[0];
+  return u.d * (ds.x * (float)s - (u.p == 0 ? 8.f * ds.y : 0.f));
+}
+#elif QS_TYPE == 8 // Q8_0: 2 parts of 16 elements
+#define QS_Q8_P 2
+struct qs_q8w {
+  int v[4];
+  float d;
+  int p;
+};
+__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+  qs_ldw<4>(b + 2 + 16 * p, u.v);
+  u.d = qs_h2f(qs_ld16(b));
+  u.p = p;
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 a = *(const int4*)(xq + 4 * u.p);
+  const int s = qs_dp4a(u.v[3], a.w, qs_dp4a(u.v[2], a.z, qs_dp4a(u.v[1], a.y, qs_dp4a(u.v[0], a.x, 0))));
+  return u.d * xd[0].x * (float)s;
+}
+#elif QS_TYPE == 12 || QS_TYPE == 13 // Q4_K / Q5_K: 8 parts of 32 elements (16 of sub-block 2g, 16 of 2g+1)
+#define QS_Q8_P 8
+struct qs_q8w {
+  int v[8]; // v[0..3] sub-block 2g (elements 16h..16h+15 of it), v[4..7] sub-block 2g+1
+  float dl, dh, ml, mh; // d*sc and dmin*min of the two sub-blocks (ml, mh zero for h == 1)
+  int g, h;
+};
+__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+  const int g = p >> 1, h = p & 1;
+#if QS_TYPE == 12
+  const uint4 q = *(const uint4*)(b + 16 + 32 * g + 16 * h);
+  const int qq[4] = {(int)q.x, (int)q.y, (int)q.z, (int)q.w};
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    u.v[i] = qq[i] & 0x0F0F0F0F;
+    u.v[4 + i] = (qq[i] >> 4) & 0x0F0F0F0F;
+  }
+#else
+  const uint4 q = *(const uint4*)(b + 48 + 32 * g + 16 * h);
+  const uint4 hb = *(const uint4*)(b + 16 + 16 * h);
+  const int qq[4] = {(int)q.x, (int)q.y, (int)q.z, (int)q.w};
+  const int hh[4] = {(int)hb.x, (int)hb.y, (int)hb.z, (int)hb.w};
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    u.v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
+    u.v[4 + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
+  }
+#endif
+  const qs_u32 dd = *(const qs_u32*)b;
+  const qs_u32 s0 = *(const qs_u32*)(b + 4), s1 = *(const qs_u32*)(b + 8), s2 = *(const qs_u32*)(b + 12);
+  // 6-bit scale and min of sub-blocks j = 2g and 2g+1 (FORMATS.md get_scale_min_k4)
+  int sc[2], mn[2];
+#pragma unroll
+  for (int t = 0; t < 2; t++) {
+    const int j = 2 * g + t;
+    if (j < 4) {
+      sc[t] = (s0 >> (8 * j)) & 63;
+      mn[t] = (s1 >> (8 * j)) & 63;
+    } else {
+      const int jj = j - 4;
+      sc[t] = ((s2 >> (8 * jj)) & 15) | (((s0 >> (8 * jj + 6)) & 3) << 4);
+      mn[t] = ((s2 >> (8 * jj + 4)) & 15) | (((s1 >> (8 * jj + 6)) & 3) << 4);
+    }
+  }
+  const float d = qs_h2f(dd & 0xffffu), dmin = qs_h2f(dd >> 16);
+  u.dl = d * (float)sc[0];
+  u.dh = d * (float)sc[1];
+  u.ml = h == 0 ? dmin * (float)mn[0] : 0.f;
+  u.mh = h == 0 ? dmin * (float)mn[1] : 0.f;
+  u.g = g;
+  u.h = h;
+}
+// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 a = *(const int4*)(xq + 16 * u.g + 4 * u.h), c = *(const int4*)(xq + 16 * u.g + 8 + 4 * u.h);
+  const int sl = qs_dp4a(u.v[3], a.w, qs_dp4a(u.v[2], a.z, qs_dp4a(u.v[1], a.y, qs_dp4a(u.v[0], a.x, 0))));
+  const int sh = qs_dp4a(u.v[7], c.w, qs_dp4a(u.v[6], c.z, qs_dp4a(u.v[5], c.y, qs_dp4a(u.v[4], c.x, 0))));
+  const float4 ds = *(const float4*)(xd + 2 * u.g);
+  return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) - (u.ml * ds.y + u.mh * ds.w);
+}
+#elif QS_TYPE == 14 // Q6_K: 8 parts; part p = (half hf = p>>2, l0 = 8*(p&3)): l0..l0+7 of each quarter
+#define QS_Q8_P 8
+struct qs_q8w {
+  int v[8]; // quarter t: v[2t], v[2t+1] (q - 32 as signed bytes)
+  float s[4]; // d * scale of quarter t's 16-element sub-block
+  int hf, l0;
+};
+// bytes b (0..63) -> b - 32 as signed bytes, without borrows between bytes
+__device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
+__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+  const int hf = p >> 2, l0 = 8 * (p & 3);
+  const qs_u8* ql = b + 64 * hf + l0;
+  const qs_u8* qh = b + 128 + 32 * hf + l0;
+  int wa[2], wc[2], wh[2];
+  qs_ldw<2>(ql, wa);
+  qs_ldw<2>(ql + 32, wc);
+  qs_ldw<2>(qh, wh);
+#pragma unroll
+  for (int i = 0; i < 2; i++) {
+    const int a = wa[i], c = wc[i], h = wh[i];
+    u.v[0 + i] = qs_sub32((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
+    u.v[2 + i] = qs_sub32((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
+    u.v[4 + i] = qs_sub32(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
+    u.v[6 + i] = qs_sub32(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
+  }
+  const float d = qs_h2f(qs_ld16(b + 208));
+  // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
+  const qs_u8* sp = b + 192 + 8 * hf;
+  const int sh = (l0 >> 4) * 8;
+#pragma unroll
+  for (int t = 0; t < 4; t++) u.s[t] = d * (float)(int)(qs_i8)(qs_ld16(sp + 2 * t) >> sh);
+  u.hf = hf;
+  u.l0 = l0;
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  float r = 0.f;
+#pragma unroll
+  for (int t = 0; t < 4; t++) {
+    const int2 a = *(const int2*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
+    const int s = qs_dp4a(u.v[2 * t + 1], a.y, qs_dp4a(u.v[2 * t], a.x, 0));
+    r += u.s[t] * xd[4 * u.hf + t].x * (float)s;
+  }
+  return r;
+}
+#endif
+
+template <int M>
+__device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,
+                                            float* __restrict__ y, int n, int k) {
+  constexpr int R = QS_Q8_ROWS(M);
+  constexpr int NW = QS_Q8_WARPS(M);
+  constexpr int NT = NW * QS_WARP;
+  __shared__ float red[NW][R * M];
+  const int lane = threadIdx.x % QS_WARP, warp = threadIdx.x / QS_WARP;
+  const qs_i64 row0 = (qs_i64)blockIdx.x * R;
+  const int nb = k / QS_QK;
+  const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
+  const int units = nb * QS_Q8_P;
+  const int xqs = k / 4, xds = k / 32; // row strides of xq (ints) and xd
+  float acc[R][M];
+#pragma unroll
+  for (int r = 0; r < R; r++)
+#pragma unroll
+    for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
+  // rows past n decode row n-1 again (in bounds) and are never stored
+  const qs_u8* wr[R];
+#pragma unroll
+  for (int r = 0; r < R; r++) wr[r] = w + (row0 + r < n ? row0 + r : (qs_i64)n - 1) * rowBytes;
+  // the first unit's weights are requested before waiting for the activation quantizer (which may
+  // still run: programmatic dependent launch), so the weight stream starts at once
+  int uu = threadIdx.x;
+  qs_q8w wq[R];
+  if (uu < units) {
+#pragma unroll
+    for (int r = 0; r < R; r++) qs_q8_decode(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, wq[r]);
+  }
+  QS_GRID_WAIT();
+#pragma unroll 2
+  for (; uu < units; uu += NT) {
+    const int kb = uu / QS_Q8_P;
+#pragma unroll
+    for (int mi = 0; mi < M; mi++) {
+      const int* xb = xq + (qs_i64)mi * xqs + kb * (QS_QK / 4);
+      const float2* db = xd + (qs_i64)mi * xds + kb * (QS_QK / 32);
+#pragma unroll
+      for (int r = 0; r < R; r++) acc[r][mi] += qs_q8_dot(wq[r], xb, db);
+    }
+    const int nu = uu + NT;
+    if (nu < units) {
+#pragma unroll
+      for (int r = 0; r < R; r++) qs_q8_decode(wr[r] + (qs_i64)(nu / QS_Q8_P) * QS_BB, nu % QS_Q8_P, wq[r]);
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < R; r++)
+#pragma unroll
+    for (int mi = 0; mi < M; mi++) {
+      const float s = qs_warp_sum(acc[r][mi]);
+      if (lane == 0) red[warp][r * M + mi] = s;
+    }
+  __syncthreads();
+  if (threadIdx.x < R * M) {
+    const int r = threadIdx.x / M, mi = threadIdx.x % M;
+    float s = 0.f;
+#pragma unroll
+    for (int ww = 0; ww < NW; ww++) s += red[ww][threadIdx.x];
+    if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
+  }
+}
+
+#define QS_Q8_ENTRY(M)                                                                                        \
+  QS_EXTERN __global__ void __launch_bounds__(QS_Q8_WARPS(M) * QS_WARP)                                      \
+      qs_q8_m##M(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,      \
+                 float* __restrict__ y, int n, int k) {                                                       \
+    qs_small_q8<M>(xq, xd, w, y, n, k);                                                                       \
+  }
+QS_Q8_ENTRY(1)
+QS_Q8_ENTRY(2)
+QS_Q8_ENTRY(3)
+QS_Q8_ENTRY(4)
+QS_Q8_ENTRY(5)
+QS_Q8_ENTRY(6)
+QS_Q8_ENTRY(7)
+QS_Q8_ENTRY(8)
+
+#endif // QS_PLAIN
