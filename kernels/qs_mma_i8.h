@@ -1,0 +1,452 @@
+// QuantScope int8 matrix-unit path (CUDA sm_80+): y = x * W^T for the quantized formats with
+// activations pre-quantized by qs_x_q8 (kernels/qs_q8.h: xq int8 [m][k], xd float2 [m][k/32]).
+//
+//   QS_EXTERN __global__ void qs_mma_i8(const qs_i8* xq, const float2* xd, const qs_u8* w, float* y,
+//                                       int m, int n, int k, int per)
+//
+// Launch geometry:
+//   grid  = (ceil(n / QS_I8_BN), ceil(m / QS_I8_BM), splits)   BN = BM = 128
+//   block = QS_I8_NT = 256 threads (8 warps: 2 along m x 4 along n, 64 x 32 outputs per warp)
+//   dynamic shared memory = QS_I8_SMEM bytes (> 48 KiB: set CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES):
+//     Q4_0 116736, Q8_0 147456, Q4_K 110592, Q5_K 122880, Q6_K 147456. No static shared memory.
+//   k-slice (stage) = QS_I8_KT = 128 elements; nslices = ceil(k / 128) (k need not be a multiple of 128
+//   for Q4_0/Q8_0). Split-K: block z covers slices [z*per, min((z+1)*per, nslices)) and writes its partial
+//   sums to y + z*m*n; qs_splitk_sum(part, y, m*n, splits) adds them up. With gridDim.z == 1 it writes y.
+//   Every output element of y (+ z*m*n) with row < m, col < n is written (zeros for an empty slice range).
+//
+// Method (the idea of llama.cpp's mmq): per 128-wide k-slice the raw weight bytes of 128 rows (the
+// 16-byte-aligned spans covering the parts of the blocks the slice needs) and the int8 x tile go through
+// shared memory with cp.async, three slices in flight. Per 32-wide k-step each warp decodes its weight
+// fragments straight from the raw bytes into small signed/unsigned integers (Q4_0 q-8, Q8_0 q, Q4_K q,
+// Q5_K q, Q6_K q-32) and runs mma.sync m16n8k32 s8 (Q6_K: two m16n8k16, one per 16-element scale).
+// The int32 accumulators start at 0x4B400000 (1.5 * 2^23) so that their bits read as the float
+// 12582912 + sum, exact for |sum| < 2^22: per element and k-step
+//     t = fma(F, dw, -12582912 * dw)        (= sum * dw, one rounding; -12582912*dw is exact)
+//     acc = fma(t, dx, acc)                 (dx: the activations' scale)
+//   plus acc = fma(-dmin*min, sum(x), acc) for Q4_K/Q5_K with the exact float sum of x from xd.y.
+// The weights' float scales per (row, 32-block) are decoded once per slice into shared memory.
+#pragma once
+#if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
+#ifndef QS_PLAIN
+
+#define QS_I8_BM 128
+#define QS_I8_BN 128
+#define QS_I8_KT 128
+#define QS_I8_NT 256
+#ifndef QS_I8_MINB
+#define QS_I8_MINB 1
+#endif
+
+// QS_I8_NV: 16-byte vectors per weight row per slice in shared memory; QS_I8_RS: row stride (bytes)
+#if QS_TYPE == 2
+#define QS_I8_NV 6
+#define QS_I8_RS 112
+#elif QS_TYPE == 8
+#define QS_I8_NV 10
+#define QS_I8_RS 176
+#elif QS_TYPE == 12
+#define QS_I8_NV 5
+#define QS_I8_RS 80
+#elif QS_TYPE == 13
+#define QS_I8_NV 7
+#define QS_I8_RS 112
+#elif QS_TYPE == 14
+#define QS_I8_NV 10
+#define QS_I8_RS 176
+#endif
+
+#if QS_TYPE == 2 || QS_TYPE == 8
+#define QS_I8_NSC 1 // float scale arrays per slice: dw
+#else
+#define QS_I8_NSC 2 // dw and -dmin*min (Q4_K/Q5_K) or dw of the second 16 (Q6_K)
+#endif
+#define QS_I8_XBYTES (QS_I8_BM * 128)
+#define QS_I8_DBYTES (4 * QS_I8_BM * 8)
+#define QS_I8_WBYTES (QS_I8_BN * QS_I8_RS)
+#define QS_I8_SBYTES (QS_I8_NSC * 4 * QS_I8_BN * 4)
+#define QS_I8_SMEM (3 * (QS_I8_XBYTES + QS_I8_DBYTES + QS_I8_WBYTES) + 2 * QS_I8_SBYTES)
+// Q4_K/Q5_K offset term: 3 = three tf32 mma per slice (hi/lo split, ~fp32 exact), 1 = one tf32 mma,
+// 0 = one float FMA per element and 32-block
+#ifndef QS_I8_TF32
+#define QS_I8_TF32 3
+#endif
+#define QS_I8_MAGIC 0x4B400000
+#define QS_I8_MAGICF 12582912.0f
+
+__device__ __forceinline__ qs_u32 qs_i8_smaddr(const void* p) {
+  qs_u32 a;
+  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+  return a;
+}
+__device__ __forceinline__ void qs_i8_cp16(qs_u32 dst, const void* src, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void qs_i8_cp8(qs_u32 dst, const void* src, int bytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void qs_i8_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void qs_i8_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+__device__ __forceinline__ void qs_i8_ldsm4(qs_u32 addr, qs_u32* a) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
+               : "r"(addr)
+               : "memory");
+}
+// d = a * b + c with c = 0x4B400000 in every lane (int32 accumulators that read as 12582912.f + sum)
+__device__ __forceinline__ void qs_i8_mma32(int* d, const qs_u32* a, qs_u32 b0, qs_u32 b1, int c) {
+  asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};"
+               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
+}
+__device__ __forceinline__ void qs_i8_mma16(int* d, qs_u32 a0, qs_u32 a1, qs_u32 b, int c) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%7,%7,%7,%7};"
+               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+               : "r"(a0), "r"(a1), "r"(b), "r"(c));
+}
+// acc += A (16 x 4) * B (4 x 8) in tf32: a0 = A[g][t], a1 = A[g+8][t], b = B[t][g]
+__device__ __forceinline__ void qs_i8_mma_tf32(float* acc, qs_u32 a0, qs_u32 a1, qs_u32 b) {
+  asm volatile("mma.sync.aligned.m16n8k4.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a0), "r"(a1), "r"(b));
+}
+__device__ __forceinline__ qs_u32 qs_i8_tf32(float f) {
+  qs_u32 r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f));
+  return r;
+}
+// 4 bytes from a 2-byte-aligned shared-memory address
+__device__ __forceinline__ qs_u32 qs_i8_ld4(const qs_u8* p) {
+  return (qs_u32)(*(const qs_u16*)p) | ((qs_u32)(*(const qs_u16*)(p + 2)) << 16);
+}
+
+// Vector v (0 .. NV-1) of a weight row's slot for slice st: the byte range [rel, rel+len) of the row
+// it belongs to (one "piece" of the blocks) and its index q within that piece's aligned span.
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+#if QS_TYPE == 2 || QS_TYPE == 8
+  rel = st * 4 * QS_BB;
+  len = min(4, nb - st * 4) * QS_BB;
+  q = v;
+#elif QS_TYPE == 12
+  const int B = st >> 1, h = st & 1;
+  if (v < 1) {
+    rel = B * 144, len = 16, q = v;
+  } else {
+    rel = B * 144 + 16 + 64 * h, len = 64, q = v - 1;
+  }
+#elif QS_TYPE == 13
+  const int B = st >> 1, h = st & 1;
+  if (v < 3) {
+    rel = B * 176, len = 48, q = v;
+  } else {
+    rel = B * 176 + 48 + 64 * h, len = 64, q = v - 3;
+  }
+#elif QS_TYPE == 14
+  const int B = st >> 1, h = st & 1;
+  if (v < 5) {
+    rel = B * 210 + 64 * h, len = 64, q = v;
+  } else if (v < 8) {
+    rel = B * 210 + 128 + 32 * h, len = 32, q = v - 5;
+  } else {
+    rel = B * 210 + 192 + 8 * h, len = 18 - 8 * h, q = v - 8;
+  }
+#endif
+}
+
+QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
+    qs_mma_i8(const qs_i8* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w, float* __restrict__ y,
+              int m, int n, int k, int per) {
+  extern __shared__ __align__(16) qs_u8 qs_i8_sm[];
+  qs_u8* const sx = qs_i8_sm;                                 // [3][BM][XS] int8 activations
+  float2* const sxd = (float2*)(qs_i8_sm + 3 * QS_I8_XBYTES); // [3][4][BM] (d, sum)
+  qs_u8* const sw = qs_i8_sm + 3 * (QS_I8_XBYTES + QS_I8_DBYTES); // [3][BN][RS] raw weight bytes
+  float* const ssc = (float*)(qs_i8_sm + 3 * (QS_I8_XBYTES + QS_I8_DBYTES + QS_I8_WBYTES)); // [2][NSC][4][BN]
+
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int wm = warp >> 2, wn = warp & 3, g = lane >> 2, t = lane & 3;
+  const int nb = k / QS_QK;
+  const int nst = (k + QS_I8_KT - 1) / QS_I8_KT;
+  const int sbeg = blockIdx.z * per, send = min(nst, sbeg + per);
+  const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
+  const int m0 = blockIdx.y * QS_I8_BM, n0 = blockIdx.x * QS_I8_BN;
+  const int k32 = k / 32;
+  y += (qs_i64)blockIdx.z * m * n;
+
+  // ---- issue the cp.async copies of slice st into buffer b
+  auto issue = [&](int st, int b) {
+    const int k0 = st * QS_I8_KT;
+    // x: 128 rows x 8 vectors
+    const qs_u32 sxa = qs_i8_smaddr(sx + b * QS_I8_XBYTES);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      const int idx = tid + i * QS_I8_NT, r = idx >> 3, c = idx & 7;
+      const bool ok = m0 + r < m && k0 + 16 * c < k;
+      const qs_i8* src = ok ? xq + (qs_i64)(m0 + r) * k + k0 + 16 * c : xq;
+      qs_i8_cp16(sxa + r * 128 + 16 * (c ^ (r & 7)), src, ok ? 16 : 0); // 16-byte chunks XOR-swizzled
+    }
+    // xd: 4 x 128 float2, stored [j][row]
+    const qs_u32 sda = qs_i8_smaddr(sxd + b * 4 * QS_I8_BM);
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+      const int idx = tid + i * QS_I8_NT, r = idx & (QS_I8_BM - 1), j = idx >> 7;
+      const bool ok = m0 + r < m && k0 / 32 + j < k32;
+      const float2* src = ok ? xd + (qs_i64)(m0 + r) * k32 + k0 / 32 + j : xd;
+      qs_i8_cp8(sda + 8 * (j * QS_I8_BM + r), src, ok ? 8 : 0);
+    }
+    // raw weight spans
+    const qs_u32 swa = qs_i8_smaddr(sw + b * QS_I8_WBYTES);
+    for (int idx = tid; idx < QS_I8_BN * QS_I8_NV; idx += QS_I8_NT) {
+      const int r = idx / QS_I8_NV, v = idx - r * QS_I8_NV;
+      if (n0 + r >= n) continue;
+      int rel, len, q;
+      qs_i8_piece(v, st, nb, rel, len, q);
+      const qs_i64 a = (qs_i64)(n0 + r) * rowBytes + rel;
+      const qs_i64 src = (a & ~(qs_i64)15) + 16 * q;
+      if (src < a + len) qs_i8_cp16(swa + r * QS_I8_RS + 16 * v, w + src, 16);
+    }
+  };
+
+  // ---- decode the float scales of slice st (raw buffer b) into scale buffer sb
+  auto scales = [&](int st, int b, int sb) {
+    const qs_u8* wr = sw + b * QS_I8_WBYTES;
+    float* sc = ssc + sb * QS_I8_NSC * 4 * QS_I8_BN;
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+      const int idx = tid + i * QS_I8_NT, r = idx & (QS_I8_BN - 1), j = idx >> 7;
+      float s0 = 0.f;
+#if QS_I8_NSC > 1
+      float s2 = 0.f;
+#endif
+      if (n0 + r < n) {
+        const qs_u8* p = wr + r * QS_I8_RS;
+#if QS_TYPE == 2 || QS_TYPE == 8 || QS_TYPE == 14
+        const int rbm = (int)(((qs_i64)(n0 + r) * rowBytes) & 15);
+#endif
+#if QS_TYPE == 2 || QS_TYPE == 8
+        if (st * 4 + j < nb) {
+          const float d = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
+          s0 = d;
+        }
+#elif QS_TYPE == 12 || QS_TYPE == 13
+        const int sub = 4 * (st & 1) + j;
+        const float d = qs_h2f(qs_ld16(p)), dmin = qs_h2f(qs_ld16(p + 2));
+        const qs_u8* s = p + 4;
+        int scv, mnv;
+        if (sub < 4) {
+          scv = s[sub] & 63;
+          mnv = s[sub + 4] & 63;
+        } else {
+          scv = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
+          mnv = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+        }
+        s0 = d * (float)scv;
+        s2 = -(dmin * (float)mnv);
+#elif QS_TYPE == 14
+        const int B = st >> 1, h = st & 1;
+        const qs_u8* p2 = p + 128 + ((rbm + B * 210 + 192 + 8 * h) & 15);
+        const float d = qs_h2f(qs_ld16(p2 + 16 - 8 * h));
+        const int a1 = (int)(signed char)p2[2 * j], a2 = (int)(signed char)p2[2 * j + 1];
+        s0 = d * (float)a1;
+        s2 = d * (float)a2;
+#endif
+      }
+      sc[j * QS_I8_BN + r] = s0;
+#if QS_I8_NSC > 1
+      sc[4 * QS_I8_BN + j * QS_I8_BN + r] = s2;
+#endif
+    }
+  };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int a = 0; a < 4; a++)
+#pragma unroll
+    for (int b = 0; b < 4; b++)
+#pragma unroll
+      for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
+
+  // row offsets (mod 16) of this thread's four weight rows, for the formats whose rows are 2-byte aligned
+#if QS_TYPE == 2 || QS_TYPE == 8 || QS_TYPE == 14
+  int rbm[4];
+#pragma unroll
+  for (int nt = 0; nt < 4; nt++) rbm[nt] = (int)(((qs_i64)(n0 + wn * 32 + nt * 8 + g) * rowBytes) & 15);
+#endif
+
+  if (sbeg < send) {
+    issue(sbeg, 0);
+    qs_i8_commit();
+    if (sbeg + 1 < send) issue(sbeg + 1, 1);
+    qs_i8_commit();
+    qs_i8_wait<1>();
+    __syncthreads();
+    scales(sbeg, 0, 0);
+  }
+  for (int st = sbeg; st < send; st++) {
+    const int i = st - sbeg, b = i % 3;
+    qs_i8_wait<0>();
+    __syncthreads();
+    if (st + 2 < send) issue(st + 2, (i + 2) % 3);
+    qs_i8_commit();
+    if (st + 1 < send) scales(st + 1, (i + 1) % 3, (i + 1) & 1);
+
+    const qs_u8* wr = sw + b * QS_I8_WBYTES;
+    const float* sc = ssc + (i & 1) * QS_I8_NSC * 4 * QS_I8_BN;
+    const float2* xds = sxd + b * 4 * QS_I8_BM;
+    const qs_u32 sxa = qs_i8_smaddr(sx + b * QS_I8_XBYTES);
+#if QS_TYPE == 13 || QS_TYPE == 14
+    const int h = st & 1;
+#endif
+#if QS_TYPE == 14
+    const int B = st >> 1;
+#endif
+#ifndef QS_I8_JUNROLL
+#define QS_I8_JUNROLL 4
+#endif
+#if QS_I8_JUNROLL == 1
+#pragma unroll 1
+#else
+#pragma unroll
+#endif
+    for (int j = 0; j < 4; j++) {
+      // weight fragments (B operand): column n = g of each 8-wide n tile, k bytes 4t..4t+3 and 16+4t..
+      qs_u32 bq[4][2];
+#pragma unroll
+      for (int nt = 0; nt < 4; nt++) {
+        const qs_u8* p = wr + (wn * 32 + nt * 8 + g) * QS_I8_RS;
+#if QS_TYPE == 2
+        const qs_u32 v = qs_i8_ld4(p + ((rbm[nt] + st * 72) & 15) + 18 * j + 2 + 4 * t);
+        bq[nt][0] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+        bq[nt][1] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+#elif QS_TYPE == 8
+        const qs_u8* q = p + ((rbm[nt] + st * 136) & 15) + 34 * j + 2 + 4 * t;
+        bq[nt][0] = qs_i8_ld4(q);
+        bq[nt][1] = qs_i8_ld4(q + 16);
+#elif QS_TYPE == 12
+        const qs_u8* q = p + 16 + 32 * (j >> 1) + 4 * t;
+        const int sh = 4 * (j & 1);
+        bq[nt][0] = (*(const qs_u32*)q >> sh) & 0x0F0F0F0Fu;
+        bq[nt][1] = (*(const qs_u32*)(q + 16) >> sh) & 0x0F0F0F0Fu;
+#elif QS_TYPE == 13
+        const qs_u8* q = p + 48 + 32 * (j >> 1) + 4 * t;
+        const qs_u8* qh = p + 16 + 4 * t;
+        const int sh = 4 * (j & 1), hb = 4 * h + j;
+        bq[nt][0] = ((*(const qs_u32*)q >> sh) & 0x0F0F0F0Fu) | (((*(const qs_u32*)qh >> hb) & 0x01010101u) << 4);
+        bq[nt][1] = ((*(const qs_u32*)(q + 16) >> sh) & 0x0F0F0F0Fu) | (((*(const qs_u32*)(qh + 16) >> hb) & 0x01010101u) << 4);
+#elif QS_TYPE == 14
+        const qs_u8* ql = p + ((rbm[nt] + B * 210 + 64 * h) & 15) + 32 * (j & 1) + 4 * t;
+        const qs_u8* qh = p + 80 + ((rbm[nt] + B * 210 + 128 + 32 * h) & 15) + 4 * t;
+        const int nsh = 4 * (j >> 1), hsh = 2 * j;
+        const qs_u32 q0 = ((qs_i8_ld4(ql) >> nsh) & 0x0F0F0F0Fu) | (((qs_i8_ld4(qh) >> hsh) & 0x03030303u) << 4);
+        const qs_u32 q1 = ((qs_i8_ld4(ql + 16) >> nsh) & 0x0F0F0F0Fu) | (((qs_i8_ld4(qh + 16) >> hsh) & 0x03030303u) << 4);
+        bq[nt][0] = (q0 + 0x60606060u) ^ 0x80808080u;
+        bq[nt][1] = (q1 + 0x60606060u) ^ 0x80808080u;
+#endif
+      }
+      // weight scales for this thread's accumulator columns 2t, 2t+1 of each n tile
+      float2 s0[4];
+#if QS_TYPE == 14
+      float2 s2[4];
+#endif
+#pragma unroll
+      for (int nt = 0; nt < 4; nt++) {
+        const int c = wn * 32 + nt * 8 + 2 * t;
+        s0[nt] = *(const float2*)&sc[j * QS_I8_BN + c];
+#if QS_TYPE == 14
+        s2[nt] = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + c];
+#endif
+      }
+#pragma unroll
+      for (int mt = 0; mt < 4; mt++) {
+        const int mr = wm * 64 + mt * 16;
+        if (m0 + mr >= m) continue; // warp-uniform: no live row in this 16-row tile
+        qs_u32 af[4];
+        {
+          const int r = mr + (lane & 7) + ((lane >> 3) & 1) * 8, ch = 2 * j + (lane >> 4);
+          qs_i8_ldsm4(sxa + r * 128 + 16 * (ch ^ (r & 7)), af);
+        }
+        const float xa = xds[j * QS_I8_BM + mr + g].x, xb = xds[j * QS_I8_BM + mr + g + 8].x;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+#if QS_TYPE == 14
+          int c1[4], c2[4];
+          qs_i8_mma16(c1, af[0], af[1], bq[nt][0], QS_I8_MAGIC);
+          qs_i8_mma16(c2, af[2], af[3], bq[nt][1], QS_I8_MAGIC);
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            const float dw1 = (e & 1) ? s0[nt].y : s0[nt].x;
+            const float dw2 = (e & 1) ? s2[nt].y : s2[nt].x;
+            // -12582912 * (dw1 + dw2): exact (dw1 + dw2 = d * (sc1 + sc2) has at most 20 significant bits)
+            const float nc = (dw1 + dw2) * -QS_I8_MAGICF;
+            float tt = fmaf(__int_as_float(c1[e]), dw1, nc);
+            tt = fmaf(__int_as_float(c2[e]), dw2, tt);
+            acc[mt][nt][e] = fmaf(tt, (e & 2) ? xb : xa, acc[mt][nt][e]);
+          }
+#else
+          int c[4];
+          qs_i8_mma32(c, af, bq[nt][0], bq[nt][1], QS_I8_MAGIC);
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            const float dw = (e & 1) ? s0[nt].y : s0[nt].x;
+            const float tt = fmaf(__int_as_float(c[e]), dw, dw * -QS_I8_MAGICF);
+            acc[mt][nt][e] = fmaf(tt, (e & 2) ? xb : xa, acc[mt][nt][e]);
+#if (QS_TYPE == 12 || QS_TYPE == 13) && QS_I8_TF32 == 0
+            const float2 nm = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + wn * 32 + nt * 8 + 2 * t];
+            acc[mt][nt][e] = fmaf((e & 1) ? nm.y : nm.x, xds[j * QS_I8_BM + mr + g + ((e & 2) ? 8 : 0)].y, acc[mt][nt][e]);
+#endif
+          }
+#endif
+        }
+      }
+    }
+#if (QS_TYPE == 12 || QS_TYPE == 13) && QS_I8_TF32 != 0
+    // offset term of the slice's 4 blocks of 32: acc += sum(x)[rows][4] * (-dmin*min)[4][cols] in tf32
+    {
+      qs_u32 bh[4], bl[4];
+#pragma unroll
+      for (int nt = 0; nt < 4; nt++) {
+        const float v = sc[4 * QS_I8_BN + t * QS_I8_BN + wn * 32 + nt * 8 + g];
+        bh[nt] = qs_i8_tf32(v);
+        bl[nt] = qs_i8_tf32(v - __uint_as_float(bh[nt]));
+      }
+#pragma unroll
+      for (int mt = 0; mt < 4; mt++) {
+        const int mr = wm * 64 + mt * 16;
+        if (m0 + mr >= m) continue;
+        const float u0 = xds[t * QS_I8_BM + mr + g].y, u1 = xds[t * QS_I8_BM + mr + g + 8].y;
+        const qs_u32 ah0 = qs_i8_tf32(u0), ah1 = qs_i8_tf32(u1);
+#if QS_I8_TF32 == 3
+        const qs_u32 al0 = qs_i8_tf32(u0 - __uint_as_float(ah0)), al1 = qs_i8_tf32(u1 - __uint_as_float(ah1));
+#endif
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+#if QS_I8_TF32 == 3
+          qs_i8_mma_tf32(acc[mt][nt], al0, al1, bh[nt]);
+          qs_i8_mma_tf32(acc[mt][nt], ah0, ah1, bl[nt]);
+#endif
+          qs_i8_mma_tf32(acc[mt][nt], ah0, ah1, bh[nt]);
+        }
+      }
+    }
+#endif
+  }
+
+#pragma unroll
+  for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+    for (int nt = 0; nt < 4; nt++) {
+      const qs_i64 row = m0 + wm * 64 + mt * 16 + g;
+      const qs_i64 col = n0 + wn * 32 + nt * 8 + 2 * t;
+#pragma unroll
+      for (int hh = 0; hh < 2; hh++) {
+        const qs_i64 rr = row + 8 * hh;
+        if (rr >= m) continue;
+        if (col < n) y[rr * n + col] = acc[mt][nt][2 * hh];
+        if (col + 1 < n) y[rr * n + col + 1] = acc[mt][nt][2 * hh + 1];
+      }
+    }
+}
+
+#endif // QS_PLAIN
+#endif // QS_CUDA sm_80+
