@@ -5,26 +5,36 @@
 //                                       int m, int n, int k, int per)
 //
 // Launch geometry:
-//   grid  = (ceil(n / QS_I8_BN), ceil(m / QS_I8_BM), splits)   BN = BM = 128
-//   block = QS_I8_NT = 256 threads (8 warps: 2 along m x 4 along n, 64 x 32 outputs per warp)
-//   dynamic shared memory = QS_I8_SMEM bytes (> 48 KiB: set CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES):
-//     Q4_0 116736, Q8_0 147456, Q4_K 110592, Q5_K 122880, Q6_K 147456. No static shared memory.
-//   k-slice (stage) = QS_I8_KT = 128 elements; nslices = ceil(k / 128) (k need not be a multiple of 128
-//   for Q4_0/Q8_0). Split-K: block z covers slices [z*per, min((z+1)*per, nslices)) and writes its partial
-//   sums to y + z*m*n; qs_splitk_sum(part, y, m*n, splits) adds them up. With gridDim.z == 1 it writes y.
-//   Every output element of y (+ z*m*n) with row < m, col < n is written (zeros for an empty slice range).
+//   grid  = (ceil(n / 128), ceil(m / 128), splits)            (QS_I8_BN = QS_I8_BM = 128)
+//   block = 256 threads (QS_I8_NT; 8 warps: 2 along m x 4 along n, 64 x 32 outputs per warp)
+//   dynamic shared memory = QS_I8_SMEM bytes, no static shared memory; above 48 KiB, so set
+//   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (the app's cuda-runtime launch() does it):
+//     Q4_0 108544, Q8_0 133120, Q4_K 65536, Q5_K 112640, Q6_K 137216 (with the per-format defaults below)
+//   resident blocks per SM (QS_I8_MINB, registers <= 128 when 2): Q4_0 2, Q8_0 1, Q4_K 2, Q5_K 2, Q6_K 1
+//   k-slice = QS_I8_KT = 128 elements; nslices = ceil(k / 128) (k need not be a multiple of 128 for
+//   Q4_0/Q8_0: the last slice is partial). Split-K: block z covers slices [z*per, min((z+1)*per, nslices))
+//   and writes its partial sums to y + z*m*n; qs_splitk_sum(part, y, m*n, splits) adds them up; with
+//   gridDim.z == 1 it writes y itself. Every element of y (+ z*m*n) with row < m, col < n is written
+//   (zeros for an empty slice range). Split rule used by test/gpu/mma-i8/harness.cu (H100: 132 SMs):
+//     tiles = ceil(n/128) * ceil(m/128); want = max(1, min(16, SMs * MINB / tiles, max(1, nslices / 4)))
+//     per = ceil(nslices / want); splits = ceil(nslices / per)
+//   Any m >= 1, n >= 1, k a multiple of the block size. Weight rows may be 2-byte aligned; the kernel reads
+//   the 16-byte-aligned spans covering the blocks it needs (needs the >= 16 bytes of padding after the
+//   last row that the app allocates). xq / xd as written by qs_x_q8 (16- and 8-byte aligned).
 //
 // Method (the idea of llama.cpp's mmq): per 128-wide k-slice the raw weight bytes of 128 rows (the
-// 16-byte-aligned spans covering the parts of the blocks the slice needs) and the int8 x tile go through
-// shared memory with cp.async, three slices in flight. Per 32-wide k-step each warp decodes its weight
-// fragments straight from the raw bytes into small signed/unsigned integers (Q4_0 q-8, Q8_0 q, Q4_K q,
-// Q5_K q, Q6_K q-32) and runs mma.sync m16n8k32 s8 (Q6_K: two m16n8k16, one per 16-element scale).
-// The int32 accumulators start at 0x4B400000 (1.5 * 2^23) so that their bits read as the float
-// 12582912 + sum, exact for |sum| < 2^22: per element and k-step
-//     t = fma(F, dw, -12582912 * dw)        (= sum * dw, one rounding; -12582912*dw is exact)
-//     acc = fma(t, dx, acc)                 (dx: the activations' scale)
-//   plus acc = fma(-dmin*min, sum(x), acc) for Q4_K/Q5_K with the exact float sum of x from xd.y.
-// The weights' float scales per (row, 32-block) are decoded once per slice into shared memory.
+// 16-byte-aligned spans covering the parts of the blocks the slice needs) and the int8 x tile (16-byte
+// chunks XOR-swizzled) go through shared memory with cp.async, 2 or 3 slices in flight. The weights'
+// float scales per (row, 32-block; Q6_K: 16-block) are decoded once per slice into shared memory. Per
+// 32-wide k-step each warp decodes its weight fragments straight from the raw bytes into small integers
+// (Q4_0 q-8, Q8_0 q, Q4_K q, Q5_K q, Q6_K q-32), loads x with ldmatrix and runs mma.sync m16n8k32 s8
+// (Q6_K: two m16n8k16, one per 16-element scale). The int32 accumulators start at 0x4B400000 (1.5*2^23)
+// so that their bits read as the float 12582912 + sum, exact for |sum| < 2^22; per element and k-step
+//     t = fma(F, dw, -12582912 * dw)        (= sum * dw with one rounding; -12582912*dw is exact)
+//     acc = fma(t, dx, acc)                 (dx: the activations' scale for the 32-block)
+//   (Q6_K: t = fma(F1, dw1, -12582912*(dw1+dw2)); t = fma(F2, dw2, t)). The Q4_K/Q5_K offset term
+//   -dmin*min*sum(x), with the exact float sums of x from xd.y, is a [rows x 4] x [4 x cols] product per
+//   slice done with mma m16n8k4 tf32 into the same float accumulators (QS_I8_TF32).
 #pragma once
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
 #ifndef QS_PLAIN
@@ -33,9 +43,45 @@
 #define QS_I8_BN 128
 #define QS_I8_KT 128
 #define QS_I8_NT 256
-#ifndef QS_I8_MINB
-#define QS_I8_MINB 1
+// Per-format tuning (measured on H100 80GB HBM3, test/gpu/mma-i8/device.sh); each can be overridden:
+//   QS_I8_MINB    blocks per SM the registers are limited for (__launch_bounds__ min blocks): 2 = 128 regs
+//   QS_I8_JUNROLL unroll of the 4 k-steps of a slice (1, 2 or 4)
+//   QS_I8_STAGES  3 or 2 slice buffers (see below)
+//   QS_I8_TF32    Q4_K/Q5_K offset term: 1 or 3 tf32 mma per slice, 0 = float FMA (below)
+#if QS_TYPE == 2
+#define QS_I8_DEF_MINB 2
+#define QS_I8_DEF_JUNROLL 1
+#define QS_I8_DEF_STAGES 3
+#elif QS_TYPE == 8
+#define QS_I8_DEF_MINB 1
+#define QS_I8_DEF_JUNROLL 4
+#define QS_I8_DEF_STAGES 3
+#elif QS_TYPE == 12
+#define QS_I8_DEF_MINB 2
+#define QS_I8_DEF_JUNROLL 1
+#define QS_I8_DEF_STAGES 2
+#elif QS_TYPE == 13
+#define QS_I8_DEF_MINB 2
+#define QS_I8_DEF_JUNROLL 1
+#define QS_I8_DEF_STAGES 3
+#else
+#define QS_I8_DEF_MINB 1
+#define QS_I8_DEF_JUNROLL 4
+#define QS_I8_DEF_STAGES 3
 #endif
+#ifndef QS_I8_MINB
+#define QS_I8_MINB QS_I8_DEF_MINB
+#endif
+#ifndef QS_I8_JUNROLL
+#define QS_I8_JUNROLL QS_I8_DEF_JUNROLL
+#endif
+#ifndef QS_I8_STAGES
+#define QS_I8_STAGES QS_I8_DEF_STAGES
+#endif
+template <bool B>
+struct qs_i8_tag {
+  static constexpr bool value = B;
+};
 
 // QS_I8_NV: 16-byte vectors per weight row per slice in shared memory; QS_I8_RS: row stride (bytes)
 #if QS_TYPE == 2
@@ -64,11 +110,15 @@
 #define QS_I8_DBYTES (4 * QS_I8_BM * 8)
 #define QS_I8_WBYTES (QS_I8_BN * QS_I8_RS)
 #define QS_I8_SBYTES (QS_I8_NSC * 4 * QS_I8_BN * 4)
-#define QS_I8_SMEM (3 * (QS_I8_XBYTES + QS_I8_DBYTES + QS_I8_WBYTES) + 2 * QS_I8_SBYTES)
-// Q4_K/Q5_K offset term: 3 = three tf32 mma per slice (hi/lo split, ~fp32 exact), 1 = one tf32 mma,
-// 0 = one float FMA per element and 32-block
+// pipeline: 3 buffers (slice s computed while s+1's scales are decoded and s+2 is loading; one barrier
+// per slice) or 2 buffers (s+1 loading while s is computed; two barriers per slice, less shared memory)
+#define QS_I8_NSB (QS_I8_STAGES == 3 ? 2 : 1) // scale buffers
+#define QS_I8_SMEM (QS_I8_STAGES * (QS_I8_XBYTES + QS_I8_DBYTES + QS_I8_WBYTES) + QS_I8_NSB * QS_I8_SBYTES)
+// Q4_K/Q5_K offset term -dmin*min*sum(x): 1 = one tf32 mma per 16x8 tile and slice (10-bit mantissas,
+// the precision of llama.cpp's half-precision q8_1 sums), 3 = three tf32 mma (hi/lo split, ~fp32 exact;
+// Q4_K m=512 ~354 us instead of ~336 us on H100), 0 = one float FMA per element and 32-block
 #ifndef QS_I8_TF32
-#define QS_I8_TF32 3
+#define QS_I8_TF32 1
 #endif
 #define QS_I8_MAGIC 0x4B400000
 #define QS_I8_MAGICF 12582912.0f
@@ -92,8 +142,7 @@ __device__ __forceinline__ void qs_i8_wait() {
 __device__ __forceinline__ void qs_i8_ldsm4(qs_u32 addr, qs_u32* a) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
-               : "r"(addr)
-               : "memory");
+               : "r"(addr));
 }
 // d = a * b + c with c = 0x4B400000 in every lane (int32 accumulators that read as 12582912.f + sum)
 __device__ __forceinline__ void qs_i8_mma32(int* d, const qs_u32* a, qs_u32 b0, qs_u32 b1, int c) {
@@ -159,10 +208,10 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
     qs_mma_i8(const qs_i8* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w, float* __restrict__ y,
               int m, int n, int k, int per) {
   extern __shared__ __align__(16) qs_u8 qs_i8_sm[];
-  qs_u8* const sx = qs_i8_sm;                                 // [3][BM][XS] int8 activations
-  float2* const sxd = (float2*)(qs_i8_sm + 3 * QS_I8_XBYTES); // [3][4][BM] (d, sum)
-  qs_u8* const sw = qs_i8_sm + 3 * (QS_I8_XBYTES + QS_I8_DBYTES); // [3][BN][RS] raw weight bytes
-  float* const ssc = (float*)(qs_i8_sm + 3 * (QS_I8_XBYTES + QS_I8_DBYTES + QS_I8_WBYTES)); // [2][NSC][4][BN]
+  qs_u8* const sx = qs_i8_sm; // [STAGES][BM][128] int8 activations (16-byte chunks XOR-swizzled by row)
+  float2* const sxd = (float2*)(qs_i8_sm + QS_I8_STAGES * QS_I8_XBYTES); // [STAGES][4][BM] (d, sum)
+  qs_u8* const sw = qs_i8_sm + QS_I8_STAGES * (QS_I8_XBYTES + QS_I8_DBYTES); // [STAGES][BN][RS] raw weight bytes
+  float* const ssc = (float*)(qs_i8_sm + QS_I8_STAGES * (QS_I8_XBYTES + QS_I8_DBYTES + QS_I8_WBYTES)); // [NSB][NSC][4][BN]
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int wm = warp >> 2, wn = warp & 3, g = lane >> 2, t = lane & 3;
@@ -274,6 +323,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
   for (int nt = 0; nt < 4; nt++) rbm[nt] = (int)(((qs_i64)(n0 + wn * 32 + nt * 8 + g) * rowBytes) & 15);
 #endif
 
+#if QS_I8_STAGES == 3
   if (sbeg < send) {
     issue(sbeg, 0);
     qs_i8_commit();
@@ -285,14 +335,29 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
   }
   for (int st = sbeg; st < send; st++) {
     const int i = st - sbeg, b = i % 3;
-    qs_i8_wait<0>();
-    __syncthreads();
+    qs_i8_wait<0>(); // slice st+1 has landed (st+2 is not issued yet)
+    __syncthreads(); // ... for every thread; and everyone is done with slice st-1's buffers
     if (st + 2 < send) issue(st + 2, (i + 2) % 3);
     qs_i8_commit();
     if (st + 1 < send) scales(st + 1, (i + 1) % 3, (i + 1) & 1);
+    const float* sc = ssc + (i & 1) * QS_I8_NSC * 4 * QS_I8_BN;
+#else
+  if (sbeg < send) {
+    issue(sbeg, 0);
+    qs_i8_commit();
+  }
+  for (int st = sbeg; st < send; st++) {
+    const int i = st - sbeg, b = i & 1;
+    qs_i8_wait<0>(); // slice st has landed
+    __syncthreads(); // ... for every thread; and everyone is done with slice st-1's buffers and scales
+    if (st + 1 < send) issue(st + 1, (i + 1) & 1);
+    qs_i8_commit();
+    scales(st, b, 0);
+    __syncthreads();
+    const float* sc = ssc;
+#endif
 
     const qs_u8* wr = sw + b * QS_I8_WBYTES;
-    const float* sc = ssc + (i & 1) * QS_I8_NSC * 4 * QS_I8_BN;
     const float2* xds = sxd + b * 4 * QS_I8_BM;
     const qs_u32 sxa = qs_i8_smaddr(sx + b * QS_I8_XBYTES);
 #if QS_TYPE == 13 || QS_TYPE == 14
@@ -301,11 +366,14 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #if QS_TYPE == 14
     const int B = st >> 1;
 #endif
-#ifndef QS_I8_JUNROLL
-#define QS_I8_JUNROLL 4
-#endif
+    // the slice's four 32-wide k-steps; FULL: all 64 rows of this warp are live (no per-tile checks, so
+    // the loads, mma and epilogues of the tiles can be scheduled together)
+    auto slice = [&](auto tag) {
+      constexpr bool FULL = decltype(tag)::value;
 #if QS_I8_JUNROLL == 1
 #pragma unroll 1
+#elif QS_I8_JUNROLL == 2
+#pragma unroll 2
 #else
 #pragma unroll
 #endif
@@ -345,7 +413,8 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #endif
       }
       // weight scales for this thread's accumulator columns 2t, 2t+1 of each n tile
-      float2 s0[4];
+      // nc = -12582912 * dw (exact: dw has at most 20 significant bits); Q6_K: -12582912 * (dw1 + dw2)
+      float2 s0[4], nc[4];
 #if QS_TYPE == 14
       float2 s2[4];
 #endif
@@ -355,12 +424,15 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
         s0[nt] = *(const float2*)&sc[j * QS_I8_BN + c];
 #if QS_TYPE == 14
         s2[nt] = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + c];
+        nc[nt] = make_float2((s0[nt].x + s2[nt].x) * -QS_I8_MAGICF, (s0[nt].y + s2[nt].y) * -QS_I8_MAGICF);
+#else
+        nc[nt] = make_float2(s0[nt].x * -QS_I8_MAGICF, s0[nt].y * -QS_I8_MAGICF);
 #endif
       }
 #pragma unroll
       for (int mt = 0; mt < 4; mt++) {
         const int mr = wm * 64 + mt * 16;
-        if (m0 + mr >= m) continue; // warp-uniform: no live row in this 16-row tile
+        if (!FULL && m0 + mr >= m) continue; // warp-uniform: no live row in this 16-row tile
         qs_u32 af[4];
         {
           const int r = mr + (lane & 7) + ((lane >> 3) & 1) * 8, ch = 2 * j + (lane >> 4);
@@ -377,9 +449,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
           for (int e = 0; e < 4; e++) {
             const float dw1 = (e & 1) ? s0[nt].y : s0[nt].x;
             const float dw2 = (e & 1) ? s2[nt].y : s2[nt].x;
-            // -12582912 * (dw1 + dw2): exact (dw1 + dw2 = d * (sc1 + sc2) has at most 20 significant bits)
-            const float nc = (dw1 + dw2) * -QS_I8_MAGICF;
-            float tt = fmaf(__int_as_float(c1[e]), dw1, nc);
+            float tt = fmaf(__int_as_float(c1[e]), dw1, (e & 1) ? nc[nt].y : nc[nt].x);
             tt = fmaf(__int_as_float(c2[e]), dw2, tt);
             acc[mt][nt][e] = fmaf(tt, (e & 2) ? xb : xa, acc[mt][nt][e]);
           }
@@ -389,7 +459,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #pragma unroll
           for (int e = 0; e < 4; e++) {
             const float dw = (e & 1) ? s0[nt].y : s0[nt].x;
-            const float tt = fmaf(__int_as_float(c[e]), dw, dw * -QS_I8_MAGICF);
+            const float tt = fmaf(__int_as_float(c[e]), dw, (e & 1) ? nc[nt].y : nc[nt].x);
             acc[mt][nt][e] = fmaf(tt, (e & 2) ? xb : xa, acc[mt][nt][e]);
 #if (QS_TYPE == 12 || QS_TYPE == 13) && QS_I8_TF32 == 0
             const float2 nm = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + wn * 32 + nt * 8 + 2 * t];
@@ -413,7 +483,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #pragma unroll
       for (int mt = 0; mt < 4; mt++) {
         const int mr = wm * 64 + mt * 16;
-        if (m0 + mr >= m) continue;
+        if (!FULL && m0 + mr >= m) continue;
         const float u0 = xds[t * QS_I8_BM + mr + g].y, u1 = xds[t * QS_I8_BM + mr + g + 8].y;
         const qs_u32 ah0 = qs_i8_tf32(u0), ah1 = qs_i8_tf32(u1);
 #if QS_I8_TF32 == 3
@@ -430,6 +500,11 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
       }
     }
 #endif
+    };
+    if (m0 + wm * 64 + 64 <= m)
+      slice(qs_i8_tag<true>());
+    else
+      slice(qs_i8_tag<false>());
   }
 
 #pragma unroll

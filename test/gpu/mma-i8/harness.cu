@@ -162,7 +162,12 @@ static bool runCase(const Case& cs) {
   int occ = 1;
   CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, qs_mma_i8, QS_I8_NT, QS_I8_SMEM));
   const int want = std::max(1, std::min({16, g_nsm * occ / (gx * gy), std::max(1, nst / 4)}));
-  const int per = (nst + want - 1) / want, splits = (nst + per - 1) / per;
+  int per = (nst + want - 1) / want, splits = (nst + per - 1) / per;
+  if (getenv("QS_SPLITS")) { // override (tuning): number of k-splits wanted
+    const int wv = std::max(1, std::min(atoi(getenv("QS_SPLITS")), nst));
+    per = (nst + wv - 1) / wv;
+    splits = (nst + per - 1) / per;
+  }
   if (splits > 1) CK(cudaMalloc(&dpart, (size_t)splits * m * n * 4));
   const int qgrid = std::max(1, std::min((int)(((long long)m * k / 4 + 255) / 256), g_nsm * 16));
   const int sgrid = std::max(1, std::min((int)(((long long)m * n + 255) / 256), g_nsm * 16));

@@ -13,16 +13,19 @@ static std::string slurp(const char* p) {
   s << f.rdbuf();
   return s.str();
 }
-// argv: the header file names in kernels/ (every one the app passes; qs_kernels.h may include others)
+// argv: the architecture (sm_80, sm_90), then the header file names in kernels/ (every one the app
+// passes; qs_kernels.h may include others)
 int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  const std::string archOpt = std::string("--gpu-architecture=") + argv[1];
   std::vector<std::string> names, srcs;
-  for (int i = 1; i < argc; i++) names.push_back(argv[i]), srcs.push_back(slurp((std::string("kernels/") + argv[i]).c_str()));
+  for (int i = 2; i < argc; i++) names.push_back(argv[i]), srcs.push_back(slurp((std::string("kernels/") + argv[i]).c_str()));
   std::vector<const char*> hs, hn;
   for (size_t i = 0; i < names.size(); i++) hs.push_back(srcs[i].c_str()), hn.push_back(names[i].c_str());
   const char* source = "#include \"qs_kernels.h\"\n#include \"qs_q8.h\"\n#include \"qs_mma_i8.h\"\n";
   int bad = 0;
   for (int type : {2, 8, 12, 13, 14})
-    for (const char* arch : {"--gpu-architecture=sm_80", "--gpu-architecture=sm_90"}) {
+    for (const char* arch : {archOpt.c_str()}) {
       nvrtcProgram prog;
       nvrtcCreateProgram(&prog, source, "mma_i8.cu", (int)hs.size(), hs.data(), hn.data());
       std::string def = "-DQS_TYPE=" + std::to_string(type);
