@@ -600,3 +600,5 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __re
 
 // int8 activations: the small-batch dp4a kernels (qs_q8_m1 .. m8) and the activation quantizer
 #include "qs_small_q8.h"
+// int8 activations on the matrix units (CUDA sm_80+, m > 8): qs_mma_i8
+#include "qs_mma_i8.h"

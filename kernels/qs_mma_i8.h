@@ -523,5 +523,17 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
     }
 }
 
+// The launch facts of this build for the host (one thread): {dynamic shared bytes, blocks per SM the
+// registers allow (QS_I8_MINB), BM, BN, k-slice, threads per block}. The backend reads them once per
+// module, so its launches match the compiled kernel whatever the defines or the prebuilt object.
+QS_EXTERN __global__ void qs_mma_i8_geometry(int* out) {
+  out[0] = QS_I8_SMEM;
+  out[1] = QS_I8_MINB;
+  out[2] = QS_I8_BM;
+  out[3] = QS_I8_BN;
+  out[4] = QS_I8_KT;
+  out[5] = QS_I8_NT;
+}
+
 #endif // QS_PLAIN
 #endif // QS_CUDA sm_80+

@@ -15,24 +15,31 @@
 #ifndef QS_PLAIN
 
 // Launch geometry per format and batch size: weight rows per block (QS_Q8_RT) and warps per block
-// (QS_Q8_WT) for m = 1 .. 8, measured on an H100 (docs/gpu-notes.md). The backend reads these two
-// lines from this file's text to size its launches: keep their form. QS_Q8_R / QS_Q8_W (tuning sweeps,
-// QS_KERNEL_DEFINES) override them for every m.
+// (QS_Q8_WT) for m = 1 .. 8, the fastest of a sweep on an H100 (docs/gpu-notes.md; m = 6, 7 as m = 8).
+// The backend reads these two lines from this file's text to size its launches: keep their form.
+// QS_Q8_R / QS_Q8_W (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 #if QS_TYPE == 2
-#define QS_Q8_RT 2, 2, 4, 4, 4, 4, 4, 4
-#define QS_Q8_WT 4, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_RT 4, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_WT 2, 4, 4, 2, 2, 2, 2, 2
 #elif QS_TYPE == 8
-#define QS_Q8_RT 1, 2, 2, 2, 4, 4, 4, 4
-#define QS_Q8_WT 8, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_RT 1, 4, 2, 4, 4, 4, 4, 4
+#define QS_Q8_WT 8, 4, 4, 2, 2, 2, 2, 2
 #elif QS_TYPE == 12
-#define QS_Q8_RT 2, 2, 2, 2, 2, 2, 2, 2
-#define QS_Q8_WT 4, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_RT 4, 2, 2, 2, 4, 4, 4, 4
+#define QS_Q8_WT 2, 4, 2, 2, 2, 2, 2, 2
 #elif QS_TYPE == 13
-#define QS_Q8_RT 2, 2, 2, 2, 2, 2, 2, 2
-#define QS_Q8_WT 4, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_RT 4, 2, 2, 4, 4, 4, 4, 4
+#define QS_Q8_WT 4, 4, 2, 2, 2, 2, 2, 2
 #else // Q6_K
-#define QS_Q8_RT 2, 2, 4, 4, 4, 2, 2, 2
-#define QS_Q8_WT 4, 4, 4, 4, 4, 2, 2, 2
+#define QS_Q8_RT 2, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_WT 4, 2, 2, 4, 2, 2, 2, 2
+#endif
+// resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless QS_Q8_B asks
+// for more (fewer registers per thread, more warps in flight)
+#ifndef QS_Q8_B
+#define QS_Q8_MINB(M) 1
+#else
+#define QS_Q8_MINB(M) (QS_Q8_B)
 #endif
 __host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8) {
   return m == 1 ? a1 : m == 2 ? a2 : m == 3 ? a3 : m == 4 ? a4 : m == 5 ? a5 : m == 6 ? a6 : m == 7 ? a7 : a8;
@@ -61,46 +68,46 @@ __device__ __forceinline__ void qs_ldw(const qs_u8* p, int (&v)[N]) {
   for (int i = 0; i < N; i++) v[i] = (int)(qs_u32)((((unsigned long long)t[i + 1] << 32) | t[i]) >> sh);
 }
 
-#if QS_TYPE == 2 // Q4_0: 2 parts of 16 elements (8 bytes of nibbles: 8 low + 8 high)
-#define QS_Q8_P 2
+#if QS_TYPE == 2 // Q4_0: one part per block (32 elements: 16 bytes of nibbles)
+#define QS_Q8_P 1
 struct qs_q8w {
-  int v[4]; // nibbles as bytes: v[0..1] low (elements 8p..8p+7), v[2..3] high (16+8p..)
+  int v[8]; // v[0..3] low nibbles (elements 0..15), v[4..7] high nibbles (16..31), as bytes
   float d;
-  int p;
 };
 __device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
-  int a[2];
-  qs_ldw<2>(b + 2 + 8 * p, a);
-  const int a0 = a[0], a1 = a[1];
-  u.v[0] = a0 & 0x0F0F0F0F;
-  u.v[1] = a1 & 0x0F0F0F0F;
-  u.v[2] = (a0 >> 4) & 0x0F0F0F0F;
-  u.v[3] = (a1 >> 4) & 0x0F0F0F0F;
+  (void)p;
+  int a[4];
+  qs_ldw<4>(b + 2, a);
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    u.v[i] = a[i] & 0x0F0F0F0F;
+    u.v[4 + i] = (a[i] >> 4) & 0x0F0F0F0F;
+  }
   u.d = qs_h2f(qs_ld16(b));
-  u.p = p;
 }
 // xq: the block's 32 activations as 8 ints; xd: its (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int2 lo = *(const int2*)(xq + 2 * u.p), hi = *(const int2*)(xq + 4 + 2 * u.p);
-  const int s = qs_dp4a(u.v[3], hi.y, qs_dp4a(u.v[2], hi.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[0], lo.x, 0))));
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
   const float2 ds = xd[0];
-  return u.d * (ds.x * (float)s - (u.p == 0 ? 8.f * ds.y : 0.f));
+  return u.d * (ds.x * (float)s - 8.f * ds.y);
 }
-#elif QS_TYPE == 8 // Q8_0: 2 parts of 16 elements
-#define QS_Q8_P 2
+#elif QS_TYPE == 8 // Q8_0: one part per block (32 elements)
+#define QS_Q8_P 1
 struct qs_q8w {
-  int v[4];
+  int v[8];
   float d;
-  int p;
 };
 __device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
-  qs_ldw<4>(b + 2 + 16 * p, u.v);
+  (void)p;
+  qs_ldw<8>(b + 2, u.v);
   u.d = qs_h2f(qs_ld16(b));
-  u.p = p;
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int4 a = *(const int4*)(xq + 4 * u.p);
-  const int s = qs_dp4a(u.v[3], a.w, qs_dp4a(u.v[2], a.z, qs_dp4a(u.v[1], a.y, qs_dp4a(u.v[0], a.x, 0))));
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
   return u.d * xd[0].x * (float)s;
 }
 #elif QS_TYPE == 12 || QS_TYPE == 13 // Q4_K / Q5_K: 8 parts of 32 elements (16 of sub-block 2g, 16 of 2g+1)
@@ -163,47 +170,50 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   const float4 ds = *(const float4*)(xd + 2 * u.g);
   return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) - (u.ml * ds.y + u.mh * ds.w);
 }
-#elif QS_TYPE == 14 // Q6_K: 8 parts; part p = (half hf = p>>2, l0 = 8*(p&3)): l0..l0+7 of each quarter
-#define QS_Q8_P 8
+#elif QS_TYPE == 14 // Q6_K: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
+#define QS_Q8_P 4
 struct qs_q8w {
-  int v[8]; // quarter t: v[2t], v[2t+1] (q - 32 as signed bytes)
+  int v[16]; // quarter t: v[4t .. 4t+3] (q - 32 as signed bytes)
   float s[4]; // d * scale of quarter t's 16-element sub-block
   int hf, l0;
 };
 // bytes b (0..63) -> b - 32 as signed bytes, without borrows between bytes
 __device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
 __device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
-  const int hf = p >> 2, l0 = 8 * (p & 3);
-  const qs_u8* ql = b + 64 * hf + l0;
-  const qs_u8* qh = b + 128 + 32 * hf + l0;
-  int wa[2], wc[2], wh[2];
-  qs_ldw<2>(ql, wa);
-  qs_ldw<2>(ql + 32, wc);
-  qs_ldw<2>(qh, wh);
+  const int hf = p >> 1, l0 = 16 * (p & 1);
+  int wa[4], wc[4], wh[4];
+  qs_ldw<4>(b + 64 * hf + l0, wa);
+  qs_ldw<4>(b + 64 * hf + 32 + l0, wc);
+  qs_ldw<4>(b + 128 + 32 * hf + l0, wh);
 #pragma unroll
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 4; i++) {
     const int a = wa[i], c = wc[i], h = wh[i];
     u.v[0 + i] = qs_sub32((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
-    u.v[2 + i] = qs_sub32((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
-    u.v[4 + i] = qs_sub32(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
-    u.v[6 + i] = qs_sub32(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
+    u.v[4 + i] = qs_sub32((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
+    u.v[8 + i] = qs_sub32(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
+    u.v[12 + i] = qs_sub32(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
   }
   const float d = qs_h2f(qs_ld16(b + 208));
   // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
-  const qs_u8* sp = b + 192 + 8 * hf;
+  int sw[2];
+  qs_ldw<2>(b + 192 + 8 * hf, sw);
   const int sh = (l0 >> 4) * 8;
-#pragma unroll
-  for (int t = 0; t < 4; t++) u.s[t] = d * (float)(int)(qs_i8)(qs_ld16(sp + 2 * t) >> sh);
+  u.s[0] = d * (float)(int)(qs_i8)(sw[0] >> sh);
+  u.s[1] = d * (float)(int)(qs_i8)(sw[0] >> (16 + sh));
+  u.s[2] = d * (float)(int)(qs_i8)(sw[1] >> sh);
+  u.s[3] = d * (float)(int)(qs_i8)(sw[1] >> (16 + sh));
   u.hf = hf;
   u.l0 = l0;
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const float4 d01 = *(const float4*)(xd + 4 * u.hf), d23 = *(const float4*)(xd + 4 * u.hf + 2);
+  const float dx[4] = {d01.x, d01.z, d23.x, d23.z};
   float r = 0.f;
 #pragma unroll
   for (int t = 0; t < 4; t++) {
-    const int2 a = *(const int2*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
-    const int s = qs_dp4a(u.v[2 * t + 1], a.y, qs_dp4a(u.v[2 * t], a.x, 0));
-    r += u.s[t] * xd[4 * u.hf + t].x * (float)s;
+    const int4 a = *(const int4*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
+    const int s = qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, 0))));
+    r += u.s[t] * dx[t] * (float)s;
   }
   return r;
 }
@@ -240,6 +250,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
     for (int r = 0; r < R; r++) qs_q8_decode(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, wq[r]);
   }
   QS_GRID_WAIT();
+  // the next unit's weights are decoded after this one's products (the compiler issues their loads early)
 #pragma unroll 2
   for (; uu < units; uu += NT) {
     const int kb = uu / QS_Q8_P;
@@ -274,7 +285,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
 }
 
 #define QS_Q8_ENTRY(M)                                                                                        \
-  QS_EXTERN __global__ void __launch_bounds__(QS_Q8_WARPS(M) * QS_WARP)                                      \
+  QS_EXTERN __global__ void __launch_bounds__(QS_Q8_WARPS(M) * QS_WARP, QS_Q8_MINB(M))                      \
       qs_q8_m##M(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,      \
                  float* __restrict__ y, int n, int k) {                                                       \
     qs_small_q8<M>(xq, xd, w, y, n, k);                                                                       \

@@ -48,8 +48,13 @@ export interface CudaDriver {
     params: ArrayBufferView[],
     extra: null,
   ): number;
-  /** CUDA 11.8+ drivers; absent (undefined) on older ones */
-  cuLaunchKernelEx?: (config: CuLaunchConfig, fn: CuHandle, params: ArrayBufferView[], extra: null) => number;
+  /** CUDA 11.8+ drivers; absent (undefined) on older ones. config: from encodeLaunchConfig */
+  cuLaunchKernelEx?: (
+    config: NativeLaunchConfig,
+    fn: CuHandle,
+    params: ArrayBufferView[],
+    extra: null,
+  ) => number;
   cuEventCreate(out: CuHandle[], flags: number): number;
   cuEventRecord(ev: CuHandle, stream: CuHandle | null): number;
   cuEventSynchronize(ev: CuHandle): number;
@@ -78,6 +83,30 @@ export interface CuLaunchConfig {
   attrs: CuLaunchAttribute[];
   numAttrs: number;
 }
+/** A CUlaunchConfig (and its attribute) encoded once in native memory: a launch then costs one plain
+ * pointer argument instead of marshalling the struct each time. free() once no launch uses it. */
+export interface NativeLaunchConfig {
+  readonly __nativeLaunchConfig: unique symbol;
+}
+export function encodeLaunchConfig(cfg: CuLaunchConfig): { config: NativeLaunchConfig; free: () => void } {
+  const attrs = koffi.alloc('QsCUlaunchAttribute', Math.max(1, cfg.attrs.length));
+  cfg.attrs.forEach((a, i) =>
+    koffi.encode(attrs, i * koffi.sizeof('QsCUlaunchAttribute'), 'QsCUlaunchAttribute', a),
+  );
+  const config = koffi.alloc('QsCUlaunchConfig', 1);
+  koffi.encode(config, 'QsCUlaunchConfig', { ...cfg, attrs });
+  let freed = false;
+  return {
+    config: config as unknown as NativeLaunchConfig,
+    free: () => {
+      if (freed) return;
+      freed = true;
+      koffi.free(config);
+      koffi.free(attrs);
+    },
+  };
+}
+
 /** CUlaunchAttributeID: let this kernel start before the previous one in the stream has finished; it
  * waits for that one's results with griddepcontrol.wait (programmatic dependent launch, sm_90+). */
 export const CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
@@ -155,7 +184,7 @@ export function loadCudaDriver(): CudaDriver {
     let cuLaunchKernelEx: unknown;
     try {
       cuLaunchKernelEx = f(
-        'int cuLaunchKernelEx(const QsCUlaunchConfig *config, QsCuHandle fn, void **params, void **extra)',
+        'int cuLaunchKernelEx(const void *config, QsCuHandle fn, void **params, void **extra)',
       );
     } catch {
       cuLaunchKernelEx = undefined; // a driver older than CUDA 11.8

@@ -69,7 +69,11 @@ class FakeRuntime implements GpuRuntime {
     this.live.delete(ptr as bigint);
   }
   copyToDevice() {}
-  copyFromDevice() {}
+  copyFromDevice(dst: ArrayBufferView) {
+    // what qs_mma_i8_geometry writes: shared bytes, blocks per SM, BM, BN, k-slice, threads
+    if (this.launches.at(-1) === 'qs_mma_i8_geometry' && dst instanceof Int32Array)
+      dst.set([65536, 2, 128, 128, 128, 256]);
+  }
   copyDeviceToDevice() {}
   memset8() {}
   compile(): Uint8Array {
@@ -147,10 +151,15 @@ describe('generic GPU backend', () => {
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_q8_m5']);
     expect((await s.run(lw, new Float32Array(K), 1, { path: 'f32' })).path).toBe('fused-small-f32');
     expect(rt.launches.at(-1)).toBe('qs_small_m1');
-    expect((await s.run(lw, new Float32Array(19 * K), 19)).path).toBe('fused-mma-f16');
-    expect((await s.run(lw, new Float32Array(64 * K), 64)).path).toBe('fused-mma-f16');
-    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']); // k=64: one slice, no split-K
+    // m > 8: the int8 matrix-unit path; its launch facts come from the module (qs_mma_i8_geometry)
+    expect((await s.run(lw, new Float32Array(19 * K), 19)).path).toBe('fused-mma-i8');
+    expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_geometry', 'qs_x_q8', 'qs_mma_i8']);
+    const i8 = await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' });
+    expect(i8.path).toBe('fused-mma-i8');
+    expect(i8.detail).toMatch(/grid 1x1x1 block 256 shared 65536 \(/); // k=64: one slice, no split-K
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']); // geometry read once per module
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']);
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'f32' })).path).toBe('fused-tiled-f32');
     expect((await s.run(lw, new Float32Array(3 * K), 3, { path: 'unfused' })).path).toBe('unfused-f32');
     expect(rt.launches.slice(-2)).toEqual(['qs_dequant', 'qs_small_m3']);
@@ -159,15 +168,20 @@ describe('generic GPU backend', () => {
     expect(rt.live.size).toBe(0);
   });
 
-  it('the matrix-unit path splits k when the tile grid is too small for the device', async () => {
+  it('the matrix-unit paths split k when the tile grid is too small for the device', async () => {
     const rt = new FakeRuntime();
     const s = await backendWith(rt).open(0);
     const k = 32 * 64;
     const lw = await s.load({ ...w, k, data: new Uint8Array(rowBytes(GgmlType.Q4_0, k) * N) });
-    const res = await s.run(lw, new Float32Array(64 * k), 64);
+    const res = await s.run(lw, new Float32Array(64 * k), 64, { path: 'mma' });
     expect(res.path).toBe('fused-mma-f16');
     expect(res.detail).toMatch(/grid 1x1x8 .*qs_splitk_sum/);
     expect(rt.launches.slice(-3)).toEqual(['qs_x_bf16', 'qs_mma_f16', 'qs_splitk_sum']);
+    // int8: 16 slices of 128; 4 SMs x 2 blocks for 1 tile, at most slices/4 = 4 splits
+    const r8 = await s.run(lw, new Float32Array(64 * k), 64);
+    expect(r8.path).toBe('fused-mma-i8');
+    expect(r8.detail).toMatch(/grid 1x1x4 .*qs_splitk_sum/);
+    expect(rt.launches.slice(-3)).toEqual(['qs_x_q8', 'qs_mma_i8', 'qs_splitk_sum']);
     await s.close();
     expect(rt.live.size).toBe(0);
   });

@@ -191,6 +191,8 @@ interface ModuleEntry {
   mod: GpuModule;
   fns: Map<string, GpuFunction>;
   origin: string;
+  /** qs_mma_i8's launch facts (qs_mma_i8_geometry), read once */
+  i8?: { shared: number; minBlocks: number; bm: number; bn: number; kt: number; threads: number };
 }
 
 export interface CompiledInfo {
@@ -309,6 +311,25 @@ class GpuSession implements BackendSession {
     const entry: ModuleEntry = { mod, fns: new Map(), origin };
     this.modules.set(key, entry);
     return entry;
+  }
+
+  /** qs_mma_i8's launch facts, from the module itself (one tiny launch per module) */
+  private i8Geometry(entry: ModuleEntry): NonNullable<ModuleEntry['i8']> {
+    if (entry.i8) return entry.i8;
+    const fn = this.fn(entry, 'qs_mma_i8_geometry');
+    const buf = this.alloc(64, 'qs_mma_i8 geometry');
+    try {
+      this.rt.launch(fn, [1, 1, 1], [1, 1, 1], 0, [{ ptr: buf }]);
+      const v = new Int32Array(6);
+      this.rt.copyFromDevice(v, buf);
+      const [shared, minBlocks, bm, bn, kt, threads] = Array.from(v);
+      if (!(bm > 0 && bn > 0 && kt > 0 && threads > 0 && minBlocks > 0 && shared >= 0))
+        throw new Error(`qs_mma_i8_geometry returned ${Array.from(v).join(',')}`);
+      entry.i8 = { shared, minBlocks, bm, bn, kt, threads };
+      return entry.i8;
+    } finally {
+      this.freeQuiet(buf);
+    }
   }
 
   /** weight rows per block and threads per block of the int8 small kernel (qs_small_q8.h's table) */
@@ -574,6 +595,69 @@ class GpuSession implements BackendSession {
           this.rt.launch(fn, grid, [threads, 1, 1], 0, args(wPtr), OVERLAP);
         },
         detail: `qs_x_q8 + qs_q8_m${m} (int8 activations per 32, dp4a) grid ${grid[0]} block ${threads} (${entry.origin})`,
+      };
+    }
+    if (kp === 'fused-mma-i8') {
+      const entry = this.moduleFor(gw.type);
+      const conv = this.fn(entry, 'qs_x_q8');
+      const fn = this.fn(entry, 'qs_mma_i8');
+      const g = this.i8Geometry(entry);
+      const xq = this.alloc(m * k + WEIGHT_PAD, `${gw.name}: int8 activations`);
+      scratch.push(xq);
+      const xd = this.alloc(m * (k / 32) * 8 + WEIGHT_PAD, `${gw.name}: activation scales`);
+      scratch.push(xd);
+      const cgrid: [number, number, number] = [
+        Math.max(1, Math.min(Math.ceil((m * k) / 4 / 256), this.device.computeUnits * 16)),
+        1,
+        1,
+      ];
+      // split-K so that the tiles fill the device (blocks per SM as the kernel was built for)
+      const gx = Math.ceil(n / g.bn);
+      const gy = Math.ceil(m / g.bm);
+      const slices = Math.ceil(k / g.kt);
+      const want = Math.max(
+        1,
+        Math.min(
+          16,
+          Math.floor((this.device.computeUnits * g.minBlocks) / (gx * gy)),
+          Math.max(1, Math.floor(slices / 4)),
+        ),
+      );
+      const per = Math.ceil(slices / want);
+      const splits = Math.ceil(slices / per);
+      let out = yPtr;
+      if (splits > 1) {
+        out = this.alloc(splits * m * n * 4 + WEIGHT_PAD, `${gw.name}: split-K partial sums`);
+        scratch.push(out);
+      }
+      const grid: [number, number, number] = [gx, gy, splits];
+      const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xq }, { ptr: xd }, { i32: m }, { i32: k }];
+      const args = argsFor((wPtr): KernelArg[] => [
+        { ptr: xq },
+        { ptr: xd },
+        { ptr: wPtr },
+        { ptr: out },
+        { i32: m },
+        { i32: n },
+        { i32: k },
+        { i32: per },
+      ]);
+      const sum = splits > 1 ? this.fn(entry, 'qs_splitk_sum') : null;
+      const sumArgs: KernelArg[] = [{ ptr: out }, { ptr: yPtr }, { u64: m * n }, { i32: splits }];
+      const sgrid: [number, number, number] = [
+        Math.max(1, Math.min(Math.ceil((m * n) / 256), this.device.computeUnits * 16)),
+        1,
+        1,
+      ];
+      return {
+        enqueue: (wPtr) => {
+          this.rt.launch(conv, cgrid, [256, 1, 1], 0, convArgs);
+          this.rt.launch(fn, grid, [g.threads, 1, 1], g.shared, args(wPtr));
+          if (sum) this.rt.launch(sum, sgrid, [256, 1, 1], 0, sumArgs);
+        },
+        detail:
+          `qs_x_q8 + qs_mma_i8 (mma.sync m16n8k32 s8, int8 activations per 32) grid ${gx}x${gy}x${splits} block ${g.threads} ` +
+          `shared ${g.shared}${sum ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
       };
     }
     if (kp === 'fused-tiled-f32') {
@@ -872,7 +956,7 @@ export function q8Table(type: number): { rows: number[]; warps: number[] } {
 }
 const Q8_TABLES = new Map<number, { rows: number[]; warps: number[] }>();
 // int8 matrix-unit kernel (kernels/qs_mma_i8.h)
-const MMA_I8_AVAILABLE = false;
+const MMA_I8_AVAILABLE = true;
 
 /** "QS_Q8_NW=4,QS_Q8_R2=2" -> defines; names QS_*, integer values; throws a one-line error. */
 export function parseDefines(spec: string): Record<string, number> {

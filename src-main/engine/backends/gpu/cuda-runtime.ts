@@ -11,10 +11,12 @@ import {
   CUDA_ERROR_NO_DEVICE,
   cuCheck,
   cuErrorText,
+  encodeLaunchConfig,
   loadCudaDriver,
   type CuDevicePtr,
   type CuHandle,
   type CudaDriver,
+  type NativeLaunchConfig,
 } from '../../../../native/cuda';
 import { loadNvrtc, nvrtcCheck, NVRTC_SUCCESS, type Nvrtc } from '../../../../native/nvrtc';
 import type { DeviceInfo } from '../types';
@@ -164,6 +166,8 @@ export class CudaRuntime implements GpuRuntime {
   }
 
   private overlapLaunch = false;
+  /** launch configurations encoded in native memory, by grid/block/shared (freed in dispose) */
+  private pdlConfigs = new Map<string, { config: NativeLaunchConfig; free: () => void }>();
   private static readonly PDL_ATTRS = [
     {
       id: CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
@@ -350,25 +354,26 @@ export class CudaRuntime implements GpuRuntime {
       this.argCache.set(args, params);
     }
     if (options?.overlapPrevious && this.overlapLaunch) {
+      const key = `${grid.join(',')}/${block.join(',')}/${sharedBytes}`;
+      let cfg = this.pdlConfigs.get(key);
+      if (!cfg) {
+        cfg = encodeLaunchConfig({
+          gridDimX: grid[0],
+          gridDimY: grid[1],
+          gridDimZ: grid[2],
+          blockDimX: block[0],
+          blockDimY: block[1],
+          blockDimZ: block[2],
+          sharedMemBytes: sharedBytes,
+          hStream: null,
+          attrs: CudaRuntime.PDL_ATTRS,
+          numAttrs: 1,
+        });
+        this.pdlConfigs.set(key, cfg);
+      }
       this.check(
         `cuLaunchKernelEx(${fn.name})`,
-        this.d.cuLaunchKernelEx!(
-          {
-            gridDimX: grid[0],
-            gridDimY: grid[1],
-            gridDimZ: grid[2],
-            blockDimX: block[0],
-            blockDimY: block[1],
-            blockDimZ: block[2],
-            sharedMemBytes: sharedBytes,
-            hStream: null,
-            attrs: CudaRuntime.PDL_ATTRS,
-            numAttrs: 1,
-          },
-          f.handle,
-          params,
-          null,
-        ),
+        this.d.cuLaunchKernelEx!(cfg.config, f.handle, params, null),
       );
       return;
     }
@@ -435,6 +440,8 @@ export class CudaRuntime implements GpuRuntime {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const c of this.pdlConfigs.values()) c.free();
+    this.pdlConfigs.clear();
     try {
       this.releaseContext();
     } catch (e) {

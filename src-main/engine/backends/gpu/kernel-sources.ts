@@ -1,12 +1,13 @@
 /**
  * The kernel sources (kernels/*.cu and their headers) as strings, and which source serves which ggml
  * type. One source per format; all share kernels/qs_kernels.h (which includes the int8-activation
- * kernels of qs_q8.h and qs_small_q8.h) and the portability header qs_port.h.
+ * kernels of qs_q8.h, qs_small_q8.h and qs_mma_i8.h) and the portability header qs_port.h.
  */
 import portH from '../../../../kernels/qs_port.h?raw';
 import kernelsH from '../../../../kernels/qs_kernels.h?raw';
 import q8H from '../../../../kernels/qs_q8.h?raw';
 import smallQ8H from '../../../../kernels/qs_small_q8.h?raw';
+import mmaI8H from '../../../../kernels/qs_mma_i8.h?raw';
 import q4_0 from '../../../../kernels/q4_0.cu?raw';
 import q8_0 from '../../../../kernels/q8_0.cu?raw';
 import q4_k from '../../../../kernels/q4_k.cu?raw';
@@ -21,6 +22,7 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_kernels.h': kernelsH,
   'qs_q8.h': q8H,
   'qs_small_q8.h': smallQ8H,
+  'qs_mma_i8.h': mmaI8H,
 };
 
 export interface KernelSource {

@@ -128,6 +128,7 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
     );
     const rows: BenchRow[] = [];
     const rng = new Rng(42);
+    let warm = false;
     try {
       for (const type of types) {
         const fmt = typeName(type);
@@ -155,6 +156,13 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
                 check = `error: ${(e as Error).message.split('\n')[0]}`;
                 ctx.stderr.write(`${fmt} m=${m} --path ${path}: ${check}\n`);
                 continue;
+              }
+              if (!warm) {
+                // the GPU idles at a low clock: keep it busy for ~0.5 s before the first sample
+                warm = true;
+                const t0 = performance.now();
+                while (performance.now() - t0 < 500)
+                  await session.time(w, x, m, { protocol: 'hot', path, repeats: 5 });
               }
               for (const protocol of protos) {
                 try {
