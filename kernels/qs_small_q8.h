@@ -41,6 +41,9 @@
 #else
 #define QS_Q8_MINB(M) (QS_Q8_B)
 #endif
+#ifndef QS_Q8_UNROLL
+#define QS_Q8_UNROLL 2 // unroll of the unit loop
+#endif
 __host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8) {
   return m == 1 ? a1 : m == 2 ? a2 : m == 3 ? a3 : m == 4 ? a4 : m == 5 ? a5 : m == 6 ? a6 : m == 7 ? a7 : a8;
 }
@@ -138,21 +141,20 @@ __device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
     u.v[4 + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
   }
 #endif
-  const qs_u32 dd = *(const qs_u32*)b;
-  const qs_u32 s0 = *(const qs_u32*)(b + 4), s1 = *(const qs_u32*)(b + 8), s2 = *(const qs_u32*)(b + 12);
-  // 6-bit scale and min of sub-blocks j = 2g and 2g+1 (FORMATS.md get_scale_min_k4)
+  // d, dmin and the 12 scale bytes: one 16-byte load (K-quant blocks are 16-byte aligned)
+  const uint4 hd = *(const uint4*)b;
+  const qs_u32 dd = hd.x, s0 = hd.y, s1 = hd.z, s2 = hd.w;
+  // 6-bit scale and min of sub-blocks j = 2g and 2g+1 (FORMATS.md get_scale_min_k4), without branches
+  // (g differs between the lanes of a wave): both encodings computed, one selected
   int sc[2], mn[2];
 #pragma unroll
   for (int t = 0; t < 2; t++) {
-    const int j = 2 * g + t;
-    if (j < 4) {
-      sc[t] = (s0 >> (8 * j)) & 63;
-      mn[t] = (s1 >> (8 * j)) & 63;
-    } else {
-      const int jj = j - 4;
-      sc[t] = ((s2 >> (8 * jj)) & 15) | (((s0 >> (8 * jj + 6)) & 3) << 4);
-      mn[t] = ((s2 >> (8 * jj + 4)) & 15) | (((s1 >> (8 * jj + 6)) & 3) << 4);
-    }
+    const int jm = (2 * g + t) & 3;
+    const int lsc = (s0 >> (8 * jm)) & 63, lmn = (s1 >> (8 * jm)) & 63;
+    const int hsc = ((s2 >> (8 * jm)) & 15) | (((s0 >> (8 * jm + 6)) & 3) << 4);
+    const int hmn = ((s2 >> (8 * jm + 4)) & 15) | (((s1 >> (8 * jm + 6)) & 3) << 4);
+    sc[t] = g < 2 ? lsc : hsc;
+    mn[t] = g < 2 ? lmn : hmn;
   }
   const float d = qs_h2f(dd & 0xffffu), dmin = qs_h2f(dd >> 16);
   u.dl = d * (float)sc[0];
@@ -251,7 +253,8 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
   }
   QS_GRID_WAIT();
   // the next unit's weights are decoded after this one's products (the compiler issues their loads early)
-#pragma unroll 2
+  constexpr int UNROLL = QS_Q8_UNROLL;
+#pragma unroll UNROLL
   for (; uu < units; uu += NT) {
     const int kb = uu / QS_Q8_P;
 #pragma unroll
