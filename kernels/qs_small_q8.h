@@ -19,20 +19,20 @@
 // The backend reads these two lines from this file's text to size its launches: keep their form.
 // QS_Q8_R / QS_Q8_W (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 #if QS_TYPE == 2
-#define QS_Q8_RT 4, 4, 4, 4, 4, 4, 4, 4
-#define QS_Q8_WT 2, 4, 4, 2, 2, 2, 2, 2
+#define QS_Q8_RT 8, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
 #elif QS_TYPE == 8
-#define QS_Q8_RT 1, 4, 2, 4, 4, 4, 4, 4
-#define QS_Q8_WT 8, 4, 4, 2, 2, 2, 2, 2
+#define QS_Q8_RT 1, 4, 4, 4, 4, 8, 8, 8
+#define QS_Q8_WT 8, 4, 4, 4, 4, 2, 2, 2
 #elif QS_TYPE == 12
-#define QS_Q8_RT 4, 2, 2, 2, 4, 4, 4, 4
-#define QS_Q8_WT 2, 4, 2, 2, 2, 2, 2, 2
+#define QS_Q8_RT 8, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
 #elif QS_TYPE == 13
-#define QS_Q8_RT 4, 2, 2, 4, 4, 4, 4, 4
-#define QS_Q8_WT 4, 4, 2, 2, 2, 2, 2, 2
+#define QS_Q8_RT 4, 4, 4, 8, 8, 8, 8, 8
+#define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
 #else // Q6_K
-#define QS_Q8_RT 2, 4, 4, 4, 4, 4, 4, 4
-#define QS_Q8_WT 4, 2, 2, 4, 2, 2, 2, 2
+#define QS_Q8_RT 4, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_WT 4, 4, 4, 2, 2, 2, 2, 2
 #endif
 // resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless QS_Q8_B asks
 // for more (fewer registers per thread, more warps in flight)
@@ -42,7 +42,7 @@
 #define QS_Q8_MINB(M) (QS_Q8_B)
 #endif
 #ifndef QS_Q8_UNROLL
-#define QS_Q8_UNROLL 2 // unroll of the unit loop
+#define QS_Q8_UNROLL 1 // unroll of the unit loop: 2 costs registers (occupancy) and was slower on an H100
 #endif
 __host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8) {
   return m == 1 ? a1 : m == 2 ? a2 : m == 3 ? a3 : m == 4 ? a4 : m == 5 ? a5 : m == 6 ? a6 : m == 7 ? a7 : a8;
@@ -252,7 +252,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
     for (int r = 0; r < R; r++) qs_q8_decode(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, wq[r]);
   }
   QS_GRID_WAIT();
-  // the next unit's weights are decoded after this one's products (the compiler issues their loads early)
+  // the next unit's weights are decoded after this one's products (their loads go out before the products)
   constexpr int UNROLL = QS_Q8_UNROLL;
 #pragma unroll UNROLL
   for (; uu < units; uu += NT) {
