@@ -313,6 +313,32 @@ class GpuSession implements BackendSession {
     return entry;
   }
 
+  /**
+   * Scratch for x quantized per 32 (qs_q8.h: int8 [m][k] and (d, sum) float2 [m][k/32]) and the
+   * qs_x_q8 launch that fills it; the buffers go into `scratch` for the caller to free.
+   */
+  private quantizeActivations(
+    entry: ModuleEntry,
+    gw: GpuWeights,
+    xPtr: DevicePtr,
+    m: number,
+    scratch: DevicePtr[],
+  ): { xq: DevicePtr; xd: DevicePtr; quantize: () => void } {
+    const k = gw.k;
+    const conv = this.fn(entry, 'qs_x_q8');
+    const xq = this.alloc(m * k + WEIGHT_PAD, `${gw.name}: int8 activations`);
+    scratch.push(xq);
+    const xd = this.alloc(m * (k / 32) * 8 + WEIGHT_PAD, `${gw.name}: activation scales`);
+    scratch.push(xd);
+    const grid: [number, number, number] = [
+      Math.max(1, Math.min(Math.ceil((m * k) / 4 / 256), this.device.computeUnits * 16)),
+      1,
+      1,
+    ];
+    const args: KernelArg[] = [{ ptr: xPtr }, { ptr: xq }, { ptr: xd }, { i32: m }, { i32: k }];
+    return { xq, xd, quantize: () => this.rt.launch(conv, grid, [256, 1, 1], 0, args) };
+  }
+
   /** qs_mma_i8's launch facts, from the module itself (one tiny launch per module) */
   private i8Geometry(entry: ModuleEntry): NonNullable<ModuleEntry['i8']> {
     if (entry.i8) return entry.i8;
@@ -565,21 +591,10 @@ class GpuSession implements BackendSession {
     }
     if (kp === 'fused-small-q8') {
       const entry = this.moduleFor(gw.type);
-      const conv = this.fn(entry, 'qs_x_q8');
       const fn = this.fn(entry, `qs_q8_m${m}`);
-      // activations quantized per 32: int8 [m][k] and (d, sum) float2 [m][k/32]
-      const xq = this.alloc(m * k + WEIGHT_PAD, `${gw.name}: int8 activations`);
-      scratch.push(xq);
-      const xd = this.alloc(m * (k / 32) * 8 + WEIGHT_PAD, `${gw.name}: activation scales`);
-      scratch.push(xd);
-      const cgrid: [number, number, number] = [
-        Math.max(1, Math.min(Math.ceil((m * k) / 4 / 256), this.device.computeUnits * 16)),
-        1,
-        1,
-      ];
+      const { xq, xd, quantize } = this.quantizeActivations(entry, gw, xPtr, m, scratch);
       const { rows, threads } = this.q8Geometry(gw.type, m);
       const grid: [number, number, number] = [Math.ceil(n / rows), 1, 1];
-      const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xq }, { ptr: xd }, { i32: m }, { i32: k }];
       const args = argsFor((wPtr): KernelArg[] => [
         { ptr: xq },
         { ptr: xd },
@@ -590,7 +605,7 @@ class GpuSession implements BackendSession {
       ]);
       return {
         enqueue: (wPtr) => {
-          this.rt.launch(conv, cgrid, [256, 1, 1], 0, convArgs);
+          quantize();
           // starts while qs_x_q8 runs (CUDA sm_90+): its weight loads begin at once
           this.rt.launch(fn, grid, [threads, 1, 1], 0, args(wPtr), OVERLAP);
         },
@@ -599,18 +614,9 @@ class GpuSession implements BackendSession {
     }
     if (kp === 'fused-mma-i8') {
       const entry = this.moduleFor(gw.type);
-      const conv = this.fn(entry, 'qs_x_q8');
       const fn = this.fn(entry, 'qs_mma_i8');
       const g = this.i8Geometry(entry);
-      const xq = this.alloc(m * k + WEIGHT_PAD, `${gw.name}: int8 activations`);
-      scratch.push(xq);
-      const xd = this.alloc(m * (k / 32) * 8 + WEIGHT_PAD, `${gw.name}: activation scales`);
-      scratch.push(xd);
-      const cgrid: [number, number, number] = [
-        Math.max(1, Math.min(Math.ceil((m * k) / 4 / 256), this.device.computeUnits * 16)),
-        1,
-        1,
-      ];
+      const { xq, xd, quantize } = this.quantizeActivations(entry, gw, xPtr, m, scratch);
       // split-K so that the tiles fill the device (blocks per SM as the kernel was built for)
       const gx = Math.ceil(n / g.bn);
       const gy = Math.ceil(m / g.bm);
@@ -631,7 +637,6 @@ class GpuSession implements BackendSession {
         scratch.push(out);
       }
       const grid: [number, number, number] = [gx, gy, splits];
-      const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xq }, { ptr: xd }, { i32: m }, { i32: k }];
       const args = argsFor((wPtr): KernelArg[] => [
         { ptr: xq },
         { ptr: xd },
@@ -651,7 +656,7 @@ class GpuSession implements BackendSession {
       ];
       return {
         enqueue: (wPtr) => {
-          this.rt.launch(conv, cgrid, [256, 1, 1], 0, convArgs);
+          quantize();
           this.rt.launch(fn, grid, [g.threads, 1, 1], g.shared, args(wPtr));
           if (sum) this.rt.launch(sum, sgrid, [256, 1, 1], 0, sumArgs);
         },
