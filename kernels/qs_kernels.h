@@ -291,21 +291,7 @@ __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u
     }
     QS_SYNCWARP();
   }
-#pragma unroll
-  for (int r = 0; r < R; r++)
-#pragma unroll
-    for (int mi = 0; mi < M; mi++) {
-      const float s = qs_warp_sum(acc[r][mi]);
-      if (lane == 0) red[warp][r * M + mi] = s;
-    }
-  __syncthreads();
-  if (threadIdx.x < R * M) {
-    const int r = threadIdx.x / M, mi = threadIdx.x % M;
-    float s = 0.f;
-#pragma unroll
-    for (int ww = 0; ww < QS_SMALL_NW; ww++) s += red[ww][threadIdx.x];
-    if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
-  }
+  qs_block_sum_store<R, M, QS_SMALL_NW>(acc, red, y, row0, n);
 }
 #else
 // Plain float weights (F32/F16/BF16): any k; the block's threads stride over the row's elements.
@@ -314,7 +300,6 @@ __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u
                                          float* __restrict__ y, int n, int k) {
   constexpr int R = QS_RROWS(M);
   __shared__ float red[QS_SMALL_NW][QS_RROWS(M) * M];
-  const int lane = threadIdx.x % QS_WARP, warp = threadIdx.x / QS_WARP;
   const qs_i64 row0 = (qs_i64)blockIdx.x * R;
   const qs_i64 rowBytes = (qs_i64)k * QS_PLAIN;
   float acc[R][M];
@@ -335,20 +320,7 @@ __device__ __forceinline__ void qs_small(const float* __restrict__ x, const qs_u
       }
     }
   }
-#pragma unroll
-  for (int r = 0; r < R; r++)
-#pragma unroll
-    for (int mi = 0; mi < M; mi++) {
-      const float s = qs_warp_sum(acc[r][mi]);
-      if (lane == 0) red[warp][r * M + mi] = s;
-    }
-  __syncthreads();
-  if (threadIdx.x < R * M) {
-    const int r = threadIdx.x / M, mi = threadIdx.x % M;
-    float s = 0.f;
-    for (int ww = 0; ww < QS_SMALL_NW; ww++) s += red[ww][threadIdx.x];
-    if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
-  }
+  qs_block_sum_store<R, M, QS_SMALL_NW>(acc, red, y, row0, n);
 }
 #endif
 
@@ -491,6 +463,26 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16(const float* __restri
   }
 }
 
+// A warp's 64 x 32 block of mma.sync m16n8 accumulators (4 x 4 tiles, c0..c3 per lane: rows g and g+8,
+// columns 2t and 2t+1) stored to y [m][n] at (r0, c0), skipping what lies past m or n.
+__device__ __forceinline__ void qs_mma_store(const float (&acc)[4][4][4], float* __restrict__ y, qs_i64 r0, qs_i64 c0, int g,
+                                             int t, int m, int n) {
+#pragma unroll
+  for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+    for (int nt = 0; nt < 4; nt++) {
+      const qs_i64 row = r0 + mt * 16 + g;
+      const qs_i64 col = c0 + nt * 8 + 2 * t;
+#pragma unroll
+      for (int h = 0; h < 2; h++) {
+        const qs_i64 rr = row + 8 * h;
+        if (rr >= m) continue;
+        if (col < n) y[rr * n + col] = acc[mt][nt][2 * h];
+        if (col + 1 < n) y[rr * n + col + 1] = acc[mt][nt][2 * h + 1];
+      }
+    }
+}
+
 __device__ __forceinline__ void qs_mma_bf16(float* c, const qs_u32* a, qs_u32 b0, qs_u32 b1) {
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
@@ -571,20 +563,7 @@ QS_EXTERN __global__ void __launch_bounds__(256)
     }
     __syncthreads();
   }
-#pragma unroll
-  for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-    for (int nt = 0; nt < 4; nt++) {
-      const qs_i64 row = m0 + wm * 64 + mt * 16 + g;
-      const qs_i64 col = n0 + wn * 32 + nt * 8 + 2 * t;
-#pragma unroll
-      for (int h = 0; h < 2; h++) {
-        const qs_i64 rr = row + 8 * h;
-        if (rr >= m) continue;
-        if (col < n) y[rr * n + col] = acc[mt][nt][2 * h];
-        if (col + 1 < n) y[rr * n + col + 1] = acc[mt][nt][2 * h + 1];
-      }
-    }
+  qs_mma_store(acc, y, m0 + wm * 64, n0 + wn * 32, g, t, m, n);
 }
 
 // split-K reduction: y[i] = sum over z of part[z * count + i] (every y element written).

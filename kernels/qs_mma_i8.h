@@ -507,20 +507,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
       slice(qs_i8_tag<false>());
   }
 
-#pragma unroll
-  for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-    for (int nt = 0; nt < 4; nt++) {
-      const qs_i64 row = m0 + wm * 64 + mt * 16 + g;
-      const qs_i64 col = n0 + wn * 32 + nt * 8 + 2 * t;
-#pragma unroll
-      for (int hh = 0; hh < 2; hh++) {
-        const qs_i64 rr = row + 8 * hh;
-        if (rr >= m) continue;
-        if (col < n) y[rr * n + col] = acc[mt][nt][2 * hh];
-        if (col + 1 < n) y[rr * n + col + 1] = acc[mt][nt][2 * hh + 1];
-      }
-    }
+  qs_mma_store(acc, y, (qs_i64)m0 + wm * 64, (qs_i64)n0 + wn * 32, g, t, m, n);
 }
 
 // The launch facts of this build for the host (one thread): {dynamic shared bytes, blocks per SM the

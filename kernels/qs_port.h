@@ -96,3 +96,27 @@ __device__ __forceinline__ float qs_warp_sum(float v) {
   for (int o = QS_WARP / 2; o > 0; o >>= 1) v += QS_SHFL_XOR(v, o);
   return v;
 }
+
+// The small-batch kernels' epilogue: each thread holds partial sums acc[r][mi] for R weight rows and M
+// activation rows; they are summed over the wave (shuffles), then over the block's NW waves (shared
+// memory `red`), and y[mi][row0 + r] is written for the rows below n.
+template <int R, int M, int NW>
+__device__ __forceinline__ void qs_block_sum_store(const float (&acc)[R][M], float (&red)[NW][R * M], float* __restrict__ y,
+                                                   qs_i64 row0, int n) {
+  const int lane = threadIdx.x % QS_WARP, warp = threadIdx.x / QS_WARP;
+#pragma unroll
+  for (int r = 0; r < R; r++)
+#pragma unroll
+    for (int mi = 0; mi < M; mi++) {
+      const float s = qs_warp_sum(acc[r][mi]);
+      if (lane == 0) red[warp][r * M + mi] = s;
+    }
+  __syncthreads();
+  if (threadIdx.x < R * M) {
+    const int r = threadIdx.x / M, mi = threadIdx.x % M;
+    float s = 0.f;
+#pragma unroll
+    for (int ww = 0; ww < NW; ww++) s += red[ww][threadIdx.x];
+    if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
+  }
+}

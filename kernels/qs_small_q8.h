@@ -228,7 +228,6 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
   constexpr int NW = QS_Q8_WARPS(M);
   constexpr int NT = NW * QS_WARP;
   __shared__ float red[NW][R * M];
-  const int lane = threadIdx.x % QS_WARP, warp = threadIdx.x / QS_WARP;
   const qs_i64 row0 = (qs_i64)blockIdx.x * R;
   const int nb = k / QS_QK;
   const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
@@ -270,21 +269,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
       for (int r = 0; r < R; r++) qs_q8_decode(wr[r] + (qs_i64)(nu / QS_Q8_P) * QS_BB, nu % QS_Q8_P, wq[r]);
     }
   }
-#pragma unroll
-  for (int r = 0; r < R; r++)
-#pragma unroll
-    for (int mi = 0; mi < M; mi++) {
-      const float s = qs_warp_sum(acc[r][mi]);
-      if (lane == 0) red[warp][r * M + mi] = s;
-    }
-  __syncthreads();
-  if (threadIdx.x < R * M) {
-    const int r = threadIdx.x / M, mi = threadIdx.x % M;
-    float s = 0.f;
-#pragma unroll
-    for (int ww = 0; ww < NW; ww++) s += red[ww][threadIdx.x];
-    if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
-  }
+  qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
 }
 
 #define QS_Q8_ENTRY(M)                                                                                        \
