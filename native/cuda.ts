@@ -88,7 +88,31 @@ export interface CuLaunchConfig {
 export interface NativeLaunchConfig {
   readonly __nativeLaunchConfig: unique symbol;
 }
+let launchTypesDone = false;
+/** Registers the koffi types of CUlaunchConfig / CUlaunchAttribute (once per process). */
+export function launchTypes(): void {
+  if (launchTypesDone) return;
+  launchTypesDone = true;
+  koffi.struct('QsCUlaunchAttribute', {
+    id: 'int',
+    pad: koffi.array('uint8_t', 4),
+    value: koffi.array('uint8_t', 64),
+  });
+  koffi.struct('QsCUlaunchConfig', {
+    gridDimX: 'unsigned int',
+    gridDimY: 'unsigned int',
+    gridDimZ: 'unsigned int',
+    blockDimX: 'unsigned int',
+    blockDimY: 'unsigned int',
+    blockDimZ: 'unsigned int',
+    sharedMemBytes: 'unsigned int',
+    hStream: 'void *',
+    attrs: 'QsCUlaunchAttribute *',
+    numAttrs: 'unsigned int',
+  });
+}
 export function encodeLaunchConfig(cfg: CuLaunchConfig): { config: NativeLaunchConfig; free: () => void } {
+  launchTypes();
   const attrs = koffi.alloc('QsCUlaunchAttribute', Math.max(1, cfg.attrs.length));
   cfg.attrs.forEach((a, i) =>
     koffi.encode(attrs, i * koffi.sizeof('QsCUlaunchAttribute'), 'QsCUlaunchAttribute', a),
@@ -164,23 +188,7 @@ export function loadCudaDriver(): CudaDriver {
     void ptr;
     koffi.alias('QsCUdeviceptr', 'uint64_t');
     const f = (decl: string) => lib.func(decl);
-    koffi.struct('QsCUlaunchAttribute', {
-      id: 'int',
-      pad: koffi.array('uint8_t', 4),
-      value: koffi.array('uint8_t', 64),
-    });
-    koffi.struct('QsCUlaunchConfig', {
-      gridDimX: 'unsigned int',
-      gridDimY: 'unsigned int',
-      gridDimZ: 'unsigned int',
-      blockDimX: 'unsigned int',
-      blockDimY: 'unsigned int',
-      blockDimZ: 'unsigned int',
-      sharedMemBytes: 'unsigned int',
-      hStream: 'QsCuHandle',
-      attrs: 'QsCUlaunchAttribute *',
-      numAttrs: 'unsigned int',
-    });
+    launchTypes();
     let cuLaunchKernelEx: unknown;
     try {
       cuLaunchKernelEx = f(
