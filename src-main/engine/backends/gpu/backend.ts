@@ -339,6 +339,33 @@ class GpuSession implements BackendSession {
     return { xq, xd, quantize: () => this.rt.launch(conv, grid, [256, 1, 1], 0, args) };
   }
 
+  /**
+   * Split-K output of the matrix-unit kernels: with splits > 1 they write partial sums to a scratch
+   * buffer (freed by the caller through `scratch`) and `sum` launches qs_splitk_sum into y; with one
+   * split they write y directly and `sum` is null.
+   */
+  private splitK(
+    entry: ModuleEntry,
+    gw: GpuWeights,
+    yPtr: DevicePtr,
+    m: number,
+    splits: number,
+    scratch: DevicePtr[],
+  ): { out: DevicePtr; sum: (() => void) | null } {
+    if (splits <= 1) return { out: yPtr, sum: null };
+    const count = m * gw.n;
+    const out = this.alloc(splits * count * 4 + WEIGHT_PAD, `${gw.name}: split-K partial sums`);
+    scratch.push(out);
+    const fn = this.fn(entry, 'qs_splitk_sum');
+    const args: KernelArg[] = [{ ptr: out }, { ptr: yPtr }, { u64: count }, { i32: splits }];
+    const grid: [number, number, number] = [
+      Math.max(1, Math.min(Math.ceil(count / 256), this.device.computeUnits * 16)),
+      1,
+      1,
+    ];
+    return { out, sum: () => this.rt.launch(fn, grid, [256, 1, 1], 0, args) };
+  }
+
   /** qs_mma_i8's launch facts, from the module itself (one tiny launch per module) */
   private i8Geometry(entry: ModuleEntry): NonNullable<ModuleEntry['i8']> {
     if (entry.i8) return entry.i8;
@@ -631,11 +658,7 @@ class GpuSession implements BackendSession {
       );
       const per = Math.ceil(slices / want);
       const splits = Math.ceil(slices / per);
-      let out = yPtr;
-      if (splits > 1) {
-        out = this.alloc(splits * m * n * 4 + WEIGHT_PAD, `${gw.name}: split-K partial sums`);
-        scratch.push(out);
-      }
+      const { out, sum } = this.splitK(entry, gw, yPtr, m, splits, scratch);
       const grid: [number, number, number] = [gx, gy, splits];
       const args = argsFor((wPtr): KernelArg[] => [
         { ptr: xq },
@@ -647,18 +670,11 @@ class GpuSession implements BackendSession {
         { i32: k },
         { i32: per },
       ]);
-      const sum = splits > 1 ? this.fn(entry, 'qs_splitk_sum') : null;
-      const sumArgs: KernelArg[] = [{ ptr: out }, { ptr: yPtr }, { u64: m * n }, { i32: splits }];
-      const sgrid: [number, number, number] = [
-        Math.max(1, Math.min(Math.ceil((m * n) / 256), this.device.computeUnits * 16)),
-        1,
-        1,
-      ];
       return {
         enqueue: (wPtr) => {
           quantize();
           this.rt.launch(fn, grid, [g.threads, 1, 1], g.shared, args(wPtr));
-          if (sum) this.rt.launch(sum, sgrid, [256, 1, 1], 0, sumArgs);
+          sum?.();
         },
         detail:
           `qs_x_q8 + qs_mma_i8 (mma.sync m16n8k32 s8, int8 activations per 32) grid ${gx}x${gy}x${splits} block ${g.threads} ` +
@@ -706,11 +722,7 @@ class GpuSession implements BackendSession {
       const per = Math.ceil(slices / want);
       const splits = Math.ceil(slices / per);
       const grid: [number, number, number] = [gx, gy, splits];
-      let out = yPtr;
-      if (splits > 1) {
-        out = this.alloc(splits * m * n * 4 + WEIGHT_PAD, `${gw.name}: split-K partial sums`);
-        scratch.push(out);
-      }
+      const { out, sum } = this.splitK(entry, gw, yPtr, m, splits, scratch);
       const args = argsFor((wPtr): KernelArg[] => [
         { ptr: xb },
         { ptr: wPtr },
@@ -721,19 +733,12 @@ class GpuSession implements BackendSession {
         { i32: kpad },
         { i32: per },
       ]);
-      const sum = splits > 1 ? this.fn(entry, 'qs_splitk_sum') : null;
-      const sumArgs: KernelArg[] = [{ ptr: out }, { ptr: yPtr }, { u64: m * n }, { i32: splits }];
-      const sgrid: [number, number, number] = [
-        Math.max(1, Math.min(Math.ceil((m * n) / 256), this.device.computeUnits * 16)),
-        1,
-        1,
-      ];
       const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xb }, { i32: m }, { i32: k }, { i32: kpad }];
       return {
         enqueue: (wPtr) => {
           this.rt.launch(conv, cgrid, [256, 1, 1], 0, convArgs);
           this.rt.launch(fn, grid, [MMA_THREADS, 1, 1], 0, args(wPtr));
-          if (sum) this.rt.launch(sum, sgrid, [256, 1, 1], 0, sumArgs);
+          sum?.();
         },
         detail:
           `qs_x_bf16 + qs_mma_f16 (mma.sync m16n8k16 bf16, f32 accumulate) grid ${gx}x${gy}x${splits} block ${MMA_THREADS}` +
