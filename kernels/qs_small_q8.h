@@ -19,20 +19,20 @@
 // The backend reads these two lines from this file's text to size its launches: keep their form.
 // QS_Q8_R / QS_Q8_W (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 #if QS_TYPE == 2
-#define QS_Q8_RT 8, 8, 8, 8, 8, 8, 8, 8
-#define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #elif QS_TYPE == 8
 #define QS_Q8_RT 1, 4, 4, 4, 4, 8, 8, 8
 #define QS_Q8_WT 8, 4, 4, 4, 4, 2, 2, 2
 #elif QS_TYPE == 12
-#define QS_Q8_RT 8, 8, 8, 8, 8, 8, 8, 8
-#define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #elif QS_TYPE == 13
 #define QS_Q8_RT 4, 4, 4, 8, 8, 8, 8, 8
 #define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
 #else // Q6_K
-#define QS_Q8_RT 4, 4, 4, 4, 4, 4, 4, 4
-#define QS_Q8_WT 4, 4, 4, 2, 2, 2, 2, 2
+#define QS_Q8_RT 2, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_WT 8, 4, 4, 2, 2, 2, 2, 2
 #endif
 // resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless QS_Q8_B asks
 // for more (fewer registers per thread, more warps in flight)
@@ -40,9 +40,6 @@
 #define QS_Q8_MINB(M) 1
 #else
 #define QS_Q8_MINB(M) (QS_Q8_B)
-#endif
-#ifndef QS_Q8_UNROLL
-#define QS_Q8_UNROLL 1 // unroll of the unit loop: 2 costs registers (occupancy) and was slower on an H100
 #endif
 __host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8) {
   return m == 1 ? a1 : m == 2 ? a2 : m == 3 ? a3 : m == 4 ? a4 : m == 5 ? a5 : m == 6 ? a6 : m == 7 ? a7 : a8;
@@ -58,35 +55,33 @@ __host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int 
 #define QS_Q8_WARPS(M) qs_q8_pick((M), QS_Q8_WT)
 #endif
 
-// N little-endian 32-bit words from a 2-byte-aligned address: N + 1 aligned 32-bit loads and funnel
-// shifts (instead of 2N 16-bit loads). May read up to 4 bytes past the span: the weight buffer is padded.
-template <int N>
-__device__ __forceinline__ void qs_ldw(const qs_u8* p, int (&v)[N]) {
-  const qs_u32* a = (const qs_u32*)((unsigned long long)p & ~3ull);
-  const int sh = (int)((unsigned long long)p & 2) * 8; // 0 or 16
-  qs_u32 t[N + 1];
-#pragma unroll
-  for (int i = 0; i <= N; i++) t[i] = a[i];
-#pragma unroll
-  for (int i = 0; i < N; i++) v[i] = (int)(qs_u32)((((unsigned long long)t[i + 1] << 32) | t[i]) >> sh);
-}
-
 #if QS_TYPE == 2 // Q4_0: one part per block (32 elements: 16 bytes of nibbles)
 #define QS_Q8_P 1
 struct qs_q8w {
   int v[8]; // v[0..3] low nibbles (elements 0..15), v[4..7] high nibbles (16..31), as bytes
   float d;
 };
-__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+// a unit's raw bytes as loaded (qs_q8_load: aligned words, the fewest loads) and decoded (qs_q8_unpack)
+struct qs_q8r {
+  qs_u32 t[5]; // the aligned words covering the 18-byte block
+  int sh;      // 0 or 16: the block's offset in the first word
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   (void)p;
-  int a[4];
-  qs_ldw<4>(b + 2, a);
+  const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
+  r.sh = (int)((unsigned long long)b & 2) * 8;
+#pragma unroll
+  for (int i = 0; i < 5; i++) r.t[i] = a[i];
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  (void)p;
 #pragma unroll
   for (int i = 0; i < 4; i++) {
-    u.v[i] = a[i] & 0x0F0F0F0F;
-    u.v[4 + i] = (a[i] >> 4) & 0x0F0F0F0F;
+    const int a = (int)(qs_u32)((((unsigned long long)r.t[i + 1] << 32) | r.t[i]) >> (16 + r.sh)); // bytes 2.. of the block
+    u.v[i] = a & 0x0F0F0F0F;
+    u.v[4 + i] = (a >> 4) & 0x0F0F0F0F;
   }
-  u.d = qs_h2f(qs_ld16(b));
+  u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
 // xq: the block's 32 activations as 8 ints; xd: its (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
@@ -102,10 +97,22 @@ struct qs_q8w {
   int v[8];
   float d;
 };
-__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+struct qs_q8r {
+  qs_u32 t[9]; // the aligned words covering the 34-byte block
+  int sh;
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   (void)p;
-  qs_ldw<8>(b + 2, u.v);
-  u.d = qs_h2f(qs_ld16(b));
+  const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
+  r.sh = (int)((unsigned long long)b & 2) * 8;
+#pragma unroll
+  for (int i = 0; i < 9; i++) r.t[i] = a[i];
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  (void)p;
+#pragma unroll
+  for (int i = 0; i < 8; i++) u.v[i] = (int)(qs_u32)((((unsigned long long)r.t[i + 1] << 32) | r.t[i]) >> (16 + r.sh));
+  u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
@@ -120,30 +127,41 @@ struct qs_q8w {
   float dl, dh, ml, mh; // d*sc and dmin*min of the two sub-blocks (ml, mh zero for h == 1)
   int g, h;
 };
-__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+struct qs_q8r {
+  uint4 q;  // the 16 bytes of nibbles
+#if QS_TYPE == 13
+  uint4 hb; // the 16 bytes of high bits
+#endif
+  uint4 hd; // d, dmin and the 12 scale bytes (K-quant blocks are 16-byte aligned)
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   const int g = p >> 1, h = p & 1;
 #if QS_TYPE == 12
-  const uint4 q = *(const uint4*)(b + 16 + 32 * g + 16 * h);
-  const int qq[4] = {(int)q.x, (int)q.y, (int)q.z, (int)q.w};
+  r.q = *(const uint4*)(b + 16 + 32 * g + 16 * h);
+#else
+  r.q = *(const uint4*)(b + 48 + 32 * g + 16 * h);
+  r.hb = *(const uint4*)(b + 16 + 16 * h);
+#endif
+  r.hd = *(const uint4*)b;
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  const int g = p >> 1, h = p & 1;
+  const int qq[4] = {(int)r.q.x, (int)r.q.y, (int)r.q.z, (int)r.q.w};
+#if QS_TYPE == 12
 #pragma unroll
   for (int i = 0; i < 4; i++) {
     u.v[i] = qq[i] & 0x0F0F0F0F;
     u.v[4 + i] = (qq[i] >> 4) & 0x0F0F0F0F;
   }
 #else
-  const uint4 q = *(const uint4*)(b + 48 + 32 * g + 16 * h);
-  const uint4 hb = *(const uint4*)(b + 16 + 16 * h);
-  const int qq[4] = {(int)q.x, (int)q.y, (int)q.z, (int)q.w};
-  const int hh[4] = {(int)hb.x, (int)hb.y, (int)hb.z, (int)hb.w};
+  const int hh[4] = {(int)r.hb.x, (int)r.hb.y, (int)r.hb.z, (int)r.hb.w};
 #pragma unroll
   for (int i = 0; i < 4; i++) {
     u.v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
     u.v[4 + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
   }
 #endif
-  // d, dmin and the 12 scale bytes: one 16-byte load (K-quant blocks are 16-byte aligned)
-  const uint4 hd = *(const uint4*)b;
-  const qs_u32 dd = hd.x, s0 = hd.y, s1 = hd.z, s2 = hd.w;
+  const qs_u32 dd = r.hd.x, s0 = r.hd.y, s1 = r.hd.z, s2 = r.hd.w;
   // 6-bit scale and min of sub-blocks j = 2g and 2g+1 (FORMATS.md get_scale_min_k4), without branches
   // (g differs between the lanes of a wave): both encodings computed, one selected
   int sc[2], mn[2];
@@ -181,24 +199,39 @@ struct qs_q8w {
 };
 // bytes b (0..63) -> b - 32 as signed bytes, without borrows between bytes
 __device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
-__device__ __forceinline__ void qs_q8_decode(const qs_u8* b, int p, qs_q8w& u) {
+struct qs_q8r {
+  qs_u32 a[5], c[5], h[5], s[3], d; // aligned words covering the part's bytes of ql, ql+32, qh, scales; d
+  int sh;                           // 0 or 16: every span has the block's 2-byte offset
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   const int hf = p >> 1, l0 = 16 * (p & 1);
-  int wa[4], wc[4], wh[4];
-  qs_ldw<4>(b + 64 * hf + l0, wa);
-  qs_ldw<4>(b + 64 * hf + 32 + l0, wc);
-  qs_ldw<4>(b + 128 + 32 * hf + l0, wh);
+  const qs_u32* w = (const qs_u32*)((unsigned long long)b & ~3ull); // offsets below are multiples of 4
+  r.sh = (int)((unsigned long long)b & 2) * 8;
+#pragma unroll
+  for (int i = 0; i < 5; i++) {
+    r.a[i] = w[(64 * hf + l0) / 4 + i];
+    r.c[i] = w[(64 * hf + 32 + l0) / 4 + i];
+    r.h[i] = w[(128 + 32 * hf + l0) / 4 + i];
+  }
+#pragma unroll
+  for (int i = 0; i < 3; i++) r.s[i] = w[(192 + 8 * hf) / 4 + i];
+  r.d = w[208 / 4];
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  const int hf = p >> 1, l0 = 16 * (p & 1);
+#define QS_Q6W(x, i) (int)(qs_u32)((((unsigned long long)(x)[(i) + 1] << 32) | (x)[i]) >> r.sh)
 #pragma unroll
   for (int i = 0; i < 4; i++) {
-    const int a = wa[i], c = wc[i], h = wh[i];
+    const int a = QS_Q6W(r.a, i), c = QS_Q6W(r.c, i), h = QS_Q6W(r.h, i);
     u.v[0 + i] = qs_sub32((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
     u.v[4 + i] = qs_sub32((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
     u.v[8 + i] = qs_sub32(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
     u.v[12 + i] = qs_sub32(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
   }
-  const float d = qs_h2f(qs_ld16(b + 208));
+  const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
   // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
-  int sw[2];
-  qs_ldw<2>(b + 192 + 8 * hf, sw);
+  const int sw[2] = {QS_Q6W(r.s, 0), QS_Q6W(r.s, 1)};
+#undef QS_Q6W
   const int sh = (l0 >> 4) * 8;
   u.s[0] = d * (float)(int)(qs_i8)(sw[0] >> sh);
   u.s[1] = d * (float)(int)(qs_i8)(sw[0] >> (16 + sh));
@@ -242,18 +275,21 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
   const qs_u8* wr[R];
 #pragma unroll
   for (int r = 0; r < R; r++) wr[r] = w + (row0 + r < n ? row0 + r : (qs_i64)n - 1) * rowBytes;
-  // the first unit's weights are requested before waiting for the activation quantizer (which may
-  // still run: programmatic dependent launch), so the weight stream starts at once
+  // One unit at a time: its products, then the next unit's loads and decode. The first unit is requested
+  // before waiting for the activation quantizer (which may still run: programmatic dependent launch), so
+  // the weight stream starts at once. (Keeping 2-3 units' raw bytes in flight per thread, a software
+  // pipeline, was no faster on an H100 and cost registers: docs/gpu-notes.md.)
   int uu = threadIdx.x;
   qs_q8w wq[R];
   if (uu < units) {
 #pragma unroll
-    for (int r = 0; r < R; r++) qs_q8_decode(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, wq[r]);
+    for (int r = 0; r < R; r++) {
+      qs_q8r raw;
+      qs_q8_load(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, raw);
+      qs_q8_unpack(raw, uu % QS_Q8_P, wq[r]);
+    }
   }
   QS_GRID_WAIT();
-  // the next unit's weights are decoded after this one's products (their loads go out before the products)
-  constexpr int UNROLL = QS_Q8_UNROLL;
-#pragma unroll UNROLL
   for (; uu < units; uu += NT) {
     const int kb = uu / QS_Q8_P;
 #pragma unroll
@@ -266,7 +302,11 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
     const int nu = uu + NT;
     if (nu < units) {
 #pragma unroll
-      for (int r = 0; r < R; r++) qs_q8_decode(wr[r] + (qs_i64)(nu / QS_Q8_P) * QS_BB, nu % QS_Q8_P, wq[r]);
+      for (int r = 0; r < R; r++) {
+        qs_q8r raw;
+        qs_q8_load(wr[r] + (qs_i64)(nu / QS_Q8_P) * QS_BB, nu % QS_Q8_P, raw);
+        qs_q8_unpack(raw, nu % QS_Q8_P, wq[r]);
+      }
     }
   }
   qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
