@@ -5,6 +5,7 @@
 //   qs_small_m1 .. qs_small_m8  m <= 8: each weight block read once for all m rows (fused-small-f32)
 //   qs_tiled_f32                any m: 64x64 output tiles, W tiles dequantized into shared memory
 //   qs_mma_f16                  any m: W and x tiles as half in shared memory, mma.sync m16n8k16 (CUDA sm_80+)
+//   qs_mfma_bf16                the same on AMD CDNA (gfx90a, gfx94x, gfx950): MFMA 32x32x8 bf16 (qs_mfma.h)
 //   qs_dequant                  W -> float32 [n][k] (the unfused baseline's first step)
 // The weight buffer must be allocated with at least 16 bytes of padding after the last row (the small
 // kernel reads the 16-byte-aligned span covering each chunk of a row).
@@ -438,17 +439,27 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_dequant(const qs_u8* __restr
 // the NMSE near 1e-5, inside the half-precision path's threshold. A 256-thread block computes a
 // 128 (m) x 128 (n) tile of y; each warp 64 x 32. Per 64-wide k-slice, x (pre-converted to bf16 by
 // qs_x_bf16, rows padded to kp) and W (dequantized here) go through shared memory.
-// On HIP this path is not built (no MFMA/WMMA code yet): the backend uses the float32 tiled path.
-#if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
+// On AMD CDNA the same tiles run on MFMA (qs_mfma_bf16, qs_mfma.h); elsewhere on HIP the backend uses
+// the float32 tiled path.
 #define QS_MBM 128
 #define QS_MBN 128
 #define QS_MBK 64
 #define QS_MPAD 8
 
+// two floats -> two bfloat16 (round to nearest even; NaN stays NaN), lo in the low half
+__device__ __forceinline__ qs_u32 qs_f2bf(float f) {
+  const qs_u32 u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
 __device__ __forceinline__ qs_u32 qs_pack_bf16x2(float lo, float hi) {
+#if defined(QS_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   qs_u32 r;
   asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
+#else
+  return qs_f2bf(lo) | (qs_f2bf(hi) << 16);
+#endif
 }
 
 // x [m][k] float32 -> xb [m][kp] bfloat16, zero past k (kp = k rounded up to 64).
@@ -463,6 +474,17 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16(const float* __restri
   }
 }
 
+// split-K reduction: y[i] = sum over z of part[z * count + i] (every y element written).
+QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __restrict__ part, float* __restrict__ y, qs_i64 count,
+                                                               int splits) {
+  for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (qs_i64)gridDim.x * blockDim.x) {
+    float s = 0.f;
+    for (int z = 0; z < splits; z++) s += part[z * count + i];
+    y[i] = s;
+  }
+}
+
+#if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
 // A warp's 64 x 32 block of mma.sync m16n8 accumulators (4 x 4 tiles, c0..c3 per lane: rows g and g+8,
 // columns 2t and 2t+1) stored to y [m][n] at (r0, c0), skipping what lies past m or n.
 __device__ __forceinline__ void qs_mma_store(const float (&acc)[4][4][4], float* __restrict__ y, qs_i64 r0, qs_i64 c0, int g,
@@ -566,16 +588,10 @@ QS_EXTERN __global__ void __launch_bounds__(256)
   qs_mma_store(acc, y, m0 + wm * 64, n0 + wn * 32, g, t, m, n);
 }
 
-// split-K reduction: y[i] = sum over z of part[z * count + i] (every y element written).
-QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __restrict__ part, float* __restrict__ y, qs_i64 count,
-                                                               int splits) {
-  for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (qs_i64)gridDim.x * blockDim.x) {
-    float s = 0.f;
-    for (int z = 0; z < splits; z++) s += part[z * count + i];
-    y[i] = s;
-  }
-}
 #endif
+
+// the same tiles on AMD CDNA matrix units (MFMA): qs_mfma_bf16
+#include "qs_mfma.h"
 
 // int8 activations: the small-batch dp4a kernels (qs_q8_m1 .. m8) and the activation quantizer
 #include "qs_small_q8.h"

@@ -168,6 +168,25 @@ describe('generic GPU backend', () => {
     expect(rt.live.size).toBe(0);
   });
 
+  it('QS_MFMA_EMULATE=1 runs the AMD MFMA kernel (emulated) for the bfloat16 matrix-unit path on CUDA', async () => {
+    const before = process.env.QS_KERNEL_DEFINES;
+    process.env.QS_KERNEL_DEFINES = 'QS_MFMA_EMULATE=1';
+    try {
+      const rt = new FakeRuntime();
+      const s = await backendWith(rt).open(0);
+      const lw = await s.load(w);
+      const r = await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' });
+      expect(r.path).toBe('fused-mma-f16');
+      expect(r.detail).toMatch(/^qs_x_bf16 \+ qs_mfma_bf16 \(MFMA 32x32x8 emulated on CUDA bf16/);
+      expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mfma_bf16']);
+      lw.dispose();
+      await s.close();
+    } finally {
+      if (before === undefined) delete process.env.QS_KERNEL_DEFINES;
+      else process.env.QS_KERNEL_DEFINES = before;
+    }
+  });
+
   it('the matrix-unit paths split k when the tile grid is too small for the device', async () => {
     const rt = new FakeRuntime();
     const s = await backendWith(rt).open(0);

@@ -53,6 +53,11 @@ describe('hiprtc builds every kernel source the HIP backend loads', () => {
           if (src.stem.startsWith('q'))
             for (const name of ['qs_x_q8', ...Array.from({ length: 8 }, (_, i) => `qs_q8_m${i + 1}`)])
               expect(text.includes(`${name}.kd`), `${src.file}: ${name}`).toBe(true);
+          // the bfloat16 matrix-unit kernel where the target has MFMA (gfx90a), and only there
+          expect(text.includes('qs_mfma_bf16.kd'), `${src.file}: qs_mfma_bf16 on ${arch}`).toBe(
+            arch === 'gfx90a',
+          );
+          expect(text.includes('qs_x_bf16.kd'), `${src.file}: qs_x_bf16`).toBe(true);
         }
       },
       600_000,

@@ -217,6 +217,14 @@ describe.skipIf(!gcc)('HipRuntime over a fake libamdhip64', () => {
       fake.lastLaunch(launch);
       expect(Array.from(launch.subarray(0, 4))).toEqual([1, 1, 1, 256]);
       expect(fake.launches()).toBeGreaterThanOrEqual(before + 2);
+      // the matrix-unit path on request: MFMA on this CDNA target (not the default until it has run on AMD)
+      const mfma = await session.run(w, new Float32Array(16 * k), 16, { path: 'mma' });
+      expect(mfma.path).toBe('fused-mma-f16');
+      expect(mfma.detail).toMatch(
+        /^qs_x_bf16 \+ qs_mfma_bf16 \(MFMA 32x32x8 bf16, f32 accumulate\) grid 1x1x1 block 256 .*hiprtc:q4_0\.cu/,
+      );
+      fake.lastLaunch(launch);
+      expect(Array.from(launch.subarray(0, 4))).toEqual([1, 1, 1, 256]);
       await session.close();
       expect([fake.outstanding(0), fake.outstanding(1), fake.outstanding(2)]).toEqual([0, 0, 0]);
     } finally {

@@ -228,9 +228,22 @@ class GpuSession implements BackendSession {
     return this.kind === 'cuda' && this.smMajor >= 8 && MMA_I8_AVAILABLE;
   }
 
-  /** Whether this device runs the matrix-unit path (mma.sync m16n8k16 needs sm_80+). */
+  /**
+   * Whether this device runs the bfloat16 matrix-unit path: mma.sync m16n8k16 (CUDA sm_80+) or MFMA
+   * 32x32x8 bf16 (AMD CDNA: gfx90a, gfx94x, gfx950; qs_mfma_bf16).
+   */
   get hasMma(): boolean {
-    return this.kind === 'cuda' && this.smMajor >= 8 && MMA_AVAILABLE;
+    if (this.kind === 'hip') return MFMA_ARCH_RE.test(this.device.arch);
+    return this.smMajor >= 8 && MMA_AVAILABLE;
+  }
+
+  /**
+   * The bfloat16 matrix-unit kernel: qs_mfma_bf16 on AMD, and on CUDA when QS_KERNEL_DEFINES has
+   * QS_MFMA_EMULATE=1 (the MFMA kernel with the instruction emulated, to check it without an AMD GPU);
+   * qs_mma_f16 otherwise.
+   */
+  private get mmaKernel(): 'qs_mfma_bf16' | 'qs_mma_f16' {
+    return this.kind === 'hip' || this.extraDefines.QS_MFMA_EMULATE ? 'qs_mfma_bf16' : 'qs_mma_f16';
   }
 
   private ensureOpen(): void {
@@ -521,7 +534,11 @@ class GpuSession implements BackendSession {
     if (choice === 'mma') {
       if (!this.hasMma)
         throw new Error(
-          `${gw.name}: the matrix-unit path needs ${this.kind === 'cuda' ? 'sm_80 or newer' : 'a CUDA device'}`,
+          `${gw.name}: the matrix-unit path needs ${
+            this.kind === 'cuda'
+              ? 'sm_80 or newer'
+              : `an AMD GPU with MFMA (gfx90a, gfx94x, gfx950), not ${this.device.arch}`
+          }`,
         );
       return 'fused-mma-f16';
     }
@@ -540,7 +557,8 @@ class GpuSession implements BackendSession {
     if (choice === 'auto' && !float) {
       if (m <= 8) return 'fused-small-q8';
       if (this.hasMmaI8) return 'fused-mma-i8';
-      if (this.hasMma) return 'fused-mma-f16';
+      // AMD: MFMA only on request (--path mma) until it has passed the selftest on an AMD GPU
+      if (this.hasMma && this.kind === 'cuda') return 'fused-mma-f16';
     }
     if (m <= 8) return 'fused-small-f32';
     return 'fused-tiled-f32';
@@ -701,8 +719,9 @@ class GpuSession implements BackendSession {
     if (kp === 'fused-mma-f16') {
       const entry = this.moduleFor(gw.type);
       const conv = this.fn(entry, 'qs_x_bf16');
-      const fn = this.fn(entry, 'qs_mma_f16');
-      const kpad = Math.ceil(k / 64) * 64; // qs_mma_f16 steps k by 64
+      const kernel = this.mmaKernel;
+      const fn = this.fn(entry, kernel);
+      const kpad = Math.ceil(k / 64) * 64; // both kernels step k by 64
       const xb = this.alloc(m * kpad * 2 + WEIGHT_PAD, `${gw.name}: bfloat16 activations`);
       scratch.push(xb);
       const pairs = (m * kpad) / 2;
@@ -741,7 +760,13 @@ class GpuSession implements BackendSession {
           sum?.();
         },
         detail:
-          `qs_x_bf16 + qs_mma_f16 (mma.sync m16n8k16 bf16, f32 accumulate) grid ${gx}x${gy}x${splits} block ${MMA_THREADS}` +
+          `qs_x_bf16 + ${kernel} (${
+            kernel === 'qs_mma_f16'
+              ? 'mma.sync m16n8k16'
+              : this.kind === 'hip'
+                ? 'MFMA 32x32x8'
+                : 'MFMA 32x32x8 emulated on CUDA'
+          } bf16, f32 accumulate) grid ${gx}x${gy}x${splits} block ${MMA_THREADS}` +
           `${sum ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
       };
     }
@@ -983,7 +1008,10 @@ export function parseDefines(spec: string): Record<string, number> {
   return out;
 }
 
-// Matrix-unit path geometry (kernels/qs_kernels.h qs_mma_f16).
+/** AMD targets with the MFMA instruction qs_mfma_bf16 uses (v_mfma_f32_32x32x8_bf16, "bf16_1k") */
+const MFMA_ARCH_RE = /^gfx(90a|94[012]|950)(:|$)/;
+
+// Matrix-unit path geometry (kernels/qs_kernels.h qs_mma_f16, kernels/qs_mfma.h qs_mfma_bf16: the same tiles).
 const MMA_AVAILABLE = true;
 const MMA_BM = 128;
 const MMA_BN = 128;

@@ -1,13 +1,15 @@
 /**
  * The kernel sources (kernels/*.cu and their headers) as strings, and which source serves which ggml
  * type. One source per format; all share kernels/qs_kernels.h (which includes the int8-activation
- * kernels of qs_q8.h, qs_small_q8.h and qs_mma_i8.h) and the portability header qs_port.h.
+ * kernels of qs_q8.h, qs_small_q8.h and qs_mma_i8.h, and the AMD matrix-unit kernel of qs_mfma.h) and
+ * the portability header qs_port.h.
  */
 import portH from '../../../../kernels/qs_port.h?raw';
 import kernelsH from '../../../../kernels/qs_kernels.h?raw';
 import q8H from '../../../../kernels/qs_q8.h?raw';
 import smallQ8H from '../../../../kernels/qs_small_q8.h?raw';
 import mmaI8H from '../../../../kernels/qs_mma_i8.h?raw';
+import mfmaH from '../../../../kernels/qs_mfma.h?raw';
 import q4_0 from '../../../../kernels/q4_0.cu?raw';
 import q8_0 from '../../../../kernels/q8_0.cu?raw';
 import q4_k from '../../../../kernels/q4_k.cu?raw';
@@ -23,6 +25,7 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_q8.h': q8H,
   'qs_small_q8.h': smallQ8H,
   'qs_mma_i8.h': mmaI8H,
+  'qs_mfma.h': mfmaH,
 };
 
 export interface KernelSource {
