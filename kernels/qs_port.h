@@ -8,7 +8,21 @@ typedef unsigned short qs_u16;
 typedef unsigned int qs_u32;
 typedef long long qs_i64;
 
-#if defined(__HIPCC__) || defined(__HIPCC_RTC__) || defined(__HIP_PLATFORM_AMD__) || defined(__HIP_DEVICE_COMPILE__)
+#if defined(QS_HOST)
+// plain C++ on the CPU (test/kernels/host-math.test.ts): the device functions, for tests only
+#include "qs_host.h"
+#define QS_WARP 32
+#define QS_SYNCWARP() \
+  do {                \
+  } while (0)
+#define QS_SHFL_XOR(v, o) (v)
+__device__ __forceinline__ float qs_h2f(qs_u32 bits) {
+  const qs_u32 h = bits & 0xffffu, s = (h & 0x8000u) << 16, e = (h >> 10) & 31, f = h & 1023;
+  if (e == 0) return __uint_as_float(s) + (s ? -1.f : 1.f) * (float)f * 5.9604644775390625e-8f; // subnormal: f * 2^-24
+  if (e == 31) return __uint_as_float(s | 0x7f800000u | (f << 13));
+  return __uint_as_float(s | ((e + 112) << 23) | (f << 13));
+}
+#elif defined(__HIPCC__) || defined(__HIPCC_RTC__) || defined(__HIP_PLATFORM_AMD__) || defined(__HIP_DEVICE_COMPILE__)
 #define QS_HIP 1
 #if !defined(__HIPCC_RTC__)
 #include <hip/hip_runtime.h> // hipcc (offline); hiprtc provides the runtime declarations itself

@@ -121,6 +121,13 @@ function backendWith(rt: FakeRuntime) {
 }
 
 describe('generic GPU backend', () => {
+  it('KERNEL_HEADERS holds every header of kernels/ (build-kernels hashes them all for the manifest)', () => {
+    const dir = path.join(path.dirname(new URL(import.meta.url).pathname), '../../kernels');
+    const onDisk = fs.readdirSync(dir).filter((f) => /\.(h|hpp|cuh|inc)$/.test(f)); // HEADER_EXT of build-kernels
+    expect(Object.keys(KERNEL_HEADERS).sort()).toEqual(onDisk.sort());
+    for (const f of onDisk) expect(KERNEL_HEADERS[f]).toBe(fs.readFileSync(path.join(dir, f), 'utf8'));
+  });
+
   it('status() reports a missing library as unavailable with the reason, never throws', async () => {
     const b = createGpuBackend('cuda', () => {
       throw new GpuUnavailableError('CUDA driver library not found (libcuda.so.1)');

@@ -10,6 +10,7 @@ import q8H from '../../../../kernels/qs_q8.h?raw';
 import smallQ8H from '../../../../kernels/qs_small_q8.h?raw';
 import mmaI8H from '../../../../kernels/qs_mma_i8.h?raw';
 import mfmaH from '../../../../kernels/qs_mfma.h?raw';
+import hostH from '../../../../kernels/qs_host.h?raw';
 import q4_0 from '../../../../kernels/q4_0.cu?raw';
 import q8_0 from '../../../../kernels/q8_0.cu?raw';
 import q4_k from '../../../../kernels/q4_k.cu?raw';
@@ -26,6 +27,8 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_small_q8.h': smallQ8H,
   'qs_mma_i8.h': mmaI8H,
   'qs_mfma.h': mfmaH,
+  // CPU stand-ins for the host tests (QS_HOST); listed so the prebuilt manifest's header hash matches
+  'qs_host.h': hostH,
 };
 
 export interface KernelSource {

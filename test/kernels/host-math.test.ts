@@ -1,0 +1,162 @@
+// The kernels' own device functions, compiled for the CPU (g++ -DQS_HOST, kernels/qs_host.h) and run
+// without a GPU: the exact block decoder (qs_dq8, behind the float32 and bfloat16 paths) must equal the
+// reference dequantization bit for bit, and the int8 path's arithmetic (qs_x_q8's quantization, then
+// qs_q8_load / qs_q8_unpack / qs_q8_dot for every unit) must be exact up to float32 accumulation when x
+// is representable in int8 per 32. Random bytes (every nibble, scale and sign pattern) and quantizer
+// output both go through. Skips with the reason printed when there is no g++.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dequantize, quantize } from '../../src-main/engine/formats';
+import { f32ToFp16 } from '../../src-main/engine/formats/half';
+import { GgmlType, rowBytes, typeName } from '../../src-main/engine/ggml-types';
+import { Rng } from '../../src-main/engine/rng';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const probe = spawnSync('g++', ['--version'], { encoding: 'utf8' });
+const GXX = probe.status === 0;
+if (!GXX) console.log(`host kernel math skipped: g++ not found (${probe.error?.message ?? probe.stderr})`);
+
+const work = mkdtempSync(path.join(tmpdir(), 'qs-host-math-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** byte offsets of the float16 scale fields of one block (set to finite values in random blocks) */
+const HALVES: Record<number, number[]> = {
+  [GgmlType.Q4_0]: [0],
+  [GgmlType.Q8_0]: [0],
+  [GgmlType.Q4_K]: [0, 2],
+  [GgmlType.Q5_K]: [0, 2],
+  [GgmlType.Q6_K]: [208],
+};
+const BLOCK: Record<number, [number, number]> = {
+  [GgmlType.Q4_0]: [32, 18],
+  [GgmlType.Q8_0]: [32, 34],
+  [GgmlType.Q4_K]: [256, 144],
+  [GgmlType.Q5_K]: [256, 176],
+  [GgmlType.Q6_K]: [256, 210],
+};
+
+function harness(type: number): string {
+  const exe = path.join(work, `harness-${type}`);
+  const r = spawnSync(
+    'g++',
+    [
+      '-std=c++17',
+      '-O1',
+      '-ffp-contract=off',
+      '-Wno-unknown-pragmas',
+      '-DQS_HOST',
+      `-DQS_TYPE=${type}`,
+      '-I',
+      path.join(ROOT, 'kernels'),
+      path.join(ROOT, 'test/kernels/host/harness.cpp'),
+      '-o',
+      exe,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`g++ failed for ${typeName(type)}:\n${r.stderr}`);
+  return exe;
+}
+
+/** n rows: the first half from the quantizer, the rest random bytes with finite scales */
+function weights(type: number, n: number, k: number, rng: Rng): Uint8Array {
+  const rb = rowBytes(type, k);
+  const half = Math.ceil(n / 2);
+  const v = new Float32Array(half * k).map(() => rng.normal());
+  const data = new Uint8Array(n * rb);
+  data.set(quantize(type, v, half, k));
+  const [, bb] = BLOCK[type];
+  for (let i = half * rb; i < n * rb; i++) data[i] = rng.u32() & 0xff;
+  for (let b = half * rb; b < n * rb; b += bb)
+    for (const o of HALVES[type]) {
+      const h = f32ToFp16((rng.next() * 2 - 1) * 2 ** (rng.next() * 8 - 6));
+      data[b + o] = h & 0xff;
+      data[b + o + 1] = h >> 8;
+    }
+  return data;
+}
+
+function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: number, k: number, m: number) {
+  const inp = path.join(work, `in-${type}.bin`);
+  const out = path.join(work, `out-${type}.bin`);
+  const hdr = new Int32Array([n, k, m]);
+  writeFileSync(inp, Buffer.concat([Buffer.from(hdr.buffer), Buffer.from(w), Buffer.from(x.buffer)]));
+  const r = spawnSync(exe, [inp, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`harness exited ${r.status}: ${r.stderr}`);
+  const buf = readFileSync(out);
+  const f = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  return { dq: f.slice(0, n * k), y: f.slice(n * k, n * k + m * n) };
+}
+
+function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: number) {
+  const y = new Float64Array(m * n);
+  const mag = new Float64Array(m * n);
+  for (let mi = 0; mi < m; mi++)
+    for (let r = 0; r < n; r++) {
+      let s = 0;
+      let a = 0;
+      for (let e = 0; e < k; e++) {
+        const p = x[mi * k + e] * dq[r * k + e];
+        s += p;
+        a += Math.abs(p);
+      }
+      y[mi * n + r] = s;
+      mag[mi * n + r] = a;
+    }
+  return { y, mag };
+}
+
+describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
+  for (const type of [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+    it.skipIf(!GXX)(
+      `${typeName(type)}: qs_dq8 is the reference bit for bit; the int8 dot is exact on int8 x`,
+      () => {
+        const rng = new Rng(7 + type);
+        const [qk] = BLOCK[type];
+        const n = 9;
+        const k = qk === 32 ? 512 : 768;
+        const m = 3;
+        const w = weights(type, n, k, rng);
+        const exe = harness(type);
+
+        // x exactly representable per 32: integers up to 127 (one of them +-127) times a power of two
+        const x = new Float32Array(m * k);
+        for (let b = 0; b < (m * k) / 32; b++) {
+          const s = 2 ** (Math.floor(rng.next() * 7) - 3);
+          for (let i = 0; i < 32; i++) x[b * 32 + i] = (Math.floor(rng.next() * 255) - 127) * s;
+          x[b * 32 + Math.floor(rng.next() * 32)] = (rng.next() < 0.5 ? -127 : 127) * s;
+        }
+        const { dq, y } = run(type, exe, w, x, n, k, m);
+        const ref = dequantize(type, w, n, k);
+        expect(new Uint32Array(dq.buffer, dq.byteOffset, dq.length)).toEqual(
+          new Uint32Array(ref.buffer, ref.byteOffset, ref.length),
+        );
+        const exact = reference(ref, x, n, k, m);
+        for (let i = 0; i < m * n; i++) {
+          // float32 accumulation of k products: well inside k * 2^-24 of the sum of magnitudes
+          expect(Math.abs(y[i] - exact.y[i]), `output ${i}`).toBeLessThanOrEqual(
+            exact.mag[i] * k * 2 ** -24 + 1e-30,
+          );
+        }
+
+        // general x: the int8 path's own threshold (llama.cpp's MUL_MAT NMSE bar)
+        const xg = new Float32Array(m * k).map(() => rng.normal());
+        const g = run(type, exe, w, xg, n, k, m);
+        const rg = reference(ref, xg, n, k, m);
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < m * n; i++) {
+          num += (g.y[i] - rg.y[i]) ** 2;
+          den += rg.y[i] ** 2;
+        }
+        expect(num / den).toBeLessThan(5e-4);
+        expect(num / den).toBeGreaterThan(0); // x really was quantized
+      },
+      60_000,
+    );
+  }
+});

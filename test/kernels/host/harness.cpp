@@ -1,0 +1,75 @@
+// Host harness for test/kernels/host-math.test.ts: the kernels' own device functions, compiled for the
+// CPU (-DQS_HOST -DQS_TYPE=<ggml type id>), run on weights and activations from a file.
+//   in : int32 n, k, m; n rows of raw GGUF blocks; m*k float32 activations
+//   out: n*k float32 from qs_dq8 (the exact dequantization the float32 kernels use), then m*n float32
+//        from the fused-small-q8 arithmetic: x quantized per 32 as qs_x_q8 does it (same scale, rounding
+//        and sum order), then every unit through qs_q8_load / qs_q8_unpack / qs_q8_dot.
+#include "qs_kernels.h"
+#include <cstdio>
+#include <vector>
+
+static bool readAll(FILE* f, void* p, size_t n) { return fread(p, 1, n, f) == n; }
+
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  FILE* f = fopen(argv[1], "rb");
+  if (!f) return 3;
+  int hdr[3];
+  if (!readAll(f, hdr, sizeof hdr)) return 4;
+  const int n = hdr[0], k = hdr[1], m = hdr[2];
+  const qs_i64 rowBytes = (qs_i64)(k / QS_QK) * QS_BB;
+  std::vector<qs_u8> w((size_t)(n * rowBytes) + 64, 0); // padded like the device buffers
+  std::vector<float> x((size_t)m * k);
+  if (!readAll(f, w.data(), (size_t)(n * rowBytes)) || !readAll(f, x.data(), x.size() * 4)) return 5;
+  fclose(f);
+
+  std::vector<float> dq((size_t)n * k);
+  for (int r = 0; r < n; r++)
+    for (int e = 0; e < k; e += 8) qs_dq8(w.data() + r * rowBytes + (e / QS_QK) * QS_BB, (e % QS_QK) / 8, &dq[(size_t)r * k + e]);
+
+  // qs_x_q8 on the CPU: per 32 activations, lanes l = 0..7 hold 4 each; sums go through the xor tree
+  std::vector<int> xq((size_t)m * k / 4);
+  std::vector<float2> xd((size_t)m * k / 32);
+  for (size_t b = 0; b < xd.size(); b++) {
+    const float* v = &x[b * 32];
+    float amax = 0.f, bad = 0.f, p[8];
+    for (int l = 0; l < 8; l++) {
+      const float* q = v + 4 * l;
+      amax = fmaxf(amax, fmaxf(fmaxf(fabsf(q[0]), fabsf(q[1])), fmaxf(fabsf(q[2]), fabsf(q[3]))));
+      bad += (q[0] - q[0]) + (q[1] - q[1]) + (q[2] - q[2]) + (q[3] - q[3]);
+      p[l] = (q[0] + q[1]) + (q[2] + q[3]);
+    }
+    const float sum = ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+    const float d = amax / 127.f, id = amax > 0.f ? 127.f / amax : 0.f;
+    for (int l = 0; l < 8; l++) {
+      const float* q = v + 4 * l;
+      const int q0 = __float2int_rn(q[0] * id), q1 = __float2int_rn(q[1] * id);
+      const int q2 = __float2int_rn(q[2] * id), q3 = __float2int_rn(q[3] * id);
+      xq[b * 8 + l] = (q0 & 0xff) | ((q1 & 0xff) << 8) | ((q2 & 0xff) << 16) | (int)((qs_u32)(q3 & 0xff) << 24);
+    }
+    xd[b] = make_float2(bad == 0.f ? d : __int_as_float(0x7fc00000), sum);
+  }
+
+  std::vector<float> y((size_t)m * n);
+  const int units = (k / QS_QK) * QS_Q8_P;
+  for (int mi = 0; mi < m; mi++)
+    for (int r = 0; r < n; r++) {
+      float acc = 0.f;
+      for (int u = 0; u < units; u++) {
+        const int kb = u / QS_Q8_P;
+        qs_q8r raw;
+        qs_q8w wq;
+        qs_q8_load(w.data() + r * rowBytes + (qs_i64)kb * QS_BB, u % QS_Q8_P, raw);
+        qs_q8_unpack(raw, u % QS_Q8_P, wq);
+        acc += qs_q8_dot(wq, xq.data() + (size_t)mi * (k / 4) + kb * (QS_QK / 4), xd.data() + (size_t)mi * (k / 32) + kb * (QS_QK / 32));
+      }
+      y[(size_t)mi * n + r] = acc;
+    }
+
+  FILE* o = fopen(argv[2], "wb");
+  if (!o) return 6;
+  fwrite(dq.data(), 4, dq.size(), o);
+  fwrite(y.data(), 4, y.size(), o);
+  fclose(o);
+  return 0;
+}
