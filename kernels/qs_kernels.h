@@ -462,6 +462,19 @@ __device__ __forceinline__ qs_u32 qs_pack_bf16x2(float lo, float hi) {
 #endif
 }
 
+// W elements e .. e+7 of row `row` (zeros past n / k), dequantized exactly, as 8 bfloat16 at dst (16-byte
+// aligned): how the bfloat16 matrix-unit kernels (qs_mma_f16, qs_mfma_bf16) fill their W tiles
+__device__ __forceinline__ void qs_w8_bf16(qs_u16* dst, const qs_u8* __restrict__ w, qs_i64 row, int n, int k, int e) {
+  float wv[8];
+  qs_load8(w, row, n, k, e, wv);
+  uint4 p;
+  p.x = qs_pack_bf16x2(wv[0], wv[1]);
+  p.y = qs_pack_bf16x2(wv[2], wv[3]);
+  p.z = qs_pack_bf16x2(wv[4], wv[5]);
+  p.w = qs_pack_bf16x2(wv[6], wv[7]);
+  *(uint4*)dst = p;
+}
+
 // x [m][k] float32 -> xb [m][kp] bfloat16, zero past k (kp = k rounded up to 64).
 QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16(const float* __restrict__ x, qs_u32* __restrict__ xb, int m, int k, int kp) {
   const qs_i64 pairs = (qs_i64)m * (kp / 2);
@@ -544,14 +557,7 @@ QS_EXTERN __global__ void __launch_bounds__(256)
     for (int i = 0; i < 4; i++) {
       const int idx = tid + i * 256, r = idx >> 3, c = (idx & 7) * 8;
       *(uint4*)&xs[r][c] = xr[i];
-      float wv[8];
-      qs_load8(w, n0 + r, n, k, k0 + c, wv);
-      uint4 p;
-      p.x = qs_pack_bf16x2(wv[0], wv[1]);
-      p.y = qs_pack_bf16x2(wv[2], wv[3]);
-      p.z = qs_pack_bf16x2(wv[4], wv[5]);
-      p.w = qs_pack_bf16x2(wv[6], wv[7]);
-      *(uint4*)&ws[r][c] = p;
+      qs_w8_bf16(&ws[r][c], w, n0 + r, n, k, k0 + c);
     }
     __syncthreads();
     if (k0 + QS_MBK < kend) {

@@ -98,14 +98,7 @@ QS_EXTERN __global__ void __launch_bounds__(256)
       uint4 xv = make_uint4(0u, 0u, 0u, 0u);
       if (m0 + r < m) xv = *(const uint4*)(xb + (m0 + r) * (qs_i64)kp + k0 + c);
       *(uint4*)&xs[r][c] = xv;
-      float wv[8];
-      qs_load8(w, n0 + r, n, k, k0 + c, wv);
-      uint4 p;
-      p.x = qs_pack_bf16x2(wv[0], wv[1]);
-      p.y = qs_pack_bf16x2(wv[2], wv[3]);
-      p.z = qs_pack_bf16x2(wv[4], wv[5]);
-      p.w = qs_pack_bf16x2(wv[6], wv[7]);
-      *(uint4*)&ws[r][c] = p;
+      qs_w8_bf16(&ws[r][c], w, n0 + r, n, k, k0 + c);
     }
     __syncthreads();
 #pragma unroll

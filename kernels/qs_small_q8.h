@@ -55,6 +55,20 @@ __host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int 
 #define QS_Q8_WARPS(M) qs_q8_pick((M), QS_Q8_WT)
 #endif
 
+// The N aligned 32-bit words covering a 2-byte-aligned span starting at b (up to 2 bytes before it and
+// 4 after: the weight buffer is padded), and sh = 0 or 16, the span's offset in the first word.
+template <int N>
+__device__ __forceinline__ void qs_ldwords(const qs_u8* b, qs_u32 (&t)[N], int& sh) {
+  const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
+  sh = (int)((unsigned long long)b & 2) * 8;
+#pragma unroll
+  for (int i = 0; i < N; i++) t[i] = a[i];
+}
+// the little-endian word at byte offset `shift` / 8 of words t[i], t[i + 1] (shift 0 .. 32)
+__device__ __forceinline__ int qs_funnel(const qs_u32* t, int i, int shift) {
+  return (int)(qs_u32)((((unsigned long long)t[i + 1] << 32) | t[i]) >> shift);
+}
+
 #if QS_TYPE == 2 // Q4_0: one part per block (32 elements: 16 bytes of nibbles)
 #define QS_Q8_P 1
 struct qs_q8w {
@@ -68,16 +82,13 @@ struct qs_q8r {
 };
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   (void)p;
-  const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
-  r.sh = (int)((unsigned long long)b & 2) * 8;
-#pragma unroll
-  for (int i = 0; i < 5; i++) r.t[i] = a[i];
+  qs_ldwords<5>(b, r.t, r.sh);
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   (void)p;
 #pragma unroll
   for (int i = 0; i < 4; i++) {
-    const int a = (int)(qs_u32)((((unsigned long long)r.t[i + 1] << 32) | r.t[i]) >> (16 + r.sh)); // bytes 2.. of the block
+    const int a = qs_funnel(r.t, i, 16 + r.sh); // bytes 2.. of the block
     u.v[i] = a & 0x0F0F0F0F;
     u.v[4 + i] = (a >> 4) & 0x0F0F0F0F;
   }
@@ -103,15 +114,12 @@ struct qs_q8r {
 };
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   (void)p;
-  const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
-  r.sh = (int)((unsigned long long)b & 2) * 8;
-#pragma unroll
-  for (int i = 0; i < 9; i++) r.t[i] = a[i];
+  qs_ldwords<9>(b, r.t, r.sh);
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   (void)p;
 #pragma unroll
-  for (int i = 0; i < 8; i++) u.v[i] = (int)(qs_u32)((((unsigned long long)r.t[i + 1] << 32) | r.t[i]) >> (16 + r.sh));
+  for (int i = 0; i < 8; i++) u.v[i] = qs_funnel(r.t, i, 16 + r.sh);
   u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
@@ -219,10 +227,9 @@ __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   const int hf = p >> 1, l0 = 16 * (p & 1);
-#define QS_Q6W(x, i) (int)(qs_u32)((((unsigned long long)(x)[(i) + 1] << 32) | (x)[i]) >> r.sh)
 #pragma unroll
   for (int i = 0; i < 4; i++) {
-    const int a = QS_Q6W(r.a, i), c = QS_Q6W(r.c, i), h = QS_Q6W(r.h, i);
+    const int a = qs_funnel(r.a, i, r.sh), c = qs_funnel(r.c, i, r.sh), h = qs_funnel(r.h, i, r.sh);
     u.v[0 + i] = qs_sub32((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
     u.v[4 + i] = qs_sub32((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
     u.v[8 + i] = qs_sub32(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
@@ -230,8 +237,7 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   }
   const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
   // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
-  const int sw[2] = {QS_Q6W(r.s, 0), QS_Q6W(r.s, 1)};
-#undef QS_Q6W
+  const int sw[2] = {qs_funnel(r.s, 0, r.sh), qs_funnel(r.s, 1, r.sh)};
   const int sh = (l0 >> 4) * 8;
   u.s[0] = d * (float)(int)(qs_i8)(sw[0] >> sh);
   u.s[1] = d * (float)(int)(qs_i8)(sw[0] >> (16 + sh));
