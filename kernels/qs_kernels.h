@@ -57,6 +57,17 @@ __device__ __forceinline__ float qs_ldplain(const qs_u8* row, qs_i64 i) {
 #if QS_TYPE == 12 || QS_TYPE == 13
 #define QS_HAS_OFFSET 1
 #endif
+// 6-bit scale and min of sub-block sub (0..7) from the 12 scale bytes s of a Q4_K/Q5_K block
+// (FORMATS.md get_scale_min_k4)
+__device__ __forceinline__ void qs_scale_min_k4(const qs_u8* s, int sub, int& sc, int& mn) {
+  if (sub < 4) {
+    sc = s[sub] & 63;
+    mn = s[sub + 4] & 63;
+  } else {
+    sc = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
+    mn = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+  }
+}
 // Decodes elements 8j .. 8j+7 of the block at b (b 2-byte aligned) as small exact integers q[i] (as
 // floats) with the block's scale and offset: the weight is scale * q[i] + offset, with exactly the
 // float32 arithmetic of llama.cpp's dequantize_row_* (FORMATS.md). The small-batch kernel multiplies
@@ -82,16 +93,9 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
   for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);
 #elif QS_TYPE == 12 || QS_TYPE == 13
   const float d = qs_h2f(qs_ld16(b)), dmin = qs_h2f(qs_ld16(b + 2));
-  const qs_u8* s = b + 4;
   const int e = j * 8, g = e >> 6, hn = (e >> 5) & 1, l0 = e & 31, sub = 2 * g + hn;
   int sc, mn;
-  if (sub < 4) {
-    sc = s[sub] & 63;
-    mn = s[sub + 4] & 63;
-  } else {
-    sc = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
-    mn = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-  }
+  qs_scale_min_k4(b + 4, sub, sc, mn);
   scale = d * (float)sc;
   offset = -(dmin * (float)mn);
   qs_u32 lo, hi;

@@ -281,15 +281,8 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #elif QS_TYPE == 12 || QS_TYPE == 13
         const int sub = 4 * (st & 1) + j;
         const float d = qs_h2f(qs_ld16(p)), dmin = qs_h2f(qs_ld16(p + 2));
-        const qs_u8* s = p + 4;
         int scv, mnv;
-        if (sub < 4) {
-          scv = s[sub] & 63;
-          mnv = s[sub + 4] & 63;
-        } else {
-          scv = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
-          mnv = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-        }
+        qs_scale_min_k4(p + 4, sub, scv, mnv);
         s0 = d * (float)scv;
         s2 = -(dmin * (float)mnv);
 #elif QS_TYPE == 14
