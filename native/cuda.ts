@@ -45,16 +45,12 @@ export interface CudaDriver {
     bz: number,
     shared: number,
     stream: CuHandle | null,
-    params: ArrayBufferView[],
+    /** the table of encodeKernelParams (native/params.ts) */
+    params: unknown,
     extra: null,
   ): number;
   /** CUDA 11.8+ drivers; absent (undefined) on older ones. config: from encodeLaunchConfig */
-  cuLaunchKernelEx?: (
-    config: NativeLaunchConfig,
-    fn: CuHandle,
-    params: ArrayBufferView[],
-    extra: null,
-  ) => number;
+  cuLaunchKernelEx?: (config: NativeLaunchConfig, fn: CuHandle, params: unknown, extra: null) => number;
   cuEventCreate(out: CuHandle[], flags: number): number;
   cuEventRecord(ev: CuHandle, stream: CuHandle | null): number;
   cuEventSynchronize(ev: CuHandle): number;

@@ -91,8 +91,8 @@ export interface HipApi {
   hipModuleUnload(module: NativePtr): number;
   hipModuleGetFunction(fn: Out<NativePtr | null>, module: NativePtr, name: string): number;
   /**
-   * kernelParams: one typed array per kernel argument holding its value (an array of pointers to
-   * values, as with cuLaunchKernel). stream null = the null stream.
+   * kernelParams: the table of encodeKernelParams (native/params.ts: an array of pointers to the
+   * values, as with cuLaunchKernel) or null without arguments. stream null = the null stream.
    */
   hipModuleLaunchKernel(
     fn: NativePtr,
@@ -104,7 +104,7 @@ export interface HipApi {
     blockZ: number,
     sharedMemBytes: number,
     stream: NativePtr | null,
-    kernelParams: ArrayBufferView[] | null,
+    kernelParams: unknown,
     extra: null,
   ): number;
   hipEventCreate(event: Out<NativePtr | null>): number;

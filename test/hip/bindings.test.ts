@@ -1,3 +1,4 @@
+import { encodeKernelParams, NativeParamCache } from '../../native/params';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,6 +135,29 @@ describe('kernel parameter marshalling through koffi', () => {
     const n = probe(params, Int32Array.from(params.map((p) => p.byteLength)), params.length, out);
     expect(n).toBe(20);
     expect(Buffer.from(out.subarray(0, n)).toString('hex')).toBe('8877665544332211fbffffff0000c03f07000000');
+    // what the CUDA and HIP runtimes pass now: the same values encoded once in native memory
+    const table = encodeKernelParams(params);
+    const out2 = new Uint8Array(64);
+    expect(probe(table.table, Int32Array.from(params.map((p) => p.byteLength)), params.length, out2)).toBe(
+      20,
+    );
+    expect(Buffer.from(out2.subarray(0, 20)).toString('hex')).toBe(
+      '8877665544332211fbffffff0000c03f07000000',
+    );
+    table.free();
+    table.free(); // idempotent
+    // a cache hands out one table per argument list and frees them all on clear()
+    const cache = new NativeParamCache<object>();
+    const key = {};
+    let encodes = 0;
+    const enc = () => (encodes++, params);
+    expect(cache.get(key, enc)).toBe(cache.get(key, enc));
+    expect(encodes).toBe(1);
+    cache.clear();
+    expect(cache.get(key, enc)).toBeDefined();
+    expect(encodes).toBe(2);
+    cache.clear();
+    expect(() => encodeKernelParams([new Uint8Array(9)])).toThrow(/kernel argument 0: 9 bytes/);
     lib.unload();
   });
 });

@@ -18,6 +18,7 @@ import {
   type CudaDriver,
   type NativeLaunchConfig,
 } from '../../../../native/cuda';
+import { NativeParamCache } from '../../../../native/params';
 import { loadNvrtc, nvrtcCheck, NVRTC_SUCCESS, type Nvrtc } from '../../../../native/nvrtc';
 import type { DeviceInfo } from '../types';
 import {
@@ -347,12 +348,8 @@ export class CudaRuntime implements GpuRuntime {
       );
       f.maxDynamicShared = sharedBytes;
     }
-    // the argument buffers of an argument list are built once (the benchmark relaunches the same list)
-    let params = this.argCache.get(args);
-    if (!params) {
-      params = this.packArgs(args);
-      this.argCache.set(args, params);
-    }
+    // an argument list is encoded in native memory once (the benchmark relaunches the same lists)
+    const params = this.argCache.get(args, (a) => this.packArgs(a)).table;
     if (options?.overlapPrevious && this.overlapLaunch) {
       const key = `${grid.join(',')}/${block.join(',')}/${sharedBytes}`;
       let cfg = this.pdlConfigs.get(key);
@@ -395,7 +392,8 @@ export class CudaRuntime implements GpuRuntime {
     );
   }
 
-  private argCache = new WeakMap<KernelArg[], ArrayBufferView[]>();
+  /** argument lists encoded once in native memory (native/params.ts), freed with the list or in dispose */
+  private argCache = new NativeParamCache<KernelArg[]>();
 
   private packArgs(args: KernelArg[]): ArrayBufferView[] {
     return args.map((a): ArrayBufferView => {
@@ -442,6 +440,7 @@ export class CudaRuntime implements GpuRuntime {
     this.disposed = true;
     for (const c of this.pdlConfigs.values()) c.free();
     this.pdlConfigs.clear();
+    this.argCache.clear();
     try {
       this.releaseContext();
     } catch (e) {
