@@ -501,6 +501,38 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __re
   }
 }
 
+// Timing aid (the backend's time()): one thread waits `ticks` of the GPU's constant clock (CUDA: ns of
+// %globaltimer; HIP: wall_clock64, 100 MHz on current AMD GPUs), holding the stream while the host queues a
+// sample's launches behind it. The sample's start event runs after it, so back-to-back launches are timed
+// on the GPU, not at the host's launch rate.
+QS_EXTERN __global__ void __launch_bounds__(32) qs_hold(qs_i64 ticks) {
+  if (threadIdx.x != 0) return;
+#if defined(QS_CUDA)
+  unsigned long long t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+    __nanosleep(500);
+#endif
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while ((qs_i64)(t - t0) < ticks);
+#elif defined(QS_HIP) && __has_builtin(__builtin_readsteadycounter)
+  const qs_i64 t0 = (qs_i64)__builtin_readsteadycounter(); // clang 19+: the 100 MHz constant clock
+  while ((qs_i64)__builtin_readsteadycounter() - t0 < ticks) __builtin_amdgcn_s_sleep(8);
+#elif defined(QS_HIP) && !defined(__gfx1100__) && !defined(__gfx1101__) && !defined(__gfx1102__) &&        \
+    !defined(__gfx1103__) && !defined(__gfx1150__) && !defined(__gfx1151__) && !defined(__gfx1200__) &&     \
+    !defined(__gfx1201__)
+  const qs_i64 t0 = (qs_i64)__builtin_amdgcn_s_memrealtime(); // gfx8..gfx10: the 100 MHz constant clock
+  while ((qs_i64)__builtin_amdgcn_s_memrealtime() - t0 < ticks) __builtin_amdgcn_s_sleep(8);
+#elif defined(QS_HIP)
+  // gfx11/12 with an older compiler (no constant-clock builtin): s_sleep 127 is ~8k shader cycles, at
+  // most ~4 us, i.e. ~400 ticks of 100 MHz; the hold only needs to be roughly as long as asked
+  for (qs_i64 i = 0; i < ticks; i += 400) __builtin_amdgcn_s_sleep(127);
+#else
+  (void)ticks;
+#endif
+}
+
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
 // A warp's 64 x 32 block of mma.sync m16n8 accumulators (4 x 4 tiles, c0..c3 per lane: rows g and g+8,
 // columns 2t and 2t+1) stored to y [m][n] at (r0, c0), skipping what lies past m or n.

@@ -243,6 +243,36 @@ describe('generic GPU backend', () => {
     expect(rt.live.size).toBe(0);
   });
 
+  it('timing samples queue behind qs_hold (GPU time, not the host launch rate) and report the host time', async () => {
+    const seq: string[] = [];
+    const holdArgs: unknown[] = [];
+    class Recording extends FakeRuntime {
+      launch(fn: { name: string }, ...rest: unknown[]) {
+        super.launch(fn);
+        seq.push(fn.name);
+        if (fn.name === 'qs_hold') holdArgs.push(rest[3]);
+      }
+      eventRecord() {
+        seq.push('event');
+      }
+    }
+    const s = await backendWith(new Recording()).open(0);
+    const lw = await s.load(w);
+    const t = await s.time(lw, new Float32Array(K), 1, { protocol: 'hot', warmup: 1, repeats: 3 });
+    expect(t.samplesUs).toHaveLength(3);
+    expect(t.hostUsPerCall).toBeGreaterThan(0);
+    // after the probe: every sample is qs_hold, start event, the launches, end event
+    const samples = seq.slice(seq.indexOf('qs_hold'));
+    expect(samples.filter((x) => x === 'qs_hold')).toHaveLength(3);
+    for (let i = 0; i < samples.length; i++)
+      if (samples[i] === 'qs_hold') expect(samples[i + 1]).toBe('event');
+    expect(samples.slice(2, 4)).toEqual(['qs_x_q8', 'qs_q8_m1']);
+    // one argument: the hold in ns of the GPU's clock (CUDA), at least 20 us
+    expect(holdArgs[0]).toEqual([{ u64: expect.any(Number) }]);
+    expect((holdArgs[0] as { u64: number }[])[0].u64).toBeGreaterThanOrEqual(20_000);
+    await s.close();
+  });
+
   it('bad input gets one-line errors', async () => {
     const s = await backendWith(new FakeRuntime()).open(0);
     await expect(s.load({ ...w, data: new Uint8Array(5) })).rejects.toThrow(

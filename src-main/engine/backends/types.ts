@@ -72,6 +72,11 @@ export interface Timing {
   spread: number;
   /** weight copies rotated (1 for hot) */
   weightCopies: number;
+  /**
+   * host time spent enqueueing one multiplication's launches (us; GPU backends). Above medianUs the
+   * samples measure the host's launch rate, not the GPU.
+   */
+  hostUsPerCall?: number;
 }
 
 export interface BackendSession {

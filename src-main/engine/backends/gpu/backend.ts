@@ -89,6 +89,8 @@ export interface GpuBackendOptions {
 
 /** Padding after the last weight row: the small kernel reads the 16-byte-aligned span of each chunk. */
 const WEIGHT_PAD = 256;
+/** GPU time one timing sample covers at least (us) */
+const SAMPLE_US = 1000;
 /** Memory kept free on the device beyond what a run needs (driver, modules, other apps). */
 const FREE_MARGIN = 64 * 1024 * 1024;
 const MB = (b: number) => `${(b / (1 << 20)).toFixed(1)} MiB`;
@@ -409,6 +411,18 @@ class GpuSession implements BackendSession {
   /** weight rows per block of the small kernel for batch size m (QS_RROWS in qs_kernels.h) */
   private smallRowsFor(m: number): number {
     return m <= this.tuning.smallMSplit ? this.tuning.smallRows : this.tuning.smallRowsBig;
+  }
+
+  /**
+   * The timing aid qs_hold from our module for this format, or null where that module cannot be built or
+   * loaded (a custom kernel's timing then runs without it, paced by the host where the host is slower).
+   */
+  private holdFunction(type: number): GpuFunction | null {
+    try {
+      return this.fn(this.moduleFor(type), 'qs_hold');
+    } catch {
+      return null;
+    }
   }
 
   private fn(entry: ModuleEntry, name: string): GpuFunction {
@@ -883,19 +897,37 @@ class GpuSession implements BackendSession {
       const next = () => copies[rot++ % copies.length];
       for (let i = 0; i < warmup; i++) p.enqueue(next());
       this.rt.synchronize();
-      // launches per sample: enough that one sample covers >= ~200 us of GPU time (event resolution,
-      // launch gaps), from a timed probe
+      // launches per sample: enough that one sample covers >= ~1 ms of GPU time, from a timed probe
       this.rt.eventRecord(events[0]);
+      const hp = performance.now();
       for (let i = 0; i < copies.length; i++) p.enqueue(next());
+      const probeHostUs = ((performance.now() - hp) * 1000) / copies.length;
       this.rt.eventRecord(events[1]);
       const probeUs = (this.rt.eventElapsedMs(events[0], events[1]) * 1000) / copies.length;
-      const perSample = Math.max(copies.length, Math.min(200, Math.ceil(200 / Math.max(probeUs, 0.5))));
+      const perSample = Math.max(
+        copies.length,
+        Math.min(1000, Math.ceil(SAMPLE_US / Math.max(probeUs, 0.5))),
+      );
       const batch = Math.ceil(perSample / copies.length) * copies.length;
+      // Each sample's launches queue behind qs_hold, which keeps the stream busy for about as long as the
+      // host needs to enqueue them (the probe's host time, with margin), so the sample times the GPU
+      // running them back to back, not the host's launch rate: through koffi one call's launches take the
+      // host ~10-15 us, as long as an m=1 multiplication on an H100. Without the hold, the GPU would be
+      // idle at the start event and wait for every launch.
+      const hold = this.holdFunction(gw.type);
+      const holdUs = Math.min(50_000, 20 + 1.5 * probeHostUs * batch);
+      const holdArgs: KernelArg[] = [
+        { u64: Math.round(this.kind === 'cuda' ? holdUs * 1000 : holdUs * 100) },
+      ];
       const samples: number[] = [];
+      let hostMs = 0;
       for (let s = 0; s < repeats; s++) {
         checkAbort(opts.signal);
+        if (hold) this.rt.launch(hold, [1, 1, 1], [32, 1, 1], 0, holdArgs);
         this.rt.eventRecord(events[0]);
+        const h0 = performance.now();
         for (let i = 0; i < batch; i++) p.enqueue(next());
+        hostMs += performance.now() - h0;
         this.rt.eventRecord(events[1]);
         samples.push((this.rt.eventElapsedMs(events[0], events[1]) * 1000) / batch);
       }
@@ -911,6 +943,7 @@ class GpuSession implements BackendSession {
         maxUs: samples[samples.length - 1],
         spread: median > 0 ? (q(0.9) - q(0.1)) / median : 0,
         weightCopies: copies.length,
+        hostUsPerCall: (hostMs * 1000) / (repeats * batch),
       };
     } catch (e) {
       throw this.wrap(gw, kp, e);

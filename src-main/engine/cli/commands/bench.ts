@@ -48,6 +48,8 @@ export interface BenchRow {
   pctPeakBw: number | null;
   pctCopyBw: number | null;
   llamaUs: number | null;
+  /** host time to enqueue one multiplication (us): above `medianUs`, the host set the pace */
+  hostUs: number | null;
   check: string;
 }
 
@@ -182,6 +184,7 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
                     pctPeakBw: dev.peakBandwidthGBs ? (100 * gbps) / dev.peakBandwidthGBs : null,
                     pctCopyBw: dev.copyBandwidthGBs ? (100 * gbps) / dev.copyBandwidthGBs : null,
                     llamaUs: n === 4096 && k === 14336 ? (LLAMA_CPP_H100_US[fmt]?.[m] ?? null) : null,
+                    hostUs: t.hostUsPerCall ?? null,
                     check,
                   });
                 } catch (e) {
@@ -214,6 +217,7 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
           '%copy',
           'llama.cpp us',
           'vs llama',
+          'host us',
           'check',
         ],
         rows.map((r) => [
@@ -229,9 +233,10 @@ Timing: GPU events around batches of launches after warm-up; median of --repeats
           f(r.pctCopyBw, 0),
           f(r.llamaUs, 2),
           r.llamaUs ? `${(r.llamaUs / r.medianUs).toFixed(2)}x` : '-',
+          f(r.hostUs, 1),
           r.check,
         ]),
-        [false, true, false, false, true, true, true, true, true, true, true, true, false],
+        [false, true, false, false, true, true, true, true, true, true, true, true, true, false],
       ),
     );
     return 0;
