@@ -32,6 +32,9 @@ __device__ __forceinline__ int qs_dp4a(int a, int b, int c) {
 QS_EXTERN __global__ void __launch_bounds__(256)
     qs_x_q8(const float* __restrict__ x, qs_i8* __restrict__ xq, float2* __restrict__ xd, int m, int k) {
   QS_GRID_LAUNCH_DEPENDENTS(); // the matmul may start now; it waits for these results itself
+#ifdef QS_XQ_NOP
+  return; // diagnostic (QS_KERNEL_DEFINES=QS_XQ_NOP): the launch without the work; results are wrong
+#endif
   const qs_i64 groups = (qs_i64)m * (k / 4);
   // every lane of a wave runs the same number of iterations (the shuffles need all 8 lanes of a block)
   const qs_i64 stride = (qs_i64)gridDim.x * blockDim.x;

@@ -34,6 +34,10 @@
 #define QS_Q8_RT 2, 4, 4, 4, 4, 4, 4, 4
 #define QS_Q8_WT 8, 4, 4, 2, 2, 2, 2, 2
 #endif
+// bandwidth diagnostic (qs_small_q8); off unless QS_KERNEL_DEFINES sets QS_Q8_FLOOR
+#ifndef QS_Q8_FLOOR
+#define QS_Q8_FLOOR 0
+#endif
 // resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless QS_Q8_B asks
 // for more (fewer registers per thread, more warps in flight)
 #ifndef QS_Q8_B
@@ -260,31 +264,14 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 }
 #endif
 
-template <int M>
-__device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,
-                                            float* __restrict__ y, int n, int k) {
-  constexpr int R = QS_Q8_ROWS(M);
-  constexpr int NW = QS_Q8_WARPS(M);
-  constexpr int NT = NW * QS_WARP;
-  __shared__ float red[NW][R * M];
-  const qs_i64 row0 = (qs_i64)blockIdx.x * R;
-  const int nb = k / QS_QK;
-  const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
-  const int units = nb * QS_Q8_P;
-  const int xqs = k / 4, xds = k / 32; // row strides of xq (ints) and xd
-  float acc[R][M];
-#pragma unroll
-  for (int r = 0; r < R; r++)
-#pragma unroll
-    for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
-  // rows past n decode row n-1 again (in bounds) and are never stored
-  const qs_u8* wr[R];
-#pragma unroll
-  for (int r = 0; r < R; r++) wr[r] = w + (row0 + r < n ? row0 + r : (qs_i64)n - 1) * rowBytes;
-  // One unit at a time: its products, then the next unit's loads and decode. The first unit is requested
-  // before waiting for the activation quantizer (which may still run: programmatic dependent launch), so
-  // the weight stream starts at once. (Keeping 2-3 units' raw bytes in flight per thread, a software
-  // pipeline, was no faster on an H100 and cost registers: docs/gpu-notes.md.)
+// The unit loop: thread t takes units t, t + NT, ... of the R rows at wr[], accumulating acc[r][mi].
+// One unit at a time: its products, then the next unit's loads and decode. The first unit is requested
+// before waiting for the activation quantizer (which may still run: programmatic dependent launch), so
+// the weight stream starts at once. (Keeping 2-3 units' raw bytes in flight per thread, a software
+// pipeline, was no faster on an H100 and cost registers: docs/gpu-notes.md.)
+template <int M, int R, int NT>
+__device__ __forceinline__ void qs_q8_units(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
+                                            int units, int xqs, int xds, float (&acc)[R][M]) {
   int uu = threadIdx.x;
   qs_q8w wq[R];
   if (uu < units) {
@@ -315,6 +302,65 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
       }
     }
   }
+}
+
+template <int M>
+__device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,
+                                            float* __restrict__ y, int n, int k) {
+  constexpr int R = QS_Q8_ROWS(M);
+  constexpr int NW = QS_Q8_WARPS(M);
+  constexpr int NT = NW * QS_WARP;
+  __shared__ float red[NW][R * M];
+  const qs_i64 row0 = (qs_i64)blockIdx.x * R;
+  const int nb = k / QS_QK;
+  const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
+  const int units = nb * QS_Q8_P;
+  const int xqs = k / 4, xds = k / 32; // row strides of xq (ints) and xd
+  float acc[R][M];
+#pragma unroll
+  for (int r = 0; r < R; r++)
+#pragma unroll
+    for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
+  // rows past n decode row n-1 again (in bounds) and are never stored
+  const qs_u8* wr[R];
+#pragma unroll
+  for (int r = 0; r < R; r++) wr[r] = w + (row0 + r < n ? row0 + r : (qs_i64)n - 1) * rowBytes;
+#if QS_Q8_FLOOR
+  // Diagnostic (QS_KERNEL_DEFINES=QS_Q8_FLOOR=1 or 2; results are wrong, timing only): read this block's
+  // weight bytes and nothing else. 1: 16-byte loads, consecutive threads on consecutive 16 bytes; 2: the
+  // kernel's own per-unit loads (qs_q8_load) without decoding or products.
+  {
+    qs_u32 acc = 0;
+    const qs_i64 rows = (row0 + R <= n ? row0 + R : (qs_i64)n) - row0;
+#if QS_Q8_FLOOR == 1
+    // from the 16-byte-aligned start at or before the rows (the weight buffer's base is aligned)
+    const unsigned long long g0 = (unsigned long long)(w + row0 * rowBytes);
+    const uint4* p = (const uint4*)(g0 & ~15ull);
+    const qs_i64 n16 = ((qs_i64)(g0 & 15) + rows * rowBytes) / 16;
+    for (qs_i64 i = threadIdx.x; i < n16; i += 4 * NT) {
+#pragma unroll
+      for (int j = 0; j < 4; j++)
+        if (i + j * NT < n16) {
+          const uint4 v = p[i + j * NT];
+          acc ^= v.x ^ v.y ^ v.z ^ v.w;
+        }
+    }
+#else
+    for (int u = threadIdx.x; u < units; u += NT)
+      for (int r = 0; r < (int)rows; r++) {
+        qs_q8r raw;
+        qs_q8_load(w + (row0 + r) * rowBytes + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw);
+        const qs_u32* q = (const qs_u32*)&raw;
+#pragma unroll
+        for (int j = 0; j < (int)(sizeof(raw) / 4); j++) acc ^= q[j];
+      }
+#endif
+    QS_GRID_WAIT();
+    if (acc == 0x9e3779b9u) y[row0] = 1.f; // keeps the loads
+    return;
+  }
+#endif
+  qs_q8_units<M, R, NT>(wr, xq, xd, units, xqs, xds, acc);
   qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
 }
 

@@ -2,7 +2,8 @@
 # A tuning sweep of the int8 small-batch kernel on the GPU machine: quick selftest and memcheck with the
 # default tables (unless FAST=1), the benchmark at MS (default m = 1..8, hot and cold), then one benchmark
 # per QS_KERNEL_DEFINES set given (one word each, e.g. QS_Q8_R=4,QS_Q8_W=2) for SWEEP_F at SWEEP_M, hot
-# and cold. Each section prints as soon as it is done.
+# and cold (a word env:A=1,B=2 sets environment variables instead). Each section prints as soon as it is
+# done.
 # Usage (device machine): source .device/setup.sh && bash test/gpu/device-sweep.sh "DEFS1 DEFS2 ..."
 set -u
 OUT=${OUT:-/tmp/qs-out}
@@ -23,9 +24,11 @@ timeout 200 node "$Q" bench --m ${MS:-1,2,3,4,5,8} --protocol hot,cold --repeats
 echo "== bench ($(($(date +%s) - t1)) s)"; row "$OUT/bench.txt"
 echo "== sweep (m=${SWEEP_M:-1,2})"
 for d in ${1:-}; do
-  QS_KERNEL_DEFINES="$d" timeout 120 node "$Q" bench --formats ${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0} --m ${SWEEP_M:-1,2} \
+  # a word "env:A=1,B=2" sets environment variables instead of kernel defines
+  case "$d" in env:*) E=$(echo "${d#env:}" | tr ',' ' ') ;; *) E="QS_KERNEL_DEFINES=$d" ;; esac
+  env $E timeout 120 node "$Q" bench --formats ${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0} --m ${SWEEP_M:-1,2} \
     --protocol hot,cold --repeats 10 >/tmp/sweep.txt 2>&1
-  echo "-- $d"; grep -E "^Q" /tmp/sweep.txt | awk '{printf "%s m=%s %s %s | ", $1, $2, $3, $5} END {print ""}'
+  echo "-- $d"; grep -E "^Q" /tmp/sweep.txt | awk '{printf "%s m=%s %s %s %s%% h%s | ", $1, $2, $3, $5, $10, $13} END {print ""}'
   grep -m2 -iE "error|fail" /tmp/sweep.txt
 done 2>&1 | tee "$OUT/sweep.txt"
 echo "== done ($(($(date +%s) - t0)) s)"
