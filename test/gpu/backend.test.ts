@@ -247,12 +247,12 @@ describe('generic GPU backend', () => {
     const seq: string[] = [];
     const holdArgs: unknown[] = [];
     class Recording extends FakeRuntime {
-      launch(fn: { name: string }, ...rest: unknown[]) {
+      override launch(fn: { name: string }, ...rest: unknown[]) {
         super.launch(fn);
         seq.push(fn.name);
         if (fn.name === 'qs_hold') holdArgs.push(rest[3]);
       }
-      eventRecord() {
+      override eventRecord() {
         seq.push('event');
       }
     }
