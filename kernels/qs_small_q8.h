@@ -15,24 +15,35 @@
 #ifndef QS_PLAIN
 
 // Launch geometry per format and batch size: weight rows per block (QS_Q8_RT) and warps per block
-// (QS_Q8_WT) for m = 1 .. 8, the fastest of a sweep on an H100 (docs/gpu-notes.md; m = 6, 7 as m = 8).
-// The backend reads these two lines from this file's text to size its launches: keep their form.
-// QS_Q8_R / QS_Q8_W (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
+// (QS_Q8_WT) for m = 1 .. 8, the fastest of a sweep on an H100 (docs/gpu-notes.md; m = 6, 7 as m = 8),
+// and the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_units).
+// The backend reads the first two lines from this file's text to size its launches: keep their form.
+// QS_Q8_R / QS_Q8_W / QS_Q8_D (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 #if QS_TYPE == 2
 #define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
 #elif QS_TYPE == 8
-#define QS_Q8_RT 1, 4, 4, 4, 4, 8, 8, 8
-#define QS_Q8_WT 8, 4, 4, 4, 4, 2, 2, 2
+#define QS_Q8_RT 1, 2, 4, 4, 4, 8, 8, 8
+#define QS_Q8_WT 8, 8, 4, 4, 4, 2, 2, 2
+#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
 #elif QS_TYPE == 12
 #define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 #elif QS_TYPE == 13
 #define QS_Q8_RT 4, 4, 4, 8, 8, 8, 8, 8
 #define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 #else // Q6_K
 #define QS_Q8_RT 2, 4, 4, 4, 4, 4, 4, 4
 #define QS_Q8_WT 8, 4, 4, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+#endif
+#ifdef QS_Q8_D
+#define QS_Q8_DEPTH(M) (QS_Q8_D)
+#else
+#define QS_Q8_DEPTH(M) qs_q8_pick((M), QS_Q8_DT)
 #endif
 // bandwidth diagnostic (qs_small_q8); off unless QS_KERNEL_DEFINES sets QS_Q8_FLOOR
 #ifndef QS_Q8_FLOOR
@@ -264,44 +275,78 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 }
 #endif
 
-// The unit loop: thread t takes units t, t + NT, ... of the R rows at wr[], accumulating acc[r][mi].
-// One unit at a time: its products, then the next unit's loads and decode. The first unit is requested
-// before waiting for the activation quantizer (which may still run: programmatic dependent launch), so
-// the weight stream starts at once. (Keeping 2-3 units' raw bytes in flight per thread, a software
-// pipeline, was no faster on an H100 and cost registers: docs/gpu-notes.md.)
-template <int M, int R, int NT>
+// The unit loop: thread t takes units t, t + NT, ... of the R rows at wr[], accumulating acc[r][mi], in
+// batches of D units per row (QS_Q8_D): the raw bytes of a batch are all requested first, then decoded and
+// multiplied. The first batch is requested before waiting for the activation quantizer (which may still
+// run: programmatic dependent launch), so the weight stream starts at once.
+template <int M, int R, int NT, int D>
 __device__ __forceinline__ void qs_q8_units(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
                                             int units, int xqs, int xds, float (&acc)[R][M]) {
-  int uu = threadIdx.x;
-  qs_q8w wq[R];
-  if (uu < units) {
-#pragma unroll
-    for (int r = 0; r < R; r++) {
-      qs_q8r raw;
-      qs_q8_load(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, raw);
-      qs_q8_unpack(raw, uu % QS_Q8_P, wq[r]);
-    }
-  }
-  QS_GRID_WAIT();
-  for (; uu < units; uu += NT) {
-    const int kb = uu / QS_Q8_P;
-#pragma unroll
-    for (int mi = 0; mi < M; mi++) {
-      const int* xb = xq + (qs_i64)mi * xqs + kb * (QS_QK / 4);
-      const float2* db = xd + (qs_i64)mi * xds + kb * (QS_QK / 32);
-#pragma unroll
-      for (int r = 0; r < R; r++) acc[r][mi] += qs_q8_dot(wq[r], xb, db);
-    }
-    const int nu = uu + NT;
-    if (nu < units) {
+  if (D == 1) {
+    // one unit at a time, decoded as soon as it arrives (fewest registers): its products, then the next
+    // unit's loads and decode
+    int uu = threadIdx.x;
+    qs_q8w wq[R];
+    if (uu < units) {
 #pragma unroll
       for (int r = 0; r < R; r++) {
         qs_q8r raw;
-        qs_q8_load(wr[r] + (qs_i64)(nu / QS_Q8_P) * QS_BB, nu % QS_Q8_P, raw);
-        qs_q8_unpack(raw, nu % QS_Q8_P, wq[r]);
+        qs_q8_load(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, raw);
+        qs_q8_unpack(raw, uu % QS_Q8_P, wq[r]);
+      }
+    }
+    QS_GRID_WAIT();
+    for (; uu < units; uu += NT) {
+      const int kb = uu / QS_Q8_P;
+#pragma unroll
+      for (int mi = 0; mi < M; mi++) {
+        const int* xb = xq + (qs_i64)mi * xqs + kb * (QS_QK / 4);
+        const float2* db = xd + (qs_i64)mi * xds + kb * (QS_QK / 32);
+#pragma unroll
+        for (int r = 0; r < R; r++) acc[r][mi] += qs_q8_dot(wq[r], xb, db);
+      }
+      const int nu = uu + NT;
+      if (nu < units) {
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+          qs_q8r raw;
+          qs_q8_load(wr[r] + (qs_i64)(nu / QS_Q8_P) * QS_BB, nu % QS_Q8_P, raw);
+          qs_q8_unpack(raw, nu % QS_Q8_P, wq[r]);
+        }
+      }
+    }
+    return;
+  }
+  for (int u0 = threadIdx.x; u0 < units; u0 += D * NT) {
+    qs_q8r raw[D][R];
+#pragma unroll
+    for (int j = 0; j < D; j++) {
+      const int u = u0 + j * NT;
+      if (u < units) {
+#pragma unroll
+        for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw[j][r]);
+      }
+    }
+    QS_GRID_WAIT(); // a no-op once the quantizer's results are visible
+#pragma unroll
+    for (int j = 0; j < D; j++) {
+      const int u = u0 + j * NT;
+      if (u < units) {
+        const int kb = u / QS_Q8_P;
+        qs_q8w wq[R];
+#pragma unroll
+        for (int r = 0; r < R; r++) qs_q8_unpack(raw[j][r], u % QS_Q8_P, wq[r]);
+#pragma unroll
+        for (int mi = 0; mi < M; mi++) {
+          const int* xb = xq + (qs_i64)mi * xqs + kb * (QS_QK / 4);
+          const float2* db = xd + (qs_i64)mi * xds + kb * (QS_QK / 32);
+#pragma unroll
+          for (int r = 0; r < R; r++) acc[r][mi] += qs_q8_dot(wq[r], xb, db);
+        }
       }
     }
   }
+  QS_GRID_WAIT(); // threads without units still wait before the block's results are stored
 }
 
 template <int M>
@@ -360,7 +405,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
     return;
   }
 #endif
-  qs_q8_units<M, R, NT>(wr, xq, xd, units, xqs, xds, acc);
+  qs_q8_units<M, R, NT, QS_Q8_DEPTH(M)>(wr, xq, xd, units, xqs, xds, acc);
   qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
 }
 
