@@ -16,7 +16,7 @@
 
 // Launch geometry per format and batch size: weight rows per block (QS_Q8_RT) and warps per block
 // (QS_Q8_WT) for m = 1 .. 8, the fastest of a sweep on an H100 (docs/gpu-notes.md; m = 6, 7 as m = 8),
-// and the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_units).
+// and the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_loop).
 // The backend reads the first two lines from this file's text to size its launches: keep their form.
 // QS_Q8_R / QS_Q8_W / QS_Q8_D (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 #if QS_TYPE == 2
@@ -275,79 +275,76 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 }
 #endif
 
+// One unit's products with the m rows of x: acc[r][mi] += unit (of weight block kb) of row r . x[mi].
+template <int M, int R>
+__device__ __forceinline__ void qs_q8_products(const qs_q8w (&wq)[R], int kb, const int* __restrict__ xq, const float2* __restrict__ xd,
+                                               int xqs, int xds, float (&acc)[R][M]) {
+#pragma unroll
+  for (int mi = 0; mi < M; mi++) {
+    const int* xb = xq + (qs_i64)mi * xqs + kb * (QS_QK / 4);
+    const float2* db = xd + (qs_i64)mi * xds + kb * (QS_QK / 32);
+#pragma unroll
+    for (int r = 0; r < R; r++) acc[r][mi] += qs_q8_dot(wq[r], xb, db);
+  }
+}
+
 // The unit loop: thread t takes units t, t + NT, ... of the R rows at wr[], accumulating acc[r][mi], in
-// batches of D units per row (QS_Q8_D): the raw bytes of a batch are all requested first, then decoded and
-// multiplied. The first batch is requested before waiting for the activation quantizer (which may still
-// run: programmatic dependent launch), so the weight stream starts at once.
+// batches of D units per row (QS_Q8_DT): the raw bytes of a batch are all requested first, then decoded
+// and multiplied. The first batch is requested before waiting for the activation quantizer (which may
+// still run: programmatic dependent launch), so the weight stream starts at once.
 template <int M, int R, int NT, int D>
-__device__ __forceinline__ void qs_q8_units(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
-                                            int units, int xqs, int xds, float (&acc)[R][M]) {
-  if (D == 1) {
-    // one unit at a time, decoded as soon as it arrives (fewest registers): its products, then the next
-    // unit's loads and decode
+struct qs_q8_loop {
+  static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
+                                             int units, int xqs, int xds, float (&acc)[R][M]) {
+    for (int u0 = threadIdx.x; u0 < units; u0 += D * NT) {
+      qs_q8r raw[D][R];
+#pragma unroll
+      for (int j = 0; j < D; j++) {
+        const int u = u0 + j * NT;
+        if (u < units) {
+#pragma unroll
+          for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw[j][r]);
+        }
+      }
+      QS_GRID_WAIT(); // a no-op once the quantizer's results are visible
+#pragma unroll
+      for (int j = 0; j < D; j++) {
+        const int u = u0 + j * NT;
+        if (u < units) {
+          qs_q8w wq[R];
+#pragma unroll
+          for (int r = 0; r < R; r++) qs_q8_unpack(raw[j][r], u % QS_Q8_P, wq[r]);
+          qs_q8_products<M, R>(wq, u / QS_Q8_P, xq, xd, xqs, xds, acc);
+        }
+      }
+    }
+    QS_GRID_WAIT(); // threads without units still wait before the block's results are stored
+  }
+};
+// D = 1: one unit at a time, decoded as soon as it arrives (fewest registers): its products, then the
+// next unit's loads and decode.
+template <int M, int R, int NT>
+struct qs_q8_loop<M, R, NT, 1> {
+  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u, qs_q8w (&wq)[R]) {
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+      qs_q8r raw;
+      qs_q8_load(wr[r] + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw);
+      qs_q8_unpack(raw, u % QS_Q8_P, wq[r]);
+    }
+  }
+  static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
+                                             int units, int xqs, int xds, float (&acc)[R][M]) {
     int uu = threadIdx.x;
     qs_q8w wq[R];
-    if (uu < units) {
-#pragma unroll
-      for (int r = 0; r < R; r++) {
-        qs_q8r raw;
-        qs_q8_load(wr[r] + (qs_i64)(uu / QS_Q8_P) * QS_BB, uu % QS_Q8_P, raw);
-        qs_q8_unpack(raw, uu % QS_Q8_P, wq[r]);
-      }
-    }
+    if (uu < units) load(wr, uu, wq);
     QS_GRID_WAIT();
     for (; uu < units; uu += NT) {
-      const int kb = uu / QS_Q8_P;
-#pragma unroll
-      for (int mi = 0; mi < M; mi++) {
-        const int* xb = xq + (qs_i64)mi * xqs + kb * (QS_QK / 4);
-        const float2* db = xd + (qs_i64)mi * xds + kb * (QS_QK / 32);
-#pragma unroll
-        for (int r = 0; r < R; r++) acc[r][mi] += qs_q8_dot(wq[r], xb, db);
-      }
-      const int nu = uu + NT;
-      if (nu < units) {
-#pragma unroll
-        for (int r = 0; r < R; r++) {
-          qs_q8r raw;
-          qs_q8_load(wr[r] + (qs_i64)(nu / QS_Q8_P) * QS_BB, nu % QS_Q8_P, raw);
-          qs_q8_unpack(raw, nu % QS_Q8_P, wq[r]);
-        }
-      }
-    }
-    return;
-  }
-  for (int u0 = threadIdx.x; u0 < units; u0 += D * NT) {
-    qs_q8r raw[D][R];
-#pragma unroll
-    for (int j = 0; j < D; j++) {
-      const int u = u0 + j * NT;
-      if (u < units) {
-#pragma unroll
-        for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw[j][r]);
-      }
-    }
-    QS_GRID_WAIT(); // a no-op once the quantizer's results are visible
-#pragma unroll
-    for (int j = 0; j < D; j++) {
-      const int u = u0 + j * NT;
-      if (u < units) {
-        const int kb = u / QS_Q8_P;
-        qs_q8w wq[R];
-#pragma unroll
-        for (int r = 0; r < R; r++) qs_q8_unpack(raw[j][r], u % QS_Q8_P, wq[r]);
-#pragma unroll
-        for (int mi = 0; mi < M; mi++) {
-          const int* xb = xq + (qs_i64)mi * xqs + kb * (QS_QK / 4);
-          const float2* db = xd + (qs_i64)mi * xds + kb * (QS_QK / 32);
-#pragma unroll
-          for (int r = 0; r < R; r++) acc[r][mi] += qs_q8_dot(wq[r], xb, db);
-        }
-      }
+      qs_q8_products<M, R>(wq, uu / QS_Q8_P, xq, xd, xqs, xds, acc);
+      if (uu + NT < units) load(wr, uu + NT, wq);
     }
   }
-  QS_GRID_WAIT(); // threads without units still wait before the block's results are stored
-}
+};
 
 template <int M>
 __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,
@@ -405,7 +402,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
     return;
   }
 #endif
-  qs_q8_units<M, R, NT, QS_Q8_DEPTH(M)>(wr, xq, xd, units, xqs, xds, acc);
+  qs_q8_loop<M, R, NT, QS_Q8_DEPTH(M)>::run(wr, xq, xd, units, xqs, xds, acc);
   qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
 }
 
