@@ -502,7 +502,7 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __re
 }
 
 // Timing aid (the backend's time()): one thread waits `ticks` of the GPU's constant clock (CUDA: ns of
-// %globaltimer; HIP: wall_clock64, 100 MHz on current AMD GPUs), holding the stream while the host queues a
+// %globaltimer; HIP: the 100 MHz constant clock, s_memrealtime or readsteadycounter), holding the stream while the host queues a
 // sample's launches behind it. The sample's start event runs after it, so back-to-back launches are timed
 // on the GPU, not at the host's launch rate.
 QS_EXTERN __global__ void __launch_bounds__(32) qs_hold(qs_i64 ticks) {

@@ -73,8 +73,9 @@ export interface Timing {
   /** weight copies rotated (1 for hot) */
   weightCopies: number;
   /**
-   * host time spent enqueueing one multiplication's launches (us; GPU backends). Above medianUs the
-   * samples measure the host's launch rate, not the GPU.
+   * host time spent enqueueing one multiplication's launches (us; GPU backends). The samples are timed
+   * behind a GPU hold and do not include it; above medianUs, the host could not keep this GPU busy in a
+   * real run.
    */
   hostUsPerCall?: number;
 }
