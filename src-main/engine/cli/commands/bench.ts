@@ -62,7 +62,9 @@ export const benchCommand: CliCommand = {
   --path      one or more kernel paths (comma list), each timed for every format and m
   --tune      small-batch kernel tuning: weight rows per block for m <= MSPLIT and above, warps per
               block, 8-element groups per lane per chunk, chunks in flight per warp (default 2,4,2,4,2,1)
-Timing: GPU events around batches of launches after warm-up; median of --repeats samples (default 30).`,
+Timing: GPU events around batches of launches (>= 1 ms each) queued behind a short GPU hold, after
+warm-up; median of --repeats samples (default 30). 'host us' is the host's time to enqueue one
+multiplication (not part of the samples).`,
   options: {
     backend: { type: 'string' },
     device: { type: 'string' },
