@@ -32,6 +32,9 @@ __device__ __forceinline__ int qs_dp4a(int a, int b, int c) {
 QS_EXTERN __global__ void __launch_bounds__(256)
     qs_x_q8(const float* __restrict__ x, qs_i8* __restrict__ xq, float2* __restrict__ xd, int m, int k) {
   QS_GRID_LAUNCH_DEPENDENTS(); // the matmul may start now; it waits for these results itself
+  // launched with the overlap option, this kernel may start while the previous kernel of the stream (the
+  // previous call's matmul, which may read xq) still runs: read x and write xq, xd only once it is done
+  QS_GRID_WAIT();
 #ifdef QS_XQ_NOP
   return; // diagnostic (QS_KERNEL_DEFINES=QS_XQ_NOP): the launch without the work; results are wrong
 #endif

@@ -4,7 +4,8 @@
 // float32. The offset terms (Q4_0's -8 d, the K-quants' -dmin * min) use the exact float32 sums of x.
 // Each weight block is read once (from global memory, no shared-memory stage) and used for all m rows.
 //
-// Work unit: one "part" of a block (QS_Q8_P parts per block, a fixed slice of its bytes). The threads
+// Work unit: one "part" of a block (QS_Q8_P parts per block, a fixed slice of its bytes; Q4_K / Q5_K also
+// have 4-part units, qs_q8u<4>, picked per m by QS_Q8_KT). The threads
 // of a CUDA block stride over the units of R weight rows (rows share the activation loads), then reduce
 // within the wave and across the block's waves. Entry points: qs_q8_m1 .. qs_q8_m8
 //   (const int* xq, const float2* xd, const qs_u8* w, float* y, int n, int k)
@@ -16,9 +17,10 @@
 
 // Launch geometry per format and batch size: weight rows per block (QS_Q8_RT) and warps per block
 // (QS_Q8_WT) for m = 1 .. 8, the fastest of a sweep on an H100 (docs/gpu-notes.md; m = 6, 7 as m = 8),
-// and the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_loop).
+// the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_loop), and for
+// Q4_K / Q5_K the parts per block (QS_Q8_KT: 8 units of 32 elements or 4 of 64, qs_q8u).
 // The backend reads the first two lines from this file's text to size its launches: keep their form.
-// QS_Q8_R / QS_Q8_W / QS_Q8_D (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
+// QS_Q8_R / QS_Q8_W / QS_Q8_D / QS_Q8_KP (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 #if QS_TYPE == 2
 #define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
@@ -28,15 +30,17 @@
 #define QS_Q8_WT 8, 8, 4, 4, 4, 2, 2, 2
 #define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
 #elif QS_TYPE == 12
-#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+#define QS_Q8_KT 4, 4, 8, 8, 8, 8, 8, 8
 #elif QS_TYPE == 13
 #define QS_Q8_RT 4, 4, 4, 8, 8, 8, 8, 8
-#define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+#define QS_Q8_KT 4, 8, 8, 8, 8, 8, 8, 8
 #else // Q6_K
-#define QS_Q8_RT 2, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_RT 4, 4, 4, 4, 4, 4, 4, 4
 #define QS_Q8_WT 8, 4, 4, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 #endif
@@ -48,6 +52,13 @@
 // bandwidth diagnostic (qs_small_q8); off unless QS_KERNEL_DEFINES sets QS_Q8_FLOOR
 #ifndef QS_Q8_FLOOR
 #define QS_Q8_FLOOR 0
+#endif
+#ifdef QS_Q8_KP
+#define QS_Q8_PARTS(M) (QS_Q8_KP)
+#elif defined(QS_Q8_KT)
+#define QS_Q8_PARTS(M) qs_q8_pick((M), QS_Q8_KT)
+#else
+#define QS_Q8_PARTS(M) QS_Q8_P
 #endif
 // resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless QS_Q8_B asks
 // for more (fewer registers per thread, more warps in flight)
@@ -213,6 +224,81 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   const float4 ds = *(const float4*)(xd + 2 * u.g);
   return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) - (u.ml * ds.y + u.mh * ds.w);
 }
+// Q4_K / Q5_K, 4 parts of 64 elements: part g is sub-blocks 2g (the low nibbles of its 32 bytes) and 2g+1
+// (the high nibbles); header bytes and scale decoding per 64 elements instead of per 32
+struct qs_q8w4 {
+  int v[16]; // v[0..7] sub-block 2g, v[8..15] sub-block 2g+1, as bytes
+  float dl, dh, ml, mh; // d*sc and dmin*min of the two sub-blocks
+  int g;
+};
+struct qs_q8r4 {
+  uint4 q0, q1; // the 32 bytes of nibbles
+#if QS_TYPE == 13
+  uint4 h0, h1; // the 32 bytes of high bits
+#endif
+  uint4 hd; // d, dmin and the 12 scale bytes (K-quant blocks are 16-byte aligned)
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r4& r) {
+#if QS_TYPE == 12
+  r.q0 = *(const uint4*)(b + 16 + 32 * p);
+  r.q1 = *(const uint4*)(b + 32 + 32 * p);
+#else
+  r.q0 = *(const uint4*)(b + 48 + 32 * p);
+  r.q1 = *(const uint4*)(b + 64 + 32 * p);
+  r.h0 = *(const uint4*)(b + 16);
+  r.h1 = *(const uint4*)(b + 32);
+#endif
+  r.hd = *(const uint4*)b;
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u) {
+  const int g = p;
+  const int qq[8] = {(int)r.q0.x, (int)r.q0.y, (int)r.q0.z, (int)r.q0.w, (int)r.q1.x, (int)r.q1.y, (int)r.q1.z, (int)r.q1.w};
+#if QS_TYPE == 12
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    u.v[i] = qq[i] & 0x0F0F0F0F;
+    u.v[8 + i] = (qq[i] >> 4) & 0x0F0F0F0F;
+  }
+#else
+  const int hh[8] = {(int)r.h0.x, (int)r.h0.y, (int)r.h0.z, (int)r.h0.w, (int)r.h1.x, (int)r.h1.y, (int)r.h1.z, (int)r.h1.w};
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    u.v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
+    u.v[8 + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
+  }
+#endif
+  const qs_u32 dd = r.hd.x, s0 = r.hd.y, s1 = r.hd.z, s2 = r.hd.w;
+  // 6-bit scale and min of sub-blocks 2g and 2g+1 (FORMATS.md get_scale_min_k4), without branches
+  int sc[2], mn[2];
+#pragma unroll
+  for (int t = 0; t < 2; t++) {
+    const int jm = (2 * g + t) & 3;
+    const int lsc = (s0 >> (8 * jm)) & 63, lmn = (s1 >> (8 * jm)) & 63;
+    const int hsc = ((s2 >> (8 * jm)) & 15) | (((s0 >> (8 * jm + 6)) & 3) << 4);
+    const int hmn = ((s2 >> (8 * jm + 4)) & 15) | (((s1 >> (8 * jm + 6)) & 3) << 4);
+    sc[t] = g < 2 ? lsc : hsc;
+    mn[t] = g < 2 ? lmn : hmn;
+  }
+  const float d = qs_h2f(dd & 0xffffu), dmin = qs_h2f(dd >> 16);
+  u.dl = d * (float)sc[0];
+  u.dh = d * (float)sc[1];
+  u.ml = dmin * (float)mn[0];
+  u.mh = dmin * (float)mn[1];
+  u.g = g;
+}
+// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4* a = (const int4*)(xq + 16 * u.g);
+  int sl = 0, sh = 0;
+#pragma unroll
+  for (int i = 0; i < 2; i++) {
+    const int4 lo = a[i], hi = a[2 + i];
+    sl = qs_dp4a(u.v[4 * i + 3], lo.w, qs_dp4a(u.v[4 * i + 2], lo.z, qs_dp4a(u.v[4 * i + 1], lo.y, qs_dp4a(u.v[4 * i], lo.x, sl))));
+    sh = qs_dp4a(u.v[8 + 4 * i + 3], hi.w, qs_dp4a(u.v[8 + 4 * i + 2], hi.z, qs_dp4a(u.v[8 + 4 * i + 1], hi.y, qs_dp4a(u.v[8 + 4 * i], hi.x, sh))));
+  }
+  const float4 ds = *(const float4*)(xd + 2 * u.g);
+  return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) - (u.ml * ds.y + u.mh * ds.w);
+}
 #elif QS_TYPE == 14 // Q6_K: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
 #define QS_Q8_P 4
 struct qs_q8w {
@@ -275,9 +361,26 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 }
 #endif
 
+// The unit of work with KP parts per block: its raw and decoded types (qs_q8_load, qs_q8_unpack and
+// qs_q8_dot are overloaded on them) and parts per block. KP = QS_Q8_P (every format) or 4 (Q4_K, Q5_K).
+template <int KP>
+struct qs_q8u {
+  typedef qs_q8r raw;
+  typedef qs_q8w dec;
+  static constexpr int P = QS_Q8_P;
+};
+#if QS_TYPE == 12 || QS_TYPE == 13
+template <>
+struct qs_q8u<4> {
+  typedef qs_q8r4 raw;
+  typedef qs_q8w4 dec;
+  static constexpr int P = 4;
+};
+#endif
+
 // One unit's products with the m rows of x: acc[r][mi] += unit (of weight block kb) of row r . x[mi].
-template <int M, int R>
-__device__ __forceinline__ void qs_q8_products(const qs_q8w (&wq)[R], int kb, const int* __restrict__ xq, const float2* __restrict__ xd,
+template <int M, int R, typename W>
+__device__ __forceinline__ void qs_q8_products(const W (&wq)[R], int kb, const int* __restrict__ xq, const float2* __restrict__ xd,
                                                int xqs, int xds, float (&acc)[R][M]) {
 #pragma unroll
   for (int mi = 0; mi < M; mi++) {
@@ -292,18 +395,19 @@ __device__ __forceinline__ void qs_q8_products(const qs_q8w (&wq)[R], int kb, co
 // batches of D units per row (QS_Q8_DT): the raw bytes of a batch are all requested first, then decoded
 // and multiplied. The first batch is requested before waiting for the activation quantizer (which may
 // still run: programmatic dependent launch), so the weight stream starts at once.
-template <int M, int R, int NT, int D>
+template <int M, int R, int NT, int D, int KP>
 struct qs_q8_loop {
+  typedef qs_q8u<KP> U;
   static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
     for (int u0 = threadIdx.x; u0 < units; u0 += D * NT) {
-      qs_q8r raw[D][R];
+      typename U::raw raw[D][R];
 #pragma unroll
       for (int j = 0; j < D; j++) {
         const int u = u0 + j * NT;
         if (u < units) {
 #pragma unroll
-          for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw[j][r]);
+          for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
         }
       }
       QS_GRID_WAIT(); // a no-op once the quantizer's results are visible
@@ -311,10 +415,10 @@ struct qs_q8_loop {
       for (int j = 0; j < D; j++) {
         const int u = u0 + j * NT;
         if (u < units) {
-          qs_q8w wq[R];
+          typename U::dec wq[R];
 #pragma unroll
-          for (int r = 0; r < R; r++) qs_q8_unpack(raw[j][r], u % QS_Q8_P, wq[r]);
-          qs_q8_products<M, R>(wq, u / QS_Q8_P, xq, xd, xqs, xds, acc);
+          for (int r = 0; r < R; r++) qs_q8_unpack(raw[j][r], u % U::P, wq[r]);
+          qs_q8_products<M, R>(wq, u / U::P, xq, xd, xqs, xds, acc);
         }
       }
     }
@@ -323,50 +427,58 @@ struct qs_q8_loop {
 };
 // D = 1: one unit at a time, decoded as soon as it arrives (fewest registers): its products, then the
 // next unit's loads and decode.
-template <int M, int R, int NT>
-struct qs_q8_loop<M, R, NT, 1> {
-  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u, qs_q8w (&wq)[R]) {
+template <int M, int R, int NT, int KP>
+struct qs_q8_loop<M, R, NT, 1, KP> {
+  typedef qs_q8u<KP> U;
+  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u, typename U::dec (&wq)[R]) {
 #pragma unroll
     for (int r = 0; r < R; r++) {
-      qs_q8r raw;
-      qs_q8_load(wr[r] + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw);
-      qs_q8_unpack(raw, u % QS_Q8_P, wq[r]);
+      typename U::raw raw;
+      qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw);
+      qs_q8_unpack(raw, u % U::P, wq[r]);
     }
   }
   static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
     int uu = threadIdx.x;
-    qs_q8w wq[R];
+    typename U::dec wq[R];
     if (uu < units) load(wr, uu, wq);
     QS_GRID_WAIT();
     for (; uu < units; uu += NT) {
-      qs_q8_products<M, R>(wq, uu / QS_Q8_P, xq, xd, xqs, xds, acc);
+      qs_q8_products<M, R>(wq, uu / U::P, xq, xd, xqs, xds, acc);
       if (uu + NT < units) load(wr, uu + NT, wq);
     }
   }
 };
 
+// The rows of row group g (rows past n read row n-1 again: in bounds, never stored).
+template <int R>
+__device__ __forceinline__ void qs_q8_rows(const qs_u8* w, qs_i64 g, int n, qs_i64 rowBytes, const qs_u8* (&wr)[R]) {
+#pragma unroll
+  for (int r = 0; r < R; r++) {
+    const qs_i64 row = g * R + r;
+    wr[r] = w + (row < n ? row : (qs_i64)n - 1) * rowBytes;
+  }
+}
+
 template <int M>
 __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,
                                             float* __restrict__ y, int n, int k) {
+  // the next kernel of the stream (the next call's quantizer, which waits for our results itself) may
+  // be launched now: it is then resident when we finish
+  QS_GRID_LAUNCH_DEPENDENTS();
   constexpr int R = QS_Q8_ROWS(M);
   constexpr int NW = QS_Q8_WARPS(M);
-  constexpr int NT = NW * QS_WARP;
   __shared__ float red[NW][R * M];
-  const qs_i64 row0 = (qs_i64)blockIdx.x * R;
   const int nb = k / QS_QK;
   const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
-  const int units = nb * QS_Q8_P;
+  constexpr int KP = QS_Q8_PARTS(M);
+  const int units = nb * qs_q8u<KP>::P;
   const int xqs = k / 4, xds = k / 32; // row strides of xq (ints) and xd
-  float acc[R][M];
-#pragma unroll
-  for (int r = 0; r < R; r++)
-#pragma unroll
-    for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
-  // rows past n decode row n-1 again (in bounds) and are never stored
+  constexpr int NT = NW * QS_WARP;
+  const qs_i64 row0 = (qs_i64)blockIdx.x * R;
   const qs_u8* wr[R];
-#pragma unroll
-  for (int r = 0; r < R; r++) wr[r] = w + (row0 + r < n ? row0 + r : (qs_i64)n - 1) * rowBytes;
+  qs_q8_rows<R>(w, blockIdx.x, n, rowBytes, wr);
 #if QS_Q8_FLOOR
   // Diagnostic (QS_KERNEL_DEFINES=QS_Q8_FLOOR=1 or 2; results are wrong, timing only): read this block's
   // weight bytes and nothing else. 1: 16-byte loads, consecutive threads on consecutive 16 bytes; 2: the
@@ -390,8 +502,8 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
 #else
     for (int u = threadIdx.x; u < units; u += NT)
       for (int r = 0; r < (int)rows; r++) {
-        qs_q8r raw;
-        qs_q8_load(w + (row0 + r) * rowBytes + (qs_i64)(u / QS_Q8_P) * QS_BB, u % QS_Q8_P, raw);
+        typename qs_q8u<KP>::raw raw;
+        qs_q8_load(w + (row0 + r) * rowBytes + (qs_i64)(u / qs_q8u<KP>::P) * QS_BB, u % qs_q8u<KP>::P, raw);
         const qs_u32* q = (const qs_u32*)&raw;
 #pragma unroll
         for (int j = 0; j < (int)(sizeof(raw) / 4); j++) acc ^= q[j];
@@ -402,7 +514,12 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
     return;
   }
 #endif
-  qs_q8_loop<M, R, NT, QS_Q8_DEPTH(M)>::run(wr, xq, xd, units, xqs, xds, acc);
+  float acc[R][M];
+#pragma unroll
+  for (int r = 0; r < R; r++)
+#pragma unroll
+    for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
+  qs_q8_loop<M, R, NT, QS_Q8_DEPTH(M), KP>::run(wr, xq, xd, units, xqs, xds, acc);
   qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
 }
 

@@ -39,8 +39,8 @@ const BLOCK: Record<number, [number, number]> = {
   [GgmlType.Q6_K]: [256, 210],
 };
 
-function harness(type: number): string {
-  const exe = path.join(work, `harness-${type}`);
+function harness(type: number, defines: string[] = []): string {
+  const exe = path.join(work, `harness-${type}${defines.join('')}`);
   const r = spawnSync(
     'g++',
     [
@@ -50,6 +50,7 @@ function harness(type: number): string {
       '-Wno-unknown-pragmas',
       '-DQS_HOST',
       `-DQS_TYPE=${type}`,
+      ...defines.map((d) => `-D${d}`),
       '-I',
       path.join(ROOT, 'kernels'),
       path.join(ROOT, 'test/kernels/host/harness.cpp'),
@@ -111,9 +112,19 @@ function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: n
 }
 
 describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
-  for (const type of [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+  const cases: [number, string[]][] = [
+    [GgmlType.Q4_0, []],
+    [GgmlType.Q8_0, []],
+    [GgmlType.Q4_K, []],
+    [GgmlType.Q5_K, []],
+    [GgmlType.Q6_K, []],
+    // the K-quants' 64-element units (QS_Q8_KP=4)
+    [GgmlType.Q4_K, ['QS_Q8_KP=4']],
+    [GgmlType.Q5_K, ['QS_Q8_KP=4']],
+  ];
+  for (const [type, defines] of cases) {
     it.skipIf(!GXX)(
-      `${typeName(type)}: qs_dq8 is the reference bit for bit; the int8 dot is exact on int8 x`,
+      `${typeName(type)}${defines.length ? ` (${defines.join(' ')})` : ''}: qs_dq8 is the reference bit for bit; the int8 dot is exact on int8 x`,
       () => {
         const rng = new Rng(7 + type);
         const [qk] = BLOCK[type];
@@ -121,7 +132,7 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
         const k = qk === 32 ? 512 : 768;
         const m = 3;
         const w = weights(type, n, k, rng);
-        const exe = harness(type);
+        const exe = harness(type, defines);
 
         // x exactly representable per 32: integers up to 127 (one of them +-127) times a power of two
         const x = new Float32Array(m * k);

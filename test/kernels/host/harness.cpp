@@ -51,16 +51,22 @@ int main(int argc, char** argv) {
   }
 
   std::vector<float> y((size_t)m * n);
-  const int units = (k / QS_QK) * QS_Q8_P;
+  // the unit of QS_Q8_KP parts per block (-DQS_Q8_KP=4: the K-quants' 64-element units), else the default
+#ifdef QS_Q8_KP
+  typedef qs_q8u<QS_Q8_KP> U;
+#else
+  typedef qs_q8u<QS_Q8_P> U;
+#endif
+  const int units = (k / QS_QK) * U::P;
   for (int mi = 0; mi < m; mi++)
     for (int r = 0; r < n; r++) {
       float acc = 0.f;
       for (int u = 0; u < units; u++) {
-        const int kb = u / QS_Q8_P;
-        qs_q8r raw;
-        qs_q8w wq;
-        qs_q8_load(w.data() + r * rowBytes + (qs_i64)kb * QS_BB, u % QS_Q8_P, raw);
-        qs_q8_unpack(raw, u % QS_Q8_P, wq);
+        const int kb = u / U::P;
+        typename U::raw raw;
+        typename U::dec wq;
+        qs_q8_load(w.data() + r * rowBytes + (qs_i64)kb * QS_BB, u % U::P, raw);
+        qs_q8_unpack(raw, u % U::P, wq);
         acc += qs_q8_dot(wq, xq.data() + (size_t)mi * (k / 4) + kb * (QS_QK / 4), xd.data() + (size_t)mi * (k / 32) + kb * (QS_QK / 32));
       }
       y[(size_t)mi * n + r] = acc;

@@ -351,7 +351,11 @@ class GpuSession implements BackendSession {
       1,
     ];
     const args: KernelArg[] = [{ ptr: xPtr }, { ptr: xq }, { ptr: xd }, { i32: m }, { i32: k }];
-    return { xq, xd, quantize: () => this.rt.launch(conv, grid, [256, 1, 1], 0, args) };
+    // qs_x_q8 may start while the previous kernel runs (it waits for that kernel's results itself), so it
+    // is resident and the matmul after it launched by the time the previous matmul ends
+    // (QS_PDL_CHAIN=0: it starts after the previous kernel, as before; a timing diagnostic)
+    const opts = process.env.QS_PDL_CHAIN === '0' ? undefined : OVERLAP;
+    return { xq, xd, quantize: () => this.rt.launch(conv, grid, [256, 1, 1], 0, args, opts) };
   }
 
   /**
