@@ -273,6 +273,36 @@ describe('generic GPU backend', () => {
     await s.close();
   });
 
+  it('copy bandwidth: batches of back-to-back copies, the first ones as warm-up', async () => {
+    // each start/end event pair brackets one batch of copies; the first batches run slower (clocks
+    // still rising), so a measurement that kept them would read low
+    let copies = 0;
+    const perInterval: number[] = [];
+    let batch = 0;
+    class Copying extends FakeRuntime {
+      override copyDeviceToDevice() {
+        copies++;
+      }
+      override eventRecord() {
+        perInterval.push(copies); // copies since the previous event
+        copies = 0;
+      }
+      override eventElapsedMs() {
+        const msPerCopy = batch++ < 5 ? 0.5 : 0.2; // 5 of 9 slow: a median over all would read 0.5
+        return perInterval.at(-1)! * msPerCopy;
+      }
+    }
+    const s = await backendWith(new Copying()).open(0);
+    const size = 256 * 1024 * 1024;
+    expect(s.device.copyBandwidthGBs).toBeCloseTo((2 * size) / 0.2e-3 / 1e9, 3);
+    // the end events close batches of 8 copies; nothing is copied between a batch and the next start
+    const ends = perInterval.filter((_, i) => i % 2 === 1);
+    expect(ends.length).toBeGreaterThanOrEqual(5);
+    expect(ends.every((c) => c === 8)).toBe(true);
+    expect(perInterval.filter((_, i) => i % 2 === 0).every((c) => c === 0)).toBe(true);
+    await s.close();
+  });
+
   it('bad input gets one-line errors', async () => {
     const s = await backendWith(new FakeRuntime()).open(0);
     await expect(s.load({ ...w, data: new Uint8Array(5) })).rejects.toThrow(
