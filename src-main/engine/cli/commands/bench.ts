@@ -64,7 +64,9 @@ export const benchCommand: CliCommand = {
               block, 8-element groups per lane per chunk, chunks in flight per warp (default 2,4,2,4,2,1)
 Timing: GPU events around batches of launches (>= 1 ms each) queued behind a short GPU hold, after
 warm-up; median of --repeats samples (default 30). 'host us' is the host's time to enqueue one
-multiplication (not part of the samples).`,
+multiplication (not part of the samples). '%copy' is against the device's copy bandwidth, measured
+when the device is opened, also back to back: batches of copies of up to 256 MB after warm-up
+(bytes read + written).`,
   options: {
     backend: { type: 'string' },
     device: { type: 'string' },
