@@ -156,6 +156,20 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 }
 #elif QS_TYPE == 12 || QS_TYPE == 13 // Q4_K / Q5_K: 8 parts of 32 elements (16 of sub-block 2g, 16 of 2g+1)
 #define QS_Q8_P 8
+// 6-bit scale and min of sub-blocks j = 2g and 2g+1 of a Q4_K / Q5_K block, from the scale words s0, s1, s2
+// (FORMATS.md get_scale_min_k4), without branches (g differs between the lanes of a wave): both
+// encodings computed, one selected.
+__device__ __forceinline__ void qs_k_scale_min2(qs_u32 s0, qs_u32 s1, qs_u32 s2, int g, int (&sc)[2], int (&mn)[2]) {
+#pragma unroll
+  for (int t = 0; t < 2; t++) {
+    const int jm = (2 * g + t) & 3;
+    const int lsc = (s0 >> (8 * jm)) & 63, lmn = (s1 >> (8 * jm)) & 63;
+    const int hsc = ((s2 >> (8 * jm)) & 15) | (((s0 >> (8 * jm + 6)) & 3) << 4);
+    const int hmn = ((s2 >> (8 * jm + 4)) & 15) | (((s1 >> (8 * jm + 6)) & 3) << 4);
+    sc[t] = g < 2 ? lsc : hsc;
+    mn[t] = g < 2 ? lmn : hmn;
+  }
+}
 struct qs_q8w {
   int v[8]; // v[0..3] sub-block 2g (elements 16h..16h+15 of it), v[4..7] sub-block 2g+1
   float dl, dh, ml, mh; // d*sc and dmin*min of the two sub-blocks (ml, mh zero for h == 1)
@@ -196,18 +210,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   }
 #endif
   const qs_u32 dd = r.hd.x, s0 = r.hd.y, s1 = r.hd.z, s2 = r.hd.w;
-  // 6-bit scale and min of sub-blocks j = 2g and 2g+1 (FORMATS.md get_scale_min_k4), without branches
-  // (g differs between the lanes of a wave): both encodings computed, one selected
   int sc[2], mn[2];
-#pragma unroll
-  for (int t = 0; t < 2; t++) {
-    const int jm = (2 * g + t) & 3;
-    const int lsc = (s0 >> (8 * jm)) & 63, lmn = (s1 >> (8 * jm)) & 63;
-    const int hsc = ((s2 >> (8 * jm)) & 15) | (((s0 >> (8 * jm + 6)) & 3) << 4);
-    const int hmn = ((s2 >> (8 * jm + 4)) & 15) | (((s1 >> (8 * jm + 6)) & 3) << 4);
-    sc[t] = g < 2 ? lsc : hsc;
-    mn[t] = g < 2 ? lmn : hmn;
-  }
+  qs_k_scale_min2(s0, s1, s2, g, sc, mn);
   const float d = qs_h2f(dd & 0xffffu), dmin = qs_h2f(dd >> 16);
   u.dl = d * (float)sc[0];
   u.dh = d * (float)sc[1];
@@ -268,17 +272,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u
   }
 #endif
   const qs_u32 dd = r.hd.x, s0 = r.hd.y, s1 = r.hd.z, s2 = r.hd.w;
-  // 6-bit scale and min of sub-blocks 2g and 2g+1 (FORMATS.md get_scale_min_k4), without branches
   int sc[2], mn[2];
-#pragma unroll
-  for (int t = 0; t < 2; t++) {
-    const int jm = (2 * g + t) & 3;
-    const int lsc = (s0 >> (8 * jm)) & 63, lmn = (s1 >> (8 * jm)) & 63;
-    const int hsc = ((s2 >> (8 * jm)) & 15) | (((s0 >> (8 * jm + 6)) & 3) << 4);
-    const int hmn = ((s2 >> (8 * jm + 4)) & 15) | (((s1 >> (8 * jm + 6)) & 3) << 4);
-    sc[t] = g < 2 ? lsc : hsc;
-    mn[t] = g < 2 ? lmn : hmn;
-  }
+  qs_k_scale_min2(s0, s1, s2, g, sc, mn);
   const float d = qs_h2f(dd & 0xffffu), dmin = qs_h2f(dd >> 16);
   u.dl = d * (float)sc[0];
   u.dh = d * (float)sc[1];
