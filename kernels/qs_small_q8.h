@@ -170,6 +170,33 @@ __device__ __forceinline__ void qs_k_scale_min2(qs_u32 s0, qs_u32 s1, qs_u32 s2,
     mn[t] = g < 2 ? lmn : hmn;
   }
 }
+// The N words of nibbles qq as 2N words of bytes: low nibbles of sub-block 2g to v[0..N-1], high nibbles of
+// sub-block 2g+1 to v[N..2N-1]; Q5_K adds the fifth bits from hh (bits 2g and 2g+1 of each byte).
+template <int N>
+__device__ __forceinline__ void qs_k_nibbles(const int (&qq)[N], const int (&hh)[N], int g, int (&v)[2 * N]) {
+#pragma unroll
+  for (int i = 0; i < N; i++) {
+#if QS_TYPE == 12
+    (void)hh;
+    (void)g;
+    v[i] = qq[i] & 0x0F0F0F0F;
+    v[N + i] = (qq[i] >> 4) & 0x0F0F0F0F;
+#else
+    v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
+    v[N + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
+#endif
+  }
+}
+// d * scale and dmin * min of sub-blocks 2g and 2g+1, from the block's first 16 bytes
+__device__ __forceinline__ void qs_k_header(uint4 hd, int g, float& dl, float& dh, float& ml, float& mh) {
+  int sc[2], mn[2];
+  qs_k_scale_min2(hd.y, hd.z, hd.w, g, sc, mn);
+  const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
+  dl = d * (float)sc[0];
+  dh = d * (float)sc[1];
+  ml = dmin * (float)mn[0];
+  mh = dmin * (float)mn[1];
+}
 struct qs_q8w {
   int v[8]; // v[0..3] sub-block 2g (elements 16h..16h+15 of it), v[4..7] sub-block 2g+1
   float dl, dh, ml, mh; // d*sc and dmin*min of the two sub-blocks (ml, mh zero for h == 1)
@@ -196,27 +223,16 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   const int g = p >> 1, h = p & 1;
   const int qq[4] = {(int)r.q.x, (int)r.q.y, (int)r.q.z, (int)r.q.w};
 #if QS_TYPE == 12
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    u.v[i] = qq[i] & 0x0F0F0F0F;
-    u.v[4 + i] = (qq[i] >> 4) & 0x0F0F0F0F;
-  }
+  const int(&hh)[4] = qq; // Q4_K has no high bits (qs_k_nibbles ignores hh)
 #else
   const int hh[4] = {(int)r.hb.x, (int)r.hb.y, (int)r.hb.z, (int)r.hb.w};
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    u.v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
-    u.v[4 + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
-  }
 #endif
-  const qs_u32 dd = r.hd.x, s0 = r.hd.y, s1 = r.hd.z, s2 = r.hd.w;
-  int sc[2], mn[2];
-  qs_k_scale_min2(s0, s1, s2, g, sc, mn);
-  const float d = qs_h2f(dd & 0xffffu), dmin = qs_h2f(dd >> 16);
-  u.dl = d * (float)sc[0];
-  u.dh = d * (float)sc[1];
-  u.ml = h == 0 ? dmin * (float)mn[0] : 0.f;
-  u.mh = h == 0 ? dmin * (float)mn[1] : 0.f;
+  qs_k_nibbles<4>(qq, hh, g, u.v);
+  float ml, mh;
+  qs_k_header(r.hd, g, u.dl, u.dh, ml, mh);
+  // the offset terms once per sub-block: on the h == 0 half
+  u.ml = h == 0 ? ml : 0.f;
+  u.mh = h == 0 ? mh : 0.f;
   u.g = g;
   u.h = h;
 }
@@ -258,27 +274,12 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u
   const int g = p;
   const int qq[8] = {(int)r.q0.x, (int)r.q0.y, (int)r.q0.z, (int)r.q0.w, (int)r.q1.x, (int)r.q1.y, (int)r.q1.z, (int)r.q1.w};
 #if QS_TYPE == 12
-#pragma unroll
-  for (int i = 0; i < 8; i++) {
-    u.v[i] = qq[i] & 0x0F0F0F0F;
-    u.v[8 + i] = (qq[i] >> 4) & 0x0F0F0F0F;
-  }
+  const int(&hh)[8] = qq; // Q4_K has no high bits (qs_k_nibbles ignores hh)
 #else
   const int hh[8] = {(int)r.h0.x, (int)r.h0.y, (int)r.h0.z, (int)r.h0.w, (int)r.h1.x, (int)r.h1.y, (int)r.h1.z, (int)r.h1.w};
-#pragma unroll
-  for (int i = 0; i < 8; i++) {
-    u.v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
-    u.v[8 + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
-  }
 #endif
-  const qs_u32 dd = r.hd.x, s0 = r.hd.y, s1 = r.hd.z, s2 = r.hd.w;
-  int sc[2], mn[2];
-  qs_k_scale_min2(s0, s1, s2, g, sc, mn);
-  const float d = qs_h2f(dd & 0xffffu), dmin = qs_h2f(dd >> 16);
-  u.dl = d * (float)sc[0];
-  u.dh = d * (float)sc[1];
-  u.ml = dmin * (float)mn[0];
-  u.mh = dmin * (float)mn[1];
+  qs_k_nibbles<8>(qq, hh, g, u.v);
+  qs_k_header(r.hd, g, u.dl, u.dh, u.ml, u.mh);
   u.g = g;
 }
 // xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
