@@ -2,8 +2,9 @@
 # A tuning sweep of the int8 small-batch kernel on the GPU machine: quick selftest and memcheck with the
 # default tables (unless FAST=1), the benchmark at MS (default m = 1..8, hot and cold), then one benchmark
 # per QS_KERNEL_DEFINES set given (one word each, e.g. QS_Q8_R=4,QS_Q8_W=2) for SWEEP_F at SWEEP_M, hot
-# and cold (a word env:A=1,B=2 sets environment variables instead). CHECK="DEFS ..." adds a quick selftest
-# per defines set before the benchmark (the word "default": none); NOBENCH=1 skips the benchmark. Each section prints as soon as it is done.
+# and cold (a word env:A=1,B=2 sets environment variables instead; "@q4_k,q6_k" sets the formats of the
+# words after it). CHECK="DEFS ..." adds a quick selftest per defines set before the benchmark (the word
+# "default": none); NOBENCH=1 skips the benchmark. Each section prints as soon as it is done.
 # Usage (device machine): source .device/setup.sh && bash test/gpu/device-sweep.sh "DEFS1 DEFS2 ..."
 set -u
 OUT=${OUT:-/tmp/qs-out}
@@ -25,9 +26,11 @@ for d in ${CHECK:-}; do
   QS_KERNEL_DEFINES=$([ "$d" = default ] || echo "$d") timeout 200 node "$Q" selftest --quick >"$OUT/selftest-$d.log" 2>&1
   echo "== selftest $d rc=$? ($(($(date +%s) - tc)) s)"; grep -v '^PASS' "$OUT/selftest-$d.log" | tail -3
 done
-t1=$(date +%s)
-[ -n "${NOBENCH:-}" ] || timeout 200 node "$Q" bench --m ${MS:-1,2,3,4,5,8} --protocol hot,cold --repeats 20 --json /tmp/bench.json >"$OUT/bench.txt" 2>&1
-echo "== bench ($(($(date +%s) - t1)) s)"; row "$OUT/bench.txt"
+if [ -z "${NOBENCH:-}" ]; then
+  t1=$(date +%s)
+  timeout 200 node "$Q" bench --m ${MS:-1,2,3,4,5,8} --protocol hot,cold --repeats 20 --json /tmp/bench.json >"$OUT/bench.txt" 2>&1
+  echo "== bench ($(($(date +%s) - t1)) s)"; row "$OUT/bench.txt"
+fi
 echo "== sweep (m=${SWEEP_M:-1,2})"
 F=${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0}
 for d in ${1:-}; do

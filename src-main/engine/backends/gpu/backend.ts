@@ -976,16 +976,18 @@ class GpuSession implements BackendSession {
       // batches of back-to-back copies (no host gaps for the clocks to drop in), the first ones as
       // warm-up (single copies timed one by one read 2.77-2.91 TB/s from run to run on an H100)
       const perBatch = 8;
+      const warmup = 4;
+      const timed = 5;
       const times: number[] = [];
-      for (let i = 0; i < 9; i++) {
+      for (let i = 0; i < warmup + timed; i++) {
         this.rt.eventRecord(ev[0]);
         for (let j = 0; j < perBatch; j++) this.rt.copyDeviceToDevice(b, a, size);
         this.rt.eventRecord(ev[1]);
         const ms = this.rt.eventElapsedMs(ev[0], ev[1]) / perBatch;
-        if (i >= 4) times.push(ms);
+        if (i >= warmup) times.push(ms);
       }
       times.sort((x, y) => x - y);
-      return (2 * size) / (times[2] * 1e-3) / 1e9;
+      return (2 * size) / (times[timed >> 1] * 1e-3) / 1e9; // the median batch
     } finally {
       this.freeQuiet(a);
       this.freeQuiet(b);
