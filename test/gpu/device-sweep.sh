@@ -2,8 +2,8 @@
 # A tuning sweep of the int8 small-batch kernel on the GPU machine: quick selftest and memcheck with the
 # default tables (unless FAST=1), the benchmark at MS (default m = 1..8, hot and cold), then one benchmark
 # per QS_KERNEL_DEFINES set given (one word each, e.g. QS_Q8_R=4,QS_Q8_W=2) for SWEEP_F at SWEEP_M, hot
-# and cold (a word env:A=1,B=2 sets environment variables instead; "@q4_k,q6_k" sets the formats of the
-# words after it). CHECK="DEFS ..." adds a quick selftest per defines set before the benchmark (the word
+# and cold (a word env:A=1,B=2 sets environment variables instead, "default" none; "@q4_k,q6_k" sets the
+# formats of the words after it). CHECK="DEFS ..." adds a quick selftest per defines set before the benchmark (the word
 # "default": none); NOBENCH=1 skips the benchmark. Each section prints as soon as it is done.
 # Usage (device machine): source .device/setup.sh && bash test/gpu/device-sweep.sh "DEFS1 DEFS2 ..."
 set -u
@@ -36,7 +36,7 @@ F=${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0}
 for d in ${1:-}; do
   # a word "env:A=1,B=2" sets environment variables instead of kernel defines; "@q4_k,q6_k" sets the
   # formats of the words after it
-  case "$d" in @*) F=${d#@}; continue ;; env:*) E=$(echo "${d#env:}" | tr ',' ' ') ;; *) E="QS_KERNEL_DEFINES=$d" ;; esac
+  case "$d" in @*) F=${d#@}; continue ;; default) E="QS_KERNEL_DEFINES=" ;; env:*) E=$(echo "${d#env:}" | tr ',' ' ') ;; *) E="QS_KERNEL_DEFINES=$d" ;; esac
   env $E timeout 120 node "$Q" bench --formats $F --m ${SWEEP_M:-1,2} \
     --protocol hot,cold --repeats 10 >/tmp/sweep.txt 2>&1
   echo "-- $d"; grep -E "^Q" /tmp/sweep.txt | awk '{printf "%s m=%s %s %s %s%% h%s | ", $1, $2, $3, $5, $10, $13} END {print ""}'
