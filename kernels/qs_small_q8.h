@@ -53,6 +53,13 @@
 #ifndef QS_Q8_FLOOR
 #define QS_Q8_FLOOR 0
 #endif
+// timing diagnostic (QS_KERNEL_DEFINES=QS_Q8_NOWAIT=1; results are wrong): the matmul does not wait for
+// the quantizer, which bounds what the hand-over between the two kernels costs
+#ifdef QS_Q8_NOWAIT
+#define QS_Q8_GWAIT()
+#else
+#define QS_Q8_GWAIT() QS_GRID_WAIT()
+#endif
 #ifdef QS_Q8_KP
 #define QS_Q8_PARTS(M) (QS_Q8_KP)
 #elif defined(QS_Q8_KT)
@@ -406,7 +413,7 @@ struct qs_q8_loop {
           for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
         }
       }
-      QS_GRID_WAIT(); // a no-op once the quantizer's results are visible
+      QS_Q8_GWAIT(); // a no-op once the quantizer's results are visible
 #pragma unroll
       for (int j = 0; j < D; j++) {
         const int u = u0 + j * NT;
@@ -418,7 +425,7 @@ struct qs_q8_loop {
         }
       }
     }
-    QS_GRID_WAIT(); // threads without units still wait before the block's results are stored
+    QS_Q8_GWAIT(); // threads without units still wait before the block's results are stored
   }
 };
 // D = 1: one unit at a time, decoded as soon as it arrives (fewest registers): its products, then the
@@ -439,7 +446,7 @@ struct qs_q8_loop<M, R, NT, 1, KP> {
     int uu = threadIdx.x;
     typename U::dec wq[R];
     if (uu < units) load(wr, uu, wq);
-    QS_GRID_WAIT();
+    QS_Q8_GWAIT();
     for (; uu < units; uu += NT) {
       qs_q8_products<M, R>(wq, uu / U::P, xq, xd, xqs, xds, acc);
       if (uu + NT < units) load(wr, uu + NT, wq);

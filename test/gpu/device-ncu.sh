@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Nsight Compute look at the int8 small-batch path at m=1: the activation quantizer (qs_x_q8) and the
 # matmul (qs_q8_m1), each replayed with flushed caches (ncu's default --cache-control all, i.e. cold),
-# for FORMATS; then the SASS load schedule of one format's qs_q8_m1.
+# for FORMATS; then the SASS load schedule of one format's qs_q8_m1 (SASS_TYPE, per SASS_DEFS set).
 # Usage (device machine): source .device/setup.sh && FORMATS="q4_0 q4_k" bash test/gpu/device-ncu.sh
 set -u
 OUT=${OUT:-/tmp/qs-out}
@@ -16,7 +16,12 @@ for f in ${FORMATS:-q4_k q6_k}; do
   grep -E '^  qs_|Duration|DRAM Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Warp Cycles Per Issued|Mem Busy|Waves Per SM' "$OUT/ncu-$f.txt" | head -24
 done
 if [ -n "${SASS_TYPE:-}" ]; then
+  # SASS_DEFS="default QS_Q8_DGEN=1": one listing per kernel-defines set (the word "default": none)
   printf '#define QS_TYPE %s\n#include "qs_kernels.h"\n' "$SASS_TYPE" >/tmp/s.cu
-  nvcc -arch=sm_90 -cubin -I kernels /tmp/s.cu -o /tmp/s.cubin && cuobjdump -sass -fun qs_q8_m1 /tmp/s.cubin >"$OUT/sass-$SASS_TYPE.txt" 2>&1
-  echo "== sass qs_q8_m1 type $SASS_TYPE: $(grep -c LDG "$OUT/sass-$SASS_TYPE.txt") LDG, $(grep -c IDP "$OUT/sass-$SASS_TYPE.txt") IDP4A"
+  for d in ${SASS_DEFS:-default}; do
+    D=$([ "$d" = default ] || echo "$d" | tr ',' '\n' | sed 's/^/-D/' | tr '\n' ' ')
+    S="$OUT/sass-$SASS_TYPE-$(echo "$d" | tr '=,' '__').txt"
+    nvcc -arch=sm_90 -cubin -I kernels $D /tmp/s.cu -o /tmp/s.cubin && cuobjdump -sass -fun qs_q8_m1 /tmp/s.cubin >"$S" 2>&1
+    echo "== sass qs_q8_m1 type $SASS_TYPE $d: $(grep -c LDG "$S") LDG, $(grep -c IDP "$S") IDP4A"
+  done
 fi
