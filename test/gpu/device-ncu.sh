@@ -3,6 +3,7 @@
 # matmul (qs_q8_m1), each replayed with flushed caches (ncu's default --cache-control all, i.e. cold),
 # for FORMATS; then the SASS load schedule of one format's qs_q8_m1 (SASS_TYPE, per SASS_DEFS set).
 # Usage (device machine): source .device/setup.sh && FORMATS="q4_0 q4_k" bash test/gpu/device-ncu.sh
+# (FORMATS=" " SASS_TYPE=12: the listings only)
 set -u
 OUT=${OUT:-/tmp/qs-out}
 mkdir -p "$OUT"
@@ -16,7 +17,7 @@ for f in ${FORMATS:-q4_k q6_k}; do
   grep -E '^  qs_|Duration|DRAM Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Warp Cycles Per Issued|Mem Busy|Waves Per SM' "$OUT/ncu-$f.txt" | head -24
 done
 if [ -n "${SASS_TYPE:-}" ]; then
-  # SASS_DEFS="default QS_Q8_DGEN=1": one listing per kernel-defines set (the word "default": none)
+  # SASS_DEFS="default QS_Q8_NOWAIT=1": one listing per kernel-defines set (the word "default": none)
   printf '#define QS_TYPE %s\n#include "qs_kernels.h"\n' "$SASS_TYPE" >/tmp/s.cu
   for d in ${SASS_DEFS:-default}; do
     D=$([ "$d" = default ] || echo "$d" | tr ',' '\n' | sed 's/^/-D/' | tr '\n' ' ')
