@@ -304,8 +304,18 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restri
 }
 #elif QS_TYPE == 14 // Q6_K: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
 #define QS_Q8_P 4
+// The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and
+// qs_q8_dot subtracts 32 * (the sum of the 16 int8 activations) from each sub-block's dp4a sum: exact in
+// int32, and that sum depends on x alone, so with R rows per thread it is computed once, not per row
+// (the compiler merges the identical expressions), instead of q - 32 per byte of every row (3 operations
+// per word). QS_Q6_SUB32 (QS_KERNEL_DEFINES) keeps the per-byte subtraction instead.
+#ifdef QS_Q6_SUB32
+#define QS_Q6_BYTES(b) qs_sub32(b)
+#else
+#define QS_Q6_BYTES(b) (b)
+#endif
 struct qs_q8w {
-  int v[16]; // quarter t: v[4t .. 4t+3] (q - 32 as signed bytes)
+  int v[16]; // quarter t: v[4t .. 4t+3] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
   float s[4]; // d * scale of quarter t's 16-element sub-block
   int hf, l0;
 };
@@ -334,10 +344,10 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
 #pragma unroll
   for (int i = 0; i < 4; i++) {
     const int a = qs_funnel(r.a, i, r.sh), c = qs_funnel(r.c, i, r.sh), h = qs_funnel(r.h, i, r.sh);
-    u.v[0 + i] = qs_sub32((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
-    u.v[4 + i] = qs_sub32((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
-    u.v[8 + i] = qs_sub32(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
-    u.v[12 + i] = qs_sub32(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
+    u.v[0 + i] = QS_Q6_BYTES((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
+    u.v[4 + i] = QS_Q6_BYTES((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
+    u.v[8 + i] = QS_Q6_BYTES(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
+    u.v[12 + i] = QS_Q6_BYTES(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
   }
   const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
   // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
@@ -357,7 +367,14 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 #pragma unroll
   for (int t = 0; t < 4; t++) {
     const int4 a = *(const int4*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
-    const int s = qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, 0))));
+#ifdef QS_Q6_SUB32
+    const int s0 = 0;
+#else
+    // -32 * (sum of the 16 activations): the q - 32 offset, applied once per sub-block
+    const int ones = 0x01010101;
+    const int s0 = -32 * qs_dp4a(ones, a.w, qs_dp4a(ones, a.z, qs_dp4a(ones, a.y, qs_dp4a(ones, a.x, 0))));
+#endif
+    const int s = qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, s0))));
     r += u.s[t] * dx[t] * (float)s;
   }
   return r;
