@@ -411,6 +411,41 @@ __device__ __forceinline__ void qs_q8_products(const W (&wq)[R], int kb, const i
   }
 }
 
+// Whether this block requests its first weights before waiting for the activation quantizer (staggered
+// start). The blocks that become resident while the previous kernel still runs (programmatic dependent
+// launch) all had their first loads in flight when the quantizer was released, and the quantizer's loads
+// of x, then the matmul's loads of xq, queued behind them: on an H100 the hand-over took 1-3 us of a
+// 15-22 us m=1 call. With blocks b % QS_Q8_STAG < QS_Q8_STAGE early and the others requesting their
+// weights after the wait, cold m=1 is 0.4-1.8 us faster (Q4_K 15.09 -> 14.32, Q5_K 18.49 -> 16.72, Q6_K
+// 21.41 -> 20.99, Q8_0 23.69 -> 23.32; docs/gpu-notes.md, eighth session). Every block early (the old
+// behaviour) was second best to 2 of 3; 1 of 2, 3 of 4 and 1 of 3 in between or worse, staggering waves
+// instead of blocks (QS_Q8_STAGW) worse. Q4_0 gains nothing cold and loses ~1 us hot, so it keeps every
+// block early; m > 1 is unmeasured with it and keeps the old behaviour (QS_Q8_STAGM: the largest m
+// staggered). QS_Q8_STAG=0 (QS_KERNEL_DEFINES) turns it off.
+#if !defined(QS_Q8_STAG) && QS_TYPE != 2
+#define QS_Q8_STAG 3
+#define QS_Q8_STAGE 2
+#endif
+#ifndef QS_Q8_STAGE
+#define QS_Q8_STAGE 1
+#endif
+#ifndef QS_Q8_STAGM
+#define QS_Q8_STAGM 1
+#endif
+template <int M>
+__device__ __forceinline__ bool qs_q8_early() {
+#if defined(QS_Q8_STAG) && QS_Q8_STAG > 0
+  if (M > QS_Q8_STAGM) return true;
+#ifdef QS_Q8_STAGW
+  return (int)((threadIdx.x / QS_WARP) % QS_Q8_STAG) < QS_Q8_STAGE;
+#else
+  return (int)(blockIdx.x % QS_Q8_STAG) < QS_Q8_STAGE;
+#endif
+#else
+  return true;
+#endif
+}
+
 // The unit loop: thread t takes units t, t + NT, ... of the R rows at wr[], accumulating acc[r][mi], in
 // batches of D units per row (QS_Q8_DT): the raw bytes of a batch are all requested first, then decoded
 // and multiplied. The first batch is requested before waiting for the activation quantizer (which may
@@ -420,8 +455,12 @@ struct qs_q8_loop {
   typedef qs_q8u<KP> U;
   static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
+    const bool early = qs_q8_early<M>();
     for (int u0 = threadIdx.x; u0 < units; u0 += D * NT) {
       typename U::raw raw[D][R];
+      // a late block's first batch is requested after the wait (qs_q8_early)
+      const bool now = early || u0 != (int)threadIdx.x;
+      if (!now) QS_Q8_GWAIT();
 #pragma unroll
       for (int j = 0; j < D; j++) {
         const int u = u0 + j * NT;
@@ -430,7 +469,7 @@ struct qs_q8_loop {
           for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
         }
       }
-      QS_Q8_GWAIT(); // a no-op once the quantizer's results are visible
+      if (now) QS_Q8_GWAIT(); // a no-op once the quantizer's results are visible
 #pragma unroll
       for (int j = 0; j < D; j++) {
         const int u = u0 + j * NT;
@@ -462,8 +501,10 @@ struct qs_q8_loop<M, R, NT, 1, KP> {
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
     int uu = threadIdx.x;
     typename U::dec wq[R];
-    if (uu < units) load(wr, uu, wq);
+    const bool early = qs_q8_early<M>();
+    if (early && uu < units) load(wr, uu, wq);
     QS_Q8_GWAIT();
+    if (!early && uu < units) load(wr, uu, wq);
     for (; uu < units; uu += NT) {
       qs_q8_products<M, R>(wq, uu / U::P, xq, xd, xqs, xds, acc);
       if (uu + NT < units) load(wr, uu + NT, wq);
