@@ -417,11 +417,11 @@ __device__ __forceinline__ void qs_q8_products(const W (&wq)[R], int kb, const i
 // of x, then the matmul's loads of xq, queued behind them: on an H100 the hand-over took 1-3 us of a
 // 15-22 us m=1 call. With blocks b % QS_Q8_STAG < QS_Q8_STAGE early and the others requesting their
 // weights after the wait, cold m=1 is 0.4-1.8 us faster (Q4_K 15.09 -> 14.32, Q5_K 18.49 -> 16.72, Q6_K
-// 21.41 -> 20.99, Q8_0 23.69 -> 23.32; docs/gpu-notes.md, eighth session). Every block early (the old
-// behaviour) was second best to 2 of 3; 1 of 2, 3 of 4 and 1 of 3 in between or worse, staggering waves
-// instead of blocks (QS_Q8_STAGW) worse. Q4_0 gains nothing cold and loses ~1 us hot, so it keeps every
-// block early; m > 1 is unmeasured with it and keeps the old behaviour (QS_Q8_STAGM: the largest m
-// staggered). QS_Q8_STAG=0 (QS_KERNEL_DEFINES) turns it off.
+// 21.41 -> 20.99, Q8_0 23.69 -> 23.32; docs/gpu-notes.md, eighth session). Of the shares tried (every
+// block, 3 of 4, 2 of 3, 1 of 2, 1 of 3, 1 of 4, none) 2 of 3 was the best overall; staggering waves
+// instead of blocks (QS_Q8_STAGW) was worse than none. Q4_0 gains nothing cold and loses ~1 us hot, so
+// it keeps every block early; m > 1 is unmeasured with it and keeps the old behaviour (QS_Q8_STAGM: the
+// largest m staggered). QS_Q8_STAG=0 (QS_KERNEL_DEFINES) turns it off.
 #if !defined(QS_Q8_STAG) && QS_TYPE != 2
 #define QS_Q8_STAG 3
 #define QS_Q8_STAGE 2
@@ -449,7 +449,8 @@ __device__ __forceinline__ bool qs_q8_early() {
 // The unit loop: thread t takes units t, t + NT, ... of the R rows at wr[], accumulating acc[r][mi], in
 // batches of D units per row (QS_Q8_DT): the raw bytes of a batch are all requested first, then decoded
 // and multiplied. The first batch is requested before waiting for the activation quantizer (which may
-// still run: programmatic dependent launch), so the weight stream starts at once.
+// still run: programmatic dependent launch), so the weight stream starts at once, except in the blocks
+// qs_q8_early staggers, which request it after the wait.
 template <int M, int R, int NT, int D, int KP>
 struct qs_q8_loop {
   typedef qs_q8u<KP> U;
