@@ -419,7 +419,7 @@ __device__ __forceinline__ void qs_q8_products(const W (&wq)[R], int kb, const i
 // weights after the wait, cold m=1 is 0.4-1.8 us faster (Q4_K 15.09 -> 14.32, Q5_K 18.49 -> 16.72, Q6_K
 // 21.41 -> 20.99, Q8_0 23.69 -> 23.32; docs/gpu-notes.md, eighth session). Of the shares tried (every
 // block, 3 of 4, 2 of 3, 1 of 2, 1 of 3, 1 of 4, none) 2 of 3 was the best overall; staggering waves
-// instead of blocks (QS_Q8_STAGW) was worse than none. Q4_0 gains nothing cold and loses ~1 us hot, so
+// instead of blocks (tried in commit d125268) was worse than none. Q4_0 gains nothing cold and loses ~1 us hot, so
 // it keeps every block early; m > 1 is unmeasured with it and keeps the old behaviour (QS_Q8_STAGM: the
 // largest m staggered). QS_Q8_STAG=0 (QS_KERNEL_DEFINES) turns it off.
 #if !defined(QS_Q8_STAG) && QS_TYPE != 2
@@ -436,11 +436,7 @@ template <int M>
 __device__ __forceinline__ bool qs_q8_early() {
 #if defined(QS_Q8_STAG) && QS_Q8_STAG > 0
   if (M > QS_Q8_STAGM) return true;
-#ifdef QS_Q8_STAGW
-  return (int)((threadIdx.x / QS_WARP) % QS_Q8_STAG) < QS_Q8_STAGE;
-#else
   return (int)(blockIdx.x % QS_Q8_STAG) < QS_Q8_STAGE;
-#endif
 #else
   return true;
 #endif
