@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
 import type { Plugin } from 'vite';
+import { buildCommit } from './scripts/build-info.mjs';
 
 const pkg = JSON.parse(readFileSync(resolve(__dirname, 'package.json'), 'utf8')) as { version: string };
 
@@ -24,6 +25,7 @@ export default defineConfig({
   main: {
     define: {
       __QS_VERSION__: JSON.stringify(pkg.version),
+      __QS_COMMIT__: JSON.stringify(buildCommit(__dirname)),
       __QS_BUNDLED__: 'true',
     },
     build: {

@@ -1,5 +1,5 @@
-// Playwright: the UI specs (e2e/*.spec.ts) against `quantscope serve` in Debian's chromium (browser
-// project), and the same specs in the desktop app when QS_E2E_ELECTRON=1 and Electron is installed.
+// Playwright: the UI specs (e2e/*.spec.ts) against `quantscope serve` in Chromium (browser project;
+// `npm run e2e` picks the binary, see e2e/find-chromium.mjs, and passes it as QS_CHROMIUM), and the same specs in the desktop app when QS_E2E_ELECTRON=1 and Electron is installed.
 import { defineConfig } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,10 +1,11 @@
-// `npm run e2e`: build what is missing, then run the Playwright specs in the browser project (plus the
-// electron project when QS_E2E_ELECTRON=1, under xvfb-run on Linux without a display). Exits with
-// Playwright's code.
+// `npm run e2e`: build what is missing, pick a Chromium (find-chromium.mjs), then run the Playwright
+// specs in the browser project (plus the electron project when QS_E2E_ELECTRON=1, under xvfb-run on
+// Linux without a display). Exits with Playwright's code.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findChromium } from './find-chromium.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -21,13 +22,16 @@ if (needBuild) {
   }
 }
 
-const chromium = process.env.QS_CHROMIUM ?? '/usr/bin/chromium';
-if (!fs.existsSync(chromium)) {
-  console.error(
-    `e2e: no chromium at ${chromium} (install Debian's chromium, or set QS_CHROMIUM to a Chromium binary)`,
-  );
+let chromium;
+try {
+  chromium = await findChromium();
+} catch (e) {
+  console.error(`e2e: ${e.message}`);
   process.exit(1);
 }
+console.log(`e2e: Chromium from ${chromium.source}: ${chromium.path}`);
+// playwright.config.ts reads the chosen binary from here.
+process.env.QS_CHROMIUM = chromium.path;
 
 const args = ['playwright', 'test', ...process.argv.slice(2)];
 const electron = process.env.QS_E2E_ELECTRON === '1';

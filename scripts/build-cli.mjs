@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { buildCommit } from './build-info.mjs';
 
 // `import src from './x.cu?raw'` (the Vite convention, used so vitest and electron-vite read the
 // kernel sources the same way) becomes a string in the bundle.
@@ -31,7 +32,11 @@ await build({
   format: 'cjs',
   sourcemap: 'linked',
   external: ['koffi', 'electron'],
-  define: { __QS_VERSION__: JSON.stringify(pkg.version), __QS_BUNDLED__: 'true' },
+  define: {
+    __QS_VERSION__: JSON.stringify(pkg.version),
+    __QS_COMMIT__: JSON.stringify(buildCommit(path.resolve(import.meta.dirname, '..'))),
+    __QS_BUNDLED__: 'true',
+  },
   plugins: [rawPlugin],
   logLevel: 'warning',
   legalComments: 'none',

@@ -5,4 +5,5 @@ declare module '*?raw' {
 
 /** Set by the bundlers (scripts/build-cli.mjs, electron.vite.config.ts); undefined when running sources. */
 declare const __QS_VERSION__: string | undefined;
+declare const __QS_COMMIT__: string | undefined;
 declare const __QS_BUNDLED__: boolean | undefined;

@@ -302,7 +302,14 @@ if (!app.requestSingleInstanceLock()) {
         utilityProcess.fork(engineHostFile, [], {
           serviceName: 'QuantScope engine',
           stdio: 'inherit',
-          env: { ...process.env, QS_SAMPLES_DIR: samples },
+          env: {
+            ...process.env,
+            QS_SAMPLES_DIR: samples,
+            // the package's prebuilt kernels (electron-builder.yml extraResources), unless the user points elsewhere
+            ...(app.isPackaged && !process.env.QS_KERNELS_DIR
+              ? { QS_KERNELS_DIR: path.join(process.resourcesPath, 'kernels') }
+              : {}),
+          },
         }) as unknown as ChildLike,
       { mode: 'electron', samplesDir: samples, modelDirs, restrictToDirs: false, recentFile: recent },
     );

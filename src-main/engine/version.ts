@@ -12,3 +12,11 @@ function readVersion(): string {
 }
 
 export const APP_VERSION = readVersion();
+
+function readCommit(): string {
+  if (typeof __QS_COMMIT__ === 'string') return __QS_COMMIT__;
+  return 'source';
+}
+
+/** The commit the bundle was built from ("-dirty" with local changes); "source" when running sources. */
+export const APP_COMMIT = readCommit();

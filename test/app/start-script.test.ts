@@ -9,6 +9,9 @@ const installed =
   existsSync(pathTxt) &&
   existsSync(path.join(root, 'node_modules', 'electron', 'dist', readFileSync(pathTxt, 'utf8').trim()));
 
+if (installed)
+  console.log('[app] the "Electron missing" message test skipped: the Electron binary is installed');
+
 describe('npm start', () => {
   it.skipIf(installed)(
     'says in one line that Electron is missing and how to use browser mode, exit 1',

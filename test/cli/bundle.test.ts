@@ -26,7 +26,16 @@ describe('dist/quantscope.cjs', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^quantscope \d+\.\d+\.\d+/);
     expect(r.stdout).toContain('verify');
-    expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const v = run(['--version']);
+    expect(v.status).toBe(0);
+    const lines = v.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^\d+\.\d+\.\d+$/);
+    // the bundle is built from this checkout: its commit is git's HEAD (dirty or not)
+    const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' });
+    expect(lines[1]).toMatch(head.status === 0 ? new RegExp(`^commit ${head.stdout.trim()}`) : /^commit /);
+    expect(lines[2]).toContain(process.version);
+    for (const rt of ['CUDA driver', 'NVRTC', 'HIP runtime', 'hiprtc'])
+      expect(lines.some((l) => l.startsWith(`${rt}: `))).toBe(true);
   });
 
   it('verifies the sample model with worker threads from the bundle itself, and exits', () => {

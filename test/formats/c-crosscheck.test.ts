@@ -133,6 +133,7 @@ function hasGcc(): boolean {
 }
 
 const GCC = hasGcc();
+if (!GCC) console.log('[formats] C cross-check skipped: gcc not found on PATH');
 let dir = '';
 const bins: string[] = [];
 

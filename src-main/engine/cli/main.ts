@@ -5,7 +5,8 @@
 import { runWorkerIfRequested, setWorkerScript, shutdownPool } from '../workers';
 import { COMMANDS } from './commands';
 import { UsageError, parseCommandArgs, type CliContext } from './framework';
-import { APP_VERSION } from '../version';
+import { APP_COMMIT, APP_VERSION } from '../version';
+import { formatRuntimes, nodeLine, probeRuntimes } from '../doctor';
 import { errorMessage } from '../errors';
 
 function usage(): string {
@@ -34,7 +35,9 @@ export async function main(
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    io.stdout.write(`${APP_VERSION}\n`);
+    // The first line is the bare version, for scripts; then what this build runs on.
+    const lines = [APP_VERSION, `commit ${APP_COMMIT}`, nodeLine(), ...formatRuntimes(probeRuntimes())];
+    io.stdout.write(lines.join('\n') + '\n');
     return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);

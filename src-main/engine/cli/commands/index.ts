@@ -5,6 +5,7 @@ import { matmulCommand } from './matmul';
 import { verifyCommand } from './verify';
 import { makeModelCommand } from './make-model';
 import { devicesCommand } from './devices';
+import { doctorCommand } from './doctor';
 import { selftestCommand } from './selftest';
 import { benchCommand } from './bench';
 import { serveCommand } from './serve';
@@ -17,6 +18,7 @@ export const COMMANDS: CliCommand[] = [
   verifyCommand,
   makeModelCommand,
   devicesCommand,
+  doctorCommand,
   selftestCommand,
   benchCommand,
   serveCommand,
