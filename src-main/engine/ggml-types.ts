@@ -1,6 +1,6 @@
 /**
  * The ggml tensor type table. Block sizes always come from here, never from a file
- * (GGUF-HARDENING.md rule 7). Every id ggml has ever assigned is listed so that a model
+ * (docs/gguf-hardening.md, rule 7). Every id ggml has ever assigned is listed so that a model
  * with types we cannot compute still opens and shows its tensors with correct byte sizes.
  */
 

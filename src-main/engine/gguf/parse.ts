@@ -2,7 +2,7 @@
  * GGUF header parser (pure: no node imports, so the browser mode can use it on a File slice).
  *
  * Hand-written rather than @huggingface/gguf: that library targets fetch/range reads and does not apply
- * GGUF-HARDENING.md's rules (caps before allocation, errors naming field + byte offset, overlap and range
+ * the rules in docs/gguf-hardening.md (caps before allocation, errors naming field + byte offset, overlap and range
  * checks with 64-bit-safe arithmetic), and it has no writer. Every read here is checked against the bytes
  * that remain in the file; counts and lengths are capped before anything is allocated; sizes and offsets
  * that can exceed 2^53 are computed with BigInt.
@@ -30,7 +30,7 @@ import {
 export const GGUF_MAGIC = 0x46554747; // 'GGUF' read as little-endian u32
 export const DEFAULT_ALIGNMENT = 32;
 export const MAX_ALIGNMENT = 1 << 20;
-/** caps (GGUF-HARDENING.md rules 2-4) */
+/** caps (docs/gguf-hardening.md, rules 2-4) */
 export const LIMITS = {
   /** header structures (magic .. last tensor info) may not exceed this many bytes */
   headerBytes: 512 * 1024 * 1024,
