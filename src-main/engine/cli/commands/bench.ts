@@ -1,8 +1,9 @@
 /**
- * `quantscope bench`: times the fused kernels on the PEERS.md shape (4096 x 14336) for each format and
- * batch size, hot (one weight copy, as llama.cpp's benchmark) and cold (copies rotated past the L2
- * cache), and prints microseconds, GB/s of weight bytes, TFLOP/s, % of peak and of measured copy
- * bandwidth, and llama.cpp's time for the same shape on the H100 (PEERS.md) where known.
+ * `quantscope bench`: times the fused kernels on Llama-3-8B's ffn_down shape (4096 x 14336) for each
+ * format and batch size, hot (one weight copy, as llama.cpp's benchmark) and cold (copies rotated past
+ * the L2 cache), and prints microseconds, GB/s of weight bytes, TFLOP/s, % of peak and of measured copy
+ * bandwidth, and llama.cpp's time for the same shape where it was measured on the same kind of GPU
+ * (`--peer`, or the built-in tables of peers.ts).
  */
 import fs from 'node:fs';
 import { backendFor } from '../../backends';
@@ -15,6 +16,7 @@ import { memorySource, referenceMatmul } from '../../reference';
 import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
 import { table } from '../table';
+import { builtinPeer, parsePeerOutput, peerUs, type PeerTimes } from '../../peers';
 import { PATH_CHOICES } from '../../../../src-preload/api';
 import {
   UsageError,
@@ -24,16 +26,6 @@ import {
   stringOption,
   type CliCommand,
 } from '../framework';
-
-/** llama.cpp CUDA on the H100 test machine, 4096 x 14336, microseconds (PEERS.md). */
-export const LLAMA_CPP_H100_US: Record<string, Record<number, number>> = {
-  Q4_0: { 1: 14.69, 2: 16.5, 3: 19.13, 4: 22.22, 5: 26.26, 8: 34.36, 512: 323.9 },
-  Q4_K: { 1: 18.14, 2: 22.82, 3: 29.36, 4: 36.75, 5: 45.59, 8: 68.66, 512: 364.2 },
-  Q5_K: { 1: 20.62, 2: 28.3, 3: 33.02, 4: 40.76, 5: 49.06, 8: 71.73, 512: 369.2 },
-  Q6_K: { 1: 29.86, 2: 31.94, 3: 35.55, 4: 41.23, 5: 47.63, 8: 62.84, 512: 434.0 },
-  Q8_0: { 1: 27.26, 2: 29.88, 3: 30.42, 4: 31.72, 5: 41.36, 8: 46.8, 512: 320.7 },
-  F16: { 1: 40.52, 2: 46.47, 3: 46.76, 4: 47.13, 5: 47.05, 8: 47.64, 512: 140.4 },
-};
 
 export interface BenchRow {
   format: string;
@@ -58,10 +50,13 @@ export const benchCommand: CliCommand = {
   summary: 'time the GPU kernels (hot and cold protocols) on the llama.cpp comparison shape',
   help: `quantscope bench [--backend cuda|hip] [--device N] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
                  [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|int8|mma|unfused,...] [--repeats N] [--json FILE]
-                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]]
+                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]] [--peer FILE]
   --path      one or more kernel paths (comma list), each timed for every format and m
   --tune      small-batch kernel tuning: weight rows per block for m <= MSPLIT and above, warps per
               block, 8-element groups per lane per chunk, chunks in flight per warp (default 2,4,2,4,2,1)
+  --peer      llama.cpp's times for the same GPU: the output of its \`test-backend-ops perf -o MUL_MAT\`
+              (console or --output sql) run on this machine. Without it the peer column appears only
+              for GPUs with built-in figures (H100, H200), labelled with their source.
 Timing: GPU events around batches of launches (>= 1 ms each) queued behind a short GPU hold, after
 warm-up; median of --repeats samples (default 30). 'host us' is the host's time to enqueue one
 multiplication (not part of the samples). '%copy' is against the device's copy bandwidth, measured
@@ -79,6 +74,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     repeats: { type: 'string' },
     json: { type: 'string' },
     tune: { type: 'string' },
+    peer: { type: 'string' },
   },
   maxPositionals: 0,
   async run(ctx) {
@@ -106,6 +102,23 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     const repeats = intOption(ctx.values, 'repeats', 30, 3, 10000);
     const jsonPath = stringOption(ctx.values, 'json');
     const tuneS = stringOption(ctx.values, 'tune');
+    const peerFile = stringOption(ctx.values, 'peer');
+    let peer: PeerTimes | null = null;
+    if (peerFile) {
+      let text: string;
+      try {
+        text = fs.readFileSync(peerFile, 'utf8');
+      } catch (e) {
+        throw new UsageError(
+          `--peer: cannot read ${peerFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      }
+      try {
+        peer = parsePeerOutput(text, peerFile);
+      } catch (e) {
+        throw new UsageError(`--peer: ${(e as Error).message}`);
+      }
+    }
     for (const t of types) {
       try {
         rowBytes(t, k);
@@ -131,6 +144,16 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     ctx.stdout.write(
       `bench on ${kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
         `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}${tuneS ? `, tune ${tuneS}` : ''}\n`,
+    );
+    peer ??= builtinPeer(dev.name);
+    if (peer?.device && peerFile && peer.device !== dev.name)
+      ctx.stderr.write(
+        `bench: note: the --peer times were measured on ${peer.device}, this is ${dev.name}\n`,
+      );
+    ctx.stdout.write(
+      peer
+        ? `peer: ${peer.label}\n`
+        : `peer: none for ${dev.name} (run llama.cpp's test-backend-ops perf -o MUL_MAT here and pass --peer FILE)\n`,
     );
     const rows: BenchRow[] = [];
     const rng = new Rng(42);
@@ -187,7 +210,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                     tflops: (2 * m * n * k) / s / 1e12,
                     pctPeakBw: dev.peakBandwidthGBs ? (100 * gbps) / dev.peakBandwidthGBs : null,
                     pctCopyBw: dev.copyBandwidthGBs ? (100 * gbps) / dev.copyBandwidthGBs : null,
-                    llamaUs: n === 4096 && k === 14336 ? (LLAMA_CPP_H100_US[fmt]?.[m] ?? null) : null,
+                    llamaUs: peer ? peerUs(peer, fmt, n, k, m) : null,
                     hostUs: t.hostUsPerCall ?? null,
                     check,
                   });
@@ -204,7 +227,11 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     } finally {
       await session.close();
     }
-    if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify({ device: dev, n, k, rows }, null, 1));
+    if (jsonPath)
+      fs.writeFileSync(
+        jsonPath,
+        JSON.stringify({ device: dev, n, k, peer: peer?.label ?? null, rows }, null, 1),
+      );
     const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
     ctx.stdout.write(
       table(
@@ -219,8 +246,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
           'TFLOP/s',
           '%peak',
           '%copy',
-          'llama.cpp us',
-          'vs llama',
+          ...(peer ? ['llama.cpp us', 'vs llama'] : []),
           'host us',
           'check',
         ],
@@ -235,12 +261,25 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
           f(r.tflops, 2),
           f(r.pctPeakBw, 0),
           f(r.pctCopyBw, 0),
-          f(r.llamaUs, 2),
-          r.llamaUs ? `${(r.llamaUs / r.medianUs).toFixed(2)}x` : '-',
+          ...(peer ? [f(r.llamaUs, 2), r.llamaUs ? `${(r.llamaUs / r.medianUs).toFixed(2)}x` : '-'] : []),
           f(r.hostUs, 1),
           r.check,
         ]),
-        [false, true, false, false, true, true, true, true, true, true, true, true, true, false],
+        [
+          false,
+          true,
+          false,
+          false,
+          true,
+          true,
+          true,
+          true,
+          true,
+          true,
+          ...(peer ? [true, true] : []),
+          true,
+          false,
+        ],
       ),
     );
     return 0;
