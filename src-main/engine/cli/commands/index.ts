@@ -9,6 +9,8 @@ import { doctorCommand } from './doctor';
 import { selftestCommand } from './selftest';
 import { benchCommand } from './bench';
 import { serveCommand } from './serve';
+import { compareCommand } from './compare';
+import { recordsCommand } from './records';
 
 /** Every CLI command, in the order `quantscope --help` lists them. */
 export const COMMANDS: CliCommand[] = [
@@ -22,4 +24,6 @@ export const COMMANDS: CliCommand[] = [
   selftestCommand,
   benchCommand,
   serveCommand,
+  recordsCommand,
+  compareCommand,
 ];

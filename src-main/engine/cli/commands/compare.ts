@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import { compareRecords, parseTolerance, type Comparison } from '../../records/compare';
+import { RecordStore, defaultRecordsDir } from '../../records/store';
+import { fmtExp } from '../../report/report';
+import { UsageError, stringOption, type CliCommand } from '../framework';
+import { table } from '../table';
+
+export const compareCommand: CliCommand = {
+  name: 'compare',
+  summary: 'compare two run records: new failures, error changes, slowdowns beyond the noise',
+  help: `quantscope compare <baseline> <candidate> [--speed-tolerance 5%] [--allow-different] [--json FILE]
+                   [--records DIR]
+  <baseline>, <candidate>: a record file, or a record id (or unique id prefix) in the records folder.
+  Per tensor and batch size: new failures, fixes, NMSE change, and speed change judged against the
+  runs' own spread (a change smaller than the larger of --speed-tolerance and either timing's spread
+  is not counted).
+  --speed-tolerance  slowdown that counts, as a percentage or fraction (default 5%)
+  --allow-different  compare records of different models or tensors (an error otherwise)
+  --json             write the comparison as JSON
+  --records          the records folder (default: $QS_RECORDS_DIR or ~/.config/quantscope/records)
+Exit code: 0 nothing regressed; 1 a new failure, a result missing from the candidate, or a slowdown
+beyond tolerance and spread; 2 bad input (unreadable record, different work without --allow-different).`,
+  options: {
+    'speed-tolerance': { type: 'string' },
+    'allow-different': { type: 'boolean' },
+    json: { type: 'string' },
+    records: { type: 'string' },
+  },
+  minPositionals: 2,
+  maxPositionals: 2,
+  async run(ctx) {
+    const store = new RecordStore(stringOption(ctx.values, 'records') ?? defaultRecordsDir());
+    let tolerance = 0.05;
+    const tolS = stringOption(ctx.values, 'speed-tolerance');
+    if (tolS !== undefined) {
+      try {
+        tolerance = parseTolerance(tolS);
+      } catch (e) {
+        throw new UsageError(`--speed-tolerance: ${(e as Error).message}`);
+      }
+    }
+    const [a, b] = ctx.positionals.map((ref) => store.load(ref));
+    const cmp = compareRecords(a, b, tolerance);
+    if (cmp.different && !ctx.values['allow-different'])
+      throw new UsageError(
+        `the records are not of the same work: ${cmp.different} (--allow-different compares them anyway)`,
+      );
+    const jsonPath = stringOption(ctx.values, 'json');
+    if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify(cmp, null, 1) + '\n');
+    ctx.stdout.write(formatComparison(cmp));
+    return cmp.regressed ? 1 : 0;
+  },
+};
+
+const pct = (r: number | null) => (r === null ? '—' : `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`);
+
+export function formatComparison(c: Comparison): string {
+  const head =
+    `baseline  ${c.baseline.id}  ${c.baseline.createdAt}  ${c.baseline.device ?? '-'}  ${c.baseline.model ?? '-'}\n` +
+    `candidate ${c.candidate.id}  ${c.candidate.createdAt}  ${c.candidate.device ?? '-'}  ${c.candidate.model ?? '-'}\n` +
+    (c.different ? `note: ${c.different}\n` : '') +
+    '\n';
+  const body = table(
+    [
+      'tensor',
+      'type',
+      'm',
+      'verdict',
+      'baseline',
+      'candidate',
+      'NMSE was',
+      'NMSE now',
+      'µs was',
+      'µs now',
+      'speed',
+      'noise',
+    ],
+    c.rows.map((r) => [
+      r.tensor,
+      r.type,
+      String(r.m),
+      r.verdict.toUpperCase(),
+      r.baseline?.status.toUpperCase() ?? '—',
+      r.candidate?.status.toUpperCase() ?? '—',
+      fmtExp(r.baseline?.nmse ?? undefined),
+      fmtExp(r.candidate?.nmse ?? undefined),
+      r.baseline?.us == null ? '—' : r.baseline.us.toFixed(2),
+      r.candidate?.us == null ? '—' : r.candidate.us.toFixed(2),
+      pct(r.speedRatio),
+      r.noise === null ? '—' : `±${(r.noise * 100).toFixed(1)}%`,
+    ]),
+    [false, false, true, false, false, false, true, true, true, true, true, true],
+  );
+  const n = c.counts;
+  const tail =
+    `\n${n['new-failure']} new failures, ${n.missing} missing, ${n.slower} slower, ${n['still-failing']} still failing, ` +
+    `${n.fixed} fixed, ${n.faster} faster, ${n.same} unchanged, ${n.new} new (speed tolerance ${(c.tolerance * 100).toFixed(1)}%)\n` +
+    (c.regressed ? 'REGRESSED\n' : 'no regression\n');
+  return head + body + tail;
+}

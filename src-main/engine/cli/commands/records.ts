@@ -1,0 +1,52 @@
+import { RecordStore, defaultRecordsDir } from '../../records/store';
+import { stringOption, type CliCommand } from '../framework';
+import { table } from '../table';
+
+export const recordsCommand: CliCommand = {
+  name: 'records',
+  summary: 'list the saved run records (newest first), or print one',
+  help: `quantscope records [<id>] [--records DIR] [--json]
+  Without an id, lists every record: id, date, kind, model, device, verdict counts. With an id (or a
+  unique prefix), prints that record as JSON. Damaged files are reported and skipped.
+  --records  the records folder (default: $QS_RECORDS_DIR or ~/.config/quantscope/records)
+  --json     the listing as JSON`,
+  options: { records: { type: 'string' }, json: { type: 'boolean' } },
+  maxPositionals: 1,
+  async run(ctx) {
+    const store = new RecordStore(stringOption(ctx.values, 'records') ?? defaultRecordsDir());
+    const id = ctx.positionals[0];
+    if (id) {
+      ctx.stdout.write(JSON.stringify(store.load(id), null, 1) + '\n');
+      return 0;
+    }
+    const { records, skipped } = store.list();
+    for (const s of skipped) ctx.stderr.write(`records: skipped ${s.file}: ${s.reason}\n`);
+    if (ctx.values.json) {
+      ctx.stdout.write(JSON.stringify({ dir: store.dir, records, skipped }, null, 1) + '\n');
+      return 0;
+    }
+    if (records.length === 0) {
+      ctx.stdout.write(`no records in ${store.dir}\n`);
+      return 0;
+    }
+    ctx.stdout.write(
+      table(
+        ['id', 'date', 'kind', 'model', 'device', 'pass', 'fail', 'error', 'status'],
+        records.map((r) => [
+          r.id,
+          r.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          r.kind,
+          r.model ?? '-',
+          r.device ?? '-',
+          String(r.counts.pass),
+          String(r.counts.fail),
+          String(r.counts.error),
+          r.status,
+        ]),
+        [false, false, false, false, false, true, true, true, false],
+      ),
+    );
+    ctx.stdout.write(`${records.length} records in ${store.dir}\n`);
+    return 0;
+  },
+};

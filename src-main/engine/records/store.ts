@@ -1,0 +1,224 @@
+/**
+ * The record store: one JSON file per record in a folder, plus an index (`index.json`: one summary
+ * line per record) so that listing thousands of records reads one small file.
+ *
+ * - Writes are atomic: the record goes to a temporary file in the same folder, is flushed to disk,
+ *   then renamed into place; a crash or kill mid-write leaves at most a stray `.tmp-*` file, which
+ *   listing ignores and the next write of the store removes once it is old.
+ * - The index is a cache. It is rebuilt from the record files when it is missing, unreadable, or
+ *   does not match the folder (a record added or deleted by hand); a damaged record file is reported
+ *   in `skipped` and never stops a listing.
+ * - Folder: `--records <dir>`, else QS_RECORDS_DIR, else `$XDG_CONFIG_HOME/quantscope/records`
+ *   (`~/.config/quantscope/records`), which is also where the desktop app (Electron's userData) keeps them.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseRecord, recordCounts, type RunRecord } from './schema';
+
+export interface RecordSummary {
+  id: string;
+  file: string;
+  kind: RunRecord['kind'];
+  createdAt: string;
+  model: string | null;
+  device: string | null;
+  backend: string | null;
+  status: string;
+  counts: ReturnType<typeof recordCounts>;
+  /** file size and mtime the summary was made from: a changed file is re-read */
+  size: number;
+  mtimeMs: number;
+}
+
+export interface Listing {
+  records: RecordSummary[];
+  /** files that could not be read as records, with the reason */
+  skipped: { file: string; reason: string }[];
+}
+
+const INDEX = 'index.json';
+const INDEX_VERSION = 1;
+const STALE_TMP_MS = 60 * 60 * 1000;
+
+export function defaultRecordsDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.QS_RECORDS_DIR) return env.QS_RECORDS_DIR;
+  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'quantscope', 'records');
+}
+
+/** A new record id: sortable by time, unique within a store. */
+export function newRecordId(kind: string, date = new Date()): string {
+  const t = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${t}-${kind}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function summarize(r: RunRecord, file: string, st: fs.Stats): RecordSummary {
+  return {
+    id: r.id,
+    file,
+    kind: r.kind,
+    createdAt: r.createdAt,
+    model: r.model?.fileName ?? null,
+    device: r.device ? `${r.device.backend}:${r.device.index} ${r.device.name}` : null,
+    backend: r.device?.backend ?? null,
+    status: r.status,
+    counts: recordCounts(r),
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+  };
+}
+
+/** Writes `data` to `file` atomically (temporary file in the same folder, fsync, rename). */
+export function writeFileAtomic(file: string, data: string): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.tmp-${path.basename(file)}-${process.pid}-${Date.now()}`);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export class RecordStore {
+  constructor(readonly dir: string) {}
+
+  /** Saves a record; returns its file path. The record must pass the schema. */
+  save(record: RunRecord): string {
+    parseRecord(record); // never store what could not be read back
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.removeStaleTemporaries();
+    const file = path.join(this.dir, `${record.id}.json`);
+    if (fs.existsSync(file)) throw new Error(`record ${record.id} already exists in ${this.dir}`);
+    writeFileAtomic(file, JSON.stringify(record, null, 1) + '\n');
+    // keep the index current when it is; otherwise the next listing rebuilds it
+    const idx = this.readIndex();
+    if (idx) {
+      const st = fs.statSync(file);
+      idx.push(summarize(record, path.basename(file), st));
+      this.writeIndex(idx);
+    }
+    return file;
+  }
+
+  /** Every record, newest first. Uses the index when it matches the folder, else rebuilds it. */
+  list(): Listing {
+    let names: string[];
+    try {
+      names = fs
+        .readdirSync(this.dir)
+        .filter((f) => f.endsWith('.json') && f !== INDEX && !f.startsWith('.'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], skipped: [] };
+      throw new Error(`records folder ${this.dir}: ${(e as Error).message}`);
+    }
+    const cached = new Map((this.readIndex() ?? []).map((s) => [s.file, s]));
+    const records: RecordSummary[] = [];
+    const skipped: Listing['skipped'] = [];
+    let changed = cached.size !== names.length;
+    for (const name of names) {
+      const full = path.join(this.dir, name);
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(full);
+      } catch {
+        continue; // removed meanwhile
+      }
+      if (!st.isFile()) {
+        skipped.push({ file: name, reason: 'not a regular file' });
+        continue;
+      }
+      const hit = cached.get(name);
+      if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) {
+        records.push(hit);
+        continue;
+      }
+      changed = true;
+      try {
+        records.push(summarize(this.readFile(full), name, st));
+      } catch (e) {
+        skipped.push({ file: name, reason: (e as Error).message });
+      }
+    }
+    records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    if (changed || skipped.length > 0) {
+      try {
+        this.writeIndex(records);
+      } catch {
+        // a read-only store still lists
+      }
+    }
+    return { records, skipped };
+  }
+
+  /** A record by id, id prefix (unique), or file path. */
+  load(ref: string): RunRecord {
+    if (ref.includes('/') || ref.endsWith('.json')) return this.readFile(ref);
+    const exact = path.join(this.dir, `${ref}.json`);
+    if (fs.existsSync(exact)) return this.readFile(exact);
+    const matches = this.list().records.filter((r) => r.id.startsWith(ref));
+    if (matches.length === 1) return this.readFile(path.join(this.dir, matches[0].file));
+    if (matches.length === 0) throw new Error(`no record '${ref}' in ${this.dir}`);
+    throw new Error(`'${ref}' matches ${matches.length} records: give more of the id`);
+  }
+
+  readFile(file: string): RunRecord {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new Error(`${path.basename(file)}: damaged (not valid JSON)`);
+    }
+    try {
+      return parseRecord(raw);
+    } catch (e) {
+      throw new Error(`${path.basename(file)}: ${(e as Error).message}`);
+    }
+  }
+
+  private readIndex(): RecordSummary[] | null {
+    try {
+      const raw = JSON.parse(fs.readFileSync(path.join(this.dir, INDEX), 'utf8')) as {
+        version?: number;
+        records?: RecordSummary[];
+      };
+      return raw.version === INDEX_VERSION && Array.isArray(raw.records) ? raw.records : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private writeIndex(records: RecordSummary[]): void {
+    writeFileAtomic(path.join(this.dir, INDEX), JSON.stringify({ version: INDEX_VERSION, records }));
+  }
+
+  private removeStaleTemporaries(): void {
+    const now = Date.now();
+    for (const f of fs.readdirSync(this.dir)) {
+      if (!f.startsWith('.tmp-')) continue;
+      const full = path.join(this.dir, f);
+      try {
+        if (now - fs.statSync(full).mtimeMs > STALE_TMP_MS) fs.rmSync(full, { force: true });
+      } catch {
+        // gone already
+      }
+    }
+  }
+}

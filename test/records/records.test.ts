@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildRecord } from '../../src-main/engine/records/build';
+import { compareRecords, parseTolerance } from '../../src-main/engine/records/compare';
+import {
+  parseRecord,
+  RECORD_VERSION,
+  type RecordResult,
+  type RunRecord,
+} from '../../src-main/engine/records/schema';
+import { RecordStore } from '../../src-main/engine/records/store';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'qs-records-'));
+
+function result(
+  tensor: string,
+  m: number,
+  status: RecordResult['status'],
+  us: number | null,
+  spread = 0.01,
+  nmse = 1e-14,
+): RecordResult {
+  return {
+    tensor,
+    type: 'Q4_K',
+    n: 64,
+    k: 256,
+    m,
+    status,
+    path: 'fused-small-q8',
+    metrics: { nmse },
+    timing: us === null ? null : { protocol: 'hot', medianUs: us, spread },
+  };
+}
+
+function record(
+  results: RecordResult[],
+  opts: { hash?: string; model?: string; at?: string } = {},
+): RunRecord {
+  return buildRecord({
+    kind: 'verify',
+    createdAt: new Date(opts.at ?? '2026-12-01T10:00:00Z'),
+    device: {
+      backend: 'cuda',
+      index: 0,
+      name: 'NVIDIA H200',
+      arch: 'sm_90',
+      details: { driverVersion: '13.0' },
+    },
+    model: { fileName: opts.model ?? 'm.gguf', fileSize: 1000, tensorsHash: opts.hash ?? 'ab'.repeat(32) },
+    request: { batchSizes: [1, 8], seed: 1, timing: 'hot', path: 'auto' },
+    status: 'done',
+    results,
+  });
+}
+
+describe('record schema', () => {
+  it('a built record validates, with device driver version lifted out of details', () => {
+    const r = parseRecord(JSON.parse(JSON.stringify(record([result('a', 1, 'pass', 10)]))));
+    expect(r.version).toBe(RECORD_VERSION);
+    expect(r.device?.driverVersion).toBe('13.0');
+    expect(r.app.commit).toBeTruthy();
+  });
+
+  it('revision-1 records are migrated (whole-file sha256 -> tensorsHash, missing spread -> 0)', () => {
+    const v1 = {
+      schema: 'quantscope.record',
+      version: 1,
+      id: 'old-1',
+      kind: 'verify',
+      createdAt: '2026-01-01T00:00:00Z',
+      app: { version: '0.0.9', commit: 'abc' },
+      host: { os: 'Linux', hostname: 'h', node: 'v20' },
+      device: null,
+      model: { fileName: 'x.gguf', fileSize: 5, sha256: 'ff' },
+      request: {},
+      status: 'done',
+      results: [{ ...result('a', 1, 'pass', 3), timing: { protocol: 'cold', medianUs: 3 } }],
+      futureField: { kept: true },
+    };
+    const r = parseRecord(v1);
+    expect(r.model?.tensorsHash).toBe('ff');
+    expect(r.results[0].timing?.spread).toBe(0);
+    expect((r as Record<string, unknown>).futureField).toEqual({ kept: true });
+  });
+
+  it('rejects what is not a record, and records from a newer QuantScope, by name', () => {
+    expect(() => parseRecord([])).toThrow('not a JSON object');
+    expect(() => parseRecord({ schema: 'x' })).toThrow(/not a QuantScope record/);
+    expect(() => parseRecord({ schema: 'quantscope.record', version: 99 })).toThrow(
+      /newer than this QuantScope reads/,
+    );
+    const bad = JSON.parse(JSON.stringify(record([result('a', 1, 'pass', 1)])));
+    bad.results[0].status = 'maybe';
+    expect(() => parseRecord(bad)).toThrow(/^results\.0\.status/);
+  });
+});
+
+describe('record store', () => {
+  it('saves, lists newest first, loads by id prefix; the index is used and rebuilt when lost', () => {
+    const dir = tmp();
+    const s = new RecordStore(dir);
+    const a = record([result('a', 1, 'pass', 1)], { at: '2026-12-01T10:00:00Z' });
+    const b = record([result('a', 1, 'fail', 1)], { at: '2026-12-02T10:00:00Z' });
+    s.save(a);
+    s.save(b);
+    let l = s.list();
+    expect(l.records.map((r) => r.id)).toEqual([b.id, a.id]);
+    expect(l.records[0].counts).toMatchObject({ total: 1, fail: 1 });
+    expect(s.load(a.id.slice(0, a.id.length - 2)).id).toBe(a.id);
+    // a listing with a current index re-reads no record file
+    const readFile = fs.readFileSync;
+    let reads = 0;
+    fs.readFileSync = ((...args: Parameters<typeof readFile>) => {
+      if (String(args[0]).endsWith('.json') && !String(args[0]).endsWith('index.json')) reads++;
+      return readFile(...args);
+    }) as typeof readFile;
+    try {
+      s.list();
+    } finally {
+      fs.readFileSync = readFile;
+    }
+    expect(reads).toBe(0);
+    fs.rmSync(path.join(dir, 'index.json'));
+    l = s.list();
+    expect(l.records).toHaveLength(2);
+    expect(fs.existsSync(path.join(dir, 'index.json'))).toBe(true);
+  });
+
+  it('a damaged record file is reported and skipped, never fatal', () => {
+    const dir = tmp();
+    const s = new RecordStore(dir);
+    s.save(record([result('a', 1, 'pass', 1)]));
+    fs.writeFileSync(path.join(dir, 'broken.json'), '{"schema": "quantscope.rec');
+    fs.writeFileSync(path.join(dir, 'other.json'), '{"hello": 1}');
+    const l = s.list();
+    expect(l.records).toHaveLength(1);
+    expect(l.skipped.map((x) => x.file).sort()).toEqual(['broken.json', 'other.json']);
+    expect(l.skipped.find((x) => x.file === 'broken.json')!.reason).toMatch(/damaged/);
+  });
+
+  it('a writer killed mid-write leaves no half record: the store still opens with every whole record', async () => {
+    const dir = tmp();
+    const s = new RecordStore(dir);
+    s.save(record([result('a', 1, 'pass', 1)]));
+    // a child process saving a large record in a loop, killed while it writes
+    const big = record(Array.from({ length: 20000 }, (_, i) => result(`t${i}`, 1, 'pass', 1)));
+    const script = path.join(dir, '..', `writer-${process.pid}.mjs`);
+    const storeUrl = new URL('../../src-main/engine/records/store.ts', import.meta.url).href;
+    fs.writeFileSync(
+      script,
+      `import { writeFileAtomic } from ${JSON.stringify(storeUrl)};
+const data = ${JSON.stringify(JSON.stringify(big))};
+for (let i = 0; ; i++) writeFileAtomic(${JSON.stringify(dir)} + '/w' + (i % 50) + '.json', data);
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' });
+    // kill it once it has completed some records, while it is writing the next
+    const t0 = Date.now();
+    while (!fs.readdirSync(dir).some((f) => /^w\d+\.json$/.test(f)) && Date.now() - t0 < 20_000)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    fs.rmSync(script);
+    const l = s.list();
+    // every file that exists under a record name is whole (renamed into place only when complete)
+    expect(l.skipped).toEqual([]);
+    for (const r of l.records.filter((x) => x.file.startsWith('w'))) expect(r.counts.total).toBe(20000);
+    expect(l.records.filter((x) => x.file.startsWith('w')).length).toBeGreaterThanOrEqual(1);
+    // and the store still takes new records
+    s.save(record([result('b', 1, 'pass', 1)], { at: '2026-12-09T00:00:00Z' }));
+    expect(s.list().records[0].counts.total).toBe(1);
+  }, 30_000);
+});
+
+describe('compare', () => {
+  const base = record([
+    result('a', 1, 'pass', 100, 0.02),
+    result('b', 1, 'pass', 100, 0.02),
+    result('c', 1, 'fail', 50),
+  ]);
+
+  it('a new failure regresses; a fix does not', () => {
+    const cand = record([
+      result('a', 1, 'fail', 100),
+      result('b', 1, 'pass', 100),
+      result('c', 1, 'pass', 50),
+    ]);
+    const c = compareRecords(base, cand);
+    expect(c.rows.find((r) => r.tensor === 'a')!.verdict).toBe('new-failure');
+    expect(c.rows.find((r) => r.tensor === 'c')!.verdict).toBe('fixed');
+    expect(c.regressed).toBe(true);
+    expect(c.rows[0].verdict).toBe('new-failure'); // worst first
+  });
+
+  it('a slowdown inside the tolerance or the spread is not a regression; beyond both it is', () => {
+    const inside = compareRecords(
+      base,
+      record([result('a', 1, 'pass', 104), result('b', 1, 'pass', 100), result('c', 1, 'fail', 50)]),
+    );
+    expect(inside.rows.find((r) => r.tensor === 'a')!.verdict).toBe('same');
+    expect(inside.regressed).toBe(false);
+    // 8% slower but the candidate's own spread is 10%: noise
+    const noisy = compareRecords(
+      base,
+      record([result('a', 1, 'pass', 108, 0.1), result('b', 1, 'pass', 100), result('c', 1, 'fail', 50)]),
+    );
+    expect(noisy.rows.find((r) => r.tensor === 'a')!.verdict).toBe('same');
+    const slow = compareRecords(
+      base,
+      record([result('a', 1, 'pass', 110, 0.01), result('b', 1, 'pass', 100), result('c', 1, 'fail', 50)]),
+    );
+    const row = slow.rows.find((r) => r.tensor === 'a')!;
+    expect(row.verdict).toBe('slower');
+    expect(row.speedRatio).toBeCloseTo(1.1, 9);
+    expect(slow.regressed).toBe(true);
+  });
+
+  it('an improvement beyond the noise is reported as faster, not a regression', () => {
+    const c = compareRecords(
+      base,
+      record([result('a', 1, 'pass', 80), result('b', 1, 'pass', 100), result('c', 1, 'fail', 50)]),
+    );
+    expect(c.rows.find((r) => r.tensor === 'a')!.verdict).toBe('faster');
+    expect(c.regressed).toBe(false);
+  });
+
+  it('a result missing from the candidate regresses; a new one does not', () => {
+    const c = compareRecords(
+      base,
+      record([result('a', 1, 'pass', 100), result('c', 1, 'fail', 50), result('d', 8, 'pass', 1)]),
+    );
+    expect(c.counts.missing).toBe(1);
+    expect(c.counts.new).toBe(1);
+    expect(c.regressed).toBe(true);
+  });
+
+  it('records of different weights are named as different work', () => {
+    expect(
+      compareRecords(base, record([result('a', 1, 'pass', 100)], { hash: 'cd'.repeat(32) })).different,
+    ).toMatch(/the weights differ/);
+    expect(compareRecords(base, base).different).toBeNull();
+  });
+
+  it('tolerance parsing', () => {
+    expect(parseTolerance('5%')).toBeCloseTo(0.05, 12);
+    expect(parseTolerance('0.1')).toBe(0.1);
+    expect(() => parseTolerance('fast')).toThrow(/not a tolerance/);
+  });
+});
