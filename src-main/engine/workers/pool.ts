@@ -22,6 +22,7 @@ import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { oneLine } from '../../../src-shared/contract';
 
 let workerScript: string | null = null;
 
@@ -199,7 +200,7 @@ export class WorkerPool {
       worker.terminate().catch(() => 0);
       if (!this.closed) this.pump();
     };
-    worker.on('error', (e) => fail(String((e as Error)?.message ?? e).split('\n')[0]));
+    worker.on('error', (e) => fail(oneLine(e)));
     worker.on('exit', (code) => fail(`exited with code ${code}`));
     this.slots.push(slot);
     return slot;

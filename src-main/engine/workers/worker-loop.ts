@@ -5,6 +5,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TASKS } from './tasks';
 import type { WorkerReply } from './pool';
+import { oneLine } from '../../../src-shared/contract';
 
 let started = false;
 
@@ -32,8 +33,7 @@ export function runWorkerIfRequested(): boolean {
       reply = { id: msg.id, ok: true, result: out.result };
       transfer = out.transfer ?? [];
     } catch (e) {
-      const text = e instanceof Error ? e.message || e.name : String(e);
-      reply = { id: msg.id, ok: false, error: text.split('\n')[0] };
+      reply = { id: msg.id, ok: false, error: oneLine(e) };
     }
     port.postMessage(reply, transfer);
   });

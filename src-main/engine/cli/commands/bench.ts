@@ -15,7 +15,7 @@ import { memorySource, referenceMatmul } from '../../reference';
 import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
 import { table } from '../table';
-import { PATH_CHOICES } from '../../../../src-preload/api';
+import { PATH_CHOICES } from '../../../../src-shared/contract';
 import {
   UsageError,
   choiceOption,
@@ -24,6 +24,7 @@ import {
   stringOption,
   type CliCommand,
 } from '../framework';
+import { oneLine } from '../../../../src-shared/contract';
 
 /** llama.cpp CUDA on the H100 test machine, 4096 x 14336, microseconds (PEERS.md). */
 export const LLAMA_CPP_H100_US: Record<string, Record<number, number>> = {
@@ -159,7 +160,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                 const met = compareOutputs(ref, got, m, nr);
                 check = `${judge(met, thresholdFor(res.path))} ${met.nmse.toExponential(1)}`;
               } catch (e) {
-                check = `error: ${(e as Error).message.split('\n')[0]}`;
+                check = `error: ${oneLine(e)}`;
                 ctx.stderr.write(`${fmt} m=${m} --path ${path}: ${check}\n`);
                 continue;
               }
@@ -192,7 +193,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                     check,
                   });
                 } catch (e) {
-                  ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${(e as Error).message.split('\n')[0]}\n`);
+                  ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${oneLine(e)}\n`);
                 }
               }
             }
