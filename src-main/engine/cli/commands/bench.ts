@@ -15,7 +15,7 @@ import { memorySource, referenceMatmul } from '../../reference';
 import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
 import { table } from '../table';
-import { PATH_CHOICES } from '../../../../src-shared/contract';
+import { LIMITS, PATH_CHOICES, oneLine } from '../../../../src-shared/contract';
 import {
   UsageError,
   choiceOption,
@@ -24,7 +24,6 @@ import {
   stringOption,
   type CliCommand,
 } from '../framework';
-import { oneLine } from '../../../../src-shared/contract';
 
 /** llama.cpp CUDA on the H100 test machine, 4096 x 14336, microseconds (PEERS.md). */
 export const LLAMA_CPP_H100_US: Record<string, Record<number, number>> = {
@@ -91,7 +90,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
       if (!t || !t.supported) throw new UsageError(`--formats: '${f}' is not a supported format`);
       return t.id;
     });
-    const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, 65536);
+    const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, LIMITS.maxBatch);
     const n = intOption(ctx.values, 'n', 4096, 1, 1 << 20);
     const k = intOption(ctx.values, 'k', 14336, 1, 1 << 24);
     const protos = (stringOption(ctx.values, 'protocol') ?? 'hot,cold').split(',').map((p) => {
