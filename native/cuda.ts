@@ -6,7 +6,7 @@
  * moves through cuMemcpy* into ordinary typed arrays.
  */
 import koffi from 'koffi';
-import { GpuError, GpuUnavailableError } from '../src-main/engine/backends/gpu/runtime';
+import { GpuError, GpuUnavailableError } from './errors';
 
 export type CuHandle = unknown; // opaque koffi pointer (CUcontext, CUmodule, CUfunction, CUevent)
 export type CuDevicePtr = number | bigint;

@@ -19,7 +19,7 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { GpuError } from '../src-main/engine/backends/gpu/runtime';
+import { GpuError } from './errors';
 
 export const hipSuccess = 0;
 export const hipErrorNotInitialized = 3;

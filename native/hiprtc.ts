@@ -8,7 +8,7 @@
  */
 import koffi, { type LibraryHandle } from 'koffi';
 import path from 'node:path';
-import { GpuError } from '../src-main/engine/backends/gpu/runtime';
+import { GpuError } from './errors';
 import {
   HipLibraryNotFoundError,
   libraryCandidates,

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import koffi from 'koffi';
-import { GpuError, GpuUnavailableError } from '../src-main/engine/backends/gpu/runtime';
+import { GpuError, GpuUnavailableError } from './errors';
 
 export type NvrtcProgram = unknown;
 

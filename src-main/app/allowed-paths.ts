@@ -1,9 +1,10 @@
 /**
  * Which model files the desktop app may open: only what the user chose in this session (open
- * dialog, drag and drop), the recent list, the bundled samples and folders named in QS_MODEL_DIRS. A compromised renderer cannot
- * make the engine read an arbitrary path.
+ * dialog, drag and drop), the recent list, the bundled samples and folders named in QS_MODEL_DIRS.
+ * A compromised renderer cannot make the engine read an arbitrary path.
  */
 import path from 'node:path';
+import { isInsideDir } from '../engine/paths';
 
 export class AllowedPaths {
   private readonly chosen = new Set<string>();
@@ -22,10 +23,7 @@ export class AllowedPaths {
     const abs = path.resolve(p);
     if (this.chosen.has(abs)) return true;
     if (this.recent().some((r) => path.resolve(r) === abs)) return true;
-    return this.dirs.some((d) => {
-      const rel = path.relative(path.resolve(d), abs);
-      return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-    });
+    return this.dirs.some((d) => isInsideDir(d, abs));
   }
 
   /** Throws a one-line Error when p may not be opened. */

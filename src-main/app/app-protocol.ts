@@ -3,30 +3,11 @@
  * a custom protocol to file://). Path resolution is a plain function so it is tested without Electron.
  */
 import path from 'node:path';
+import { isInsideDir } from '../engine/paths';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'quantscope';
 export const APP_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.ttf': 'font/ttf',
-  '.map': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
-export function mimeType(file: string): string {
-  return MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
 
 /** The file under rendererDir that an app:// URL names, or null (wrong host, traversal, bad encoding). */
 export function resolveAppFile(rendererDir: string, url: string): string | null {
@@ -47,7 +28,5 @@ export function resolveAppFile(rendererDir: string, url: string): string | null 
   if (rel === '/' || rel === '') rel = '/index.html';
   const root = path.resolve(rendererDir);
   const file = path.resolve(root, `.${rel}`);
-  const r = path.relative(root, file);
-  if (r === '' || r.startsWith('..') || path.isAbsolute(r)) return null;
-  return file;
+  return isInsideDir(root, file) ? file : null;
 }

@@ -3,9 +3,9 @@
  * calls with ids, and fans run events out. Plain code over a ChildLike so tests use a fake child;
  * main.ts passes utilityProcess.fork.
  */
-import type { RunEvent } from '../../src-preload/api';
+import type { EngineMethod, RunEvent } from '../../src-shared/contract';
 import type { EngineOptions } from '../engine/service';
-import type { EngineMethod, FromHost, ToHost } from './engine-protocol';
+import type { FromHost, ToHost } from './engine-protocol';
 
 export interface ChildLike {
   postMessage(msg: ToHost): void;

@@ -2,27 +2,21 @@
  * The engine utility process's message loop, without Electron: takes a port (process.parentPort in
  * the real host) and a factory for the engine, so tests drive it with fakes.
  */
-import type { RunEvent } from '../../src-preload/api';
-import type { EngineLike } from '../engine/server/serve';
+import { isEngineMethod, oneLine, type EngineApi, type RunEvent } from '../../src-shared/contract';
 import type { EngineOptions } from '../engine/service';
-import { ENGINE_METHODS, type FromHost, type ToHost } from './engine-protocol';
+import type { FromHost, ToHost } from './engine-protocol';
 
 export interface HostPort {
   postMessage(msg: FromHost): void;
   onMessage(cb: (msg: unknown) => void): void;
 }
 
-function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0].trim() || 'unknown error';
-}
-
 export function runEngineHost(
   port: HostPort,
-  makeEngine: (opts: EngineOptions) => EngineLike,
+  makeEngine: (opts: EngineOptions) => EngineApi,
   exit: () => void,
 ): void {
-  let engine: EngineLike | null = null;
+  let engine: EngineApi | null = null;
   let unsubscribe: (() => void) | null = null;
 
   port.onMessage(async (raw) => {
@@ -49,8 +43,8 @@ export function runEngineHost(
       const { id, method, args } = msg;
       try {
         if (!engine) throw new Error('the engine is not initialised');
-        if (!ENGINE_METHODS.includes(method)) throw new Error(`unknown engine method '${String(method)}'`);
-        const fn = engine[method] as (...a: unknown[]) => Promise<unknown>;
+        if (!isEngineMethod(method)) throw new Error(`unknown engine method '${String(method)}'`);
+        const fn = engine[method] as (...a: unknown[]) => Promise<unknown>; // validates its arguments
         const value = await fn.apply(engine, Array.isArray(args) ? args : []);
         port.postMessage({ type: 'reply', id, ok: true, value: value ?? null });
       } catch (e) {

@@ -1,13 +1,10 @@
 /**
  * Messages between the main process and the engine utility process (engine-host.ts). Plain
- * structured-clone data; the main process has already validated every call's arguments.
+ * structured-clone data. A call names one of the table's engine methods (shell-only methods never
+ * get here) and carries the arguments as the renderer sent them; the engine validates them.
  */
-import type { RunEvent } from '../../src-preload/api';
-import type { ApiMethod } from '../engine/server/api-schemas';
+import type { EngineMethod, RunEvent } from '../../src-shared/contract';
 import type { EngineOptions } from '../engine/service';
-
-/** The engine methods the host serves (pickModelFile is the shell's own). */
-export type EngineMethod = Exclude<ApiMethod, 'pickModelFile'>;
 
 export type ToHost =
   | { type: 'init'; options: EngineOptions }
@@ -20,14 +17,3 @@ export type FromHost =
   | { type: 'reply'; id: number; ok: false; message: string }
   | { type: 'event'; event: RunEvent }
   | { type: 'fatal'; message: string };
-
-export const ENGINE_METHODS: readonly EngineMethod[] = [
-  'appInfo',
-  'listModelFiles',
-  'openModel',
-  'devices',
-  'startRun',
-  'cancelRun',
-  'errorGrid',
-  'exportReport',
-];

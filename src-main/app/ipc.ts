@@ -1,34 +1,17 @@
 /**
- * The IPC contract between the preload and the main process, as plain data and functions (no
- * electron import) so it is unit-tested without Electron: the channel map, payload validation with
- * the shared zod schemas, the trusted-sender check, and the reply envelope.
- *
- * Every ipcMain.handle in main.ts goes through checkSender + parseApiArgs before anything else.
+ * The main process's side of the preload's channels, as plain functions over an ipcMain-like object
+ * (no electron import) so it is unit-tested without Electron: one handler per method of the
+ * contract's table, each behind the trusted-sender check, replies in the { ok, value } envelope.
  */
-import { z } from 'zod';
-import { API_METHODS, LIMITS, parseApiArgs, type ApiMethod } from '../engine/server/api-schemas';
-
-/** invoke channels: one per QuantScopeApi method ('qs:openModel', ...) */
-export const API_CHANNEL_PREFIX = 'qs:';
-export const apiChannel = (m: ApiMethod): string => `${API_CHANNEL_PREFIX}${m}`;
-export const API_CHANNELS: Readonly<Record<ApiMethod, string>> = Object.fromEntries(
-  API_METHODS.map((m) => [m, apiChannel(m)]),
-) as Record<ApiMethod, string>;
-
-/** main -> renderer */
-export const RUN_EVENT_CHANNEL = 'qs:run-event';
-export const MENU_COMMAND_CHANNEL = 'qs:menu-command';
-/** renderer -> main (send, not invoke): the user dropped this file; allow opening it */
-export const ALLOW_DROPPED_CHANNEL = 'qs:allow-dropped';
-
-export const droppedPathSchema = z.tuple([
-  z
-    .string()
-    .min(1, 'empty path')
-    .max(LIMITS.pathChars, 'path is too long')
-    .refine((s) => !s.includes('\0'), 'path contains a NUL byte')
-    .refine((s) => /\.gguf$/i.test(s), 'only .gguf files can be dropped'),
-]);
+import {
+  ALLOW_DROPPED_CHANNEL,
+  API_METHOD_NAMES,
+  apiChannel,
+  droppedPathSchema,
+  oneLine,
+  type ApiHandler,
+  type ApiMethod,
+} from '../../src-shared/contract';
 
 /** What a handler returns across IPC; the preload turns `ok: false` back into an Error. */
 export type IpcReply<T = unknown> = { ok: true; value: T } | { ok: false; message: string };
@@ -38,17 +21,7 @@ export function okReply<T>(value: T): IpcReply<T> {
 }
 
 export function errorReply(e: unknown): IpcReply<never> {
-  const msg = e instanceof Error ? e.message : String(e);
-  const line = msg.split('\n')[0].trim() || 'unknown error';
-  return { ok: false, message: line.length > 500 ? `${line.slice(0, 497)}...` : line };
-}
-
-/** Validates the arguments of an API call from the renderer (throws a one-line Error). */
-export function validateApiCall<M extends ApiMethod>(
-  method: M,
-  args: unknown[],
-): ReturnType<typeof parseApiArgs<M>> {
-  return parseApiArgs(method, args);
+  return { ok: false, message: oneLine(e) };
 }
 
 export interface SenderInfo {
@@ -87,4 +60,44 @@ export function isTrustedSender(sender: SenderInfo, trusted: TrustedOrigin): boo
   if (!sender.isMainFrame || !sender.frameUrl) return false;
   const want = urlOrigin(trusted.appUrl);
   return want !== null && urlOrigin(sender.frameUrl) === want;
+}
+
+/** The parts of ipcMain this module uses. */
+export interface IpcMainLike<E> {
+  handle(channel: string, listener: (event: E, ...args: unknown[]) => Promise<unknown>): void;
+  on(channel: string, listener: (event: E, ...args: unknown[]) => void): void;
+}
+
+export interface IpcWiring<E> {
+  handlers: Record<ApiMethod, ApiHandler>;
+  /** the trusted-sender check of one event */
+  trusted(event: E): boolean;
+  /** the frame URL to name in the warning about a refused call */
+  describe(event: E): string;
+  /** the user dropped this .gguf file on the window */
+  allowDropped(path: string): void;
+  warn?(message: string): void;
+}
+
+/** Registers one invoke handler per method of the table and the dropped-file channel. */
+export function registerApiHandlers<E>(ipc: IpcMainLike<E>, w: IpcWiring<E>): void {
+  for (const method of API_METHOD_NAMES) {
+    const handler = w.handlers[method];
+    ipc.handle(apiChannel(method), async (event, ...args) => {
+      if (!w.trusted(event)) {
+        (w.warn ?? console.warn)(`refused IPC ${method} from an untrusted sender (${w.describe(event)})`);
+        return errorReply(new Error('refused: the request did not come from the QuantScope window'));
+      }
+      try {
+        return okReply((await handler(args)) ?? null);
+      } catch (e) {
+        return errorReply(e);
+      }
+    });
+  }
+  ipc.on(ALLOW_DROPPED_CHANNEL, (event, ...args) => {
+    if (!w.trusted(event)) return;
+    const res = droppedPathSchema.safeParse(args);
+    if (res.success) w.allowDropped(res.data[0]);
+  });
 }

@@ -17,24 +17,20 @@ import {
   type IpcMainEvent,
   type IpcMainInvokeEvent,
 } from 'electron';
-import type { ApiMethod } from '../engine/server/api-schemas';
-import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from '../engine/server/security';
-import { samplesDir as defaultSamplesDir } from '../engine/paths';
-import { APP_VERSION } from '../engine/version';
-import type { ReportResult } from '../../src-preload/api';
-import type { MenuCommand } from '../../src-preload/api';
 import {
-  ALLOW_DROPPED_CHANNEL,
-  API_CHANNELS,
+  CONTENT_SECURITY_POLICY,
   MENU_COMMAND_CHANNEL,
   RUN_EVENT_CHANNEL,
-  droppedPathSchema,
-  errorReply,
-  isTrustedSender,
-  okReply,
-  validateApiCall,
-} from './ipc';
-import { APP_SCHEME, APP_URL, mimeType, resolveAppFile } from './app-protocol';
+  SECURITY_HEADERS,
+  createApiHandlers,
+  mimeType,
+  type MenuCommand,
+  type ShellHooks,
+} from '../../src-shared/contract';
+import { samplesDir as defaultSamplesDir } from '../engine/paths';
+import { APP_VERSION } from '../engine/version';
+import { isTrustedSender, registerApiHandlers } from './ipc';
+import { APP_SCHEME, APP_URL, resolveAppFile } from './app-protocol';
 import { AllowedPaths } from './allowed-paths';
 import { EngineClient, type ChildLike } from './engine-client';
 import { buildMenuTemplate } from './menu';
@@ -133,9 +129,8 @@ function trusted(event: IpcMainInvokeEvent | IpcMainEvent): boolean {
 }
 
 function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
-  const handlers: { [M in ApiMethod]: (args: ReturnType<typeof validateApiCall<M>>) => Promise<unknown> } = {
-    appInfo: () => eng.call('appInfo', []),
-    listModelFiles: () => eng.call('listModelFiles', []),
+  // The shell's own part of the table; every other method goes to the engine process as it came.
+  const hooks: ShellHooks = {
     async pickModelFile() {
       const opts = {
         title: 'Open a GGUF model',
@@ -153,18 +148,14 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       allowed.allow(chosen);
       return chosen;
     },
-    async openModel([p]) {
+    async openModel([p], forward) {
       allowed.check(p);
-      const summary = await eng.call('openModel', [path.resolve(p)]);
+      const summary = await forward([path.resolve(p)]);
       void refreshMenu(); // the engine added it to the recent list
       return summary;
     },
-    devices: () => eng.call('devices', []),
-    startRun: (args) => eng.call('startRun', args),
-    cancelRun: (args) => eng.call('cancelRun', args),
-    errorGrid: (args) => eng.call('errorGrid', args),
-    async exportReport(args) {
-      const rep = await eng.call<ReportResult>('exportReport', args);
+    async exportReport(args, forward) {
+      const rep = await forward(args);
       const ext = path.extname(rep.fileName).slice(1) || args[0].format;
       const opts = {
         title: 'Save report',
@@ -184,28 +175,11 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
     },
   };
 
-  for (const method of Object.keys(handlers) as ApiMethod[]) {
-    ipcMain.handle(API_CHANNELS[method], async (event, ...args: unknown[]) => {
-      if (!trusted(event)) {
-        console.warn(
-          `refused IPC ${method} from an untrusted sender (${event.senderFrame?.url ?? 'no frame'})`,
-        );
-        return errorReply(new Error('refused: the request did not come from the QuantScope window'));
-      }
-      try {
-        const parsed = validateApiCall(method, args);
-        const fn = handlers[method] as (a: unknown) => Promise<unknown>;
-        return okReply((await fn(parsed)) ?? null);
-      } catch (e) {
-        return errorReply(e);
-      }
-    });
-  }
-
-  ipcMain.on(ALLOW_DROPPED_CHANNEL, (event, ...args: unknown[]) => {
-    if (!trusted(event)) return;
-    const res = droppedPathSchema.safeParse(args);
-    if (res.success) allowed.allow(res.data[0]);
+  registerApiHandlers<IpcMainInvokeEvent | IpcMainEvent>(ipcMain, {
+    handlers: createApiHandlers((method, args) => eng.call(method, args), hooks),
+    trusted,
+    describe: (event) => event.senderFrame?.url ?? 'no frame',
+    allowDropped: (p) => allowed.allow(p),
   });
 
   eng.onEvent((ev) => {

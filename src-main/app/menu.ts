@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { MenuItemConstructorOptions } from 'electron';
-import type { MenuCommand } from '../../src-preload/api';
+import type { MenuCommand } from '../../src-shared/contract';
 
 export interface MenuInputs {
   isMac: boolean;

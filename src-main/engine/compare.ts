@@ -14,7 +14,7 @@
  * - The per-row scale for relative error is max |ref| over the finite values of that output row
  *   (1 when the row has no non-zero finite value).
  */
-import type { ErrorGrid, KernelPath, Metrics } from '../../src-preload/api';
+import type { ErrorGrid, KernelPath, Metrics } from '../../src-shared/contract';
 
 function checkShape(
   what: string,

@@ -12,7 +12,7 @@ import { loadCudaDriver } from '../../native/cuda';
 import { loadNvrtc } from '../../native/nvrtc';
 import { loadHip } from '../../native/hip';
 import { loadHiprtc } from '../../native/hiprtc';
-import { errorMessage } from './errors';
+import { oneLine } from '../../src-shared/contract';
 
 /** A runtime library: its version and where it was loaded from, or why it could not be. */
 export type Found = { ok: true; version: string; from: string } | { ok: false; reason: string };
@@ -68,7 +68,7 @@ function found(fn: () => { version: string; from: string }): Found {
   try {
     return { ok: true, ...fn() };
   } catch (e) {
-    return { ok: false, reason: errorMessage(e).split('\n')[0] };
+    return { ok: false, reason: oneLine(e) };
   }
 }
 
@@ -156,7 +156,7 @@ export function systemProbe(): DoctorProbe {
         const rc = h.hipGetDeviceCount(n);
         return rc === 0 ? { count: n[0] } : { reason: `hipGetDeviceCount returned ${rc}` };
       } catch (e) {
-        return { reason: errorMessage(e).split('\n')[0] };
+        return { reason: oneLine(e) };
       }
     },
   };

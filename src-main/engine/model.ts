@@ -1,6 +1,6 @@
 /** What the UI, the CLI and reports show about an opened model (header facts only). */
 import path from 'node:path';
-import type { ModelSummary, TensorSummary, MetadataEntry } from '../../src-preload/api';
+import type { ModelSummary, TensorSummary, MetadataEntry } from '../../src-shared/contract';
 import { formatMetadataValue, type GgufFile, type GgufHeader, type GgufTensorInfo } from './gguf';
 
 const VALUE_TYPE_NAMES = [
@@ -69,5 +69,41 @@ export function summarizeModel(file: GgufFile, modelId: string, openMs: number):
     typeBytes,
     warnings: [...h.warnings],
     openMs,
+  };
+}
+
+/** Glob (* and ?) list, comma-separated, to a predicate. Hand-written: 6 lines, not worth a dependency. */
+export function globMatcher(spec: string): (name: string) => boolean {
+  const res = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(
+      (g) =>
+        new RegExp(
+          '^' +
+            g
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.') +
+            '$',
+        ),
+    );
+  return (name) => res.some((r) => r.test(name));
+}
+
+/**
+ * The tensors of a model that comma-separated globs over their names select (all of them without a
+ * spec), split into those the backends compute and those they cannot, in file order.
+ */
+export function selectTensors(
+  tensors: readonly TensorSummary[],
+  spec?: string,
+): { supported: TensorSummary[]; unsupported: TensorSummary[] } {
+  const match = spec ? globMatcher(spec) : () => true;
+  const selected = tensors.filter((t) => match(t.name));
+  return {
+    supported: selected.filter((t) => t.supported),
+    unsupported: selected.filter((t) => !t.supported),
   };
 }

@@ -38,3 +38,12 @@ export function samplesDir(): string {
 export function sampleModelPath(): string {
   return path.join(samplesDir(), SAMPLE_MODEL);
 }
+
+/**
+ * Whether p lies strictly inside the folder root (a file or folder below it, not root itself), by
+ * path alone: callers that must not follow links resolve both with realpath first.
+ */
+export function isInsideDir(root: string, p: string): boolean {
+  const rel = path.relative(path.resolve(root), path.resolve(p));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}

@@ -1,6 +1,7 @@
 /**
- * EngineService: the whole engine behind one object, in plain Node. The Electron utility process
- * and `quantscope serve` both wrap it; the renderer reaches it only through QuantScopeApi.
+ * EngineService: the whole engine behind one object, in plain Node. Every face runs work through
+ * it: the Electron utility process, `quantscope serve`, and the CLI's verify. Its contract methods
+ * validate their arguments with the contract's schemas (see ./api.ts) before anything else.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import os from 'node:os';
 import type {
   AppInfo,
+  BackendKind,
   BackendSummary,
   ErrorGrid,
   ErrorGridRequest,
@@ -18,21 +20,23 @@ import type {
   RunEvent,
   RunRequest,
   TensorResult,
-} from '../../src-preload/api';
+} from '../../src-shared/contract';
 import { GgufFile } from './gguf';
-import { summarizeModel } from './model';
+import { selectTensors, summarizeModel } from './model';
 import { allStatuses, backendFor } from './backends';
 import type { DeviceInfo } from './backends/types';
 import { executeRun } from './run/runner';
 import { OutputStore } from './run/outputs';
 import { errorGrid } from './compare';
 import { renderReport, reportFileName, type ReportInput } from './report/report';
-import { errorMessage } from './errors';
 import { APP_VERSION } from './version';
 import { configurePool, defaultPoolSize } from './workers';
+import { validateCalls } from './api';
+import { isInsideDir } from './paths';
+import { oneLine } from '../../src-shared/contract';
 
 export interface EngineOptions {
-  mode: 'electron' | 'browser';
+  mode: AppInfo['mode'];
   samplesDir: string;
   modelDirs: string[];
   /** browser mode: only files under samplesDir/modelDirs open. Electron: the main process vets paths. */
@@ -67,6 +71,14 @@ interface RunRecord {
   done: Promise<void>;
 }
 
+export interface RunOutcome {
+  status: RunRecord['status'];
+  results: TensorResult[];
+  error?: string;
+  /** the device the run used; null when it never reached one */
+  device: DeviceInfo | null;
+}
+
 const MAX_OPEN_MODELS = 8;
 const MAX_RECENT = 10;
 const MAX_RUNS_KEPT = 50;
@@ -81,6 +93,7 @@ export class EngineService {
   constructor(private readonly opts: EngineOptions) {
     this.outputs = new OutputStore(opts.outputCacheBytes);
     void configurePool(opts.workerThreads ?? Math.max(1, defaultPoolSize() - 1));
+    validateCalls(this);
   }
 
   async appInfo(): Promise<AppInfo> {
@@ -109,7 +122,6 @@ export class EngineService {
   }
 
   async openModel(p: string): Promise<ModelSummary> {
-    if (typeof p !== 'string' || p.length === 0) throw new Error('no model path given');
     const abs = path.resolve(p);
     if (this.opts.restrictToDirs) {
       const real = await fs.realpath(abs).catch(() => abs);
@@ -121,7 +133,7 @@ export class EngineService {
     try {
       file = await GgufFile.open(abs);
     } catch (e) {
-      throw new Error(`cannot open ${path.basename(abs)}: ${errorMessage(e)}`);
+      throw new Error(`cannot open ${path.basename(abs)}: ${oneLine(e)}`);
     }
     const modelId = randomUUID();
     const summary = summarizeModel(file, modelId, performance.now() - t0);
@@ -140,8 +152,6 @@ export class EngineService {
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
     model.lastUsed = Date.now();
-    if (!Array.isArray(req.tensors) || req.tensors.length === 0)
-      throw new Error('select at least one tensor');
     const tensors = req.tensors.map((name) => {
       const t = model.file.header.tensors.find((x) => x.name === name);
       if (!t) throw new Error(`no tensor named '${name}' in ${model.summary.fileName}`);
@@ -149,11 +159,6 @@ export class EngineService {
         throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       return t;
     });
-    if (!Array.isArray(req.batchSizes) || req.batchSizes.length === 0)
-      throw new Error('choose at least one batch size');
-    for (const m of req.batchSizes)
-      if (!Number.isInteger(m) || m < 1 || m > 65536)
-        throw new Error(`batch size ${m} must be an integer from 1 to 65536`);
     const backend = backendFor(req.backend);
     const runId = randomUUID().slice(0, 8);
     const abort = new AbortController();
@@ -177,7 +182,7 @@ export class EngineService {
       tensors,
       batchSizes: [...new Set(req.batchSizes)],
       backend,
-      deviceIndex: req.deviceIndex ?? 0,
+      deviceIndex: req.deviceIndex,
       seed: req.seed >>> 0,
       timing: req.timing,
       path: req.path,
@@ -201,7 +206,7 @@ export class EngineService {
       })
       .catch((e) => {
         record.status = 'failed';
-        record.error = errorMessage(e);
+        record.error = oneLine(e);
       })
       .finally(() => {
         if (this.active === record) this.active = null;
@@ -227,16 +232,14 @@ export class EngineService {
       throw new Error(
         'the outputs of that result are no longer kept: run the tensor again to see its heatmap',
       );
-    const maxRows = clampInt(req.maxRows, 1, 4096);
-    const maxCols = clampInt(req.maxCols, 1, 8192);
     const grid = errorGrid(o.ref, o.got, o.m, o.n, {
       rowStart: req.rowStart,
       rowEnd: req.rowEnd,
       colStart: req.colStart,
       colEnd: req.colEnd,
-      maxRows,
-      maxCols,
-      metric: req.metric === 'rel' ? 'rel' : 'abs',
+      maxRows: req.maxRows,
+      maxCols: req.maxCols,
+      metric: req.metric,
     });
     return { resultId: req.resultId, ...grid };
   }
@@ -248,12 +251,24 @@ export class EngineService {
     return { fileName: reportFileName(input, req.format), content: renderReport(input, req.format) };
   }
 
-  /** The finished run, for callers in the same process (CLI, tests). */
-  async waitForRun(runId: string): Promise<{ status: string; results: TensorResult[]; error?: string }> {
+  /** The finished run, for callers in the same process (the CLI, tests). */
+  async waitForRun(runId: string): Promise<RunOutcome> {
     const r = this.runs.get(runId);
     if (!r) throw new Error(`no run ${runId}`);
     await r.done;
-    return { status: r.status, results: r.results, error: r.error };
+    return { status: r.status, results: r.results, error: r.error, device: r.device };
+  }
+
+  /** One backend's status, without probing the others (the CLI checks it before a run). */
+  async backendStatus(kind: BackendKind): Promise<BackendSummary> {
+    return backendFor(kind).status();
+  }
+
+  /** The tensors of an open model that globs select (see selectTensors in ./model.ts). */
+  selectTensors(modelId: string, spec?: string): ReturnType<typeof selectTensors> {
+    const model = this.models.get(modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    return selectTensors(model.summary.tensors, spec);
   }
 
   async dispose(): Promise<void> {
@@ -307,9 +322,7 @@ export class EngineService {
   }
 
   private allowed(p: string): boolean {
-    const dirs = [this.opts.samplesDir, ...this.opts.modelDirs].map((d) => path.resolve(d));
-    const abs = path.resolve(p);
-    return dirs.some((d) => abs === d || abs.startsWith(d.endsWith(path.sep) ? d : d + path.sep));
+    return [this.opts.samplesDir, ...this.opts.modelDirs].some((d) => isInsideDir(d, p));
   }
 
   private async evictModels(): Promise<void> {
@@ -353,11 +366,6 @@ export class EngineService {
       /* the recent list is a convenience; failing to save it must not fail the open */
     }
   }
-}
-
-function clampInt(v: unknown, lo: number, hi: number): number {
-  const n = typeof v === 'number' && Number.isFinite(v) ? Math.floor(v) : lo;
-  return Math.min(hi, Math.max(lo, n));
 }
 
 /** .gguf files in a folder and its subfolders (two levels), sorted by name. */

@@ -12,7 +12,7 @@ import { ShortcutsHelp } from './components/ShortcutsHelp';
 import { Notice } from './components/Notice';
 import { isActive } from './lib/runState';
 import type { View } from './store';
-import type { QuantScopeApi } from '../../src-preload/api';
+import type { QuantScopeApi } from '../../src-shared/contract';
 import type { ShellExtensions } from './api';
 
 const AREA: Record<View, string> = { model: 'Model view', results: 'Results', charts: 'Charts' };

@@ -15,18 +15,21 @@ import type {
   RunEvent,
   RunRequest,
   TimingChoice,
-} from '../../src-preload/api';
+} from '../../src-shared/contract';
+import { oneLine } from '../../src-shared/contract/errors';
+import { LIMITS } from '../../src-shared/contract/limits';
 import { createBatcher, type Scheduler } from './lib/batcher';
 import { applyRunEvents, IDLE_RUN, isActive, type RunState } from './lib/runState';
 import { EMPTY_FILTER, type SortState, type TensorFilter, type TensorSortKey } from './lib/tensors';
 import type { ResultSortKey } from './lib/results';
-import type { TensorResult } from '../../src-preload/api';
+import type { TensorResult } from '../../src-shared/contract';
 
 export type View = 'model' | 'results' | 'charts';
 export type Theme = 'light' | 'dark';
 
 export const BATCH_CHOICES = [1, 2, 3, 4, 5, 8, 16, 64, 512] as const;
-export const MAX_BATCH = 8192;
+/** the engine's limit, so the form refuses what the engine would */
+export const MAX_BATCH = LIMITS.maxBatch;
 
 export interface RunConfig {
   backend: BackendKind;
@@ -117,8 +120,7 @@ export function errorText(e: unknown): string {
   if (e instanceof Error) msg = e.message;
   else if (e && typeof e === 'object' && 'message' in e && typeof e.message === 'string') msg = e.message;
   else msg = String(e);
-  msg = msg.replace(/^Error invoking remote method '[^']*': /, '').replace(/^(Error: )+/, '');
-  return msg.split('\n')[0].trim() || 'unknown error';
+  return oneLine(msg.replace(/^Error invoking remote method '[^']*': /, '').replace(/^(Error: )+/, ''));
 }
 
 /** Parse a custom batch size list ("1, 7 32") into valid sizes or an error line. */

@@ -3,12 +3,11 @@ import { EventEmitter } from 'node:events';
 import { EngineClient, type ChildLike } from '../../src-main/app/engine-client';
 import { runEngineHost } from '../../src-main/app/engine-host-core';
 import type { FromHost, ToHost } from '../../src-main/app/engine-protocol';
-import type { EngineLike } from '../../src-main/engine/server/serve';
 import type { EngineOptions } from '../../src-main/engine/service';
-import type { RunEvent } from '../../src-preload/api';
+import type { EngineApi, RunEvent } from '../../src-shared/contract';
 
 /** A fake utility process: the real host loop on the other end of an in-memory channel. */
-function fakeChild(engine: EngineLike, log: { inits: EngineOptions[]; kills: number }) {
+function fakeChild(engine: EngineApi, log: { inits: EngineOptions[]; kills: number }) {
   const child = new EventEmitter() as EventEmitter & ChildLike & { crash(code: number): void };
   const toHost = new EventEmitter();
   child.postMessage = (m: ToHost) => queueMicrotask(() => toHost.emit('message', structuredClone(m)));
@@ -51,7 +50,7 @@ function fakeEngine() {
       return () => listeners.delete(cb);
     },
     dispose: async () => undefined,
-  } as unknown as EngineLike;
+  } as unknown as EngineApi;
   return engine;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareOutputs, errorGrid, judge, thresholdFor } from '../../src-main/engine/compare';
 import { Rng } from '../../src-main/engine/rng';
-import type { Metrics } from '../../src-preload/api';
+import type { Metrics } from '../../src-shared/contract';
 
 const f32 = (v: number[]) => new Float32Array(v);
 const f64 = (v: number[]) => new Float64Array(v);

@@ -1,4 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
 import {
   getPool,
   isAbortError,
@@ -7,7 +8,17 @@ import {
   shutdownPool,
 } from '../../src-main/engine/workers';
 
-afterAll(() => shutdownPool());
+/** The engine's tasks plus the pool tests' own (echo, spin, fail). */
+const TEST_WORKER = path.join(__dirname, 'pool-worker.ts');
+
+beforeAll(async () => {
+  await shutdownPool();
+  setWorkerScript(TEST_WORKER);
+});
+afterAll(async () => {
+  await shutdownPool();
+  setWorkerScript(null);
+});
 
 describe('worker pool', () => {
   it('runs named tasks on workers and returns their results', async () => {
@@ -109,7 +120,7 @@ describe('worker pool', () => {
       expect(err?.message).not.toContain('\n');
     } finally {
       await shutdownPool();
-      setWorkerScript(null);
+      setWorkerScript(TEST_WORKER);
     }
     expect(await getPool().run('echo', 3)).toBe(3);
   });

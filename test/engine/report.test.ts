@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderReport, reportFileName, verdict, type ReportInput } from '../../src-main/engine/report/report';
-import type { TensorResult } from '../../src-preload/api';
+import type { TensorResult } from '../../src-shared/contract';
 
 function result(over: Partial<TensorResult>): TensorResult {
   return {

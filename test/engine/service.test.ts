@@ -5,7 +5,7 @@ import path from 'node:path';
 import { EngineService } from '../../src-main/engine/service';
 import { samplesDir } from '../../src-main/engine/paths';
 import { shutdownPool } from '../../src-main/engine/workers';
-import type { RunEvent, RunRequest } from '../../src-preload/api';
+import { LIMITS, type RunEvent, type RunRequest } from '../../src-shared/contract';
 
 let dir: string;
 let svc: EngineService;
@@ -139,9 +139,14 @@ describe('EngineService', () => {
     await expect(svc.startRun(request(model.modelId, ['nope']))).rejects.toThrow(/no tensor named 'nope'/);
     await expect(
       svc.startRun(request(model.modelId, [model.tensors[1].name], { batchSizes: [0] })),
-    ).rejects.toThrow(/batch size 0/);
+    ).rejects.toThrow(/^startRun: invalid batchSizes\.0: Too small/);
+    // one batch limit, the contract's, whichever face asks
+    await expect(
+      svc.startRun(request(model.modelId, [model.tensors[1].name], { batchSizes: [LIMITS.maxBatch + 1] })),
+    ).rejects.toThrow(`startRun: invalid batchSizes.0: Too big: expected number to be <=${LIMITS.maxBatch}`);
     await expect(
       svc.startRun(request(model.modelId, [model.tensors[1].name], { backend: 'vulkan' as never })),
-    ).rejects.toThrow(/unknown backend/);
+    ).rejects.toThrow(/^startRun: invalid backend/);
+    await expect(svc.openModel('')).rejects.toThrow('openModel: invalid argument: path is empty');
   });
 });

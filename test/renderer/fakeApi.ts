@@ -15,7 +15,7 @@ import type {
   RunRequest,
   TensorResult,
   TensorSummary,
-} from '../../src-preload/api';
+} from '../../src-shared/contract';
 
 const TYPES: [string, number, number, number][] = [
   // name, id, block elems, block bytes

@@ -33,7 +33,7 @@ import {
 import { createBatcher } from '../../src-renderer/src/lib/batcher';
 import { applyRunEvents, IDLE_RUN, type RunSlice } from '../../src-renderer/src/lib/runState';
 import { fakeModel } from './fakeApi';
-import type { RunEvent, TensorResult } from '../../src-preload/api';
+import type { RunEvent, TensorResult } from '../../src-shared/contract';
 
 function result(over: Partial<TensorResult> & { resultId: string }): TensorResult {
   return {

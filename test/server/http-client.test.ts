@@ -2,9 +2,10 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, type EngineLike, type RunningServer } from '../../src-main/engine/server/serve';
+import { startServer, type RunningServer } from '../../src-main/engine/server/serve';
+import { validateCalls } from '../../src-main/engine/api';
 import { createHttpApi, tokenFromLocation } from '../../src-renderer/src/api/http-client';
-import type { RunEvent } from '../../src-preload/api';
+import type { EngineApi, RunEvent } from '../../src-shared/contract';
 
 /** Minimal EventSource over fetch (Node 20 has none): enough for the client's 'run' events. */
 class FetchEventSource {
@@ -53,7 +54,7 @@ describe('HTTP client against the browser-mode server', () => {
   let dir: string;
   let srv: RunningServer;
   const listeners = new Set<(ev: RunEvent) => void>();
-  const engine = {
+  const engine = validateCalls({
     appInfo: async () => ({ version: '1.2.3', mode: 'browser', platform: 'linux-x64' }),
     openModel: async (p: string) => {
       throw new Error(`cannot open ${path.basename(p)}: bad magic`);
@@ -65,7 +66,7 @@ describe('HTTP client against the browser-mode server', () => {
       return () => listeners.delete(cb);
     },
     dispose: async () => undefined,
-  } as unknown as EngineLike;
+  } as unknown as EngineApi);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'qs-client-'));

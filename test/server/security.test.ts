@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { CONTENT_SECURITY_POLICY } from '../../src-shared/contract';
 import {
-  CONTENT_SECURITY_POLICY,
   hostAllowed,
   originAllowed,
   parseHostHeader,

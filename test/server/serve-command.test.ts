@@ -5,13 +5,14 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { findUiDir, serveCommand, startServe } from '../../src-main/engine/cli/commands/serve';
 import { parseCommandArgs } from '../../src-main/engine/cli/framework';
-import type { EngineLike } from '../../src-main/engine/server/serve';
+import { validateCalls } from '../../src-main/engine/api';
+import type { EngineApi } from '../../src-shared/contract';
 
-const engine = {
+const engine = validateCalls({
   appInfo: async () => ({ version: '1', mode: 'browser', platform: 'x' }),
   onRunEvent: () => () => undefined,
   dispose: async () => undefined,
-} as unknown as EngineLike;
+} as unknown as EngineApi);
 
 function io() {
   const out = new PassThrough();

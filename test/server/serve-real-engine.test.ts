@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../src-main/engine/server/serve';
-import type { ModelFileEntry, ModelSummary } from '../../src-preload/api';
+import type { ModelFileEntry, ModelSummary } from '../../src-shared/contract';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
 

@@ -2,8 +2,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, type EngineLike, type RunningServer } from '../../src-main/engine/server/serve';
-import type { ModelSummary, RunEvent, RunRequest } from '../../src-preload/api';
+import { startServer, type RunningServer } from '../../src-main/engine/server/serve';
+import { validateCalls } from '../../src-main/engine/api';
+import type { EngineApi, ModelSummary, RunEvent, RunRequest } from '../../src-shared/contract';
 
 /** A fake engine that records calls, so the tests check what reached it (and what did not). */
 function fakeEngine() {
@@ -15,7 +16,9 @@ function fakeEngine() {
       calls.push({ method, args });
       return value;
     };
-  const engine: EngineLike & { emit(ev: RunEvent): void; listenerCount(): number; disposed: boolean } = {
+  type Fake = EngineApi & { emit(ev: RunEvent): void; listenerCount(): number; disposed: boolean };
+  // The engine validates its arguments (src-main/engine/api.ts); the fake does it the same way.
+  const engine: Fake = validateCalls<Fake>({
     disposed: false,
     appInfo: rec('appInfo', { version: '9.9.9', mode: 'browser' as const, platform: 'test' }),
     listModelFiles: rec('listModelFiles', [{ path: '/x/a.gguf', name: 'a.gguf', size: 1, source: 'sample' }]),
@@ -27,7 +30,7 @@ function fakeEngine() {
     devices: rec('devices', []),
     startRun: rec('startRun', { runId: 'r1' }),
     cancelRun: rec('cancelRun', undefined),
-    onRunEvent(cb) {
+    onRunEvent(cb: (ev: RunEvent) => void) {
       listeners.add(cb);
       return () => listeners.delete(cb);
     },
@@ -36,11 +39,11 @@ function fakeEngine() {
     async dispose() {
       engine.disposed = true;
     },
-    emit(ev) {
+    emit(ev: RunEvent) {
       for (const l of listeners) l(ev);
     },
     listenerCount: () => listeners.size,
-  };
+  });
   return { engine, calls };
 }
 

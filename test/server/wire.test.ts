@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wireParse, wireStringify } from '../../src-preload/wire';
+import { wireParse, wireStringify } from '../../src-shared/contract';
 
 describe('wire JSON', () => {
   it('keeps Infinity, -Infinity and NaN that plain JSON would turn into null', () => {

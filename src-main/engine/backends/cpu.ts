@@ -23,6 +23,7 @@ import type {
   TimingOptions,
   WeightsDesc,
 } from './types';
+import { oneLine } from '../../../src-shared/contract';
 
 const COPY_BYTES = 256 << 20;
 let copyBandwidth: Promise<number | null> | null = null;
@@ -225,7 +226,7 @@ export const cpuBackend: Backend = {
     try {
       return { backend: 'cpu', available: true, devices: [await deviceInfo()] };
     } catch (e) {
-      return { backend: 'cpu', available: false, reason: (e as Error).message.split('\n')[0], devices: [] };
+      return { backend: 'cpu', available: false, reason: oneLine(e), devices: [] };
     }
   },
   async open(deviceIndex: number): Promise<BackendSession> {

@@ -3,6 +3,7 @@ import type { Backend, BackendKind, BackendStatus } from './types';
 import { cpuBackend } from './cpu';
 import { cudaBackend } from './cuda';
 import { hipBackend } from './hip';
+import { oneLine } from '../../../src-shared/contract';
 
 export const BACKENDS: readonly Backend[] = [hipBackend, cudaBackend, cpuBackend];
 
@@ -24,7 +25,7 @@ export async function allStatuses(): Promise<BackendStatus[]> {
         return {
           backend: b.kind,
           available: false,
-          reason: (e as Error).message.split('\n')[0],
+          reason: oneLine(e),
           devices: [],
         };
       }

@@ -9,10 +9,10 @@ import type {
   DeviceSummary,
   KernelPath,
   PathChoice,
-} from '../../../src-preload/api';
+} from '../../../src-shared/contract';
 
 // Devices, statuses and path names cross to the UI unchanged, so the contract's types are the
-// engine's: one definition (src-preload/api.ts), documented there.
+// engine's: one definition (src-shared/contract/types.ts), documented there.
 export type { BackendKind, KernelPath, PathChoice };
 export type DeviceInfo = DeviceSummary;
 export type BackendStatus = BackendSummary;

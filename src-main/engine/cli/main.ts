@@ -7,7 +7,7 @@ import { COMMANDS } from './commands';
 import { UsageError, parseCommandArgs, type CliContext } from './framework';
 import { APP_COMMIT, APP_VERSION } from '../version';
 import { formatRuntimes, nodeLine, probeRuntimes } from '../doctor';
-import { errorMessage } from '../errors';
+import { oneLine } from '../../../src-shared/contract';
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -50,7 +50,7 @@ export async function main(
     }
     return await cmd.run({ positionals, values, stdout: io.stdout, stderr: io.stderr, debug });
   } catch (e) {
-    io.stderr.write(`quantscope: error: ${errorMessage(e)}\n`);
+    io.stderr.write(`quantscope: error: ${oneLine(e)}\n`);
     if (debug && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n');
     return 2;
   }
@@ -72,7 +72,7 @@ if (bundled) {
         process.exitCode = code;
       },
       async (e) => {
-        process.stderr.write(`quantscope: error: ${errorMessage(e)}\n`);
+        process.stderr.write(`quantscope: error: ${oneLine(e)}\n`);
         await shutdownPool();
         process.exitCode = 2;
       },

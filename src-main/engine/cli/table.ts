@@ -32,23 +32,3 @@ export function fmtDuration(ms: number | null): string {
   if (s < 60) return `${s}s`;
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
-
-/** Glob (* and ?) list, comma-separated, to a predicate. Hand-written: 6 lines, not worth a dependency. */
-export function globMatcher(spec: string): (name: string) => boolean {
-  const res = spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(
-      (g) =>
-        new RegExp(
-          '^' +
-            g
-              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-              .replace(/\*/g, '.*')
-              .replace(/\?/g, '.') +
-            '$',
-        ),
-    );
-  return (name) => res.some((r) => r.test(name));
-}

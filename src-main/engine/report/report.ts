@@ -2,7 +2,7 @@
  * The correctness report: one self-contained file (HTML with inline CSS/SVG, Markdown, or JSON)
  * that says what ran where, what passed, by which threshold, and how fast.
  */
-import type { TensorResult, TimingSummary } from '../../../src-preload/api';
+import type { TensorResult, TimingSummary } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
 
 export interface ReportInput {

@@ -15,13 +15,19 @@ import type {
   Timing,
 } from '../backends/types';
 import type { GgufFile, GgufTensorInfo } from '../gguf';
-import type { RunEvent, RunRequest, TensorResult, TimingSummary, Metrics } from '../../../src-preload/api';
+import type {
+  RunEvent,
+  RunRequest,
+  TensorResult,
+  TimingSummary,
+  Metrics,
+} from '../../../src-shared/contract';
 import { typeName } from '../ggml-types';
 import { memorySource, referenceMatmul } from '../reference';
 import { compareOutputs, judge, thresholdFor } from '../compare';
 import { Rng } from '../rng';
 import type { OutputStore } from './outputs';
-import { errorMessage } from '../errors';
+import { oneLine } from '../../../src-shared/contract';
 
 export interface RunPlan {
   runId: string;
@@ -151,7 +157,7 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
         });
       } catch (e) {
         if (isAbort(e, signal)) throw new CancelledError();
-        loadError = `${tensor.name}: ${errorMessage(e)}`;
+        loadError = `${tensor.name}: ${oneLine(e)}`;
       }
       try {
         for (const job of tensorJobs) {
@@ -180,7 +186,7 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
     if (isAbort(e, signal)) status = 'cancelled';
     else {
       status = 'failed';
-      runError = errorMessage(e);
+      runError = oneLine(e);
     }
   } finally {
     if (session) {
@@ -189,7 +195,7 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
       } catch (e) {
         if (status === 'done') {
           status = 'failed';
-          runError = `closing the ${plan.backend.kind} backend: ${errorMessage(e)}`;
+          runError = `closing the ${plan.backend.kind} backend: ${oneLine(e)}`;
         }
       }
     }
@@ -252,7 +258,7 @@ async function runJob(
     ref = await referenceMatmul(memorySource(tensor.type, tensor.n, tensor.k, data), x, m, { signal });
   } catch (e) {
     if (isAbort(e, signal)) throw new CancelledError();
-    return errorResult(plan, tensor, m, device, `reference: ${errorMessage(e)}`, t0);
+    return errorResult(plan, tensor, m, device, `reference: ${oneLine(e)}`, t0);
   }
   checkAbort(signal);
 
@@ -268,7 +274,7 @@ async function runJob(
     metrics = compareOutputs(ref, got, m, tensor.n);
   } catch (e) {
     if (isAbort(e, signal)) throw new CancelledError();
-    return errorResult(plan, tensor, m, device, `${plan.backend.kind}: ${errorMessage(e)}`, t0);
+    return errorResult(plan, tensor, m, device, `${plan.backend.kind}: ${oneLine(e)}`, t0);
   }
   const threshold = plan.threshold ?? thresholdFor(path);
   const status = judge(metrics, threshold);
@@ -287,7 +293,7 @@ async function runJob(
       timing = summarizeTiming(t, tensor.nbytes, m, tensor.n, tensor.k, device);
     } catch (e) {
       if (isAbort(e, signal)) throw new CancelledError();
-      timingError = `timing: ${errorMessage(e)}`;
+      timingError = `timing: ${oneLine(e)}`;
     }
   }
 
@@ -308,7 +314,7 @@ async function runJob(
       unfused = { timing: ut, metrics: um };
     } catch (e) {
       if (isAbort(e, signal)) throw new CancelledError();
-      unfused = { timing: null, metrics: null, error: errorMessage(e) };
+      unfused = { timing: null, metrics: null, error: oneLine(e) };
     }
   }
 

@@ -1,42 +1,10 @@
 /**
- * Security policy shared by the Electron shell and the browser-mode server: the Content-Security-
- * Policy (the renderer's index.html carries the same policy in a <meta> tag), the response headers,
- * the token check and the DNS-rebinding check. Plain functions so they are unit-tested without a
- * server or Electron.
+ * The browser-mode server's request checks: the token and the DNS-rebinding check. Plain functions
+ * so they are unit-tested without a server. The response headers both shells send are in the
+ * contract (src-shared/contract/web.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-
-/**
- * The renderer needs: its own scripts and styles (React sets inline style attributes, recharts
- * emits some, hence 'unsafe-inline' for styles only), data:/blob: images (canvas heatmap export),
- * fetch/EventSource to its own origin. Nothing else, no framing, no plugins, no forms.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "manifest-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), usb=(), serial=(), hid=()',
-  'Cache-Control': 'no-store',
-};
 
 export const TOKEN_COOKIE = 'qs_token';
 

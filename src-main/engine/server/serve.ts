@@ -2,7 +2,7 @@
  * Browser mode: serves the built renderer and the QuantScopeApi over HTTP on loopback.
  *
  * Hand-written on node:http rather than a framework: the surface is one static-file route, one
- * POST route per API method and one Server-Sent Events stream, and every request must pass the
+ * POST route per method of the contract's table and one Server-Sent Events stream, and every request must pass the
  * same explicit checks (Host/Origin against DNS rebinding, the token, body size and JSON shape).
  * Keeping those checks in plain sight in ~300 lines is easier to audit than a framework's
  * middleware order, and adds no dependency to the CLI bundle.
@@ -11,47 +11,27 @@
  * 200 with the JSON result, or an error status with { "message": "<one line>" }.
  * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
  */
-import { wireStringify } from '../../../src-preload/wire';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type {
-  AppInfo,
-  BackendSummary,
-  ErrorGrid,
-  ErrorGridRequest,
-  ModelFileEntry,
-  ModelSummary,
-  ReportRequest,
-  ReportResult,
-  RunEvent,
-  RunRequest,
-} from '../../../src-preload/api';
-import { LIMITS, isApiMethod, parseApiArgs, type ApiMethod } from './api-schemas';
 import {
+  API_ROUTE_PREFIX,
+  EVENTS_ROUTE,
+  LIMITS,
   SECURITY_HEADERS,
-  TOKEN_COOKIE,
-  hostAllowed,
-  originAllowed,
-  presentedToken,
-  tokenMatches,
-} from './security';
-
-/** What the server needs from the engine: EngineService's public surface (a fake in tests). */
-export interface EngineLike {
-  appInfo(): Promise<AppInfo>;
-  listModelFiles(): Promise<ModelFileEntry[]>;
-  openModel(path: string): Promise<ModelSummary>;
-  devices(): Promise<BackendSummary[]>;
-  startRun(req: RunRequest): Promise<{ runId: string }>;
-  cancelRun(runId: string): Promise<void>;
-  onRunEvent(cb: (ev: RunEvent) => void): () => void;
-  errorGrid(req: ErrorGridRequest): Promise<ErrorGrid>;
-  exportReport(req: ReportRequest): Promise<ReportResult>;
-  dispose(): Promise<void>;
-}
+  createApiHandlers,
+  isApiArgumentError,
+  isApiMethod,
+  mimeType,
+  oneLine,
+  wireStringify,
+  type EngineApi,
+  type ShellHooks,
+} from '../../../src-shared/contract';
+import { isInsideDir } from '../paths';
+import { TOKEN_COOKIE, hostAllowed, originAllowed, presentedToken, tokenMatches } from './security';
 
 export interface ServerOptions {
   host: string;
@@ -64,7 +44,7 @@ export interface ServerOptions {
   /** fixed token (tests, scripts); default: 24 random bytes */
   token?: string;
   /** engine to serve (tests); default: a new EngineService in browser mode, disposed on close */
-  engine?: EngineLike;
+  engine?: EngineApi;
   /** host names besides IP literals and localhost that the Host header may carry */
   allowedHostNames?: string[];
 }
@@ -79,24 +59,6 @@ export interface RunningServer {
 const MAX_SSE_CLIENTS = 32;
 const SSE_HEARTBEAT_MS = 15_000;
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.ttf': 'font/ttf',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -104,18 +66,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** First line of an error message, bounded, for a response body. */
-function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  const line = msg.split('\n')[0].trim() || 'unknown error';
-  return line.length > 500 ? `${line.slice(0, 497)}...` : line;
-}
-
-function isInside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 async function realDir(dir: string, what: string): Promise<string> {
@@ -163,7 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       restrictToDirs: true,
     });
   }
-  const eng: EngineLike = engine;
+  const eng: EngineApi = engine;
 
   const sseClients = new Set<ServerResponse>();
   let port = opts.port;
@@ -175,7 +125,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch {
       throw new HttpError(404, `model file not found: ${p}`);
     }
-    if (!roots.some((r) => isInside(r, real)))
+    if (!roots.some((r) => isInsideDir(r, real)))
       throw new HttpError(
         403,
         `${p} is outside the model folders (start the server with --models <dir> to add one)`,
@@ -183,37 +133,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return real;
   }
 
-  async function callApi(method: ApiMethod, args: unknown): Promise<unknown> {
-    let parsed;
-    try {
-      parsed = parseApiArgs(method, args);
-    } catch (e) {
-      throw new HttpError(400, oneLine(e));
-    }
-    switch (method) {
-      case 'appInfo':
-        return eng.appInfo();
-      case 'listModelFiles':
-        return eng.listModelFiles();
-      case 'pickModelFile':
-        return null; // no native dialog in browser mode; the UI lists listModelFiles()
-      case 'openModel': {
-        const [p] = parsed as [string];
-        // Open the resolved path that was checked, so a link swapped afterwards cannot redirect the read.
-        return eng.openModel(await checkModelPath(p));
-      }
-      case 'devices':
-        return eng.devices();
-      case 'startRun':
-        return eng.startRun((parsed as [RunRequest])[0]);
-      case 'cancelRun':
-        return eng.cancelRun((parsed as [string])[0]);
-      case 'errorGrid':
-        return eng.errorGrid((parsed as [ErrorGridRequest])[0]);
-      case 'exportReport':
-        return eng.exportReport((parsed as [ReportRequest])[0]);
-    }
-  }
+  // The server's own part of the method table; every other method goes to the engine as it came.
+  const hooks: ShellHooks = {
+    // No native dialog in browser mode; the UI lists listModelFiles().
+    pickModelFile: async () => null,
+    // Open the resolved path that was checked, so a link swapped afterwards cannot redirect the read.
+    openModel: async ([p], forward) => forward([await checkModelPath(p)]),
+  };
+  const handlers = createApiHandlers(
+    (method, args) => (eng[method] as (...a: unknown[]) => Promise<unknown>)(...args),
+    hooks,
+  );
 
   function send(
     res: ServerResponse,
@@ -278,12 +208,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         throw new HttpError(400, `malformed JSON body: ${oneLine(e)}`);
       }
     }
+    if (!Array.isArray(args)) throw new HttpError(400, `${method}: arguments must be a JSON array`);
     let value: unknown;
     try {
-      value = await callApi(method, args);
+      value = await handlers[method](args);
     } catch (e) {
       if (e instanceof HttpError) throw e;
-      throw new HttpError(422, oneLine(e));
+      throw new HttpError(isApiArgumentError(e) ? 400 : 422, oneLine(e));
     }
     send(res, 200, value);
   }
@@ -331,7 +262,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (rel.includes('\0')) throw new HttpError(400, 'malformed path');
     if (rel === '/' || rel === '') rel = '/index.html';
     const file = path.resolve(uiDir, `.${rel}`);
-    if (!isInside(uiDir, file)) throw new HttpError(404, 'not found');
+    if (!isInsideDir(uiDir, file)) throw new HttpError(404, 'not found');
     let st;
     try {
       st = await fsp.stat(file);
@@ -346,7 +277,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!st.isFile()) throw new HttpError(404, `not found: ${rel.slice(0, 200)}`);
     const headers: Record<string, string | number> = {
       ...SECURITY_HEADERS,
-      'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Type': mimeType(file),
       'Content-Length': st.size,
     };
     if (setCookie) headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`;
@@ -385,8 +316,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         'missing or wrong token: open the URL with ?token=... that `quantscope serve` printed',
       );
 
-    if (url.pathname === '/api/events') return handleEvents(req, res);
-    if (url.pathname.startsWith('/api/')) return handleApiCall(req, res, url.pathname.slice(5));
+    if (url.pathname === EVENTS_ROUTE) return handleEvents(req, res);
+    if (url.pathname.startsWith(API_ROUTE_PREFIX))
+      return handleApiCall(req, res, url.pathname.slice(API_ROUTE_PREFIX.length));
     // The page load that carries ?token= sets the cookie so later loads and requests need no query.
     return handleStatic(req, res, url, url.searchParams.has('token'));
   }

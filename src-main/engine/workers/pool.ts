@@ -22,12 +22,14 @@ import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { oneLine } from '../../../src-shared/contract';
 
 let workerScript: string | null = null;
 
 /**
- * Bundle entry points call this with their own __filename (the worker is the bundle itself); null goes
- * back to the default. Workers already running keep their script until shutdownPool().
+ * Bundle entry points call this with their own __filename (the worker is the bundle itself); a .ts
+ * file is started through tsx like worker-main.ts; null goes back to the default. Workers already
+ * running keep their script until shutdownPool().
  */
 export function setWorkerScript(file: string | null): void {
   workerScript = file;
@@ -42,8 +44,9 @@ export const WORKER_MARKER = { qsWorker: true } as const;
 
 function spawnWorker(): Worker {
   const script = workerScript ?? (isBundled() ? __filename : null);
-  if (script) return new Worker(script, { workerData: WORKER_MARKER });
-  const entry = path.join(__dirname, 'worker-main.ts');
+  if (script && !script.endsWith('.ts')) return new Worker(script, { workerData: WORKER_MARKER });
+  // From sources: worker-main.ts, or a TypeScript entry set with setWorkerScript (tests).
+  const entry = script ?? path.join(__dirname, 'worker-main.ts');
   const tsx = createRequire(__filename).resolve('tsx/cjs');
   const code = `require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`;
   return new Worker(code, { eval: true, workerData: WORKER_MARKER });
@@ -199,7 +202,7 @@ export class WorkerPool {
       worker.terminate().catch(() => 0);
       if (!this.closed) this.pump();
     };
-    worker.on('error', (e) => fail(String((e as Error)?.message ?? e).split('\n')[0]));
+    worker.on('error', (e) => fail(oneLine(e)));
     worker.on('exit', (code) => fail(`exited with code ${code}`));
     this.slots.push(slot);
     return slot;

@@ -32,16 +32,4 @@ export const TASKS: Record<string, TaskFn> = {
     const out = cpuRows(p);
     return { result: out, transfer: [out.buffer as ArrayBuffer] };
   },
-  /** for tests: echoes the payload */
-  echo: (p: unknown): TaskOutput => ({ result: p }),
-  /** for tests: keeps the worker busy for `ms` milliseconds, then answers `ms` */
-  spin: (p: { ms: number }): TaskOutput => {
-    const end = Date.now() + Math.min(Math.max(0, p.ms), 10_000);
-    while (Date.now() < end);
-    return { result: p.ms };
-  },
-  /** for tests: throws */
-  fail: (p: { message: string }): TaskOutput => {
-    throw new Error(p.message);
-  },
 };

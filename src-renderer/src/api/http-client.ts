@@ -4,9 +4,16 @@
  * the page URL (?token=...) and is sent as a bearer token; without one, the HttpOnly cookie the server
  * set on the first page load authenticates the same-origin requests.
  */
-import { wireParse } from '../../../src-preload/wire';
-import type { QuantScopeApi, RunEvent } from '../../../src-preload/api';
-import type { ShellExtensions } from './shell';
+import { wireParse } from '../../../src-shared/contract/wire';
+import {
+  API_METHOD_NAMES,
+  EVENTS_ROUTE,
+  apiRoute,
+  resultOf,
+  type ApiMethod,
+  type QuantScopeApi,
+} from '../../../src-shared/contract/methods';
+import type { RunEvent, ShellExtensions } from '../../../src-shared/contract/types';
 
 type EventSourceLike = {
   addEventListener(type: string, cb: (ev: { data: string }) => void): void;
@@ -53,12 +60,12 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
       ? (EventSource as unknown as new (url: string) => EventSourceLike)
       : undefined);
 
-  async function call<T>(method: string, ...args: unknown[]): Promise<T> {
+  async function call(method: ApiMethod, args: unknown[]): Promise<unknown> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
     let res: Response;
     try {
-      res = await doFetch(`${base}/api/${method}`, {
+      res = await doFetch(`${base}${apiRoute(method)}`, {
         method: 'POST',
         headers,
         body: JSON.stringify(args),
@@ -70,7 +77,7 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
       );
     }
     if (!res.ok) throw await errorFrom(res, method);
-    return wireParse<T>(await res.text());
+    return wireParse(await res.text());
   }
 
   const listeners = new Set<(ev: RunEvent) => void>();
@@ -78,7 +85,7 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
 
   function openEvents(): void {
     if (source || !ES) return;
-    const url = `${base}/api/events${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+    const url = `${base}${EVENTS_ROUTE}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
     const es = new ES(url);
     source = es;
     es.addEventListener('run', (msg) => {
@@ -100,18 +107,15 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
     es.onerror = () => undefined;
   }
 
+  // One function per method of the table; shell-only ones too (the server answers pickModelFile
+  // with null: a browser has no native dialog, the UI lists listModelFiles() instead).
+  const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const method of API_METHOD_NAMES)
+    calls[method] = async (...args) => resultOf(method, await call(method, args));
+
   return {
-    appInfo: () => call('appInfo'),
-    listModelFiles: () => call('listModelFiles'),
-    // No native dialog in a browser: the UI lists listModelFiles() instead.
-    pickModelFile: async () => null,
-    openModel: (path) => call('openModel', path),
-    devices: () => call('devices'),
-    startRun: (req) => call('startRun', req),
-    cancelRun: async (runId) => {
-      await call('cancelRun', runId);
-    },
-    onRunEvent(cb) {
+    ...(calls as unknown as Omit<QuantScopeApi, 'onRunEvent'>),
+    onRunEvent(cb: (ev: RunEvent) => void) {
       listeners.add(cb);
       openEvents();
       return () => {
@@ -122,7 +126,5 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
         }
       };
     },
-    errorGrid: (req) => call('errorGrid', req),
-    exportReport: (req) => call('exportReport', req),
   };
 }

@@ -3,7 +3,7 @@
  * browser (`quantscope serve`) an HTTP client implements the same QuantScopeApi. The UI imports
  * only getApi() and these types.
  */
-import type { QuantScopeApi } from '../../../src-preload/api';
+import type { QuantScopeApi } from '../../../src-shared/contract/methods';
 import { createHttpApi, tokenFromLocation } from './http-client';
 import type { ShellExtensions } from './shell';
 

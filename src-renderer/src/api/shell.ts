@@ -1,3 +1,3 @@
-/** The shell-only API extensions live in the contract (src-preload/api.ts); re-exported for the UI. */
-export { MENU_COMMANDS, isMenuCommand } from '../../../src-preload/api';
-export type { MenuCommand, ShellExtensions } from '../../../src-preload/api';
+/** The shell-only API extensions live in the contract (src-shared/contract/types.ts); re-exported for the UI. */
+export { MENU_COMMANDS, isMenuCommand } from '../../../src-shared/contract/types';
+export type { MenuCommand, ShellExtensions } from '../../../src-shared/contract/types';

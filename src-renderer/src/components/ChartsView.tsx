@@ -30,7 +30,7 @@ import {
 import { fmtNum, fmtRate, fmtUs } from '../lib/format';
 import { isActive } from '../lib/runState';
 import { useThrottled } from '../lib/useThrottled';
-import type { DeviceSummary } from '../../../src-preload/api';
+import type { DeviceSummary } from '../../../src-shared/contract';
 
 const tooltipStyle = {
   background: 'var(--panel)',

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../context';
-import type { ErrorGrid, ErrorGridRequest, QuantScopeApi, TensorResult } from '../../../src-preload/api';
+import type { ErrorGrid, ErrorGridRequest, QuantScopeApi, TensorResult } from '../../../src-shared/contract';
 import {
   cellAt,
   cellsToRegion,

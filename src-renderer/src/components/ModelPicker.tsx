@@ -1,6 +1,6 @@
 import { useApp } from '../context';
 import { fmtBytes } from '../lib/format';
-import type { ModelFileEntry } from '../../../src-preload/api';
+import type { ModelFileEntry } from '../../../src-shared/contract';
 
 const SOURCE_LABEL: Record<string, string> = { sample: 'Samples', models: 'Models', recent: 'Recent' };
 

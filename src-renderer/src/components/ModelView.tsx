@@ -13,7 +13,7 @@ import {
   toggleAll,
   type TensorSortKey,
 } from '../lib/tensors';
-import type { ModelSummary } from '../../../src-preload/api';
+import type { ModelSummary } from '../../../src-shared/contract';
 
 const KEY_METADATA = [
   /^general\.(name|architecture|file_type|quantization_version|size_label|basename)$/,

@@ -14,7 +14,7 @@ import { flops, intensity } from '../lib/charts';
 import { verdictText } from '../lib/results';
 import { HeatmapForResult } from './Heatmap';
 import { ErrorBoundary } from './ErrorBoundary';
-import type { Metrics, TimingSummary } from '../../../src-preload/api';
+import type { Metrics, TimingSummary } from '../../../src-shared/contract';
 
 function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
   return (

@@ -5,7 +5,7 @@ import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
 import { countResults, sortResults, verdictText, type ResultSortKey } from '../lib/results';
 import { isActive } from '../lib/runState';
 import { ResultDetail } from './ResultDetail';
-import type { TensorResult } from '../../../src-preload/api';
+import type { TensorResult } from '../../../src-shared/contract';
 
 const COLS: { key: ResultSortKey; label: string; cls?: string; title?: string }[] = [
   { key: 'tensor', label: 'Tensor' },

@@ -3,7 +3,7 @@ import { useApp } from '../context';
 import { BATCH_CHOICES, parseBatchSizes } from '../store';
 import { isActive } from '../lib/runState';
 import { fmtBytes, fmtNum } from '../lib/format';
-import type { BackendKind, PathChoice, TimingChoice } from '../../../src-preload/api';
+import type { BackendKind, PathChoice, TimingChoice } from '../../../src-shared/contract';
 
 const TIMING: { v: TimingChoice; label: string; hint: string }[] = [
   { v: 'none', label: 'None', hint: 'correctness only' },

@@ -1,5 +1,5 @@
 /** Data shaping for the bandwidth / batch / roofline / fused-vs-unfused charts (pure, unit-tested). */
-import type { DeviceSummary, TensorResult } from '../../../src-preload/api';
+import type { DeviceSummary, TensorResult } from '../../../src-shared/contract';
 
 /** Fixed colours per format so every chart agrees. */
 export const TYPE_COLORS: Record<string, string> = {

@@ -1,5 +1,5 @@
 /** Results table logic: sort keys, summaries, per-tensor progress (pure, unit-tested). */
-import type { RunRequest, TensorResult } from '../../../src-preload/api';
+import type { RunRequest, TensorResult } from '../../../src-shared/contract';
 import { compareValues, type SortState } from './tensors';
 
 export type ResultSortKey =

@@ -1,5 +1,5 @@
 /** Run event reduction (pure, unit-tested): which events count, progress, results by id. */
-import type { RunEvent, RunRequest, TensorResult } from '../../../src-preload/api';
+import type { RunEvent, RunRequest, TensorResult } from '../../../src-shared/contract';
 
 export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
 

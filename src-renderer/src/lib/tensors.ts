@@ -1,5 +1,5 @@
 /** Tensor table logic: filtering, sorting and selection (pure, unit-tested). */
-import type { TensorSummary } from '../../../src-preload/api';
+import type { TensorSummary } from '../../../src-shared/contract';
 
 export interface TensorFilter {
   /** name substring(s), space separated, all must match (case-insensitive) */

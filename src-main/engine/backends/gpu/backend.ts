@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { oneLine } from '../../../../src-shared/contract';
 import { rowBytes, typeInfo, typeName } from '../../ggml-types';
 import type {
   Backend,
@@ -1081,7 +1082,7 @@ function argsFor(make: (wPtr: DevicePtr) => KernelArg[]): (wPtr: DevicePtr) => K
 }
 
 function reasonOf(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  return oneLine(e);
 }
 
 export function createGpuBackend(

@@ -22,27 +22,8 @@ export interface GpuEvent {
   readonly __event?: true;
 }
 
-export class GpuError extends Error {
-  constructor(
-    /** the API that failed, e.g. 'cuMemAlloc_v2' */
-    readonly api: string,
-    /** the runtime's numeric code */
-    readonly code: number,
-    /** the runtime's error name/string */
-    readonly detail: string,
-  ) {
-    super(`${api} failed: ${detail} (${code})`);
-    this.name = 'GpuError';
-  }
-}
-
-/** Raised while probing: the backend cannot be used here, with the reason to show the user. */
-export class GpuUnavailableError extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'GpuUnavailableError';
-  }
-}
+// The error types are the native layer's (it maps every failed call to one); the engine uses them.
+export { GpuError, GpuUnavailableError } from '../../../../native/errors';
 
 export interface CompileOptions {
   /** 'sm_90', 'gfx90a' ... (the device's exact architecture) */

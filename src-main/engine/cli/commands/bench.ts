@@ -17,7 +17,7 @@ import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
 import { table } from '../table';
 import { builtinPeer, parsePeerOutput, peerUs, type PeerTimes } from '../../peers';
-import { PATH_CHOICES } from '../../../../src-preload/api';
+import { LIMITS, PATH_CHOICES, oneLine } from '../../../../src-shared/contract';
 import {
   UsageError,
   choiceOption,
@@ -86,7 +86,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
       if (!t || !t.supported) throw new UsageError(`--formats: '${f}' is not a supported format`);
       return t.id;
     });
-    const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, 65536);
+    const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, LIMITS.maxBatch);
     const n = intOption(ctx.values, 'n', 4096, 1, 1 << 20);
     const k = intOption(ctx.values, 'k', 14336, 1, 1 << 24);
     const protos = (stringOption(ctx.values, 'protocol') ?? 'hot,cold').split(',').map((p) => {
@@ -182,7 +182,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                 const met = compareOutputs(ref, got, m, nr);
                 check = `${judge(met, thresholdFor(res.path))} ${met.nmse.toExponential(1)}`;
               } catch (e) {
-                check = `error: ${(e as Error).message.split('\n')[0]}`;
+                check = `error: ${oneLine(e)}`;
                 ctx.stderr.write(`${fmt} m=${m} --path ${path}: ${check}\n`);
                 continue;
               }
@@ -215,7 +215,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                     check,
                   });
                 } catch (e) {
-                  ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${(e as Error).message.split('\n')[0]}\n`);
+                  ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${oneLine(e)}\n`);
                 }
               }
             }

@@ -3,7 +3,7 @@ import { GgufFile } from '../../gguf';
 import { memorySource, referenceMatmul } from '../../reference';
 import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
-import { PATH_CHOICES } from '../../../../src-preload/api';
+import { PATH_CHOICES } from '../../../../src-shared/contract';
 
 export const matmulCommand: CliCommand = {
   name: 'matmul',

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, type EngineLike, type RunningServer } from '../../server/serve';
+import type { EngineApi } from '../../../../src-shared/contract';
+import { startServer, type RunningServer } from '../../server/serve';
 import { findUp, samplesDir } from '../../paths';
 import { UsageError, intOption, stringOption, type CliCommand, type CliContext } from '../framework';
 
@@ -20,7 +21,7 @@ export function findUiDir(explicit?: string): { dir: string; built: boolean } {
 /** Starts the server from parsed options and prints where it is; the caller decides when to stop. */
 export async function startServe(
   ctx: Pick<CliContext, 'values' | 'stdout' | 'stderr'>,
-  engine?: EngineLike,
+  engine?: EngineApi,
 ): Promise<RunningServer> {
   const port = intOption(ctx.values, 'port', 0, 0, 65535);
   const host = stringOption(ctx.values, 'host') ?? '127.0.0.1';

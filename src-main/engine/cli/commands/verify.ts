@@ -1,13 +1,10 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { GgufFile } from '../../gguf';
-import { backendFor } from '../../backends';
-import { executeRun } from '../../run/runner';
-import { sampleModelPath } from '../../paths';
-import { renderReport, reportCounts, fmtExp, fmtNum, type ReportInput } from '../../report/report';
-import { APP_VERSION } from '../../version';
-import type { RunRequest, TensorResult } from '../../../../src-preload/api';
+import { LIMITS, PATH_CHOICES, type RunEvent, type TensorResult } from '../../../../src-shared/contract';
+import { EngineService } from '../../service';
+import { samplesDir, sampleModelPath } from '../../paths';
+import { reportCounts, fmtExp, fmtNum } from '../../report/report';
+import { defaultPoolSize } from '../../workers';
 import {
   UsageError,
   choiceOption,
@@ -16,8 +13,7 @@ import {
   stringOption,
   type CliCommand,
 } from '../framework';
-import { Progress, fmtDuration, globMatcher, table } from '../table';
-import { PATH_CHOICES } from '../../../../src-preload/api';
+import { Progress, fmtDuration, table } from '../table';
 
 export const verifyCommand: CliCommand = {
   name: 'verify',
@@ -49,7 +45,7 @@ export const verifyCommand: CliCommand = {
   maxPositionals: 1,
   async run(ctx) {
     const p = ctx.positionals[0] ?? sampleModelPath();
-    const batchSizes = intListOption(ctx.values, 'batch', [1, 8], 1, 65536);
+    const batchSizes = intListOption(ctx.values, 'batch', [1, 8], 1, LIMITS.maxBatch);
     const backendName = choiceOption(ctx.values, 'backend', ['cpu', 'cuda', 'hip'] as const, 'cpu');
     const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
@@ -66,68 +62,66 @@ export const verifyCommand: CliCommand = {
     const reportPath = stringOption(ctx.values, 'report');
     const reportFormat = reportPath ? formatOf(reportPath) : null;
 
-    const backend = backendFor(backendName);
-    const status = await backend.status();
-    if (!status.available)
-      throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
-    if (deviceIndex >= status.devices.length)
-      throw new UsageError(`--device ${deviceIndex}: ${backendName} has ${status.devices.length} device(s)`);
-
-    const file = await GgufFile.open(p);
+    // The run goes through the engine service like the app's: same selection, validation, run and
+    // report. Only files the user names are opened, so nothing restricts paths.
+    const engine = new EngineService({
+      mode: 'cli',
+      samplesDir: samplesDir(),
+      modelDirs: [],
+      restrictToDirs: false,
+      workerThreads: defaultPoolSize(),
+      outputCacheBytes: 0,
+    });
     try {
-      const spec = stringOption(ctx.values, 'tensors');
-      const match = spec ? globMatcher(spec) : () => true;
-      const selected = file.header.tensors.filter((t) => match(t.name));
-      if (selected.length === 0)
-        throw new UsageError(`--tensors ${spec}: no tensor in ${path.basename(p)} matches`);
-      const skipped = selected.filter((t) => !t.supported);
-      const tensors = selected.filter((t) => t.supported);
-      for (const t of skipped)
-        ctx.stderr.write(`skipped ${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}\n`);
-      if (tensors.length === 0) throw new UsageError('none of the selected tensors has a supported type');
+      const status = await engine.backendStatus(backendName);
+      if (!status.available)
+        throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
+      if (deviceIndex >= status.devices.length)
+        throw new UsageError(
+          `--device ${deviceIndex}: ${backendName} has ${status.devices.length} device(s)`,
+        );
 
-      const request: RunRequest = {
-        modelId: p,
-        tensors: tensors.map((t) => t.name),
-        batchSizes,
-        backend: backendName,
-        deviceIndex,
-        seed,
-        timing,
-        path: pathChoice,
-        compareUnfused: Boolean(ctx.values.unfused),
-        threshold,
-      };
+      const model = await engine.openModel(p);
+      const spec = stringOption(ctx.values, 'tensors');
+      const { supported, unsupported } = engine.selectTensors(model.modelId, spec);
+      if (supported.length + unsupported.length === 0)
+        throw new UsageError(`--tensors ${spec}: no tensor in ${path.basename(p)} matches`);
+      for (const t of unsupported)
+        ctx.stderr.write(`skipped ${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}\n`);
+      if (supported.length === 0) throw new UsageError('none of the selected tensors has a supported type');
+
       const progress = new Progress(ctx.stderr);
-      const abort = new AbortController();
-      const onSigint = () => abort.abort();
-      process.once('SIGINT', onSigint);
-      const startedAt = new Date().toISOString();
+      const off = engine.onRunEvent((ev: RunEvent) => {
+        if (ev.type === 'job-started')
+          progress.update(`[${ev.index + 1}/${ev.total}] ${ev.tensor} m=${ev.m}`, true);
+        else if (ev.type === 'progress')
+          progress.update(`[${ev.done}/${ev.total}] eta ${fmtDuration(ev.etaMs)}`, true);
+      });
       let outcome;
+      let runId;
       try {
-        outcome = await executeRun({
-          runId: `cli-${process.pid}`,
-          file,
-          tensors,
+        ({ runId } = await engine.startRun({
+          modelId: model.modelId,
+          tensors: supported.map((t) => t.name),
           batchSizes,
-          backend,
+          backend: backendName,
           deviceIndex,
           seed,
           timing,
           path: pathChoice,
           compareUnfused: Boolean(ctx.values.unfused),
           threshold,
-          request,
-          signal: abort.signal,
-          onEvent: (ev) => {
-            if (ev.type === 'job-started')
-              progress.update(`[${ev.index + 1}/${ev.total}] ${ev.tensor} m=${ev.m}`, true);
-            else if (ev.type === 'progress')
-              progress.update(`[${ev.done}/${ev.total}] eta ${fmtDuration(ev.etaMs)}`, true);
-          },
-        });
+        }));
+        const id = runId;
+        const onSigint = () => void engine.cancelRun(id);
+        process.once('SIGINT', onSigint);
+        try {
+          outcome = await engine.waitForRun(runId);
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
       } finally {
-        process.off('SIGINT', onSigint);
+        off();
         progress.done();
       }
       const results = outcome.results;
@@ -143,43 +137,19 @@ export const verifyCommand: CliCommand = {
             : '') +
           '\n',
       );
-      const input: ReportInput = {
-        runId: `cli-${process.pid}`,
-        createdAt: new Date().toISOString(),
-        startedAt,
-        appVersion: APP_VERSION,
-        host: `${os.hostname()} (${process.platform}-${process.arch}, node ${process.version})`,
-        model: {
-          fileName: path.basename(p),
-          path: path.resolve(p),
-          fileSize: file.header.fileSize,
-          architecture: metaStr(file, 'general.architecture'),
-          name: metaStr(file, 'general.name'),
-        },
-        device: outcome.device,
-        backend: backendName,
-        request: { batchSizes, seed, timing, path: pathChoice, threshold, tensors: tensors.length },
-        status: outcome.status,
-        error: outcome.error,
-        results,
-      };
-      if (jsonPath) await fs.writeFile(jsonPath, renderReport(input, 'json'));
+      if (jsonPath)
+        await fs.writeFile(jsonPath, (await engine.exportReport({ runId, format: 'json' })).content);
       if (reportPath && reportFormat) {
-        await fs.writeFile(reportPath, renderReport(input, reportFormat));
+        await fs.writeFile(reportPath, (await engine.exportReport({ runId, format: reportFormat })).content);
         ctx.stderr.write(`report written to ${reportPath}\n`);
       }
       if (outcome.status === 'failed') throw new Error(outcome.error ?? 'run failed');
       return c.failed === 0 && c.errors === 0 && outcome.status === 'done' ? 0 : 1;
     } finally {
-      await file.close();
+      await engine.dispose();
     }
   },
 };
-
-function metaStr(file: GgufFile, key: string): string | null {
-  const e = file.header.metadata.find((x) => x.key === key);
-  return e && typeof e.value === 'string' ? e.value : null;
-}
 
 function formatOf(p: string): 'html' | 'md' | 'json' {
   const ext = path.extname(p).toLowerCase();

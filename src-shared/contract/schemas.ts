@@ -1,28 +1,18 @@
 /**
- * zod schemas for every QuantScopeApi call that crosses a process or network boundary. Both the
- * Electron IPC handlers (src-main/app) and the browser-mode HTTP server validate the arguments
- * with these before anything reaches the engine. Each method takes a tuple of arguments, exactly
- * as `ipcRenderer.invoke(channel, ...args)` passes them and as the HTTP client posts them (a JSON
- * array body).
+ * The argument schema of every method in the table (./methods.ts). The engine validates each call
+ * with parseApiArgs before acting on it, whichever face it came through; a shell hook that reads an
+ * argument itself (the path of openModel) parses with the same function first. Each method takes a
+ * tuple of arguments, exactly as `ipcRenderer.invoke(channel, ...args)` passes them and as the HTTP
+ * client posts them (a JSON array body).
  */
 import { z } from 'zod';
-import type { QuantScopeApi } from '../../../src-preload/api';
-import { PATH_CHOICES } from '../../../src-preload/api';
-
-/** Upper bounds: generous for real use, small enough that a hostile payload cannot exhaust memory. */
-export const LIMITS = {
-  pathChars: 4096,
-  idChars: 200,
-  tensorNameChars: 256,
-  tensorsPerRun: 20_000,
-  batchSizesPerRun: 64,
-  maxBatch: 1 << 16,
-  gridCells: 4096,
-  bodyBytes: 4 << 20,
-} as const;
+import { ApiArgumentError } from './errors';
+import { LIMITS } from './limits';
+import type { ApiArgs, ApiMethod } from './methods';
+import { PATH_CHOICES } from './types';
 
 const shortId = z.string().min(1).max(LIMITS.idChars);
-const filePath = z
+export const filePathSchema = z
   .string()
   .min(1, 'path is empty')
   .max(LIMITS.pathChars, 'path is too long')
@@ -69,45 +59,40 @@ export const reportRequestSchema = z
   .object({ runId: shortId, format: z.enum(['html', 'json', 'md']) })
   .strict();
 
-/** The request-response methods of QuantScopeApi (onRunEvent is a subscription, not a call). */
-export type ApiMethod = Exclude<keyof QuantScopeApi, 'onRunEvent'>;
-
+/** One tuple schema per method; the type pins each to the table's argument tuple. */
 export const apiArgSchemas = {
   appInfo: z.tuple([]),
   listModelFiles: z.tuple([]),
   pickModelFile: z.tuple([]),
-  openModel: z.tuple([filePath]),
+  openModel: z.tuple([filePathSchema]),
   devices: z.tuple([]),
   startRun: z.tuple([runRequestSchema]),
   cancelRun: z.tuple([shortId]),
   errorGrid: z.tuple([errorGridRequestSchema]),
   exportReport: z.tuple([reportRequestSchema]),
-} as const satisfies Record<ApiMethod, z.ZodType>;
+} as const satisfies { [M in ApiMethod]: z.ZodTuple & z.ZodType<ApiArgs<M>> };
 
-export const API_METHODS = Object.keys(apiArgSchemas) as ApiMethod[];
-
-export function isApiMethod(name: string): name is ApiMethod {
-  return Object.prototype.hasOwnProperty.call(apiArgSchemas, name);
-}
-
-export type ApiArgs<M extends ApiMethod> = z.infer<(typeof apiArgSchemas)[M]>;
+/** renderer -> main: the path of a dropped file (Electron only) */
+export const droppedPathSchema = z.tuple([
+  filePathSchema.refine((s) => /\.gguf$/i.test(s), 'only .gguf files can be dropped'),
+]);
 
 /**
- * Validates the arguments of one call. Returns the parsed tuple, or throws an Error whose message
- * is one line naming the method and the first thing wrong ("startRun: batchSizes.0: ...").
+ * Validates the arguments of one call. Returns the parsed tuple, or throws an ApiArgumentError whose
+ * message is one line naming the method and the first thing wrong ("startRun: batchSizes.0: ...").
  */
 export function parseApiArgs<M extends ApiMethod>(method: M, args: unknown): ApiArgs<M> {
   const schema = apiArgSchemas[method];
   const given = args ?? [];
-  if (!Array.isArray(given)) throw new Error(`${method}: arguments must be a JSON array`);
+  if (!Array.isArray(given)) throw new ApiArgumentError(`${method}: arguments must be a JSON array`);
   const expected = schema.def.items.length;
   if (given.length !== expected)
-    throw new Error(
+    throw new ApiArgumentError(
       `${method}: expected ${expected} argument${expected === 1 ? '' : 's'}, got ${given.length}`,
     );
   const res = schema.safeParse(given);
   if (res.success) return res.data as ApiArgs<M>;
-  throw new Error(`${method}: ${describeZodError(res.error, expected === 1)}`);
+  throw new ApiArgumentError(`${method}: ${describeZodError(res.error, expected === 1)}`);
 }
 
 /** One line from a zod error: the first issue, with its path. */

@@ -1,8 +1,8 @@
 /**
- * The contract between the engine (Electron main / utility process, or `quantscope serve`) and the
- * renderer. It is the only thing that crosses: plain JSON-serialisable data, no classes.
- * The renderer reaches it as `window.quantscope` (Electron preload) or through the HTTP client
- * (browser mode); both implement QuantScopeApi.
+ * The data that crosses between the engine and its faces (the Electron shell and its renderer, the
+ * browser-mode server and its page, the CLI): plain JSON-serialisable values, no classes. The
+ * methods that carry them are listed once, in ./methods.ts. Nothing here imports node or electron,
+ * so the preload and the renderer bundle it as is.
  */
 
 export type BackendKind = 'cpu' | 'cuda' | 'hip';
@@ -32,8 +32,8 @@ export type TimingChoice = 'none' | 'hot' | 'cold';
 
 export interface AppInfo {
   version: string;
-  /** 'electron' or 'browser' */
-  mode: 'electron' | 'browser';
+  /** the face the engine serves */
+  mode: 'electron' | 'browser' | 'cli';
   platform: string;
 }
 
@@ -253,22 +253,6 @@ export interface ReportResult {
   savedPath?: string;
 }
 
-export interface QuantScopeApi {
-  appInfo(): Promise<AppInfo>;
-  /** model files the user may open without a dialog: samples, --models dirs, recent */
-  listModelFiles(): Promise<ModelFileEntry[]>;
-  /** Electron: native open dialog; browser: null (the UI uses listModelFiles) */
-  pickModelFile(): Promise<string | null>;
-  openModel(path: string): Promise<ModelSummary>;
-  devices(): Promise<BackendSummary[]>;
-  startRun(req: RunRequest): Promise<{ runId: string }>;
-  cancelRun(runId: string): Promise<void>;
-  /** subscribe to run events; returns the unsubscribe function */
-  onRunEvent(cb: (ev: RunEvent) => void): () => void;
-  errorGrid(req: ErrorGridRequest): Promise<ErrorGrid>;
-  exportReport(req: ReportRequest): Promise<ReportResult>;
-}
-
 // ---- What only the Electron shell adds (the preload puts these on window.quantscope too) ----
 
 /**
@@ -305,9 +289,6 @@ export interface ShellExtensions {
    */
   pathForFile?: (file: File) => string;
 }
-
-/** window.quantscope as the Electron preload exposes it. */
-export type QuantScopeShellApi = QuantScopeApi & ShellExtensions;
 
 /** Errors cross the boundary as this shape; the message is one line a user can act on. */
 export interface ApiError {

@@ -1,0 +1,16 @@
+/**
+ * Upper bounds on what a request may ask for: generous for real use, small enough that a hostile
+ * payload cannot exhaust memory. The schemas enforce them; the UI and the CLI read the same numbers
+ * to refuse early.
+ */
+export const LIMITS = {
+  pathChars: 4096,
+  idChars: 200,
+  tensorNameChars: 256,
+  tensorsPerRun: 20_000,
+  batchSizesPerRun: 64,
+  /** the largest batch size m */
+  maxBatch: 1 << 16,
+  gridCells: 4096,
+  bodyBytes: 4 << 20,
+} as const;

@@ -1,0 +1,118 @@
+/**
+ * The method table: every request-response call of the API, written once. Each row gives the
+ * argument tuple, the result and whether the method is the shell's own (a native dialog) rather than
+ * the engine's. The preload, the Electron IPC handlers, the engine utility process, the browser
+ * server's routes, the renderer's HTTP client and the engine's argument validation all iterate over
+ * API_METHODS; the argument schemas in ./schemas.ts are typed against ApiMethods, so a method
+ * without a schema does not compile.
+ *
+ * Adding a method: a row in ApiMethods and API_METHODS, its schema in ./schemas.ts, the method on
+ * EngineService (or a shell hook, for a shell-only method), and the UI code that calls it.
+ *
+ * Zod-free on purpose: the sandboxed preload and the renderer import this file and stay small.
+ */
+import type {
+  AppInfo,
+  BackendSummary,
+  ErrorGrid,
+  ErrorGridRequest,
+  ModelFileEntry,
+  ModelSummary,
+  ReportRequest,
+  ReportResult,
+  RunEvent,
+  RunRequest,
+} from './types';
+
+export interface ApiMethods {
+  appInfo: { args: []; result: AppInfo };
+  /** model files the user may open without a dialog: samples, --models dirs, recent */
+  listModelFiles: { args: []; result: ModelFileEntry[] };
+  /** Electron: native open dialog; browser: null (the UI uses listModelFiles) */
+  pickModelFile: { args: []; result: string | null; shellOnly: true };
+  openModel: { args: [path: string]; result: ModelSummary };
+  devices: { args: []; result: BackendSummary[] };
+  startRun: { args: [req: RunRequest]; result: { runId: string } };
+  cancelRun: { args: [runId: string]; result: void };
+  errorGrid: { args: [req: ErrorGridRequest]; result: ErrorGrid };
+  exportReport: { args: [req: ReportRequest]; result: ReportResult };
+}
+
+export type ApiMethod = keyof ApiMethods;
+export type ApiArgs<M extends ApiMethod> = ApiMethods[M]['args'];
+export type ApiResult<M extends ApiMethod> = ApiMethods[M]['result'];
+type IsShellOnly<M extends ApiMethod> = ApiMethods[M] extends { shellOnly: true } ? true : false;
+/** methods a shell answers itself (native dialogs); the engine never sees them */
+export type ShellOnlyMethod = { [M in ApiMethod]: IsShellOnly<M> extends true ? M : never }[ApiMethod];
+/** methods the engine answers */
+export type EngineMethod = Exclude<ApiMethod, ShellOnlyMethod>;
+
+export interface MethodSpec<M extends ApiMethod> {
+  readonly name: M;
+  readonly shellOnly: IsShellOnly<M>;
+  /** resolves to undefined: the transports carry null, which callers turn back into undefined */
+  readonly voidResult: [ApiResult<M>] extends [void] ? true : false;
+}
+
+/** The runtime rows of the table, in the order the faces list them. */
+export const API_METHODS: { readonly [M in ApiMethod]: MethodSpec<M> } = {
+  appInfo: { name: 'appInfo', shellOnly: false, voidResult: false },
+  listModelFiles: { name: 'listModelFiles', shellOnly: false, voidResult: false },
+  pickModelFile: { name: 'pickModelFile', shellOnly: true, voidResult: false },
+  openModel: { name: 'openModel', shellOnly: false, voidResult: false },
+  devices: { name: 'devices', shellOnly: false, voidResult: false },
+  startRun: { name: 'startRun', shellOnly: false, voidResult: false },
+  cancelRun: { name: 'cancelRun', shellOnly: false, voidResult: true },
+  errorGrid: { name: 'errorGrid', shellOnly: false, voidResult: false },
+  exportReport: { name: 'exportReport', shellOnly: false, voidResult: false },
+};
+
+export const API_METHOD_NAMES: readonly ApiMethod[] = Object.keys(API_METHODS) as ApiMethod[];
+export const ENGINE_METHOD_NAMES: readonly EngineMethod[] = API_METHOD_NAMES.filter(
+  (m) => !API_METHODS[m].shellOnly,
+) as EngineMethod[];
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return Object.prototype.hasOwnProperty.call(API_METHODS, name);
+}
+
+export function isEngineMethod(name: string): name is EngineMethod {
+  return isApiMethod(name) && !API_METHODS[name].shellOnly;
+}
+
+/** A transport's raw value as the method's result (null stands for undefined where the result is void). */
+export function resultOf(method: ApiMethod, value: unknown): unknown {
+  return API_METHODS[method].voidResult ? undefined : value;
+}
+
+/** One async function per method of M, with the table's arguments and result. */
+export type ApiCalls<M extends ApiMethod> = {
+  [K in M]: (...args: ApiArgs<K>) => Promise<ApiResult<K>>;
+};
+
+export interface RunEventSource {
+  /** subscribe to run events; returns the unsubscribe function */
+  onRunEvent(cb: (ev: RunEvent) => void): () => void;
+}
+
+/** What the renderer calls: window.quantscope in Electron, the HTTP client in a browser. */
+export type QuantScopeApi = ApiCalls<ApiMethod> & RunEventSource;
+
+/** What every face runs work through: EngineService, or a fake with the same surface in tests. */
+export type EngineApi = ApiCalls<EngineMethod> & RunEventSource & { dispose(): Promise<void> };
+
+// ---- Transport names, derived from the table ----
+
+/** Electron invoke channel of a method ('qs:openModel'). */
+export const API_CHANNEL_PREFIX = 'qs:';
+export const apiChannel = (m: ApiMethod): string => `${API_CHANNEL_PREFIX}${m}`;
+/** main -> renderer */
+export const RUN_EVENT_CHANNEL = 'qs:run-event';
+export const MENU_COMMAND_CHANNEL = 'qs:menu-command';
+/** renderer -> main (send, not invoke): the user dropped this file; allow opening it */
+export const ALLOW_DROPPED_CHANNEL = 'qs:allow-dropped';
+
+/** Browser mode: POST /api/<method> with a JSON array of arguments; GET /api/events is the SSE stream. */
+export const API_ROUTE_PREFIX = '/api/';
+export const apiRoute = (m: ApiMethod): string => `${API_ROUTE_PREFIX}${m}`;
+export const EVENTS_ROUTE = '/api/events';
