@@ -242,7 +242,9 @@ async function planGroups(): Promise<Map<string, string[]>> {
     for (const m of [1, 9]) {
       rt.startRun();
       const r = await s.run(lw, xFor(m * 768), m);
-      lines.push(`custom sm_90 Q4_K n=100 k=768 m=${m} auto: ${r.path} | ${(r.detail ?? '').replace(tmp, '<tmp>')}`);
+      lines.push(
+        `custom sm_90 Q4_K n=100 k=768 m=${m} auto: ${r.path} | ${(r.detail ?? '').replace(tmp, '<tmp>')}`,
+      );
       for (const l of rt.log) lines.push(`  ${l}`);
     }
     await s.close();
