@@ -92,7 +92,7 @@ describe('cpu backend', () => {
     expect([...t.samplesUs].sort((a, b) => a - b)).toEqual(t.samplesUs);
     await expect(s.run(w, new Float32Array(k - 1), 1)).rejects.toThrow('expected m*k');
     await expect(s.run(w, x, 1, { path: 'mma' })).rejects.toThrow('only the float32 path');
-    await expect(s.load({ type: GgmlType.Q2_K, n: 1, k: 256, data: new Uint8Array(84) })).rejects.toThrow(
+    await expect(s.load({ type: GgmlType.Q8_K, n: 1, k: 256, data: new Uint8Array(292) })).rejects.toThrow(
       'not supported by the cpu backend',
     );
     await expect(s.load({ type: GgmlType.Q4_K, n: 2, k: 256, data: new Uint8Array(100) })).rejects.toThrow(
