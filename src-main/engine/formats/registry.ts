@@ -7,10 +7,17 @@
  */
 import type { FormatSpec, GpuPath } from './spec';
 import { Q4_0_SPEC } from './q4_0';
+import { Q4_1_SPEC } from './q4_1';
+import { Q5_0_SPEC } from './q5_0';
+import { Q5_1_SPEC } from './q5_1';
 import { Q8_0_SPEC } from './q8_0';
+import { Q2_K_SPEC } from './q2_k';
+import { Q3_K_SPEC } from './q3_k';
 import { Q4_K_SPEC } from './q4_k';
 import { Q5_K_SPEC } from './q5_k';
 import { Q6_K_SPEC } from './q6_k';
+import { IQ4_NL_SPEC } from './iq4_nl';
+import { IQ4_XS_SPEC } from './iq4_xs';
 import { BF16_SPEC, F16_SPEC, F32_SPEC } from './plain';
 
 export type {
@@ -23,13 +30,20 @@ export type {
   GpuSupport,
 } from './spec';
 
-/** Every supported format: quantized ones first, then the plain float types. */
+/** Every supported format: quantized ones first (those with GPU kernels, then the rest), then the plain float types. */
 export const FORMATS: readonly FormatSpec[] = [
   Q4_0_SPEC,
   Q8_0_SPEC,
   Q4_K_SPEC,
   Q5_K_SPEC,
   Q6_K_SPEC,
+  Q4_1_SPEC,
+  Q5_0_SPEC,
+  Q5_1_SPEC,
+  Q2_K_SPEC,
+  Q3_K_SPEC,
+  IQ4_NL_SPEC,
+  IQ4_XS_SPEC,
   F32_SPEC,
   F16_SPEC,
   BF16_SPEC,
