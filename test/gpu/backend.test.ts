@@ -308,7 +308,8 @@ describe('generic GPU backend', () => {
     await expect(s.load({ ...w, data: new Uint8Array(5) })).rejects.toThrow(
       /blk\.0\.ffn_down: 5 bytes of data/,
     );
-    await expect(s.load({ ...w, type: GgmlType.Q2_K })).rejects.toThrow(/Q2_K is not supported/);
+    await expect(s.load({ ...w, type: GgmlType.Q8_K })).rejects.toThrow(/Q8_K is not supported/);
+    await expect(s.load({ ...w, type: GgmlType.Q3_K })).rejects.toThrow(/no GPU kernel for Q3_K yet/);
     const lw = await s.load(w);
     await expect(s.run(lw, new Float32Array(K + 1), 1)).rejects.toThrow(/x has 65 values/);
     await expect(backendWith(new FakeRuntime()).open(3)).rejects.toThrow(/no device 3/);

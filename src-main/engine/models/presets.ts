@@ -2,6 +2,7 @@
  * Synthetic models with real architectures' tensor names and shapes, and llama.cpp-like
  * quantization mixes, so whole-model checks can run without downloading a model.
  */
+import { FORMATS } from '../formats/registry';
 import { GgmlType, typeByName, typeInfo } from '../ggml-types';
 
 export interface ModelPreset {
@@ -109,7 +110,7 @@ export function parseTypeList(spec: string): number[] {
       if (!t) throw new Error(`unknown type '${s}'`);
       if (!t.supported)
         throw new Error(
-          `type ${t.name} cannot be generated (supported: q4_0, q4_k, q5_k, q6_k, q8_0, f32, f16, bf16)`,
+          `type ${t.name} cannot be generated (supported: ${FORMATS.map((f) => f.name.toLowerCase()).join(', ')})`,
         );
       return t.id;
     });

@@ -28,6 +28,7 @@ import type {
   WeightsDesc,
 } from '../types';
 import { KERNEL_HEADERS, kernelSourceFor } from './kernel-sources';
+import { gpuHasPath } from '../../formats/registry';
 import {
   GpuError,
   GpuUnavailableError,
@@ -493,8 +494,9 @@ class GpuSession implements BackendSession {
     this.ensureOpen();
     const name = w.name ?? 'tensor';
     const info = typeInfo(w.type);
-    if (!info || !info.supported || !kernelSourceFor(w.type))
+    if (!info || !info.supported)
       throw new Error(`${name}: type ${typeName(w.type)} is not supported on ${this.kind}`);
+    if (!kernelSourceFor(w.type)) throw new Error(`${name}: no GPU kernel for ${typeName(w.type)} yet`);
     if (
       !Number.isInteger(w.n) ||
       !Number.isInteger(w.k) ||
@@ -561,9 +563,9 @@ class GpuSession implements BackendSession {
         );
       return 'fused-mma-f16';
     }
-    const float = typeInfo(gw.type)!.float;
+    const int8 = gpuHasPath(gw.type, 'int8');
     if (choice === 'int8') {
-      if (float)
+      if (!int8)
         throw new Error(
           `${gw.name}: int8 activations need quantized weights (${typeName(gw.type)} runs --path f32)`,
         );
@@ -573,7 +575,7 @@ class GpuSession implements BackendSession {
         `${gw.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`,
       );
     }
-    if (choice === 'auto' && !float) {
+    if (choice === 'auto' && int8) {
       if (m <= 8) return 'fused-small-q8';
       if (this.hasMmaI8) return 'fused-mma-i8';
       // AMD: MFMA only on request (--path mma) until it has passed the selftest on an AMD GPU

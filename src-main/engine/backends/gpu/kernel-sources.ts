@@ -1,9 +1,11 @@
 /**
- * The kernel sources (kernels/*.cu and their headers) as strings, and which source serves which ggml
- * type. One source per format; all share kernels/qs_kernels.h (which includes the int8-activation
+ * The kernel sources (kernels/*.cu and their headers) as strings. Which type has a kernel, and its
+ * source stem, comes from the format registry (FormatSpec.gpu); this module maps a stem to the
+ * source text. One source per format; all share kernels/qs_kernels.h (which includes the int8-activation
  * kernels of qs_q8.h, qs_small_q8.h and qs_mma_i8.h, and the AMD matrix-unit kernel of qs_mfma.h) and
  * the portability header qs_port.h.
  */
+import { formatSpec } from '../../formats/registry';
 import portH from '../../../../kernels/qs_port.h?raw';
 import kernelsH from '../../../../kernels/qs_kernels.h?raw';
 import q8H from '../../../../kernels/qs_q8.h?raw';
@@ -38,17 +40,19 @@ export interface KernelSource {
   source: string;
 }
 
-const BY_TYPE: Record<number, KernelSource> = {
-  2: { stem: 'q4_0', file: 'q4_0.cu', source: q4_0 },
-  8: { stem: 'q8_0', file: 'q8_0.cu', source: q8_0 },
-  12: { stem: 'q4_k', file: 'q4_k.cu', source: q4_k },
-  13: { stem: 'q5_k', file: 'q5_k.cu', source: q5_k },
-  14: { stem: 'q6_k', file: 'q6_k.cu', source: q6_k },
-  0: { stem: 'f32', file: 'f32.cu', source: f32 },
-  1: { stem: 'f16', file: 'f16.cu', source: f16 },
-  30: { stem: 'bf16', file: 'bf16.cu', source: bf16 },
-};
+/** The sources by stem (kernels/<stem>.cu). */
+const SOURCES: Readonly<Record<string, string>> = { q4_0, q8_0, q4_k, q5_k, q6_k, f32, f16, bf16 };
 
+/**
+ * The kernel source of a type, or undefined when the type has no GPU kernel (unsupported, or its spec
+ * has `gpu: null`). A spec that names a stem this module has no source for is a build error.
+ */
 export function kernelSourceFor(type: number): KernelSource | undefined {
-  return BY_TYPE[type];
+  const spec = formatSpec(type);
+  if (!spec?.gpu) return undefined;
+  const { stem } = spec.gpu;
+  const source = SOURCES[stem];
+  if (source === undefined)
+    throw new Error(`${spec.name}: its GPU kernel kernels/${stem}.cu is not among the built-in sources`);
+  return { stem, file: `${stem}.cu`, source };
 }
