@@ -13,6 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dequantize, quantize } from '../../src-main/engine/formats';
 import { f32ToFp16 } from '../../src-main/engine/formats/half';
 import { GgmlType, rowBytes, typeName } from '../../src-main/engine/ggml-types';
+import { kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
+import { parseQ8Geometry } from '../../src-main/engine/backends/gpu/backend';
 import { Rng } from '../../src-main/engine/rng';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,7 +51,8 @@ function harness(type: number, defines: string[] = []): string {
       '-ffp-contract=off',
       '-Wno-unknown-pragmas',
       '-DQS_HOST',
-      `-DQS_TYPE=${type}`,
+      '-include',
+      `${kernelSourceFor(type)!.stem}.h`,
       ...defines.map((d) => `-D${d}`),
       '-I',
       path.join(ROOT, 'kernels'),
@@ -110,6 +113,28 @@ function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: n
     }
   return { y, mag };
 }
+
+describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", () => {
+  it.skipIf(!GXX)("is the format's table, with the tuning defines it was compiled with", () => {
+    const geometry = (type: number, defines: string[] = []) => {
+      const r = spawnSync(harness(type, defines), ['geometry'], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`harness geometry exited ${r.status}: ${r.stderr}`);
+      return parseQ8Geometry(new Int32Array(r.stdout.trim().split(/\s+/).map(Number)), type);
+    };
+    const q4k = geometry(GgmlType.Q4_K);
+    expect(q4k.rows).toEqual([4, 8, 8, 8, 8, 8, 8, 8]);
+    expect(q4k.warps).toEqual([8, 2, 2, 2, 2, 2, 2, 2]);
+    const tuned = geometry(GgmlType.Q4_K, ['QS_Q8_R=3', 'QS_Q8_W=5']);
+    expect(tuned.rows).toEqual(new Array(8).fill(3));
+    expect(tuned.warps).toEqual(new Array(8).fill(5));
+    // a module of another format is refused
+    const v = new Int32Array(17).fill(2);
+    v[0] = GgmlType.Q6_K;
+    expect(() => parseQ8Geometry(v, GgmlType.Q4_K)).toThrow(
+      /qs_q8_geometry of the Q4_K module returned 14,2,/,
+    );
+  });
+});
 
 describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
   const cases: [number, string[]][] = [

@@ -1,16 +1,24 @@
 // Host harness for test/kernels/host-math.test.ts: the kernels' own device functions, compiled for the
-// CPU (-DQS_HOST -DQS_TYPE=<ggml type id>), run on weights and activations from a file.
+// CPU (-DQS_HOST -include <format stem>.h, the format's traits header), run on weights and activations
+// from a file; or, with the single argument "geometry", qs_q8_geometry's 17 numbers on stdout.
 //   in : int32 n, k, m; n rows of raw GGUF blocks; m*k float32 activations
 //   out: n*k float32 from qs_dq8 (the exact dequantization the float32 kernels use), then m*n float32
 //        from the fused-small-q8 arithmetic: x quantized per 32 as qs_x_q8 does it (same scale, rounding
 //        and sum order), then every unit through qs_q8_load / qs_q8_unpack / qs_q8_dot.
 #include "qs_kernels.h"
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 static bool readAll(FILE* f, void* p, size_t n) { return fread(p, 1, n, f) == n; }
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "geometry") == 0) {
+    int g[17];
+    qs_q8_geometry(g);
+    for (int i = 0; i < 17; i++) printf("%d%c", g[i], i == 16 ? '\n' : ' ');
+    return 0;
+  }
   if (argc != 3) return 2;
   FILE* f = fopen(argv[1], "rb");
   if (!f) return 3;
