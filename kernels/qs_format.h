@@ -75,3 +75,13 @@ __host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int 
   return m == 1 ? a1 : m == 2 ? a2 : m == 3 ? a3 : m == 4 ? a4 : m == 5 ? a5 : m == 6 ? a6 : m == 7 ? a7 : a8;
 }
 
+// IQ4_NL and IQ4_XS: the 16 non-linear values of a 4-bit index (ggml's kvalues_iq4nl) as signed bytes,
+// four per word, and four indices (bytes 0..15) -> their four values
+__device__ __forceinline__ qs_u32 qs_iq4nl_values(qs_u32 v) {
+  const qs_u32 t[4] = {0xBFAD9881u, 0xF6EADDCFu, 0x26190D01u, 0x71594535u}; // -127 -104 -83 -65 | ... | 53 69 89 113
+  return qs_lut16(v, t);
+}
+
+// The fifth bits of 4 consecutive elements (bits 0..3 of b) as bit 4 of 4 bytes: each bit i lands on bit
+// 8i of the product (the shifted copies never overlap, so nothing carries).
+__device__ __forceinline__ qs_u32 qs_bits4_to_b4(qs_u32 b) { return (((b & 15u) * 0x00204081u) & 0x01010101u) << 4; }

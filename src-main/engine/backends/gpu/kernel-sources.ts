@@ -22,14 +22,28 @@ import bf16 from '../../../../kernels/bf16.cu?raw';
 import bf16H from '../../../../kernels/bf16.h?raw';
 import q4_0 from '../../../../kernels/q4_0.cu?raw';
 import q4_0H from '../../../../kernels/q4_0.h?raw';
+import q4_1 from '../../../../kernels/q4_1.cu?raw';
+import q4_1H from '../../../../kernels/q4_1.h?raw';
+import q5_0 from '../../../../kernels/q5_0.cu?raw';
+import q5_0H from '../../../../kernels/q5_0.h?raw';
+import q5_1 from '../../../../kernels/q5_1.cu?raw';
+import q5_1H from '../../../../kernels/q5_1.h?raw';
 import q8_0 from '../../../../kernels/q8_0.cu?raw';
 import q8_0H from '../../../../kernels/q8_0.h?raw';
+import q2_k from '../../../../kernels/q2_k.cu?raw';
+import q2_kH from '../../../../kernels/q2_k.h?raw';
+import q3_k from '../../../../kernels/q3_k.cu?raw';
+import q3_kH from '../../../../kernels/q3_k.h?raw';
 import q4_k from '../../../../kernels/q4_k.cu?raw';
 import q4_kH from '../../../../kernels/q4_k.h?raw';
 import q5_k from '../../../../kernels/q5_k.cu?raw';
 import q5_kH from '../../../../kernels/q5_k.h?raw';
 import q6_k from '../../../../kernels/q6_k.cu?raw';
 import q6_kH from '../../../../kernels/q6_k.h?raw';
+import iq4_nl from '../../../../kernels/iq4_nl.cu?raw';
+import iq4_nlH from '../../../../kernels/iq4_nl.h?raw';
+import iq4_xs from '../../../../kernels/iq4_xs.cu?raw';
+import iq4_xsH from '../../../../kernels/iq4_xs.h?raw';
 
 /** The GPU paths a format's kernel source provides beyond the float32 ones every source has. */
 export interface KernelPaths {
@@ -48,6 +62,7 @@ export interface KernelSource {
 }
 
 const PLAIN: KernelPaths = { int8Small: false, int8Mma: false };
+const SMALL_Q8: KernelPaths = { int8Small: true, int8Mma: false };
 const ALL_Q8: KernelPaths = { int8Small: true, int8Mma: true };
 
 // [ggml type id, stem, .cu text, traits header text, paths]: the one table of the kernel sources
@@ -56,10 +71,17 @@ const SOURCES: ReadonlyArray<[number, string, string, string, KernelPaths]> = [
   [1, 'f16', f16, f16H, PLAIN],
   [30, 'bf16', bf16, bf16H, PLAIN],
   [2, 'q4_0', q4_0, q4_0H, ALL_Q8],
+  [3, 'q4_1', q4_1, q4_1H, ALL_Q8],
+  [6, 'q5_0', q5_0, q5_0H, ALL_Q8],
+  [7, 'q5_1', q5_1, q5_1H, ALL_Q8],
   [8, 'q8_0', q8_0, q8_0H, ALL_Q8],
+  [10, 'q2_k', q2_k, q2_kH, SMALL_Q8],
+  [11, 'q3_k', q3_k, q3_kH, ALL_Q8],
   [12, 'q4_k', q4_k, q4_kH, ALL_Q8],
   [13, 'q5_k', q5_k, q5_kH, ALL_Q8],
   [14, 'q6_k', q6_k, q6_kH, ALL_Q8],
+  [20, 'iq4_nl', iq4_nl, iq4_nlH, ALL_Q8],
+  [23, 'iq4_xs', iq4_xs, iq4_xsH, ALL_Q8],
 ];
 
 export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
