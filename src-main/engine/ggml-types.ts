@@ -1,8 +1,10 @@
 /**
  * The ggml tensor type table. Block sizes always come from here, never from a file
  * (GGUF-HARDENING.md rule 7). Every id ggml has ever assigned is listed so that a model
- * with types we cannot compute still opens and shows its tensors with correct byte sizes.
+ * with types we cannot compute still opens and shows its tensors with correct byte sizes. Which of
+ * them QuantScope computes (`supported`, `float`) comes from the format registry.
  */
+import { FORMATS, formatSpec } from './formats/registry';
 
 export const GgmlType = {
   F32: 0,
@@ -47,35 +49,33 @@ export interface GgmlTypeInfo {
   blockElems: number;
   /** bytes per block */
   blockBytes: number;
-  /** QuantScope can dequantize, reference and run this type */
+  /** QuantScope can dequantize, reference and run this type (it has a spec in formats/registry.ts) */
   supported: boolean;
   /** plain float storage (F32/F16/BF16): no quantization */
   float: boolean;
 }
 
-const T = (
-  id: number,
-  name: string,
-  blockElems: number,
-  blockBytes: number,
-  supported = false,
-  float = false,
-) => ({ id, name, blockElems, blockBytes, supported, float }) satisfies GgmlTypeInfo;
+const T = (id: number, name: string, blockElems: number, blockBytes: number): GgmlTypeInfo => {
+  const spec = formatSpec(id);
+  if (spec && (spec.name !== name || spec.blockElems !== blockElems || spec.blockBytes !== blockBytes))
+    throw new Error(`ggml type table: ${name} disagrees with its format spec`);
+  return { id, name, blockElems, blockBytes, supported: !!spec, float: spec?.float ?? false };
+};
 
 const TABLE: GgmlTypeInfo[] = [
-  T(0, 'F32', 1, 4, true, true),
-  T(1, 'F16', 1, 2, true, true),
-  T(2, 'Q4_0', 32, 18, true),
+  T(0, 'F32', 1, 4),
+  T(1, 'F16', 1, 2),
+  T(2, 'Q4_0', 32, 18),
   T(3, 'Q4_1', 32, 20),
   T(6, 'Q5_0', 32, 22),
   T(7, 'Q5_1', 32, 24),
-  T(8, 'Q8_0', 32, 34, true),
+  T(8, 'Q8_0', 32, 34),
   T(9, 'Q8_1', 32, 36),
   T(10, 'Q2_K', 256, 84),
   T(11, 'Q3_K', 256, 110),
-  T(12, 'Q4_K', 256, 144, true),
-  T(13, 'Q5_K', 256, 176, true),
-  T(14, 'Q6_K', 256, 210, true),
+  T(12, 'Q4_K', 256, 144),
+  T(13, 'Q5_K', 256, 176),
+  T(14, 'Q6_K', 256, 210),
   T(15, 'Q8_K', 256, 292),
   T(16, 'IQ2_XXS', 256, 66),
   T(17, 'IQ2_XS', 256, 74),
@@ -91,7 +91,7 @@ const TABLE: GgmlTypeInfo[] = [
   T(27, 'I64', 1, 8),
   T(28, 'F64', 1, 8),
   T(29, 'IQ1_M', 256, 56),
-  T(30, 'BF16', 1, 2, true, true),
+  T(30, 'BF16', 1, 2),
   T(34, 'TQ1_0', 256, 54),
   T(35, 'TQ2_0', 256, 66),
   T(39, 'MXFP4', 32, 17),
@@ -99,6 +99,8 @@ const TABLE: GgmlTypeInfo[] = [
 
 const BY_ID = new Map<number, GgmlTypeInfo>(TABLE.map((t) => [t.id, t]));
 const BY_NAME = new Map<string, GgmlTypeInfo>(TABLE.map((t) => [t.name.toLowerCase(), t]));
+for (const f of FORMATS)
+  if (!BY_ID.has(f.id)) throw new Error(`ggml type table: format ${f.name} (${f.id}) is missing`);
 
 /** Ids that ggml retired (Q4_2, Q4_3, Q4_0_4_4, ...): known but never valid in a current file. */
 export const RETIRED_TYPE_IDS: ReadonlySet<number> = new Set([4, 5, 31, 32, 33, 36, 37, 38]);

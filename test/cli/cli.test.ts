@@ -27,8 +27,13 @@ beforeAll(() => {
     dims: [K, N],
     data: quantize(type, rng.normalF32(N * K), N, K),
   }));
-  // a type QuantScope lists but cannot compute (Q2_K: 84-byte blocks of 256)
-  tensors.push({ name: 'blk.9.odd.weight', type: GgmlType.Q2_K, dims: [256, 2], data: new Uint8Array(168) });
+  // a type QuantScope lists but cannot compute (IQ2_XXS: 66-byte blocks of 256)
+  tensors.push({
+    name: 'blk.9.odd.weight',
+    type: GgmlType.IQ2_XXS,
+    dims: [256, 2],
+    data: new Uint8Array(132),
+  });
   fs.writeFileSync(model, encodeGguf({ metadata: [md.string('general.architecture', 'llama')], tensors }));
 });
 
@@ -75,7 +80,7 @@ describe('quantscope CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('blk.1.ffn_down.weight');
     expect(r.out).toContain('Q4_K');
-    expect(r.out).toMatch(/blk\.9\.odd\.weight\s+Q2_K.*no: .*Q2_K/);
+    expect(r.out).toMatch(/blk\.9\.odd\.weight\s+IQ2_XXS.*no: .*IQ2_XXS/);
     const j = await cli('inspect', model, '--json');
     const s = JSON.parse(j.out);
     expect(s.tensors).toHaveLength(6);

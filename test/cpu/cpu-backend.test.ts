@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../../src-main/engine/backends/cpu';
 import { simdTile } from '../../src-main/engine/backends/cpu-simd';
 import { compareOutputs, judge, thresholdFor } from '../../src-main/engine/compare';
-import { quantize } from '../../src-main/engine/formats';
+import { FORMATS, quantize } from '../../src-main/engine/formats';
 import { GgmlType, rowBytes, typeInfo } from '../../src-main/engine/ggml-types';
 import { Rng } from '../../src-main/engine/rng';
 import { referenceMatmulSync } from '../../src-main/engine/reference';
@@ -10,16 +10,8 @@ import { shutdownPool } from '../../src-main/engine/workers';
 
 afterAll(() => shutdownPool());
 
-const TYPES = [
-  GgmlType.Q4_0,
-  GgmlType.Q8_0,
-  GgmlType.Q4_K,
-  GgmlType.Q5_K,
-  GgmlType.Q6_K,
-  GgmlType.F32,
-  GgmlType.F16,
-  GgmlType.BF16,
-];
+/** every registered format: the cpu backend computes them all */
+const TYPES = FORMATS.map((f) => f.id);
 
 describe('cpu backend', () => {
   it('has the WebAssembly SIMD kernel (m >= 2 would otherwise silently take the slower loops)', () => {
@@ -92,7 +84,7 @@ describe('cpu backend', () => {
     expect([...t.samplesUs].sort((a, b) => a - b)).toEqual(t.samplesUs);
     await expect(s.run(w, new Float32Array(k - 1), 1)).rejects.toThrow('expected m*k');
     await expect(s.run(w, x, 1, { path: 'mma' })).rejects.toThrow('only the float32 path');
-    await expect(s.load({ type: GgmlType.Q2_K, n: 1, k: 256, data: new Uint8Array(84) })).rejects.toThrow(
+    await expect(s.load({ type: GgmlType.Q8_K, n: 1, k: 256, data: new Uint8Array(292) })).rejects.toThrow(
       'not supported by the cpu backend',
     );
     await expect(s.load({ type: GgmlType.Q4_K, n: 2, k: 256, data: new Uint8Array(100) })).rejects.toThrow(

@@ -17,8 +17,8 @@ describe('codecFor', () => {
   });
 
   it('names known-but-unsupported and unknown types', () => {
-    expect(() => codecFor(GgmlType.Q2_K)).toThrow('Q2_K is not supported');
-    expect(() => codecFor(GgmlType.IQ4_XS)).toThrow('IQ4_XS is not supported');
+    expect(() => codecFor(GgmlType.Q8_K)).toThrow('Q8_K is not supported');
+    expect(() => codecFor(GgmlType.IQ2_XXS)).toThrow('IQ2_XXS is not supported');
     expect(() => codecFor(99)).toThrow('type#99 is unknown');
     expect(() => codecFor(-1)).toThrow(/unknown/);
   });
@@ -173,6 +173,6 @@ describe('scanScales', () => {
       badBlocks: 0,
       firstBadBlock: null,
     });
-    expect(() => scanScales(GgmlType.Q3_K, new Uint8Array(110))).toThrow('Q3_K is not supported');
+    expect(() => scanScales(GgmlType.IQ3_S, new Uint8Array(110))).toThrow('IQ3_S is not supported');
   });
 });

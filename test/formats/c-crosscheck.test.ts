@@ -1,5 +1,5 @@
 /**
- * Cross-checks the dequantizers bit for bit against an independent C implementation of FORMATS.md
+ * Cross-checks the dequantizers bit for bit against an independent C implementation of the layouts in docs/formats.md
  * (float32 C arithmetic, halves widened by the compiler's _Float16), compiled twice: with FMA
  * contraction off, and with -march=native -ffp-contract=fast (what a GCC build of llama.cpp may do).
  * Needs gcc; skipped (and reported as skipped) without it.
@@ -26,6 +26,9 @@ static void scale_min(int j, const uint8_t *s, int *sc, int *m) {
 }
 
 static void put_half(uint8_t *p, float x) { _Float16 h = (_Float16)x; memcpy(p, &h, 2); }
+
+/* the 16 non-linear levels of IQ4_NL / IQ4_XS */
+static const int8_t kv4[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 /* modes 100+: encoders. 100: float -> half for each float; 102 / 108: Q4_0 / Q8_0 quantizer of the
    ggml reference algorithm (amax scaling, float arithmetic) */
@@ -114,6 +117,91 @@ int main(int argc, char **argv) {
         }
       }
       b += 210; n = 256;
+    } else if (type == 3 || type == 7) {
+      /* Q4_1 {d, m, qs[16]} / Q5_1 {d, m, qh u32, qs[16]}: level * d + m */
+      float d = h2f(b), m = h2f(b + 2);
+      uint32_t qh = 0;
+      if (type == 7) memcpy(&qh, b + 4, 4);
+      const uint8_t *qs = b + (type == 3 ? 4 : 8);
+      for (int j = 0; j < 16; j++) {
+        int lo = qs[j] & 15, hi = qs[j] >> 4;
+        if (type == 7) { lo |= ((qh >> j) & 1) << 4; hi |= ((qh >> (j + 16)) & 1) << 4; }
+        y[j] = lo * d + m;
+        y[j + 16] = hi * d + m;
+      }
+      b += (type == 3 ? 20 : 24); n = 32;
+    } else if (type == 6) {
+      /* Q5_0 {d, qh u32, qs[16]}: (5-bit level - 16) * d */
+      float d = h2f(b);
+      uint32_t qh;
+      memcpy(&qh, b + 2, 4);
+      for (int j = 0; j < 16; j++) {
+        int lo = (b[6 + j] & 15) | (((qh >> j) & 1) << 4);
+        int hi = (b[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+        y[j] = (lo - 16) * d;
+        y[j + 16] = (hi - 16) * d;
+      }
+      b += 22; n = 32;
+    } else if (type == 10) {
+      /* Q2_K {scales[16], qs[64], d, dmin}: walk the elements in storage order */
+      float d = h2f(b + 80), dmin = h2f(b + 82);
+      float *out = y;
+      int is = 0;
+      for (int half = 0; half < 2; half++) {
+        const uint8_t *q = b + 16 + 32 * half;
+        for (int shift = 0; shift < 8; shift += 2) {
+          for (int part = 0; part < 2; part++) {
+            uint8_t sc = b[is++];
+            float dl = d * (sc & 15), ml = dmin * (sc >> 4);
+            for (int l = 0; l < 16; l++) *out++ = dl * ((q[16 * part + l] >> shift) & 3) - ml;
+          }
+        }
+      }
+      b += 84; n = 256;
+    } else if (type == 11) {
+      /* Q3_K {hmask[32], qs[64], scales[12], d}: unpack the 16 scales with 32-bit masks */
+      float d = h2f(b + 108);
+      uint32_t a[4];
+      memcpy(a, b + 96, 12);
+      uint32_t t = a[2];
+      a[2] = ((a[0] >> 4) & 0x0f0f0f0fu) | (((t >> 4) & 0x03030303u) << 4);
+      a[3] = ((a[1] >> 4) & 0x0f0f0f0fu) | (((t >> 6) & 0x03030303u) << 4);
+      a[0] = (a[0] & 0x0f0f0f0fu) | ((t & 0x03030303u) << 4);
+      a[1] = (a[1] & 0x0f0f0f0fu) | (((t >> 2) & 0x03030303u) << 4);
+      const int8_t *sc = (const int8_t *)a;
+      float *out = y;
+      int is = 0;
+      uint8_t mask = 1;
+      for (int half = 0; half < 2; half++) {
+        const uint8_t *q = b + 32 + 32 * half;
+        for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
+          for (int part = 0; part < 2; part++) {
+            float dl = d * (sc[is++] - 32);
+            for (int l = 0; l < 16; l++) {
+              int lev = ((q[16 * part + l] >> shift) & 3) - ((b[16 * part + l] & mask) ? 0 : 4);
+              *out++ = dl * lev;
+            }
+          }
+        }
+      }
+      b += 110; n = 256;
+    } else if (type == 20) {
+      /* IQ4_NL {d, qs[16]}: d * table[nibble] */
+      float d = h2f(b);
+      for (int j = 0; j < 16; j++) { y[j] = d * kv4[b[2 + j] & 15]; y[j + 16] = d * kv4[b[2 + j] >> 4]; }
+      b += 18; n = 32;
+    } else if (type == 23) {
+      /* IQ4_XS {d, scales_h u16, scales_l[4], qs[128]}: (d * (ls - 32)) * table[nibble] */
+      float d = h2f(b);
+      uint16_t sh;
+      memcpy(&sh, b + 2, 2);
+      for (int ib = 0; ib < 8; ib++) {
+        int ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 15) | (((sh >> (2 * ib)) & 3) << 4);
+        float dl = d * (ls - 32);
+        const uint8_t *qs = b + 8 + 16 * ib;
+        for (int j = 0; j < 16; j++) { y[32 * ib + j] = dl * kv4[qs[j] & 15]; y[32 * ib + 16 + j] = dl * kv4[qs[j] >> 4]; }
+      }
+      b += 136; n = 256;
     } else if (type == 1) {
       y[0] = h2f(b); b += 2; n = 1;
     }
@@ -151,11 +239,23 @@ function randomBytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
+/** Byte offsets of the half scales per type (written from the layouts, not read from the registry). */
+const SCALE_OFFS: Record<number, number[]> = {
+  1: [],
+  3: [0, 2],
+  7: [0, 2],
+  10: [80, 82],
+  11: [108],
+  12: [0, 2],
+  13: [0, 2],
+  14: [208],
+};
+
 /** Random blocks with finite, moderate half scales (so every element value is a real comparison). */
 function blocks(type: number, nb: number, seed: number): Uint8Array {
   const c = codecFor(type);
   const b = randomBytes(nb * c.blockBytes, seed);
-  const scaleOffs = type === 14 ? [208] : type === 12 || type === 13 ? [0, 2] : type === 1 ? [] : [0];
+  const scaleOffs = SCALE_OFFS[type] ?? [0];
   for (let i = 0; i < nb; i++) {
     for (const o of scaleOffs) b[i * c.blockBytes + o + 1] &= 0xbb; // exponent <= 0x1b: no inf/NaN
   }
@@ -178,7 +278,7 @@ describe.skipIf(!GCC)('bit-exact against an independent C dequantizer (gcc)', ()
     return () => rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const type of [2, 8, 12, 13, 14, 1]) {
+  for (const type of [2, 8, 12, 13, 14, 3, 6, 7, 10, 11, 20, 23, 1]) {
     it(`${codecFor(type).name}: every element of ${type === 1 ? 'all 65536 half patterns' : '300 random blocks'} matches`, () => {
       const c = codecFor(type);
       const nb = type === 1 ? 65536 : 300;

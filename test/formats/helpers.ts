@@ -1,4 +1,4 @@
-/** Byte-level block builders for the format tests: every block is written by hand from FORMATS.md. */
+/** Byte-level block builders for the format tests: every block is written by hand from docs/formats.md. */
 import { dequantize } from '../../src-main/engine/formats';
 
 export const H_ONE = 0x3c00; // 1.0

@@ -6,7 +6,7 @@ const Q4_K = 12;
 const Q5_K = 13;
 const Q6_K = 14;
 
-// byte offsets inside the blocks (FORMATS.md)
+// byte offsets inside the blocks (docs/formats.md)
 const K4 = { bytes: 144, scales: 4, qs: 16 };
 const K5 = { bytes: 176, scales: 4, qh: 16, qs: 48 };
 const K6 = { bytes: 210, ql: 0, qh: 128, scales: 192, d: 208 };

@@ -326,21 +326,21 @@ describe('lenient cases: the file opens, the tensor is flagged', () => {
     expect(f).toMatchObject({ supported: true, nbytes: 32, offset: h.dataStart });
     expect(h.warnings.join(' ')).toContain('type#77');
   });
-  it('retired type id and known-but-unsupported Q2_K', () => {
+  it('retired type id and known-but-unsupported IQ2_XXS', () => {
     const b = new Raw()
       .header(2, 0)
       .tensor('r', [32], 4, 0)
-      .tensor('q', [256, 2], GgmlType.Q2_K, 0)
+      .tensor('q', [256, 2], GgmlType.IQ2_XXS, 0)
       .pad()
-      .zeros(168)
+      .zeros(132)
       .build();
     const h = parse(b);
     expect(h.tensors[0]).toMatchObject({ supported: false, nbytes: 0 });
     expect(h.tensors[0].unsupportedReason).toMatch(/retired/);
     expect(h.tensors[1]).toMatchObject({
       supported: false,
-      nbytes: 168,
-      unsupportedReason: 'Q2_K is not supported',
+      nbytes: 132,
+      unsupportedReason: 'IQ2_XXS is not supported',
     });
   });
   it('a 3-D tensor is supported with n = dims[1] * dims[2]', () => {

@@ -312,7 +312,27 @@ describe('generic GPU backend', () => {
     await expect(s.load({ ...w, data: new Uint8Array(5) })).rejects.toThrow(
       /blk\.0\.ffn_down: 5 bytes of data/,
     );
-    await expect(s.load({ ...w, type: GgmlType.Q2_K })).rejects.toThrow(/Q2_K is not supported/);
+    await expect(s.load({ ...w, type: GgmlType.Q8_K })).rejects.toThrow(/Q8_K is not supported/);
+    // every registered quantized format has a kernel source (Q3_K: kernels/q3_k.cu); bad sizes are still errors
+    await expect(s.load({ ...w, type: GgmlType.Q3_K })).rejects.toThrow(/Q3_K: k=64 is not a multiple/);
+    const q3 = {
+      ...w,
+      type: GgmlType.Q3_K,
+      k: 256,
+      data: new Uint8Array(w.n * rowBytes(GgmlType.Q3_K, 256)),
+    };
+    await expect(s.load(q3)).resolves.toBeTruthy();
+    // Q2_K has no int8 matrix-unit kernel (registry paths): int8 at m > 8 is refused, auto takes bfloat16
+    const q2 = await s.load({
+      ...w,
+      type: GgmlType.Q2_K,
+      k: 256,
+      data: new Uint8Array(w.n * rowBytes(GgmlType.Q2_K, 256)),
+    });
+    await expect(s.run(q2, new Float32Array(16 * 256), 16, { path: 'int8' })).rejects.toThrow(
+      /Q2_K has no int8 matrix-unit kernel/,
+    );
+    expect((await s.run(q2, new Float32Array(16 * 256), 16)).path).toBe('fused-mma-f16');
     const lw = await s.load(w);
     await expect(s.run(lw, new Float32Array(K + 1), 1)).rejects.toThrow(/x has 65 values/);
     await expect(backendWith(new FakeRuntime()).open(3)).rejects.toThrow(/no device 3/);

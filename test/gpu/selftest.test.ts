@@ -6,7 +6,7 @@ import { makeWeights, selftestCases } from '../../src-main/engine/selftest';
 import { selftest } from '../../src-main/engine/selftest';
 import { Rng } from '../../src-main/engine/rng';
 import { GgmlType, QUANT_TYPES, SUPPORTED_TYPES } from '../../src-main/engine/ggml-types';
-import { fp16ToF32 } from '../../src-main/engine/formats';
+import { formatSpec, fp16ToF32 } from '../../src-main/engine/formats';
 
 const status = await cudaBackend.status();
 if (!status.available) console.log(`GPU selftest skipped: cuda unavailable: ${status.reason}`);
@@ -27,7 +27,7 @@ describe('selftest case list', () => {
   it('adversarial weights carry the scales they name', () => {
     const rng = new Rng(7);
     for (const t of QUANT_TYPES) {
-      const off = t.id === GgmlType.Q6_K ? 208 : 0;
+      const off = formatSpec(t.id)!.scaleOffsets[0];
       const d = (b: Uint8Array) => fp16ToF32(b[off] | (b[off + 1] << 8));
       expect(d(makeWeights(t.id, 2, t.blockElems, 'max-scales', rng))).toBe(65504);
       expect(d(makeWeights(t.id, 2, t.blockElems, 'zero-scales', rng))).toBe(0);

@@ -15,6 +15,7 @@ import { f32ToFp16 } from '../../src-main/engine/formats/half';
 import { GgmlType, isSupported, rowBytes, typeInfo, typeName } from '../../src-main/engine/ggml-types';
 import { kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
 import { parseQ8Geometry } from '../../src-main/engine/backends/gpu/backend';
+import { gpuHasPath } from '../../src-main/engine/formats/registry';
 import { Rng } from '../../src-main/engine/rng';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -233,7 +234,7 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
         const ref = refs[0];
         // the int8 matrix-unit kernel's view of the weights (its slots, scales and fragments) is the same
         const out = run(type, exe, w, x, n, k, m);
-        expect(out.i8 !== null).toBe(kernelSourceFor(type)!.paths.int8Mma);
+        expect(out.i8 !== null).toBe(gpuHasPath(type, 'int8-mma'));
         if (out.i8) expect(bits(out.i8)).toEqual(bits(dq));
         const exact = reference(ref, x, n, k, m);
         for (let i = 0; i < m * n; i++) {

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { typeName, rowBytes } from '../ggml-types';
 import { getPool, poolSize, runChunks } from '../workers/pool';
 import { chunkForPost, chunkRowsFor, shareF32 } from '../reference/index';
-import { CPU_TYPES, activationSums, type CpuRowsPayload } from './cpu-kernels';
+import { CPU_TYPES, activationSums, needsActivationSums, type CpuRowsPayload } from './cpu-kernels';
 import type {
   Backend,
   BackendSession,
@@ -170,7 +170,7 @@ class CpuSession implements BackendSession {
     const chunkRows = chunkRowsFor(n, k, rb, m, workers);
     const count = Math.ceil(n / chunkRows);
     const xs = shareF32(x);
-    const sums = type === 2 || type === 12 || type === 13 ? shareF32(activationSums(x, m, k)) : null;
+    const sums = needsActivationSums(type) ? shareF32(activationSums(x, m, k)) : null;
     const y = new Float32Array(m * n);
     await runChunks<Float32Array>({
       count,

@@ -1,29 +1,35 @@
 /**
  * Exact GGUF block formats: dequantize (bit-exact to ggml's dequantize_row_*) and quantize (in the spirit
- * of ggml's quantize_row_*_ref) for Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and plain F32/F16/BF16.
+ * of ggml's quantize_row_*_ref) for every format of ./registry.ts and plain F32/F16/BF16.
  *
  * Hand-written: no maintained JS package implements ggml's block formats bit-exactly; the layouts are
- * the ones in /work/shared/reference/FORMATS.md.
+ * written down in docs/formats.md.
  */
 import { typeInfo, typeName } from '../ggml-types';
 import type { FormatCodec } from './codec';
-import { Q4_0 } from './q4_0';
-import { Q8_0 } from './q8_0';
-import { Q4_K } from './q4_k';
-import { Q5_K } from './q5_k';
-import { Q6_K } from './q6_k';
-import { BF16, F16, F32 } from './plain';
+import { formatSpec } from './registry';
 
 export type { FormatCodec } from './codec';
 export { setQuantizeEffort, quantizeEffort, type QuantizeEffort } from './kcommon';
 export { FP16_TABLE, fp16ToF32, f32ToFp16, bf16ToF32, f32ToBf16 } from './half';
 
-const CODECS = new Map<number, FormatCodec>();
-for (const c of [F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K]) CODECS.set(c.typeId, c);
+export {
+  FORMATS,
+  formatSpec,
+  formatByName,
+  gpuHasPath,
+  type FormatSpec,
+  type GpuPath,
+  type GpuSupport,
+  type CpuSupport,
+  type CpuRowsKernel,
+  type CpuDecoder,
+  type CpuSimdShape,
+} from './registry';
 
 /** The codec of a type; throws `Q2_K is not supported` / `type#99 is unknown`. */
 export function codecFor(typeId: number): FormatCodec {
-  const c = CODECS.get(typeId);
+  const c = formatSpec(typeId)?.codec;
   if (c) return c;
   if (typeInfo(typeId)) throw new Error(`${typeName(typeId)} is not supported`);
   throw new Error(`${typeName(typeId)} is unknown`);
@@ -68,15 +74,6 @@ export function quantize(typeId: number, values: Float32Array, n: number, k: num
   return out;
 }
 
-/** Byte offsets, inside a block, of the half scales checked by scanScales. */
-const SCALE_OFFSETS: Record<string, number[]> = {
-  Q4_0: [0],
-  Q8_0: [0],
-  Q4_K: [0, 2],
-  Q5_K: [0, 2],
-  Q6_K: [208],
-};
-
 /**
  * GGUF-HARDENING rule 9: count whole blocks whose half scales (d, and dmin where present) are NaN or Inf.
  * Plain float types have no scales (always 0 bad blocks); a trailing partial block is not scanned.
@@ -86,10 +83,10 @@ export function scanScales(
   data: Uint8Array,
 ): { badBlocks: number; firstBadBlock: number | null } {
   const c = codecFor(typeId);
-  const offs = SCALE_OFFSETS[c.name];
+  const offs = formatSpec(typeId)?.scaleOffsets ?? [];
   let badBlocks = 0;
   let firstBadBlock: number | null = null;
-  if (!offs) return { badBlocks, firstBadBlock };
+  if (!offs.length) return { badBlocks, firstBadBlock };
   const bb = c.blockBytes;
   const nb = Math.floor(data.length / bb);
   for (let i = 0, o = 0; i < nb; i++, o += bb) {

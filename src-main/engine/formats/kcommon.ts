@@ -44,9 +44,12 @@ export function quantizeEffort(): QuantizeEffort {
   return effort;
 }
 
-/** The grid offsets of the current effort for nmax 15 (Q4_K), 31 (Q5_K) or 32 (Q6_K's makeQx). */
+/**
+ * The grid offsets of the current effort for nmax 15 (Q4_K), 31 (Q5_K; also Q2_K's nmax 3, whose
+ * ggml search uses the same -0.5..+1.0 grids) or 32 and 4 (the makeQx searches of Q6_K and Q3_K).
+ */
 export function kGrids(nmax: number): Float64Array {
-  return nmax === 15 ? GRIDS[effort].q4 : nmax === 31 ? GRIDS[effort].q5 : GRIDS[effort].q6;
+  return nmax === 15 ? GRIDS[effort].q4 : nmax === 31 || nmax === 3 ? GRIDS[effort].q5 : GRIDS[effort].q6;
 }
 
 /**

@@ -1,6 +1,7 @@
 /** F32 / F16 / BF16 stored as plain little-endian floats (block of 1 element). */
 import { FP16_TABLE, bf16FromF32Bits, fp16FromF32Bits } from './half';
 import { checkRow, type FormatCodec } from './codec';
+import type { CpuRowsKernel, FormatSpec } from './spec';
 
 const T = FP16_TABLE; // a local binding keeps the hot loop free of module-namespace lookups
 
@@ -61,3 +62,89 @@ export const BF16: FormatCodec = {
     }
   },
 };
+
+// cpu backend: the row is widened to float32 once, then dotted in 32-element float64 chunks
+
+const fround = Math.fround;
+
+let bf16Table: Float32Array | null = null;
+function bf16Tab(): Float32Array {
+  if (!bf16Table) {
+    const t = new Float32Array(65536);
+    const u = new Uint32Array(t.buffer);
+    for (let h = 0; h < 65536; h++) u[h] = h << 16;
+    bf16Table = t;
+  }
+  return bf16Table;
+}
+
+/** F32 / F16 / BF16: the row is widened to float32 once, then dotted in 32-element float64 chunks. */
+function plainRows(
+  type: number,
+  data: Uint8Array,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  _xs: Float32Array | null,
+  m: number,
+  out: Float32Array,
+): void {
+  const w = new Float32Array(k);
+  const bytes = type === 0 ? 4 : 2;
+  const tab = type === 1 ? FP16_TABLE : type === 30 ? bf16Tab() : null;
+  const f32 =
+    type === 0 && data.byteOffset % 4 === 0
+      ? new Float32Array(data.buffer, data.byteOffset, data.byteLength >> 2)
+      : null;
+  for (let j = 0; j < rows; j++) {
+    const o = j * k * bytes;
+    if (f32) w.set(f32.subarray(j * k, (j + 1) * k));
+    else if (tab) for (let i = 0; i < k; i++) w[i] = tab[data[o + 2 * i] | (data[o + 2 * i + 1] << 8)];
+    else w.set(new Float32Array(data.slice(o, o + 4 * k).buffer));
+    for (let r = 0; r < m; r++) {
+      const xb = r * k;
+      let a = 0;
+      let i = 0;
+      for (; i + 32 <= k; i += 32) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let l = i; l < i + 32; l += 4) {
+          s0 += w[l] * x[xb + l];
+          s1 += w[l + 1] * x[xb + l + 1];
+          s2 += w[l + 2] * x[xb + l + 2];
+          s3 += w[l + 3] * x[xb + l + 3];
+        }
+        a = fround(a + fround(s0 + s1 + (s2 + s3)));
+      }
+      if (i < k) {
+        let s = 0;
+        for (; i < k; i++) s += w[i] * x[xb + i];
+        a = fround(a + fround(s));
+      }
+      out[r * rows + j] = a;
+    }
+  }
+}
+
+const kernel =
+  (type: number): CpuRowsKernel =>
+  (data, rows, k, x, xs, m, out) =>
+    plainRows(type, data, rows, k, x, xs, m, out);
+
+const plainSpec = (codec: FormatCodec, stem: string): FormatSpec => ({
+  id: codec.typeId,
+  name: codec.name,
+  blockElems: 1,
+  blockBytes: codec.blockBytes,
+  float: true,
+  codec,
+  scaleOffsets: [],
+  cpu: { rows: kernel(codec.typeId), xsums: false },
+  gpu: { stem, paths: ['f32', 'mma'] },
+});
+
+export const F32_SPEC = plainSpec(F32, 'f32');
+export const F16_SPEC = plainSpec(F16, 'f16');
+export const BF16_SPEC = plainSpec(BF16, 'bf16');

@@ -7,6 +7,8 @@
  */
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
+import type { FormatSpec } from './spec';
+import { needSums } from './cpu-common';
 
 const QK = 32;
 const BYTES = 18;
@@ -73,4 +75,79 @@ export const Q4_0: FormatCodec = {
   blockBytes: BYTES,
   dequantizeRow,
   quantizeRow,
+};
+
+// cpu backend: the fused dot product and the SIMD decoder
+
+const fround = Math.fround;
+
+/** Q4_0 with the bsums trick: d * (sum(q*x) - 8*sum(x)), q the raw nibbles. */
+function cpuRows(
+  data: Uint8Array,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  xsIn: Float32Array | null,
+  m: number,
+  out: Float32Array,
+  acc: Float64Array,
+): void {
+  const xs = needSums(xsIn);
+  const nb = k >> 5;
+  for (let j = 0; j < rows; j++) {
+    acc.fill(0);
+    let o = j * nb * 18;
+    for (let b = 0; b < nb; b++, o += 18) {
+      const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+      const q = o + 2;
+      for (let r = 0; r < m; r++) {
+        const xb = r * k + b * 32;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let l = 0; l < 16; l += 2) {
+          const v = data[q + l];
+          const w = data[q + l + 1];
+          s0 += (v & 15) * x[xb + l];
+          s1 += (v >> 4) * x[xb + l + 16];
+          s2 += (w & 15) * x[xb + l + 1];
+          s3 += (w >> 4) * x[xb + l + 17];
+        }
+        acc[r] = fround(acc[r] + fround(d * fround(s0 + s1 + (s2 + s3) - 8 * xs[r * nb + b])));
+      }
+    }
+    for (let r = 0; r < m; r++) out[r * rows + j] = acc[r];
+  }
+}
+
+function decQ4_0(
+  data: Uint8Array,
+  _qi: Int8Array,
+  o: number,
+  q: Float32Array,
+  qo: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
+) {
+  sc[dso] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  sc[mso] = 0;
+  for (let l = 0; l < 16; l++) {
+    const v = data[o + 2 + l];
+    q[qo + 4 * l] = (v & 15) - 8;
+    q[qo + 4 * l + 64] = (v >> 4) - 8;
+  }
+}
+
+export const Q4_0_SPEC: FormatSpec = {
+  id: 2,
+  name: 'Q4_0',
+  blockElems: QK,
+  blockBytes: BYTES,
+  float: false,
+  codec: Q4_0,
+  scaleOffsets: [0],
+  cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_0, E: 32, B: 18, S: 32, mins: false } },
+  gpu: { stem: 'q4_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

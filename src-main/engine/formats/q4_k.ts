@@ -12,6 +12,8 @@
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQkx2, packScaleMinK4, scaleMinK4 } from './kcommon';
+import type { FormatSpec } from './spec';
+import { kScales, needSums } from './cpu-common';
 
 const BYTES = 144;
 
@@ -129,4 +131,110 @@ export const Q4_K: FormatCodec = {
   blockBytes: BYTES,
   dequantizeRow,
   quantizeRow,
+};
+
+// cpu backend: the fused dot product (bsums: d*sc*sum(q*x) - dmin*m*sum(x)) and the SIMD decoder
+
+const fround = Math.fround;
+
+function cpuRows(
+  data: Uint8Array,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  xsIn: Float32Array | null,
+  m: number,
+  out: Float32Array,
+  acc: Float64Array,
+): void {
+  const xs = needSums(xsIn);
+  const nb = k >> 8;
+  const g32 = k >> 5;
+  const sc = new Int32Array(8);
+  const mn = new Int32Array(8);
+  const ds = new Float64Array(8);
+  const ms = new Float64Array(8);
+  for (let j = 0; j < rows; j++) {
+    acc.fill(0);
+    let o = j * nb * 144;
+    for (let b = 0; b < nb; b++, o += 144) {
+      const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+      const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
+      kScales(data, o + 4, sc, mn);
+      for (let s = 0; s < 8; s++) {
+        ds[s] = fround(d * sc[s]);
+        ms[s] = fround(dmin * mn[s]);
+      }
+      const q = o + 16;
+      for (let r = 0; r < m; r++) {
+        const xb = r * k + b * 256;
+        const sb = r * g32 + b * 8;
+        let a = acc[r];
+        for (let g = 0; g < 4; g++) {
+          const qg = q + 32 * g;
+          const xl = xb + 64 * g;
+          let lo0 = 0;
+          let lo1 = 0;
+          let hi0 = 0;
+          let hi1 = 0;
+          for (let l = 0; l < 32; l += 2) {
+            const v0 = data[qg + l];
+            const v1 = data[qg + l + 1];
+            lo0 += (v0 & 15) * x[xl + l];
+            lo1 += (v1 & 15) * x[xl + l + 1];
+            hi0 += (v0 >> 4) * x[xl + 32 + l];
+            hi1 += (v1 >> 4) * x[xl + 33 + l];
+          }
+          const s0 = 2 * g;
+          a = fround(a + fround(ds[s0] * fround(lo0 + lo1) - ms[s0] * xs[sb + s0]));
+          a = fround(a + fround(ds[s0 + 1] * fround(hi0 + hi1) - ms[s0 + 1] * xs[sb + s0 + 1]));
+        }
+        acc[r] = a;
+      }
+    }
+    for (let r = 0; r < m; r++) out[r * rows + j] = acc[r];
+  }
+}
+
+const kSc = new Int32Array(8);
+const kMn = new Int32Array(8);
+
+function decQ4_K(
+  data: Uint8Array,
+  _qi: Int8Array,
+  o: number,
+  q: Float32Array,
+  qo: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
+) {
+  const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
+  kScales(data, o + 4, kSc, kMn);
+  for (let s = 0; s < 8; s++) {
+    sc[dso + 4 * s] = d * kSc[s]; // exact in float32 (11 x 6 bits): the store does not round
+    sc[mso + 4 * s] = dmin * kMn[s];
+  }
+  for (let g = 0; g < 4; g++) {
+    const b = o + 16 + 32 * g;
+    const t = qo + 256 * g;
+    for (let l = 0; l < 32; l++) {
+      const v = data[b + l];
+      q[t + 4 * l] = v & 15;
+      q[t + 128 + 4 * l] = v >> 4;
+    }
+  }
+}
+
+export const Q4_K_SPEC: FormatSpec = {
+  id: 12,
+  name: 'Q4_K',
+  blockElems: QK_K,
+  blockBytes: BYTES,
+  float: false,
+  codec: Q4_K,
+  scaleOffsets: [0, 2],
+  cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_K, E: 256, B: 144, S: 32, mins: true } },
+  gpu: { stem: 'q4_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

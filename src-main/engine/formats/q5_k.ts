@@ -10,6 +10,8 @@ import { FP16_TABLE } from './half';
 import { checkRow, type FormatCodec } from './codec';
 import { QK_K, scaleMinK4 } from './kcommon';
 import { quantizeRowKAsym } from './q4_k';
+import type { FormatSpec } from './spec';
+import { kScales, needSums } from './cpu-common';
 
 const BYTES = 176;
 
@@ -70,4 +72,109 @@ export const Q5_K: FormatCodec = {
   blockBytes: BYTES,
   dequantizeRow,
   quantizeRow,
+};
+
+// cpu backend: the fused dot product (bsums, as Q4_K) and the SIMD decoder
+
+const fround = Math.fround;
+
+function cpuRows(
+  data: Uint8Array,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  xsIn: Float32Array | null,
+  m: number,
+  out: Float32Array,
+  acc: Float64Array,
+): void {
+  const xs = needSums(xsIn);
+  const nb = k >> 8;
+  const g32 = k >> 5;
+  const sc = new Int32Array(8);
+  const mn = new Int32Array(8);
+  const ds = new Float64Array(8);
+  const ms = new Float64Array(8);
+  for (let j = 0; j < rows; j++) {
+    acc.fill(0);
+    let o = j * nb * 176;
+    for (let b = 0; b < nb; b++, o += 176) {
+      const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+      const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
+      kScales(data, o + 4, sc, mn);
+      for (let s = 0; s < 8; s++) {
+        ds[s] = fround(d * sc[s]);
+        ms[s] = fround(dmin * mn[s]);
+      }
+      const qh = o + 16;
+      const q = o + 48;
+      for (let r = 0; r < m; r++) {
+        const xb = r * k + b * 256;
+        const sb = r * g32 + b * 8;
+        let a = acc[r];
+        for (let g = 0; g < 4; g++) {
+          const qg = q + 32 * g;
+          const xl = xb + 64 * g;
+          const sh = 2 * g;
+          let lo = 0;
+          let hi = 0;
+          for (let l = 0; l < 32; l++) {
+            const v = data[qg + l];
+            const h = data[qh + l] >> sh;
+            lo += ((v & 15) | ((h & 1) << 4)) * x[xl + l];
+            hi += ((v >> 4) | ((h & 2) << 3)) * x[xl + 32 + l];
+          }
+          a = fround(a + fround(ds[sh] * fround(lo) - ms[sh] * xs[sb + sh]));
+          a = fround(a + fround(ds[sh + 1] * fround(hi) - ms[sh + 1] * xs[sb + sh + 1]));
+        }
+        acc[r] = a;
+      }
+    }
+    for (let r = 0; r < m; r++) out[r * rows + j] = acc[r];
+  }
+}
+
+const kSc = new Int32Array(8);
+const kMn = new Int32Array(8);
+
+function decQ5_K(
+  data: Uint8Array,
+  _qi: Int8Array,
+  o: number,
+  q: Float32Array,
+  qo: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
+) {
+  const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
+  kScales(data, o + 4, kSc, kMn);
+  for (let s = 0; s < 8; s++) {
+    sc[dso + 4 * s] = d * kSc[s];
+    sc[mso + 4 * s] = dmin * kMn[s];
+  }
+  for (let g = 0; g < 4; g++) {
+    const b = o + 48 + 32 * g;
+    const t = qo + 256 * g;
+    const sh = 2 * g;
+    for (let l = 0; l < 32; l++) {
+      const v = data[b + l];
+      const h = data[o + 16 + l] >> sh;
+      q[t + 4 * l] = (v & 15) | ((h & 1) << 4);
+      q[t + 128 + 4 * l] = (v >> 4) | ((h & 2) << 3);
+    }
+  }
+}
+
+export const Q5_K_SPEC: FormatSpec = {
+  id: 13,
+  name: 'Q5_K',
+  blockElems: QK_K,
+  blockBytes: BYTES,
+  float: false,
+  codec: Q5_K,
+  scaleOffsets: [0, 2],
+  cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ5_K, E: 256, B: 176, S: 32, mins: true } },
+  gpu: { stem: 'q5_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

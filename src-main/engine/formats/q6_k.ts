@@ -13,6 +13,7 @@
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQx } from './kcommon';
+import type { FormatSpec } from './spec';
 
 const BYTES = 210;
 
@@ -122,4 +123,104 @@ export const Q6_K: FormatCodec = {
   blockBytes: BYTES,
   dequantizeRow,
   quantizeRow,
+};
+
+// cpu backend: the fused dot product and the SIMD decoder
+
+const fround = Math.fround;
+
+function cpuRows(
+  data: Uint8Array,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  _xs: Float32Array | null,
+  m: number,
+  out: Float32Array,
+  acc: Float64Array,
+): void {
+  const nb = k >> 8;
+  const sc = new Float64Array(16);
+  for (let j = 0; j < rows; j++) {
+    acc.fill(0);
+    let o = j * nb * 210;
+    for (let b = 0; b < nb; b++, o += 210) {
+      const d = FP16_TABLE[data[o + 208] | (data[o + 209] << 8)];
+      for (let i = 0; i < 16; i++) sc[i] = fround(d * ((data[o + 192 + i] << 24) >> 24));
+      for (let r = 0; r < m; r++) {
+        const xb = r * k + b * 256;
+        let a = acc[r];
+        for (let h = 0; h < 2; h++) {
+          const ql = o + 64 * h;
+          const qh = o + 128 + 32 * h;
+          const xh = xb + 128 * h;
+          for (let is = 0; is < 2; is++) {
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            let s4 = 0;
+            for (let l = 16 * is; l < 16 * is + 16; l++) {
+              const va = data[ql + l];
+              const vb = data[ql + l + 32];
+              const c = data[qh + l];
+              s1 += (((va & 15) | ((c & 3) << 4)) - 32) * x[xh + l];
+              s2 += (((vb & 15) | (((c >> 2) & 3) << 4)) - 32) * x[xh + l + 32];
+              s3 += (((va >> 4) | (((c >> 4) & 3) << 4)) - 32) * x[xh + l + 64];
+              s4 += (((vb >> 4) | (((c >> 6) & 3) << 4)) - 32) * x[xh + l + 96];
+            }
+            const si = 8 * h + is;
+            a = fround(a + fround(sc[si] * fround(s1)));
+            a = fround(a + fround(sc[si + 2] * fround(s2)));
+            a = fround(a + fround(sc[si + 4] * fround(s3)));
+            a = fround(a + fround(sc[si + 6] * fround(s4)));
+          }
+        }
+        acc[r] = a;
+      }
+    }
+    for (let r = 0; r < m; r++) out[r * rows + j] = acc[r];
+  }
+}
+
+function decQ6_K(
+  data: Uint8Array,
+  qi: Int8Array,
+  o: number,
+  q: Float32Array,
+  qo: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
+) {
+  const d = FP16_TABLE[data[o + 208] | (data[o + 209] << 8)];
+  for (let i = 0; i < 16; i++) {
+    sc[dso + 4 * i] = d * qi[o + 192 + i]; // 11 x 8 bits: exact
+    sc[mso + 4 * i] = 0;
+  }
+  for (let h = 0; h < 2; h++) {
+    const ql = o + 64 * h;
+    const qh = o + 128 + 32 * h;
+    const t = qo + 512 * h;
+    for (let l = 0; l < 32; l++) {
+      const va = data[ql + l];
+      const vb = data[ql + l + 32];
+      const c = data[qh + l];
+      q[t + 4 * l] = ((va & 15) | ((c & 3) << 4)) - 32;
+      q[t + 4 * l + 128] = ((vb & 15) | (((c >> 2) & 3) << 4)) - 32;
+      q[t + 4 * l + 256] = ((va >> 4) | (((c >> 4) & 3) << 4)) - 32;
+      q[t + 4 * l + 384] = ((vb >> 4) | (((c >> 6) & 3) << 4)) - 32;
+    }
+  }
+}
+
+export const Q6_K_SPEC: FormatSpec = {
+  id: 14,
+  name: 'Q6_K',
+  blockElems: QK_K,
+  blockBytes: BYTES,
+  float: false,
+  codec: Q6_K,
+  scaleOffsets: [208],
+  cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ6_K, E: 256, B: 210, S: 16, mins: false } },
+  gpu: { stem: 'q6_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

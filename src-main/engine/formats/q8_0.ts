@@ -6,6 +6,7 @@
  */
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
+import type { FormatSpec } from './spec';
 
 const QK = 32;
 const BYTES = 34;
@@ -57,4 +58,72 @@ export const Q8_0: FormatCodec = {
   blockBytes: BYTES,
   dequantizeRow,
   quantizeRow,
+};
+
+// cpu backend: the fused dot product and the SIMD decoder
+
+const fround = Math.fround;
+
+function cpuRows(
+  data: Uint8Array,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  _xs: Float32Array | null,
+  m: number,
+  out: Float32Array,
+  acc: Float64Array,
+): void {
+  const qi = new Int8Array(data.buffer, data.byteOffset, data.byteLength);
+  const nb = k >> 5;
+  for (let j = 0; j < rows; j++) {
+    acc.fill(0);
+    let o = j * nb * 34;
+    for (let b = 0; b < nb; b++, o += 34) {
+      const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+      const q = o + 2;
+      for (let r = 0; r < m; r++) {
+        const xb = r * k + b * 32;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let l = 0; l < 32; l += 4) {
+          s0 += qi[q + l] * x[xb + l];
+          s1 += qi[q + l + 1] * x[xb + l + 1];
+          s2 += qi[q + l + 2] * x[xb + l + 2];
+          s3 += qi[q + l + 3] * x[xb + l + 3];
+        }
+        acc[r] = fround(acc[r] + fround(d * fround(s0 + s1 + (s2 + s3))));
+      }
+    }
+    for (let r = 0; r < m; r++) out[r * rows + j] = acc[r];
+  }
+}
+
+function decQ8_0(
+  data: Uint8Array,
+  qi: Int8Array,
+  o: number,
+  q: Float32Array,
+  qo: number,
+  sc: Float32Array,
+  dso: number,
+  mso: number,
+) {
+  sc[dso] = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  sc[mso] = 0;
+  for (let l = 0; l < 32; l++) q[qo + 4 * l] = qi[o + 2 + l];
+}
+
+export const Q8_0_SPEC: FormatSpec = {
+  id: 8,
+  name: 'Q8_0',
+  blockElems: QK,
+  blockBytes: BYTES,
+  float: false,
+  codec: Q8_0,
+  scaleOffsets: [0],
+  cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ8_0, E: 32, B: 34, S: 32, mins: false } },
+  gpu: { stem: 'q8_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

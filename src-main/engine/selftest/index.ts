@@ -5,7 +5,7 @@
  * run (the backend fills them with NaN) and compared with the float64 reference.
  */
 import { compareOutputs, judge, thresholdFor } from '../compare';
-import { f32ToBf16, f32ToFp16 } from '../formats';
+import { FORMATS, f32ToBf16, f32ToFp16, formatSpec } from '../formats';
 import { GgmlType, rowBytes, typeInfo, typeName } from '../ggml-types';
 import { memorySource, referenceMatmul } from '../reference';
 import { Rng } from '../rng';
@@ -35,25 +35,18 @@ export interface SelftestOptions {
   quick?: boolean;
   seed?: number;
   onLine?: (s: string) => void;
-  /** only these ggml type ids (default: every supported type) */
+  /** only these ggml type ids (default: every type the backend has kernels for) */
   types?: number[];
   signal?: AbortSignal;
 }
 
-const FORMATS = [
-  GgmlType.Q4_0,
-  GgmlType.Q8_0,
-  GgmlType.Q4_K,
-  GgmlType.Q5_K,
-  GgmlType.Q6_K,
-  GgmlType.F32,
-  GgmlType.F16,
-  GgmlType.BF16,
-];
+/** Every registered format, in the registry's order. */
+const ALL_FORMATS = FORMATS.map((f) => f.id);
+/** The formats a backend computes: the cpu backend all of them, the GPU backends those with a kernel. */
+function formatsFor(kind: Backend['kind']): number[] {
+  return kind === 'cpu' ? ALL_FORMATS : FORMATS.filter((f) => f.gpu).map((f) => f.id);
+}
 const ALL_M = [1, 2, 3, 4, 5, 8, 16, 64, 512];
-
-/** Byte offsets of the half scales (d, dmin) inside a block. */
-const SCALE_FIELDS: Record<number, number[]> = { 2: [0], 8: [0], 12: [0, 2], 13: [0, 2], 14: [208] };
 
 function half(v: number): number {
   return f32ToFp16(v);
@@ -85,7 +78,7 @@ export function makeWeights(type: number, n: number, k: number, wc: WeightCase, 
     if (i + 3 < bytes) out[i + 3] = r >>> 24;
   }
   const bb = info.blockBytes;
-  const fields = SCALE_FIELDS[type];
+  const fields = formatSpec(type)?.scaleOffsets ?? []; // byte offsets of the half scales (d, dmin)
   const dv = new DataView(out.buffer);
   for (let b = 0; b < bytes / bb; b++) {
     const base = b * bb;
@@ -126,7 +119,7 @@ interface Case {
 }
 
 /** The case list: deterministic for (quick, types). */
-export function selftestCases(quick: boolean, types: number[] = FORMATS, mma = false): Case[] {
+export function selftestCases(quick: boolean, types: number[] = ALL_FORMATS, mma = false): Case[] {
   const cases: Case[] = [];
   for (const type of types) {
     const info = typeInfo(type)!;
@@ -221,9 +214,11 @@ export async function selftest(
   const line = opts.onLine ?? (() => {});
   const rng = new Rng(opts.seed ?? 1234);
   // the cpu backend has only its own float32 path
-  const cases = selftestCases(!!opts.quick, opts.types ?? FORMATS, backend.kind === 'cuda').filter(
-    (c) => backend.kind !== 'cpu' || c.path === 'auto',
-  );
+  const cases = selftestCases(
+    !!opts.quick,
+    opts.types ?? formatsFor(backend.kind),
+    backend.kind === 'cuda',
+  ).filter((c) => backend.kind !== 'cpu' || c.path === 'auto');
   const rows: SelftestRow[] = [];
   let session: BackendSession | undefined;
   try {

@@ -27,6 +27,7 @@ import type {
   WeightsDesc,
 } from '../types';
 import { KERNEL_HEADERS, kernelSourceFor } from './kernel-sources';
+import { gpuHasPath } from '../../formats/registry';
 import {
   GpuError,
   GpuUnavailableError,
@@ -503,8 +504,9 @@ class GpuSession implements BackendSession {
     this.ensureOpen();
     const name = w.name ?? 'tensor';
     const info = typeInfo(w.type);
-    if (!info || !info.supported || !kernelSourceFor(w.type))
+    if (!info || !info.supported)
       throw new Error(`${name}: type ${typeName(w.type)} is not supported on ${this.kind}`);
+    if (!kernelSourceFor(w.type)) throw new Error(`${name}: no GPU kernel for ${typeName(w.type)} yet`);
     if (
       !Number.isInteger(w.n) ||
       !Number.isInteger(w.k) ||
@@ -571,25 +573,26 @@ class GpuSession implements BackendSession {
         );
       return 'fused-mma-f16';
     }
-    const float = typeInfo(gw.type)!.float;
-    // the int8 paths this format's kernel source has (kernel-sources.ts)
-    const paths = kernelSourceFor(gw.type)!.paths;
+    // the format registry says which int8 kernels a format has: the dp4a small-batch kernel ('int8') and
+    // the int8 matrix-unit kernel ('int8-mma')
+    const int8 = gpuHasPath(gw.type, 'int8');
+    const int8Mma = gpuHasPath(gw.type, 'int8-mma');
     if (choice === 'int8') {
-      if (float)
+      if (!int8)
         throw new Error(
           `${gw.name}: int8 activations need quantized weights (${typeName(gw.type)} runs --path f32)`,
         );
-      if (m <= 8 && paths.int8Small) return 'fused-small-q8';
-      if (m > 8 && this.hasMmaI8 && paths.int8Mma) return 'fused-mma-i8';
+      if (m <= 8) return 'fused-small-q8';
+      if (this.hasMmaI8 && int8Mma) return 'fused-mma-i8';
       throw new Error(
-        m <= 8 || !paths.int8Mma
-          ? `${gw.name}: ${typeName(gw.type)} has no int8 kernel for m ${m <= 8 ? '<= 8' : '> 8'} (use --path f32)`
-          : `${gw.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`,
+        int8Mma
+          ? `${gw.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`
+          : `${gw.name}: ${typeName(gw.type)} has no int8 matrix-unit kernel (m > 8 runs --path f32 or mma)`,
       );
     }
-    if (choice === 'auto' && !float) {
-      if (m <= 8 && paths.int8Small) return 'fused-small-q8';
-      if (m > 8 && this.hasMmaI8 && paths.int8Mma) return 'fused-mma-i8';
+    if (choice === 'auto' && int8) {
+      if (m <= 8) return 'fused-small-q8';
+      if (this.hasMmaI8 && int8Mma) return 'fused-mma-i8';
       // AMD: MFMA only on request (--path mma) until it has passed the selftest on an AMD GPU
       if (this.hasMma && this.kind === 'cuda') return 'fused-mma-f16';
     }

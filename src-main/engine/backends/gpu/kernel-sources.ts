@@ -1,10 +1,12 @@
 /**
- * The kernel sources (kernels/*.cu and their headers) as strings, and which source serves which ggml
- * type. One source per format (<stem>.cu), which includes the format's traits header (<stem>.h: block
- * layout, decoders, launch geometry; qs_format.h lists what it defines) and the shared kernels of
+ * The kernel sources (kernels/*.cu and their headers) as strings. Which type has a kernel, its source
+ * stem and its paths come from the format registry (FormatSpec.gpu); this module maps a stem to the
+ * source text. One source per format (<stem>.cu), which includes the format's traits header (<stem>.h:
+ * block layout, decoders, launch geometry; qs_format.h lists what it defines) and the shared kernels of
  * kernels/qs_kernels.h (which includes the int8-activation kernels of qs_q8.h, qs_small_q8.h and
  * qs_mma_i8.h, and the AMD matrix-unit kernel of qs_mfma.h) over the portability header qs_port.h.
  */
+import { formatSpec } from '../../formats/registry';
 import portH from '../../../../kernels/qs_port.h?raw';
 import formatH from '../../../../kernels/qs_format.h?raw';
 import kquantH from '../../../../kernels/qs_kquant.h?raw';
@@ -45,44 +47,31 @@ import iq4_nlH from '../../../../kernels/iq4_nl.h?raw';
 import iq4_xs from '../../../../kernels/iq4_xs.cu?raw';
 import iq4_xsH from '../../../../kernels/iq4_xs.h?raw';
 
-/** The GPU paths a format's kernel source provides beyond the float32 ones every source has. */
-export interface KernelPaths {
-  /** int8 activations, m <= 8: qs_x_q8 + qs_q8_m1..8 (dp4a) */
-  int8Small: boolean;
-  /** int8 activations on the matrix units (CUDA sm_80+): qs_mma_i8 */
-  int8Mma: boolean;
-}
-
 export interface KernelSource {
   /** file stem: 'q4_0', 'q4_k', ... (also the prefix of the users' override variables) */
   stem: string;
   file: string;
   source: string;
-  paths: KernelPaths;
 }
 
-const PLAIN: KernelPaths = { int8Small: false, int8Mma: false };
-const SMALL_Q8: KernelPaths = { int8Small: true, int8Mma: false };
-const ALL_Q8: KernelPaths = { int8Small: true, int8Mma: true };
-
-// [ggml type id, stem, .cu text, traits header text, paths]: the one table of the kernel sources
-const SOURCES: ReadonlyArray<[number, string, string, string, KernelPaths]> = [
-  [0, 'f32', f32, f32H, PLAIN],
-  [1, 'f16', f16, f16H, PLAIN],
-  [30, 'bf16', bf16, bf16H, PLAIN],
-  [2, 'q4_0', q4_0, q4_0H, ALL_Q8],
-  [3, 'q4_1', q4_1, q4_1H, ALL_Q8],
-  [6, 'q5_0', q5_0, q5_0H, ALL_Q8],
-  [7, 'q5_1', q5_1, q5_1H, ALL_Q8],
-  [8, 'q8_0', q8_0, q8_0H, ALL_Q8],
-  [10, 'q2_k', q2_k, q2_kH, SMALL_Q8],
-  [11, 'q3_k', q3_k, q3_kH, ALL_Q8],
-  [12, 'q4_k', q4_k, q4_kH, ALL_Q8],
-  [13, 'q5_k', q5_k, q5_kH, ALL_Q8],
-  [14, 'q6_k', q6_k, q6_kH, ALL_Q8],
-  [20, 'iq4_nl', iq4_nl, iq4_nlH, ALL_Q8],
-  [23, 'iq4_xs', iq4_xs, iq4_xsH, ALL_Q8],
-];
+/** The sources by stem: kernels/<stem>.cu and its traits header kernels/<stem>.h. */
+const SOURCES: Readonly<Record<string, { cu: string; h: string }>> = {
+  f32: { cu: f32, h: f32H },
+  f16: { cu: f16, h: f16H },
+  bf16: { cu: bf16, h: bf16H },
+  q4_0: { cu: q4_0, h: q4_0H },
+  q4_1: { cu: q4_1, h: q4_1H },
+  q5_0: { cu: q5_0, h: q5_0H },
+  q5_1: { cu: q5_1, h: q5_1H },
+  q8_0: { cu: q8_0, h: q8_0H },
+  q2_k: { cu: q2_k, h: q2_kH },
+  q3_k: { cu: q3_k, h: q3_kH },
+  q4_k: { cu: q4_k, h: q4_kH },
+  q5_k: { cu: q5_k, h: q5_kH },
+  q6_k: { cu: q6_k, h: q6_kH },
+  iq4_nl: { cu: iq4_nl, h: iq4_nlH },
+  iq4_xs: { cu: iq4_xs, h: iq4_xsH },
+};
 
 export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_port.h': portH,
@@ -95,16 +84,19 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_mfma.h': mfmaH,
   // CPU stand-ins for the host tests (QS_HOST); listed so the prebuilt manifest's header hash matches
   'qs_host.h': hostH,
-  ...Object.fromEntries(SOURCES.map(([, stem, , header]) => [`${stem}.h`, header])),
+  ...Object.fromEntries(Object.entries(SOURCES).map(([stem, { h }]) => [`${stem}.h`, h])),
 };
 
-const BY_TYPE = new Map<number, KernelSource>(
-  SOURCES.map(([type, stem, source, , paths]) => [type, { stem, file: `${stem}.cu`, source, paths }]),
-);
-
+/**
+ * The kernel source of a type, or undefined when the type has no GPU kernel (unsupported, or its spec
+ * has `gpu: null`). A spec that names a stem this module has no source for is a build error.
+ */
 export function kernelSourceFor(type: number): KernelSource | undefined {
-  return BY_TYPE.get(type);
+  const spec = formatSpec(type);
+  if (!spec?.gpu) return undefined;
+  const { stem } = spec.gpu;
+  const src = SOURCES[stem];
+  if (src === undefined)
+    throw new Error(`${spec.name}: its GPU kernel kernels/${stem}.cu is not among the built-in sources`);
+  return { stem, file: `${stem}.cu`, source: src.cu };
 }
-
-/** The ggml type ids that have a kernel source, in the table's order. */
-export const KERNEL_TYPES: readonly number[] = SOURCES.map(([type]) => type);
