@@ -1,3 +1,4 @@
-// QuantScope kernels for BF16 weights (ggml type 30); the shared code is in qs_kernels.h.
-#define QS_TYPE 30
+// QuantScope kernels for BF16 weights (ggml type 30): the format's traits are in bf16.h, the shared
+// kernels in qs_kernels.h.
+#include "bf16.h"
 #include "qs_kernels.h"

@@ -1,3 +1,4 @@
-// QuantScope kernels for F16 weights (ggml type 1); the shared code is in qs_kernels.h.
-#define QS_TYPE 1
+// QuantScope kernels for F16 weights (ggml type 1): the format's traits are in f16.h, the shared
+// kernels in qs_kernels.h.
+#include "f16.h"
 #include "qs_kernels.h"

@@ -1,3 +1,4 @@
-// QuantScope kernels for F32 weights (ggml type 0); the shared code is in qs_kernels.h.
-#define QS_TYPE 0
+// QuantScope kernels for F32 weights (ggml type 0): the format's traits are in f32.h, the shared
+// kernels in qs_kernels.h.
+#include "f32.h"
 #include "qs_kernels.h"

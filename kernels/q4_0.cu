@@ -1,3 +1,4 @@
-// QuantScope kernels for Q4_0 weights (ggml type 2); the shared code is in qs_kernels.h.
-#define QS_TYPE 2
+// QuantScope kernels for Q4_0 weights (ggml type 2): the format's traits are in q4_0.h, the shared
+// kernels in qs_kernels.h.
+#include "q4_0.h"
 #include "qs_kernels.h"

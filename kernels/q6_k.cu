@@ -1,3 +1,4 @@
-// QuantScope kernels for Q6_K weights (ggml type 14); the shared code is in qs_kernels.h.
-#define QS_TYPE 14
+// QuantScope kernels for Q6_K weights (ggml type 14): the format's traits are in q6_k.h, the shared
+// kernels in qs_kernels.h.
+#include "q6_k.h"
 #include "qs_kernels.h"

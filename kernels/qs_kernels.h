@@ -1,5 +1,6 @@
 // QuantScope fused dequantize+matmul kernels, shared by every format. A per-format source (q4_0.cu,
-// q4_k.cu, ...) defines QS_TYPE (the ggml type id) and includes this file.
+// q4_k.cu, ...) includes its format header (q4_0.h, ...: the block layout, decoders and launch
+// geometry, qs_format.h) and then this file; nothing here depends on which format it is.
 //
 // Entry points (extern "C", all take y = x * W^T with x [m][k] f32, W the raw GGUF rows [n][k], y [m][n]):
 //   qs_small_m1 .. qs_small_m8  m <= 8: each weight block read once for all m rows (fused-small-f32)
@@ -10,125 +11,18 @@
 // The weight buffer must be allocated with at least 16 bytes of padding after the last row (the small
 // kernel reads the 16-byte-aligned span covering each chunk of a row).
 #pragma once
-#include "qs_port.h"
+#include "qs_format.h"
 
-#ifndef QS_TYPE
-#error "define QS_TYPE (ggml type id) before including qs_kernels.h"
-#endif
-
-#if QS_TYPE == 2 // Q4_0
-#define QS_QK 32
-#define QS_BB 18
-#elif QS_TYPE == 8 // Q8_0
-#define QS_QK 32
-#define QS_BB 34
-#elif QS_TYPE == 12 // Q4_K
-#define QS_QK 256
-#define QS_BB 144
-#elif QS_TYPE == 13 // Q5_K
-#define QS_QK 256
-#define QS_BB 176
-#elif QS_TYPE == 14 // Q6_K
-#define QS_QK 256
-#define QS_BB 210
-#elif QS_TYPE == 0 // F32
-#define QS_PLAIN 4
-#elif QS_TYPE == 1 // F16
-#define QS_PLAIN 2
-#elif QS_TYPE == 30 // BF16
-#define QS_PLAIN 2
-#else
-#error "unsupported QS_TYPE"
+#if !defined(QS_TYPE) || (!defined(QS_PLAIN) && (!defined(QS_QK) || !defined(QS_BB)))
+#error "include a format header (q4_0.h, q4_k.h, ...: qs_format.h lists the traits) before qs_kernels.h"
 #endif
 
 #ifdef QS_PLAIN
 #define QS_QK 1
 #define QS_BB QS_PLAIN
-__device__ __forceinline__ float qs_ldplain(const qs_u8* row, qs_i64 i) {
-#if QS_TYPE == 0
-  return ((const float*)row)[i];
-#elif QS_TYPE == 1
-  return qs_h2f(((const qs_u16*)row)[i]);
 #else
-  return qs_bf2f(((const qs_u16*)row)[i]);
-#endif
-}
-#else
-#if QS_TYPE == 12 || QS_TYPE == 13
-#define QS_HAS_OFFSET 1
-#endif
-// 6-bit scale and min of sub-block sub (0..7) from the 12 scale bytes s of a Q4_K/Q5_K block
-// (FORMATS.md get_scale_min_k4)
-__device__ __forceinline__ void qs_scale_min_k4(const qs_u8* s, int sub, int& sc, int& mn) {
-  if (sub < 4) {
-    sc = s[sub] & 63;
-    mn = s[sub + 4] & 63;
-  } else {
-    sc = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
-    mn = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-  }
-}
-// Decodes elements 8j .. 8j+7 of the block at b (b 2-byte aligned) as small exact integers q[i] (as
-// floats) with the block's scale and offset: the weight is scale * q[i] + offset, with exactly the
-// float32 arithmetic of llama.cpp's dequantize_row_* (FORMATS.md). The small-batch kernel multiplies
-// q by x first and applies scale/offset once per 8 elements; qs_dq8 below gives the exact weights.
-__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
-  offset = 0.f;
-#if QS_TYPE == 2
-  scale = qs_h2f(qs_ld16(b));
-  qs_u32 lo, hi;
-  qs_ld8b(b + 2 + (j & 1) * 8, lo, hi);
-  const int sh = (j >> 1) * 4;
-  lo = (lo >> sh) & 0x0F0F0F0Fu;
-  hi = (hi >> sh) & 0x0F0F0F0Fu;
-#pragma unroll
-  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 8.f);
-#elif QS_TYPE == 8
-  scale = qs_h2f(qs_ld16(b));
-  qs_u32 lo, hi;
-  qs_ld8b(b + 2 + j * 8, lo, hi);
-  lo ^= 0x80808080u; // signed byte q -> q + 128
-  hi ^= 0x80808080u;
-#pragma unroll
-  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);
-#elif QS_TYPE == 12 || QS_TYPE == 13
-  const float d = qs_h2f(qs_ld16(b)), dmin = qs_h2f(qs_ld16(b + 2));
-  const int e = j * 8, g = e >> 6, hn = (e >> 5) & 1, l0 = e & 31, sub = 2 * g + hn;
-  int sc, mn;
-  qs_scale_min_k4(b + 4, sub, sc, mn);
-  scale = d * (float)sc;
-  offset = -(dmin * (float)mn);
-  qs_u32 lo, hi;
-#if QS_TYPE == 12
-  qs_ld8b(b + 16 + 32 * g + l0, lo, hi);
-  lo = (lo >> (4 * hn)) & 0x0F0F0F0Fu;
-  hi = (hi >> (4 * hn)) & 0x0F0F0F0Fu;
-#else
-  qs_u32 hlo, hhi;
-  qs_ld8b(b + 48 + 32 * g + l0, lo, hi);
-  qs_ld8b(b + 16 + l0, hlo, hhi);
-  const int hb = 2 * g + hn;
-  lo = ((lo >> (4 * hn)) & 0x0F0F0F0Fu) | (((hlo >> hb) & 0x01010101u) << 4);
-  hi = ((hi >> (4 * hn)) & 0x0F0F0F0Fu) | (((hhi >> hb) & 0x01010101u) << 4);
-#endif
-#pragma unroll
-  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);
-#elif QS_TYPE == 14
-  const float d = qs_h2f(qs_ld16(b + 208));
-  const int e = j * 8, h = e >> 7, t = (e >> 5) & 3, l0 = e & 31, is = l0 >> 4;
-  qs_u32 lo, hi, hlo, hhi;
-  qs_ld8b(b + 64 * h + l0 + (t & 1) * 32, lo, hi);
-  qs_ld8b(b + 128 + 32 * h + l0, hlo, hhi);
-  scale = d * (float)(int)(signed char)b[192 + 8 * h + is + 2 * t];
-  const int nsh = (t >> 1) * 4, hsh = 2 * t;
-  lo = ((lo >> nsh) & 0x0F0F0F0Fu) | (((hlo >> hsh) & 0x03030303u) << 4);
-  hi = ((hi >> nsh) & 0x0F0F0F0Fu) | (((hhi >> hsh) & 0x03030303u) << 4);
-#pragma unroll
-  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 32.f);
-#endif
-}
-
-// The exact dequantized weights of elements 8j .. 8j+7 (bit-identical to the reference).
+// The exact dequantized weights of elements 8j .. 8j+7 (bit-identical to the reference): the format's
+// qs_dq8s with its float32 arithmetic, scale * q (+ offset), each product rounded once.
 __device__ __forceinline__ void qs_dq8(const qs_u8* b, int j, float* w) {
   float scale, offset;
   qs_dq8s(b, j, w, scale, offset);

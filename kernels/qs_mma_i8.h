@@ -37,38 +37,18 @@
 //   slice done with mma m16n8k4 tf32 into the same float accumulators (QS_I8_TF32).
 #pragma once
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
-#ifndef QS_PLAIN
+#ifdef QS_I8_NV // the format has the int8 matrix-unit traits
 
 #define QS_I8_BM 128
 #define QS_I8_BN 128
 #define QS_I8_KT 128
 #define QS_I8_NT 256
-// Per-format tuning (measured on H100 80GB HBM3, test/gpu/mma-i8/device.sh); each can be overridden:
+// Per-format tuning (the format header's QS_I8_DEF_*, measured on H100 80GB HBM3,
+// test/gpu/mma-i8/device.sh); each can be overridden:
 //   QS_I8_MINB    blocks per SM the registers are limited for (__launch_bounds__ min blocks): 2 = 128 regs
 //   QS_I8_JUNROLL unroll of the 4 k-steps of a slice (1, 2 or 4)
 //   QS_I8_STAGES  3 or 2 slice buffers (see below)
 //   QS_I8_TF32    Q4_K/Q5_K offset term: 1 or 3 tf32 mma per slice, 0 = float FMA (below)
-#if QS_TYPE == 2
-#define QS_I8_DEF_MINB 2
-#define QS_I8_DEF_JUNROLL 1
-#define QS_I8_DEF_STAGES 3
-#elif QS_TYPE == 8
-#define QS_I8_DEF_MINB 1
-#define QS_I8_DEF_JUNROLL 4
-#define QS_I8_DEF_STAGES 3
-#elif QS_TYPE == 12
-#define QS_I8_DEF_MINB 2
-#define QS_I8_DEF_JUNROLL 1
-#define QS_I8_DEF_STAGES 2
-#elif QS_TYPE == 13
-#define QS_I8_DEF_MINB 2
-#define QS_I8_DEF_JUNROLL 1
-#define QS_I8_DEF_STAGES 3
-#else
-#define QS_I8_DEF_MINB 1
-#define QS_I8_DEF_JUNROLL 4
-#define QS_I8_DEF_STAGES 3
-#endif
 #ifndef QS_I8_MINB
 #define QS_I8_MINB QS_I8_DEF_MINB
 #endif
@@ -83,29 +63,9 @@ struct qs_i8_tag {
   static constexpr bool value = B;
 };
 
-// QS_I8_NV: 16-byte vectors per weight row per slice in shared memory; QS_I8_RS: row stride (bytes)
-#if QS_TYPE == 2
-#define QS_I8_NV 6
-#define QS_I8_RS 112
-#elif QS_TYPE == 8
-#define QS_I8_NV 10
-#define QS_I8_RS 176
-#elif QS_TYPE == 12
-#define QS_I8_NV 5
-#define QS_I8_RS 80
-#elif QS_TYPE == 13
-#define QS_I8_NV 7
-#define QS_I8_RS 112
-#elif QS_TYPE == 14
-#define QS_I8_NV 10
-#define QS_I8_RS 176
-#endif
-
-#if QS_TYPE == 2 || QS_TYPE == 8
-#define QS_I8_NSC 1 // float scale arrays per slice: dw
-#else
-#define QS_I8_NSC 2 // dw and -dmin*min (Q4_K/Q5_K) or dw of the second 16 (Q6_K)
-#endif
+// QS_I8_NV (format header): 16-byte vectors per weight row per slice in shared memory; QS_I8_RS: row
+// stride (bytes); QS_I8_NSC: float scale arrays per slice (dw; and -dmin*min per 32 with QS_I8_OFFSET, or
+// the second 16's dw with QS_I8_SPLIT16)
 #define QS_I8_XBYTES (QS_I8_BM * 128)
 #define QS_I8_DBYTES (4 * QS_I8_BM * 8)
 #define QS_I8_WBYTES (QS_I8_BN * QS_I8_RS)
@@ -166,44 +126,6 @@ __device__ __forceinline__ qs_u32 qs_i8_tf32(float f) {
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f));
   return r;
 }
-// 4 bytes from a 2-byte-aligned shared-memory address
-__device__ __forceinline__ qs_u32 qs_i8_ld4(const qs_u8* p) {
-  return (qs_u32)(*(const qs_u16*)p) | ((qs_u32)(*(const qs_u16*)(p + 2)) << 16);
-}
-
-// Vector v (0 .. NV-1) of a weight row's slot for slice st: the byte range [rel, rel+len) of the row
-// it belongs to (one "piece" of the blocks) and its index q within that piece's aligned span.
-__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
-#if QS_TYPE == 2 || QS_TYPE == 8
-  rel = st * 4 * QS_BB;
-  len = min(4, nb - st * 4) * QS_BB;
-  q = v;
-#elif QS_TYPE == 12
-  const int B = st >> 1, h = st & 1;
-  if (v < 1) {
-    rel = B * 144, len = 16, q = v;
-  } else {
-    rel = B * 144 + 16 + 64 * h, len = 64, q = v - 1;
-  }
-#elif QS_TYPE == 13
-  const int B = st >> 1, h = st & 1;
-  if (v < 3) {
-    rel = B * 176, len = 48, q = v;
-  } else {
-    rel = B * 176 + 48 + 64 * h, len = 64, q = v - 3;
-  }
-#elif QS_TYPE == 14
-  const int B = st >> 1, h = st & 1;
-  if (v < 5) {
-    rel = B * 210 + 64 * h, len = 64, q = v;
-  } else if (v < 8) {
-    rel = B * 210 + 128 + 32 * h, len = 32, q = v - 5;
-  } else {
-    rel = B * 210 + 192 + 8 * h, len = 18 - 8 * h, q = v - 8;
-  }
-#endif
-}
-
 QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
     qs_mma_i8(const qs_i8* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w, float* __restrict__ y,
               int m, int n, int k, int per) {
@@ -264,36 +186,8 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #pragma unroll
     for (int i = 0; i < 2; i++) {
       const int idx = tid + i * QS_I8_NT, r = idx & (QS_I8_BN - 1), j = idx >> 7;
-      float s0 = 0.f;
-#if QS_I8_NSC > 1
-      float s2 = 0.f;
-#endif
-      if (n0 + r < n) {
-        const qs_u8* p = wr + r * QS_I8_RS;
-#if QS_TYPE == 2 || QS_TYPE == 8 || QS_TYPE == 14
-        const int rbm = (int)(((qs_i64)(n0 + r) * rowBytes) & 15);
-#endif
-#if QS_TYPE == 2 || QS_TYPE == 8
-        if (st * 4 + j < nb) {
-          const float d = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
-          s0 = d;
-        }
-#elif QS_TYPE == 12 || QS_TYPE == 13
-        const int sub = 4 * (st & 1) + j;
-        const float d = qs_h2f(qs_ld16(p)), dmin = qs_h2f(qs_ld16(p + 2));
-        int scv, mnv;
-        qs_scale_min_k4(p + 4, sub, scv, mnv);
-        s0 = d * (float)scv;
-        s2 = -(dmin * (float)mnv);
-#elif QS_TYPE == 14
-        const int B = st >> 1, h = st & 1;
-        const qs_u8* p2 = p + 128 + ((rbm + B * 210 + 192 + 8 * h) & 15);
-        const float d = qs_h2f(qs_ld16(p2 + 16 - 8 * h));
-        const int a1 = (int)(signed char)p2[2 * j], a2 = (int)(signed char)p2[2 * j + 1];
-        s0 = d * (float)a1;
-        s2 = d * (float)a2;
-#endif
-      }
+      float s0 = 0.f, s2 = 0.f;
+      if (n0 + r < n) qs_i8_scale(wr + r * QS_I8_RS, (int)(((qs_i64)(n0 + r) * rowBytes) & 15), st, j, nb, s0, s2);
       sc[j * QS_I8_BN + r] = s0;
 #if QS_I8_NSC > 1
       sc[4 * QS_I8_BN + j * QS_I8_BN + r] = s2;
@@ -309,12 +203,11 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #pragma unroll
       for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
 
-  // row offsets (mod 16) of this thread's four weight rows, for the formats whose rows are 2-byte aligned
-#if QS_TYPE == 2 || QS_TYPE == 8 || QS_TYPE == 14
+  // row offsets (mod 16) of this thread's four weight rows (used by the formats whose rows are only
+  // 2-byte aligned)
   int rbm[4];
 #pragma unroll
   for (int nt = 0; nt < 4; nt++) rbm[nt] = (int)(((qs_i64)(n0 + wn * 32 + nt * 8 + g) * rowBytes) & 15);
-#endif
 
 #if QS_I8_STAGES == 3
   if (sbeg < send) {
@@ -353,12 +246,6 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
     const qs_u8* wr = sw + b * QS_I8_WBYTES;
     const float2* xds = sxd + b * 4 * QS_I8_BM;
     const qs_u32 sxa = qs_i8_smaddr(sx + b * QS_I8_XBYTES);
-#if QS_TYPE == 13 || QS_TYPE == 14
-    const int h = st & 1;
-#endif
-#if QS_TYPE == 14
-    const int B = st >> 1;
-#endif
     // the slice's four 32-wide k-steps; FULL: all 64 rows of this warp are live (no per-tile checks, so
     // the loads, mma and epilogues of the tiles can be scheduled together)
     auto slice = [&](auto tag) {
@@ -375,47 +262,19 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
       qs_u32 bq[4][2];
 #pragma unroll
       for (int nt = 0; nt < 4; nt++) {
-        const qs_u8* p = wr + (wn * 32 + nt * 8 + g) * QS_I8_RS;
-#if QS_TYPE == 2
-        const qs_u32 v = qs_i8_ld4(p + ((rbm[nt] + st * 72) & 15) + 18 * j + 2 + 4 * t);
-        bq[nt][0] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-        bq[nt][1] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-#elif QS_TYPE == 8
-        const qs_u8* q = p + ((rbm[nt] + st * 136) & 15) + 34 * j + 2 + 4 * t;
-        bq[nt][0] = qs_i8_ld4(q);
-        bq[nt][1] = qs_i8_ld4(q + 16);
-#elif QS_TYPE == 12
-        const qs_u8* q = p + 16 + 32 * (j >> 1) + 4 * t;
-        const int sh = 4 * (j & 1);
-        bq[nt][0] = (*(const qs_u32*)q >> sh) & 0x0F0F0F0Fu;
-        bq[nt][1] = (*(const qs_u32*)(q + 16) >> sh) & 0x0F0F0F0Fu;
-#elif QS_TYPE == 13
-        const qs_u8* q = p + 48 + 32 * (j >> 1) + 4 * t;
-        const qs_u8* qh = p + 16 + 4 * t;
-        const int sh = 4 * (j & 1), hb = 4 * h + j;
-        bq[nt][0] = ((*(const qs_u32*)q >> sh) & 0x0F0F0F0Fu) | (((*(const qs_u32*)qh >> hb) & 0x01010101u) << 4);
-        bq[nt][1] = ((*(const qs_u32*)(q + 16) >> sh) & 0x0F0F0F0Fu) | (((*(const qs_u32*)(qh + 16) >> hb) & 0x01010101u) << 4);
-#elif QS_TYPE == 14
-        const qs_u8* ql = p + ((rbm[nt] + B * 210 + 64 * h) & 15) + 32 * (j & 1) + 4 * t;
-        const qs_u8* qh = p + 80 + ((rbm[nt] + B * 210 + 128 + 32 * h) & 15) + 4 * t;
-        const int nsh = 4 * (j >> 1), hsh = 2 * j;
-        const qs_u32 q0 = ((qs_i8_ld4(ql) >> nsh) & 0x0F0F0F0Fu) | (((qs_i8_ld4(qh) >> hsh) & 0x03030303u) << 4);
-        const qs_u32 q1 = ((qs_i8_ld4(ql + 16) >> nsh) & 0x0F0F0F0Fu) | (((qs_i8_ld4(qh + 16) >> hsh) & 0x03030303u) << 4);
-        bq[nt][0] = (q0 + 0x60606060u) ^ 0x80808080u;
-        bq[nt][1] = (q1 + 0x60606060u) ^ 0x80808080u;
-#endif
+        qs_i8_frag(wr + (wn * 32 + nt * 8 + g) * QS_I8_RS, rbm[nt], st, j, t, bq[nt][0], bq[nt][1]);
       }
       // weight scales for this thread's accumulator columns 2t, 2t+1 of each n tile
       // nc = -12582912 * dw (exact: dw has at most 20 significant bits); Q6_K: -12582912 * (dw1 + dw2)
       float2 s0[4], nc[4];
-#if QS_TYPE == 14
+#ifdef QS_I8_SPLIT16
       float2 s2[4];
 #endif
 #pragma unroll
       for (int nt = 0; nt < 4; nt++) {
         const int c = wn * 32 + nt * 8 + 2 * t;
         s0[nt] = *(const float2*)&sc[j * QS_I8_BN + c];
-#if QS_TYPE == 14
+#ifdef QS_I8_SPLIT16
         s2[nt] = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + c];
         nc[nt] = make_float2((s0[nt].x + s2[nt].x) * -QS_I8_MAGICF, (s0[nt].y + s2[nt].y) * -QS_I8_MAGICF);
 #else
@@ -434,7 +293,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
         const float xa = xds[j * QS_I8_BM + mr + g].x, xb = xds[j * QS_I8_BM + mr + g + 8].x;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) {
-#if QS_TYPE == 14
+#ifdef QS_I8_SPLIT16
           int c1[4], c2[4];
           qs_i8_mma16(c1, af[0], af[1], bq[nt][0], QS_I8_MAGIC);
           qs_i8_mma16(c2, af[2], af[3], bq[nt][1], QS_I8_MAGIC);
@@ -454,7 +313,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
             const float dw = (e & 1) ? s0[nt].y : s0[nt].x;
             const float tt = fmaf(__int_as_float(c[e]), dw, (e & 1) ? nc[nt].y : nc[nt].x);
             acc[mt][nt][e] = fmaf(tt, (e & 2) ? xb : xa, acc[mt][nt][e]);
-#if (QS_TYPE == 12 || QS_TYPE == 13) && QS_I8_TF32 == 0
+#if defined(QS_I8_OFFSET) && QS_I8_TF32 == 0
             const float2 nm = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + wn * 32 + nt * 8 + 2 * t];
             acc[mt][nt][e] = fmaf((e & 1) ? nm.y : nm.x, xds[j * QS_I8_BM + mr + g + ((e & 2) ? 8 : 0)].y, acc[mt][nt][e]);
 #endif
@@ -463,7 +322,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
         }
       }
     }
-#if (QS_TYPE == 12 || QS_TYPE == 13) && QS_I8_TF32 != 0
+#if defined(QS_I8_OFFSET) && QS_I8_TF32 != 0
     // offset term of the slice's 4 blocks of 32: acc += sum(x)[rows][4] * (-dmin*min)[4][cols] in tf32
     {
       qs_u32 bh[4], bl[4];
@@ -515,5 +374,5 @@ QS_EXTERN __global__ void qs_mma_i8_geometry(int* out) {
   out[5] = QS_I8_NT;
 }
 
-#endif // QS_PLAIN
+#endif // QS_I8_NV
 #endif // QS_CUDA sm_80+

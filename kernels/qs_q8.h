@@ -6,26 +6,7 @@
 // A block of 32 with a NaN or an infinity gets d = NaN, so every output it touches is NaN rather than
 // silently finite.
 #pragma once
-#include "qs_port.h"
-
-typedef signed char qs_i8;
-
-// 4 signed bytes of a times 4 signed bytes of b, plus c.
-__device__ __forceinline__ int qs_dp4a(int a, int b, int c) {
-#if defined(QS_CUDA)
-  return __dp4a(a, b, c);
-#elif defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) ||  \
-    defined(__gfx942__) || defined(__gfx950__) || defined(__gfx1030__) || defined(__gfx1031__) ||                           \
-    defined(__gfx1032__) || defined(__gfx1033__) || defined(__gfx1034__) || defined(__gfx1035__) || defined(__gfx1036__)
-  return __builtin_amdgcn_sdot4(a, b, c, false);
-#elif defined(__gfx1100__) || defined(__gfx1101__) || defined(__gfx1102__) || defined(__gfx1103__) ||                    \
-    defined(__gfx1150__) || defined(__gfx1151__) || defined(__gfx1200__) || defined(__gfx1201__)
-  return __builtin_amdgcn_sudot4(true, a, true, b, c, false);
-#else
-  return c + (int)(qs_i8)(a) * (int)(qs_i8)(b) + (int)(qs_i8)(a >> 8) * (int)(qs_i8)(b >> 8) +
-         (int)(qs_i8)(a >> 16) * (int)(qs_i8)(b >> 16) + (int)(qs_i8)(a >> 24) * (int)(qs_i8)(b >> 24);
-#endif
-}
+#include "qs_format.h"
 
 // x [m][k] float32 -> xq, xd (layout above). 8 lanes per block of 32, 4 activations per lane;
 // grid-stride over the m*k/4 groups. k % 32 == 0.

@@ -73,6 +73,9 @@ class FakeRuntime implements GpuRuntime {
     // what qs_mma_i8_geometry writes: shared bytes, blocks per SM, BM, BN, k-slice, threads
     if (this.launches.at(-1) === 'qs_mma_i8_geometry' && dst instanceof Int32Array)
       dst.set([65536, 2, 128, 128, 128, 256]);
+    // what qs_q8_geometry writes for a Q4_0 module: the type id, rows then warps per block for m = 1..8
+    if (this.launches.at(-1) === 'qs_q8_geometry' && dst instanceof Int32Array)
+      dst.set([GgmlType.Q4_0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 2, 2, 2, 2, 2, 2, 2]);
   }
   copyDeviceToDevice() {}
   memset8() {}
@@ -152,8 +155,9 @@ describe('generic GPU backend', () => {
     const s = await backendWith(rt).open(0);
     const lw = await s.load(w);
     // quantized weights: int8 activations at m <= 8 (like llama.cpp), the exact float32 kernel on request
+    // the int8 small kernel's launch geometry comes from the module (qs_q8_geometry), read once
     expect((await s.run(lw, new Float32Array(K), 1)).path).toBe('fused-small-q8');
-    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_q8_m1']);
+    expect(rt.launches.slice(-3)).toEqual(['qs_q8_geometry', 'qs_x_q8', 'qs_q8_m1']);
     expect((await s.run(lw, new Float32Array(5 * K), 5, { path: 'int8' })).path).toBe('fused-small-q8');
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_q8_m5']);
     expect((await s.run(lw, new Float32Array(K), 1, { path: 'f32' })).path).toBe('fused-small-f32');
@@ -309,7 +313,26 @@ describe('generic GPU backend', () => {
       /blk\.0\.ffn_down: 5 bytes of data/,
     );
     await expect(s.load({ ...w, type: GgmlType.Q8_K })).rejects.toThrow(/Q8_K is not supported/);
-    await expect(s.load({ ...w, type: GgmlType.Q3_K })).rejects.toThrow(/no GPU kernel for Q3_K yet/);
+    // every registered quantized format has a kernel source (Q3_K: kernels/q3_k.cu); bad sizes are still errors
+    await expect(s.load({ ...w, type: GgmlType.Q3_K })).rejects.toThrow(/Q3_K: k=64 is not a multiple/);
+    const q3 = {
+      ...w,
+      type: GgmlType.Q3_K,
+      k: 256,
+      data: new Uint8Array(w.n * rowBytes(GgmlType.Q3_K, 256)),
+    };
+    await expect(s.load(q3)).resolves.toBeTruthy();
+    // Q2_K has no int8 matrix-unit kernel (registry paths): int8 at m > 8 is refused, auto takes bfloat16
+    const q2 = await s.load({
+      ...w,
+      type: GgmlType.Q2_K,
+      k: 256,
+      data: new Uint8Array(w.n * rowBytes(GgmlType.Q2_K, 256)),
+    });
+    await expect(s.run(q2, new Float32Array(16 * 256), 16, { path: 'int8' })).rejects.toThrow(
+      /Q2_K has no int8 matrix-unit kernel/,
+    );
+    expect((await s.run(q2, new Float32Array(16 * 256), 16)).path).toBe('fused-mma-f16');
     const lw = await s.load(w);
     await expect(s.run(lw, new Float32Array(K + 1), 1)).rejects.toThrow(/x has 65 values/);
     await expect(backendWith(new FakeRuntime()).open(3)).rejects.toThrow(/no device 3/);

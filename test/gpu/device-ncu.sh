@@ -18,7 +18,8 @@ for f in ${FORMATS:-q4_k q6_k}; do
 done
 if [ -n "${SASS_TYPE:-}" ]; then
   # SASS_DEFS="default QS_Q8_NOWAIT=1": one listing per kernel-defines set (the word "default": none)
-  printf '#define QS_TYPE %s\n#include "qs_kernels.h"\n' "$SASS_TYPE" >/tmp/s.cu
+  case "$SASS_TYPE" in 2) STEM=q4_0 ;; 8) STEM=q8_0 ;; 12) STEM=q4_k ;; 13) STEM=q5_k ;; *) STEM=q6_k ;; esac
+  printf '#include "%s.h"\n#include "qs_kernels.h"\n' "$STEM" >/tmp/s.cu
   for d in ${SASS_DEFS:-default}; do
     D=$([ "$d" = default ] || echo "$d" | tr ',' '\n' | sed 's/^/-D/' | tr '\n' ' ')
     S="$OUT/sass-$SASS_TYPE-$(echo "$d" | tr '=,' '__').txt"

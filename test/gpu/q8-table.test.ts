@@ -1,19 +1,31 @@
-// The int8 small-batch kernel's launch geometry comes from the table in kernels/qs_small_q8.h; the
-// backend parses it from the header text, so a launch cannot disagree with the compiled kernel.
+// The int8 small-batch kernel's launch geometry comes from the compiled module itself (qs_q8_geometry,
+// kernels/qs_small_q8.h, from the format header's table); parseQ8Geometry checks what it returns.
 import { describe, expect, it } from 'vitest';
-import { q8Table } from '../../src-main/engine/backends/gpu/backend';
+import { parseQ8Geometry } from '../../src-main/engine/backends/gpu/backend';
 import { GgmlType } from '../../src-main/engine/ggml-types';
 
-describe('q8Table', () => {
-  it('has rows and warps for m = 1..8 for every quantized format', () => {
-    for (const t of [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
-      const g = q8Table(t);
-      expect(g.rows).toHaveLength(8);
-      expect(g.warps).toHaveLength(8);
-      for (const v of [...g.rows, ...g.warps]) expect(v >= 1 && v <= 16 && Number.isInteger(v)).toBe(true);
-    }
+const out = (type: number, rows: number[], warps: number[]) => new Int32Array([type, ...rows, ...warps]);
+
+describe('parseQ8Geometry', () => {
+  it('reads rows and warps per block for m = 1..8', () => {
+    const g = parseQ8Geometry(
+      out(GgmlType.Q4_K, [4, 8, 8, 8, 8, 8, 8, 8], [8, 2, 2, 2, 2, 2, 2, 2]),
+      GgmlType.Q4_K,
+    );
+    expect(g.rows).toEqual([4, 8, 8, 8, 8, 8, 8, 8]);
+    expect(g.warps).toEqual([8, 2, 2, 2, 2, 2, 2, 2]);
   });
-  it('refuses a format without a table', () => {
-    expect(() => q8Table(GgmlType.F16)).toThrow(/no launch table for F16/);
+  it("refuses another format's module, a short answer and values out of range", () => {
+    const ok = [4, 4, 4, 4, 4, 4, 4, 4];
+    expect(() => parseQ8Geometry(out(GgmlType.Q6_K, ok, ok), GgmlType.Q4_K)).toThrow(
+      /qs_q8_geometry of the Q4_K module returned 14,4,/,
+    );
+    expect(() => parseQ8Geometry(new Int32Array([GgmlType.Q4_K, 1, 2]), GgmlType.Q4_K)).toThrow(
+      /Q4_K module/,
+    );
+    expect(() => parseQ8Geometry(out(GgmlType.Q8_0, [0, ...ok.slice(1)], ok), GgmlType.Q8_0)).toThrow(/Q8_0/);
+    expect(() => parseQ8Geometry(out(GgmlType.Q8_0, ok, [...ok.slice(1), 99]), GgmlType.Q8_0)).toThrow(
+      /Q8_0/,
+    );
   });
 });

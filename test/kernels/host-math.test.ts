@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dequantize, quantize } from '../../src-main/engine/formats';
 import { f32ToFp16 } from '../../src-main/engine/formats/half';
-import { GgmlType, rowBytes, typeName } from '../../src-main/engine/ggml-types';
+import { GgmlType, isSupported, rowBytes, typeInfo, typeName } from '../../src-main/engine/ggml-types';
+import { kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
+import { parseQ8Geometry } from '../../src-main/engine/backends/gpu/backend';
+import { gpuHasPath } from '../../src-main/engine/formats/registry';
 import { Rng } from '../../src-main/engine/rng';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,18 +29,63 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** byte offsets of the float16 scale fields of one block (set to finite values in random blocks) */
 const HALVES: Record<number, number[]> = {
   [GgmlType.Q4_0]: [0],
+  [GgmlType.Q4_1]: [0, 2],
+  [GgmlType.Q5_0]: [0],
+  [GgmlType.Q5_1]: [0, 2],
   [GgmlType.Q8_0]: [0],
+  [GgmlType.Q2_K]: [80, 82],
+  [GgmlType.Q3_K]: [108],
   [GgmlType.Q4_K]: [0, 2],
   [GgmlType.Q5_K]: [0, 2],
   [GgmlType.Q6_K]: [208],
+  [GgmlType.IQ4_NL]: [0],
+  [GgmlType.IQ4_XS]: [0],
 };
-const BLOCK: Record<number, [number, number]> = {
-  [GgmlType.Q4_0]: [32, 18],
-  [GgmlType.Q8_0]: [32, 34],
-  [GgmlType.Q4_K]: [256, 144],
-  [GgmlType.Q5_K]: [256, 176],
-  [GgmlType.Q6_K]: [256, 210],
+/** the formats test/kernels/host/reference.cpp dequantizes too (an independent scalar reference) */
+const CPP_REFERENCE = new Set<number>([
+  GgmlType.Q4_0,
+  GgmlType.Q4_1,
+  GgmlType.Q5_0,
+  GgmlType.Q5_1,
+  GgmlType.Q8_0,
+  GgmlType.Q2_K,
+  GgmlType.Q3_K,
+  GgmlType.IQ4_NL,
+  GgmlType.IQ4_XS,
+]);
+const block = (type: number): [number, number] => {
+  const t = typeInfo(type)!;
+  return [t.blockElems, t.blockBytes];
 };
+
+let referenceExe: string | null = null;
+/** the scalar C++ reference dequantization (test/kernels/host/reference.cpp) */
+function cppReference(type: number, w: Uint8Array, n: number, k: number): Float32Array {
+  if (!referenceExe) {
+    const exe = path.join(work, 'reference');
+    const r = spawnSync(
+      'g++',
+      [
+        '-std=c++17',
+        '-O1',
+        '-ffp-contract=off',
+        path.join(ROOT, 'test/kernels/host/reference.cpp'),
+        '-o',
+        exe,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`g++ failed for reference.cpp:\n${r.stderr}`);
+    referenceExe = exe;
+  }
+  const inp = path.join(work, `ref-in-${type}.bin`);
+  const out = path.join(work, `ref-out-${type}.bin`);
+  writeFileSync(inp, Buffer.concat([Buffer.from(new Int32Array([n, k, 0]).buffer), Buffer.from(w)]));
+  const r = spawnSync(referenceExe, [String(type), inp, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`reference exited ${r.status}: ${r.stderr}`);
+  const buf = readFileSync(out);
+  return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
+}
 
 function harness(type: number, defines: string[] = []): string {
   const exe = path.join(work, `harness-${type}${defines.join('')}`);
@@ -49,7 +97,8 @@ function harness(type: number, defines: string[] = []): string {
       '-ffp-contract=off',
       '-Wno-unknown-pragmas',
       '-DQS_HOST',
-      `-DQS_TYPE=${type}`,
+      '-include',
+      `${kernelSourceFor(type)!.stem}.h`,
       ...defines.map((d) => `-D${d}`),
       '-I',
       path.join(ROOT, 'kernels'),
@@ -63,14 +112,17 @@ function harness(type: number, defines: string[] = []): string {
   return exe;
 }
 
-/** n rows: the first half from the quantizer, the rest random bytes with finite scales */
+/**
+ * n rows: the first half from the quantizer (where the TypeScript codec exists), the rest random bytes
+ * with finite scales
+ */
 function weights(type: number, n: number, k: number, rng: Rng): Uint8Array {
   const rb = rowBytes(type, k);
-  const half = Math.ceil(n / 2);
+  const half = isSupported(type) ? Math.ceil(n / 2) : 0;
   const v = new Float32Array(half * k).map(() => rng.normal());
   const data = new Uint8Array(n * rb);
-  data.set(quantize(type, v, half, k));
-  const [, bb] = BLOCK[type];
+  if (half) data.set(quantize(type, v, half, k));
+  const [, bb] = block(type);
   for (let i = half * rb; i < n * rb; i++) data[i] = rng.u32() & 0xff;
   for (let b = half * rb; b < n * rb; b += bb)
     for (const o of HALVES[type]) {
@@ -90,7 +142,8 @@ function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: numbe
   if (r.status !== 0) throw new Error(`harness exited ${r.status}: ${r.stderr}`);
   const buf = readFileSync(out);
   const f = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  return { dq: f.slice(0, n * k), y: f.slice(n * k, n * k + m * n) };
+  const i8 = f.length >= 2 * n * k + m * n ? f.slice(n * k + m * n, 2 * n * k + m * n) : null;
+  return { dq: f.slice(0, n * k), y: f.slice(n * k, n * k + m * n), i8 };
 }
 
 function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: number) {
@@ -111,25 +164,54 @@ function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: n
   return { y, mag };
 }
 
+describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", () => {
+  it.skipIf(!GXX)("is the format's table, with the tuning defines it was compiled with", () => {
+    const geometry = (type: number, defines: string[] = []) => {
+      const r = spawnSync(harness(type, defines), ['geometry'], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`harness geometry exited ${r.status}: ${r.stderr}`);
+      return parseQ8Geometry(new Int32Array(r.stdout.trim().split(/\s+/).map(Number)), type);
+    };
+    const q4k = geometry(GgmlType.Q4_K);
+    expect(q4k.rows).toEqual([4, 8, 8, 8, 8, 8, 8, 8]);
+    expect(q4k.warps).toEqual([8, 2, 2, 2, 2, 2, 2, 2]);
+    const tuned = geometry(GgmlType.Q4_K, ['QS_Q8_R=3', 'QS_Q8_W=5']);
+    expect(tuned.rows).toEqual(new Array(8).fill(3));
+    expect(tuned.warps).toEqual(new Array(8).fill(5));
+    // a module of another format is refused
+    const v = new Int32Array(17).fill(2);
+    v[0] = GgmlType.Q6_K;
+    expect(() => parseQ8Geometry(v, GgmlType.Q4_K)).toThrow(
+      /qs_q8_geometry of the Q4_K module returned 14,2,/,
+    );
+  });
+});
+
 describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
   const cases: [number, string[]][] = [
     [GgmlType.Q4_0, []],
+    [GgmlType.Q4_1, []],
+    [GgmlType.Q5_0, []],
+    [GgmlType.Q5_1, []],
     [GgmlType.Q8_0, []],
+    [GgmlType.Q2_K, []],
+    [GgmlType.Q3_K, []],
     [GgmlType.Q4_K, []],
     [GgmlType.Q5_K, []],
     [GgmlType.Q6_K, []],
+    [GgmlType.IQ4_NL, []],
+    [GgmlType.IQ4_XS, []],
     // the K-quants' 64-element units (QS_Q8_KP=4)
     [GgmlType.Q4_K, ['QS_Q8_KP=4']],
     [GgmlType.Q5_K, ['QS_Q8_KP=4']],
   ];
   for (const [type, defines] of cases) {
     it.skipIf(!GXX)(
-      `${typeName(type)}${defines.length ? ` (${defines.join(' ')})` : ''}: qs_dq8 is the reference bit for bit; the int8 dot is exact on int8 x`,
+      `${typeName(type)}${defines.length ? ` (${defines.join(' ')})` : ''}: qs_dq8 (and the int8 matrix-unit decoding, where the format has it) is the reference bit for bit; the int8 dot is exact on int8 x`,
       () => {
         const rng = new Rng(7 + type);
-        const [qk] = BLOCK[type];
+        const [qk] = block(type);
         const n = 9;
-        const k = qk === 32 ? 512 : 768;
+        const k = qk === 32 ? 544 : 768; // 544: a partial last slice of 128 for the int8 matrix-unit decoding
         const m = 3;
         const w = weights(type, n, k, rng);
         const exe = harness(type, defines);
@@ -142,10 +224,18 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
           x[b * 32 + Math.floor(rng.next() * 32)] = (rng.next() < 0.5 ? -127 : 127) * s;
         }
         const { dq, y } = run(type, exe, w, x, n, k, m);
-        const ref = dequantize(type, w, n, k);
-        expect(new Uint32Array(dq.buffer, dq.byteOffset, dq.length)).toEqual(
-          new Uint32Array(ref.buffer, ref.byteOffset, ref.length),
-        );
+        const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+        // the TypeScript codec where this build has it, and the scalar C++ reference where it has one
+        const refs: Float32Array[] = [];
+        if (isSupported(type)) refs.push(dequantize(type, w, n, k));
+        if (CPP_REFERENCE.has(type)) refs.push(cppReference(type, w, n, k));
+        expect(refs.length).toBeGreaterThan(0);
+        for (const r of refs) expect(bits(dq)).toEqual(bits(r));
+        const ref = refs[0];
+        // the int8 matrix-unit kernel's view of the weights (its slots, scales and fragments) is the same
+        const out = run(type, exe, w, x, n, k, m);
+        expect(out.i8 !== null).toBe(gpuHasPath(type, 'int8-mma'));
+        if (out.i8) expect(bits(out.i8)).toEqual(bits(dq));
         const exact = reference(ref, x, n, k, m);
         for (let i = 0; i < m * n; i++) {
           // float32 accumulation of k products: well inside k * 2^-24 of the sum of magnitudes

@@ -181,5 +181,5 @@ export const IQ4_NL_SPEC: FormatSpec = {
   codec: IQ4_NL,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decIQ4_NL, E: 32, B: BYTES, S: 32, mins: false } },
-  gpu: null,
+  gpu: { stem: 'iq4_nl', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

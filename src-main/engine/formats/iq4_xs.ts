@@ -176,5 +176,5 @@ export const IQ4_XS_SPEC: FormatSpec = {
   codec: IQ4_XS,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decIQ4_XS, E: 256, B: BYTES, S: 32, mins: false } },
-  gpu: null,
+  gpu: { stem: 'iq4_xs', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

@@ -170,5 +170,5 @@ export const Q2_K_SPEC: FormatSpec = {
   codec: Q2_K,
   scaleOffsets: [80, 82],
   cpu: { rows: cpuRows, xsums: false },
-  gpu: null,
+  gpu: { stem: 'q2_k', paths: ['f32', 'int8', 'mma'] },
 };

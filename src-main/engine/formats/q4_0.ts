@@ -149,5 +149,5 @@ export const Q4_0_SPEC: FormatSpec = {
   codec: Q4_0,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_0, E: 32, B: 18, S: 32, mins: false } },
-  gpu: { stem: 'q4_0', paths: ['f32', 'int8', 'mma'] },
+  gpu: { stem: 'q4_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

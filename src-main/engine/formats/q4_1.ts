@@ -162,5 +162,5 @@ export const Q4_1_SPEC: FormatSpec = {
   codec: Q4_1,
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_1, E: 32, B: BYTES, S: 32, mins: true } },
-  gpu: null,
+  gpu: { stem: 'q4_1', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

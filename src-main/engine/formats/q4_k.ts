@@ -236,5 +236,5 @@ export const Q4_K_SPEC: FormatSpec = {
   codec: Q4_K,
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_K, E: 256, B: 144, S: 32, mins: true } },
-  gpu: { stem: 'q4_k', paths: ['f32', 'int8', 'mma'] },
+  gpu: { stem: 'q4_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

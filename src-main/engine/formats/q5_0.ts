@@ -162,5 +162,5 @@ export const Q5_0_SPEC: FormatSpec = {
   codec: Q5_0,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ5_0, E: 32, B: BYTES, S: 32, mins: false } },
-  gpu: null,
+  gpu: { stem: 'q5_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

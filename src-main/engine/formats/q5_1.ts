@@ -117,5 +117,5 @@ export const Q5_1_SPEC: FormatSpec = {
   codec: Q5_1,
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ5_1, E: 32, B: BYTES, S: 32, mins: true } },
-  gpu: null,
+  gpu: { stem: 'q5_1', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

@@ -176,5 +176,5 @@ export const Q5_K_SPEC: FormatSpec = {
   codec: Q5_K,
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ5_K, E: 256, B: 176, S: 32, mins: true } },
-  gpu: { stem: 'q5_k', paths: ['f32', 'int8', 'mma'] },
+  gpu: { stem: 'q5_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

@@ -222,5 +222,5 @@ export const Q6_K_SPEC: FormatSpec = {
   codec: Q6_K,
   scaleOffsets: [208],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ6_K, E: 256, B: 210, S: 16, mins: false } },
-  gpu: { stem: 'q6_k', paths: ['f32', 'int8', 'mma'] },
+  gpu: { stem: 'q6_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

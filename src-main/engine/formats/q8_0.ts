@@ -125,5 +125,5 @@ export const Q8_0_SPEC: FormatSpec = {
   codec: Q8_0,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ8_0, E: 32, B: 34, S: 32, mins: false } },
-  gpu: { stem: 'q8_0', paths: ['f32', 'int8', 'mma'] },
+  gpu: { stem: 'q8_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
 };

@@ -89,16 +89,115 @@ export interface TensorPlan {
   weight: boolean;
 }
 
-/** llama.cpp's file types we imitate, plus 'mixed' (every supported quant type, cycled). */
-export const FTYPES = ['q4_0', 'q8_0', 'q4_k_m', 'q5_k_m', 'q6_k', 'mixed'] as const;
+/**
+ * llama.cpp's file types we imitate, plus 'mixed' (the quant types that have GPU kernels, cycled over
+ * the weight tensors). See FTYPE_BASE and ftypeTensorType for the per-tensor choices.
+ */
+export const FTYPES = [
+  'q2_k',
+  'q3_k_s',
+  'q3_k_m',
+  'q3_k_l',
+  'q4_0',
+  'q4_1',
+  'q5_0',
+  'q5_1',
+  'q4_k_s',
+  'q4_k_m',
+  'q5_k_s',
+  'q5_k_m',
+  'q6_k',
+  'q8_0',
+  'iq4_nl',
+  'iq4_xs',
+  'mixed',
+] as const;
 export type Ftype = (typeof FTYPES)[number];
+
+/** The type of most weight tensors (ffn_gate, ffn_up, attn_q, attn_k, token_embd) per file type. */
+const FTYPE_BASE: Record<Exclude<Ftype, 'mixed'>, number> = {
+  q2_k: GgmlType.Q2_K,
+  q3_k_s: GgmlType.Q3_K,
+  q3_k_m: GgmlType.Q3_K,
+  q3_k_l: GgmlType.Q3_K,
+  q4_0: GgmlType.Q4_0,
+  q4_1: GgmlType.Q4_1,
+  q5_0: GgmlType.Q5_0,
+  q5_1: GgmlType.Q5_1,
+  q4_k_s: GgmlType.Q4_K,
+  q4_k_m: GgmlType.Q4_K,
+  q5_k_s: GgmlType.Q5_K,
+  q5_k_m: GgmlType.Q5_K,
+  q6_k: GgmlType.Q6_K,
+  q8_0: GgmlType.Q8_0,
+  iq4_nl: GgmlType.IQ4_NL,
+  iq4_xs: GgmlType.IQ4_XS,
+};
 
 /** llama.cpp gives more bits to the first and last eighth of the layers and every third between. */
 function useMoreBits(layer: number, nLayer: number): boolean {
   return layer < nLayer / 8 || layer >= (7 * nLayer) / 8 || (layer - Math.floor(nLayer / 8)) % 3 === 2;
 }
 
+/**
+ * The per-tensor type of a file type, after llama.cpp's llama_tensor_get_type for a llama model
+ * without an importance matrix (one attn_v and one ffn_down per layer, so their counters are the
+ * layer index; n_gqa = heads / kv heads):
+ * - output: Q8_0 for q8_0, Q6_K for every other file type; token_embd: the base type;
+ * - attn_v: q2_k Q4_K when n_gqa >= 4 (else Q3_K); q3_k_m Q5_K in layers 0-1, then Q4_K; q3_k_l Q5_K;
+ *   iq4_nl / iq4_xs Q5_K when n_gqa >= 4; q4_k_m / q5_k_m Q6_K in the useMoreBits layers; q4_k_s Q5_K
+ *   in layers 0-3;
+ * - ffn_down: q2_k Q3_K; q3_k_m Q5_K in the first sixteenth of the layers, then Q4_K; q3_k_l Q5_K;
+ *   q4_k_m / q5_k_m Q6_K in the useMoreBits layers; q4_k_s, iq4_nl, iq4_xs Q5_K in the first eighth;
+ * - attn_output: q2_k Q3_K, q3_k_m Q4_K, q3_k_l Q5_K;
+ * - everything else (and every tensor of q3_k_s, q5_k_s, the legacy types, q6_k): the base type.
+ */
+export function ftypeTensorType(
+  ft: Exclude<Ftype, 'mixed'>,
+  role: string,
+  layer: number | null,
+  p: ModelPreset,
+): number {
+  const base = FTYPE_BASE[ft];
+  if (role === 'output') return ft === 'q8_0' ? GgmlType.Q8_0 : GgmlType.Q6_K;
+  const l = layer ?? 0;
+  const n = p.nLayer;
+  const gqa4 = p.nHead / p.nHeadKv >= 4;
+  if (role === 'attn_v') {
+    if (ft === 'q2_k') return gqa4 ? GgmlType.Q4_K : GgmlType.Q3_K;
+    if (ft === 'q3_k_m') return l < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
+    if (ft === 'q3_k_l') return GgmlType.Q5_K;
+    if ((ft === 'iq4_nl' || ft === 'iq4_xs') && gqa4) return GgmlType.Q5_K;
+    if ((ft === 'q4_k_m' || ft === 'q5_k_m') && useMoreBits(l, n)) return GgmlType.Q6_K;
+    if (ft === 'q4_k_s' && l < 4) return GgmlType.Q5_K;
+  } else if (role === 'ffn_down') {
+    if (ft === 'q2_k') return GgmlType.Q3_K;
+    if (ft === 'q3_k_m') return l < n / 16 ? GgmlType.Q5_K : GgmlType.Q4_K;
+    if (ft === 'q3_k_l') return GgmlType.Q5_K;
+    if ((ft === 'q4_k_m' || ft === 'q5_k_m') && useMoreBits(l, n)) return GgmlType.Q6_K;
+    if ((ft === 'q4_k_s' || ft === 'iq4_nl' || ft === 'iq4_xs') && l < n / 8) return GgmlType.Q5_K;
+  } else if (role === 'attn_output') {
+    if (ft === 'q2_k') return GgmlType.Q3_K;
+    if (ft === 'q3_k_m') return GgmlType.Q4_K;
+    if (ft === 'q3_k_l') return GgmlType.Q5_K;
+  }
+  return base;
+}
+
 const MIXED_CYCLE = [GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0];
+
+/**
+ * llama.cpp's fallback for a tensor whose row length is not a multiple of the chosen type's block:
+ * a 32-element type of similar size, then F16.
+ */
+const FALLBACK: Record<number, number> = {
+  [GgmlType.Q2_K]: GgmlType.Q4_0,
+  [GgmlType.Q3_K]: GgmlType.Q4_0,
+  [GgmlType.Q4_K]: GgmlType.Q5_0,
+  [GgmlType.Q5_K]: GgmlType.Q5_1,
+  [GgmlType.Q6_K]: GgmlType.Q8_0,
+  [GgmlType.IQ4_XS]: GgmlType.IQ4_NL,
+};
 
 export function parseTypeList(spec: string): number[] {
   return spec
@@ -123,30 +222,14 @@ export function planTensors(p: ModelPreset, opts: { ftype?: Ftype; types?: numbe
   const pick = (role: string, layer: number | null): number => {
     if (opts.types && opts.types.length) return opts.types[cycle++ % opts.types.length];
     const ft = opts.ftype ?? 'q4_k_m';
-    switch (ft) {
-      case 'q4_0':
-        return role === 'output' ? GgmlType.Q6_K : GgmlType.Q4_0;
-      case 'q8_0':
-        return GgmlType.Q8_0;
-      case 'q6_k':
-        return GgmlType.Q6_K;
-      case 'mixed':
-        return MIXED_CYCLE[cycle++ % MIXED_CYCLE.length];
-      case 'q4_k_m':
-      case 'q5_k_m': {
-        const base = ft === 'q4_k_m' ? GgmlType.Q4_K : GgmlType.Q5_K;
-        if (role === 'output') return GgmlType.Q6_K;
-        if ((role === 'attn_v' || role === 'ffn_down') && layer !== null && useMoreBits(layer, p.nLayer))
-          return GgmlType.Q6_K;
-        return base;
-      }
-    }
+    return ft === 'mixed' ? MIXED_CYCLE[cycle++ % MIXED_CYCLE.length] : ftypeTensorType(ft, role, layer, p);
   };
   const w = (name: string, k: number, n: number, role: string, layer: number | null) => {
     let type = pick(role, layer);
-    // a type whose block does not divide k falls back to Q8_0 (32) and then F16, as llama.cpp does
-    const bi = typeInfo(type)!;
-    if (k % bi.blockElems !== 0) type = k % 32 === 0 ? GgmlType.Q8_0 : GgmlType.F16;
+    if (k % typeInfo(type)!.blockElems !== 0) {
+      const fb = FALLBACK[type] ?? GgmlType.Q8_0;
+      type = k % typeInfo(fb)!.blockElems === 0 ? fb : GgmlType.F16;
+    }
     out.push({ name, dims: [k, n], type, weight: true });
   };
   const norm = (name: string, k: number) => out.push({ name, dims: [k], type: GgmlType.F32, weight: false });

@@ -201,7 +201,7 @@ export function selftestCases(quick: boolean, types: number[] = ALL_FORMATS, mma
 function fmtRow(r: SelftestRow): string {
   const nm = r.nmse === null ? '-' : r.nmse.toExponential(2);
   return (
-    `${r.result.toUpperCase().padEnd(5)} ${r.format.padEnd(5)} n=${String(r.n).padEnd(5)} k=${String(r.k).padEnd(6)} ` +
+    `${r.result.toUpperCase().padEnd(5)} ${r.format.padEnd(6)} n=${String(r.n).padEnd(5)} k=${String(r.k).padEnd(6)} ` +
     `m=${String(r.m).padEnd(4)} ${r.weights.padEnd(16)} ${(r.path ?? r.requested).padEnd(16)} nmse=${nm.padEnd(9)}` +
     (r.result === 'pass' ? '' : ` ${r.detail}`)
   );

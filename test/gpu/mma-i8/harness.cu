@@ -12,6 +12,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+// the format's traits header for -DQS_TYPE=<ggml type id>
+#if QS_TYPE == 2
+#include "q4_0.h"
+#elif QS_TYPE == 8
+#include "q8_0.h"
+#elif QS_TYPE == 12
+#include "q4_k.h"
+#elif QS_TYPE == 13
+#include "q5_k.h"
+#elif QS_TYPE == 14
+#include "q6_k.h"
+#endif
 #include "qs_kernels.h"
 #include "qs_q8.h"
 #include "qs_mma_i8.h"

@@ -22,12 +22,17 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; i++) names.push_back(argv[i]), srcs.push_back(slurp((std::string("kernels/") + argv[i]).c_str()));
   std::vector<const char*> hs, hn;
   for (size_t i = 0; i < names.size(); i++) hs.push_back(srcs[i].c_str()), hn.push_back(names[i].c_str());
-  const char* source = "#include \"qs_kernels.h\"\n#include \"qs_q8.h\"\n#include \"qs_mma_i8.h\"\n";
   int bad = 0;
-  for (int type : {2, 8, 12, 13, 14})
+  const struct {
+    int type;
+    const char* stem;
+  } formats[] = {{2, "q4_0"}, {8, "q8_0"}, {12, "q4_k"}, {13, "q5_k"}, {14, "q6_k"}};
+  for (const auto& f : formats)
     for (const char* arch : {archOpt.c_str()}) {
+      const int type = f.type;
+      const std::string source = std::string("#include \"") + f.stem + ".h\"\n#include \"qs_kernels.h\"\n#include \"qs_q8.h\"\n#include \"qs_mma_i8.h\"\n";
       nvrtcProgram prog;
-      nvrtcCreateProgram(&prog, source, "mma_i8.cu", (int)hs.size(), hs.data(), hn.data());
+      nvrtcCreateProgram(&prog, source.c_str(), "mma_i8.cu", (int)hs.size(), hs.data(), hn.data());
       std::string def = "-DQS_TYPE=" + std::to_string(type);
       const char* opts[] = {arch, "--std=c++17", "-default-device", def.c_str()};
       nvrtcResult rc = nvrtcCompileProgram(prog, 4, opts);

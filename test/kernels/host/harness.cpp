@@ -1,16 +1,27 @@
 // Host harness for test/kernels/host-math.test.ts: the kernels' own device functions, compiled for the
-// CPU (-DQS_HOST -DQS_TYPE=<ggml type id>), run on weights and activations from a file.
+// CPU (-DQS_HOST -include <format stem>.h, the format's traits header), run on weights and activations
+// from a file; or, with the single argument "geometry", qs_q8_geometry's 17 numbers on stdout.
 //   in : int32 n, k, m; n rows of raw GGUF blocks; m*k float32 activations
 //   out: n*k float32 from qs_dq8 (the exact dequantization the float32 kernels use), then m*n float32
 //        from the fused-small-q8 arithmetic: x quantized per 32 as qs_x_q8 does it (same scale, rounding
-//        and sum order), then every unit through qs_q8_load / qs_q8_unpack / qs_q8_dot.
+//        and sum order), then every unit through qs_q8_load / qs_q8_unpack / qs_q8_dot; then, for the
+//        formats with the int8 matrix-unit traits (QS_I8_NV), n*k float32: every weight as qs_mma_i8 sees
+//        it, rebuilt from its slot in shared memory (the slice's pieces copied as the kernel's cp.async
+//        does, from the 16-byte-aligned spans) through qs_i8_scale and qs_i8_frag: byte * dw (+ offset)
 #include "qs_kernels.h"
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 static bool readAll(FILE* f, void* p, size_t n) { return fread(p, 1, n, f) == n; }
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "geometry") == 0) {
+    int g[17];
+    qs_q8_geometry(g);
+    for (int i = 0; i < 17; i++) printf("%d%c", g[i], i == 16 ? '\n' : ' ');
+    return 0;
+  }
   if (argc != 3) return 2;
   FILE* f = fopen(argv[1], "rb");
   if (!f) return 3;
@@ -72,10 +83,52 @@ int main(int argc, char** argv) {
       y[(size_t)mi * n + r] = acc;
     }
 
+#ifdef QS_I8_NV
+  std::vector<float> wi((size_t)n * k);
+  const int nb = k / QS_QK;
+  for (int r = 0; r < n; r++) {
+    const int rbm = (int)(((qs_i64)r * rowBytes) & 15);
+    for (int st = 0; st * 128 < k; st++) {
+      qs_u8 slot[QS_I8_RS];
+      std::memset(slot, 0xA5, sizeof slot);
+      for (int v = 0; v < QS_I8_NV; v++) {
+        int rel, len, q;
+        qs_i8_piece(v, st, nb, rel, len, q);
+        const qs_i64 a = (qs_i64)r * rowBytes + rel, src = (a & ~(qs_i64)15) + 16 * q;
+        if (src < a + len) std::memcpy(slot + 16 * v, w.data() + src, 16);
+      }
+      for (int j = 0; j < 4 && st * 128 + 32 * j < k; j++) {
+        float s0 = 0.f, s2 = 0.f;
+        qs_i8_scale(slot, rbm, st, j, nb, s0, s2);
+        for (int t = 0; t < 4; t++) {
+          qs_u32 b[2];
+          qs_i8_frag(slot, rbm, st, j, t, b[0], b[1]);
+          for (int half = 0; half < 2; half++)
+            for (int i = 0; i < 4; i++) {
+              const int kk = 16 * half + 4 * t + i; // k within the 32-step
+              const float q = (float)(int)(qs_i8)(b[half] >> (8 * i));
+#if defined(QS_I8_SPLIT16)
+              const float wv = __fmul_rn(q, half ? s2 : s0);
+#elif defined(QS_I8_OFFSET)
+              const float wv = __fmul_rn(s0, q) + s2;
+#else
+              const float wv = __fmul_rn(q, s0);
+#endif
+              wi[(size_t)r * k + st * 128 + 32 * j + kk] = wv;
+            }
+        }
+      }
+    }
+  }
+#endif
+
   FILE* o = fopen(argv[2], "wb");
   if (!o) return 6;
   fwrite(dq.data(), 4, dq.size(), o);
   fwrite(y.data(), 4, y.size(), o);
+#ifdef QS_I8_NV
+  fwrite(wi.data(), 4, wi.size(), o);
+#endif
   fclose(o);
   return 0;
 }

@@ -197,6 +197,8 @@ interface ModuleEntry {
   origin: string;
   /** qs_mma_i8's launch facts (qs_mma_i8_geometry), read once */
   i8?: { shared: number; minBlocks: number; bm: number; bn: number; kt: number; threads: number };
+  /** the int8 small kernel's rows and warps per block for m = 1..8 (qs_q8_geometry), read once */
+  q8?: Q8Geometry;
 }
 
 export interface CompiledInfo {
@@ -406,12 +408,21 @@ class GpuSession implements BackendSession {
     }
   }
 
-  /** weight rows per block and threads per block of the int8 small kernel (qs_small_q8.h's table) */
-  private q8Geometry(type: number, m: number): { rows: number; threads: number } {
-    const t = q8Table(type);
-    const d = this.extraDefines;
-    const rows = d.QS_Q8_R ?? t.rows[m - 1];
-    return { rows, threads: (d.QS_Q8_W ?? t.warps[m - 1]) * this.device.warpSize };
+  /** weight rows per block and threads per block of the int8 small kernel, as the module was compiled */
+  private q8Geometry(entry: ModuleEntry, type: number, m: number): { rows: number; threads: number } {
+    if (!entry.q8) {
+      const fn = this.fn(entry, 'qs_q8_geometry');
+      const buf = this.alloc(64, 'qs_q8 geometry');
+      try {
+        this.rt.launch(fn, [1, 1, 1], [1, 1, 1], 0, [{ ptr: buf }]);
+        const v = new Int32Array(17);
+        this.rt.copyFromDevice(v, buf);
+        entry.q8 = parseQ8Geometry(v, type);
+      } finally {
+        this.freeQuiet(buf);
+      }
+    }
+    return { rows: entry.q8.rows[m - 1], threads: entry.q8.warps[m - 1] * this.device.warpSize };
   }
 
   /** weight rows per block of the small kernel for batch size m (QS_RROWS in qs_kernels.h) */
@@ -563,21 +574,26 @@ class GpuSession implements BackendSession {
         );
       return 'fused-mma-f16';
     }
+    // the format registry says which int8 kernels a format has: the dp4a small-batch kernel ('int8') and
+    // the int8 matrix-unit kernel ('int8-mma')
     const int8 = gpuHasPath(gw.type, 'int8');
+    const int8Mma = gpuHasPath(gw.type, 'int8-mma');
     if (choice === 'int8') {
       if (!int8)
         throw new Error(
           `${gw.name}: int8 activations need quantized weights (${typeName(gw.type)} runs --path f32)`,
         );
       if (m <= 8) return 'fused-small-q8';
-      if (this.hasMmaI8) return 'fused-mma-i8';
+      if (this.hasMmaI8 && int8Mma) return 'fused-mma-i8';
       throw new Error(
-        `${gw.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`,
+        int8Mma
+          ? `${gw.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`
+          : `${gw.name}: ${typeName(gw.type)} has no int8 matrix-unit kernel (m > 8 runs --path f32 or mma)`,
       );
     }
     if (choice === 'auto' && int8) {
       if (m <= 8) return 'fused-small-q8';
-      if (this.hasMmaI8) return 'fused-mma-i8';
+      if (this.hasMmaI8 && int8Mma) return 'fused-mma-i8';
       // AMD: MFMA only on request (--path mma) until it has passed the selftest on an AMD GPU
       if (this.hasMma && this.kind === 'cuda') return 'fused-mma-f16';
     }
@@ -659,7 +675,7 @@ class GpuSession implements BackendSession {
       const entry = this.moduleFor(gw.type);
       const fn = this.fn(entry, `qs_q8_m${m}`);
       const { xq, xd, quantize } = this.quantizeActivations(entry, gw, xPtr, m, scratch);
-      const { rows, threads } = this.q8Geometry(gw.type, m);
+      const { rows, threads } = this.q8Geometry(entry, gw.type, m);
       const grid: [number, number, number] = [Math.ceil(n / rows), 1, 1];
       const args = argsFor((wPtr): KernelArg[] => [
         { ptr: xq },
@@ -1013,28 +1029,33 @@ class GpuSession implements BackendSession {
 
 const OVERLAP = { overlapPrevious: true } as const;
 
-/**
- * The int8 small-batch kernel's launch table for a format: weight rows and warps per block for
- * m = 1..8, read from kernels/qs_small_q8.h (the `#if QS_TYPE == id` / `#define QS_Q8_RT` / `QS_Q8_WT`
- * lines; `#else` is Q6_K), so the launch and the compiled kernel cannot disagree.
- */
-export function q8Table(type: number): { rows: number[]; warps: number[] } {
-  const hit = Q8_TABLES.get(type);
-  if (hit) return hit;
-  const text = KERNEL_HEADERS['qs_small_q8.h'];
-  const re =
-    /#(?:if|elif) QS_TYPE == (\d+)\s*\n#define QS_Q8_RT ([\d, ]+)\n#define QS_Q8_WT ([\d, ]+)\n|#else \/\/ Q6_K\s*\n#define QS_Q8_RT ([\d, ]+)\n#define QS_Q8_WT ([\d, ]+)\n/g;
-  const list = (v: string) => v.split(',').map((x) => Number(x.trim()));
-  for (const mt of text.matchAll(re)) {
-    const id = mt[1] !== undefined ? Number(mt[1]) : 14;
-    Q8_TABLES.set(id, { rows: list(mt[2] ?? mt[4]), warps: list(mt[3] ?? mt[5]) });
-  }
-  const t = Q8_TABLES.get(type);
-  if (!t || t.rows.length !== 8 || t.warps.length !== 8)
-    throw new Error(`kernels/qs_small_q8.h has no launch table for ${typeName(type)}`);
-  return t;
+/** The int8 small kernel's launch table: weight rows and warps per block for m = 1..8. */
+export interface Q8Geometry {
+  rows: number[];
+  warps: number[];
 }
-const Q8_TABLES = new Map<number, { rows: number[]; warps: number[] }>();
+
+/**
+ * qs_q8_geometry's output (kernels/qs_small_q8.h: the type id, then rows and warps per block for
+ * m = 1..8, from the format header's table as compiled, tuning defines included) as a table; throws a
+ * one-line error when it is not that format's or a value is out of range.
+ */
+export function parseQ8Geometry(v: Int32Array, type: number): Q8Geometry {
+  const rows = Array.from(v.subarray(1, 9));
+  const warps = Array.from(v.subarray(9, 17));
+  const ok = (x: number) => Number.isInteger(x) && x >= 1 && x <= 32;
+  if (
+    v.length < 17 ||
+    v[0] !== type ||
+    rows.length !== 8 ||
+    warps.length !== 8 ||
+    ![...rows, ...warps].every(ok)
+  )
+    throw new Error(
+      `qs_q8_geometry of the ${typeName(type)} module returned ${Array.from(v.subarray(0, 17)).join(',')}`,
+    );
+  return { rows, warps };
+}
 // int8 matrix-unit kernel (kernels/qs_mma_i8.h)
 const MMA_I8_AVAILABLE = true;
 

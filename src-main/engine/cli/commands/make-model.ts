@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { FORMATS } from '../../formats/registry';
 import { makeModel, tensorBytes } from '../../models/make-model';
 import { FTYPES, PRESETS, parseTypeList, planTensors, type Ftype } from '../../models/presets';
 import { fmtBytes } from '../../report/report';
@@ -11,8 +12,11 @@ export const makeModelCommand: CliCommand = {
   help: `quantscope make-model --out <file.gguf> [--preset ${Object.keys(PRESETS).join('|')}]
                      [--ftype ${FTYPES.join('|')}] [--types q4_0,q4_k,...] [--seed N] [--fill random|zeros|sparse]
   Random weights (normal, std 1/sqrt(k)) quantized by QuantScope's quantizers, llama-style metadata.
-  --ftype   llama.cpp-like mix: q4_k_m gives Q6_K to output and to attn_v/ffn_down of some layers
-  --types   explicit list of types, cycled over the weight tensors (norms stay F32)
+  --ftype   llama.cpp-like mix (default: mixed for tiny, q4_k_m otherwise). Output is Q6_K (Q8_0 for
+            q8_0); the _s/_m/_l mixes raise attn_v, ffn_down and attn_output of some layers as
+            llama.cpp does (q4_k_m: Q6_K in the first and last eighth and every third layer between;
+            q3_k_m: Q4_K/Q5_K; q2_k: Q3_K/Q4_K; iq4_*: Q5_K); mixed cycles the types with GPU kernels
+  --types   explicit list of types, cycled over the weight tensors (norms stay F32): ${FORMATS.map((f) => f.name.toLowerCase()).join(',')}
   --fill    zeros: all-zero blocks (valid, fast); sparse: header only, data a sparse hole (instant)
   Presets: ${Object.values(PRESETS)
     .map((p) => `${p.name}: ${p.description}`)

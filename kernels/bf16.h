@@ -1,0 +1,6 @@
+// QuantScope format traits: BF16 (ggml type 30), plain bfloat16 weights (qs_format.h lists the traits).
+#pragma once
+#include "qs_format.h"
+#define QS_TYPE 30
+#define QS_PLAIN 2
+__device__ __forceinline__ float qs_ldplain(const qs_u8* row, qs_i64 i) { return qs_bf2f(((const qs_u16*)row)[i]); }

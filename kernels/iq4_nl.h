@@ -1,0 +1,83 @@
+// QuantScope format traits: IQ4_NL (ggml type 20), blocks of 32: w = d * v[q], q a 4-bit index (elements
+// 0..15 in the low nibbles of qs, 16..31 in the high ones) into the 16 non-linear values v
+// (qs_iq4nl_values). qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 20
+#define QS_QK 32
+#define QS_BB 18
+struct qs_block_iq4_nl {
+  qs_u16 d;     // float16 scale
+  qs_u8 qs[16]; // indices
+};
+static_assert(sizeof(qs_block_iq4_nl) == QS_BB, "IQ4_NL block size");
+
+// ---- float32 paths
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  offset = 0.f;
+  scale = qs_h2f(qs_ld16(b));
+  qs_u32 lo, hi;
+  qs_ld8b(b + 2 + (j & 1) * 8, lo, hi);
+  const int sh = (j >> 1) * 4;
+  lo = qs_iq4nl_values((lo >> sh) & 0x0F0F0F0Fu) ^ 0x80808080u; // signed value v -> v + 128
+  hi = qs_iq4nl_values((hi >> sh) & 0x0F0F0F0Fu) ^ 0x80808080u;
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);
+}
+
+// ---- int8 small kernel: one part per block; d * dx * sum(v[q] * xq)
+#define QS_Q8_P 1
+#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+struct qs_q8w {
+  int v[8]; // the values as signed bytes: v[0..3] elements 0..15, v[4..7] 16..31
+  float d;
+};
+struct qs_q8r {
+  qs_u32 t[5]; // the aligned words covering the 18-byte block
+  int sh;
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  (void)p;
+  qs_ldwords<5>(b, r.t, r.sh);
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  (void)p;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const qs_u32 a = (qs_u32)qs_funnel(r.t, i, 16 + r.sh); // bytes 2.. of the block
+    u.v[i] = (int)qs_iq4nl_values(a & 0x0F0F0F0Fu);
+    u.v[4 + i] = (int)qs_iq4nl_values((a >> 4) & 0x0F0F0F0Fu);
+  }
+  u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  return u.d * xd[0].x * (float)s;
+}
+
+// ---- int8 matrix-unit kernel: a slice (128 elements) is 4 whole blocks; weights the values v[q]
+#define QS_I8_DEF_MINB 2
+#define QS_I8_DEF_JUNROLL 1
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 6
+#define QS_I8_RS 112
+#define QS_I8_NSC 1
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  rel = st * 4 * QS_BB;
+  len = min(4, nb - st * 4) * QS_BB;
+  q = v;
+}
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  s2 = 0.f;
+  if (st * 4 + j < nb) s0 = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
+}
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const qs_u32 v = qs_ld4(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j + 2 + 4 * t);
+  b0 = qs_iq4nl_values(v & 0x0F0F0F0Fu);
+  b1 = qs_iq4nl_values((v >> 4) & 0x0F0F0F0Fu);
+}

@@ -1,0 +1,79 @@
+// QuantScope format traits: Q2_K (ggml type 10), blocks of 256 in 16 sub-blocks of 16: w = d * (sc & 15)
+// * q - dmin * (sc >> 4), q 2 bits. Element 128h + 32t + l (t = 0..3, l = 0..31): bits 2t, 2t+1 of
+// qs[32h + l], scale byte sc = scales[8h + 2t + l / 16]. qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 10
+#define QS_QK 256
+#define QS_BB 84
+struct qs_block_q2_k {
+  qs_u8 scales[16]; // 4-bit scale (low) and min (high) per sub-block
+  qs_u8 qs[64];     // 2-bit quants
+  qs_u16 d, dmin;   // float16 super-block scales
+};
+static_assert(sizeof(qs_block_q2_k) == QS_BB, "Q2_K block size");
+
+// ---- float32 paths: (d * (sc & 15)) * q - dmin * (sc >> 4) (ggml's dequantize_row_q2_K)
+#define QS_HAS_OFFSET 1
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  const int e = 8 * j, h = e >> 7, t = (e >> 5) & 3, l0 = e & 31;
+  const int sc = b[8 * h + 2 * t + (l0 >> 4)];
+  scale = qs_h2f(qs_ld16(b + 80)) * (float)(sc & 15);
+  offset = -(qs_h2f(qs_ld16(b + 82)) * (float)(sc >> 4));
+  qs_u32 lo, hi;
+  qs_ld8b(b + 16 + 32 * h + l0, lo, hi);
+  lo = (lo >> (2 * t)) & 0x03030303u;
+  hi = (hi >> (2 * t)) & 0x03030303u;
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);
+}
+
+// ---- int8 small kernel: 8 parts of 32 elements (h = p >> 2, t = p & 3: two sub-blocks of 16). Per
+// sub-block the integer sums s = sum(q * xq) and sx = sum(xq); dx * (d * sum(s * (sc & 15)) - dmin *
+// sum(sx * (sc >> 4))): the min term uses the 8-bit activations (as llama.cpp's q2_K x q8_1 does)
+#define QS_Q8_P 8
+#define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+struct qs_q8w {
+  int v[8]; // q as bytes: v[0..3] the first sub-block of 16, v[4..7] the second
+  int sc;   // the two scale bytes (low byte: the first sub-block)
+  float d, dmin;
+  int p;
+};
+struct qs_q8r {
+  uint4 q0, q1; // the 32 bytes of qs[32h ..] (blocks are 4-byte aligned: 84-byte blocks)
+  qs_u32 sc;    // scales[8h + 2t], [8h + 2t + 1] (the aligned word holding them)
+  qs_u32 dd;    // d, dmin
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  const int h = p >> 2, t = p & 3;
+  const qs_u32* q = (const qs_u32*)(b + 16 + 32 * h);
+  r.q0 = make_uint4(q[0], q[1], q[2], q[3]);
+  r.q1 = make_uint4(q[4], q[5], q[6], q[7]);
+  r.sc = *(const qs_u32*)(b + 8 * h + 4 * (t >> 1));
+  r.dd = *(const qs_u32*)(b + 80);
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  const int t = p & 3;
+  const qs_u32 q[8] = {r.q0.x, r.q0.y, r.q0.z, r.q0.w, r.q1.x, r.q1.y, r.q1.z, r.q1.w};
+#pragma unroll
+  for (int i = 0; i < 8; i++) u.v[i] = (int)((q[i] >> (2 * t)) & 0x03030303u);
+  u.sc = (int)((r.sc >> (16 * (t & 1))) & 0xffffu);
+  u.d = qs_h2f(r.dd & 0xffffu);
+  u.dmin = qs_h2f(r.dd >> 16);
+  u.p = p;
+}
+// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 lo = *(const int4*)(xq + 8 * u.p), hi = *(const int4*)(xq + 8 * u.p + 4);
+  const int ones = 0x01010101;
+  const int s0 = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  const int s1 = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, 0))));
+  const int x0 = qs_dp4a(ones, lo.x, qs_dp4a(ones, lo.y, qs_dp4a(ones, lo.z, qs_dp4a(ones, lo.w, 0))));
+  const int x1 = qs_dp4a(ones, hi.x, qs_dp4a(ones, hi.y, qs_dp4a(ones, hi.z, qs_dp4a(ones, hi.w, 0))));
+  const int sd = s0 * (u.sc & 15) + s1 * ((u.sc >> 8) & 15);
+  const int sm = x0 * ((u.sc >> 4) & 15) + x1 * (u.sc >> 12);
+  return xd[u.p].x * (u.d * (float)sd - u.dmin * (float)sm);
+}

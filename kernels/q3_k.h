@@ -1,0 +1,129 @@
+// QuantScope format traits: Q3_K (ggml type 11), blocks of 256 in 16 sub-blocks of 16: w = d * (sc - 32) *
+// (q - 4), q 3 bits. Element 128h + 32t + l (t = 0..3, l = 0..31): bits 2t, 2t+1 of qs[32h + l] and, as
+// its third bit, bit 4h + t of hmask[l]; sub-block is = 8h + 2t + l / 16 with the 6-bit scale
+// sc = (scales[is % 8] >> 4 (is / 8)) & 15 | ((scales[8 + is % 4] >> 2 (is / 4)) & 3) << 4.
+// qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 11
+#define QS_QK 256
+#define QS_BB 110
+struct qs_block_q3_k {
+  qs_u8 hmask[32];  // third bits
+  qs_u8 qs[64];     // low 2 bits
+  qs_u8 scales[12]; // 6-bit scales
+  qs_u16 d;         // float16 super-block scale
+};
+static_assert(sizeof(qs_block_q3_k) == QS_BB, "Q3_K block size");
+
+// the 6-bit scale of sub-block is (0..15) from the 12 scale bytes s
+__device__ __forceinline__ int qs_q3k_scale(const qs_u8* s, int is) {
+  return ((s[is & 7] >> (4 * (is >> 3))) & 15) | (((s[8 + (is & 3)] >> (2 * (is >> 2))) & 3) << 4);
+}
+
+// ---- float32 paths: (d * (sc - 32)) * (q - 4) (ggml's dequantize_row_q3_K)
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  offset = 0.f;
+  const int e = 8 * j, h = e >> 7, t = (e >> 5) & 3, l0 = e & 31;
+  scale = qs_h2f(qs_ld16(b + 108)) * (float)(qs_q3k_scale(b + 96, 8 * h + 2 * t + (l0 >> 4)) - 32);
+  qs_u32 lo, hi, mlo, mhi;
+  qs_ld8b(b + 32 + 32 * h + l0, lo, hi);
+  qs_ld8b(b + l0, mlo, mhi);
+  const int hb = 4 * h + t;
+  lo = ((lo >> (2 * t)) & 0x03030303u) | (((mlo >> hb) & 0x01010101u) << 2);
+  hi = ((hi >> (2 * t)) & 0x03030303u) | (((mhi >> hb) & 0x01010101u) << 2);
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 4.f);
+}
+
+// ---- int8 small kernel: 8 parts of 32 elements (h = p >> 2, t = p & 3: two sub-blocks of 16). q + 4
+// (0..7) goes into dp4a and 4 * sum(xq) is subtracted per sub-block (exact in int32); d * dx *
+// sum((s - 4 sx) * (sc - 32))
+#define QS_Q8_P 8
+#define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+struct qs_q8w {
+  int v[8];     // q + 4 as bytes: v[0..3] the first sub-block of 16, v[4..7] the second
+  int sc0, sc1; // their scales - 32
+  float d;
+  int p;
+};
+struct qs_q8r {
+  qs_u32 q[9], m[9], s[5]; // aligned words covering qs[32h ..], hmask, scales and d
+  int sh;                  // 0 or 16: the block's offset in the first word (all spans share it)
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  const int h = p >> 2;
+  qs_ldwords<9>(b + 32 + 32 * h, r.q, r.sh);
+  qs_ldwords<9>(b, r.m, r.sh);
+  qs_ldwords<5>(b + 96, r.s, r.sh);
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  const int h = p >> 2, t = p & 3, hb = 4 * h + t;
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    const qs_u32 q = (qs_u32)qs_funnel(r.q, i, r.sh), m = (qs_u32)qs_funnel(r.m, i, r.sh);
+    u.v[i] = (int)(((q >> (2 * t)) & 0x03030303u) | (((m >> hb) & 0x01010101u) << 2));
+  }
+  // scale bytes: the low 4 bits from bytes 2t, 2t+1 (nibble h), the high 2 bits from bytes 8 + (2t & 3),
+  // 8 + (2t & 3) + 1 (bits 2 (2h + t / 2))
+  const qs_u32 s01 = (qs_u32)qs_funnel(r.s, (2 * t) >> 2, r.sh) >> (8 * ((2 * t) & 3));
+  const qs_u32 s2 = (qs_u32)qs_funnel(r.s, 2, r.sh) >> (8 * ((2 * t) & 3));
+  const int sa = 4 * h, sb = 2 * (2 * h + (t >> 1));
+  u.sc0 = (int)(((s01 >> sa) & 15u) | (((s2 >> sb) & 3u) << 4)) - 32;
+  u.sc1 = (int)(((s01 >> (8 + sa)) & 15u) | (((s2 >> (8 + sb)) & 3u) << 4)) - 32;
+  u.d = qs_h2f((qs_u32)qs_funnel(r.s, 3, r.sh) & 0xffffu);
+  u.p = p;
+}
+// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 lo = *(const int4*)(xq + 8 * u.p), hi = *(const int4*)(xq + 8 * u.p + 4);
+  const int m4 = (int)0xFCFCFCFCu; // -4 in every byte: -4 * sum(xq), the start value of each sub-block's sum
+  const int n0 = qs_dp4a(m4, lo.x, qs_dp4a(m4, lo.y, qs_dp4a(m4, lo.z, qs_dp4a(m4, lo.w, 0))));
+  const int n1 = qs_dp4a(m4, hi.x, qs_dp4a(m4, hi.y, qs_dp4a(m4, hi.z, qs_dp4a(m4, hi.w, 0))));
+  const int s0 = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, n0))));
+  const int s1 = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, n1))));
+  return u.d * xd[u.p].x * (float)(s0 * u.sc0 + s1 * u.sc1);
+}
+
+// ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot
+// holds hmask (vectors 0..2), the half's 32 bytes of qs (3..5), the scales and d (6..7); weights q - 4,
+// two 16-element scales per k-step
+#define QS_I8_DEF_MINB 1
+#define QS_I8_DEF_JUNROLL 4
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 8
+#define QS_I8_RS 144
+#define QS_I8_NSC 2 // dw of the first and of the second 16 of each 32
+#define QS_I8_SPLIT16 1
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  (void)nb;
+  const int B = st >> 1, h = st & 1;
+  if (v < 3) {
+    rel = B * QS_BB, len = 32, q = v;
+  } else if (v < 6) {
+    rel = B * QS_BB + 32 + 32 * h, len = 32, q = v - 3;
+  } else {
+    rel = B * QS_BB + 96, len = 14, q = v - 6;
+  }
+}
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  (void)nb;
+  const qs_u8* s = p + 96 + ((rbm + (st >> 1) * QS_BB + 96) & 15);
+  const float d = qs_h2f(qs_ld16(s + 12));
+  const int is = 8 * (st & 1) + 2 * j;
+  s0 = d * (float)(qs_q3k_scale(s, is) - 32);
+  s2 = d * (float)(qs_q3k_scale(s, is + 1) - 32);
+}
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const int B = st >> 1, h = st & 1, hb = 4 * h + j;
+  const qs_u8* hm = p + ((rbm + B * QS_BB) & 15) + 4 * t;
+  const qs_u8* qq = p + 48 + ((rbm + B * QS_BB + 32 + 32 * h) & 15) + 4 * t;
+  const qs_u32 v0 = ((qs_ld4(qq) >> (2 * j)) & 0x03030303u) | (((qs_ld4(hm) >> hb) & 0x01010101u) << 2);
+  const qs_u32 v1 = ((qs_ld4(qq + 16) >> (2 * j)) & 0x03030303u) | (((qs_ld4(hm + 16) >> hb) & 0x01010101u) << 2);
+  // q + 4 (0..7) + 0x7C = q + 0x80 without carries; ^ 0x80: q as a signed byte
+  b0 = (v0 + 0x7C7C7C7Cu) ^ 0x80808080u;
+  b1 = (v1 + 0x7C7C7C7Cu) ^ 0x80808080u;
+}

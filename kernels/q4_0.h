@@ -1,0 +1,91 @@
+// QuantScope format traits: Q4_0 (ggml type 2), blocks of 32: w = d * (q - 8), q the 4-bit values
+// (elements 0..15 in the low nibbles of qs, 16..31 in the high ones). qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 2
+#define QS_QK 32
+#define QS_BB 18
+struct qs_block_q4_0 {
+  qs_u16 d;      // float16 scale
+  qs_u8 qs[16];  // nibbles
+};
+static_assert(sizeof(qs_block_q4_0) == QS_BB, "Q4_0 block size");
+
+// ---- float32 paths
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  offset = 0.f;
+  scale = qs_h2f(qs_ld16(b));
+  qs_u32 lo, hi;
+  qs_ld8b(b + 2 + (j & 1) * 8, lo, hi);
+  const int sh = (j >> 1) * 4;
+  lo = (lo >> sh) & 0x0F0F0F0Fu;
+  hi = (hi >> sh) & 0x0F0F0F0Fu;
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 8.f);
+}
+
+// ---- int8 small kernel: one part per block (32 elements: 16 bytes of nibbles)
+#define QS_Q8_P 1
+#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+// every block requests its first weights before waiting (the staggered start gains nothing cold and
+// loses ~1 us hot for Q4_0 on an H100)
+#define QS_Q8_NOSTAG 1
+struct qs_q8w {
+  int v[8]; // v[0..3] low nibbles (elements 0..15), v[4..7] high nibbles (16..31), as bytes
+  float d;
+};
+// a unit's raw bytes as loaded (qs_q8_load: aligned words, the fewest loads) and decoded (qs_q8_unpack)
+struct qs_q8r {
+  qs_u32 t[5]; // the aligned words covering the 18-byte block
+  int sh;      // 0 or 16: the block's offset in the first word
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  (void)p;
+  qs_ldwords<5>(b, r.t, r.sh);
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  (void)p;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const int a = qs_funnel(r.t, i, 16 + r.sh); // bytes 2.. of the block
+    u.v[i] = a & 0x0F0F0F0F;
+    u.v[4 + i] = (a >> 4) & 0x0F0F0F0F;
+  }
+  u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
+}
+// xq: the block's 32 activations as 8 ints; xd: its (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  const float2 ds = xd[0];
+  return u.d * (ds.x * (float)s - 8.f * ds.y);
+}
+
+// ---- int8 matrix-unit kernel: a slice (128 elements) is 4 whole blocks; weights q - 8
+#define QS_I8_DEF_MINB 2
+#define QS_I8_DEF_JUNROLL 1
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 6   // 16-byte vectors per row and slice in shared memory
+#define QS_I8_RS 112 // their row stride (bytes)
+#define QS_I8_NSC 1  // float scale arrays per slice: dw
+// vector v of a row's slot for slice st: the row's byte range [rel, rel+len) and v's index q in its span
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  rel = st * 4 * QS_BB;
+  len = min(4, nb - st * 4) * QS_BB;
+  q = v;
+}
+// the float scales of 32-block j of slice st from the row's slot p (rbm: the row's start mod 16)
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  s2 = 0.f;
+  if (st * 4 + j < nb) s0 = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
+}
+// the mma B fragment of k-step j: k bytes 4t..4t+3 and 16+4t..16+4t+3 of 32-block j, as signed bytes
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const qs_u32 v = qs_ld4(p + ((rbm + st * 72) & 15) + 18 * j + 2 + 4 * t);
+  b0 = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+  b1 = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+}

@@ -1,0 +1,91 @@
+// QuantScope format traits: Q4_1 (ggml type 3), blocks of 32: w = d * q + m, q the 4-bit values (elements
+// 0..15 in the low nibbles of qs, 16..31 in the high ones). qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 3
+#define QS_QK 32
+#define QS_BB 20
+struct qs_block_q4_1 {
+  qs_u16 d, m;  // float16 scale and offset
+  qs_u8 qs[16]; // nibbles
+};
+static_assert(sizeof(qs_block_q4_1) == QS_BB, "Q4_1 block size");
+
+// ---- float32 paths: q * d + m (one rounding each: ggml's dequantize_row_q4_1)
+#define QS_HAS_OFFSET 1
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  scale = qs_h2f(qs_ld16(b));
+  offset = qs_h2f(qs_ld16(b + 2));
+  qs_u32 lo, hi;
+  qs_ld8b(b + 4 + (j & 1) * 8, lo, hi);
+  const int sh = (j >> 1) * 4;
+  lo = (lo >> sh) & 0x0F0F0F0Fu;
+  hi = (hi >> sh) & 0x0F0F0F0Fu;
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);
+}
+
+// ---- int8 small kernel: one part per block; d * dx * sum(q * xq) + m * sum(x)
+#define QS_Q8_P 1
+#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+struct qs_q8w {
+  int v[8]; // v[0..3] low nibbles (elements 0..15), v[4..7] high nibbles (16..31), as bytes
+  float d, m;
+};
+struct qs_q8r {
+  qs_u32 t[6]; // the aligned words covering the 20-byte block
+  int sh;
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  (void)p;
+  qs_ldwords<6>(b, r.t, r.sh);
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  (void)p;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const int a = qs_funnel(r.t, i + 1, r.sh); // bytes 4.. of the block
+    u.v[i] = a & 0x0F0F0F0F;
+    u.v[4 + i] = (a >> 4) & 0x0F0F0F0F;
+  }
+  const qs_u32 dm = (qs_u32)qs_funnel(r.t, 0, r.sh);
+  u.d = qs_h2f(dm & 0xffffu);
+  u.m = qs_h2f(dm >> 16);
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  const float2 ds = xd[0];
+  return u.d * (ds.x * (float)s) + u.m * ds.y;
+}
+
+// ---- int8 matrix-unit kernel: a slice (128 elements) is 4 whole blocks; weights q (0..15), the offset
+// m per 32 added by the tf32 offset term with the exact float sums of x
+#define QS_I8_DEF_MINB 2
+#define QS_I8_DEF_JUNROLL 1
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 6   // 80 bytes from a 4-byte-aligned start
+#define QS_I8_RS 112
+#define QS_I8_NSC 2  // d and m per 32
+#define QS_I8_OFFSET 1
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  rel = st * 4 * QS_BB;
+  len = min(4, nb - st * 4) * QS_BB;
+  q = v;
+}
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  if (st * 4 + j < nb) {
+    const qs_u8* b = p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j;
+    s0 = qs_h2f(qs_ld16(b));
+    s2 = qs_h2f(qs_ld16(b + 2));
+  }
+}
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const qs_u32 v = qs_ld4(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j + 4 + 4 * t);
+  b0 = v & 0x0F0F0F0Fu;
+  b1 = (v >> 4) & 0x0F0F0F0Fu;
+}

@@ -1,0 +1,89 @@
+// QuantScope format traits: Q5_0 (ggml type 6), blocks of 32: w = d * (q - 16), q 5 bits: the nibble
+// (elements 0..15 low, 16..31 high nibbles of qs) and bit e of the 32-bit qh for element e.
+// qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 6
+#define QS_QK 32
+#define QS_BB 22
+struct qs_block_q5_0 {
+  qs_u16 d;     // float16 scale
+  qs_u8 qh[4];  // fifth bits, little-endian
+  qs_u8 qs[16]; // nibbles
+};
+static_assert(sizeof(qs_block_q5_0) == QS_BB, "Q5_0 block size");
+
+// ---- float32 paths
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  offset = 0.f;
+  scale = qs_h2f(qs_ld16(b));
+  const qs_u32 qh = (qs_ld16(b + 2) | (qs_ld16(b + 4) << 16)) >> (8 * j); // bits of elements 8j ..
+  qs_u32 lo, hi;
+  qs_ld8b(b + 6 + (j & 1) * 8, lo, hi);
+  const int sh = (j >> 1) * 4;
+  lo = ((lo >> sh) & 0x0F0F0F0Fu) | qs_bits4_to_b4(qh);
+  hi = ((hi >> sh) & 0x0F0F0F0Fu) | qs_bits4_to_b4(qh >> 4);
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 16.f);
+}
+
+// ---- int8 small kernel: one part per block; d * (dx * sum(q * xq) - 16 * sum(x))
+#define QS_Q8_P 1
+#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+struct qs_q8w {
+  int v[8]; // q (0..31) as bytes: v[0..3] elements 0..15, v[4..7] 16..31
+  float d;
+};
+struct qs_q8r {
+  qs_u32 t[6]; // the aligned words covering the 22-byte block
+  int sh;
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  (void)p;
+  qs_ldwords<6>(b, r.t, r.sh);
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  (void)p;
+  const qs_u32 qh = (qs_u32)qs_funnel(r.t, 0, 16 + r.sh);
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const int a = qs_funnel(r.t, i + 1, 16 + r.sh); // bytes 6.. of the block
+    u.v[i] = (a & 0x0F0F0F0F) | (int)qs_bits4_to_b4(qh >> (4 * i));
+    u.v[4 + i] = ((a >> 4) & 0x0F0F0F0F) | (int)qs_bits4_to_b4(qh >> (16 + 4 * i));
+  }
+  u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  const float2 ds = xd[0];
+  return u.d * (ds.x * (float)s - 16.f * ds.y);
+}
+
+// ---- int8 matrix-unit kernel: a slice (128 elements) is 4 whole blocks; weights q - 16
+#define QS_I8_DEF_MINB 2
+#define QS_I8_DEF_JUNROLL 1
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 7   // 88 bytes from a 2-byte-aligned start
+#define QS_I8_RS 112
+#define QS_I8_NSC 1
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  rel = st * 4 * QS_BB;
+  len = min(4, nb - st * 4) * QS_BB;
+  q = v;
+}
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  s2 = 0.f;
+  if (st * 4 + j < nb) s0 = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
+}
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const qs_u8* b = p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j;
+  const qs_u32 qh = qs_ld4(b + 2), v = qs_ld4(b + 6 + 4 * t);
+  // q (0..31) + 0x70 = q - 16 + 0x80 without carries; ^ 0x80: q - 16 as a signed byte
+  b0 = (((v & 0x0F0F0F0Fu) | qs_bits4_to_b4(qh >> (4 * t))) + 0x70707070u) ^ 0x80808080u;
+  b1 = ((((v >> 4) & 0x0F0F0F0Fu) | qs_bits4_to_b4(qh >> (16 + 4 * t))) + 0x70707070u) ^ 0x80808080u;
+}

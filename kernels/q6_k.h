@@ -1,0 +1,155 @@
+// QuantScope format traits: Q6_K (ggml type 14), blocks of 256: ql (128 bytes of low nibbles), qh (64
+// bytes of 2-bit high parts), 16 signed 8-bit scales, d (float16); w = d * sc * (q - 32), q 6 bits.
+// Element 128h + 32t + l (t = 0..3, l = 0..31): the low (t < 2) or high nibble of ql[64h + 32(t & 1) + l],
+// bits 2t, 2t+1 of qh[32h + l], scale sc[8h + 2t + l / 16]. qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 14
+#define QS_QK 256
+#define QS_BB 210
+struct qs_block_q6_k {
+  qs_u8 ql[128];    // low 4 bits
+  qs_u8 qh[64];     // high 2 bits
+  qs_i8 scales[16]; // 8-bit scales of the 16-element sub-blocks
+  qs_u16 d;         // float16 super-block scale
+};
+static_assert(sizeof(qs_block_q6_k) == QS_BB, "Q6_K block size");
+
+// ---- float32 paths
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  offset = 0.f;
+  const float d = qs_h2f(qs_ld16(b + 208));
+  const int e = j * 8, h = e >> 7, t = (e >> 5) & 3, l0 = e & 31, is = l0 >> 4;
+  qs_u32 lo, hi, hlo, hhi;
+  qs_ld8b(b + 64 * h + l0 + (t & 1) * 32, lo, hi);
+  qs_ld8b(b + 128 + 32 * h + l0, hlo, hhi);
+  scale = d * (float)(int)(signed char)b[192 + 8 * h + is + 2 * t];
+  const int nsh = (t >> 1) * 4, hsh = 2 * t;
+  lo = ((lo >> nsh) & 0x0F0F0F0Fu) | (((hlo >> hsh) & 0x03030303u) << 4);
+  hi = ((hi >> nsh) & 0x0F0F0F0Fu) | (((hhi >> hsh) & 0x03030303u) << 4);
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 32.f);
+}
+
+// ---- int8 small kernel: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
+#define QS_Q8_P 4
+#define QS_Q8_RT 4, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_WT 8, 4, 4, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+// The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and
+// qs_q8_dot subtracts 32 * (the sum of the 16 int8 activations) from each sub-block's dp4a sum: exact in
+// int32, and that sum depends on x alone, so with R rows per thread it is computed once, not per row
+// (the compiler merges the identical expressions), instead of q - 32 per byte of every row (3 operations
+// per word). QS_Q6_SUB32 (QS_KERNEL_DEFINES) keeps the per-byte subtraction instead.
+#ifdef QS_Q6_SUB32
+#define QS_Q6_BYTES(b) qs_sub32(b)
+#else
+#define QS_Q6_BYTES(b) (b)
+#endif
+struct qs_q8w {
+  int v[16]; // quarter t: v[4t .. 4t+3] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
+  float s[4]; // d * scale of quarter t's 16-element sub-block
+  int hf, l0;
+};
+// bytes b (0..63) -> b - 32 as signed bytes, without borrows between bytes
+__device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
+struct qs_q8r {
+  qs_u32 a[5], c[5], h[5], s[3], d; // aligned words covering the part's bytes of ql, ql+32, qh, scales; d
+  int sh;                           // 0 or 16: every span has the block's 2-byte offset
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  const int hf = p >> 1, l0 = 16 * (p & 1);
+  const qs_u32* w = (const qs_u32*)((unsigned long long)b & ~3ull); // offsets below are multiples of 4
+  r.sh = (int)((unsigned long long)b & 2) * 8;
+#pragma unroll
+  for (int i = 0; i < 5; i++) {
+    r.a[i] = w[(64 * hf + l0) / 4 + i];
+    r.c[i] = w[(64 * hf + 32 + l0) / 4 + i];
+    r.h[i] = w[(128 + 32 * hf + l0) / 4 + i];
+  }
+#pragma unroll
+  for (int i = 0; i < 3; i++) r.s[i] = w[(192 + 8 * hf) / 4 + i];
+  r.d = w[208 / 4];
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  const int hf = p >> 1, l0 = 16 * (p & 1);
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const int a = qs_funnel(r.a, i, r.sh), c = qs_funnel(r.c, i, r.sh), h = qs_funnel(r.h, i, r.sh);
+    u.v[0 + i] = QS_Q6_BYTES((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
+    u.v[4 + i] = QS_Q6_BYTES((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
+    u.v[8 + i] = QS_Q6_BYTES(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
+    u.v[12 + i] = QS_Q6_BYTES(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
+  }
+  const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
+  // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
+  const int sw[2] = {qs_funnel(r.s, 0, r.sh), qs_funnel(r.s, 1, r.sh)};
+  const int sh = (l0 >> 4) * 8;
+  u.s[0] = d * (float)(int)(qs_i8)(sw[0] >> sh);
+  u.s[1] = d * (float)(int)(qs_i8)(sw[0] >> (16 + sh));
+  u.s[2] = d * (float)(int)(qs_i8)(sw[1] >> sh);
+  u.s[3] = d * (float)(int)(qs_i8)(sw[1] >> (16 + sh));
+  u.hf = hf;
+  u.l0 = l0;
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const float4 d01 = *(const float4*)(xd + 4 * u.hf), d23 = *(const float4*)(xd + 4 * u.hf + 2);
+  const float dx[4] = {d01.x, d01.z, d23.x, d23.z};
+  float r = 0.f;
+#pragma unroll
+  for (int t = 0; t < 4; t++) {
+    const int4 a = *(const int4*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
+#ifdef QS_Q6_SUB32
+    const int s0 = 0;
+#else
+    // -32 * (sum of the 16 activations): the q - 32 offset, applied once per sub-block
+    const int ones = 0x01010101;
+    const int s0 = -32 * qs_dp4a(ones, a.w, qs_dp4a(ones, a.z, qs_dp4a(ones, a.y, qs_dp4a(ones, a.x, 0))));
+#endif
+    const int s = qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, s0))));
+    r += u.s[t] * dx[t] * (float)s;
+  }
+  return r;
+}
+
+// ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot
+// holds the half's 64 bytes of ql (5 vectors), 32 of qh (3) and its 8 scales with d (2); weights q - 32,
+// two 16-element scales per k-step
+#define QS_I8_DEF_MINB 1
+#define QS_I8_DEF_JUNROLL 4
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 10
+#define QS_I8_RS 176
+#define QS_I8_NSC 2 // dw of the first and of the second 16 of each 32
+#define QS_I8_SPLIT16 1
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  (void)nb;
+  const int B = st >> 1, h = st & 1;
+  if (v < 5) {
+    rel = B * 210 + 64 * h, len = 64, q = v;
+  } else if (v < 8) {
+    rel = B * 210 + 128 + 32 * h, len = 32, q = v - 5;
+  } else {
+    rel = B * 210 + 192 + 8 * h, len = 18 - 8 * h, q = v - 8;
+  }
+}
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  (void)nb;
+  const int B = st >> 1, h = st & 1;
+  const qs_u8* p2 = p + 128 + ((rbm + B * 210 + 192 + 8 * h) & 15);
+  const float d = qs_h2f(qs_ld16(p2 + 16 - 8 * h));
+  const int a1 = (int)(signed char)p2[2 * j], a2 = (int)(signed char)p2[2 * j + 1];
+  s0 = d * (float)a1;
+  s2 = d * (float)a2;
+}
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const int B = st >> 1, h = st & 1;
+  const qs_u8* ql = p + ((rbm + B * 210 + 64 * h) & 15) + 32 * (j & 1) + 4 * t;
+  const qs_u8* qh = p + 80 + ((rbm + B * 210 + 128 + 32 * h) & 15) + 4 * t;
+  const int nsh = 4 * (j >> 1), hsh = 2 * j;
+  const qs_u32 q0 = ((qs_ld4(ql) >> nsh) & 0x0F0F0F0Fu) | (((qs_ld4(qh) >> hsh) & 0x03030303u) << 4);
+  const qs_u32 q1 = ((qs_ld4(ql + 16) >> nsh) & 0x0F0F0F0Fu) | (((qs_ld4(qh + 16) >> hsh) & 0x03030303u) << 4);
+  b0 = (q0 + 0x60606060u) ^ 0x80808080u;
+  b1 = (q1 + 0x60606060u) ^ 0x80808080u;
+}

@@ -1,0 +1,77 @@
+// QuantScope format traits: Q8_0 (ggml type 8), blocks of 32: w = d * q, q signed bytes.
+// qs_format.h lists the traits.
+#pragma once
+#include "qs_format.h"
+
+#define QS_TYPE 8
+#define QS_QK 32
+#define QS_BB 34
+struct qs_block_q8_0 {
+  qs_u16 d;     // float16 scale
+  qs_i8 qs[32]; // signed quants
+};
+static_assert(sizeof(qs_block_q8_0) == QS_BB, "Q8_0 block size");
+
+// ---- float32 paths
+__device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& scale, float& offset) {
+  offset = 0.f;
+  scale = qs_h2f(qs_ld16(b));
+  qs_u32 lo, hi;
+  qs_ld8b(b + 2 + j * 8, lo, hi);
+  lo ^= 0x80808080u; // signed byte q -> q + 128
+  hi ^= 0x80808080u;
+#pragma unroll
+  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);
+}
+
+// ---- int8 small kernel: one part per block (32 elements)
+#define QS_Q8_P 1
+#define QS_Q8_RT 1, 2, 4, 4, 4, 8, 8, 8
+#define QS_Q8_WT 8, 8, 4, 4, 4, 2, 2, 2
+#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+struct qs_q8w {
+  int v[8];
+  float d;
+};
+struct qs_q8r {
+  qs_u32 t[9]; // the aligned words covering the 34-byte block
+  int sh;
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  (void)p;
+  qs_ldwords<9>(b, r.t, r.sh);
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  (void)p;
+#pragma unroll
+  for (int i = 0; i < 8; i++) u.v[i] = qs_funnel(r.t, i, 16 + r.sh);
+  u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  return u.d * xd[0].x * (float)s;
+}
+
+// ---- int8 matrix-unit kernel: a slice (128 elements) is 4 whole blocks; weights q
+#define QS_I8_DEF_MINB 1
+#define QS_I8_DEF_JUNROLL 4
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 10
+#define QS_I8_RS 176
+#define QS_I8_NSC 1
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  rel = st * 4 * QS_BB;
+  len = min(4, nb - st * 4) * QS_BB;
+  q = v;
+}
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  s2 = 0.f;
+  if (st * 4 + j < nb) s0 = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
+}
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const qs_u8* q = p + ((rbm + st * 136) & 15) + 34 * j + 2 + 4 * t;
+  b0 = qs_ld4(q);
+  b1 = qs_ld4(q + 16);
+}

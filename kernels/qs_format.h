@@ -1,0 +1,87 @@
+// QuantScope: what every per-format header (q4_0.h, q4_k.h, ...) builds on. A format header describes
+// one ggml type to the shared kernels (qs_kernels.h, qs_small_q8.h, qs_mma_i8.h), the way llama.cpp's
+// per-type traits do; the shared kernels hold no per-type branches. A quantized format defines:
+//
+//   QS_TYPE, QS_QK, QS_BB   ggml type id, elements and bytes per block (the block struct's size is
+//                           pinned by a static_assert next to it)
+//   qs_dq8s(b, j, q, scale, offset)
+//                           elements 8j .. 8j+7 of the block at b as small exact integers q (as floats)
+//                           with the scale and offset that give the exact weights (the float32 paths)
+//   QS_HAS_OFFSET           defined when weights carry an offset (scale * q + offset), else offset is 0
+//   the int8 unit (fused-small-q8): QS_Q8_P parts per block, the raw and decoded types qs_q8r, qs_q8w,
+//                           and qs_q8_load / qs_q8_unpack / qs_q8_dot; optionally 4-part units
+//                           (qs_q8r4, qs_q8w4 and QS_Q8_KT, the parts per block for m = 1..8)
+//   QS_Q8_RT, QS_Q8_WT, QS_Q8_DT
+//                           the int8 small kernel's launch geometry for m = 1..8: weight rows and warps
+//                           per block, units per batch (the host reads them back from the compiled module
+//                           through qs_q8_geometry, never from this text)
+//   QS_Q8_NOSTAG            defined when the staggered start (qs_small_q8.h) is off for the format
+//   the int8 matrix-unit traits (qs_mma_i8.h), optional: QS_I8_NV, QS_I8_RS, QS_I8_NSC, the defaults
+//                           QS_I8_DEF_MINB / _JUNROLL / _STAGES, qs_i8_piece, qs_i8_scale, qs_i8_frag,
+//                           and the flags QS_I8_OFFSET (an offset term per 32, added by tf32 mma) or
+//                           QS_I8_SPLIT16 (two scales per 32: two m16n8k16 per k-step)
+// A plain float format (F32, F16, BF16) defines QS_TYPE, QS_PLAIN (bytes per element) and qs_ldplain.
+#pragma once
+#include "qs_port.h"
+
+typedef signed char qs_i8;
+
+// 4 signed bytes of a times 4 signed bytes of b, plus c.
+__device__ __forceinline__ int qs_dp4a(int a, int b, int c) {
+#if defined(QS_CUDA)
+  return __dp4a(a, b, c);
+#elif defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) ||  \
+    defined(__gfx942__) || defined(__gfx950__) || defined(__gfx1030__) || defined(__gfx1031__) ||                           \
+    defined(__gfx1032__) || defined(__gfx1033__) || defined(__gfx1034__) || defined(__gfx1035__) || defined(__gfx1036__)
+  return __builtin_amdgcn_sdot4(a, b, c, false);
+#elif defined(__gfx1100__) || defined(__gfx1101__) || defined(__gfx1102__) || defined(__gfx1103__) ||                    \
+    defined(__gfx1150__) || defined(__gfx1151__) || defined(__gfx1200__) || defined(__gfx1201__)
+  return __builtin_amdgcn_sudot4(true, a, true, b, c, false);
+#else
+  return c + (int)(qs_i8)(a) * (int)(qs_i8)(b) + (int)(qs_i8)(a >> 8) * (int)(qs_i8)(b >> 8) +
+         (int)(qs_i8)(a >> 16) * (int)(qs_i8)(b >> 16) + (int)(qs_i8)(a >> 24) * (int)(qs_i8)(b >> 24);
+#endif
+}
+
+// The N aligned 32-bit words covering a 2-byte-aligned span starting at b (up to 2 bytes before it and
+// 4 after: the weight buffer is padded), and sh = 0 or 16, the span's offset in the first word.
+template <int N>
+__device__ __forceinline__ void qs_ldwords(const qs_u8* b, qs_u32 (&t)[N], int& sh) {
+  const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
+  sh = (int)((unsigned long long)b & 2) * 8;
+#pragma unroll
+  for (int i = 0; i < N; i++) t[i] = a[i];
+}
+// the little-endian word at byte offset `shift` / 8 of words t[i], t[i + 1] (shift 0 .. 32)
+__device__ __forceinline__ int qs_funnel(const qs_u32* t, int i, int shift) {
+  return (int)(qs_u32)((((unsigned long long)t[i + 1] << 32) | t[i]) >> shift);
+}
+// 4 bytes from a 2-byte-aligned address
+__device__ __forceinline__ qs_u32 qs_ld4(const qs_u8* p) {
+  return (qs_u32)(*(const qs_u16*)p) | ((qs_u32)(*(const qs_u16*)(p + 2)) << 16);
+}
+
+// A 16-entry byte table lookup, four at a time: byte i of v (0..15) -> byte v_i of the table t (t[0]
+// holds entries 0..3, little-endian). Two byte permutes (entries 0..7 and 8..15) and a select on bit 3.
+__device__ __forceinline__ qs_u32 qs_lut16(qs_u32 v, const qs_u32 (&t)[4]) {
+  const qs_u32 s = (v & 7u) | ((v >> 4) & 0x70u) | ((v >> 8) & 0x700u) | ((v >> 12) & 0x7000u);
+  const qs_u32 lo = __byte_perm(t[0], t[1], s), hi = __byte_perm(t[2], t[3], s);
+  const qs_u32 sel = ((v >> 3) & 0x01010101u) * 0xffu;
+  return (lo & ~sel) | (hi & sel);
+}
+
+// one of eight per-m values (launch geometry tables: m = 1 .. 8)
+__host__ __device__ constexpr int qs_q8_pick(int m, int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8) {
+  return m == 1 ? a1 : m == 2 ? a2 : m == 3 ? a3 : m == 4 ? a4 : m == 5 ? a5 : m == 6 ? a6 : m == 7 ? a7 : a8;
+}
+
+// IQ4_NL and IQ4_XS: the 16 non-linear values of a 4-bit index (ggml's kvalues_iq4nl) as signed bytes,
+// four per word, and four indices (bytes 0..15) -> their four values
+__device__ __forceinline__ qs_u32 qs_iq4nl_values(qs_u32 v) {
+  const qs_u32 t[4] = {0xBFAD9881u, 0xF6EADDCFu, 0x26190D01u, 0x71594535u}; // -127 -104 -83 -65 | ... | 53 69 89 113
+  return qs_lut16(v, t);
+}
+
+// The fifth bits of 4 consecutive elements (bits 0..3 of b) as bit 4 of 4 bytes: each bit i lands on bit
+// 8i of the product (the shifted copies never overlap, so nothing carries).
+__device__ __forceinline__ qs_u32 qs_bits4_to_b4(qs_u32 b) { return (((b & 15u) * 0x00204081u) & 0x01010101u) << 4; }
