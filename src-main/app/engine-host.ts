@@ -5,6 +5,7 @@
  */
 import { runWorkerIfRequested, setWorkerScript } from '../engine/workers';
 import { EngineService } from '../engine/service';
+import { recordStoreFor } from '../engine/records/build';
 import { runEngineHost } from './engine-host-core';
 import type { FromHost } from './engine-protocol';
 
@@ -26,7 +27,8 @@ if (!runWorkerIfRequested()) {
         postMessage: (m: FromHost) => port.postMessage(m),
         onMessage: (cb) => port.on('message', (e) => cb(e.data)),
       },
-      (opts) => new EngineService(opts),
+      // records go to QS_RECORDS_DIR, which main.ts points at userData/records (QS_NO_RECORD=1: none)
+      (opts) => new EngineService({ ...opts, records: recordStoreFor({}) }),
       () => process.exit(0),
     );
   }

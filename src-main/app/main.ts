@@ -279,6 +279,8 @@ if (!app.requestSingleInstanceLock()) {
           env: {
             ...process.env,
             QS_SAMPLES_DIR: samples,
+            // the desktop app's records live in its userData folder (the CLI's default on Linux too)
+            QS_RECORDS_DIR: process.env.QS_RECORDS_DIR ?? path.join(app.getPath('userData'), 'records'),
             // the package's prebuilt kernels (electron-builder.yml extraResources), unless the user points elsewhere
             ...(app.isPackaged && !process.env.QS_KERNELS_DIR
               ? { QS_KERNELS_DIR: path.join(process.resourcesPath, 'kernels') }

@@ -34,6 +34,9 @@ import { configurePool, defaultPoolSize } from './workers';
 import { validateCalls } from './api';
 import { isInsideDir } from './paths';
 import { oneLine } from '../../src-shared/contract';
+import { buildRecord, tensorsHash } from './records/build';
+import type { RecordStore } from './records/store';
+import type { RecordResult } from './records/schema';
 
 export interface EngineOptions {
   mode: AppInfo['mode'];
@@ -49,6 +52,8 @@ export interface EngineOptions {
    * take, so the UI (and the server answering it) keeps a core while a run saturates the others.
    */
   workerThreads?: number;
+  /** where finished runs are saved as records (docs/records.md); null or absent: not recorded */
+  records?: RecordStore | null;
 }
 
 interface OpenModel {
@@ -69,6 +74,9 @@ interface RunRecord {
   device: DeviceInfo | null;
   abort: AbortController;
   done: Promise<void>;
+  /** the saved record's file, or why saving failed */
+  recordFile?: string;
+  recordError?: string;
 }
 
 export interface RunOutcome {
@@ -77,6 +85,9 @@ export interface RunOutcome {
   error?: string;
   /** the device the run used; null when it never reached one */
   device: DeviceInfo | null;
+  /** the saved record's file (absent when runs are not recorded), or why it could not be saved */
+  recordFile?: string;
+  recordError?: string;
 }
 
 const MAX_OPEN_MODELS = 8;
@@ -208,6 +219,7 @@ export class EngineService {
         record.status = 'failed';
         record.error = oneLine(e);
       })
+      .then(() => this.saveRecord(record, model.file))
       .finally(() => {
         if (this.active === record) this.active = null;
       });
@@ -256,7 +268,14 @@ export class EngineService {
     const r = this.runs.get(runId);
     if (!r) throw new Error(`no run ${runId}`);
     await r.done;
-    return { status: r.status, results: r.results, error: r.error, device: r.device };
+    return {
+      status: r.status,
+      results: r.results,
+      error: r.error,
+      device: r.device,
+      recordFile: r.recordFile,
+      recordError: r.recordError,
+    };
   }
 
   /** One backend's status, without probing the others (the CLI checks it before a run). */
@@ -309,6 +328,42 @@ export class EngineService {
       error: r.error,
       results: r.results,
     };
+  }
+
+  /** Saves a finished run as a record; a failure to save is kept with the run, never thrown. */
+  private async saveRecord(r: RunRecord, file: GgufFile): Promise<void> {
+    const store = this.opts.records;
+    if (!store) return;
+    try {
+      const names = [...new Set(r.results.map((x) => x.tensor))];
+      const rec = buildRecord({
+        kind: 'verify',
+        createdAt: new Date(r.finishedAt ?? Date.now()),
+        device: r.device,
+        model: {
+          fileName: r.model.fileName,
+          path: r.model.path,
+          fileSize: r.model.fileSize,
+          tensorsHash: names.length > 0 ? await tensorsHash(file, names) : null,
+        },
+        request: {
+          tensors: r.request.tensors,
+          batchSizes: r.request.batchSizes,
+          path: r.request.path,
+          seed: r.request.seed,
+          timing: r.request.timing,
+          threshold: r.request.threshold,
+          backend: r.request.backend,
+        },
+        status: r.status,
+        error: r.error,
+        // TensorResult is a RecordResult with more fields (kept: the schema passes them through)
+        results: r.results as unknown as RecordResult[],
+      });
+      r.recordFile = store.save(rec);
+    } catch (e) {
+      r.recordError = oneLine(e);
+    }
   }
 
   private emit(ev: RunEvent): void {

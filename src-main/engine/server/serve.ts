@@ -106,11 +106,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ownsEngine = !engine;
   if (!engine) {
     const { EngineService } = await import('../service');
+    const { recordStoreFor } = await import('../records/build');
     engine = new EngineService({
       mode: 'browser',
       samplesDir: samplesReal ?? opts.samplesDir,
       modelDirs: modelRoots,
       restrictToDirs: true,
+      // QS_RECORDS_DIR or the default folder; QS_NO_RECORD=1 turns recording off
+      records: recordStoreFor({}),
     });
   }
   const eng: EngineApi = engine;
