@@ -8,6 +8,7 @@
  */
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
+import { quantizeEffort, type QuantizeEffort } from './kcommon';
 import type { FormatSpec } from './spec';
 
 const QK = 32;
@@ -35,21 +36,40 @@ function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32A
   }
 }
 
-/** Index of the table level nearest to v (ties to the lower level; NaN -> the level nearest 0). */
-export function nearestIq4(v: number): number {
-  if (!(v > KV[0])) return v <= KV[0] ? 0 : 8;
-  if (v >= KV[15]) return 15;
-  let i = 1;
-  while (KV[i] < v) i++;
-  return v - KV[i - 1] <= KV[i] - v ? i - 1 : i;
+/** NEAR[f + 128]: the index of the level nearest to the integer f, for f in [-128, 127]. */
+const NEAR = new Uint8Array(256);
+for (let f = -128, i = 0; f < 128; f++) {
+  while (i < 15 && f - KV[i] > KV[i + 1] - f) i++;
+  NEAR[f + 128] = i;
 }
 
 /**
- * Like ggml's quantize_row_iq4_nl_impl without an importance matrix: weights x^2; the scale that maps the
- * largest-magnitude value to the table's end, then 15 more candidate inverse scales
- * (itry - 127) / max for itry in -7..7, each followed by the weighted least-squares scale of its
- * levels; keeps the best. Writes the level indices to L[lo..lo+n) and returns the signed scale
- * (0 for an all-zero or non-finite group).
+ * Index of the table level nearest to v (ties to the lower level; NaN -> the level nearest 0). The
+ * levels are at least 12 apart, so for v in [f, f + 1) the answer is NEAR[f] or the next index.
+ */
+export function nearestIq4(v: number): number {
+  if (!(v > KV[0])) return v <= KV[0] ? 0 : 8;
+  if (v >= KV[15]) return 15;
+  const i = NEAR[Math.floor(v) + 128];
+  return i < 15 && v - KV[i] > KV[i + 1] - v ? i + 1 : i;
+}
+
+/**
+ * The candidate scales tried per group, by quantize effort: -8 is the first guess, i the inverse
+ * scale (i - 127) / max. 'ggml' tries all of ggml's (i in -7..7).
+ */
+const IQ4_TRIES: Record<QuantizeEffort, readonly number[]> = {
+  fast: [-8, -4, 0, 4],
+  balanced: [-8, -6, -4, -2, 0, 2, 4, 6],
+  ggml: [-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7],
+};
+
+/**
+ * Like ggml's quantize_row_iq4_nl_impl without an importance matrix: weights x^2; the candidate
+ * inverse scales of IQ4_TRIES (ggml's first guess maps the largest-magnitude value to the table's
+ * end, then (itry - 127) / max), each followed by the weighted least-squares scale of its levels;
+ * keeps the best. Writes the level indices to L[lo..lo+n) and returns the signed scale (0 for an
+ * all-zero or non-finite group).
  */
 export function iq4Scale(x: Float32Array, xo: number, n: number, L: Uint8Array, lo: number): number {
   let amax = 0;
@@ -67,7 +87,9 @@ export function iq4Scale(x: Float32Array, xo: number, n: number, L: Uint8Array, 
   }
   let best = -1;
   let bestD = 0;
-  for (let itry = -8; itry <= 7; itry++) {
+  const tries = IQ4_TRIES[quantizeEffort()];
+  for (let t = 0; t < tries.length; t++) {
+    const itry = tries[t];
     // itry = -8 stands for ggml's first guess, id = values[0] / -max
     const id = itry === -8 ? -KV[0] / max : (itry + KV[0]) / max;
     let sumqx = 0;

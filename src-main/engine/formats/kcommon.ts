@@ -10,7 +10,8 @@
 export const QK_K = 256;
 
 /**
- * How hard the K-quant quantizers search (see makeQkx2 / makeQx). RMSE on normal(0,1) data:
+ * How hard the K-quant quantizers search (see makeQkx2 / makeQx; IQ4_NL / IQ4_XS: IQ4_TRIES in
+ * iq4_nl.ts). RMSE on normal(0,1) data:
  * Q4_K fast 0.0752, balanced 0.0725, ggml 0.0714 (ggml's full 21-grid search); Q5_K 0.0372 / 0.0362 /
  * 0.0361; Q6_K 0.0184 / 0.0183 / 0.0178. 'fast' (the default) is 2-3x quicker than 'balanced' and
  * about 5x quicker than 'ggml', and keeps Q4_K near 20 M values/s on one core.

@@ -31,6 +31,8 @@ function dequantizeRow(src: Uint8Array, srcOff: number, k: number, dst: Float32A
   }
 }
 
+const LV = new Uint8Array(QK);
+
 /**
  * Like quantize_row_q4_1_ref: d = (max - min) / 15, m = min, each element (x - m) / d rounded half up
  * and clamped to [0, 15]. Scale and min are rounded to half first and the levels chosen against the
@@ -76,7 +78,6 @@ export function quantizeRowLegacyMin(
     emit(LV, dst, o);
   }
 }
-const LV = new Uint8Array(QK);
 
 function emitQ4_1(L: Uint8Array, dst: Uint8Array, o: number): void {
   for (let j = 0; j < 16; j++) dst[o + 4 + j] = L[j] | (L[j + 16] << 4);

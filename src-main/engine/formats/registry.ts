@@ -65,6 +65,13 @@ for (const f of FORMATS) {
       throw new Error(
         `format registry: ${f.name}'s scale offset ${o} is outside its ${f.blockBytes}-byte block`,
       );
+  const sh = f.cpu.simd;
+  if (sh && (sh.E !== f.blockElems || sh.B !== f.blockBytes || sh.E % sh.S !== 0))
+    throw new Error(`format registry: ${f.name}'s SIMD shape does not match its block`);
+  if (sh?.mins && (sh.S !== 32 || !f.cpu.xsums))
+    throw new Error(
+      `format registry: ${f.name}'s SIMD mins need 32-element sub-blocks and the activation sums`,
+    );
   BY_ID.set(f.id, f);
 }
 

@@ -11,6 +11,13 @@ export const TYPE_COLORS: Record<string, string> = {
   F32: '#76b7b2',
   F16: '#edc948',
   BF16: '#9c755f',
+  Q4_1: '#ff9da7',
+  Q5_0: '#86bcb6',
+  Q5_1: '#499894',
+  Q2_K: '#d37295',
+  Q3_K: '#f1ce63',
+  IQ4_NL: '#8cd17d',
+  IQ4_XS: '#b6992d',
 };
 export function typeColor(t: string): string {
   return TYPE_COLORS[t] ?? '#8c8c8c';
