@@ -9,10 +9,11 @@
 //   block = 256 threads (QS_I8_NT; 8 warps: 2 along m x 4 along n, 64 x 32 outputs per warp)
 //   dynamic shared memory = QS_I8_SMEM bytes, no static shared memory; above 48 KiB, so set
 //   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (the app's cuda-runtime launch() does it):
-//     Q4_0 108544, Q8_0 133120, Q4_K 65536, Q5_K 112640, Q6_K 137216 (with the per-format defaults below)
+//     Q4_0 108544, Q8_0 133120, Q4_K 65536, Q5_K 112640, Q6_K 137216 (with the per-format defaults; every
+//     format's build reports its own through qs_mma_i8_geometry)
 //   resident blocks per SM (QS_I8_MINB, registers <= 128 when 2): Q4_0 2, Q8_0 1, Q4_K 2, Q5_K 2, Q6_K 1
-//   k-slice = QS_I8_KT = 128 elements; nslices = ceil(k / 128) (k need not be a multiple of 128 for
-//   Q4_0/Q8_0: the last slice is partial). Split-K: block z covers slices [z*per, min((z+1)*per, nslices))
+//   k-slice = QS_I8_KT = 128 elements; nslices = ceil(k / 128) (k need not be a multiple of 128 for the
+//   32-element formats: the last slice is partial). Split-K: block z covers slices [z*per, min((z+1)*per, nslices))
 //   and writes its partial sums to y + z*m*n; qs_splitk_sum(part, y, m*n, splits) adds them up; with
 //   gridDim.z == 1 it writes y itself. Every element of y (+ z*m*n) with row < m, col < n is written
 //   (zeros for an empty slice range). Split rule used by test/gpu/mma-i8/harness.cu (H100: 132 SMs):
@@ -25,16 +26,18 @@
 // Method (the idea of llama.cpp's mmq): per 128-wide k-slice the raw weight bytes of 128 rows (the
 // 16-byte-aligned spans covering the parts of the blocks the slice needs) and the int8 x tile (16-byte
 // chunks XOR-swizzled) go through shared memory with cp.async, 2 or 3 slices in flight. The weights'
-// float scales per (row, 32-block; Q6_K: 16-block) are decoded once per slice into shared memory. Per
-// 32-wide k-step each warp decodes its weight fragments straight from the raw bytes into small integers
-// (Q4_0 q-8, Q8_0 q, Q4_K q, Q5_K q, Q6_K q-32), loads x with ldmatrix and runs mma.sync m16n8k32 s8
-// (Q6_K: two m16n8k16, one per 16-element scale). The int32 accumulators start at 0x4B400000 (1.5*2^23)
+// float scales per (row, 32-block; Q6_K, Q3_K: 16-block) are decoded once per slice into shared memory
+// (the format's qs_i8_scale). Per 32-wide k-step each warp decodes its weight fragments straight from the
+// raw bytes into small integers (qs_i8_frag: Q4_0 q-8, Q8_0 q, Q4_K q, Q5_K q, Q6_K q-32, Q4_1/Q5_1 q,
+// Q5_0 q-16, Q3_K q-4, IQ4 the table values), loads x with ldmatrix and runs mma.sync m16n8k32 s8
+// (QS_I8_SPLIT16, Q6_K and Q3_K: two m16n8k16, one per 16-element scale). The int32 accumulators start at 0x4B400000 (1.5*2^23)
 // so that their bits read as the float 12582912 + sum, exact for |sum| < 2^22; per element and k-step
 //     t = fma(F, dw, -12582912 * dw)        (= sum * dw with one rounding; -12582912*dw is exact)
 //     acc = fma(t, dx, acc)                 (dx: the activations' scale for the 32-block)
-//   (Q6_K: t = fma(F1, dw1, -12582912*(dw1+dw2)); t = fma(F2, dw2, t)). The Q4_K/Q5_K offset term
-//   -dmin*min*sum(x), with the exact float sums of x from xd.y, is a [rows x 4] x [4 x cols] product per
-//   slice done with mma m16n8k4 tf32 into the same float accumulators (QS_I8_TF32).
+//   (QS_I8_SPLIT16: t = fma(F1, dw1, -12582912*(dw1+dw2)); t = fma(F2, dw2, t)). The offset term
+//   (QS_I8_OFFSET: Q4_K/Q5_K -dmin*min, Q4_1/Q5_1 m, per 32) times the exact float sums of x from xd.y is
+//   a [rows x 4] x [4 x cols] product per slice done with mma m16n8k4 tf32 into the same float
+//   accumulators (QS_I8_TF32).
 #pragma once
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
 #ifdef QS_I8_NV // the format has the int8 matrix-unit traits

@@ -1,11 +1,13 @@
 // QuantScope: small batches (m <= 8) with 8-bit activations (path fused-small-q8).
 // x is first quantized per 32 by qs_x_q8 (qs_q8.h); the weights' small integers are multiplied with it
 // four at a time by dp4a (int32 sums per scale sub-block), then scaled in float32 and accumulated in
-// float32. The offset terms (Q4_0's -8 d, the K-quants' -dmin * min) use the exact float32 sums of x.
-// Each weight block is read once (from global memory, no shared-memory stage) and used for all m rows.
+// float32. The offset terms per 32 (Q4_0's -8 d, Q5_0's -16 d, Q4_1/Q5_1's m, the K-quants' -dmin * min)
+// use the exact float32 sums of x; those per 16 (Q2_K's mins, Q3_K's -4) the int8 sums. Each weight block
+// is read once (from global memory, no shared-memory stage) and used for all m rows.
 //
-// Work unit: one "part" of a block (QS_Q8_P parts per block, a fixed slice of its bytes; Q4_K / Q5_K also
-// have 4-part units, qs_q8u<4>, picked per m by QS_Q8_KT). The threads
+// Work unit: one "part" of a block (QS_Q8_P parts per block, a fixed slice of its bytes, decoded by the
+// format header's qs_q8_load / qs_q8_unpack / qs_q8_dot; Q4_K / Q5_K also have 4-part units, qs_q8u<4>,
+// picked per m by QS_Q8_KT). The threads
 // of a CUDA block stride over the units of R weight rows (rows share the activation loads), then reduce
 // within the wave and across the block's waves. Entry points: qs_q8_m1 .. qs_q8_m8
 //   (const int* xq, const float2* xd, const qs_u8* w, float* y, int n, int k)

@@ -6,7 +6,7 @@ import { loadHip } from '../../native/hip';
 import { hiprtcCompile } from '../../src-main/engine/backends/gpu/hip-runtime';
 import { KERNEL_HEADERS, kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
 import { SUPPORTED_TYPES } from '../../src-main/engine/ggml-types';
-import { formatSpec } from '../../src-main/engine/formats';
+import { FORMATS, formatSpec, gpuHasPath } from '../../src-main/engine/formats';
 
 let hipPresent = false;
 try {
@@ -27,14 +27,14 @@ describe('hiprtc builds every kernel source the HIP backend loads', () => {
   ];
   const types = SUPPORTED_TYPES.map((t) => t.id).filter((id) => kernelSourceFor(id));
   // Each hiprtc compile takes seconds: by default one legacy, two k-quant and one float format
-  // (the shared code paths); QS_TEST_FULL=1 compiles all eight.
+  // (the shared code paths); QS_TEST_FULL=1 compiles all of them.
   const FULL = process.env.QS_TEST_FULL === '1';
   const compiled = FULL
     ? types
     : types.filter((id) => ['q4_0', 'q4_k', 'q6_k', 'f16'].includes(kernelSourceFor(id)!.stem));
 
   it('has a kernel source for every type whose format spec has a GPU kernel', () => {
-    expect(types.length).toBe(8);
+    expect(types.length).toBe(FORMATS.filter((f) => f.gpu).length);
     expect(types).toEqual(SUPPORTED_TYPES.map((t) => t.id).filter((id) => formatSpec(id)?.gpu));
   });
 
@@ -42,7 +42,7 @@ describe('hiprtc builds every kernel source the HIP backend loads', () => {
     it.skipIf(!hipPresent)(
       `for ${arch}, exporting the entry points the backend launches`,
       () => {
-        expect(compiled.length).toBe(FULL ? 8 : 4);
+        expect(compiled.length).toBe(FULL ? types.length : 4);
         for (const t of compiled) {
           const src = kernelSourceFor(t)!;
           const code = hiprtcCompile(src.source, src.file, { arch, defines, headers: { ...KERNEL_HEADERS } });
@@ -50,9 +50,14 @@ describe('hiprtc builds every kernel source the HIP backend loads', () => {
           const text = Buffer.from(code);
           for (const name of entryPoints)
             expect(text.includes(`${name}.kd`), `${src.file}: ${name}`).toBe(true);
-          // quantized formats also export the int8-activation kernels (fused-small-q8)
-          if (src.stem.startsWith('q'))
-            for (const name of ['qs_x_q8', ...Array.from({ length: 8 }, (_, i) => `qs_q8_m${i + 1}`)])
+          // formats with the int8 path also export the int8-activation kernels (fused-small-q8) and
+          // their launch geometry
+          if (gpuHasPath(t, 'int8'))
+            for (const name of [
+              'qs_x_q8',
+              'qs_q8_geometry',
+              ...Array.from({ length: 8 }, (_, i) => `qs_q8_m${i + 1}`),
+            ])
               expect(text.includes(`${name}.kd`), `${src.file}: ${name}`).toBe(true);
           // the bfloat16 matrix-unit kernel where the target has MFMA (gfx90a), and only there
           expect(text.includes('qs_mfma_bf16.kd'), `${src.file}: qs_mfma_bf16 on ${arch}`).toBe(
