@@ -6,6 +6,7 @@ import type { DeviceInfo, TimingOptions } from '../types';
 import { enqueue, type Plan } from './launcher';
 import { FREE_MARGIN, WEIGHT_PAD, type DeviceMemory } from './memory';
 import type { DevicePtr, GpuEvent, GpuFunction, GpuRuntime, KernelArg } from './runtime';
+import { l2CacheBytes } from './runtime-common';
 
 /** GPU time one timing sample covers at least (us) */
 const SAMPLE_US = 1000;
@@ -53,7 +54,7 @@ export function timePlan(
   // cold protocol: enough copies of the weights that the rotation spans 3x the L2 cache
   const copies: DevicePtr[] = [w.ptr];
   if (opts.protocol === 'cold') {
-    const l2 = Number(device.details.l2CacheBytes ?? 0) || 64 * 1024 * 1024;
+    const l2 = l2CacheBytes(device.details) ?? 64 * 1024 * 1024;
     const want = Math.max(2, Math.min(16, Math.ceil((3 * l2) / w.bytes) + 1));
     const free = rt.memGetInfo().free - FREE_MARGIN;
     const fit = Math.floor(free / (w.bytes + WEIGHT_PAD));
