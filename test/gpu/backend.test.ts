@@ -346,16 +346,23 @@ describe('generic GPU backend', () => {
     expect(parseGeometry('m', { m: 5, n: 7, k: 32 }, 'g')).toEqual([5, 1, 1]);
     expect(parseGeometry('n/8,m', { m: 5, n: 17, k: 32 }, 'g')).toEqual([3, 5, 1]);
     expect(() => parseGeometry('x', { m: 1, n: 1, k: 1 }, 'QS_CUSTOM_GRID')).toThrow(/QS_CUSTOM_GRID: 'x'/);
-    const s = await backendWith(new FakeRuntime()).open(0);
-    const lw = await s.load(w);
+    // a session reads the variables when it opens
     process.env.Q4_0_MATMUL_CUBIN = '/nonexistent/k.cubin';
+    let s;
     try {
-      await expect(s.run(lw, new Float32Array(K), 1)).rejects.toThrow(
-        /Q4_0_MATMUL_CUBIN=\/nonexistent\/k\.cubin: file not found/,
-      );
+      s = await backendWith(new FakeRuntime()).open(0);
     } finally {
       delete process.env.Q4_0_MATMUL_CUBIN;
     }
+    const lw = await s.load(w);
+    await expect(s.run(lw, new Float32Array(K), 1)).rejects.toThrow(
+      /Q4_0_MATMUL_CUBIN=\/nonexistent\/k\.cubin: file not found/,
+    );
+    // a session opened without the variable runs QuantScope's kernel
+    const plain = await backendWith(new FakeRuntime()).open(0);
+    const lw2 = await plain.load(w);
+    expect((await plain.run(lw2, new Float32Array(K), 1)).path).toBe('fused-small-q8');
+    await plain.close();
     await s.close();
   });
 

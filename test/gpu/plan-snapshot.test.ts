@@ -3,7 +3,8 @@
 // plan-snapshot.txt: every kernel, grid, block, shared size, argument, scratch allocation and the
 // path detail the user sees. The file holds one sha256 per (environment, device, format, shape)
 // group, and one group (Q4_K 4096x14336, default environment, sm_90 and gfx90a) in full for
-// reading; a changed group fails with its recorded text. QS_UPDATE_PLAN_SNAPSHOT=1 rewrites it.
+// reading; a changed group fails with its recorded text. QS_UPDATE_PLAN_SNAPSHOT=1 rewrites it,
+// QS_PLAN_DUMP=<file> writes every group in full.
 import { afterAll, describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -181,18 +182,13 @@ async function planGroups(): Promise<Map<string, string[]>> {
   };
   for (const [envName, env] of Object.entries(ENVS))
     for (const dev of DEVICES) {
+      // the environment holds for the whole session, as in a process
       const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
       Object.assign(process.env, env);
       const rt = new RecordingRuntime(dev.kind, dev);
-      let session;
-      try {
-        session = await createGpuBackend(dev.kind, () => rt, { cacheDir: null, prebuiltDir: null }).open(0);
-      } finally {
-        for (const [k, v] of Object.entries(saved)) {
-          if (v === undefined) delete process.env[k];
-          else process.env[k] = v;
-        }
-      }
+      const session = await createGpuBackend(dev.kind, () => rt, { cacheDir: null, prebuiltDir: null }).open(
+        0,
+      );
       for (const type of FORMATS)
         for (const { n, k } of SHAPES) {
           const data = new Uint8Array(rowBytes(type, k) * n);
@@ -215,6 +211,10 @@ async function planGroups(): Promise<Map<string, string[]>> {
           lw.dispose();
         }
       await session.close();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
   // a user's code object, with its geometry variables
   const lines: string[] = [];
@@ -271,6 +271,12 @@ function snapshotText(groups: Map<string, string[]>): string {
 describe('GPU path planning', () => {
   it('plans exactly the launches recorded in plan-snapshot.txt', async () => {
     const groups = await planGroups();
+    // QS_PLAN_DUMP=<file>: every group in full, to compare two versions of the planner line by line
+    if (process.env.QS_PLAN_DUMP)
+      fs.writeFileSync(
+        process.env.QS_PLAN_DUMP,
+        [...groups].map(([g, l]) => [`== ${g}`, ...l].join('\n')).join('\n'),
+      );
     if (process.env.QS_UPDATE_PLAN_SNAPSHOT === '1' || !fs.existsSync(SNAPSHOT)) {
       fs.writeFileSync(SNAPSHOT, snapshotText(groups));
       console.log(`wrote ${SNAPSHOT}`);

@@ -1,5 +1,6 @@
 /** The CLI's small command framework on node:util parseArgs (no dependency needed for this). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { oneLine } from '../../../src-shared/contract';
 
 /** Bad input from the user: exit code 2, one line. */
 export class UsageError extends Error {
@@ -45,7 +46,7 @@ export function parseCommandArgs(
     });
   } catch (e) {
     // parseArgs messages are long and multi-line; keep the first sentence.
-    const msg = (e as Error).message.split('\n')[0].replace(/\. To specify .*$/, '');
+    const msg = oneLine(e).replace(/\. To specify .*$/, '');
     throw new UsageError(`${cmd.name}: ${msg}`);
   }
   const { positionals, values } = parsed;

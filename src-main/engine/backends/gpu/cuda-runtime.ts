@@ -22,6 +22,20 @@ import { NativeParamCache } from '../../../../native/params';
 import { loadNvrtc, nvrtcCheck, NVRTC_SUCCESS, type Nvrtc } from '../../../../native/nvrtc';
 import type { DeviceInfo } from '../types';
 import {
+  asNumber,
+  cString,
+  checkAllocSize,
+  checkBytes,
+  checkDeviceIndex,
+  checkLaunch,
+  detailsRecord,
+  nativePointer,
+  packKernelArgs,
+  peakBandwidthGBs,
+  peakHalfTflops,
+  type GpuDeviceDetails,
+} from './runtime-common';
+import {
   GpuError,
   GpuUnavailableError,
   type CompileOptions,
@@ -45,15 +59,11 @@ interface CuEvent extends GpuEvent {
   handle: CuHandle;
 }
 
-const decoder = new TextDecoder();
-function cString(buf: Uint8Array): string {
-  const end = buf.indexOf(0);
-  return decoder.decode(end >= 0 ? buf.subarray(0, end) : buf);
-}
-const num = (v: number | bigint): number => Number(v);
-function addr(p: DevicePtr, offset = 0): CuDevicePtr {
-  const b = typeof p === 'bigint' ? p : BigInt(p as unknown as number);
-  return offset ? b + BigInt(offset) : b;
+const num = asNumber;
+/** a device pointer plus a checked byte offset, as the driver calls take it */
+function addr(p: DevicePtr, offset = 0, what = 'offset'): CuDevicePtr {
+  const b = nativePointer('CUDA', p);
+  return offset ? b + BigInt(checkBytes(what, offset)) : b;
 }
 
 let initDone: number | undefined;
@@ -111,17 +121,20 @@ export class CudaRuntime implements GpuRuntime {
     const busBits = this.attr(dev, CU_ATTR.GLOBAL_MEMORY_BUS_WIDTH);
     const l2 = this.attr(dev, CU_ATTR.L2_CACHE_SIZE);
     const clockKHz = this.attr(dev, CU_ATTR.CLOCK_RATE);
-    // double data rate: 2 transfers per memory clock, bus width in bits
-    const peakBw = memClockKHz > 0 && busBits > 0 ? (2 * memClockKHz * 1e3 * (busBits / 8)) / 1e9 : null;
     let free = 0;
     if (this.device === index) free = this.memGetInfo().free;
     const drv = [0];
     this.d.cuDriverGetVersion(drv);
     const arch = `sm_${major}${minor}`;
-    // dense fp16 tensor-core rate: per SM per clock (Ampere 1024, Hopper 2048 FMA pairs => flops)
-    const perSmPerClk = major >= 9 ? 4096 : major >= 8 ? 2048 : major >= 7 ? 1024 : 0;
-    const peakTflops =
-      perSmPerClk && clockKHz > 0 && sms > 0 ? (perSmPerClk * sms * clockKHz * 1e3) / 1e12 : null;
+    const details: GpuDeviceDetails = {
+      driver: `${Math.floor(drv[0] / 1000)}.${(drv[0] % 1000) / 10}`,
+      library: this.d.libraryPath,
+      l2CacheBytes: String(l2),
+      smClockMHz: String(Math.round(clockKHz / 1000)),
+      memClockMHz: String(Math.round(memClockKHz / 1000)),
+      busWidthBits: String(busBits),
+      maxSharedPerBlockOptin: String(this.attr(dev, CU_ATTR.MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)),
+    };
     return {
       backend: 'cuda',
       index,
@@ -131,22 +144,15 @@ export class CudaRuntime implements GpuRuntime {
       memoryFree: free,
       computeUnits: sms,
       warpSize: warp > 0 ? warp : 32,
-      peakBandwidthGBs: peakBw,
+      peakBandwidthGBs: peakBandwidthGBs(memClockKHz, busBits),
       copyBandwidthGBs: null,
-      peakTflops,
-      details: {
-        driver: `${Math.floor(drv[0] / 1000)}.${(drv[0] % 1000) / 10}`,
-        library: this.d.libraryPath,
-        l2CacheBytes: String(l2),
-        smClockMHz: String(Math.round(clockKHz / 1000)),
-        memClockMHz: String(Math.round(memClockKHz / 1000)),
-        busWidthBits: String(busBits),
-        maxSharedPerBlockOptin: String(this.attr(dev, CU_ATTR.MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)),
-      },
+      peakTflops: peakHalfTflops(arch, sms, clockKHz),
+      details: detailsRecord(details),
     };
   }
 
   useDevice(index: number): void {
+    checkDeviceIndex('CUDA', index);
     const devOut = [0];
     this.check('cuDeviceGet', this.d.cuDeviceGet(devOut, index));
     const ctx: CuHandle[] = [null];
@@ -207,7 +213,7 @@ export class CudaRuntime implements GpuRuntime {
   malloc(bytes: number): DevicePtr {
     this.bind();
     const out: CuDevicePtr[] = [0];
-    this.check('cuMemAlloc_v2', this.d.cuMemAlloc_v2(out, Math.max(1, bytes)));
+    this.check('cuMemAlloc_v2', this.d.cuMemAlloc_v2(out, checkAllocSize('CUDA', bytes)));
     return BigInt(out[0]) as DevicePtr;
   }
 
@@ -219,24 +225,30 @@ export class CudaRuntime implements GpuRuntime {
   copyToDevice(dst: DevicePtr, src: ArrayBufferView, dstOffsetBytes = 0): void {
     this.bind();
     if (src.byteLength === 0) return;
-    this.check('cuMemcpyHtoD_v2', this.d.cuMemcpyHtoD_v2(addr(dst, dstOffsetBytes), src, src.byteLength));
+    this.check(
+      'cuMemcpyHtoD_v2',
+      this.d.cuMemcpyHtoD_v2(addr(dst, dstOffsetBytes, 'dstOffsetBytes'), src, src.byteLength),
+    );
   }
 
   copyFromDevice(dst: ArrayBufferView, src: DevicePtr, srcOffsetBytes = 0): void {
     this.bind();
     if (dst.byteLength === 0) return;
-    this.check('cuMemcpyDtoH_v2', this.d.cuMemcpyDtoH_v2(dst, addr(src, srcOffsetBytes), dst.byteLength));
+    this.check(
+      'cuMemcpyDtoH_v2',
+      this.d.cuMemcpyDtoH_v2(dst, addr(src, srcOffsetBytes, 'srcOffsetBytes'), dst.byteLength),
+    );
   }
 
   copyDeviceToDevice(dst: DevicePtr, src: DevicePtr, bytes: number): void {
     this.bind();
-    if (bytes === 0) return;
+    if (checkBytes('bytes', bytes) === 0) return;
     this.check('cuMemcpyDtoD_v2', this.d.cuMemcpyDtoD_v2(addr(dst), addr(src), bytes));
   }
 
   memset8(ptr: DevicePtr, value: number, bytes: number): void {
     this.bind();
-    if (bytes === 0) return;
+    if (checkBytes('bytes', bytes) === 0) return;
     this.check('cuMemsetD8_v2', this.d.cuMemsetD8_v2(addr(ptr), value & 0xff, bytes));
   }
 
@@ -341,6 +353,7 @@ export class CudaRuntime implements GpuRuntime {
   ): void {
     const f = fn as CuFunction;
     this.bind();
+    checkLaunch('CUDA', fn.name, grid, block, sharedBytes);
     if (sharedBytes > f.maxDynamicShared) {
       this.check(
         'cuFuncSetAttribute',
@@ -349,7 +362,7 @@ export class CudaRuntime implements GpuRuntime {
       f.maxDynamicShared = sharedBytes;
     }
     // an argument list is encoded in native memory once (the benchmark relaunches the same lists)
-    const params = this.argCache.get(args, (a) => this.packArgs(a)).table;
+    const params = this.argCache.get(args, packKernelArgs).table;
     if (options?.overlapPrevious && this.overlapLaunch) {
       const key = `${grid.join(',')}/${block.join(',')}/${sharedBytes}`;
       let cfg = this.pdlConfigs.get(key);
@@ -394,16 +407,6 @@ export class CudaRuntime implements GpuRuntime {
 
   /** argument lists encoded once in native memory (native/params.ts), freed with the list or in dispose */
   private argCache = new NativeParamCache<KernelArg[]>();
-
-  private packArgs(args: KernelArg[]): ArrayBufferView[] {
-    return args.map((a): ArrayBufferView => {
-      if ('ptr' in a) return new BigUint64Array([BigInt(addr(a.ptr))]);
-      if ('i32' in a) return new Int32Array([a.i32]);
-      if ('u32' in a) return new Uint32Array([a.u32]);
-      if ('f32' in a) return new Float32Array([a.f32]);
-      return new BigUint64Array([BigInt(a.u64)]);
-    });
-  }
 
   eventCreate(): GpuEvent {
     this.bind();

@@ -27,6 +27,21 @@ import { hiprtcCheck, hiprtcErrorText, loadHiprtc, type HiprtcApi } from '../../
 import { NativeParamCache } from '../../../../native/params';
 import type { DeviceInfo } from '../types';
 import {
+  asNumber,
+  cString,
+  checkAllocSize,
+  checkBytes,
+  checkDeviceIndex,
+  checkLaunch,
+  detailsRecord,
+  hostBytes,
+  nativePointer,
+  packKernelArgs,
+  peakBandwidthGBs,
+  peakHalfTflops,
+  type GpuDeviceDetails,
+} from './runtime-common';
+import {
   GpuError,
   GpuUnavailableError,
   type CompileOptions,
@@ -38,18 +53,12 @@ import {
   type KernelArg,
 } from './runtime';
 
+export { cString, packKernelArgs, peakBandwidthGBs, peakHalfTflops } from './runtime-common';
+
+const toNative = (p: DevicePtr): NativePtr => nativePointer('HIP', p);
+
 /** 'gfx90a', 'gfx1030', optionally with feature flags: 'gfx90a:sramecc+:xnack-'. */
 export const GFX_TARGET_RE = /^gfx[0-9a-f]{2,5}(?::[a-z0-9_]+[+-])*$/i;
-
-const decoder = new TextDecoder();
-
-/** NUL-terminated C string at `offset` (at most `max` bytes). */
-export function cString(buf: Uint8Array, offset = 0, max = buf.length - offset): string {
-  let end = offset;
-  const limit = Math.min(buf.length, offset + max);
-  while (end < limit && buf[end] !== 0) end++;
-  return decoder.decode(buf.subarray(offset, end));
-}
 
 /**
  * The gcnArchName string ('gfx90a:sramecc+:xnack-') inside a raw hipDeviceProp_t. It is read at
@@ -78,71 +87,6 @@ export function formatHipVersion(v: number): string {
   const minor = Math.floor((v % 10_000_000) / 100_000);
   const patch = v % 100_000;
   return `${major}.${minor}.${patch}`;
-}
-
-/** Theoretical peak DRAM bandwidth: 2 (DDR) x memory clock (kHz) x bus width (bits) / 8, in GB/s. */
-export function peakBandwidthGBs(memoryClockKHz: number, busWidthBits: number): number | null {
-  if (!(memoryClockKHz > 0) || !(busWidthBits > 0)) return null;
-  return (2 * memoryClockKHz * 1e3 * (busWidthBits / 8)) / 1e9;
-}
-
-/**
- * Dense FP16 matrix FLOPs per compute unit per clock, by gfx target (AMD's published peaks divided
- * by CUs x peak engine clock: MI100 184.6 TF / (120 x 1.502 GHz) = 1024, MI250X/MI210 1024, MI300X
- * 1307 TF / (304 x 2.1 GHz) = 2048, MI355X 4096; RDNA2 has no matrix units: packed FP16 256; RDNA3
- * WMMA 512; RDNA4 1024). Targets not listed have no known peak (null).
- */
-const FP16_FLOPS_PER_CU_CLOCK: ReadonlyArray<[RegExp, number]> = [
-  [/^gfx90[8a]$/, 1024],
-  [/^gfx94[012]$/, 2048],
-  [/^gfx950$/, 4096],
-  [/^gfx103[0-6]$/, 256],
-  [/^gfx11(0[0-3]|5[01])$/, 512],
-  [/^gfx120[01]$/, 1024],
-];
-
-/** Peak half-precision matrix rate (TFLOP/s) for the roofline, or null when the target is not known. */
-export function peakHalfTflops(arch: string, computeUnits: number, clockKHz: number | null): number | null {
-  const hit = FP16_FLOPS_PER_CU_CLOCK.find(([re]) => re.test(arch));
-  if (!hit || !(computeUnits > 0) || !clockKHz || !(clockKHz > 0)) return null;
-  return (computeUnits * clockKHz * 1e3 * hit[1]) / 1e12;
-}
-
-/** Kernel arguments as hipModuleLaunchKernel wants them: one typed array holding each value. */
-export function packKernelArgs(args: KernelArg[]): ArrayBufferView[] {
-  return args.map((a, i) => {
-    if ('ptr' in a) return BigUint64Array.of(toNative(a.ptr));
-    if ('i32' in a) return Int32Array.of(checkInt(a.i32, -0x80000000, 0x7fffffff, i));
-    if ('u32' in a) return Uint32Array.of(checkInt(a.u32, 0, 0xffffffff, i));
-    if ('f32' in a) return Float32Array.of(a.f32);
-    if ('u64' in a) return BigUint64Array.of(BigInt(a.u64));
-    throw new Error(`kernel argument ${i}: unknown kind ${JSON.stringify(a)}`);
-  });
-}
-
-function checkInt(v: number, min: number, max: number, i: number): number {
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new Error(`kernel argument ${i}: ${v} is out of range`);
-  return v;
-}
-
-function toNative(p: DevicePtr): NativePtr {
-  if (typeof p === 'bigint') return p;
-  if (typeof p === 'number' && Number.isSafeInteger(p) && p >= 0) return BigInt(p);
-  throw new Error(`not a HIP device pointer: ${String(p)}`);
-}
-
-function checkBytes(what: string, n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a non-negative integer, got ${n}`);
-  return n;
-}
-
-function hostBytes(v: ArrayBufferView): Uint8Array {
-  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-}
-
-function asNumber(v: number | bigint): number {
-  return typeof v === 'bigint' ? Number(v) : v;
 }
 
 class HipModule implements GpuModule {
@@ -428,7 +372,7 @@ export class HipRuntime implements GpuRuntime {
     const full = override ?? this.gcnArchName(index);
     const memClock = this.attr(HipAttr.MemoryClockRate, index);
     const busWidth = this.attr(HipAttr.MemoryBusWidth, index);
-    const details: Record<string, string> = { library: hip.libraryPath };
+    const details: GpuDeviceDetails = { library: hip.libraryPath };
     if (full) details.gcnArchName = full;
     if (pciBusId) details.pciBusId = pciBusId;
     const v: [number] = [0];
@@ -456,13 +400,13 @@ export class HipRuntime implements GpuRuntime {
       peakBandwidthGBs: peakBandwidthGBs(memClock ?? 0, busWidth ?? 0),
       copyBandwidthGBs: null,
       peakTflops: peakHalfTflops(arch, computeUnits, clock),
-      details,
+      details: detailsRecord(details),
     };
   }
 
   useDevice(index: number): void {
     this.live();
-    if (!Number.isInteger(index) || index < 0) throw new Error(`HIP: invalid device index ${index}`);
+    checkDeviceIndex('HIP', index);
     // hipSetDevice itself reports an index past the last device (hipErrorInvalidDevice)
     this.call('hipSetDevice', this.hip.hipSetDevice(index));
     boundDevices.set(this.hip, index);
@@ -479,7 +423,7 @@ export class HipRuntime implements GpuRuntime {
 
   malloc(bytes: number): DevicePtr {
     this.bound();
-    if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`HIP malloc: invalid size ${bytes}`);
+    checkAllocSize('HIP', bytes);
     const out: [NativePtr | null] = [null];
     this.call('hipMalloc', this.hip.hipMalloc(out, bytes));
     const p = BigInt(out[0] ?? 0);
@@ -575,11 +519,7 @@ export class HipRuntime implements GpuRuntime {
   ): void {
     this.bound();
     if (!(fn instanceof HipFunction)) throw new Error('HIP: not a HIP kernel function');
-    for (const d of [...grid, ...block]) {
-      if (!Number.isInteger(d) || d < 1 || d > 0x7fffffff) {
-        throw new Error(`HIP launch ${fn.name}: bad grid/block dimension ${d}`);
-      }
-    }
+    checkLaunch('HIP', fn.name, grid, block, sharedBytes);
     // encoded in native memory once per argument list (the benchmark relaunches the same lists)
     const params = args.length ? this.argCache.get(args, packKernelArgs).table : null;
     this.call(
@@ -592,7 +532,7 @@ export class HipRuntime implements GpuRuntime {
         block[0],
         block[1],
         block[2],
-        checkBytes('sharedBytes', sharedBytes),
+        sharedBytes,
         null,
         params,
         null,

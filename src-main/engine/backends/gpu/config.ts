@@ -1,0 +1,163 @@
+/**
+ * What a GPU session reads from its options and the environment, once, when it opens: the
+ * small-batch kernel's tuning, extra kernel defines, the users' code objects and their launch
+ * geometry, where compiled kernels are cached and where prebuilt ones are. Nothing in the session
+ * reads process.env after this.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SUPPORTED_TYPES, typeName } from '../../ggml-types';
+
+/** Compile-time tuning of the small-batch kernel (see kernels/qs_kernels.h). */
+export interface GpuTuning {
+  /** weight rows per block for m <= smallMSplit */
+  smallRows: number;
+  /** weight rows per block for m > smallMSplit */
+  smallRowsBig: number;
+  /** batch size up to which smallRows applies */
+  smallMSplit: number;
+  /** warps per block (they split k) */
+  smallWarps: number;
+  /** 8-element groups per lane per chunk */
+  smallOctsPerLane: number;
+  /** chunks each warp has in flight (register prefetch depth, 1 or 2) */
+  smallDepth: number;
+}
+export const DEFAULT_TUNING: GpuTuning = {
+  smallRows: 2,
+  smallRowsBig: 4,
+  smallMSplit: 2,
+  smallWarps: 4,
+  smallOctsPerLane: 2,
+  smallDepth: 1,
+};
+
+/** "R,R2,MSPLIT,NW,OPL[,DEPTH]" (bench --tune, QS_GPU_TUNING) to a tuning; throws a one-line error. */
+export function parseTuning(spec: string, what = 'tuning'): GpuTuning {
+  const v = spec.split(',').map((p) => Number(p.trim()));
+  if ((v.length !== 5 && v.length !== 6) || v.some((x) => !Number.isInteger(x) || x < 1 || x > 16))
+    throw new Error(
+      `${what}: expected ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH] (integers 1..16), got '${spec}'`,
+    );
+  if (v[3] * 32 > 1024) throw new Error(`${what}: at most 32 warps per block`);
+  return {
+    smallRows: v[0],
+    smallRowsBig: v[1],
+    smallMSplit: v[2],
+    smallWarps: v[3],
+    smallOctsPerLane: v[4],
+    smallDepth: Math.min(2, v[5] ?? 1),
+  };
+}
+
+/** "QS_Q8_NW=4,QS_Q8_R2=2" -> defines; names QS_*, integer values; throws a one-line error. */
+export function parseDefines(spec: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const mt = /^(QS_[A-Z0-9_]+)=(-?\d+)$/.exec(part);
+    if (!mt)
+      throw new Error(`QS_KERNEL_DEFINES: expected NAME=INTEGER with NAME starting QS_, got '${part}'`);
+    out[mt[1]] = Number(mt[2]);
+  }
+  return out;
+}
+
+/** The users' override variable for a format: Q4_0_MATMUL_CUBIN, Q6_K_MATMUL_HSACO, ... */
+export function customKernelVar(kind: 'cuda' | 'hip', type: number): string {
+  return `${typeName(type).toUpperCase()}_MATMUL_${kind === 'cuda' ? 'CUBIN' : 'HSACO'}`;
+}
+/** The symbol a user code object must export: q4_0_matmul_kernel, q4_k_matmul_kernel, ... */
+export function customKernelSymbol(type: number): string {
+  return `${typeName(type).toLowerCase()}_matmul_kernel`;
+}
+
+export interface GpuBackendOptions {
+  tuning?: Partial<GpuTuning>;
+  /** directory of prebuilt code objects (default: build/kernels found upwards, or QS_KERNELS_DIR) */
+  prebuiltDir?: string | null;
+  /** disk cache directory (default QS_KERNEL_CACHE or ~/.cache/quantscope/kernels); null disables */
+  cacheDir?: string | null;
+}
+
+export interface CustomKernel {
+  /** the variable that named it, e.g. Q4_K_MATMUL_CUBIN */
+  variable: string;
+  path: string;
+}
+
+export interface GpuSessionConfig {
+  tuning: GpuTuning;
+  /** extra -D defines for every kernel module (QS_KERNEL_DEFINES="QS_Q8_NW=4,QS_Q8_R2=2"): tuning sweeps */
+  defines: Readonly<Record<string, number>>;
+  /** whether tuning and defines are the defaults (only then do prebuilt code objects match) */
+  isDefault: boolean;
+  /**
+   * qs_x_q8 may start while the previous kernel runs (it waits for that kernel's results itself);
+   * QS_PDL_CHAIN=0 makes it start after the previous kernel (a timing diagnostic)
+   */
+  overlapQuantizer: boolean;
+  /** the users' code objects by ggml type (Q*_MATMUL_CUBIN / _HSACO) */
+  customKernels: ReadonlyMap<number, CustomKernel>;
+  /** launch geometry of a custom kernel: QS_CUSTOM_GRID, QS_CUSTOM_BLOCK, QS_CUSTOM_SHARED */
+  customGrid: string;
+  customBlock: string;
+  /** raw: a bad value is an error of the custom kernel's run, not of the session */
+  customShared: string | undefined;
+  cacheDir: string | null;
+  prebuiltDir: string | null;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function readSessionConfig(
+  kind: 'cuda' | 'hip',
+  opts: GpuBackendOptions,
+  env: Env = process.env,
+): GpuSessionConfig {
+  const envTuning = env.QS_GPU_TUNING ? parseTuning(env.QS_GPU_TUNING, 'QS_GPU_TUNING') : {};
+  const tuning = { ...DEFAULT_TUNING, ...envTuning, ...(opts.tuning ?? {}) };
+  const defines = env.QS_KERNEL_DEFINES ? parseDefines(env.QS_KERNEL_DEFINES) : {};
+  const customKernels = new Map<number, CustomKernel>();
+  for (const t of SUPPORTED_TYPES) {
+    const variable = customKernelVar(kind, t.id);
+    const p = env[variable];
+    if (p) customKernels.set(t.id, { variable, path: p });
+  }
+  return {
+    tuning,
+    defines,
+    isDefault: JSON.stringify(tuning) === JSON.stringify(DEFAULT_TUNING) && Object.keys(defines).length === 0,
+    overlapQuantizer: env.QS_PDL_CHAIN !== '0',
+    customKernels,
+    customGrid: env.QS_CUSTOM_GRID ?? 'm',
+    customBlock: env.QS_CUSTOM_BLOCK ?? '256',
+    customShared: env.QS_CUSTOM_SHARED,
+    cacheDir: opts.cacheDir === undefined ? defaultCacheDir(env) : opts.cacheDir,
+    prebuiltDir: opts.prebuiltDir === undefined ? defaultPrebuiltDir(env) : opts.prebuiltDir,
+  };
+}
+
+function defaultCacheDir(env: Env): string | null {
+  if (env.QS_KERNEL_CACHE) return env.QS_KERNEL_CACHE;
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'quantscope', 'kernels');
+}
+
+function defaultPrebuiltDir(env: Env): string | null {
+  if (env.QS_KERNELS_DIR) return env.QS_KERNELS_DIR;
+  for (const start of [process.cwd(), typeof __dirname === 'string' ? __dirname : process.cwd()]) {
+    let dir = start;
+    for (let i = 0; i < 5 && dir; i++) {
+      const p = path.join(dir, 'build', 'kernels');
+      if (fs.existsSync(p)) return p;
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,260 @@
+/**
+ * The kernels of one GPU session: a module per format (compiled at run time with NVRTC / hiprtc for
+ * the device's exact architecture and cached on disk by source hash + architecture + compiler
+ * version, or a prebuilt code object from `npm run build:kernels`), the users' code objects named by
+ * Q*_MATMUL_CUBIN / Q*_MATMUL_HSACO, the functions looked up in them, and the launch facts a module
+ * reports about itself.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { typeName } from '../../ggml-types';
+import { customKernelSymbol, type GpuSessionConfig } from './config';
+import { gpuFormat } from './formats';
+import { KERNEL_HEADERS } from './kernel-sources';
+import type { DeviceMemory } from './memory';
+import type { GpuFunction, GpuModule, GpuRuntime } from './runtime';
+
+/** qs_mma_i8's launch facts (qs_mma_i8_geometry) */
+export interface MmaI8Geometry {
+  shared: number;
+  minBlocks: number;
+  bm: number;
+  bn: number;
+  kt: number;
+  threads: number;
+}
+
+export interface ModuleEntry {
+  mod: GpuModule;
+  fns: Map<string, GpuFunction>;
+  origin: string;
+  /** qs_mma_i8's launch facts, read once */
+  i8?: MmaI8Geometry;
+  /** the int8 small kernel's launch table (qs_q8_geometry), read once */
+  q8?: Q8Geometry;
+}
+
+/**
+ * Whether build/kernels/manifest.json (scripts/build-kernels.mjs) lists `file` as built from this
+ * source and these headers: sha256 of the source, and one sha256 over the headers sorted by name
+ * (name, NUL, contents, NUL each).
+ */
+export function prebuiltIsCurrent(dir: string, file: string, source: string): boolean {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+      entries?: { file: string; sourceSha256?: string; headersSha256?: string }[];
+    };
+    const e = manifest.entries?.find((x) => x.file === file);
+    if (!e) return false;
+    const srcHash = crypto.createHash('sha256').update(source).digest('hex');
+    const h = crypto.createHash('sha256');
+    for (const name of Object.keys(KERNEL_HEADERS).sort())
+      h.update(name).update('\0').update(KERNEL_HEADERS[name]).update('\0');
+    return e.sourceSha256 === srcHash && e.headersSha256 === h.digest('hex');
+  } catch {
+    return false;
+  }
+}
+
+export class KernelCache {
+  private readonly modules = new Map<string, ModuleEntry>();
+
+  constructor(
+    private readonly rt: GpuRuntime,
+    private readonly kind: 'cuda' | 'hip',
+    private readonly arch: string,
+    private readonly config: GpuSessionConfig,
+    private readonly memory: DeviceMemory,
+  ) {}
+
+  /** QuantScope's module for a format, built with the session's tuning and defines. */
+  module(type: number): ModuleEntry {
+    const src = gpuFormat(type)?.kernel;
+    if (!src) throw new Error(`no GPU kernel for ${typeName(type)}`);
+    const { tuning } = this.config;
+    const defines: Record<string, number> = {
+      QS_SMALL_R: tuning.smallRows,
+      QS_SMALL_R2: tuning.smallRowsBig,
+      QS_SMALL_MSPLIT: tuning.smallMSplit,
+      QS_SMALL_NW: tuning.smallWarps,
+      QS_SMALL_OPL: tuning.smallOctsPerLane,
+      QS_SMALL_DEPTH: tuning.smallDepth,
+    };
+    Object.assign(defines, this.config.defines);
+    const key = `${src.stem}:${JSON.stringify(defines)}`;
+    const hit = this.modules.get(key);
+    if (hit) return hit;
+    const arch = this.arch;
+    let image: Uint8Array | null = null;
+    let origin = '';
+    const prebuiltDir = this.config.prebuiltDir;
+    if (this.config.isDefault && prebuiltDir) {
+      const ext = this.kind === 'cuda' ? 'cubin' : 'hsaco';
+      // 'gfx90a:sramecc+:xnack-' -> 'gfx90a': code objects are named by the bare target
+      const p = path.join(prebuiltDir, `${src.stem}.${arch.split(':')[0]}.${ext}`);
+      // only an object built from exactly these sources (build/kernels/manifest.json hashes): a stale
+      // one could have other kernel signatures
+      if (fs.existsSync(p) && prebuiltIsCurrent(prebuiltDir, path.basename(p), src.source)) {
+        image = new Uint8Array(fs.readFileSync(p));
+        origin = `prebuilt:${p}`;
+      }
+    }
+    if (!image) {
+      const compiler = this.rt.compilerVersion();
+      const hash = crypto
+        .createHash('sha256')
+        .update(src.source)
+        .update(JSON.stringify(Object.entries(KERNEL_HEADERS).sort()))
+        .update(JSON.stringify(defines))
+        .update(arch)
+        .update(compiler)
+        .digest('hex')
+        .slice(0, 24);
+      const cacheDir = this.config.cacheDir;
+      const cachePath = cacheDir ? path.join(cacheDir, `${src.stem}-${arch}-${hash}.bin`) : null;
+      if (cachePath && fs.existsSync(cachePath)) {
+        try {
+          image = new Uint8Array(fs.readFileSync(cachePath));
+          origin = `cache:${cachePath}`;
+        } catch {
+          image = null;
+        }
+      }
+      if (!image) {
+        image = this.rt.compile(src.source, src.file, { arch, defines, headers: { ...KERNEL_HEADERS } });
+        origin = `${this.kind === 'cuda' ? 'nvrtc' : 'hiprtc'}:${src.file} (${compiler})`;
+        if (cachePath) {
+          try {
+            fs.mkdirSync(path.dirname(cachePath), { recursive: true });
+            const tmp = `${cachePath}.${process.pid}.tmp`;
+            fs.writeFileSync(tmp, image);
+            fs.renameSync(tmp, cachePath);
+          } catch {
+            /* a read-only cache only costs compile time */
+          }
+        }
+      }
+    }
+    const mod = this.rt.loadModule(image, origin);
+    const entry: ModuleEntry = { mod, fns: new Map(), origin };
+    this.modules.set(key, entry);
+    return entry;
+  }
+
+  fn(entry: ModuleEntry, name: string): GpuFunction {
+    let f = entry.fns.get(name);
+    if (!f) {
+      f = this.rt.getFunction(entry.mod, name);
+      entry.fns.set(name, f);
+    }
+    return f;
+  }
+
+  /** The user's kernel for a format (a Q*_MATMUL_* variable), or null where none is named. */
+  custom(type: number): { fn: GpuFunction; path: string; variable: string } | null {
+    const c = this.config.customKernels.get(type);
+    if (!c) return null;
+    const { variable, path: p } = c;
+    const key = `custom:${variable}:${p}`;
+    let entry = this.modules.get(key);
+    if (!entry) {
+      if (!fs.existsSync(p)) throw new Error(`${variable}=${p}: file not found`);
+      let image: Uint8Array;
+      try {
+        image = new Uint8Array(fs.readFileSync(p));
+      } catch (e) {
+        throw new Error(`${variable}=${p}: cannot read: ${(e as Error).message}`);
+      }
+      let mod: GpuModule;
+      try {
+        mod = this.rt.loadModule(image, `custom:${p}`);
+      } catch (e) {
+        throw new Error(`${variable}=${p}: cannot load the code object: ${(e as Error).message}`);
+      }
+      entry = { mod, fns: new Map(), origin: `custom:${p}` };
+      this.modules.set(key, entry);
+    }
+    const symbol = customKernelSymbol(type);
+    try {
+      return { fn: this.fn(entry, symbol), path: p, variable };
+    } catch (e) {
+      throw new Error(`${variable}=${p}: symbol ${symbol} not found: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The timing aid qs_hold from our module for this format, or null where that module cannot be built or
+   * loaded (a custom kernel's timing then runs without it, paced by the host where the host is slower).
+   */
+  hold(type: number): GpuFunction | null {
+    try {
+      return this.fn(this.module(type), 'qs_hold');
+    } catch {
+      return null;
+    }
+  }
+
+  /** qs_mma_i8's launch facts, from the module itself (one tiny launch per module) */
+  mmaI8Geometry(entry: ModuleEntry): MmaI8Geometry {
+    if (entry.i8) return entry.i8;
+    const fn = this.fn(entry, 'qs_mma_i8_geometry');
+    const buf = this.memory.alloc(64, 'qs_mma_i8 geometry');
+    try {
+      this.rt.launch(fn, [1, 1, 1], [1, 1, 1], 0, [{ ptr: buf }]);
+      const v = new Int32Array(6);
+      this.rt.copyFromDevice(v, buf);
+      const [shared, minBlocks, bm, bn, kt, threads] = Array.from(v);
+      if (!(bm > 0 && bn > 0 && kt > 0 && threads > 0 && minBlocks > 0 && shared >= 0))
+        throw new Error(`qs_mma_i8_geometry returned ${Array.from(v).join(',')}`);
+      entry.i8 = { shared, minBlocks, bm, bn, kt, threads };
+      return entry.i8;
+    } finally {
+      this.memory.freeQuiet(buf);
+    }
+  }
+
+  /**
+   * The int8 small kernel's launch table as the module was compiled (qs_q8_geometry: the format
+   * header's table with any tuning defines applied), so the launch and the kernel cannot disagree.
+   */
+  q8Geometry(entry: ModuleEntry, type: number): Q8Geometry {
+    if (entry.q8) return entry.q8;
+    const fn = this.fn(entry, 'qs_q8_geometry');
+    const buf = this.memory.alloc(128, 'qs_q8 geometry');
+    try {
+      this.rt.launch(fn, [1, 1, 1], [1, 1, 1], 0, [{ ptr: buf }]);
+      const v = new Int32Array(17);
+      this.rt.copyFromDevice(v, buf);
+      entry.q8 = parseQ8Geometry(v, type);
+      return entry.q8;
+    } finally {
+      this.memory.freeQuiet(buf);
+    }
+  }
+
+  clear(): void {
+    this.modules.clear();
+  }
+}
+
+/** The int8 small kernel's launch table: weight rows and warps per block for m = 1..8. */
+export interface Q8Geometry {
+  rows: number[];
+  warps: number[];
+}
+
+/**
+ * qs_q8_geometry's output (kernels/qs_small_q8.h: the type id, then rows and warps per block for
+ * m = 1..8) as a table; throws a one-line error when it is not that format's or a value is out of range.
+ */
+export function parseQ8Geometry(v: Int32Array, type: number): Q8Geometry {
+  const rows = Array.from(v.subarray(1, 9));
+  const warps = Array.from(v.subarray(9, 17));
+  const ok = (x: number) => Number.isInteger(x) && x >= 1 && x <= 32;
+  if (v.length < 17 || v[0] !== type || ![...rows, ...warps].every(ok))
+    throw new Error(
+      `qs_q8_geometry of the ${typeName(type)} module returned ${Array.from(v.subarray(0, 17)).join(',')}`,
+    );
+  return { rows, warps };
+}

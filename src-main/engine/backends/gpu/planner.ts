@@ -1,0 +1,493 @@
+/**
+ * Path planning: which kernel path a multiplication takes on this device (resolvePath), and for
+ * each path the launches it needs (one function per path), with one split-K policy and one grid
+ * clamp. Format facts come from ./formats.ts, kernels from the session's KernelCache; scratch
+ * buffers are allocated here and listed in `scratch` for the caller to free.
+ */
+import type { DeviceInfo, KernelPath, PathChoice } from '../types';
+import type { GpuSessionConfig } from './config';
+import { gpuFormat } from './formats';
+import type { KernelCache, ModuleEntry } from './kernel-cache';
+import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
+import { WEIGHT_PAD, type DeviceMemory } from './memory';
+import type { DevicePtr, KernelArg } from './runtime';
+
+/** The weights a plan multiplies: facts only, the pointer comes at enqueue time. */
+export interface PlanWeights {
+  name: string;
+  type: number;
+  n: number;
+  k: number;
+}
+
+/** AMD targets with the MFMA instruction qs_mfma_bf16 uses (v_mfma_f32_32x32x8_bf16, "bf16_1k") */
+const MFMA_ARCH_RE = /^gfx(90a|94[012]|950)(:|$)/;
+
+// Matrix-unit path geometry (kernels/qs_kernels.h qs_mma_f16, kernels/qs_mfma.h qs_mfma_bf16: the same tiles).
+const MMA_BM = 128;
+const MMA_BN = 128;
+const MMA_THREADS = 256;
+/** both bfloat16 matrix-unit kernels step k by 64 */
+const MMA_KSTEP = 64;
+/** threads per block of the element-wise kernels (activation conversion, split-K sum, dequantize) */
+const EW_THREADS = 256;
+
+/**
+ * Blocks of an element-wise kernel over `items` (EW_THREADS items per block), at least one and at
+ * most `wavesPerUnit` per compute unit: the kernels loop over what is left.
+ */
+export function clampGrid(items: number, computeUnits: number, wavesPerUnit = 16): [number, number, number] {
+  return [Math.max(1, Math.min(Math.ceil(items / EW_THREADS), computeUnits * wavesPerUnit)), 1, 1];
+}
+
+/**
+ * Split-K for the matrix-unit kernels: k is cut into `slices` steps; with `tiles` output tiles and
+ * room for `residentBlocks` blocks on the device, each tile is split so the device fills, into at most
+ * 16 parts and never fewer than 4 slices per part. `nearest` rounds the blocks-per-tile ratio to the
+ * nearest whole split (a target that is a rule of thumb); otherwise down (a hard occupancy limit).
+ * Returns the split count and the slices each split sums.
+ */
+export function splitKPolicy(
+  tiles: number,
+  slices: number,
+  residentBlocks: number,
+  nearest: boolean,
+): { splits: number; per: number } {
+  const ratio = residentBlocks / tiles;
+  const want = Math.max(
+    1,
+    Math.min(16, nearest ? Math.round(ratio) : Math.floor(ratio), Math.floor(slices / 4)),
+  );
+  const per = Math.ceil(slices / want);
+  return { splits: Math.ceil(slices / per), per };
+}
+
+export class PathPlanner {
+  /** Whether this device runs the int8 matrix-unit path (mma.sync m16n8k32 s8 needs sm_80+). */
+  readonly hasMmaI8: boolean;
+  /**
+   * Whether this device runs the bfloat16 matrix-unit path: mma.sync m16n8k16 (CUDA sm_80+) or MFMA
+   * 32x32x8 bf16 (AMD CDNA: gfx90a, gfx94x, gfx950; qs_mfma_bf16).
+   */
+  readonly hasMma: boolean;
+  /**
+   * The bfloat16 matrix-unit kernel: qs_mfma_bf16 on AMD, and on CUDA when QS_KERNEL_DEFINES has
+   * QS_MFMA_EMULATE=1 (the MFMA kernel with the instruction emulated, to check it without an AMD GPU);
+   * qs_mma_f16 otherwise.
+   */
+  private readonly mmaKernel: 'qs_mfma_bf16' | 'qs_mma_f16';
+
+  constructor(
+    private readonly kind: 'cuda' | 'hip',
+    private readonly device: DeviceInfo,
+    private readonly config: GpuSessionConfig,
+    private readonly kernels: KernelCache,
+    private readonly memory: DeviceMemory,
+  ) {
+    const mt = /^sm_(\d+?)(\d)$/.exec(device.arch);
+    const smMajor = mt ? Number(mt[1]) : 0;
+    this.hasMmaI8 = kind === 'cuda' && smMajor >= 8;
+    this.hasMma = kind === 'hip' ? MFMA_ARCH_RE.test(device.arch) : smMajor >= 8;
+    this.mmaKernel = kind === 'hip' || config.defines.QS_MFMA_EMULATE ? 'qs_mfma_bf16' : 'qs_mma_f16';
+  }
+
+  /** The path a choice resolves to for these weights and batch size, or a one-line error why none. */
+  resolvePath(w: PlanWeights, m: number, choice: PathChoice): KernelPath {
+    if (choice === 'unfused') return 'unfused-f32';
+    if (choice === 'auto' && this.config.customKernels.has(w.type)) return 'custom';
+    if (choice === 'mma') {
+      if (!this.hasMma)
+        throw new Error(
+          `${w.name}: the matrix-unit path needs ${
+            this.kind === 'cuda'
+              ? 'sm_80 or newer'
+              : `an AMD GPU with MFMA (gfx90a, gfx94x, gfx950), not ${this.device.arch}`
+          }`,
+        );
+      return 'fused-mma-f16';
+    }
+    const format = gpuFormat(w.type)!;
+    const { int8Small, int8Mma } = format;
+    if (choice === 'int8') {
+      if (!int8Small && !int8Mma)
+        throw new Error(
+          `${w.name}: int8 activations need quantized weights (${format.name} runs --path f32)`,
+        );
+      if (m <= 8 && int8Small) return 'fused-small-q8';
+      if (m > 8 && this.hasMmaI8 && int8Mma) return 'fused-mma-i8';
+      throw new Error(
+        m <= 8
+          ? `${w.name}: ${format.name} has no int8 kernel for m <= 8 (use --path f32)`
+          : !int8Mma
+            ? `${w.name}: ${format.name} has no int8 matrix-unit kernel (m > 8 runs --path f32 or mma)`
+            : `${w.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`,
+      );
+    }
+    if (choice === 'auto' && (int8Small || int8Mma)) {
+      if (m <= 8 && int8Small) return 'fused-small-q8';
+      if (m > 8 && this.hasMmaI8 && int8Mma) return 'fused-mma-i8';
+      // AMD: MFMA only on request (--path mma) until it has passed the selftest on an AMD GPU
+      if (this.hasMma && this.kind === 'cuda') return 'fused-mma-f16';
+    }
+    if (m <= 8) return 'fused-small-f32';
+    return 'fused-tiled-f32';
+  }
+
+  /** The launches of one multiplication on path kp, activations at xPtr, outputs at yPtr. */
+  plan(
+    w: PlanWeights,
+    xPtr: DevicePtr,
+    yPtr: DevicePtr,
+    m: number,
+    kp: KernelPath,
+    scratch: DevicePtr[],
+  ): Plan {
+    const io: PlanIo = { w, xPtr, yPtr, m, scratch };
+    switch (kp) {
+      case 'custom':
+        return this.planCustom(io);
+      case 'fused-small-f32':
+        return this.planSmallF32(io);
+      case 'fused-small-q8':
+        return this.planSmallQ8(io);
+      case 'fused-mma-i8':
+        return this.planMmaI8(io);
+      case 'fused-tiled-f32':
+        return this.planTiledF32(io);
+      case 'fused-mma-f16':
+        return this.planMmaF16(io);
+      case 'unfused-f32':
+        return this.planUnfused(io);
+      case 'cpu-f32':
+        throw new Error(`${w.name}: ${kp} is not a GPU path`);
+    }
+  }
+
+  // ---------------------------------------------------------------- one function per path
+
+  /** A user's code object: its geometry from QS_CUSTOM_GRID / _BLOCK / _SHARED. */
+  private planCustom({ w, xPtr, yPtr, m }: PlanIo): Plan {
+    const { n, k } = w;
+    const c = this.kernels.custom(w.type)!;
+    const dims = { m, n, k };
+    const grid = parseGeometry(this.config.customGrid, dims, 'QS_CUSTOM_GRID');
+    const block = parseGeometry(this.config.customBlock, dims, 'QS_CUSTOM_BLOCK');
+    const shared = Number(this.config.customShared ?? '0');
+    if (!Number.isInteger(shared) || shared < 0)
+      throw new Error(`QS_CUSTOM_SHARED must be a byte count, got '${this.config.customShared}'`);
+    const args = argsFor((wPtr): KernelArg[] => [
+      { ptr: xPtr },
+      { ptr: wPtr },
+      { ptr: yPtr },
+      { i32: m },
+      { i32: n },
+      { i32: k },
+    ]);
+    return {
+      launches: [{ fn: c.fn, grid, block, shared, args }],
+      detail: `${c.fn.name} from ${c.variable}=${c.path}, grid ${grid.join('x')}, block ${block.join('x')}, shared ${shared}`,
+    };
+  }
+
+  /** Float32 activations, m <= 8: each weight block read once for all m rows. */
+  private planSmallF32({ w, xPtr, yPtr, m }: PlanIo): Plan {
+    const { n, k } = w;
+    const entry = this.kernels.module(w.type);
+    const block: [number, number, number] = [this.config.tuning.smallWarps * this.device.warpSize, 1, 1];
+    // one launch for m <= 8 (larger m, if ever routed here, as launches of 8 rows, weights read per launch)
+    const launches: Launch[] = [];
+    for (let r0 = 0; r0 < m; r0 += 8) {
+      const mb = Math.min(8, m - r0);
+      const xp = ptrAdd(xPtr, r0 * k * 4);
+      const yp = ptrAdd(yPtr, r0 * n * 4);
+      launches.push({
+        fn: this.kernels.fn(entry, `qs_small_m${mb}`),
+        grid: [Math.ceil(n / this.smallRowsFor(mb)), 1, 1],
+        block,
+        shared: 0,
+        args: argsFor((wPtr): KernelArg[] => [
+          { ptr: xp },
+          { ptr: wPtr },
+          { ptr: yp },
+          { i32: n },
+          { i32: k },
+        ]),
+      });
+    }
+    return {
+      launches,
+      detail:
+        `${launches.map((l) => l.fn.name).join(' + ')} grid ${launches[0].grid[0]} block ${block[0]}` +
+        `${launches.length > 1 ? ` (${launches.length} launches of <= 8 rows)` : ''} (${entry.origin})`,
+    };
+  }
+
+  /** Int8 activations (quantized per 32, like llama.cpp), m <= 8, dp4a. */
+  private planSmallQ8(io: PlanIo): Plan {
+    const { w, yPtr, m } = io;
+    const { n, k } = w;
+    const entry = this.kernels.module(w.type);
+    const fn = this.kernels.fn(entry, `qs_q8_m${m}`);
+    const q = this.quantizeActivations(entry, io);
+    const { rows, threads } = this.q8Geometry(entry, w.type, m);
+    const grid: [number, number, number] = [Math.ceil(n / rows), 1, 1];
+    const args = argsFor((wPtr): KernelArg[] => [
+      { ptr: q.xq },
+      { ptr: q.xd },
+      { ptr: wPtr },
+      { ptr: yPtr },
+      { i32: n },
+      { i32: k },
+    ]);
+    return {
+      // the matmul starts while qs_x_q8 runs (CUDA sm_90+): its weight loads begin at once
+      launches: [q.launch, { fn, grid, block: [threads, 1, 1], shared: 0, args, options: OVERLAP }],
+      detail: `qs_x_q8 + qs_q8_m${m} (int8 activations per 32, dp4a) grid ${grid[0]} block ${threads} (${entry.origin})`,
+    };
+  }
+
+  /** Int8 activations on the int8 matrix units, m > 8 (CUDA sm_80+). */
+  private planMmaI8(io: PlanIo): Plan {
+    const { w, m } = io;
+    const { n, k } = w;
+    const entry = this.kernels.module(w.type);
+    const fn = this.kernels.fn(entry, 'qs_mma_i8');
+    const g = this.kernels.mmaI8Geometry(entry);
+    const q = this.quantizeActivations(entry, io);
+    const gx = Math.ceil(n / g.bn);
+    const gy = Math.ceil(m / g.bm);
+    // blocks per SM as the kernel was built for: a hard limit, so the split count rounds down
+    const { splits, per } = splitKPolicy(
+      gx * gy,
+      Math.ceil(k / g.kt),
+      this.device.computeUnits * g.minBlocks,
+      false,
+    );
+    const sk = this.splitKOutput(entry, io, splits);
+    const grid: [number, number, number] = [gx, gy, splits];
+    const args = argsFor((wPtr): KernelArg[] => [
+      { ptr: q.xq },
+      { ptr: q.xd },
+      { ptr: wPtr },
+      { ptr: sk.out },
+      { i32: m },
+      { i32: n },
+      { i32: k },
+      { i32: per },
+    ]);
+    return {
+      launches: [q.launch, { fn, grid, block: [g.threads, 1, 1], shared: g.shared, args }, ...sk.sum],
+      detail:
+        `qs_x_q8 + qs_mma_i8 (mma.sync m16n8k32 s8, int8 activations per 32) grid ${gx}x${gy}x${splits} block ${g.threads} ` +
+        `shared ${g.shared}${sk.sum.length ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
+    };
+  }
+
+  /** Float32 activations, m > 8: shared-memory tiles, float32 FMA. */
+  private planTiledF32({ w, xPtr, yPtr, m }: PlanIo): Plan {
+    const { n, k } = w;
+    const entry = this.kernels.module(w.type);
+    const fn = this.kernels.fn(entry, 'qs_tiled_f32');
+    const grid = tiledGrid(m, n);
+    const args = argsFor((wPtr): KernelArg[] => [
+      { ptr: xPtr },
+      { ptr: wPtr },
+      { ptr: yPtr },
+      { i32: m },
+      { i32: n },
+      { i32: k },
+    ]);
+    return {
+      launches: [{ fn, grid, block: [256, 1, 1], shared: 0, args }],
+      detail: `qs_tiled_f32 grid ${grid[0]}x${grid[1]} block 256 (${entry.origin})`,
+    };
+  }
+
+  /** Bfloat16 activations and weights on the matrix units, float32 accumulation. */
+  private planMmaF16(io: PlanIo): Plan {
+    const { w, xPtr, m, scratch } = io;
+    const { n, k } = w;
+    const entry = this.kernels.module(w.type);
+    const conv = this.kernels.fn(entry, 'qs_x_bf16');
+    const kernel = this.mmaKernel;
+    const fn = this.kernels.fn(entry, kernel);
+    const kpad = Math.ceil(k / MMA_KSTEP) * MMA_KSTEP;
+    const xb = this.memory.alloc(m * kpad * 2 + WEIGHT_PAD, `${w.name}: bfloat16 activations`);
+    scratch.push(xb);
+    const cgrid = clampGrid((m * kpad) / 2, this.device.computeUnits);
+    // about two blocks per SM (a 4096-row tensor has only 32 column tiles), to the nearest split
+    const gx = Math.ceil(n / MMA_BN);
+    const gy = Math.ceil(m / MMA_BM);
+    const { splits, per } = splitKPolicy(gx * gy, kpad / MMA_KSTEP, 2 * this.device.computeUnits, true);
+    const grid: [number, number, number] = [gx, gy, splits];
+    const sk = this.splitKOutput(entry, io, splits);
+    const args = argsFor((wPtr): KernelArg[] => [
+      { ptr: xb },
+      { ptr: wPtr },
+      { ptr: sk.out },
+      { i32: m },
+      { i32: n },
+      { i32: k },
+      { i32: kpad },
+      { i32: per },
+    ]);
+    const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xb }, { i32: m }, { i32: k }, { i32: kpad }];
+    const unit =
+      kernel === 'qs_mma_f16'
+        ? 'mma.sync m16n8k16'
+        : this.kind === 'hip'
+          ? 'MFMA 32x32x8'
+          : 'MFMA 32x32x8 emulated on CUDA';
+    return {
+      launches: [
+        { fn: conv, grid: cgrid, block: [EW_THREADS, 1, 1], shared: 0, args: fixedArgs(convArgs) },
+        { fn, grid, block: [MMA_THREADS, 1, 1], shared: 0, args },
+        ...sk.sum,
+      ],
+      detail:
+        `qs_x_bf16 + ${kernel} (${unit} bf16, f32 accumulate) grid ${gx}x${gy}x${splits} block ${MMA_THREADS}` +
+        `${sk.sum.length ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
+    };
+  }
+
+  /** The unfused baseline: dequantize into a float32 [n][k] buffer, then the float32 matmul on it. */
+  private planUnfused({ w, xPtr, yPtr, m, scratch }: PlanIo): Plan {
+    const { n, k } = w;
+    const deq = this.kernels.fn(this.kernels.module(w.type), 'qs_dequant');
+    const f32 = this.kernels.module(0);
+    const wf = this.memory.alloc(n * k * 4 + WEIGHT_PAD, `${w.name}: unfused float32 weight buffer`);
+    scratch.push(wf);
+    const dgrid = clampGrid(n * Math.ceil(k / 8), this.device.computeUnits, 32);
+    const mm: Launch =
+      m <= 8
+        ? {
+            fn: this.kernels.fn(f32, `qs_small_m${m}`),
+            grid: [Math.ceil(n / this.smallRowsFor(m)), 1, 1],
+            block: [this.config.tuning.smallWarps * this.device.warpSize, 1, 1],
+            shared: 0,
+            args: fixedArgs([{ ptr: xPtr }, { ptr: wf }, { ptr: yPtr }, { i32: n }, { i32: k }]),
+          }
+        : {
+            fn: this.kernels.fn(f32, 'qs_tiled_f32'),
+            grid: tiledGrid(m, n),
+            block: [256, 1, 1],
+            shared: 0,
+            args: fixedArgs([{ ptr: xPtr }, { ptr: wf }, { ptr: yPtr }, { i32: m }, { i32: n }, { i32: k }]),
+          };
+    const dargs = argsFor((wPtr): KernelArg[] => [{ ptr: wPtr }, { ptr: wf }, { i32: n }, { i32: k }]);
+    return {
+      launches: [{ fn: deq, grid: dgrid, block: [EW_THREADS, 1, 1], shared: 0, args: dargs }, mm],
+      detail: `qs_dequant grid ${dgrid[0]} + f32 ${mm.fn.name} grid ${mm.grid.slice(0, 2).join('x')}`,
+    };
+  }
+
+  // ---------------------------------------------------------------- shared pieces
+
+  /**
+   * Scratch for x quantized per 32 (qs_q8.h: int8 [m][k] and (d, sum) float2 [m][k/32]) and the
+   * qs_x_q8 launch that fills it.
+   */
+  private quantizeActivations(
+    entry: ModuleEntry,
+    { w, xPtr, m, scratch }: PlanIo,
+  ): { xq: DevicePtr; xd: DevicePtr; launch: Launch } {
+    const k = w.k;
+    const conv = this.kernels.fn(entry, 'qs_x_q8');
+    const xq = this.memory.alloc(m * k + WEIGHT_PAD, `${w.name}: int8 activations`);
+    scratch.push(xq);
+    const xd = this.memory.alloc(m * (k / 32) * 8 + WEIGHT_PAD, `${w.name}: activation scales`);
+    scratch.push(xd);
+    const args: KernelArg[] = [{ ptr: xPtr }, { ptr: xq }, { ptr: xd }, { i32: m }, { i32: k }];
+    return {
+      xq,
+      xd,
+      // qs_x_q8 may start while the previous kernel runs, so it is resident and the matmul after it
+      // launched by the time the previous matmul ends
+      launch: {
+        fn: conv,
+        grid: clampGrid((m * k) / 4, this.device.computeUnits),
+        block: [EW_THREADS, 1, 1],
+        shared: 0,
+        args: fixedArgs(args),
+        options: this.config.overlapQuantizer ? OVERLAP : undefined,
+      },
+    };
+  }
+
+  /**
+   * Split-K output of the matrix-unit kernels: with splits > 1 they write partial sums to a scratch
+   * buffer and qs_splitk_sum adds them into y; with one split they write y directly.
+   */
+  private splitKOutput(
+    entry: ModuleEntry,
+    { w, yPtr, m, scratch }: PlanIo,
+    splits: number,
+  ): { out: DevicePtr; sum: Launch[] } {
+    if (splits <= 1) return { out: yPtr, sum: [] };
+    const count = m * w.n;
+    const out = this.memory.alloc(splits * count * 4 + WEIGHT_PAD, `${w.name}: split-K partial sums`);
+    scratch.push(out);
+    const fn = this.kernels.fn(entry, 'qs_splitk_sum');
+    const args: KernelArg[] = [{ ptr: out }, { ptr: yPtr }, { u64: count }, { i32: splits }];
+    return {
+      out,
+      sum: [
+        {
+          fn,
+          grid: clampGrid(count, this.device.computeUnits),
+          block: [EW_THREADS, 1, 1],
+          shared: 0,
+          args: fixedArgs(args),
+        },
+      ],
+    };
+  }
+
+  /** weight rows per block and threads per block of the int8 small kernel, as the module was compiled */
+  private q8Geometry(entry: ModuleEntry, type: number, m: number): { rows: number; threads: number } {
+    const t = this.kernels.q8Geometry(entry, type);
+    return { rows: t.rows[m - 1], threads: t.warps[m - 1] * this.device.warpSize };
+  }
+
+  /** weight rows per block of the small kernel for batch size m (QS_RROWS in qs_kernels.h) */
+  private smallRowsFor(m: number): number {
+    const t = this.config.tuning;
+    return m <= t.smallMSplit ? t.smallRows : t.smallRowsBig;
+  }
+}
+
+/** Launch geometry of a custom kernel: "m,1,1"-style triples of integers, m, n, k or x/d (ceil). */
+export function parseGeometry(
+  spec: string,
+  dims: { m: number; n: number; k: number },
+  what: string,
+): [number, number, number] {
+  const parts = spec.split(',').map((s) => s.trim());
+  if (parts.length < 1 || parts.length > 3)
+    throw new Error(`${what}: expected up to 3 comma-separated values, got '${spec}'`);
+  const out = parts.map((p) => {
+    const mt = /^(m|n|k|\d+)(?:\/(\d+))?$/.exec(p);
+    if (!mt) throw new Error(`${what}: '${p}' is not an integer, m, n, k or x/d`);
+    const base = mt[1] === 'm' ? dims.m : mt[1] === 'n' ? dims.n : mt[1] === 'k' ? dims.k : Number(mt[1]);
+    const div = mt[2] ? Number(mt[2]) : 1;
+    if (div < 1) throw new Error(`${what}: divisor must be >= 1 in '${p}'`);
+    const v = Math.ceil(base / div);
+    if (v < 1 || v > 2 ** 31 - 1) throw new Error(`${what}: '${p}' gives ${v}, out of range`);
+    return v;
+  });
+  while (out.length < 3) out.push(1);
+  return out as [number, number, number];
+}
+
+interface PlanIo {
+  w: PlanWeights;
+  xPtr: DevicePtr;
+  yPtr: DevicePtr;
+  m: number;
+  scratch: DevicePtr[];
+}
+
+/** 64 x 64 output tiles of qs_tiled_f32 */
+function tiledGrid(m: number, n: number): [number, number, number] {
+  return [Math.ceil(n / 64), Math.ceil(m / 64), 1];
+}
