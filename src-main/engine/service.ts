@@ -2,6 +2,8 @@
  * EngineService: the whole engine behind one object, in plain Node. The Electron utility process
  * and `quantscope serve` both wrap it; the renderer reaches it only through QuantScopeApi.
  */
+import { SCHEME_IDS, isSchemeId } from './arithmetic/schemes';
+import { ACTIVATION_KINDS, activationSource, describeActivations } from './run/activations';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -154,6 +156,12 @@ export class EngineService {
     for (const m of req.batchSizes)
       if (!Number.isInteger(m) || m < 1 || m > 65536)
         throw new Error(`batch size ${m} must be an integer from 1 to 65536`);
+    if (req.arithmetic != null && !isSchemeId(req.arithmetic))
+      throw new Error(`unknown arithmetic '${req.arithmetic}' (one of ${SCHEME_IDS.join(', ')})`);
+    const spec = req.activations ?? 'gaussian';
+    if (!(ACTIVATION_KINDS as readonly string[]).includes(spec))
+      throw new Error(`activations must be one of ${ACTIVATION_KINDS.join(', ')}`);
+    const activations = await activationSource(spec, req.seed >>> 0, model.file);
     const backend = backendFor(req.backend);
     const runId = randomUUID().slice(0, 8);
     const abort = new AbortController();
@@ -183,6 +191,8 @@ export class EngineService {
       path: req.path,
       compareUnfused: req.compareUnfused,
       threshold: req.threshold,
+      arithmetic: req.arithmetic ?? null,
+      activations,
       request: req,
       outputs: this.outputs,
       signal: abort.signal,
@@ -289,6 +299,8 @@ export class EngineService {
         path: r.request.path,
         threshold: r.request.threshold,
         tensors: r.request.tensors.length,
+        arithmetic: r.request.arithmetic ?? null,
+        activations: describeActivations(r.request.activations ?? 'gaussian', r.request.seed),
       },
       status: r.status,
       error: r.error,

@@ -55,7 +55,7 @@ export function quantizeInt8(
   x: Float32Array,
   m: number,
   k: number,
-): Required<PreparedActivations> {
+): { xa: Float64Array; sums: Float64Array; q: Int8Array; d: Float64Array } {
   if (k % 32 !== 0) throw new Error(`int8 activations need k a multiple of 32, got k=${k}`);
   const groups = (m * k) / 32;
   const xa = new Float64Array(m * k);
@@ -73,7 +73,7 @@ export function quantizeInt8(
       const a = Math.abs(v);
       if (a > amax) amax = a;
     }
-    const d = fr(amax / div);
+    const d = fr(amax / (rule.scaleDivisor ?? div));
     const id = amax > 0 ? fr(div / amax) : 0;
     const dStored = rule.scale === 'f16' ? toHalf(d) : d;
     let s = groupSum(x, o, rule.sumOrder);

@@ -21,6 +21,8 @@ export interface Int8Activations {
   kind: 'int8';
   /** the divisor of amax (127: the int8 range is -127..127) */
   divisor: number;
+  /** the divisor of the stored scale d where it differs from `divisor` (a defect's emulation only) */
+  scaleDivisor?: number;
   /**
    * how x / d is formed in float32: 'reciprocal' = x * fl(divisor / amax) (qs_x_q8),
    * 'divide' = x / fl(amax / divisor) (llama.cpp's quantize_q8_1)

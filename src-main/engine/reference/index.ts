@@ -11,7 +11,7 @@ import { rowBytes, typeName } from '../ggml-types';
 import { getPool, runChunks } from '../workers/pool';
 import { referenceRows, referenceRowsDeclared } from './kernel';
 export { refRowsTask } from './kernel';
-import { isExact, type ArithmeticScheme, type SchemeId } from '../arithmetic/schemes';
+import { isExact, type ArithmeticScheme } from '../arithmetic/schemes';
 import { prepareActivations } from '../arithmetic/activations';
 
 export interface WeightSource {
@@ -133,8 +133,8 @@ export interface RefRowsPayload {
   /** SharedArrayBuffer holding x as float32 [m][k] (float64 for int8 arithmetic: d * q) */
   x: SharedArrayBuffer;
   data: Uint8Array;
-  /** the declared arithmetic (absent: exact float32 inputs) */
-  arithmetic?: SchemeId;
+  /** the declared arithmetic, plain data (absent: exact float32 inputs) */
+  arithmetic?: ArithmeticScheme;
   /** int8 arithmetic: the stored per-32 sums, float64 [m][k/32] */
   sums?: SharedArrayBuffer;
 }
@@ -203,7 +203,7 @@ export async function referenceMatmul(
       const { data, transfer } = chunkForPost(bytes, rows * rb);
       const payload: RefRowsPayload = { type, k, rows, m, x: xs, data };
       if (scheme) {
-        payload.arithmetic = scheme.id as SchemeId;
+        payload.arithmetic = scheme;
         payload.sums = sums;
       }
       return { name: 'ref-rows', payload, transfer };

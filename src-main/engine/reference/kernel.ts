@@ -11,7 +11,7 @@
  */
 import { codecFor } from '../formats';
 import { rowBytes, typeName } from '../ggml-types';
-import { SCHEMES, isExact, type ArithmeticScheme } from '../arithmetic/schemes';
+import { isExact, type ArithmeticScheme } from '../arithmetic/schemes';
 import type { RefRowsPayload } from './index';
 import { floatRounder, roundTf32 } from '../arithmetic/rounding';
 import { splitRow } from '../arithmetic/split';
@@ -194,7 +194,7 @@ export function referenceRowsDeclared(
 /** The rows of one 'ref-rows' task (the worker side of referenceMatmul). */
 export function refRowsTask(p: RefRowsPayload, scratch?: Float32Array): Float64Array<ArrayBuffer> {
   const out = new Float64Array(p.m * p.rows);
-  const scheme = p.arithmetic ? SCHEMES[p.arithmetic] : null;
+  const scheme = p.arithmetic ?? null;
   if (!scheme || isExact(scheme)) {
     const x = new Float32Array(p.x, 0, p.m * p.k);
     referenceRows(p.type, p.data, 0, p.rows, p.k, x, p.m, out, p.rows, 0, scratch);

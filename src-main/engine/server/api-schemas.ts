@@ -5,6 +5,8 @@
  * as `ipcRenderer.invoke(channel, ...args)` passes them and as the HTTP client posts them (a JSON
  * array body).
  */
+import { SCHEME_IDS, type SchemeId } from '../arithmetic/schemes';
+import { ACTIVATION_KINDS } from '../run/activations';
 import { z } from 'zod';
 import type { QuantScopeApi } from '../../../src-preload/api';
 import { PATH_CHOICES } from '../../../src-preload/api';
@@ -43,6 +45,9 @@ export const runRequestSchema = z
     path: z.enum(PATH_CHOICES),
     compareUnfused: z.boolean(),
     threshold: z.number().positive().finite().nullable(),
+    arithmetic: z.enum(SCHEME_IDS as [SchemeId, ...SchemeId[]]).nullable().optional(),
+    // generated activations only: a file path never comes from a browser
+    activations: z.enum(ACTIVATION_KINDS).optional(),
   })
   .strict();
 

@@ -18,20 +18,29 @@ import {
 } from '../framework';
 import { Progress, fmtDuration, globMatcher, table } from '../table';
 import { PATH_CHOICES } from '../../../../src-preload/api';
+import { SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
+import { activationSource, describeActivations } from '../../run/activations';
+import { errorMessage } from '../../errors';
 
 export const verifyCommand: CliCommand = {
   name: 'verify',
   summary: 'run tensors through a backend and the reference; pass/fail table',
   help: `quantscope verify [<file.gguf>] [--tensors <glob,...>] [--batch 1,8,64] [--backend cpu|cuda|hip] [--device N]
                  [--seed N] [--timing none|hot|cold] [--path auto|f32|int8|mma|unfused] [--unfused]
-                 [--threshold NMSE] [--json <path>] [--report <path.html|.md|.json>]
-  Every selected supported tensor at every batch size, against the float64 reference.
+                 [--threshold NMSE] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16]
+                 [--activations gaussian|outliers|outliers100|embeddings|<x.f32|x.npy>]
+                 [--json <path>] [--report <path.html|.md|.json>]
+  Every selected supported tensor at every batch size, against the float64 reference of the kernel
+  path's declared arithmetic (docs/arithmetic.md).
   Without a file, verifies the sample model. Exit 0: all pass; 1: any fail or error; 2: bad input.
   --tensors    comma-separated globs over tensor names (default: all supported tensors)
   --batch      batch sizes m (default 1,8)
   --timing     time each kernel: hot (one weight copy) or cold (rotated copies defeat the L2)
   --unfused    also run and time the unfused baseline (GPU backends)
-  --threshold  NMSE bar instead of the path's own (float32 accumulation 1e-8, half precision 5e-4)
+  --threshold  NMSE bar instead of the kernel bar (1e-8 against the declared arithmetic)
+  --arithmetic judge every result by this declared arithmetic (user kernels: or Q4_K_MATMUL_ARITHMETIC ...)
+  --activations gaussian (default); outliers: one channel in 128 x20 (outliers100: x100); embeddings:
+               rows of the model's token_embd.weight; or a float32 file [rows][k] (.f32 raw or .npy)
   --json       write the full results as JSON;  --report  write a correctness report`,
   options: {
     tensors: { type: 'string', short: 't' },
@@ -43,6 +52,8 @@ export const verifyCommand: CliCommand = {
     path: { type: 'string' },
     unfused: { type: 'boolean' },
     threshold: { type: 'string' },
+    arithmetic: { type: 'string' },
+    activations: { type: 'string' },
     json: { type: 'string' },
     report: { type: 'string' },
   },
@@ -62,6 +73,10 @@ export const verifyCommand: CliCommand = {
       if (!Number.isFinite(threshold) || threshold <= 0)
         throw new UsageError(`--threshold must be a positive number, got '${thrStr}'`);
     }
+    const arithmetic = stringOption(ctx.values, 'arithmetic') ?? null;
+    if (arithmetic !== null && !isSchemeId(arithmetic))
+      throw new UsageError(`--arithmetic: unknown arithmetic '${arithmetic}' (one of ${SCHEME_IDS.join(', ')})`);
+    const activationsSpec = stringOption(ctx.values, 'activations') ?? 'gaussian';
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
     const reportFormat = reportPath ? formatOf(reportPath) : null;
@@ -85,6 +100,12 @@ export const verifyCommand: CliCommand = {
       for (const t of skipped)
         ctx.stderr.write(`skipped ${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}\n`);
       if (tensors.length === 0) throw new UsageError('none of the selected tensors has a supported type');
+      let activations;
+      try {
+        activations = await activationSource(activationsSpec, seed, file);
+      } catch (e) {
+        throw new UsageError(errorMessage(e));
+      }
 
       const request: RunRequest = {
         modelId: p,
@@ -97,6 +118,8 @@ export const verifyCommand: CliCommand = {
         path: pathChoice,
         compareUnfused: Boolean(ctx.values.unfused),
         threshold,
+        arithmetic,
+        activations: activationsSpec,
       };
       const progress = new Progress(ctx.stderr);
       const abort = new AbortController();
@@ -117,6 +140,8 @@ export const verifyCommand: CliCommand = {
           path: pathChoice,
           compareUnfused: Boolean(ctx.values.unfused),
           threshold,
+          arithmetic,
+          activations,
           request,
           signal: abort.signal,
           onEvent: (ev) => {
@@ -132,6 +157,8 @@ export const verifyCommand: CliCommand = {
       }
       const results = outcome.results;
       ctx.stdout.write(resultsTable(results));
+      for (const r of results)
+        if (r.diagnosis) ctx.stdout.write(`diagnosis ${r.tensor} m=${r.m}: ${r.diagnosis.class}: ${r.diagnosis.sentence}\n`);
       const c = reportCounts(results);
       const dev = outcome.device
         ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
@@ -158,7 +185,16 @@ export const verifyCommand: CliCommand = {
         },
         device: outcome.device,
         backend: backendName,
-        request: { batchSizes, seed, timing, path: pathChoice, threshold, tensors: tensors.length },
+        request: {
+          batchSizes,
+          seed,
+          timing,
+          path: pathChoice,
+          threshold,
+          tensors: tensors.length,
+          arithmetic,
+          activations: describeActivations(activationsSpec, seed),
+        },
         status: outcome.status,
         error: outcome.error,
         results,
@@ -191,7 +227,22 @@ function formatOf(p: string): 'html' | 'md' | 'json' {
 
 export function resultsTable(results: TensorResult[]): string {
   return table(
-    ['tensor', 'type', 'n×k', 'm', 'result', 'NMSE', 'max abs', 'max rel', 'path', 'µs', 'GB/s', '%peak'],
+    [
+      'tensor',
+      'type',
+      'n×k',
+      'm',
+      'result',
+      'NMSE',
+      'max abs',
+      'max rel',
+      'path',
+      'arithmetic',
+      'arith. NMSE',
+      'µs',
+      'GB/s',
+      '%peak',
+    ],
     results.map((r) => [
       r.tensor,
       r.type,
@@ -202,10 +253,12 @@ export function resultsTable(results: TensorResult[]): string {
       fmtExp(r.metrics?.maxAbsErr),
       fmtExp(r.metrics?.maxRelErr),
       r.path ?? '-',
+      r.arithmetic ?? '-',
+      fmtExp(r.arithmeticNmse),
       fmtNum(r.timing?.medianUs, 1),
       fmtNum(r.timing?.gbps, 1),
       r.timing?.pctPeak == null ? '—' : fmtNum(r.timing.pctPeak, 0),
     ]),
-    [false, false, false, true, false, true, true, true, false, true, true, true],
+    [false, false, false, true, false, true, true, true, false, false, true, true, true, true],
   );
 }
