@@ -120,7 +120,8 @@ export function alternativeSchemes(s: ArithmeticScheme): { name: string; cls: Al
   } else {
     alts.push({ name: 'bfloat16 operands (declared float32)', cls: 'precision', scheme: SCHEMES.bf16 });
     alts.push({ name: 'half-precision operands (declared float32)', cls: 'precision', scheme: SCHEMES.f16 });
-    alts.push({ name: 'int8 activations per 32 (declared float32)', cls: 'rounding', scheme: SCHEMES.qs8 });
+    for (const id of ['qs8', 'qs8-mma', 'q8_1'] as const)
+      alts.push({ name: `int8 activations per 32 as ${id} rounds them (declared float32)`, cls: 'rounding', scheme: SCHEMES[id] });
   }
   return alts;
 }
