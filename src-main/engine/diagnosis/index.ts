@@ -173,12 +173,19 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
       evidence,
     };
   }
-  // the last block of the row only, and zero there: the tail of k is not reduced
-  const tailStart = k - blockElems;
-  if (wrong.every((w) => elems[w.r] >= tailStart && got[w.r * n + w.j] === 0))
+  // zeros from some element on, in every wrong row, and right before it: the tail of k is not reduced
+  let tailStart = k;
+  for (const w of wrong) if (elems[w.r] < tailStart) tailStart = elems[w.r];
+  if (
+    tailStart > 0 &&
+    wrong.every((w) => got[w.r * n + w.j] === 0) &&
+    [...rowsWrong].every((j) =>
+      elems.every((e, r) => e < tailStart || got[r * n + j] === 0 || ref[r * n + j] === 0),
+    )
+  )
     return {
       class: 'tail-dropped',
-      sentence: `the last block of each row (elements ${tailStart}..${k - 1}) contributes nothing: the tail of k is dropped`,
+      sentence: `elements ${tailStart}..${k - 1} of each row contribute nothing: the tail of k is dropped`,
       evidence,
     };
 

@@ -87,14 +87,23 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
       }
       probe = { type, n, k, data, elems, got: pg, ref: identityReference(scheme, type, data, n, k, elems) };
     }
-    diagnosis = probe ? diagnoseProbe(probe) : null;
-    if (!diagnosis) {
-      // the weights decode right (or were not probed): the output's own evidence
+    const fromProbe = probe ? diagnoseProbe(probe) : null;
+    diagnosis = fromProbe;
+    // a clean probe (the weights decode right), no probe, or one whose finding is only a scale or a
+    // precision: the output's own evidence, where an alternative rounding that matches the output
+    // (an activation-side defect also shows in the probe's weights) is the better explanation
+    const weak = !fromProbe || ['constant-factor', 'precision', 'unknown'].includes(fromProbe.class);
+    if (weak) {
       const alternatives =
         !v.selfProbe && m * n * k <= (v.maxAlternativeWork ?? 2 ** 32)
           ? await alternativeReferences(scheme, type, data, n, k, x, m, signal)
           : [];
-      diagnosis = diagnoseOutputs({ ref: declared, got, m, n, alternatives }, !!probe);
+      const fromOutput = diagnoseOutputs({ ref: declared, got, m, n, alternatives }, !!probe && !fromProbe);
+      const matched = fromOutput.evidence.some((e) => e.startsWith('NMSE against the '));
+      if (!fromProbe || matched || fromOutput.class === 'unwritten' || fromOutput.class === 'tail-dropped')
+        diagnosis = fromProbe
+          ? { ...fromOutput, evidence: [...fromOutput.evidence, `identity probe: ${fromProbe.sentence}`] }
+          : fromOutput;
     }
   }
   return { status, threshold, metrics, declared, exact, arithmeticNmse, diagnosis };
