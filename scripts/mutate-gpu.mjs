@@ -38,7 +38,12 @@ export const DEFECTS = [
     id: 'q8-round-toward-zero',
     what: 'activation quantizer: truncation instead of round to nearest',
     formats: 'q8_0,q6_k',
-    edits: [['int qs_q8_round(float v) { return __float2int_rn(v); }', 'int qs_q8_round(float v) { return __float2int_rz(v); }']],
+    edits: [
+      [
+        'int qs_q8_round(float v) { return __float2int_rn(v); }',
+        'int qs_q8_round(float v) { return __float2int_rz(v); }',
+      ],
+    ],
     expect: ['rounding'],
   },
   {
@@ -89,7 +94,12 @@ export const DEFECTS = [
     id: 'q5_k-high-bit-lost-int8',
     what: 'Q5_K int8 unpack: the fifth bit of the low-nibble sub-block is lost',
     formats: 'q5_k',
-    edits: [['v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);', 'v[i] = (qq[i] & 0x0F0F0F0F);']],
+    edits: [
+      [
+        'v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);',
+        'v[i] = (qq[i] & 0x0F0F0F0F);',
+      ],
+    ],
     expect: ['high-bits'],
   },
   {
@@ -105,7 +115,10 @@ export const DEFECTS = [
     formats: 'q8_0',
     edits: [
       ['lo ^= 0x80808080u; // signed byte q -> q + 128', 'lo ^= 0u;'],
-      ['for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);', 'hi ^= 0x80808080u; for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);'],
+      [
+        'for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);',
+        'hi ^= 0x80808080u; for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);',
+      ],
     ],
     expect: ['unsigned'],
   },
@@ -120,7 +133,12 @@ export const DEFECTS = [
     id: 'q6_k-offset-missing-f32',
     what: 'Q6_K exact decoder (float32 paths): the -32 is dropped',
     formats: 'q6_k',
-    edits: [['for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 32.f);', 'for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);']],
+    edits: [
+      [
+        'for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 32.f);',
+        'for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);',
+      ],
+    ],
     expect: ['offset-missing'],
   },
   {
@@ -162,7 +180,9 @@ function parseArgs(argv) {
     else if (a === '--keep') o.keep = true;
     else if (a === '--dry-run') o.dryRun = true;
     else if (a === '--help' || a === '-h') {
-      console.log('node scripts/mutate-gpu.mjs [--backend cuda|hip] [--device N] [--only id,id] [--json out.json] [--keep]');
+      console.log(
+        'node scripts/mutate-gpu.mjs [--backend cuda|hip] [--device N] [--only id,id] [--json out.json] [--keep]',
+      );
       process.exit(0);
     } else {
       console.error(`mutate-gpu: unknown argument '${a}'`);
@@ -187,14 +207,19 @@ export function mutant(bundle, d) {
   let text = bundle;
   for (const [find, repl, count = 1] of d.edits ?? []) {
     const got = occurrences(text, find);
-    if (got !== count) throw new Error(`${d.id}: '${find.slice(0, 60)}' occurs ${got} times in the bundle, expected ${count}`);
+    if (got !== count)
+      throw new Error(`${d.id}: '${find.slice(0, 60)}' occurs ${got} times in the bundle, expected ${count}`);
     text = text.split(find).join(repl);
   }
   return text;
 }
 
 function run(args, env) {
-  return spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 << 20 });
+  return spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 256 << 20,
+  });
 }
 
 function main() {
@@ -207,7 +232,9 @@ function main() {
     const bundle = fs.readFileSync(BUNDLE, 'utf8');
     for (const d of DEFECTS) {
       mutant(bundle, d);
-      console.log(`${d.id.padEnd(30)} applies (${d.edits ? `${d.edits.length} edit(s)` : `QS_KERNEL_DEFINES=${d.defines}`})`);
+      console.log(
+        `${d.id.padEnd(30)} applies (${d.edits ? `${d.edits.length} edit(s)` : `QS_KERNEL_DEFINES=${d.defines}`})`,
+      );
     }
     return 0;
   }
@@ -216,7 +243,7 @@ function main() {
   let reason = dev.stderr.trim() || `devices exited ${dev.status}`;
   try {
     const list = JSON.parse(dev.stdout);
-    const b = (Array.isArray(list) ? list : list.backends ?? []).find((x) => x.backend === o.backend);
+    const b = (Array.isArray(list) ? list : (list.backends ?? [])).find((x) => x.backend === o.backend);
     available = !!b?.available && b.devices.length > Number(o.device);
     reason = b?.reason ?? (b ? `${b.devices.length} device(s)` : `no ${o.backend} entry`);
   } catch {
@@ -232,7 +259,18 @@ function main() {
   for (const d of defects) {
     const t0 = Date.now();
     let file = BUNDLE;
-    const row = { defect: d.id, what: d.what, formats: d.formats, caught: false, failed: 0, cases: 0, diagnoses: {}, expected: d.expect, named: false, error: null };
+    const row = {
+      defect: d.id,
+      what: d.what,
+      formats: d.formats,
+      caught: false,
+      failed: 0,
+      cases: 0,
+      diagnoses: {},
+      expected: d.expect,
+      named: false,
+      error: null,
+    };
     try {
       if (d.edits) {
         file = path.join(path.dirname(BUNDLE), `quantscope-mutant-${d.id}-${process.pid}.cjs`);
@@ -240,10 +278,25 @@ function main() {
       }
       const json = path.join(os.tmpdir(), `qs-mutant-${d.id}-${process.pid}.json`);
       const r = run(
-        [file, 'selftest', '--backend', o.backend, '--device', o.device, '--quick', '--formats', d.formats, '--json', json],
+        [
+          file,
+          'selftest',
+          '--backend',
+          o.backend,
+          '--device',
+          o.device,
+          '--quick',
+          '--formats',
+          d.formats,
+          '--json',
+          json,
+        ],
         d.defines ? { QS_KERNEL_DEFINES: d.defines } : {},
       );
-      if (!fs.existsSync(json)) throw new Error(`selftest wrote no results (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+      if (!fs.existsSync(json))
+        throw new Error(
+          `selftest wrote no results (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+        );
       const res = JSON.parse(fs.readFileSync(json, 'utf8'));
       fs.rmSync(json, { force: true });
       row.cases = res.rows.length;
@@ -269,7 +322,11 @@ function main() {
       `${row.defect.padEnd(30)} ${row.formats.padEnd(10)} ${(row.error ? 'ERROR' : row.caught ? `caught ${row.failed}/${row.cases}` : 'MISSED').padEnd(15)} ${(diag || row.error || '-').padEnd(40)} ${row.named ? 'named' : `expected ${d.expect.join('|')}`}`,
     );
   }
-  fs.writeFileSync(o.json, JSON.stringify({ schema: 'quantscope-mutate/1', backend: o.backend, device: o.device, rows }, null, 1) + '\n');
+  fs.writeFileSync(
+    o.json,
+    JSON.stringify({ schema: 'quantscope-mutate/1', backend: o.backend, device: o.device, rows }, null, 1) +
+      '\n',
+  );
   const missed = rows.filter((r) => !r.caught);
   const unnamed = rows.filter((r) => r.caught && !r.named);
   console.log(
@@ -278,4 +335,5 @@ function main() {
   return missed.length === 0 ? 0 : 1;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) process.exitCode = main();
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href)
+  process.exitCode = main();

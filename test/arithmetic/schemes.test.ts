@@ -179,16 +179,19 @@ describe('declared references', () => {
       for (const id of SCHEME_IDS) {
         const s = SCHEMES[id];
         const sync = referenceMatmulSync(type, data, n, k, xx, m, s);
-        const pool = await referenceMatmul(memorySource(type, n, k, data), xx, m, { arithmetic: s, threads: 2 });
+        const pool = await referenceMatmul(memorySource(type, n, k, data), xx, m, {
+          arithmetic: s,
+          threads: 2,
+        });
         expect(pool, `${id} type ${type}`).toEqual(sync);
       }
     }
   });
   it('int8 schemes refuse float weights with a one-line error', () => {
     const xx = new Float32Array(32);
-    expect(() =>
-      referenceMatmulSync(GgmlType.F32, new Uint8Array(128), 1, 32, xx, 1, SCHEMES.qs8),
-    ).toThrow(/needs quantized weights/);
+    expect(() => referenceMatmulSync(GgmlType.F32, new Uint8Array(128), 1, 32, xx, 1, SCHEMES.qs8)).toThrow(
+      /needs quantized weights/,
+    );
   });
   it('activations as prepared: bf16 scheme rounds x element by element', () => {
     const p = prepareActivations(SCHEMES.bf16, new Float32Array([1 + 3 * 2 ** -9]), 1, 1);

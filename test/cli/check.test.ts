@@ -68,7 +68,23 @@ describe('quantscope check', () => {
     const y = write('y.f32', Float32Array.from(referenceMatmulSync(type, data, n, k, x, m, SCHEMES.q8_1)));
     const json = path.join(dir, 'ok.json');
     const html = path.join(dir, 'ok.html');
-    const r = await cli('check', MODEL, TENSOR, '--input', xp, '--output', y, '--m', '3', '--arithmetic', 'q8_1', '--json', json, '--report', html);
+    const r = await cli(
+      'check',
+      MODEL,
+      TENSOR,
+      '--input',
+      xp,
+      '--output',
+      y,
+      '--m',
+      '3',
+      '--arithmetic',
+      'q8_1',
+      '--json',
+      json,
+      '--report',
+      html,
+    );
     expect(r.code, r.out + r.err).toBe(0);
     const j = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(j.result.arithmetic).toBe('q8_1');
@@ -78,19 +94,45 @@ describe('quantscope check', () => {
     // the same output judged as exact float32 arithmetic fails, and the diagnosis names the int8 rounding
     const r2 = await cli('check', MODEL, TENSOR, '--input', xp, '--output', y, '--m', '3');
     expect(r2.code).toBe(1);
-    expect(r2.out).toMatch(/diagnosis .*: rounding: the output matches int8 activations per 32 as q8_1 rounds them/);
+    expect(r2.out).toMatch(
+      /diagnosis .*: rounding: the output matches int8 activations per 32 as q8_1 rounds them/,
+    );
   });
   it('bad input: exit 2 with one line', async () => {
     const x = write('x2.f32', new Float32Array(2 * k));
     const y = write('y2.f32', new Float32Array(2 * n));
     const nan = write('nan.f32', new Float32Array(2 * k).fill(NaN));
     const cases: [string[], RegExp][] = [
-      [['check', MODEL, 'nope.weight', '--input', x, '--output', y, '--m', '2'], /no tensor named 'nope.weight'/],
+      [
+        ['check', MODEL, 'nope.weight', '--input', x, '--output', y, '--m', '2'],
+        /no tensor named 'nope.weight'/,
+      ],
       [['check', MODEL, TENSOR, '--input', x, '--output', y, '--m', '3'], /m=3 x k=512 needs 1536/],
-      [['check', MODEL, TENSOR, '--input', x, '--output', x, '--m', '2'], /--output .* m=2 × n=1024 needs 2048/],
+      [
+        ['check', MODEL, TENSOR, '--input', x, '--output', x, '--m', '2'],
+        /--output .* m=2 × n=1024 needs 2048/,
+      ],
       [['check', MODEL, TENSOR, '--input', nan, '--output', y, '--m', '2'], /not finite/],
-      [['check', MODEL, TENSOR, '--input', x, '--output', y, '--m', '2', '--arithmetic', 'int4'], /unknown arithmetic 'int4'/],
-      [['check', MODEL, 'blk.1.attn_norm.weight', '--input', x, '--output', y, '--m', '2', '--arithmetic', 'qs8'], /needs quantized weights/],
+      [
+        ['check', MODEL, TENSOR, '--input', x, '--output', y, '--m', '2', '--arithmetic', 'int4'],
+        /unknown arithmetic 'int4'/,
+      ],
+      [
+        [
+          'check',
+          MODEL,
+          'blk.1.attn_norm.weight',
+          '--input',
+          x,
+          '--output',
+          y,
+          '--m',
+          '2',
+          '--arithmetic',
+          'qs8',
+        ],
+        /needs quantized weights/,
+      ],
       [['check', MODEL, TENSOR, '--input', 'identity', '--output', y, '--m', '2'], /must equal k=512/],
     ];
     for (const [argv, re] of cases) {
@@ -108,17 +150,56 @@ describe('matmul and verify with declared arithmetic', () => {
     const x = new Rng(8).normalF32(m * k);
     const xp = write('mx.f32', x);
     const out = path.join(dir, 'my.f64');
-    const r = await cli('matmul', MODEL, TENSOR, '--input', xp, '--m', '2', '--arithmetic', 'qs8', '--out', out);
+    const r = await cli(
+      'matmul',
+      MODEL,
+      TENSOR,
+      '--input',
+      xp,
+      '--m',
+      '2',
+      '--arithmetic',
+      'qs8',
+      '--out',
+      out,
+    );
     expect(r.code, r.err).toBe(0);
     const buf = fs.readFileSync(out);
     const y = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
     expect([...y]).toEqual([...referenceMatmulSync(type, data, n, k, x, m, SCHEMES.qs8)]);
-    const bad = await cli('matmul', MODEL, TENSOR, '--input', xp, '--m', '2', '--arithmetic', 'qs9', '--out', out);
+    const bad = await cli(
+      'matmul',
+      MODEL,
+      TENSOR,
+      '--input',
+      xp,
+      '--m',
+      '2',
+      '--arithmetic',
+      'qs9',
+      '--out',
+      out,
+    );
     expect(bad.code).toBe(2);
   });
   it('verify records the arithmetic, both errors and the activations in --json', async () => {
     const json = path.join(dir, 'v.json');
-    const r = await cli('verify', MODEL, '--backend', 'cpu', '--tensors', 'blk.0.ffn_up.weight', '--batch', '2', '--activations', 'outliers', '--seed', '3', '--json', json);
+    const r = await cli(
+      'verify',
+      MODEL,
+      '--backend',
+      'cpu',
+      '--tensors',
+      'blk.0.ffn_up.weight',
+      '--batch',
+      '2',
+      '--activations',
+      'outliers',
+      '--seed',
+      '3',
+      '--json',
+      json,
+    );
     expect(r.code, r.out + r.err).toBe(0);
     const j = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(j.request.activations).toMatch(/x20, seed 3/);
@@ -126,17 +207,63 @@ describe('matmul and verify with declared arithmetic', () => {
     expect(j.results[0].arithmeticNmse).toBe(0);
     expect(r.out).toMatch(/arith\. NMSE/);
     // a float32 kernel judged as int8 arithmetic fails with a one-line diagnosis
-    const r2 = await cli('verify', MODEL, '--backend', 'cpu', '--tensors', 'blk.0.ffn_up.weight', '--batch', '2', '--arithmetic', 'qs8');
+    const r2 = await cli(
+      'verify',
+      MODEL,
+      '--backend',
+      'cpu',
+      '--tensors',
+      'blk.0.ffn_up.weight',
+      '--batch',
+      '2',
+      '--arithmetic',
+      'qs8',
+    );
     expect(r2.code).toBe(1);
-    expect(r2.out).toMatch(/diagnosis blk\.0\.ffn_up\.weight m=2: rounding: the output matches exact float32 activations/);
+    expect(r2.out).toMatch(
+      /diagnosis blk\.0\.ffn_up\.weight m=2: rounding: the output matches exact float32 activations/,
+    );
   });
   it('verify --activations embeddings and a file', async () => {
-    const r = await cli('verify', MODEL, '--backend', 'cpu', '--tensors', 'blk.0.ffn_up.weight', '--batch', '1', '--activations', 'embeddings');
+    const r = await cli(
+      'verify',
+      MODEL,
+      '--backend',
+      'cpu',
+      '--tensors',
+      'blk.0.ffn_up.weight',
+      '--batch',
+      '1',
+      '--activations',
+      'embeddings',
+    );
     expect(r.code, r.out + r.err).toBe(0);
     const xp = write('act.f32', new Rng(1).normalF32(4 * k));
-    const r2 = await cli('verify', MODEL, '--backend', 'cpu', '--tensors', 'blk.0.ffn_up.weight', '--batch', '4', '--activations', xp);
+    const r2 = await cli(
+      'verify',
+      MODEL,
+      '--backend',
+      'cpu',
+      '--tensors',
+      'blk.0.ffn_up.weight',
+      '--batch',
+      '4',
+      '--activations',
+      xp,
+    );
     expect(r2.code, r2.out + r2.err).toBe(0);
-    const r3 = await cli('verify', MODEL, '--backend', 'cpu', '--tensors', 'blk.0.ffn_up.weight', '--batch', '5', '--activations', xp);
+    const r3 = await cli(
+      'verify',
+      MODEL,
+      '--backend',
+      'cpu',
+      '--tensors',
+      'blk.0.ffn_up.weight',
+      '--batch',
+      '5',
+      '--activations',
+      xp,
+    );
     expect(r3.code).toBe(1);
     expect(r3.out).toMatch(/ERROR activations: .* m=5 x k=512 needs 2560/);
   });

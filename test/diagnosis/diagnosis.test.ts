@@ -26,7 +26,17 @@ function model(type: number, n: number, k: number): Uint8Array {
 
 async function probeVerdict(type: number, n: number, k: number, data: Uint8Array, got: Float32Array) {
   const elems = Array.from({ length: k }, (_, i) => i);
-  return judgeOutput({ type, n, k, data, x: new Float32Array(0), m: k, got, scheme: SCHEMES.f32, selfProbe: elems });
+  return judgeOutput({
+    type,
+    n,
+    k,
+    data,
+    x: new Float32Array(0),
+    m: k,
+    got,
+    scheme: SCHEMES.f32,
+    selfProbe: elems,
+  });
 }
 
 describe('identity probe: every weight defect is named', () => {
@@ -64,7 +74,11 @@ describe('identity probe: every weight defect is named', () => {
       const n = 8;
       const k = 256;
       const data = model(type, n, k);
-      const got = identityOutput(defectiveWeights(type, data, n, k, 'constant-factor').map((v) => v * 2), n, k);
+      const got = identityOutput(
+        defectiveWeights(type, data, n, k, 'constant-factor').map((v) => v * 2),
+        n,
+        k,
+      );
       const v = await probeVerdict(type, n, k, data, got);
       expect(v.status).toBe('pass');
       expect(v.diagnosis).toBeNull();
@@ -74,7 +88,9 @@ describe('identity probe: every weight defect is named', () => {
     const n = 8;
     const k = 256;
     const data = model(GgmlType.Q4_K, n, k);
-    const got = identityOutput(defectiveWeights(GgmlType.Q4_K, data, n, k, 'constant-factor'), n, k).map((v) => v * 2);
+    const got = identityOutput(defectiveWeights(GgmlType.Q4_K, data, n, k, 'constant-factor'), n, k).map(
+      (v) => v * 2,
+    );
     for (let e = 0; e < k; e++) got[e * n + 7] = NaN;
     const v = await probeVerdict(GgmlType.Q4_K, n, k, data, got);
     expect(v.diagnosis?.class).toBe('unwritten');
@@ -82,7 +98,15 @@ describe('identity probe: every weight defect is named', () => {
 });
 
 /** A correct kernel of `scheme`, emulated: the declared products summed in float32, 32 at a time. */
-function emulatedKernel(scheme: ArithmeticScheme, type: number, data: Uint8Array, n: number, k: number, x: Float32Array, m: number) {
+function emulatedKernel(
+  scheme: ArithmeticScheme,
+  type: number,
+  data: Uint8Array,
+  n: number,
+  k: number,
+  x: Float32Array,
+  m: number,
+) {
   const p = prepareActivations(scheme, x, m, k);
   const form = scheme.offsets[type]!;
   const a = new Float64Array(k);
@@ -120,7 +144,15 @@ describe('outlier activations and the int8 bar', () => {
       // the old way: against the exact float32 reference with llama.cpp's loose bar, the arithmetic
       // error alone is what decides
       expect(v.arithmeticNmse).toBeGreaterThan(1e-5);
-      const bad = emulatedKernel({ ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, scaleDivisor: 128 } }, type, data, n, k, x, m);
+      const bad = emulatedKernel(
+        { ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, scaleDivisor: 128 } },
+        type,
+        data,
+        n,
+        k,
+        x,
+        m,
+      );
       const b = await judgeOutput({ type, n, k, data, x, m, got: bad, scheme: SCHEMES.qs8 });
       expect(b.status).toBe('fail');
       expect(b.diagnosis?.class).toBe('rounding');
@@ -131,7 +163,15 @@ describe('outlier activations and the int8 bar', () => {
     const t8 = GgmlType.Q8_0;
     const d8 = model(t8, n, k);
     const x = rng.normalF32(m * k);
-    const bad = emulatedKernel({ ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, scaleDivisor: 128 } }, t8, d8, n, k, x, m);
+    const bad = emulatedKernel(
+      { ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, scaleDivisor: 128 } },
+      t8,
+      d8,
+      n,
+      k,
+      x,
+      m,
+    );
     expect(judge(compareOutputs(referenceMatmulSync(t8, d8, n, k, x, m), bad, m, n), 5e-4)).toBe('pass');
     const b = await judgeOutput({ type: t8, n, k, data: d8, x, m, got: bad, scheme: SCHEMES.qs8 });
     expect(b.status).toBe('fail');
@@ -139,7 +179,15 @@ describe('outlier activations and the int8 bar', () => {
   });
   it('round toward zero in the quantizer and a truncating bfloat16 conversion are caught and named', async () => {
     const x = rng.normalF32(m * k);
-    const trunc = emulatedKernel({ ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, rounding: 'toward-zero' } }, type, data, n, k, x, m);
+    const trunc = emulatedKernel(
+      { ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, rounding: 'toward-zero' } },
+      type,
+      data,
+      n,
+      k,
+      x,
+      m,
+    );
     const t = await judgeOutput({ type, n, k, data, x, m, got: trunc, scheme: SCHEMES.qs8 });
     expect(t.status).toBe('fail');
     expect(t.diagnosis?.sentence).toMatch(/truncated toward zero/);
@@ -158,7 +206,17 @@ describe('outlier activations and the int8 bar', () => {
     const x = rng.normalF32(m * k);
     const ref = referenceMatmulSync(type, data, n, k, x, m);
     const scaled = Float32Array.from(ref, (v) => v * 0.75);
-    const c = await judgeOutput({ type, n, k, data, x, m, got: scaled, scheme: SCHEMES.f32, maxAlternativeWork: 0 });
+    const c = await judgeOutput({
+      type,
+      n,
+      k,
+      data,
+      x,
+      m,
+      got: scaled,
+      scheme: SCHEMES.f32,
+      maxAlternativeWork: 0,
+    });
     expect(c.diagnosis?.class).toBe('constant-factor');
     const holes = Float32Array.from(ref);
     holes.fill(NaN, n - 5, n);

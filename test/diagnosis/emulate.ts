@@ -32,7 +32,13 @@ function blocks(type: number, data: Uint8Array, f: (o: number) => void): void {
 const half = (d: Uint8Array, o: number) => fp16ToF32(d[o] | (d[o + 1] << 8));
 
 /** The [n][k] weights a kernel with `defect` computes with. */
-export function defectiveWeights(type: number, data0: Uint8Array, n: number, k: number, defect: Defect): Float32Array {
+export function defectiveWeights(
+  type: number,
+  data0: Uint8Array,
+  n: number,
+  k: number,
+  defect: Defect,
+): Float32Array {
   const data = data0.slice();
   const [qk] = BLOCK[type] ?? [1, 0];
   switch (defect) {

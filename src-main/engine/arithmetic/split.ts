@@ -112,7 +112,9 @@ export function splitRow(
       }
       break;
     default:
-      throw new Error(`${typeName(type)}: int8 activations need a quantized format (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K)`);
+      throw new Error(
+        `${typeName(type)}: int8 activations need a quantized format (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K)`,
+      );
   }
   if (form !== 'exact-sum' && form !== 'exact-sum-tf32') {
     for (let g = 0; g < groups; g++) {

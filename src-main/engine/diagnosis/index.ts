@@ -151,7 +151,6 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
   const rowsWrong = new Set(wrong.map((w) => w.j));
   const blockElems = quant ? fields(wrong[0].j).blockElems : 1;
   const first = wrong[0];
-  const fe = elems[first.r];
   const locate = (j: number, r: number) => {
     const e = elems[r];
     if (!quant) return `row ${j}, element ${e}`;
@@ -221,10 +220,13 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
       }
       const score = hit / scored.length;
       // must explain nearly every wrong weight, not only the unaffected ones
-      if (wrongHit >= 0.98 * wrong.length && score >= 0.98 && (!best || score > best.score)) best = { h, score };
+      if (wrongHit >= 0.98 * wrong.length && score >= 0.98 && (!best || score > best.score))
+        best = { h, score };
     }
     if (best) {
-      evidence.push(`the ${best.h.cls} emulation reproduces ${(100 * best.score).toFixed(1)}% of the probed weights of those rows`);
+      evidence.push(
+        `the ${best.h.cls} emulation reproduces ${(100 * best.score).toFixed(1)}% of the probed weights of those rows`,
+      );
       return { class: best.h.cls, sentence: best.h.sentence, evidence };
     }
     // a permutation inside blocks: the same values, other places
@@ -249,7 +251,8 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
     if (perm)
       return {
         class: 'layout',
-        sentence: 'every block holds the right values in the wrong places: the element order (block layout) is wrong',
+        sentence:
+          'every block holds the right values in the wrong places: the element order (block layout) is wrong',
         evidence,
       };
   }
@@ -258,7 +261,10 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
     return {
       class: 'constant-factor',
       sentence: `every weight comes out ${fmt(fit.alpha)} times the right value`,
-      evidence: [...evidence, `fitted factor ${fmt(fit.alpha)}, residual NMSE ${fit.residual.toExponential(2)}`],
+      evidence: [
+        ...evidence,
+        `fitted factor ${fmt(fit.alpha)}, residual NMSE ${fit.residual.toExponential(2)}`,
+      ],
     };
   const rel = relativeSpread(ref, got);
   if (rel.max < 2 ** -6 && rel.fraction > 0.3)
@@ -271,7 +277,10 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
 }
 
 /** Least-squares alpha for got ~ alpha * ref over finite pairs, and the NMSE left after it. */
-export function fitFactor(ref: ArrayLike<number>, got: ArrayLike<number>): { alpha: number; residual: number } {
+export function fitFactor(
+  ref: ArrayLike<number>,
+  got: ArrayLike<number>,
+): { alpha: number; residual: number } {
   let gr = 0;
   let rr = 0;
   for (let i = 0; i < ref.length; i++) {
@@ -313,7 +322,8 @@ function relativeSpread(ref: ArrayLike<number>, got: ArrayLike<number>): { max: 
 export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosis {
   const { ref, got, m, n } = o;
   const evidence: string[] = [];
-  if (probeClean) evidence.push('the identity probe reproduces every probed weight: the defect is on the activation side');
+  if (probeClean)
+    evidence.push('the identity probe reproduces every probed weight: the defect is on the activation side');
   // NaN where the reference is finite: never written
   let unwritten = 0;
   let rowMin = m;
@@ -357,16 +367,28 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
   const bad = (e: number, s: number) => e > KERNEL_BAR * Math.max(s, 1e-300);
   const badCols = [...colErr.keys()].filter((c) => bad(colErr[c], colRef[c]));
   const badRows = [...rowErr.keys()].filter((r) => bad(rowErr[r], rowRef[r]));
-  evidence.push(`error above the bar in ${badRows.length} of ${m} activation rows and ${badCols.length} of ${n} output columns`);
+  evidence.push(
+    `error above the bar in ${badRows.length} of ${m} activation rows and ${badCols.length} of ${n} output columns`,
+  );
   const zeroIn = (rows: number[], cols: number[]) =>
     rows.every((r) => cols.every((c) => got[r * n + c] === 0 || ref[r * n + c] === 0));
-  if (badCols.length > 0 && badCols.length < n && badCols[0] === n - badCols.length && zeroIn(badRows, badCols))
+  if (
+    badCols.length > 0 &&
+    badCols.length < n &&
+    badCols[0] === n - badCols.length &&
+    zeroIn(badRows, badCols)
+  )
     return {
       class: 'tail-dropped',
       sentence: `the last ${badCols.length} output columns are zero: the tail of n is dropped`,
       evidence,
     };
-  if (badRows.length > 0 && badRows.length < m && badRows[0] === m - badRows.length && zeroIn(badRows, badCols))
+  if (
+    badRows.length > 0 &&
+    badRows.length < m &&
+    badRows[0] === m - badRows.length &&
+    zeroIn(badRows, badCols)
+  )
     return {
       class: 'tail-dropped',
       sentence: `the last ${badRows.length} activation rows give zeros: the tail of m is dropped`,
@@ -391,7 +413,8 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
   if (badCols.length > 0.5 * n && rel.max < 2 ** -4)
     return {
       class: 'precision',
-      sentence: 'small errors spread over every output: an operand or accumulation of lower precision than declared',
+      sentence:
+        'small errors spread over every output: an operand or accumulation of lower precision than declared',
       evidence,
     };
   return {

@@ -89,16 +89,24 @@ export function identityReference(
 }
 
 /** Alternative roundings of a declared scheme: what a kernel with one rounding defect computes. */
-export function alternativeSchemes(s: ArithmeticScheme): { name: string; cls: Alternative['cls']; scheme: ArithmeticScheme }[] {
+export function alternativeSchemes(
+  s: ArithmeticScheme,
+): { name: string; cls: Alternative['cls']; scheme: ArithmeticScheme }[] {
   const alts: { name: string; cls: Alternative['cls']; scheme: ArithmeticScheme }[] = [];
   const a = s.activations;
   if (a.kind === 'int8') {
     const v = (name: string, rule: Partial<Int8Activations>) =>
-      alts.push({ name, cls: 'rounding', scheme: { ...s, id: `${s.id}~${name}`, activations: { ...a, ...rule } } });
+      alts.push({
+        name,
+        cls: 'rounding',
+        scheme: { ...s, id: `${s.id}~${name}`, activations: { ...a, ...rule } },
+      });
     v('an activation scale of amax/128 (instead of amax/127)', { scaleDivisor: 128 });
     v('activations truncated toward zero (instead of rounded to nearest)', { rounding: 'toward-zero' });
     v(
-      a.rounding === 'half-away' ? 'activation ties rounded to even (instead of away from zero)' : 'activation ties rounded away from zero (instead of to even)',
+      a.rounding === 'half-away'
+        ? 'activation ties rounded to even (instead of away from zero)'
+        : 'activation ties rounded away from zero (instead of to even)',
       { rounding: a.rounding === 'half-away' ? 'half-even' : 'half-away' },
     );
     if (a.scale === 'f32') v('the activation scale stored as half (instead of float32)', { scale: 'f16' });
@@ -115,13 +123,21 @@ export function alternativeSchemes(s: ArithmeticScheme): { name: string; cls: Al
         weights: { ...a, rounding: 'toward-zero' },
       },
     });
-    alts.push({ name: `${a.format} weights with float32 activations`, cls: 'precision', scheme: { ...s, id: `${s.id}~w`, activations: { kind: 'f32' } } });
+    alts.push({
+      name: `${a.format} weights with float32 activations`,
+      cls: 'precision',
+      scheme: { ...s, id: `${s.id}~w`, activations: { kind: 'f32' } },
+    });
     alts.push({ name: 'exact float32 operands (no 16-bit rounding)', cls: 'rounding', scheme: SCHEMES.f32 });
   } else {
     alts.push({ name: 'bfloat16 operands (declared float32)', cls: 'precision', scheme: SCHEMES.bf16 });
     alts.push({ name: 'half-precision operands (declared float32)', cls: 'precision', scheme: SCHEMES.f16 });
     for (const id of ['qs8', 'qs8-mma', 'q8_1'] as const)
-      alts.push({ name: `int8 activations per 32 as ${id} rounds them (declared float32)`, cls: 'rounding', scheme: SCHEMES[id] });
+      alts.push({
+        name: `int8 activations per 32 as ${id} rounds them (declared float32)`,
+        cls: 'rounding',
+        scheme: SCHEMES[id],
+      });
   }
   return alts;
 }

@@ -206,4 +206,3 @@ export function refRowsTask(p: RefRowsPayload, scratch?: Float32Array): Float64A
   }
   return out;
 }
-

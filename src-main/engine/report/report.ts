@@ -197,7 +197,9 @@ function reportMarkdown(input: ReportInput): string {
     '',
     ...input.results
       .filter((r) => r.diagnosis)
-      .map((r) => `- diagnosis ${r.tensor} m=${r.m}: **${r.diagnosis!.class}**: ${esc(r.diagnosis!.sentence)}`),
+      .map(
+        (r) => `- diagnosis ${r.tensor} m=${r.m}: **${r.diagnosis!.class}**: ${esc(r.diagnosis!.sentence)}`,
+      ),
     '',
   ];
   return lines.join('\n');

@@ -57,7 +57,9 @@ async function readActivationFile(file: string): Promise<{ data: Float32Array; c
   try {
     buf = await fs.readFile(file);
   } catch (e) {
-    throw new Error(`cannot read activations ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(
+      `cannot read activations ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   if (file.toLowerCase().endsWith('.npy')) {
     if (buf.length < 10 || buf.toString('latin1', 1, 6) !== 'NUMPY')
@@ -65,9 +67,15 @@ async function readActivationFile(file: string): Promise<{ data: Float32Array; c
     const hlen = buf[6] === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
     const start = buf[6] === 1 ? 10 + hlen : 12 + hlen;
     const header = buf.toString('latin1', buf[6] === 1 ? 10 : 12, start);
-    if (!/'descr':\s*'<f4'/.test(header)) throw new Error(`${file}: .npy dtype must be little-endian float32 ('<f4')`);
+    if (!/'descr':\s*'<f4'/.test(header))
+      throw new Error(`${file}: .npy dtype must be little-endian float32 ('<f4')`);
     if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: .npy must be C order`);
-    const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+    const shape = /'shape':\s*\(([^)]*)\)/
+      .exec(header)?.[1]
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number);
     if (!shape || shape.length < 1 || shape.length > 2 || shape.some((d) => !Number.isInteger(d)))
       throw new Error(`${file}: .npy shape must be [rows][k]`);
     const count = shape.reduce((a, b) => a * b, 1);
@@ -83,7 +91,11 @@ async function readActivationFile(file: string): Promise<{ data: Float32Array; c
 }
 
 /** The activation source for `spec` (a kind or a file path); embeddings need the model file. */
-export async function activationSource(spec: string, seed: number, file?: GgufFile): Promise<ActivationSource> {
+export async function activationSource(
+  spec: string,
+  seed: number,
+  file?: GgufFile,
+): Promise<ActivationSource> {
   if (spec === 'gaussian') return (name, m, k) => Promise.resolve(activationsFor(seed, name, m, k));
   if (spec === 'outliers' || spec === 'outliers100') {
     const f = spec === 'outliers' ? 20 : 100;
@@ -92,7 +104,8 @@ export async function activationSource(spec: string, seed: number, file?: GgufFi
   if (spec === 'embeddings') {
     const t = file?.header.tensors.find((x) => x.name === 'token_embd.weight');
     if (!file || !t) throw new Error('--activations embeddings: the model has no token_embd.weight');
-    if (!t.supported) throw new Error(`--activations embeddings: token_embd.weight is ${t.typeName}, not supported`);
+    if (!t.supported)
+      throw new Error(`--activations embeddings: token_embd.weight is ${t.typeName}, not supported`);
     const codec = codecFor(t.type);
     return async (name, m, k) => {
       const rng = new Rng(jobHash(seed, name, m));

@@ -15,7 +15,7 @@ import type {
   Timing,
 } from '../backends/types';
 import type { GgufFile, GgufTensorInfo } from '../gguf';
-import type { RunEvent, RunRequest, TensorResult, TimingSummary, Metrics } from '../../../src-preload/api';
+import type { RunEvent, RunRequest, TensorResult, TimingSummary } from '../../../src-preload/api';
 import { typeName } from '../ggml-types';
 import { memorySource, referenceMatmul } from '../reference';
 import { compareOutputs } from '../compare';
@@ -298,7 +298,11 @@ async function runJob(
     return errorResult(plan, tensor, m, device, `judging: ${errorMessage(e)}`, t0);
   }
   const { metrics, threshold, status } = verdict;
-  const arithmetic = { arithmetic: scheme.id, arithmeticNmse: verdict.arithmeticNmse, diagnosis: verdict.diagnosis };
+  const arithmetic = {
+    arithmetic: scheme.id,
+    arithmeticNmse: verdict.arithmeticNmse,
+    diagnosis: verdict.diagnosis,
+  };
 
   let timing: TimingSummary | null = null;
   let timingError: string | undefined;

@@ -64,7 +64,14 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
     ? declared
     : (v.exact ??
       (v.selfProbe
-        ? identityReference({ ...scheme, activations: { kind: 'f32' }, weights: { kind: 'f32' } }, type, data, n, k, v.selfProbe)
+        ? identityReference(
+            { ...scheme, activations: { kind: 'f32' }, weights: { kind: 'f32' } },
+            type,
+            data,
+            n,
+            k,
+            v.selfProbe,
+          )
         : await referenceMatmul(src, x, m, { signal })));
   const metrics = compareOutputs(declared, got, m, n);
   const threshold = v.threshold ?? KERNEL_BAR;

@@ -276,7 +276,8 @@ export async function selftest(
           got: res.y,
           scheme,
           threshold: thresholdFor(res.path),
-          runProbe: async (px, rows) => (await session!.run(lw, px, rows, { path: c.path, signal: opts.signal })).y,
+          runProbe: async (px, rows) =>
+            (await session!.run(lw, px, rows, { path: c.path, signal: opts.signal })).y,
           maxAlternativeWork: 2 ** 28,
           signal: opts.signal,
         });

@@ -45,7 +45,10 @@ export const runRequestSchema = z
     path: z.enum(PATH_CHOICES),
     compareUnfused: z.boolean(),
     threshold: z.number().positive().finite().nullable(),
-    arithmetic: z.enum(SCHEME_IDS as [SchemeId, ...SchemeId[]]).nullable().optional(),
+    arithmetic: z
+      .enum(SCHEME_IDS as [SchemeId, ...SchemeId[]])
+      .nullable()
+      .optional(),
     // generated activations only: a file path never comes from a browser
     activations: z.enum(ACTIVATION_KINDS).optional(),
   })

@@ -25,9 +25,12 @@ async function readF32(file: string, what: string): Promise<Float32Array> {
   try {
     buf = await fs.readFile(file);
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
-  if (buf.length % 4 !== 0) throw new UsageError(`${what} ${file}: ${buf.length} bytes is not whole float32 values`);
+  if (buf.length % 4 !== 0)
+    throw new UsageError(`${what} ${file}: ${buf.length} bytes is not whole float32 values`);
   const a = new Float32Array(buf.length / 4);
   new Uint8Array(a.buffer).set(buf);
   return a;
@@ -84,7 +87,8 @@ export const checkCommand: CliCommand = {
     try {
       const t = file.header.tensors.find((x) => x.name === name);
       if (!t) throw new UsageError(`no tensor named '${name}' in ${path.basename(p)}`);
-      if (!t.supported) throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
+      if (!t.supported)
+        throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       const identity = input === 'identity';
       const m = identity && ctx.values.m === undefined ? t.k : intOption(ctx.values, 'm', 0, 1, 1 << 24);
       if (ctx.values.m === undefined && !identity) throw new UsageError('check: --m <M> is required');
@@ -112,7 +116,9 @@ export const checkCommand: CliCommand = {
       }
       const got = await readF32(output, '--output');
       if (got.length !== m * t.n)
-        throw new UsageError(`--output ${output} has ${got.length} values; m=${m} × n=${t.n} needs ${m * t.n}`);
+        throw new UsageError(
+          `--output ${output} has ${got.length} values; m=${m} × n=${t.n} needs ${m * t.n}`,
+        );
       const data = await file.readTensor(t);
       const elems = identity ? Array.from({ length: t.k }, (_, i) => i) : undefined;
       const v = await judgeOutput({
@@ -155,12 +161,22 @@ export const checkCommand: CliCommand = {
       ctx.stdout.write(
         `\n${v.status.toUpperCase()}: kernel NMSE ${fmtExp(v.metrics.nmse)} against the ${scheme.id} reference (bar ${fmtExp(v.threshold)}); arithmetic NMSE ${fmtExp(v.arithmeticNmse)}\n`,
       );
-      if (v.diagnosis) ctx.stdout.write(`diagnosis ${t.name}: ${v.diagnosis.class}: ${v.diagnosis.sentence}\n`);
+      if (v.diagnosis)
+        ctx.stdout.write(`diagnosis ${t.name}: ${v.diagnosis.class}: ${v.diagnosis.sentence}\n`);
       const grid = errorGrid(v.declared, got, m, t.n, { maxRows: 64, maxCols: 64, metric: 'rel' });
       if (jsonPath)
         await fs.writeFile(
           jsonPath,
-          JSON.stringify({ schema: 'quantscope-check/1', result, heatmap: grid, arithmeticScheme: SCHEMES[scheme.id as keyof typeof SCHEMES] ?? scheme }, null, 1) + '\n',
+          JSON.stringify(
+            {
+              schema: 'quantscope-check/1',
+              result,
+              heatmap: grid,
+              arithmeticScheme: SCHEMES[scheme.id as keyof typeof SCHEMES] ?? scheme,
+            },
+            null,
+            1,
+          ) + '\n',
         );
       if (reportPath) {
         const ext = path.extname(reportPath).toLowerCase();
@@ -213,4 +229,3 @@ async function readF32Count(file: string): Promise<number | null> {
   const st = await fs.stat(file);
   return st.size / 4;
 }
-

@@ -43,7 +43,9 @@ export const matmulCommand: CliCommand = {
     const pathChoice = choiceOption(ctx.values, 'path', PATH_CHOICES, 'auto');
     const arithmetic = stringOption(ctx.values, 'arithmetic');
     if (arithmetic !== undefined && !isSchemeId(arithmetic))
-      throw new UsageError(`--arithmetic: unknown arithmetic '${arithmetic}' (one of ${SCHEME_IDS.join(', ')})`);
+      throw new UsageError(
+        `--arithmetic: unknown arithmetic '${arithmetic}' (one of ${SCHEME_IDS.join(', ')})`,
+      );
     if (arithmetic !== undefined && backendName !== 'reference')
       throw new UsageError('--arithmetic applies to --backend reference (a kernel has its own arithmetic)');
 

@@ -75,7 +75,9 @@ export const verifyCommand: CliCommand = {
     }
     const arithmetic = stringOption(ctx.values, 'arithmetic') ?? null;
     if (arithmetic !== null && !isSchemeId(arithmetic))
-      throw new UsageError(`--arithmetic: unknown arithmetic '${arithmetic}' (one of ${SCHEME_IDS.join(', ')})`);
+      throw new UsageError(
+        `--arithmetic: unknown arithmetic '${arithmetic}' (one of ${SCHEME_IDS.join(', ')})`,
+      );
     const activationsSpec = stringOption(ctx.values, 'activations') ?? 'gaussian';
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
@@ -158,7 +160,8 @@ export const verifyCommand: CliCommand = {
       const results = outcome.results;
       ctx.stdout.write(resultsTable(results));
       for (const r of results)
-        if (r.diagnosis) ctx.stdout.write(`diagnosis ${r.tensor} m=${r.m}: ${r.diagnosis.class}: ${r.diagnosis.sentence}\n`);
+        if (r.diagnosis)
+          ctx.stdout.write(`diagnosis ${r.tensor} m=${r.m}: ${r.diagnosis.class}: ${r.diagnosis.sentence}\n`);
       const c = reportCounts(results);
       const dev = outcome.device
         ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
