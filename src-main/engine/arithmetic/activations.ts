@@ -24,27 +24,30 @@ export interface PreparedActivations {
 
 const fr = Math.fround;
 
+const lanesA = new Float64Array(32);
+const lanesB = new Float64Array(32);
+
 /** The float32 sum of 32 values in the kernel's order (see Int8Activations.sumOrder). */
 export function groupSum(x: ArrayLike<number>, o: number, order: Int8Activations['sumOrder']): number {
-  const v = new Array<number>(32);
+  let v = lanesA;
+  let next = lanesB;
   let lanes: number;
-  let offsets: number[];
   if (order === 'lanes8x4') {
     lanes = 8;
-    offsets = [4, 2, 1];
     for (let l = 0; l < 8; l++) {
       const b = o + 4 * l;
       v[l] = fr(fr(x[b] + x[b + 1]) + fr(x[b + 2] + x[b + 3]));
     }
   } else {
     lanes = 32;
-    offsets = [16, 8, 4, 2, 1];
     for (let l = 0; l < 32; l++) v[l] = x[o + l];
   }
-  for (const off of offsets) {
-    const next = new Array<number>(lanes);
+  // xor butterfly: every lane adds the value of lane l ^ off, for off = lanes/2, ..., 1
+  for (let off = lanes >> 1; off > 0; off >>= 1) {
     for (let l = 0; l < lanes; l++) next[l] = fr(v[l] + v[l ^ off]);
-    for (let l = 0; l < lanes; l++) v[l] = next[l];
+    const t = v;
+    v = next;
+    next = t;
   }
   return v[0];
 }
