@@ -278,7 +278,7 @@ export async function selftest(
           threshold: thresholdFor(res.path),
           runProbe: async (px, rows) =>
             (await session!.run(lw, px, rows, { path: c.path, signal: opts.signal })).y,
-          maxAlternativeWork: 2 ** 28,
+          maxAlternativeWork: 2 ** 25,
           signal: opts.signal,
         });
         const metrics = v.metrics;
