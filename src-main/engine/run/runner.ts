@@ -1,6 +1,8 @@
 /**
  * One verification run: for every selected tensor and batch size, the backend's product and the
- * float64 reference on the same random activations, compared, judged and (optionally) timed.
+ * float64 reference on the same activations (./activations.ts), judged against the reference of the
+ * path's declared arithmetic (./verdict.ts: kernel error, arithmetic error, and for a FAIL a diagnosis
+ * from an identity probe through the same path) and (optionally) timed.
  * Used by `quantscope verify`, the app and the browser mode alike. Errors are per job: a tensor
  * that fails to load, run or fit becomes an 'error' result and the run goes on; cancelling stops
  * between steps and frees everything.
