@@ -8,6 +8,15 @@
 #pragma once
 #include "qs_format.h"
 
+// The quantizer's rule for one block of 32 with largest magnitude amax (declared as the 'qs8' arithmetic,
+// docs/arithmetic.md): the stored scale d = amax / 127 and the multiplier id = 127 / amax (0 for an
+// all-zero block), both correctly rounded float32 divisions; q = rint(x * id), ties to even.
+__device__ __forceinline__ void qs_q8_scale(float amax, float& d, float& id) {
+  d = amax / 127.f;
+  id = amax > 0.f ? 127.f / amax : 0.f;
+}
+__device__ __forceinline__ int qs_q8_round(float v) { return __float2int_rn(v); }
+
 // x [m][k] float32 -> xq, xd (layout above). 8 lanes per block of 32, 4 activations per lane;
 // grid-stride over the m*k/4 groups. k % 32 == 0.
 QS_EXTERN __global__ void __launch_bounds__(256)
@@ -49,10 +58,10 @@ QS_EXTERN __global__ void __launch_bounds__(256)
       bad += QS_SHFL_XOR(bad, o);
     }
     if (!live) continue;
-    const float d = amax / 127.f;
-    const float id = amax > 0.f ? 127.f / amax : 0.f;
-    const int q0 = __float2int_rn(v.x * id), q1 = __float2int_rn(v.y * id);
-    const int q2 = __float2int_rn(v.z * id), q3 = __float2int_rn(v.w * id);
+    float d, id;
+    qs_q8_scale(amax, d, id);
+    const int q0 = qs_q8_round(v.x * id), q1 = qs_q8_round(v.y * id);
+    const int q2 = qs_q8_round(v.z * id), q3 = qs_q8_round(v.w * id);
     ((int*)xq)[g] = (q0 & 0xff) | ((q1 & 0xff) << 8) | ((q2 & 0xff) << 16) | ((qs_u32)(q3 & 0xff) << 24);
     if ((g & 7) == 0) xd[g >> 3] = make_float2(bad == 0.f ? d : __int_as_float(0x7fc00000), sum);
   }

@@ -3,6 +3,7 @@
  * it: the Electron utility process, `quantscope serve`, and the CLI's verify. Its contract methods
  * validate their arguments with the contract's schemas (see ./api.ts) before anything else.
  */
+import { ACTIVATION_KINDS, activationSource, describeActivations } from './run/activations';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -170,6 +171,16 @@ export class EngineService {
         throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       return t;
     });
+    // generated activations are made here (the model's own embeddings need the file); a file of
+    // activations opens only where a model could (the browser mode's folders)
+    const spec = req.activations ?? 'gaussian';
+    if (
+      !(ACTIVATION_KINDS as readonly string[]).includes(spec) &&
+      this.opts.restrictToDirs &&
+      !this.allowed(spec)
+    )
+      throw new Error(`activations file ${spec} is outside the served folders`);
+    const activations = await activationSource(spec, req.seed >>> 0, model.file);
     const backend = backendFor(req.backend);
     const runId = randomUUID().slice(0, 8);
     const abort = new AbortController();
@@ -199,6 +210,8 @@ export class EngineService {
       path: req.path,
       compareUnfused: req.compareUnfused,
       threshold: req.threshold,
+      arithmetic: req.arithmetic ?? null,
+      activations,
       request: req,
       outputs: this.outputs,
       signal: abort.signal,
@@ -323,6 +336,8 @@ export class EngineService {
         path: r.request.path,
         threshold: r.request.threshold,
         tensors: r.request.tensors.length,
+        arithmetic: r.request.arithmetic ?? null,
+        activations: describeActivations(r.request.activations ?? 'gaussian', r.request.seed),
       },
       status: r.status,
       error: r.error,

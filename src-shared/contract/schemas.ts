@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ApiArgumentError } from './errors';
 import { LIMITS } from './limits';
 import type { ApiArgs, ApiMethod } from './methods';
-import { PATH_CHOICES } from './types';
+import { ACTIVATION_KINDS, ARITHMETIC_SCHEMES, PATH_CHOICES } from './types';
 
 const shortId = z.string().min(1).max(LIMITS.idChars);
 export const filePathSchema = z
@@ -33,6 +33,9 @@ export const runRequestSchema = z
     path: z.enum(PATH_CHOICES),
     compareUnfused: z.boolean(),
     threshold: z.number().positive().finite().nullable(),
+    arithmetic: z.enum(ARITHMETIC_SCHEMES).nullable().optional(),
+    // a generated kind, or a float32/.npy file (the engine opens a file only where it may open models)
+    activations: z.union([z.enum(ACTIVATION_KINDS), z.string().min(1).max(4096)]).optional(),
   })
   .strict();
 

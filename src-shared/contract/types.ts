@@ -8,10 +8,15 @@
 export type BackendKind = 'cpu' | 'cuda' | 'hip';
 
 /**
- * Kernel path names. The threshold a result is judged by follows from the path's arithmetic
- * (see thresholdFor in src-main/engine/compare.ts): float32 activations and accumulation 1e-8; 16-bit
- * or 8-bit activations 5e-4 (llama.cpp's MUL_MAT threshold).
+ * Kernel path names. Each declares how it rounds its operands (PATH_ARITHMETIC in
+ * src-main/engine/arithmetic/schemes.ts); a result is judged against the reference of that arithmetic
+ * with one float32-class bar (1e-8) for every path.
  */
+/** The declared-arithmetic schemes (src-main/engine/arithmetic/schemes.ts defines each; docs/arithmetic.md). */
+export const ARITHMETIC_SCHEMES = ['f32', 'q8_1', 'qs8', 'qs8-mma', 'bf16', 'f16'] as const;
+/** Generated activations a run can use (a file of activations is a CLI-only choice). */
+export const ACTIVATION_KINDS = ['gaussian', 'outliers', 'outliers100', 'embeddings'] as const;
+
 export type KernelPath =
   | 'cpu-f32' // cpu backend: dequantize inside the dot product, float32 accumulation
   | 'fused-small-f32' // GPU m <= 8: each weight block read once for all m rows, float32 activations
@@ -137,6 +142,34 @@ export interface RunRequest {
   compareUnfused: boolean;
   /** override the NMSE threshold; null uses the path's own */
   threshold: number | null;
+  /** judge by this declared arithmetic (f32, q8_1, qs8, qs8-mma, bf16, f16); absent: the path's own */
+  arithmetic?: string | null;
+  /** activations: gaussian (default), outliers, outliers100, embeddings, or a file path */
+  activations?: string;
+}
+
+/** The likely defect behind a FAIL (src-main/engine/diagnosis). */
+export type DiagnosisClass =
+  | 'layout'
+  | 'nibble-order'
+  | 'unsigned'
+  | 'tail-dropped'
+  | 'unwritten'
+  | 'scale-index'
+  | 'min-sign'
+  | 'offset-missing'
+  | 'high-bits'
+  | 'precision'
+  | 'constant-factor'
+  | 'rounding'
+  | 'unknown';
+
+export interface Diagnosis {
+  class: DiagnosisClass;
+  /** one sentence naming the likely defect */
+  sentence: string;
+  /** the facts it rests on, one short line each */
+  evidence: string[];
 }
 
 export interface Metrics {
@@ -189,6 +222,12 @@ export interface TensorResult {
   /** whether full outputs are kept for getErrorGrid zoom */
   gridAvailable: boolean;
   elapsedMs: number;
+  /** the declared arithmetic the verdict's reference mirrors (metrics = kernel error against it) */
+  arithmetic?: string;
+  /** NMSE of that declared reference against the exact float32-input one: what the rounding costs */
+  arithmeticNmse?: number | null;
+  /** for a FAIL: the likely defect */
+  diagnosis?: Diagnosis | null;
 }
 
 export type RunEvent =

@@ -67,11 +67,19 @@ describe('compareOutputs', () => {
 });
 
 describe('thresholdFor / judge', () => {
-  it('maps each kernel path to its threshold', () => {
-    for (const p of ['cpu-f32', 'fused-small-f32', 'fused-tiled-f32', 'unfused-f32', 'custom'] as const) {
+  it('every kernel path has the float32-class bar against its declared arithmetic', () => {
+    for (const p of [
+      'cpu-f32',
+      'fused-small-f32',
+      'fused-tiled-f32',
+      'unfused-f32',
+      'custom',
+      'fused-small-q8',
+      'fused-mma-i8',
+      'fused-mma-f16',
+    ] as const) {
       expect(thresholdFor(p)).toBe(1e-8);
     }
-    expect(thresholdFor('fused-mma-f16')).toBe(5e-4);
   });
 
   it('fails on NaN/Inf mismatches, NMSE above the threshold, or a NaN NMSE', () => {

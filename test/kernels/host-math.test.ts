@@ -2,7 +2,8 @@
 // without a GPU: the exact block decoder (qs_dq8, behind the float32 and bfloat16 paths) must equal the
 // reference dequantization bit for bit, and the int8 path's arithmetic (qs_x_q8's quantization, then
 // qs_q8_load / qs_q8_unpack / qs_q8_dot for every unit) must be exact up to float32 accumulation when x
-// is representable in int8 per 32. Random bytes (every nibble, scale and sign pattern) and quantizer
+// is representable in int8 per 32, and for any x the quantizer must be the declared 'qs8' arithmetic bit
+// for bit and the dots its float64 reference up to float32 rounding. Random bytes (every nibble, scale and sign pattern) and quantizer
 // output both go through. Skips with the reason printed when there is no g++.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,10 @@ import { kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sourc
 import { parseQ8Geometry } from '../../src-main/engine/backends/gpu/backend';
 import { gpuHasPath } from '../../src-main/engine/formats/registry';
 import { Rng } from '../../src-main/engine/rng';
+import { quantizeInt8 } from '../../src-main/engine/arithmetic/activations';
+import { KERNEL_BAR, SCHEMES } from '../../src-main/engine/arithmetic/schemes';
+import { referenceMatmulSync } from '../../src-main/engine/reference';
+import { compareOutputs, judge } from '../../src-main/engine/compare';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const probe = spawnSync('g++', ['--version'], { encoding: 'utf8' });
@@ -142,8 +147,17 @@ function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: numbe
   if (r.status !== 0) throw new Error(`harness exited ${r.status}: ${r.stderr}`);
   const buf = readFileSync(out);
   const f = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  const i8 = f.length >= 2 * n * k + m * n ? f.slice(n * k + m * n, 2 * n * k + m * n) : null;
-  return { dq: f.slice(0, n * k), y: f.slice(n * k, n * k + m * n), i8 };
+  // after dq and y: the quantized activations (int8 [m][k]) and their (d, sum) pairs, then with QS_I8_NV
+  // the int8 matrix-unit decoding of the weights
+  const o = n * k + m * n;
+  const e = o + (m * k) / 4 + (m * k) / 16;
+  return {
+    dq: f.slice(0, n * k),
+    y: f.slice(n * k, o),
+    xq: new Int8Array(buf.buffer, buf.byteOffset + 4 * o, m * k).slice(),
+    xd: f.slice(o + (m * k) / 4, e),
+    i8: f.length >= e + n * k ? f.slice(e, e + n * k) : null,
+  };
 }
 
 function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: number) {
@@ -244,18 +258,30 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
           );
         }
 
-        // general x: the int8 path's own threshold (llama.cpp's MUL_MAT NMSE bar)
-        const xg = new Float32Array(m * k).map(() => rng.normal());
-        const g = run(type, exe, w, xg, n, k, m);
-        const rg = reference(ref, xg, n, k, m);
-        let num = 0;
-        let den = 0;
-        for (let i = 0; i < m * n; i++) {
-          num += (g.y[i] - rg.y[i]) ** 2;
-          den += rg.y[i] ** 2;
+        // general x (gaussian, and with outlier channels): the quantizer equals the declared 'qs8'
+        // arithmetic bit for bit (q, d and the float32 sums), and the int8 dots equal its float64
+        // reference up to float32 rounding
+        for (const outlier of [1, 20, 100]) {
+          const xg = new Float32Array(m * k).map(() => rng.normal());
+          for (let i = 5; i < m * k; i += 128) xg[i] *= outlier;
+          const g = run(type, exe, w, xg, n, k, m);
+          const p = quantizeInt8(SCHEMES.qs8.activations, xg, m, k);
+          expect(g.xq).toEqual(p.q);
+          for (let b = 0; b < (m * k) / 32; b++) {
+            expect(g.xd[2 * b], `d of group ${b}`).toBe(p.d[b]);
+            expect(g.xd[2 * b + 1], `sum of group ${b}`).toBe(p.sums[b]);
+          }
+          const decl = referenceMatmulSync(type, w, n, k, xg, m, SCHEMES.qs8);
+          const mag = reference(ref, xg, n, k, m).mag;
+          for (let i = 0; i < m * n; i++) {
+            expect(Math.abs(g.y[i] - decl[i]), `output ${i} (outliers x${outlier})`).toBeLessThanOrEqual(
+              mag[i] * k * 2 ** -24 + 1e-30,
+            );
+          }
+          const met = compareOutputs(decl, g.y, m, n);
+          expect(judge(met, KERNEL_BAR)).toBe('pass');
+          expect(met.nmse).toBeLessThan(1e-11);
         }
-        expect(num / den).toBeLessThan(5e-4);
-        expect(num / den).toBeGreaterThan(0); // x really was quantized
       },
       60_000,
     );

@@ -1,13 +1,18 @@
 /**
  * The float64 reference: y = x * W^T with W dequantized exactly as llama.cpp does and every product
- * summed in float64 (see ./kernel.ts for the arithmetic). referenceMatmul streams W to the worker pool
+ * summed in float64 (see ./kernel.ts for the arithmetic). With a declared arithmetic (opts.arithmetic,
+ * ../arithmetic) the activations and weights are first rounded exactly as that scheme's kernels do;
+ * the activations once here, shared with every worker. referenceMatmul streams W to the worker pool
  * in row blocks of a few MB, so memory stays bounded for any tensor size; referenceMatmulSync runs the
  * same arithmetic on the calling thread and gives bit-identical results.
  */
 import { codecFor } from '../formats';
 import { rowBytes, typeName } from '../ggml-types';
 import { getPool, runChunks } from '../workers/pool';
-import { referenceRows } from './kernel';
+import { referenceRows, referenceRowsDeclared } from './kernel';
+export { refRowsTask } from './kernel';
+import { isExact, type ArithmeticScheme } from '../arithmetic/schemes';
+import { prepareActivations } from '../arithmetic/activations';
 
 export interface WeightSource {
   type: number;
@@ -22,6 +27,8 @@ export interface MatmulOptions {
   onProgress?: (rowsDone: number, n: number) => void;
   /** at most this many workers (default: the whole pool) */
   threads?: number;
+  /** the declared arithmetic to mirror (default: exact float32 inputs) */
+  arithmetic?: ArithmeticScheme;
 }
 
 /** Weight bytes per task (the spec asks for ~4-8 MB). */
@@ -85,14 +92,28 @@ export function referenceMatmulSync(
   k: number,
   x: Float32Array,
   m: number,
+  arithmetic?: ArithmeticScheme,
 ): Float64Array {
   const rb = checkMatmulShape(type, n, k, x, m);
   if (data.length < n * rb) {
     throw new Error(`${typeName(type)}: ${n}x${k} needs ${n * rb} bytes but only ${data.length} were given`);
   }
   const y = new Float64Array(m * n);
-  referenceRows(type, data, 0, n, k, x, m, y, n, 0);
+  if (!arithmetic || isExact(arithmetic)) referenceRows(type, data, 0, n, k, x, m, y, n, 0);
+  else {
+    checkArithmetic(arithmetic, type);
+    const p = prepareActivations(arithmetic, x, m, k);
+    referenceRowsDeclared(arithmetic, type, data, 0, n, k, p.xa, p.sums, m, y, n, 0);
+  }
   return y;
+}
+
+/** A one-line error when the scheme cannot describe a kernel for this weight type. */
+export function checkArithmetic(s: ArithmeticScheme, type: number): void {
+  if (s.activations.kind === 'int8' && !s.offsets[type])
+    throw new Error(
+      `arithmetic ${s.id} (int8 activations) needs quantized weights (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K), not ${typeName(type)}`,
+    );
 }
 
 /** Rows per task: about CHUNK_BYTES of weights, fewer at large m, and enough tasks to feed every worker. */
@@ -109,9 +130,19 @@ export interface RefRowsPayload {
   k: number;
   rows: number;
   m: number;
-  /** SharedArrayBuffer holding x as float32 [m][k] */
+  /** SharedArrayBuffer holding x as float32 [m][k] (float64 for int8 arithmetic: d * q) */
   x: SharedArrayBuffer;
   data: Uint8Array;
+  /** the declared arithmetic, plain data (absent: exact float32 inputs) */
+  arithmetic?: ArithmeticScheme;
+  /** int8 arithmetic: the stored per-32 sums, float64 [m][k/32] */
+  sums?: SharedArrayBuffer;
+}
+
+function share(a: Float32Array | Float64Array): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(a.byteLength);
+  new Uint8Array(sab).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return sab;
 }
 
 /** Copies x into shared memory once; every task of the job gets the same buffer (no copy per task). */
@@ -145,7 +176,15 @@ export async function referenceMatmul(
   const workers = Math.min(opts.threads ?? getPool().size, getPool().size);
   const chunkRows = chunkRowsFor(n, k, rb, m, workers);
   const count = Math.ceil(n / chunkRows);
-  const xs = shareF32(x);
+  const scheme = opts.arithmetic && !isExact(opts.arithmetic) ? opts.arithmetic : null;
+  let xs: SharedArrayBuffer;
+  let sums: SharedArrayBuffer | undefined;
+  if (scheme) {
+    checkArithmetic(scheme, type);
+    const p = prepareActivations(scheme, x, m, k);
+    xs = share(p.xa);
+    if (p.sums) sums = share(p.sums);
+  } else xs = shareF32(x);
   const y = new Float64Array(m * n);
   let rowsDone = 0;
   await runChunks<Float64Array>({
@@ -163,6 +202,10 @@ export async function referenceMatmul(
       }
       const { data, transfer } = chunkForPost(bytes, rows * rb);
       const payload: RefRowsPayload = { type, k, rows, m, x: xs, data };
+      if (scheme) {
+        payload.arithmetic = scheme;
+        payload.sums = sums;
+      }
       return { name: 'ref-rows', payload, transfer };
     },
     done: (i, part) => {

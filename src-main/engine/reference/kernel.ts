@@ -10,7 +10,11 @@
  * which hides the add latency and shares each load between several outputs.
  */
 import { codecFor } from '../formats';
-import { rowBytes } from '../ggml-types';
+import { rowBytes, typeName } from '../ggml-types';
+import { isExact, type ArithmeticScheme } from '../arithmetic/schemes';
+import type { RefRowsPayload } from './index';
+import { floatRounder, roundTf32 } from '../arithmetic/rounding';
+import { splitRow } from '../arithmetic/split';
 
 const ROW_TILE = 4;
 
@@ -30,17 +34,24 @@ export function referenceRows(
   outStride: number,
   outOff: number,
   scratch?: Float32Array,
+  roundWeight?: ((w: number) => number) | null,
 ): void {
   const codec = codecFor(type);
+  const dequantizeRow = roundWeight
+    ? (src: Uint8Array, o: number, n: number, dst: Float32Array, d: number) => {
+        codec.dequantizeRow(src, o, n, dst, d);
+        for (let i = d; i < d + n; i++) dst[i] = roundWeight(dst[i]);
+      }
+    : codec.dequantizeRow.bind(codec);
   const rb = rowBytes(type, k);
   const w = scratch && scratch.length >= ROW_TILE * k ? scratch : new Float32Array(ROW_TILE * k);
   let j = 0;
   for (; j + ROW_TILE <= rows; j += ROW_TILE) {
     const src = dataOff + j * rb;
-    codec.dequantizeRow(data, src, k, w, 0);
-    codec.dequantizeRow(data, src + rb, k, w, k);
-    codec.dequantizeRow(data, src + 2 * rb, k, w, 2 * k);
-    codec.dequantizeRow(data, src + 3 * rb, k, w, 3 * k);
+    dequantizeRow(data, src, k, w, 0);
+    dequantizeRow(data, src + rb, k, w, k);
+    dequantizeRow(data, src + 2 * rb, k, w, 2 * k);
+    dequantizeRow(data, src + 3 * rb, k, w, 3 * k);
     const k2 = 2 * k;
     const k3 = 3 * k;
     let r = 0;
@@ -104,7 +115,7 @@ export function referenceRows(
     }
   }
   for (; j < rows; j++) {
-    codec.dequantizeRow(data, dataOff + j * rb, k, w, 0);
+    dequantizeRow(data, dataOff + j * rb, k, w, 0);
     for (let r = 0; r < m; r++) {
       const xb = r * k;
       let a = 0;
@@ -112,4 +123,86 @@ export function referenceRows(
       out[r * outStride + outOff + j] = a;
     }
   }
+}
+
+/**
+ * The declared-arithmetic reference of rows [0, rows): like referenceRows, with the operands rounded
+ * as `scheme` declares (../arithmetic). `xa` and `sums` come from prepareActivations(scheme, x, ...):
+ * - 'f32': exactly referenceRows;
+ * - 16-bit float schemes: xa is x rounded; each dequantized weight is rounded the same way, then the
+ *   products (exact in float64) are summed as in referenceRows;
+ * - int8 schemes: each row is split into a[i] - c[g] (../arithmetic/split.ts), and
+ *   y = sum_i a[i] * xa[i] - sum_g c[g] * sums[g] (the second sum only for the exact-sum offset forms;
+ *   with 'exact-sum-tf32' both c and the sums rounded to TF32), summed in float64 in index order.
+ */
+export function referenceRowsDeclared(
+  scheme: ArithmeticScheme,
+  type: number,
+  data: Uint8Array,
+  dataOff: number,
+  rows: number,
+  k: number,
+  xa: Float32Array | Float64Array,
+  sums: Float64Array | null,
+  m: number,
+  out: Float64Array,
+  outStride: number,
+  outOff: number,
+): void {
+  const act = scheme.activations;
+  if (act.kind !== 'int8') {
+    if (!(xa instanceof Float32Array)) throw new Error(`${scheme.id}: activations must be float32`);
+    const wr = scheme.weights;
+    const round = wr.kind === 'float' ? floatRounder(wr) : null;
+    referenceRows(type, data, dataOff, rows, k, xa, m, out, outStride, outOff, undefined, round);
+    return;
+  }
+  if (!(xa instanceof Float64Array) || !sums) throw new Error(`${scheme.id}: int8 activations are missing`);
+  const form = scheme.offsets[type];
+  if (!form) throw new Error(`${scheme.id}: ${typeName(type)} has no int8 form (quantized formats only)`);
+  const rb = rowBytes(type, k);
+  const groups = k / 32;
+  const exactSum = form === 'exact-sum' || form === 'exact-sum-tf32';
+  let s = sums;
+  if (form === 'exact-sum-tf32') s = sums.map(roundTf32);
+  const a = new Float64Array(ROW_TILE * k);
+  const c = new Float64Array(ROW_TILE * groups);
+  for (let j0 = 0; j0 < rows; j0 += ROW_TILE) {
+    const tile = Math.min(ROW_TILE, rows - j0);
+    for (let t = 0; t < tile; t++) {
+      splitRow(type, form, data, dataOff + (j0 + t) * rb, k, a, t * k, c, t * groups);
+      if (form === 'exact-sum-tf32')
+        for (let g = 0; g < groups; g++) c[t * groups + g] = roundTf32(c[t * groups + g]);
+    }
+    for (let r = 0; r < m; r++) {
+      const xb = r * k;
+      const sb = r * groups;
+      for (let t = 0; t < tile; t++) {
+        const ab = t * k;
+        let acc = 0;
+        for (let i = 0; i < k; i++) acc += a[ab + i] * xa[xb + i];
+        if (exactSum) {
+          const cb = t * groups;
+          for (let g = 0; g < groups; g++) acc -= c[cb + g] * s[sb + g];
+        }
+        out[r * outStride + outOff + j0 + t] = acc;
+      }
+    }
+  }
+}
+
+/** The rows of one 'ref-rows' task (the worker side of referenceMatmul). */
+export function refRowsTask(p: RefRowsPayload, scratch?: Float32Array): Float64Array<ArrayBuffer> {
+  const out = new Float64Array(p.m * p.rows);
+  const scheme = p.arithmetic ?? null;
+  if (!scheme || isExact(scheme)) {
+    const x = new Float32Array(p.x, 0, p.m * p.k);
+    referenceRows(p.type, p.data, 0, p.rows, p.k, x, p.m, out, p.rows, 0, scratch);
+  } else {
+    const int8 = scheme.activations.kind === 'int8';
+    const xa = int8 ? new Float64Array(p.x, 0, p.m * p.k) : new Float32Array(p.x, 0, p.m * p.k);
+    const sums = p.sums ? new Float64Array(p.sums) : null;
+    referenceRowsDeclared(scheme, p.type, p.data, 0, p.rows, p.k, xa, sums, p.m, out, p.rows, 0);
+  }
+  return out;
 }

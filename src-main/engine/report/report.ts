@@ -27,6 +27,10 @@ export interface ReportInput {
     path: string;
     threshold: number | null;
     tensors: number;
+    /** the declared arithmetic every result was judged by, when one was forced (else each path's own) */
+    arithmetic?: string | null;
+    /** the activations (kind and seed, or the file) */
+    activations?: string;
   };
   status: string;
   error?: string;
@@ -113,6 +117,8 @@ const HEAD = [
   'max abs',
   'max rel',
   'path',
+  'arithmetic',
+  'arith. NMSE',
   'µs',
   'GB/s',
   'TFLOP/s',
@@ -158,6 +164,8 @@ function rowCells(r: TensorResult): string[] {
     fmtExp(r.metrics?.maxAbsErr),
     fmtExp(r.metrics?.maxRelErr),
     r.path ?? '—',
+    r.arithmetic ?? '—',
+    fmtExp(r.arithmeticNmse),
     ...timingCells(r.timing),
   ];
 }
@@ -177,7 +185,7 @@ function reportMarkdown(input: ReportInput): string {
     '',
     `- Model: \`${input.model.fileName}\` (${input.model.architecture ?? 'unknown architecture'}${input.model.name ? `, ${input.model.name}` : ''}, ${fmtBytes(input.model.fileSize)})`,
     `- Device: ${deviceLine(input.device, input.backend)}`,
-    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (f32 1e-8, f16 5e-4)' : fmtExp(input.request.threshold)}`,
+    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${input.request.arithmetic ?? 'per path'}; activations ${input.request.activations ?? 'gaussian'}`,
     `- Results: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total}; run ${input.status}${input.error ? ` (${input.error})` : ''}`,
     `- Run ${input.runId}, ${input.startedAt} → ${input.createdAt}; QuantScope ${input.appVersion}; ${input.host}`,
     '',
@@ -186,6 +194,12 @@ function reportMarkdown(input: ReportInput): string {
       .map(() => '---')
       .join('|')}|`,
     ...input.results.map((r) => `| ${cellsFor(r, hasUnfused(input.results)).map(esc).join(' | ')} |`),
+    '',
+    ...input.results
+      .filter((r) => r.diagnosis)
+      .map(
+        (r) => `- diagnosis ${r.tensor} m=${r.m}: **${r.diagnosis!.class}**: ${esc(r.diagnosis!.sentence)}`,
+      ),
     '',
   ];
   return lines.join('\n');
@@ -226,6 +240,19 @@ function bandwidthSvg(input: ReportInput): string {
   return `<svg viewBox="0 0 ${W} ${Hh}" width="100%" role="img" aria-label="GB/s per tensor">${bars}${line(peak, 'peak', 'peak')}${line(copy, 'copy', 'copy')}</svg>`;
 }
 
+/** One entry per failing result with a diagnosis: class, sentence and evidence. */
+function diagnosesHtml(input: ReportInput): string {
+  const d = input.results.filter((r) => r.diagnosis);
+  if (d.length === 0) return '';
+  const items = d
+    .map(
+      (r) =>
+        `<li><b>${h(r.tensor)}</b> m=${r.m}: <b>${h(r.diagnosis!.class)}</b>: ${h(r.diagnosis!.sentence)}<ul>${r.diagnosis!.evidence.map((e) => `<li>${h(e)}</li>`).join('')}</ul></li>`,
+    )
+    .join('\n');
+  return `<h2>Diagnosis</h2>\n<ul>\n${items}\n</ul>`;
+}
+
 function reportHtml(input: ReportInput): string {
   const c = reportCounts(input.results);
   const v = verdict(input);
@@ -233,7 +260,7 @@ function reportHtml(input: ReportInput): string {
   const rows = input.results
     .map((r) => {
       const cells = cellsFor(r, withUnfused)
-        .map((x, i) => `<td${i >= 5 && i !== 9 ? ' class="num"' : ''}>${h(x)}</td>`)
+        .map((x, i) => `<td${i >= 5 && i !== 9 && i !== 10 ? ' class="num"' : ''}>${h(x)}</td>`)
         .join('');
       return `<tr class="${r.status}">${cells}</tr>`;
     })
@@ -258,9 +285,9 @@ text.peak{fill:#c0392b}text.copy{fill:#1f8a4c}.muted{color:#667}
 <dl>
 <dt>Model</dt><dd>${h(input.model.fileName)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
 <dt>Device</dt><dd>${h(deviceLine(input.device, input.backend))}</dd>
-<dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (float32 accumulation 1e-8, half precision 5e-4)' : fmtExp(input.request.threshold)}</dd>
+<dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
 <dt>Results</dt><dd>${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
-<dt>Reference</dt><dd>weights dequantized exactly as llama.cpp does, every product summed in float64; NMSE = Σ(got−ref)² / Σref²</dd>
+<dt>Reference</dt><dd>weights dequantized exactly as llama.cpp does, operands rounded as the path's declared arithmetic says, every product summed in float64; NMSE = Σ(got−ref)² / Σref² (the kernel error, the verdict); arith. NMSE = the declared reference against the exact float32-input one (what the rounding costs)</dd>
 <dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>
 </dl>
 <h2>Results</h2>
@@ -269,6 +296,7 @@ text.peak{fill:#c0392b}text.copy{fill:#1f8a4c}.muted{color:#667}
     .join('')}</tr></thead><tbody>
 ${rows}
 </tbody></table>
+${diagnosesHtml(input)}
 <h2>Weight bandwidth</h2>
 ${bandwidthSvg(input)}
 <script type="application/json" id="quantscope-data">${JSON.stringify(reportJson(input)).replace(/</g, '\\u003c')}</script>

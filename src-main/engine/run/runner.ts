@@ -1,6 +1,8 @@
 /**
  * One verification run: for every selected tensor and batch size, the backend's product and the
- * float64 reference on the same random activations, compared, judged and (optionally) timed.
+ * float64 reference on the same activations (./activations.ts), judged against the reference of the
+ * path's declared arithmetic (./verdict.ts: kernel error, arithmetic error, and for a FAIL a diagnosis
+ * from an identity probe through the same path) and (optionally) timed.
  * Used by `quantscope verify`, the app and the browser mode alike. Errors are per job: a tensor
  * that fails to load, run or fit becomes an 'error' result and the run goes on; cancelling stops
  * between steps and frees everything.
@@ -15,17 +17,13 @@ import type {
   Timing,
 } from '../backends/types';
 import type { GgufFile, GgufTensorInfo } from '../gguf';
-import type {
-  RunEvent,
-  RunRequest,
-  TensorResult,
-  TimingSummary,
-  Metrics,
-} from '../../../src-shared/contract';
+import type { RunEvent, RunRequest, TensorResult, TimingSummary } from '../../../src-shared/contract';
 import { typeName } from '../ggml-types';
 import { memorySource, referenceMatmul } from '../reference';
-import { compareOutputs, judge, thresholdFor } from '../compare';
-import { Rng } from '../rng';
+import { compareOutputs } from '../compare';
+import { activationsFor, type ActivationSource } from './activations';
+import { arithmeticFor } from '../arithmetic/schemes';
+import { judgeOutput } from './verdict';
 import type { OutputStore } from './outputs';
 import { oneLine } from '../../../src-shared/contract';
 
@@ -41,6 +39,10 @@ export interface RunPlan {
   path: PathChoice;
   compareUnfused: boolean;
   threshold: number | null;
+  /** judge every result by this declared arithmetic instead of its path's own (a scheme id) */
+  arithmetic?: string | null;
+  /** where activations come from (default: gaussian from the seed) */
+  activations?: ActivationSource;
   /** the request as the user made it, echoed in run-started */
   request: RunRequest;
   /** where full outputs are kept for error-grid zoom; omitted = not kept */
@@ -74,13 +76,7 @@ function isAbort(e: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelledError'));
 }
 
-/** Activations for (seed, tensor, m): reproducible across runs, backends and machines. */
-export function activationsFor(seed: number, tensorName: string, m: number, k: number): Float32Array {
-  let h = 0x811c9dc5 ^ seed;
-  for (let i = 0; i < tensorName.length; i++) h = Math.imul(h ^ tensorName.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ m, 0x01000193);
-  return new Rng(h >>> 0).normalF32(m * k);
-}
+export { activationsFor };
 
 export function summarizeTiming(
   t: Timing,
@@ -252,7 +248,14 @@ async function runJob(
   t0: number,
 ): Promise<TensorResult> {
   const { signal } = plan;
-  const x = activationsFor(plan.seed, tensor.name, m, tensor.k);
+  let x: Float32Array;
+  try {
+    x = plan.activations
+      ? await plan.activations(tensor.name, m, tensor.k)
+      : activationsFor(plan.seed, tensor.name, m, tensor.k);
+  } catch (e) {
+    return errorResult(plan, tensor, m, device, `activations: ${oneLine(e)}`, t0);
+  }
   let ref: Float64Array;
   try {
     ref = await referenceMatmul(memorySource(tensor.type, tensor.n, tensor.k, data), x, m, { signal });
@@ -264,20 +267,44 @@ async function runJob(
 
   let path: KernelPath | null = null;
   let pathDetail: string | undefined;
-  let metrics: Metrics | null = null;
   let got: Float32Array | null = null;
   try {
     const r = await session.run(weights, x, m, { path: plan.path, signal });
     path = r.path;
     pathDetail = r.detail;
     got = r.y;
-    metrics = compareOutputs(ref, got, m, tensor.n);
   } catch (e) {
     if (isAbort(e, signal)) throw new CancelledError();
     return errorResult(plan, tensor, m, device, `${plan.backend.kind}: ${oneLine(e)}`, t0);
   }
-  const threshold = plan.threshold ?? thresholdFor(path);
-  const status = judge(metrics, threshold);
+  let verdict;
+  let scheme;
+  try {
+    scheme = arithmeticFor(path, typeName(tensor.type), plan.arithmetic);
+    verdict = await judgeOutput({
+      type: tensor.type,
+      n: tensor.n,
+      k: tensor.k,
+      data,
+      x,
+      m,
+      got,
+      scheme,
+      threshold: plan.threshold,
+      exact: ref,
+      runProbe: async (px, rows) => (await session.run(weights, px, rows, { path: plan.path, signal })).y,
+      signal,
+    });
+  } catch (e) {
+    if (isAbort(e, signal)) throw new CancelledError();
+    return errorResult(plan, tensor, m, device, `judging: ${oneLine(e)}`, t0);
+  }
+  const { metrics, threshold, status } = verdict;
+  const arithmetic = {
+    arithmetic: scheme.id,
+    arithmeticNmse: verdict.arithmeticNmse,
+    diagnosis: verdict.diagnosis,
+  };
 
   let timing: TimingSummary | null = null;
   let timingError: string | undefined;
@@ -319,7 +346,9 @@ async function runJob(
   }
 
   const resultId = `${plan.runId}:${tensor.name}:${m}`;
-  const gridAvailable = plan.outputs ? plan.outputs.put(resultId, { ref, got, m, n: tensor.n }) : false;
+  const gridAvailable = plan.outputs
+    ? plan.outputs.put(resultId, { ref: verdict.declared, got, m, n: tensor.n })
+    : false;
   return {
     ...baseResult(plan, tensor, m, device),
     path,
@@ -331,5 +360,6 @@ async function runJob(
     unfused,
     gridAvailable,
     elapsedMs: performance.now() - t0,
+    ...arithmetic,
   };
 }

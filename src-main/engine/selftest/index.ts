@@ -4,10 +4,12 @@
  * n, chunk boundaries), every batch size class, every kernel path; outputs are poisoned before each
  * run (the backend fills them with NaN) and compared with the float64 reference.
  */
-import { compareOutputs, judge, thresholdFor } from '../compare';
+import { thresholdFor } from '../compare';
+import { arithmeticFor } from '../arithmetic/schemes';
+import { judgeOutput } from '../run/verdict';
+import type { Diagnosis } from '../../../src-shared/contract';
 import { FORMATS, f32ToBf16, f32ToFp16, formatSpec } from '../formats';
 import { GgmlType, rowBytes, typeInfo, typeName } from '../ggml-types';
-import { memorySource, referenceMatmul } from '../reference';
 import { Rng } from '../rng';
 import type { Backend, BackendSession, KernelPath, PathChoice } from '../backends/types';
 
@@ -28,6 +30,12 @@ export interface SelftestRow {
   /** error message or worst element */
   detail: string;
   ms: number;
+  /** the declared arithmetic the reference mirrored */
+  arithmetic?: string;
+  /** NMSE of that declared reference against the exact float32-input one */
+  arithmeticNmse?: number;
+  /** for a failure: the likely defect */
+  diagnosis?: Diagnosis | null;
 }
 
 export interface SelftestOptions {
@@ -203,7 +211,8 @@ function fmtRow(r: SelftestRow): string {
   return (
     `${r.result.toUpperCase().padEnd(5)} ${r.format.padEnd(6)} n=${String(r.n).padEnd(5)} k=${String(r.k).padEnd(6)} ` +
     `m=${String(r.m).padEnd(4)} ${r.weights.padEnd(16)} ${(r.path ?? r.requested).padEnd(16)} nmse=${nm.padEnd(9)}` +
-    (r.result === 'pass' ? '' : ` ${r.detail}`)
+    (r.result === 'pass' ? '' : ` ${r.detail}`) +
+    (r.diagnosis ? ` | diagnosis ${r.diagnosis.class}: ${r.diagnosis.sentence}` : '')
   );
 }
 
@@ -250,13 +259,30 @@ export async function selftest(
         w = await session.load({ type: c.type, n: c.n, k: c.k, data, name: `${row.format}[${c.n}x${c.k}]` });
         const res = await session.run(w, x, c.m, { path: c.path, signal: opts.signal });
         row.path = res.path;
-        const ref = await referenceMatmul(memorySource(c.type, c.n, c.k, data), x, c.m, {
+        const scheme = arithmeticFor(res.path, row.format, null);
+        const lw = w;
+        const v = await judgeOutput({
+          type: c.type,
+          n: c.n,
+          k: c.k,
+          data,
+          x,
+          m: c.m,
+          got: res.y,
+          scheme,
+          threshold: thresholdFor(res.path),
+          runProbe: async (px, rows) =>
+            (await session!.run(lw, px, rows, { path: c.path, signal: opts.signal })).y,
+          maxAlternativeWork: 2 ** 25,
           signal: opts.signal,
         });
-        const metrics = compareOutputs(ref, res.y, c.m, c.n);
+        const metrics = v.metrics;
         row.nmse = metrics.nmse;
-        row.threshold = thresholdFor(res.path);
-        row.result = judge(metrics, row.threshold);
+        row.threshold = v.threshold;
+        row.result = v.status;
+        row.arithmetic = scheme.id;
+        row.arithmeticNmse = v.arithmeticNmse;
+        row.diagnosis = v.diagnosis;
         if (row.result === 'fail') {
           const wst = metrics.worst;
           row.detail =

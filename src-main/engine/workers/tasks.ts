@@ -2,7 +2,7 @@
  * The named tasks a pool worker can run. Each takes a structured-cloned payload and returns its result
  * plus the buffers to transfer back. Kept free of any import of the pool itself (no cycles).
  */
-import { referenceRows } from '../reference/kernel';
+import { refRowsTask } from '../reference/kernel';
 import type { RefRowsPayload } from '../reference/index';
 import { cpuRows, type CpuRowsPayload } from '../backends/cpu-kernels';
 
@@ -22,9 +22,7 @@ function scratchFor(n: number): Float32Array {
 export const TASKS: Record<string, TaskFn> = {
   /** reference rows: float64 [m][rows] */
   'ref-rows': (p: RefRowsPayload): TaskOutput => {
-    const x = new Float32Array(p.x, 0, p.m * p.k);
-    const out = new Float64Array(p.m * p.rows);
-    referenceRows(p.type, p.data, 0, p.rows, p.k, x, p.m, out, p.rows, 0, scratchFor(4 * p.k));
+    const out = refRowsTask(p, scratchFor(4 * p.k));
     return { result: out, transfer: [out.buffer] };
   },
   /** cpu backend rows: float32 [m][rows] */

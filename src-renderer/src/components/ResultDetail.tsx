@@ -119,6 +119,18 @@ export function ResultDetail() {
       >
         {verdictText(r)}
       </p>
+      {r.diagnosis && (
+        <div className="fail-text" data-testid="detail-diagnosis">
+          <p>
+            Diagnosis: <b>{r.diagnosis.class}</b>: {r.diagnosis.sentence}
+          </p>
+          <ul className="small">
+            {r.diagnosis.evidence.map((e) => (
+              <li key={e}>{e}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       <div className="detail-grid">
         <div>
           <h3>Accuracy</h3>
@@ -160,6 +172,17 @@ export function ResultDetail() {
                 <td>Kernel</td>
                 <td className="mono">{r.path ?? '—'}</td>
               </tr>
+              {r.arithmetic && r.arithmetic !== 'f32' && (
+                <tr>
+                  <td>Arithmetic</td>
+                  <td className="mono" data-testid="detail-arithmetic">
+                    {r.arithmetic}{' '}
+                    <span className="muted">
+                      (rounding costs NMSE {fmtSci(r.arithmeticNmse, 2)} against exact float32 inputs)
+                    </span>
+                  </td>
+                </tr>
+              )}
               {r.pathDetail && (
                 <tr>
                   <td>Detail</td>

@@ -51,11 +51,12 @@ int main(int argc, char** argv) {
       p[l] = (q[0] + q[1]) + (q[2] + q[3]);
     }
     const float sum = ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
-    const float d = amax / 127.f, id = amax > 0.f ? 127.f / amax : 0.f;
+    float d, id;
+    qs_q8_scale(amax, d, id); // the kernel's own scale and rounding rule
     for (int l = 0; l < 8; l++) {
       const float* q = v + 4 * l;
-      const int q0 = __float2int_rn(q[0] * id), q1 = __float2int_rn(q[1] * id);
-      const int q2 = __float2int_rn(q[2] * id), q3 = __float2int_rn(q[3] * id);
+      const int q0 = qs_q8_round(q[0] * id), q1 = qs_q8_round(q[1] * id);
+      const int q2 = qs_q8_round(q[2] * id), q3 = qs_q8_round(q[3] * id);
       xq[b * 8 + l] = (q0 & 0xff) | ((q1 & 0xff) << 8) | ((q2 & 0xff) << 16) | (int)((qs_u32)(q3 & 0xff) << 24);
     }
     xd[b] = make_float2(bad == 0.f ? d : __int_as_float(0x7fc00000), sum);
@@ -126,6 +127,8 @@ int main(int argc, char** argv) {
   if (!o) return 6;
   fwrite(dq.data(), 4, dq.size(), o);
   fwrite(y.data(), 4, y.size(), o);
+  fwrite(xq.data(), 4, xq.size(), o);
+  fwrite(xd.data(), 8, xd.size(), o);
 #ifdef QS_I8_NV
   fwrite(wi.data(), 4, wi.size(), o);
 #endif

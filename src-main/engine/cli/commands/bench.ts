@@ -5,6 +5,7 @@
  * bandwidth, and llama.cpp's time for the same shape where it was measured on the same kind of GPU
  * (`--peer`, or the built-in tables of peers.ts).
  */
+import { arithmeticFor, isExact } from '../../arithmetic/schemes';
 import fs from 'node:fs';
 import { backendFor } from '../../backends';
 import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gpu/backend';
@@ -172,10 +173,12 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
               try {
                 const res = await session.run(w, x, m, { path });
                 const nr = Math.min(n, 64);
+                const scheme = arithmeticFor(res.path, fmt, null);
                 const ref = await referenceMatmul(
                   memorySource(type, nr, k, data.subarray(0, rowBytes(type, k) * nr)),
                   x,
                   m,
+                  { arithmetic: isExact(scheme) ? undefined : scheme },
                 );
                 const got = new Float32Array(m * nr);
                 for (let i = 0; i < m; i++) got.set(res.y.subarray(i * n, i * n + nr), i * nr);

@@ -3,6 +3,7 @@ import { inspectCommand } from './inspect';
 import { dequantCommand } from './dequant';
 import { matmulCommand } from './matmul';
 import { verifyCommand } from './verify';
+import { checkCommand } from './check';
 import { makeModelCommand } from './make-model';
 import { devicesCommand } from './devices';
 import { doctorCommand } from './doctor';
@@ -18,6 +19,7 @@ export const COMMANDS: CliCommand[] = [
   dequantCommand,
   matmulCommand,
   verifyCommand,
+  checkCommand,
   makeModelCommand,
   devicesCommand,
   doctorCommand,

@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import { GgufFile } from '../../gguf';
-import { memorySource, referenceMatmul } from '../../reference';
+import { checkArithmetic, memorySource, referenceMatmul } from '../../reference';
+import { SCHEMES, SCHEME_IDS, isSchemeId, type SchemeId } from '../../arithmetic/schemes';
+import { oneLine } from '../../../../src-shared/contract';
 import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { PATH_CHOICES } from '../../../../src-shared/contract';
@@ -8,15 +10,17 @@ import { PATH_CHOICES } from '../../../../src-shared/contract';
 export const matmulCommand: CliCommand = {
   name: 'matmul',
   summary: 'multiply activations by one tensor: y = x · Wᵀ',
-  help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] --out <path>
+  help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] --out <path>
   x is raw little-endian float32 [M][k]; y is written row-major [M][n]:
-  float64 for the reference backend, float32 otherwise.`,
+  float64 for the reference backend, float32 otherwise. With --backend reference, --arithmetic
+  writes the reference of that declared arithmetic (operands rounded as it says; docs/arithmetic.md).`,
   options: {
     input: { type: 'string', short: 'i' },
     m: { type: 'string' },
     backend: { type: 'string', short: 'b' },
     device: { type: 'string' },
     path: { type: 'string' },
+    arithmetic: { type: 'string' },
     out: { type: 'string', short: 'o' },
   },
   minPositionals: 2,
@@ -37,6 +41,13 @@ export const matmulCommand: CliCommand = {
     );
     const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
     const pathChoice = choiceOption(ctx.values, 'path', PATH_CHOICES, 'auto');
+    const arithmetic = stringOption(ctx.values, 'arithmetic');
+    if (arithmetic !== undefined && !isSchemeId(arithmetic))
+      throw new UsageError(
+        `--arithmetic: unknown arithmetic '${arithmetic}' (one of ${SCHEME_IDS.join(', ')})`,
+      );
+    if (arithmetic !== undefined && backendName !== 'reference')
+      throw new UsageError('--arithmetic applies to --backend reference (a kernel has its own arithmetic)');
 
     const file = await GgufFile.open(p);
     try {
@@ -62,8 +73,16 @@ export const matmulCommand: CliCommand = {
       let y: Float32Array | Float64Array;
       let what: string;
       if (backendName === 'reference') {
-        y = await referenceMatmul(memorySource(t.type, t.n, t.k, data), x, m);
-        what = 'float64 (reference)';
+        const scheme = arithmetic ? SCHEMES[arithmetic as SchemeId] : undefined;
+        if (scheme) {
+          try {
+            checkArithmetic(scheme, t.type);
+          } catch (e) {
+            throw new UsageError(oneLine(e));
+          }
+        }
+        y = await referenceMatmul(memorySource(t.type, t.n, t.k, data), x, m, { arithmetic: scheme });
+        what = `float64 (reference${scheme ? `, ${scheme.id} arithmetic` : ''})`;
       } else {
         const backend = backendFor(backendName);
         const status = await backend.status();

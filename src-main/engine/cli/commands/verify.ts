@@ -14,20 +14,27 @@ import {
   type CliCommand,
 } from '../framework';
 import { Progress, fmtDuration, table } from '../table';
+import { SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
 
 export const verifyCommand: CliCommand = {
   name: 'verify',
   summary: 'run tensors through a backend and the reference; pass/fail table',
   help: `quantscope verify [<file.gguf>] [--tensors <glob,...>] [--batch 1,8,64] [--backend cpu|cuda|hip] [--device N]
                  [--seed N] [--timing none|hot|cold] [--path auto|f32|int8|mma|unfused] [--unfused]
-                 [--threshold NMSE] [--json <path>] [--report <path.html|.md|.json>]
-  Every selected supported tensor at every batch size, against the float64 reference.
+                 [--threshold NMSE] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16]
+                 [--activations gaussian|outliers|outliers100|embeddings|<x.f32|x.npy>]
+                 [--json <path>] [--report <path.html|.md|.json>]
+  Every selected supported tensor at every batch size, against the float64 reference of the kernel
+  path's declared arithmetic (docs/arithmetic.md).
   Without a file, verifies the sample model. Exit 0: all pass; 1: any fail or error; 2: bad input.
   --tensors    comma-separated globs over tensor names (default: all supported tensors)
   --batch      batch sizes m (default 1,8)
   --timing     time each kernel: hot (one weight copy) or cold (rotated copies defeat the L2)
   --unfused    also run and time the unfused baseline (GPU backends)
-  --threshold  NMSE bar instead of the path's own (float32 accumulation 1e-8, half precision 5e-4)
+  --threshold  NMSE bar instead of the kernel bar (1e-8 against the declared arithmetic)
+  --arithmetic judge every result by this declared arithmetic (user kernels: or Q4_K_MATMUL_ARITHMETIC ...)
+  --activations gaussian (default); outliers: one channel in 128 x20 (outliers100: x100); embeddings:
+               rows of the model's token_embd.weight; or a float32 file [rows][k] (.f32 raw or .npy)
   --json       write the full results as JSON;  --report  write a correctness report`,
   options: {
     tensors: { type: 'string', short: 't' },
@@ -39,6 +46,8 @@ export const verifyCommand: CliCommand = {
     path: { type: 'string' },
     unfused: { type: 'boolean' },
     threshold: { type: 'string' },
+    arithmetic: { type: 'string' },
+    activations: { type: 'string' },
     json: { type: 'string' },
     report: { type: 'string' },
   },
@@ -58,6 +67,12 @@ export const verifyCommand: CliCommand = {
       if (!Number.isFinite(threshold) || threshold <= 0)
         throw new UsageError(`--threshold must be a positive number, got '${thrStr}'`);
     }
+    const arithmetic = stringOption(ctx.values, 'arithmetic') ?? null;
+    if (arithmetic !== null && !isSchemeId(arithmetic))
+      throw new UsageError(
+        `--arithmetic: unknown arithmetic '${arithmetic}' (one of ${SCHEME_IDS.join(', ')})`,
+      );
+    const activationsSpec = stringOption(ctx.values, 'activations') ?? 'gaussian';
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
     const reportFormat = reportPath ? formatOf(reportPath) : null;
@@ -111,6 +126,8 @@ export const verifyCommand: CliCommand = {
           path: pathChoice,
           compareUnfused: Boolean(ctx.values.unfused),
           threshold,
+          arithmetic,
+          activations: activationsSpec,
         }));
         const id = runId;
         const onSigint = () => void engine.cancelRun(id);
@@ -126,6 +143,9 @@ export const verifyCommand: CliCommand = {
       }
       const results = outcome.results;
       ctx.stdout.write(resultsTable(results));
+      for (const r of results)
+        if (r.diagnosis)
+          ctx.stdout.write(`diagnosis ${r.tensor} m=${r.m}: ${r.diagnosis.class}: ${r.diagnosis.sentence}\n`);
       const c = reportCounts(results);
       const dev = outcome.device
         ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
@@ -161,7 +181,22 @@ function formatOf(p: string): 'html' | 'md' | 'json' {
 
 export function resultsTable(results: TensorResult[]): string {
   return table(
-    ['tensor', 'type', 'n×k', 'm', 'result', 'NMSE', 'max abs', 'max rel', 'path', 'µs', 'GB/s', '%peak'],
+    [
+      'tensor',
+      'type',
+      'n×k',
+      'm',
+      'result',
+      'NMSE',
+      'max abs',
+      'max rel',
+      'path',
+      'arithmetic',
+      'arith. NMSE',
+      'µs',
+      'GB/s',
+      '%peak',
+    ],
     results.map((r) => [
       r.tensor,
       r.type,
@@ -172,10 +207,12 @@ export function resultsTable(results: TensorResult[]): string {
       fmtExp(r.metrics?.maxAbsErr),
       fmtExp(r.metrics?.maxRelErr),
       r.path ?? '-',
+      r.arithmetic ?? '-',
+      fmtExp(r.arithmeticNmse),
       fmtNum(r.timing?.medianUs, 1),
       fmtNum(r.timing?.gbps, 1),
       r.timing?.pctPeak == null ? '—' : fmtNum(r.timing.pctPeak, 0),
     ]),
-    [false, false, false, true, false, true, true, true, false, true, true, true],
+    [false, false, false, true, false, true, true, true, false, false, true, true, true, true],
   );
 }

@@ -1,0 +1,117 @@
+/**
+ * One output judged: against the reference of the declared arithmetic (the verdict: kernel error),
+ * with the declared reference's own distance from the exact float32-input reference beside it
+ * (arithmetic error, informational), and for a FAIL a diagnosis (../diagnosis). Shared by verify runs,
+ * `quantscope check` and the selftest.
+ */
+import type { Diagnosis, Metrics } from '../../../src-shared/contract';
+import { KERNEL_BAR, isExact, type ArithmeticScheme } from '../arithmetic/schemes';
+import { compareOutputs, judge, nmse64 } from '../compare';
+import { diagnoseOutputs, diagnoseProbe, type Probe } from '../diagnosis';
+import { alternativeReferences, identityReference, identityRows, probeElements } from '../diagnosis/probe';
+import { memorySource, referenceMatmul } from '../reference';
+
+export interface VerdictInput {
+  type: number;
+  n: number;
+  k: number;
+  data: Uint8Array;
+  x: Float32Array;
+  m: number;
+  got: Float32Array;
+  scheme: ArithmeticScheme;
+  /** NMSE bar (default KERNEL_BAR) */
+  threshold?: number | null;
+  /** the exact float32-input reference when the caller has it already */
+  exact?: Float64Array;
+  /** the declared reference when the caller has it already */
+  declared?: Float64Array;
+  /**
+   * runs the kernel on identity rows (float32 [rows][k], rows = the job's m) for the diagnosis; absent:
+   * no probe
+   */
+  runProbe?: (x: Float32Array, rows: number) => Promise<Float32Array>;
+  /** the output itself is a probe of these elements (x is their identity rows) */
+  selfProbe?: number[];
+  /** skip the alternative-rounding references when m * n * k exceeds this (default 2^32) */
+  maxAlternativeWork?: number;
+  signal?: AbortSignal;
+}
+
+export interface Verdict {
+  status: 'pass' | 'fail';
+  threshold: number;
+  metrics: Metrics;
+  /** the declared reference (the heatmap's reference) */
+  declared: Float64Array;
+  exact: Float64Array;
+  arithmeticNmse: number;
+  diagnosis: Diagnosis | null;
+}
+
+export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
+  const { type, n, k, data, x, m, got, scheme, signal } = v;
+  const src = memorySource(type, n, k, data);
+  const exactScheme = isExact(scheme);
+  const declared =
+    v.declared ??
+    (v.selfProbe
+      ? identityReference(scheme, type, data, n, k, v.selfProbe)
+      : exactScheme && v.exact
+        ? v.exact
+        : await referenceMatmul(src, x, m, { arithmetic: exactScheme ? undefined : scheme, signal }));
+  const exact = exactScheme
+    ? declared
+    : (v.exact ??
+      (v.selfProbe
+        ? identityReference(
+            { ...scheme, activations: { kind: 'f32' }, weights: { kind: 'f32' } },
+            type,
+            data,
+            n,
+            k,
+            v.selfProbe,
+          )
+        : await referenceMatmul(src, x, m, { signal })));
+  const metrics = compareOutputs(declared, got, m, n);
+  const threshold = v.threshold ?? KERNEL_BAR;
+  const status = judge(metrics, threshold);
+  const arithmeticNmse = exactScheme ? 0 : nmse64(exact, declared);
+  let diagnosis: Diagnosis | null = null;
+  if (status === 'fail') {
+    let probe: Probe | null = null;
+    if (v.selfProbe) probe = { type, n, k, data, elems: v.selfProbe, got, ref: declared };
+    else if (v.runProbe) {
+      const elems = probeElements(k);
+      const pg = new Float32Array(elems.length * n);
+      for (let r0 = 0; r0 < elems.length; r0 += m) {
+        const rows = Math.min(m, elems.length - r0);
+        // always m rows (zero rows pad the last batch), so the probe takes the job's own path
+        const px = new Float32Array(m * k);
+        px.set(identityRows(elems, k, r0, rows));
+        const y = await v.runProbe(px, m);
+        pg.set(y.subarray(0, rows * n), r0 * n);
+      }
+      probe = { type, n, k, data, elems, got: pg, ref: identityReference(scheme, type, data, n, k, elems) };
+    }
+    const fromProbe = probe ? diagnoseProbe(probe) : null;
+    diagnosis = fromProbe;
+    // a clean probe (the weights decode right), no probe, or one whose finding is only a scale or a
+    // precision: the output's own evidence, where an alternative rounding that matches the output
+    // (an activation-side defect also shows in the probe's weights) is the better explanation
+    const weak = !fromProbe || ['constant-factor', 'precision', 'unknown'].includes(fromProbe.class);
+    if (weak) {
+      const alternatives =
+        !v.selfProbe && m * n * k <= (v.maxAlternativeWork ?? 2 ** 32)
+          ? await alternativeReferences(scheme, type, data, n, k, x, m, signal)
+          : [];
+      const fromOutput = diagnoseOutputs({ ref: declared, got, m, n, alternatives }, !!probe && !fromProbe);
+      const matched = fromOutput.evidence.some((e) => e.startsWith('NMSE against the '));
+      if (!fromProbe || matched || fromOutput.class === 'unwritten' || fromOutput.class === 'tail-dropped')
+        diagnosis = fromProbe
+          ? { ...fromOutput, evidence: [...fromOutput.evidence, `identity probe: ${fromProbe.sentence}`] }
+          : fromOutput;
+    }
+  }
+  return { status, threshold, metrics, declared, exact, arithmeticNmse, diagnosis };
+}

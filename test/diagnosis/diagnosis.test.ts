@@ -1,0 +1,226 @@
+// Diagnosis on emulated defects: each defect's weights (test-side emulator) go through the identity
+// probe (judgeOutput with the output as its own probe, the path `quantscope check --input identity`
+// takes) and must be named by class; output-space evidence (NaN, constant factor, alternative
+// roundings) likewise. Also: a correct int8 kernel (emulated: the declared reference summed in float32)
+// on outlier activations passes, and the same kernel with an activation scale of amax/128 fails.
+import { afterAll, describe, expect, it } from 'vitest';
+import { SCHEMES, KERNEL_BAR, type ArithmeticScheme } from '../../src-main/engine/arithmetic/schemes';
+import { prepareActivations } from '../../src-main/engine/arithmetic/activations';
+import { splitRow } from '../../src-main/engine/arithmetic/split';
+import { compareOutputs, judge } from '../../src-main/engine/compare';
+import { quantize } from '../../src-main/engine/formats';
+import { GgmlType, rowBytes } from '../../src-main/engine/ggml-types';
+import { referenceMatmulSync } from '../../src-main/engine/reference';
+import { Rng } from '../../src-main/engine/rng';
+import { withOutliers } from '../../src-main/engine/run/activations';
+import { judgeOutput } from '../../src-main/engine/run/verdict';
+import { shutdownPool } from '../../src-main/engine/workers/pool';
+import { defectiveWeights, identityOutput, type Defect } from './emulate';
+
+afterAll(() => shutdownPool());
+
+const rng = new Rng(99);
+function model(type: number, n: number, k: number): Uint8Array {
+  return quantize(type, rng.normalF32(n * k), n, k);
+}
+
+async function probeVerdict(type: number, n: number, k: number, data: Uint8Array, got: Float32Array) {
+  const elems = Array.from({ length: k }, (_, i) => i);
+  return judgeOutput({
+    type,
+    n,
+    k,
+    data,
+    x: new Float32Array(0),
+    m: k,
+    got,
+    scheme: SCHEMES.f32,
+    selfProbe: elems,
+  });
+}
+
+describe('identity probe: every weight defect is named', () => {
+  const cases: [Defect, number, string][] = [
+    ['nibble-order', GgmlType.Q4_0, 'nibble-order'],
+    ['nibble-order', GgmlType.Q4_K, 'nibble-order'],
+    ['offset-missing', GgmlType.Q4_0, 'offset-missing'],
+    ['offset-missing', GgmlType.Q6_K, 'offset-missing'],
+    ['unsigned', GgmlType.Q8_0, 'unsigned'],
+    ['min-sign', GgmlType.Q4_K, 'min-sign'],
+    ['min-sign', GgmlType.Q5_K, 'min-sign'],
+    ['high-bits', GgmlType.Q5_K, 'high-bits'],
+    ['high-bits', GgmlType.Q6_K, 'high-bits'],
+    ['scale-index', GgmlType.Q4_K, 'scale-index'],
+    ['scale-index', GgmlType.Q6_K, 'scale-index'],
+    ['layout', GgmlType.Q8_0, 'layout'],
+    ['tail-dropped', GgmlType.Q4_K, 'tail-dropped'],
+    ['constant-factor', GgmlType.Q4_0, 'constant-factor'],
+    ['precision', GgmlType.Q8_0, 'precision'],
+  ];
+  for (const [defect, type, cls] of cases) {
+    it(`${defect} in type ${type} -> ${cls}`, async () => {
+      const n = 24;
+      const k = 512;
+      const data = model(type, n, k);
+      const got = identityOutput(defectiveWeights(type, data, n, k, defect), n, k);
+      const v = await probeVerdict(type, n, k, data, got);
+      expect(v.status).toBe('fail');
+      expect(v.diagnosis?.class, v.diagnosis?.sentence).toBe(cls);
+      expect(v.diagnosis?.evidence.join(' ')).toMatch(/row \d+, block \d+/);
+    });
+  }
+  it('the right weights pass with no diagnosis', async () => {
+    for (const type of [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+      const n = 8;
+      const k = 256;
+      const data = model(type, n, k);
+      const got = identityOutput(
+        defectiveWeights(type, data, n, k, 'constant-factor').map((v) => v * 2),
+        n,
+        k,
+      );
+      const v = await probeVerdict(type, n, k, data, got);
+      expect(v.status).toBe('pass');
+      expect(v.diagnosis).toBeNull();
+    }
+  });
+  it('NaN left in the output -> unwritten', async () => {
+    const n = 8;
+    const k = 256;
+    const data = model(GgmlType.Q4_K, n, k);
+    const got = identityOutput(defectiveWeights(GgmlType.Q4_K, data, n, k, 'constant-factor'), n, k).map(
+      (v) => v * 2,
+    );
+    for (let e = 0; e < k; e++) got[e * n + 7] = NaN;
+    const v = await probeVerdict(GgmlType.Q4_K, n, k, data, got);
+    expect(v.diagnosis?.class).toBe('unwritten');
+  });
+});
+
+/** A correct kernel of `scheme`, emulated: the declared products summed in float32, 32 at a time. */
+function emulatedKernel(
+  scheme: ArithmeticScheme,
+  type: number,
+  data: Uint8Array,
+  n: number,
+  k: number,
+  x: Float32Array,
+  m: number,
+) {
+  const p = prepareActivations(scheme, x, m, k);
+  const form = scheme.offsets[type]!;
+  const a = new Float64Array(k);
+  const c = new Float64Array(k / 32);
+  const y = new Float32Array(m * n);
+  const fr = Math.fround;
+  for (let j = 0; j < n; j++) {
+    splitRow(type, form, data, j * rowBytes(type, k), k, a, 0, c, 0);
+    for (let r = 0; r < m; r++) {
+      let acc = 0;
+      for (let g = 0; g < k / 32; g++) {
+        let part = 0;
+        for (let i = g * 32; i < g * 32 + 32; i++) part += a[i] * p.xa![r * k + i];
+        acc = fr(acc + fr(part) - fr(c[g] * p.sums![r * (k / 32) + g]));
+      }
+      y[r * n + j] = acc;
+    }
+  }
+  return y;
+}
+
+describe('outlier activations and the int8 bar', () => {
+  const type = GgmlType.Q4_K;
+  const n = 64;
+  const k = 1024;
+  const m = 4;
+  const data = model(type, n, k);
+  for (const factor of [20, 100]) {
+    it(`outliers x${factor}: a correct qs8 kernel passes; amax/128 fails and is diagnosed`, async () => {
+      const x = withOutliers(rng.normalF32(m * k), k, 1, factor);
+      const good = emulatedKernel(SCHEMES.qs8, type, data, n, k, x, m);
+      const v = await judgeOutput({ type, n, k, data, x, m, got: good, scheme: SCHEMES.qs8 });
+      expect(v.status).toBe('pass');
+      expect(v.metrics.nmse).toBeLessThan(KERNEL_BAR / 100);
+      // the old way: against the exact float32 reference with llama.cpp's loose bar, the arithmetic
+      // error alone is what decides
+      expect(v.arithmeticNmse).toBeGreaterThan(1e-5);
+      const bad = emulatedKernel(
+        { ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, scaleDivisor: 128 } },
+        type,
+        data,
+        n,
+        k,
+        x,
+        m,
+      );
+      const b = await judgeOutput({ type, n, k, data, x, m, got: bad, scheme: SCHEMES.qs8 });
+      expect(b.status).toBe('fail');
+      expect(b.diagnosis?.class).toBe('rounding');
+      expect(b.diagnosis?.sentence).toMatch(/amax\/128/);
+    });
+  }
+  it('Q8_0, gaussian activations: amax/128 passes the exact reference at the loose 5e-4 bar, fails the declared one', async () => {
+    const t8 = GgmlType.Q8_0;
+    const d8 = model(t8, n, k);
+    const x = rng.normalF32(m * k);
+    const bad = emulatedKernel(
+      { ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, scaleDivisor: 128 } },
+      t8,
+      d8,
+      n,
+      k,
+      x,
+      m,
+    );
+    expect(judge(compareOutputs(referenceMatmulSync(t8, d8, n, k, x, m), bad, m, n), 5e-4)).toBe('pass');
+    const b = await judgeOutput({ type: t8, n, k, data: d8, x, m, got: bad, scheme: SCHEMES.qs8 });
+    expect(b.status).toBe('fail');
+    expect(b.metrics.nmse).toBeGreaterThan(100 * KERNEL_BAR);
+  });
+  it('round toward zero in the quantizer and a truncating bfloat16 conversion are caught and named', async () => {
+    const x = rng.normalF32(m * k);
+    const trunc = emulatedKernel(
+      { ...SCHEMES.qs8, activations: { ...SCHEMES.qs8.activations, rounding: 'toward-zero' } },
+      type,
+      data,
+      n,
+      k,
+      x,
+      m,
+    );
+    const t = await judgeOutput({ type, n, k, data, x, m, got: trunc, scheme: SCHEMES.qs8 });
+    expect(t.status).toBe('fail');
+    expect(t.diagnosis?.sentence).toMatch(/truncated toward zero/);
+    const bfTrunc: ArithmeticScheme = {
+      ...SCHEMES.bf16,
+      activations: { kind: 'float', format: 'bf16', rounding: 'toward-zero' },
+      weights: { kind: 'float', format: 'bf16', rounding: 'toward-zero' },
+    };
+    const got = Float32Array.from(referenceMatmulSync(type, data, n, k, x, m, bfTrunc));
+    const b = await judgeOutput({ type, n, k, data, x, m, got, scheme: SCHEMES.bf16 });
+    expect(b.status).toBe('fail');
+    expect(b.diagnosis?.class).toBe('rounding');
+    expect(b.diagnosis?.sentence).toMatch(/truncating bf16/);
+  });
+  it('output evidence: a constant factor and unwritten outputs', async () => {
+    const x = rng.normalF32(m * k);
+    const ref = referenceMatmulSync(type, data, n, k, x, m);
+    const scaled = Float32Array.from(ref, (v) => v * 0.75);
+    const c = await judgeOutput({
+      type,
+      n,
+      k,
+      data,
+      x,
+      m,
+      got: scaled,
+      scheme: SCHEMES.f32,
+      maxAlternativeWork: 0,
+    });
+    expect(c.diagnosis?.class).toBe('constant-factor');
+    const holes = Float32Array.from(ref);
+    holes.fill(NaN, n - 5, n);
+    const u = await judgeOutput({ type, n, k, data, x, m, got: holes, scheme: SCHEMES.f32 });
+    expect(u.diagnosis?.class).toBe('unwritten');
+  });
+});
