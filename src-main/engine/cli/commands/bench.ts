@@ -4,7 +4,7 @@
  * cache), and prints microseconds, GB/s of weight bytes, TFLOP/s, % of peak and of measured copy
  * bandwidth, and llama.cpp's time for the same shape on the H100 (PEERS.md) where known.
  */
-import fs from 'node:fs';
+import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { backendFor } from '../../backends';
 import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gpu/backend';
 import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
@@ -66,7 +66,10 @@ Timing: GPU events around batches of launches (>= 1 ms each) queued behind a sho
 warm-up; median of --repeats samples (default 30). 'host us' is the host's time to enqueue one
 multiplication (not part of the samples). '%copy' is against the device's copy bandwidth, measured
 when the device is opened, also back to back: batches of copies of up to 256 MB after warm-up
-(bytes read + written).`,
+(bytes read + written).
+  --json      also write every row as JSON to FILE (checked before timing starts; written through a
+              temporary file renamed into place)
+  --force     let --json replace an existing model file`,
   options: {
     backend: { type: 'string' },
     device: { type: 'string' },
@@ -79,6 +82,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     repeats: { type: 'string' },
     json: { type: 'string' },
     tune: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
   },
   maxPositionals: 0,
   async run(ctx) {
@@ -105,6 +109,9 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     });
     const repeats = intOption(ctx.values, 'repeats', 30, 3, 10000);
     const jsonPath = stringOption(ctx.values, 'json');
+    const jsonOut = jsonPath
+      ? (await checkOutputs([{ option: '--json', path: jsonPath }], { force: Boolean(ctx.values.force) }))[0]
+      : null;
     const tuneS = stringOption(ctx.values, 'tune');
     for (const t of types) {
       try {
@@ -204,7 +211,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     } finally {
       await session.close();
     }
-    if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify({ device: dev, n, k, rows }, null, 1));
+    if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify({ device: dev, n, k, rows }, null, 1));
     const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
     ctx.stdout.write(
       table(

@@ -1,16 +1,20 @@
-import fs from 'node:fs/promises';
 import { GgufFile } from '../../gguf';
+import { openRegularFile } from '../../gguf/file';
 import { memorySource, referenceMatmul } from '../../reference';
 import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { PATH_CHOICES } from '../../../../src-preload/api';
+import { planOutput, writeAll } from '../../output-path';
 
 export const matmulCommand: CliCommand = {
   name: 'matmul',
   summary: 'multiply activations by one tensor: y = x · Wᵀ',
   help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] --out <path>
   x is raw little-endian float32 [M][k]; y is written row-major [M][n]:
-  float64 for the reference backend, float32 otherwise.`,
+  float64 for the reference backend, float32 otherwise.
+  The output is checked before any work (never an input, never a folder or device) and written
+  through a temporary file renamed into place.
+  --force  replace an existing model file (.gguf or GGUF content) named by --out`,
   options: {
     input: { type: 'string', short: 'i' },
     m: { type: 'string' },
@@ -18,6 +22,7 @@ export const matmulCommand: CliCommand = {
     device: { type: 'string' },
     path: { type: 'string' },
     out: { type: 'string', short: 'o' },
+    force: { type: 'boolean', short: 'f' },
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -38,17 +43,27 @@ export const matmulCommand: CliCommand = {
     const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
     const pathChoice = choiceOption(ctx.values, 'path', PATH_CHOICES, 'auto');
 
-    const file = await GgufFile.open(p);
+    const target = await planOutput(
+      { option: '--out', path: out },
+      { inputs: [p, input], force: Boolean(ctx.values.force) },
+    );
+    let file: GgufFile | null = null;
     try {
+      file = await GgufFile.open(p);
       const t = file.tensor(name);
       if (!t.supported)
         throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       let xBytes: Buffer;
       try {
-        xBytes = await fs.readFile(input);
+        const fh = await openRegularFile(input);
+        try {
+          xBytes = await fh.readFile();
+        } finally {
+          await fh.close();
+        }
       } catch (e) {
         throw new UsageError(
-          `cannot read --input ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          `cannot read --input: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
         );
       }
       const want = m * t.k * 4;
@@ -83,11 +98,13 @@ export const matmulCommand: CliCommand = {
           await session.close();
         }
       }
-      await fs.writeFile(out, new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
+      await writeAll(target.handle, new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
+      await target.commit();
       ctx.stderr.write(`wrote ${out}: ${m}×${t.n} ${what}\n`);
       return 0;
     } finally {
-      await file.close();
+      await target.discard();
+      await file?.close();
     }
   },
 };

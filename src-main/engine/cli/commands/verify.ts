@@ -1,11 +1,26 @@
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GgufFile } from '../../gguf';
 import { backendFor } from '../../backends';
 import { executeRun } from '../../run/runner';
 import { sampleModelPath } from '../../paths';
-import { renderReport, reportCounts, fmtExp, fmtNum, type ReportInput } from '../../report/report';
+import {
+  renderReport,
+  reportCounts,
+  reportJson,
+  fmtExp,
+  fmtNum,
+  type ReportInput,
+} from '../../report/report';
+import {
+  checkOutputs,
+  handleSink,
+  openOutput,
+  writeOutputAtomic,
+  type CheckedOutput,
+} from '../../output-path';
+import { writeJson } from '../../json-stream';
+import { termSafe } from '../term';
 import { APP_VERSION } from '../../version';
 import type { RunRequest, TensorResult } from '../../../../src-preload/api';
 import {
@@ -16,7 +31,7 @@ import {
   stringOption,
   type CliCommand,
 } from '../framework';
-import { Progress, fmtDuration, globMatcher, table } from '../table';
+import { Progress, fmtDuration, globMatcher, tableLines, writeLines } from '../table';
 import { PATH_CHOICES } from '../../../../src-preload/api';
 
 export const verifyCommand: CliCommand = {
@@ -32,7 +47,10 @@ export const verifyCommand: CliCommand = {
   --timing     time each kernel: hot (one weight copy) or cold (rotated copies defeat the L2)
   --unfused    also run and time the unfused baseline (GPU backends)
   --threshold  NMSE bar instead of the path's own (float32 accumulation 1e-8, half precision 5e-4)
-  --json       write the full results as JSON;  --report  write a correctness report`,
+  --json       write the full results as JSON;  --report  write a correctness report
+  --force      let --json/--report replace an existing model file. Output paths are checked before
+               the run (never the model, a folder or a device) and written through a temporary
+               file renamed into place`,
   options: {
     tensors: { type: 'string', short: 't' },
     batch: { type: 'string' },
@@ -45,6 +63,7 @@ export const verifyCommand: CliCommand = {
     threshold: { type: 'string' },
     json: { type: 'string' },
     report: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
   },
   maxPositionals: 1,
   async run(ctx) {
@@ -65,6 +84,15 @@ export const verifyCommand: CliCommand = {
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
     const reportFormat = reportPath ? formatOf(reportPath) : null;
+    const outputs = await checkOutputs(
+      [
+        ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
+        ...(reportPath ? [{ option: '--report', path: reportPath }] : []),
+      ],
+      { inputs: [p], force: Boolean(ctx.values.force) },
+    );
+    const jsonOut = outputs.find((o) => o.option === '--json');
+    const reportOut = outputs.find((o) => o.option === '--report');
 
     const backend = backendFor(backendName);
     const status = await backend.status();
@@ -83,7 +111,9 @@ export const verifyCommand: CliCommand = {
       const skipped = selected.filter((t) => !t.supported);
       const tensors = selected.filter((t) => t.supported);
       for (const t of skipped)
-        ctx.stderr.write(`skipped ${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}\n`);
+        ctx.stderr.write(
+          `skipped ${termSafe(t.name)}: ${termSafe(t.unsupportedReason ?? `${t.typeName} is not supported`)}\n`,
+        );
       if (tensors.length === 0) throw new UsageError('none of the selected tensors has a supported type');
 
       const request: RunRequest = {
@@ -131,7 +161,7 @@ export const verifyCommand: CliCommand = {
         progress.done();
       }
       const results = outcome.results;
-      ctx.stdout.write(resultsTable(results));
+      writeLines(ctx.stdout, resultsTableLines(results));
       const c = reportCounts(results);
       const dev = outcome.device
         ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
@@ -163,10 +193,11 @@ export const verifyCommand: CliCommand = {
         error: outcome.error,
         results,
       };
-      if (jsonPath) await fs.writeFile(jsonPath, renderReport(input, 'json'));
-      if (reportPath && reportFormat) {
-        await fs.writeFile(reportPath, renderReport(input, reportFormat));
-        ctx.stderr.write(`report written to ${reportPath}\n`);
+      if (jsonOut) await writeJsonOutput(jsonOut, reportJson(input));
+      if (reportOut && reportFormat) {
+        if (reportFormat === 'json') await writeJsonOutput(reportOut, reportJson(input));
+        else await writeOutputAtomic(reportOut, renderReport(input, reportFormat));
+        ctx.stderr.write(`report written to ${termSafe(reportOut.path)}\n`);
       }
       if (outcome.status === 'failed') throw new Error(outcome.error ?? 'run failed');
       return c.failed === 0 && c.errors === 0 && outcome.status === 'done' ? 0 : 1;
@@ -190,7 +221,24 @@ function formatOf(p: string): 'html' | 'md' | 'json' {
 }
 
 export function resultsTable(results: TensorResult[]): string {
-  return table(
+  return resultsTableLines(results).join('\n') + '\n';
+}
+
+/** Streamed JSON through a temporary file renamed into place (no whole-report string). */
+async function writeJsonOutput(out: CheckedOutput, value: unknown): Promise<void> {
+  const o = await openOutput(out);
+  try {
+    const sink = handleSink(o);
+    await writeJson(sink, value);
+    await sink.flush();
+    await o.commit();
+  } finally {
+    await o.discard();
+  }
+}
+
+function resultsTableLines(results: TensorResult[]): string[] {
+  return tableLines(
     ['tensor', 'type', 'n×k', 'm', 'result', 'NMSE', 'max abs', 'max rel', 'path', 'µs', 'GB/s', '%peak'],
     results.map((r) => [
       r.tensor,
