@@ -172,17 +172,17 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
 /**
  * Text from the model file or the run (names, errors) as inert Markdown: HTML special characters
  * as entities, Markdown punctuation backslash-escaped, pipes escaped so table cells stay cells,
- * line breaks as spaces, and control characters visible as \xNN.
+ * line breaks as spaces, and control and bidi characters visible as \xNN / \uNNNN.
  */
 export function mdEscape(s: string): string {
   return (
     s
       .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
       // eslint-disable-next-line no-control-regex
-      .replace(
-        /[\u0000-\u001f\u007f-\u009f]/g,
-        (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
-      )
+      .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+        const c = ch.charCodeAt(0);
+        return c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
+      })
       .replace(/[\\`*_{}[\]()#+!|~]/g, (ch) => `\\${ch}`)
       .replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!)
   );
