@@ -13,8 +13,11 @@ export interface TaskOutput {
 
 export type TaskFn = (payload: never) => TaskOutput | Promise<TaskOutput>;
 
+// Reused between tasks up to 64 MB; a larger one (very long rows) is freed with its task.
+const SCRATCH_KEEP = 16 << 20;
 let scratch = new Float32Array(0);
 function scratchFor(n: number): Float32Array {
+  if (n > SCRATCH_KEEP) return new Float32Array(n);
   if (scratch.length < n) scratch = new Float32Array(n);
   return scratch;
 }
@@ -24,7 +27,19 @@ export const TASKS: Record<string, TaskFn> = {
   'ref-rows': (p: RefRowsPayload): TaskOutput => {
     const x = new Float32Array(p.x, 0, p.m * p.k);
     const out = new Float64Array(p.m * p.rows);
-    referenceRows(p.type, p.data, 0, p.rows, p.k, x, p.m, out, p.rows, 0, scratchFor(4 * p.k));
+    referenceRows(
+      p.type,
+      p.data,
+      0,
+      p.rows,
+      p.k,
+      x,
+      p.m,
+      out,
+      p.rows,
+      0,
+      scratchFor((p.rows >= 4 ? 4 : 1) * p.k),
+    );
     return { result: out, transfer: [out.buffer] };
   },
   /** cpu backend rows: float32 [m][rows] */
