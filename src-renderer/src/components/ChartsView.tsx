@@ -206,7 +206,10 @@ export function ChartsView() {
   const bwMs = [...new Set(bw.map((p) => p.m))].sort((a, b) => a - b);
   const bwSel = bwPick === 'auto' ? (bw.length <= 60 ? 'all' : bwMs[0]) : bwPick;
   const bwShown = bwSel === 'all' ? bw : bw.filter((p) => p.m === bwSel);
-  const dataMax = maxOf(bwShown.map((p) => p.gbps), 0);
+  const dataMax = maxOf(
+    bwShown.map((p) => p.gbps),
+    0,
+  );
   const onScale = (v: number | null) => (v && v <= dataMax * 4 ? v : null);
   const peakAll = device?.peakBandwidthGBs ?? null;
   const copyAll = device?.copyBandwidthGBs ?? null;
