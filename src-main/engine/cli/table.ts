@@ -25,6 +25,33 @@ export function tableLines(head: string[], rows: string[][], numeric: boolean[] 
   return lines;
 }
 
+/**
+ * tableLines for a row source too large to hold formatted: rows() is called twice (widths, then
+ * output) and each row is formatted and written as it comes.
+ */
+export function writeTable(
+  out: NodeJS.WritableStream,
+  head: string[],
+  rows: () => Iterable<string[]>,
+  numeric: boolean[] = [],
+): void {
+  const safeHead = head.map(termSafe);
+  const widths = safeHead.map((h) => h.length);
+  for (const r of rows())
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], termSafe(r[i] ?? '').length);
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  function* lines() {
+    yield fmt(safeHead);
+    yield widths.map((w) => '-'.repeat(w)).join('  ');
+    for (const r of rows()) yield fmt(head.map((_, i) => termSafe(r[i] ?? '')));
+  }
+  writeLines(out, lines());
+}
+
 /** Writes lines to a stream in pieces of about 1 MB (one huge string would double the memory). */
 export function writeLines(out: NodeJS.WritableStream, lines: Iterable<string>): void {
   let buf: string[] = [];

@@ -4,7 +4,7 @@ import { sampleModelPath } from '../../paths';
 import { fmtBytes } from '../../report/report';
 import { writeJson } from '../../json-stream';
 import type { CliCommand } from '../framework';
-import { tableLines, writeLines } from '../table';
+import { writeLines, writeTable } from '../table';
 import { termSafe } from '../term';
 
 export const inspectCommand: CliCommand = {
@@ -58,21 +58,23 @@ export const inspectCommand: CliCommand = {
       );
       out.push('', 'tensors:');
       writeLines(ctx.stdout, out);
-      writeLines(
+      const tensors = file.header.tensors;
+      writeTable(
         ctx.stdout,
-        tableLines(
-          ['#', 'name', 'type', 'shape', 'bytes', 'offset', 'supported'],
-          file.header.tensors.map((t) => [
-            String(t.index),
-            t.name,
-            t.typeName,
-            t.dims.join('×'),
-            String(t.nbytes),
-            String(t.offset),
-            t.supported ? 'yes' : `no: ${t.unsupportedReason ?? t.typeName}`,
-          ]),
-          [true, false, false, false, true, true, false],
-        ),
+        ['#', 'name', 'type', 'shape', 'bytes', 'offset', 'supported'],
+        function* () {
+          for (const t of tensors)
+            yield [
+              String(t.index),
+              t.name,
+              t.typeName,
+              t.dims.join('×'),
+              String(t.nbytes),
+              String(t.offset),
+              t.supported ? 'yes' : `no: ${t.unsupportedReason ?? t.typeName}`,
+            ];
+        },
+        [true, false, false, false, true, true, false],
       );
       return 0;
     } finally {
