@@ -14,6 +14,10 @@ import { GgufFile } from '../../src-main/engine/gguf';
 import { GgmlType } from '../../src-main/engine/ggml-types';
 import { executeRun, type RunPlan } from '../../src-main/engine/run/runner';
 import type { Backend, BackendSession } from '../../src-main/engine/backends/types';
+import { renderReport, reportJson, type ReportInput } from '../../src-main/engine/report/report';
+import { resultsTable } from '../../src-main/engine/cli/commands/verify';
+import { writeJson } from '../../src-main/engine/json-stream';
+import type { TensorResult } from '../../src-preload/api';
 
 const FULL = process.env.QS_SCALE_FULL === '1';
 const TENSORS = FULL ? 1_000_000 : 1 << 18;
@@ -188,5 +192,86 @@ describe('runner over many tensors', () => {
     expect(outOfOrder).toBe(0);
     expect(out.results).toHaveLength(COUNT * batchSizes.length);
     expect(out.results[2 * 1234 + 1]).toMatchObject({ tensor: 't1234', m: 8, status: 'error' });
+  }, 120_000);
+});
+
+describe('verify output for 136k results', () => {
+  it('prints the table, renders Markdown and HTML, and streams the JSON report', async () => {
+    const COUNT = 136_000;
+    const results: TensorResult[] = Array.from({ length: COUNT }, (_, i) => ({
+      resultId: `r:t${i}:1`,
+      runId: 'r',
+      tensor: `blk.${i >> 10}.t${i & 1023}.weight`,
+      type: 'Q4_K',
+      n: 8,
+      k: 256,
+      m: 1,
+      backend: 'cpu',
+      device: 'cpu:0',
+      path: 'cpu-f32',
+      status: 'pass',
+      threshold: 1e-8,
+      metrics: {
+        nmse: 1e-15,
+        maxAbsErr: 1e-7,
+        maxRelErr: 1e-7,
+        nanMismatches: 0,
+        infMismatches: 0,
+        count: 8,
+        worst: null,
+      },
+      timing: {
+        protocol: 'hot',
+        medianUs: 10 + (i % 7),
+        minUs: 9,
+        maxUs: 20,
+        spread: 0.1,
+        samples: 3,
+        weightCopies: 1,
+        gbps: 1 + (i % 5),
+        tflops: 0.01,
+        pctPeak: null,
+        pctCopy: null,
+      },
+      unfused: null,
+      weightBytes: 1152,
+      gridAvailable: false,
+      elapsedMs: 1,
+    }));
+    const input: ReportInput = {
+      runId: 'r',
+      createdAt: '2026-12-01T00:00:00.000Z',
+      startedAt: '2026-12-01T00:00:00.000Z',
+      appVersion: '0',
+      host: 'test',
+      model: { fileName: 'm.gguf', path: '/m.gguf', fileSize: 1, architecture: null, name: null },
+      device: null,
+      backend: 'cpu',
+      request: { batchSizes: [1], seed: 1, timing: 'hot', path: 'auto', threshold: null, tensors: COUNT },
+      status: 'done',
+      results,
+    };
+    expect(resultsTable(results).split('\n')).toHaveLength(COUNT + 3);
+    expect(
+      renderReport(input, 'md')
+        .split('\n')
+        .filter((l) => l.startsWith('| ')),
+    ).toHaveLength(COUNT + 1);
+    expect(renderReport(input, 'html')).toContain(`blk.${(COUNT - 1) >> 10}`);
+    let size = 0;
+    const parts: string[] = [];
+    await writeJson(
+      {
+        write: (c: string) => {
+          size = Math.max(size, c.length);
+          parts.push(c);
+          return true;
+        },
+        once: () => undefined,
+      },
+      reportJson(input),
+    );
+    expect(size).toBeLessThan(4 << 20); // written in pieces
+    expect(JSON.parse(parts.join('')).results).toHaveLength(COUNT);
   }, 120_000);
 });
