@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../../src-main/engine/rng';
-import { fuzzSeeds, mutate, runTarget } from './fuzz-lib';
+import { GgufError } from '../../src-main/engine/gguf';
+import { classify, fuzzSeeds, mutate, runTarget } from './fuzz-lib';
 
 const CORPUS = path.join(__dirname, 'fuzz-corpus');
 
@@ -11,6 +12,15 @@ describe('GGUF fuzz target', () => {
     const seeds = fuzzSeeds();
     expect(seeds.length).toBeGreaterThanOrEqual(9);
     for (const s of seeds) expect(runTarget(s)).toEqual({ kind: 'ok' });
+  });
+
+  it('counts only clean one-line errors as rejections', () => {
+    expect(classify(new GgufError('tensor[0] n_dims', 24, '9 dimensions')).kind).toBe('rejected');
+    expect(classify(new Error('tensor "x": bad')).kind).toBe('rejected');
+    expect(classify(new RangeError('Invalid typed array length: -1')).kind).toBe('finding');
+    expect(classify(new TypeError("Cannot read properties of undefined (reading 'k')")).kind).toBe('finding');
+    expect(classify(new Error('two\nlines')).kind).toBe('finding');
+    expect(classify('a string').kind).toBe('finding');
   });
 
   it('replays every saved finding: each is read or rejected with a clean one-line error', () => {
