@@ -223,7 +223,7 @@ function resolveSources(srcList) {
         .filter((f) => f.endsWith('.cu'))
         .sort();
       if (!files.length) throw new UsageError(`no .cu files in ${s}`);
-      out.push(...files.map((f) => path.join(abs, f)));
+      for (const f of files) out.push(path.join(abs, f));
     } else if (abs.endsWith('.cu')) out.push(abs);
     else throw new UsageError(`source ${s} is not a .cu file or a directory`);
   }

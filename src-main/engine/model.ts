@@ -46,7 +46,13 @@ export function metaString(h: GgufHeader, key: string): string | null {
   return e && typeof e.value === 'string' ? e.value : null;
 }
 
-export function summarizeModel(file: GgufFile, modelId: string, openMs: number): ModelSummary {
+/** opts.tensors false leaves `tensors` empty, for callers that produce the list while writing it. */
+export function summarizeModel(
+  file: GgufFile,
+  modelId: string,
+  openMs: number,
+  opts: { tensors?: boolean } = {},
+): ModelSummary {
   const h = file.header;
   const metadata: MetadataEntry[] = h.metadata.map((e) => ({
     key: e.key,
@@ -65,7 +71,7 @@ export function summarizeModel(file: GgufFile, modelId: string, openMs: number):
     name: metaString(h, 'general.name'),
     alignment: h.alignment,
     metadata,
-    tensors: h.tensors.map(tensorSummary),
+    tensors: opts.tensors === false ? [] : h.tensors.map(tensorSummary),
     typeBytes,
     warnings: [...h.warnings],
     openMs,

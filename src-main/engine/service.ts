@@ -451,7 +451,7 @@ export async function ggufFilesIn(dir: string, depth = 2): Promise<string[]> {
     const p = path.join(dir, e.name);
     if (e.isFile() && e.name.toLowerCase().endsWith('.gguf')) out.push(p);
     else if (e.isDirectory() && depth > 0 && !e.name.startsWith('.'))
-      out.push(...(await ggufFilesIn(p, depth - 1)));
+      for (const q of await ggufFilesIn(p, depth - 1)) out.push(q);
   }
   return out;
 }

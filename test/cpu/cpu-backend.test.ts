@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuBackend } from '../../src-main/engine/backends/cpu';
+import { cpuBackend, measureCopyBandwidth } from '../../src-main/engine/backends/cpu';
 import { simdTile } from '../../src-main/engine/backends/cpu-simd';
 import { compareOutputs, judge, thresholdFor } from '../../src-main/engine/compare';
 import { FORMATS, quantize } from '../../src-main/engine/formats';
@@ -27,7 +27,17 @@ describe('cpu backend', () => {
     expect(d.warpSize).toBe(1);
     expect(d.computeUnits).toBeGreaterThanOrEqual(1);
     expect(d.memoryTotal).toBeGreaterThan(0);
-    expect(d.copyBandwidthGBs).toBeGreaterThan(0);
+    // status and open measure nothing; the copy bandwidth comes with the first timing
+    expect(d.copyBandwidthGBs).toBeNull();
+    const session = await cpuBackend.open(0);
+    expect(session.device.copyBandwidthGBs).toBeNull();
+    const w = await session.load({ type: GgmlType.Q8_0, n: 2, k: 32, data: new Uint8Array(2 * 34) });
+    await session.time(w, new Float32Array(32), 1, { protocol: 'hot', repeats: 1, warmup: 0 });
+    w.dispose();
+    await session.close();
+    expect(session.device.copyBandwidthGBs).toBeGreaterThan(0);
+    expect((await cpuBackend.status()).devices[0].copyBandwidthGBs).toBe(session.device.copyBandwidthGBs);
+    expect(await measureCopyBandwidth()).toBe(session.device.copyBandwidthGBs);
     expect(d.arch).toBe(process.arch);
     await expect(cpuBackend.open(1)).rejects.toThrow('cpu:1 does not exist');
   });

@@ -8,9 +8,10 @@ import { UsageError, parseCommandArgs, type CliContext } from './framework';
 import { APP_COMMIT, APP_VERSION } from '../version';
 import { formatRuntimes, nodeLine, probeRuntimes } from '../doctor';
 import { oneLine } from '../../../src-shared/contract';
+import { termSafeLines } from './term';
 
 function usage(): string {
-  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  const w = COMMANDS.reduce((mx, c) => Math.max(mx, c.name.length), 0);
   return [
     `quantscope ${APP_VERSION} — verify and benchmark fused dequantize+matmul kernels on GGUF weights`,
     '',
@@ -50,7 +51,7 @@ export async function main(
     }
     return await cmd.run({ positionals, values, stdout: io.stdout, stderr: io.stderr, debug });
   } catch (e) {
-    io.stderr.write(`quantscope: error: ${oneLine(e)}\n`);
+    io.stderr.write(`quantscope: error: ${termSafeLines(oneLine(e))}\n`);
     if (debug && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n');
     return 2;
   }
@@ -72,7 +73,7 @@ if (bundled) {
         process.exitCode = code;
       },
       async (e) => {
-        process.stderr.write(`quantscope: error: ${oneLine(e)}\n`);
+        process.stderr.write(`quantscope: error: ${termSafeLines(oneLine(e))}\n`);
         await shutdownPool();
         process.exitCode = 2;
       },

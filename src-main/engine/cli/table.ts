@@ -1,12 +1,71 @@
-/** Plain-text tables for the terminal (right-aligned numeric columns). */
+import { termSafe } from './term';
+
+/**
+ * Plain-text tables for the terminal (right-aligned numeric columns). Every cell goes through
+ * termSafe; widths are found in one pass (no argument spreads, so a million rows is fine).
+ */
 export function table(head: string[], rows: string[][], numeric: boolean[] = []): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return tableLines(head, rows, numeric).join('\n') + '\n';
+}
+
+/** The table's lines (header, rule, one per row), for printing in pieces. */
+export function tableLines(head: string[], rows: string[][], numeric: boolean[] = []): string[] {
+  const safeHead = head.map(termSafe);
+  const safeRows = rows.map((r) => head.map((_, i) => termSafe(r[i] ?? '')));
+  const widths = safeHead.map((h) => h.length);
+  for (const r of safeRows)
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], r[i].length);
   const fmt = (cells: string[]) =>
     cells
-      .map((c, i) => (numeric[i] ? (c ?? '').padStart(widths[i]) : (c ?? '').padEnd(widths[i])))
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n') + '\n';
+  const lines = [fmt(safeHead), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const r of safeRows) lines.push(fmt(r));
+  return lines;
+}
+
+/**
+ * tableLines for a row source too large to hold formatted: rows() is called twice (widths, then
+ * output) and each row is formatted and written as it comes.
+ */
+export function writeTable(
+  out: NodeJS.WritableStream,
+  head: string[],
+  rows: () => Iterable<string[]>,
+  numeric: boolean[] = [],
+): void {
+  const safeHead = head.map(termSafe);
+  const widths = safeHead.map((h) => h.length);
+  for (const r of rows())
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], termSafe(r[i] ?? '').length);
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  function* lines() {
+    yield fmt(safeHead);
+    yield widths.map((w) => '-'.repeat(w)).join('  ');
+    for (const r of rows()) yield fmt(head.map((_, i) => termSafe(r[i] ?? '')));
+  }
+  writeLines(out, lines());
+}
+
+/** Writes lines to a stream in pieces of about 1 MB (one huge string would double the memory). */
+export function writeLines(out: NodeJS.WritableStream, lines: Iterable<string>): void {
+  let buf: string[] = [];
+  let size = 0;
+  for (const l of lines) {
+    buf.push(l);
+    size += l.length + 1;
+    if (size >= 1 << 20) {
+      out.write(buf.join('\n') + '\n');
+      buf = [];
+      size = 0;
+    }
+  }
+  if (buf.length > 0) out.write(buf.join('\n') + '\n');
 }
 
 /** One-line progress on a TTY (stderr), nothing otherwise. */
@@ -19,7 +78,7 @@ export class Progress {
     if (!force && now - this.last < 100) return;
     this.last = now;
     const cols = (this.out as { columns?: number }).columns ?? 100;
-    this.out.write(`\r\x1b[2K${text.slice(0, cols - 1)}`);
+    this.out.write(`\r\x1b[2K${termSafe(text).slice(0, cols - 1)}`);
   }
   done(): void {
     if (this.out.isTTY) this.out.write('\r\x1b[2K');

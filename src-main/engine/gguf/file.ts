@@ -3,7 +3,8 @@
  * while the parser asks for more), then reads tensors on demand in chunks of at most 1 GiB. Positions are
  * plain numbers (exact up to 2^53), so files far past 4 GiB work. Node only (node:fs).
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants as FS, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { parseGgufHeader } from './parse';
 import { GgufError, GgufNeedMoreError, quote, type GgufHeader, type GgufTensorInfo } from './types';
 
@@ -24,6 +25,57 @@ async function readFully(fh: FileHandle, dst: Uint8Array, position: number, what
   }
 }
 
+/** What a non-regular path is, for the one-line refusal. */
+export function fileKind(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Opens path for reading only if it is a regular file. stat (no open) refuses FIFOs, devices,
+ * sockets and directories, whose open can block forever (a FIFO without a writer holds one of
+ * Node's few file threads); the open itself is non-blocking, and fstat on the handle confirms the
+ * same regular file, so a swap between stat and open is caught too.
+ */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  let st: Stats;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const err: NodeJS.ErrnoException = new Error(
+      code === 'ENOENT'
+        ? `${path}: no such file (ENOENT)`
+        : `${path}: cannot read (${code ?? (e as Error).message})`,
+    );
+    err.code = code;
+    throw err;
+  }
+  if (!st.isFile()) throw new Error(`${path} is ${fileKind(st)}, not a regular file`);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, FS.O_RDONLY | FS.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: cannot open (${code ?? (e as Error).message})`);
+  }
+  try {
+    const st2 = await fh.stat();
+    if (!st2.isFile()) throw new Error(`${path} is ${fileKind(st2)}, not a regular file`);
+    if (st2.dev !== st.dev || st2.ino !== st.ino)
+      throw new Error(`${path} changed while it was being opened`);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
+  }
+  return fh;
+}
+
 export class GgufFile {
   private fh: FileHandle | null;
   private byName: Map<string, GgufTensorInfo>;
@@ -39,11 +91,9 @@ export class GgufFile {
 
   /** Open and validate; reads only the header. Throws GgufError for a malformed file. */
   static async open(path: string): Promise<GgufFile> {
-    const fh = await open(path, 'r');
+    const fh = await openRegularFile(path);
     try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new Error(`${path} is not a regular file`);
-      const fileSize = st.size;
+      const fileSize = (await fh.stat()).size;
       let buf = new Uint8Array(Math.min(FIRST_READ, fileSize));
       await readFully(fh, buf, 0, path);
       for (;;) {

@@ -44,7 +44,10 @@ export function referenceRows(
       }
     : codec.dequantizeRow.bind(codec);
   const rb = rowBytes(type, k);
-  const w = scratch && scratch.length >= ROW_TILE * k ? scratch : new Float32Array(ROW_TILE * k);
+  // four rows of scratch only when a full tile exists: one row of a very long tensor (k = 2^28)
+  // needs 1 GiB of float32, not 4
+  const need = (rows >= ROW_TILE ? ROW_TILE : 1) * k;
+  const w = scratch && scratch.length >= need ? scratch : new Float32Array(need);
   let j = 0;
   for (; j + ROW_TILE <= rows; j += ROW_TILE) {
     const src = dataOff + j * rb;

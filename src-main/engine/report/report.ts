@@ -177,31 +177,50 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
   return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${d.computeUnits} CUs, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
 }
 
+/**
+ * Text from the model file or the run (names, errors) as inert Markdown: HTML special characters
+ * as entities, Markdown punctuation backslash-escaped, pipes escaped so table cells stay cells,
+ * line breaks as spaces, and control and bidi characters visible as \xNN / \uNNNN.
+ */
+export function mdEscape(s: string): string {
+  return (
+    s
+      .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+        const c = ch.charCodeAt(0);
+        return c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
+      })
+      .replace(/[\\`*_{}[\]()#+!|~]/g, (ch) => `\\${ch}`)
+      .replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!)
+  );
+}
+
 function reportMarkdown(input: ReportInput): string {
   const c = reportCounts(input.results);
-  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const esc = mdEscape;
+  const withUnfused = hasUnfused(input.results);
+  const head = headFor(input.results);
   const lines = [
     `# QuantScope correctness report — ${verdict(input)}`,
     '',
-    `- Model: \`${input.model.fileName}\` (${input.model.architecture ?? 'unknown architecture'}${input.model.name ? `, ${input.model.name}` : ''}, ${fmtBytes(input.model.fileSize)})`,
-    `- Device: ${deviceLine(input.device, input.backend)}`,
-    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${input.request.arithmetic ?? 'per path'}; activations ${input.request.activations ?? 'gaussian'}`,
-    `- Results: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total}; run ${input.status}${input.error ? ` (${input.error})` : ''}`,
-    `- Run ${input.runId}, ${input.startedAt} → ${input.createdAt}; QuantScope ${input.appVersion}; ${input.host}`,
+    `- Model: ${esc(input.model.fileName)} (${esc(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${esc(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)})`,
+    `- Device: ${esc(deviceLine(input.device, input.backend))}`,
+    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${esc(input.request.arithmetic ?? 'per path')}; activations ${esc(input.request.activations ?? 'gaussian')}`,
+    `- Results: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total}; run ${esc(input.status)}${input.error ? ` (${esc(input.error)})` : ''}`,
+    `- Run ${esc(input.runId)}, ${esc(input.startedAt)} → ${esc(input.createdAt)}; QuantScope ${esc(input.appVersion)}; ${esc(input.host)}`,
     '',
-    `| ${headFor(input.results).join(' | ')} |`,
-    `|${headFor(input.results)
-      .map(() => '---')
-      .join('|')}|`,
-    ...input.results.map((r) => `| ${cellsFor(r, hasUnfused(input.results)).map(esc).join(' | ')} |`),
-    '',
-    ...input.results
-      .filter((r) => r.diagnosis)
-      .map(
-        (r) => `- diagnosis ${r.tensor} m=${r.m}: **${r.diagnosis!.class}**: ${esc(r.diagnosis!.sentence)}`,
-      ),
-    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
   ];
+  for (const r of input.results) lines.push(`| ${cellsFor(r, withUnfused).map(esc).join(' | ')} |`);
+  lines.push('');
+  for (const r of input.results)
+    if (r.diagnosis)
+      lines.push(
+        `- diagnosis ${esc(r.tensor)} m=${r.m}: **${r.diagnosis.class}**: ${esc(r.diagnosis.sentence)}`,
+      );
+  lines.push('');
   return lines.join('\n');
 }
 
@@ -218,7 +237,8 @@ function bandwidthSvg(input: ReportInput): string {
   if (timed.length === 0) return '<p class="muted">No timing in this run.</p>';
   const peak = input.device?.peakBandwidthGBs ?? null;
   const copy = input.device?.copyBandwidthGBs ?? null;
-  const max = Math.max(peak ?? 0, copy ?? 0, ...timed.map((r) => r.timing!.gbps)) * 1.05 || 1;
+  const max =
+    timed.reduce((mx, r) => Math.max(mx, r.timing!.gbps), Math.max(peak ?? 0, copy ?? 0)) * 1.05 || 1;
   const rowH = 18;
   const labelW = 330;
   const W = 900;

@@ -106,8 +106,10 @@ export function summarizeTiming(
 
 export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
   const { signal, onEvent, runId } = plan;
-  const jobs: { tensor: GgufTensorInfo; m: number }[] = [];
-  for (const tensor of plan.tensors) for (const m of plan.batchSizes) jobs.push({ tensor, m });
+  // Jobs grouped by tensor once (tensor order, then batch size): the loop below walks each group,
+  // so the run stays linear in the number of tensors.
+  const jobsByTensor = plan.tensors.map((tensor) => plan.batchSizes.map((m) => ({ tensor, m })));
+  const jobs = jobsByTensor.flat();
   const results: TensorResult[] = [];
   const total = jobs.length;
   onEvent({ type: 'run-started', runId, total, request: plan.request });
@@ -135,9 +137,10 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
     session = await plan.backend.open(plan.deviceIndex);
     device = session.device;
     let index = 0;
-    for (const tensor of plan.tensors) {
+    for (const tensorJobs of jobsByTensor) {
+      if (tensorJobs.length === 0) continue;
+      const tensor = tensorJobs[0].tensor;
       checkAbort(signal);
-      const tensorJobs = jobs.filter((j) => j.tensor === tensor);
       let data: Uint8Array | null = null;
       let weights: LoadedWeights | null = null;
       let loadError: string | null = null;

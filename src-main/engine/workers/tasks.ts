@@ -13,8 +13,11 @@ export interface TaskOutput {
 
 export type TaskFn = (payload: never) => TaskOutput | Promise<TaskOutput>;
 
+// Reused between tasks up to 64 MB; a larger one (very long rows) is freed with its task.
+const SCRATCH_KEEP = 16 << 20;
 let scratch = new Float32Array(0);
 function scratchFor(n: number): Float32Array {
+  if (n > SCRATCH_KEEP) return new Float32Array(n);
   if (scratch.length < n) scratch = new Float32Array(n);
   return scratch;
 }
@@ -22,7 +25,7 @@ function scratchFor(n: number): Float32Array {
 export const TASKS: Record<string, TaskFn> = {
   /** reference rows: float64 [m][rows] */
   'ref-rows': (p: RefRowsPayload): TaskOutput => {
-    const out = refRowsTask(p, scratchFor(4 * p.k));
+    const out = refRowsTask(p, scratchFor((p.rows >= 4 ? 4 : 1) * p.k));
     return { result: out, transfer: [out.buffer] };
   },
   /** cpu backend rows: float32 [m][rows] */

@@ -21,6 +21,8 @@ import {
   batchSeries,
   fusedVsUnfused,
   logAxis,
+  maxOf,
+  minOf,
   roofBandwidth,
   roofline,
   rooflinePoints,
@@ -159,7 +161,7 @@ export function ChartsView() {
   const roof = useMemo(() => {
     if (!pts.length) return [];
     const ais = pts.map((p) => p.ai);
-    return roofline(roofBw.gbs, device?.peakTflops ?? null, Math.min(...ais), Math.max(...ais));
+    return roofline(roofBw.gbs, device?.peakTflops ?? null, minOf(ais), maxOf(ais));
   }, [pts, roofBw.gbs, device]);
   const xAxisLog = useMemo(() => logAxis([...pts.map((p) => p.ai), ...roof.map((r) => r.ai)]), [pts, roof]);
   const yAxisLog = useMemo(
@@ -204,7 +206,10 @@ export function ChartsView() {
   const bwMs = [...new Set(bw.map((p) => p.m))].sort((a, b) => a - b);
   const bwSel = bwPick === 'auto' ? (bw.length <= 60 ? 'all' : bwMs[0]) : bwPick;
   const bwShown = bwSel === 'all' ? bw : bw.filter((p) => p.m === bwSel);
-  const dataMax = Math.max(...bwShown.map((p) => p.gbps), 0);
+  const dataMax = maxOf(
+    bwShown.map((p) => p.gbps),
+    0,
+  );
   const onScale = (v: number | null) => (v && v <= dataMax * 4 ? v : null);
   const peakAll = device?.peakBandwidthGBs ?? null;
   const copyAll = device?.copyBandwidthGBs ?? null;

@@ -169,12 +169,26 @@ export function shortTensor(name: string): string {
   return name.replace(/^blk\.(\d+)\./, 'L$1.').replace(/\.weight\b/, '');
 }
 
+/** Largest value (init for none); a loop, since spreading a long array into Math.max overflows the stack. */
+export function maxOf(values: readonly number[], init = -Infinity): number {
+  let m = init;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}
+
+/** Smallest value (init for none); see maxOf. */
+export function minOf(values: readonly number[], init = Infinity): number {
+  let m = init;
+  for (const v of values) if (v < m) m = v;
+  return m;
+}
+
 /** Decade ticks and a domain snapped to decades, for log axes (recharts' own log ticks crowd). */
 export function logAxis(values: number[]): { domain: [number, number]; ticks: number[] } {
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));
   if (!pos.length) return { domain: [1, 10], ticks: [1, 10] };
-  let lo = Math.floor(Math.log10(Math.min(...pos)));
-  let hi = Math.ceil(Math.log10(Math.max(...pos)));
+  let lo = Math.floor(Math.log10(minOf(pos)));
+  let hi = Math.ceil(Math.log10(maxOf(pos)));
   if (hi === lo) hi = lo + 1;
   const step = Math.max(1, Math.ceil((hi - lo) / 8));
   lo = hi - Math.ceil((hi - lo) / step) * step;

@@ -5,8 +5,9 @@
  * bandwidth, and llama.cpp's time for the same shape where it was measured on the same kind of GPU
  * (`--peer`, or the built-in tables of peers.ts).
  */
-import { arithmeticFor, isExact } from '../../arithmetic/schemes';
 import fs from 'node:fs';
+import { arithmeticFor, isExact } from '../../arithmetic/schemes';
+import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { backendFor } from '../../backends';
 import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gpu/backend';
 import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
@@ -62,7 +63,10 @@ Timing: GPU events around batches of launches (>= 1 ms each) queued behind a sho
 warm-up; median of --repeats samples (default 30). 'host us' is the host's time to enqueue one
 multiplication (not part of the samples). '%copy' is against the device's copy bandwidth, measured
 when the device is opened, also back to back: batches of copies of up to 256 MB after warm-up
-(bytes read + written).`,
+(bytes read + written).
+  --json      also write every row as JSON to FILE (checked before timing starts; written through a
+              temporary file renamed into place)
+  --force     let --json replace an existing model file`,
   options: {
     backend: { type: 'string' },
     device: { type: 'string' },
@@ -76,6 +80,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     json: { type: 'string' },
     tune: { type: 'string' },
     peer: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
   },
   maxPositionals: 0,
   async run(ctx) {
@@ -102,6 +107,9 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     });
     const repeats = intOption(ctx.values, 'repeats', 30, 3, 10000);
     const jsonPath = stringOption(ctx.values, 'json');
+    const jsonOut = jsonPath
+      ? (await checkOutputs([{ option: '--json', path: jsonPath }], { force: Boolean(ctx.values.force) }))[0]
+      : null;
     const tuneS = stringOption(ctx.values, 'tune');
     const peerFile = stringOption(ctx.values, 'peer');
     let peer: PeerTimes | null = null;
@@ -230,9 +238,9 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     } finally {
       await session.close();
     }
-    if (jsonPath)
-      fs.writeFileSync(
-        jsonPath,
+    if (jsonOut)
+      await writeOutputAtomic(
+        jsonOut,
         JSON.stringify({ device: dev, n, k, peer: peer?.label ?? null, rows }, null, 1),
       );
     const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));

@@ -1,16 +1,19 @@
 import { GgufFile } from '../../gguf';
-import { summarizeModel } from '../../model';
+import { summarizeModel, tensorSummary } from '../../model';
 import { sampleModelPath } from '../../paths';
 import { fmtBytes } from '../../report/report';
+import { writeJson } from '../../json-stream';
 import type { CliCommand } from '../framework';
-import { table } from '../table';
+import { writeLines, writeTable } from '../table';
+import { termSafe } from '../term';
 
 export const inspectCommand: CliCommand = {
   name: 'inspect',
   summary: 'show a GGUF file: header, metadata and tensors',
   help: `quantscope inspect [<file.gguf>] [--json]
   Reads only the header. Without a file, inspects the sample model.
-  --json   print everything as JSON (metadata values summarised as shown)`,
+  Text from the file is shown with control and bidi characters escaped (\\x1b, \\u202e).
+  --json   print everything as JSON (metadata values summarised as shown), written as it is made`,
   options: { json: { type: 'boolean' } },
   maxPositionals: 1,
   async run(ctx) {
@@ -18,43 +21,60 @@ export const inspectCommand: CliCommand = {
     const t0 = performance.now();
     const file = await GgufFile.open(p);
     try {
-      const s = summarizeModel(file, 'inspect', performance.now() - t0);
+      const openMs = performance.now() - t0;
       if (ctx.values.json) {
-        ctx.stdout.write(JSON.stringify(s, null, 2) + '\n');
+        // The tensor list is produced while it is written: a million tensors never exist as
+        // summaries and one string at the same time.
+        const s = summarizeModel(file, 'inspect', openMs, { tensors: false });
+        const tensors = file.header.tensors;
+        const lazy = {
+          *[Symbol.iterator]() {
+            for (const t of tensors) yield tensorSummary(t);
+          },
+        };
+        await writeJson(ctx.stdout, { ...s, tensors: lazy });
         return 0;
       }
+      const s = summarizeModel(file, 'inspect', openMs, { tensors: false });
       const out: string[] = [];
-      out.push(`${s.path}`);
+      out.push(termSafe(s.path));
       out.push(
-        `GGUF v${s.version}, ${fmtBytes(s.fileSize)}, ${s.tensors.length} tensors, ${s.metadata.length} metadata entries, alignment ${s.alignment}`,
+        `GGUF v${s.version}, ${fmtBytes(s.fileSize)}, ${file.header.tensors.length} tensors, ${s.metadata.length} metadata entries, alignment ${s.alignment}`,
       );
       if (s.architecture || s.name)
-        out.push(`model: ${s.name ?? '?'} (${s.architecture ?? 'unknown architecture'})`);
+        out.push(termSafe(`model: ${s.name ?? '?'} (${s.architecture ?? 'unknown architecture'})`));
       const mix = Object.entries(s.typeBytes)
         .sort((a, b) => b[1] - a[1])
         .map(([t, b]) => `${t} ${fmtBytes(b)}`)
         .join(', ');
-      out.push(`types: ${mix}`);
-      for (const w of s.warnings) out.push(`warning: ${w}`);
+      out.push(termSafe(`types: ${mix}`));
+      for (const w of s.warnings) out.push(`warning: ${termSafe(w)}`);
       out.push('', 'metadata:');
-      const keyW = Math.max(...s.metadata.map((m) => m.key.length), 3);
-      for (const m of s.metadata) out.push(`  ${m.key.padEnd(keyW)}  ${m.type.padEnd(6)}  ${m.value}`);
+      const keys = s.metadata.map((m) => termSafe(m.key));
+      let keyW = 3;
+      for (const k of keys) keyW = Math.max(keyW, k.length);
+      s.metadata.forEach((m, i) =>
+        out.push(`  ${keys[i].padEnd(keyW)}  ${termSafe(m.type).padEnd(6)}  ${termSafe(m.value)}`),
+      );
       out.push('', 'tensors:');
-      ctx.stdout.write(out.join('\n') + '\n');
-      ctx.stdout.write(
-        table(
-          ['#', 'name', 'type', 'shape', 'bytes', 'offset', 'supported'],
-          s.tensors.map((t) => [
-            String(t.index),
-            t.name,
-            t.typeName,
-            t.dims.join('×'),
-            String(t.nbytes),
-            String(t.offset),
-            t.supported ? 'yes' : `no: ${t.unsupportedReason ?? t.typeName}`,
-          ]),
-          [true, false, false, false, true, true, false],
-        ),
+      writeLines(ctx.stdout, out);
+      const tensors = file.header.tensors;
+      writeTable(
+        ctx.stdout,
+        ['#', 'name', 'type', 'shape', 'bytes', 'offset', 'supported'],
+        function* () {
+          for (const t of tensors)
+            yield [
+              String(t.index),
+              t.name,
+              t.typeName,
+              t.dims.join('×'),
+              String(t.nbytes),
+              String(t.offset),
+              t.supported ? 'yes' : `no: ${t.unsupportedReason ?? t.typeName}`,
+            ];
+        },
+        [true, false, false, false, true, true, false],
       );
       return 0;
     } finally {

@@ -5,6 +5,7 @@ import { FTYPES, PRESETS, parseTypeList, planTensors, type Ftype } from '../../m
 import { fmtBytes } from '../../report/report';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { Progress } from '../table';
+import { checkOutputs, openOutput } from '../../output-path';
 
 export const makeModelCommand: CliCommand = {
   name: 'make-model',
@@ -18,6 +19,8 @@ export const makeModelCommand: CliCommand = {
             q3_k_m: Q4_K/Q5_K; q2_k: Q3_K/Q4_K; iq4_*: Q5_K); mixed cycles the types with GPU kernels
   --types   explicit list of types, cycled over the weight tensors (norms stay F32): ${FORMATS.map((f) => f.name.toLowerCase()).join(',')}
   --fill    zeros: all-zero blocks (valid, fast); sparse: header only, data a sparse hole (instant)
+  --force   replace an existing file; the output is checked before writing (never a folder or
+            device) and written through a temporary file renamed into place
   Presets: ${Object.values(PRESETS)
     .map((p) => `${p.name}: ${p.description}`)
     .join('\n           ')}`,
@@ -55,12 +58,13 @@ export const makeModelCommand: CliCommand = {
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
     const fill = choiceOption(ctx.values, 'fill', ['random', 'zeros', 'sparse'] as const, 'random');
     if (!ctx.values.force) {
-      const exists = await fs.stat(out).then(
+      const exists = await fs.lstat(out).then(
         () => true,
         () => false,
       );
       if (exists) throw new UsageError(`${out} exists; pass --force to overwrite`);
     }
+    const [target] = await checkOutputs([{ option: '--out', path: out }], { force: true });
     const plan = planTensors(preset, { ftype, types });
     const total = plan.reduce((s, t) => s + tensorBytes(t), 0);
     ctx.stderr.write(
@@ -68,17 +72,25 @@ export const makeModelCommand: CliCommand = {
     );
     const progress = new Progress(ctx.stderr);
     const t0 = Date.now();
-    await makeModel({
-      out,
-      preset,
-      ftype,
-      types,
-      seed,
-      fill,
-      onProgress: (done, tot, name) =>
-        progress.update(`${Math.floor((100 * done) / tot)}%  ${fmtBytes(done)} / ${fmtBytes(tot)}  ${name}`),
-    });
-    progress.done();
+    const temp = await openOutput(target);
+    try {
+      await makeModel({
+        out: temp.tempPath,
+        preset,
+        ftype,
+        types,
+        seed,
+        fill,
+        onProgress: (done, tot, name) =>
+          progress.update(
+            `${Math.floor((100 * done) / tot)}%  ${fmtBytes(done)} / ${fmtBytes(tot)}  ${name}`,
+          ),
+      });
+      await temp.commit();
+    } finally {
+      progress.done();
+      await temp.discard();
+    }
     const st = await fs.stat(out);
     ctx.stdout.write(`wrote ${out} (${fmtBytes(st.size)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     return 0;

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { GgufFile } from '../../gguf';
 import { checkArithmetic, memorySource, referenceMatmul } from '../../reference';
 import { SCHEMES, SCHEME_IDS, isSchemeId, type SchemeId } from '../../arithmetic/schemes';
@@ -6,6 +5,8 @@ import { oneLine } from '../../../../src-shared/contract';
 import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { PATH_CHOICES } from '../../../../src-shared/contract';
+import { openRegularFile } from '../../gguf/file';
+import { planOutput, writeAll } from '../../output-path';
 
 export const matmulCommand: CliCommand = {
   name: 'matmul',
@@ -13,7 +14,10 @@ export const matmulCommand: CliCommand = {
   help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] --out <path>
   x is raw little-endian float32 [M][k]; y is written row-major [M][n]:
   float64 for the reference backend, float32 otherwise. With --backend reference, --arithmetic
-  writes the reference of that declared arithmetic (operands rounded as it says; docs/arithmetic.md).`,
+  writes the reference of that declared arithmetic (operands rounded as it says; docs/arithmetic.md).
+  The output is checked before any work (never an input, never a folder or device) and written
+  through a temporary file renamed into place.
+  --force  replace an existing model file (.gguf or GGUF content) named by --out`,
   options: {
     input: { type: 'string', short: 'i' },
     m: { type: 'string' },
@@ -22,6 +26,7 @@ export const matmulCommand: CliCommand = {
     path: { type: 'string' },
     arithmetic: { type: 'string' },
     out: { type: 'string', short: 'o' },
+    force: { type: 'boolean', short: 'f' },
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -49,17 +54,27 @@ export const matmulCommand: CliCommand = {
     if (arithmetic !== undefined && backendName !== 'reference')
       throw new UsageError('--arithmetic applies to --backend reference (a kernel has its own arithmetic)');
 
-    const file = await GgufFile.open(p);
+    const target = await planOutput(
+      { option: '--out', path: out },
+      { inputs: [p, input], force: Boolean(ctx.values.force) },
+    );
+    let file: GgufFile | null = null;
     try {
+      file = await GgufFile.open(p);
       const t = file.tensor(name);
       if (!t.supported)
         throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       let xBytes: Buffer;
       try {
-        xBytes = await fs.readFile(input);
+        const fh = await openRegularFile(input);
+        try {
+          xBytes = await fh.readFile();
+        } finally {
+          await fh.close();
+        }
       } catch (e) {
         throw new UsageError(
-          `cannot read --input ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          `cannot read --input: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
         );
       }
       const want = m * t.k * 4;
@@ -102,11 +117,13 @@ export const matmulCommand: CliCommand = {
           await session.close();
         }
       }
-      await fs.writeFile(out, new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
+      await writeAll(target.handle, new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
+      await target.commit();
       ctx.stderr.write(`wrote ${out}: ${m}×${t.n} ${what}\n`);
       return 0;
     } finally {
-      await file.close();
+      await target.discard();
+      await file?.close();
     }
   },
 };

@@ -1,5 +1,5 @@
 /** `quantscope selftest`: the backend's kernels against the float64 reference; non-zero exit on any failure. */
-import fs from 'node:fs';
+import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { backendFor } from '../../backends';
 import { selftest } from '../../selftest';
 import { typeByName } from '../../ggml-types';
@@ -14,7 +14,9 @@ export const selftestCommand: CliCommand = {
   --quick     fewer shapes and batch sizes
   --seed      random seed (default 1234)
   --formats   only these formats
-  --json      also write every row as JSON to FILE
+  --json      also write every row as JSON to FILE (checked before the tests start; written through a
+              temporary file renamed into place)
+  --force     let --json replace an existing model file
 Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an unavailable backend.`,
   options: {
     backend: { type: 'string' },
@@ -23,6 +25,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     seed: { type: 'string' },
     formats: { type: 'string' },
     json: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
   },
   maxPositionals: 0,
   async run(ctx) {
@@ -36,6 +39,9 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
       return t.id;
     });
     const jsonPath = stringOption(ctx.values, 'json');
+    const jsonOut = jsonPath
+      ? (await checkOutputs([{ option: '--json', path: jsonPath }], { force: Boolean(ctx.values.force) }))[0]
+      : null;
     const backend = backendFor(kind);
     const st = await backend.status();
     if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
@@ -49,7 +55,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     });
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     ctx.stdout.write(`selftest ${kind}: ${res.passed} passed, ${res.failed} failed (${secs} s)\n`);
-    if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify(res, null, 1));
+    if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify(res, null, 1));
     return res.failed === 0 ? 0 : 1;
   },
 };

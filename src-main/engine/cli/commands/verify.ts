@@ -1,10 +1,15 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LIMITS, PATH_CHOICES, type RunEvent, type TensorResult } from '../../../../src-shared/contract';
 import { EngineService } from '../../service';
 import { samplesDir, sampleModelPath } from '../../paths';
 import { reportCounts, fmtExp, fmtNum } from '../../report/report';
 import { defaultPoolSize } from '../../workers';
+import { checkOutputs, writeOutputAtomic } from '../../output-path';
+import { termSafe } from '../term';
+import { recordStoreFor } from '../../records/build';
+import { compareRecords, parseTolerance } from '../../records/compare';
+import { RecordStore, defaultRecordsDir } from '../../records/store';
+import { formatComparison } from './compare';
 import {
   UsageError,
   choiceOption,
@@ -13,7 +18,7 @@ import {
   stringOption,
   type CliCommand,
 } from '../framework';
-import { Progress, fmtDuration, table } from '../table';
+import { Progress, fmtDuration, tableLines, writeLines } from '../table';
 import { SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
 
 export const verifyCommand: CliCommand = {
@@ -35,7 +40,14 @@ export const verifyCommand: CliCommand = {
   --arithmetic judge every result by this declared arithmetic (user kernels: or Q4_K_MATMUL_ARITHMETIC ...)
   --activations gaussian (default); outliers: one channel in 128 x20 (outliers100: x100); embeddings:
                rows of the model's token_embd.weight; or a float32 file [rows][k] (.f32 raw or .npy)
-  --json       write the full results as JSON;  --report  write a correctness report`,
+  --json       write the full results as JSON;  --report  write a correctness report
+  --force      let --json/--report replace an existing model file. Output paths are checked before
+               the run (never the model, a folder or a device) and written through a temporary
+               file renamed into place
+  --records    the folder the run's record is saved in (default: $QS_RECORDS_DIR or
+               ~/.config/quantscope/records);  --no-record  do not save one
+  --baseline   a record (file or id) to compare this run with: exit 1 on a new failure or a slowdown
+               beyond --speed-tolerance (default 5%) and the runs' own spread`,
   options: {
     tensors: { type: 'string', short: 't' },
     batch: { type: 'string' },
@@ -50,6 +62,11 @@ export const verifyCommand: CliCommand = {
     activations: { type: 'string' },
     json: { type: 'string' },
     report: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
+    records: { type: 'string' },
+    'no-record': { type: 'boolean' },
+    baseline: { type: 'string' },
+    'speed-tolerance': { type: 'string' },
   },
   maxPositionals: 1,
   async run(ctx) {
@@ -76,6 +93,33 @@ export const verifyCommand: CliCommand = {
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
     const reportFormat = reportPath ? formatOf(reportPath) : null;
+    const outputs = await checkOutputs(
+      [
+        ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
+        ...(reportPath ? [{ option: '--report', path: reportPath }] : []),
+      ],
+      { inputs: [p], force: Boolean(ctx.values.force) },
+    );
+    const jsonOut = outputs.find((o) => o.option === '--json');
+    const recordsDir = stringOption(ctx.values, 'records');
+    const records = recordStoreFor({ dir: recordsDir, disabled: Boolean(ctx.values['no-record']) });
+    // the baseline is read before the run: a missing or damaged one is bad input, not a late surprise
+    const baselineRef = stringOption(ctx.values, 'baseline');
+    let tolerance = 0.05;
+    const tolS = stringOption(ctx.values, 'speed-tolerance');
+    if (tolS !== undefined) {
+      try {
+        tolerance = parseTolerance(tolS);
+      } catch (e) {
+        throw new UsageError(`--speed-tolerance: ${(e as Error).message}`);
+      }
+    }
+    if (baselineRef && !records)
+      throw new UsageError("--baseline compares this run's record: it cannot go with --no-record");
+    const baseline = baselineRef
+      ? new RecordStore(recordsDir ?? defaultRecordsDir()).load(baselineRef)
+      : null;
+    const reportOut = outputs.find((o) => o.option === '--report');
 
     // The run goes through the engine service like the app's: same selection, validation, run and
     // report. Only files the user names are opened, so nothing restricts paths.
@@ -86,6 +130,7 @@ export const verifyCommand: CliCommand = {
       restrictToDirs: false,
       workerThreads: defaultPoolSize(),
       outputCacheBytes: 0,
+      records,
     });
     try {
       const status = await engine.backendStatus(backendName);
@@ -102,7 +147,9 @@ export const verifyCommand: CliCommand = {
       if (supported.length + unsupported.length === 0)
         throw new UsageError(`--tensors ${spec}: no tensor in ${path.basename(p)} matches`);
       for (const t of unsupported)
-        ctx.stderr.write(`skipped ${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}\n`);
+        ctx.stderr.write(
+          `skipped ${termSafe(t.name)}: ${termSafe(t.unsupportedReason ?? `${t.typeName} is not supported`)}\n`,
+        );
       if (supported.length === 0) throw new UsageError('none of the selected tensors has a supported type');
 
       const progress = new Progress(ctx.stderr);
@@ -142,10 +189,12 @@ export const verifyCommand: CliCommand = {
         progress.done();
       }
       const results = outcome.results;
-      ctx.stdout.write(resultsTable(results));
+      writeLines(ctx.stdout, resultsTableLines(results));
       for (const r of results)
         if (r.diagnosis)
-          ctx.stdout.write(`diagnosis ${r.tensor} m=${r.m}: ${r.diagnosis.class}: ${r.diagnosis.sentence}\n`);
+          ctx.stdout.write(
+            `diagnosis ${termSafe(r.tensor)} m=${r.m}: ${r.diagnosis.class}: ${termSafe(r.diagnosis.sentence)}\n`,
+          );
       const c = reportCounts(results);
       const dev = outcome.device
         ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
@@ -157,14 +206,25 @@ export const verifyCommand: CliCommand = {
             : '') +
           '\n',
       );
-      if (jsonPath)
-        await fs.writeFile(jsonPath, (await engine.exportReport({ runId, format: 'json' })).content);
-      if (reportPath && reportFormat) {
-        await fs.writeFile(reportPath, (await engine.exportReport({ runId, format: reportFormat })).content);
-        ctx.stderr.write(`report written to ${reportPath}\n`);
+      if (jsonOut)
+        await writeOutputAtomic(jsonOut, (await engine.exportReport({ runId, format: 'json' })).content);
+      if (reportOut && reportFormat) {
+        await writeOutputAtomic(
+          reportOut,
+          (await engine.exportReport({ runId, format: reportFormat })).content,
+        );
+        ctx.stderr.write(`report written to ${termSafe(reportOut.path)}\n`);
       }
+      if (outcome.recordFile) ctx.stderr.write(`record saved: ${termSafe(outcome.recordFile)}\n`);
+      else if (outcome.recordError) ctx.stderr.write(`record not saved: ${termSafe(outcome.recordError)}\n`);
       if (outcome.status === 'failed') throw new Error(outcome.error ?? 'run failed');
-      return c.failed === 0 && c.errors === 0 && outcome.status === 'done' ? 0 : 1;
+      let regressed = false;
+      if (baseline && records && outcome.recordFile) {
+        const cmp = compareRecords(baseline, records.readFile(outcome.recordFile), tolerance);
+        ctx.stdout.write('\n' + formatComparison(cmp));
+        regressed = cmp.regressed;
+      }
+      return c.failed === 0 && c.errors === 0 && outcome.status === 'done' && !regressed ? 0 : 1;
     } finally {
       await engine.dispose();
     }
@@ -180,7 +240,11 @@ function formatOf(p: string): 'html' | 'md' | 'json' {
 }
 
 export function resultsTable(results: TensorResult[]): string {
-  return table(
+  return resultsTableLines(results).join('\n') + '\n';
+}
+
+function resultsTableLines(results: TensorResult[]): string[] {
+  return tableLines(
     [
       'tensor',
       'type',

@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cli } from './helpers';
+import { GgufFile, encodeGguf, md } from '../../src-main/engine/gguf';
+import { quantize } from '../../src-main/engine/formats';
+import { GgmlType } from '../../src-main/engine/ggml-types';
+import { shutdownPool } from '../../src-main/engine/workers';
+import { Rng } from '../../src-main/engine/rng';
+import { termSafe } from '../../src-main/engine/cli/term';
+import { table } from '../../src-main/engine/cli/table';
+import { jsonChunks } from '../../src-main/engine/json-stream';
+import { mdEscape } from '../../src-main/engine/report/report';
+import { checkOutputs } from '../../src-main/engine/output-path';
+
+let dir: string;
+let model: string;
+let evil: string;
+const K = 256;
+const N = 8;
+const EVIL_NAME = 'blk.0.\x1b]0;pwned\x07\r\x1b[2Jspoof\u202egnp.exe\x9b31m';
+
+/** Every terminal-active character: C0 (tab and newline included), DEL, C1, bidi controls. */
+// eslint-disable-next-line no-control-regex
+const ACTIVE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-hard-'));
+  const rng = new Rng(3);
+  const w = () => quantize(GgmlType.Q8_0, rng.normalF32(N * K), N, K);
+  model = path.join(dir, 'm.gguf');
+  fs.writeFileSync(
+    model,
+    encodeGguf({
+      metadata: [md.string('general.architecture', 'llama')],
+      tensors: [{ name: 'blk.0.ffn_down.weight', type: GgmlType.Q8_0, dims: [K, N], data: w() }],
+    }),
+  );
+  evil = path.join(dir, 'evil.gguf');
+  fs.writeFileSync(
+    evil,
+    encodeGguf({
+      metadata: [
+        md.string('general.architecture', 'llama\x1b[2J'),
+        md.string('general.name', 'x\x1b]2;title\x07\ry'),
+        md.string('evil.\x1b[31mkey', 'v\x1bc\u202eabc\u2066'),
+      ],
+      tensors: [{ name: EVIL_NAME, type: GgmlType.Q8_0, dims: [K, N], data: w() }],
+    }),
+  );
+});
+
+afterAll(async () => {
+  await shutdownPool();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('terminal escapes', () => {
+  it('termSafe shows C0, DEL, C1 and bidi controls as escapes and keeps other text', () => {
+    expect(termSafe('a\x1b[2Jb')).toBe('a\\x1b[2Jb');
+    expect(termSafe('\r\n\t\x7f\x9b')).toBe('\\x0d\\x0a\\x09\\x7f\\x9b');
+    expect(termSafe('x\u202ey\u2066z\u200f')).toBe('x\\u202ey\\u2066z\\u200f');
+    expect(termSafe('blk.0.ffn_down.weight ×µ')).toBe('blk.0.ffn_down.weight ×µ');
+    expect(table(['h'], [['\x1b]0;t\x07']])).not.toMatch(ACTIVE);
+  });
+
+  it('inspect and its errors print no raw control or bidi character from the file', async () => {
+    const r = await cli('inspect', evil);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(ACTIVE);
+    expect(r.out).toContain('\\x1b]0;pwned\\x07\\x0d\\x1b[2Jspoof\\u202egnp.exe\\x9b31m');
+    expect(r.out).toContain('evil.\\x1b[31mkey');
+    // JSON keeps the exact text (escaped by JSON itself, or harmless in a JSON string)
+    const j = await cli('inspect', evil, '--json');
+    expect(JSON.parse(j.out).tensors[0].name).toBe(EVIL_NAME);
+    const d = await cli('dequant', evil, 'nope\x1b[2J', '--out', path.join(dir, 'x.f32'));
+    expect(d.code).toBe(2);
+    expect(d.err).not.toMatch(ACTIVE);
+  });
+
+  it('the verify table and stderr escape tensor names', async () => {
+    const r = await cli('verify', evil, '--batch', '1');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('\\x1b]0;pwned');
+    expect(r.out).not.toMatch(ACTIVE);
+    expect(r.err).not.toMatch(ACTIVE);
+  });
+
+  it('the Markdown report escapes HTML, pipes, newlines and controls from the file', () => {
+    expect(mdEscape('a|b\nc<script>&\x1b')).toBe('a\\|b c&lt;script&gt;&amp;\\\\x1b');
+    expect(mdEscape('[x](javascript:1)')).toBe('\\[x\\]\\(javascript:1\\)');
+  });
+
+  it('verify --report .md of the evil model keeps one table row per result', async () => {
+    const rep = path.join(dir, 'r.md');
+    const r = await cli('verify', evil, '--batch', '1', '--report', rep);
+    expect(r.code).toBe(0);
+    const text = fs.readFileSync(rep, 'utf8');
+    expect(text).not.toMatch(ACTIVE);
+    expect(text).not.toContain('<');
+    const rows = text.split('\n').filter((l) => l.startsWith('| '));
+    expect(rows).toHaveLength(2); // head + one result
+  });
+});
+
+describe('output paths', () => {
+  const size = () => fs.statSync(model).size;
+
+  it('never writes onto the input model: dequant, matmul, verify (even with --force)', async () => {
+    const before = size();
+    for (const args of [
+      ['dequant', model, 'blk.0.ffn_down.weight', '--out', model],
+      ['dequant', model, 'blk.0.ffn_down.weight', '--out', model, '--force'],
+      ['verify', model, '--json', model, '--force'],
+      ['verify', model, '--report', path.join(dir, 'm.gguf')],
+    ]) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(/is the input file|existing model file|\.gguf/);
+    }
+    const link = path.join(dir, 'hard.bin');
+    fs.linkSync(model, link);
+    const h = await cli('verify', model, '--json', link, '--force');
+    expect(h.code).toBe(2);
+    expect(h.err).toContain('is the input file');
+    const x = path.join(dir, 'x.f32');
+    fs.writeFileSync(x, new Uint8Array(K * 4));
+    const m = await cli('matmul', model, 'blk.0.ffn_down.weight', '--input', x, '--m', '1', '--out', x);
+    expect(m.code).toBe(2);
+    expect(m.err).toContain('is the input file');
+    expect(fs.statSync(x).size).toBe(K * 4);
+    expect(size()).toBe(before);
+    const f = await GgufFile.open(model);
+    await f.close();
+  });
+
+  it('refuses a directory, a device, a missing folder and a second output onto the same file, before work', async () => {
+    const cases: [string[], RegExp][] = [
+      [['dequant', model, 'blk.0.ffn_down.weight', '--out', dir], /is a directory/],
+      [
+        ['dequant', model, 'blk.0.ffn_down.weight', '--out', path.join(dir, 'no/such/x.f32')],
+        /does not exist/,
+      ],
+      [
+        ['verify', model, '--json', path.join(dir, 'a.json'), '--report', path.join(dir, 'a.json')],
+        /same file/,
+      ],
+    ];
+    if (fs.existsSync('/dev/full'))
+      cases.push([['verify', model, '--json', '/dev/full'], /not a regular file/]);
+    for (const [args, re] of cases) {
+      const t0 = performance.now();
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(re);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.out).toBe(''); // nothing ran
+      expect(performance.now() - t0).toBeLessThan(5000);
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an existing model file needs --force; writes are atomic and leave no temporary file', async () => {
+    const other = path.join(dir, 'other.gguf');
+    fs.copyFileSync(model, other);
+    await expect(checkOutputs([{ option: '--out', path: other }])).rejects.toThrow(/--force/);
+    const r = await cli('dequant', model, 'blk.0.ffn_down.weight', '--out', other, '--force');
+    expect(r.code).toBe(0);
+    expect(fs.statSync(other).size).toBe(N * K * 4);
+    const j = path.join(dir, 'v.json');
+    const v = await cli('verify', model, '--batch', '1', '--json', j);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(j, 'utf8')).results).toHaveLength(1);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('non-regular files', () => {
+  it('GgufFile.open refuses a FIFO, a directory and a device at once with one line', async () => {
+    const fifo = path.join(dir, 'pipe.gguf');
+    try {
+      execFileSync('mkfifo', [fifo]);
+    } catch {
+      console.log('mkfifo is not available: FIFO case skipped');
+    }
+    const targets: [string, RegExp][] = [[dir, /a directory/]];
+    if (fs.existsSync(fifo)) targets.push([fifo, /FIFO/]);
+    if (fs.existsSync('/dev/zero')) targets.push(['/dev/zero', /character device/]);
+    for (const [p, re] of targets) {
+      // four at once: each open used to hold one of Node's four file threads
+      const all = await Promise.allSettled([1, 2, 3, 4].map(() => GgufFile.open(p)));
+      for (const a of all) {
+        expect(a.status).toBe('rejected');
+        const msg = ((a as PromiseRejectedResult).reason as Error).message;
+        expect(msg).toMatch(re);
+        expect(msg).toMatch(/not a regular file/);
+      }
+    }
+    const r = await cli('inspect', dir);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('streamed JSON', () => {
+  it('is byte-identical to JSON.stringify(value, null, 2), generators written as arrays', () => {
+    const values: unknown[] = [
+      { a: 1, b: [1, 2, { c: 'x\n"' }], d: undefined, e: [], f: {}, g: null, h: [undefined, () => 1] },
+      [{ x: [1, [2, 3]] }, 'y'],
+      'plain',
+      { nested: { deep: { deeper: [1] } }, when: new Date(0) },
+    ];
+    for (const v of values) expect([...jsonChunks(v)].join('')).toBe(JSON.stringify(v, null, 2));
+    const gen = {
+      *[Symbol.iterator]() {
+        yield { i: 0 };
+        yield { i: 1 };
+      },
+    };
+    expect([...jsonChunks({ rows: gen })].join('')).toBe(
+      JSON.stringify({ rows: [{ i: 0 }, { i: 1 }] }, null, 2),
+    );
+  });
+});
