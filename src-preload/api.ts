@@ -137,6 +137,8 @@ export interface RunRequest {
   compareUnfused: boolean;
   /** override the NMSE threshold; null uses the path's own */
   threshold: number | null;
+  /** timed repeats per job (after warm-ups); omitted = the backend's default (20 on GPUs, 3 on the cpu) */
+  repeats?: number;
 }
 
 export interface Metrics {

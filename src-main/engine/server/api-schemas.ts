@@ -18,6 +18,7 @@ export const LIMITS = {
   batchSizesPerRun: 64,
   maxBatch: 1 << 16,
   gridCells: 4096,
+  maxRepeats: 1000,
   bodyBytes: 4 << 20,
 } as const;
 
@@ -43,6 +44,7 @@ export const runRequestSchema = z
     path: z.enum(PATH_CHOICES),
     compareUnfused: z.boolean(),
     threshold: z.number().positive().finite().nullable(),
+    repeats: z.number().int().min(1).max(LIMITS.maxRepeats).optional(),
   })
   .strict();
 

@@ -167,10 +167,11 @@ function TensorTable({ model }: { model: ModelSummary }) {
       <div className="toolbar">
         <input
           type="search"
-          placeholder="Filter by name (e.g. ffn_down, attn_q)"
+          placeholder="Filter: ffn_down, attn_q or blk.*.ffn_*"
           value={s.filter.text}
           onChange={(e) => s.setFilter({ text: e.target.value })}
           data-testid="filter-name"
+          title="Comma list, any may match; * and ? are globs over the whole name (as --tensors), other words match anywhere"
           aria-label="Filter by name"
         />
         <select
