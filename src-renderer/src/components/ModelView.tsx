@@ -2,7 +2,7 @@ import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApp } from '../context';
-import { fmtBytes, fmtCount, fmtDuration, fmtShape } from '../lib/format';
+import { fmtBytes, fmtCount, fmtDuration, fmtRowsCols, fmtShape } from '../lib/format';
 import { typeColor } from '../lib/charts';
 import {
   clickSelect,
@@ -122,12 +122,12 @@ function QuantMix({ model }: { model: ModelSummary }) {
   );
 }
 
-const COLS: { key: TensorSortKey | null; label: string; cls?: string }[] = [
+const COLS: { key: TensorSortKey | null; label: string; cls?: string; title?: string }[] = [
   { key: null, label: '' },
   { key: 'index', label: '#', cls: 'num' },
   { key: 'name', label: 'Name' },
   { key: 'type', label: 'Type' },
-  { key: 'shape', label: 'Shape (k × n)', cls: 'num' },
+  { key: 'shape', label: 'Shape (n × k)', cls: 'num', title: 'rows n (outputs) × columns k (inputs)' },
   { key: 'nbytes', label: 'Size', cls: 'num' },
   { key: 'layer', label: 'Layer', cls: 'num' },
   { key: 'supported', label: 'Supported' },
@@ -223,7 +223,7 @@ function TensorTable({ model }: { model: ModelSummary }) {
           Clear all
         </button>
       </div>
-      <div className="vtable" role="table" aria-label="Tensors" data-testid="tensor-table">
+      <div className="vtable tensor-table" role="table" aria-label="Tensors" data-testid="tensor-table">
         <div className="vrow vhead tensor-grid" role="row">
           <div role="columnheader">
             <input
@@ -242,6 +242,7 @@ function TensorTable({ model }: { model: ModelSummary }) {
               key={c.label}
               role="columnheader"
               className={`sortable ${c.cls ?? ''}`}
+              title={c.title}
               onClick={() => c.key && s.setSort(c.key)}
               aria-sort={
                 s.sort.key === c.key ? (s.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined
@@ -303,8 +304,8 @@ function TensorTable({ model }: { model: ModelSummary }) {
                       {t.typeName}
                     </span>
                   </div>
-                  <div role="cell" className="num">
-                    {fmtShape(t.dims)}
+                  <div role="cell" className="num" title={`GGUF dims (innermost first): ${fmtShape(t.dims)}`}>
+                    {fmtRowsCols(t)}
                   </div>
                   <div role="cell" className="num">
                     {fmtBytes(t.nbytes)}
