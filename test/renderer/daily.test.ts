@@ -10,6 +10,9 @@ import {
   SPREAD_WARN,
 } from '../../src-renderer/src/lib/timing';
 import { buildRunRequest, createAppStore } from '../../src-renderer/src/store';
+import { byteUnit, niceTicks, rotatedLabelHeight, rotatedLabelLeft } from '../../src-renderer/src/lib/charts';
+import { errorHistogram } from '../../src-renderer/src/lib/colormap';
+import { fmtRowsCols } from '../../src-renderer/src/lib/format';
 import { FakeApi, fakeModel } from './fakeApi';
 import type { TensorResult, TimingSummary } from '../../src-preload/api';
 
@@ -185,5 +188,47 @@ describe('stale and hidden state', () => {
     releaseDevices();
     await init;
     expect(store.getState().backends.length).toBe(3);
+  });
+});
+
+describe('chart axes and the error histogram', () => {
+  it('ticks evenly from 0 on 1/2/2.5/5 steps, the domain ending on a tick', () => {
+    expect(niceTicks(0.65)).toEqual({ domain: [0, 0.8], ticks: [0, 0.2, 0.4, 0.6, 0.8] });
+    expect(niceTicks(0.5)).toEqual({ domain: [0, 0.5], ticks: [0, 0.1, 0.2, 0.3, 0.4, 0.5] });
+    expect(niceTicks(230).ticks).toEqual([0, 50, 100, 150, 200, 250]);
+    expect(niceTicks(0)).toEqual({ domain: [0, 1], ticks: [0, 0.5, 1] });
+    for (const max of [0.013, 7.7, 123456, 3e9]) {
+      const { domain, ticks } = niceTicks(max);
+      expect(domain[1]).toBeGreaterThanOrEqual(max);
+      const steps = ticks.slice(1).map((t, i) => t - ticks[i]);
+      for (const st of steps) expect(st).toBeCloseTo(steps[0], 9);
+    }
+  });
+  it('chooses the byte unit by magnitude (GiB for 200000 MiB)', () => {
+    expect(byteUnit(200000 * 2 ** 20)).toEqual({ unit: 'GiB', div: 2 ** 30 });
+    expect(byteUnit(700 * 1024)).toEqual({ unit: 'KiB', div: 1024 });
+    expect(byteUnit(1000)).toEqual({ unit: 'B', div: 1 });
+  });
+  it('sizes the room under rotated labels to the longest label, and the left margin to the first', () => {
+    const short = rotatedLabelHeight(['a · m=1']);
+    const long = rotatedLabelHeight(['blk.10.attn_output · m=512']);
+    expect(short).toBeLessThan(long);
+    expect(long).toBeLessThanOrEqual(140);
+    expect(rotatedLabelLeft('token_embd · m=1')).toBeGreaterThan(8);
+    expect(rotatedLabelLeft(undefined)).toBe(8);
+  });
+  it('bins the grid cells on the heatmap scale and counts zero, NaN and off-scale cells', () => {
+    const h = errorHistogram([0, 1e-8, 1e-7, 1e-6, 1e-6, null, Infinity, 1e-12], { lo: -8, hi: -6 }, 4);
+    expect(h.total).toBe(8);
+    expect(h.zero).toBe(1);
+    expect(h.nonFinite).toBe(2);
+    expect(h.below).toBe(1);
+    expect(h.bins).toEqual([1, 0, 1, 2]);
+    expect(h.edges).toEqual([-8, -7.5, -7, -6.5, -6]);
+    expect(errorHistogram([0, 0], null).zero).toBe(2);
+  });
+  it('writes shapes as rows n × columns k', () => {
+    expect(fmtRowsCols({ dims: [512, 1024], n: 1024, k: 512 })).toBe('1024 × 512');
+    expect(fmtRowsCols({ dims: [512], n: 1, k: 512 })).toBe('512');
   });
 });

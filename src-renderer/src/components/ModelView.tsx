@@ -3,7 +3,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApp } from '../context';
 import { fmtBytes, fmtCount, fmtDuration, fmtRowsCols, fmtShape } from '../lib/format';
-import { typeColor } from '../lib/charts';
+import { byteUnit, niceTicks, typeColor } from '../lib/charts';
 import {
   clickSelect,
   filterTensors,
@@ -86,31 +86,36 @@ function ModelInfo({ model }: { model: ModelSummary }) {
 }
 
 function QuantMix({ model }: { model: ModelSummary }) {
-  const data = Object.entries(model.typeBytes)
-    .map(([type, bytes]) => ({ type, bytes, mib: bytes / 2 ** 20 }))
+  const entries = Object.entries(model.typeBytes);
+  // The axis unit follows the largest type's size (KiB for a sample, GiB for a 70B model).
+  const { unit, div } = byteUnit(Math.max(0, ...entries.map(([, b]) => b)));
+  const data = entries
+    .map(([type, bytes]) => ({ type, bytes, v: bytes / div }))
     .sort((a, b) => b.bytes - a.bytes);
   const total = data.reduce((a, d) => a + d.bytes, 0);
+  const ticks = niceTicks(data[0]?.v ?? 0, 4);
   return (
     <section className="card quant-mix" data-testid="quant-mix">
       <h2 className="card-title">Quantization mix</h2>
       <div style={{ height: Math.max(90, data.length * 26 + 30) }}>
         <ResponsiveContainer width="100%" height="100%">
-          <BarChart data={data} layout="vertical" margin={{ left: 8, right: 16, top: 4, bottom: 4 }}>
+          <BarChart data={data} layout="vertical" margin={{ left: 8, right: 24, top: 4, bottom: 4 }}>
             <XAxis
               type="number"
-              tickFormatter={(v: number) => `${v.toFixed(v < 10 ? 1 : 0)}`}
-              unit=" MiB"
+              domain={ticks.domain}
+              ticks={ticks.ticks}
+              tickFormatter={(v: number) => `${Number(v.toPrecision(4))} ${unit}`}
               fontSize={11}
             />
             <YAxis type="category" dataKey="type" width={48} fontSize={11} />
             <Tooltip
-              formatter={(v) => [
-                `${fmtBytes(Number(v) * 2 ** 20)} (${((Number(v) * 2 ** 20 * 100) / total).toFixed(1)} %)`,
-                'bytes',
-              ]}
+              formatter={(_v, _n, p) => {
+                const bytes = (p.payload as { bytes: number }).bytes;
+                return [`${fmtBytes(bytes)} (${((bytes * 100) / total).toFixed(1)} %)`, 'bytes'];
+              }}
               contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }}
             />
-            <Bar dataKey="mib" isAnimationActive={false}>
+            <Bar dataKey="v" isAnimationActive={false}>
               {data.map((d) => (
                 <Cell key={d.type} fill={typeColor(d.type)} />
               ))}
