@@ -86,6 +86,8 @@ test('cancel midway, run again: every result of the second run appears', async (
   expect(doneBefore).toBeLessThan(total);
   await page.keyboard.press('Escape');
   expect(await waitRunEnd(page, 60_000)).toBe('cancelled');
+  // A stopped run says how far it got against its plan, not "N of N".
+  await expect(page.getByTestId('run-summary')).toContainText(`of the ${total} planned`);
   const afterCancel = await resultCounts(page);
   expect(afterCancel.total).toBeLessThan(total);
 

@@ -6,6 +6,9 @@
 import { test, expect, type Page } from '@playwright/test';
 import { listedModels, openApp, openModelFile, setBatchSizes, waitRunEnd } from './ui.helpers';
 import { startOwnServer } from './fixtures/own-server';
+import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 type Box = { name: string; x: number; y: number; width: number; height: number };
 
@@ -209,5 +212,36 @@ test('engine lost mid-run: interrupted at once, Run enabled; restarted with a ne
     await expect(page.getByTestId('app')).toBeVisible();
   } finally {
     await server.kill();
+  }
+});
+
+test('the picker names files by their path in the folder, lists links, and forgets deleted files', async ({
+  page,
+}) => {
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qs-e2e-picker-')));
+  mkdirSync(path.join(dir, 'llama', 'q4'), { recursive: true });
+  const sample = path.join(__dirname, '..', 'samples', 'tiny.gguf');
+  copyFileSync(sample, path.join(dir, 'llama', 'q4', 'nested.gguf'));
+  copyFileSync(sample, path.join(dir, 'gone.gguf'));
+  symlinkSync(path.join(dir, 'llama', 'q4', 'nested.gguf'), path.join(dir, 'link.gguf'));
+  const server = await startOwnServer({ modelsDir: dir });
+  try {
+    await page.goto(server.url);
+    const names = () =>
+      page
+        .getByTestId('empty-state')
+        .getByTestId('model-file')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-name') ?? ''));
+    await expect
+      .poll(names)
+      .toEqual(expect.arrayContaining(['gone.gguf', 'link.gguf', 'llama/q4/nested.gguf']));
+    rmSync(path.join(dir, 'gone.gguf'));
+    await page.getByTestId('empty-state').getByTestId('refresh-files').click();
+    await expect.poll(names).not.toContain('gone.gguf');
+    await page.locator('[data-testid=model-file][data-name="llama/q4/nested.gguf"]').first().click();
+    await expect(page.getByTestId('model-name')).toHaveText('nested.gguf');
+  } finally {
+    await server.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
