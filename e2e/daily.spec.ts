@@ -98,8 +98,27 @@ test.describe('layout without overlap', () => {
       ]);
       expect(Math.abs(head - row), 'header and rows scrolled together').toBeLessThan(1);
 
+      // The heatmap legend's tick labels stay on one line ("1e-6", not "1e-" over "6").
+      await expect(page.getByTestId('heatmap-legend')).toBeVisible();
+      const tickHeights = await page
+        .getByTestId('heatmap-legend')
+        .locator('.legend-tick')
+        .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
+      for (const h of tickHeights) expect(h, 'legend tick on one line').toBeLessThan(20);
+
       await page.getByTestId('tab-charts').click();
       await expect(page.getByTestId('chart-bandwidth')).toBeVisible();
+      // The first bar's rotated label is inside the card, not cut at its left edge.
+      const [cardLeft, labelLeft] = await page.getByTestId('chart-bandwidth').evaluate((card) => {
+        const lefts = [...card.querySelectorAll('.recharts-cartesian-axis-tick-value')].map(
+          (t) => t.getBoundingClientRect().left,
+        );
+        return [card.getBoundingClientRect().left, lefts.length ? Math.min(...lefts) : NaN];
+      });
+      expect(labelLeft, 'every axis label (the first bar label too) inside the card').toBeGreaterThanOrEqual(
+        cardLeft,
+      );
+      await expect(page.getByTestId('bandwidth-legend')).toContainText('Q4_K');
       expectNoOverlap(
         await boxes(page, ['chart-bandwidth', 'chart-batch-gbps', 'chart-batch-tflops', 'chart-roofline']),
         `on the charts at ${width} px`,
