@@ -10,6 +10,9 @@ import {
   waitRunEnd,
 } from './ui.helpers';
 
+/** Click to visible feedback during a run. */
+const LATENCY_GOAL_MS = 100;
+
 test('cancel midway, run again: every result of the second run appears', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
   await openApp(page, testInfo);
@@ -35,9 +38,9 @@ test('cancel midway, run again: every result of the second run appears', async (
     .toBeGreaterThanOrEqual(1);
   const feedback: number[] = [];
   const full: number[] = [];
-  for (const tab of ['tab-charts', 'tab-model', 'tab-results'] as const) {
-    const view = tab.replace('tab-', '');
-    const [fb, shown] = await page.evaluate(async (tabId) => {
+  /** Click a tab and time the DOM change it causes (feedback) and the view being shown. */
+  const measureTab = (tabId: string) =>
+    page.evaluate(async (tabId) => {
       const btn = document.querySelector<HTMLElement>(`[data-testid=${tabId}]`)!;
       const app = document.querySelector<HTMLElement>('[data-testid=app]')!;
       const want = tabId.replace('tab-', '');
@@ -55,7 +58,17 @@ test('cancel midway, run again: every result of the second run appears', async (
         obs.observe(app, { attributes: true, subtree: true, childList: true });
         btn.click();
       });
-    }, tab);
+    }, tabId);
+  for (const tab of ['tab-charts', 'tab-model', 'tab-results'] as const) {
+    const view = tab.replace('tab-', '');
+    let [fb, shown] = await measureTab(tab);
+    // Up to 2 retries for noise (another process on the machine), each from another tab.
+    for (let retry = 0; retry < 2 && fb >= LATENCY_GOAL_MS; retry++) {
+      const away = tab === 'tab-model' ? 'tab-results' : 'tab-model';
+      await page.getByTestId(away).click();
+      await expect(page.getByTestId(`pane-${away.replace('tab-', '')}`)).toBeVisible();
+      [fb, shown] = await measureTab(tab);
+    }
     await expect(page.getByTestId(`pane-${view}`)).toBeVisible();
     feedback.push(fb);
     full.push(shown);
@@ -66,13 +79,15 @@ test('cancel midway, run again: every result of the second run appears', async (
   const worst = Math.max(...feedback);
   measure(testInfo, 'input latency during a run (click -> tab feedback, worst of 3)', worst, 'ms');
   measure(testInfo, 'click -> new view fully rendered during a run (worst of 3)', Math.max(...full), 'ms');
-  expect(worst).toBeLessThan(1000); // goal 100 ms; generous bound on a shared machine
+  expect(worst).toBeLessThan(LATENCY_GOAL_MS);
 
   // Cancel with Escape while it runs.
   const doneBefore = (await progressCount(page)).done;
   expect(doneBefore).toBeLessThan(total);
   await page.keyboard.press('Escape');
   expect(await waitRunEnd(page, 60_000)).toBe('cancelled');
+  // A stopped run says how far it got against its plan, not "N of N".
+  await expect(page.getByTestId('run-summary')).toContainText(`of the ${total} planned`);
   const afterCancel = await resultCounts(page);
   expect(afterCancel.total).toBeLessThan(total);
 

@@ -4,27 +4,29 @@
  * data-testid attributes the UI carries (src-renderer/src/components):
  *   app (data-view=model|results|charts), tab-model, tab-results, tab-charts, open-model, model-name,
  *   theme-toggle, help-toggle, shortcuts-help, notice, error-boundary,
- *   empty-state, open-sample, model-picker, picker-close, model-file-list, model-file (data-name),
- *   browse-model (Electron), open-error,
+ *   connection-lost, reconnect, reauth, reauth-input, reauth-go, reauth-error,
+ *   empty-state, open-sample, model-picker, picker-close, model-file-list, model-file (data-name: the path
+ *   inside its folder), refresh-files, files-loading, files-none, browse-model (Electron), open-error,
  *   model-view, model-info, model-arch, toggle-metadata, model-warnings, quant-mix,
  *   filter-name, filter-type, filter-layer, tensor-counts, selected-count, select-all-filtered, clear-selection,
  *   tensor-table, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k), tensor-check,
  *   run-setup, backend-cpu|cuda|hip, backend-reason-<backend>, device-select, device-facts, batch-chips,
- *   batch-<m>, batch-custom, batch-custom-add, timing-none|hot|cold, path-auto|f32|int8|mma|unfused, seed,
+ *   batch-<m>, batch-custom, batch-custom-add, timing-none|hot|cold (cpu: none|hot, labelled Timed), timing-hint,
+ *   repeats, path-auto|f32|int8|mma|unfused, seed,
  *   threshold, compare-unfused, config-error, run-setup-run, run (top bar), cancel-run (top bar),
  *   export-format, export-report,
- *   run-progress (data-status=starting|running|cancelling|done|cancelled|failed), run-status, progress-bar,
+ *   run-progress (data-status=starting|running|cancelling|done|cancelled|failed|interrupted), run-status, progress-bar,
  *   progress-count ("done / total"), eta, current-job, run-summary, run-error, toggle-tensor-progress,
  *   tensor-progress,
- *   results-view, results-empty, results-counts, no-timing-hint, results-table, result-sort-<key>,
+ *   results-view, results-empty, results-owner, results-other-model, results-counts, no-timing-hint, results-table, result-sort-<key>,
  *   results-filter-all|problems|fail|error, select-failing, result-row (data-tensor, data-m, data-status, data-result-id;
  *   ArrowUp/ArrowDown move the selection), result-status, result-error,
  *   result-detail (data-result-id), result-detail-empty, detail-verdict, detail-metrics, detail-timing,
- *   detail-unfused, detail-error,
+ *   detail-unfused, detail-error, detail-spread, detail-samples, spread-warning, spread-warn (table),
  *   heatmap, heatmap-abs, heatmap-rel, heatmap-detail, heatmap-back, heatmap-reset, heatmap-region,
  *   heatmap-error, heatmap-canvas (data-draw-ms after each draw), heatmap-tooltip, tip-row, tip-col,
- *   tip-ref, tip-got, tip-err, heatmap-legend,
- *   charts-view, charts-empty, charts-no-timing, chart-bandwidth, bandwidth-m (batch size shown), chart-batch-gbps, chart-batch-tflops,
+ *   tip-ref, tip-got, tip-err, heatmap-legend, error-histogram, error-histogram-extra,
+ *   charts-view, charts-owner, bandwidth-legend, charts-empty, charts-no-timing, chart-bandwidth, bandwidth-m (batch size shown), chart-batch-gbps, chart-batch-tflops,
  *   chart-roofline, chart-fused, fused-hint.
  */
 import { expect, type Page, type TestInfo } from '@playwright/test';

@@ -115,20 +115,27 @@ export class EngineService {
   async listModelFiles(): Promise<ModelFileEntry[]> {
     const out: ModelFileEntry[] = [];
     const seen = new Set<string>();
-    const add = async (p: string, source: string) => {
+    // Files under a folder are named by their path inside it (sub/model.gguf), recent ones by base name.
+    const add = async (p: string, source: string, root?: string) => {
       const abs = path.resolve(p);
       if (seen.has(abs)) return;
       try {
         const st = await fs.stat(abs);
         if (!st.isFile()) return;
+        // A link inside a folder that points outside the folders this server may open is not offered.
+        if (this.opts.restrictToDirs && !this.allowed(await fs.realpath(abs))) return;
         seen.add(abs);
-        out.push({ path: abs, name: path.basename(abs), size: st.size, source });
+        const name = root
+          ? path.relative(path.resolve(root), abs).split(path.sep).join('/')
+          : path.basename(abs);
+        out.push({ path: abs, name, size: st.size, source });
       } catch {
         /* gone since it was listed: skip */
       }
     };
-    for (const p of await ggufFilesIn(this.opts.samplesDir)) await add(p, 'sample');
-    for (const dir of this.opts.modelDirs) for (const p of await ggufFilesIn(dir)) await add(p, 'models');
+    for (const p of await ggufFilesIn(this.opts.samplesDir)) await add(p, 'sample', this.opts.samplesDir);
+    for (const dir of this.opts.modelDirs)
+      for (const p of await ggufFilesIn(dir)) await add(p, 'models', dir);
     for (const p of await this.recent()) if (this.allowed(p)) await add(p, 'recent');
     return out;
   }
@@ -212,6 +219,7 @@ export class EngineService {
       threshold: req.threshold,
       arithmetic: req.arithmetic ?? null,
       activations,
+      repeats: req.repeats,
       request: req,
       outputs: this.outputs,
       signal: abort.signal,
@@ -449,7 +457,18 @@ export async function ggufFilesIn(dir: string, depth = 2): Promise<string[]> {
   }
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const p = path.join(dir, e.name);
-    if (e.isFile() && e.name.toLowerCase().endsWith('.gguf')) out.push(p);
+    const gguf = e.name.toLowerCase().endsWith('.gguf');
+    if (e.isFile() && gguf) out.push(p);
+    // A link to a file counts as the file (links to folders are not followed: no cycles).
+    else if (
+      e.isSymbolicLink() &&
+      gguf &&
+      (await fs.stat(p).then(
+        (st) => st.isFile(),
+        () => false,
+      ))
+    )
+      out.push(p);
     else if (e.isDirectory() && depth > 0 && !e.name.startsWith('.'))
       for (const q of await ggufFilesIn(p, depth - 1)) out.push(q);
   }

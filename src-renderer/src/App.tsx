@@ -10,6 +10,7 @@ import { ResultsView } from './components/ResultsView';
 import { ChartsView } from './components/ChartsView';
 import { ShortcutsHelp } from './components/ShortcutsHelp';
 import { Notice } from './components/Notice';
+import { ConnectionBanner } from './components/ConnectionBanner';
 import { isActive } from './lib/runState';
 import type { View } from './store';
 import type { QuantScopeApi } from '../../src-shared/contract';
@@ -162,6 +163,7 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
   return (
     <div className="app" data-testid="app" data-view={view}>
       <TopBar />
+      <ConnectionBanner />
       <Notice />
       <RunProgress />
       <main className="main">

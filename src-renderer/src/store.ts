@@ -19,7 +19,7 @@ import type {
 import { oneLine } from '../../src-shared/contract/errors';
 import { LIMITS } from '../../src-shared/contract/limits';
 import { createBatcher, type Scheduler } from './lib/batcher';
-import { applyRunEvents, IDLE_RUN, isActive, type RunState } from './lib/runState';
+import { applyRunEvents, IDLE_RUN, interruptRun, isActive, type RunState } from './lib/runState';
 import { EMPTY_FILTER, type SortState, type TensorFilter, type TensorSortKey } from './lib/tensors';
 import type { ResultSortKey } from './lib/results';
 import type { TensorResult } from '../../src-shared/contract';
@@ -41,7 +41,11 @@ export interface RunConfig {
   compareUnfused: boolean;
   /** text of the threshold override; '' = the path's own */
   threshold: string;
+  /** timed repeats per job; 0 = the backend's default */
+  repeats: number;
 }
+
+export const MAX_REPEATS = 1000;
 
 export const DEFAULT_CONFIG: RunConfig = {
   backend: 'cpu',
@@ -52,7 +56,23 @@ export const DEFAULT_CONFIG: RunConfig = {
   path: 'auto',
   compareUnfused: false,
   threshold: '',
+  repeats: 0,
 };
+
+/**
+ * The engine connection: 'ok', 'lost' (the engine does not answer: stopped or crashed) or
+ * 'unauthorized' (it answers but refuses this page's token: a restarted `quantscope serve`).
+ */
+export type ConnectionStatus = 'ok' | 'lost' | 'unauthorized';
+
+/** What the results on screen belong to (they outlive a model switch and a failed start). */
+export interface ResultsOwner {
+  runId: string | null;
+  modelName: string;
+  modelPath: string;
+  backend: BackendKind;
+  device: string;
+}
 
 export interface AppState {
   /** the engine API (read-only; components that fetch on demand use it) */
@@ -60,6 +80,8 @@ export interface AppState {
   appInfo: AppInfo | null;
   initError: string | null;
   files: ModelFileEntry[];
+  /** true until the first file listing answered (the picker says so instead of "no files") */
+  filesLoading: boolean;
   filesError: string | null;
   model: ModelSummary | null;
   opening: string | null;
@@ -74,6 +96,7 @@ export interface AppState {
   configError: string | null;
   run: RunState;
   results: TensorResult[];
+  resultsFor: ResultsOwner | null;
   staleRuns: ReadonlySet<string>;
   resultSort: SortState<ResultSortKey>;
   selectedResultId: string | null;
@@ -86,6 +109,9 @@ export interface AppState {
   lastReport: ReportResult | null;
   /** the run's first result time and the time the latest batch landed (responsiveness checks) */
   lastEventAt: number;
+  connection: ConnectionStatus;
+  /** the last connection error, one line */
+  connectionError: string | null;
 }
 
 export interface AppActions {
@@ -109,6 +135,8 @@ export interface AppActions {
   toggleTheme(): void;
   setNotice(n: AppState['notice']): void;
   exportReport(format: 'html' | 'json' | 'md'): Promise<ReportResult | null>;
+  /** ask the engine whether it is there; updates `connection` (the heartbeat calls it) */
+  checkConnection(): Promise<ConnectionStatus>;
   dispose(): void;
 }
 
@@ -153,6 +181,8 @@ export function buildRunRequest(s: AppState): RunRequest | { error: string } {
     if (!Number.isFinite(threshold) || threshold <= 0)
       return { error: `Threshold "${c.threshold}" must be a positive number such as 1e-6.` };
   }
+  if (!Number.isInteger(c.repeats) || c.repeats < 0 || c.repeats > MAX_REPEATS)
+    return { error: `Repeats must be a whole number 1–${MAX_REPEATS} (or empty for the default).` };
   return {
     modelId: s.model.modelId,
     tensors,
@@ -160,12 +190,31 @@ export function buildRunRequest(s: AppState): RunRequest | { error: string } {
     backend: c.backend,
     deviceIndex: c.deviceIndex,
     seed: c.seed,
-    timing: c.timing,
+    // The cpu has one timing protocol (no weight copies to rotate): "cold" would only be a label there.
+    timing: c.backend === 'cpu' && c.timing === 'cold' ? 'hot' : c.timing,
     path: c.path,
     compareUnfused: c.compareUnfused,
     threshold,
+    ...(c.repeats > 0 && c.timing !== 'none' ? { repeats: c.repeats } : {}),
   };
 }
+
+/**
+ * Which connection failure an API error means, if any: the HTTP client's "cannot reach" (network
+ * error, the server is gone) or the server's 401 (a token from an earlier server); else null.
+ */
+export function connectionFailure(e: unknown): Exclude<ConnectionStatus, 'ok'> | null {
+  const msg = errorText(e);
+  if (/missing or wrong token|HTTP 401\b/i.test(msg)) return 'unauthorized';
+  if (/cannot reach the QuantScope (server|engine)|engine connection lost/i.test(msg)) return 'lost';
+  return null;
+}
+
+/** How often the store asks the engine whether it is there: during a run (or while lost), and idle. */
+export const HEARTBEAT_ACTIVE_MS = 1000;
+export const HEARTBEAT_IDLE_MS = 5000;
+/** An engine that has not answered a heartbeat in this long counts as lost. */
+export const HEARTBEAT_TIMEOUT_MS = 4000;
 
 const THEME_KEY = 'quantscope.theme';
 const CONFIG_KEY = 'quantscope.runConfig';
@@ -201,21 +250,33 @@ function savedConfig(): RunConfig {
   }
 }
 
-export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler } = {}): AppStore {
+export interface StoreOptions {
+  schedule?: Scheduler;
+  /** heartbeat tick in ms (0 = none; tests call checkConnection themselves); default HEARTBEAT_ACTIVE_MS */
+  heartbeatMs?: number;
+}
+
+export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): AppStore {
   let unsubscribe: (() => void) | null = null;
   let cancelWhenKnown = false;
+  let heartbeat: ReturnType<typeof setInterval> | null = null;
+  let lastCheck = 0;
+  let checking = false;
 
   const store = createStore<AppState & AppActions>()((set, get) => {
     const batcher = createBatcher<RunEvent>((events) => {
       const s = get();
       const next = applyRunEvents({ run: s.run, results: s.results, staleRuns: s.staleRuns }, events);
       if (next.run !== s.run || next.results !== s.results) {
-        const firstResult =
-          s.selectedResultId === null && next.results.length > 0 ? next.results[0].resultId : null;
+        // The first event of the started run: the engine accepted it, its results replace the old ones.
+        const accepted = s.run.runId === null && next.run.runId !== null;
+        const selected = accepted ? null : s.selectedResultId;
+        const firstResult = selected === null && next.results.length > 0 ? next.results[0].resultId : null;
         set({
           run: next.run,
           results: next.results,
           lastEventAt: Date.now(),
+          ...(accepted ? { resultsFor: ownerOf(next.run), selectedResultId: null } : {}),
           ...(firstResult ? { selectedResultId: firstResult } : {}),
         });
       }
@@ -226,11 +287,80 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
       }
     }, opts.schedule);
 
+    /** The model and device a run's results belong to, named for the results header. */
+    function ownerOf(run: RunState): ResultsOwner | null {
+      const req = run.request;
+      const s = get();
+      if (!req) return null;
+      const model = s.model?.modelId === req.modelId ? s.model : null;
+      const dev = s.backends
+        .find((b) => b.backend === req.backend)
+        ?.devices.find((d) => d.index === req.deviceIndex);
+      return {
+        runId: run.runId,
+        modelName: model?.fileName ?? s.resultsFor?.modelName ?? 'model',
+        modelPath: model?.path ?? '',
+        backend: req.backend,
+        device: dev ? `${req.backend}:${dev.index} ${dev.name}` : `${req.backend}:${req.deviceIndex}`,
+      };
+    }
+
+    /** The engine answered (again): after an outage, say so and reload what may have changed. */
+    function connectionOk(): void {
+      const was = get().connection;
+      if (was === 'ok') return;
+      set({
+        connection: 'ok',
+        connectionError: null,
+        notice: { kind: 'info', text: 'Engine connection restored.' },
+      });
+      void get().refreshFiles();
+      void get().refreshDevices();
+    }
+
+    /** The engine went away or refuses us: mark an active run interrupted, enable Run again. */
+    function connectionFailed(kind: Exclude<ConnectionStatus, 'ok'>, e: unknown): void {
+      const s = get();
+      const reason =
+        kind === 'lost'
+          ? 'engine connection lost: the run was interrupted'
+          : 'the engine refused this page (it was restarted with a new token)';
+      cancelWhenKnown = false;
+      const run = interruptRun(s.run, reason);
+      set({
+        connection: kind,
+        connectionError: errorText(e),
+        run,
+        ...(run !== s.run ? { notice: { kind: 'error', text: `Engine connection lost: ${reason}.` } } : {}),
+      });
+      if (kind === 'lost') startHeartbeat();
+    }
+
+    /** Classify a failed call: a connection failure updates `connection`; returns whether it was one. */
+    function noteFailure(e: unknown): boolean {
+      const kind = connectionFailure(e);
+      if (kind) connectionFailed(kind, e);
+      return kind !== null;
+    }
+
+    function startHeartbeat(): void {
+      const tick = opts.heartbeatMs ?? HEARTBEAT_ACTIVE_MS;
+      if (heartbeat || tick <= 0 || typeof setInterval !== 'function') return;
+      heartbeat = setInterval(() => {
+        const s = get();
+        const busy = isActive(s.run.status) || s.connection === 'lost';
+        if (!busy && Date.now() - lastCheck < HEARTBEAT_IDLE_MS) return;
+        if (s.connection === 'unauthorized') return; // only a new token helps; the page says so
+        void get().checkConnection();
+      }, tick);
+    }
+
     return {
       api,
       appInfo: null,
       initError: null,
       files: [],
+      filesLoading: true,
       filesError: null,
       model: null,
       opening: null,
@@ -245,8 +375,9 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
       configError: null,
       run: IDLE_RUN,
       results: [],
+      resultsFor: null,
       staleRuns: new Set(),
-      resultSort: { key: 'order', dir: 'asc' },
+      resultSort: { key: 'status', dir: 'asc' },
       selectedResultId: null,
       view: 'model',
       pickerOpen: false,
@@ -256,23 +387,31 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
       exporting: false,
       lastReport: null,
       lastEventAt: 0,
+      connection: 'ok',
+      connectionError: null,
 
       async init() {
         if (!unsubscribe) unsubscribe = api.onRunEvent((ev) => batcher.push(ev));
-        const [info] = await Promise.allSettled([
-          api.appInfo(),
-          get().refreshFiles(),
-          get().refreshDevices(),
-        ]);
+        // The file list does not wait for the device probe (which can take seconds on a first start):
+        // the devices are asked for once the files have answered, so the engine lists them first.
+        const files = get().refreshFiles();
+        const devices = files.then(() => get().refreshDevices());
+        const [info] = await Promise.allSettled([api.appInfo(), files, devices]);
+        lastCheck = Date.now();
         if (info.status === 'fulfilled') set({ appInfo: info.value });
-        else set({ initError: `Could not reach the engine: ${errorText(info.reason)}` });
+        else {
+          set({ initError: `Could not reach the engine: ${errorText(info.reason)}` });
+          noteFailure(info.reason);
+        }
+        startHeartbeat();
       },
 
       async refreshFiles() {
         try {
-          set({ files: await api.listModelFiles(), filesError: null });
+          set({ files: await api.listModelFiles(), filesError: null, filesLoading: false });
         } catch (e) {
-          set({ filesError: `Could not list model files: ${errorText(e)}` });
+          set({ filesError: `Could not list model files: ${errorText(e)}`, filesLoading: false });
+          noteFailure(e);
         }
       },
 
@@ -290,6 +429,7 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
           set({ backends, devicesError: null, config });
         } catch (e) {
           set({ devicesError: `Could not list devices: ${errorText(e)}` });
+          noteFailure(e);
         }
       },
 
@@ -324,6 +464,8 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
           // The engine's message usually names the file already; do not say it twice.
           const text = msg.includes(name) ? msg : `Could not open ${name}: ${msg}`;
           set({ opening: null, openError: text });
+          // A file that is gone or changed should not stay offered as it was.
+          if (!noteFailure(e)) void get().refreshFiles();
         }
       },
 
@@ -352,12 +494,18 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
         if (isActive(s.run.status)) return;
         const req = buildRunRequest(s);
         if ('error' in req) {
-          set({ configError: req.error });
+          // Also as a notice: the setup card with its error line is on the Model tab only.
+          set({
+            configError: req.error,
+            ...(s.view !== 'model' ? { notice: { kind: 'error', text: req.error } } : {}),
+          });
           return;
         }
+        const prevRun = s.run;
         const stale = new Set(s.staleRuns);
         if (s.run.runId) stale.add(s.run.runId);
         cancelWhenKnown = false;
+        // The results on screen stay until the engine accepts the run (its first event or its reply).
         set({
           run: {
             ...IDLE_RUN,
@@ -366,25 +514,36 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
             total: req.tensors.length * req.batchSizes.length,
             startedAt: Date.now(),
           },
-          results: [],
           staleRuns: stale,
-          selectedResultId: null,
           configError: null,
           view: 'results',
         });
+        startHeartbeat();
         try {
           const { runId } = await api.startRun(req);
           batcher.flush();
           const run = get().run;
           if (run.runId === null && (run.status === 'starting' || run.status === 'cancelling')) {
-            set({ run: { ...run, runId } });
+            const accepted = { ...run, runId };
+            set({ run: accepted, results: [], selectedResultId: null, resultsFor: ownerOf(accepted) });
             if (run.status === 'cancelling') {
               cancelWhenKnown = false;
               await api.cancelRun(runId);
             }
           }
+          lastCheck = Date.now();
+          connectionOk();
         } catch (e) {
-          set({ run: { ...get().run, status: 'failed', error: errorText(e), finishedAt: Date.now() } });
+          const cur = get().run;
+          if (cur.runId !== null) {
+            // Accepted (events arrived) and then the connection failed: the run itself is affected.
+            if (!noteFailure(e)) set({ notice: { kind: 'error', text: errorText(e) } });
+            return;
+          }
+          // Not accepted: the previous run and its results stay as they were.
+          const msg = `The run did not start: ${errorText(e)}`;
+          set({ run: prevRun, configError: msg, notice: { kind: 'error', text: msg } });
+          noteFailure(e);
         }
       },
 
@@ -399,6 +558,11 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
         try {
           await api.cancelRun(run.runId);
         } catch (e) {
+          if (noteFailure(e)) return; // the run is marked interrupted
+          // The engine answered but refused: the run goes on as before, and Cancel works again.
+          const cur = get().run;
+          if (cur.runId === run.runId && cur.status === 'cancelling')
+            set({ run: { ...cur, status: run.status } });
           set({ notice: { kind: 'error', text: `Cancel failed: ${errorText(e)}` } });
         }
       },
@@ -464,9 +628,36 @@ export function createAppStore(api: QuantScopeApi, opts: { schedule?: Scheduler 
         }
       },
 
+      async checkConnection() {
+        if (checking) return get().connection;
+        checking = true;
+        lastCheck = Date.now();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        try {
+          await Promise.race([
+            api.appInfo(),
+            new Promise((_, reject) => {
+              timer = setTimeout(
+                () => reject(new Error('engine connection lost: no answer within 4 s')),
+                HEARTBEAT_TIMEOUT_MS,
+              );
+            }),
+          ]);
+          connectionOk();
+        } catch (e) {
+          if (!noteFailure(e)) connectionFailed('lost', e);
+        } finally {
+          clearTimeout(timer);
+          checking = false;
+        }
+        return get().connection;
+      },
+
       dispose() {
         unsubscribe?.();
         unsubscribe = null;
+        if (heartbeat) clearInterval(heartbeat);
+        heartbeat = null;
       },
     };
   });

@@ -12,5 +12,7 @@ export const LIMITS = {
   /** the largest batch size m */
   maxBatch: 1 << 16,
   gridCells: 4096,
+  /** timed repeats per job */
+  maxRepeats: 1000,
   bodyBytes: 4 << 20,
 } as const;

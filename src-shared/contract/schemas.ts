@@ -36,6 +36,7 @@ export const runRequestSchema = z
     arithmetic: z.enum(ARITHMETIC_SCHEMES).nullable().optional(),
     // a generated kind, or a float32/.npy file (the engine opens a file only where it may open models)
     activations: z.union([z.enum(ACTIVATION_KINDS), z.string().min(1).max(4096)]).optional(),
+    repeats: z.number().int().min(1).max(LIMITS.maxRepeats).optional(),
   })
   .strict();
 

@@ -142,6 +142,8 @@ export interface RunRequest {
   compareUnfused: boolean;
   /** override the NMSE threshold; null uses the path's own */
   threshold: number | null;
+  /** timed repeats per job (after warm-ups); omitted = the backend's default (20 on GPUs, 3 on the cpu) */
+  repeats?: number;
   /** judge by this declared arithmetic (f32, q8_1, qs8, qs8-mma, bf16, f16); absent: the path's own */
   arithmetic?: string | null;
   /** activations: gaussian (default), outliers, outliers100, embeddings, or a file path */

@@ -53,6 +53,31 @@ describe('EngineService', () => {
     expect(files.find((f) => f.name === 'broken.gguf')?.source).toBe('models');
   });
 
+  it('names files in sub-folders by their path inside the folder and lists links to files inside it', async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'qs-list-')));
+    const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'qs-out-')));
+    try {
+      fs.mkdirSync(path.join(root, 'llama', 'q4'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'llama', 'q4', 'm.gguf'), 'GGUF');
+      fs.writeFileSync(path.join(root, 'top.gguf'), 'GGUF');
+      fs.symlinkSync(path.join(root, 'top.gguf'), path.join(root, 'alias.gguf'));
+      fs.writeFileSync(path.join(outside, 'secret.gguf'), 'GGUF');
+      fs.symlinkSync(path.join(outside, 'secret.gguf'), path.join(root, 'escape.gguf'));
+      const s2 = new EngineService({
+        mode: 'browser',
+        samplesDir: samplesDir(),
+        modelDirs: [root],
+        restrictToDirs: true,
+      });
+      const names = (await s2.listModelFiles()).filter((f) => f.source === 'models').map((f) => f.name);
+      expect(names).toEqual(['alias.gguf', 'llama/q4/m.gguf', 'top.gguf']);
+      await s2.dispose();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('refuses files outside the allowed folders and names a malformed file in one line', async () => {
     await expect(svc.openModel('/etc/passwd')).rejects.toThrow(/outside the model folders/);
     const err = await svc.openModel(path.join(dir, 'broken.gguf')).catch((e: Error) => e);

@@ -147,6 +147,25 @@ describe('browser-mode server', () => {
     expect(fake.calls.length).toBe(before);
   });
 
+  it('answers a browser navigation without a valid token with a page asking for it (401)', async () => {
+    const page = await fetch(`${base}/?token=old-token-00000000`, { headers: { Accept: 'text/html,*/*' } });
+    expect(page.status).toBe(401);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('set-cookie')).toBeNull();
+    const html = await page.text();
+    expect(html).toContain('Access token needed');
+    expect(html).toMatch(/<form method="get" action="\/"><input name="token"/);
+    expect(html).not.toContain(TOKEN);
+    // API calls keep their JSON error whatever they accept.
+    const apiCall = await fetch(`${base}/api/appInfo`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/html' },
+      body: '[]',
+    });
+    expect(apiCall.status).toBe(401);
+    expect((await apiCall.json()).message).toMatch(/token/);
+  });
+
   it('accepts the token as bearer, query or cookie, and sets the cookie on the page load', async () => {
     const page = await fetch(`${base}/?token=${TOKEN}`);
     expect(page.status).toBe(200);

@@ -59,6 +59,27 @@ export interface RunningServer {
 const MAX_SSE_CLIENTS = 32;
 const SSE_HEARTBEAT_MS = 15_000;
 
+/** Whether an Accept header asks for a page (a browser navigation), not data. */
+function acceptsHtml(accept: string | undefined): boolean {
+  return typeof accept === 'string' && /\btext\/html\b/i.test(accept);
+}
+
+/** The page a browser navigation without a valid token gets (401): paste the printed URL's token. */
+const TOKEN_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>QuantScope: access token needed</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}
+code{background:#eee;padding:0 .3em;border-radius:3px}input{width:100%;box-sizing:border-box;padding:.4em;font:inherit}
+button{margin-top:.6em;padding:.4em 1.2em;font:inherit}</style></head>
+<body><h1>Access token needed</h1>
+<p>This QuantScope server needs the access token it printed when it started
+(<code>quantscope serve</code> prints a URL ending in <code>?token=…</code>). A restarted server has a new one.</p>
+<p>Open that URL, or paste its token here:</p>
+<form method="get" action="/"><input name="token" aria-label="Access token" autofocus
+placeholder="token from the printed URL" required><button type="submit">Open QuantScope</button></form>
+</body></html>
+`;
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -166,6 +187,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...extra,
     });
     res.end(text);
+  }
+
+  function sendTokenPage(res: ServerResponse): void {
+    const body = TOKEN_PAGE;
+    res.writeHead(401, {
+      ...SECURITY_HEADERS,
+      // The page's one form submits ?token=... back to this server; it runs no script.
+      'Content-Security-Policy':
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
   }
 
   function sendError(res: ServerResponse, status: number, message: string): void {
@@ -313,11 +347,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       { authorization: req.headers.authorization, cookie: req.headers.cookie },
       url,
     );
-    if (!tokenMatches(presented, token))
+    if (!tokenMatches(presented, token)) {
+      // A browser navigation (a reload after the server restarted with a new token) gets a page that
+      // asks for the new URL, not the API's JSON error.
+      if (req.method === 'GET' && !url.pathname.startsWith('/api/') && acceptsHtml(req.headers.accept))
+        return sendTokenPage(res);
       throw new HttpError(
         401,
         'missing or wrong token: open the URL with ?token=... that `quantscope serve` printed',
       );
+    }
 
     if (url.pathname === EVENTS_ROUTE) return handleEvents(req, res);
     if (url.pathname.startsWith(API_ROUTE_PREFIX))

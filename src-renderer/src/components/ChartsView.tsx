@@ -26,6 +26,9 @@ import {
   roofBandwidth,
   roofline,
   rooflinePoints,
+  niceTicks,
+  rotatedLabelHeight,
+  rotatedLabelLeft,
   shortTensor,
   typeColor,
 } from '../lib/charts';
@@ -82,6 +85,13 @@ function BatchChart({
   /** a dashed reference line (the copy bandwidth), or null */
   refY: number | null;
 }) {
+  let yMax = refY ?? 0;
+  for (const row of series.rows)
+    for (const t of series.types) {
+      const v = Number((row as Record<string, unknown>)[t]);
+      if (Number.isFinite(v) && v > yMax) yMax = v;
+    }
+  const yTicks = niceTicks(yMax * 1.05);
   return (
     <ResponsiveContainer width="100%" height={260}>
       <LineChart data={series.rows} margin={{ top: 8, right: 24, left: 8, bottom: 8 }}>
@@ -97,6 +107,8 @@ function BatchChart({
         />
         <YAxis
           {...axis}
+          domain={yTicks.domain}
+          ticks={yTicks.ticks}
           tickFormatter={(v: number) => fmtRate(v)}
           label={{ value: unit, angle: -90, position: 'insideLeft', fontSize: 11 }}
         />
@@ -133,6 +145,7 @@ export function ChartsView() {
     results: s.results,
     backends: s.backends,
     request: s.run.request,
+    owner: s.resultsFor,
     setView: s.setView,
     selectResult: s.selectResult,
     active: isActive(s.run.status),
@@ -220,6 +233,11 @@ export function ChartsView() {
     copyAll && !copy ? `copy ${fmtRate(copyAll)} GB/s` : '',
   ].filter(Boolean);
   const bwMax = Math.max(dataMax, peak ?? 0, copy ?? 0) * 1.08;
+  const bwTicks = niceTicks(bwMax);
+  const bwLabels = bwShown.map((p) => shortTensor(p.label));
+  const bwLabelH = rotatedLabelHeight(bwLabels);
+  const bwLeft = rotatedLabelLeft(bwLabels[0]);
+  const bwTypes = [...new Set(bwShown.map((p) => p.type))].sort();
   const bwSub = [
     `Weight bytes / median time${device ? ` on ${device.name}` : ''}.`,
     peak || copy
@@ -229,11 +247,18 @@ export function ChartsView() {
   ]
     .filter(Boolean)
     .join(' ');
+  const fusedLabels = fused.map((f) => shortTensor(f.label));
+  const fusedLabelH = rotatedLabelHeight(fusedLabels);
   const xs = [...new Set(s.results.map((r) => r.m))].sort((a, b) => a - b);
   const logX = xs.length > 1 && xs[xs.length - 1] / xs[0] >= 8;
 
   return (
     <div className="charts-view" data-testid="charts-view">
+      {s.owner && (
+        <p className="results-owner charts-owner" data-testid="charts-owner">
+          Results of <span className="mono">{s.owner.modelName}</span> on {s.owner.device}
+        </p>
+      )}
       <ChartCard
         title="Bandwidth per tensor (GB/s)"
         sub={`${bwSub} Click a bar to open its result.`}
@@ -258,8 +283,8 @@ export function ChartsView() {
           )
         }
       >
-        <ResponsiveContainer width="100%" height={300}>
-          <BarChart data={bwShown} margin={{ top: 16, right: 24, left: 8, bottom: 64 }}>
+        <ResponsiveContainer width="100%" height={230 + bwLabelH}>
+          <BarChart data={bwShown} margin={{ top: 16, right: 24, left: bwLeft, bottom: 4 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
             <XAxis
               dataKey="label"
@@ -268,11 +293,12 @@ export function ChartsView() {
               textAnchor="end"
               interval={0}
               {...axis}
-              height={70}
+              height={bwLabelH}
             />
             <YAxis
               tickFormatter={(v: number) => fmtRate(v)}
-              domain={[0, bwMax > 10 ? Math.ceil(bwMax) : Number(bwMax.toPrecision(2))]}
+              domain={bwTicks.domain}
+              ticks={bwTicks.ticks}
               unit=""
               {...axis}
               label={{ value: 'GB/s', angle: -90, position: 'insideLeft', fontSize: 11 }}
@@ -321,6 +347,13 @@ export function ChartsView() {
             )}
           </BarChart>
         </ResponsiveContainer>
+        <div className="type-legend" data-testid="bandwidth-legend" aria-label="Bar colours: weight type">
+          {bwTypes.map((t) => (
+            <span key={t} className="type-legend-item">
+              <span className="swatch" style={{ background: typeColor(t) }} /> {t}
+            </span>
+          ))}
+        </div>
       </ChartCard>
 
       <div className="chart-row">
@@ -411,8 +444,11 @@ export function ChartsView() {
           sub="Lower is better; the label shows the fused speed-up."
           testId="chart-fused"
         >
-          <ResponsiveContainer width="100%" height={280}>
-            <BarChart data={fused} margin={{ top: 8, right: 24, left: 8, bottom: 64 }}>
+          <ResponsiveContainer width="100%" height={210 + fusedLabelH}>
+            <BarChart
+              data={fused}
+              margin={{ top: 8, right: 24, left: rotatedLabelLeft(fusedLabels[0]), bottom: 4 }}
+            >
               <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
               <XAxis
                 dataKey="label"
@@ -420,7 +456,7 @@ export function ChartsView() {
                 angle={-35}
                 textAnchor="end"
                 interval={0}
-                height={70}
+                height={fusedLabelH}
                 {...axis}
               />
               <YAxis {...axis} label={{ value: 'µs', angle: -90, position: 'insideLeft', fontSize: 11 }} />

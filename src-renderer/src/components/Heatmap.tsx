@@ -1,10 +1,11 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp } from '../context';
 import type { ErrorGrid, ErrorGridRequest, QuantScopeApi, TensorResult } from '../../../src-shared/contract';
 import {
   cellAt,
   cellsToRegion,
   DEFAULT_LUT,
+  errorHistogram,
   legendGradient,
   gridScale,
   legendTicks,
@@ -236,74 +237,77 @@ export function Heatmap({ result, api }: HeatmapProps) {
           Full outputs were not kept for this result: zoom is off, the grid is the engine&apos;s summary.
         </p>
       )}
-      <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => (setHover(null), setDrag(null))}>
-        <canvas
-          ref={canvasRef}
-          className="heatmap-canvas"
-          data-testid="heatmap-canvas"
-          style={{ height, cursor: result.gridAvailable ? 'crosshair' : 'default' }}
-          onMouseMove={onMove}
-          onMouseDown={onDown}
-          onMouseUp={onUp}
-        />
-        {drag && (
-          <div
-            className="zoom-rect"
-            style={{
-              left: Math.min(drag.x0, drag.x1),
-              top: Math.min(drag.y0, drag.y1),
-              width: Math.abs(drag.x1 - drag.x0),
-              height: Math.abs(drag.y1 - drag.y0),
-            }}
+      <div className="heatmap-row">
+        <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => (setHover(null), setDrag(null))}>
+          <canvas
+            ref={canvasRef}
+            className="heatmap-canvas"
+            data-testid="heatmap-canvas"
+            style={{ height, cursor: result.gridAvailable ? 'crosshair' : 'default' }}
+            onMouseMove={onMove}
+            onMouseDown={onDown}
+            onMouseUp={onUp}
           />
-        )}
-        {grid && hover && worst && (
-          <div
-            className="heatmap-tip"
-            data-testid="heatmap-tooltip"
-            style={{
-              left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
-              top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
-            }}
-          >
-            <div>
-              row{' '}
-              <b className="num" data-testid="tip-row">
-                {worst[0]}
-              </b>{' '}
-              · col{' '}
-              <b className="num" data-testid="tip-col">
-                {worst[1]}
-              </b>
-            </div>
-            <div>
-              ref{' '}
-              <span className="num" data-testid="tip-ref">
-                {fmtVal(worst[2])}
-              </span>
-            </div>
-            <div>
-              got{' '}
-              <span className="num" data-testid="tip-got">
-                {fmtVal(worst[3])}
-              </span>
-            </div>
-            <div>
-              {metric === 'abs' ? '|error|' : 'rel error'}{' '}
-              <span className="num" data-testid="tip-err">
-                {fmtSci(value)}
-              </span>
-            </div>
-            {(grid.cellRows > 1 || grid.cellCols > 1) && (
-              <div className="muted small">
-                worst of rows {grid.rowStart + Math.floor(hover.row * grid.cellRows)}–
-                {Math.min(grid.rowEnd, grid.rowStart + Math.ceil((hover.row + 1) * grid.cellRows)) - 1}, cols{' '}
-                {grid.colStart + Math.floor(hover.col * grid.cellCols)}–
-                {Math.min(grid.colEnd, grid.colStart + Math.ceil((hover.col + 1) * grid.cellCols)) - 1}
+          {drag && (
+            <div
+              className="zoom-rect"
+              style={{
+                left: Math.min(drag.x0, drag.x1),
+                top: Math.min(drag.y0, drag.y1),
+                width: Math.abs(drag.x1 - drag.x0),
+                height: Math.abs(drag.y1 - drag.y0),
+              }}
+            />
+          )}
+          {grid && hover && worst && (
+            <div
+              className="heatmap-tip"
+              data-testid="heatmap-tooltip"
+              style={{
+                left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
+                top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
+              }}
+            >
+              <div>
+                row{' '}
+                <b className="num" data-testid="tip-row">
+                  {worst[0]}
+                </b>{' '}
+                · col{' '}
+                <b className="num" data-testid="tip-col">
+                  {worst[1]}
+                </b>
               </div>
-            )}
-          </div>
-        )}
+              <div>
+                ref{' '}
+                <span className="num" data-testid="tip-ref">
+                  {fmtVal(worst[2])}
+                </span>
+              </div>
+              <div>
+                got{' '}
+                <span className="num" data-testid="tip-got">
+                  {fmtVal(worst[3])}
+                </span>
+              </div>
+              <div>
+                {metric === 'abs' ? '|error|' : 'rel error'}{' '}
+                <span className="num" data-testid="tip-err">
+                  {fmtSci(value)}
+                </span>
+              </div>
+              {(grid.cellRows > 1 || grid.cellCols > 1) && (
+                <div className="muted small">
+                  worst of rows {grid.rowStart + Math.floor(hover.row * grid.cellRows)}–
+                  {Math.min(grid.rowEnd, grid.rowStart + Math.ceil((hover.row + 1) * grid.cellRows)) - 1},
+                  cols {grid.colStart + Math.floor(hover.col * grid.cellCols)}–
+                  {Math.min(grid.colEnd, grid.colStart + Math.ceil((hover.col + 1) * grid.cellCols)) - 1}
+                </div>
+              )}
+            </div>
+          )}
+        </div>
+        {grid && <ErrorHistogramChart grid={grid} scale={scale} metric={metric} />}
       </div>
       <div className="legend" data-testid="heatmap-legend">
         <span className="muted small">{metric === 'abs' ? '|error|' : 'relative error'} (log)</span>
@@ -337,4 +341,63 @@ export function Heatmap({ result, api }: HeatmapProps) {
 export function HeatmapForResult({ result }: { result: TensorResult }) {
   const api = useApp((s) => s.api);
   return <Heatmap result={result} api={api} key={result.resultId} />;
+}
+
+/** How the cells' errors spread over the heatmap's log scale (the same grid, so the two agree). */
+function ErrorHistogramChart({
+  grid,
+  scale,
+  metric,
+}: {
+  grid: ErrorGrid;
+  scale: LogScale | null;
+  metric: 'abs' | 'rel';
+}) {
+  const h = useMemo(() => errorHistogram(grid.values, scale), [grid, scale]);
+  const W = 220;
+  const H = 120;
+  const max = Math.max(1, ...h.bins);
+  const bw = h.bins.length ? W / h.bins.length : W;
+  return (
+    <figure className="error-hist" data-testid="error-histogram" data-total={h.total}>
+      <figcaption className="muted small">
+        cells by max {metric === 'abs' ? '|error|' : 'rel error'} (log bins)
+      </figcaption>
+      <svg width={W} height={H + 16} role="img" aria-label="Error histogram">
+        {h.bins.map((c, i) => {
+          const bh = (c / max) * H;
+          return (
+            <rect
+              key={i}
+              className="hist-bar"
+              x={i * bw + 1}
+              y={H - bh}
+              width={Math.max(1, bw - 2)}
+              height={bh}
+            >
+              <title>
+                {`${fmtSci(10 ** h.edges[i])} … ${fmtSci(10 ** h.edges[i + 1])}: ${c} cell${c === 1 ? '' : 's'}`}
+              </title>
+            </rect>
+          );
+        })}
+        <line x1={0} x2={W} y1={H + 0.5} y2={H + 0.5} stroke="var(--border)" />
+        {h.edges.length > 0 && (
+          <>
+            <text x={0} y={H + 13} fontSize={10} fill="var(--muted)">
+              {fmtSci(10 ** h.edges[0], 1)}
+            </text>
+            <text x={W} y={H + 13} fontSize={10} fill="var(--muted)" textAnchor="end">
+              {fmtSci(10 ** h.edges[h.edges.length - 1], 1)}
+            </text>
+          </>
+        )}
+      </svg>
+      <p className="small muted num" data-testid="error-histogram-extra">
+        {h.total} cells{h.zero ? ` · ${h.zero} exactly 0` : ''}
+        {h.below ? ` · ${h.below} below the scale` : ''}
+        {h.nonFinite ? ` · ${h.nonFinite} NaN/Inf` : ''}
+      </p>
+    </figure>
+  );
 }

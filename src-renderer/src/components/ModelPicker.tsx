@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { useApp } from '../context';
 import { fmtBytes } from '../lib/format';
 import type { ModelFileEntry } from '../../../src-shared/contract';
@@ -50,22 +51,48 @@ function FileList({
 function PickerBody() {
   const s = useApp((s) => ({
     files: s.files,
+    filesLoading: s.filesLoading,
     filesError: s.filesError,
+    refreshFiles: s.refreshFiles,
     openError: s.openError,
     opening: s.opening,
     mode: s.appInfo?.mode,
     openModel: s.openModel,
     pickAndOpen: s.pickAndOpen,
   }));
+  // The folders change behind our back (files added, deleted): list again whenever the window
+  // regains focus while the list is shown.
+  const refresh = s.refreshFiles;
+  useEffect(() => {
+    const onFocus = () => void refresh();
+    window.addEventListener('focus', onFocus);
+    return () => window.removeEventListener('focus', onFocus);
+  }, [refresh]);
   return (
     <>
       {s.files.length > 0 ? (
         <FileList files={s.files} onOpen={s.openModel} opening={s.opening} />
+      ) : s.filesLoading ? (
+        <p className="muted" data-testid="files-loading">
+          Looking for model files…
+        </p>
       ) : (
-        !s.filesError && <p className="muted">No model files found in the served directories.</p>
+        !s.filesError && (
+          <p className="muted" data-testid="files-none">
+            No model files found in the served directories.
+          </p>
+        )
       )}
       {s.filesError && <p className="error-text">{s.filesError}</p>}
       <div className="picker-actions">
+        <button
+          className="btn small"
+          data-testid="refresh-files"
+          title="List the model folders again"
+          onClick={() => void s.refreshFiles()}
+        >
+          ↻ Refresh
+        </button>
         {s.mode === 'electron' ? (
           <>
             <button className="btn" data-testid="browse-model" onClick={() => s.pickAndOpen()}>

@@ -2,8 +2,8 @@ import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApp } from '../context';
-import { fmtBytes, fmtCount, fmtDuration, fmtShape } from '../lib/format';
-import { typeColor } from '../lib/charts';
+import { fmtBytes, fmtCount, fmtDuration, fmtRowsCols, fmtShape } from '../lib/format';
+import { byteUnit, niceTicks, typeColor } from '../lib/charts';
 import {
   clickSelect,
   filterTensors,
@@ -86,31 +86,36 @@ function ModelInfo({ model }: { model: ModelSummary }) {
 }
 
 function QuantMix({ model }: { model: ModelSummary }) {
-  const data = Object.entries(model.typeBytes)
-    .map(([type, bytes]) => ({ type, bytes, mib: bytes / 2 ** 20 }))
+  const entries = Object.entries(model.typeBytes);
+  // The axis unit follows the largest type's size (KiB for a sample, GiB for a 70B model).
+  const { unit, div } = byteUnit(Math.max(0, ...entries.map(([, b]) => b)));
+  const data = entries
+    .map(([type, bytes]) => ({ type, bytes, v: bytes / div }))
     .sort((a, b) => b.bytes - a.bytes);
   const total = data.reduce((a, d) => a + d.bytes, 0);
+  const ticks = niceTicks(data[0]?.v ?? 0, 4);
   return (
     <section className="card quant-mix" data-testid="quant-mix">
       <h2 className="card-title">Quantization mix</h2>
       <div style={{ height: Math.max(90, data.length * 26 + 30) }}>
         <ResponsiveContainer width="100%" height="100%">
-          <BarChart data={data} layout="vertical" margin={{ left: 8, right: 16, top: 4, bottom: 4 }}>
+          <BarChart data={data} layout="vertical" margin={{ left: 8, right: 24, top: 4, bottom: 4 }}>
             <XAxis
               type="number"
-              tickFormatter={(v: number) => `${v.toFixed(v < 10 ? 1 : 0)}`}
-              unit=" MiB"
+              domain={ticks.domain}
+              ticks={ticks.ticks}
+              tickFormatter={(v: number) => `${Number(v.toPrecision(4))} ${unit}`}
               fontSize={11}
             />
             <YAxis type="category" dataKey="type" width={48} fontSize={11} />
             <Tooltip
-              formatter={(v) => [
-                `${fmtBytes(Number(v) * 2 ** 20)} (${((Number(v) * 2 ** 20 * 100) / total).toFixed(1)} %)`,
-                'bytes',
-              ]}
+              formatter={(_v, _n, p) => {
+                const bytes = (p.payload as { bytes: number }).bytes;
+                return [`${fmtBytes(bytes)} (${((bytes * 100) / total).toFixed(1)} %)`, 'bytes'];
+              }}
               contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }}
             />
-            <Bar dataKey="mib" isAnimationActive={false}>
+            <Bar dataKey="v" isAnimationActive={false}>
               {data.map((d) => (
                 <Cell key={d.type} fill={typeColor(d.type)} />
               ))}
@@ -122,12 +127,12 @@ function QuantMix({ model }: { model: ModelSummary }) {
   );
 }
 
-const COLS: { key: TensorSortKey | null; label: string; cls?: string }[] = [
+const COLS: { key: TensorSortKey | null; label: string; cls?: string; title?: string }[] = [
   { key: null, label: '' },
   { key: 'index', label: '#', cls: 'num' },
   { key: 'name', label: 'Name' },
   { key: 'type', label: 'Type' },
-  { key: 'shape', label: 'Shape (k × n)', cls: 'num' },
+  { key: 'shape', label: 'Shape (n × k)', cls: 'num', title: 'rows n (outputs) × columns k (inputs)' },
   { key: 'nbytes', label: 'Size', cls: 'num' },
   { key: 'layer', label: 'Layer', cls: 'num' },
   { key: 'supported', label: 'Supported' },
@@ -167,10 +172,11 @@ function TensorTable({ model }: { model: ModelSummary }) {
       <div className="toolbar">
         <input
           type="search"
-          placeholder="Filter by name (e.g. ffn_down, attn_q)"
+          placeholder="Filter: ffn_down, attn_q or blk.*.ffn_*"
           value={s.filter.text}
           onChange={(e) => s.setFilter({ text: e.target.value })}
           data-testid="filter-name"
+          title="Comma list, any may match; * and ? are globs over the whole name (as --tensors), other words match anywhere"
           aria-label="Filter by name"
         />
         <select
@@ -222,7 +228,7 @@ function TensorTable({ model }: { model: ModelSummary }) {
           Clear all
         </button>
       </div>
-      <div className="vtable" role="table" aria-label="Tensors" data-testid="tensor-table">
+      <div className="vtable tensor-table" role="table" aria-label="Tensors" data-testid="tensor-table">
         <div className="vrow vhead tensor-grid" role="row">
           <div role="columnheader">
             <input
@@ -241,6 +247,7 @@ function TensorTable({ model }: { model: ModelSummary }) {
               key={c.label}
               role="columnheader"
               className={`sortable ${c.cls ?? ''}`}
+              title={c.title}
               onClick={() => c.key && s.setSort(c.key)}
               aria-sort={
                 s.sort.key === c.key ? (s.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined
@@ -302,8 +309,8 @@ function TensorTable({ model }: { model: ModelSummary }) {
                       {t.typeName}
                     </span>
                   </div>
-                  <div role="cell" className="num">
-                    {fmtShape(t.dims)}
+                  <div role="cell" className="num" title={`GGUF dims (innermost first): ${fmtShape(t.dims)}`}>
+                    {fmtRowsCols(t)}
                   </div>
                   <div role="cell" className="num">
                     {fmtBytes(t.nbytes)}

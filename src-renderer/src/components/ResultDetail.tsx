@@ -12,9 +12,10 @@ import {
 } from '../lib/format';
 import { flops, intensity } from '../lib/charts';
 import { verdictText } from '../lib/results';
+import { protocolLabel, spreadWarning } from '../lib/timing';
 import { HeatmapForResult } from './Heatmap';
 import { ErrorBoundary } from './ErrorBoundary';
-import type { Metrics, TimingSummary } from '../../../src-shared/contract';
+import type { BackendKind, Metrics, TimingSummary } from '../../../src-shared/contract';
 
 function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
   return (
@@ -57,32 +58,44 @@ function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
   );
 }
 
-function TimingTable({ t }: { t: TimingSummary }) {
+function TimingTable({ t, backend }: { t: TimingSummary; backend: BackendKind }) {
+  const warn = spreadWarning(t);
   return (
     <table className="kv" data-testid="detail-timing">
       <tbody>
         <tr>
           <td>Median</td>
           <td className="num">
-            {fmtUs(t.medianUs)} <span className="muted">({t.protocol})</span>
+            {fmtUs(t.medianUs)} <span className="muted">({protocolLabel(t, backend)})</span>
           </td>
         </tr>
         <tr>
-          <td>Min / max</td>
-          <td className="num">
-            {fmtUs(t.minUs)} / {fmtUs(t.maxUs)} · spread {fmtPct(t.spread * 100)}
+          <td>Spread</td>
+          <td className="num" data-testid="detail-spread">
+            {fmtPct(t.spread * 100)} <span className="muted">(p90 − p10) / median</span> · min / max{' '}
+            {fmtUs(t.minUs)} / {fmtUs(t.maxUs)}
           </td>
         </tr>
         <tr>
           <td>Samples</td>
-          <td className="num">
-            {t.samples} · {t.weightCopies} weight cop{t.weightCopies === 1 ? 'y' : 'ies'}
+          <td className="num" data-testid="detail-samples">
+            {t.samples}
           </td>
         </tr>
+        {warn && (
+          <tr>
+            <td />
+            <td className="warn-text" data-testid="spread-warning">
+              ⚠ {warn}
+            </td>
+          </tr>
+        )}
         <tr>
           <td>Bandwidth</td>
           <td className="num">
-            {fmtRate(t.gbps)} GB/s · {fmtPct(t.pctPeak)} of peak · {fmtPct(t.pctCopy)} of copy
+            {fmtRate(t.gbps)} GB/s
+            {t.pctPeak != null && <> · {fmtPct(t.pctPeak)} of the datasheet peak</>}
+            {t.pctCopy != null && <> · {fmtPct(t.pctCopy)} of the measured device copy bandwidth</>}
           </td>
         </tr>
         <tr>
@@ -143,7 +156,7 @@ export function ResultDetail() {
         <div>
           <h3>Timing</h3>
           {r.timing ? (
-            <TimingTable t={r.timing} />
+            <TimingTable t={r.timing} backend={r.backend} />
           ) : (
             <p className="hint">Not timed (timing protocol &quot;none&quot; or the backend does not time).</p>
           )}

@@ -4,6 +4,7 @@ import { useApp } from '../context';
 import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
 import { countResults, sortResults, verdictText, type ResultSortKey } from '../lib/results';
 import { isActive } from '../lib/runState';
+import { bandwidthShare, shareHeader, spreadWarning, timingTitle } from '../lib/timing';
 import { ResultDetail } from './ResultDetail';
 import type { TensorResult } from '../../../src-shared/contract';
 
@@ -20,18 +21,23 @@ const COLS: { key: ResultSortKey; label: string; cls?: string; title?: string }[
     cls: 'num',
     title: 'max |error| / max |reference| of that output row',
   },
-  { key: 'time', label: 'Time', cls: 'num', title: 'median kernel time' },
+  { key: 'time', label: 'Time', cls: 'num', title: 'median kernel time (⚠: spread above 5 %)' },
   { key: 'gbps', label: 'GB/s', cls: 'num', title: 'weight bytes / median time' },
-  { key: 'pctPeak', label: '% peak', cls: 'num', title: 'of peak bandwidth (or of measured copy bandwidth)' },
+  {
+    key: 'pctPeak',
+    label: '% of peak',
+    cls: 'num',
+    title: 'of the datasheet peak bandwidth (GPUs), else of the measured device copy bandwidth',
+  },
   { key: 'path', label: 'Path' },
 ];
 
 const ROW_H = 28;
 
 function ResultRow({ r }: { r: TensorResult }) {
-  const pct = r.timing?.pctPeak ?? r.timing?.pctCopy ?? null;
-  // Without a known peak the column falls back to the measured copy bandwidth, and says so.
-  const ofCopy = r.timing?.pctPeak == null && r.timing?.pctCopy != null;
+  // Without a datasheet peak the column shows the share of the measured copy bandwidth, and says so.
+  const share = bandwidthShare(r.timing);
+  const warn = r.timing ? spreadWarning(r.timing) : null;
   return (
     <>
       <div role="cell" className="mono ellipsis" title={r.tensor}>
@@ -61,16 +67,21 @@ function ResultRow({ r }: { r: TensorResult }) {
           <div role="cell" className="num">
             {fmtSci(r.metrics?.maxRelErr)}
           </div>
-          <div role="cell" className="num">
+          <div role="cell" className="num" title={r.timing ? (warn ?? timingTitle(r.timing)) : undefined}>
+            {warn && (
+              <span className="warn-text" data-testid="spread-warn">
+                ⚠{' '}
+              </span>
+            )}
             {fmtUs(r.timing?.medianUs)}
           </div>
           <div role="cell" className="num">
             {fmtRate(r.timing?.gbps)}
           </div>
           <div role="cell" className="num">
-            {fmtPct(pct)}
-            {ofCopy && (
-              <span className="muted small" title="of the measured copy bandwidth (peak unknown)">
+            {fmtPct(share?.pct)}
+            {share?.of === 'copy' && (
+              <span className="muted small" title="of the measured device copy bandwidth (no datasheet peak)">
                 {' '}
                 copy
               </span>
@@ -102,6 +113,7 @@ function ResultsTable({ filter }: { filter: StatusFilter }) {
         : s.results.filter((r) => (filter === 'problems' ? r.status !== 'pass' : r.status === filter));
     return sortResults(shown, s.sort);
   }, [s.results, s.sort, filter]);
+  const shareLabel = useMemo(() => shareHeader(s.results), [s.results]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virt = useVirtualizer({
     count: rows.length,
@@ -122,7 +134,7 @@ function ResultsTable({ filter }: { filter: StatusFilter }) {
             data-testid={`result-sort-${c.key}`}
             aria-sort={s.sort.key === c.key ? (s.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}
           >
-            {c.label}
+            {c.key === 'pctPeak' ? shareLabel : c.label}
             {s.sort.key === c.key && <span className="sort-ind">{s.sort.dir === 'asc' ? '▲' : '▼'}</span>}
           </div>
         ))}
@@ -178,6 +190,7 @@ export function ResultsView() {
     results: s.results,
     status: s.run.status,
     model: s.model,
+    owner: s.resultsFor,
     setView: s.setView,
     hasTiming: s.results.some((r) => r.timing),
     timingChoice: s.run.request?.timing,
@@ -192,6 +205,7 @@ export function ResultsView() {
     s.setView('model');
   };
   const [filter, setFilter] = useState<StatusFilter>('all');
+  const ownModel = !s.owner?.modelPath || s.owner.modelPath === s.model?.path;
   if (s.status === 'idle' && s.results.length === 0) {
     return (
       <div className="empty" data-testid="results-empty">
@@ -212,6 +226,17 @@ export function ResultsView() {
       <div className="card results-card">
         <div className="toolbar">
           <h2 className="card-title">Results</h2>
+          {s.owner && (
+            <span className="results-owner ellipsis" data-testid="results-owner" title={s.owner.modelPath}>
+              <span className="mono">{s.owner.modelName}</span> · {s.owner.device}
+              {s.model && s.owner.modelPath && s.model.path !== s.owner.modelPath && (
+                <span className="warn-text" data-testid="results-other-model">
+                  {' '}
+                  (not the open model)
+                </span>
+              )}
+            </span>
+          )}
           <span className="num" data-testid="results-counts">
             <span className="pass-text">{counts.pass} pass</span> ·{' '}
             <span className="fail-text">{counts.fail} fail</span> ·{' '}
@@ -239,7 +264,7 @@ export function ResultsView() {
             ))}
           </div>
           {isActive(s.status) && <span className="muted">streaming…</span>}
-          {!isActive(s.status) && counts.fail + counts.error > 0 && s.model && (
+          {!isActive(s.status) && counts.fail + counts.error > 0 && s.model && ownModel && (
             <button
               className="btn small"
               onClick={selectFailing}

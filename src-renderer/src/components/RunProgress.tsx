@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useApp } from '../context';
 import { isActive } from '../lib/runState';
 import { fmtDuration } from '../lib/format';
-import { tensorProgress } from '../lib/results';
+import { plannedText, tensorProgress } from '../lib/results';
 
 const STATUS_TEXT = {
   idle: '',
@@ -12,6 +12,7 @@ const STATUS_TEXT = {
   done: 'Done',
   cancelled: 'Cancelled',
   failed: 'Failed',
+  interrupted: 'Interrupted',
 } as const;
 
 /** The run strip: overall progress, time left, current job, per-tensor progress on demand. */
@@ -67,6 +68,14 @@ export function RunProgress() {
             <span className="pass-text">{run.summary.passed} passed</span> ·{' '}
             <span className="fail-text">{run.summary.failed} failed</span> ·{' '}
             <span className="error-text-inline">{run.summary.errors} errors</span>
+            {run.status !== 'done' && run.total > 0 && (
+              <span className="muted"> · {plannedText(done, run.total)}</span>
+            )}
+          </span>
+        )}
+        {!run.summary && run.status === 'interrupted' && (
+          <span className="run-summary num muted" data-testid="run-summary">
+            {plannedText(done, run.total)}
           </span>
         )}
         {run.error && (

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useApp } from '../context';
-import { BATCH_CHOICES, parseBatchSizes } from '../store';
+import { BATCH_CHOICES, MAX_REPEATS, parseBatchSizes } from '../store';
 import { isActive } from '../lib/runState';
 import { fmtBytes, fmtNum } from '../lib/format';
 import type { BackendKind, PathChoice, TimingChoice } from '../../../src-shared/contract';
@@ -9,6 +9,15 @@ const TIMING: { v: TimingChoice; label: string; hint: string }[] = [
   { v: 'none', label: 'None', hint: 'correctness only' },
   { v: 'hot', label: 'Hot', hint: 'one weight buffer reused (may sit in L2), like llama.cpp' },
   { v: 'cold', label: 'Cold', hint: 'several weight copies rotated: DRAM bandwidth' },
+];
+/** The cpu has one protocol: the same weights each repeat (no copies to rotate), wall-clock median. */
+const CPU_TIMING: { v: TimingChoice; label: string; hint: string }[] = [
+  { v: 'none', label: 'None', hint: 'correctness only' },
+  {
+    v: 'hot',
+    label: 'Timed',
+    hint: 'cpu: the same weights every repeat, median wall-clock time (no hot/cold distinction here)',
+  },
 ];
 const PATHS: { v: PathChoice; label: string; hint: string }[] = [
   {
@@ -41,6 +50,8 @@ export function RunSetup() {
   const device = backend?.devices.find((d) => d.index === c.deviceIndex) ?? null;
   const isGpu = c.backend !== 'cpu';
   const jobs = s.selectedCount * c.batchSizes.length;
+  const timings = isGpu ? TIMING : CPU_TIMING;
+  const timing: TimingChoice = !isGpu && c.timing === 'cold' ? 'hot' : c.timing;
 
   const toggleBatch = (m: number) => {
     const has = c.batchSizes.includes(m);
@@ -168,12 +179,12 @@ export function RunSetup() {
       <div className="field">
         <label>Timing</label>
         <div className="seg" role="radiogroup" aria-label="Timing protocol">
-          {TIMING.map((t) => (
+          {timings.map((t) => (
             <button
               key={t.v}
               role="radio"
-              aria-checked={c.timing === t.v}
-              className={c.timing === t.v ? 'on' : ''}
+              aria-checked={timing === t.v}
+              className={timing === t.v ? 'on' : ''}
               title={t.hint}
               data-testid={`timing-${t.v}`}
               onClick={() => s.setConfig({ timing: t.v })}
@@ -182,7 +193,30 @@ export function RunSetup() {
             </button>
           ))}
         </div>
-        <p className="hint">{TIMING.find((t) => t.v === c.timing)?.hint}</p>
+        <p className="hint" data-testid="timing-hint">
+          {timings.find((t) => t.v === timing)?.hint}
+        </p>
+        {timing !== 'none' && (
+          <div className="inline repeats">
+            <label htmlFor="repeats">Repeats</label>
+            <input
+              id="repeats"
+              className="num"
+              type="number"
+              min={1}
+              max={MAX_REPEATS}
+              placeholder={isGpu ? '20' : '3'}
+              value={c.repeats > 0 ? c.repeats : ''}
+              data-testid="repeats"
+              title="timed repeats per job after the warm-ups; the median, spread and count are shown"
+              onChange={(e) => {
+                const v = e.target.value.trim();
+                s.setConfig({ repeats: v === '' ? 0 : Math.floor(Number(v)) });
+              }}
+            />
+            <span className="hint">{c.repeats > 0 ? '' : `default ${isGpu ? 20 : 3}`}</span>
+          </div>
+        )}
       </div>
 
       <div className="field">

@@ -61,7 +61,7 @@ export function TopBar() {
         <span className="logo" aria-hidden>
           ◧
         </span>
-        QuantScope
+        <span className="brand-name">QuantScope</span>
       </div>
       <button
         className="btn model-btn"

@@ -196,3 +196,43 @@ export function logAxis(values: number[]): { domain: [number, number]; ticks: nu
   for (let d = lo; d <= hi; d += step) ticks.push(10 ** d);
   return { domain: [10 ** lo, 10 ** hi], ticks };
 }
+
+/**
+ * Even linear ticks from 0: a step of 1, 2, 2.5 or 5 × 10^n so that about `count` steps cover
+ * `max`; the domain ends on the last tick (recharts' own ticks can end on an odd value: 0.65).
+ */
+export function niceTicks(max: number, count = 5): { domain: [number, number]; ticks: number[] } {
+  if (!(max > 0) || !Number.isFinite(max)) return { domain: [0, 1], ticks: [0, 0.5, 1] };
+  const raw = max / count;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * pow).find((s) => s >= raw) ?? 10 * pow;
+  const n = Math.ceil(max / step - 1e-9);
+  const ticks = Array.from({ length: n + 1 }, (_, i) => Number((i * step).toPrecision(12)));
+  return { domain: [0, ticks[n]], ticks };
+}
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** The byte unit for an axis whose largest value is `maxBytes` (so ticks read 50 GiB, not 51200 MiB). */
+export function byteUnit(maxBytes: number): { unit: (typeof BYTE_UNITS)[number]; div: number } {
+  let i = 0;
+  while (i < BYTE_UNITS.length - 1 && maxBytes >= 1024 ** (i + 1)) i++;
+  return { unit: BYTE_UNITS[i], div: 1024 ** i };
+}
+
+/**
+ * Room under a bar chart's x labels rotated by `angleDeg`: the longest label's vertical extent at
+ * ~6.5 px a character (11 px font), bounded; so no band of empty space and no clipped label.
+ */
+export function rotatedLabelHeight(labels: string[], angleDeg = 35, maxPx = 140): number {
+  const longest = labels.reduce((m, l) => Math.max(m, l.length), 0);
+  const px = longest * 6.5 * Math.sin((angleDeg * Math.PI) / 180) + 16;
+  return Math.round(Math.min(maxPx, Math.max(24, px)));
+}
+
+/** Left margin so the first rotated label (which extends left of its bar) is not cut off. */
+export function rotatedLabelLeft(first: string | undefined, angleDeg = 35, maxPx = 120): number {
+  if (!first) return 8;
+  const px = first.length * 6.5 * Math.cos((angleDeg * Math.PI) / 180) - 40;
+  return Math.round(Math.min(maxPx, Math.max(8, px)));
+}

@@ -224,3 +224,47 @@ export function cellsToRegion(
     colEnd: Math.min(g.colEnd, Math.ceil(g.colStart + (cb + 1) * g.cellCols)),
   };
 }
+
+export interface ErrorHistogram {
+  /** log10 edges of the bins, bins.length + 1 of them */
+  edges: number[];
+  bins: number[];
+  /** cells below the scale's bottom (but above zero), exactly zero, and NaN/Inf */
+  below: number;
+  zero: number;
+  nonFinite: number;
+  total: number;
+}
+
+/**
+ * How the grid's cell errors spread over the heatmap's log scale: `count` equal bins from lo to hi,
+ * plus the cells that are zero, not finite, or below the scale. Same data as the heatmap, so the two
+ * agree; null cells count as not finite (NaN crosses JSON as null).
+ */
+export function errorHistogram(
+  values: ArrayLike<number | null>,
+  scale: LogScale | null,
+  count = 16,
+): ErrorHistogram {
+  const h: ErrorHistogram = { edges: [], bins: [], below: 0, zero: 0, nonFinite: 0, total: values.length };
+  if (scale) {
+    const w = (scale.hi - scale.lo) / count;
+    for (let i = 0; i <= count; i++) h.edges.push(scale.lo + i * w);
+    h.bins = new Array<number>(count).fill(0);
+  }
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || !Number.isFinite(v)) h.nonFinite++;
+    else if (v === 0) h.zero++;
+    else if (!scale) h.below++;
+    else {
+      const x = Math.log10(Math.abs(v));
+      if (x < scale.lo) h.below++;
+      else {
+        const b = Math.min(count - 1, Math.floor(((x - scale.lo) / (scale.hi - scale.lo)) * count));
+        h.bins[b]++;
+      }
+    }
+  }
+  return h;
+}

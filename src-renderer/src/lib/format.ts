@@ -58,7 +58,15 @@ export function fmtPct(x: number | null | undefined): string {
   return `${x.toFixed(x < 10 ? 1 : 0)} %`;
 }
 
-/** dims are innermost first in GGUF; show them as written (k × n ...). */
+/**
+ * A weight's 2-D view as the UI writes it everywhere: rows n × columns k (n outputs, k inputs).
+ * GGUF lists dims innermost first (k, then n), so the file order is reversed here; 1-D shows k.
+ */
+export function fmtRowsCols(t: { dims: number[]; n: number; k: number }): string {
+  return t.dims.length <= 1 ? String(t.k) : `${t.n} × ${t.k}`;
+}
+
+/** dims as written in the file, innermost first (k × n ...), for the raw view. */
 export function fmtShape(dims: number[]): string {
   return dims.length ? dims.join(' × ') : '—';
 }

@@ -33,7 +33,10 @@ const resultKey: Record<ResultSortKey, (r: TensorResult, i: number) => number | 
   path: (r) => r.path ?? '',
 };
 
-/** Sort results; missing values (NaN) always go last whichever the direction. */
+/**
+ * Sort results; missing values (NaN) always go last whichever the direction. The default order,
+ * status ascending, is worst first: errors, then failures, then passes, each by NMSE descending.
+ */
 export function sortResults(results: TensorResult[], s: SortState<ResultSortKey>): TensorResult[] {
   const get = resultKey[s.key];
   const sign = s.dir === 'asc' ? 1 : -1;
@@ -42,7 +45,10 @@ export function sortResults(results: TensorResult[], s: SortState<ResultSortKey>
     const an = typeof a.v === 'number' && Number.isNaN(a.v);
     const bn = typeof b.v === 'number' && Number.isNaN(b.v);
     if (an !== bn) return an ? 1 : -1;
-    return sign * compareValues(a.v, b.v) || a.i - b.i;
+    const c = sign * compareValues(a.v, b.v);
+    if (c !== 0 || s.key !== 'status') return c || a.i - b.i;
+    // Status ties: the larger error first in either direction, so "worst first" is status ascending.
+    return compareValues(b.r.metrics?.nmse ?? -1, a.r.metrics?.nmse ?? -1) || a.i - b.i;
   });
   return keyed.map((k) => k.r);
 }
@@ -107,4 +113,9 @@ export function verdictText(r: TensorResult): string {
   if (r.metrics.infMismatches) extra.push(`${r.metrics.infMismatches} Inf mismatches`);
   const cmp = r.status === 'pass' ? '≤' : '>';
   return `NMSE ${r.metrics.nmse.toExponential(2)} ${cmp} ${r.threshold.toExponential(0)}${extra.length ? ', ' + extra.join(', ') : ''}`;
+}
+
+/** "9 of the 16 planned": how far a run that stopped early got. */
+export function plannedText(done: number, total: number): string {
+  return `${done} of the ${total} planned`;
 }

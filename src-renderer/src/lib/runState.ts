@@ -1,7 +1,9 @@
 /** Run event reduction (pure, unit-tested): which events count, progress, results by id. */
 import type { RunEvent, RunRequest, TensorResult } from '../../../src-shared/contract';
 
-export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
+/** 'interrupted': the engine connection was lost while the run was active; its outcome is unknown. */
+export type RunStatus =
+  'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
 export interface RunState {
   runId: string | null;
@@ -43,9 +45,17 @@ export interface RunSlice {
 }
 
 /**
+ * Mark an active run interrupted (the engine went away). Runs that already ended keep their outcome.
+ */
+export function interruptRun(run: RunState, reason: string, now = Date.now()): RunState {
+  if (!isActive(run.status)) return run;
+  return { ...run, status: 'interrupted', error: reason, current: null, etaMs: null, finishedAt: now };
+}
+
+/**
  * Apply a batch of events. Events of stale runs and of runs other than the current one are
- * dropped; while starting (runId not yet known) the first non-stale run's events are adopted.
- * Returns the same object when nothing changed, so React skips the render.
+ * dropped; while starting (runId not yet known) the first non-stale run's events are adopted, and
+ * adopting a run replaces the results on screen (the engine has accepted the new run). Returns the same object when nothing changed, so React skips the render.
  */
 export function applyRunEvents(slice: RunSlice, events: RunEvent[], now = Date.now()): RunSlice {
   let run = slice.run;
@@ -56,6 +66,8 @@ export function applyRunEvents(slice: RunSlice, events: RunEvent[], now = Date.n
     if (run.runId === null) {
       if (run.status !== 'starting' && run.status !== 'cancelling') continue;
       run = { ...run, runId: ev.runId };
+      results = [];
+      resultIds = null;
     } else if (ev.runId !== run.runId) continue;
     switch (ev.type) {
       case 'run-started':

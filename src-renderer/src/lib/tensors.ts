@@ -1,8 +1,9 @@
 /** Tensor table logic: filtering, sorting and selection (pure, unit-tested). */
 import type { TensorSummary } from '../../../src-shared/contract';
+import { nameMatcher } from './nameMatch';
 
 export interface TensorFilter {
-  /** name substring(s), space separated, all must match (case-insensitive) */
+  /** name filter: comma list of globs or substrings, as nameMatcher reads it */
   text: string;
   /** type name, '' = all, 'supported' = any supported type */
   type: string;
@@ -19,17 +20,13 @@ export interface SortState<K extends string> {
 }
 
 export function filterTensors(tensors: TensorSummary[], f: TensorFilter): TensorSummary[] {
-  const terms = f.text.toLowerCase().split(/\s+/).filter(Boolean);
+  const match = nameMatcher(f.text);
   const layerNum = f.layer !== '' && f.layer !== 'none' ? Number(f.layer) : null;
   return tensors.filter((t) => {
     if (f.type === 'supported' ? !t.supported : f.type !== '' && t.typeName !== f.type) return false;
     if (f.layer === 'none' && t.layer !== null) return false;
     if (layerNum !== null && t.layer !== layerNum) return false;
-    if (terms.length) {
-      const name = t.name.toLowerCase();
-      for (const term of terms) if (!name.includes(term)) return false;
-    }
-    return true;
+    return match === null || match(t.name);
   });
 }
 
