@@ -208,7 +208,7 @@ export function CompareView(props: {
           </div>
           {bars.length > 0 && (
             <div className="card compare-chart" data-testid="compare-chart">
-              <div className="card-title">Median time per tensor and batch size (µs)</div>
+              <div className="card-title">Median time per tensor and batch size</div>
               <ResponsiveContainer width="100%" height={Math.max(220, bars.length * 28 + 60)}>
                 <BarChart data={bars} layout="vertical" margin={{ top: 8, right: 24, left: 8, bottom: 8 }}>
                   <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />

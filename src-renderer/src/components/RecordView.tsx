@@ -36,6 +36,15 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
     return s;
   }, [api, rec]);
 
+  // the charts' "open its result" switches the saved run's own store to its results view
+  useEffect(
+    () =>
+      store?.subscribe((s, prev) => {
+        if (s.view !== prev.view && (s.view === 'results' || s.view === 'charts')) setTab(s.view);
+      }),
+    [store],
+  );
+
   return (
     <div className="history record-view" data-testid="record-view">
       <div className="toolbar history-toolbar">
