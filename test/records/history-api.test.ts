@@ -13,6 +13,8 @@ import { RecordStore } from '../../src-main/engine/records/store';
 import { EngineService } from '../../src-main/engine/service';
 import { RECORDING_OFF } from '../../src-main/engine/records/access';
 import { escapeHtml } from '../../src-main/engine/report/compare-report';
+import { startServer } from '../../src-main/engine/server/serve';
+import { wireParse } from '../../src-shared/contract';
 
 function result(
   tensor: string,
@@ -178,6 +180,49 @@ describe('records through the engine', () => {
     store.save(again);
     const ok = await svc.exportComparison({ baseline: old.id, candidate: again.id, format: 'html' });
     expect(ok.content).toMatch(/<h1[^>]*>no regression<\/h1>/);
+  });
+});
+
+describe('records in browser mode', () => {
+  it('the server answers from the engine records folder and refuses paths', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-history-srv-'));
+    const store = new RecordStore(path.join(dir, 'records'));
+    const a = record('2026-11-01T10:00:00Z', [result('t', 1, 'pass', 10)]);
+    store.save(a);
+    fs.writeFileSync(path.join(dir, 'outside.json'), JSON.stringify(a));
+    const engine = engineWith(store);
+    const srv = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelDirs: [dir],
+      samplesDir: dir,
+      uiDir: dir,
+      token: 'history-token-0123',
+      engine,
+    });
+    const post = async (method: string, args: unknown[]) => {
+      const res = await fetch(`http://127.0.0.1:${srv.port}/api/${method}`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer history-token-0123', 'Content-Type': 'application/json' },
+        body: JSON.stringify(args),
+      });
+      return { status: res.status, body: wireParse<Record<string, unknown>>(await res.text()) };
+    };
+    try {
+      const list = await post('listRecords', []);
+      expect(list.status).toBe(200);
+      expect((list.body.records as { id: string }[]).map((r) => r.id)).toEqual([a.id]);
+      expect((await post('openRecord', [a.id])).body.id).toBe(a.id);
+      for (const bad of ['../outside', path.join(dir, 'outside.json'), 'outside.json/..']) {
+        const res = await post('openRecord', [bad]);
+        expect(res.status, bad).toBe(400);
+        expect(res.body.message).toMatch(/^openRecord: invalid .*record id/);
+      }
+    } finally {
+      await srv.close();
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
