@@ -2,7 +2,7 @@
  * Helpers for the UI specs (e2e/*.spec.ts).
  *
  * data-testid attributes the UI carries (src-renderer/src/components):
- *   app (data-view=model|results|charts), tab-model, tab-results, tab-charts, open-model, model-name,
+ *   app (data-view=model|results|charts|history), tab-model, tab-results, tab-charts, tab-history, open-model, model-name,
  *   theme-toggle, help-toggle, shortcuts-help, notice, error-boundary,
  *   connection-lost, reconnect, reauth, reauth-input, reauth-go, reauth-error,
  *   empty-state, open-sample, model-picker, picker-close, model-file-list, model-file (data-name: the path
@@ -27,7 +27,13 @@
  *   heatmap-error, heatmap-canvas (data-draw-ms after each draw), heatmap-tooltip, tip-row, tip-col,
  *   tip-ref, tip-got, tip-err, heatmap-legend, error-histogram, error-histogram-extra,
  *   charts-view, charts-owner, bandwidth-legend, charts-empty, charts-no-timing, chart-bandwidth, bandwidth-m (batch size shown), chart-batch-gbps, chart-batch-tflops,
- *   chart-roofline, chart-fused, fused-hint.
+ *   chart-roofline, chart-fused, fused-hint,
+ *   history, history-model, history-device, history-verdict, history-from, history-to, history-refresh,
+ *   history-compare, history-error, history-off, history-skipped, history-table, history-empty,
+ *   history-row (data-record-id), history-select, history-open, history-counts, history-back,
+ *   record-view, record-tab-results|charts, record-results|charts, record-error,
+ *   compare-view, compare-verdict, compare-different, compare-table, compare-row (data-verdict),
+ *   compare-chart, compare-export-html|json, compare-note, compare-error.
  */
 import { expect, type Page, type TestInfo } from '@playwright/test';
 import { mkdirSync } from 'node:fs';

@@ -25,6 +25,7 @@ import {
   createApiHandlers,
   mimeType,
   type MenuCommand,
+  type ReportResult,
   type ShellHooks,
 } from '../../src-shared/contract';
 import { samplesDir as defaultSamplesDir } from '../engine/paths';
@@ -130,6 +131,26 @@ function trusted(event: IpcMainInvokeEvent | IpcMainEvent): boolean {
 
 function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
   // The shell's own part of the table; every other method goes to the engine process as it came.
+  /** Offers a save dialog for a report the engine made; cancelled: the report as it came. */
+  async function saveWithDialog(rep: ReportResult, format: string, what: string): Promise<ReportResult> {
+    const ext = path.extname(rep.fileName).slice(1) || format;
+    const opts = {
+      title: `Save ${what}`,
+      defaultPath: path.join(app.getPath('documents'), path.basename(rep.fileName)),
+      filters: [{ name: `${ext.toUpperCase()} ${what}`, extensions: [ext] }],
+    };
+    const res = mainWindow
+      ? await dialog.showSaveDialog(mainWindow, opts)
+      : await dialog.showSaveDialog(opts);
+    if (res.canceled || !res.filePath) return rep;
+    try {
+      await fsp.writeFile(res.filePath, rep.content, 'utf8');
+    } catch (e) {
+      throw new Error(`could not save the ${what} to ${res.filePath}: ${(e as Error).message}`);
+    }
+    return { ...rep, savedPath: res.filePath };
+  }
+
   const hooks: ShellHooks = {
     async pickModelFile() {
       const opts = {
@@ -155,23 +176,10 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       return summary;
     },
     async exportReport(args, forward) {
-      const rep = await forward(args);
-      const ext = path.extname(rep.fileName).slice(1) || args[0].format;
-      const opts = {
-        title: 'Save report',
-        defaultPath: path.join(app.getPath('documents'), path.basename(rep.fileName)),
-        filters: [{ name: `${ext.toUpperCase()} report`, extensions: [ext] }],
-      };
-      const res = mainWindow
-        ? await dialog.showSaveDialog(mainWindow, opts)
-        : await dialog.showSaveDialog(opts);
-      if (res.canceled || !res.filePath) return rep;
-      try {
-        await fsp.writeFile(res.filePath, rep.content, 'utf8');
-      } catch (e) {
-        throw new Error(`could not save the report to ${res.filePath}: ${(e as Error).message}`);
-      }
-      return { ...rep, savedPath: res.filePath };
+      return saveWithDialog(await forward(args), args[0].format, 'report');
+    },
+    async exportComparison(args, forward) {
+      return saveWithDialog(await forward(args), args[0].format, 'comparison');
     },
   };
 

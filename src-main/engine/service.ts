@@ -12,13 +12,18 @@ import type {
   AppInfo,
   BackendKind,
   BackendSummary,
+  CompareRequest,
+  Comparison,
+  ComparisonExportRequest,
   ErrorGrid,
   ErrorGridRequest,
   ModelFileEntry,
   ModelSummary,
+  RecordListing,
   ReportRequest,
   ReportResult,
   RunEvent,
+  RunRecordData,
   RunRequest,
   TensorResult,
 } from '../../src-shared/contract';
@@ -38,6 +43,7 @@ import { oneLine } from '../../src-shared/contract';
 import { buildRecord, tensorsHash } from './records/build';
 import type { RecordStore } from './records/store';
 import type { RecordResult } from './records/schema';
+import { compareRecordsIn, exportComparisonIn, listRecordsIn, openRecordIn } from './records/access';
 
 export interface EngineOptions {
   mode: AppInfo['mode'];
@@ -282,6 +288,24 @@ export class EngineService {
     if (!r) throw new Error(`no run ${req.runId}`);
     const input = this.reportInput(r);
     return { fileName: reportFileName(input, req.format), content: renderReport(input, req.format) };
+  }
+
+  // The saved runs (History): read from this engine's records folder, by id only.
+
+  async listRecords(): Promise<RecordListing> {
+    return listRecordsIn(this.opts.records);
+  }
+
+  async openRecord(id: string): Promise<RunRecordData> {
+    return openRecordIn(this.opts.records, id);
+  }
+
+  async compareRecords(req: CompareRequest): Promise<Comparison> {
+    return compareRecordsIn(this.opts.records, req);
+  }
+
+  async exportComparison(req: ComparisonExportRequest): Promise<ReportResult> {
+    return exportComparisonIn(this.opts.records, req);
   }
 
   /** The finished run, for callers in the same process (the CLI, tests). */

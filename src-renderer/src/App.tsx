@@ -8,6 +8,7 @@ import { RunSetup } from './components/RunSetup';
 import { RunProgress } from './components/RunProgress';
 import { ResultsView } from './components/ResultsView';
 import { ChartsView } from './components/ChartsView';
+import { HistoryView } from './components/HistoryView';
 import { ShortcutsHelp } from './components/ShortcutsHelp';
 import { Notice } from './components/Notice';
 import { ConnectionBanner } from './components/ConnectionBanner';
@@ -16,7 +17,12 @@ import type { View } from './store';
 import type { QuantScopeApi } from '../../src-shared/contract';
 import type { ShellExtensions } from './api';
 
-const AREA: Record<View, string> = { model: 'Model view', results: 'Results', charts: 'Charts' };
+const AREA: Record<View, string> = {
+  model: 'Model view',
+  results: 'Results',
+  charts: 'Charts',
+  history: 'History',
+};
 
 /** One view; memoised so App re-renders (tab switches) do not re-render the views themselves. */
 const Pane = memo(function Pane({ view, hasModel }: { view: View; hasModel: boolean }) {
@@ -34,6 +40,7 @@ const Pane = memo(function Pane({ view, hasModel }: { view: View; hasModel: bool
           ))}
         {view === 'results' && <ResultsView />}
         {view === 'charts' && <ChartsView />}
+        {view === 'history' && <HistoryView />}
       </div>
     </ErrorBoundary>
   );
@@ -82,8 +89,8 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
         else if (isActive(s.run.status)) s.cancelRun();
       } else if (e.key === '?' && !typing) {
         s.setHelpOpen(!s.helpOpen);
-      } else if (!typing && !mod && !e.altKey && (e.key === '1' || e.key === '2' || e.key === '3')) {
-        s.setView(e.key === '1' ? 'model' : e.key === '2' ? 'results' : 'charts');
+      } else if (!typing && !mod && !e.altKey && /^[1-4]$/.test(e.key)) {
+        s.setView((['model', 'results', 'charts', 'history'] as const)[Number(e.key) - 1]);
       }
     };
     window.addEventListener('keydown', onKey);
@@ -167,7 +174,7 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
       <Notice />
       <RunProgress />
       <main className="main">
-        {(['model', 'results', 'charts'] as const).map((v) => (
+        {(['model', 'results', 'charts', 'history'] as const).map((v) => (
           <Activity key={v} mode={view === v ? 'visible' : 'hidden'}>
             {visited.current.has(v) && <Pane view={v} hasModel={model !== null} />}
           </Activity>

@@ -24,7 +24,7 @@ import { EMPTY_FILTER, type SortState, type TensorFilter, type TensorSortKey } f
 import type { ResultSortKey } from './lib/results';
 import type { TensorResult } from '../../src-shared/contract';
 
-export type View = 'model' | 'results' | 'charts';
+export type View = 'model' | 'results' | 'charts' | 'history';
 export type Theme = 'light' | 'dark';
 
 export const BATCH_CHOICES = [1, 2, 3, 4, 5, 8, 16, 64, 512] as const;

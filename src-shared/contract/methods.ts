@@ -14,13 +14,18 @@
 import type {
   AppInfo,
   BackendSummary,
+  CompareRequest,
+  Comparison,
+  ComparisonExportRequest,
   ErrorGrid,
   ErrorGridRequest,
   ModelFileEntry,
   ModelSummary,
+  RecordListing,
   ReportRequest,
   ReportResult,
   RunEvent,
+  RunRecordData,
   RunRequest,
 } from './types';
 
@@ -36,6 +41,12 @@ export interface ApiMethods {
   cancelRun: { args: [runId: string]; result: void };
   errorGrid: { args: [req: ErrorGridRequest]; result: ErrorGrid };
   exportReport: { args: [req: ReportRequest]; result: ReportResult };
+  /** the saved runs, newest first (an empty listing that says so when runs are not recorded) */
+  listRecords: { args: []; result: RecordListing };
+  openRecord: { args: [id: string]; result: RunRecordData };
+  compareRecords: { args: [req: CompareRequest]; result: Comparison };
+  /** a comparison as a file: a self-contained HTML report or JSON */
+  exportComparison: { args: [req: ComparisonExportRequest]; result: ReportResult };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -65,6 +76,10 @@ export const API_METHODS: { readonly [M in ApiMethod]: MethodSpec<M> } = {
   cancelRun: { name: 'cancelRun', shellOnly: false, voidResult: true },
   errorGrid: { name: 'errorGrid', shellOnly: false, voidResult: false },
   exportReport: { name: 'exportReport', shellOnly: false, voidResult: false },
+  listRecords: { name: 'listRecords', shellOnly: false, voidResult: false },
+  openRecord: { name: 'openRecord', shellOnly: false, voidResult: false },
+  compareRecords: { name: 'compareRecords', shellOnly: false, voidResult: false },
+  exportComparison: { name: 'exportComparison', shellOnly: false, voidResult: false },
 };
 
 export const API_METHOD_NAMES: readonly ApiMethod[] = Object.keys(API_METHODS) as ApiMethod[];

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ApiArgumentError } from './errors';
 import { LIMITS } from './limits';
 import type { ApiArgs, ApiMethod } from './methods';
-import { ACTIVATION_KINDS, ARITHMETIC_SCHEMES, PATH_CHOICES } from './types';
+import { ACTIVATION_KINDS, ARITHMETIC_SCHEMES, PATH_CHOICES, RECORD_ID_PATTERN } from './types';
 
 const shortId = z.string().min(1).max(LIMITS.idChars);
 export const filePathSchema = z
@@ -63,6 +63,28 @@ export const reportRequestSchema = z
   .object({ runId: shortId, format: z.enum(['html', 'json', 'md']) })
   .strict();
 
+/** A record is named by its id, never by a path. */
+export const recordIdSchema = z
+  .string()
+  .regex(RECORD_ID_PATTERN, 'a record id is 1-128 letters, digits, ".", "_" or "-"');
+
+export const compareRequestSchema = z
+  .object({
+    baseline: recordIdSchema,
+    candidate: recordIdSchema,
+    speedTolerance: z.number().min(0).lt(10).optional(),
+  })
+  .strict();
+
+export const comparisonExportRequestSchema = z
+  .object({
+    baseline: recordIdSchema,
+    candidate: recordIdSchema,
+    speedTolerance: z.number().min(0).lt(10).optional(),
+    format: z.enum(['html', 'json']),
+  })
+  .strict();
+
 /** One tuple schema per method; the type pins each to the table's argument tuple. */
 export const apiArgSchemas = {
   appInfo: z.tuple([]),
@@ -74,6 +96,10 @@ export const apiArgSchemas = {
   cancelRun: z.tuple([shortId]),
   errorGrid: z.tuple([errorGridRequestSchema]),
   exportReport: z.tuple([reportRequestSchema]),
+  listRecords: z.tuple([]),
+  openRecord: z.tuple([recordIdSchema]),
+  compareRecords: z.tuple([compareRequestSchema]),
+  exportComparison: z.tuple([comparisonExportRequestSchema]),
 } as const satisfies { [M in ApiMethod]: z.ZodTuple & z.ZodType<ApiArgs<M>> };
 
 /** renderer -> main: the path of a dropped file (Electron only) */

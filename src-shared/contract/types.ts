@@ -335,3 +335,165 @@ export interface ShellExtensions {
 export interface ApiError {
   message: string;
 }
+
+// ---- Run records: the saved runs (History), and comparisons of two of them ----
+
+/**
+ * What a record id may be (the record schema checks the same pattern): letters, digits, '.', '_' and
+ * '-'. Records are named by id across the boundary, never by path; the engine reads only the records
+ * folder it was given.
+ */
+export const RECORD_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+export type RecordKindName = 'verify' | 'check' | 'bench' | 'selftest';
+
+export interface RecordCounts {
+  total: number;
+  pass: number;
+  fail: number;
+  error: number;
+  notComparable: number;
+}
+
+/** One line of the History list. */
+export interface RecordSummaryEntry {
+  id: string;
+  kind: RecordKindName;
+  /** ISO 8601 */
+  createdAt: string;
+  /** the model's file name */
+  model: string | null;
+  /** 'cuda:0 NVIDIA H200', or null when the run never reached a device */
+  device: string | null;
+  backend: string | null;
+  /** the run's status: done, cancelled, failed */
+  status: string;
+  counts: RecordCounts;
+}
+
+export interface RecordListing {
+  /** false when this engine does not record runs; `note` then says so and `records` is empty */
+  recording: boolean;
+  note?: string;
+  /** newest first */
+  records: RecordSummaryEntry[];
+  /** files in the records folder that are not readable records, with the reason */
+  skipped: { file: string; reason: string }[];
+}
+
+/** One tensor at one batch size of a record; records made by the engine carry every TensorResult field. */
+export interface RecordResultData {
+  tensor: string;
+  type: string;
+  n: number;
+  k: number;
+  m: number;
+  status: 'pass' | 'fail' | 'error' | 'not-comparable';
+  path: string | null;
+  threshold?: number | null;
+  error?: string;
+  metrics: ({ nmse: number } & Partial<Omit<Metrics, 'nmse'>>) | null;
+  timing:
+    | ({ protocol: string; medianUs: number; spread: number } & Partial<
+        Omit<TimingSummary, 'protocol' | 'medianUs' | 'spread'>
+      >)
+    | null;
+  arithmetic?: string;
+  arithmeticError?: number | null;
+  diagnosis?: { class: string; sentence: string } | null;
+  [field: string]: unknown;
+}
+
+/** A saved run, validated against the record schema (docs/records.md). */
+export interface RunRecordData {
+  schema: string;
+  version: number;
+  id: string;
+  kind: RecordKindName;
+  createdAt: string;
+  app: { version: string; commit: string };
+  host: { os: string; hostname: string; node: string };
+  device: {
+    backend: string;
+    index: number;
+    name: string;
+    arch: string;
+    peakBandwidthGBs?: number | null;
+    copyBandwidthGBs?: number | null;
+    driverVersion?: string | null;
+    runtimeVersion?: string | null;
+  } | null;
+  model: { fileName: string; path?: string; fileSize: number; tensorsHash: string | null } | null;
+  request: {
+    tensors?: string[];
+    batchSizes?: number[];
+    path?: string;
+    seed?: number;
+    timing?: string;
+    threshold?: number | null;
+    [field: string]: unknown;
+  };
+  status: string;
+  error?: string;
+  results: RecordResultData[];
+}
+
+/** How one tensor at one batch size changed from the baseline record to the candidate. */
+export type RowVerdict =
+  'new-failure' | 'fixed' | 'still-failing' | 'slower' | 'faster' | 'same' | 'missing' | 'new';
+
+export interface CompareSide {
+  status: string;
+  nmse: number | null;
+  /** median time, µs */
+  us: number | null;
+  /** the timing's relative spread */
+  spread: number | null;
+}
+
+export interface CompareRow {
+  tensor: string;
+  type: string;
+  m: number;
+  verdict: RowVerdict;
+  baseline: CompareSide | null;
+  candidate: CompareSide | null;
+  /** candidate time / baseline time */
+  speedRatio: number | null;
+  /** the relative change a speed difference had to exceed to count */
+  noise: number | null;
+  /** candidate NMSE / baseline NMSE (both finite and positive) */
+  nmseRatio: number | null;
+}
+
+export interface ComparisonSideLabel {
+  id: string;
+  createdAt: string;
+  device: string | null;
+  model: string | null;
+}
+
+export interface Comparison {
+  baseline: ComparisonSideLabel;
+  candidate: ComparisonSideLabel;
+  tolerance: number;
+  /** worst first: regressions, then fixes and improvements, then the rest */
+  rows: CompareRow[];
+  counts: Record<RowVerdict, number>;
+  /** true when anything regressed: a new failure, a slowdown beyond tolerance and spread, a result that disappeared */
+  regressed: boolean;
+  /** why the two records do not describe the same work, when they do not (different model or tensors) */
+  different: string | null;
+}
+
+export interface CompareRequest {
+  /** record ids */
+  baseline: string;
+  candidate: string;
+  /** relative speed change that counts at least (default 0.05); the runs' own spread counts too */
+  speedTolerance?: number;
+}
+
+export interface ComparisonExportRequest extends CompareRequest {
+  format: 'html' | 'json';
+}

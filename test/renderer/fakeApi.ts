@@ -3,8 +3,15 @@
  * a llama-like model, a cpu backend (GPU backends unavailable), runs that stream events on timers,
  * synthetic error grids (max-reduced like the engine) and text reports.
  */
+import { compareRecords } from '../../src-main/engine/records/compare';
+import { recordCounts, type RunRecord } from '../../src-main/engine/records/schema';
 import type {
   AppInfo,
+  CompareRequest,
+  Comparison,
+  ComparisonExportRequest,
+  RecordListing,
+  RunRecordData,
   BackendSummary,
   ErrorGrid,
   ErrorGridRequest,
@@ -93,6 +100,8 @@ export interface FakeApiOptions {
   /** tensors whose results are errors / failures */
   errorTensors?: string[];
   failTensors?: string[];
+  /** saved runs listRecords, openRecord and compareRecords answer from */
+  records?: RunRecordData[];
 }
 
 export class FakeApi implements QuantScopeApi {
@@ -310,5 +319,40 @@ export class FakeApi implements QuantScopeApi {
   async exportReport(req: { runId: string; format: 'html' | 'json' | 'md' }) {
     if (!this.runs.has(req.runId)) throw new Error(`unknown run ${req.runId}`);
     return { fileName: `quantscope-${req.runId}.${req.format}`, content: `report ${req.runId}` };
+  }
+  /** saved runs: opts.records, newest first as the engine lists them */
+  async listRecords(): Promise<RecordListing> {
+    const recs = [...(this.opts.records ?? [])].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return {
+      recording: true,
+      records: recs.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        createdAt: r.createdAt,
+        model: r.model?.fileName ?? null,
+        device: r.device ? `${r.device.backend}:${r.device.index} ${r.device.name}` : null,
+        backend: r.device?.backend ?? null,
+        status: r.status,
+        counts: recordCounts(r as RunRecord),
+      })),
+      skipped: [],
+    };
+  }
+  async openRecord(id: string): Promise<RunRecordData> {
+    const r = this.opts.records?.find((x) => x.id === id);
+    if (!r) throw new Error(`no record '${id}' in the records folder`);
+    return r;
+  }
+  async compareRecords(req: CompareRequest): Promise<Comparison> {
+    const [b, c] = await Promise.all([this.openRecord(req.baseline), this.openRecord(req.candidate)]);
+    return compareRecords(b as RunRecord, c as RunRecord, req.speedTolerance);
+  }
+  async exportComparison(req: ComparisonExportRequest) {
+    const c = await this.compareRecords(req);
+    return {
+      fileName: `quantscope-compare-${req.baseline}-vs-${req.candidate}.${req.format}`,
+      content:
+        req.format === 'json' ? JSON.stringify(c) : `<h1>${c.regressed ? 'REGRESSED' : 'no regression'}</h1>`,
+    };
   }
 }

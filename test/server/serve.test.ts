@@ -36,6 +36,10 @@ function fakeEngine() {
     },
     errorGrid: rec('errorGrid', { resultId: 'x' } as never),
     exportReport: rec('exportReport', { fileName: 'r.md', content: '# r' }),
+    listRecords: rec('listRecords', { recording: true, records: [], skipped: [] }),
+    openRecord: rec('openRecord', {} as never),
+    compareRecords: rec('compareRecords', {} as never),
+    exportComparison: rec('exportComparison', { fileName: 'c.html', content: '<p>c</p>' }),
     async dispose() {
       engine.disposed = true;
     },

@@ -4,37 +4,11 @@
  * own spread (the larger of the two timings' relative spreads): a change inside the noise is not a
  * regression. The CLI's `compare`, `verify --baseline` and the app's comparison view share this.
  */
+import type { CompareRow, Comparison, RowVerdict } from '../../../src-shared/contract';
 import type { RecordResult, RunRecord } from './schema';
 
-export type RowVerdict =
-  'new-failure' | 'fixed' | 'still-failing' | 'slower' | 'faster' | 'same' | 'missing' | 'new';
-
-export interface CompareRow {
-  tensor: string;
-  type: string;
-  m: number;
-  verdict: RowVerdict;
-  baseline: { status: string; nmse: number | null; us: number | null; spread: number | null } | null;
-  candidate: { status: string; nmse: number | null; us: number | null; spread: number | null } | null;
-  /** candidate time / baseline time */
-  speedRatio: number | null;
-  /** the relative change a speed difference had to exceed to count */
-  noise: number | null;
-  /** candidate NMSE / baseline NMSE (both finite and positive) */
-  nmseRatio: number | null;
-}
-
-export interface Comparison {
-  baseline: { id: string; createdAt: string; device: string | null; model: string | null };
-  candidate: { id: string; createdAt: string; device: string | null; model: string | null };
-  tolerance: number;
-  rows: CompareRow[];
-  counts: Record<RowVerdict, number>;
-  /** true when anything regressed: a new failure, a slowdown beyond tolerance and spread, a result that disappeared */
-  regressed: boolean;
-  /** why the two records do not describe the same work, when they do not (different model or tensors) */
-  different: string | null;
-}
+// The comparison's types are the contract's: the app shows a Comparison as this module makes it.
+export type { CompareRow, Comparison, RowVerdict } from '../../../src-shared/contract';
 
 const REGRESSIONS: ReadonlySet<RowVerdict> = new Set(['new-failure', 'slower', 'missing']);
 

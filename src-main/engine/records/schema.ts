@@ -8,6 +8,7 @@
  * readable. Fields a newer QuantScope adds are kept (passthrough) by an older reader.
  */
 import { z } from 'zod';
+import { RECORD_ID_PATTERN } from '../../../src-shared/contract';
 
 export const RECORD_SCHEMA = 'quantscope.record';
 export const RECORD_VERSION = 2;
@@ -78,7 +79,7 @@ export const runRecordSchema = z
   .object({
     schema: z.literal(RECORD_SCHEMA),
     version: z.literal(RECORD_VERSION),
-    id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/),
+    id: z.string().regex(RECORD_ID_PATTERN),
     kind: z.enum(recordKinds),
     createdAt: z.string(),
     app: z.object({ version: z.string(), commit: z.string() }).passthrough(),

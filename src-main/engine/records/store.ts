@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { RECORD_ID_PATTERN } from '../../../src-shared/contract';
 import { parseRecord, recordCounts, type RunRecord } from './schema';
 
 export interface RecordSummary {
@@ -171,6 +172,22 @@ export class RecordStore {
     if (matches.length === 1) return this.readFile(path.join(this.dir, matches[0].file));
     if (matches.length === 0) throw new Error(`no record '${ref}' in ${this.dir}`);
     throw new Error(`'${ref}' matches ${matches.length} records: give more of the id`);
+  }
+
+  /**
+   * A record by its exact id, read from this store's folder only: the id must match the schema's id
+   * pattern, so no path reaches the filesystem (the app and the browser mode name records this way).
+   */
+  byId(id: string): RunRecord {
+    if (!RECORD_ID_PATTERN.test(id)) throw new Error(`'${id.slice(0, 40)}' is not a record id`);
+    const exact = path.join(this.dir, `${id}.json`);
+    let rec: RunRecord | null = null;
+    if (fs.existsSync(exact)) rec = this.readFile(exact);
+    if (rec?.id === id) return rec;
+    // a file renamed by hand: the listing knows which file holds the id
+    const hit = this.list().records.find((r) => r.id === id);
+    if (!hit) throw new Error(`no record '${id}' in the records folder`);
+    return this.readFile(path.join(this.dir, hit.file));
   }
 
   readFile(file: string): RunRecord {

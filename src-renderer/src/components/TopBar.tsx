@@ -8,6 +8,7 @@ const TABS: { id: View; label: string; key: string }[] = [
   { id: 'model', label: 'Model', key: '1' },
   { id: 'results', label: 'Results', key: '2' },
   { id: 'charts', label: 'Charts', key: '3' },
+  { id: 'history', label: 'History', key: '4' },
 ];
 
 /** Trigger a browser download of a report the engine returned as text. */

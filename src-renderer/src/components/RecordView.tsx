@@ -1,0 +1,103 @@
+import { useEffect, useMemo, useState } from 'react';
+import { StoreProvider, useApp } from '../context';
+import { createAppStore, errorText } from '../store';
+import { readOnlyApi, recordResults } from '../lib/history';
+import { ResultsView } from './ResultsView';
+import { ChartsView } from './ChartsView';
+import { ErrorBoundary } from './ErrorBoundary';
+import type { RunRecordData } from '../../../src-shared/contract';
+
+/**
+ * One saved run, shown with the same results and charts views as a live run: a store of its own,
+ * holding the record's rows, read-only.
+ */
+export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
+  const api = useApp((s) => s.api);
+  const [rec, setRec] = useState<RunRecordData | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tab, setTab] = useState<'results' | 'charts'>('results');
+
+  useEffect(() => {
+    let live = true;
+    api.openRecord(id).then(
+      (r) => live && setRec(r),
+      (e) => live && setError(errorText(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, id]);
+
+  const store = useMemo(() => {
+    if (!rec) return null;
+    const s = createAppStore(readOnlyApi(api));
+    const results = recordResults(rec);
+    s.setState({ results, selectedResultId: results[0]?.resultId ?? null, view: 'results' });
+    return s;
+  }, [api, rec]);
+
+  // the charts' "open its result" switches the saved run's own store to its results view
+  useEffect(
+    () =>
+      store?.subscribe((s, prev) => {
+        if (s.view !== prev.view && (s.view === 'results' || s.view === 'charts')) setTab(s.view);
+      }),
+    [store],
+  );
+
+  return (
+    <div className="history record-view" data-testid="record-view">
+      <div className="toolbar history-toolbar">
+        <button className="btn" onClick={onBack} data-testid="history-back">
+          ← History
+        </button>
+        {rec && (
+          <span className="record-facts">
+            <b>{rec.model?.fileName ?? '—'}</b>
+            <span className="muted"> · </span>
+            {rec.device ? `${rec.device.backend}:${rec.device.index} ${rec.device.name}` : 'no device'}
+            <span className="muted"> · </span>
+            {new Date(rec.createdAt).toLocaleString()}
+            <span className="muted">
+              {' '}
+              · {rec.kind} · {rec.status} · QuantScope {rec.app.version}
+            </span>
+          </span>
+        )}
+        <div className="spacer" />
+        <span className="badge" title="a saved run: nothing here runs again">
+          read-only
+        </span>
+        <nav className="tabs" role="tablist">
+          {(['results', 'charts'] as const).map((t) => (
+            <button
+              key={t}
+              role="tab"
+              aria-selected={tab === t}
+              className={tab === t ? 'tab active' : 'tab'}
+              onClick={() => setTab(t)}
+              data-testid={`record-tab-${t}`}
+            >
+              {t === 'results' ? 'Results' : 'Charts'}
+            </button>
+          ))}
+        </nav>
+      </div>
+      {error && (
+        <p className="error-text" role="alert" data-testid="record-error">
+          {error}
+        </p>
+      )}
+      {rec?.error && <p className="error-text">The run ended with: {rec.error}</p>}
+      {store && (
+        <StoreProvider store={store}>
+          <ErrorBoundary area="Saved run">
+            <div className="pane record-pane" data-testid={`record-${tab}`}>
+              {tab === 'results' ? <ResultsView /> : <ChartsView />}
+            </div>
+          </ErrorBoundary>
+        </StoreProvider>
+      )}
+    </div>
+  );
+}

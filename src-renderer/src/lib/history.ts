@@ -1,0 +1,187 @@
+/**
+ * History (pure, unit-tested): filtering and ordering the saved runs, turning a record's rows back
+ * into the TensorResult rows the results and charts views show, and shaping a comparison for its
+ * table and chart.
+ */
+import type {
+  CompareRow,
+  Metrics,
+  QuantScopeApi,
+  RecordSummaryEntry,
+  RowVerdict,
+  RunRecordData,
+  TensorResult,
+  TimingSummary,
+} from '../../../src-shared/contract';
+
+export interface HistoryFilter {
+  /** '' = any */
+  model: string;
+  device: string;
+  /** failures: a failed or errored row; clean: every row passed */
+  verdict: 'any' | 'failures' | 'clean';
+  /** 'YYYY-MM-DD', inclusive, '' = open */
+  from: string;
+  to: string;
+}
+
+export const EMPTY_HISTORY_FILTER: HistoryFilter = {
+  model: '',
+  device: '',
+  verdict: 'any',
+  from: '',
+  to: '',
+};
+
+const hasProblems = (r: RecordSummaryEntry) => r.counts.fail + r.counts.error > 0;
+
+/** The records the filter lets through, newest first. */
+export function filterRecords(
+  records: readonly RecordSummaryEntry[],
+  f: HistoryFilter,
+): RecordSummaryEntry[] {
+  const out = records.filter((r) => {
+    if (f.model && r.model !== f.model) return false;
+    if (f.device && r.device !== f.device) return false;
+    if (f.verdict === 'failures' && !hasProblems(r)) return false;
+    if (f.verdict === 'clean' && (hasProblems(r) || r.counts.total === 0)) return false;
+    const day = r.createdAt.slice(0, 10);
+    if (f.from && day < f.from) return false;
+    if (f.to && day > f.to) return false;
+    return true;
+  });
+  return sortNewestFirst(out);
+}
+
+/** Newest first by creation time; ties by id, so the order is stable. */
+export function sortNewestFirst<T extends { createdAt: string; id: string }>(rows: readonly T[]): T[] {
+  return [...rows].sort((a, b) => {
+    const ta = Date.parse(a.createdAt);
+    const tb = Date.parse(b.createdAt);
+    if (ta !== tb) return (Number.isNaN(tb) ? -Infinity : tb) - (Number.isNaN(ta) ? -Infinity : ta);
+    return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+  });
+}
+
+/** The distinct values of a column, for the filter's select boxes. */
+export function choicesOf(records: readonly RecordSummaryEntry[], key: 'model' | 'device'): string[] {
+  return [...new Set(records.map((r) => r[key]).filter((x): x is string => !!x))].sort();
+}
+
+/**
+ * The two selected records in comparison order: the older is the baseline, the newer the candidate.
+ * Null unless exactly two are selected.
+ */
+export function comparePair(
+  selected: readonly string[],
+  records: readonly RecordSummaryEntry[],
+): { baseline: string; candidate: string } | null {
+  if (selected.length !== 2) return null;
+  const [a, b] = selected.map((id) => records.find((r) => r.id === id));
+  if (!a || !b) return null;
+  const [older, newer] = sortNewestFirst([a, b]).reverse();
+  return { baseline: older.id, candidate: newer.id };
+}
+
+/** Toggles one record in a selection of at most two; a third pick replaces the earliest. */
+export function toggleSelection(selected: readonly string[], id: string): string[] {
+  if (selected.includes(id)) return selected.filter((x) => x !== id);
+  return [...selected, id].slice(-2);
+}
+
+/**
+ * A record's rows as TensorResult rows, for the results and charts views in read-only mode. Records
+ * the engine made carry every TensorResult field; older and CLI records miss some, which stay
+ * absent (the views show '—'). Outputs are never kept in records: no row has a heatmap grid.
+ */
+export function recordResults(rec: RunRecordData): TensorResult[] {
+  return rec.results.map((r, i): TensorResult => {
+    const device = rec.device;
+    const status: TensorResult['status'] = r.status === 'not-comparable' ? 'error' : r.status;
+    const notComparable = r.status === 'not-comparable';
+    const extra = r as Partial<TensorResult>;
+    return {
+      ...extra,
+      resultId: `${rec.id}#${i}`,
+      runId: rec.id,
+      tensor: r.tensor,
+      type: r.type,
+      n: r.n,
+      k: r.k,
+      m: r.m,
+      backend: (extra.backend ?? device?.backend ?? 'cpu') as TensorResult['backend'],
+      device: typeof extra.device === 'string' ? extra.device : (device?.name ?? '—'),
+      path: r.path as TensorResult['path'],
+      status,
+      ...(notComparable
+        ? { error: `not comparable${r.error ? `: ${r.error}` : ''}` }
+        : r.error !== undefined
+          ? { error: r.error }
+          : {}),
+      threshold: r.threshold ?? Number.NaN,
+      metrics: r.metrics
+        ? ({ nanMismatches: 0, infMismatches: 0, count: 0, worst: null, ...r.metrics } as Metrics)
+        : null,
+      timing: r.timing ? ({ ...r.timing } as TimingSummary) : null,
+      unfused: extra.unfused ?? null,
+      weightBytes: extra.weightBytes ?? 0,
+      gridAvailable: false,
+      elapsedMs: extra.elapsedMs ?? 0,
+    };
+  });
+}
+
+export const VERDICT_LABEL: Record<RowVerdict, string> = {
+  'new-failure': 'new failure',
+  missing: 'missing',
+  slower: 'slower',
+  'still-failing': 'still failing',
+  fixed: 'fixed',
+  faster: 'faster',
+  new: 'new',
+  same: 'same',
+};
+
+export const REGRESSION_VERDICTS: ReadonlySet<RowVerdict> = new Set(['new-failure', 'missing', 'slower']);
+
+/** The chart's data: median µs of the same tensor and batch size in both records. */
+export function speedBars(rows: readonly CompareRow[], limit = 40) {
+  return rows
+    .filter((r) => r.baseline?.us != null || r.candidate?.us != null)
+    .slice(0, limit)
+    .map((r) => ({
+      label: `${r.tensor} m=${r.m}`,
+      baseline: r.baseline?.us ?? null,
+      candidate: r.candidate?.us ?? null,
+    }));
+}
+
+/** "+12.3%" for a ratio of 1.123; null: '—'. */
+export function fmtChange(ratio: number | null): string {
+  if (ratio == null || !Number.isFinite(ratio)) return '—';
+  const d = (ratio - 1) * 100;
+  return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)}%`;
+}
+
+/** What a saved run's heatmap says: a record keeps the metrics, not the outputs they came from. */
+export const NO_OUTPUTS = 'outputs are not kept in records';
+
+/**
+ * The API a saved run's views see: reading only. The heatmap asks for an error grid and is told
+ * outputs are not kept; anything that would start work is refused. Every other call goes to `api`.
+ */
+export function readOnlyApi(api: QuantScopeApi): QuantScopeApi {
+  const refuse = async (): Promise<never> => {
+    throw new Error('a saved run is read-only');
+  };
+  const ro = Object.create(api) as QuantScopeApi;
+  return Object.assign(ro, {
+    onRunEvent: () => () => undefined,
+    errorGrid: async (): Promise<never> => {
+      throw new Error(NO_OUTPUTS);
+    },
+    startRun: refuse,
+    cancelRun: refuse,
+    exportReport: refuse,
+  });
+}

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import {
+  EMPTY_HISTORY_FILTER,
+  NO_OUTPUTS,
+  choicesOf,
+  comparePair,
+  filterRecords,
+  fmtChange,
+  readOnlyApi,
+  recordResults,
+  sortNewestFirst,
+  speedBars,
+  toggleSelection,
+} from '../../src-renderer/src/lib/history';
+import { createAppStore } from '../../src-renderer/src/store';
+import type { CompareRow, RecordSummaryEntry, RunRecordData } from '../../src-shared/contract';
+import { FakeApi } from './fakeApi';
+
+function entry(
+  id: string,
+  createdAt: string,
+  opts: { model?: string; device?: string; fail?: number; error?: number; total?: number } = {},
+): RecordSummaryEntry {
+  const fail = opts.fail ?? 0;
+  const error = opts.error ?? 0;
+  const total = opts.total ?? 4;
+  return {
+    id,
+    kind: 'verify',
+    createdAt,
+    model: opts.model ?? 'tiny.gguf',
+    device: opts.device ?? 'cpu:0 x64',
+    backend: 'cpu',
+    status: 'done',
+    counts: { total, pass: total - fail - error, fail, error, notComparable: 0 },
+  };
+}
+
+const RECORDS = [
+  entry('a', '2026-11-30T23:00:00.000Z', { model: 'llama.gguf', device: 'cuda:0 NVIDIA H200' }),
+  entry('b', '2026-12-02T08:00:00.000Z', { fail: 1 }),
+  entry('c', '2026-12-01T12:00:00.000Z', { device: 'cuda:0 NVIDIA H200' }),
+  entry('d', '2026-12-03T09:30:00.000Z', { error: 2, model: 'llama.gguf' }),
+  entry('e', '2026-12-03T09:30:00.000Z', { total: 0 }),
+];
+
+describe('history filter and order', () => {
+  it('lists newest first, ties by id, with no filter', () => {
+    expect(filterRecords(RECORDS, EMPTY_HISTORY_FILTER).map((r) => r.id)).toEqual(['e', 'd', 'b', 'c', 'a']);
+  });
+
+  it('sorts unparseable dates last', () => {
+    const rows = [
+      { id: 'x', createdAt: 'not a date' },
+      { id: 'y', createdAt: '2026-01-01T00:00:00Z' },
+    ];
+    expect(sortNewestFirst(rows).map((r) => r.id)).toEqual(['y', 'x']);
+  });
+
+  it('filters by model, device and verdict', () => {
+    const f = EMPTY_HISTORY_FILTER;
+    expect(filterRecords(RECORDS, { ...f, model: 'llama.gguf' }).map((r) => r.id)).toEqual(['d', 'a']);
+    expect(filterRecords(RECORDS, { ...f, device: 'cuda:0 NVIDIA H200' }).map((r) => r.id)).toEqual([
+      'c',
+      'a',
+    ]);
+    expect(filterRecords(RECORDS, { ...f, verdict: 'failures' }).map((r) => r.id)).toEqual(['d', 'b']);
+    // a run without results is not "all passed"
+    expect(filterRecords(RECORDS, { ...f, verdict: 'clean' }).map((r) => r.id)).toEqual(['c', 'a']);
+  });
+
+  it('filters by an inclusive date range on the record day', () => {
+    const f = { ...EMPTY_HISTORY_FILTER, from: '2026-12-01', to: '2026-12-02' };
+    expect(filterRecords(RECORDS, f).map((r) => r.id)).toEqual(['b', 'c']);
+    expect(filterRecords(RECORDS, { ...EMPTY_HISTORY_FILTER, to: '2026-11-30' }).map((r) => r.id)).toEqual([
+      'a',
+    ]);
+  });
+
+  it('offers each model and device once, sorted', () => {
+    expect(choicesOf(RECORDS, 'model')).toEqual(['llama.gguf', 'tiny.gguf']);
+    expect(choicesOf(RECORDS, 'device')).toEqual(['cpu:0 x64', 'cuda:0 NVIDIA H200']);
+  });
+});
+
+describe('picking two runs to compare', () => {
+  it('keeps at most two, a third pick replacing the earliest', () => {
+    let s = toggleSelection([], 'a');
+    s = toggleSelection(s, 'b');
+    expect(s).toEqual(['a', 'b']);
+    expect(toggleSelection(s, 'c')).toEqual(['b', 'c']);
+    expect(toggleSelection(s, 'a')).toEqual(['b']);
+  });
+
+  it('makes the older run the baseline whatever the order of the clicks', () => {
+    expect(comparePair(['d', 'a'], RECORDS)).toEqual({ baseline: 'a', candidate: 'd' });
+    expect(comparePair(['a', 'd'], RECORDS)).toEqual({ baseline: 'a', candidate: 'd' });
+    expect(comparePair(['a'], RECORDS)).toBeNull();
+    expect(comparePair(['a', 'gone'], RECORDS)).toBeNull();
+  });
+});
+
+const REC: RunRecordData = {
+  schema: 'quantscope.record',
+  version: 2,
+  id: '20261203T093000Z-verify-abc123',
+  kind: 'verify',
+  createdAt: '2026-12-03T09:30:00.000Z',
+  app: { version: '0.3.0', commit: 'abc' },
+  host: { os: 'Linux', hostname: 'h', node: 'v22' },
+  device: { backend: 'cuda', index: 0, name: 'NVIDIA H200', arch: 'sm_90' },
+  model: { fileName: 'tiny.gguf', fileSize: 1, tensorsHash: null },
+  request: {},
+  status: 'done',
+  results: [
+    {
+      // as the engine saves it: a whole TensorResult
+      resultId: 'live-1',
+      runId: 'r1',
+      tensor: 'blk.0.attn_q.weight',
+      type: 'Q4_K',
+      n: 256,
+      k: 256,
+      m: 1,
+      backend: 'cuda',
+      device: 'NVIDIA H200',
+      path: 'fused-small-q8',
+      status: 'pass',
+      threshold: 5e-4,
+      metrics: {
+        nmse: 1e-6,
+        maxAbsErr: 0.01,
+        maxRelErr: 0.001,
+        nanMismatches: 0,
+        infMismatches: 0,
+        count: 256,
+        worst: null,
+      },
+      timing: { protocol: 'hot', medianUs: 12, spread: 0.02, gbps: 3.1 },
+      unfused: null,
+      weightBytes: 36864,
+      gridAvailable: true,
+      elapsedMs: 40,
+    },
+    // as the CLI may save it: the schema's fields only
+    {
+      tensor: 'blk.0.ffn_up.weight',
+      type: 'Q8_0',
+      n: 512,
+      k: 256,
+      m: 8,
+      status: 'not-comparable',
+      path: null,
+      error: 'no reference',
+      metrics: null,
+      timing: null,
+    },
+  ],
+};
+
+describe('a record shown with the results views', () => {
+  it('turns its rows into TensorResults with fresh ids and no heatmap grid', () => {
+    const rows = recordResults(REC);
+    expect(rows.map((r) => r.resultId)).toEqual([`${REC.id}#0`, `${REC.id}#1`]);
+    expect(rows.every((r) => r.runId === REC.id && r.gridAvailable === false)).toBe(true);
+    expect(rows[0]).toMatchObject({ status: 'pass', backend: 'cuda', weightBytes: 36864, elapsedMs: 40 });
+    expect(rows[0].metrics?.maxAbsErr).toBe(0.01);
+    expect(rows[0].timing?.medianUs).toBe(12);
+    expect(rows[1]).toMatchObject({
+      status: 'error',
+      error: 'not comparable: no reference',
+      backend: 'cuda',
+      device: 'NVIDIA H200',
+      metrics: null,
+      timing: null,
+      unfused: null,
+    });
+  });
+
+  it('reads through the real API, refuses work and says outputs are not kept', async () => {
+    const fake = new FakeApi({ records: [REC] });
+    const ro = readOnlyApi(fake);
+    expect((await ro.openRecord(REC.id)).id).toBe(REC.id);
+    expect((await ro.listRecords()).records.map((r) => r.id)).toEqual([REC.id]);
+    await expect(ro.errorGrid({ resultId: 'x', maxRows: 1, maxCols: 1, metric: 'abs' })).rejects.toThrow(
+      NO_OUTPUTS,
+    );
+    await expect(ro.startRun({} as never)).rejects.toThrow('read-only');
+    // a store made on it holds the record's rows and never subscribes to live runs
+    const store = createAppStore(ro);
+    store.setState({ results: recordResults(REC) });
+    expect(store.getState().results).toHaveLength(2);
+    expect(fake.listeners.size).toBe(0);
+  });
+});
+
+describe('the comparison chart and change column', () => {
+  const row = (tensor: string, m: number, was: number | null, now: number | null): CompareRow => ({
+    tensor,
+    type: 'Q4_K',
+    m,
+    verdict: 'same',
+    baseline: was === null ? null : { status: 'pass', nmse: 1e-6, us: was, spread: 0.01 },
+    candidate: now === null ? null : { status: 'pass', nmse: 1e-6, us: now, spread: 0.01 },
+    speedRatio: was && now ? now / was : null,
+    noise: 0.05,
+    nmseRatio: 1,
+  });
+
+  it('pairs the two records per tensor and batch size, skipping rows without timing', () => {
+    const rows = [
+      row('a', 1, 10, 12),
+      row('b', 8, null, 5),
+      { ...row('c', 1, 1, 1), baseline: null, candidate: null },
+    ];
+    expect(speedBars(rows)).toEqual([
+      { label: 'a m=1', baseline: 10, candidate: 12 },
+      { label: 'b m=8', baseline: null, candidate: 5 },
+    ]);
+    expect(speedBars(rows, 1)).toHaveLength(1);
+  });
+
+  it('writes the change as a signed percentage', () => {
+    expect(fmtChange(1.123)).toBe('+12.3%');
+    expect(fmtChange(0.5)).toBe('−50.0%');
+    expect(fmtChange(null)).toBe('—');
+  });
+});
