@@ -22,7 +22,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = path.join(ROOT, 'dist', 'quantscope.cjs');
 
 /**
- * The planted defects: `edits` are [find, replace] pairs on the kernel source text (each `find` must
+ * The planted defects: `edits` are [find, replace] pairs on the kernel source text as the bundle holds
+ * it (each `find` must
  * occur exactly once in the bundle, or `count` times), `defines` a QS_KERNEL_DEFINES value; `expect`
  * the diagnosis classes that name the defect correctly.
  */
@@ -85,8 +86,10 @@ export const DEFECTS = [
     what: 'Q4_0 int8 unpack: low and high nibbles swapped',
     formats: 'q4_0',
     edits: [
-      ['    u.v[i] = a & 0x0F0F0F0F;', '    u.v[i] = (a >> 4) & 0x0F0F0F0F; // swapped'],
-      ['    u.v[4 + i] = (a >> 4) & 0x0F0F0F0F;', '    u.v[4 + i] = a & 0x0F0F0F0F;'],
+      [
+        '// bytes 2.. of the block\n    u.v[i] = a & 0x0F0F0F0F;\n    u.v[4 + i] = (a >> 4) & 0x0F0F0F0F;',
+        '// bytes 2.. of the block\n    u.v[i] = (a >> 4) & 0x0F0F0F0F; // swapped\n    u.v[4 + i] = a & 0x0F0F0F0F;',
+      ],
     ],
     expect: ['nibble-order', 'layout'],
   },
@@ -114,10 +117,9 @@ export const DEFECTS = [
     what: 'Q8_0 exact decoder (float32 paths): weight bytes read as unsigned',
     formats: 'q8_0',
     edits: [
-      ['lo ^= 0x80808080u; // signed byte q -> q + 128', 'lo ^= 0u;'],
       [
-        'for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);',
-        'hi ^= 0x80808080u; for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);',
+        'lo ^= 0x80808080u; // signed byte q -> q + 128\n  hi ^= 0x80808080u;\n#pragma unroll\n  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 128.f);',
+        'lo ^= 0u; // unsigned\n  hi ^= 0u;\n#pragma unroll\n  for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);',
       ],
     ],
     expect: ['unsigned'],
@@ -205,7 +207,15 @@ function occurrences(text, s) {
 /** The bundle with the defect's edits applied; throws when a snippet is not found as often as expected. */
 export function mutant(bundle, d) {
   let text = bundle;
-  for (const [find, repl, count = 1] of d.edits ?? []) {
+  for (const [rawFind, rawRepl, count = 1] of d.edits ?? []) {
+    // a snippet across lines: the bundler stores each header either as a template literal (real line
+    // breaks) or as a quoted string (\n escapes); take the form this bundle has
+    let find = rawFind;
+    let repl = rawRepl;
+    if (find.includes('\n') && occurrences(text, find) === 0) {
+      find = find.replaceAll('\n', '\\n');
+      repl = repl.replaceAll('\n', '\\n');
+    }
     const got = occurrences(text, find);
     if (got !== count)
       throw new Error(`${d.id}: '${find.slice(0, 60)}' occurs ${got} times in the bundle, expected ${count}`);

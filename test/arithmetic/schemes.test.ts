@@ -190,7 +190,7 @@ describe('declared references', () => {
   it('int8 schemes refuse float weights with a one-line error', () => {
     const xx = new Float32Array(32);
     expect(() => referenceMatmulSync(GgmlType.F32, new Uint8Array(128), 1, 32, xx, 1, SCHEMES.qs8)).toThrow(
-      /needs quantized weights/,
+      /has no offset form for F32/,
     );
   });
   it('activations as prepared: bf16 scheme rounds x element by element', () => {

@@ -68,6 +68,13 @@ export const OFFSET_FORMATS = [
   GgmlType.Q4_K,
   GgmlType.Q5_K,
   GgmlType.Q6_K,
+  GgmlType.Q4_1,
+  GgmlType.Q5_0,
+  GgmlType.Q5_1,
+  GgmlType.Q2_K,
+  GgmlType.Q3_K,
+  GgmlType.IQ4_NL,
+  GgmlType.IQ4_XS,
 ] as const;
 
 export interface ArithmeticScheme {
@@ -122,6 +129,13 @@ export const SCHEMES = {
       [GgmlType.Q4_K]: 'quantized-sum',
       [GgmlType.Q5_K]: 'quantized-sum',
       [GgmlType.Q6_K]: 'integer',
+      [GgmlType.Q4_1]: 'exact-sum',
+      [GgmlType.Q5_0]: 'exact-sum',
+      [GgmlType.Q5_1]: 'exact-sum',
+      [GgmlType.Q2_K]: 'quantized-sum',
+      [GgmlType.Q3_K]: 'integer',
+      [GgmlType.IQ4_NL]: 'none',
+      [GgmlType.IQ4_XS]: 'none',
     },
   },
   qs8: {
@@ -136,6 +150,15 @@ export const SCHEMES = {
       [GgmlType.Q4_K]: 'exact-sum',
       [GgmlType.Q5_K]: 'exact-sum',
       [GgmlType.Q6_K]: 'integer',
+      // the new formats' small kernels: Q4_1/Q5_1's min and Q5_0's -16 meet the exact float sums of x
+      // per 32; Q2_K's min and Q3_K's -4 meet the int8 sums per 16 (as llama.cpp's dots)
+      [GgmlType.Q4_1]: 'exact-sum',
+      [GgmlType.Q5_0]: 'exact-sum',
+      [GgmlType.Q5_1]: 'exact-sum',
+      [GgmlType.Q2_K]: 'quantized-sum',
+      [GgmlType.Q3_K]: 'quantized-sum',
+      [GgmlType.IQ4_NL]: 'none',
+      [GgmlType.IQ4_XS]: 'none',
     },
   },
   'qs8-mma': {
@@ -150,6 +173,13 @@ export const SCHEMES = {
       [GgmlType.Q4_K]: 'exact-sum-tf32',
       [GgmlType.Q5_K]: 'exact-sum-tf32',
       [GgmlType.Q6_K]: 'integer',
+      // the int8 matrix units: Q4_1/Q5_1's min as the K-quants' (TF32), Q5_0's -16 and Q3_K's -4 in the integers
+      [GgmlType.Q4_1]: 'exact-sum-tf32',
+      [GgmlType.Q5_0]: 'integer',
+      [GgmlType.Q5_1]: 'exact-sum-tf32',
+      [GgmlType.Q3_K]: 'integer',
+      [GgmlType.IQ4_NL]: 'none',
+      [GgmlType.IQ4_XS]: 'none',
     },
   },
   bf16: {

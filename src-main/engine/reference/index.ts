@@ -112,7 +112,7 @@ export function referenceMatmulSync(
 export function checkArithmetic(s: ArithmeticScheme, type: number): void {
   if (s.activations.kind === 'int8' && !s.offsets[type])
     throw new Error(
-      `arithmetic ${s.id} (int8 activations) needs quantized weights (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K), not ${typeName(type)}`,
+      `arithmetic ${s.id} (int8 activations) has no offset form for ${typeName(type)} (it needs a quantized format with an int8 kernel)`,
     );
 }
 
