@@ -16,7 +16,7 @@
 #endif
 
 // 6-bit scale and min of sub-block sub (0..7) from the 12 scale bytes s of a Q4_K/Q5_K block
-// (FORMATS.md get_scale_min_k4)
+// (docs/formats.md, the K-quants' 6-bit scales)
 __device__ __forceinline__ void qs_scale_min_k4(const qs_u8* s, int sub, int& sc, int& mn) {
   if (sub < 4) {
     sc = s[sub] & 63;
@@ -55,7 +55,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // ---- int8 small kernel: 8 parts of 32 elements (16 of sub-block 2g, 16 of 2g+1), or 4 of 64 (qs_q8u<4>)
 #define QS_Q8_P 8
 // 6-bit scale and min of sub-blocks j = 2g and 2g+1 of a Q4_K / Q5_K block, from the scale words s0, s1, s2
-// (FORMATS.md get_scale_min_k4), without branches (g differs between the lanes of a wave): both
+// (docs/formats.md, the K-quants' 6-bit scales), without branches (g differs between the lanes of a wave): both
 // encodings computed, one selected.
 __device__ __forceinline__ void qs_k_scale_min2(qs_u32 s0, qs_u32 s1, qs_u32 s2, int g, int (&sc)[2], int (&mn)[2]) {
 #pragma unroll

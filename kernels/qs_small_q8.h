@@ -18,8 +18,8 @@
 #ifndef QS_PLAIN
 
 // Launch geometry per batch size, from the format header: weight rows per block (QS_Q8_RT) and warps
-// per block (QS_Q8_WT) for m = 1 .. 8, the fastest of a sweep on an H100 (docs/gpu-notes.md; m = 6, 7 as
-// m = 8), the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_loop),
+// per block (QS_Q8_WT) for m = 1 .. 8, measured fastest on Hopper (docs/design.md; m = 6, 7
+// as m = 8), the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_loop),
 // and for Q4_K / Q5_K the parts per block (QS_Q8_KT: 8 units of 32 elements or 4 of 64, qs_q8u).
 // QS_Q8_R / QS_Q8_W / QS_Q8_D / QS_Q8_KP (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 // The host sizes its launches from qs_q8_geometry (below), so they match the compiled kernel.
@@ -97,15 +97,12 @@ __device__ __forceinline__ void qs_q8_products(const W (&wq)[R], int kb, const i
 
 // Whether this block requests its first weights before waiting for the activation quantizer (staggered
 // start). The blocks that become resident while the previous kernel still runs (programmatic dependent
-// launch) all had their first loads in flight when the quantizer was released, and the quantizer's loads
-// of x, then the matmul's loads of xq, queued behind them: on an H100 the hand-over took 1-3 us of a
-// 15-22 us m=1 call. With blocks b % QS_Q8_STAG < QS_Q8_STAGE early and the others requesting their
-// weights after the wait, cold m=1 is 0.4-1.8 us faster (Q4_K 15.09 -> 14.32, Q5_K 18.49 -> 16.72, Q6_K
-// 21.41 -> 20.99, Q8_0 23.69 -> 23.32; docs/gpu-notes.md, eighth session). Of the shares tried (every
-// block, 3 of 4, 2 of 3, 1 of 2, 1 of 3, 1 of 4, none) 2 of 3 was the best overall; staggering waves
-// instead of blocks (tried in commit d125268) was worse than none. Q4_0 gains nothing cold and loses ~1 us hot, so
-// it keeps every block early (QS_Q8_NOSTAG in q4_0.h); m > 1 is unmeasured with it and keeps the old behaviour (QS_Q8_STAGM: the
-// largest m staggered). QS_Q8_STAG=0 (QS_KERNEL_DEFINES) turns it off.
+// launch) would all have their first loads in flight when the quantizer is released, and the
+// quantizer's loads of x, then the matmul's loads of xq, would queue behind them (1-3 us of a 15-22 us
+// m=1 call on Hopper). So blocks b % QS_Q8_STAG < QS_Q8_STAGE request their weights before the wait and
+// the others after it: 2 of 3 early measures best overall, 0.4-1.8 us faster cold at m=1 than every
+// block early. Q4_0 gains nothing cold and loses ~1 us hot, so it keeps every block early (QS_Q8_NOSTAG
+// in q4_0.h); m > 1 keeps every block early (QS_Q8_STAGM: the largest m staggered). QS_Q8_STAG=0 (QS_KERNEL_DEFINES) turns it off.
 #if !defined(QS_Q8_STAG) && !defined(QS_Q8_NOSTAG)
 #define QS_Q8_STAG 3
 #define QS_Q8_STAGE 2

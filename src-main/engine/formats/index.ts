@@ -75,7 +75,7 @@ export function quantize(typeId: number, values: Float32Array, n: number, k: num
 }
 
 /**
- * GGUF-HARDENING rule 9: count whole blocks whose half scales (d, and dmin where present) are NaN or Inf.
+ * docs/gguf-hardening.md rule 9: count whole blocks whose half scales (d, and dmin where present) are NaN or Inf.
  * Plain float types have no scales (always 0 bad blocks); a trailing partial block is not scanned.
  */
 export function scanScales(
