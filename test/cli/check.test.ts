@@ -131,7 +131,7 @@ describe('quantscope check', () => {
           '--arithmetic',
           'qs8',
         ],
-        /needs quantized weights/,
+        /has no offset form/,
       ],
       [['check', MODEL, TENSOR, '--input', 'identity', '--output', y, '--m', '2'], /must equal k=512/],
     ];
