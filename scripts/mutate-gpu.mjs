@@ -163,6 +163,25 @@ export const DEFECTS = [
     expect: ['precision', 'unknown'],
   },
   {
+    id: 'q4_1-min-dropped-f32',
+    what: 'Q4_1 exact decoder (float32 paths): the block minimum m is not added',
+    formats: 'q4_1',
+    edits: [
+      [
+        'offset = qs_h2f(qs_ld16(b + 2));\n  qs_u32 lo, hi;\n  qs_ld8b(b + 4 + (j & 1) * 8, lo, hi);',
+        'offset = 0.f;\n  qs_u32 lo, hi;\n  qs_ld8b(b + 4 + (j & 1) * 8, lo, hi);',
+      ],
+    ],
+    expect: ['offset-missing', 'min-sign'],
+  },
+  {
+    id: 'iq4-level-off',
+    what: "IQ4_NL/IQ4_XS: the largest of the 16 levels is 114 instead of ggml's 113 (every path)",
+    formats: 'iq4_nl,iq4_xs',
+    edits: [['0x71594535u', '0x72594535u']],
+    expect: ['unknown', 'layout', 'constant-factor'],
+  },
+  {
     id: 'quantizer-skipped',
     what: 'the activation quantizer does no work (QS_XQ_NOP): the int8 kernels read stale activations',
     formats: 'q4_0',
