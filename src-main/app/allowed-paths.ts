@@ -1,5 +1,5 @@
 /**
- * Which model files the desktop app may open: only what the user chose in this session (open
+ * Which model files the desktop app may open: only what the user chose since the app started (open
  * dialog, drag and drop), the recent list, the bundled samples and folders named in QS_MODEL_DIRS.
  * A compromised renderer cannot make the engine read an arbitrary path.
  */
@@ -30,7 +30,7 @@ export class AllowedPaths {
   check(p: string): void {
     if (!this.isAllowed(p))
       throw new Error(
-        `${path.basename(p)} was not chosen in this session: open it with File > Open… or drop it on the window`,
+        `${path.basename(p)} was not chosen since the app started: open it with File > Open… or drop it on the window`,
       );
   }
 }

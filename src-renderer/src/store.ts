@@ -485,7 +485,7 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
         try {
           storage()?.setItem(CONFIG_KEY, JSON.stringify(config));
         } catch {
-          /* storage full or blocked: the setting still applies for this session */
+          /* storage full or blocked: the setting still applies until the page closes */
         }
       },
 

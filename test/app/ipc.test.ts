@@ -188,7 +188,7 @@ describe('allowed model paths', () => {
       expect(a.isAllowed(path.join(dir, 'models', 'sub', 'x.gguf'))).toBe(true);
       expect(a.isAllowed(path.join(dir, 'models'))).toBe(false);
       expect(a.isAllowed('/home/u/model.gguf')).toBe(false);
-      expect(() => a.check('/home/u/model.gguf')).toThrow(/model\.gguf was not chosen in this session/);
+      expect(() => a.check('/home/u/model.gguf')).toThrow(/model\.gguf was not chosen since the app started/);
       a.allow('/home/u/model.gguf');
       expect(a.isAllowed('/home/u/./model.gguf')).toBe(true);
     } finally {
