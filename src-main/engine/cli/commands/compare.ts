@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { compareRecords, parseTolerance, type Comparison } from '../../records/compare';
 import { RecordStore, defaultRecordsDir } from '../../records/store';
 import { fmtExp } from '../../report/report';
-import { UsageError, stringOption, type CliCommand } from '../framework';
+import { UsageError, stringOption, type CliCommand, type CliContext } from '../framework';
 import { table } from '../table';
 
 export const compareCommand: CliCommand = {
@@ -30,15 +30,7 @@ beyond tolerance and spread; 2 bad input (unreadable record, different work with
   maxPositionals: 2,
   async run(ctx) {
     const store = new RecordStore(stringOption(ctx.values, 'records') ?? defaultRecordsDir());
-    let tolerance = 0.05;
-    const tolS = stringOption(ctx.values, 'speed-tolerance');
-    if (tolS !== undefined) {
-      try {
-        tolerance = parseTolerance(tolS);
-      } catch (e) {
-        throw new UsageError(`--speed-tolerance: ${(e as Error).message}`);
-      }
-    }
+    const tolerance = toleranceOption(ctx.values);
     const [a, b] = ctx.positionals.map((ref) => store.load(ref));
     const cmp = compareRecords(a, b, tolerance);
     if (cmp.different && !ctx.values['allow-different'])
@@ -51,6 +43,17 @@ beyond tolerance and spread; 2 bad input (unreadable record, different work with
     return cmp.regressed ? 1 : 0;
   },
 };
+
+/** --speed-tolerance (compare, verify --baseline): a percentage or fraction, 5% when absent. */
+export function toleranceOption(values: CliContext['values']): number {
+  const s = stringOption(values, 'speed-tolerance');
+  if (s === undefined) return 0.05;
+  try {
+    return parseTolerance(s);
+  } catch (e) {
+    throw new UsageError(`--speed-tolerance: ${(e as Error).message}`);
+  }
+}
 
 const pct = (r: number | null) => (r === null ? '—' : `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`);
 

@@ -7,9 +7,9 @@ import { defaultPoolSize } from '../../workers';
 import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { termSafe } from '../term';
 import { recordStoreFor } from '../../records/build';
-import { compareRecords, parseTolerance } from '../../records/compare';
+import { compareRecords } from '../../records/compare';
 import { RecordStore, defaultRecordsDir } from '../../records/store';
-import { formatComparison } from './compare';
+import { formatComparison, toleranceOption } from './compare';
 import {
   UsageError,
   choiceOption,
@@ -105,15 +105,7 @@ export const verifyCommand: CliCommand = {
     const records = recordStoreFor({ dir: recordsDir, disabled: Boolean(ctx.values['no-record']) });
     // the baseline is read before the run: a missing or damaged one is bad input, not a late surprise
     const baselineRef = stringOption(ctx.values, 'baseline');
-    let tolerance = 0.05;
-    const tolS = stringOption(ctx.values, 'speed-tolerance');
-    if (tolS !== undefined) {
-      try {
-        tolerance = parseTolerance(tolS);
-      } catch (e) {
-        throw new UsageError(`--speed-tolerance: ${(e as Error).message}`);
-      }
-    }
+    const tolerance = toleranceOption(ctx.values);
     if (baselineRef && !records)
       throw new UsageError("--baseline compares this run's record: it cannot go with --no-record");
     const baseline = baselineRef
