@@ -11,7 +11,7 @@ import {
   type RecordResult,
   type RunRecord,
 } from '../../src-main/engine/records/schema';
-import { RecordStore } from '../../src-main/engine/records/store';
+import { RecordStore, newRecordId } from '../../src-main/engine/records/store';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'qs-records-'));
 
@@ -100,6 +100,15 @@ describe('record schema', () => {
 });
 
 describe('record store', () => {
+  it('ids made in the same millisecond still sort in the order they were made', () => {
+    // later than any id made before in this process
+    const at = new Date('2099-12-03T10:15:00.123Z');
+    const ids = [newRecordId('verify', at), newRecordId('verify', at), newRecordId('check', at)];
+    expect(ids[0]).toMatch(/^20991203T101500\d{3}Z-verify-[a-z0-9]+$/);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids.map((i) => i.slice(0, 19))).size).toBe(3);
+  });
+
   it('saves, lists newest first, loads by id prefix; the index is used and rebuilt when lost', () => {
     const dir = tmp();
     const s = new RecordStore(dir);

@@ -48,13 +48,26 @@ export function defaultRecordsDir(env: NodeJS.ProcessEnv = process.env): string 
   return path.join(base, 'quantscope', 'records');
 }
 
-/** A new record id: sortable by time, unique within a store. */
+let lastIdMs = 0;
+
+/**
+ * A new record id: it starts with the UTC time to the millisecond, so ids sort by time, and
+ * within one process each id's time is later than the one before (two runs in the same
+ * millisecond still sort in the order they were made). The random tail keeps ids from
+ * separate processes apart.
+ */
 export function newRecordId(kind: string, date = new Date()): string {
-  const t = date
+  const ms = Math.max(date.getTime(), lastIdMs + 1);
+  lastIdMs = ms;
+  const t = new Date(ms)
     .toISOString()
     .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+    .replace(/\.(\d+)Z$/, '$1Z');
   return `${t}-${kind}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function cmpDesc(a: string, b: string): number {
+  return a < b ? 1 : a > b ? -1 : 0;
 }
 
 function summarize(r: RunRecord, file: string, st: fs.Stats): RecordSummary {
@@ -152,7 +165,8 @@ export class RecordStore {
         skipped.push({ file: name, reason: (e as Error).message });
       }
     }
-    records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    // newest first; records made in the same millisecond fall back to their ids, which sort by time
+    records.sort((a, b) => cmpDesc(a.createdAt, b.createdAt) || cmpDesc(a.id, b.id));
     if (changed || skipped.length > 0) {
       try {
         this.writeIndex(records);
