@@ -15,6 +15,8 @@ import { Rng } from '../../src-main/engine/rng';
 import { withOutliers } from '../../src-main/engine/run/activations';
 import { judgeOutput } from '../../src-main/engine/run/verdict';
 import { shutdownPool } from '../../src-main/engine/workers/pool';
+import { identityReference } from '../../src-main/engine/diagnosis/probe';
+import { packScaleMinK4, scaleMinK4 } from '../../src-main/engine/formats/kcommon';
 import { defectiveWeights, identityOutput, type Defect } from './emulate';
 
 afterAll(() => shutdownPool());
@@ -24,7 +26,14 @@ function model(type: number, n: number, k: number): Uint8Array {
   return quantize(type, rng.normalF32(n * k), n, k);
 }
 
-async function probeVerdict(type: number, n: number, k: number, data: Uint8Array, got: Float32Array) {
+async function probeVerdict(
+  type: number,
+  n: number,
+  k: number,
+  data: Uint8Array,
+  got: Float32Array,
+  scheme: ArithmeticScheme = SCHEMES.f32,
+) {
   const elems = Array.from({ length: k }, (_, i) => i);
   return judgeOutput({
     type,
@@ -34,7 +43,7 @@ async function probeVerdict(type: number, n: number, k: number, data: Uint8Array
     x: new Float32Array(0),
     m: k,
     got,
-    scheme: SCHEMES.f32,
+    scheme,
     selfProbe: elems,
   });
 }
@@ -94,6 +103,160 @@ describe('identity probe: every weight defect is named', () => {
     for (let e = 0; e < k; e++) got[e * n + 7] = NaN;
     const v = await probeVerdict(GgmlType.Q4_K, n, k, data, got);
     expect(v.diagnosis?.class).toBe('unwritten');
+  });
+});
+
+describe('identity probe: misread fields in every quantized format, on float32 and int8 paths', () => {
+  // Each case edits the weight bytes the way a kernel with that defect reads them (only the sub-blocks
+  // the defect touches); the kernel's probe output is then the declared arithmetic on those bytes.
+  const halves = (d: Uint8Array, o: number, len: number) => {
+    for (let i = o; i < o + len; i++) d[i] = ((d[i] & 15) << 4) | (d[i] >> 4);
+  };
+  const cases: {
+    name: string;
+    type: number;
+    bytes: number;
+    edit: (d: Uint8Array, o: number) => void;
+    cls: string;
+  }[] = [
+    // Q5_K: the fifth bit lost in the first sub-block of each pair only (bits 0, 2, 4, 6 of qh)
+    {
+      name: 'Q5_K high bit lost in half the sub-blocks',
+      type: GgmlType.Q5_K,
+      bytes: 176,
+      edit: (d, o) => {
+        for (let l = 0; l < 32; l++) d[o + 16 + l] &= 0xaa;
+      },
+      cls: 'high-bits',
+    },
+    // Q4_K: the odd sub-blocks take the even sub-block's scale, their own min
+    {
+      name: 'Q4_K odd sub-blocks use the even scale',
+      type: GgmlType.Q4_K,
+      bytes: 144,
+      edit: (d, o) => {
+        const ls: number[] = [];
+        const lm: number[] = [];
+        for (let j = 0; j < 8; j++) {
+          ls.push(scaleMinK4(j & ~1, d, o + 4) & 63);
+          lm.push(scaleMinK4(j, d, o + 4) >> 8);
+        }
+        packScaleMinK4(ls, lm, d, o + 4);
+      },
+      cls: 'scale-index',
+    },
+    {
+      name: 'Q4_1 minimum dropped',
+      type: GgmlType.Q4_1,
+      bytes: 20,
+      edit: (d, o) => d.fill(0, o + 2, o + 4),
+      cls: 'offset-missing',
+    },
+    {
+      name: 'Q4_1 nibbles swapped',
+      type: GgmlType.Q4_1,
+      bytes: 20,
+      edit: (d, o) => halves(d, o + 4, 16),
+      cls: 'nibble-order',
+    },
+    {
+      name: 'Q5_0 fifth bits lost',
+      type: GgmlType.Q5_0,
+      bytes: 22,
+      edit: (d, o) => d.fill(0, o + 2, o + 6),
+      cls: 'high-bits',
+    },
+    {
+      name: 'Q5_1 minimum negated',
+      type: GgmlType.Q5_1,
+      bytes: 24,
+      edit: (d, o) => (d[o + 3] ^= 0x80),
+      cls: 'min-sign',
+    },
+    {
+      name: 'Q5_1 minimum dropped',
+      type: GgmlType.Q5_1,
+      bytes: 24,
+      edit: (d, o) => d.fill(0, o + 2, o + 4),
+      cls: 'offset-missing',
+    },
+    {
+      name: 'Q2_K minimum negated',
+      type: GgmlType.Q2_K,
+      bytes: 84,
+      edit: (d, o) => (d[o + 83] ^= 0x80),
+      cls: 'min-sign',
+    },
+    {
+      name: 'Q2_K neighbouring sub-block scales',
+      type: GgmlType.Q2_K,
+      bytes: 84,
+      edit: (d, o) => {
+        for (let s = 0; s < 16; s += 2) [d[o + s], d[o + s + 1]] = [d[o + s + 1], d[o + s]];
+      },
+      cls: 'scale-index',
+    },
+    {
+      name: 'Q3_K hmask lost',
+      type: GgmlType.Q3_K,
+      bytes: 110,
+      edit: (d, o) => d.fill(0, o, o + 32),
+      cls: 'high-bits',
+    },
+    {
+      name: 'IQ4_NL nibbles swapped',
+      type: GgmlType.IQ4_NL,
+      bytes: 18,
+      edit: (d, o) => halves(d, o + 2, 16),
+      cls: 'nibble-order',
+    },
+    {
+      name: 'IQ4_XS neighbouring sub-block scales',
+      type: GgmlType.IQ4_XS,
+      bytes: 136,
+      edit: (d, o) => {
+        halves(d, o + 4, 4);
+        const sh = d[o + 2] | (d[o + 3] << 8);
+        const sw = ((sh & 0x3333) << 2) | ((sh >> 2) & 0x3333);
+        d[o + 2] = sw & 255;
+        d[o + 3] = sw >> 8;
+      },
+      cls: 'scale-index',
+    },
+  ];
+  for (const c of cases)
+    for (const scheme of [SCHEMES.f32, SCHEMES.q8_1]) {
+      it(`${c.name} (${scheme.id}) -> ${c.cls}`, async () => {
+        const n = 16;
+        const k = 512;
+        const data = model(c.type, n, k);
+        const bad = data.slice();
+        for (let o = 0; o < bad.length; o += c.bytes) c.edit(bad, o);
+        const elems = Array.from({ length: k }, (_, i) => i);
+        const got = Float32Array.from(identityReference(scheme, c.type, bad, n, k, elems));
+        const v = await probeVerdict(c.type, n, k, data, got, scheme);
+        expect(v.status).toBe('fail');
+        expect(v.diagnosis?.class, v.diagnosis?.sentence).toBe(c.cls);
+      });
+    }
+  it('every quantized format passes its own probe with no diagnosis', async () => {
+    for (const type of [
+      GgmlType.Q4_1,
+      GgmlType.Q5_0,
+      GgmlType.Q5_1,
+      GgmlType.Q2_K,
+      GgmlType.Q3_K,
+      GgmlType.IQ4_NL,
+      GgmlType.IQ4_XS,
+    ]) {
+      const n = 8;
+      const k = 256;
+      const data = model(type, n, k);
+      const elems = Array.from({ length: k }, (_, i) => i);
+      const got = Float32Array.from(identityReference(SCHEMES.q8_1, type, data, n, k, elems));
+      const v = await probeVerdict(type, n, k, data, got, SCHEMES.q8_1);
+      expect(v.status, `type ${type}`).toBe('pass');
+    }
   });
 });
 

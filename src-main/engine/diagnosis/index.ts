@@ -4,7 +4,8 @@
  * With an identity probe (activations = rows of the k x k identity, so the kernel outputs the weights
  * as it dequantizes them) every probed weight is compared with the declared reference's and each wrong
  * one is located as (row, block, sub-block, position in block); then defect hypotheses, each a
- * dequantization with one specific defect (./fields.ts gives the fields they recombine), are scored
+ * dequantization with one specific defect (the format's `fields` decoder gives the fields they
+ * recombine), are scored
  * against the wrong weights, and the best one that explains (almost) all of them names the class.
  * Without a probe, or with a probe that is clean (the weights are decoded right, so the defect is on
  * the activation side), the output itself is the evidence: NaN / unwritten elements, a fitted
@@ -15,8 +16,9 @@
 import type { Diagnosis, DiagnosisClass } from '../../../src-shared/contract';
 import { KERNEL_BAR } from '../arithmetic/schemes';
 import { compareOutputs } from '../compare';
-import { typeName } from '../ggml-types';
-import { decodeRow, isQuantized, type RowFields } from './fields';
+import type { FieldTraits, RowFields } from '../formats/fields';
+import { formatSpec } from '../formats/registry';
+import { rowBytes, typeName } from '../ggml-types';
 
 export interface Probe {
   type: number;
@@ -57,54 +59,45 @@ interface Hypothesis {
   predict: (f: RowFields, i: number) => number | null;
 }
 
-function hypotheses(type: number): Hypothesis[] {
+/** The defect hypotheses that apply to a format, from its field traits. */
+function hypotheses(type: number, t: FieldTraits): Hypothesis[] {
   const name = typeName(type);
   const hs: Hypothesis[] = [];
-  const k = type === 12 || type === 13;
-  if (type !== 8)
+  if (t.nibbles)
     hs.push({
       cls: 'nibble-order',
       sentence: `the low and high nibbles of each ${name} byte are swapped (elements read from the other half of their byte)`,
       predict: (f, i) => {
         const p = f.partner[i];
         if (p < 0) return null;
-        return f.s[i] * (f.lo[p] + (f.q[i] - f.lo[i]) - f.qoff) - f.c[i];
+        const q = f.levels ? f.levels[f.lo[p]] : f.lo[p] + (f.q[i] - f.lo[i]);
+        return f.s[i] * (q - f.qoff) - f.c[i];
       },
     });
-  if (type === 8)
+  if (t.signedBytes)
     hs.push({
       cls: 'unsigned',
       sentence: `${name} weight bytes are read as unsigned (negative weights come out 256 steps too large)`,
       predict: (f, i) => f.s[i] * (f.q[i] & 255),
     });
-  if (type === 2 || type === 14 || k)
-    hs.push({
-      cls: 'offset-missing',
-      sentence:
-        type === 2
-          ? 'the Q4_0 offset (-8 per nibble) is missing'
-          : type === 14
-            ? 'the Q6_K offset (-32 per 6-bit value) is missing'
-            : `the ${name} minimum term (-dmin * min per sub-block) is missing`,
-      predict: (f, i) => f.s[i] * f.q[i],
-    });
-  if (k)
+  if (t.offset) hs.push({ cls: 'offset-missing', sentence: t.offset, predict: (f, i) => f.s[i] * f.q[i] });
+  if (t.minSign)
     hs.push({
       cls: 'min-sign',
-      sentence: `the ${name} minimum is added instead of subtracted (w = d*sc*q + dmin*m)`,
-      predict: (f, i) => f.s[i] * f.q[i] + f.c[i],
+      sentence: `the ${name} minimum term has the wrong sign`,
+      predict: (f, i) => f.s[i] * (f.q[i] - f.qoff) + f.c[i],
     });
-  if (type === 13 || type === 14)
+  if (t.highBits)
     hs.push({
       cls: 'high-bits',
-      sentence: `the ${name} high bits (${type === 13 ? 'the fifth bit from qh' : 'the two bits from qh'}) are lost or misplaced`,
+      sentence: `the ${name} high bits (${t.highBits}) are lost`,
       predict: (f, i) => f.s[i] * (f.lo[i] - f.qoff) - f.c[i],
     });
-  if (k || type === 14)
+  if (t.subScales)
     hs.push({
       cls: 'scale-index',
-      sentence: `the wrong ${name} sub-block scale is used (a neighbouring sub-block's scale/min)`,
-      predict: () => null, // scored separately: any other sub-block of the block
+      sentence: `the wrong ${name} sub-block scale or min is used (another sub-block's)`,
+      predict: () => null, // scored separately: the scale and the min of any other sub-block
     });
   return hs;
 }
@@ -120,12 +113,14 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
   const E = elems.length;
   if (got.length !== E * n || ref.length !== E * n)
     throw new Error(`probe: ${got.length} / ${ref.length} values for ${E} probed elements x n=${n}`);
-  const quant = isQuantized(type);
+  const spec = formatSpec(type)?.fields;
+  const quant = !!spec;
+  const rb = quant ? rowBytes(type, k) : 0;
   const fieldsCache = new Map<number, RowFields>();
   const fields = (j: number) => {
     let f = fieldsCache.get(j);
     if (!f) {
-      f = decodeRow(type, p.data, j, k);
+      f = spec!.decode(p.data, j * rb, k);
       fieldsCache.set(j, f);
     }
     return f;
@@ -189,43 +184,52 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
     };
 
   if (quant) {
-    // every probed element of the rows with a wrong weight is scored: a true hypothesis explains the
-    // wrong ones and agrees with the right ones
+    // Every probed element of the rows with a wrong weight is scored. A hypothesis explains a wrong
+    // weight when it predicts a value other than the declared one and the kernel's output is that
+    // value; the defect may touch only some sub-blocks (a lost bit in one nibble half, one scale
+    // index off), so the right weights are not held against it. It must explain nearly every wrong
+    // weight; among those that do, the one that also agrees with more of the right ones wins.
     const scored: { j: number; r: number }[] = [];
     for (const j of rowsWrong) for (let r = 0; r < E; r++) scored.push({ j, r });
-    let best: { h: Hypothesis; score: number } | null = null;
-    for (const h of hypotheses(type)) {
-      let hit = 0;
-      let wrongHit = 0;
+    const near = (pred: number, g: number, f: RowFields, i: number) =>
+      Math.abs(pred - g) <= 2 ** -9 * (Math.abs(g) + Math.abs(f.s[i]) + Math.abs(f.c[i])) + 1e-30;
+    let best: { h: Hypothesis; explained: number; agree: number } | null = null;
+    for (const h of hypotheses(type, spec.traits)) {
+      let explained = 0;
+      let agree = 0;
       for (const { j, r } of scored) {
         const f = fields(j);
         const i = elems[r];
         const g = got[r * n + j];
-        const tolH = 0.25 * Math.abs(f.s[i]) + 2 ** -8 * Math.abs(g) + 1e-30;
-        let ok: boolean;
+        const e = ref[r * n + j];
+        const isWrong = !(Math.abs(g - e) <= tolFor(f, i, e));
+        let hit = false;
         if (h.cls === 'scale-index') {
-          ok = false;
+          // the scale and the min of any sub-block of the block, taken separately
           const list = f.blockScales(i);
-          for (let t = 0; t < list.length && !ok; t++) {
-            const pred = list[t].s * (f.q[i] - f.qoff) - list[t].c;
-            ok = Math.abs(pred - g) <= tolH;
-          }
+          for (let a = 0; a < list.length && !hit; a++)
+            for (let b = 0; b < list.length && !hit; b++) {
+              if (a === f.sub[i] && b === f.sub[i]) continue;
+              const pred = list[a].s * (f.q[i] - f.qoff) - list[b].c;
+              hit = !near(pred, e, f, i) && near(pred, g, f, i);
+            }
         } else {
           const pred = h.predict(f, i);
-          ok = pred !== null && Math.abs(pred - g) <= tolH;
+          hit = pred !== null && !near(pred, e, f, i) && near(pred, g, f, i);
         }
-        if (ok) hit++;
-        const isWrong = !(Math.abs(g - ref[r * n + j]) <= tolFor(f, i, ref[r * n + j]));
-        if (ok && isWrong) wrongHit++;
+        if (isWrong && hit) explained++;
+        if (!isWrong && !hit) agree++;
       }
-      const score = hit / scored.length;
-      // must explain nearly every wrong weight, not only the unaffected ones
-      if (wrongHit >= 0.98 * wrong.length && score >= 0.98 && (!best || score > best.score))
-        best = { h, score };
+      const ex = explained / wrong.length;
+      if (
+        ex >= 0.98 &&
+        (!best || ex > best.explained + 1e-9 || (ex >= best.explained - 1e-9 && agree > best.agree))
+      )
+        best = { h, explained: ex, agree };
     }
     if (best) {
       evidence.push(
-        `the ${best.h.cls} emulation reproduces ${(100 * best.score).toFixed(1)}% of the probed weights of those rows`,
+        `the ${best.h.cls} emulation reproduces ${(100 * best.explained).toFixed(1)}% of the wrong weights`,
       );
       return { class: best.h.cls, sentence: best.h.sentence, evidence };
     }

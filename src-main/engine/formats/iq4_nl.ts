@@ -6,6 +6,7 @@
  * Exactness: a half (11 significant bits) times a 7-bit table value is exact in float32, so the JS
  * result is bit-identical. No additions, so no FMA question.
  */
+import { newFields, pair, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import { quantizeEffort, type QuantizeEffort } from './kcommon';
@@ -194,6 +195,26 @@ function decIQ4_NL(
   }
 }
 
+/** IQ4_NL fields: d * level[nibble]; element j and j + 16 share byte j. */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  const f = newFields(k, QK, QK, 0, KV);
+  for (let b = 0; b < k / QK; b++) {
+    const o = off + b * BYTES;
+    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+    for (let j = 0; j < 16; j++) {
+      const v = data[o + 2 + j];
+      const i = b * QK + j;
+      f.lo[i] = v & 15;
+      f.lo[i + 16] = v >> 4;
+      f.q[i] = KV[f.lo[i]];
+      f.q[i + 16] = KV[f.lo[i + 16]];
+      f.s[i] = f.s[i + 16] = d;
+      pair(f, i, i + 16);
+    }
+  }
+  return f;
+}
+
 export const IQ4_NL_SPEC: FormatSpec = {
   id: 20,
   name: 'IQ4_NL',
@@ -204,4 +225,5 @@ export const IQ4_NL_SPEC: FormatSpec = {
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decIQ4_NL, E: 32, B: BYTES, S: 32, mins: false } },
   gpu: { stem: 'iq4_nl', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  fields: { decode: fieldsRow, traits: { nibbles: true } },
 };

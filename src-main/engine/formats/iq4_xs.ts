@@ -9,6 +9,7 @@
  * Exactness: d * (ls - 32) has at most 11 + 6 significant bits and times a 7-bit table value at most
  * 24, so both float32 products are exact and the JS result is bit-identical.
  */
+import { newFields, pair, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, nearestInt, type FormatCodec } from './codec';
 import { QK_K } from './kcommon';
@@ -167,6 +168,35 @@ function decIQ4_XS(
   }
 }
 
+/** IQ4_XS fields: 8 sub-blocks of 32, d * (scale - 32) * level[nibble] (the product in float32). */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  const f = newFields(k, QK_K, 32, 0, KV);
+  const fr = Math.fround;
+  const lists: { s: number; c: number }[][] = [];
+  for (let b = 0; b < k / QK_K; b++) {
+    const o = off + b * BYTES;
+    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+    const list: { s: number; c: number }[] = [];
+    for (let ib = 0; ib < 8; ib++) {
+      list.push({ s: fr(d * (scaleXs(data, o, ib) - 32)), c: 0 });
+      for (let j = 0; j < 16; j++) {
+        const v = data[o + 8 + 16 * ib + j];
+        const i = b * QK_K + 32 * ib + j;
+        f.lo[i] = v & 15;
+        f.lo[i + 16] = v >> 4;
+        f.q[i] = KV[f.lo[i]];
+        f.q[i + 16] = KV[f.lo[i + 16]];
+        f.s[i] = f.s[i + 16] = list[ib].s;
+        f.sub[i] = f.sub[i + 16] = ib;
+        pair(f, i, i + 16);
+      }
+    }
+    lists.push(list);
+  }
+  f.blockScales = (i) => lists[Math.floor(i / QK_K)];
+  return f;
+}
+
 export const IQ4_XS_SPEC: FormatSpec = {
   id: 23,
   name: 'IQ4_XS',
@@ -177,4 +207,5 @@ export const IQ4_XS_SPEC: FormatSpec = {
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decIQ4_XS, E: 256, B: BYTES, S: 32, mins: false } },
   gpu: { stem: 'iq4_xs', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  fields: { decode: fieldsRow, traits: { nibbles: true, subScales: true } },
 };

@@ -7,6 +7,9 @@
  * use module-level scratch arrays so no memory is allocated per block.
  */
 
+import { newFields, pair, type RowFields } from './fields';
+import { FP16_TABLE } from './half';
+
 export const QK_K = 256;
 
 /**
@@ -245,4 +248,47 @@ export function makeQx(x: Float32Array, xo: number, n: number, nmax: number, gri
     }
   }
   return bestScale;
+}
+
+/**
+ * Q4_K / Q5_K fields: 8 sub-blocks of 32, d * scale * q - dmin * min; in each 64-element group the
+ * low nibbles hold the first 32 elements and the high nibbles the next 32 (so element i pairs with
+ * i + 32), and Q5_K's fifth bits come from qh (bit 2g for the first sub-block of group g, 2g+1 for the
+ * second).
+ */
+export function kFieldsRow(data: Uint8Array, off: number, k: number, q5: boolean): RowFields {
+  const f = newFields(k, QK_K, 32, 0);
+  const bb = q5 ? 176 : 144;
+  const lists: { s: number; c: number }[][] = [];
+  for (let b = 0; b < k / QK_K; b++) {
+    const o = off + b * bb;
+    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+    const dmin = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
+    const qs = o + (q5 ? 48 : 16);
+    const list: { s: number; c: number }[] = [];
+    for (let j = 0; j < 8; j++) {
+      const sm = scaleMinK4(j, data, o + 4);
+      list.push({ s: d * (sm & 63), c: dmin * (sm >> 8) });
+    }
+    lists.push(list);
+    for (let g = 0; g < 4; g++)
+      for (let l = 0; l < 32; l++) {
+        const v = data[qs + 32 * g + l];
+        const h = q5 ? data[o + 16 + l] >> (2 * g) : 0;
+        const i = b * QK_K + 64 * g + l;
+        f.lo[i] = v & 15;
+        f.lo[i + 32] = v >> 4;
+        f.q[i] = f.lo[i] | ((h & 1) << 4);
+        f.q[i + 32] = f.lo[i + 32] | ((h & 2) << 3);
+        f.sub[i] = 2 * g;
+        f.sub[i + 32] = 2 * g + 1;
+        f.s[i] = list[2 * g].s;
+        f.c[i] = list[2 * g].c;
+        f.s[i + 32] = list[2 * g + 1].s;
+        f.c[i + 32] = list[2 * g + 1].c;
+        pair(f, i, i + 32);
+      }
+  }
+  f.blockScales = (i) => lists[Math.floor(i / QK_K)];
+  return f;
 }

@@ -9,6 +9,7 @@
  * Exactness: d * sc and dmin * mn (11 x 4 bits) and (d*sc) * q (15 x 2 bits) are exact in float32, so
  * only the subtraction rounds, once (as Q4_K); an FMA contraction gives the same bits.
  */
+import { newFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQkx2 } from './kcommon';
@@ -161,6 +162,35 @@ function cpuRows(
   }
 }
 
+/** Q2_K fields: 16 sub-blocks of 16, d * scale * 2-bit value - dmin * min (both products in float32). */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  const f = newFields(k, QK_K, 16, 0);
+  const fr = Math.fround;
+  const lists: { s: number; c: number }[][] = [];
+  for (let b = 0; b < k / QK_K; b++) {
+    const o = off + b * BYTES;
+    const d = FP16_TABLE[data[o + 80] | (data[o + 81] << 8)];
+    const dmin = FP16_TABLE[data[o + 82] | (data[o + 83] << 8)];
+    const list: { s: number; c: number }[] = [];
+    for (let s = 0; s < 16; s++) {
+      const sc = data[o + s];
+      list.push({ s: fr(d * (sc & 15)), c: fr(dmin * (sc >> 4)) });
+      const sh = 2 * ((s & 7) >> 1);
+      const q = o + 16 + 32 * (s >> 3) + 16 * (s & 1);
+      for (let l = 0; l < 16; l++) {
+        const i = b * QK_K + 16 * s + l;
+        f.q[i] = f.lo[i] = (data[q + l] >> sh) & 3;
+        f.s[i] = list[s].s;
+        f.c[i] = list[s].c;
+        f.sub[i] = s;
+      }
+    }
+    lists.push(list);
+  }
+  f.blockScales = (i) => lists[Math.floor(i / QK_K)];
+  return f;
+}
+
 export const Q2_K_SPEC: FormatSpec = {
   id: 10,
   name: 'Q2_K',
@@ -171,4 +201,13 @@ export const Q2_K_SPEC: FormatSpec = {
   scaleOffsets: [80, 82],
   cpu: { rows: cpuRows, xsums: false },
   gpu: { stem: 'q2_k', paths: ['f32', 'int8', 'mma'] },
+  fields: {
+    decode: fieldsRow,
+    traits: {
+      nibbles: false,
+      minSign: true,
+      subScales: true,
+      offset: 'the Q2_K minimum term (-dmin * min per sub-block) is missing',
+    },
+  },
 };

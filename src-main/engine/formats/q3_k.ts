@@ -9,6 +9,7 @@
  * Exactness: d * (scale - 32) has at most 11 + 6 significant bits and times a 3-bit level at most 20,
  * so both float32 products are exact and the JS result is bit-identical. No additions.
  */
+import { newFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, nearestInt, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQx } from './kcommon';
@@ -183,6 +184,41 @@ function decQ3_K(
   }
 }
 
+/**
+ * Q3_K fields: 16 sub-blocks of 16, d * (scale - 32) * (q - 4) with q = the 2 low bits + 4 * the hmask
+ * bit (a set bit means no -4), so lo holds the 2 low bits and qoff is 4.
+ */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  const f = newFields(k, QK_K, 16, 4);
+  const fr = Math.fround;
+  const sc = new Int32Array(16);
+  const lists: { s: number; c: number }[][] = [];
+  for (let b = 0; b < k / QK_K; b++) {
+    const o = off + b * BYTES;
+    const d = FP16_TABLE[data[o + 108] | (data[o + 109] << 8)];
+    scalesQ3(data, o, sc);
+    const list: { s: number; c: number }[] = [];
+    for (let s = 0; s < 16; s++) {
+      list.push({ s: fr(d * (sc[s] - 32)), c: 0 });
+      const e0 = 16 * s;
+      const bit = 1 << (e0 >> 5);
+      const sh = 2 * ((e0 >> 5) & 3);
+      const lo = e0 & 31;
+      const q = o + 32 + 32 * (e0 >> 7) + lo;
+      for (let l = 0; l < 16; l++) {
+        const i = b * QK_K + e0 + l;
+        f.lo[i] = (data[q + l] >> sh) & 3;
+        f.q[i] = f.lo[i] + (data[o + lo + l] & bit ? 4 : 0);
+        f.s[i] = list[s].s;
+        f.sub[i] = s;
+      }
+    }
+    lists.push(list);
+  }
+  f.blockScales = (i) => lists[Math.floor(i / QK_K)];
+  return f;
+}
+
 export const Q3_K_SPEC: FormatSpec = {
   id: 11,
   name: 'Q3_K',
@@ -193,4 +229,13 @@ export const Q3_K_SPEC: FormatSpec = {
   scaleOffsets: [108],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ3_K, E: 256, B: BYTES, S: 16, mins: false } },
   gpu: { stem: 'q3_k', paths: ['f32', 'int8', 'mma'] },
+  fields: {
+    decode: fieldsRow,
+    traits: {
+      nibbles: false,
+      subScales: true,
+      offset: 'the Q3_K offset (-4 where the hmask bit is clear) is missing',
+      highBits: 'the hmask bit',
+    },
+  },
 };

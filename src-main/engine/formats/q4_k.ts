@@ -9,9 +9,10 @@
  * float result. GCC may contract `d1 * q - m1` into an FMA; because d1*q is exact, fma gives the same
  * bits too, so this codec matches llama.cpp with or without contraction.
  */
+import type { RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
-import { QK_K, kGrids, makeQkx2, packScaleMinK4, scaleMinK4 } from './kcommon';
+import { QK_K, kFieldsRow, kGrids, makeQkx2, packScaleMinK4, scaleMinK4 } from './kcommon';
 import type { FormatSpec } from './spec';
 import { kScales, needSums } from './cpu-common';
 
@@ -227,6 +228,11 @@ function decQ4_K(
   }
 }
 
+/** Q4_K fields: see kFieldsRow. */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  return kFieldsRow(data, off, k, false);
+}
+
 export const Q4_K_SPEC: FormatSpec = {
   id: 12,
   name: 'Q4_K',
@@ -237,4 +243,13 @@ export const Q4_K_SPEC: FormatSpec = {
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_K, E: 256, B: 144, S: 32, mins: true } },
   gpu: { stem: 'q4_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  fields: {
+    decode: fieldsRow,
+    traits: {
+      nibbles: true,
+      minSign: true,
+      subScales: true,
+      offset: 'the Q4_K minimum term (-dmin * min per sub-block) is missing',
+    },
+  },
 };

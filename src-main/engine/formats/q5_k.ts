@@ -6,9 +6,10 @@
  * Exactness: as Q4_K (d1*q is 17 x 5 bits, exact; only the subtraction rounds, once; an FMA
  * contraction by GCC gives the same bits because the product is exact).
  */
+import type { RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, type FormatCodec } from './codec';
-import { QK_K, scaleMinK4 } from './kcommon';
+import { QK_K, kFieldsRow, scaleMinK4 } from './kcommon';
 import { quantizeRowKAsym } from './q4_k';
 import type { FormatSpec } from './spec';
 import { kScales, needSums } from './cpu-common';
@@ -167,6 +168,11 @@ function decQ5_K(
   }
 }
 
+/** Q5_K fields: see kFieldsRow. */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  return kFieldsRow(data, off, k, true);
+}
+
 export const Q5_K_SPEC: FormatSpec = {
   id: 13,
   name: 'Q5_K',
@@ -177,4 +183,14 @@ export const Q5_K_SPEC: FormatSpec = {
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ5_K, E: 256, B: 176, S: 32, mins: true } },
   gpu: { stem: 'q5_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  fields: {
+    decode: fieldsRow,
+    traits: {
+      nibbles: true,
+      minSign: true,
+      subScales: true,
+      offset: 'the Q5_K minimum term (-dmin * min per sub-block) is missing',
+      highBits: 'the fifth bit from qh',
+    },
+  },
 };

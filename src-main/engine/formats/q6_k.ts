@@ -10,6 +10,7 @@
  * Exactness: d*scale has at most 11 + 7 significant bits and times q at most 23 bits, so both float32
  * products are exact and the JS result is bit-identical. No additions, so no FMA question.
  */
+import { newFields, pair, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import { QK_K, kGrids, makeQx } from './kcommon';
@@ -213,6 +214,43 @@ function decQ6_K(
   }
 }
 
+/** Q6_K fields: 16 sub-blocks of 16, d * int8 scale * (6-bit value - 32); ql nibbles pair elements 64 apart. */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  const f = newFields(k, QK_K, 16, 32);
+  const lists: { s: number; c: number }[][] = [];
+  for (let b = 0; b < k / QK_K; b++) {
+    const o = off + b * BYTES;
+    const d = FP16_TABLE[data[o + 208] | (data[o + 209] << 8)];
+    const list: { s: number; c: number }[] = [];
+    for (let j = 0; j < 16; j++) list.push({ s: d * ((data[o + 192 + j] << 24) >> 24), c: 0 });
+    lists.push(list);
+    for (let h = 0; h < 2; h++)
+      for (let l = 0; l < 32; l++) {
+        const a = data[o + 64 * h + l];
+        const a2 = data[o + 64 * h + l + 32];
+        const hb = data[o + 128 + 32 * h + l];
+        const base = b * QK_K + 128 * h + l;
+        const vals = [
+          [a & 15, hb & 3],
+          [a2 & 15, (hb >> 2) & 3],
+          [a >> 4, (hb >> 4) & 3],
+          [a2 >> 4, (hb >> 6) & 3],
+        ];
+        for (let t = 0; t < 4; t++) {
+          const i = base + 32 * t;
+          f.lo[i] = vals[t][0];
+          f.q[i] = vals[t][0] | (vals[t][1] << 4);
+          f.sub[i] = 8 * h + (l >> 4) + 2 * t;
+          f.s[i] = list[f.sub[i]].s;
+        }
+        pair(f, base, base + 64);
+        pair(f, base + 32, base + 96);
+      }
+  }
+  f.blockScales = (i) => lists[Math.floor(i / QK_K)];
+  return f;
+}
+
 export const Q6_K_SPEC: FormatSpec = {
   id: 14,
   name: 'Q6_K',
@@ -223,4 +261,13 @@ export const Q6_K_SPEC: FormatSpec = {
   scaleOffsets: [208],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ6_K, E: 256, B: 210, S: 16, mins: false } },
   gpu: { stem: 'q6_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  fields: {
+    decode: fieldsRow,
+    traits: {
+      nibbles: true,
+      subScales: true,
+      offset: 'the Q6_K offset (-32 per 6-bit value) is missing',
+      highBits: 'the two bits from qh',
+    },
+  },
 };

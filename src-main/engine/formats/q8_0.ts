@@ -4,6 +4,7 @@
  * Exactness: (int8 * half) has at most 19 significant bits, so the float32 product is exact and the
  * JS double product stored into a Float32Array is bit-identical to ggml's.
  */
+import { newFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import type { FormatSpec } from './spec';
@@ -116,6 +117,21 @@ function decQ8_0(
   for (let l = 0; l < 32; l++) q[qo + 4 * l] = qi[o + 2 + l];
 }
 
+/** Q8_0 fields: d * int8. */
+function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
+  const f = newFields(k, QK, QK, 0);
+  for (let b = 0; b < k / QK; b++) {
+    const o = off + b * BYTES;
+    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
+    for (let j = 0; j < QK; j++) {
+      const i = b * QK + j;
+      f.q[i] = f.lo[i] = (data[o + 2 + j] << 24) >> 24;
+      f.s[i] = d;
+    }
+  }
+  return f;
+}
+
 export const Q8_0_SPEC: FormatSpec = {
   id: 8,
   name: 'Q8_0',
@@ -126,4 +142,5 @@ export const Q8_0_SPEC: FormatSpec = {
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ8_0, E: 32, B: 34, S: 32, mins: false } },
   gpu: { stem: 'q8_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  fields: { decode: fieldsRow, traits: { nibbles: false, signedBytes: true } },
 };

@@ -5,6 +5,7 @@
  * spec file and one line in the registry (plus its device kernel in kernels/).
  */
 import type { FormatCodec } from './codec';
+import type { FieldsSpec } from './fields';
 
 /**
  * GPU kernel paths a format can run (see backends/gpu/backend.ts resolvePath):
@@ -91,4 +92,6 @@ export interface FormatSpec {
   cpu: CpuSupport;
   /** null: no GPU kernel yet (the GPU backends refuse the type with a clear message) */
   gpu: GpuSupport | null;
+  /** quantized formats: the row taken apart into fields, for the diagnosis of wrong weights */
+  fields?: FieldsSpec;
 }
