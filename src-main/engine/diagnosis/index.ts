@@ -248,7 +248,8 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
         v.g.sort((a, b) => a - b);
         v.e.sort((a, b) => a - b);
         const scale = Math.max(...v.e.map(Math.abs), 1e-30);
-        if (v.g.some((x, t) => !(Math.abs(x - v.e[t]) <= 2 ** -12 * scale))) perm = false;
+        // as close as a right weight must be: a uniform rescaling is not a permutation
+        if (v.g.some((x, t) => !(Math.abs(x - v.e[t]) <= 2 ** -16 * scale))) perm = false;
       }
       if (!perm) break;
     }
