@@ -2,8 +2,10 @@
 # The closing check on a CUDA GPU machine: device facts, the full selftest (every format and path,
 # judged against each path's declared arithmetic), compute-sanitizer memcheck on the quick one, every
 # format's synthetic model verified through cuda (auto, f32, int8, mma), the sample with outlier
-# activations, GPU faults (a code object that is not one, a missing symbol), and the benchmark of
-# every format at m = 1..8 (hot and cold) and m = 16, 64, 512. Logs and JSON go to $OUT.
+# activations (the failing rows printed in full), GPU faults (a code object that is not one, a missing
+# symbol), the defect corpus (when build/corpus/sm_90 was built and carried: `npm run corpus -- build
+# --target sm_90`), and the benchmark of every format at m = 1..8 (hot and cold) and m = 16, 64, 512.
+# Logs and JSON go to $OUT.
 # Usage (device machine): source .device/setup.sh && bash test/gpu/device-final.sh [--peer FILE]
 set -u
 OUT=${OUT:-/tmp/qs-out}
@@ -30,8 +32,13 @@ san_rc=$?
   done
   for a in outliers outliers100 embeddings; do
     printf 'sample --activations %s: ' "$a"
-    node "$Q" verify samples/tiny.gguf --backend cuda --batch 1,8,64 --activations "$a" --no-record 2>&1 | grep -E '^[0-9]+ passed'
+    node "$Q" verify samples/tiny.gguf --backend cuda --batch 1,8,64 --activations "$a" --no-record \
+      --json "$OUT/activations-$a.json" 2>&1 | grep -E '^[0-9]+ passed|FAIL'
   done
+  if [ -d build/corpus/sm_90 ]; then
+    echo "-- defect corpus"
+    node scripts/corpus.mjs run --backend cuda --json "$OUT/corpus.json" 2>&1 | tail -25
+  fi
   echo "-- faults"
   head -c 4096 /dev/urandom >"$T/junk.cubin"
   Q4_0_MATMUL_CUBIN="$T/junk.cubin" node "$Q" verify "$T/q4_0.gguf" --backend cuda --batch 1 --no-record 2>&1 | tail -3
