@@ -200,11 +200,18 @@ describe('the comparison chart and change column', () => {
     type: 'Q4_K',
     m,
     verdict: 'same',
-    baseline: was === null ? null : { status: 'pass', nmse: 1e-6, us: was, spread: 0.01 },
-    candidate: now === null ? null : { status: 'pass', nmse: 1e-6, us: now, spread: 0.01 },
+    baseline:
+      was === null
+        ? null
+        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: was, spread: 0.01 },
+    candidate:
+      now === null
+        ? null
+        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: now, spread: 0.01 },
     speedRatio: was && now ? now / was : null,
     noise: 0.05,
     nmseRatio: 1,
+    diagnosisChange: null,
   });
 
   it('pairs the two records per tensor and batch size, skipping rows without timing', () => {
