@@ -98,7 +98,7 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
         </button>
         {rec && (
           <span className="record-facts">
-            <b>{rec.model?.fileName ?? '—'}</b>
+            <b>{rec.model?.fileName ?? (hasCaseTable(rec.kind) ? 'synthetic weights' : '—')}</b>
             <span className="muted"> · </span>
             {rec.device ? `${rec.device.backend}:${rec.device.index} ${rec.device.name}` : 'no device'}
             <span className="muted"> · </span>
