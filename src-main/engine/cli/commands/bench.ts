@@ -278,35 +278,6 @@ ${RECORD_HELP}
         jsonOut,
         JSON.stringify({ device: dev, n, k, peer: peer?.label ?? null, rows }, null, 1),
       );
-    const usedPeer = peer;
-    await saveRunRecord(ctx, records, () =>
-      buildRecord({
-        kind: 'bench',
-        device: dev,
-        model: null,
-        request: {
-          backend: kind,
-          deviceIndex,
-          formats: types.map((t) => typeName(t)),
-          batchSizes: ms,
-          path: paths.join(','),
-          timing: protos.join(','),
-          repeats,
-          shape: { n, k },
-          ...(tuneS ? { tune: tuneS } : {}),
-        },
-        status: 'done',
-        results: [],
-        bench: {
-          shape: { n, k },
-          repeats,
-          protocols: protos,
-          paths,
-          peer: usedPeer ? { label: usedPeer.label, source: peerSource, device: usedPeer.device } : null,
-          rows: rows.map((r) => benchRecordRow(r, n, k)),
-        },
-      }),
-    );
     const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
     ctx.stdout.write(
       table(
@@ -356,6 +327,35 @@ ${RECORD_HELP}
           false,
         ],
       ),
+    );
+    const usedPeer = peer;
+    await saveRunRecord(ctx, records, () =>
+      buildRecord({
+        kind: 'bench',
+        device: dev,
+        model: null,
+        request: {
+          backend: kind,
+          deviceIndex,
+          formats: types.map((t) => typeName(t)),
+          batchSizes: ms,
+          path: paths.join(','),
+          timing: protos.join(','),
+          repeats,
+          shape: { n, k },
+          ...(tuneS ? { tune: tuneS } : {}),
+        },
+        status: 'done',
+        results: [],
+        bench: {
+          shape: { n, k },
+          repeats,
+          protocols: protos,
+          paths,
+          peer: usedPeer ? { label: usedPeer.label, source: peerSource, device: usedPeer.device } : null,
+          rows: rows.map((r) => benchRecordRow(r, n, k)),
+        },
+      }),
     );
     return 0;
   },
