@@ -3,7 +3,10 @@
  * server's records folder at e2e/artifacts/records), both show in History newest first, one opens
  * read-only in the results view, the two compare, and the comparison exports as HTML and JSON. The
  * HTML report then opens from disk in Chromium offline, with no console error and nothing fetched.
+ * Bench and selftest records made by the CLI in the same folder list with their kind, filter by
+ * kind, open as tables, compare with their own kind and are refused against another.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -141,4 +144,93 @@ test('the HTML comparison report opens offline from disk with no console error',
   expect(problems).toEqual([]);
   expect(requests).toEqual([url]);
   await context.close();
+});
+
+/** Runs the built CLI with the server's records folder; returns the id of the record it saved. */
+function cliRecord(args: string[]): string {
+  const root = path.resolve(__dirname, '..');
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(root, 'dist', 'quantscope.cjs'),
+      ...args,
+      '--records',
+      path.join(root, 'e2e', 'artifacts', 'records'),
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 120_000 },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const m = /record saved: .*[/\\]([^/\\]+)\.json\n/.exec(r.stderr);
+  expect(m, r.stderr).not.toBeNull();
+  return m![1];
+}
+
+test('bench and selftest records list by kind, open as tables, compare, and refuse mixed kinds', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(300_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const bench = ['bench', '--backend', 'cpu', '--formats', 'q4_0', '--m', '1', '--n', '64', '--k', '256'];
+  const selftestId = cliRecord(['selftest', '--backend', 'cpu', '--quick', '--formats', 'q4_0']);
+  const benchOld = cliRecord([...bench, '--repeats', '3']);
+  const benchNew = cliRecord([...bench, '--repeats', '3']);
+  const row = (id: string) => page.locator(`[data-testid=history-row][data-record-id="${id}"]`);
+
+  await openApp(page, testInfo);
+  await page.getByTestId('tab-history').click();
+  await page.getByTestId('history-refresh').click();
+  await expect(row(benchNew)).toBeVisible();
+  await expect(row(benchNew).getByTestId('history-kind-cell')).toHaveText('bench');
+  await expect(row(selftestId).getByTestId('history-kind-cell')).toHaveText('selftest');
+
+  // the kind filter
+  await page.getByTestId('history-kind').selectOption('bench');
+  await expect(row(benchOld)).toBeVisible();
+  await expect(row(selftestId)).toHaveCount(0);
+  const kinds = await page
+    .getByTestId('history-kind-cell')
+    .evaluateAll((els) => [...new Set(els.map((e) => e.textContent))]);
+  expect(kinds).toEqual(['bench']);
+
+  // a bench record opens as its table, with the copy bandwidth the run measured
+  await row(benchNew).getByTestId('history-open').click();
+  await expect(page.getByTestId('record-cases')).toBeVisible();
+  await expect(page.getByTestId('record-case')).toHaveCount(1);
+  await expect(page.getByTestId('record-case').first()).toContainText('Q4_0');
+  await expect(page.getByTestId('record-case').first()).toHaveAttribute('data-status', 'pass');
+  await expect(page.getByTestId('record-copy')).toContainText(/\d GB\/s · 16 MiB × 5 · measured /);
+  await expect(page.getByTestId('record-bench-facts')).toContainText('shape n=64 k=256');
+  await expect(page.getByTestId('record-tab-results')).toHaveCount(0);
+  await shot(page, 'history-bench-record', { docs: false });
+  await page.getByTestId('history-back').click();
+
+  // a selftest record: every case, all passed
+  await page.getByTestId('history-kind').selectOption('selftest');
+  await row(selftestId).getByTestId('history-open').click();
+  const cases = page.getByTestId('record-case');
+  await expect(cases.first()).toBeVisible();
+  const statuses = await cases.evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+  expect(statuses.length).toBeGreaterThan(0);
+  expect(new Set(statuses)).toEqual(new Set(['pass']));
+  await page.getByTestId('history-back').click();
+
+  // two bench records compare per case
+  await page.getByTestId('history-kind').selectOption({ label: 'any' });
+  for (const id of [benchOld, benchNew]) await row(id).getByTestId('history-select').check();
+  await page.getByTestId('history-compare').click();
+  await expect(page.getByTestId('compare-view')).toBeVisible();
+  await expect(page.getByTestId('compare-row')).toHaveCount(1);
+  await expect(page.getByTestId('compare-table').locator('th').first()).toHaveText('Case');
+  await expect(page.getByTestId('compare-row').first()).toContainText('Q4_0 64×256 hot cpu-f32');
+  await page.getByTestId('history-back').click();
+
+  // a bench and a selftest record: refused with one line
+  await row(benchOld).getByTestId('history-select').uncheck();
+  await row(selftestId).getByTestId('history-select').check();
+  await page.getByTestId('history-compare').click();
+  await expect(page.getByTestId('compare-error')).toContainText(
+    /cannot compare a (bench|selftest) record with a (bench|selftest) record: compare two records of the same kind/,
+  );
+  expect(pageErrors).toEqual([]);
 });

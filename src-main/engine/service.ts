@@ -404,8 +404,11 @@ export class EngineService {
         },
         status: r.status,
         error: r.error,
-        // TensorResult is a RecordResult with more fields (kept: the schema passes them through)
-        results: r.results as unknown as RecordResult[],
+        // TensorResult is a RecordResult with more fields (kept: the schema passes them through);
+        // the record names the arithmetic error arithmeticError
+        results: r.results.map(
+          (x) => ({ ...x, arithmeticError: x.arithmeticNmse ?? null }) as unknown as RecordResult,
+        ),
       });
       r.recordFile = store.save(rec);
     } catch (e) {

@@ -59,10 +59,30 @@ export interface DeviceSummary {
   peakBandwidthGBs: number | null;
   /** measured device-to-device copy bandwidth, bytes read+written (GB/s); null until measured */
   copyBandwidthGBs: number | null;
+  /** how and when copyBandwidthGBs was measured (each run measures its own); absent or null until measured */
+  copyBandwidth?: CopyBandwidthMeasurement | null;
   /** peak half-precision matrix rate in TFLOP/s where known (roofline), else null */
   peakTflops: number | null;
   /** driver / runtime versions and other facts worth showing */
   details: Record<string, string>;
+}
+
+/**
+ * One copy-bandwidth measurement, the denominator of "% of copy": each run (a verify with timing, a
+ * bench) measures its own and keeps it in its record, so the percentage can be traced to the figure
+ * it was taken against.
+ */
+export interface CopyBandwidthMeasurement {
+  /** bytes read + written per second, GB/s */
+  gbs: number;
+  /** ISO 8601; null for a figure kept by an older record that did not say */
+  measuredAt: string | null;
+  /** size of one copy, bytes (null: not recorded) */
+  bytes: number | null;
+  /** timed copies the figure is taken from (null: not recorded) */
+  repeats: number | null;
+  /** how the figure was taken, in words */
+  method: string;
 }
 
 export interface BackendSummary {
@@ -420,6 +440,7 @@ export interface RunRecordData {
     arch: string;
     peakBandwidthGBs?: number | null;
     copyBandwidthGBs?: number | null;
+    copyBandwidth?: CopyBandwidthMeasurement | null;
     driverVersion?: string | null;
     runtimeVersion?: string | null;
   } | null;
@@ -436,6 +457,79 @@ export interface RunRecordData {
   status: string;
   error?: string;
   results: RecordResultData[];
+  /** kind 'bench': the timings */
+  bench?: BenchRecordData;
+  /** kind 'selftest': every case */
+  selftest?: SelftestRecordData;
+}
+
+/** One format, shape, batch size, protocol and path of a bench record. */
+export interface BenchRecordRow {
+  format: string;
+  n: number;
+  k: number;
+  m: number;
+  protocol: string;
+  /** the kernel path that ran */
+  path: string;
+  medianUs: number;
+  /** interquartile range of the samples, µs */
+  iqrUs: number | null;
+  /** (p90 - p10) / median */
+  spread: number;
+  samples: number;
+  minUs?: number | null;
+  maxUs?: number | null;
+  gbps: number;
+  tflops: number;
+  pctPeak: number | null;
+  pctCopy: number | null;
+  /** the peer's time for the same shape (µs), when a peer is known */
+  peerUs: number | null;
+  hostUs?: number | null;
+  /** the correctness check on the benchmark shape itself */
+  check: { status: 'pass' | 'fail' | 'error'; nmse: number | null; detail?: string };
+  [field: string]: unknown;
+}
+
+export interface BenchRecordData {
+  shape?: { n: number; k: number } | null;
+  repeats?: number | null;
+  protocols?: string[];
+  paths?: string[];
+  /** whose times the peer column holds, and where they came from (a --peer file, or the built-in table) */
+  peer?: { label: string; source: string; device: string | null } | null;
+  rows: BenchRecordRow[];
+  [field: string]: unknown;
+}
+
+/** One case of a selftest record. */
+export interface SelftestRecordRow {
+  format: string;
+  n: number;
+  k: number;
+  m: number;
+  /** the weight case: random, zero-scales, ... */
+  weights: string;
+  requested: string;
+  path: string | null;
+  status: 'pass' | 'fail' | 'error';
+  nmse: number | null;
+  threshold: number | null;
+  arithmetic?: string | null;
+  arithmeticError?: number | null;
+  diagnosis?: { class: string; sentence: string } | null;
+  detail: string;
+  ms: number;
+  [field: string]: unknown;
+}
+
+export interface SelftestRecordData {
+  backend?: string;
+  quick?: boolean;
+  seed?: number;
+  rows: SelftestRecordRow[];
+  [field: string]: unknown;
 }
 
 /** How one tensor at one batch size changed from the baseline record to the candidate. */
@@ -444,7 +538,12 @@ export type RowVerdict =
 
 export interface CompareSide {
   status: string;
+  /** kernel error: NMSE against the reference of the declared arithmetic */
   nmse: number | null;
+  /** arithmetic error: NMSE of the declared arithmetic against exact arithmetic */
+  arithmeticError: number | null;
+  /** the diagnosis of a failing side (class and sentence); null when it passed or none was made */
+  diagnosis: { class: string; sentence: string } | null;
   /** median time, µs */
   us: number | null;
   /** the timing's relative spread */
@@ -464,6 +563,8 @@ export interface CompareRow {
   noise: number | null;
   /** candidate NMSE / baseline NMSE (both finite and positive) */
   nmseRatio: number | null;
+  /** how the diagnosis changed ("boundary -> scale"), information only: it never sets the verdict */
+  diagnosisChange: string | null;
 }
 
 export interface ComparisonSideLabel {
@@ -474,6 +575,8 @@ export interface ComparisonSideLabel {
 }
 
 export interface Comparison {
+  /** the kind of both records: rows are tensors (verify, check) or cases (bench, selftest) */
+  kind: RecordKindName;
   baseline: ComparisonSideLabel;
   candidate: ComparisonSideLabel;
   tolerance: number;

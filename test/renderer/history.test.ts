@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   EMPTY_HISTORY_FILTER,
   NO_OUTPUTS,
+  benchTable,
   choicesOf,
   comparePair,
+  copyBandwidthText,
+  diagnosisSummary,
   filterRecords,
   fmtChange,
+  hasCaseTable,
+  selftestTable,
   readOnlyApi,
   recordResults,
   sortNewestFirst,
@@ -19,16 +24,23 @@ import { FakeApi } from './fakeApi';
 function entry(
   id: string,
   createdAt: string,
-  opts: { model?: string; device?: string; fail?: number; error?: number; total?: number } = {},
+  opts: {
+    model?: string;
+    device?: string;
+    fail?: number;
+    error?: number;
+    total?: number;
+    kind?: RecordSummaryEntry['kind'];
+  } = {},
 ): RecordSummaryEntry {
   const fail = opts.fail ?? 0;
   const error = opts.error ?? 0;
   const total = opts.total ?? 4;
   return {
     id,
-    kind: 'verify',
+    kind: opts.kind ?? 'verify',
     createdAt,
-    model: opts.model ?? 'tiny.gguf',
+    model: opts.model === undefined ? 'tiny.gguf' : opts.model,
     device: opts.device ?? 'cpu:0 x64',
     backend: 'cpu',
     status: 'done',
@@ -200,11 +212,18 @@ describe('the comparison chart and change column', () => {
     type: 'Q4_K',
     m,
     verdict: 'same',
-    baseline: was === null ? null : { status: 'pass', nmse: 1e-6, us: was, spread: 0.01 },
-    candidate: now === null ? null : { status: 'pass', nmse: 1e-6, us: now, spread: 0.01 },
+    baseline:
+      was === null
+        ? null
+        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: was, spread: 0.01 },
+    candidate:
+      now === null
+        ? null
+        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: now, spread: 0.01 },
     speedRatio: was && now ? now / was : null,
     noise: 0.05,
     nmseRatio: 1,
+    diagnosisChange: null,
   });
 
   it('pairs the two records per tensor and batch size, skipping rows without timing', () => {
@@ -224,5 +243,171 @@ describe('the comparison chart and change column', () => {
     expect(fmtChange(1.123)).toBe('+12.3%');
     expect(fmtChange(0.5)).toBe('−50.0%');
     expect(fmtChange(null)).toBe('—');
+  });
+});
+
+describe('records of every kind', () => {
+  const KINDS = [
+    entry('v', '2026-12-01T10:00:00.000Z'),
+    entry('c', '2026-12-01T11:00:00.000Z', { kind: 'check' }),
+    entry('b', '2026-12-01T12:00:00.000Z', { kind: 'bench', model: null as unknown as string }),
+    entry('s', '2026-12-01T13:00:00.000Z', { kind: 'selftest', fail: 1 }),
+  ];
+
+  it('filters by kind and offers the kinds present', () => {
+    const f = EMPTY_HISTORY_FILTER;
+    expect(filterRecords(KINDS, { ...f, kind: 'bench' }).map((r) => r.id)).toEqual(['b']);
+    expect(filterRecords(KINDS, { ...f, kind: 'selftest', verdict: 'failures' }).map((r) => r.id)).toEqual([
+      's',
+    ]);
+    expect(filterRecords(KINDS, f).map((r) => r.id)).toEqual(['s', 'b', 'c', 'v']);
+    expect(choicesOf(KINDS, 'kind')).toEqual(['bench', 'check', 'selftest', 'verify']);
+    // a bench has no model: it is not offered as one
+    expect(choicesOf(KINDS, 'model')).toEqual(['tiny.gguf']);
+  });
+
+  it('bench and selftest records open as tables; verify and check as results', () => {
+    expect(['verify', 'check', 'bench', 'selftest'].map((k) => hasCaseTable(k as 'verify'))).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
+  });
+
+  const base = { ...REC, version: 3, results: [] };
+
+  it("a bench record's table: median, IQR, spread, samples, bandwidth, check, and the peer when known", () => {
+    const row = {
+      format: 'Q4_0',
+      n: 4096,
+      k: 14336,
+      m: 1,
+      protocol: 'hot',
+      path: 'fused-small',
+      medianUs: 12.345,
+      iqrUs: 0.25,
+      spread: 0.031,
+      samples: 30,
+      gbps: 2600.4,
+      tflops: 1.5,
+      pctPeak: 54.2,
+      pctCopy: 61.9,
+      peerUs: null,
+      check: { status: 'pass' as const, nmse: 1.2e-15 },
+    };
+    const t = benchTable({
+      ...base,
+      kind: 'bench',
+      bench: { rows: [row, { ...row, m: 8, check: { status: 'fail', nmse: 0.3 } }] },
+    });
+    expect(t.columns).not.toContain('Peer µs');
+    expect(t.rows[0].cells).toEqual([
+      'Q4_0',
+      '4096×14336',
+      '1',
+      'hot',
+      'fused-small',
+      '12.35',
+      '0.25',
+      '3.1%',
+      '30',
+      '2600.4',
+      '1.500',
+      '54',
+      '62',
+      'PASS 1.20e-15',
+    ]);
+    expect(t.rows[1].status).toBe('fail');
+    const withPeer = benchTable({ ...base, kind: 'bench', bench: { rows: [{ ...row, peerUs: 14.1 }] } });
+    expect(withPeer.columns).toContain('Peer µs');
+    expect(withPeer.rows[0].cells).toContain('14.10');
+    expect(withPeer.columns.length).toBe(withPeer.numeric.length);
+    expect(benchTable({ ...base, kind: 'bench' }).rows).toEqual([]);
+  });
+
+  it("a selftest record's table: each case's verdict, errors and diagnosis", () => {
+    const t = selftestTable({
+      ...base,
+      kind: 'selftest',
+      selftest: {
+        rows: [
+          {
+            format: 'Q4_K',
+            n: 64,
+            k: 256,
+            m: 1,
+            weights: 'random',
+            requested: 'auto',
+            path: 'cpu-f32',
+            status: 'fail',
+            nmse: 0.02,
+            threshold: 1e-8,
+            arithmetic: 'f32',
+            arithmeticError: 0,
+            diagnosis: { class: 'min-sign', sentence: 'the block minimum is added, not subtracted' },
+            detail: '',
+            ms: 3,
+          },
+        ],
+      },
+    });
+    expect(t.columns.length).toBe(t.numeric.length);
+    expect(t.rows[0].status).toBe('fail');
+    expect(t.rows[0].cells).toEqual([
+      'Q4_K',
+      '64×256',
+      '1',
+      'random',
+      'cpu-f32',
+      'FAIL',
+      '2.00e-2',
+      '1.00e-8',
+      'f32',
+      '0',
+      'min-sign: the block minimum is added, not subtracted',
+    ]);
+  });
+
+  it('shows the copy bandwidth a run measured, with how; an older record says it was not recorded', () => {
+    const at = '2026-12-03T10:15:00.000Z';
+    const text = copyBandwidthText({ gbs: 31.84, measuredAt: at, bytes: 16 << 20, repeats: 5, method: 'x' });
+    expect(text).toBe(`31.8 GB/s · 16 MiB × 5 · measured ${new Date(at).toLocaleString()}`);
+    expect(
+      copyBandwidthText({ gbs: 19.9, measuredAt: null, bytes: null, repeats: null, method: 'not recorded' }),
+    ).toBe('19.9 GB/s · measurement not recorded');
+    expect(copyBandwidthText(null, 25)).toBe('25.0 GB/s');
+    expect(copyBandwidthText(undefined, null)).toBeNull();
+  });
+
+  it("a comparison row's diagnosis cell: the change first, else each failing side", () => {
+    const side = (d: { class: string; sentence: string } | null) => ({
+      status: d ? 'fail' : 'pass',
+      nmse: 1e-3,
+      arithmeticError: 1e-5,
+      diagnosis: d,
+      us: null,
+      spread: null,
+    });
+    const row = (
+      b: ReturnType<typeof side>,
+      c: ReturnType<typeof side>,
+      change: string | null,
+    ): CompareRow => ({
+      tensor: 't',
+      type: 'Q4_K',
+      m: 1,
+      verdict: 'still-failing',
+      baseline: b,
+      candidate: c,
+      speedRatio: null,
+      noise: null,
+      nmseRatio: null,
+      diagnosisChange: change,
+    });
+    const scale = { class: 'scale', sentence: 's' };
+    expect(diagnosisSummary(row(side(scale), side(scale), null))).toBe('was scale, now scale');
+    expect(diagnosisSummary(row(side(null), side(scale), 'none → scale'))).toBe('none → scale');
+    expect(diagnosisSummary(row(side(null), side(null), null))).toBe('—');
   });
 });

@@ -23,39 +23,43 @@ import type {
   TimingOptions,
   WeightsDesc,
 } from './types';
-import { oneLine } from '../../../src-shared/contract';
+import { oneLine, type CopyBandwidthMeasurement } from '../../../src-shared/contract';
 
-// 64 MB each way is well past any CPU cache, so the copy runs at memory speed; the buffers live
-// only while measuring. Best of several repeats, measured once per process and only when a timing
-// (or `quantscope devices`) asks for it: opening a session or failing to parse a file costs nothing.
-const COPY_BYTES = 64 << 20;
-const COPY_REPEATS = 5;
-let copyBandwidth: Promise<number | null> | null = null;
-let copyBandwidthValue: number | null = null;
+// 16 MiB each way: past the L2 of every CPU and most last-level caches, and small enough that a
+// verify's memory does not grow with it (the buffers live only while measuring). Best of a few
+// repeats after one copy that touches every page. Each run measures its own, once (CpuSession), and
+// keeps the figure with its size, repeats and time in its record; `quantscope devices` measures too.
+export const COPY_BYTES = 16 << 20;
+export const COPY_REPEATS = 5;
+const COPY_METHOD = 'Buffer copy on the host, best of the repeats after one warm-up copy';
+let lastCopy: CopyBandwidthMeasurement | null = null;
 
-/** Bytes read + written per second of a 64 MB Buffer copy (measured once, on first call), in GB/s. */
-export function measureCopyBandwidth(): Promise<number | null> {
-  if (!copyBandwidth) {
-    copyBandwidth = Promise.resolve().then(() => {
-      try {
-        const size = os.freemem() > 8 * COPY_BYTES ? COPY_BYTES : 16 << 20;
-        const src = Buffer.alloc(size, 1);
-        const dst = Buffer.allocUnsafe(size);
-        src.copy(dst); // touch every page once
-        let best = Infinity;
-        for (let i = 0; i < COPY_REPEATS; i++) {
-          const t0 = performance.now();
-          src.copy(dst);
-          best = Math.min(best, performance.now() - t0);
-        }
-        copyBandwidthValue = (2 * size) / (best / 1000) / 1e9;
-        return copyBandwidthValue;
-      } catch {
-        return null;
-      }
-    });
+/** Bytes read + written per second of a host memory copy, in GB/s, with how it was measured. */
+export function measureCopyBandwidth(
+  bytes = COPY_BYTES,
+  repeats = COPY_REPEATS,
+): CopyBandwidthMeasurement | null {
+  try {
+    const src = Buffer.alloc(bytes, 1);
+    const dst = Buffer.allocUnsafe(bytes);
+    src.copy(dst); // touch every page once
+    let best = Infinity;
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      src.copy(dst);
+      best = Math.min(best, performance.now() - t0);
+    }
+    lastCopy = {
+      gbs: (2 * bytes) / (Math.max(best, 1e-3) / 1000) / 1e9,
+      measuredAt: new Date().toISOString(),
+      bytes,
+      repeats,
+      method: COPY_METHOD,
+    };
+    return lastCopy;
+  } catch {
+    return null;
   }
-  return copyBandwidth;
 }
 
 async function deviceInfo(): Promise<DeviceInfo> {
@@ -70,8 +74,9 @@ async function deviceInfo(): Promise<DeviceInfo> {
     computeUnits: poolSize(),
     warpSize: 1,
     peakBandwidthGBs: null,
-    // filled in by the first timing (CpuSession.time) or by measureCopyBandwidth's callers
-    copyBandwidthGBs: copyBandwidthValue,
+    // the last figure measured in this process, for listings; a session measures its own
+    copyBandwidthGBs: lastCopy?.gbs ?? null,
+    copyBandwidth: lastCopy,
     peakTflops: null,
     details: {
       threads: `${poolSize()} worker threads (${cpus.length} logical CPUs)`,
@@ -140,6 +145,7 @@ function checkCount(what: string, v: number | undefined, dflt: number, min: numb
 class CpuSession implements BackendSession {
   private loaded = new Set<CpuWeights>();
   private closed = false;
+  private copyMeasured = false;
   constructor(readonly device: DeviceInfo) {}
 
   async load(w: WeightsDesc): Promise<LoadedWeights> {
@@ -211,7 +217,7 @@ class CpuSession implements BackendSession {
     const warmup = checkCount('warmup', opts.warmup, 1, 0, 1000);
     const repeats = checkCount('repeats', opts.repeats, 5, 1, 10000);
     // measured before the samples, so the copy never overlaps them; reports read it from the device
-    if (this.device.copyBandwidthGBs === null) this.device.copyBandwidthGBs = await measureCopyBandwidth();
+    await this.copyBandwidth();
     for (let i = 0; i < warmup; i++) await this.run(w, x, m, opts);
     const samples: number[] = [];
     for (let i = 0; i < repeats; i++) {
@@ -220,6 +226,17 @@ class CpuSession implements BackendSession {
       samples.push((performance.now() - t0) * 1000);
     }
     return timingFrom(samples, opts.protocol, 'cpu-f32');
+  }
+
+  /** This session's copy bandwidth: measured at its first call, then the same figure for the run. */
+  async copyBandwidth(): Promise<CopyBandwidthMeasurement | null> {
+    if (!this.copyMeasured) {
+      this.copyMeasured = true;
+      const c = measureCopyBandwidth();
+      this.device.copyBandwidth = c;
+      this.device.copyBandwidthGBs = c?.gbs ?? null;
+    }
+    return this.device.copyBandwidth ?? null;
   }
 
   async close(): Promise<void> {
@@ -241,6 +258,7 @@ export const cpuBackend: Backend = {
   async open(deviceIndex: number): Promise<BackendSession> {
     if (deviceIndex !== 0)
       throw new Error(`cpu:${deviceIndex} does not exist (the cpu backend has one device, cpu:0)`);
-    return new CpuSession(await deviceInfo());
+    // a session (one run) measures its own copy bandwidth; the last one measured is not carried over
+    return new CpuSession({ ...(await deviceInfo()), copyBandwidthGBs: null, copyBandwidth: null });
   },
 };

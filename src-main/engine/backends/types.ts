@@ -5,6 +5,7 @@
 
 import type {
   BackendKind,
+  CopyBandwidthMeasurement,
   BackendSummary,
   DeviceSummary,
   KernelPath,
@@ -86,6 +87,11 @@ export interface BackendSession {
   /** x is row-major [m][k] float32 */
   run(w: LoadedWeights, x: Float32Array, m: number, opts?: RunOptions): Promise<RunResult>;
   time(w: LoadedWeights, x: Float32Array, m: number, opts: TimingOptions): Promise<Timing>;
+  /**
+   * The copy bandwidth this session's "% of copy" figures are taken against, measured once per
+   * session (one run) and kept in `device.copyBandwidth`; null where it could not be measured.
+   */
+  copyBandwidth?(): Promise<CopyBandwidthMeasurement | null>;
   /** frees everything; idempotent */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
+import type { CopyBandwidthMeasurement } from '../../../src-shared/contract';
 import type { GgufFile } from '../gguf';
 import { APP_COMMIT, APP_VERSION } from '../version';
 import { RECORD_SCHEMA, RECORD_VERSION, type RecordKind, type RecordResult, type RunRecord } from './schema';
@@ -37,6 +38,7 @@ export interface RecordDevice {
   arch: string;
   peakBandwidthGBs?: number | null;
   copyBandwidthGBs?: number | null;
+  copyBandwidth?: CopyBandwidthMeasurement | null;
   details?: Record<string, string>;
 }
 
@@ -49,6 +51,8 @@ export function buildRecord(args: {
   status: string;
   error?: string;
   results: RecordResult[];
+  bench?: RunRecord['bench'];
+  selftest?: RunRecord['selftest'];
   extra?: Record<string, unknown>;
 }): RunRecord {
   const created = args.createdAt ?? new Date();
@@ -68,6 +72,7 @@ export function buildRecord(args: {
     device: d
       ? {
           ...d,
+          copyBandwidth: d.copyBandwidth ? { ...d.copyBandwidth } : null,
           driverVersion: d.details?.driverVersion ?? null,
           runtimeVersion: d.details?.runtimeVersion ?? null,
         }
@@ -77,12 +82,20 @@ export function buildRecord(args: {
     status: args.status,
     ...(args.error ? { error: args.error } : {}),
     results: args.results,
+    ...(args.bench ? { bench: args.bench } : {}),
+    ...(args.selftest ? { selftest: args.selftest } : {}),
     ...args.extra,
   };
 }
 
-/** Where records go: the --records / QS_RECORDS_DIR / default folder, or nowhere with --no-record (QS_NO_RECORD=1). */
+/**
+ * Where records go: nowhere with --no-record; the --records folder when one is named (an explicit
+ * folder wins over QS_NO_RECORD=1); else nowhere with QS_NO_RECORD=1; else QS_RECORDS_DIR or the
+ * default folder.
+ */
 export function recordStoreFor(opts: { dir?: string; disabled?: boolean }): RecordStore | null {
-  if (opts.disabled || process.env.QS_NO_RECORD === '1') return null;
-  return new RecordStore(opts.dir ?? defaultRecordsDir());
+  if (opts.disabled) return null;
+  if (opts.dir) return new RecordStore(opts.dir);
+  if (process.env.QS_NO_RECORD === '1') return null;
+  return new RecordStore(defaultRecordsDir());
 }

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { RECORD_ID_PATTERN } from '../../../src-shared/contract';
 
 export const RECORD_SCHEMA = 'quantscope.record';
-export const RECORD_VERSION = 2;
+export const RECORD_VERSION = 3;
 
 const num = z.number();
 const nullableNum = num.nullable();
@@ -29,6 +29,10 @@ const timing = z
     pctPeak: nullableNum.optional(),
     pctCopy: nullableNum.optional(),
   })
+  .passthrough();
+
+const diagnosis = z
+  .object({ class: z.string(), sentence: z.string(), evidence: z.unknown().optional() })
   .passthrough();
 
 const metrics = z.object({ nmse: num, maxAbsErr: num.optional(), maxRelErr: num.optional() }).passthrough();
@@ -50,17 +54,24 @@ export const recordResultSchema = z
     /** the arithmetic the path declares, and the error it costs (see docs/arithmetic.md) */
     arithmetic: z.string().optional(),
     arithmeticError: nullableNum.optional(),
-    diagnosis: z
-      .object({ class: z.string(), sentence: z.string(), evidence: z.unknown().optional() })
-      .passthrough()
-      .nullable()
-      .optional(),
+    diagnosis: diagnosis.nullable().optional(),
   })
   .passthrough();
 export type RecordResult = z.infer<typeof recordResultSchema>;
 
 export const recordKinds = ['verify', 'check', 'bench', 'selftest'] as const;
 export type RecordKind = (typeof recordKinds)[number];
+
+/** The copy bandwidth a run measured for its "% of copy" figures, and how. */
+const copyBandwidthSchema = z
+  .object({
+    gbs: num,
+    measuredAt: z.string().nullable(),
+    bytes: nullableNum,
+    repeats: nullableNum,
+    method: z.string(),
+  })
+  .passthrough();
 
 const deviceSchema = z
   .object({
@@ -70,8 +81,83 @@ const deviceSchema = z
     arch: z.string(),
     peakBandwidthGBs: nullableNum.optional(),
     copyBandwidthGBs: nullableNum.optional(),
+    copyBandwidth: copyBandwidthSchema.nullable().optional(),
     driverVersion: z.string().nullable().optional(),
     runtimeVersion: z.string().nullable().optional(),
+  })
+  .passthrough();
+
+const verdict = z.enum(['pass', 'fail', 'error']);
+
+/** One format, shape, batch size, protocol and path of a bench record. */
+export const benchRowSchema = z
+  .object({
+    format: z.string(),
+    n: num,
+    k: num,
+    m: num,
+    protocol: z.string(),
+    path: z.string(),
+    medianUs: num,
+    iqrUs: nullableNum,
+    spread: num,
+    samples: num,
+    minUs: nullableNum.optional(),
+    maxUs: nullableNum.optional(),
+    gbps: num,
+    tflops: num,
+    pctPeak: nullableNum,
+    pctCopy: nullableNum,
+    peerUs: nullableNum,
+    hostUs: nullableNum.optional(),
+    check: z.object({ status: verdict, nmse: nullableNum, detail: z.string().optional() }).passthrough(),
+  })
+  .passthrough();
+export type BenchRow = z.infer<typeof benchRowSchema>;
+
+const benchSchema = z
+  .object({
+    shape: z.object({ n: num, k: num }).nullable().optional(),
+    repeats: nullableNum.optional(),
+    protocols: z.array(z.string()).optional(),
+    paths: z.array(z.string()).optional(),
+    peer: z
+      .object({ label: z.string(), source: z.string(), device: z.string().nullable() })
+      .passthrough()
+      .nullable()
+      .optional(),
+    rows: z.array(benchRowSchema),
+  })
+  .passthrough();
+
+/** One case of a selftest record. */
+export const selftestRowSchema = z
+  .object({
+    format: z.string(),
+    n: num,
+    k: num,
+    m: num,
+    weights: z.string(),
+    requested: z.string(),
+    path: z.string().nullable(),
+    status: verdict,
+    nmse: nullableNum,
+    threshold: nullableNum,
+    arithmetic: z.string().nullable().optional(),
+    arithmeticError: nullableNum.optional(),
+    diagnosis: diagnosis.nullable().optional(),
+    detail: z.string(),
+    ms: num,
+  })
+  .passthrough();
+export type SelftestRecordRow = z.infer<typeof selftestRowSchema>;
+
+const selftestSchema = z
+  .object({
+    backend: z.string().optional(),
+    quick: z.boolean().optional(),
+    seed: num.optional(),
+    rows: z.array(selftestRowSchema),
   })
   .passthrough();
 
@@ -110,13 +196,31 @@ export const runRecordSchema = z
     status: z.string(),
     error: z.string().optional(),
     results: z.array(recordResultSchema),
+    bench: benchSchema.optional(),
+    selftest: selftestSchema.optional(),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine((r, ctx) => {
+    // each kind carries what it means: a bench its timings, a selftest its cases
+    if (r.kind === 'bench' && !r.bench)
+      ctx.addIssue({ code: 'custom', path: ['bench'], message: 'a bench record needs its bench section' });
+    if (r.kind === 'selftest' && !r.selftest)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['selftest'],
+        message: 'a selftest record needs its selftest section',
+      });
+  });
 export type RunRecord = z.infer<typeof runRecordSchema>;
+
+/** How a copy bandwidth kept by a revision-2 record was taken: it did not say. */
+export const UNRECORDED_COPY_METHOD = 'not recorded (measured once per process, before revision 3)';
 
 /**
  * Revision 1 had `model.sha256` (of the whole file) instead of `tensorsHash`, and results whose
- * `timing.spread` was missing when a single sample was taken. Each step takes the raw object of
+ * `timing.spread` was missing when a single sample was taken. Revision 2 kept the copy bandwidth as a
+ * bare number, the arithmetic error of a result under the run's name `arithmeticNmse`, and had no
+ * bench or selftest sections (only verify runs were saved). Each step takes the raw object of
  * revision v and returns revision v + 1.
  */
 const MIGRATIONS: Record<number, (r: Record<string, unknown>) => Record<string, unknown>> = {
@@ -132,6 +236,33 @@ const MIGRATIONS: Record<number, (r: Record<string, unknown>) => Record<string, 
         return t && t.spread === undefined ? { ...x, timing: { ...t, spread: 0 } } : x;
       }),
     };
+  },
+  2: (r) => {
+    const device = r.device as Record<string, unknown> | null | undefined;
+    const gbs = device?.copyBandwidthGBs;
+    const results = (r.results as Record<string, unknown>[] | undefined) ?? [];
+    const out: Record<string, unknown> = {
+      ...r,
+      version: 3,
+      device:
+        device && device.copyBandwidth === undefined
+          ? {
+              ...device,
+              copyBandwidth:
+                typeof gbs === 'number' && gbs > 0
+                  ? { gbs, measuredAt: null, bytes: null, repeats: null, method: UNRECORDED_COPY_METHOD }
+                  : null,
+            }
+          : device,
+      results: results.map((x) =>
+        x.arithmeticError === undefined && typeof x.arithmeticNmse === 'number'
+          ? { ...x, arithmeticError: x.arithmeticNmse }
+          : x,
+      ),
+    };
+    if (r.kind === 'bench' && r.bench === undefined) out.bench = { rows: [] };
+    if (r.kind === 'selftest' && r.selftest === undefined) out.selftest = { rows: [] };
+    return out;
   },
 };
 
@@ -160,13 +291,21 @@ export function parseRecord(raw: unknown): RunRecord {
   return p.data;
 }
 
+/** The verdicts of a record's rows: results, or a bench's correctness checks, or a selftest's cases. */
+export function recordStatuses(r: Pick<RunRecord, 'results' | 'bench' | 'selftest'>): string[] {
+  if (r.bench) return r.bench.rows.map((x) => x.check.status);
+  if (r.selftest) return r.selftest.rows.map((x) => x.status);
+  return r.results.map((x) => x.status);
+}
+
 /** Verdict counts of a record. */
-export function recordCounts(r: Pick<RunRecord, 'results'>) {
-  const c = { total: r.results.length, pass: 0, fail: 0, error: 0, notComparable: 0 };
-  for (const x of r.results) {
-    if (x.status === 'pass') c.pass++;
-    else if (x.status === 'fail') c.fail++;
-    else if (x.status === 'error') c.error++;
+export function recordCounts(r: Pick<RunRecord, 'results' | 'bench' | 'selftest'>) {
+  const statuses = recordStatuses(r);
+  const c = { total: statuses.length, pass: 0, fail: 0, error: 0, notComparable: 0 };
+  for (const s of statuses) {
+    if (s === 'pass') c.pass++;
+    else if (s === 'fail') c.fail++;
+    else if (s === 'error') c.error++;
     else c.notComparable++;
   }
   return c;

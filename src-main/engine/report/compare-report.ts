@@ -72,6 +72,7 @@ export function comparisonJson(input: ComparisonReportInput) {
   return {
     schema: COMPARISON_SCHEMA,
     createdAt: input.createdAt,
+    kind: c.kind,
     verdict: comparisonHeadline(c),
     regressed: c.regressed,
     different: c.different,
@@ -108,6 +109,22 @@ function change(r: CompareRow): string {
   return `${d >= 0 ? '+' : ''}${fmtNum(d, 1)}%`;
 }
 
+/** "31.8 GB/s (16 MiB × 5, 2026-12-03T10:15:00Z)": the copy bandwidth a run measured, and how. */
+export function copyText(
+  c:
+    | { gbs: number; measuredAt: string | null; bytes: number | null; repeats: number | null }
+    | null
+    | undefined,
+  gbs?: number | null,
+): string | null {
+  if (!c) return gbs ? `${fmtNum(gbs, 1)} GB/s` : null;
+  const size = c.bytes == null ? null : `${fmtNum(c.bytes / 2 ** 20, 0)} MiB`;
+  const how = [size && c.repeats != null ? `${size} × ${c.repeats}` : size, c.measuredAt]
+    .filter(Boolean)
+    .join(', ');
+  return `${fmtNum(c.gbs, 1)} GB/s${how ? ` (${how})` : ''}`;
+}
+
 function factRows(b: RunRecord, c: RunRecord): string {
   const dev = (r: RunRecord) => (r.device ? `${r.device.backend}:${r.device.index} ${r.device.name}` : '—');
   const line = (label: string, f: (r: RunRecord) => string | null | undefined, mono = false) => {
@@ -123,6 +140,7 @@ function factRows(b: RunRecord, c: RunRecord): string {
     line('Device', dev),
     line('Architecture', (r) => r.device?.arch),
     line('Driver', (r) => r.device?.driverVersion),
+    line('Copy bandwidth', (r) => copyText(r.device?.copyBandwidth, r.device?.copyBandwidthGBs)),
     line('Runtime', (r) => r.device?.runtimeVersion),
     line('App version', (r) => r.app.version),
     line('App commit', (r) => r.app.commit, true),
@@ -163,8 +181,21 @@ function speedSvg(c: Comparison): string {
 ${bars}</svg>`;
 }
 
+/** The diagnosis of each failing side (class and sentence), and how it changed; escaped. */
+function diagnosisCell(r: CompareRow): string {
+  const parts: string[] = [];
+  if (r.diagnosisChange) parts.push(`<b>${h(r.diagnosisChange)}</b>`);
+  for (const [who, s] of [
+    ['was', r.baseline],
+    ['now', r.candidate],
+  ] as const)
+    if (s?.diagnosis) parts.push(`${who}: <b>${h(s.diagnosis.class)}</b> ${h(s.diagnosis.sentence)}`);
+  return parts.length ? parts.join('<br>') : '—';
+}
+
 function comparisonHtml(input: ComparisonReportInput): string {
   const c = input.comparison;
+  const cases = c.kind === 'bench' || c.kind === 'selftest';
   const head = comparisonHeadline(c);
   const counts = (Object.keys(VERDICT_TEXT) as RowVerdict[])
     .filter((v) => c.counts[v] > 0)
@@ -177,8 +208,10 @@ function comparisonHtml(input: ComparisonReportInput): string {
         `<td><span class="pill ${r.verdict}">${h(VERDICT_TEXT[r.verdict])}</span></td>` +
         `<td>${h(r.baseline?.status ?? '—')} → ${h(r.candidate?.status ?? '—')}</td>` +
         `<td class="num">${h(fmtExp(r.baseline?.nmse))}</td><td class="num">${h(fmtExp(r.candidate?.nmse))}</td>` +
+        `<td class="num">${h(fmtExp(r.baseline?.arithmeticError))}</td><td class="num">${h(fmtExp(r.candidate?.arithmeticError))}</td>` +
         `<td class="num">${h(usCell(r.baseline?.us))}</td><td class="num">${h(usCell(r.candidate?.us))}</td>` +
-        `<td class="num">${h(change(r))}</td><td class="num">${h(pct(r.noise))}</td></tr>`,
+        `<td class="num">${h(change(r))}</td><td class="num">${h(pct(r.noise))}</td>` +
+        `<td class="diag">${diagnosisCell(r)}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -197,7 +230,7 @@ td.diff{background:#fff8d6}tr.reg td{background:#fdecea}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;background:#e3e6ec;font-size:12px;white-space:nowrap}
 .pill.new-failure,.pill.missing,.pill.slower{background:#f6c8c3}.pill.fixed,.pill.faster{background:#cdebd0}
 .chart text{font:11px system-ui,sans-serif;fill:#1d2330}.chart .b{fill:#8a94a8}.chart .c{fill:#2f6fde}
-.muted{color:#667}
+.muted{color:#667}td.diag{max-width:420px;font-size:12px}
 </style></head><body>
 <h1 class="verdict ${c.regressed ? 'bad' : 'ok'}" data-verdict="${c.regressed ? 'regressed' : 'ok'}">${h(head)}</h1>
 <p>${counts || 'no results to compare'} <span class="muted">· speed changes count beyond ${h(pct(c.tolerance).slice(1))} and the runs' own spread</span></p>
@@ -206,8 +239,9 @@ ${c.different ? `<p class="note">These records do not describe the same work: ${
 <table class="facts"><thead><tr><th></th><th>Baseline</th><th>Candidate</th></tr></thead><tbody>
 ${factRows(input.baseline, input.candidate)}
 </tbody></table>
-<h2>Per tensor and batch size</h2>
-<table class="rows"><thead><tr><th>Tensor</th><th>Type</th><th class="num">m</th><th>Verdict</th><th>Status</th><th class="num">NMSE was</th><th class="num">NMSE now</th><th class="num">µs was</th><th class="num">µs now</th><th class="num">Change</th><th class="num">Noise</th></tr></thead><tbody>
+<h2>${cases ? 'Per case' : 'Per tensor and batch size'}</h2>
+<p class="muted">Kernel error: NMSE against the reference of the declared arithmetic. Arithmetic error: NMSE of the declared arithmetic against exact arithmetic. A changed diagnosis is shown and never counted.</p>
+<table class="rows"><thead><tr><th>${cases ? 'Case' : 'Tensor'}</th><th>Type</th><th class="num">m</th><th>Verdict</th><th>Status</th><th class="num">Kernel NMSE was</th><th class="num">Kernel NMSE now</th><th class="num">Arith. NMSE was</th><th class="num">Arith. NMSE now</th><th class="num">µs was</th><th class="num">µs now</th><th class="num">Change</th><th class="num">Noise</th><th>Diagnosis</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 ${speedSvg(c)}

@@ -173,7 +173,11 @@ function rowCells(r: TensorResult): string[] {
 function deviceLine(d: DeviceInfo | null, backend: string): string {
   if (!d) return backend;
   const bw = d.peakBandwidthGBs ? `, peak ${fmtNum(d.peakBandwidthGBs, 0)} GB/s` : '';
-  const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s` : '';
+  const c = d.copyBandwidth;
+  // the run's own measurement, with its size and repeats: the denominator of "% of copy"
+  const how =
+    c?.bytes != null ? ` (${fmtNum(c.bytes / 2 ** 20, 0)} MiB × ${c.repeats ?? '?'}, this run)` : '';
+  const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s${how}` : '';
   return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${d.computeUnits} CUs, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
 }
 

@@ -11,7 +11,7 @@ import type { Diagnosis } from '../../../src-shared/contract';
 import { FORMATS, f32ToBf16, f32ToFp16, formatSpec } from '../formats';
 import { GgmlType, rowBytes, typeInfo, typeName } from '../ggml-types';
 import { Rng } from '../rng';
-import type { Backend, BackendSession, KernelPath, PathChoice } from '../backends/types';
+import type { Backend, BackendSession, DeviceInfo, KernelPath, PathChoice } from '../backends/types';
 
 export type WeightCase =
   'random' | 'zero-scales' | 'max-scales' | 'negative-scales' | 'subnormal-scales' | 'max-nibbles';
@@ -219,7 +219,7 @@ function fmtRow(r: SelftestRow): string {
 export async function selftest(
   backend: Backend,
   opts: SelftestOptions,
-): Promise<{ passed: number; failed: number; rows: SelftestRow[] }> {
+): Promise<{ passed: number; failed: number; rows: SelftestRow[]; device: DeviceInfo | null }> {
   const line = opts.onLine ?? (() => {});
   const rng = new Rng(opts.seed ?? 1234);
   // the cpu backend has only its own float32 path
@@ -303,5 +303,5 @@ export async function selftest(
     await session?.close();
   }
   const passed = rows.filter((r) => r.result === 'pass').length;
-  return { passed, failed: rows.length - passed, rows };
+  return { passed, failed: rows.length - passed, rows, device: session?.device ?? null };
 }

@@ -3,7 +3,14 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { useApp } from '../context';
 import { errorText } from '../store';
 import { fmtSci, fmtUs } from '../lib/format';
-import { REGRESSION_VERDICTS, VERDICT_LABEL, fmtChange, speedBars } from '../lib/history';
+import {
+  REGRESSION_VERDICTS,
+  VERDICT_LABEL,
+  diagnosisSummary,
+  fmtChange,
+  hasCaseTable,
+  speedBars,
+} from '../lib/history';
 import type { Comparison, RecordSummaryEntry, RowVerdict } from '../../../src-shared/contract';
 
 /** Rows drawn at once; the export holds them all. */
@@ -82,6 +89,27 @@ export function CompareView(props: {
   const find = (id: string) => props.records.find((r) => r.id === id);
   const bars = cmp ? speedBars(cmp.rows) : [];
   const shown = cmp ? cmp.rows.slice(0, MAX_ROWS) : [];
+  const diagnosed = shown.flatMap((r) =>
+    (
+      [
+        ['baseline', r.baseline],
+        ['candidate', r.candidate],
+      ] as const
+    ).flatMap(([side, x]) =>
+      x?.diagnosis
+        ? [
+            {
+              key: `${r.tensor}\u0000${r.m}\u0000${side}`,
+              tensor: r.tensor,
+              m: r.m,
+              side,
+              cls: x.diagnosis.class,
+              sentence: x.diagnosis.sentence,
+            },
+          ]
+        : [],
+    ),
+  );
   return (
     <div className="history compare-view" data-testid="compare-view">
       <div className="toolbar history-toolbar">
@@ -157,12 +185,24 @@ export function CompareView(props: {
             <table className="compare-table" data-testid="compare-table">
               <thead>
                 <tr>
-                  <th>Tensor</th>
+                  <th>{hasCaseTable(cmp.kind) ? 'Case' : 'Tensor'}</th>
                   <th>Type</th>
                   <th className="num">m</th>
                   <th>Verdict</th>
-                  <th className="num">NMSE was</th>
+                  <th
+                    className="num"
+                    title="kernel error: NMSE against the reference of the declared arithmetic"
+                  >
+                    NMSE was
+                  </th>
                   <th className="num">NMSE now</th>
+                  <th
+                    className="num"
+                    title="arithmetic error: NMSE of the declared arithmetic against exact arithmetic"
+                  >
+                    Arith. was
+                  </th>
+                  <th className="num">Arith. now</th>
                   <th className="num">µs was</th>
                   <th className="num">µs now</th>
                   <th className="num">Change</th>
@@ -172,6 +212,7 @@ export function CompareView(props: {
                   >
                     Noise ±
                   </th>
+                  <th title="the diagnosis of a failing side; a change is shown, never counted">Diagnosis</th>
                 </tr>
               </thead>
               <tbody>
@@ -192,10 +233,22 @@ export function CompareView(props: {
                     </td>
                     <td className="num">{fmtSci(r.baseline?.nmse)}</td>
                     <td className="num">{fmtSci(r.candidate?.nmse)}</td>
+                    <td className="num">{fmtSci(r.baseline?.arithmeticError)}</td>
+                    <td className="num">{fmtSci(r.candidate?.arithmeticError)}</td>
                     <td className="num">{fmtUs(r.baseline?.us)}</td>
                     <td className="num">{fmtUs(r.candidate?.us)}</td>
                     <td className="num">{fmtChange(r.speedRatio)}</td>
                     <td className="num">{r.noise == null ? '—' : `${(r.noise * 100).toFixed(1)}%`}</td>
+                    <td
+                      className="ellipsis"
+                      data-testid="compare-diagnosis"
+                      title={[r.baseline?.diagnosis, r.candidate?.diagnosis]
+                        .map((d, i) => (d ? `${i ? 'now' : 'was'}: ${d.class}: ${d.sentence}` : ''))
+                        .filter(Boolean)
+                        .join('\n')}
+                    >
+                      {diagnosisSummary(r)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -206,6 +259,18 @@ export function CompareView(props: {
               </p>
             )}
           </div>
+          {diagnosed.length > 0 && (
+            <div className="card compare-diagnoses" data-testid="compare-diagnoses">
+              <div className="card-title">Diagnoses of the failing sides</div>
+              <ul>
+                {diagnosed.map((d) => (
+                  <li key={d.key} data-testid="compare-diagnosis-line">
+                    <span className="mono">{d.tensor}</span> m={d.m} · {d.side}: <b>{d.cls}</b> {d.sentence}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
           {bars.length > 0 && (
             <div className="card compare-chart" data-testid="compare-chart">
               <div className="card-title">Median time per tensor and batch size</div>

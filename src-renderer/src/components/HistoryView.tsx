@@ -4,6 +4,7 @@ import { useApp } from '../context';
 import { errorText } from '../store';
 import {
   EMPTY_HISTORY_FILTER,
+  RECORD_KINDS,
   choicesOf,
   comparePair,
   filterRecords,
@@ -102,6 +103,21 @@ export function HistoryView() {
   return (
     <div className="history" data-testid="history">
       <div className="toolbar history-toolbar">
+        <label>
+          Kind{' '}
+          <select
+            value={filter.kind}
+            onChange={(e) => set({ kind: e.target.value as HistoryFilter['kind'] })}
+            data-testid="history-kind"
+          >
+            <option value="">any</option>
+            {RECORD_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
         <label>
           Model{' '}
           <select
@@ -267,7 +283,9 @@ export function HistoryView() {
                   <div role="cell">
                     <Counts r={r} />
                   </div>
-                  <div role="cell">{r.kind}</div>
+                  <div role="cell" data-testid="history-kind-cell">
+                    {r.kind}
+                  </div>
                   <div role="cell">{r.status}</div>
                   <div role="cell">
                     <button

@@ -1,15 +1,60 @@
 import { useEffect, useMemo, useState } from 'react';
 import { StoreProvider, useApp } from '../context';
 import { createAppStore, errorText } from '../store';
-import { readOnlyApi, recordResults } from '../lib/history';
+import {
+  benchTable,
+  copyBandwidthText,
+  hasCaseTable,
+  readOnlyApi,
+  recordResults,
+  selftestTable,
+  type CaseTable,
+} from '../lib/history';
 import { ResultsView } from './ResultsView';
 import { ChartsView } from './ChartsView';
 import { ErrorBoundary } from './ErrorBoundary';
 import type { RunRecordData } from '../../../src-shared/contract';
 
+/** A bench's timings or a selftest's cases, read-only. */
+function CaseTableView({ table, label }: { table: CaseTable; label: string }) {
+  return (
+    <div className="compare-table-wrap">
+      <table className="compare-table record-cases" aria-label={label} data-testid="record-cases">
+        <thead>
+          <tr>
+            {table.columns.map((c, i) => (
+              <th key={c} className={table.numeric[i] ? 'num' : undefined}>
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {table.rows.map((r) => (
+            <tr
+              key={r.key}
+              className={r.status === 'pass' ? '' : 'regression'}
+              data-testid="record-case"
+              data-status={r.status}
+            >
+              {r.cells.map((c, i) => (
+                <td key={i} className={table.numeric[i] ? 'num' : undefined}>
+                  {c}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {table.rows.length === 0 && <p className="muted">This record holds no rows.</p>}
+    </div>
+  );
+}
+
 /**
  * One saved run, shown with the same results and charts views as a live run: a store of its own,
- * holding the record's rows, read-only.
+ * holding the record's rows, read-only. Bench and selftest records have no tensor results: their
+ * timings or cases show as a table.
  */
 export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
   const api = useApp((s) => s.api);
@@ -29,7 +74,7 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
   }, [api, id]);
 
   const store = useMemo(() => {
-    if (!rec) return null;
+    if (!rec || hasCaseTable(rec.kind)) return null;
     const s = createAppStore(readOnlyApi(api));
     const results = recordResults(rec);
     s.setState({ results, selectedResultId: results[0]?.resultId ?? null, view: 'results' });
@@ -53,7 +98,7 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
         </button>
         {rec && (
           <span className="record-facts">
-            <b>{rec.model?.fileName ?? '—'}</b>
+            <b>{rec.model?.fileName ?? (hasCaseTable(rec.kind) ? 'synthetic weights' : '—')}</b>
             <span className="muted"> · </span>
             {rec.device ? `${rec.device.backend}:${rec.device.index} ${rec.device.name}` : 'no device'}
             <span className="muted"> · </span>
@@ -62,26 +107,35 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
               {' '}
               · {rec.kind} · {rec.status} · QuantScope {rec.app.version}
             </span>
+            {rec.device && (
+              <span className="muted" data-testid="record-copy">
+                {' '}
+                · copy bandwidth{' '}
+                {copyBandwidthText(rec.device.copyBandwidth, rec.device.copyBandwidthGBs) ?? 'not measured'}
+              </span>
+            )}
           </span>
         )}
         <div className="spacer" />
         <span className="badge" title="a saved run: nothing here runs again">
           read-only
         </span>
-        <nav className="tabs" role="tablist">
-          {(['results', 'charts'] as const).map((t) => (
-            <button
-              key={t}
-              role="tab"
-              aria-selected={tab === t}
-              className={tab === t ? 'tab active' : 'tab'}
-              onClick={() => setTab(t)}
-              data-testid={`record-tab-${t}`}
-            >
-              {t === 'results' ? 'Results' : 'Charts'}
-            </button>
-          ))}
-        </nav>
+        {store && (
+          <nav className="tabs" role="tablist">
+            {(['results', 'charts'] as const).map((t) => (
+              <button
+                key={t}
+                role="tab"
+                aria-selected={tab === t}
+                className={tab === t ? 'tab active' : 'tab'}
+                onClick={() => setTab(t)}
+                data-testid={`record-tab-${t}`}
+              >
+                {t === 'results' ? 'Results' : 'Charts'}
+              </button>
+            ))}
+          </nav>
+        )}
       </div>
       {error && (
         <p className="error-text" role="alert" data-testid="record-error">
@@ -89,6 +143,21 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
         </p>
       )}
       {rec?.error && <p className="error-text">The run ended with: {rec.error}</p>}
+      {rec?.kind === 'bench' && rec.bench && (
+        <>
+          <p className="muted small" data-testid="record-bench-facts">
+            {rec.bench.shape ? `shape n=${rec.bench.shape.n} k=${rec.bench.shape.k}` : ''}
+            {rec.bench.repeats != null ? ` · ${rec.bench.repeats} samples per row` : ''}
+            {rec.bench.peer
+              ? ` · peer: ${rec.bench.peer.label} (source: ${rec.bench.peer.source})`
+              : ' · no peer times'}
+          </p>
+          <CaseTableView table={benchTable(rec)} label="Bench timings" />
+        </>
+      )}
+      {rec?.kind === 'selftest' && rec.selftest && (
+        <CaseTableView table={selftestTable(rec)} label="Selftest cases" />
+      )}
       {store && (
         <StoreProvider store={store}>
           <ErrorBoundary area="Saved run">

@@ -5,8 +5,10 @@
  */
 import type {
   CompareRow,
+  CopyBandwidthMeasurement,
   Metrics,
   QuantScopeApi,
+  RecordKindName,
   RecordSummaryEntry,
   RowVerdict,
   RunRecordData,
@@ -15,6 +17,8 @@ import type {
 } from '../../../src-shared/contract';
 
 export interface HistoryFilter {
+  /** '' = any */
+  kind: '' | RecordKindName;
   /** '' = any */
   model: string;
   device: string;
@@ -26,6 +30,7 @@ export interface HistoryFilter {
 }
 
 export const EMPTY_HISTORY_FILTER: HistoryFilter = {
+  kind: '',
   model: '',
   device: '',
   verdict: 'any',
@@ -41,6 +46,7 @@ export function filterRecords(
   f: HistoryFilter,
 ): RecordSummaryEntry[] {
   const out = records.filter((r) => {
+    if (f.kind && r.kind !== f.kind) return false;
     if (f.model && r.model !== f.model) return false;
     if (f.device && r.device !== f.device) return false;
     if (f.verdict === 'failures' && !hasProblems(r)) return false;
@@ -63,8 +69,14 @@ export function sortNewestFirst<T extends { createdAt: string; id: string }>(row
   });
 }
 
+/** The kinds of record, in the order the kind filter offers them. */
+export const RECORD_KINDS: readonly RecordKindName[] = ['verify', 'check', 'bench', 'selftest'];
+
 /** The distinct values of a column, for the filter's select boxes. */
-export function choicesOf(records: readonly RecordSummaryEntry[], key: 'model' | 'device'): string[] {
+export function choicesOf(
+  records: readonly RecordSummaryEntry[],
+  key: 'model' | 'device' | 'kind',
+): string[] {
   return [...new Set(records.map((r) => r[key]).filter((x): x is string => !!x))].sort();
 }
 
@@ -184,4 +196,148 @@ export function readOnlyApi(api: QuantScopeApi): QuantScopeApi {
     cancelRun: refuse,
     exportReport: refuse,
   });
+}
+
+/** "31.8 GB/s · 16 MiB × 5 · 10:15:00": the copy bandwidth a run measured, and how; null without one. */
+export function copyBandwidthText(
+  c: CopyBandwidthMeasurement | null | undefined,
+  gbs?: number | null,
+): string | null {
+  if (!c) return gbs ? `${gbs.toFixed(1)} GB/s` : null;
+  const parts = [`${c.gbs.toFixed(1)} GB/s`];
+  if (c.bytes != null)
+    parts.push(`${Math.round(c.bytes / 2 ** 20)} MiB${c.repeats != null ? ` × ${c.repeats}` : ''}`);
+  if (c.measuredAt) {
+    const d = new Date(c.measuredAt);
+    parts.push(Number.isNaN(d.getTime()) ? c.measuredAt : `measured ${d.toLocaleString()}`);
+  } else parts.push('measurement not recorded');
+  return parts.join(' · ');
+}
+
+/** Whether a record kind shows its own table (bench, selftest) rather than the results and charts views. */
+export function hasCaseTable(kind: RecordKindName): kind is 'bench' | 'selftest' {
+  return kind === 'bench' || kind === 'selftest';
+}
+
+/** A read-only table: column labels, right-aligned columns, and rows of text. */
+export interface CaseTable {
+  columns: string[];
+  numeric: boolean[];
+  rows: { key: string; status: string; cells: string[] }[];
+}
+
+const sci = (v: number | null | undefined) =>
+  v == null || !Number.isFinite(v) ? '—' : v === 0 ? '0' : v.toExponential(2);
+const fixed = (v: number | null | undefined, d: number) =>
+  v == null || !Number.isFinite(v) ? '—' : v.toFixed(d);
+
+/** A bench record's rows as a table: timings with their spread, bandwidth, the check and the peer. */
+export function benchTable(rec: RunRecordData): CaseTable {
+  const rows = rec.bench?.rows ?? [];
+  const peer = rows.some((r) => r.peerUs != null);
+  return {
+    columns: [
+      'Format',
+      'n×k',
+      'm',
+      'Protocol',
+      'Path',
+      'Median µs',
+      'IQR µs',
+      'Spread',
+      'Samples',
+      'GB/s',
+      'TFLOP/s',
+      '% peak',
+      '% copy',
+      ...(peer ? ['Peer µs'] : []),
+      'Check',
+    ],
+    numeric: [
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      ...(peer ? [true] : []),
+      false,
+    ],
+    rows: rows.map((r, i) => ({
+      key: String(i),
+      status: r.check.status,
+      cells: [
+        r.format,
+        `${r.n}×${r.k}`,
+        String(r.m),
+        r.protocol,
+        r.path,
+        fixed(r.medianUs, 2),
+        fixed(r.iqrUs, 2),
+        r.spread == null ? '—' : `${(r.spread * 100).toFixed(1)}%`,
+        String(r.samples),
+        fixed(r.gbps, 1),
+        fixed(r.tflops, 3),
+        fixed(r.pctPeak, 0),
+        fixed(r.pctCopy, 0),
+        ...(peer ? [fixed(r.peerUs, 2)] : []),
+        `${r.check.status.toUpperCase()}${r.check.nmse != null ? ` ${sci(r.check.nmse)}` : ''}`,
+      ],
+    })),
+  };
+}
+
+/** A selftest record's cases as a table: verdict, errors and the diagnosis of a failure. */
+export function selftestTable(rec: RunRecordData): CaseTable {
+  const rows = rec.selftest?.rows ?? [];
+  return {
+    columns: [
+      'Format',
+      'n×k',
+      'm',
+      'Weights',
+      'Path',
+      'Result',
+      'NMSE',
+      'Bar',
+      'Arithmetic',
+      'Arith. NMSE',
+      'Diagnosis / detail',
+    ],
+    numeric: [false, false, true, false, false, false, true, true, false, true, false],
+    rows: rows.map((r, i) => ({
+      key: String(i),
+      status: r.status,
+      cells: [
+        r.format,
+        `${r.n}×${r.k}`,
+        String(r.m),
+        r.weights,
+        r.path ?? r.requested,
+        r.status.toUpperCase(),
+        sci(r.nmse),
+        sci(r.threshold),
+        r.arithmetic ?? '—',
+        sci(r.arithmeticError),
+        r.diagnosis ? `${r.diagnosis.class}: ${r.diagnosis.sentence}` : r.detail || '—',
+      ],
+    })),
+  };
+}
+
+/** The diagnosis cell of a comparison row: the change, then each failing side's class. */
+export function diagnosisSummary(r: CompareRow): string {
+  const sides = [
+    r.baseline?.diagnosis ? `was ${r.baseline.diagnosis.class}` : null,
+    r.candidate?.diagnosis ? `now ${r.candidate.diagnosis.class}` : null,
+  ].filter(Boolean);
+  if (r.diagnosisChange) return r.diagnosisChange;
+  return sides.length ? sides.join(', ') : '—';
 }

@@ -7,7 +7,7 @@
  * - No CPU fallback: a kernel that fails to compile, load or launch is an error for that tensor.
  * - Device memory is checked before every upload and freed after every run, also after errors.
  */
-import { oneLine } from '../../../../src-shared/contract';
+import { oneLine, type CopyBandwidthMeasurement } from '../../../../src-shared/contract';
 import { rowBytes, typeName } from '../../ggml-types';
 import type {
   Backend,
@@ -229,8 +229,13 @@ class GpuSession implements BackendSession {
   }
 
   /** Device-to-device copy bandwidth (bytes read + written), measured with events. */
-  measureCopyBandwidth(bytes?: number): number | null {
+  measureCopyBandwidth(bytes?: number): CopyBandwidthMeasurement | null {
     return measureCopyBandwidth(this.rt, this.memory, bytes);
+  }
+
+  /** Measured when the session opened (one run), kept with the device. */
+  async copyBandwidth(): Promise<CopyBandwidthMeasurement | null> {
+    return this.device.copyBandwidth ?? null;
   }
 
   async close(): Promise<void> {
@@ -298,10 +303,11 @@ export function createGpuBackend(
         info.memoryFree = rt.memGetInfo().free;
         const s = new GpuSession(kind, rt, info, readSessionConfig(kind, options));
         try {
-          info.copyBandwidthGBs = s.measureCopyBandwidth();
+          info.copyBandwidth = s.measureCopyBandwidth();
         } catch {
-          info.copyBandwidthGBs = null;
+          info.copyBandwidth = null;
         }
+        info.copyBandwidthGBs = info.copyBandwidth?.gbs ?? null;
         return s;
       } catch (e) {
         rt.dispose();

@@ -3,6 +3,7 @@
  * device-to-device copy bandwidth the results are compared with.
  */
 import type { DeviceInfo, TimingOptions } from '../types';
+import type { CopyBandwidthMeasurement } from '../../../../src-shared/contract';
 import { enqueue, type Plan } from './launcher';
 import { FREE_MARGIN, WEIGHT_PAD, type DeviceMemory } from './memory';
 import type { DevicePtr, GpuEvent, GpuFunction, GpuRuntime, KernelArg } from './runtime';
@@ -107,12 +108,12 @@ export function timePlan(
   };
 }
 
-/** Device-to-device copy bandwidth (bytes read + written), measured with events. */
+/** Device-to-device copy bandwidth (bytes read + written), measured with events, and how. */
 export function measureCopyBandwidth(
   rt: GpuRuntime,
   memory: DeviceMemory,
   bytes = 256 * 1024 * 1024,
-): number | null {
+): CopyBandwidthMeasurement | null {
   const { free } = rt.memGetInfo();
   const size = Math.min(bytes, Math.floor((free - FREE_MARGIN) / 2 / 4096) * 4096);
   if (size < 16 * 1024 * 1024) return null;
@@ -136,7 +137,13 @@ export function measureCopyBandwidth(
       if (i >= warmup) times.push(ms);
     }
     times.sort((x, y) => x - y);
-    return (2 * size) / (times[timed >> 1] * 1e-3) / 1e9; // the median batch
+    return {
+      gbs: (2 * size) / (times[timed >> 1] * 1e-3) / 1e9, // the median batch
+      measuredAt: new Date().toISOString(),
+      bytes: size,
+      repeats: timed * perBatch,
+      method: `device-to-device copies timed with events: median of ${timed} batches of ${perBatch} after ${warmup} warm-up batches`,
+    };
   } finally {
     memory.freeQuiet(a);
     memory.freeQuiet(b);

@@ -20,6 +20,9 @@ import { makeWeights } from '../../selftest';
 import { table } from '../table';
 import { builtinPeer, parsePeerOutput, peerUs, type PeerTimes } from '../../peers';
 import { LIMITS, PATH_CHOICES, oneLine } from '../../../../src-shared/contract';
+import { buildRecord } from '../../records/build';
+import type { BenchRow as RecordBenchRow } from '../../records/schema';
+import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
 import {
   UsageError,
   choiceOption,
@@ -33,9 +36,16 @@ export interface BenchRow {
   format: string;
   m: number;
   protocol: TimingProtocol;
+  /** the path asked for (--path) and the kernel path that ran */
+  requested: PathChoice;
   path: string;
   medianUs: number;
   spread: number;
+  /** interquartile range of the samples (µs) and their count */
+  iqrUs: number;
+  samples: number;
+  minUs: number;
+  maxUs: number;
   weightCopies: number;
   gbps: number;
   tflops: number;
@@ -45,14 +55,16 @@ export interface BenchRow {
   /** host time to enqueue one multiplication (us): above `medianUs`, the host set the pace */
   hostUs: number | null;
   check: string;
+  /** the check's verdict and NMSE (null: it did not run) */
+  checked: { status: 'pass' | 'fail'; nmse: number } | null;
 }
 
 export const benchCommand: CliCommand = {
   name: 'bench',
-  summary: 'time the GPU kernels (hot and cold protocols) on the llama.cpp comparison shape',
-  help: `quantscope bench [--backend cuda|hip] [--device N] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
+  summary: 'time the kernels (hot and cold protocols) on the llama.cpp comparison shape',
+  help: `quantscope bench [--backend cuda|hip|cpu] [--device N] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
                  [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|int8|mma|unfused,...] [--repeats N] [--json FILE]
-                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]] [--peer FILE]
+                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]] [--peer FILE] [--records DIR] [--no-record]
   --path      one or more kernel paths (comma list), each timed for every format and m
   --tune      small-batch kernel tuning: weight rows per block for m <= MSPLIT and above, warps per
               block, 8-element groups per lane per chunk, chunks in flight per warp (default 2,4,2,4,2,1)
@@ -62,11 +74,16 @@ export const benchCommand: CliCommand = {
 Timing: GPU events around batches of launches (>= 1 ms each) queued behind a short GPU hold, after
 warm-up; median of --repeats samples (default 30). 'host us' is the host's time to enqueue one
 multiplication (not part of the samples). '%copy' is against the device's copy bandwidth, measured
-when the device is opened, also back to back: batches of copies of up to 256 MB after warm-up
-(bytes read + written).
+by this run when the device is opened, also back to back: batches of copies of up to 256 MB after
+warm-up (bytes read + written); the record keeps the figure, its size, repeats and time.
+The cpu backend (--backend cpu) has one timing protocol, hot (performance.now() around whole runs,
+after one warm-up run); its copy bandwidth is a 16 MiB host copy, best of 5.
   --json      also write every row as JSON to FILE (checked before timing starts; written through a
               temporary file renamed into place)
-  --force     let --json replace an existing model file`,
+  --force     let --json replace an existing model file
+${RECORD_HELP}
+  The record keeps the device, every format, shape, m, protocol and path with its median, IQR,
+  spread and sample count, bandwidth, the correctness check, and the peer's times with their source.`,
   options: {
     backend: { type: 'string' },
     device: { type: 'string' },
@@ -81,10 +98,11 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     tune: { type: 'string' },
     peer: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
+    ...RECORD_OPTIONS,
   },
   maxPositionals: 0,
   async run(ctx) {
-    const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip'] as const, 'cuda');
+    const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip', 'cpu'] as const, 'cuda');
     const deviceIndex = intOption(ctx.values, 'device', 0, 0, 1024);
     const fmts = (stringOption(ctx.values, 'formats') ?? 'q4_0,q4_k,q5_k,q6_k,q8_0').split(',');
     const types = fmts.map((f) => {
@@ -95,10 +113,15 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, LIMITS.maxBatch);
     const n = intOption(ctx.values, 'n', 4096, 1, 1 << 20);
     const k = intOption(ctx.values, 'k', 14336, 1, 1 << 24);
-    const protos = (stringOption(ctx.values, 'protocol') ?? 'hot,cold').split(',').map((p) => {
-      if (p !== 'hot' && p !== 'cold') throw new UsageError(`--protocol: '${p}' is not hot or cold`);
-      return p as TimingProtocol;
-    });
+    // the cpu has no device memory to rotate weight copies through: one protocol, hot
+    const protos = (stringOption(ctx.values, 'protocol') ?? (kind === 'cpu' ? 'hot' : 'hot,cold'))
+      .split(',')
+      .map((p) => {
+        if (p !== 'hot' && p !== 'cold') throw new UsageError(`--protocol: '${p}' is not hot or cold`);
+        if (p === 'cold' && kind === 'cpu')
+          throw new UsageError('--protocol cold: the cpu backend has one timing protocol, hot');
+        return p as TimingProtocol;
+      });
     const paths = (stringOption(ctx.values, 'path') ?? 'auto').split(',').map((p) => {
       const v = p.trim();
       if (!(PATH_CHOICES as readonly string[]).includes(v))
@@ -110,6 +133,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     const jsonOut = jsonPath
       ? (await checkOutputs([{ option: '--json', path: jsonPath }], { force: Boolean(ctx.values.force) }))[0]
       : null;
+    const records = recordStoreOption(ctx.values);
     const tuneS = stringOption(ctx.values, 'tune');
     const peerFile = stringOption(ctx.values, 'peer');
     let peer: PeerTimes | null = null;
@@ -150,10 +174,13 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
     if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
     const session = await backend.open(deviceIndex);
     const dev = session.device;
+    // this run's copy bandwidth, measured once before any timing and kept in its record
+    await session.copyBandwidth?.();
     ctx.stdout.write(
       `bench on ${kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
         `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}${tuneS ? `, tune ${tuneS}` : ''}\n`,
     );
+    const peerSource = peer ? `--peer ${peerFile}` : 'built-in table (peers.ts)';
     peer ??= builtinPeer(dev.name);
     if (peer?.device && peerFile && peer.device !== dev.name)
       ctx.stderr.write(
@@ -178,6 +205,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
             for (const path of paths) {
               // a correctness check on the benchmark shape itself (first rows against the reference)
               let check = '-';
+              let checked: { status: 'pass' | 'fail'; nmse: number } | null = null;
               try {
                 const res = await session.run(w, x, m, { path });
                 const nr = Math.min(n, 64);
@@ -191,7 +219,8 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                 const got = new Float32Array(m * nr);
                 for (let i = 0; i < m; i++) got.set(res.y.subarray(i * n, i * n + nr), i * nr);
                 const met = compareOutputs(ref, got, m, nr);
-                check = `${judge(met, thresholdFor(res.path))} ${met.nmse.toExponential(1)}`;
+                checked = { status: judge(met, thresholdFor(res.path)), nmse: met.nmse };
+                check = `${checked.status} ${met.nmse.toExponential(1)}`;
               } catch (e) {
                 check = `error: ${oneLine(e)}`;
                 ctx.stderr.write(`${fmt} m=${m} --path ${path}: ${check}\n`);
@@ -213,9 +242,14 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                     format: fmt,
                     m,
                     protocol,
+                    requested: path,
                     path: t.path,
                     medianUs: t.medianUs,
                     spread: t.spread,
+                    iqrUs: iqr(t.samplesUs),
+                    samples: t.samplesUs.length,
+                    minUs: t.minUs,
+                    maxUs: t.maxUs,
                     weightCopies: t.weightCopies,
                     gbps,
                     tflops: (2 * m * n * k) / s / 1e12,
@@ -224,6 +258,7 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
                     llamaUs: peer ? peerUs(peer, fmt, n, k, m) : null,
                     hostUs: t.hostUsPerCall ?? null,
                     check,
+                    checked,
                   });
                 } catch (e) {
                   ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${oneLine(e)}\n`);
@@ -293,6 +328,79 @@ when the device is opened, also back to back: batches of copies of up to 256 MB 
         ],
       ),
     );
+    const usedPeer = peer;
+    await saveRunRecord(ctx, records, () =>
+      buildRecord({
+        kind: 'bench',
+        device: dev,
+        model: null,
+        request: {
+          backend: kind,
+          deviceIndex,
+          formats: types.map((t) => typeName(t)),
+          batchSizes: ms,
+          path: paths.join(','),
+          timing: protos.join(','),
+          repeats,
+          shape: { n, k },
+          ...(tuneS ? { tune: tuneS } : {}),
+        },
+        status: 'done',
+        results: [],
+        bench: {
+          shape: { n, k },
+          repeats,
+          protocols: protos,
+          paths,
+          peer: usedPeer ? { label: usedPeer.label, source: peerSource, device: usedPeer.device } : null,
+          rows: rows.map((r) => benchRecordRow(r, n, k)),
+        },
+      }),
+    );
     return 0;
   },
 };
+
+/** Interquartile range of samples (µs), linear interpolation between order statistics. */
+export function iqr(samplesUs: readonly number[]): number {
+  const s = [...samplesUs].sort((a, b) => a - b);
+  const q = (p: number) => {
+    const pos = p * (s.length - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(s.length - 1, lo + 1);
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  };
+  return s.length === 0 ? 0 : q(0.75) - q(0.25);
+}
+
+/** A bench row as its record keeps it. */
+function benchRecordRow(r: BenchRow, n: number, k: number): RecordBenchRow {
+  const c = r.checked;
+  return {
+    format: r.format,
+    n,
+    k,
+    m: r.m,
+    protocol: r.protocol,
+    requested: r.requested,
+    path: r.path,
+    medianUs: r.medianUs,
+    iqrUs: r.iqrUs,
+    spread: r.spread,
+    samples: r.samples,
+    minUs: r.minUs,
+    maxUs: r.maxUs,
+    weightCopies: r.weightCopies,
+    gbps: r.gbps,
+    tflops: r.tflops,
+    pctPeak: r.pctPeakBw,
+    pctCopy: r.pctCopyBw,
+    peerUs: r.llamaUs,
+    hostUs: r.hostUs,
+    check: {
+      status: c?.status ?? 'error',
+      nmse: c && Number.isFinite(c.nmse) ? c.nmse : null,
+      detail: r.check,
+    },
+  };
+}

@@ -18,6 +18,9 @@ import { APP_VERSION } from '../../version';
 import { oneLine } from '../../../../src-shared/contract';
 import type { TensorResult } from '../../../../src-shared/contract';
 import { UsageError, intOption, stringOption, type CliCommand } from '../framework';
+import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
+import { buildRecord, tensorsHash } from '../../records/build';
+import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
 
 async function readF32(file: string, what: string): Promise<Float32Array> {
@@ -41,10 +44,14 @@ export const checkCommand: CliCommand = {
   summary: 'judge an output made elsewhere against the declared-arithmetic reference; diagnose a FAIL',
   help: `quantscope check <file.gguf> <tensor> --input <x.f32|x.npy|identity> --output <y.f32> --m <M>
                 [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] [--threshold NMSE] [--json <path>] [--report <path>]
+                [--records <dir>] [--no-record]
   y = x · Wᵀ as computed by some kernel: raw float32 [M][n]; x raw float32 [M][k] (or .npy).
   --input identity: x is the k × k identity (--m k, or omit --m): y is then the weights as that
                kernel dequantizes them, and a FAIL names every wrong weight's block and position.
   --arithmetic the kernel's declared arithmetic (default: <TYPE>_MATMUL_ARITHMETIC, else f32).
+${RECORD_HELP}
+  The record keeps the tensor, the input and output described, m, the arithmetic, the metrics, the
+  verdict and the diagnosis.
   Exit 0: pass; 1: fail (a diagnosis line follows); 2: bad input.`,
   options: {
     input: { type: 'string', short: 'i' },
@@ -54,6 +61,7 @@ export const checkCommand: CliCommand = {
     threshold: { type: 'string' },
     json: { type: 'string' },
     report: { type: 'string' },
+    ...RECORD_OPTIONS,
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -77,6 +85,7 @@ export const checkCommand: CliCommand = {
     const reportPath = stringOption(ctx.values, 'report');
     if (reportPath && !/\.(html?|md|json)$/i.test(reportPath))
       throw new UsageError(`--report ${reportPath}: use a .html, .md or .json file name`);
+    const records = recordStoreOption(ctx.values);
 
     let file: GgufFile;
     try {
@@ -163,6 +172,30 @@ export const checkCommand: CliCommand = {
       );
       if (v.diagnosis)
         ctx.stdout.write(`diagnosis ${t.name}: ${v.diagnosis.class}: ${v.diagnosis.sentence}\n`);
+      await saveRunRecord(ctx, records, async () =>
+        buildRecord({
+          kind: 'check',
+          device: null,
+          model: {
+            fileName: path.basename(p),
+            path: path.resolve(p),
+            fileSize: file.header.fileSize,
+            tensorsHash: await tensorsHash(file, [t.name]),
+          },
+          request: {
+            tensors: [t.name],
+            batchSizes: [m],
+            path: 'custom',
+            arithmetic: scheme.id,
+            activations: identity ? 'identity' : `file ${path.basename(input)}`,
+            input: identity ? 'identity (the k × k identity)' : path.resolve(input),
+            output: path.resolve(output),
+            threshold,
+          },
+          status: 'done',
+          results: [{ ...result, arithmeticError: v.arithmeticNmse } as unknown as RecordResult],
+        }),
+      );
       const grid = errorGrid(v.declared, got, m, t.n, { maxRows: 64, maxCols: 64, metric: 'rel' });
       if (jsonPath)
         await fs.writeFile(

@@ -4,6 +4,7 @@ import { RecordStore, defaultRecordsDir } from '../../records/store';
 import { fmtExp } from '../../report/report';
 import { UsageError, stringOption, type CliCommand, type CliContext } from '../framework';
 import { table } from '../table';
+import { termSafe } from '../term';
 
 export const compareCommand: CliCommand = {
   name: 'compare',
@@ -11,9 +12,12 @@ export const compareCommand: CliCommand = {
   help: `quantscope compare <baseline> <candidate> [--speed-tolerance 5%] [--allow-different] [--json FILE]
                    [--records DIR]
   <baseline>, <candidate>: a record file, or a record id (or unique id prefix) in the records folder.
-  Per tensor and batch size: new failures, fixes, NMSE change, and speed change judged against the
-  runs' own spread (a change smaller than the larger of --speed-tolerance and either timing's spread
-  is not counted).
+  Per tensor and batch size: new failures, fixes, kernel error (NMSE against the declared arithmetic)
+  and arithmetic error of both runs, the diagnosis of a failing side, and speed change judged against
+  the runs' own spread (a change smaller than the larger of --speed-tolerance and either timing's
+  spread is not counted). A changed diagnosis is shown, never counted.
+  Both records must be of one kind: verify or check records compare per tensor, bench records per
+  format, shape, m, protocol and path (correctness check and speed), selftest records per case.
   --speed-tolerance  slowdown that counts, as a percentage or fraction (default 5%)
   --allow-different  compare records of different models or tensors (an error otherwise)
   --json             write the comparison as JSON
@@ -65,7 +69,7 @@ export function formatComparison(c: Comparison): string {
     '\n';
   const body = table(
     [
-      'tensor',
+      c.kind === 'bench' || c.kind === 'selftest' ? 'case' : 'tensor',
       'type',
       'm',
       'verdict',
@@ -73,13 +77,16 @@ export function formatComparison(c: Comparison): string {
       'candidate',
       'NMSE was',
       'NMSE now',
+      'arith. was',
+      'arith. now',
       'µs was',
       'µs now',
       'speed',
       'noise',
+      'diagnosis',
     ],
     c.rows.map((r) => [
-      r.tensor,
+      termSafe(r.tensor),
       r.type,
       String(r.m),
       r.verdict.toUpperCase(),
@@ -87,17 +94,31 @@ export function formatComparison(c: Comparison): string {
       r.candidate?.status.toUpperCase() ?? '—',
       fmtExp(r.baseline?.nmse ?? undefined),
       fmtExp(r.candidate?.nmse ?? undefined),
+      fmtExp(r.baseline?.arithmeticError ?? undefined),
+      fmtExp(r.candidate?.arithmeticError ?? undefined),
       r.baseline?.us == null ? '—' : r.baseline.us.toFixed(2),
       r.candidate?.us == null ? '—' : r.candidate.us.toFixed(2),
       pct(r.speedRatio),
       r.noise === null ? '—' : `±${(r.noise * 100).toFixed(1)}%`,
+      termSafe(r.diagnosisChange ?? r.candidate?.diagnosis?.class ?? r.baseline?.diagnosis?.class ?? '—'),
     ]),
-    [false, false, true, false, false, false, true, true, true, true, true, true],
+    [false, false, true, false, false, false, true, true, true, true, true, true, true, true, false],
   );
+  // the sentence of every failing side's diagnosis, below the table
+  const diagnoses: string[] = [];
+  for (const r of c.rows)
+    for (const [who, s] of [
+      ['baseline', r.baseline],
+      ['candidate', r.candidate],
+    ] as const)
+      if (s?.diagnosis)
+        diagnoses.push(
+          `diagnosis ${termSafe(r.tensor)} m=${r.m} ${who}: ${termSafe(s.diagnosis.class)}: ${termSafe(s.diagnosis.sentence)}\n`,
+        );
   const n = c.counts;
   const tail =
     `\n${n['new-failure']} new failures, ${n.missing} missing, ${n.slower} slower, ${n['still-failing']} still failing, ` +
     `${n.fixed} fixed, ${n.faster} faster, ${n.same} unchanged, ${n.new} new (speed tolerance ${(c.tolerance * 100).toFixed(1)}%)\n` +
     (c.regressed ? 'REGRESSED\n' : 'no regression\n');
-  return head + body + tail;
+  return head + body + (diagnoses.length ? '\n' + diagnoses.join('') : '') + tail;
 }

@@ -10,7 +10,7 @@ export const devicesCommand: CliCommand = {
   options: { json: { type: 'boolean' } },
   maxPositionals: 0,
   async run(ctx) {
-    await measureCopyBandwidth(); // the cpu's copy bandwidth is measured on demand; here it is shown
+    measureCopyBandwidth(); // the cpu's copy bandwidth is measured on demand; here it is shown
     const statuses = await allStatuses();
     if (ctx.values.json) {
       ctx.stdout.write(JSON.stringify(statuses, null, 2) + '\n');

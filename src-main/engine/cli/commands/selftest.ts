@@ -4,11 +4,14 @@ import { backendFor } from '../../backends';
 import { selftest } from '../../selftest';
 import { typeByName } from '../../ggml-types';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
+import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
+import { buildRecord } from '../../records/build';
 
 export const selftestCommand: CliCommand = {
   name: 'selftest',
   summary: "check a backend's kernels on random and adversarial weights against the reference",
   help: `quantscope selftest [--backend cuda|hip|cpu] [--device N] [--quick] [--seed N] [--formats q4_0,q4_k,...] [--json FILE]
+                   [--records DIR] [--no-record]
   --backend   backend to test (default cuda)
   --device    device index (default 0)
   --quick     fewer shapes and batch sizes
@@ -17,6 +20,9 @@ export const selftestCommand: CliCommand = {
   --json      also write every row as JSON to FILE (checked before the tests start; written through a
               temporary file renamed into place)
   --force     let --json replace an existing model file
+${RECORD_HELP}
+  The record keeps the backend, the device and every case (format, path, weights, m) with its
+  verdict, NMSE, arithmetic error and diagnosis.
 Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an unavailable backend.`,
   options: {
     backend: { type: 'string' },
@@ -26,6 +32,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     formats: { type: 'string' },
     json: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
+    ...RECORD_OPTIONS,
   },
   maxPositionals: 0,
   async run(ctx) {
@@ -42,6 +49,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     const jsonOut = jsonPath
       ? (await checkOutputs([{ option: '--json', path: jsonPath }], { force: Boolean(ctx.values.force) }))[0]
       : null;
+    const records = recordStoreOption(ctx.values);
     const backend = backendFor(kind);
     const st = await backend.status();
     if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
@@ -56,6 +64,49 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     ctx.stdout.write(`selftest ${kind}: ${res.passed} passed, ${res.failed} failed (${secs} s)\n`);
     if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify(res, null, 1));
+    await saveRunRecord(ctx, records, () =>
+      buildRecord({
+        kind: 'selftest',
+        device: res.device,
+        model: null,
+        request: {
+          backend: kind,
+          deviceIndex,
+          quick: !!ctx.values.quick,
+          seed,
+          ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
+        },
+        status: 'done',
+        results: [],
+        selftest: {
+          backend: kind,
+          quick: !!ctx.values.quick,
+          seed,
+          rows: res.rows.map((r) => ({
+            format: r.format,
+            n: r.n,
+            k: r.k,
+            m: r.m,
+            weights: r.weights,
+            requested: r.requested,
+            path: r.path,
+            status: r.result,
+            nmse: finite(r.nmse),
+            threshold: r.threshold,
+            arithmetic: r.arithmetic ?? null,
+            arithmeticError: finite(r.arithmeticNmse),
+            diagnosis: r.diagnosis ? { class: r.diagnosis.class, sentence: r.diagnosis.sentence } : null,
+            detail: r.detail,
+            ms: r.ms,
+          })),
+        },
+      }),
+    );
     return res.failed === 0 ? 0 : 1;
   },
 };
+
+/** JSON has no NaN or infinity: such a value is kept as null (the status says what happened). */
+function finite(x: number | null | undefined): number | null {
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
+}

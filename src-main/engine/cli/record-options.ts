@@ -1,0 +1,44 @@
+/**
+ * The record options every run command shares (verify, check, bench, selftest): where the run's
+ * record goes (`--records <dir>`, else QS_RECORDS_DIR, else the default folder), or nowhere
+ * (`--no-record`, QS_NO_RECORD=1), and the one stderr line that says what happened to it.
+ */
+import { oneLine } from '../../../src-shared/contract';
+import { recordStoreFor } from '../records/build';
+import type { RunRecord } from '../records/schema';
+import type { RecordStore } from '../records/store';
+import { stringOption, type CliContext, type OptionSpec } from './framework';
+import { termSafe } from './term';
+
+export const RECORD_OPTIONS: OptionSpec = {
+  records: { type: 'string' },
+  'no-record': { type: 'boolean' },
+};
+
+export const RECORD_HELP = `  --records    the folder the run's record is saved in (default: $QS_RECORDS_DIR or
+               ~/.config/quantscope/records);  --no-record  do not save one (docs/records.md)`;
+
+/** The store the run's record goes to, or null when recording is off. */
+export function recordStoreOption(values: CliContext['values']): RecordStore | null {
+  return recordStoreFor({ dir: stringOption(values, 'records'), disabled: Boolean(values['no-record']) });
+}
+
+/**
+ * Builds and saves the run's record. A record that cannot be made or saved is reported on stderr and
+ * never changes the command's exit code: the run itself is the result.
+ */
+export async function saveRunRecord(
+  ctx: Pick<CliContext, 'stderr'>,
+  store: RecordStore | null,
+  make: () => RunRecord | Promise<RunRecord>,
+): Promise<string | null> {
+  if (!store) return null;
+  try {
+    const file = store.save(await make());
+    ctx.stderr.write(`record saved: ${termSafe(file)}\n`);
+    return file;
+  } catch (e) {
+    ctx.stderr.write(`record not saved: ${termSafe(oneLine(e))}\n`);
+    return null;
+  }
+}
