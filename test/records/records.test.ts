@@ -100,6 +100,22 @@ describe('record schema', () => {
 });
 
 describe('record store', () => {
+  it('a result whose NMSE is NaN or infinite is saved and read back with those values', () => {
+    const dir = tmp();
+    const store = new RecordStore(dir);
+    const rec = record([
+      result('a', 1, 'fail', null, 0, NaN),
+      result('b', 1, 'fail', null, 0, Infinity),
+      result('c', 1, 'pass', 5),
+    ]);
+    const file = store.save(rec);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toContain('"nmse": "NaN"');
+    expect(text).toContain('"nmse": "Infinity"');
+    const back = store.byId(rec.id);
+    expect(back.results.map((r) => r.metrics?.nmse)).toEqual([NaN, Infinity, 1e-14]);
+    expect(back.results[2].timing?.medianUs).toBe(5);
+  });
   it('ids made in the same millisecond still sort in the order they were made', () => {
     // later than any id made before in this process
     const at = new Date('2099-12-03T10:15:00.123Z');

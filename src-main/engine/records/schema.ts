@@ -13,8 +13,22 @@ import { RECORD_ID_PATTERN } from '../../../src-shared/contract';
 export const RECORD_SCHEMA = 'quantscope.record';
 export const RECORD_VERSION = 3;
 
-const num = z.number();
+/**
+ * A number, NaN and the infinities included: an output that is NaN has an NMSE of NaN or infinity,
+ * and its record must still be written and read. JSON has no such numbers, so records hold them as
+ * the strings "NaN", "Infinity" and "-Infinity" (see `recordJson`) and they are read back as numbers.
+ */
+const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+const num = z.preprocess(
+  (v) => (typeof v === 'string' && v in NON_FINITE ? NON_FINITE[v] : v),
+  z.custom<number>((v) => typeof v === 'number', 'expected a number'),
+);
 const nullableNum = num.nullable();
+
+/** A record as the text of its file: non-finite numbers as the strings "NaN", "Infinity", "-Infinity". */
+export function recordJson(record: unknown): string {
+  return JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1);
+}
 
 const timing = z
   .object({

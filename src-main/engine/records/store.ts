@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RECORD_ID_PATTERN } from '../../../src-shared/contract';
-import { parseRecord, recordCounts, type RunRecord } from './schema';
+import { parseRecord, recordCounts, recordJson, type RunRecord } from './schema';
 
 export interface RecordSummary {
   id: string;
@@ -115,7 +115,7 @@ export class RecordStore {
     this.removeStaleTemporaries();
     const file = path.join(this.dir, `${record.id}.json`);
     if (fs.existsSync(file)) throw new Error(`record ${record.id} already exists in ${this.dir}`);
-    writeFileAtomic(file, JSON.stringify(record, null, 1) + '\n');
+    writeFileAtomic(file, recordJson(record) + '\n');
     // keep the index current when it is; otherwise the next listing rebuilds it
     const idx = this.readIndex();
     if (idx) {
