@@ -124,8 +124,19 @@ export interface ModelFileEntry {
   path: string;
   name: string;
   size: number;
-  /** 'sample' | 'models' | 'recent' */
+  /** 'sample' | 'models' | 'recent' | 'upload' */
   source: string;
+}
+
+/** One completion of a typed path: a folder to descend into or a .gguf file to open. */
+export interface PathCompletion {
+  /** the path to put in the field (folders end with the separator) */
+  path: string;
+  /** what to show: the path inside its model folder (browser mode) or the full path */
+  name: string;
+  kind: 'folder' | 'file';
+  /** bytes, for files */
+  size?: number;
 }
 
 export interface RunRequest {
@@ -329,6 +340,11 @@ export interface ShellExtensions {
    * process the user chose it, so a following openModel(path) is allowed.
    */
   pathForFile?: (file: File) => string;
+  /**
+   * Browser mode: streams a local .gguf file to the server, which keeps it in a temporary folder for
+   * as long as it runs and opens it like any model. onProgress gets the bytes sent so far.
+   */
+  uploadModel?: (file: File, onProgress?: (sent: number, total: number) => void) => Promise<ModelSummary>;
 }
 
 /** Errors cross the boundary as this shape; the message is one line a user can act on. */
