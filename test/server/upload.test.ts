@@ -23,7 +23,7 @@ describe('browser-mode upload route', () => {
   const limit = SAMPLE.length + 1024;
   const base = () => `http://127.0.0.1:${srv.port}`;
   const upload = (
-    body: Uint8Array,
+    body: Buffer,
     name = 'up.gguf',
     headers: Record<string, string> = {},
   ): Promise<{ status: number; body: { message?: string } & Partial<ModelSummary> }> =>
@@ -34,7 +34,7 @@ describe('browser-mode upload route', () => {
         Authorization: `Bearer ${srv.token}`,
         ...headers,
       },
-      body,
+      body: new Blob([new Uint8Array(body)]),
     }).then(async (r) => ({ status: r.status, body: await r.json() }));
 
   beforeAll(async () => {
@@ -72,7 +72,7 @@ describe('browser-mode upload route', () => {
 
   it('refuses a file over the limit in one line and removes the partial file', async () => {
     const before = filesBelow(srv.uploadDir).length;
-    const big = new Uint8Array(limit + 1);
+    const big = Buffer.alloc(limit + 1);
     big.set(SAMPLE);
     const res = await upload(big, 'big.gguf');
     expect(res.status).toBe(413);

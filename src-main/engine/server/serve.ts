@@ -121,9 +121,9 @@ async function realDir(dir: string, what: string): Promise<string> {
 /** The name an uploaded file is kept under: its base name, printable, ending in .gguf. */
 export function uploadFileName(raw: string | null): string {
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const clean = base
-    .replace(/[\u0000-\u001f\u007f]/g, '')
+  const clean = [...base]
+    .filter((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f)
+    .join('')
     .trim()
     .slice(-200);
   if (!clean || clean === '.gguf' || !/\.gguf$/i.test(clean))
