@@ -61,8 +61,26 @@ export interface DeviceSummary {
   copyBandwidthGBs: number | null;
   /** peak half-precision matrix rate in TFLOP/s where known (roofline), else null */
   peakTflops: number | null;
+  /** the compute roofs per kind of arithmetic (devices(): a table for GPUs, measured on the cpu) */
+  computeRoofs?: ComputeRoofs | null;
   /** driver / runtime versions and other facts worth showing */
   details: Record<string, string>;
+}
+
+/**
+ * Peak arithmetic rates of a device, TFLOP/s (int8: TOP/s), dense, one per kind of arithmetic a
+ * kernel path does; null where the device has no such units or the figure is not known.
+ */
+export interface ComputeRoofs {
+  /** float32 FMA (vector units) */
+  f32: number | null;
+  /** bfloat16 and half-precision matrix units */
+  bf16: number | null;
+  f16: number | null;
+  /** int8 matrix units */
+  int8: number | null;
+  /** where the figures come from: the datasheet, or what was measured */
+  source: string;
 }
 
 export interface BackendSummary {
