@@ -50,6 +50,17 @@ const AMD_6900XT = 'AMD Radeon RX 6900 XT specifications (peak single and half p
 /** The products with known peaks; the first row that matches a device is used. */
 export const GPU_PEAKS: readonly GpuPeakRow[] = [
   {
+    product: 'NVIDIA H100/H200 NVL',
+    arch: /^sm_90a?$/,
+    name: /H[12]00.*NVL/i,
+    f32: 60,
+    bf16: 835.5,
+    f16: 835.5,
+    int8: 1670.5,
+    devicesPerProduct: 1,
+    source: NV_H200,
+  },
+  {
     product: 'NVIDIA H200 SXM',
     arch: /^sm_90a?$/,
     name: /H200/i,

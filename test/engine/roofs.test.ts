@@ -34,6 +34,7 @@ describe('GPU compute roof table', () => {
     expect(gpuPeakRow(dev('cuda', 'sm_90', 'NVIDIA H200'))?.product).toBe('NVIDIA H200 SXM');
     expect(gpuPeakRow(dev('cuda', 'sm_90', 'NVIDIA H100 80GB HBM3'))?.product).toBe('NVIDIA H100 SXM');
     expect(gpuPeakRow(dev('cuda', 'sm_90', 'NVIDIA H100 PCIe'))?.product).toBe('NVIDIA H100 PCIe');
+    expect(gpuPeakRow(dev('cuda', 'sm_90', 'NVIDIA H200 NVL'))?.product).toBe('NVIDIA H100/H200 NVL');
     expect(gpuPeakRow(dev('cuda', 'sm_80', 'NVIDIA A100-SXM4-80GB'))?.product).toBe('NVIDIA A100');
     expect(gpuPeakRow(dev('hip', 'gfx942:sramecc+:xnack-', 'AMD Instinct MI300X'))?.product).toBe(
       'AMD Instinct MI300X',
