@@ -286,7 +286,7 @@ export function cpuComputeRoofs(threads: number = poolSize()): ComputeRoofs | nu
     bf16: null,
     f16: null,
     int8: null,
-    source: `measured: float32 multiply-add loop (WebAssembly SIMD), ${r.perThreadGflops.toFixed(1)} GFLOP/s per thread x ${threads} worker threads`,
+    source: `measured: float32 multiply-add loop (WebAssembly SIMD), ${r.perThreadGflops.toFixed(1)} GFLOP/s per thread x ${threads} worker thread${threads === 1 ? '' : 's'}`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { peakFor, roofKindOf, roofLines } from '../../src-renderer/src/lib/roofs';
+import { peakFor, roofKindOf, roofLines, withRunCopyBandwidth } from '../../src-renderer/src/lib/roofs';
 import type { DeviceSummary, TensorResult, TimingSummary } from '../../src-shared/contract';
 
 const device = (over: Partial<DeviceSummary> = {}): DeviceSummary => ({
@@ -83,5 +83,13 @@ describe('roofline roofs', () => {
     // the 16-bit matrix estimate from the clock stands in where the table has no row
     expect(peakFor(device({ computeRoofs: null }), 'bf16')).toBe(500);
     expect(peakFor(device({ computeRoofs: null }), 'f32')).toBeNull();
+  });
+
+  it('takes the copy bandwidth the run measured where the device list has none yet', () => {
+    const cpu = device({ backend: 'cpu', copyBandwidthGBs: null });
+    const timed = { timing: { gbps: 5, pctCopy: 25 } as TimingSummary };
+    expect(withRunCopyBandwidth(cpu, [{ timing: null }, timed])?.copyBandwidthGBs).toBe(20);
+    expect(withRunCopyBandwidth(device({ copyBandwidthGBs: 7 }), [timed])?.copyBandwidthGBs).toBe(7);
+    expect(withRunCopyBandwidth(cpu, [{ timing: null }])?.copyBandwidthGBs).toBeNull();
   });
 });

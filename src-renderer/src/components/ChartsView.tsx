@@ -34,7 +34,7 @@ import {
 import { fmtNum, fmtRate, fmtUs } from '../lib/format';
 import { isActive } from '../lib/runState';
 import { useThrottled } from '../lib/useThrottled';
-import { roofLines } from '../lib/roofs';
+import { roofLines, withRunCopyBandwidth } from '../lib/roofs';
 import type { DeviceSummary } from '../../../src-shared/contract';
 
 /** the roofs' strokes: the first in the muted text colour, others in distinct hues */
@@ -165,8 +165,11 @@ export function ChartsView() {
   const device: DeviceSummary | null = useMemo(() => {
     if (!s.request) return null;
     const be = s.backends.find((b) => b.backend === s.request!.backend);
-    return be?.devices.find((d) => d.index === s.request!.deviceIndex) ?? null;
-  }, [s.backends, s.request]);
+    return withRunCopyBandwidth(
+      be?.devices.find((d) => d.index === s.request!.deviceIndex) ?? null,
+      s.results,
+    );
+  }, [s.backends, s.request, s.results]);
   const bw = useMemo(() => bandwidthPoints(s.results), [s.results]);
   const [bwPick, setBwPick] = useState<'auto' | 'all' | number>('auto');
   const gb = useMemo(() => batchSeries(s.results, 'gbps'), [s.results]);

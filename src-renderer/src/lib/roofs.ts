@@ -110,3 +110,21 @@ export function roofLines(
   }
   return out;
 }
+
+/**
+ * The device as the charts use it: where the device list has no copy bandwidth yet (the cpu measures
+ * it at its first timing, after the list was fetched), the one the run measured, recovered from its
+ * results (gbps / pctCopy; every result of a run shares it).
+ */
+export function withRunCopyBandwidth(
+  device: DeviceSummary | null,
+  results: Pick<TensorResult, 'timing'>[],
+): DeviceSummary | null {
+  if (!device || device.copyBandwidthGBs) return device;
+  for (const r of results) {
+    const t = r.timing;
+    if (t && t.pctCopy != null && t.pctCopy > 0 && t.gbps > 0)
+      return { ...device, copyBandwidthGBs: (t.gbps * 100) / t.pctCopy };
+  }
+  return device;
+}
