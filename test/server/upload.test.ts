@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, uploadFileName, type RunningServer } from '../../src-main/engine/server/serve';
+import { createHttpApi } from '../../src-renderer/src/api/http-client';
 import type { ModelFileEntry, ModelSummary } from '../../src-shared/contract';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
@@ -170,6 +171,36 @@ describe('browser-mode upload route', () => {
     expect(existsSync(folder)).toBe(true);
     await other.close();
     expect(existsSync(folder)).toBe(false);
+  });
+
+  it('removes the upload folders of servers that were killed, not those of running ones', async () => {
+    const orphan = path.join(dir, 'quantscope-uploads-999999999-abc');
+    const alive = path.join(dir, `quantscope-uploads-${process.ppid}-abc`);
+    mkdirSync(path.join(orphan, 'x'), { recursive: true });
+    mkdirSync(alive);
+    const other = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelDirs: [],
+      samplesDir: SAMPLES,
+      uiDir: dir,
+      uploadParent: dir,
+    });
+    await other.close();
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(alive)).toBe(true);
+    // this server's own folder is still there
+    expect(existsSync(srv.uploadDir)).toBe(true);
+  });
+
+  it('is what the browser client uploads through', async () => {
+    const api = createHttpApi({ baseUrl: base(), token: srv.token });
+    const model = await api.uploadModel!(new File([new Uint8Array(SAMPLE)], 'client.gguf'));
+    expect(model.fileName).toBe('client.gguf');
+    const wrong = createHttpApi({ baseUrl: base(), token: 'wrong-token-123' });
+    await expect(wrong.uploadModel!(new File([new Uint8Array(SAMPLE)], 'c.gguf'))).rejects.toThrow(
+      /missing or wrong token/,
+    );
   });
 
   it('keeps an uploaded file under its base name, and only .gguf', () => {

@@ -131,6 +131,35 @@ export function uploadFileName(raw: string | null): string {
   return clean;
 }
 
+const UPLOAD_DIR_PREFIX = 'quantscope-uploads-';
+
+/**
+ * Removes the upload folders of servers that ended without cleaning up (killed): this user's
+ * folders named for a process that no longer exists.
+ */
+async function removeOrphanedUploads(parent: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${UPLOAD_DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // still running
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    const dir = path.join(parent, name);
+    const st = await fsp.lstat(dir).catch(() => null);
+    if (st?.isDirectory() && (process.getuid === undefined || st.uid === process.getuid()))
+      await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 function validateToken(token: string): string {
   if (!/^[A-Za-z0-9._~-]{8,256}$/.test(token))
     throw new Error('token must be 8-256 characters of letters, digits, ".", "_", "~" or "-"');
@@ -154,8 +183,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!Number.isSafeInteger(maxUpload) || maxUpload < 0)
     throw new Error(`the upload limit must be a whole number of bytes, got ${maxUpload}`);
   // This instance's uploads: a private folder, removed when the server closes or the process exits.
+  const uploadParent = opts.uploadParent ?? tmpdir();
+  await removeOrphanedUploads(uploadParent);
   const uploadDir = await fsp.realpath(
-    await fsp.mkdtemp(path.join(opts.uploadParent ?? tmpdir(), 'quantscope-uploads-')),
+    await fsp.mkdtemp(path.join(uploadParent, `${UPLOAD_DIR_PREFIX}${process.pid}-`)),
   );
   await fsp.chmod(uploadDir, 0o700);
   roots.push(uploadDir);
