@@ -169,7 +169,9 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       allowed.allow(chosen);
       return chosen;
     },
-    async openModel([p], forward) {
+    async openModel([typed], forward) {
+      // the path field's `~` is the home folder, as in its completions
+      const p = /^~(?=$|[\\/])/.test(typed) ? path.join(app.getPath('home'), typed.slice(1)) : typed;
       try {
         await allowed.check(p);
         return await forward([path.resolve(p)]);
