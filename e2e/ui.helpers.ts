@@ -7,6 +7,8 @@
  *   connection-lost, reconnect, reauth, reauth-input, reauth-go, reauth-error,
  *   empty-state, open-sample, model-picker, picker-close, model-file-list, model-file (data-name: the path
  *   inside its folder), refresh-files, files-loading, files-none, browse-model (Electron), open-error,
+ *   path-field, path-input, path-open, path-error, path-completions, path-completion (data-kind=folder|file,
+ *   data-name), upload-button, upload-input (browser mode), uploading,
  *   model-view, model-info, model-arch, toggle-metadata, model-warnings, quant-mix,
  *   filter-name, filter-type, filter-layer, tensor-counts, selected-count, select-all-filtered, clear-selection,
  *   tensor-table, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k), tensor-check,

@@ -37,7 +37,7 @@ function subscribe<T>(channel: string, cb: (v: T) => void): () => void {
 }
 
 /** window.quantscope: built from the method table, so every method of the contract is here. */
-export function buildPreloadApi(): QuantScopeApi & Required<ShellExtensions> {
+export function buildPreloadApi(): QuantScopeApi & Required<Omit<ShellExtensions, 'uploadModel'>> {
   const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const method of API_METHOD_NAMES) {
     const channel = apiChannel(method);

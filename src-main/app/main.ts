@@ -35,7 +35,7 @@ import { APP_SCHEME, APP_URL, resolveAppFile } from './app-protocol';
 import { AllowedPaths } from './allowed-paths';
 import { EngineClient, type ChildLike } from './engine-client';
 import { buildMenuTemplate } from './menu';
-import { clearRecent, readRecent } from './recent';
+import { clearRecent, pruneRecent, readRecent } from './recent';
 
 const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
 const isDev = devServerUrl !== undefined;
@@ -92,7 +92,7 @@ async function refreshMenu(): Promise<void> {
   const template = buildMenuTemplate({
     isMac: process.platform === 'darwin',
     isDev,
-    recent: readRecent(recentFile()),
+    recent: pruneRecent(recentFile()),
     hasSample,
     send: sendMenuCommand,
     clearRecent: () => {
@@ -169,11 +169,15 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       allowed.allow(chosen);
       return chosen;
     },
-    async openModel([p], forward) {
-      allowed.check(p);
-      const summary = await forward([path.resolve(p)]);
-      void refreshMenu(); // the engine added it to the recent list
-      return summary;
+    async openModel([typed], forward) {
+      // the path field's `~` is the home folder, as in its completions
+      const p = /^~(?=$|[\\/])/.test(typed) ? path.join(app.getPath('home'), typed.slice(1)) : typed;
+      try {
+        await allowed.check(p);
+        return await forward([path.resolve(p)]);
+      } finally {
+        void refreshMenu(); // the engine added it to the recent list, or it is gone from it
+      }
     },
     async exportReport(args, forward) {
       return saveWithDialog(await forward(args), args[0].format, 'report');

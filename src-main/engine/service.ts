@@ -19,6 +19,7 @@ import type {
   ErrorGridRequest,
   ModelFileEntry,
   ModelSummary,
+  PathCompletion,
   RecordListing,
   ReportRequest,
   ReportResult,
@@ -39,6 +40,7 @@ import { APP_VERSION } from './version';
 import { configurePool, defaultPoolSize } from './workers';
 import { validateCalls } from './api';
 import { isInsideDir } from './paths';
+import { completePath, completionRoot, type CompletionRoot } from './path-complete';
 import { oneLine } from '../../src-shared/contract';
 import { buildRecord, tensorsHash } from './records/build';
 import type { RecordStore } from './records/store';
@@ -52,6 +54,11 @@ export interface EngineOptions {
   /** browser mode: only files under samplesDir/modelDirs open. Electron: the main process vets paths. */
   restrictToDirs: boolean;
   recentFile?: string;
+  /**
+   * browser mode: the folder uploaded files are kept in (one sub-folder per upload); its files open
+   * like those of the model folders and are listed as 'upload'
+   */
+  uploadDir?: string;
   /** bytes of full outputs kept for heatmap zoom */
   outputCacheBytes?: number;
   /**
@@ -142,8 +149,19 @@ export class EngineService {
     for (const p of await ggufFilesIn(this.opts.samplesDir)) await add(p, 'sample', this.opts.samplesDir);
     for (const dir of this.opts.modelDirs)
       for (const p of await ggufFilesIn(dir)) await add(p, 'models', dir);
+    if (this.opts.uploadDir) for (const p of await ggufFilesIn(this.opts.uploadDir)) await add(p, 'upload');
     for (const p of await this.recent()) if (this.allowed(p)) await add(p, 'recent');
     return out;
+  }
+
+  async completePath(prefix: string): Promise<PathCompletion[]> {
+    if (!this.opts.restrictToDirs) return completePath(prefix, null);
+    const roots: CompletionRoot[] = [];
+    for (const d of [...this.opts.modelDirs, this.opts.samplesDir]) {
+      const r = await completionRoot(d);
+      if (r && !roots.some((x) => x.real === r.real)) roots.push(r);
+    }
+    return completePath(prefix, roots);
   }
 
   async openModel(p: string): Promise<ModelSummary> {
@@ -427,7 +445,9 @@ export class EngineService {
   }
 
   private allowed(p: string): boolean {
-    return [this.opts.samplesDir, ...this.opts.modelDirs].some((d) => isInsideDir(d, p));
+    const dirs = [this.opts.samplesDir, ...this.opts.modelDirs];
+    if (this.opts.uploadDir) dirs.push(this.opts.uploadDir);
+    return dirs.some((d) => isInsideDir(d, p));
   }
 
   private async evictModels(): Promise<void> {

@@ -3,6 +3,7 @@ import { useApp, useAppStore } from './context';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { TopBar } from './components/TopBar';
 import { ModelPicker, EmptyState } from './components/ModelPicker';
+import { uploadAndOpen } from './components/OpenByPath';
 import { ModelView } from './components/ModelView';
 import { RunSetup } from './components/RunSetup';
 import { RunProgress } from './components/RunProgress';
@@ -130,7 +131,7 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
     });
   }, [api, store]);
 
-  // Drag and drop a .gguf: Electron gives us a path through the preload; the browser cannot.
+  // Drag and drop a .gguf: Electron gives us a path through the preload; the browser uploads it.
   useEffect(() => {
     const over = (e: DragEvent) => {
       if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
@@ -151,11 +152,12 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
         path = undefined;
       }
       if (s.appInfo?.mode === 'electron' && path) s.openModel(path);
-      else {
-        s.setNotice({
-          kind: 'info',
-          text: `In the browser, models must be under the served models dirs (quantscope serve --models <dir>). Pick one from the list.`,
-        });
+      else if (api.uploadModel) {
+        // Browser mode: the file goes to the server (streamed), which opens it.
+        s.setPickerOpen(true);
+        void uploadAndOpen(api, s.openWith, file);
+      } else {
+        s.setNotice({ kind: 'info', text: 'Open a model from the list or type its path.' });
         s.setPickerOpen(true);
       }
     };

@@ -120,6 +120,11 @@ export interface AppActions {
   refreshDevices(): Promise<void>;
   pickAndOpen(): Promise<void>;
   openModel(path: string): Promise<void>;
+  /**
+   * Opens a model by any means (a path, an upload): `label` names it while it opens and in errors,
+   * `open` asks the engine for it.
+   */
+  openWith(label: string, open: () => Promise<ModelSummary>): Promise<void>;
   setFilter(f: Partial<TensorFilter>): void;
   setTensorSort(key: TensorSortKey): void;
   setSelected(sel: ReadonlySet<string>, anchor?: string | null): void;
@@ -445,9 +450,13 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       },
 
       async openModel(path) {
+        return get().openWith(path, () => api.openModel(path));
+      },
+
+      async openWith(path, open) {
         set({ opening: path, openError: null });
         try {
-          const model = await api.openModel(path);
+          const model = await open();
           set({
             model,
             opening: null,

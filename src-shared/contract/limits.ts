@@ -15,4 +15,6 @@ export const LIMITS = {
   /** timed repeats per job */
   maxRepeats: 1000,
   bodyBytes: 4 << 20,
+  /** entries one path completion returns */
+  completions: 200,
 } as const;

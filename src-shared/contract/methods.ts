@@ -21,6 +21,7 @@ import type {
   ErrorGridRequest,
   ModelFileEntry,
   ModelSummary,
+  PathCompletion,
   RecordListing,
   ReportRequest,
   ReportResult,
@@ -36,6 +37,12 @@ export interface ApiMethods {
   /** Electron: native open dialog; browser: null (the UI uses listModelFiles) */
   pickModelFile: { args: []; result: string | null; shellOnly: true };
   openModel: { args: [path: string]; result: ModelSummary };
+  /**
+   * What a partly typed path may continue with: folders and .gguf files whose names start with its
+   * last part. Browser mode: only below the model folders (anything else is refused with one error,
+   * whether or not it exists); Electron: anywhere.
+   */
+  completePath: { args: [prefix: string]; result: PathCompletion[] };
   devices: { args: []; result: BackendSummary[] };
   startRun: { args: [req: RunRequest]; result: { runId: string } };
   cancelRun: { args: [runId: string]; result: void };
@@ -71,6 +78,7 @@ export const API_METHODS: { readonly [M in ApiMethod]: MethodSpec<M> } = {
   listModelFiles: { name: 'listModelFiles', shellOnly: false, voidResult: false },
   pickModelFile: { name: 'pickModelFile', shellOnly: true, voidResult: false },
   openModel: { name: 'openModel', shellOnly: false, voidResult: false },
+  completePath: { name: 'completePath', shellOnly: false, voidResult: false },
   devices: { name: 'devices', shellOnly: false, voidResult: false },
   startRun: { name: 'startRun', shellOnly: false, voidResult: false },
   cancelRun: { name: 'cancelRun', shellOnly: false, voidResult: true },
@@ -131,3 +139,8 @@ export const ALLOW_DROPPED_CHANNEL = 'qs:allow-dropped';
 export const API_ROUTE_PREFIX = '/api/';
 export const apiRoute = (m: ApiMethod): string => `${API_ROUTE_PREFIX}${m}`;
 export const EVENTS_ROUTE = '/api/events';
+/**
+ * Browser mode: PUT /api/upload?name=<file name> with the file's bytes as the body
+ * (application/octet-stream); 200 with the opened ModelSummary.
+ */
+export const UPLOAD_ROUTE = '/api/upload';

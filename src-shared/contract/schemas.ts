@@ -91,6 +91,13 @@ export const apiArgSchemas = {
   listModelFiles: z.tuple([]),
   pickModelFile: z.tuple([]),
   openModel: z.tuple([filePathSchema]),
+  // empty: the roots themselves
+  completePath: z.tuple([
+    z
+      .string()
+      .max(LIMITS.pathChars, 'path is too long')
+      .refine((s) => !s.includes('\0'), 'path contains a NUL byte'),
+  ]),
   devices: z.tuple([]),
   startRun: z.tuple([runRequestSchema]),
   cancelRun: z.tuple([shortId]),

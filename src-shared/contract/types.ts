@@ -63,6 +63,8 @@ export interface DeviceSummary {
   copyBandwidth?: CopyBandwidthMeasurement | null;
   /** peak half-precision matrix rate in TFLOP/s where known (roofline), else null */
   peakTflops: number | null;
+  /** the compute roofs per kind of arithmetic (devices(): a table for GPUs, measured on the cpu) */
+  computeRoofs?: ComputeRoofs | null;
   /** driver / runtime versions and other facts worth showing */
   details: Record<string, string>;
 }
@@ -83,6 +85,22 @@ export interface CopyBandwidthMeasurement {
   repeats: number | null;
   /** how the figure was taken, in words */
   method: string;
+}
+
+/**
+ * Peak arithmetic rates of a device, TFLOP/s (int8: TOP/s), dense, one per kind of arithmetic a
+ * kernel path does; null where the device has no such units or the figure is not known.
+ */
+export interface ComputeRoofs {
+  /** float32 FMA (vector units) */
+  f32: number | null;
+  /** bfloat16 and half-precision matrix units */
+  bf16: number | null;
+  f16: number | null;
+  /** int8 matrix units */
+  int8: number | null;
+  /** where the figures come from: the datasheet, or what was measured */
+  source: string;
 }
 
 export interface BackendSummary {
@@ -144,8 +162,19 @@ export interface ModelFileEntry {
   path: string;
   name: string;
   size: number;
-  /** 'sample' | 'models' | 'recent' */
+  /** 'sample' | 'models' | 'recent' | 'upload' */
   source: string;
+}
+
+/** One completion of a typed path: a folder to descend into or a .gguf file to open. */
+export interface PathCompletion {
+  /** the path to put in the field (folders end with the separator) */
+  path: string;
+  /** what to show: the path inside its model folder (browser mode) or the full path */
+  name: string;
+  kind: 'folder' | 'file';
+  /** bytes, for files */
+  size?: number;
 }
 
 export interface RunRequest {
@@ -349,6 +378,11 @@ export interface ShellExtensions {
    * process the user chose it, so a following openModel(path) is allowed.
    */
   pathForFile?: (file: File) => string;
+  /**
+   * Browser mode: streams a local .gguf file to the server, which keeps it in a temporary folder for
+   * as long as it runs and opens it like any model. onProgress gets the bytes sent so far.
+   */
+  uploadModel?: (file: File, onProgress?: (sent: number, total: number) => void) => Promise<ModelSummary>;
 }
 
 /** Errors cross the boundary as this shape; the message is one line a user can act on. */

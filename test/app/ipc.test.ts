@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorReply, isTrustedSender, urlOrigin } from '../../src-main/app/ipc';
@@ -36,6 +36,7 @@ describe('IPC payload schemas', () => {
         'appInfo',
         'cancelRun',
         'compareRecords',
+        'completePath',
         'devices',
         'errorGrid',
         'exportComparison',
@@ -188,9 +189,33 @@ describe('allowed model paths', () => {
       expect(a.isAllowed(path.join(dir, 'models', 'sub', 'x.gguf'))).toBe(true);
       expect(a.isAllowed(path.join(dir, 'models'))).toBe(false);
       expect(a.isAllowed('/home/u/model.gguf')).toBe(false);
-      expect(() => a.check('/home/u/model.gguf')).toThrow(/model\.gguf was not chosen since the app started/);
       a.allow('/home/u/model.gguf');
       expect(a.isAllowed('/home/u/./model.gguf')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens a typed path only when it is a regular .gguf file, also through links', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qs-typed-'));
+    try {
+      const a = new AllowedPaths([], () => []);
+      writeFileSync(path.join(dir, 'm.gguf'), 'GGUF');
+      writeFileSync(path.join(dir, 'secret.txt'), 'x');
+      mkdirSync(path.join(dir, 'folder.gguf'));
+      symlinkSync(path.join(dir, 'secret.txt'), path.join(dir, 'disguised.gguf'));
+      symlinkSync(path.join(dir, 'm.gguf'), path.join(dir, 'link-to-model.gguf'));
+      await expect(a.check(path.join(dir, 'm.gguf'))).resolves.toBeUndefined();
+      await expect(a.check(path.join(dir, 'link-to-model.gguf'))).resolves.toBeUndefined();
+      await expect(a.check(path.join(dir, 'secret.txt'))).rejects.toThrow(
+        /secret\.txt is not a \.gguf file: open it with File > Open/,
+      );
+      await expect(a.check(path.join(dir, 'disguised.gguf'))).rejects.toThrow(/is not a \.gguf file/);
+      await expect(a.check(path.join(dir, 'folder.gguf'))).rejects.toThrow(/is not a \.gguf file/);
+      await expect(a.check(path.join(dir, 'gone.gguf'))).rejects.toThrow(/model file not found/);
+      // a file the user chose in the dialog opens whatever its name
+      a.allow(path.join(dir, 'secret.txt'));
+      await expect(a.check(path.join(dir, 'secret.txt'))).resolves.toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

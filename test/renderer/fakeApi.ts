@@ -16,6 +16,7 @@ import type {
   ErrorGrid,
   ErrorGridRequest,
   ModelFileEntry,
+  PathCompletion,
   ModelSummary,
   QuantScopeApi,
   RunEvent,
@@ -124,6 +125,18 @@ export class FakeApi implements QuantScopeApi {
   }
   async pickModelFile(): Promise<string | null> {
     return null;
+  }
+  /** completions below /models: big.gguf, broken.gguf and the folder sub/ */
+  async completePath(prefix: string): Promise<PathCompletion[]> {
+    this.calls.push(`completePath:${prefix}`);
+    if (!prefix.startsWith('/models'))
+      throw new Error(`${prefix} is outside the model folders this server may open`);
+    const all: PathCompletion[] = [
+      { path: '/models/sub/', name: 'models/sub/', kind: 'folder' },
+      { path: '/models/big.gguf', name: 'models/big.gguf', kind: 'file', size: 98765432 },
+      { path: '/models/broken.gguf', name: 'models/broken.gguf', kind: 'file', size: 100 },
+    ];
+    return all.filter((c) => c.path.startsWith(prefix));
   }
   async openModel(path: string): Promise<ModelSummary> {
     this.calls.push(`openModel:${path}`);

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { findUiDir, serveCommand, startServe } from '../../src-main/engine/cli/commands/serve';
+import { findUiDir, parseByteSize, serveCommand, startServe } from '../../src-main/engine/cli/commands/serve';
 import { parseCommandArgs } from '../../src-main/engine/cli/framework';
 import { validateCalls } from '../../src-main/engine/api';
 import type { EngineApi } from '../../src-shared/contract';
@@ -78,5 +78,19 @@ describe('quantscope serve', () => {
     await expect(bad(['--port', '99999'])).rejects.toThrow('--port must be between 0 and 65535');
     await expect(bad(['--models', '/no/such/dir'])).rejects.toThrow('--models: folder not found');
     expect(() => parseCommandArgs(serveCommand, ['--bogus'])).toThrow(/serve: Unknown option '--bogus'/);
+  });
+});
+
+describe('quantscope serve --max-upload', () => {
+  it('reads bytes with binary units and refuses anything else in one line', () => {
+    expect(parseByteSize('1000', '--max-upload')).toBe(1000);
+    expect(parseByteSize('500M', '--max-upload')).toBe(500 * 2 ** 20);
+    expect(parseByteSize('64G', '--max-upload')).toBe(64 * 2 ** 30);
+    expect(parseByteSize('2TiB', '--max-upload')).toBe(2 * 2 ** 40);
+    for (const bad of ['', '-1', '1.5G', 'lots', '9999999999T'])
+      expect(() => parseByteSize(bad, '--max-upload')).toThrow(
+        /^--max-upload: expected a number of bytes such as 1000000, 500M or 64G, got/,
+      );
+    expect(serveCommand.help).toMatch(/--max-upload B .*default 64G/);
   });
 });

@@ -27,6 +27,7 @@ function fakeEngine() {
       if (p.endsWith('bad.gguf')) throw new Error('bad.gguf: not a GGUF file (magic is "XXXX")\nsecond line');
       return { modelId: 'm1', path: p, fileName: path.basename(p) } as ModelSummary;
     },
+    completePath: rec('completePath', []),
     devices: rec('devices', []),
     startRun: rec('startRun', { runId: 'r1' }),
     cancelRun: rec('cancelRun', undefined),

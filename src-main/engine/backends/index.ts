@@ -4,6 +4,7 @@ import { cpuBackend } from './cpu';
 import { cudaBackend } from './cuda';
 import { hipBackend } from './hip';
 import { oneLine } from '../../../src-shared/contract';
+import { computeRoofsFor } from '../roofs';
 
 export const BACKENDS: readonly Backend[] = [hipBackend, cudaBackend, cpuBackend];
 
@@ -15,12 +16,16 @@ export function backendFor(kind: string): Backend {
   return b;
 }
 
-/** Every backend's status; never throws (a backend whose probe throws is reported unavailable). */
+/**
+ * Every backend's status, each device with its compute roofs; never throws (a backend whose probe
+ * throws is reported unavailable).
+ */
 export async function allStatuses(): Promise<BackendStatus[]> {
   return Promise.all(
     BACKENDS.map(async (b) => {
       try {
-        return await b.status();
+        const st = await b.status();
+        return { ...st, devices: st.devices.map((d) => ({ ...d, computeRoofs: computeRoofsFor(d) })) };
       } catch (e) {
         return {
           backend: b.kind,

@@ -10,10 +10,13 @@
  * Protocol: POST /api/<method> with a JSON array of arguments (Content-Type: application/json);
  * 200 with the JSON result, or an error status with { "message": "<one line>" }.
  * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
+ * PUT /api/upload?name=<x.gguf> streams a file (application/octet-stream) into this server's upload
+ * folder and opens it; see handleUpload.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
@@ -21,6 +24,7 @@ import {
   EVENTS_ROUTE,
   LIMITS,
   SECURITY_HEADERS,
+  UPLOAD_ROUTE,
   createApiHandlers,
   isApiArgumentError,
   isApiMethod,
@@ -47,12 +51,25 @@ export interface ServerOptions {
   engine?: EngineApi;
   /** host names besides IP literals and localhost that the Host header may carry */
   allowedHostNames?: string[];
+  /** the largest upload accepted, in bytes (default DEFAULT_MAX_UPLOAD_BYTES) */
+  maxUploadBytes?: number;
+  /** where the per-instance upload folder is made (default: the system's temporary folder) */
+  uploadParent?: string;
 }
+
+/** 64 GiB: larger than the largest models people run on one GPU, smaller than a runaway stream. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 2 ** 30;
+/** an upload that sends nothing for this long is dropped (its partial file removed) */
+const UPLOAD_IDLE_MS = 120_000;
+/** a JSON call's body must arrive within this */
+const BODY_DEADLINE_MS = 60_000;
 
 export interface RunningServer {
   url: string;
   token: string;
   port: number;
+  /** this instance's upload folder (removed by close and when the process exits) */
+  uploadDir: string;
   close(): Promise<void>;
 }
 
@@ -101,6 +118,48 @@ async function realDir(dir: string, what: string): Promise<string> {
   return real;
 }
 
+/** The name an uploaded file is kept under: its base name, printable, ending in .gguf. */
+export function uploadFileName(raw: string | null): string {
+  const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
+  const clean = [...base]
+    .filter((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f)
+    .join('')
+    .trim()
+    .slice(-200);
+  if (!clean || clean === '.gguf' || !/\.gguf$/i.test(clean))
+    throw new HttpError(400, `only .gguf files can be uploaded (got '${clean.slice(0, 80) || 'no name'}')`);
+  return clean;
+}
+
+const UPLOAD_DIR_PREFIX = 'quantscope-uploads-';
+
+/**
+ * Removes the upload folders of servers that ended without cleaning up (killed): this user's
+ * folders named for a process that no longer exists.
+ */
+async function removeOrphanedUploads(parent: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${UPLOAD_DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // still running
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    const dir = path.join(parent, name);
+    const st = await fsp.lstat(dir).catch(() => null);
+    if (st?.isDirectory() && (process.getuid === undefined || st.uid === process.getuid()))
+      await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 function validateToken(token: string): string {
   if (!/^[A-Za-z0-9._~-]{8,256}$/.test(token))
     throw new Error('token must be 8-256 characters of letters, digits, ".", "_", "~" or "-"');
@@ -120,6 +179,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (samplesReal && !roots.includes(samplesReal)) roots.push(samplesReal);
   if (roots.length === 0)
     throw new Error(`no model folders: the samples folder ${opts.samplesDir} does not exist`);
+  const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  if (!Number.isSafeInteger(maxUpload) || maxUpload < 0)
+    throw new Error(`the upload limit must be a whole number of bytes, got ${maxUpload}`);
+  // This instance's uploads: a private folder, removed when the server closes or the process exits.
+  const uploadParent = opts.uploadParent ?? tmpdir();
+  await removeOrphanedUploads(uploadParent);
+  const uploadDir = await fsp.realpath(
+    await fsp.mkdtemp(path.join(uploadParent, `${UPLOAD_DIR_PREFIX}${process.pid}-`)),
+  );
+  await fsp.chmod(uploadDir, 0o700);
+  roots.push(uploadDir);
+  const removeUploads = (): void => rmSync(uploadDir, { recursive: true, force: true });
+  process.on('exit', removeUploads);
 
   const uiDir = path.resolve(opts.uiDir);
 
@@ -132,6 +204,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       mode: 'browser',
       samplesDir: samplesReal ?? opts.samplesDir,
       modelDirs: modelRoots,
+      uploadDir,
       restrictToDirs: true,
       // QS_RECORDS_DIR or the default folder; QS_NO_RECORD=1 turns recording off
       records: recordStoreFor({}),
@@ -213,6 +286,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         reject(new HttpError(413, `request body too large (limit ${LIMITS.bodyBytes} bytes)`));
         return;
       }
+      // The server's own request timeout is off (uploads may take hours); JSON calls keep a deadline.
+      const deadline = setTimeout(() => {
+        reject(new HttpError(408, 'the request body did not arrive in time'));
+        req.destroy();
+      }, BODY_DEADLINE_MS);
+      deadline.unref();
+      req.once('close', () => clearTimeout(deadline));
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
@@ -254,6 +334,104 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       throw new HttpError(isApiArgumentError(e) ? 400 : 422, oneLine(e));
     }
     send(res, 200, value);
+  }
+
+  /**
+   * PUT (or POST) /api/upload?name=x.gguf: the body, streamed to <uploadDir>/<random>/<name> as it
+   * arrives (never held in memory), then opened with the same checks and parser as any model. Over
+   * the size limit (declared or counted), aborted, or not a GGUF file: the partial file is removed
+   * and the answer is one line. application/octet-stream is required: a cross-site page cannot send
+   * it without a CORS preflight, which this server never grants.
+   */
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    // A refusal may come before the body is read: the connection closes after the answer.
+    res.setHeader('Connection', 'close');
+    if (req.method !== 'PUT' && req.method !== 'POST')
+      throw new HttpError(405, `use PUT for ${UPLOAD_ROUTE}`);
+    const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (ctype !== 'application/octet-stream')
+      throw new HttpError(415, 'an upload body must be application/octet-stream');
+    const name = uploadFileName(url.searchParams.get('name'));
+    const tooLarge = () =>
+      new HttpError(413, `${name} is larger than the upload limit of ${maxUpload} bytes (--max-upload)`);
+    const declaredRaw = req.headers['content-length'];
+    const declared = declaredRaw !== undefined ? Number(declaredRaw) : null;
+    if (declared !== null && declared > maxUpload) throw tooLarge();
+    if (declared !== null) {
+      const fsStat = await fsp.statfs(uploadDir).catch(() => null);
+      if (fsStat && declared > fsStat.bavail * fsStat.bsize)
+        throw new HttpError(507, `not enough free space in ${path.dirname(uploadDir)} for ${name}`);
+    }
+    const dir = path.join(uploadDir, randomBytes(8).toString('hex'));
+    await fsp.mkdir(dir, { mode: 0o700 });
+    const file = path.join(dir, name);
+    try {
+      await receiveFile(req, file, tooLarge);
+    } catch (e) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      if (e instanceof HttpError) throw e;
+      throw new HttpError(400, `the upload of ${name} did not complete: ${oneLine(e)}`);
+    }
+    let summary: unknown;
+    try {
+      summary = await handlers.openModel([file]);
+    } catch (e) {
+      // Nothing else can use a file that does not parse: it goes now.
+      await fsp.rm(dir, { recursive: true, force: true });
+      throw new HttpError(422, oneLine(e));
+    }
+    send(res, 200, summary);
+  }
+
+  /**
+   * Writes the request body to file as it arrives, pausing the request while the disk catches up.
+   * Over the limit, the rest of the body is read and dropped (not the connection), so the client
+   * gets the one-line refusal; a connection that closes early or stalls for UPLOAD_IDLE_MS fails.
+   */
+  function receiveFile(req: IncomingMessage, file: string, tooLarge: () => HttpError): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+      let size = 0;
+      let failed = false;
+      const fail = (e: unknown): void => {
+        if (failed) return;
+        failed = true;
+        req.off('data', onData);
+        req.resume();
+        out.destroy();
+        // the file handle closes before the caller removes the file
+        if (out.closed) reject(e);
+        else out.once('close', () => reject(e));
+      };
+      const onData = (chunk: Buffer): void => {
+        idle.refresh();
+        size += chunk.length;
+        if (size > maxUpload) return fail(tooLarge());
+        if (!out.write(chunk)) {
+          req.pause();
+          out.once('drain', () => req.resume());
+        }
+      };
+      const idle = setTimeout(() => {
+        fail(new Error(`nothing arrived for ${UPLOAD_IDLE_MS / 1000} s`));
+        req.destroy();
+      }, UPLOAD_IDLE_MS);
+      idle.unref();
+      req.on('data', onData);
+      req.on('end', () => {
+        clearTimeout(idle);
+        if (!failed) out.end();
+      });
+      req.on('close', () => {
+        clearTimeout(idle);
+        if (!req.complete) fail(new Error('the connection closed before the end of the file'));
+      });
+      req.on('error', fail);
+      out.on('error', fail);
+      out.on('finish', () => {
+        if (!failed) resolve();
+      });
+    });
   }
 
   function handleEvents(req: IncomingMessage, res: ServerResponse): void {
@@ -359,6 +537,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
 
     if (url.pathname === EVENTS_ROUTE) return handleEvents(req, res);
+    if (url.pathname === UPLOAD_ROUTE) return handleUpload(req, res, url);
     if (url.pathname.startsWith(API_ROUTE_PREFIX))
       return handleApiCall(req, res, url.pathname.slice(API_ROUTE_PREFIX.length));
     // The page load that carries ?token= sets the cookie so later loads and requests need no query.
@@ -372,7 +551,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   });
   server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
+  // Off: an upload may take hours. JSON bodies have their own deadline (readBody), uploads an idle one.
+  server.requestTimeout = 0;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
@@ -391,6 +571,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }).catch(async (e) => {
     if (ownsEngine) await eng.dispose().catch(() => undefined);
+    process.off('exit', removeUploads);
+    removeUploads();
     throw e;
   });
   port = (server.address() as AddressInfo).port;
@@ -410,6 +592,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url,
     token,
     port,
+    uploadDir,
     async close() {
       if (closed) return;
       closed = true;
@@ -420,6 +603,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         server.closeAllConnections();
       });
       if (ownsEngine) await eng.dispose();
+      process.off('exit', removeUploads);
+      removeUploads();
     },
   };
 }

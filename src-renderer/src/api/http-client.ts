@@ -8,12 +8,13 @@ import { wireParse } from '../../../src-shared/contract/wire';
 import {
   API_METHOD_NAMES,
   EVENTS_ROUTE,
+  UPLOAD_ROUTE,
   apiRoute,
   resultOf,
   type ApiMethod,
   type QuantScopeApi,
 } from '../../../src-shared/contract/methods';
-import type { RunEvent, ShellExtensions } from '../../../src-shared/contract/types';
+import type { ModelSummary, RunEvent, ShellExtensions } from '../../../src-shared/contract/types';
 
 type EventSourceLike = {
   addEventListener(type: string, cb: (ev: { data: string }) => void): void;
@@ -80,6 +81,27 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
     return wireParse(await res.text());
   }
 
+  /** The file as the request body: the browser streams a File from disk, never reading it whole. */
+  async function uploadModel(file: File): Promise<ModelSummary> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${UPLOAD_ROUTE}?name=${encodeURIComponent(file.name)}`, {
+        method: 'PUT',
+        headers,
+        body: file,
+        credentials: 'same-origin',
+      });
+    } catch (e) {
+      throw new Error(
+        `the upload of ${file.name} failed (${e instanceof Error ? e.message : String(e)}): the server refused it or stopped`,
+      );
+    }
+    if (!res.ok) throw await errorFrom(res, 'upload');
+    return wireParse<ModelSummary>(await res.text());
+  }
+
   const listeners = new Set<(ev: RunEvent) => void>();
   let source: EventSourceLike | null = null;
 
@@ -115,6 +137,7 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
 
   return {
     ...(calls as unknown as Omit<QuantScopeApi, 'onRunEvent'>),
+    uploadModel,
     onRunEvent(cb: (ev: RunEvent) => void) {
       listeners.add(cb);
       openEvents();

@@ -24,7 +24,6 @@ import {
   maxOf,
   minOf,
   roofBandwidth,
-  roofline,
   rooflinePoints,
   niceTicks,
   rotatedLabelHeight,
@@ -35,7 +34,11 @@ import {
 import { fmtNum, fmtRate, fmtUs } from '../lib/format';
 import { isActive } from '../lib/runState';
 import { useThrottled } from '../lib/useThrottled';
+import { roofLines, withRunCopyBandwidth } from '../lib/roofs';
 import type { DeviceSummary } from '../../../src-shared/contract';
+
+/** the roofs' strokes: the first in the muted text colour, others in distinct hues */
+const ROOF_COLORS = ['var(--muted)', '#b35900', '#7b4fd6', '#1a7f37'];
 
 const tooltipStyle = {
   background: 'var(--panel)',
@@ -162,8 +165,11 @@ export function ChartsView() {
   const device: DeviceSummary | null = useMemo(() => {
     if (!s.request) return null;
     const be = s.backends.find((b) => b.backend === s.request!.backend);
-    return be?.devices.find((d) => d.index === s.request!.deviceIndex) ?? null;
-  }, [s.backends, s.request]);
+    return withRunCopyBandwidth(
+      be?.devices.find((d) => d.index === s.request!.deviceIndex) ?? null,
+      s.results,
+    );
+  }, [s.backends, s.request, s.results]);
   const bw = useMemo(() => bandwidthPoints(s.results), [s.results]);
   const [bwPick, setBwPick] = useState<'auto' | 'all' | number>('auto');
   const gb = useMemo(() => batchSeries(s.results, 'gbps'), [s.results]);
@@ -171,11 +177,12 @@ export function ChartsView() {
   const pts = useMemo(() => rooflinePoints(s.results), [s.results]);
   const fused = useMemo(() => fusedVsUnfused(s.results), [s.results]);
   const roofBw = roofBandwidth(device);
-  const roof = useMemo(() => {
+  const roofs = useMemo(() => {
     if (!pts.length) return [];
     const ais = pts.map((p) => p.ai);
-    return roofline(roofBw.gbs, device?.peakTflops ?? null, minOf(ais), maxOf(ais));
-  }, [pts, roofBw.gbs, device]);
+    return roofLines(s.results, device, roofBw.gbs, minOf(ais), maxOf(ais));
+  }, [pts, s.results, roofBw.gbs, device]);
+  const roof = useMemo(() => roofs.flatMap((r) => r.data), [roofs]);
   const xAxisLog = useMemo(() => logAxis([...pts.map((p) => p.ai), ...roof.map((r) => r.ai)]), [pts, roof]);
   const yAxisLog = useMemo(
     () => logAxis([...pts.map((p) => p.tflops), ...roof.map((r) => r.roof)]),
@@ -373,7 +380,7 @@ export function ChartsView() {
         title="Roofline"
         sub={
           roof.length
-            ? `Achieved TFLOP/s vs arithmetic intensity (2·m·n·k / weight bytes), log–log. Memory roof: ${roofBw.label} bandwidth ${fmtNum(roofBw.gbs, 0)} GB/s${device?.peakTflops ? `; compute roof ${fmtNum(device.peakTflops, 0)} TFLOP/s` : '; compute peak unknown'}.`
+            ? `Achieved TFLOP/s vs arithmetic intensity (2·m·n·k / weight bytes), log–log. Memory roof: ${roofBw.label} bandwidth ${fmtNum(roofBw.gbs, 0)} GB/s; ${roofs.some((r) => r.peak !== null) ? `compute roofs: ${device?.computeRoofs?.source ?? 'estimated from the clock'}` : 'compute peak unknown for this device and arithmetic'}.`
             : 'Achieved TFLOP/s vs arithmetic intensity, log–log. No roof: the device reports no bandwidth.'
         }
         testId="chart-roofline"
@@ -405,23 +412,25 @@ export function ChartsView() {
             <Tooltip
               contentStyle={tooltipStyle}
               formatter={(v, n) => [
-                n === 'roof' ? `${fmtRate(Number(v))} TFLOP/s (roof)` : `${fmtRate(Number(v))}`,
+                / roof\b/.test(String(n)) ? `${fmtRate(Number(v))} (roof)` : `${fmtRate(Number(v))}`,
                 String(n),
               ]}
             />
             <Legend wrapperStyle={{ fontSize: 11 }} />
-            {roof.length > 0 && (
+            {roofs.map((r, i) => (
               <Line
-                data={roof}
+                key={r.kind}
+                data={r.data}
                 dataKey="roof"
-                name="roof"
-                stroke="var(--muted)"
+                name={r.label}
+                stroke={ROOF_COLORS[i % ROOF_COLORS.length]}
                 strokeWidth={2}
+                strokeDasharray={i === 0 ? undefined : '6 3'}
                 dot={false}
                 isAnimationActive={false}
                 legendType="plainline"
               />
-            )}
+            ))}
             {ptsByType.map(([t, list]) => (
               <Scatter
                 key={t}

@@ -2,8 +2,14 @@ import { useEffect } from 'react';
 import { useApp } from '../context';
 import { fmtBytes } from '../lib/format';
 import type { ModelFileEntry } from '../../../src-shared/contract';
+import { PathField, UploadButton } from './OpenByPath';
 
-const SOURCE_LABEL: Record<string, string> = { sample: 'Samples', models: 'Models', recent: 'Recent' };
+const SOURCE_LABEL: Record<string, string> = {
+  sample: 'Samples',
+  models: 'Models',
+  upload: 'Uploaded',
+  recent: 'Recent',
+};
 
 function FileList({
   files,
@@ -16,7 +22,13 @@ function FileList({
 }) {
   const groups = new Map<string, ModelFileEntry[]>();
   for (const f of files) groups.set(f.source, [...(groups.get(f.source) ?? []), f]);
-  const order = ['recent', 'sample', 'models', ...[...groups.keys()].filter((k) => !SOURCE_LABEL[k])];
+  const order = [
+    'recent',
+    'sample',
+    'models',
+    'upload',
+    ...[...groups.keys()].filter((k) => !SOURCE_LABEL[k]),
+  ];
   return (
     <div className="file-list" data-testid="model-file-list">
       {order
@@ -101,12 +113,16 @@ function PickerBody() {
             <span className="muted">or drop a .gguf file anywhere in the window</span>
           </>
         ) : (
-          <span className="muted">
-            Browser mode: models must be under the served models dirs (
-            <code>quantscope serve --models &lt;dir&gt;</code>).
-          </span>
+          <>
+            <UploadButton />
+            <span className="muted">
+              or drop a .gguf file on the window; files on the server open from{' '}
+              <code>quantscope serve --models &lt;dir&gt;</code> folders
+            </span>
+          </>
         )}
       </div>
+      <PathField />
       {s.openError && (
         <p className="error-text" role="alert" data-testid="open-error">
           {s.openError}

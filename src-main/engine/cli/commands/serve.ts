@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineApi } from '../../../../src-shared/contract';
-import { startServer, type RunningServer } from '../../server/serve';
+import { DEFAULT_MAX_UPLOAD_BYTES, startServer, type RunningServer } from '../../server/serve';
 import { findUp, samplesDir } from '../../paths';
 import { UsageError, intOption, stringOption, type CliCommand, type CliContext } from '../framework';
 
@@ -16,6 +16,17 @@ export function findUiDir(explicit?: string): { dir: string; built: boolean } {
   const found = findUp(path.join('out', 'renderer', 'index.html'));
   if (found) return { dir: path.dirname(found), built: true };
   return { dir: path.resolve('out', 'renderer'), built: false };
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A byte count: a whole number, optionally with K, M, G or T (binary: 1G = 2^30), e.g. 64G. */
+export function parseByteSize(raw: string, what: string): number {
+  const m = /^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(raw);
+  const value = m ? Number(m[1]) * BYTE_UNITS[m[2].toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(value))
+    throw new UsageError(`${what}: expected a number of bytes such as 1000000, 500M or 64G, got '${raw}'`);
+  return value;
 }
 
 /** Starts the server from parsed options and prints where it is; the caller decides when to stop. */
@@ -41,6 +52,9 @@ export async function startServe(
     : typeof hostsRaw === 'string'
       ? [hostsRaw]
       : [];
+  const maxUploadRaw = stringOption(ctx.values, 'max-upload');
+  const maxUploadBytes =
+    maxUploadRaw !== undefined ? parseByteSize(maxUploadRaw, '--max-upload') : DEFAULT_MAX_UPLOAD_BYTES;
   const ui = findUiDir(stringOption(ctx.values, 'ui'));
   if (!ui.built)
     ctx.stderr.write(
@@ -56,6 +70,7 @@ export async function startServe(
     token,
     engine,
     allowedHostNames,
+    maxUploadBytes,
   });
   if (!LOOPBACK.has(host))
     ctx.stderr.write(
@@ -70,10 +85,12 @@ export async function startServe(
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run the app in a browser: serve the UI and engine on 127.0.0.1 with a one-time token',
-  help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--ui <dir>] [--token T] [--allow-host NAME ...]
+  help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--max-upload BYTES] [--ui <dir>] [--token T] [--allow-host NAME ...]
   --port N        port to listen on (default 0 = a free one)
   --host H        address to bind (default 127.0.0.1; anything else exposes the app to the network)
   --models DIR    folder whose .gguf files may be opened (repeatable; default: the samples folder)
+  --max-upload B  largest .gguf file the page may upload, in bytes or with K/M/G/T (default 64G);
+                  uploads go to a temporary folder that is removed when the server stops
   --ui DIR        the built renderer (default: out/renderer next to the app)
   --token T       use this access token instead of a random one (8+ chars of [A-Za-z0-9._~-])
   --allow-host N  also accept requests addressed to host name N (repeatable; IP addresses and
@@ -86,6 +103,7 @@ Prints the URL to open (it carries the token). Stop with Ctrl+C.`,
     ui: { type: 'string' },
     token: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
+    'max-upload': { type: 'string' },
   },
   maxPositionals: 0,
   async run(ctx) {

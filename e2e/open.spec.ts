@@ -1,0 +1,143 @@
+/**
+ * Opening models that are not in the list: uploading a local file in the browser (streamed to the
+ * server, parsed there, run on the cpu, its roofline drawn with the cpu's measured compute roof), a
+ * malformed upload, and the path field's completion under the served folders.
+ */
+import { test, expect, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { openApp, setBatchSizes, waitRunEnd } from './ui.helpers';
+
+const SAMPLE = readFileSync(path.resolve(__dirname, '..', 'samples', 'tiny.gguf'));
+
+/** The picker's body: inline on the empty state, else in the dialog. */
+async function pickerScope(page: Page) {
+  const empty = page.getByTestId('empty-state');
+  if (await empty.isVisible()) return empty;
+  await page.getByTestId('open-model').click();
+  return page.getByTestId('model-picker');
+}
+
+test('upload the sample through the file input and run it on cpu', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await openApp(page, testInfo);
+  const scope = await pickerScope(page);
+  await expect(scope.getByTestId('upload-button')).toBeVisible();
+  await scope.getByTestId('upload-input').setInputFiles({
+    name: 'uploaded-sample.gguf',
+    mimeType: 'application/octet-stream',
+    buffer: SAMPLE,
+  });
+  await expect(page.getByTestId('model-name')).toHaveText('uploaded-sample.gguf');
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible();
+
+  // run a few tensors on the cpu, timed
+  await page.getByTestId('backend-cpu').click();
+  await page.getByTestId('filter-name').fill('attn_q');
+  await page.getByTestId('select-all-filtered').click();
+  await setBatchSizes(page, [1, 8]);
+  await page.getByTestId('timing-hot').click();
+  await page.getByTestId('run-setup-run').click();
+  expect(await waitRunEnd(page)).toBe('done');
+  await expect(page.getByTestId('results-owner')).toContainText('uploaded-sample.gguf');
+
+  // the roofline draws the cpu's measured float32 roof, labelled
+  await page.getByTestId('tab-charts').click();
+  const roofline = page.getByTestId('chart-roofline');
+  await expect(roofline).toContainText(/float32 FMA roof [\d.]+ TFLOP\/s/);
+  await expect(roofline).toContainText(/compute roofs: measured: float32 multiply-add loop/);
+  // the line itself, named by its label (a flat roof has no height, so it is checked by its path)
+  await expect(roofline.locator('path.recharts-line-curve[name^="float32 FMA roof"]')).toHaveAttribute(
+    'd',
+    /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){10,}/,
+  );
+
+  await roofline.screenshot({ path: testInfo.outputPath('roofline.png') });
+
+  // the upload is listed as such for opening again
+  const again = await (async () => {
+    await page.getByTestId('open-model').click();
+    return page.getByTestId('model-picker');
+  })();
+  await expect(again.locator('[data-testid=model-file][data-name="uploaded-sample.gguf"]')).toBeVisible();
+  expect(pageErrors).toEqual([]);
+});
+
+test('a malformed upload shows the parse error and the app keeps working', async ({ page }, testInfo) => {
+  await openApp(page, testInfo);
+  const scope = await pickerScope(page);
+  await scope.getByTestId('upload-input').setInputFiles({
+    name: 'bad-upload.gguf',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from('GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff', 'latin1'),
+  });
+  await expect(page.getByTestId('open-error')).toContainText(/cannot open bad-upload\.gguf: /);
+  // still usable: the sample opens from the same picker
+  await page.getByTestId('open-sample').click();
+  await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
+  // the malformed file was removed, so it is not offered
+  await page.getByTestId('open-model').click();
+  await expect(page.getByTestId('model-file').first()).toBeVisible();
+  await expect(page.locator('[data-testid=model-file][data-name="bad-upload.gguf"]')).toHaveCount(0);
+});
+
+test('the path field completes under the served folders and opens a file', async ({ page }, testInfo) => {
+  await openApp(page, testInfo);
+  const scope = await pickerScope(page);
+  const input = scope.getByTestId('path-input');
+  await input.focus();
+  // an empty field offers the folders themselves
+  const roots = scope.locator('[data-testid=path-completion][data-kind=folder]');
+  await expect(roots.first()).toBeVisible();
+  const folders = await roots.evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
+  const models = folders.find((f) => /e2e-run-/.test(f)) ?? folders[0];
+  await input.fill(`${models}tin`);
+  const tiny = scope.locator('[data-testid=path-completion][data-kind=file]');
+  await expect(tiny).toHaveCount(1);
+  await expect(tiny).toHaveAttribute('data-name', /\/tiny\.gguf$/);
+  await input.press('Tab');
+  await expect(input).toHaveValue(`${models}tiny.gguf`);
+  await input.press('Enter');
+  await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
+
+  // outside the folders: one refusal, whether the path exists or not
+  await page.getByTestId('open-model').click();
+  const dialog = page.getByTestId('model-picker');
+  const field = dialog.getByTestId('path-input');
+  await field.fill('/etc/');
+  await expect(dialog.getByTestId('path-error')).toHaveText(
+    '/etc/ is outside the model folders this server may open',
+  );
+  await field.fill('/no-such-folder-here/');
+  await expect(dialog.getByTestId('path-error')).toHaveText(
+    '/no-such-folder-here/ is outside the model folders this server may open',
+  );
+});
+
+test('the picker controls do not overlap from 800 px to 1920 px', async ({ page }, testInfo) => {
+  for (const width of [800, 1920]) {
+    await page.setViewportSize({ width, height: 900 });
+    await openApp(page, testInfo);
+    const scope = await pickerScope(page);
+    const ids = ['refresh-files', 'upload-button', 'path-input', 'path-open', 'model-file-list'];
+    const boxes = [];
+    for (const id of ids) {
+      const b = await scope.getByTestId(id).boundingBox();
+      expect(b, `${id} shown at ${width} px`).not.toBeNull();
+      boxes.push({ id, ...b! });
+      expect(b!.x + b!.width, `${id} inside the window at ${width} px`).toBeLessThanOrEqual(width);
+    }
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i], boxes[j]];
+        const hit =
+          a.x + a.width > b.x + 0.5 &&
+          b.x + b.width > a.x + 0.5 &&
+          a.y + a.height > b.y + 0.5 &&
+          b.y + b.height > a.y + 0.5;
+        expect(hit, `${a.id} overlaps ${b.id} at ${width} px`).toBe(false);
+      }
+  }
+});

@@ -1,0 +1,206 @@
+/**
+ * Opening a model that is not in the list: a path field that completes folders and .gguf files
+ * through the engine's completePath (browser mode: below the served folders; the desktop app:
+ * anywhere), and in browser mode an upload of a local file, streamed to the server.
+ */
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useApp } from '../context';
+import { fmtBytes } from '../lib/format';
+import type { ModelSummary, PathCompletion } from '../../../src-shared/contract';
+import type { QuantScopeClient } from '../api';
+import '../open.css';
+
+const COMPLETE_DELAY_MS = 120;
+
+/** Whether a completion request for `value` is worth making (an empty field lists the roots). */
+function wantsCompletion(value: string): boolean {
+  return !/\.gguf$/i.test(value.trim());
+}
+
+export function PathField() {
+  const s = useApp((s) => ({ api: s.api, openModel: s.openModel, opening: s.opening }));
+  const [value, setValue] = useState('');
+  const [entries, setEntries] = useState<PathCompletion[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [active, setActive] = useState(0);
+  const [shown, setShown] = useState(false);
+  const seq = useRef(0);
+  const inputRef = useRef<HTMLInputElement>(null);
+
+  // Ask for completions shortly after typing stops; an older answer never replaces a newer one.
+  useEffect(() => {
+    if (!shown) return;
+    const mine = ++seq.current;
+    const t = setTimeout(() => {
+      if (!wantsCompletion(value)) {
+        setEntries([]);
+        setError(null);
+        return;
+      }
+      s.api.completePath(value).then(
+        (list) => {
+          if (seq.current !== mine) return;
+          setEntries(list);
+          setError(null);
+          setActive(0);
+        },
+        (e: unknown) => {
+          if (seq.current !== mine) return;
+          setEntries([]);
+          setError(e instanceof Error ? e.message : String(e));
+        },
+      );
+    }, COMPLETE_DELAY_MS);
+    return () => clearTimeout(t);
+  }, [value, shown, s.api]);
+
+  const choose = (c: PathCompletion) => {
+    if (c.kind === 'folder') {
+      setValue(c.path);
+      inputRef.current?.focus();
+    } else void open(c.path);
+  };
+
+  const open = async (p: string) => {
+    const path = p.trim();
+    if (!path) return;
+    setShown(false);
+    await s.openModel(path);
+  };
+
+  const onKey = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === 'ArrowDown' && entries.length > 0) {
+      e.preventDefault();
+      setActive((a) => Math.min(entries.length - 1, a + 1));
+    } else if (e.key === 'ArrowUp' && entries.length > 0) {
+      e.preventDefault();
+      setActive((a) => Math.max(0, a - 1));
+    } else if (e.key === 'Tab' && entries.length > 0 && shown && !e.shiftKey) {
+      // Tab completes to the highlighted entry (a folder descends into it)
+      e.preventDefault();
+      const c = entries[active] ?? entries[0];
+      setValue(c.path);
+    } else if (e.key === 'Enter') {
+      // a typed .gguf path opens; otherwise the highlighted entry (a folder: descend, a file: open)
+      e.preventDefault();
+      const c = shown ? entries[active] : undefined;
+      if (/\.gguf$/i.test(value.trim()) || !c) void open(value);
+      else choose(c);
+    } else if (e.key === 'Escape' && shown && entries.length > 0) {
+      e.stopPropagation();
+      setShown(false);
+    }
+  };
+
+  return (
+    <div className="path-field" data-testid="path-field">
+      <div className="path-row">
+        <input
+          ref={inputRef}
+          className="path-input"
+          data-testid="path-input"
+          type="text"
+          spellCheck={false}
+          autoComplete="off"
+          placeholder="Path to a .gguf file (Tab completes)"
+          aria-label="Model path"
+          aria-autocomplete="list"
+          value={value}
+          onChange={(e) => {
+            setValue(e.target.value);
+            setShown(true);
+          }}
+          onFocus={() => setShown(true)}
+          onKeyDown={onKey}
+        />
+        <button
+          className="btn small"
+          data-testid="path-open"
+          disabled={s.opening !== null || !/\.gguf$/i.test(value.trim())}
+          onClick={() => void open(value)}
+        >
+          Open
+        </button>
+      </div>
+      {shown && error && (
+        <p className="error-text path-error" data-testid="path-error">
+          {error}
+        </p>
+      )}
+      {shown && entries.length > 0 && (
+        <ul className="path-completions" role="listbox" data-testid="path-completions">
+          {entries.map((c, i) => (
+            <li key={c.path} role="option" aria-selected={i === active}>
+              <button
+                className={`path-completion${i === active ? ' active' : ''}`}
+                data-testid="path-completion"
+                data-kind={c.kind}
+                data-name={c.name}
+                title={c.path}
+                onMouseDown={(e) => e.preventDefault()}
+                onClick={() => choose(c)}
+              >
+                <span className="path-kind" aria-hidden>
+                  {c.kind === 'folder' ? '▸' : '◆'}
+                </span>
+                <span className="path-name">{c.name}</span>
+                {c.size !== undefined && <span className="file-size num">{fmtBytes(c.size)}</span>}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Browser mode: uploads a local .gguf file and opens it (also what dropping a file does). */
+export async function uploadAndOpen(
+  api: QuantScopeClient,
+  openWith: (label: string, open: () => Promise<ModelSummary>) => Promise<void>,
+  file: File,
+): Promise<void> {
+  const upload = api.uploadModel;
+  if (!upload) throw new Error('this app cannot upload files: open a path instead');
+  await openWith(file.name, () => upload(file));
+}
+
+export function UploadButton() {
+  const s = useApp((s) => ({ api: s.api as QuantScopeClient, openWith: s.openWith, opening: s.opening }));
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [uploading, setUploading] = useState<File | null>(null);
+  if (!s.api.uploadModel) return null;
+  return (
+    <span className="upload">
+      <input
+        ref={inputRef}
+        type="file"
+        accept=".gguf"
+        hidden
+        data-testid="upload-input"
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          e.target.value = '';
+          if (!file) return;
+          setUploading(file);
+          void uploadAndOpen(s.api, s.openWith, file).finally(() => setUploading(null));
+        }}
+      />
+      <button
+        className="btn small"
+        data-testid="upload-button"
+        disabled={s.opening !== null}
+        title="Send a .gguf file from this computer to the server, which keeps it until it stops"
+        onClick={() => inputRef.current?.click()}
+      >
+        Upload…
+      </button>
+      {uploading && (
+        <span className="muted" data-testid="uploading">
+          Uploading {uploading.name} ({fmtBytes(uploading.size)})…{' '}
+          <span className="spinner" aria-label="uploading" />
+        </span>
+      )}
+    </span>
+  );
+}

@@ -1,0 +1,105 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { completePath, completionRoot, type CompletionRoot } from '../../src-main/engine/path-complete';
+import { EngineService } from '../../src-main/engine/service';
+
+describe('path completion under the model folders', () => {
+  let dir: string;
+  let models: string;
+  let roots: CompletionRoot[];
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'qs-complete-'));
+    models = path.join(dir, 'models');
+    mkdirSync(path.join(models, 'llama', 'q4'), { recursive: true });
+    mkdirSync(path.join(dir, 'outside'));
+    writeFileSync(path.join(models, 'llama', 'q4', 'x.gguf'), 'GGUF');
+    writeFileSync(path.join(models, 'llama', 'x.gguf'), 'GGUF');
+    writeFileSync(path.join(models, 'llama', 'notes.txt'), 'n');
+    writeFileSync(path.join(models, 'llama', '.hidden.gguf'), 'GGUF');
+    writeFileSync(path.join(dir, 'outside', 'secret.gguf'), 'GGUF');
+    symlinkSync(path.join(dir, 'outside'), path.join(models, 'escape'));
+    symlinkSync(path.join(dir, 'outside', 'secret.gguf'), path.join(models, 'llama', 'link-out.gguf'));
+    symlinkSync(path.join(models, 'llama', 'x.gguf'), path.join(models, 'llama', 'link-in.gguf'));
+    mkdirSync(path.join(models, 'llama', 'fifo-like.gguf')); // a folder named like a model
+    roots = [(await completionRoot(models))!];
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lists folders first, then .gguf files, with paths inside the folder', async () => {
+    const got = await completePath(path.join(models, 'llama') + path.sep, roots);
+    expect(got.map((c) => [c.name, c.kind])).toEqual([
+      ['models/llama/fifo-like.gguf/', 'folder'],
+      ['models/llama/q4/', 'folder'],
+      ['models/llama/link-in.gguf', 'file'],
+      ['models/llama/x.gguf', 'file'],
+    ]);
+    expect(got.find((c) => c.name.endsWith('x.gguf'))).toMatchObject({
+      path: path.join(models, 'llama', 'x.gguf'),
+      size: 4,
+    });
+  });
+
+  it('completes a partial name, case-insensitively, and shows dot files only when asked', async () => {
+    expect((await completePath(path.join(models, 'LL'), roots)).map((c) => c.name)).toEqual([
+      'models/llama/',
+    ]);
+    expect((await completePath(path.join(models, 'llama', '.h'), roots)).map((c) => c.name)).toEqual([
+      'models/llama/.hidden.gguf',
+    ]);
+  });
+
+  it('offers the roots for an empty prefix and resolves relative prefixes in the first root', async () => {
+    expect(await completePath('', roots)).toEqual([
+      { path: models + path.sep, name: models + path.sep, kind: 'folder' },
+    ]);
+    expect((await completePath('llama/q', roots)).map((c) => c.name)).toEqual(['models/llama/q4/']);
+  });
+
+  it('refuses outside the roots with one error, whether or not the path exists', async () => {
+    const msg = (p: string) => `${p} is outside the model folders this server may open`;
+    for (const p of [
+      path.join(dir, 'outside') + path.sep,
+      path.join(dir, 'nowhere') + path.sep,
+      '/etc/',
+      path.join(models, '..', 'outside', 's'),
+      path.join(models, 'escape') + path.sep, // a link inside that leads out
+      path.join(models, 'escape', 'sec'),
+    ])
+      await expect(completePath(p, roots)).rejects.toThrow(msg(p));
+  });
+
+  it('returns nothing for a missing folder inside the roots', async () => {
+    expect(await completePath(path.join(models, 'nope', 'x'), roots)).toEqual([]);
+  });
+
+  it('is the engine method in browser mode, and free in the desktop app', async () => {
+    const browser = new EngineService({
+      mode: 'browser',
+      samplesDir: models,
+      modelDirs: [],
+      restrictToDirs: true,
+      workerThreads: 1,
+    });
+    const desktop = new EngineService({
+      mode: 'electron',
+      samplesDir: models,
+      modelDirs: [],
+      restrictToDirs: false,
+      workerThreads: 1,
+    });
+    try {
+      await expect(browser.completePath(path.join(dir, 'outside') + path.sep)).rejects.toThrow(
+        /outside the model folders/,
+      );
+      const free = await desktop.completePath(path.join(dir, 'outside') + path.sep);
+      expect(free.map((c) => c.path)).toEqual([path.join(dir, 'outside', 'secret.gguf')]);
+      // the contract's argument check runs first
+      await expect(browser.completePath('a\0b')).rejects.toThrow(/NUL byte/);
+    } finally {
+      await browser.dispose();
+      await desktop.dispose();
+    }
+  });
+});
