@@ -15,4 +15,8 @@ export const LIMITS = {
   /** timed repeats per job */
   maxRepeats: 1000,
   bodyBytes: 4 << 20,
+  /** user code objects per run (one per format), formats per selftest */
+  userKernels: 32,
+  /** the largest code object a run reads */
+  codeObjectBytes: 256 << 20,
 } as const;
