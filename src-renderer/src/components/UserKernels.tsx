@@ -5,7 +5,7 @@
  * file; the run's record keeps the path and the sha256.
  */
 import '../kernels.css';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useApp } from '../context';
 import { ARITHMETIC_SCHEMES } from '../../../src-shared/contract/types';
 import type { CodeObjectInfo, UserKernel } from '../../../src-shared/contract';
@@ -21,16 +21,21 @@ export function UserKernelsField() {
     backend: s.config.backend,
     kernels: s.config.userKernels,
     setConfig: s.setConfig,
-    formats: s.model
-      ? [
-          ...new Set(
-            s.model.tensors.filter((t) => t.supported && !PLAIN.has(t.typeName)).map((t) => t.typeName),
-          ),
-        ]
-      : [],
+    model: s.model,
   }));
+  const formats = useMemo(
+    () =>
+      s.model
+        ? [
+            ...new Set(
+              s.model.tensors.filter((t) => t.supported && !PLAIN.has(t.typeName)).map((t) => t.typeName),
+            ),
+          ]
+        : [],
+    [s.model],
+  );
   const [info, setInfo] = useState<Record<string, CodeObjectInfo | { error: string }>>({});
-  const free = s.formats.filter((f) => !s.kernels.some((k) => k.format === f));
+  const free = formats.filter((f) => !s.kernels.some((k) => k.format === f));
   const [adding, setAdding] = useState('');
   const ext = s.backend === 'hip' ? '.hsaco' : '.cubin';
 
