@@ -221,6 +221,12 @@ describe('allowed model paths', () => {
       expect(() => a.check('/home/u/model.gguf')).toThrow(/model\.gguf was not chosen since the app started/);
       a.allow('/home/u/model.gguf');
       expect(a.isAllowed('/home/u/./model.gguf')).toBe(true);
+      // code objects and float32 files: only those chosen with Browse… (a dialog)
+      expect(() => a.checkChosen('/home/u/k.cubin')).toThrow(
+        /k\.cubin was not chosen since the app started: choose it with Browse…/,
+      );
+      a.allow('/home/u/k.cubin');
+      expect(() => a.checkChosen('/home/u/k.cubin')).not.toThrow();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
