@@ -10,6 +10,12 @@ import { decodeRow, isQuantized } from '../diagnosis/fields';
 import { GgmlType, typeInfo } from '../ggml-types';
 import type { OutputStore, StoredOutputs } from './outputs';
 
+/**
+ * The most probed weights a map keeps (12 bytes each): a run probes at most 512 elements a row, but an
+ * identity pair of a large tensor probes every weight, and a copy of all of them is not worth its memory.
+ */
+export const MAX_MAP_WEIGHTS = 16 << 20;
+
 /** The output store key of a result's weight map. */
 export const weightMapKey = (resultId: string): string => `${resultId}#weights`;
 
@@ -60,7 +66,7 @@ export function storeWeightMap(
   resultId: string,
   probe: Probe | null,
 ): WeightMapInfo | null {
-  if (!outputs || !probe) return null;
+  if (!outputs || !probe || probe.elems.length * probe.n > MAX_MAP_WEIGHTS) return null;
   if (!outputs.put(weightMapKey(resultId), probeAsWeights(probe))) return null;
   return {
     n: probe.n,
