@@ -19,6 +19,7 @@ export function UserKernelsField() {
     api: s.api,
     mode: s.appInfo?.mode,
     backend: s.config.backend,
+    path: s.config.path,
     kernels: s.config.userKernels,
     setConfig: s.setConfig,
     model: s.model,
@@ -77,6 +78,11 @@ export function UserKernelsField() {
         <span className="mono">Q4_K_MATMUL_CUBIN</span> does on the command line.
         {s.backend === 'cpu' && ' They run on cuda or hip: a cpu run leaves them out.'}
       </p>
+      {s.kernels.length > 0 && s.path !== 'auto' && (
+        <p className="warn-text small" data-testid="user-kernels-path">
+          User kernels take the Auto path: with the {s.path} path chosen, QuantScope’s own kernels run.
+        </p>
+      )}
       {s.kernels.map((k) => {
         const i = info[k.format];
         return (
