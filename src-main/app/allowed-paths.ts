@@ -28,6 +28,12 @@ export class AllowedPaths {
     return this.dirs.some((d) => isInsideDir(d, abs));
   }
 
+  /** Throws a one-line Error when a file other than a model (a code object, outputs) may not be read. */
+  checkChosen(p: string): void {
+    if (!this.isAllowed(p))
+      throw new Error(`${path.basename(p)} was not chosen since the app started: choose it with Browse…`);
+  }
+
   /** Throws a one-line Error when p may not be opened. */
   async check(p: string): Promise<void> {
     if (this.isAllowed(p)) return;

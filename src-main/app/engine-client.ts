@@ -26,6 +26,8 @@ export class EngineClient {
   private readonly listeners = new Set<(ev: RunEvent) => void>();
   /** runs started and not finished: reported as failed if the engine dies under them */
   private readonly activeRuns = new Set<string>();
+  /** likewise selftests */
+  private readonly activeSelftests = new Set<string>();
   private disposed = false;
 
   constructor(
@@ -90,6 +92,9 @@ export class EngineClient {
         errors: 0,
       });
     this.activeRuns.clear();
+    for (const runId of this.activeSelftests)
+      this.emit({ type: 'selftest-finished', runId, status: 'failed', error: message, passed: 0, failed: 0 });
+    this.activeSelftests.clear();
   }
 
   private emit(ev: RunEvent): void {
@@ -110,6 +115,8 @@ export class EngineClient {
       case 'event':
         if (m.event.type === 'run-started') this.activeRuns.add(m.event.runId);
         if (m.event.type === 'run-finished') this.activeRuns.delete(m.event.runId);
+        if (m.event.type === 'selftest-started') this.activeSelftests.add(m.event.runId);
+        if (m.event.type === 'selftest-finished') this.activeSelftests.delete(m.event.runId);
         this.emit(m.event);
         return;
       case 'fatal':

@@ -169,6 +169,43 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       allowed.allow(chosen);
       return chosen;
     },
+    async pickFile([kind]) {
+      const opts = {
+        title: kind === 'code-object' ? 'Choose a code object (.cubin, .hsaco)' : 'Choose a float32 file',
+        properties: ['openFile' as const],
+        filters:
+          kind === 'code-object'
+            ? [
+                { name: 'Code objects', extensions: ['cubin', 'hsaco', 'co', 'o'] },
+                { name: 'All files', extensions: ['*'] },
+              ]
+            : [
+                { name: 'Raw float32', extensions: ['f32', 'bin', 'raw', 'npy'] },
+                { name: 'All files', extensions: ['*'] },
+              ],
+      };
+      const res = mainWindow
+        ? await dialog.showOpenDialog(mainWindow, opts)
+        : await dialog.showOpenDialog(opts);
+      if (res.canceled || res.filePaths.length === 0) return null;
+      const chosen = res.filePaths[0];
+      allowed.allow(chosen);
+      return chosen;
+    },
+    // The engine reads only files the user chose in a dialog (or under the allowed folders).
+    async codeObjectInfo([p], forward) {
+      allowed.checkChosen(p);
+      return forward([p]);
+    },
+    async startRun([req], forward) {
+      for (const u of req.userKernels ?? []) allowed.checkChosen(u.path);
+      return forward([req]);
+    },
+    async checkPair([req], forward) {
+      if (req.input !== 'identity') allowed.checkChosen(req.input);
+      allowed.checkChosen(req.output);
+      return forward([req]);
+    },
     async openModel([typed], forward) {
       // the path field's `~` is the home folder, as in its completions
       const p = /^~(?=$|[\\/])/.test(typed) ? path.join(app.getPath('home'), typed.slice(1)) : typed;

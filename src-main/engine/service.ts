@@ -4,7 +4,8 @@
  * validate their arguments with the contract's schemas (see ./api.ts) before anything else.
  */
 import { ACTIVATION_KINDS, activationSource, describeActivations } from './run/activations';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
@@ -12,6 +13,8 @@ import type {
   AppInfo,
   BackendKind,
   BackendSummary,
+  CheckRequest,
+  CodeObjectInfo,
   CompareRequest,
   Comparison,
   ComparisonExportRequest,
@@ -26,8 +29,19 @@ import type {
   RunEvent,
   RunRecordData,
   RunRequest,
+  SelftestRequest,
+  SelftestRowData,
   TensorResult,
+  UserKernelRecord,
 } from '../../src-shared/contract';
+import { LIMITS } from '../../src-shared/contract';
+import { typeByName } from './ggml-types';
+import { formatSpec } from './formats';
+import { parseGeometry } from './backends/gpu/planner';
+import type { SessionUserKernel } from './backends/types';
+import { selftest, type SelftestRow } from './selftest';
+import { judgePair } from './run/check-pair';
+import { storeWeightMap, weightMapKey } from './run/weight-map';
 import { GgufFile } from './gguf';
 import { selectTensors, summarizeModel } from './model';
 import { allStatuses, backendFor } from './backends';
@@ -42,9 +56,9 @@ import { validateCalls } from './api';
 import { isInsideDir } from './paths';
 import { completePath, completionRoot, type CompletionRoot } from './path-complete';
 import { oneLine } from '../../src-shared/contract';
-import { buildRecord, tensorsHash } from './records/build';
+import { buildRecord, buildSelftestRecord, tensorsHash } from './records/build';
 import type { RecordStore } from './records/store';
-import type { RecordResult } from './records/schema';
+import type { RecordResult, RunRecord as SavedRecord } from './records/schema';
 import { compareRecordsIn, exportComparisonIn, listRecordsIn, openRecordIn } from './records/access';
 
 export interface EngineOptions {
@@ -91,6 +105,15 @@ interface RunRecord {
   /** the saved record's file, or why saving failed */
   recordFile?: string;
   recordError?: string;
+  /** the user kernels the run loaded, with their hashes */
+  userKernels: UserKernelRecord[];
+}
+
+/** A selftest in progress (cancelRun stops it like a run). */
+interface SelftestJob {
+  runId: string;
+  abort: AbortController;
+  done: Promise<void>;
 }
 
 export interface RunOutcome {
@@ -114,6 +137,7 @@ export class EngineService {
   private readonly listeners = new Set<(ev: RunEvent) => void>();
   private readonly outputs: OutputStore;
   private active: RunRecord | null = null;
+  private activeSelftest: SelftestJob | null = null;
 
   constructor(private readonly opts: EngineOptions) {
     this.outputs = new OutputStore(opts.outputCacheBytes);
@@ -191,7 +215,7 @@ export class EngineService {
   }
 
   async startRun(req: RunRequest): Promise<{ runId: string }> {
-    if (this.active) throw new Error('a run is already in progress: cancel it or wait for it to finish');
+    this.ensureIdle();
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
     model.lastUsed = Date.now();
@@ -212,6 +236,7 @@ export class EngineService {
     )
       throw new Error(`activations file ${spec} is outside the served folders`);
     const activations = await activationSource(spec, req.seed >>> 0, model.file);
+    const userKernels = await this.userKernels(req);
     const backend = backendFor(req.backend);
     const runId = randomUUID().slice(0, 8);
     const abort = new AbortController();
@@ -225,6 +250,7 @@ export class EngineService {
       device: null,
       abort,
       done: Promise.resolve(),
+      userKernels: userKernels.records,
     };
     this.runs.set(runId, record);
     this.active = record;
@@ -244,6 +270,8 @@ export class EngineService {
       arithmetic: req.arithmetic ?? null,
       activations,
       repeats: req.repeats,
+      session: { userKernels: userKernels.session },
+      userArithmetic: userKernels.arithmetic,
       request: req,
       outputs: this.outputs,
       signal: abort.signal,
@@ -272,6 +300,12 @@ export class EngineService {
   }
 
   async cancelRun(runId: string): Promise<void> {
+    const st = this.activeSelftest;
+    if (st && st.runId === runId) {
+      st.abort.abort();
+      await st.done;
+      return;
+    }
     const r = this.runs.get(runId);
     if (!r) throw new Error(`no run ${runId}`);
     r.abort.abort();
@@ -306,6 +340,153 @@ export class EngineService {
     if (!r) throw new Error(`no run ${req.runId}`);
     const input = this.reportInput(r);
     return { fileName: reportFileName(input, req.format), content: renderReport(input, req.format) };
+  }
+
+  // Users' kernels, the selftest, and outputs made elsewhere.
+
+  async codeObjectInfo(p: string): Promise<CodeObjectInfo> {
+    const real = await this.userFile(p, 'code object');
+    const { size, sha256 } = await hashFile(real, LIMITS.codeObjectBytes, 'code object');
+    return { path: real, fileName: path.basename(real), size, sha256 };
+  }
+
+  async startSelftest(req: SelftestRequest): Promise<{ runId: string }> {
+    this.ensureIdle();
+    const types = req.formats?.map((f) => {
+      const t = typeByName(f);
+      if (!t || !t.supported) throw new Error(`selftest: '${f}' is not a supported format`);
+      if (req.backend !== 'cpu' && !formatSpec(t.id)?.gpu)
+        throw new Error(`selftest: ${t.name} has no ${req.backend} kernel`);
+      return t.id;
+    });
+    const backend = backendFor(req.backend);
+    const st = await backend.status();
+    if (!st.available) throw new Error(`${req.backend} is unavailable: ${st.reason ?? 'unknown reason'}`);
+    const runId = `selftest-${randomUUID().slice(0, 8)}`;
+    const abort = new AbortController();
+    const job: SelftestJob = { runId, abort, done: Promise.resolve() };
+    this.activeSelftest = job;
+    let passed = 0;
+    let failed = 0;
+    const run = async () => {
+      let status: 'done' | 'cancelled' | 'failed' = 'done';
+      let error: string | undefined;
+      const rows: SelftestRow[] = [];
+      let device: DeviceInfo | null = null;
+      try {
+        const res = await selftest(backend, {
+          deviceIndex: req.deviceIndex,
+          quick: req.quick,
+          seed: req.seed ?? 1234,
+          types,
+          signal: abort.signal,
+          onStart: (total, device) =>
+            this.emit({ type: 'selftest-started', runId, total, device, request: req }),
+          onRow: (row, index, total) => {
+            rows.push(row);
+            if (row.result === 'pass') passed++;
+            else failed++;
+            this.emit({ type: 'selftest-row', runId, index, total, row: row as SelftestRowData });
+          },
+        });
+        device = res.device;
+      } catch (e) {
+        if (abort.signal.aborted) status = 'cancelled';
+        else {
+          status = 'failed';
+          error = oneLine(e);
+        }
+      }
+      // a case cut short by the cancel is an error row; the selftest as a whole was cancelled
+      if (abort.signal.aborted) status = 'cancelled';
+      this.saveOther(() =>
+        buildSelftestRecord({
+          backend: req.backend,
+          deviceIndex: req.deviceIndex ?? 0,
+          quick: !!req.quick,
+          seed: req.seed ?? 1234,
+          ...(req.formats ? { formats: req.formats } : {}),
+          device,
+          rows,
+          status,
+          error,
+        }),
+      );
+      this.emit({ type: 'selftest-finished', runId, status, error, passed, failed });
+    };
+    job.done = run().finally(() => {
+      if (this.activeSelftest === job) this.activeSelftest = null;
+    });
+    return { runId };
+  }
+
+  async checkPair(req: CheckRequest): Promise<TensorResult> {
+    const model = this.models.get(req.modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    model.lastUsed = Date.now();
+    const input = req.input === 'identity' ? 'identity' : await this.userFile(req.input, 'input');
+    const output = await this.userFile(req.output, 'output');
+    const runId = `check-${randomUUID().slice(0, 8)}`;
+    const { result, verdict, got } = await judgePair(model.file, {
+      tensor: req.tensor,
+      input,
+      output,
+      m: req.m,
+      arithmetic: req.arithmetic ?? null,
+      threshold: req.threshold ?? null,
+      runId,
+    });
+    const gridAvailable = this.outputs.put(result.resultId, {
+      ref: verdict.declared,
+      got,
+      m: result.m,
+      n: result.n,
+    });
+    const weightMap = storeWeightMap(this.outputs, result.resultId, verdict.probe);
+    const hash = this.opts.records ? await tensorsHash(model.file, [result.tensor]) : null;
+    this.saveOther(() =>
+      buildRecord({
+        kind: 'check',
+        device: null,
+        model: {
+          fileName: model.summary.fileName,
+          path: model.summary.path,
+          fileSize: model.summary.fileSize,
+          tensorsHash: hash,
+        },
+        request: {
+          tensors: [result.tensor],
+          batchSizes: [result.m],
+          path: 'custom',
+          arithmetic: result.arithmetic ?? 'f32',
+          activations: input === 'identity' ? 'identity' : `file ${path.basename(input)}`,
+          input: input === 'identity' ? 'identity (the k × k identity)' : input,
+          output,
+          threshold: req.threshold ?? null,
+        },
+        status: 'done',
+        results: [{ ...result, arithmeticError: result.arithmeticNmse ?? null } as unknown as RecordResult],
+      }),
+    );
+    return { ...result, gridAvailable, ...(weightMap ? { weightMap } : {}) };
+  }
+
+  async weightGrid(req: ErrorGridRequest): Promise<ErrorGrid> {
+    const o = this.outputs.get(weightMapKey(req.resultId));
+    if (!o)
+      throw new Error(
+        'the probed weights of that result are no longer kept: run the tensor again to see its weight map',
+      );
+    const grid = errorGrid(o.ref, o.got, o.m, o.n, {
+      rowStart: req.rowStart,
+      rowEnd: req.rowEnd,
+      colStart: req.colStart,
+      colEnd: req.colEnd,
+      maxRows: req.maxRows,
+      maxCols: req.maxCols,
+      metric: req.metric,
+    });
+    return { resultId: req.resultId, ...grid };
   }
 
   // The saved runs (History): read from this engine's records folder, by id only.
@@ -358,6 +539,10 @@ export class EngineService {
       this.active.abort.abort();
       await this.active.done;
     }
+    if (this.activeSelftest) {
+      this.activeSelftest.abort.abort();
+      await this.activeSelftest.done;
+    }
     for (const m of this.models.values()) await m.file.close().catch(() => undefined);
     this.models.clear();
     this.listeners.clear();
@@ -388,6 +573,7 @@ export class EngineService {
         tensors: r.request.tensors.length,
         arithmetic: r.request.arithmetic ?? null,
         activations: describeActivations(r.request.activations ?? 'gaussian', r.request.seed),
+        ...(r.userKernels.length ? { userKernels: r.userKernels } : {}),
       },
       status: r.status,
       error: r.error,
@@ -419,6 +605,10 @@ export class EngineService {
           timing: r.request.timing,
           threshold: r.request.threshold,
           backend: r.request.backend,
+          ...(r.request.arithmetic ? { arithmetic: r.request.arithmetic } : {}),
+          activations: r.request.activations ?? 'gaussian',
+          ...(r.request.repeats ? { repeats: r.request.repeats } : {}),
+          ...(r.userKernels.length ? { userKernels: r.userKernels } : {}),
         },
         status: r.status,
         error: r.error,
@@ -432,6 +622,73 @@ export class EngineService {
     } catch (e) {
       r.recordError = oneLine(e);
     }
+  }
+
+  /** Saves a selftest's or a check's record; like a run's, a failure to save is never thrown. */
+  private saveOther(make: () => SavedRecord): void {
+    const store = this.opts.records;
+    if (!store) return;
+    try {
+      store.save(make());
+    } catch {
+      // the result is on screen; History simply lacks it
+    }
+  }
+
+  /** One thing at a time on the devices: a run or a selftest. */
+  private ensureIdle(): void {
+    if (this.active) throw new Error('a run is already in progress: cancel it or wait for it to finish');
+    if (this.activeSelftest) throw new Error('a selftest is in progress: cancel it or wait for it to finish');
+  }
+
+  /**
+   * A file the user named for a run (a code object, activations or outputs): it must exist and be a
+   * regular file, and in browser mode lie (links resolved) under the folders this server may open.
+   * Returns its resolved path, so a link swapped afterwards cannot redirect the read.
+   */
+  private async userFile(p: string, what: string): Promise<string> {
+    const abs = path.resolve(p);
+    let real: string;
+    try {
+      real = await fs.realpath(abs);
+    } catch {
+      throw new Error(`${what} ${p}: no such file`);
+    }
+    if (this.opts.restrictToDirs && !this.allowed(real))
+      throw new Error(`${what} ${p} is outside the folders this server may open`);
+    const st = await fs.stat(real);
+    if (!st.isFile()) throw new Error(`${what} ${p} is not a regular file`);
+    return real;
+  }
+
+  /** A run's user kernels checked, hashed and made ready for the session; none on the cpu. */
+  private async userKernels(req: RunRequest): Promise<{
+    records: UserKernelRecord[];
+    session: SessionUserKernel[];
+    arithmetic: Map<string, string>;
+  }> {
+    const records: UserKernelRecord[] = [];
+    const session: SessionUserKernel[] = [];
+    const arithmetic = new Map<string, string>();
+    const list = req.userKernels ?? [];
+    if (list.length > 0 && req.backend === 'cpu')
+      throw new Error('user kernels are GPU code objects: choose the cuda or hip backend to run them');
+    for (const u of list) {
+      const t = typeByName(u.format);
+      if (!t || !t.supported || !formatSpec(t.id)?.gpu)
+        throw new Error(`user kernel ${u.format}: not a format with GPU kernels`);
+      const what = `${t.name} user kernel`;
+      // geometry errors are the user's to fix before the run, not one per tensor
+      const probe = { m: 1, n: 1, k: 1 };
+      if (u.grid) parseGeometry(u.grid, probe, `${what} grid`);
+      if (u.block) parseGeometry(u.block, probe, `${what} block`);
+      const real = await this.userFile(u.path, what);
+      const { size, sha256 } = await hashFile(real, LIMITS.codeObjectBytes, what);
+      records.push({ ...u, format: t.name, path: real, size, sha256 });
+      session.push({ type: t.id, path: real, grid: u.grid, block: u.block, shared: u.shared });
+      if (u.arithmetic) arithmetic.set(t.name, u.arithmetic);
+    }
+    return { records, session, arithmetic };
   }
 
   private emit(ev: RunEvent): void {
@@ -491,6 +748,24 @@ export class EngineService {
       /* the recent list is a convenience; failing to save it must not fail the open */
     }
   }
+}
+
+/** sha256 and size of a file, streamed; refuses one larger than maxBytes. */
+export async function hashFile(
+  file: string,
+  maxBytes: number,
+  what: string,
+): Promise<{ size: number; sha256: string }> {
+  const st = await fs.stat(file);
+  if (st.size > maxBytes)
+    throw new Error(`${what} ${path.basename(file)}: ${st.size} bytes is more than the ${maxBytes} allowed`);
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    size += (chunk as Buffer).length;
+    h.update(chunk as Buffer);
+  }
+  return { size, sha256: h.digest('hex') };
 }
 
 /** .gguf files in a folder and its subfolders (two levels), sorted by name. */

@@ -10,6 +10,7 @@ import { RunProgress } from './components/RunProgress';
 import { ResultsView } from './components/ResultsView';
 import { ChartsView } from './components/ChartsView';
 import { HistoryView } from './components/HistoryView';
+import { KernelsView } from './components/KernelsView';
 import { ShortcutsHelp } from './components/ShortcutsHelp';
 import { Notice } from './components/Notice';
 import { ConnectionBanner } from './components/ConnectionBanner';
@@ -23,6 +24,7 @@ const AREA: Record<View, string> = {
   results: 'Results',
   charts: 'Charts',
   history: 'History',
+  kernels: 'Kernels',
 };
 
 /** One view; memoised so App re-renders (tab switches) do not re-render the views themselves. */
@@ -42,6 +44,7 @@ const Pane = memo(function Pane({ view, hasModel }: { view: View; hasModel: bool
         {view === 'results' && <ResultsView />}
         {view === 'charts' && <ChartsView />}
         {view === 'history' && <HistoryView />}
+        {view === 'kernels' && <KernelsView />}
       </div>
     </ErrorBoundary>
   );
@@ -90,8 +93,8 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
         else if (isActive(s.run.status)) s.cancelRun();
       } else if (e.key === '?' && !typing) {
         s.setHelpOpen(!s.helpOpen);
-      } else if (!typing && !mod && !e.altKey && /^[1-4]$/.test(e.key)) {
-        s.setView((['model', 'results', 'charts', 'history'] as const)[Number(e.key) - 1]);
+      } else if (!typing && !mod && !e.altKey && /^[1-5]$/.test(e.key)) {
+        s.setView((['model', 'results', 'charts', 'history', 'kernels'] as const)[Number(e.key) - 1]);
       }
     };
     window.addEventListener('keydown', onKey);
@@ -176,7 +179,7 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
       <Notice />
       <RunProgress />
       <main className="main">
-        {(['model', 'results', 'charts', 'history'] as const).map((v) => (
+        {(['model', 'results', 'charts', 'history', 'kernels'] as const).map((v) => (
           <Activity key={v} mode={view === v ? 'visible' : 'hidden'}>
             {visited.current.has(v) && <Pane view={v} hasModel={model !== null} />}
           </Activity>

@@ -15,6 +15,7 @@ import type {
   RunEvent,
   RunRequest,
   TimingChoice,
+  UserKernel,
 } from '../../src-shared/contract';
 import { oneLine } from '../../src-shared/contract/errors';
 import { LIMITS } from '../../src-shared/contract/limits';
@@ -24,7 +25,7 @@ import { EMPTY_FILTER, type SortState, type TensorFilter, type TensorSortKey } f
 import type { ResultSortKey } from './lib/results';
 import type { TensorResult } from '../../src-shared/contract';
 
-export type View = 'model' | 'results' | 'charts' | 'history';
+export type View = 'model' | 'results' | 'charts' | 'history' | 'kernels';
 export type Theme = 'light' | 'dark';
 
 export const BATCH_CHOICES = [1, 2, 3, 4, 5, 8, 16, 64, 512] as const;
@@ -43,6 +44,12 @@ export interface RunConfig {
   threshold: string;
   /** timed repeats per job; 0 = the backend's default */
   repeats: number;
+  /** generated activations: gaussian, outliers, outliers100, embeddings */
+  activations: string;
+  /** the declared arithmetic every result is judged by; '' = each path's own */
+  arithmetic: string;
+  /** users' code objects by format (sent with GPU runs only) */
+  userKernels: UserKernel[];
 }
 
 export const MAX_REPEATS = 1000;
@@ -57,6 +64,9 @@ export const DEFAULT_CONFIG: RunConfig = {
   compareUnfused: false,
   threshold: '',
   repeats: 0,
+  activations: 'gaussian',
+  arithmetic: '',
+  userKernels: [],
 };
 
 /**
@@ -188,6 +198,8 @@ export function buildRunRequest(s: AppState): RunRequest | { error: string } {
   }
   if (!Number.isInteger(c.repeats) || c.repeats < 0 || c.repeats > MAX_REPEATS)
     return { error: `Repeats must be a whole number 1–${MAX_REPEATS} (or empty for the default).` };
+  // user kernels are GPU code objects: a cpu run does not carry them
+  const userKernels = c.backend === 'cpu' ? [] : c.userKernels.filter((u) => u.path.trim() !== '');
   return {
     modelId: s.model.modelId,
     tensors,
@@ -201,6 +213,9 @@ export function buildRunRequest(s: AppState): RunRequest | { error: string } {
     compareUnfused: c.compareUnfused,
     threshold,
     ...(c.repeats > 0 && c.timing !== 'none' ? { repeats: c.repeats } : {}),
+    activations: c.activations || 'gaussian',
+    ...(c.arithmetic ? { arithmetic: c.arithmetic } : {}),
+    ...(userKernels.length ? { userKernels: userKernels.map((u) => ({ ...u, path: u.path.trim() })) } : {}),
   };
 }
 
@@ -249,6 +264,9 @@ function savedConfig(): RunConfig {
       !c.batchSizes.every((b) => Number.isInteger(b) && b >= 1 && b <= MAX_BATCH)
     )
       c.batchSizes = DEFAULT_CONFIG.batchSizes;
+    if (!Array.isArray(c.userKernels)) c.userKernels = [];
+    if (typeof c.activations !== 'string') c.activations = DEFAULT_CONFIG.activations;
+    if (typeof c.arithmetic !== 'string') c.arithmetic = DEFAULT_CONFIG.arithmetic;
     return c;
   } catch {
     return DEFAULT_CONFIG;

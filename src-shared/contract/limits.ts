@@ -17,4 +17,8 @@ export const LIMITS = {
   bodyBytes: 4 << 20,
   /** entries one path completion returns */
   completions: 200,
+  /** user code objects per run (one per format), formats per selftest */
+  userKernels: 32,
+  /** the largest code object a run reads */
+  codeObjectBytes: 256 << 20,
 } as const;

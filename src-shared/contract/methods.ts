@@ -14,6 +14,8 @@
 import type {
   AppInfo,
   BackendSummary,
+  CheckRequest,
+  CodeObjectInfo,
   CompareRequest,
   Comparison,
   ComparisonExportRequest,
@@ -28,7 +30,12 @@ import type {
   RunEvent,
   RunRecordData,
   RunRequest,
+  SelftestRequest,
+  TensorResult,
 } from './types';
+
+/** What a file dialog of pickFile is for: a GPU code object, or raw float32 values. */
+export type PickFileKind = 'code-object' | 'float32';
 
 export interface ApiMethods {
   appInfo: { args: []; result: AppInfo };
@@ -54,6 +61,16 @@ export interface ApiMethods {
   compareRecords: { args: [req: CompareRequest]; result: Comparison };
   /** a comparison as a file: a self-contained HTML report or JSON */
   exportComparison: { args: [req: ComparisonExportRequest]; result: ReportResult };
+  /** Electron: a native open dialog for a code object or a float32 file; browser: null (type a path) */
+  pickFile: { args: [kind: PickFileKind]; result: string | null; shellOnly: true };
+  /** a code object's size and sha256, after the same path checks a run makes */
+  codeObjectInfo: { args: [path: string]; result: CodeObjectInfo };
+  /** runs the selftest on a backend; rows arrive as selftest-* run events; cancelRun stops it */
+  startSelftest: { args: [req: SelftestRequest]; result: { runId: string } };
+  /** judges an (input, output) pair made elsewhere, like `quantscope check` */
+  checkPair: { args: [req: CheckRequest]; result: TensorResult };
+  /** the weight map of a FAIL with identity-probe evidence: probed weights' errors, rows x elements */
+  weightGrid: { args: [req: ErrorGridRequest]; result: ErrorGrid };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -88,6 +105,11 @@ export const API_METHODS: { readonly [M in ApiMethod]: MethodSpec<M> } = {
   openRecord: { name: 'openRecord', shellOnly: false, voidResult: false },
   compareRecords: { name: 'compareRecords', shellOnly: false, voidResult: false },
   exportComparison: { name: 'exportComparison', shellOnly: false, voidResult: false },
+  pickFile: { name: 'pickFile', shellOnly: true, voidResult: false },
+  codeObjectInfo: { name: 'codeObjectInfo', shellOnly: false, voidResult: false },
+  startSelftest: { name: 'startSelftest', shellOnly: false, voidResult: false },
+  checkPair: { name: 'checkPair', shellOnly: false, voidResult: false },
+  weightGrid: { name: 'weightGrid', shellOnly: false, voidResult: false },
 };
 
 export const API_METHOD_NAMES: readonly ApiMethod[] = Object.keys(API_METHODS) as ApiMethod[];

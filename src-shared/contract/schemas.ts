@@ -21,6 +21,27 @@ const nonNegInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const backendKindSchema = z.enum(['cpu', 'cuda', 'hip']);
 
+const formatNameSchema = z.string().regex(/^[A-Za-z0-9_]{1,16}$/, 'a format is a type name such as Q4_K');
+/** a launch geometry: up to three expressions of m, n, k ("n/8,m"); the planner parses them */
+const geometrySchema = z
+  .string()
+  .max(200)
+  .regex(/^[-+*/() 0-9mnk,]*$/, 'a geometry is up to three expressions of m, n and k, e.g. n/8,m');
+
+export const userKernelSchema = z
+  .object({
+    format: formatNameSchema,
+    path: filePathSchema,
+    grid: geometrySchema.optional(),
+    block: geometrySchema.optional(),
+    shared: z
+      .string()
+      .regex(/^\d{0,9}$/, 'shared memory is a byte count')
+      .optional(),
+    arithmetic: z.enum(ARITHMETIC_SCHEMES).nullable().optional(),
+  })
+  .strict();
+
 export const runRequestSchema = z
   .object({
     modelId: shortId,
@@ -37,8 +58,41 @@ export const runRequestSchema = z
     // a generated kind, or a float32/.npy file (the engine opens a file only where it may open models)
     activations: z.union([z.enum(ACTIVATION_KINDS), z.string().min(1).max(4096)]).optional(),
     repeats: z.number().int().min(1).max(LIMITS.maxRepeats).optional(),
+    userKernels: z.array(userKernelSchema).max(LIMITS.userKernels).optional(),
+  })
+  .strict()
+  .refine((r) => new Set((r.userKernels ?? []).map((u) => u.format)).size === (r.userKernels ?? []).length, {
+    message: 'userKernels: one code object per format',
+  });
+
+export const selftestRequestSchema = z
+  .object({
+    backend: backendKindSchema,
+    deviceIndex: z.number().int().min(0).max(1024),
+    quick: z.boolean(),
+    formats: z.array(formatNameSchema).min(1).max(LIMITS.userKernels).optional(),
+    seed: z.number().int().min(0).max(0xffffffff).optional(),
   })
   .strict();
+
+export const checkRequestSchema = z
+  .object({
+    modelId: shortId,
+    tensor: z.string().min(1).max(LIMITS.tensorNameChars),
+    input: filePathSchema,
+    output: filePathSchema,
+    m: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 24)
+      .optional(),
+    arithmetic: z.enum(ARITHMETIC_SCHEMES).nullable().optional(),
+    threshold: z.number().positive().finite().nullable().optional(),
+  })
+  .strict();
+
+export const pickFileKindSchema = z.enum(['code-object', 'float32']);
 
 export const errorGridRequestSchema = z
   .object({
@@ -107,6 +161,11 @@ export const apiArgSchemas = {
   openRecord: z.tuple([recordIdSchema]),
   compareRecords: z.tuple([compareRequestSchema]),
   exportComparison: z.tuple([comparisonExportRequestSchema]),
+  pickFile: z.tuple([pickFileKindSchema]),
+  codeObjectInfo: z.tuple([filePathSchema]),
+  startSelftest: z.tuple([selftestRequestSchema]),
+  checkPair: z.tuple([checkRequestSchema]),
+  weightGrid: z.tuple([errorGridRequestSchema]),
 } as const satisfies { [M in ApiMethod]: z.ZodTuple & z.ZodType<ApiArgs<M>> };
 
 /** renderer -> main: the path of a dropped file (Electron only) */

@@ -197,6 +197,99 @@ export interface RunRequest {
   arithmetic?: string | null;
   /** activations: gaussian (default), outliers, outliers100, embeddings, or a file path */
   activations?: string;
+  /**
+   * users' code objects, at most one per format: on cuda and hip they replace QuantScope's kernel for
+   * that format (path 'custom'), exactly as the <TYPE>_MATMUL_CUBIN / _HSACO variables do
+   */
+  userKernels?: UserKernel[];
+}
+
+/** A user's code object for one weight format, with its launch geometry and declared arithmetic. */
+export interface UserKernel {
+  /** the format it computes: 'Q4_K', 'Q8_0', ... */
+  format: string;
+  /** the code object: a .cubin (cuda) or .hsaco (hip) exporting <format>_matmul_kernel */
+  path: string;
+  /** grid, block (comma lists of up to three expressions of m, n, k) and dynamic shared bytes */
+  grid?: string;
+  block?: string;
+  shared?: string;
+  /** the arithmetic it declares (a scheme id); absent: f32 */
+  arithmetic?: string | null;
+}
+
+/** A code object as the engine sees it before a run uses it. */
+export interface CodeObjectInfo {
+  path: string;
+  fileName: string;
+  size: number;
+  sha256: string;
+}
+
+/** What a user kernel of a run was: recorded with the run so the record says which bytes ran. */
+export interface UserKernelRecord extends UserKernel {
+  sha256: string;
+  size: number;
+}
+
+export const SELFTEST_BACKENDS = ['cpu', 'cuda', 'hip'] as const;
+
+export interface SelftestRequest {
+  backend: BackendKind;
+  deviceIndex: number;
+  /** fewer shapes and batch sizes */
+  quick: boolean;
+  /** only these formats ('Q4_K', ...); absent: every format the backend computes */
+  formats?: string[];
+  seed?: number;
+}
+
+/** One selftest case (a format, a shape, a batch size, a weight pattern, a path). */
+export interface SelftestRowData {
+  format: string;
+  n: number;
+  k: number;
+  m: number;
+  weights: string;
+  requested: string;
+  path: string | null;
+  nmse: number | null;
+  threshold: number | null;
+  result: 'pass' | 'fail' | 'error';
+  detail: string;
+  ms: number;
+  arithmetic?: string;
+  arithmeticNmse?: number;
+  diagnosis?: Diagnosis | null;
+}
+
+/** An output made elsewhere, judged like `quantscope check`. */
+export interface CheckRequest {
+  modelId: string;
+  tensor: string;
+  /** a raw float32 [m][k] file of activations, or 'identity' (the k x k identity: m = k) */
+  input: string;
+  /** the raw float32 [m][n] output to judge */
+  output: string;
+  /** batch size; omitted with an identity input (then k) */
+  m?: number;
+  arithmetic?: string | null;
+  threshold?: number | null;
+}
+
+/**
+ * Where an identity probe looked in the weights: the probed elements of every row (spans of
+ * element indices, half-open), and the block structure of the format, for the weight map.
+ */
+export interface WeightMapInfo {
+  /** weight rows (n) and row length (k) */
+  n: number;
+  k: number;
+  /** elements per block and per sub-block (1 for float formats) */
+  blockElems: number;
+  subElems: number;
+  /** probed element spans [start, end) in row order; the map's columns are these elements */
+  spans: [number, number][];
 }
 
 /** The likely defect behind a FAIL (src-main/engine/diagnosis). */
@@ -279,6 +372,8 @@ export interface TensorResult {
   arithmeticNmse?: number | null;
   /** for a FAIL: the likely defect */
   diagnosis?: Diagnosis | null;
+  /** for a FAIL with identity-probe evidence: the probed weights, for weightGrid */
+  weightMap?: WeightMapInfo | null;
 }
 
 export type RunEvent =
@@ -294,6 +389,16 @@ export type RunEvent =
       passed: number;
       failed: number;
       errors: number;
+    }
+  | { type: 'selftest-started'; runId: string; total: number; device: string; request: SelftestRequest }
+  | { type: 'selftest-row'; runId: string; index: number; total: number; row: SelftestRowData }
+  | {
+      type: 'selftest-finished';
+      runId: string;
+      status: 'done' | 'cancelled' | 'failed';
+      error?: string;
+      passed: number;
+      failed: number;
     };
 
 export interface ErrorGridRequest {

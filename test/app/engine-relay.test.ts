@@ -44,6 +44,13 @@ function fakeEngine() {
       });
       return { runId: 'r1' };
     },
+    startSelftest: async () => {
+      queueMicrotask(() => {
+        for (const l of listeners)
+          l({ type: 'selftest-started', runId: 's1', total: 9, device: 'cpu:0', request: {} as never });
+      });
+      return { runId: 's1' };
+    },
     cancelRun: async () => undefined,
     onRunEvent(cb: (ev: RunEvent) => void) {
       listeners.add(cb);
@@ -75,14 +82,18 @@ describe('engine utility process relay', () => {
     expect(await client.call('cancelRun', ['r1'])).toBeNull();
 
     expect(await client.call('startRun', [{}])).toEqual({ runId: 'r1' });
+    expect(await client.call('startSelftest', [{}])).toEqual({ runId: 's1' });
     await tick();
-    expect(events.map((e) => e.type)).toEqual(['run-started']);
+    expect(events.map((e) => e.type)).toEqual(['run-started', 'selftest-started']);
 
     // The engine dies mid-run: pending calls fail, the run is reported failed, the next call restarts it.
     const pending = client.call('appInfo', []);
     children[0].crash(134);
     await expect(pending).rejects.toThrow(/engine process stopped unexpectedly \(exit code 134\)/);
-    expect(events.at(-1)).toMatchObject({ type: 'run-finished', runId: 'r1', status: 'failed' });
+    expect(events.slice(-2)).toMatchObject([
+      { type: 'run-finished', runId: 'r1', status: 'failed' },
+      { type: 'selftest-finished', runId: 's1', status: 'failed' },
+    ]);
     expect(await client.call('appInfo', [])).toMatchObject({ version: '1' });
     expect(children).toHaveLength(2);
     expect(log.inits).toHaveLength(2);

@@ -35,6 +35,8 @@ describe('IPC payload schemas', () => {
       [
         'appInfo',
         'cancelRun',
+        'checkPair',
+        'codeObjectInfo',
         'compareRecords',
         'completePath',
         'devices',
@@ -45,8 +47,11 @@ describe('IPC payload schemas', () => {
         'listRecords',
         'openModel',
         'openRecord',
+        'pickFile',
         'pickModelFile',
         'startRun',
+        'startSelftest',
+        'weightGrid',
       ].sort(),
     );
   });
@@ -85,6 +90,31 @@ describe('IPC payload schemas', () => {
         /rowStart must be less/,
       ],
       ['exportReport', [{ runId: 'r', format: 'pdf' }], /invalid format/],
+      ['startRun', [{ ...run, activations: 'x'.repeat(5000) }], /invalid activations/],
+      ['startRun', [{ ...run, arithmetic: 'f64' }], /invalid arithmetic/],
+      [
+        'startRun',
+        [{ ...run, userKernels: [{ format: '../x', path: '/k' }] }],
+        /userKernels\.0\.format: .*Q4_K/,
+      ],
+      [
+        'startRun',
+        [{ ...run, userKernels: [{ format: 'Q4_K', path: '/k', grid: 'n;rm' }] }],
+        /userKernels\.0\.grid/,
+      ],
+      [
+        'startRun',
+        [{ ...run, userKernels: [{ format: 'Q4_K', path: '/k', shared: '1e3' }] }],
+        /shared memory is a byte count/,
+      ],
+      ['startRun', [{ ...run, userKernels: [{ format: 'Q4_K', path: '/k', extra: 1 }] }], /userKernels\.0/],
+      ['pickFile', ['folder'], /pickFile: invalid/],
+      ['codeObjectInfo', ['a\0b'], /NUL byte/],
+      ['startSelftest', [{ backend: 'metal', deviceIndex: 0, quick: true }], /invalid backend/],
+      ['startSelftest', [{ backend: 'cpu', deviceIndex: 0, quick: true, formats: [] }], /invalid formats/],
+      ['checkPair', [{ modelId: 'm', tensor: 't', input: 'identity' }], /invalid output/],
+      ['checkPair', [{ modelId: 'm', tensor: 't', input: 'identity', output: 'y', m: 0 }], /invalid m/],
+      ['weightGrid', [{ resultId: 'r', maxRows: 0, maxCols: 1, metric: 'abs' }], /invalid maxRows/],
     ];
     for (const [m, args, re] of bad) {
       let err: Error | null = null;
@@ -191,6 +221,12 @@ describe('allowed model paths', () => {
       expect(a.isAllowed('/home/u/model.gguf')).toBe(false);
       a.allow('/home/u/model.gguf');
       expect(a.isAllowed('/home/u/./model.gguf')).toBe(true);
+      // code objects and float32 files: only those chosen with Browse… (a dialog)
+      expect(() => a.checkChosen('/home/u/k.cubin')).toThrow(
+        /k\.cubin was not chosen since the app started: choose it with Browse…/,
+      );
+      a.allow('/home/u/k.cubin');
+      expect(() => a.checkChosen('/home/u/k.cubin')).not.toThrow();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -102,7 +102,10 @@ describe('the method table', () => {
       on: () => undefined,
     };
     const forwarded: string[] = [];
-    const hooks: ShellHooks = { pickModelFile: async () => '/chosen.gguf' };
+    const hooks: ShellHooks = {
+      pickModelFile: async () => '/chosen.gguf',
+      pickFile: async () => '/chosen.gguf',
+    };
     registerApiHandlers(ipc, {
       handlers: createApiHandlers(async (m) => {
         forwarded.push(m);
@@ -117,7 +120,8 @@ describe('the method table', () => {
     for (const m of API_METHOD_NAMES) {
       const handler = handled.get(apiChannel(m))!;
       expect(await handler({ trusted: false })).toMatchObject({ ok: false, message: /refused/ });
-      const reply = await handler({ trusted: true });
+      // a shell hook parses its arguments first: pickFile gets a valid one
+      const reply = await handler({ trusted: true }, ...(m === 'pickFile' ? ['code-object'] : []));
       if (API_METHODS[m].shellOnly) expect(reply).toEqual({ ok: true, value: '/chosen.gguf' });
       else expect(reply).toEqual({ ok: true, value: m });
     }

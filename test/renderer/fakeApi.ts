@@ -7,6 +7,10 @@ import { compareRecords } from '../../src-main/engine/records/compare';
 import { recordCounts, type RunRecord } from '../../src-main/engine/records/schema';
 import type {
   AppInfo,
+  CheckRequest,
+  CodeObjectInfo,
+  SelftestRequest,
+  SelftestRowData,
   CompareRequest,
   Comparison,
   ComparisonExportRequest,
@@ -276,15 +280,148 @@ export class FakeApi implements QuantScopeApi {
   }
   async cancelRun(runId: string) {
     this.calls.push(`cancelRun:${runId}`);
-    const r = this.runs.get(runId);
+    const r = this.runs.get(runId) ?? this.selftests.get(runId);
     if (r) r.cancelled = true;
   }
   onRunEvent(cb: (ev: RunEvent) => void) {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);
   }
+  async pickFile(): Promise<string | null> {
+    return null;
+  }
+  async codeObjectInfo(path: string): Promise<CodeObjectInfo> {
+    this.calls.push(`codeObjectInfo:${path}`);
+    if (!path.startsWith('/models/'))
+      throw new Error(`code object ${path} is outside the folders this server may open`);
+    return { path, fileName: path.split('/').pop()!, size: 4096, sha256: 'ab'.repeat(32) };
+  }
+  selftests = new Map<string, { cancelled: boolean }>();
+  async startSelftest(req: SelftestRequest): Promise<{ runId: string }> {
+    this.calls.push(`startSelftest:${req.backend}:${req.quick ? 'quick' : 'full'}`);
+    const runId = `selftest${++this.runCounter}`;
+    const state = { cancelled: false };
+    this.selftests.set(runId, state);
+    const formats = req.formats ?? ['Q4_0', 'Q4_K', 'Q8_0'];
+    const rows: SelftestRowData[] = formats.flatMap((format) =>
+      [1, 16].map((m) => ({
+        format,
+        n: 67,
+        k: 96,
+        m,
+        weights: 'random',
+        requested: 'auto',
+        path: 'cpu-f32',
+        nmse: 1e-14,
+        threshold: 1e-8,
+        result: 'pass' as const,
+        detail: '',
+        ms: 2,
+        arithmetic: 'f32',
+        arithmeticNmse: 0,
+      })),
+    );
+    const total = rows.length;
+    const jobMs = this.opts.jobMs ?? 5;
+    setTimeout(
+      () => this.emit({ type: 'selftest-started', runId, total, device: 'cpu:0 Fake CPU', request: req }),
+      0,
+    );
+    let i = 0;
+    const step = () => {
+      if (state.cancelled || i >= total) {
+        this.emit({
+          type: 'selftest-finished',
+          runId,
+          status: state.cancelled ? 'cancelled' : 'done',
+          passed: i,
+          failed: 0,
+        });
+        return;
+      }
+      this.emit({ type: 'selftest-row', runId, index: i, total, row: rows[i] });
+      i++;
+      setTimeout(step, jobMs);
+    };
+    setTimeout(step, jobMs);
+    return { runId };
+  }
+  checks: TensorResult[] = [];
+  async checkPair(req: CheckRequest): Promise<TensorResult> {
+    this.calls.push(`checkPair:${req.tensor}:${req.input}:${req.output}`);
+    const model = this.models.get(req.modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    const t = model.tensors.find((x) => x.name === req.tensor);
+    if (!t) throw new Error(`no tensor named '${req.tensor}' in ${model.fileName}`);
+    const identity = req.input === 'identity';
+    const m = req.m ?? t.k;
+    const fail = req.output.includes('wrong');
+    const result: TensorResult = {
+      resultId: `check${this.checks.length + 1}:${t.name}:${m}`,
+      runId: `check${this.checks.length + 1}`,
+      tensor: t.name,
+      type: t.typeName,
+      n: t.n,
+      k: t.k,
+      m,
+      backend: 'cpu',
+      device: `output ${req.output.split('/').pop()}`,
+      path: 'custom',
+      pathDetail: identity ? 'identity input' : `input ${req.input.split('/').pop()}`,
+      status: fail ? 'fail' : 'pass',
+      threshold: 1e-8,
+      metrics: {
+        nmse: fail ? 0.25 : 1e-15,
+        maxAbsErr: fail ? 0.5 : 1e-7,
+        maxRelErr: fail ? 1 : 1e-8,
+        nanMismatches: 0,
+        infMismatches: 0,
+        count: m * t.n,
+        worst: null,
+      },
+      timing: null,
+      unfused: null,
+      weightBytes: t.nbytes,
+      gridAvailable: true,
+      elapsedMs: 0,
+      arithmetic: req.arithmetic ?? 'f32',
+      arithmeticNmse: 0,
+      diagnosis: fail
+        ? {
+            class: 'nibble-order',
+            sentence: `the low and high nibbles of each ${t.typeName} byte are swapped`,
+            evidence: ['12 of 96 probed weights wrong', 'first: row 0, block 0, sub-block 0, position 1'],
+          }
+        : null,
+      ...(fail && identity
+        ? {
+            weightMap: {
+              n: t.n,
+              k: t.k,
+              blockElems: 32,
+              subElems: 32,
+              spans: [[0, t.k]] as [number, number][],
+            },
+          }
+        : {}),
+    };
+    this.checks.push(result);
+    return result;
+  }
+  async weightGrid(req: ErrorGridRequest): Promise<ErrorGrid> {
+    const r = this.checks.find((x) => x.resultId === req.resultId);
+    if (!r?.weightMap) throw new Error('the probed weights of that result are no longer kept');
+    const g = await this.grid({ ...r, m: r.n, n: r.k }, req);
+    return g;
+  }
   async errorGrid(req: ErrorGridRequest): Promise<ErrorGrid> {
-    const r = [...this.runs.values()].flatMap((x) => x.results).find((x) => x.resultId === req.resultId);
+    const r =
+      [...this.runs.values()].flatMap((x) => x.results).find((x) => x.resultId === req.resultId) ??
+      this.checks.find((x) => x.resultId === req.resultId);
+    if (!r) throw new Error(`result ${req.resultId} is no longer kept: run again`);
+    return this.grid(r, req);
+  }
+  private async grid(r: { m: number; n: number }, req: ErrorGridRequest): Promise<ErrorGrid> {
     if (!r) throw new Error(`result ${req.resultId} is no longer kept: run again`);
     const rowStart = req.rowStart ?? 0;
     const rowEnd = req.rowEnd ?? r.m;

@@ -41,6 +41,10 @@ function fakeEngine() {
     openRecord: rec('openRecord', {} as never),
     compareRecords: rec('compareRecords', {} as never),
     exportComparison: rec('exportComparison', { fileName: 'c.html', content: '<p>c</p>' }),
+    codeObjectInfo: rec('codeObjectInfo', { path: '/x/k.cubin', fileName: 'k.cubin', size: 1, sha256: 'ab' }),
+    startSelftest: rec('startSelftest', { runId: 's1' }),
+    checkPair: rec('checkPair', {} as never),
+    weightGrid: rec('weightGrid', { resultId: 'x' } as never),
     async dispose() {
       engine.disposed = true;
     },

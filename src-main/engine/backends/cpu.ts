@@ -14,6 +14,7 @@ import { CPU_TYPES, activationSums, needsActivationSums, type CpuRowsPayload } f
 import type {
   Backend,
   BackendSession,
+  SessionOptions,
   BackendStatus,
   DeviceInfo,
   LoadedWeights,
@@ -255,7 +256,9 @@ export const cpuBackend: Backend = {
       return { backend: 'cpu', available: false, reason: oneLine(e), devices: [] };
     }
   },
-  async open(deviceIndex: number): Promise<BackendSession> {
+  async open(deviceIndex: number, opts: SessionOptions = {}): Promise<BackendSession> {
+    if (opts.userKernels?.length)
+      throw new Error('user kernels are GPU code objects: they run on cuda or hip, not on the cpu');
     if (deviceIndex !== 0)
       throw new Error(`cpu:${deviceIndex} does not exist (the cpu backend has one device, cpu:0)`);
     // a session (one run) measures its own copy bandwidth; the last one measured is not carried over

@@ -96,9 +96,24 @@ export interface BackendSession {
   close(): Promise<void>;
 }
 
+/** A user's code object for one format, as a session takes it (the run's, not the environment's). */
+export interface SessionUserKernel {
+  /** ggml type id */
+  type: number;
+  path: string;
+  grid?: string;
+  block?: string;
+  shared?: string;
+}
+
+export interface SessionOptions {
+  /** code objects that replace QuantScope's kernel for their formats (GPU backends; the cpu refuses them) */
+  userKernels?: readonly SessionUserKernel[];
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   /** never throws: an unavailable backend says why */
   status(): Promise<BackendStatus>;
-  open(deviceIndex: number): Promise<BackendSession>;
+  open(deviceIndex: number, opts?: SessionOptions): Promise<BackendSession>;
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { CopyBandwidthMeasurement } from '../../../src-shared/contract';
 import type { GgufFile } from '../gguf';
+import type { SelftestRow } from '../selftest';
 import { APP_COMMIT, APP_VERSION } from '../version';
 import { RECORD_SCHEMA, RECORD_VERSION, type RecordKind, type RecordResult, type RunRecord } from './schema';
 import { RecordStore, defaultRecordsDir, newRecordId } from './store';
@@ -98,4 +99,60 @@ export function recordStoreFor(opts: { dir?: string; disabled?: boolean }): Reco
   if (opts.dir) return new RecordStore(opts.dir);
   if (process.env.QS_NO_RECORD === '1') return null;
   return new RecordStore(defaultRecordsDir());
+}
+
+/** JSON has no NaN or infinity: such a value is kept as null (the status says what happened). */
+function finite(x: number | null | undefined): number | null {
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
+}
+
+/** The record of a selftest (the CLI's and the app's): its request and every case. */
+export function buildSelftestRecord(a: {
+  backend: string;
+  deviceIndex: number;
+  quick: boolean;
+  seed: number;
+  formats?: string[];
+  device: RecordDevice | null;
+  rows: readonly SelftestRow[];
+  status: string;
+  error?: string;
+}): RunRecord {
+  return buildRecord({
+    kind: 'selftest',
+    device: a.device,
+    model: null,
+    request: {
+      backend: a.backend,
+      deviceIndex: a.deviceIndex,
+      quick: a.quick,
+      seed: a.seed,
+      ...(a.formats ? { formats: a.formats } : {}),
+    },
+    status: a.status,
+    ...(a.error ? { error: a.error } : {}),
+    results: [],
+    selftest: {
+      backend: a.backend,
+      quick: a.quick,
+      seed: a.seed,
+      rows: a.rows.map((r) => ({
+        format: r.format,
+        n: r.n,
+        k: r.k,
+        m: r.m,
+        weights: r.weights,
+        requested: r.requested,
+        path: r.path,
+        status: r.result,
+        nmse: finite(r.nmse),
+        threshold: r.threshold,
+        arithmetic: r.arithmetic ?? null,
+        arithmeticError: finite(r.arithmeticNmse),
+        diagnosis: r.diagnosis ? { class: r.diagnosis.class, sentence: r.diagnosis.sentence } : null,
+        detail: r.detail,
+        ms: r.ms,
+      })),
+    },
+  });
 }

@@ -2,7 +2,7 @@
  * The correctness report: one self-contained file (HTML with inline CSS/SVG, Markdown, or JSON)
  * that says what ran where, what passed, by which threshold, and how fast.
  */
-import type { TensorResult, TimingSummary } from '../../../src-shared/contract';
+import type { TensorResult, TimingSummary, UserKernelRecord } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
 
 export interface ReportInput {
@@ -31,6 +31,8 @@ export interface ReportInput {
     arithmetic?: string | null;
     /** the activations (kind and seed, or the file) */
     activations?: string;
+    /** the users' code objects the run loaded, with their hashes */
+    userKernels?: UserKernelRecord[];
   };
   status: string;
   error?: string;
@@ -38,6 +40,14 @@ export interface ReportInput {
 }
 
 export const REPORT_SCHEMA = 'quantscope-report/1';
+
+/** One user kernel in a line: format, file, hash, geometry, declared arithmetic. */
+export function userKernelLine(u: UserKernelRecord): string {
+  const geo = [u.grid && `grid ${u.grid}`, u.block && `block ${u.block}`, u.shared && `shared ${u.shared}`]
+    .filter(Boolean)
+    .join(', ');
+  return `${u.format} ${u.path} (sha256 ${u.sha256}${geo ? `, ${geo}` : ''}, arithmetic ${u.arithmetic ?? 'f32'})`;
+}
 
 export function reportCounts(results: TensorResult[]) {
   return {
@@ -211,6 +221,9 @@ function reportMarkdown(input: ReportInput): string {
     `- Model: ${esc(input.model.fileName)} (${esc(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${esc(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)})`,
     `- Device: ${esc(deviceLine(input.device, input.backend))}`,
     `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${esc(input.request.arithmetic ?? 'per path')}; activations ${esc(input.request.activations ?? 'gaussian')}`,
+    ...(input.request.userKernels?.length
+      ? [`- User kernels: ${input.request.userKernels.map((u) => esc(userKernelLine(u))).join('; ')}`]
+      : []),
     `- Results: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total}; run ${esc(input.status)}${input.error ? ` (${esc(input.error)})` : ''}`,
     `- Run ${esc(input.runId)}, ${esc(input.startedAt)} → ${esc(input.createdAt)}; QuantScope ${esc(input.appVersion)}; ${esc(input.host)}`,
     '',
@@ -310,7 +323,7 @@ text.peak{fill:#c0392b}text.copy{fill:#1f8a4c}.muted{color:#667}
 <dt>Model</dt><dd>${h(input.model.fileName)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
 <dt>Device</dt><dd>${h(deviceLine(input.device, input.backend))}</dd>
 <dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
-<dt>Results</dt><dd>${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
+${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.userKernels.map((u) => h(userKernelLine(u))).join('<br>')}</dd>\n` : ''}<dt>Results</dt><dd>${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
 <dt>Reference</dt><dd>weights dequantized exactly as llama.cpp does, operands rounded as the path's declared arithmetic says, every product summed in float64; NMSE = Σ(got−ref)² / Σref² (the kernel error, the verdict); arith. NMSE = the declared reference against the exact float32-input one (what the rounding costs)</dd>
 <dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>
 </dl>

@@ -14,6 +14,7 @@ import type {
   KernelPath,
   LoadedWeights,
   PathChoice,
+  SessionOptions,
   Timing,
 } from '../backends/types';
 import type { GgufFile, GgufTensorInfo } from '../gguf';
@@ -24,6 +25,7 @@ import { compareOutputs } from '../compare';
 import { activationsFor, type ActivationSource } from './activations';
 import { arithmeticFor } from '../arithmetic/schemes';
 import { judgeOutput } from './verdict';
+import { storeWeightMap } from './weight-map';
 import type { OutputStore } from './outputs';
 import { oneLine } from '../../../src-shared/contract';
 
@@ -51,6 +53,9 @@ export interface RunPlan {
   onEvent: (ev: RunEvent) => void;
   /** timing repeats (default 20 after 3 warm-ups on GPUs, 3 after 1 on the cpu) */
   repeats?: number;
+  /** the run's user code objects (GPU backends), and the arithmetic each declares by format name */
+  session?: SessionOptions;
+  userArithmetic?: ReadonlyMap<string, string>;
   warmup?: number;
 }
 
@@ -134,7 +139,7 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
 
   try {
     checkAbort(signal);
-    session = await plan.backend.open(plan.deviceIndex);
+    session = await plan.backend.open(plan.deviceIndex, plan.session);
     device = session.device;
     let index = 0;
     for (const tensorJobs of jobsByTensor) {
@@ -283,7 +288,10 @@ async function runJob(
   let verdict;
   let scheme;
   try {
-    scheme = arithmeticFor(path, typeName(tensor.type), plan.arithmetic);
+    // a run's user kernel declares its arithmetic itself (the environment's kernels by variable)
+    const declared =
+      plan.arithmetic ?? (path === 'custom' ? plan.userArithmetic?.get(typeName(tensor.type)) : null);
+    scheme = arithmeticFor(path, typeName(tensor.type), declared);
     verdict = await judgeOutput({
       type: tensor.type,
       n: tensor.n,
@@ -352,6 +360,7 @@ async function runJob(
   const gridAvailable = plan.outputs
     ? plan.outputs.put(resultId, { ref: verdict.declared, got, m, n: tensor.n })
     : false;
+  const weightMap = storeWeightMap(plan.outputs, resultId, verdict.probe);
   return {
     ...baseResult(plan, tensor, m, device),
     path,
@@ -364,5 +373,6 @@ async function runJob(
     gridAvailable,
     elapsedMs: performance.now() - t0,
     ...arithmetic,
+    ...(weightMap ? { weightMap } : {}),
   };
 }

@@ -47,6 +47,8 @@ export interface Verdict {
   exact: Float64Array;
   arithmeticNmse: number;
   diagnosis: Diagnosis | null;
+  /** for a FAIL: the identity probe the diagnosis looked at (the weights as the kernel decodes them) */
+  probe: Probe | null;
 }
 
 export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
@@ -78,8 +80,8 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
   const status = judge(metrics, threshold);
   const arithmeticNmse = exactScheme ? 0 : nmse64(exact, declared);
   let diagnosis: Diagnosis | null = null;
+  let probe: Probe | null = null;
   if (status === 'fail') {
-    let probe: Probe | null = null;
     if (v.selfProbe) probe = { type, n, k, data, elems: v.selfProbe, got, ref: declared };
     else if (v.runProbe) {
       const elems = probeElements(k);
@@ -113,5 +115,5 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
           : fromOutput;
     }
   }
-  return { status, threshold, metrics, declared, exact, arithmeticNmse, diagnosis };
+  return { status, threshold, metrics, declared, exact, arithmeticNmse, diagnosis, probe };
 }

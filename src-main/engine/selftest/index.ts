@@ -46,6 +46,10 @@ export interface SelftestOptions {
   /** only these ggml type ids (default: every type the backend has kernels for) */
   types?: number[];
   signal?: AbortSignal;
+  /** the session is open: how many cases follow, on which device */
+  onStart?: (total: number, device: string) => void;
+  /** each case as it finishes (index from 0) */
+  onRow?: (row: SelftestRow, index: number, total: number) => void;
 }
 
 /** Every registered format, in the registry's order. */
@@ -232,9 +236,9 @@ export async function selftest(
   let session: BackendSession | undefined;
   try {
     session = await backend.open(opts.deviceIndex ?? 0);
-    line(
-      `selftest on ${backend.kind}:${session.device.index} ${session.device.name} (${session.device.arch}), ${cases.length} cases`,
-    );
+    const device = `${backend.kind}:${session.device.index} ${session.device.name} (${session.device.arch})`;
+    line(`selftest on ${device}, ${cases.length} cases`);
+    opts.onStart?.(cases.length, device);
     for (const c of cases) {
       if (opts.signal?.aborted) throw new Error('cancelled');
       const t0 = performance.now();
@@ -298,6 +302,7 @@ export async function selftest(
       row.ms = performance.now() - t0;
       rows.push(row);
       line(fmtRow(row));
+      opts.onRow?.(row, rows.length - 1, cases.length);
     }
   } finally {
     await session?.close();

@@ -234,6 +234,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const hooks: ShellHooks = {
     // No native dialog in browser mode; the UI lists listModelFiles().
     pickModelFile: async () => null,
+    // Nor for code objects and float32 files: the page takes a path, which the engine checks.
+    pickFile: async () => null,
     // Open the resolved path that was checked, so a link swapped afterwards cannot redirect the read.
     openModel: async ([p], forward) => forward([await checkModelPath(p)]),
   };

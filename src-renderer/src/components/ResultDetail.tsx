@@ -14,8 +14,9 @@ import { flops, intensity } from '../lib/charts';
 import { verdictText } from '../lib/results';
 import { protocolLabel, spreadWarning } from '../lib/timing';
 import { HeatmapForResult } from './Heatmap';
+import { WeightMapForResult } from './WeightMap';
 import { ErrorBoundary } from './ErrorBoundary';
-import type { BackendKind, Metrics, TimingSummary } from '../../../src-shared/contract';
+import type { BackendKind, Metrics, TensorResult, TimingSummary } from '../../../src-shared/contract';
 
 function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
   return (
@@ -116,6 +117,18 @@ export function ResultDetail() {
       </div>
     );
   }
+  return <ResultDetailView r={r} />;
+}
+
+/** Why a FAIL has no weight map: the diagnosis rests on the output alone. */
+function outputOnlyNote(r: TensorResult): string {
+  if (r.path === 'custom' && r.pathDetail?.startsWith('input '))
+    return 'Only output-space evidence: this pair was not made with identity activations, so the weights themselves were not probed. Judge an identity-input pair to map the wrong weights.';
+  return 'Only output-space evidence: no identity probe of the weights is kept for this result, so the diagnosis rests on the output alone.';
+}
+
+/** One result in full: verdict, diagnosis, metrics, timing, path, the output heatmap and the weight map. */
+export function ResultDetailView({ r }: { r: TensorResult }) {
   return (
     <div className="card detail" data-testid="result-detail" data-result-id={r.resultId}>
       <div className="detail-head">
@@ -221,9 +234,28 @@ export function ResultDetail() {
           {r.error}
         </p>
       ) : (
-        <ErrorBoundary area="Heatmap">
-          <HeatmapForResult result={r} />
-        </ErrorBoundary>
+        <div className={r.status === 'fail' ? 'maps two' : 'maps'}>
+          <ErrorBoundary area="Heatmap">
+            <HeatmapForResult result={r} />
+          </ErrorBoundary>
+          {r.status === 'fail' &&
+            (r.weightMap ? (
+              <ErrorBoundary area="Weight map">
+                <div>
+                  {r.diagnosis && (
+                    <p className="fail-text small" data-testid="weight-map-sentence">
+                      {r.diagnosis.sentence}
+                    </p>
+                  )}
+                  <WeightMapForResult result={r} />
+                </div>
+              </ErrorBoundary>
+            ) : (
+              <p className="hint" data-testid="weight-map-none">
+                {outputOnlyNote(r)}
+              </p>
+            ))}
+        </div>
       )}
     </div>
   );

@@ -4,6 +4,21 @@ import { BATCH_CHOICES, MAX_REPEATS, parseBatchSizes } from '../store';
 import { isActive } from '../lib/runState';
 import { fmtBytes, fmtNum } from '../lib/format';
 import type { BackendKind, PathChoice, TimingChoice } from '../../../src-shared/contract';
+import { ACTIVATION_KINDS, ARITHMETIC_SCHEMES } from '../../../src-shared/contract/types';
+import { UserKernelsField } from './UserKernels';
+
+const ACTIVATIONS: Record<(typeof ACTIVATION_KINDS)[number], { label: string; hint: string }> = {
+  gaussian: { label: 'Gaussian', hint: 'independent normal(0, 1) values from the seed' },
+  outliers: {
+    label: 'Outliers',
+    hint: 'Gaussian with one channel in 128 twenty times larger, like the outlier channels of LLM activations',
+  },
+  outliers100: { label: 'Outliers ×100', hint: 'Gaussian with one channel in 128 a hundred times larger' },
+  embeddings: {
+    label: 'Embeddings',
+    hint: "rows of the model's own token_embd.weight, dequantized, for token ids drawn from the seed",
+  },
+};
 
 const TIMING: { v: TimingChoice; label: string; hint: string }[] = [
   { v: 'none', label: 'None', hint: 'correctness only' },
@@ -265,6 +280,52 @@ export function RunSetup() {
           />
         </div>
       </div>
+
+      <div className="field">
+        <label>Activations</label>
+        <div className="seg seg-wrap" role="radiogroup" aria-label="Activations">
+          {ACTIVATION_KINDS.map((a) => (
+            <button
+              key={a}
+              role="radio"
+              aria-checked={c.activations === a}
+              className={c.activations === a ? 'on' : ''}
+              title={ACTIVATIONS[a].hint}
+              data-testid={`activations-${a}`}
+              onClick={() => s.setConfig({ activations: a })}
+            >
+              {ACTIVATIONS[a].label}
+            </button>
+          ))}
+        </div>
+        <p className="hint" data-testid="activations-hint">
+          {ACTIVATIONS[(c.activations as keyof typeof ACTIVATIONS) ?? 'gaussian']?.hint ?? c.activations} ·
+          seed {c.seed}
+        </p>
+      </div>
+
+      <div className="field">
+        <label htmlFor="arithmetic">Declared arithmetic</label>
+        <select
+          id="arithmetic"
+          value={c.arithmetic}
+          data-testid="arithmetic"
+          onChange={(e) => s.setConfig({ arithmetic: e.target.value })}
+        >
+          <option value="">each path&apos;s own</option>
+          {ARITHMETIC_SCHEMES.map((a) => (
+            <option key={a} value={a}>
+              {a}
+            </option>
+          ))}
+        </select>
+        <p className="hint">
+          Every result is judged against the reference of this arithmetic (docs/arithmetic.md); a user kernel
+          declares its own below.
+        </p>
+      </div>
+
+      <UserKernelsField />
 
       <label className="check">
         <input

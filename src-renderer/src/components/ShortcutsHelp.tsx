@@ -7,7 +7,7 @@ const SHORTCUTS: [string, string][] = [
   [`${MOD}+O`, 'Open a model'],
   [`${MOD}+R  /  Ctrl+Enter`, 'Run the selected tensors'],
   ['Esc', 'Cancel the run / close a dialog'],
-  ['1  2  3  4', 'Model, Results, Charts, History'],
+  ['1  2  3  4  5', 'Model, Results, Charts, History, Kernels'],
   ['Shift+click', 'Select a range of tensors'],
   ['Drag on heatmap', 'Zoom into a region'],
   ['?', 'This help'],

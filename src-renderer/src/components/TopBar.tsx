@@ -9,6 +9,7 @@ const TABS: { id: View; label: string; key: string }[] = [
   { id: 'results', label: 'Results', key: '2' },
   { id: 'charts', label: 'Charts', key: '3' },
   { id: 'history', label: 'History', key: '4' },
+  { id: 'kernels', label: 'Kernels', key: '5' },
 ];
 
 /** Trigger a browser download of a report the engine returned as text. */

@@ -18,6 +18,7 @@ import type {
   LoadedWeights,
   RunOptions,
   RunResult,
+  SessionOptions,
   Timing,
   TimingOptions,
   WeightsDesc,
@@ -286,7 +287,7 @@ export function createGpuBackend(
         }
       }
     },
-    async open(deviceIndex: number): Promise<BackendSession> {
+    async open(deviceIndex: number, sessionOpts: SessionOptions = {}): Promise<BackendSession> {
       let rt: GpuRuntime;
       try {
         rt = makeRuntime();
@@ -301,7 +302,12 @@ export function createGpuBackend(
         rt.useDevice(deviceIndex);
         const info = rt.deviceInfo(deviceIndex);
         info.memoryFree = rt.memGetInfo().free;
-        const s = new GpuSession(kind, rt, info, readSessionConfig(kind, options));
+        const s = new GpuSession(
+          kind,
+          rt,
+          info,
+          readSessionConfig(kind, options, process.env, sessionOpts.userKernels),
+        );
         try {
           info.copyBandwidth = s.measureCopyBandwidth();
         } catch {

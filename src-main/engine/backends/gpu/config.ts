@@ -84,9 +84,35 @@ export interface GpuBackendOptions {
 }
 
 export interface CustomKernel {
-  /** the variable that named it, e.g. Q4_K_MATMUL_CUBIN */
+  /** what named it, for messages: the variable (Q4_K_MATMUL_CUBIN) or 'the Q4_K user kernel' of a run */
   variable: string;
   path: string;
+  /** its own launch geometry (a run's user kernel); absent: QS_CUSTOM_GRID / _BLOCK / _SHARED */
+  grid?: string;
+  block?: string;
+  shared?: string;
+}
+
+/** How a message names a custom kernel: "Q4_K_MATMUL_CUBIN=k.cubin" or "the Q4_K user kernel k.cubin". */
+export function customKernelLabel(c: CustomKernel): string {
+  return c.variable.includes('_MATMUL_') ? `${c.variable}=${c.path}` : `${c.variable} ${c.path}`;
+}
+
+/** A run's user kernel as the session's custom kernel for its format. */
+export function userCustomKernel(u: {
+  type: number;
+  path: string;
+  grid?: string;
+  block?: string;
+  shared?: string;
+}): CustomKernel {
+  return {
+    variable: `the ${typeName(u.type)} user kernel`,
+    path: u.path,
+    ...(u.grid ? { grid: u.grid } : {}),
+    ...(u.block ? { block: u.block } : {}),
+    ...(u.shared ? { shared: u.shared } : {}),
+  };
 }
 
 export interface GpuSessionConfig {
@@ -113,10 +139,15 @@ export interface GpuSessionConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The session's configuration. `userKernels` are a run's own code objects (the app passes them per
+ * run): each replaces, for its format, whatever the environment names.
+ */
 export function readSessionConfig(
   kind: 'cuda' | 'hip',
   opts: GpuBackendOptions,
   env: Env = process.env,
+  userKernels: readonly Parameters<typeof userCustomKernel>[0][] = [],
 ): GpuSessionConfig {
   const envTuning = env.QS_GPU_TUNING ? parseTuning(env.QS_GPU_TUNING, 'QS_GPU_TUNING') : {};
   const tuning = { ...DEFAULT_TUNING, ...envTuning, ...(opts.tuning ?? {}) };
@@ -127,6 +158,7 @@ export function readSessionConfig(
     const p = env[variable];
     if (p) customKernels.set(t.id, { variable, path: p });
   }
+  for (const u of userKernels) customKernels.set(u.type, userCustomKernel(u));
   return {
     tuning,
     defines,

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { typeName } from '../../ggml-types';
-import { customKernelSymbol, type GpuSessionConfig } from './config';
+import { customKernelLabel, customKernelSymbol, type CustomKernel, type GpuSessionConfig } from './config';
 import { gpuFormat } from './formats';
 import { KERNEL_HEADERS } from './kernel-sources';
 import type { DeviceMemory } from './memory';
@@ -151,35 +151,36 @@ export class KernelCache {
     return f;
   }
 
-  /** The user's kernel for a format (a Q*_MATMUL_* variable), or null where none is named. */
-  custom(type: number): { fn: GpuFunction; path: string; variable: string } | null {
+  /** The user's kernel for a format (a Q*_MATMUL_* variable or a run's user kernel), or null. */
+  custom(type: number): { fn: GpuFunction; path: string; variable: string; kernel: CustomKernel } | null {
     const c = this.config.customKernels.get(type);
     if (!c) return null;
     const { variable, path: p } = c;
+    const label = customKernelLabel(c);
     const key = `custom:${variable}:${p}`;
     let entry = this.modules.get(key);
     if (!entry) {
-      if (!fs.existsSync(p)) throw new Error(`${variable}=${p}: file not found`);
+      if (!fs.existsSync(p)) throw new Error(`${label}: file not found`);
       let image: Uint8Array;
       try {
         image = new Uint8Array(fs.readFileSync(p));
       } catch (e) {
-        throw new Error(`${variable}=${p}: cannot read: ${(e as Error).message}`);
+        throw new Error(`${label}: cannot read: ${(e as Error).message}`);
       }
       let mod: GpuModule;
       try {
         mod = this.rt.loadModule(image, `custom:${p}`);
       } catch (e) {
-        throw new Error(`${variable}=${p}: cannot load the code object: ${(e as Error).message}`);
+        throw new Error(`${label}: cannot load the code object: ${(e as Error).message}`);
       }
       entry = { mod, fns: new Map(), origin: `custom:${p}` };
       this.modules.set(key, entry);
     }
     const symbol = customKernelSymbol(type);
     try {
-      return { fn: this.fn(entry, symbol), path: p, variable };
+      return { fn: this.fn(entry, symbol), path: p, variable, kernel: c };
     } catch (e) {
-      throw new Error(`${variable}=${p}: symbol ${symbol} not found: ${(e as Error).message}`);
+      throw new Error(`${label}: symbol ${symbol} not found: ${(e as Error).message}`);
     }
   }
 

@@ -5,7 +5,7 @@
  * buffers are allocated here and listed in `scratch` for the caller to free.
  */
 import type { DeviceInfo, KernelPath, PathChoice } from '../types';
-import type { GpuSessionConfig } from './config';
+import { customKernelLabel, type GpuSessionConfig } from './config';
 import { gpuFormat } from './formats';
 import type { KernelCache, ModuleEntry } from './kernel-cache';
 import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
@@ -165,16 +165,24 @@ export class PathPlanner {
 
   // ---------------------------------------------------------------- one function per path
 
-  /** A user's code object: its geometry from QS_CUSTOM_GRID / _BLOCK / _SHARED. */
+  /** A user's code object: its own geometry (a run's user kernel), else QS_CUSTOM_GRID / _BLOCK / _SHARED. */
   private planCustom({ w, xPtr, yPtr, m }: PlanIo): Plan {
     const { n, k } = w;
     const c = this.kernels.custom(w.type)!;
     const dims = { m, n, k };
-    const grid = parseGeometry(this.config.customGrid, dims, 'QS_CUSTOM_GRID');
-    const block = parseGeometry(this.config.customBlock, dims, 'QS_CUSTOM_BLOCK');
-    const shared = Number(this.config.customShared ?? '0');
+    const own = c.kernel;
+    const grid = own.grid
+      ? parseGeometry(own.grid, dims, `${own.variable} grid`)
+      : parseGeometry(this.config.customGrid, dims, 'QS_CUSTOM_GRID');
+    const block = own.block
+      ? parseGeometry(own.block, dims, `${own.variable} block`)
+      : parseGeometry(this.config.customBlock, dims, 'QS_CUSTOM_BLOCK');
+    const sharedSpec = own.shared ?? this.config.customShared ?? '0';
+    const shared = Number(sharedSpec);
     if (!Number.isInteger(shared) || shared < 0)
-      throw new Error(`QS_CUSTOM_SHARED must be a byte count, got '${this.config.customShared}'`);
+      throw new Error(
+        `${own.shared !== undefined ? `${own.variable} shared` : 'QS_CUSTOM_SHARED'} must be a byte count, got '${sharedSpec}'`,
+      );
     const args = argsFor((wPtr): KernelArg[] => [
       { ptr: xPtr },
       { ptr: wPtr },
@@ -185,7 +193,7 @@ export class PathPlanner {
     ]);
     return {
       launches: [{ fn: c.fn, grid, block, shared, args }],
-      detail: `${c.fn.name} from ${c.variable}=${c.path}, grid ${grid.join('x')}, block ${block.join('x')}, shared ${shared}`,
+      detail: `${c.fn.name} from ${customKernelLabel(own)}, grid ${grid.join('x')}, block ${block.join('x')}, shared ${shared}`,
     };
   }
 

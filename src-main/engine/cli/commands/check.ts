@@ -8,36 +8,17 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GgufFile } from '../../gguf';
-import { SCHEMES, SCHEME_IDS, arithmeticFor, isSchemeId } from '../../arithmetic/schemes';
-import { checkArithmetic } from '../../reference';
+import { SCHEMES, SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
 import { errorGrid } from '../../compare';
-import { judgeOutput } from '../../run/verdict';
-import { activationSource } from '../../run/activations';
+import { PairInputError, judgePair } from '../../run/check-pair';
 import { renderReport, fmtExp } from '../../report/report';
 import { APP_VERSION } from '../../version';
 import { oneLine } from '../../../../src-shared/contract';
-import type { TensorResult } from '../../../../src-shared/contract';
 import { UsageError, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
 import { buildRecord, tensorsHash } from '../../records/build';
 import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
-
-async function readF32(file: string, what: string): Promise<Float32Array> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch (e) {
-    throw new UsageError(
-      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  if (buf.length % 4 !== 0)
-    throw new UsageError(`${what} ${file}: ${buf.length} bytes is not whole float32 values`);
-  const a = new Float32Array(buf.length / 4);
-  new Uint8Array(a.buffer).set(buf);
-  return a;
-}
 
 export const checkCommand: CliCommand = {
   name: 'check',
@@ -95,83 +76,33 @@ ${RECORD_HELP}
     }
     try {
       const t = file.header.tensors.find((x) => x.name === name);
-      if (!t) throw new UsageError(`no tensor named '${name}' in ${path.basename(p)}`);
-      if (!t.supported)
-        throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       const identity = input === 'identity';
-      const m = identity && ctx.values.m === undefined ? t.k : intOption(ctx.values, 'm', 0, 1, 1 << 24);
+      const m =
+        identity && ctx.values.m === undefined ? undefined : intOption(ctx.values, 'm', 0, 1, 1 << 24);
       if (ctx.values.m === undefined && !identity) throw new UsageError('check: --m <M> is required');
-      if (identity && m !== t.k)
+      if (identity && t && m !== undefined && m !== t.k)
         throw new UsageError(`--input identity: m must equal k=${t.k} (the k × k identity), got --m ${m}`);
-      let scheme;
+      let judged;
       try {
-        scheme = arithmeticFor('custom', t.typeName, arith ?? null);
-        checkArithmetic(scheme, t.type);
+        judged = await judgePair(file, {
+          tensor: name,
+          input,
+          output,
+          m,
+          arithmetic: arith ?? null,
+          threshold,
+        });
       } catch (e) {
-        throw new UsageError(oneLine(e));
+        if (e instanceof PairInputError) throw new UsageError(e.message.replace(/^(input|output) /, '--$1 '));
+        throw e;
       }
-      let x: Float32Array;
-      if (identity) {
-        x = new Float32Array(0); // never multiplied: the reference of the identity is computed directly
-      } else {
-        try {
-          x = await (await activationSource(input, 0))(t.name, m, t.k);
-        } catch (e) {
-          throw new UsageError(oneLine(e));
-        }
-        const all = await readF32Count(input);
-        if (all !== null && all !== m * t.k)
-          throw new UsageError(`--input ${input} has ${all} values; m=${m} × k=${t.k} needs ${m * t.k}`);
-      }
-      const got = await readF32(output, '--output');
-      if (got.length !== m * t.n)
-        throw new UsageError(
-          `--output ${output} has ${got.length} values; m=${m} × n=${t.n} needs ${m * t.n}`,
-        );
-      const data = await file.readTensor(t);
-      const elems = identity ? Array.from({ length: t.k }, (_, i) => i) : undefined;
-      const v = await judgeOutput({
-        type: t.type,
-        n: t.n,
-        k: t.k,
-        data,
-        x,
-        m,
-        got,
-        scheme,
-        threshold,
-        selfProbe: elems,
-      });
-      const result: TensorResult = {
-        resultId: `check:${t.name}:${m}`,
-        runId: `check-${process.pid}`,
-        tensor: t.name,
-        type: t.typeName,
-        n: t.n,
-        k: t.k,
-        m,
-        backend: 'cpu',
-        device: `output ${path.basename(output)}`,
-        path: 'custom',
-        pathDetail: identity ? 'identity input' : `input ${path.basename(input)}`,
-        status: v.status,
-        threshold: v.threshold,
-        metrics: v.metrics,
-        timing: null,
-        unfused: null,
-        weightBytes: t.nbytes,
-        gridAvailable: false,
-        elapsedMs: 0,
-        arithmetic: scheme.id,
-        arithmeticNmse: v.arithmeticNmse,
-        diagnosis: v.diagnosis,
-      };
+      const { result, verdict: v, scheme, got } = judged;
       ctx.stdout.write(resultsTable([result]));
       ctx.stdout.write(
         `\n${v.status.toUpperCase()}: kernel NMSE ${fmtExp(v.metrics.nmse)} against the ${scheme.id} reference (bar ${fmtExp(v.threshold)}); arithmetic NMSE ${fmtExp(v.arithmeticNmse)}\n`,
       );
       if (v.diagnosis)
-        ctx.stdout.write(`diagnosis ${t.name}: ${v.diagnosis.class}: ${v.diagnosis.sentence}\n`);
+        ctx.stdout.write(`diagnosis ${result.tensor}: ${v.diagnosis.class}: ${v.diagnosis.sentence}\n`);
       await saveRunRecord(ctx, records, async () =>
         buildRecord({
           kind: 'check',
@@ -180,11 +111,11 @@ ${RECORD_HELP}
             fileName: path.basename(p),
             path: path.resolve(p),
             fileSize: file.header.fileSize,
-            tensorsHash: await tensorsHash(file, [t.name]),
+            tensorsHash: await tensorsHash(file, [result.tensor]),
           },
           request: {
-            tensors: [t.name],
-            batchSizes: [m],
+            tensors: [result.tensor],
+            batchSizes: [result.m],
             path: 'custom',
             arithmetic: scheme.id,
             activations: identity ? 'identity' : `file ${path.basename(input)}`,
@@ -196,7 +127,11 @@ ${RECORD_HELP}
           results: [{ ...result, arithmeticError: v.arithmeticNmse } as unknown as RecordResult],
         }),
       );
-      const grid = errorGrid(v.declared, got, m, t.n, { maxRows: 64, maxCols: 64, metric: 'rel' });
+      const grid = errorGrid(v.declared, got, result.m, result.n, {
+        maxRows: 64,
+        maxCols: 64,
+        metric: 'rel',
+      });
       if (jsonPath)
         await fs.writeFile(
           jsonPath,
@@ -233,7 +168,7 @@ ${RECORD_HELP}
               device: null,
               backend: 'check',
               request: {
-                batchSizes: [m],
+                batchSizes: [result.m],
                 seed: 0,
                 timing: 'none',
                 path: 'custom',
@@ -255,10 +190,3 @@ ${RECORD_HELP}
     }
   },
 };
-
-/** The float32 count of a raw activation file (null for .npy, whose shape was checked on reading). */
-async function readF32Count(file: string): Promise<number | null> {
-  if (file.toLowerCase().endsWith('.npy')) return null;
-  const st = await fs.stat(file);
-  return st.size / 4;
-}

@@ -5,7 +5,7 @@ import { selftest } from '../../selftest';
 import { typeByName } from '../../ggml-types';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
-import { buildRecord } from '../../records/build';
+import { buildSelftestRecord } from '../../records/build';
 
 export const selftestCommand: CliCommand = {
   name: 'selftest',
@@ -65,48 +65,17 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     ctx.stdout.write(`selftest ${kind}: ${res.passed} passed, ${res.failed} failed (${secs} s)\n`);
     if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify(res, null, 1));
     await saveRunRecord(ctx, records, () =>
-      buildRecord({
-        kind: 'selftest',
+      buildSelftestRecord({
+        backend: kind,
+        deviceIndex,
+        quick: !!ctx.values.quick,
+        seed,
+        ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
         device: res.device,
-        model: null,
-        request: {
-          backend: kind,
-          deviceIndex,
-          quick: !!ctx.values.quick,
-          seed,
-          ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
-        },
+        rows: res.rows,
         status: 'done',
-        results: [],
-        selftest: {
-          backend: kind,
-          quick: !!ctx.values.quick,
-          seed,
-          rows: res.rows.map((r) => ({
-            format: r.format,
-            n: r.n,
-            k: r.k,
-            m: r.m,
-            weights: r.weights,
-            requested: r.requested,
-            path: r.path,
-            status: r.result,
-            nmse: finite(r.nmse),
-            threshold: r.threshold,
-            arithmetic: r.arithmetic ?? null,
-            arithmeticError: finite(r.arithmeticNmse),
-            diagnosis: r.diagnosis ? { class: r.diagnosis.class, sentence: r.diagnosis.sentence } : null,
-            detail: r.detail,
-            ms: r.ms,
-          })),
-        },
       }),
     );
     return res.failed === 0 ? 0 : 1;
   },
 };
-
-/** JSON has no NaN or infinity: such a value is kept as null (the status says what happened). */
-function finite(x: number | null | undefined): number | null {
-  return typeof x === 'number' && Number.isFinite(x) ? x : null;
-}

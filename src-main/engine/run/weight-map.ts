@@ -1,0 +1,76 @@
+/**
+ * The weight map of a FAIL: the identity probe's weights (as the kernel decoded them) beside the
+ * declared reference's, laid out as the weights are, rows x probed elements, so the UI can draw
+ * them over the format's blocks and sub-blocks. Kept in the output store next to the result's
+ * outputs; weightGrid reduces them like the output heatmap.
+ */
+import type { WeightMapInfo } from '../../../src-shared/contract';
+import type { Probe } from '../diagnosis';
+import { formatSpec } from '../formats/registry';
+import { typeInfo } from '../ggml-types';
+import type { OutputStore, StoredOutputs } from './outputs';
+
+/**
+ * The most probed weights a map keeps (12 bytes each): a run probes at most 512 elements a row, but an
+ * identity pair of a large tensor probes every weight, and a copy of all of them is not worth its memory.
+ */
+export const MAX_MAP_WEIGHTS = 16 << 20;
+
+/** The output store key of a result's weight map. */
+export const weightMapKey = (resultId: string): string => `${resultId}#weights`;
+
+/** Elements per block and per scale sub-block of a format (1 and 1 for float formats). */
+export function blockShape(
+  type: number,
+  data: Uint8Array,
+  k: number,
+): { blockElems: number; subElems: number } {
+  const fields = formatSpec(type)?.fields;
+  if (fields) {
+    const f = fields.decode(data, 0, k);
+    return { blockElems: f.blockElems, subElems: f.subElems };
+  }
+  const info = typeInfo(type);
+  const blockElems = info && !info.float ? info.blockElems : 1;
+  return { blockElems, subElems: blockElems };
+}
+
+/** Consecutive runs of sorted element indices as half-open spans. */
+export function elementSpans(elems: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const e of elems) {
+    const last = out[out.length - 1];
+    if (last && last[1] === e) last[1] = e + 1;
+    else out.push([e, e + 1]);
+  }
+  return out;
+}
+
+/** The probe as weights: ref and got [n][E] (row j, probed element r). */
+export function probeAsWeights(p: Probe): StoredOutputs {
+  const E = p.elems.length;
+  const ref = new Float64Array(p.n * E);
+  const got = new Float32Array(p.n * E);
+  for (let r = 0; r < E; r++)
+    for (let j = 0; j < p.n; j++) {
+      ref[j * E + r] = p.ref[r * p.n + j];
+      got[j * E + r] = p.got[r * p.n + j];
+    }
+  return { ref, got, m: p.n, n: E };
+}
+
+/** Stores a FAIL's probe for weightGrid; the map's description, or null when it cannot be kept. */
+export function storeWeightMap(
+  outputs: OutputStore | undefined,
+  resultId: string,
+  probe: Probe | null,
+): WeightMapInfo | null {
+  if (!outputs || !probe || probe.elems.length * probe.n > MAX_MAP_WEIGHTS) return null;
+  if (!outputs.put(weightMapKey(resultId), probeAsWeights(probe))) return null;
+  return {
+    n: probe.n,
+    k: probe.k,
+    ...blockShape(probe.type, probe.data, probe.k),
+    spans: elementSpans(probe.elems),
+  };
+}
