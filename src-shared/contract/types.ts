@@ -148,6 +148,11 @@ export interface RunRequest {
   arithmetic?: string | null;
   /** activations: gaussian (default), outliers, outliers100, embeddings, or a file path */
   activations?: string;
+  /**
+   * Several devices at once (`--device all`, `0,2,5`; an index may repeat): one worker thread per
+   * entry, each bound to its device, in parallel; `deviceIndex` is then ignored. Absent: one device.
+   */
+  devices?: number[];
 }
 
 /** The likely defect behind a FAIL (src-main/engine/diagnosis). */
@@ -230,6 +235,11 @@ export interface TensorResult {
   arithmeticNmse?: number | null;
   /** for a FAIL: the likely defect */
   diagnosis?: Diagnosis | null;
+  /** sha256 of the output buffer as the kernel wrote it (32 hex digits): equal hashes, equal bits */
+  outputHash?: string;
+  /** in a run over several devices: the position in the device list, and the device's index */
+  slot?: number;
+  deviceIndex?: number;
 }
 
 export type RunEvent =
