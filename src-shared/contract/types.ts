@@ -446,6 +446,19 @@ export interface RunRecordData {
   status: string;
   error?: string;
   results: RecordResultData[];
+  /** a run over several devices: every device's part (src-shared/devices.ts DeviceRunEntry) */
+  devices?: {
+    slot: number;
+    backend: string;
+    index: number;
+    name: string | null;
+    arch: string | null;
+    pciBusId?: string | null;
+    uuid?: string | null;
+    status: 'done' | 'cancelled' | 'failed';
+    error?: string;
+    thread?: number | null;
+  }[];
 }
 
 /** How one tensor at one batch size changed from the baseline record to the candidate. */

@@ -11,6 +11,7 @@ import type { DeviceRunEntry } from '../../../src-shared/devices';
 import type { GgufTensorInfo } from '../gguf';
 import type { Backend, DeviceInfo } from '../backends/types';
 import { executeRun, type RunPlan } from '../run/runner';
+import { oneLine } from '../../../src-shared/contract';
 import { deviceWorkerBackend, type DeviceThread } from './remote';
 
 export interface DevicesRunPlan extends Omit<RunPlan, 'deviceIndex' | 'slot' | 'reference' | 'onEvent'> {
@@ -160,4 +161,32 @@ export async function executeOnDevices(plan: DevicesRunPlan): Promise<DevicesRun
     errors: count('error'),
   });
   return { status, error, results, devices: entries, deviceInfos: outcomes.map((o) => o.device) };
+}
+
+/**
+ * Runs `work` once per device of the list, all at once, each with a backend whose sessions live on a
+ * worker thread of their own (GPU backends). A device whose work throws is that device's error; the
+ * others go on. Returns each slot's outcome in list order.
+ */
+export async function forEachDevice<T>(
+  local: Backend,
+  devices: readonly number[],
+  work: (backend: Backend, index: number, slot: number) => Promise<T>,
+  thread?: () => DeviceThread,
+): Promise<
+  (
+    | { slot: number; index: number; ok: true; value: T }
+    | { slot: number; index: number; ok: false; error: string }
+  )[]
+> {
+  const backend = deviceWorkerBackend(local, thread);
+  return Promise.all(
+    devices.map(async (index, slot) => {
+      try {
+        return { slot, index, ok: true as const, value: await work(backend, index, slot) };
+      } catch (e) {
+        return { slot, index, ok: false as const, error: oneLine(e) };
+      }
+    }),
+  );
 }

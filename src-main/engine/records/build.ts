@@ -8,6 +8,7 @@ import os from 'node:os';
 import type { GgufFile } from '../gguf';
 import { APP_COMMIT, APP_VERSION } from '../version';
 import { RECORD_SCHEMA, RECORD_VERSION, type RecordKind, type RecordResult, type RunRecord } from './schema';
+import type { DeviceRunEntry } from '../../../src-shared/devices';
 import { RecordStore, defaultRecordsDir, newRecordId } from './store';
 
 const CHUNK = 16 << 20;
@@ -49,6 +50,8 @@ export function buildRecord(args: {
   status: string;
   error?: string;
   results: RecordResult[];
+  /** a run over several devices: each device's part (docs/records.md) */
+  devices?: readonly DeviceRunEntry[];
   extra?: Record<string, unknown>;
 }): RunRecord {
   const created = args.createdAt ?? new Date();
@@ -77,6 +80,7 @@ export function buildRecord(args: {
     status: args.status,
     ...(args.error ? { error: args.error } : {}),
     results: args.results,
+    ...(args.devices ? { devices: args.devices.map((d) => ({ ...d })) } : {}),
     ...args.extra,
   };
 }

@@ -55,6 +55,11 @@ export const recordResultSchema = z
       .passthrough()
       .nullable()
       .optional(),
+    /** a run over several devices: the result's position in the device list, and the device index */
+    slot: num.int().min(0).optional(),
+    deviceIndex: num.int().min(0).optional(),
+    /** sha256 of the output buffer (32 hex digits): equal on two devices = bit-identical outputs */
+    outputHash: z.string().optional(),
   })
   .passthrough();
 export type RecordResult = z.infer<typeof recordResultSchema>;
@@ -72,6 +77,22 @@ const deviceSchema = z
     copyBandwidthGBs: nullableNum.optional(),
     driverVersion: z.string().nullable().optional(),
     runtimeVersion: z.string().nullable().optional(),
+  })
+  .passthrough();
+
+/** One device of a several-device run (src-shared/devices.ts DeviceRunEntry). */
+const deviceRunSchema = z
+  .object({
+    slot: num.int().min(0),
+    backend: z.string(),
+    index: num.int().min(0),
+    name: z.string().nullable(),
+    arch: z.string().nullable(),
+    pciBusId: z.string().nullable().optional(),
+    uuid: z.string().nullable().optional(),
+    status: z.enum(['done', 'cancelled', 'failed']),
+    error: z.string().optional(),
+    thread: num.nullable().optional(),
   })
   .passthrough();
 
@@ -110,6 +131,11 @@ export const runRecordSchema = z
     status: z.string(),
     error: z.string().optional(),
     results: z.array(recordResultSchema),
+    /**
+     * A run over several devices (`--device all`, `0,2,5`): every device's part, in list order;
+     * `device` then names the first device that opened. Absent on a one-device run.
+     */
+    devices: z.array(deviceRunSchema).optional(),
   })
   .passthrough();
 export type RunRecord = z.infer<typeof runRecordSchema>;
