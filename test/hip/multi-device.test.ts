@@ -16,6 +16,9 @@ import { cli } from '../cli/helpers';
 import { parseRecord } from '../../src-main/engine/records/schema';
 import { parseDeviceSpec, resolveDevices } from '../../src-main/engine/devices/spec';
 import { analyzeDevices } from '../../src-shared/devices';
+import { forEachDevice } from '../../src-main/engine/devices/run';
+import { setWorkerScript } from '../../src-main/engine/workers';
+import type { Backend } from '../../src-main/engine/backends/types';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fake_hip.c', import.meta.url));
 let gcc = true;
@@ -171,6 +174,36 @@ describe('device lists', () => {
   });
 });
 
+describe('device workers', () => {
+  it('a worker that dies fails its device, with one line, and the other device goes on', async () => {
+    setWorkerScript(fileURLToPath(new URL('./fixtures/device-worker.ts', import.meta.url)));
+    try {
+      const local: Backend = {
+        kind: 'hip',
+        status: async () => ({ backend: 'hip', available: true, devices: [] }),
+        open: () => Promise.reject(new Error('opened in a device worker only')),
+      };
+      const x = Float32Array.of(1, 2, 3);
+      const out = await forEachDevice(local, [0, 1], async (b, index) => {
+        const s = await b.open(index);
+        try {
+          const w = await s.load({ type: 8, n: 1, k: 3, data: new Uint8Array(4) });
+          const first = await s.run(w, x, 1);
+          return { y: Array.from(first.y), thread: (s as unknown as { threadId: number }).threadId };
+        } finally {
+          await s.close();
+        }
+      });
+      expect(out[0]).toMatchObject({ ok: true, value: { y: [2, 4, 6] } });
+      expect(out[1]).toMatchObject({ ok: false });
+      const err = (out[1] as { error: string }).error;
+      expect(err).toBe('the worker of hip:1 stopped (worker failed: exited with code 3)');
+    } finally {
+      setWorkerScript(null);
+    }
+  });
+});
+
 describe.skipIf(!gcc)('verify on several fake HIP devices', () => {
   it('two devices: a worker thread each, in parallel, every result tagged, PASS and exit 0', async () => {
     fake({ FAKE_HIP_DEVICES: 2, FAKE_HIP_LOG: log, FAKE_HIP_BARRIER: 2 });
@@ -291,6 +324,42 @@ describe.skipIf(!gcc)('verify on several fake HIP devices', () => {
     const r = await cli('verify', '--backend', 'hip', '--device', '0,2', ...TENSORS, '--no-record');
     expect(r.code).toBe(2);
     expect(r.err.trim()).toBe('quantscope: error: --device 2: hip has 2 device(s)');
+  });
+
+  it('bench --device all: speed per device with the spread between twins, the different one named', async () => {
+    fake({ FAKE_HIP_DEVICES: 2, FAKE_HIP_ULP: 0 });
+    const json = path.join(dir, 'bench.json');
+    const r = await cli(
+      'bench',
+      '--backend',
+      'hip',
+      '--device',
+      'all',
+      '--formats',
+      'q8_0',
+      '--n',
+      '64',
+      '--k',
+      '256',
+      '--m',
+      '1',
+      '--repeats',
+      '3',
+      '--protocol',
+      'hot',
+      '--json',
+      json,
+      '--force',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^\[slot 1 hip:1\] bench on hip:1 Fake AMD Instinct MI210/m);
+    expect(r.out).toMatch(
+      /Q8_0 auto hot m=1: slot 0 \(index 0\) wrote [0-9a-f]{12}, no majority among its twins/,
+    );
+    const out = JSON.parse(readFileSync(json, 'utf8'));
+    expect(out.results.map((x: { rows: unknown[] }) => x.rows.length)).toEqual([1, 1]);
+    expect(out.deviceAnalysis.groups[0].spread).toBeGreaterThanOrEqual(0);
+    expect(out.deviceAnalysis.devices.map((d: { totalUs: number }) => d.totalUs > 0)).toEqual([true, true]);
   });
 
   it('selftest --device all: a verdict per device, the one that cannot init is its error', async () => {
