@@ -262,12 +262,33 @@ describe.skipIf(!gcc)('verify on several fake HIP devices', () => {
 
   it('four devices, one writing a last-bit-different output: PASS everywhere, that twin named', async () => {
     fake({ FAKE_HIP_DEVICES: 4, FAKE_HIP_ULP: 2, FAKE_HIP_LOG: log, FAKE_HIP_BARRIER: 4 });
-    const r = await cli('verify', '--backend', 'hip', '--device', 'all', ...TENSORS, '--no-record');
+    const html = path.join(dir, 'four.html');
+    const r = await cli(
+      'verify',
+      '--backend',
+      'hip',
+      '--device',
+      'all',
+      ...TENSORS,
+      '--no-record',
+      '--report',
+      html,
+      '--force',
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/2 +hip:2 Fake AMD Instinct MI210 \(0000:c3:00\.0\) +PASS +4 +0 +0 .* 4$/m);
     expect(r.out).toMatch(
       /blk\.1\.attn_k\.weight m=1: slot 2 \(index 2\) wrote [0-9a-f]{12}, its twins \(slots 0, 1, 3\)/,
     );
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<h2>Devices</h2>');
+    expect(page).toMatch(
+      /<tr class="pass"><td>2<\/td><td>hip:2 Fake AMD Instinct MI210 \(0000:c3:00\.0\)<\/td><td>PASS<\/td>/,
+    );
+    expect(page).toMatch(
+      /<h3>Differs from twins<\/h3>\n<ul><li>blk\.0\.attn_output\.weight m=1: slot 2 \(index 2\)/,
+    );
+    expect(page).toContain('blk.1.attn_k.weight @ hip:3');
     const t = threading(launches());
     expect(new Set(t.threads.flatMap(([, ths]) => ths as number[])).size).toBe(4);
     expect(t.together).toBe(true);
