@@ -16,7 +16,7 @@ import type {
   TimingOptions,
   WeightsDesc,
 } from '../backends/types';
-import type { TaskOutput } from '../workers/tasks';
+import { TASKS, type TaskFn, type TaskOutput } from '../workers/tasks';
 
 interface HostSession {
   session: BackendSession;
@@ -55,7 +55,7 @@ export interface OpenReply {
 type RemoteRunOptions = Omit<RunOptions, 'signal'>;
 type RemoteTimingOptions = Omit<TimingOptions, 'signal'>;
 
-/** The tasks a device worker answers (merged into the pool's table in ../workers/tasks.ts). */
+/** The tasks a device worker answers. */
 export const DEVICE_TASKS = {
   'device-open': async (p: { kind: string; index: number }): Promise<TaskOutput> => {
     const session = await backendOf(p.kind).open(p.index);
@@ -104,4 +104,14 @@ export const DEVICE_TASKS = {
     if (s) await s.session.close();
     return { result: null };
   },
+};
+
+/**
+ * What the engine's workers answer: the pool's tasks (reference and cpu rows) and a device worker's.
+ * The entry points that become workers (the CLI bundle, the app's engine host, ../workers/worker-main.ts)
+ * hand this table to runWorkerIfRequested; the pool itself stays free of the GPU backends.
+ */
+export const ENGINE_WORKER_TASKS: Readonly<Record<string, TaskFn>> = {
+  ...TASKS,
+  ...(DEVICE_TASKS as Record<string, TaskFn>),
 };

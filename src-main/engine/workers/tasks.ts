@@ -5,7 +5,6 @@
 import { refRowsTask } from '../reference/kernel';
 import type { RefRowsPayload } from '../reference/index';
 import { cpuRows, type CpuRowsPayload } from '../backends/cpu-kernels';
-import { DEVICE_TASKS } from '../devices/host';
 
 export interface TaskOutput {
   result: unknown;
@@ -34,6 +33,4 @@ export const TASKS: Record<string, TaskFn> = {
     const out = cpuRows(p);
     return { result: out, transfer: [out.buffer as ArrayBuffer] };
   },
-  /** a device worker's session (../devices/remote.ts) */
-  ...(DEVICE_TASKS as Record<string, TaskFn>),
 };
