@@ -110,7 +110,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     const passed = rows.filter((r) => r.result === 'pass').length;
     ctx.stdout.write(
-      `selftest ${kind} on ${devices.length} device worker(s): ${passed} passed, ${rows.length - passed} failed` +
+      `selftest ${kind} on devices ${devices.join(',')}: ${passed} passed, ${rows.length - passed} failed` +
         `${entries.some((e) => e.status === 'failed') ? ', a device failed' : ''} (${secs} s)\n`,
     );
     if (jsonOut)

@@ -203,7 +203,7 @@ export const verifyCommand: CliCommand = {
       if (analysis) writeLines(ctx.stdout, deviceAnalysisLines(analysis));
       const c = reportCounts(results);
       const dev = outcome.devices
-        ? `${outcome.devices.length} device worker(s)`
+        ? `${backendName} devices ${outcome.devices.map((d) => d.index).join(',')}`
         : outcome.device
           ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
           : backendName;
