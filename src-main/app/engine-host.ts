@@ -4,6 +4,7 @@
  * hands itself to the pool first and becomes a worker when started as one.
  */
 import { runWorkerIfRequested, setWorkerScript } from '../engine/workers';
+import { ENGINE_WORKER_TASKS } from '../engine/devices/host';
 import { EngineService } from '../engine/service';
 import { recordStoreFor } from '../engine/records/build';
 import { runEngineHost } from './engine-host-core';
@@ -16,7 +17,7 @@ interface ParentPortLike {
   on(ev: 'message', cb: (e: { data: unknown }) => void): void;
 }
 
-if (!runWorkerIfRequested()) {
+if (!runWorkerIfRequested(ENGINE_WORKER_TASKS)) {
   const port = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
   if (!port) {
     process.stderr.write('engine-host: not started as an Electron utility process\n');

@@ -46,7 +46,9 @@ import { GgufFile } from './gguf';
 import { selectTensors, summarizeModel } from './model';
 import { allStatuses, backendFor } from './backends';
 import type { DeviceInfo } from './backends/types';
-import { executeRun } from './run/runner';
+import { executeRun, type RunPlan } from './run/runner';
+import { executeOnDevices } from './devices/run';
+import type { DeviceRunEntry } from '../../src-shared/devices';
 import { OutputStore } from './run/outputs';
 import { errorGrid } from './compare';
 import { renderReport, reportFileName, type ReportInput } from './report/report';
@@ -100,6 +102,8 @@ interface RunRecord {
   error?: string;
   results: TensorResult[];
   device: DeviceInfo | null;
+  /** a run over several devices: each device's part (see ./devices/run.ts) */
+  devices?: DeviceRunEntry[];
   abort: AbortController;
   done: Promise<void>;
   /** the saved record's file, or why saving failed */
@@ -122,6 +126,8 @@ export interface RunOutcome {
   error?: string;
   /** the device the run used; null when it never reached one */
   device: DeviceInfo | null;
+  /** a run over several devices: each device's part, in list order */
+  devices?: DeviceRunEntry[];
   /** the saved record's file (absent when runs are not recorded), or why it could not be saved */
   recordFile?: string;
   recordError?: string;
@@ -255,13 +261,12 @@ export class EngineService {
     this.runs.set(runId, record);
     this.active = record;
     this.trimRuns();
-    record.done = executeRun({
+    const plan: Omit<RunPlan, 'deviceIndex'> = {
       runId,
       file: model.file,
       tensors,
       batchSizes: [...new Set(req.batchSizes)],
       backend,
-      deviceIndex: req.deviceIndex,
       seed: req.seed >>> 0,
       timing: req.timing,
       path: req.path,
@@ -284,10 +289,18 @@ export class EngineService {
         }
         this.emit(ev);
       },
-    })
-      .then((outcome) => {
-        record.device = outcome.device;
-      })
+    };
+    const devices = req.devices;
+    const run = devices
+      ? executeOnDevices({ ...plan, devices }).then((outcome) => {
+          record.devices = outcome.devices;
+          // the first device that opened stands for the run where one device is expected
+          record.device = outcome.deviceInfos.find((d) => d !== null) ?? null;
+        })
+      : executeRun({ ...plan, deviceIndex: req.deviceIndex }).then((outcome) => {
+          record.device = outcome.device;
+        });
+    record.done = run
       .catch((e) => {
         record.status = 'failed';
         record.error = oneLine(e);
@@ -517,6 +530,7 @@ export class EngineService {
       results: r.results,
       error: r.error,
       device: r.device,
+      ...(r.devices ? { devices: r.devices } : {}),
       recordFile: r.recordFile,
       recordError: r.recordError,
     };
@@ -578,6 +592,7 @@ export class EngineService {
       status: r.status,
       error: r.error,
       results: r.results,
+      ...(r.devices ? { devices: r.devices } : {}),
     };
   }
 
@@ -617,6 +632,7 @@ export class EngineService {
         results: r.results.map(
           (x) => ({ ...x, arithmeticError: x.arithmeticNmse ?? null }) as unknown as RecordResult,
         ),
+        ...(r.devices ? { devices: r.devices } : {}),
       });
       r.recordFile = store.save(rec);
     } catch (e) {

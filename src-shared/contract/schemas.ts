@@ -58,6 +58,7 @@ export const runRequestSchema = z
     // a generated kind, or a float32/.npy file (the engine opens a file only where it may open models)
     activations: z.union([z.enum(ACTIVATION_KINDS), z.string().min(1).max(4096)]).optional(),
     repeats: z.number().int().min(1).max(LIMITS.maxRepeats).optional(),
+    devices: z.array(z.number().int().min(0).max(1024)).min(1).max(64).optional(),
     userKernels: z.array(userKernelSchema).max(LIMITS.userKernels).optional(),
   })
   .strict()

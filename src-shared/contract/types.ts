@@ -198,6 +198,11 @@ export interface RunRequest {
   /** activations: gaussian (default), outliers, outliers100, embeddings, or a file path */
   activations?: string;
   /**
+   * Several devices at once (`--device all`, `0,2,5`; an index may repeat): one worker thread per
+   * entry, each bound to its device, in parallel; `deviceIndex` is then ignored. Absent: one device.
+   */
+  devices?: number[];
+  /**
    * users' code objects, at most one per format: on cuda and hip they replace QuantScope's kernel for
    * that format (path 'custom'), exactly as the <TYPE>_MATMUL_CUBIN / _HSACO variables do
    */
@@ -374,6 +379,11 @@ export interface TensorResult {
   diagnosis?: Diagnosis | null;
   /** for a FAIL with identity-probe evidence: the probed weights, for weightGrid */
   weightMap?: WeightMapInfo | null;
+  /** sha256 of the output buffer as the kernel wrote it (32 hex digits): equal hashes, equal bits */
+  outputHash?: string;
+  /** in a run over several devices: the position in the device list, and the device's index */
+  slot?: number;
+  deviceIndex?: number;
 }
 
 export type RunEvent =
@@ -596,6 +606,19 @@ export interface RunRecordData {
   status: string;
   error?: string;
   results: RecordResultData[];
+  /** a run over several devices: every device's part (src-shared/devices.ts DeviceRunEntry) */
+  devices?: {
+    slot: number;
+    backend: string;
+    index: number;
+    name: string | null;
+    arch: string | null;
+    pciBusId?: string | null;
+    uuid?: string | null;
+    status: 'done' | 'cancelled' | 'failed';
+    error?: string;
+    thread?: number | null;
+  }[];
   /** kind 'bench': the timings */
   bench?: BenchRecordData;
   /** kind 'selftest': every case */

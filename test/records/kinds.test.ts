@@ -229,6 +229,54 @@ describe('the CLI saves check, bench and selftest records', () => {
     expect(compareRecords(rec, structuredClone(rec)).regressed).toBe(false);
   });
 
+  it('selftest and bench over a device list keep every device and tag each row with it', async () => {
+    const store = path.join(dir, 'devices');
+    const st = await cli(
+      'selftest',
+      '--backend',
+      'cpu',
+      '--quick',
+      '--formats',
+      'q8_0',
+      '--device',
+      '0,0',
+      '--records',
+      store,
+    );
+    expect(st.code, st.out + st.err).toBe(0);
+    const sr = savedRecord(st.err);
+    expect(sr.devices?.map((d) => [d.slot, d.index, d.status])).toEqual([
+      [0, 0, 'done'],
+      [1, 0, 'done'],
+    ]);
+    const slots = new Set(sr.selftest!.rows.map((x) => x.slot));
+    expect(slots).toEqual(new Set([0, 1]));
+    const b = await cli(
+      'bench',
+      '--backend',
+      'cpu',
+      '--formats',
+      'q8_0',
+      '--m',
+      '1',
+      '--n',
+      '64',
+      '--k',
+      '256',
+      '--repeats',
+      '3',
+      '--device',
+      '0,0',
+      '--records',
+      store,
+    );
+    expect(b.code, b.out + b.err).toBe(0);
+    const br = savedRecord(b.err);
+    expect(br.kind).toBe('bench');
+    expect(br.devices).toHaveLength(2);
+    expect(br.bench!.rows.map((x) => x.slot).sort()).toEqual([0, 1]);
+  });
+
   it('bench: device, copy bandwidth, per format/m timings with IQR and samples; compare judges speed against spread', async () => {
     const store = path.join(dir, 'bench');
     const r = await cli(

@@ -3,6 +3,7 @@
  * serves as the worker-thread script, so the GPU machine needs only that file and koffi.
  */
 import { runWorkerIfRequested, setWorkerScript, shutdownPool } from '../workers';
+import { ENGINE_WORKER_TASKS } from '../devices/host';
 import { COMMANDS } from './commands';
 import { UsageError, parseCommandArgs, type CliContext } from './framework';
 import { APP_COMMIT, APP_VERSION } from '../version';
@@ -60,7 +61,7 @@ export async function main(
 const bundled = typeof __QS_BUNDLED__ !== 'undefined' && __QS_BUNDLED__;
 if (bundled) {
   setWorkerScript(__filename);
-  if (!runWorkerIfRequested()) {
+  if (!runWorkerIfRequested(ENGINE_WORKER_TASKS)) {
     // `quantscope inspect big.gguf | head`: the reader went away; stop quietly, like other tools.
     for (const s of [process.stdout, process.stderr])
       s.on('error', (e: NodeJS.ErrnoException) => {

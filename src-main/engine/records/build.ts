@@ -10,6 +10,7 @@ import type { GgufFile } from '../gguf';
 import type { SelftestRow } from '../selftest';
 import { APP_COMMIT, APP_VERSION } from '../version';
 import { RECORD_SCHEMA, RECORD_VERSION, type RecordKind, type RecordResult, type RunRecord } from './schema';
+import type { DeviceRunEntry } from '../../../src-shared/devices';
 import { RecordStore, defaultRecordsDir, newRecordId } from './store';
 
 const CHUNK = 16 << 20;
@@ -54,6 +55,8 @@ export function buildRecord(args: {
   results: RecordResult[];
   bench?: RunRecord['bench'];
   selftest?: RunRecord['selftest'];
+  /** a run over several devices: each device's part (docs/records.md) */
+  devices?: readonly DeviceRunEntry[];
   extra?: Record<string, unknown>;
 }): RunRecord {
   const created = args.createdAt ?? new Date();
@@ -85,6 +88,7 @@ export function buildRecord(args: {
     results: args.results,
     ...(args.bench ? { bench: args.bench } : {}),
     ...(args.selftest ? { selftest: args.selftest } : {}),
+    ...(args.devices ? { devices: args.devices.map((d) => ({ ...d })) } : {}),
     ...args.extra,
   };
 }
@@ -114,13 +118,16 @@ export function buildSelftestRecord(a: {
   seed: number;
   formats?: string[];
   device: RecordDevice | null;
-  rows: readonly SelftestRow[];
+  /** a selftest over several devices: each device's part; rows then carry slot and deviceIndex */
+  devices?: readonly DeviceRunEntry[];
+  rows: readonly (SelftestRow & { slot?: number; deviceIndex?: number })[];
   status: string;
   error?: string;
 }): RunRecord {
   return buildRecord({
     kind: 'selftest',
     device: a.device,
+    ...(a.devices ? { devices: a.devices } : {}),
     model: null,
     request: {
       backend: a.backend,
@@ -152,6 +159,8 @@ export function buildSelftestRecord(a: {
         diagnosis: r.diagnosis ? { class: r.diagnosis.class, sentence: r.diagnosis.sentence } : null,
         detail: r.detail,
         ms: r.ms,
+        ...(r.slot !== undefined ? { slot: r.slot, deviceIndex: r.deviceIndex } : {}),
+        ...(r.outputHash ? { outputHash: r.outputHash } : {}),
       })),
     },
   });

@@ -69,6 +69,11 @@ export const recordResultSchema = z
     arithmetic: z.string().optional(),
     arithmeticError: nullableNum.optional(),
     diagnosis: diagnosis.nullable().optional(),
+    /** a run over several devices: the result's position in the device list, and the device index */
+    slot: z.number().int().min(0).optional(),
+    deviceIndex: z.number().int().min(0).optional(),
+    /** sha256 of the output buffer (32 hex digits): equal on two devices = bit-identical outputs */
+    outputHash: z.string().optional(),
   })
   .passthrough();
 export type RecordResult = z.infer<typeof recordResultSchema>;
@@ -175,6 +180,22 @@ const selftestSchema = z
   })
   .passthrough();
 
+/** One device of a several-device run (src-shared/devices.ts DeviceRunEntry). */
+const deviceRunSchema = z
+  .object({
+    slot: z.number().int().min(0),
+    backend: z.string(),
+    index: z.number().int().min(0),
+    name: z.string().nullable(),
+    arch: z.string().nullable(),
+    pciBusId: z.string().nullable().optional(),
+    uuid: z.string().nullable().optional(),
+    status: z.enum(['done', 'cancelled', 'failed']),
+    error: z.string().optional(),
+    thread: num.nullable().optional(),
+  })
+  .passthrough();
+
 export const runRecordSchema = z
   .object({
     schema: z.literal(RECORD_SCHEMA),
@@ -212,6 +233,11 @@ export const runRecordSchema = z
     results: z.array(recordResultSchema),
     bench: benchSchema.optional(),
     selftest: selftestSchema.optional(),
+    /**
+     * A run over several devices (`--device all`, `0,2,5`): every device's part, in list order;
+     * `device` then names the first device that opened. Absent on a one-device run.
+     */
+    devices: z.array(deviceRunSchema).optional(),
   })
   .passthrough()
   .superRefine((r, ctx) => {

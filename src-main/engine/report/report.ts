@@ -4,6 +4,8 @@
  */
 import type { TensorResult, TimingSummary, UserKernelRecord } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
+import type { DeviceRunEntry } from '../../../src-shared/devices';
+import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 
 export interface ReportInput {
   runId: string;
@@ -37,6 +39,8 @@ export interface ReportInput {
   status: string;
   error?: string;
   results: TensorResult[];
+  /** a run over several devices: each device's part (results carry `slot`) */
+  devices?: DeviceRunEntry[];
 }
 
 export const REPORT_SCHEMA = 'quantscope-report/1';
@@ -77,7 +81,14 @@ export function renderReport(input: ReportInput, format: 'html' | 'json' | 'md')
 }
 
 export function reportJson(input: ReportInput) {
-  return { schema: REPORT_SCHEMA, verdict: verdict(input), counts: reportCounts(input.results), ...input };
+  const analysis = devicesAnalysis(input.devices, input.results);
+  return {
+    schema: REPORT_SCHEMA,
+    verdict: verdict(input),
+    counts: reportCounts(input.results),
+    ...input,
+    ...(analysis ? { deviceAnalysis: analysis } : {}),
+  };
 }
 
 // ---- formatting helpers ----
@@ -163,8 +174,9 @@ function cellsFor(r: TensorResult, withUnfused: boolean): string[] {
 
 function rowCells(r: TensorResult): string[] {
   const status = r.status === 'error' ? `ERROR: ${r.error ?? ''}` : r.status.toUpperCase();
+  const tag = resultDeviceTag(r);
   return [
-    r.tensor,
+    tag ? `${r.tensor} @ ${tag}` : r.tensor,
     r.type,
     `${r.n}×${r.k}`,
     String(r.m),
@@ -232,6 +244,8 @@ function reportMarkdown(input: ReportInput): string {
   ];
   for (const r of input.results) lines.push(`| ${cellsFor(r, withUnfused).map(esc).join(' | ')} |`);
   lines.push('');
+  const analysis = devicesAnalysis(input.devices, input.results);
+  if (analysis) lines.push(...devicesMarkdown(analysis, esc));
   for (const r of input.results)
     if (r.diagnosis)
       lines.push(
@@ -290,6 +304,11 @@ function diagnosesHtml(input: ReportInput): string {
   return `<h2>Diagnosis</h2>\n<ul>\n${items}\n</ul>`;
 }
 
+function devicesSection(input: ReportInput): string {
+  const a = devicesAnalysis(input.devices, input.results);
+  return a ? devicesHtml(a, h) : '';
+}
+
 function reportHtml(input: ReportInput): string {
   const c = reportCounts(input.results);
   const v = verdict(input);
@@ -333,6 +352,7 @@ ${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.
     .join('')}</tr></thead><tbody>
 ${rows}
 </tbody></table>
+${devicesSection(input)}
 ${diagnosesHtml(input)}
 <h2>Weight bandwidth</h2>
 ${bandwidthSvg(input)}

@@ -28,6 +28,7 @@ import { judgeOutput } from './verdict';
 import { storeWeightMap } from './weight-map';
 import type { OutputStore } from './outputs';
 import { oneLine } from '../../../src-shared/contract';
+import { createHash } from 'node:crypto';
 
 export interface RunPlan {
   runId: string;
@@ -57,6 +58,17 @@ export interface RunPlan {
   session?: SessionOptions;
   userArithmetic?: ReadonlyMap<string, string>;
   warmup?: number;
+  /**
+   * The run's place in a list of devices (`--device all`, `0,2,5`): results carry it and their ids
+   * include it, so the same tensor on two devices (or twice on one) stays two results.
+   */
+  slot?: number;
+  /** where the float64 reference comes from (a run over several devices computes each one once) */
+  reference?: (
+    tensor: GgufTensorInfo,
+    m: number,
+    compute: () => Promise<Float64Array>,
+  ) => Promise<Float64Array>;
 }
 
 export interface RunOutcome {
@@ -208,9 +220,26 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
   return { status, error: runError, results, device };
 }
 
+function resultIdOf(plan: RunPlan, tensor: GgufTensorInfo, m: number): string {
+  return plan.slot === undefined
+    ? `${plan.runId}:${tensor.name}:${m}`
+    : `${plan.runId}:${plan.slot}:${tensor.name}:${m}`;
+}
+
+/**
+ * sha256 (first 16 bytes, hex) of an output buffer exactly as the kernel wrote it: two devices with
+ * the same hash for the same job produced bit-identical outputs.
+ */
+export function outputHash(y: Float32Array): string {
+  return createHash('sha256')
+    .update(new Uint8Array(y.buffer, y.byteOffset, y.byteLength))
+    .digest('hex')
+    .slice(0, 32);
+}
+
 function baseResult(plan: RunPlan, tensor: GgufTensorInfo, m: number, device: DeviceInfo | null) {
   return {
-    resultId: `${plan.runId}:${tensor.name}:${m}`,
+    resultId: resultIdOf(plan, tensor, m),
     runId: plan.runId,
     tensor: tensor.name,
     type: typeName(tensor.type),
@@ -220,6 +249,7 @@ function baseResult(plan: RunPlan, tensor: GgufTensorInfo, m: number, device: De
     backend: plan.backend.kind,
     device: device ? `${device.backend}:${device.index} ${device.name}` : plan.backend.kind,
     weightBytes: tensor.nbytes,
+    ...(plan.slot === undefined ? {} : { slot: plan.slot, deviceIndex: device?.index ?? plan.deviceIndex }),
   };
 }
 
@@ -266,7 +296,9 @@ async function runJob(
   }
   let ref: Float64Array;
   try {
-    ref = await referenceMatmul(memorySource(tensor.type, tensor.n, tensor.k, data), x, m, { signal });
+    const compute = () =>
+      referenceMatmul(memorySource(tensor.type, tensor.n, tensor.k, data), x, m, { signal });
+    ref = plan.reference ? await plan.reference(tensor, m, compute) : await compute();
   } catch (e) {
     if (isAbort(e, signal)) throw new CancelledError();
     return errorResult(plan, tensor, m, device, `reference: ${oneLine(e)}`, t0);
@@ -356,7 +388,7 @@ async function runJob(
     }
   }
 
-  const resultId = `${plan.runId}:${tensor.name}:${m}`;
+  const resultId = resultIdOf(plan, tensor, m);
   const gridAvailable = plan.outputs
     ? plan.outputs.put(resultId, { ref: verdict.declared, got, m, n: tensor.n })
     : false;
@@ -372,6 +404,7 @@ async function runJob(
     unfused,
     gridAvailable,
     elapsedMs: performance.now() - t0,
+    outputHash: outputHash(got),
     ...arithmetic,
     ...(weightMap ? { weightMap } : {}),
   };

@@ -4,6 +4,7 @@
  * n, chunk boundaries), every batch size class, every kernel path; outputs are poisoned before each
  * run (the backend fills them with NaN) and compared with the float64 reference.
  */
+import { outputHash } from '../run/runner';
 import { thresholdFor } from '../compare';
 import { arithmeticFor } from '../arithmetic/schemes';
 import { judgeOutput } from '../run/verdict';
@@ -36,6 +37,8 @@ export interface SelftestRow {
   arithmeticNmse?: number;
   /** for a failure: the likely defect */
   diagnosis?: Diagnosis | null;
+  /** sha256 of the kernel's output (32 hex digits), for comparing identical cards */
+  outputHash?: string;
 }
 
 export interface SelftestOptions {
@@ -263,6 +266,7 @@ export async function selftest(
         w = await session.load({ type: c.type, n: c.n, k: c.k, data, name: `${row.format}[${c.n}x${c.k}]` });
         const res = await session.run(w, x, c.m, { path: c.path, signal: opts.signal });
         row.path = res.path;
+        row.outputHash = outputHash(res.y);
         const scheme = arithmeticFor(res.path, row.format, null);
         const lw = w;
         const v = await judgeOutput({

@@ -48,7 +48,12 @@ function spawnWorker(): Worker {
   // From sources: worker-main.ts, or a TypeScript entry set with setWorkerScript (tests).
   const entry = script ?? path.join(__dirname, 'worker-main.ts');
   const tsx = createRequire(__filename).resolve('tsx/cjs');
-  const code = `require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`;
+  // kernel sources are imported as text (`?raw`, which the bundles inline): the same for a worker
+  // that opens a GPU session (../devices/host.ts)
+  const raw =
+    "{ const M = require('node:module'); const load = M._load; M._load = function (r, p, m) { " +
+    "return typeof r === 'string' && r.endsWith('?raw') ? require('node:fs').readFileSync(M._resolveFilename(r.slice(0, -4), p), 'utf8') : load.call(this, r, p, m); }; }";
+  const code = `require(${JSON.stringify(tsx)}); ${raw} require(${JSON.stringify(entry)});`;
   return new Worker(code, { eval: true, workerData: WORKER_MARKER });
 }
 

@@ -3,6 +3,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useApp } from '../context';
 import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
 import { countResults, sortResults, verdictText, type ResultSortKey } from '../lib/results';
+import { DevicesPanel } from './DevicesPanel';
 import { isActive } from '../lib/runState';
 import { bandwidthShare, shareHeader, spreadWarning, timingTitle } from '../lib/timing';
 import { ResultDetail } from './ResultDetail';
@@ -284,6 +285,7 @@ export function ResultsView() {
         </div>
         <ResultsTable filter={filter} />
       </div>
+      <DevicesPanel results={s.results} />
       <ResultDetail />
     </div>
   );

@@ -252,6 +252,24 @@ class GpuSession implements BackendSession {
   }
 }
 
+/** A device the runtime counts but cannot describe: listed with the reason, so its index keeps its place. */
+function unusableDevice(kind: 'cuda' | 'hip', index: number, error: string): DeviceInfo {
+  return {
+    backend: kind,
+    index,
+    name: `unusable device (${error})`,
+    arch: 'unknown',
+    memoryTotal: 0,
+    memoryFree: 0,
+    computeUnits: 0,
+    warpSize: 0,
+    peakBandwidthGBs: null,
+    copyBandwidthGBs: null,
+    peakTflops: null,
+    details: { error },
+  };
+}
+
 export function createGpuBackend(
   kind: 'cuda' | 'hip',
   makeRuntime: () => GpuRuntime,
@@ -267,7 +285,14 @@ export function createGpuBackend(
         if (count < 1) return { backend: kind, available: false, reason: 'no device', devices: [] };
         const devices: DeviceInfo[] = [];
         for (let i = 0; i < count; i++) {
-          const info = rt.deviceInfo(i);
+          let info: DeviceInfo;
+          try {
+            info = rt.deviceInfo(i);
+          } catch (e) {
+            // one device that cannot be queried is listed as such; the others stay usable
+            devices.push(unusableDevice(kind, i, oneLine(e)));
+            continue;
+          }
           try {
             rt.useDevice(i);
             info.memoryFree = rt.memGetInfo().free;

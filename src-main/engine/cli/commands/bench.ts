@@ -17,9 +17,15 @@ import { rowBytes, typeByName, typeName } from '../../ggml-types';
 import { memorySource, referenceMatmul } from '../../reference';
 import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
-import { table } from '../table';
+import { table, writeLines } from '../table';
 import { builtinPeer, parsePeerOutput, peerUs, type PeerTimes } from '../../peers';
 import { LIMITS, PATH_CHOICES, oneLine } from '../../../../src-shared/contract';
+import { allDevicesPass, deviceAnalysisLines, deviceOption } from '../devices-output';
+import { resolveDevices } from '../../devices/spec';
+import { deviceEntry, forEachDevice } from '../../devices/run';
+import { analyzeDevices, deviceLabel, type DeviceRunEntry } from '../../../../src-shared/devices';
+import { outputHash } from '../../run/runner';
+import type { DeviceInfo } from '../../backends/types';
 import { buildRecord } from '../../records/build';
 import type { BenchRow as RecordBenchRow } from '../../records/schema';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
@@ -62,9 +68,12 @@ export interface BenchRow {
 export const benchCommand: CliCommand = {
   name: 'bench',
   summary: 'time the kernels (hot and cold protocols) on the llama.cpp comparison shape',
-  help: `quantscope bench [--backend cuda|hip|cpu] [--device N] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
+  help: `quantscope bench [--backend cuda|hip|cpu] [--device N|all|0,2,5] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
                  [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|int8|mma|unfused,...] [--repeats N] [--json FILE]
                  [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]] [--peer FILE] [--records DIR] [--no-record]
+  --device    device index (default 0); all: every device; a list (0,2,5; an index may repeat): one
+              worker thread per entry, in parallel, a table per device, the speed spread between
+              identical cards and their outputs compared bit for bit (cpu: all is device 0)
   --path      one or more kernel paths (comma list), each timed for every format and m
   --tune      small-batch kernel tuning: weight rows per block for m <= MSPLIT and above, warps per
               block, 8-element groups per lane per chunk, chunks in flight per warp (default 2,4,2,4,2,1)
@@ -103,7 +112,7 @@ ${RECORD_HELP}
   maxPositionals: 0,
   async run(ctx) {
     const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip', 'cpu'] as const, 'cuda');
-    const deviceIndex = intOption(ctx.values, 'device', 0, 0, 1024);
+    const deviceSpec = deviceOption(ctx.values);
     const fmts = (stringOption(ctx.values, 'formats') ?? 'q4_0,q4_k,q5_k,q6_k,q8_0').split(',');
     const types = fmts.map((f) => {
       const t = typeByName(f.trim());
@@ -172,194 +181,342 @@ ${RECORD_HELP}
     }
     const st = await backend.status();
     if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
-    const session = await backend.open(deviceIndex);
-    const dev = session.device;
-    // this run's copy bandwidth, measured once before any timing and kept in its record
-    await session.copyBandwidth?.();
-    ctx.stdout.write(
-      `bench on ${kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
-        `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}${tuneS ? `, tune ${tuneS}` : ''}\n`,
-    );
-    const peerSource = peer ? `--peer ${peerFile}` : 'built-in table (peers.ts)';
-    peer ??= builtinPeer(dev.name);
-    if (peer?.device && peerFile && peer.device !== dev.name)
-      ctx.stderr.write(
-        `bench: note: the --peer times were measured on ${peer.device}, this is ${dev.name}\n`,
+    const opts: BenchOptions = { n, k, ms, types, paths, protos, repeats, peer, peerFile, tuneS };
+    if (deviceSpec.kind === 'one') {
+      const r = await benchDevice(backend, deviceSpec.index, opts, {
+        out: (l) => ctx.stdout.write(l + '\n'),
+        err: (l) => ctx.stderr.write(l + '\n'),
+      });
+      if (jsonOut)
+        await writeOutputAtomic(
+          jsonOut,
+          JSON.stringify({ device: r.dev, n, k, peer: r.peer?.label ?? null, rows: r.rows }, null, 1),
+        );
+      ctx.stdout.write(benchTable(r.rows, r.peer));
+      await saveRunRecord(ctx, records, () =>
+        benchRecord(kind, [deviceSpec.index], opts, r.dev, r.peer, r.rows, 'done'),
       );
-    ctx.stdout.write(
-      peer
-        ? `peer: ${peer.label}\n`
-        : `peer: none for ${dev.name} (run llama.cpp's test-backend-ops perf -o MUL_MAT here and pass --peer FILE)\n`,
-    );
-    const rows: BenchRow[] = [];
-    const rng = new Rng(42);
-    let warm = false;
-    try {
-      for (const type of types) {
-        const fmt = typeName(type);
-        const data = makeWeights(type, n, k, 'random', rng);
-        const w = await session.load({ type, n, k, data, name: `${fmt}[${n}x${k}]` });
-        try {
-          for (const m of ms) {
-            const x = rng.normalF32(m * k);
-            for (const path of paths) {
-              // a correctness check on the benchmark shape itself (first rows against the reference)
-              let check = '-';
-              let checked: { status: 'pass' | 'fail'; nmse: number } | null = null;
-              try {
-                const res = await session.run(w, x, m, { path });
-                const nr = Math.min(n, 64);
-                const scheme = arithmeticFor(res.path, fmt, null);
-                const ref = await referenceMatmul(
-                  memorySource(type, nr, k, data.subarray(0, rowBytes(type, k) * nr)),
-                  x,
-                  m,
-                  { arithmetic: isExact(scheme) ? undefined : scheme },
-                );
-                const got = new Float32Array(m * nr);
-                for (let i = 0; i < m; i++) got.set(res.y.subarray(i * n, i * n + nr), i * nr);
-                const met = compareOutputs(ref, got, m, nr);
-                checked = { status: judge(met, thresholdFor(res.path)), nmse: met.nmse };
-                check = `${checked.status} ${met.nmse.toExponential(1)}`;
-              } catch (e) {
-                check = `error: ${oneLine(e)}`;
-                ctx.stderr.write(`${fmt} m=${m} --path ${path}: ${check}\n`);
-                continue;
-              }
-              if (!warm) {
-                // the GPU idles at a low clock: keep it busy for ~0.5 s before the first sample
-                warm = true;
-                const t0 = performance.now();
-                while (performance.now() - t0 < 500)
-                  await session.time(w, x, m, { protocol: 'hot', path, repeats: 5 });
-              }
-              for (const protocol of protos) {
-                try {
-                  const t = await session.time(w, x, m, { protocol, path, repeats });
-                  const s = t.medianUs * 1e-6;
-                  const gbps = w.bytes / s / 1e9;
-                  rows.push({
-                    format: fmt,
-                    m,
-                    protocol,
-                    requested: path,
-                    path: t.path,
-                    medianUs: t.medianUs,
-                    spread: t.spread,
-                    iqrUs: iqr(t.samplesUs),
-                    samples: t.samplesUs.length,
-                    minUs: t.minUs,
-                    maxUs: t.maxUs,
-                    weightCopies: t.weightCopies,
-                    gbps,
-                    tflops: (2 * m * n * k) / s / 1e12,
-                    pctPeakBw: dev.peakBandwidthGBs ? (100 * gbps) / dev.peakBandwidthGBs : null,
-                    pctCopyBw: dev.copyBandwidthGBs ? (100 * gbps) / dev.copyBandwidthGBs : null,
-                    llamaUs: peer ? peerUs(peer, fmt, n, k, m) : null,
-                    hostUs: t.hostUsPerCall ?? null,
-                    check,
-                    checked,
-                  });
-                } catch (e) {
-                  ctx.stderr.write(`${fmt} m=${m} ${protocol}: ${oneLine(e)}\n`);
-                }
-              }
-            }
-          }
-        } finally {
-          w.dispose();
-        }
-      }
-    } finally {
-      await session.close();
+      return 0;
     }
+    if (tuneS) throw new UsageError('--tune runs on one device: give --device N');
+    let devices: number[];
+    try {
+      devices = resolveDevices(deviceSpec, st.devices.length, kind);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    // every device benchmarks the same weights and activations (the same seed), in parallel
+    const outcomes = await forEachDevice(backend, devices, (b, index, slot) => {
+      const tag = `[slot ${slot} ${kind}:${index}] `;
+      return benchDevice(b, index, opts, {
+        out: (l) => ctx.stdout.write(tag + l + '\n'),
+        err: (l) => ctx.stderr.write(tag + l + '\n'),
+      });
+    });
+    const entries = outcomes.map((o) =>
+      deviceEntry(
+        o.slot,
+        kind,
+        o.index,
+        o.ok ? o.value.dev : (st.devices[o.index] ?? null),
+        o.ok ? 'done' : 'failed',
+        o.ok ? undefined : o.error,
+      ),
+    );
+    for (const o of outcomes) {
+      ctx.stdout.write(`\n${deviceLabel(entries[o.slot])} (slot ${o.slot}):\n`);
+      ctx.stdout.write(o.ok ? benchTable(o.value.rows, o.value.peer) : `ERROR: ${o.error}\n`);
+    }
+    const jobs = outcomes.flatMap((o) => (o.ok ? o.value.jobs.map((j) => ({ ...j, slot: o.slot })) : []));
+    const analysis = analyzeDevices(entries, jobs);
+    writeLines(ctx.stdout, deviceAnalysisLines(analysis));
     if (jsonOut)
       await writeOutputAtomic(
         jsonOut,
-        JSON.stringify({ device: dev, n, k, peer: peer?.label ?? null, rows }, null, 1),
+        JSON.stringify(
+          {
+            n,
+            k,
+            devices: entries,
+            deviceAnalysis: analysis,
+            results: outcomes.map((o) =>
+              o.ok
+                ? { slot: o.slot, device: o.value.dev, peer: o.value.peer?.label ?? null, rows: o.value.rows }
+                : { slot: o.slot, error: o.error },
+            ),
+          },
+          null,
+          1,
+        ),
       );
-    const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
-    ctx.stdout.write(
-      table(
-        [
-          'format',
-          'm',
-          'proto',
-          'path',
-          'us',
-          'spread',
-          'GB/s',
-          'TFLOP/s',
-          '%peak',
-          '%copy',
-          ...(peer ? ['llama.cpp us', 'vs llama'] : []),
-          'host us',
-          'check',
-        ],
-        rows.map((r) => [
-          r.format,
-          String(r.m),
-          r.protocol,
-          r.path,
-          f(r.medianUs, 2),
-          f(r.spread * 100, 0) + '%',
-          f(r.gbps, 0),
-          f(r.tflops, 2),
-          f(r.pctPeakBw, 0),
-          f(r.pctCopyBw, 0),
-          ...(peer ? [f(r.llamaUs, 2), r.llamaUs ? `${(r.llamaUs / r.medianUs).toFixed(2)}x` : '-'] : []),
-          f(r.hostUs, 1),
-          r.check,
-        ]),
-        [
-          false,
-          true,
-          false,
-          false,
-          true,
-          true,
-          true,
-          true,
-          true,
-          true,
-          ...(peer ? [true, true] : []),
-          true,
-          false,
-        ],
-      ),
-    );
-    const usedPeer = peer;
-    await saveRunRecord(ctx, records, () =>
-      buildRecord({
-        kind: 'bench',
-        device: dev,
-        model: null,
-        request: {
-          backend: kind,
-          deviceIndex,
-          formats: types.map((t) => typeName(t)),
-          batchSizes: ms,
-          path: paths.join(','),
-          timing: protos.join(','),
-          repeats,
-          shape: { n, k },
-          ...(tuneS ? { tune: tuneS } : {}),
-        },
-        status: 'done',
-        results: [],
-        bench: {
-          shape: { n, k },
-          repeats,
-          protocols: protos,
-          paths,
-          peer: usedPeer ? { label: usedPeer.label, source: peerSource, device: usedPeer.device } : null,
-          rows: rows.map((r) => benchRecordRow(r, n, k)),
-        },
-      }),
-    );
-    return 0;
+    await saveRunRecord(ctx, records, () => {
+      const ok = outcomes.filter((o) => o.ok);
+      const first = ok[0]?.ok ? ok[0].value : null;
+      return benchRecord(
+        kind,
+        devices,
+        opts,
+        first?.dev ?? null,
+        first?.peer ?? null,
+        outcomes.flatMap((o) =>
+          o.ok ? o.value.rows.map((r) => ({ ...r, slot: o.slot, deviceIndex: o.index })) : [],
+        ),
+        entries.some((e) => e.status === 'failed') ? 'failed' : 'done',
+        entries,
+      );
+    });
+    return allDevicesPass(analysis) ? 0 : 1;
   },
 };
+
+/** The record of a bench: the request, the first device, every device's part and every row. */
+function benchRecord(
+  kind: string,
+  devices: number[],
+  opts: BenchOptions,
+  dev: DeviceInfo | null,
+  peer: PeerTimes | null,
+  rows: (BenchRow & { slot?: number; deviceIndex?: number })[],
+  status: string,
+  entries?: DeviceRunEntry[],
+) {
+  const { n, k, types, ms, paths, protos, repeats, tuneS, peerFile } = opts;
+  return buildRecord({
+    kind: 'bench',
+    device: dev,
+    model: null,
+    ...(entries ? { devices: entries } : {}),
+    request: {
+      backend: kind,
+      deviceIndex: devices[0],
+      ...(devices.length > 1 || entries ? { devices } : {}),
+      formats: types.map((t) => typeName(t)),
+      batchSizes: ms,
+      path: paths.join(','),
+      timing: protos.join(','),
+      repeats,
+      shape: { n, k },
+      ...(tuneS ? { tune: tuneS } : {}),
+    },
+    status,
+    results: [],
+    bench: {
+      shape: { n, k },
+      repeats,
+      protocols: protos,
+      paths,
+      peer: peer
+        ? {
+            label: peer.label,
+            source: opts.peer ? `--peer ${peerFile}` : 'built-in table (peers.ts)',
+            device: peer.device,
+          }
+        : null,
+      rows: rows.map((r) => ({
+        ...benchRecordRow(r, n, k),
+        ...(r.slot !== undefined ? { slot: r.slot, deviceIndex: r.deviceIndex } : {}),
+      })),
+    },
+  });
+}
+
+interface BenchOptions {
+  n: number;
+  k: number;
+  ms: number[];
+  types: number[];
+  paths: PathChoice[];
+  protos: TimingProtocol[];
+  repeats: number;
+  peer: PeerTimes | null;
+  peerFile: string | undefined;
+  tuneS: string | undefined;
+}
+
+/** One timed job of a device, for the side-by-side view (speed per device, outputs of identical cards). */
+interface BenchJob {
+  tensor: string;
+  m: number;
+  status: 'pass' | 'fail' | 'error';
+  outputHash?: string;
+  timing: { medianUs: number } | null;
+}
+
+/** The benchmark on one device: opens it, prints its header lines, times every case, closes it. */
+async function benchDevice(
+  backend: Backend,
+  deviceIndex: number,
+  opts: BenchOptions,
+  log: { out(line: string): void; err(line: string): void },
+): Promise<{ dev: DeviceInfo; peer: PeerTimes | null; rows: BenchRow[]; jobs: BenchJob[] }> {
+  const { n, k, ms, types, paths, protos, repeats, peerFile, tuneS } = opts;
+  let peer = opts.peer;
+  const jobs: BenchJob[] = [];
+  const session = await backend.open(deviceIndex);
+  const dev = session.device;
+  // this run's copy bandwidth, measured once before any timing and kept in its record
+  await session.copyBandwidth?.();
+  log.out(
+    `bench on ${backend.kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
+      `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}${tuneS ? `, tune ${tuneS}` : ''}`,
+  );
+  peer ??= builtinPeer(dev.name);
+  if (peer?.device && peerFile && peer.device !== dev.name)
+    log.err(`bench: note: the --peer times were measured on ${peer.device}, this is ${dev.name}`);
+  log.out(
+    peer
+      ? `peer: ${peer.label}`
+      : `peer: none for ${dev.name} (run llama.cpp's test-backend-ops perf -o MUL_MAT here and pass --peer FILE)`,
+  );
+  const rows: BenchRow[] = [];
+  const rng = new Rng(42);
+  let warm = false;
+  try {
+    for (const type of types) {
+      const fmt = typeName(type);
+      const data = makeWeights(type, n, k, 'random', rng);
+      const w = await session.load({ type, n, k, data, name: `${fmt}[${n}x${k}]` });
+      try {
+        for (const m of ms) {
+          const x = rng.normalF32(m * k);
+          for (const path of paths) {
+            // a correctness check on the benchmark shape itself (first rows against the reference)
+            let check = '-';
+            let hash: string | undefined;
+            let verdict: 'pass' | 'fail' = 'pass';
+            let checked: { status: 'pass' | 'fail'; nmse: number } | null = null;
+            try {
+              const res = await session.run(w, x, m, { path });
+              hash = outputHash(res.y);
+              const nr = Math.min(n, 64);
+              const scheme = arithmeticFor(res.path, fmt, null);
+              const ref = await referenceMatmul(
+                memorySource(type, nr, k, data.subarray(0, rowBytes(type, k) * nr)),
+                x,
+                m,
+                { arithmetic: isExact(scheme) ? undefined : scheme },
+              );
+              const got = new Float32Array(m * nr);
+              for (let i = 0; i < m; i++) got.set(res.y.subarray(i * n, i * n + nr), i * nr);
+              const met = compareOutputs(ref, got, m, nr);
+              verdict = judge(met, thresholdFor(res.path));
+              checked = { status: verdict, nmse: met.nmse };
+              check = `${verdict} ${met.nmse.toExponential(1)}`;
+            } catch (e) {
+              check = `error: ${oneLine(e)}`;
+              log.err(`${fmt} m=${m} --path ${path}: ${check}`);
+              jobs.push({ tensor: `${fmt} ${path}`, m, status: 'error', timing: null });
+              continue;
+            }
+            if (!warm) {
+              // the GPU idles at a low clock: keep it busy for ~0.5 s before the first sample
+              warm = true;
+              const t0 = performance.now();
+              while (performance.now() - t0 < 500)
+                await session.time(w, x, m, { protocol: 'hot', path, repeats: 5 });
+            }
+            for (const protocol of protos) {
+              try {
+                const t = await session.time(w, x, m, { protocol, path, repeats });
+                const s = t.medianUs * 1e-6;
+                const gbps = w.bytes / s / 1e9;
+                rows.push({
+                  format: fmt,
+                  m,
+                  protocol,
+                  requested: path,
+                  path: t.path,
+                  medianUs: t.medianUs,
+                  spread: t.spread,
+                  iqrUs: iqr(t.samplesUs),
+                  samples: t.samplesUs.length,
+                  minUs: t.minUs,
+                  maxUs: t.maxUs,
+                  weightCopies: t.weightCopies,
+                  gbps,
+                  tflops: (2 * m * n * k) / s / 1e12,
+                  pctPeakBw: dev.peakBandwidthGBs ? (100 * gbps) / dev.peakBandwidthGBs : null,
+                  pctCopyBw: dev.copyBandwidthGBs ? (100 * gbps) / dev.copyBandwidthGBs : null,
+                  llamaUs: peer ? peerUs(peer, fmt, n, k, m) : null,
+                  hostUs: t.hostUsPerCall ?? null,
+                  check,
+                  checked,
+                });
+                jobs.push({
+                  tensor: `${fmt} ${path} ${protocol}`,
+                  m,
+                  status: verdict,
+                  outputHash: hash,
+                  timing: { medianUs: t.medianUs },
+                });
+              } catch (e) {
+                log.err(`${fmt} m=${m} ${protocol}: ${oneLine(e)}`);
+                jobs.push({ tensor: `${fmt} ${path} ${protocol}`, m, status: 'error', timing: null });
+              }
+            }
+          }
+        }
+      } finally {
+        w.dispose();
+      }
+    }
+  } finally {
+    await session.close();
+  }
+  return { dev, peer, rows, jobs };
+}
+
+/** The table of one device's timings. */
+function benchTable(rows: BenchRow[], peer: PeerTimes | null): string {
+  const f = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
+  return table(
+    [
+      'format',
+      'm',
+      'proto',
+      'path',
+      'us',
+      'spread',
+      'GB/s',
+      'TFLOP/s',
+      '%peak',
+      '%copy',
+      ...(peer ? ['llama.cpp us', 'vs llama'] : []),
+      'host us',
+      'check',
+    ],
+    rows.map((r) => [
+      r.format,
+      String(r.m),
+      r.protocol,
+      r.path,
+      f(r.medianUs, 2),
+      f(r.spread * 100, 0) + '%',
+      f(r.gbps, 0),
+      f(r.tflops, 2),
+      f(r.pctPeakBw, 0),
+      f(r.pctCopyBw, 0),
+      ...(peer ? [f(r.llamaUs, 2), r.llamaUs ? `${(r.llamaUs / r.medianUs).toFixed(2)}x` : '-'] : []),
+      f(r.hostUs, 1),
+      r.check,
+    ]),
+    [
+      false,
+      true,
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      ...(peer ? [true, true] : []),
+      true,
+      false,
+    ],
+  );
+}
 
 /** Interquartile range of samples (µs), linear interpolation between order statistics. */
 export function iqr(samplesUs: readonly number[]): number {

@@ -6,14 +6,21 @@ import { typeByName } from '../../ggml-types';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
 import { buildSelftestRecord } from '../../records/build';
+import { allDevicesPass, deviceAnalysisLines, deviceOption } from '../devices-output';
+import { resolveDevices } from '../../devices/spec';
+import { deviceEntry, forEachDevice } from '../../devices/run';
+import { analyzeDevices } from '../../../../src-shared/devices';
+import { writeLines } from '../table';
 
 export const selftestCommand: CliCommand = {
   name: 'selftest',
   summary: "check a backend's kernels on random and adversarial weights against the reference",
-  help: `quantscope selftest [--backend cuda|hip|cpu] [--device N] [--quick] [--seed N] [--formats q4_0,q4_k,...] [--json FILE]
+  help: `quantscope selftest [--backend cuda|hip|cpu] [--device N|all|0,2,5] [--quick] [--seed N] [--formats q4_0,q4_k,...] [--json FILE]
                    [--records DIR] [--no-record]
   --backend   backend to test (default cuda)
-  --device    device index (default 0)
+  --device    device index (default 0); all: every device; a list (0,2,5; an index may repeat): one
+              worker thread per entry, in parallel, lines prefixed by the device, a verdict per
+              device and the outputs of identical cards compared bit for bit (cpu: all is device 0)
   --quick     fewer shapes and batch sizes
   --seed      random seed (default 1234)
   --formats   only these formats
@@ -37,7 +44,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
   maxPositionals: 0,
   async run(ctx) {
     const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip', 'cpu'] as const, 'cuda');
-    const deviceIndex = intOption(ctx.values, 'device', 0, 0, 1024);
+    const deviceSpec = deviceOption(ctx.values);
     const seed = intOption(ctx.values, 'seed', 1234, 0, 2 ** 32 - 1);
     const fmts = stringOption(ctx.values, 'formats');
     const types = fmts?.split(',').map((f) => {
@@ -54,28 +61,100 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     const st = await backend.status();
     if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
     const t0 = performance.now();
-    const res = await selftest(backend, {
-      deviceIndex,
-      quick: !!ctx.values.quick,
-      seed,
-      types,
-      onLine: (s) => ctx.stdout.write(s + '\n'),
-    });
+    if (deviceSpec.kind === 'one') {
+      const res = await selftest(backend, {
+        deviceIndex: deviceSpec.index,
+        quick: !!ctx.values.quick,
+        seed,
+        types,
+        onLine: (s) => ctx.stdout.write(s + '\n'),
+      });
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      ctx.stdout.write(`selftest ${kind}: ${res.passed} passed, ${res.failed} failed (${secs} s)\n`);
+      if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify(res, null, 1));
+      await saveRunRecord(ctx, records, () =>
+        buildSelftestRecord({
+          backend: kind,
+          deviceIndex: deviceSpec.index,
+          quick: !!ctx.values.quick,
+          seed,
+          ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
+          device: res.device,
+          rows: res.rows,
+          status: 'done',
+        }),
+      );
+      return res.failed === 0 ? 0 : 1;
+    }
+    let devices: number[];
+    try {
+      devices = resolveDevices(deviceSpec, st.devices.length, kind);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    // every device runs the same cases (the same seed), so identical cards must write identical bits
+    const outcomes = await forEachDevice(backend, devices, (b, index, slot) =>
+      selftest(b, {
+        deviceIndex: index,
+        quick: !!ctx.values.quick,
+        seed,
+        types,
+        onLine: (s) => ctx.stdout.write(`[slot ${slot} ${kind}:${index}] ${s}\n`),
+      }),
+    );
+    const entries = outcomes.map((o) =>
+      deviceEntry(
+        o.slot,
+        kind,
+        o.index,
+        st.devices[o.index] ?? null,
+        o.ok ? 'done' : 'failed',
+        o.ok ? undefined : o.error,
+      ),
+    );
+    const rows = outcomes.flatMap((o) =>
+      o.ok ? o.value.rows.map((r) => ({ ...r, slot: o.slot, deviceIndex: o.index })) : [],
+    );
+    const analysis = analyzeDevices(
+      entries,
+      rows.map((r) => ({
+        slot: r.slot,
+        tensor: `${r.format} ${r.n}x${r.k} ${r.weights} ${r.requested}`,
+        m: r.m,
+        status: r.result,
+        outputHash: r.outputHash,
+        timing: null,
+      })),
+    );
+    writeLines(ctx.stdout, deviceAnalysisLines(analysis));
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    ctx.stdout.write(`selftest ${kind}: ${res.passed} passed, ${res.failed} failed (${secs} s)\n`);
-    if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify(res, null, 1));
+    const passed = rows.filter((r) => r.result === 'pass').length;
+    ctx.stdout.write(
+      `selftest ${kind} on devices ${devices.join(',')}: ${passed} passed, ${rows.length - passed} failed` +
+        `${entries.some((e) => e.status === 'failed') ? ', a device failed' : ''} (${secs} s)\n`,
+    );
+    if (jsonOut)
+      await writeOutputAtomic(
+        jsonOut,
+        JSON.stringify(
+          { passed, failed: rows.length - passed, devices: entries, deviceAnalysis: analysis, rows },
+          null,
+          1,
+        ),
+      );
     await saveRunRecord(ctx, records, () =>
       buildSelftestRecord({
         backend: kind,
-        deviceIndex,
+        deviceIndex: devices[0],
         quick: !!ctx.values.quick,
         seed,
         ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
-        device: res.device,
-        rows: res.rows,
-        status: 'done',
+        device: outcomes.find((o) => o.ok)?.value.device ?? null,
+        devices: entries,
+        rows,
+        status: entries.some((e) => e.status === 'failed') ? 'failed' : 'done',
       }),
     );
-    return res.failed === 0 ? 0 : 1;
+    return allDevicesPass(analysis) ? 0 : 1;
   },
 };

@@ -20,11 +20,15 @@ import {
 } from '../framework';
 import { Progress, fmtDuration, tableLines, writeLines } from '../table';
 import { SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
+import { allDevicesPass, deviceAnalysisLines, deviceOption } from '../devices-output';
+import { resolveDevices } from '../../devices/spec';
+import { analyzeDevices } from '../../../../src-shared/devices';
+import { resultDeviceTag } from '../../report/devices-report';
 
 export const verifyCommand: CliCommand = {
   name: 'verify',
   summary: 'run tensors through a backend and the reference; pass/fail table',
-  help: `quantscope verify [<file.gguf>] [--tensors <glob,...>] [--batch 1,8,64] [--backend cpu|cuda|hip] [--device N]
+  help: `quantscope verify [<file.gguf>] [--tensors <glob,...>] [--batch 1,8,64] [--backend cpu|cuda|hip] [--device N|all|0,2,5]
                  [--seed N] [--timing none|hot|cold] [--path auto|f32|int8|mma|unfused] [--unfused]
                  [--threshold NMSE] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16]
                  [--activations gaussian|outliers|outliers100|embeddings|<x.f32|x.npy>]
@@ -32,6 +36,10 @@ export const verifyCommand: CliCommand = {
   Every selected supported tensor at every batch size, against the float64 reference of the kernel
   path's declared arithmetic (docs/arithmetic.md).
   Without a file, verifies the sample model. Exit 0: all pass; 1: any fail or error; 2: bad input.
+  --device     the device index (default 0); all: every device of the backend; a list (0,2,5; an
+               index may repeat): one worker thread per entry, bound to its device, all in parallel,
+               with a verdict per device and the outputs of identical cards compared bit for bit
+               (the cpu backend has one device: all is device 0)
   --tensors    comma-separated globs over tensor names (default: all supported tensors)
   --batch      batch sizes m (default 1,8)
   --timing     time each kernel: hot (one weight copy) or cold (rotated copies defeat the L2)
@@ -73,7 +81,7 @@ export const verifyCommand: CliCommand = {
     const p = ctx.positionals[0] ?? sampleModelPath();
     const batchSizes = intListOption(ctx.values, 'batch', [1, 8], 1, LIMITS.maxBatch);
     const backendName = choiceOption(ctx.values, 'backend', ['cpu', 'cuda', 'hip'] as const, 'cpu');
-    const deviceIndex = intOption(ctx.values, 'device', 0, 0, 64);
+    const deviceSpec = deviceOption(ctx.values);
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
     const timing = choiceOption(ctx.values, 'timing', ['none', 'hot', 'cold'] as const, 'none');
     const pathChoice = choiceOption(ctx.values, 'path', PATH_CHOICES, 'auto');
@@ -128,10 +136,13 @@ export const verifyCommand: CliCommand = {
       const status = await engine.backendStatus(backendName);
       if (!status.available)
         throw new UsageError(`backend ${backendName} is unavailable: ${status.reason ?? 'unknown reason'}`);
-      if (deviceIndex >= status.devices.length)
-        throw new UsageError(
-          `--device ${deviceIndex}: ${backendName} has ${status.devices.length} device(s)`,
-        );
+      let devices: number[];
+      try {
+        devices = resolveDevices(deviceSpec, status.devices.length, backendName);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const multi = deviceSpec.kind !== 'one';
 
       const model = await engine.openModel(p);
       const spec = stringOption(ctx.values, 'tensors');
@@ -159,7 +170,8 @@ export const verifyCommand: CliCommand = {
           tensors: supported.map((t) => t.name),
           batchSizes,
           backend: backendName,
-          deviceIndex,
+          deviceIndex: devices[0],
+          ...(multi ? { devices } : {}),
           seed,
           timing,
           path: pathChoice,
@@ -187,10 +199,14 @@ export const verifyCommand: CliCommand = {
           ctx.stdout.write(
             `diagnosis ${termSafe(r.tensor)} m=${r.m}: ${r.diagnosis.class}: ${termSafe(r.diagnosis.sentence)}\n`,
           );
+      const analysis = outcome.devices ? analyzeDevices(outcome.devices, results) : null;
+      if (analysis) writeLines(ctx.stdout, deviceAnalysisLines(analysis));
       const c = reportCounts(results);
-      const dev = outcome.device
-        ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
-        : backendName;
+      const dev = outcome.devices
+        ? `${backendName} devices ${outcome.devices.map((d) => d.index).join(',')}`
+        : outcome.device
+          ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
+          : backendName;
       ctx.stdout.write(
         `\n${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} on ${dev}` +
           (outcome.status !== 'done'
@@ -209,14 +225,16 @@ export const verifyCommand: CliCommand = {
       }
       if (outcome.recordFile) ctx.stderr.write(`record saved: ${termSafe(outcome.recordFile)}\n`);
       else if (outcome.recordError) ctx.stderr.write(`record not saved: ${termSafe(outcome.recordError)}\n`);
-      if (outcome.status === 'failed') throw new Error(outcome.error ?? 'run failed');
+      // a device that failed is that device's error: the others' results are reported above
+      if (outcome.status === 'failed' && !analysis) throw new Error(outcome.error ?? 'run failed');
       let regressed = false;
       if (baseline && records && outcome.recordFile) {
         const cmp = compareRecords(baseline, records.readFile(outcome.recordFile), tolerance);
         ctx.stdout.write('\n' + formatComparison(cmp));
         regressed = cmp.regressed;
       }
-      return c.failed === 0 && c.errors === 0 && outcome.status === 'done' && !regressed ? 0 : 1;
+      const devicesOk = analysis ? allDevicesPass(analysis) : true;
+      return c.failed === 0 && c.errors === 0 && outcome.status === 'done' && devicesOk && !regressed ? 0 : 1;
     } finally {
       await engine.dispose();
     }
@@ -254,7 +272,7 @@ function resultsTableLines(results: TensorResult[]): string[] {
       '%peak',
     ],
     results.map((r) => [
-      r.tensor,
+      resultDeviceTag(r) ? `${r.tensor} @ ${resultDeviceTag(r)}` : r.tensor,
       r.type,
       `${r.n}×${r.k}`,
       String(r.m),
