@@ -35,6 +35,8 @@ export const MAX_BATCH = LIMITS.maxBatch;
 export interface RunConfig {
   backend: BackendKind;
   deviceIndex: number;
+  /** every device of the backend at once, side by side (one worker each); the backend needs two or more */
+  allDevices: boolean;
   batchSizes: number[];
   seed: number;
   timing: TimingChoice;
@@ -57,6 +59,7 @@ export const MAX_REPEATS = 1000;
 export const DEFAULT_CONFIG: RunConfig = {
   backend: 'cpu',
   deviceIndex: 0,
+  allDevices: false,
   batchSizes: [1],
   seed: 42,
   timing: 'hot',
@@ -206,6 +209,7 @@ export function buildRunRequest(s: AppState): RunRequest | { error: string } {
     batchSizes: [...c.batchSizes].sort((a, b) => a - b),
     backend: c.backend,
     deviceIndex: c.deviceIndex,
+    ...(c.allDevices && be && be.devices.length > 1 ? { devices: be.devices.map((d) => d.index) } : {}),
     seed: c.seed,
     // The cpu has one timing protocol (no weight copies to rotate): "cold" would only be a label there.
     timing: c.backend === 'cpu' && c.timing === 'cold' ? 'hot' : c.timing,

@@ -107,6 +107,8 @@ export interface FakeApiOptions {
   failTensors?: string[];
   /** saved runs listRecords, openRecord and compareRecords answer from */
   records?: RunRecordData[];
+  /** identical hip devices to offer (default none: hip unavailable) */
+  gpus?: number;
 }
 
 export class FakeApi implements QuantScopeApi {
@@ -176,7 +178,26 @@ export class FakeApi implements QuantScopeApi {
         ],
       },
       { backend: 'cuda', available: false, reason: 'libcuda.so.1 not found', devices: [] },
-      { backend: 'hip', available: false, reason: 'libamdhip64.so not found', devices: [] },
+      this.opts.gpus
+        ? {
+            backend: 'hip',
+            available: true,
+            devices: Array.from({ length: this.opts.gpus }, (_, index) => ({
+              backend: 'hip' as const,
+              index,
+              name: 'Fake AMD Instinct MI210',
+              arch: 'gfx90a',
+              memoryTotal: 64 * 2 ** 30,
+              memoryFree: 60 * 2 ** 30,
+              computeUnits: 104,
+              warpSize: 64,
+              peakBandwidthGBs: 1638,
+              copyBandwidthGBs: null,
+              peakTflops: 181,
+              details: {},
+            })),
+          }
+        : { backend: 'hip', available: false, reason: 'libamdhip64.so not found', devices: [] },
     ];
   }
   emit(ev: RunEvent) {

@@ -143,6 +143,19 @@ describe('app store with a fake engine', () => {
     });
   });
 
+  it('"all devices" sends every device of the backend; one device sends none', async () => {
+    const store = makeStore(new FakeApi({ gpus: 3 }));
+    await store.getState().init();
+    await store.getState().openModel('/samples/tiny.gguf');
+    store.getState().setSelected(new Set(['blk.0.attn_q.weight']));
+    store.getState().setConfig({ backend: 'hip', deviceIndex: 1, allDevices: false });
+    const one = buildRunRequest(store.getState());
+    expect(one).toMatchObject({ backend: 'hip', deviceIndex: 1 });
+    expect(one).not.toHaveProperty('devices');
+    store.getState().setConfig({ allDevices: true });
+    expect(buildRunRequest(store.getState())).toMatchObject({ devices: [0, 1, 2] });
+  });
+
   it('exports a report of the latest run', async () => {
     const api = new FakeApi({ jobMs: 1 });
     const store = makeStore(api);

@@ -105,7 +105,9 @@ export function RunSetup() {
                 disabled={!ok}
                 title={ok ? `${be!.devices.length} device(s)` : (be?.reason ?? 'not detected')}
                 data-testid={`backend-${b}`}
-                onClick={() => s.setConfig({ backend: b, deviceIndex: be?.devices[0]?.index ?? 0 })}
+                onClick={() =>
+                  s.setConfig({ backend: b, deviceIndex: be?.devices[0]?.index ?? 0, allDevices: false })
+                }
               >
                 {b.toUpperCase()}
               </button>
@@ -140,14 +142,21 @@ export function RunSetup() {
           <select
             id="device"
             data-testid="device-select"
-            value={c.deviceIndex}
-            onChange={(e) => s.setConfig({ deviceIndex: Number(e.target.value) })}
+            value={c.allDevices && backend.devices.length > 1 ? 'all' : c.deviceIndex}
+            onChange={(e) =>
+              e.target.value === 'all'
+                ? s.setConfig({ allDevices: true })
+                : s.setConfig({ allDevices: false, deviceIndex: Number(e.target.value) })
+            }
           >
             {backend.devices.map((d) => (
               <option key={d.index} value={d.index}>
                 {d.index}: {d.name} ({d.arch})
               </option>
             ))}
+            {backend.devices.length > 1 && (
+              <option value="all">all {backend.devices.length} devices, side by side</option>
+            )}
           </select>
           {device && (
             <p className="hint num" data-testid="device-facts">
