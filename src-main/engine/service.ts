@@ -58,7 +58,13 @@ import { validateCalls } from './api';
 import { isInsideDir } from './paths';
 import { completePath, completionRoot, type CompletionRoot } from './path-complete';
 import { oneLine } from '../../src-shared/contract';
-import { buildRecord, buildSelftestRecord, tensorsHash } from './records/build';
+import {
+  SAVED_HEATMAPS,
+  buildRecord,
+  buildSelftestRecord,
+  savedHeatmaps,
+  tensorsHash,
+} from './records/build';
 import type { RecordStore } from './records/store';
 import type { RecordResult, RunRecord as SavedRecord } from './records/schema';
 import { compareRecordsIn, exportComparisonIn, listRecordsIn, openRecordIn } from './records/access';
@@ -478,7 +484,13 @@ export class EngineService {
           threshold: req.threshold ?? null,
         },
         status: 'done',
-        results: [{ ...result, arithmeticError: result.arithmeticNmse ?? null } as unknown as RecordResult],
+        results: [
+          {
+            ...result,
+            arithmeticError: result.arithmeticNmse ?? null,
+            heatmap: savedHeatmaps(verdict.declared, got, result.m, result.n),
+          } as unknown as RecordResult,
+        ],
       }),
     );
     return { ...result, gridAvailable, ...(weightMap ? { weightMap } : {}) };
@@ -602,6 +614,14 @@ export class EngineService {
     if (!store) return;
     try {
       const names = [...new Set(r.results.map((x) => x.tensor))];
+      // the heatmaps the record keeps: failures first, then in order, while the outputs are still here
+      const withHeat = new Set(
+        [...r.results]
+          .filter((x) => this.outputs.get(x.resultId))
+          .sort((a, b) => Number(b.status === 'fail') - Number(a.status === 'fail'))
+          .slice(0, SAVED_HEATMAPS)
+          .map((x) => x.resultId),
+      );
       const rec = buildRecord({
         kind: 'verify',
         createdAt: new Date(r.finishedAt ?? Date.now()),
@@ -630,7 +650,12 @@ export class EngineService {
         // TensorResult is a RecordResult with more fields (kept: the schema passes them through);
         // the record names the arithmetic error arithmeticError
         results: r.results.map(
-          (x) => ({ ...x, arithmeticError: x.arithmeticNmse ?? null }) as unknown as RecordResult,
+          (x) =>
+            ({
+              ...x,
+              arithmeticError: x.arithmeticNmse ?? null,
+              ...(withHeat.has(x.resultId) ? { heatmap: this.heatmapOf(x.resultId) } : {}),
+            }) as unknown as RecordResult,
         ),
         ...(r.devices ? { devices: r.devices } : {}),
       });
@@ -638,6 +663,12 @@ export class EngineService {
     } catch (e) {
       r.recordError = oneLine(e);
     }
+  }
+
+  /** A result's heatmap for its record, from the outputs kept for it (undefined when gone). */
+  private heatmapOf(resultId: string) {
+    const o = this.outputs.get(resultId);
+    return o ? savedHeatmaps(o.ref, o.got, o.m, o.n) : undefined;
   }
 
   /** Saves a selftest's or a check's record; like a run's, a failure to save is never thrown. */

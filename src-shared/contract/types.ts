@@ -570,7 +570,26 @@ export interface RecordResultData {
   arithmetic?: string;
   arithmeticError?: number | null;
   diagnosis?: { class: string; sentence: string } | null;
+  /** the error heatmap as the run's engine summarised it (absent where the outputs were gone) */
+  heatmap?: { abs: SavedHeatmap; rel: SavedHeatmap };
   [field: string]: unknown;
+}
+
+/**
+ * An error grid kept in a record: the whole output reduced by maximum to at most 16 x 128 cells
+ * (values to 4 significant digits), so an old run still shows where its errors were.
+ */
+export interface SavedHeatmap {
+  m: number;
+  n: number;
+  rows: number;
+  cols: number;
+  cellRows: number;
+  cellCols: number;
+  /** row-major [rows][cols]: the largest error in the cell */
+  values: number[];
+  min: number;
+  max: number;
 }
 
 /** A saved run, validated against the record schema (docs/records.md). */

@@ -92,6 +92,12 @@ describe('run setup choices reach the record and the report', () => {
     expect(out.results[0].status).toBe('pass');
     const rec = records.readFile(out.recordFile!);
     expect(rec.request).toMatchObject({ activations: 'outliers', arithmetic: 'f32', seed: 7 });
+    // the record keeps each result's heatmap, summarised, in both metrics
+    const r0 = out.results[0];
+    const heat = rec.results[0].heatmap!;
+    expect(heat.abs).toMatchObject({ m: r0.m, n: r0.n, rows: Math.min(16, r0.m) });
+    expect(heat.abs.values).toHaveLength(heat.abs.rows * heat.abs.cols);
+    expect(heat.rel.max).toBeGreaterThanOrEqual(0);
     const md = (await svc.exportReport({ runId, format: 'md' })).content;
     expect(md).toMatch(/arithmetic f32; activations gaussian with channels \d+ \\\+ 128i x20, seed 7/);
   });

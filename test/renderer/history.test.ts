@@ -198,6 +198,36 @@ describe('a record shown with the results views', () => {
       NO_OUTPUTS,
     );
     await expect(ro.startRun({} as never)).rejects.toThrow('read-only');
+    // with its record, the heatmaps the record kept are served (whole output, no hover detail)
+    const heat = {
+      m: 2,
+      n: 4,
+      rows: 2,
+      cols: 2,
+      cellRows: 1,
+      cellCols: 2,
+      values: [0, 1e-7, 3e-7, 0],
+      min: 0,
+      max: 3e-7,
+    };
+    const kept = {
+      ...REC,
+      results: [{ ...REC.results[0], heatmap: { abs: heat, rel: heat } }, REC.results[1]],
+    };
+    const ro2 = readOnlyApi(fake, kept);
+    const g = await ro2.errorGrid({ resultId: `${REC.id}#0`, maxRows: 64, maxCols: 64, metric: 'rel' });
+    expect(g).toMatchObject({
+      resultId: `${REC.id}#0`,
+      metric: 'rel',
+      rows: 2,
+      cols: 2,
+      max: 3e-7,
+      worst: [],
+    });
+    expect(g.values).toEqual(heat.values);
+    await expect(
+      ro2.errorGrid({ resultId: `${REC.id}#1`, maxRows: 1, maxCols: 1, metric: 'abs' }),
+    ).rejects.toThrow(NO_OUTPUTS);
     // a store made on it holds the record's rows and never subscribes to live runs
     const store = createAppStore(ro);
     store.setState({ results: recordResults(REC) });

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import type { CopyBandwidthMeasurement } from '../../../src-shared/contract';
+import type { CopyBandwidthMeasurement, SavedHeatmap } from '../../../src-shared/contract';
+import { errorGrid } from '../compare';
 import type { GgufFile } from '../gguf';
 import type { SelftestRow } from '../selftest';
 import { APP_COMMIT, APP_VERSION } from '../version';
@@ -164,4 +165,42 @@ export function buildSelftestRecord(a: {
       })),
     },
   });
+}
+
+/** The most results of one record that keep a heatmap (failures first), and a heatmap's size. */
+export const SAVED_HEATMAPS = 200;
+const HEAT_ROWS = 16;
+const HEAT_COLS = 128;
+
+const sig4 = (v: number) => (Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(4)) : v);
+
+/**
+ * The error heatmap of one output for its record: the whole output reduced by maximum to at most
+ * 16 x 128 cells, in both metrics, values to 4 significant digits.
+ */
+export function savedHeatmaps(
+  ref: Float64Array,
+  got: Float32Array,
+  m: number,
+  n: number,
+): { abs: SavedHeatmap; rel: SavedHeatmap } {
+  const one = (metric: 'abs' | 'rel'): SavedHeatmap => {
+    const g = errorGrid(ref, got, m, n, {
+      maxRows: Math.min(HEAT_ROWS, m),
+      maxCols: Math.min(HEAT_COLS, n),
+      metric,
+    });
+    return {
+      m,
+      n,
+      rows: g.rows,
+      cols: g.cols,
+      cellRows: g.cellRows,
+      cellCols: g.cellCols,
+      values: g.values.map(sig4),
+      min: g.min,
+      max: g.max,
+    };
+  };
+  return { abs: one('abs'), rel: one('rel') };
 }

@@ -51,6 +51,20 @@ const diagnosis = z
 
 const metrics = z.object({ nmse: num, maxAbsErr: num.optional(), maxRelErr: num.optional() }).passthrough();
 
+const savedHeatmap = z
+  .object({
+    m: num,
+    n: num,
+    rows: num,
+    cols: num,
+    cellRows: num,
+    cellCols: num,
+    values: z.array(num),
+    min: num,
+    max: num,
+  })
+  .passthrough();
+
 /** One tensor at one batch size. */
 export const recordResultSchema = z
   .object({
@@ -69,6 +83,8 @@ export const recordResultSchema = z
     arithmetic: z.string().optional(),
     arithmeticError: nullableNum.optional(),
     diagnosis: diagnosis.nullable().optional(),
+    /** the error heatmap, summarised (see docs/records.md) */
+    heatmap: z.object({ abs: savedHeatmap, rel: savedHeatmap }).optional(),
     /** a run over several devices: the result's position in the device list, and the device index */
     slot: z.number().int().min(0).optional(),
     deviceIndex: z.number().int().min(0).optional(),

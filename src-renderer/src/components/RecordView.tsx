@@ -75,7 +75,7 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
 
   const store = useMemo(() => {
     if (!rec || hasCaseTable(rec.kind)) return null;
-    const s = createAppStore(readOnlyApi(api));
+    const s = createAppStore(readOnlyApi(api, rec));
     const results = recordResults(rec);
     s.setState({ results, selectedResultId: results[0]?.resultId ?? null, view: 'results' });
     return s;

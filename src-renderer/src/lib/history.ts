@@ -6,12 +6,15 @@
 import type {
   CompareRow,
   CopyBandwidthMeasurement,
+  ErrorGrid,
+  ErrorGridRequest,
   Metrics,
   QuantScopeApi,
   RecordKindName,
   RecordSummaryEntry,
   RowVerdict,
   RunRecordData,
+  SavedHeatmap,
   TensorResult,
   TimingSummary,
 } from '../../../src-shared/contract';
@@ -104,7 +107,8 @@ export function toggleSelection(selected: readonly string[], id: string): string
 /**
  * A record's rows as TensorResult rows, for the results and charts views in read-only mode. Records
  * the engine made carry every TensorResult field; older and CLI records miss some, which stay
- * absent (the views show '—'). Outputs are never kept in records: no row has a heatmap grid.
+ * absent (the views show '—'). Outputs are never kept in records; the heatmap, where the record kept
+ * one, is its saved summary (readOnlyApi serves it), so zoom is off.
  */
 export function recordResults(rec: RunRecordData): TensorResult[] {
   return rec.results.map((r, i): TensorResult => {
@@ -176,26 +180,51 @@ export function fmtChange(ratio: number | null): string {
 }
 
 /** What a saved run's heatmap says: a record keeps the metrics, not the outputs they came from. */
-export const NO_OUTPUTS = 'outputs are not kept in records';
+export const NO_OUTPUTS = 'this record kept no heatmap of that result';
 
 /**
  * The API a saved run's views see: reading only. The heatmap asks for an error grid and is told
  * outputs are not kept; anything that would start work is refused. Every other call goes to `api`.
  */
-export function readOnlyApi(api: QuantScopeApi): QuantScopeApi {
+export function readOnlyApi(api: QuantScopeApi, rec?: RunRecordData): QuantScopeApi {
   const refuse = async (): Promise<never> => {
     throw new Error('a saved run is read-only');
   };
   const ro = Object.create(api) as QuantScopeApi;
   return Object.assign(ro, {
     onRunEvent: () => () => undefined,
-    errorGrid: async (): Promise<never> => {
-      throw new Error(NO_OUTPUTS);
+    errorGrid: async (req: ErrorGridRequest): Promise<ErrorGrid> => {
+      const i = rec ? Number(req.resultId.slice(rec.id.length + 1)) : NaN;
+      const saved = rec && req.resultId.startsWith(`${rec.id}#`) ? rec.results[i]?.heatmap : undefined;
+      if (!saved) throw new Error(NO_OUTPUTS);
+      return savedGrid(req.resultId, saved[req.metric], req.metric);
     },
     startRun: refuse,
     cancelRun: refuse,
     exportReport: refuse,
   });
+}
+
+/** A record's saved heatmap as the error grid the heatmap draws (the whole output; no hover detail). */
+export function savedGrid(resultId: string, h: SavedHeatmap, metric: 'abs' | 'rel'): ErrorGrid {
+  return {
+    resultId,
+    metric,
+    m: h.m,
+    n: h.n,
+    rowStart: 0,
+    rowEnd: h.m,
+    colStart: 0,
+    colEnd: h.n,
+    rows: h.rows,
+    cols: h.cols,
+    cellRows: h.cellRows,
+    cellCols: h.cellCols,
+    values: h.values,
+    worst: [],
+    min: h.min,
+    max: h.max,
+  };
 }
 
 /** "31.8 GB/s · 16 MiB × 5 · 10:15:00": the copy bandwidth a run measured, and how; null without one. */

@@ -16,7 +16,7 @@ import { APP_VERSION } from '../../version';
 import { oneLine } from '../../../../src-shared/contract';
 import { UsageError, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
-import { buildRecord, tensorsHash } from '../../records/build';
+import { buildRecord, savedHeatmaps, tensorsHash } from '../../records/build';
 import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
 
@@ -124,7 +124,13 @@ ${RECORD_HELP}
             threshold,
           },
           status: 'done',
-          results: [{ ...result, arithmeticError: v.arithmeticNmse } as unknown as RecordResult],
+          results: [
+            {
+              ...result,
+              arithmeticError: v.arithmeticNmse,
+              heatmap: savedHeatmaps(v.declared, got, result.m, result.n),
+            } as unknown as RecordResult,
+          ],
         }),
       );
       const grid = errorGrid(v.declared, got, result.m, result.n, {
