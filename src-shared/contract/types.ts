@@ -90,6 +90,11 @@ export interface TensorSummary {
   supported: boolean;
   /** why not, when not supported ("Q2_K is not supported", "1-D tensor") */
   unsupportedReason?: string;
+  /**
+   * blocks whose half scales are NaN or infinite; absent or null = not scanned yet (large models are
+   * scanned per tensor when it is run; docs/gguf-hardening.md)
+   */
+  nonFiniteBlocks?: number | null;
   /** block index (blk.N) parsed from the name, or null */
   layer: number | null;
 }
@@ -200,6 +205,14 @@ export interface TimingSummary {
   pctCopy: number | null;
 }
 
+/**
+ * A result's verdict. 'not-comparable': some outputs depend on weight blocks whose scales are NaN or
+ * infinite (the reference and a correct kernel may disagree there); those outputs are left out, the
+ * rest passed, and `notComparable` says why. A failure of the rest is still 'fail'.
+ */
+export const RESULT_STATUSES = ['pass', 'fail', 'error', 'not-comparable'] as const;
+export type ResultStatus = (typeof RESULT_STATUSES)[number];
+
 export interface TensorResult {
   resultId: string;
   runId: string;
@@ -212,9 +225,13 @@ export interface TensorResult {
   device: string;
   path: KernelPath | null;
   pathDetail?: string;
-  status: 'pass' | 'fail' | 'error';
+  status: ResultStatus;
   /** one line, when status is 'error' */
   error?: string;
+  /** blocks of the tensor whose scales are NaN or infinite (absent: none, or not read) */
+  nonFiniteBlocks?: number;
+  /** one line, when some outputs were left out because of non-finite scales */
+  notComparable?: string;
   threshold: number;
   metrics: Metrics | null;
   timing: TimingSummary | null;
@@ -245,6 +262,8 @@ export type RunEvent =
       passed: number;
       failed: number;
       errors: number;
+      /** results whose outputs were partly not comparable (non-finite scales); absent = 0 */
+      notComparable?: number;
     };
 
 export interface ErrorGridRequest {

@@ -124,6 +124,11 @@ export class GgufFile {
     return t;
   }
 
+  /** The tensor called name, or undefined (an indexed lookup: linear in the names asked for). */
+  find(name: string): GgufTensorInfo | undefined {
+    return this.byName.get(name);
+  }
+
   private handle(): FileHandle {
     if (!this.fh) throw new Error(`${this.path} is closed`);
     return this.fh;
@@ -173,6 +178,22 @@ export class GgufFile {
     const fh = this.handle();
     const dst = new Uint8Array(rowCount * rb);
     await readFully(fh, dst, info.offset + rowStart * rb, `tensor ${quote(info.name)}`);
+    return dst;
+  }
+
+  /** Bytes [position, position + length) of the file (inside it), e.g. a run of adjacent tensors. */
+  async readBytes(position: number, length: number): Promise<Uint8Array> {
+    const size = this.header.fileSize;
+    if (
+      !Number.isSafeInteger(position) ||
+      !Number.isSafeInteger(length) ||
+      position < 0 ||
+      length < 0 ||
+      position + length > size
+    )
+      throw new Error(`bytes [${position}, ${position + length}) are outside the file (${size} bytes)`);
+    const dst = new Uint8Array(length);
+    await readFully(this.handle(), dst, position, `bytes at ${position}`);
     return dst;
   }
 

@@ -129,7 +129,8 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
     const passed = results.filter((r) => r.status === 'pass').length;
     const failed = results.filter((r) => r.status === 'fail').length;
     const errors = results.filter((r) => r.status === 'error').length;
-    onEvent({ type: 'run-finished', runId, status, error: runError, passed, failed, errors });
+    const notComparable = results.filter((r) => r.status === 'not-comparable').length;
+    onEvent({ type: 'run-finished', runId, status, error: runError, passed, failed, errors, notComparable });
   };
 
   try {
@@ -357,6 +358,8 @@ async function runJob(
     path,
     pathDetail: [pathDetail, timingError].filter(Boolean).join('; ') || undefined,
     status,
+    ...(verdict.nonFiniteBlocks > 0 ? { nonFiniteBlocks: verdict.nonFiniteBlocks } : {}),
+    ...(verdict.notComparable ? { notComparable: verdict.notComparable } : {}),
     threshold,
     metrics,
     timing,
