@@ -2,9 +2,24 @@
  * Which model files the desktop app may open: only what the user chose since the app started (open
  * dialog, drag and drop), the recent list, the bundled samples and folders named in QS_MODEL_DIRS.
  * A compromised renderer cannot make the engine read an arbitrary path.
+ *
+ * Paths are compared by their real path (symlinks resolved), so a link inside an allowed folder
+ * that points outside it is outside, and a chosen file is the file, not the name it was chosen by.
+ * A path that does not exist is compared as written (opening it fails anyway).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { isInsideDir } from '../engine/paths';
+
+/** The real path of p, or p resolved when it does not exist (yet). */
+function realOrResolved(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return fs.realpathSync.native(abs);
+  } catch {
+    return abs;
+  }
+}
 
 export class AllowedPaths {
   private readonly chosen = new Set<string>();
@@ -16,21 +31,25 @@ export class AllowedPaths {
   ) {}
 
   allow(p: string): void {
-    this.chosen.add(path.resolve(p));
+    this.chosen.add(realOrResolved(p));
   }
 
   isAllowed(p: string): boolean {
-    const abs = path.resolve(p);
-    if (this.chosen.has(abs)) return true;
-    if (this.recent().some((r) => path.resolve(r) === abs)) return true;
-    return this.dirs.some((d) => isInsideDir(d, abs));
+    const real = realOrResolved(p);
+    if (this.chosen.has(real)) return true;
+    if (this.recent().some((r) => realOrResolved(r) === real)) return true;
+    return this.dirs.some((d) => isInsideDir(realOrResolved(d), real));
   }
 
-  /** Throws a one-line Error when p may not be opened. */
-  check(p: string): void {
+  /**
+   * The real path to open; throws a one-line Error when p may not be opened. Opening the path that
+   * was checked keeps a link swapped afterwards from redirecting the read.
+   */
+  check(p: string): string {
     if (!this.isAllowed(p))
       throw new Error(
         `${path.basename(p)} was not chosen since the app started: open it with File > Open… or drop it on the window`,
       );
+    return realOrResolved(p);
   }
 }

@@ -170,8 +170,7 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       return chosen;
     },
     async openModel([p], forward) {
-      allowed.check(p);
-      const summary = await forward([path.resolve(p)]);
+      const summary = await forward([allowed.check(p)]);
       void refreshMenu(); // the engine added it to the recent list
       return summary;
     },

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorReply, isTrustedSender, urlOrigin } from '../../src-main/app/ipc';
@@ -191,6 +191,34 @@ describe('allowed model paths', () => {
       expect(() => a.check('/home/u/model.gguf')).toThrow(/model\.gguf was not chosen since the app started/);
       a.allow('/home/u/model.gguf');
       expect(a.isAllowed('/home/u/./model.gguf')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('compares real paths: a link in an allowed folder pointing outside is outside', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qs-allowed-'));
+    try {
+      const samples = path.join(dir, 'samples');
+      const outside = path.join(dir, 'outside');
+      mkdirSync(samples);
+      mkdirSync(outside);
+      writeFileSync(path.join(outside, 'secret.gguf'), 'GGUF');
+      writeFileSync(path.join(samples, 'tiny.gguf'), 'GGUF');
+      symlinkSync(path.join(outside, 'secret.gguf'), path.join(samples, 'link.gguf'));
+      symlinkSync(outside, path.join(samples, 'dirlink'));
+      // an allowed folder reached through a link still counts (its real path is compared)
+      symlinkSync(samples, path.join(dir, 'samples-link'));
+      const a = new AllowedPaths([path.join(dir, 'samples-link')], () => []);
+      expect(a.isAllowed(path.join(samples, 'tiny.gguf'))).toBe(true);
+      expect(a.isAllowed(path.join(samples, 'link.gguf'))).toBe(false);
+      expect(a.isAllowed(path.join(samples, 'dirlink', 'secret.gguf'))).toBe(false);
+      expect(() => a.check(path.join(samples, 'link.gguf'))).toThrow(/was not chosen/);
+      // a chosen file is allowed by any name that leads to it, and opened by its real path
+      a.allow(path.join(samples, 'link.gguf'));
+      expect(a.isAllowed(path.join(outside, 'secret.gguf'))).toBe(true);
+      expect(a.check(path.join(samples, 'dirlink', 'secret.gguf'))).toBe(
+        realpathSync.native(path.join(outside, 'secret.gguf')),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
