@@ -149,7 +149,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
    */
   async function checkModelPath(p: string): Promise<string> {
     const outside = () =>
-      new HttpError(403, `${p} is outside the model folders (start the server with --models <dir> to add one)`);
+      new HttpError(
+        403,
+        `${p} is outside the model folders (start the server with --models <dir> to add one)`,
+      );
     const abs = path.resolve(p);
     const real = await fsp.realpath(abs).catch(() => null);
     if (real !== null) {
