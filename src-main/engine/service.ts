@@ -25,6 +25,8 @@ import type {
   RunEvent,
   RunRecordData,
   RunRequest,
+  TensorPage,
+  TensorPageRequest,
   TensorResult,
 } from '../../src-shared/contract';
 import { GgufFile } from './gguf';
@@ -40,7 +42,7 @@ import { APP_VERSION } from './version';
 import { configurePool, defaultPoolSize } from './workers';
 import { validateCalls } from './api';
 import { isInsideDir } from './paths';
-import { oneLine } from '../../src-shared/contract';
+import { LIMITS, oneLine } from '../../src-shared/contract';
 import { buildRecord, tensorsHash } from './records/build';
 import type { RecordStore } from './records/store';
 import type { RecordResult } from './records/schema';
@@ -174,7 +176,23 @@ export class EngineService {
     this.models.set(modelId, { file, summary, lastUsed: Date.now() });
     await this.evictModels();
     await this.remember(abs);
+    // A large tensor list is not sent in one piece: the faces page through listTensors.
+    if (summary.tensors.length > LIMITS.tensorPage) return { ...summary, tensors: [], tensorsPaged: true };
     return summary;
+  }
+
+  /** Tensors [offset, offset + limit) of an open model, in file order. */
+  async listTensors(req: TensorPageRequest): Promise<TensorPage> {
+    const model = this.models.get(req.modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    const all = model.summary.tensors;
+    const end = Math.min(all.length, req.offset + req.limit);
+    return {
+      modelId: req.modelId,
+      offset: req.offset,
+      total: all.length,
+      tensors: req.offset < end ? all.slice(req.offset, end) : [],
+    };
   }
 
   async devices(): Promise<BackendSummary[]> {

@@ -22,6 +22,7 @@ import { createBatcher, type Scheduler } from './lib/batcher';
 import { applyRunEvents, IDLE_RUN, interruptRun, isActive, type RunState } from './lib/runState';
 import {
   EMPTY_FILTER,
+  withAllTensors,
   withResultScans,
   type SortState,
   type TensorFilter,
@@ -458,7 +459,7 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       async openModel(path) {
         set({ opening: path, openError: null });
         try {
-          const model = await api.openModel(path);
+          const model = await withAllTensors(api, await api.openModel(path));
           set({
             model,
             opening: null,

@@ -15,4 +15,10 @@ export const LIMITS = {
   /** timed repeats per job */
   maxRepeats: 1000,
   bodyBytes: 4 << 20,
+  /**
+   * tensors per listTensors page, and the most openModel sends inline: a larger model's summary
+   * comes without its tensor list, which the faces fetch page by page (a 10^6-tensor model is
+   * 20 responses of a few MB, not one of 144 MB)
+   */
+  tensorPage: 50_000,
 } as const;

@@ -27,6 +27,8 @@ import type {
   RunEvent,
   RunRecordData,
   RunRequest,
+  TensorPage,
+  TensorPageRequest,
 } from './types';
 
 export interface ApiMethods {
@@ -36,6 +38,8 @@ export interface ApiMethods {
   /** Electron: native open dialog; browser: null (the UI uses listModelFiles) */
   pickModelFile: { args: []; result: string | null; shellOnly: true };
   openModel: { args: [path: string]; result: ModelSummary };
+  /** a page of an open model's tensors (a summary with tensorsPaged has none inline) */
+  listTensors: { args: [req: TensorPageRequest]; result: TensorPage };
   devices: { args: []; result: BackendSummary[] };
   startRun: { args: [req: RunRequest]; result: { runId: string } };
   cancelRun: { args: [runId: string]; result: void };
@@ -71,6 +75,7 @@ export const API_METHODS: { readonly [M in ApiMethod]: MethodSpec<M> } = {
   listModelFiles: { name: 'listModelFiles', shellOnly: false, voidResult: false },
   pickModelFile: { name: 'pickModelFile', shellOnly: true, voidResult: false },
   openModel: { name: 'openModel', shellOnly: false, voidResult: false },
+  listTensors: { name: 'listTensors', shellOnly: false, voidResult: false },
   devices: { name: 'devices', shellOnly: false, voidResult: false },
   startRun: { name: 'startRun', shellOnly: false, voidResult: false },
   cancelRun: { name: 'cancelRun', shellOnly: false, voidResult: true },

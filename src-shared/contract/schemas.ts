@@ -91,6 +91,15 @@ export const apiArgSchemas = {
   listModelFiles: z.tuple([]),
   pickModelFile: z.tuple([]),
   openModel: z.tuple([filePathSchema]),
+  listTensors: z.tuple([
+    z
+      .object({
+        modelId: shortId,
+        offset: nonNegInt,
+        limit: z.number().int().min(1).max(LIMITS.tensorPage),
+      })
+      .strict(),
+  ]),
   devices: z.tuple([]),
   startRun: z.tuple([runRequestSchema]),
   cancelRun: z.tuple([shortId]),

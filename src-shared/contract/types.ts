@@ -117,12 +117,36 @@ export interface ModelSummary {
   name: string | null;
   alignment: number;
   metadata: MetadataEntry[];
+  /**
+   * every tensor, in file order; empty when `tensorsPaged` (more than LIMITS.tensorPage tensors):
+   * then listTensors returns them page by page
+   */
   tensors: TensorSummary[];
+  /** the number of tensors in the file */
+  tensorCount: number;
+  /** true when `tensors` was left out of this summary and is read with listTensors */
+  tensorsPaged?: boolean;
   /** bytes per type name */
   typeBytes: Record<string, number>;
   /** per-file problems that did not stop the file opening (e.g. NaN block scales) */
   warnings: string[];
   openMs: number;
+}
+
+/** One page of an open model's tensors (listTensors). */
+export interface TensorPageRequest {
+  modelId: string;
+  offset: number;
+  /** at most LIMITS.tensorPage */
+  limit: number;
+}
+
+export interface TensorPage {
+  modelId: string;
+  offset: number;
+  /** all tensors of the model */
+  total: number;
+  tensors: TensorSummary[];
 }
 
 export interface ModelFileEntry {

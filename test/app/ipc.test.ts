@@ -42,6 +42,7 @@ describe('IPC payload schemas', () => {
         'exportReport',
         'listModelFiles',
         'listRecords',
+        'listTensors',
         'openModel',
         'openRecord',
         'pickModelFile',

@@ -27,6 +27,7 @@ function fakeEngine() {
       if (p.endsWith('bad.gguf')) throw new Error('bad.gguf: not a GGUF file (magic is "XXXX")\nsecond line');
       return { modelId: 'm1', path: p, fileName: path.basename(p) } as ModelSummary;
     },
+    listTensors: rec('listTensors', { modelId: 'm1', offset: 0, total: 0, tensors: [] }),
     devices: rec('devices', []),
     startRun: rec('startRun', { runId: 'r1' }),
     cancelRun: rec('cancelRun', undefined),

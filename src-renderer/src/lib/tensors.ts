@@ -1,5 +1,11 @@
 /** Tensor table logic: filtering, sorting and selection (pure, unit-tested). */
-import type { ModelSummary, TensorResult, TensorSummary } from '../../../src-shared/contract';
+import { LIMITS } from '../../../src-shared/contract/limits';
+import type {
+  ModelSummary,
+  QuantScopeApi,
+  TensorResult,
+  TensorSummary,
+} from '../../../src-shared/contract';
 import { nameMatcher } from './nameMatch';
 
 export interface TensorFilter {
@@ -139,4 +145,26 @@ export function withResultScans(model: ModelSummary, results: readonly TensorRes
     tensors[i] = { ...t, nonFiniteBlocks: blocks };
   }
   return tensors ? { ...model, tensors } : model;
+}
+
+/**
+ * A summary with its whole tensor list: a large model's summary comes without one (tensorsPaged),
+ * and its tensors are read page by page through listTensors, each a response of a few MB.
+ */
+export async function withAllTensors(
+  api: Pick<QuantScopeApi, 'listTensors'>,
+  model: ModelSummary,
+): Promise<ModelSummary> {
+  if (!model.tensorsPaged) return model;
+  const tensors: TensorSummary[] = [];
+  while (tensors.length < model.tensorCount) {
+    const page = await api.listTensors({
+      modelId: model.modelId,
+      offset: tensors.length,
+      limit: LIMITS.tensorPage,
+    });
+    if (page.tensors.length === 0) throw new Error(`the tensor list ended at ${tensors.length} of ${model.tensorCount}`);
+    for (const t of page.tensors) tensors.push(t);
+  }
+  return { ...model, tensors, tensorsPaged: false };
 }
