@@ -140,14 +140,18 @@ export class FakeApi implements QuantScopeApi {
     });
     this.models.set(model.modelId, model);
     const page = this.opts.tensorPage;
-    if (page !== undefined && model.tensors.length > page) return { ...model, tensors: [], tensorsPaged: true };
+    if (page !== undefined && model.tensors.length > page)
+      return { ...model, tensors: [], tensorsPaged: true };
     return model;
   }
   async listTensors(req: TensorPageRequest): Promise<TensorPage> {
     this.calls.push(`listTensors:${req.offset}+${req.limit}`);
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
-    const tensors = model.tensors.slice(req.offset, req.offset + Math.min(req.limit, this.opts.tensorPage ?? req.limit));
+    const tensors = model.tensors.slice(
+      req.offset,
+      req.offset + Math.min(req.limit, this.opts.tensorPage ?? req.limit),
+    );
     return { modelId: req.modelId, offset: req.offset, total: model.tensors.length, tensors };
   }
   async devices(): Promise<BackendSummary[]> {

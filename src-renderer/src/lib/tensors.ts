@@ -1,11 +1,6 @@
 /** Tensor table logic: filtering, sorting and selection (pure, unit-tested). */
 import { LIMITS } from '../../../src-shared/contract/limits';
-import type {
-  ModelSummary,
-  QuantScopeApi,
-  TensorResult,
-  TensorSummary,
-} from '../../../src-shared/contract';
+import type { ModelSummary, QuantScopeApi, TensorResult, TensorSummary } from '../../../src-shared/contract';
 import { nameMatcher } from './nameMatch';
 
 export interface TensorFilter {
@@ -163,7 +158,8 @@ export async function withAllTensors(
       offset: tensors.length,
       limit: LIMITS.tensorPage,
     });
-    if (page.tensors.length === 0) throw new Error(`the tensor list ended at ${tensors.length} of ${model.tensorCount}`);
+    if (page.tensors.length === 0)
+      throw new Error(`the tensor list ended at ${tensors.length} of ${model.tensorCount}`);
     for (const t of page.tensors) tensors.push(t);
   }
   return { ...model, tensors, tensorsPaged: false };
