@@ -76,9 +76,13 @@ export async function openRegularFile(path: string): Promise<FileHandle> {
   return fh;
 }
 
+/** Tensors of at least this size are read into a SharedArrayBuffer (readTensor). */
+export const SHARED_TENSOR_BYTES = 64 << 20;
+
 export class GgufFile {
   private fh: FileHandle | null;
-  private byName: Map<string, GgufTensorInfo>;
+  /** built on the first lookup: listing a million tensors never needs it */
+  private byNameMap: Map<string, GgufTensorInfo> | null = null;
 
   private constructor(
     readonly path: string,
@@ -86,7 +90,6 @@ export class GgufFile {
     fh: FileHandle,
   ) {
     this.fh = fh;
-    this.byName = new Map(header.tensors.map((t) => [t.name, t]));
   }
 
   /** Open and validate; reads only the header. Throws GgufError for a malformed file. */
@@ -115,6 +118,15 @@ export class GgufFile {
       await fh.close().catch(() => undefined);
       throw e;
     }
+  }
+
+  private get byName(): Map<string, GgufTensorInfo> {
+    if (!this.byNameMap) {
+      const m = new Map<string, GgufTensorInfo>();
+      for (const t of this.header.tensors) m.set(t.name, t);
+      this.byNameMap = m;
+    }
+    return this.byNameMap;
   }
 
   /** The tensor called name; a one-line error naming it if absent. */
@@ -150,7 +162,12 @@ export class GgufFile {
     const fh = this.handle();
     let dst: Uint8Array;
     try {
-      dst = new Uint8Array(info.nbytes);
+      // a large tensor is read into shared memory, so the worker threads compute on it in place
+      // (no copy per chunk posted to them)
+      dst =
+        info.nbytes >= SHARED_TENSOR_BYTES
+          ? new Uint8Array(new SharedArrayBuffer(info.nbytes))
+          : new Uint8Array(info.nbytes);
     } catch {
       throw new Error(
         `tensor ${quote(info.name)}: ${info.nbytes} bytes cannot be allocated at once; use readRows`,
