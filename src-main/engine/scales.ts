@@ -32,8 +32,8 @@ export function scanBytes(file: GgufFile): number {
 }
 
 /**
- * Counts non-finite-scale blocks of every supported tensor (tensor index -> blocks; tensors without
- * scales count 0), reading at most 64 MiB at a time. Null when the data
+ * Counts non-finite-scale blocks of every supported tensor with scales (tensor index -> blocks;
+ * a supported tensor missing from the map has no scales: 0), reading at most 64 MiB at a time. Null when the data
  * exceeds `maxBytes`.
  */
 export async function scanModelScales(
@@ -46,7 +46,6 @@ export async function scanModelScales(
   for (const t of file.header.tensors) {
     if (!t.supported) continue;
     if (hasScales(t) && t.n > 0) withScales.push(t);
-    else counts.set(t.index, 0);
   }
   // In file order, through one window of at most CHUNK bytes: a million small tensors cost a few
   // dozen reads, not a million; a tensor larger than the window is read in row chunks.
@@ -83,7 +82,7 @@ export function applyScaleScan(summary: ModelSummary, counts: Map<number, number
   let more = 0;
   for (const t of summary.tensors) {
     if (!t.supported) continue;
-    const c = counts ? (counts.get(t.index) ?? null) : null;
+    const c = counts ? (counts.get(t.index) ?? 0) : null;
     t.nonFiniteBlocks = c;
     if (c && c > 0) {
       if (named < NAMED_WARNINGS) {

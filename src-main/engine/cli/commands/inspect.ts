@@ -28,7 +28,7 @@ export const inspectCommand: CliCommand = {
     try {
       const openMs = performance.now() - t0;
       const scan = await scanModelScales(file, ctx.values['scan-scales'] ? Infinity : SCAN_ON_OPEN_BYTES);
-      const nonFinite = (i: number, supported: boolean) => (supported && scan ? (scan.get(i) ?? null) : null);
+      const nonFinite = (i: number, supported: boolean) => (supported && scan ? (scan.get(i) ?? 0) : null);
       if (ctx.values.json) {
         // The tensor list is produced while it is written: a million tensors never exist as
         // summaries and one string at the same time.
@@ -40,8 +40,11 @@ export const inspectCommand: CliCommand = {
         }
         const lazy = {
           *[Symbol.iterator]() {
-            for (const t of tensors)
-              yield { ...tensorSummary(t), nonFiniteBlocks: nonFinite(t.index, t.supported) };
+            for (const t of tensors) {
+              const ts = tensorSummary(t);
+              ts.nonFiniteBlocks = nonFinite(t.index, t.supported);
+              yield ts;
+            }
           },
         };
         await writeJson(ctx.stdout, { ...s, tensors: lazy });
