@@ -210,8 +210,7 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       // the path field's `~` is the home folder, as in its completions
       const p = /^~(?=$|[\\/])/.test(typed) ? path.join(app.getPath('home'), typed.slice(1)) : typed;
       try {
-        await allowed.check(p);
-        return await forward([path.resolve(p)]);
+        return await forward([await allowed.check(p)]);
       } finally {
         void refreshMenu(); // the engine added it to the recent list, or it is gone from it
       }

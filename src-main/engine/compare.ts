@@ -33,13 +33,14 @@ function checkShape(
     throw new Error(`${what}: output has ${got.length} values, expected m*n=${m * n}`);
 }
 
-/** max |ref| over the finite values of each output row; 1 where that is 0. */
-function rowScales(ref: Float64Array, m: number, n: number): Float64Array {
+/** max |ref| over the finite, compared values of each output row; 1 where that is 0. */
+function rowScales(ref: Float64Array, m: number, n: number, skipCols?: Uint8Array): Float64Array {
   const s = new Float64Array(m);
   for (let r = 0; r < m; r++) {
     let mx = 0;
     const base = r * n;
     for (let c = 0; c < n; c++) {
+      if (skipCols && skipCols[c]) continue;
       const a = Math.abs(ref[base + c]);
       if (a > mx && a !== Infinity) mx = a; // NaN fails the comparison
     }
@@ -66,9 +67,23 @@ function pairError(r: number, g: number): number {
   return r === g ? 0 : Infinity; // at least one infinite: equal only when the same infinity
 }
 
-export function compareOutputs(ref: Float64Array, got: Float32Array, m: number, n: number): Metrics {
+/**
+ * The metrics of one output. `skipCols` (n bytes, 1 = skip) leaves out output features that are not
+ * comparable (those of weight rows with a non-finite block scale); `count` is the pairs compared.
+ */
+export function compareOutputs(
+  ref: Float64Array,
+  got: Float32Array,
+  m: number,
+  n: number,
+  skipCols?: Uint8Array | null,
+): Metrics {
   checkShape('compareOutputs', ref, got, m, n);
-  const scales = rowScales(ref, m, n);
+  const skip = skipCols ?? undefined;
+  if (skip && skip.length !== n)
+    throw new Error(`compareOutputs: skip mask has ${skip.length} entries, n=${n}`);
+  const scales = rowScales(ref, m, n, skip);
+  let skipped = 0;
   let se = 0;
   let sr = 0;
   let maxAbs = 0;
@@ -81,6 +96,10 @@ export function compareOutputs(ref: Float64Array, got: Float32Array, m: number, 
     const base = row * n;
     const inv = 1 / scales[row];
     for (let col = 0; col < n; col++) {
+      if (skip && skip[col]) {
+        skipped++;
+        continue;
+      }
       const i = base + col;
       const r = ref[i];
       const g = got[i];
@@ -123,7 +142,7 @@ export function compareOutputs(ref: Float64Array, got: Float32Array, m: number, 
     maxRelErr: maxRel,
     nanMismatches: nanMis,
     infMismatches: infMis,
-    count: m * n,
+    count: m * n - skipped,
     worst:
       worstIdx < 0
         ? null

@@ -72,6 +72,7 @@ export function summarizeModel(
     alignment: h.alignment,
     metadata,
     tensors: opts.tensors === false ? [] : h.tensors.map(tensorSummary),
+    tensorCount: h.tensors.length,
     typeBytes,
     warnings: [...h.warnings],
     openMs,

@@ -60,9 +60,8 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** float32 array of normal(0, std) values */
-  normalF32(count: number, std = 1): Float32Array {
-    const out = new Float32Array(count);
+  /** float32 array of normal(0, std) values (filling `out` when given, of that length) */
+  normalF32(count: number, std = 1, out: Float32Array = new Float32Array(count)): Float32Array {
     for (let i = 0; i < count; i++) out[i] = this.normal() * std;
     return out;
   }

@@ -31,6 +31,8 @@ import type {
   RunRequest,
   SelftestRequest,
   SelftestRowData,
+  TensorPage,
+  TensorPageRequest,
   TensorResult,
   UserKernelRecord,
 } from '../../src-shared/contract';
@@ -44,6 +46,7 @@ import { judgePair } from './run/check-pair';
 import { storeWeightMap, weightMapKey } from './run/weight-map';
 import { GgufFile } from './gguf';
 import { selectTensors, summarizeModel } from './model';
+import { applyScaleScan, scanModelScales } from './scales';
 import { allStatuses, backendFor } from './backends';
 import type { DeviceInfo } from './backends/types';
 import { executeRun, type RunPlan } from './run/runner';
@@ -216,10 +219,34 @@ export class EngineService {
     }
     const modelId = randomUUID();
     const summary = summarizeModel(file, modelId, performance.now() - t0);
+    // small models are scanned for NaN/Inf block scales now; larger ones per tensor when run (./scales.ts)
+    try {
+      applyScaleScan(summary, await scanModelScales(file));
+    } catch (e) {
+      await file.close().catch(() => undefined);
+      throw new Error(`cannot open ${path.basename(abs)}: ${oneLine(e)}`);
+    }
+    summary.openMs = performance.now() - t0;
     this.models.set(modelId, { file, summary, lastUsed: Date.now() });
     await this.evictModels();
     await this.remember(abs);
+    // A large tensor list is not sent in one piece: the faces page through listTensors.
+    if (summary.tensors.length > LIMITS.tensorPage) return { ...summary, tensors: [], tensorsPaged: true };
     return summary;
+  }
+
+  /** Tensors [offset, offset + limit) of an open model, in file order. */
+  async listTensors(req: TensorPageRequest): Promise<TensorPage> {
+    const model = this.models.get(req.modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    const all = model.summary.tensors;
+    const end = Math.min(all.length, req.offset + req.limit);
+    return {
+      modelId: req.modelId,
+      offset: req.offset,
+      total: all.length,
+      tensors: req.offset < end ? all.slice(req.offset, end) : [],
+    };
   }
 
   async devices(): Promise<BackendSummary[]> {
@@ -232,7 +259,7 @@ export class EngineService {
     if (!model) throw new Error('that model is no longer open: open it again');
     model.lastUsed = Date.now();
     const tensors = req.tensors.map((name) => {
-      const t = model.file.header.tensors.find((x) => x.name === name);
+      const t = model.file.find(name);
       if (!t) throw new Error(`no tensor named '${name}' in ${model.summary.fileName}`);
       if (!t.supported)
         throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
@@ -287,7 +314,14 @@ export class EngineService {
       outputs: this.outputs,
       signal: abort.signal,
       onEvent: (ev) => {
-        if (ev.type === 'result') record.results.push(ev.result);
+        if (ev.type === 'result') {
+          record.results.push(ev.result);
+          // a run's scan of the tensor's scales is kept for the model's later summaries
+          const nf = ev.result.nonFiniteBlocks ?? 0;
+          const t = model.file.find(ev.result.tensor);
+          const ts = t ? model.summary.tensors[t.index] : undefined;
+          if (ts?.name === ev.result.tensor && ev.result.status !== 'error') ts.nonFiniteBlocks = nf;
+        }
         if (ev.type === 'run-finished') {
           record.status = ev.status;
           record.error = ev.error;

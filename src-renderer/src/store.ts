@@ -21,7 +21,14 @@ import { oneLine } from '../../src-shared/contract/errors';
 import { LIMITS } from '../../src-shared/contract/limits';
 import { createBatcher, type Scheduler } from './lib/batcher';
 import { applyRunEvents, IDLE_RUN, interruptRun, isActive, type RunState } from './lib/runState';
-import { EMPTY_FILTER, type SortState, type TensorFilter, type TensorSortKey } from './lib/tensors';
+import {
+  EMPTY_FILTER,
+  withAllTensors,
+  withResultScans,
+  type SortState,
+  type TensorFilter,
+  type TensorSortKey,
+} from './lib/tensors';
 import type { ResultSortKey } from './lib/results';
 import type { TensorResult } from '../../src-shared/contract';
 
@@ -299,10 +306,15 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
         const accepted = s.run.runId === null && next.run.runId !== null;
         const selected = accepted ? null : s.selectedResultId;
         const firstResult = selected === null && next.results.length > 0 ? next.results[0].resultId : null;
+        const model =
+          s.model && next.run.request?.modelId === s.model.modelId
+            ? withResultScans(s.model, accepted ? next.results : next.results.slice(s.results.length))
+            : s.model;
         set({
           run: next.run,
           results: next.results,
           lastEventAt: Date.now(),
+          ...(model !== s.model ? { model } : {}),
           ...(accepted ? { resultsFor: ownerOf(next.run), selectedResultId: null } : {}),
           ...(firstResult ? { selectedResultId: firstResult } : {}),
         });
@@ -478,7 +490,7 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       async openWith(path, open) {
         set({ opening: path, openError: null });
         try {
-          const model = await open();
+          const model = await withAllTensors(api, await open());
           set({
             model,
             opening: null,

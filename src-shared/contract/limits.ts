@@ -21,4 +21,10 @@ export const LIMITS = {
   userKernels: 32,
   /** the largest code object a run reads */
   codeObjectBytes: 256 << 20,
+  /**
+   * tensors per listTensors page, and the most openModel sends inline: a larger model's summary
+   * comes without its tensor list, which the faces fetch page by page (a 10^6-tensor model is
+   * 20 responses of a few MB, not one of 144 MB)
+   */
+  tensorPage: 50_000,
 } as const;

@@ -32,6 +32,8 @@ import type {
   RunRequest,
   SelftestRequest,
   TensorResult,
+  TensorPage,
+  TensorPageRequest,
 } from './types';
 
 /** What a file dialog of pickFile is for: a GPU code object, or raw float32 values. */
@@ -50,6 +52,8 @@ export interface ApiMethods {
    * whether or not it exists); Electron: anywhere.
    */
   completePath: { args: [prefix: string]; result: PathCompletion[] };
+  /** a page of an open model's tensors (a summary with tensorsPaged has none inline) */
+  listTensors: { args: [req: TensorPageRequest]; result: TensorPage };
   devices: { args: []; result: BackendSummary[] };
   startRun: { args: [req: RunRequest]; result: { runId: string } };
   cancelRun: { args: [runId: string]; result: void };
@@ -96,6 +100,7 @@ export const API_METHODS: { readonly [M in ApiMethod]: MethodSpec<M> } = {
   pickModelFile: { name: 'pickModelFile', shellOnly: true, voidResult: false },
   openModel: { name: 'openModel', shellOnly: false, voidResult: false },
   completePath: { name: 'completePath', shellOnly: false, voidResult: false },
+  listTensors: { name: 'listTensors', shellOnly: false, voidResult: false },
   devices: { name: 'devices', shellOnly: false, voidResult: false },
   startRun: { name: 'startRun', shellOnly: false, voidResult: false },
   cancelRun: { name: 'cancelRun', shellOnly: false, voidResult: true },

@@ -153,6 +153,15 @@ export const apiArgSchemas = {
       .max(LIMITS.pathChars, 'path is too long')
       .refine((s) => !s.includes('\0'), 'path contains a NUL byte'),
   ]),
+  listTensors: z.tuple([
+    z
+      .object({
+        modelId: shortId,
+        offset: nonNegInt,
+        limit: z.number().int().min(1).max(LIMITS.tensorPage),
+      })
+      .strict(),
+  ]),
   devices: z.tuple([]),
   startRun: z.tuple([runRequestSchema]),
   cancelRun: z.tuple([shortId]),

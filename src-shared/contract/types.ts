@@ -128,6 +128,11 @@ export interface TensorSummary {
   supported: boolean;
   /** why not, when not supported ("Q2_K is not supported", "1-D tensor") */
   unsupportedReason?: string;
+  /**
+   * blocks whose half scales are NaN or infinite; absent or null = not scanned yet (large models are
+   * scanned per tensor when it is run; docs/gguf-hardening.md)
+   */
+  nonFiniteBlocks?: number | null;
   /** block index (blk.N) parsed from the name, or null */
   layer: number | null;
 }
@@ -150,12 +155,36 @@ export interface ModelSummary {
   name: string | null;
   alignment: number;
   metadata: MetadataEntry[];
+  /**
+   * every tensor, in file order; empty when `tensorsPaged` (more than LIMITS.tensorPage tensors):
+   * then listTensors returns them page by page
+   */
   tensors: TensorSummary[];
+  /** the number of tensors in the file */
+  tensorCount: number;
+  /** true when `tensors` was left out of this summary and is read with listTensors */
+  tensorsPaged?: boolean;
   /** bytes per type name */
   typeBytes: Record<string, number>;
   /** per-file problems that did not stop the file opening (e.g. NaN block scales) */
   warnings: string[];
   openMs: number;
+}
+
+/** One page of an open model's tensors (listTensors). */
+export interface TensorPageRequest {
+  modelId: string;
+  offset: number;
+  /** at most LIMITS.tensorPage */
+  limit: number;
+}
+
+export interface TensorPage {
+  modelId: string;
+  offset: number;
+  /** all tensors of the model */
+  total: number;
+  tensors: TensorSummary[];
 }
 
 export interface ModelFileEntry {
@@ -347,6 +376,14 @@ export interface TimingSummary {
   pctCopy: number | null;
 }
 
+/**
+ * A result's verdict. 'not-comparable': some outputs depend on weight blocks whose scales are NaN or
+ * infinite (the reference and a correct kernel may disagree there); those outputs are left out, the
+ * rest passed, and `notComparable` says why. A failure of the rest is still 'fail'.
+ */
+export const RESULT_STATUSES = ['pass', 'fail', 'error', 'not-comparable'] as const;
+export type ResultStatus = (typeof RESULT_STATUSES)[number];
+
 export interface TensorResult {
   resultId: string;
   runId: string;
@@ -359,9 +396,13 @@ export interface TensorResult {
   device: string;
   path: KernelPath | null;
   pathDetail?: string;
-  status: 'pass' | 'fail' | 'error';
+  status: ResultStatus;
   /** one line, when status is 'error' */
   error?: string;
+  /** blocks of the tensor whose scales are NaN or infinite (absent: none, or not read) */
+  nonFiniteBlocks?: number;
+  /** one line, when some outputs were left out because of non-finite scales */
+  notComparable?: string;
   threshold: number;
   metrics: Metrics | null;
   timing: TimingSummary | null;
@@ -399,6 +440,8 @@ export type RunEvent =
       passed: number;
       failed: number;
       errors: number;
+      /** results whose outputs were partly not comparable (non-finite scales); absent = 0 */
+      notComparable?: number;
     }
   | { type: 'selftest-started'; runId: string; total: number; device: string; request: SelftestRequest }
   | { type: 'selftest-row'; runId: string; index: number; total: number; row: SelftestRowData }

@@ -1,6 +1,6 @@
 /**
  * What both shells serve the renderer with: the Content-Security-Policy (the renderer's index.html
- * carries the same policy in a <meta> tag), the response headers, and the MIME types of the built
+ * carries the same policy in a <meta> tag, less what a <meta> cannot carry), the response headers, and the MIME types of the built
  * UI's files. Plain data, no node imports.
  */
 
@@ -9,7 +9,7 @@
  * emits some, hence 'unsafe-inline' for styles only), data:/blob: images (canvas heatmap export),
  * fetch/EventSource to its own origin. Nothing else, no framing, no plugins, no forms.
  */
-export const CONTENT_SECURITY_POLICY = [
+export const CSP_DIRECTIVES = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
@@ -22,7 +22,19 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
-].join('; ');
+] as const;
+
+/** The policy both shells send as the Content-Security-Policy header. */
+export const CONTENT_SECURITY_POLICY = CSP_DIRECTIVES.join('; ');
+
+/**
+ * The same policy as the <meta> tag in the renderer's index.html carries it: every directive except
+ * frame-ancestors, which browsers ignore (with a console error) in a <meta>; the header and
+ * X-Frame-Options: DENY carry that one. test/contract/csp.test.ts keeps index.html equal to this.
+ */
+export const META_CONTENT_SECURITY_POLICY = CSP_DIRECTIVES.filter(
+  (d) => !d.startsWith('frame-ancestors'),
+).join('; ');
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,

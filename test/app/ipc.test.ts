@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorReply, isTrustedSender, urlOrigin } from '../../src-main/app/ipc';
@@ -45,6 +45,7 @@ describe('IPC payload schemas', () => {
         'exportReport',
         'listModelFiles',
         'listRecords',
+        'listTensors',
         'openModel',
         'openRecord',
         'pickFile',
@@ -241,8 +242,10 @@ describe('allowed model paths', () => {
       mkdirSync(path.join(dir, 'folder.gguf'));
       symlinkSync(path.join(dir, 'secret.txt'), path.join(dir, 'disguised.gguf'));
       symlinkSync(path.join(dir, 'm.gguf'), path.join(dir, 'link-to-model.gguf'));
-      await expect(a.check(path.join(dir, 'm.gguf'))).resolves.toBeUndefined();
-      await expect(a.check(path.join(dir, 'link-to-model.gguf'))).resolves.toBeUndefined();
+      const model = realpathSync.native(path.join(dir, 'm.gguf'));
+      await expect(a.check(path.join(dir, 'm.gguf'))).resolves.toBe(model);
+      // opened by its real path
+      await expect(a.check(path.join(dir, 'link-to-model.gguf'))).resolves.toBe(model);
       await expect(a.check(path.join(dir, 'secret.txt'))).rejects.toThrow(
         /secret\.txt is not a \.gguf file: open it with File > Open/,
       );
@@ -251,7 +254,39 @@ describe('allowed model paths', () => {
       await expect(a.check(path.join(dir, 'gone.gguf'))).rejects.toThrow(/model file not found/);
       // a file the user chose in the dialog opens whatever its name
       a.allow(path.join(dir, 'secret.txt'));
-      await expect(a.check(path.join(dir, 'secret.txt'))).resolves.toBeUndefined();
+      await expect(a.check(path.join(dir, 'secret.txt'))).resolves.toBe(
+        realpathSync.native(path.join(dir, 'secret.txt')),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('compares real paths: a link in an allowed folder pointing outside is outside', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qs-allowed-'));
+    try {
+      const samples = path.join(dir, 'samples');
+      const outside = path.join(dir, 'outside');
+      mkdirSync(samples);
+      mkdirSync(outside);
+      writeFileSync(path.join(outside, 'secret.bin'), 'GGUF');
+      writeFileSync(path.join(outside, 'secret.gguf'), 'GGUF');
+      writeFileSync(path.join(samples, 'tiny.gguf'), 'GGUF');
+      symlinkSync(path.join(outside, 'secret.bin'), path.join(samples, 'link.gguf'));
+      symlinkSync(outside, path.join(samples, 'dirlink'));
+      // an allowed folder reached through a link still counts (its real path is compared)
+      symlinkSync(samples, path.join(dir, 'samples-link'));
+      const a = new AllowedPaths([path.join(dir, 'samples-link')], () => []);
+      expect(a.isAllowed(path.join(samples, 'tiny.gguf'))).toBe(true);
+      expect(a.isAllowed(path.join(samples, 'link.gguf'))).toBe(false);
+      expect(a.isAllowed(path.join(samples, 'dirlink', 'secret.gguf'))).toBe(false);
+      // a .gguf name whose real file is not one is refused
+      await expect(a.check(path.join(samples, 'link.gguf'))).rejects.toThrow(/is not a \.gguf file/);
+      // a chosen file is allowed by any name that leads to it, and opened by its real path
+      a.allow(path.join(samples, 'link.gguf'));
+      expect(a.isAllowed(path.join(outside, 'secret.bin'))).toBe(true);
+      await expect(a.check(path.join(samples, 'link.gguf'))).resolves.toBe(
+        realpathSync.native(path.join(outside, 'secret.bin')),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -85,7 +85,7 @@ describe('correctness report', () => {
     const json = JSON.parse(renderReport(i, 'json'));
     expect(json.schema).toBe('quantscope-report/1');
     expect(json.verdict).toBe('FAIL');
-    expect(json.counts).toEqual({ total: 2, passed: 1, failed: 0, errors: 1 });
+    expect(json.counts).toEqual({ total: 2, passed: 1, failed: 0, errors: 1, notComparable: 0 });
     const md = renderReport(i, 'md');
     expect(md).toContain('# QuantScope correctness report — FAIL');
     expect(md.split('\n').filter((l) => l.startsWith('| blk.'))).toHaveLength(2);

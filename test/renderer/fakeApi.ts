@@ -22,6 +22,8 @@ import type {
   ModelFileEntry,
   PathCompletion,
   ModelSummary,
+  TensorPage,
+  TensorPageRequest,
   QuantScopeApi,
   RunEvent,
   RunRequest,
@@ -92,6 +94,7 @@ export function fakeModel(layers = 2, opts: { modelId?: string; fileName?: strin
       { key: 'tokenizer.ggml.tokens', type: 'array[string]', value: '[512 strings]' },
     ],
     tensors,
+    tensorCount: tensors.length,
     typeBytes,
     warnings: [],
     openMs: 3.2,
@@ -99,6 +102,8 @@ export function fakeModel(layers = 2, opts: { modelId?: string; fileName?: strin
 }
 
 export interface FakeApiOptions {
+  /** summaries with more tensors than this come paged, as the engine sends large ones */
+  tensorPage?: number;
   /** ms between jobs of a run */
   jobMs?: number;
   layers?: number;
@@ -153,7 +158,20 @@ export class FakeApi implements QuantScopeApi {
       fileName,
     });
     this.models.set(model.modelId, model);
+    const page = this.opts.tensorPage;
+    if (page !== undefined && model.tensors.length > page)
+      return { ...model, tensors: [], tensorsPaged: true };
     return model;
+  }
+  async listTensors(req: TensorPageRequest): Promise<TensorPage> {
+    this.calls.push(`listTensors:${req.offset}+${req.limit}`);
+    const model = this.models.get(req.modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    const tensors = model.tensors.slice(
+      req.offset,
+      req.offset + Math.min(req.limit, this.opts.tensorPage ?? req.limit),
+    );
+    return { modelId: req.modelId, offset: req.offset, total: model.tensors.length, tensors };
   }
   async devices(): Promise<BackendSummary[]> {
     return [

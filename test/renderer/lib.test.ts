@@ -169,7 +169,7 @@ describe('results logic', () => {
     expect(sortResults(rs, { key: 'status', dir: 'asc' }).map((r) => r.resultId)).toEqual(['a', 'c', 'b']);
   });
   it('counts and explains verdicts', () => {
-    expect(countResults(rs)).toEqual({ pass: 1, fail: 1, error: 1, total: 3 });
+    expect(countResults(rs)).toEqual({ pass: 1, fail: 1, error: 1, 'not-comparable': 0, total: 3 });
     expect(verdictText(rs[0])).toBe('boom');
     expect(verdictText(rs[1])).toMatch(/^NMSE 1\.00e-12 ≤ 1e-8$/);
     expect(verdictText(rs[2])).toMatch(/>/);

@@ -5,6 +5,7 @@ import {
   originAllowed,
   parseHostHeader,
   presentedToken,
+  tokenCookieName,
   tokenMatches,
 } from '../../src-main/engine/server/security';
 
@@ -40,10 +41,16 @@ describe('server security helpers', () => {
 
   it('finds the token in bearer, query or cookie and compares it exactly', () => {
     const u = new URL('http://h/x?token=q');
-    expect(presentedToken({ authorization: 'Bearer b' }, u)).toBe('b');
-    expect(presentedToken({}, u)).toBe('q');
-    expect(presentedToken({ cookie: 'a=1; qs_token=c' }, new URL('http://h/'))).toBe('c');
-    expect(presentedToken({}, new URL('http://h/'))).toBeNull();
+    const name = tokenCookieName(8080);
+    expect(name).toBe('qs_token_8080');
+    expect(presentedToken({ authorization: 'Bearer b' }, u, name)).toBe('b');
+    expect(presentedToken({}, u, name)).toBe('q');
+    expect(presentedToken({ cookie: 'a=1; qs_token_8080=c' }, new URL('http://h/'), name)).toBe('c');
+    expect(presentedToken({ cookie: 'qs_token_8081=c; qs_token=d' }, new URL('http://h/'), name)).toBeNull();
+    expect(presentedToken({ cookie: 'qs_token_8080=a%2Db' }, new URL('http://h/'), name)).toBe('a-b');
+    // not valid percent-encoding: handed back as it is, so the token check refuses it
+    expect(presentedToken({ cookie: 'qs_token_8080=%E0%A4%A' }, new URL('http://h/'), name)).toBe('%E0%A4%A');
+    expect(presentedToken({}, new URL('http://h/'), name)).toBeNull();
     expect(tokenMatches('abc', 'abc')).toBe(true);
     expect(tokenMatches('abd', 'abc')).toBe(false);
     expect(tokenMatches('ab', 'abc')).toBe(false);

@@ -28,6 +28,7 @@ function fakeEngine() {
       return { modelId: 'm1', path: p, fileName: path.basename(p) } as ModelSummary;
     },
     completePath: rec('completePath', []),
+    listTensors: rec('listTensors', { modelId: 'm1', offset: 0, total: 0, tensors: [] }),
     devices: rec('devices', []),
     startRun: rec('startRun', { runId: 'r1' }),
     cancelRun: rec('cancelRun', undefined),
@@ -90,6 +91,7 @@ describe('browser-mode server', () => {
     writeFileSync(path.join(models(), 'bad.gguf'), 'XXXX');
     writeFileSync(path.join(dir, 'outside', 'x.gguf'), 'GGUF');
     symlinkSync(path.join(dir, 'outside', 'x.gguf'), path.join(models(), 'link.gguf'));
+    symlinkSync(path.join(dir, 'outside'), path.join(models(), 'outlink'));
     fake = fakeEngine();
     srv = await startServer({
       host: '127.0.0.1',
@@ -180,14 +182,36 @@ describe('browser-mode server', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>QS</title>');
     const cookie = page.headers.get('set-cookie') ?? '';
-    expect(cookie).toMatch(/qs_token=test-token-0123456789; Path=\/; HttpOnly; SameSite=Strict/);
+    // one cookie name per port: two servers on one host keep their own tokens
+    expect(cookie).toMatch(
+      new RegExp(`^qs_token_${srv.port}=test-token-0123456789; Path=/; HttpOnly; SameSite=Strict$`),
+    );
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('x-frame-options')).toBe('DENY');
 
     const byCookie = await fetch(`${base}/assets/app.js`, {
-      headers: { Cookie: `other=1; qs_token=${TOKEN}` },
+      headers: { Cookie: `other=1; qs_token_${srv.port}=${TOKEN}` },
     });
     expect(byCookie.status).toBe(200);
+    // another port's cookie, or the old shared name, is not this server's token
+    for (const c of [`qs_token_${srv.port + 1}=${TOKEN}`, `qs_token=${TOKEN}`]) {
+      const other = await fetch(`${base}/api/appInfo`, {
+        method: 'POST',
+        headers: { Cookie: c },
+        body: '[]',
+      });
+      expect(other.status, c).toBe(401);
+    }
+    // a malformed percent escape in the cookie is a wrong token (401), not a server error
+    for (const c of [
+      `qs_token_${srv.port}=%`,
+      `qs_token_${srv.port}=%E0%A4%A`,
+      `qs_token_${srv.port}=${TOKEN}%zz`,
+    ]) {
+      const bad = await fetch(`${base}/api/appInfo`, { method: 'POST', headers: { Cookie: c }, body: '[]' });
+      expect(bad.status, c).toBe(401);
+      expect((await bad.json()).message).toMatch(/missing or wrong token/);
+    }
     expect(byCookie.headers.get('content-type')).toMatch(/javascript/);
     const byQuery = await fetch(`${base}/api/appInfo?token=${TOKEN}`, {
       method: 'POST',
@@ -288,6 +312,12 @@ describe('browser-mode server', () => {
       path.join(dir, 'outside', 'x.gguf'),
       path.join(models(), 'link.gguf'), // a symlink pointing outside
       '/etc/passwd',
+      // missing files outside answer exactly like existing ones: existence is not revealed
+      path.join(dir, 'outside', 'missing.gguf'),
+      path.join(dir, 'no-such-folder', 'deeper', 'missing.gguf'),
+      path.join(models(), '..', 'missing.txt'),
+      '/etc/no-such-file-here',
+      path.join(models(), 'outlink', 'missing.gguf'), // under a link to a folder outside
     ]) {
       const res = await api('openModel', [p]);
       expect(res.status, p).toBe(403);
@@ -295,6 +325,7 @@ describe('browser-mode server', () => {
     }
     const missing = await api('openModel', [path.join(models(), 'nope.gguf')]);
     expect(missing.status).toBe(404);
+    expect((await api('openModel', [path.join(models(), 'sub', 'nope.gguf')])).status).toBe(404);
     expect(fake.calls.length).toBe(before);
   });
 

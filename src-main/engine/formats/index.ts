@@ -99,3 +99,43 @@ export function scanScales(
   }
   return { badBlocks, firstBadBlock };
 }
+
+/**
+ * The weight rows of an [n][k] tensor with at least one block whose half scales are NaN or Inf:
+ * their outputs are not comparable (the exact reference and a correct kernel may disagree there,
+ * NaN against infinity). `rows` is a mask of n bytes (1 = such a row), null when there is none.
+ * Linear in the tensor's bytes; plain float types have no scales.
+ */
+export function nonFiniteScaleRows(
+  typeId: number,
+  data: Uint8Array,
+  n: number,
+  k: number,
+): { badBlocks: number; badRows: number; rows: Uint8Array | null } {
+  const offs = formatSpec(typeId)?.scaleOffsets ?? [];
+  if (!offs.length || n <= 0 || k <= 0) return { badBlocks: 0, badRows: 0, rows: null };
+  const c = codecFor(typeId);
+  const bb = c.blockBytes;
+  const perRow = Math.floor(k / c.blockElems);
+  const nRows = Math.min(n, Math.floor(data.length / (perRow * bb)));
+  let badBlocks = 0;
+  let badRows = 0;
+  let rows: Uint8Array | null = null;
+  for (let r = 0, o = 0; r < nRows; r++) {
+    let rowBad = false;
+    for (let b = 0; b < perRow; b++, o += bb) {
+      for (const s of offs)
+        if ((data[o + s + 1] & 0x7c) === 0x7c) {
+          badBlocks++;
+          rowBad = true;
+          break;
+        }
+    }
+    if (rowBad) {
+      rows ??= new Uint8Array(n);
+      rows[r] = 1;
+      badRows++;
+    }
+  }
+  return { badBlocks, badRows, rows };
+}

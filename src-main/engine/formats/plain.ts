@@ -78,7 +78,14 @@ function bf16Tab(): Float32Array {
   return bf16Table;
 }
 
-/** F32 / F16 / BF16: the row is widened to float32 once, then dotted in 32-element float64 chunks. */
+/** Elements of a row widened at a time: multiples of 32, so the 32-element sums are the same. */
+const PLAIN_PIECE = 1 << 16;
+
+/**
+ * F32 / F16 / BF16: the row is widened to float32 a piece at a time (at most PLAIN_PIECE elements,
+ * so a row of 2^28 needs 256 KiB, not 1 GiB), then dotted in 32-element float64 chunks whose float32
+ * running sum carries across the pieces: the same sums in the same order as widening it whole.
+ */
 function plainRows(
   type: number,
   data: Uint8Array,
@@ -89,7 +96,9 @@ function plainRows(
   m: number,
   out: Float32Array,
 ): void {
-  const w = new Float32Array(k);
+  const piece = Math.min(k, PLAIN_PIECE);
+  const w = new Float32Array(piece);
+  const acc = new Float64Array(m);
   const bytes = type === 0 ? 4 : 2;
   const tab = type === 1 ? FP16_TABLE : type === 30 ? bf16Tab() : null;
   const f32 =
@@ -97,34 +106,40 @@ function plainRows(
       ? new Float32Array(data.buffer, data.byteOffset, data.byteLength >> 2)
       : null;
   for (let j = 0; j < rows; j++) {
-    const o = j * k * bytes;
-    if (f32) w.set(f32.subarray(j * k, (j + 1) * k));
-    else if (tab) for (let i = 0; i < k; i++) w[i] = tab[data[o + 2 * i] | (data[o + 2 * i + 1] << 8)];
-    else w.set(new Float32Array(data.slice(o, o + 4 * k).buffer));
-    for (let r = 0; r < m; r++) {
-      const xb = r * k;
-      let a = 0;
-      let i = 0;
-      for (; i + 32 <= k; i += 32) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let l = i; l < i + 32; l += 4) {
-          s0 += w[l] * x[xb + l];
-          s1 += w[l + 1] * x[xb + l + 1];
-          s2 += w[l + 2] * x[xb + l + 2];
-          s3 += w[l + 3] * x[xb + l + 3];
+    acc.fill(0);
+    for (let c0 = 0; c0 < k; c0 += piece) {
+      const len = Math.min(piece, k - c0);
+      const o = (j * k + c0) * bytes;
+      if (f32) w.set(f32.subarray(j * k + c0, j * k + c0 + len));
+      else if (tab) for (let i = 0; i < len; i++) w[i] = tab[data[o + 2 * i] | (data[o + 2 * i + 1] << 8)];
+      else w.set(new Float32Array(data.slice(o, o + 4 * len).buffer));
+      for (let r = 0; r < m; r++) {
+        const xb = r * k + c0;
+        let a = acc[r];
+        let i = 0;
+        for (; i + 32 <= len; i += 32) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let l = i; l < i + 32; l += 4) {
+            s0 += w[l] * x[xb + l];
+            s1 += w[l + 1] * x[xb + l + 1];
+            s2 += w[l + 2] * x[xb + l + 2];
+            s3 += w[l + 3] * x[xb + l + 3];
+          }
+          a = fround(a + fround(s0 + s1 + (s2 + s3)));
         }
-        a = fround(a + fround(s0 + s1 + (s2 + s3)));
+        // only the last piece can end in a partial chunk (the others are multiples of 32)
+        if (i < len) {
+          let s = 0;
+          for (; i < len; i++) s += w[i] * x[xb + i];
+          a = fround(a + fround(s));
+        }
+        acc[r] = a;
       }
-      if (i < k) {
-        let s = 0;
-        for (; i < k; i++) s += w[i] * x[xb + i];
-        a = fround(a + fround(s));
-      }
-      out[r * rows + j] = a;
     }
+    for (let r = 0; r < m; r++) out[r * rows + j] = acc[r];
   }
 }
 

@@ -51,17 +51,14 @@ const TWO32 = 4294967296;
 // ignoreBOM keeps a leading U+FEFF as data (the default would strip it, and shift the joined-array slices)
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
-/** Decode UTF-8; short pure-ASCII strings (most keys and names) skip TextDecoder's call overhead. */
+/**
+ * Decode UTF-8; short pure-ASCII strings (most keys and names, up to 64 bytes) skip TextDecoder's
+ * call overhead and come out flat in one call (no chain of one-character concatenations).
+ */
 function decodeUtf8(b: Uint8Array, start: number, end: number): string {
-  const len = end - start;
-  if (len <= 24) {
-    let s = '';
-    for (let i = start; i < end; i++) {
-      const c = b[i];
-      if (c >= 0x80) return utf8.decode(b.subarray(start, end));
-      s += String.fromCharCode(c);
-    }
-    return s;
+  if (end - start <= 64) {
+    for (let i = start; i < end; i++) if (b[i] >= 0x80) return utf8.decode(b.subarray(start, end));
+    return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
   }
   return utf8.decode(b.subarray(start, end));
 }
@@ -457,12 +454,22 @@ export function parseGgufHeader(bytes: Uint8Array, fileSize: number): GgufHeader
     );
   }
   const tensors: GgufTensorInfo[] = new Array(tensorCount);
-  const relOffsets: bigint[] = new Array(tensorCount);
   const offsetFieldAt: number[] = new Array(tensorCount);
   const names = new Map<string, number>();
+  const alignMask = alignment - 1;
+  // The hot loop of a large header: the field an error names is made only when one is thrown (one
+  // closure over the loop's current position, no string or closure per tensor), and sizes are plain
+  // numbers checked against 2^53 (exact below it; BigInt only for messages).
+  const cur = { i: 0, name: '', part: '', dim: -1 };
+  const T = () => `tensor[${cur.i}] ${quote(cur.name)}`;
+  const field = () =>
+    cur.name === '' ? `tensor[${cur.i}].name` : `${T()} ${cur.part}${cur.dim >= 0 ? `[${cur.dim}]` : ''}`;
   for (let i = 0; i < tensorCount; i++) {
     const start = r.pos;
-    r.need(8, `tensor[${i}].name`);
+    cur.i = i;
+    cur.name = '';
+    cur.dim = -1;
+    r.need(8, field);
     const nameLen = r.dv.getUint32(start, true);
     const nameLenHi = r.dv.getUint32(start + 4, true);
     if (nameLenHi !== 0 || nameLen > LIMITS.tensorNameBytes) {
@@ -472,49 +479,67 @@ export function parseGgufHeader(bytes: Uint8Array, fileSize: number): GgufHeader
         `name length ${u64String(nameLen, nameLenHi)} bytes; names must be shorter than 64 bytes`,
       );
     }
-    const name = r.string(`tensor[${i}].name`);
+    const name = r.string(field);
     if (name.length === 0) throw new GgufError(`tensor[${i}].name`, start, 'name is empty');
-    const T = `tensor[${i}] ${quote(name)}`;
+    cur.name = name;
     const prev = names.get(name);
-    if (prev !== undefined) throw new GgufError(`${T} name`, start, `duplicate name (also tensor[${prev}])`);
+    if (prev !== undefined)
+      throw new GgufError(`${T()} name`, start, `duplicate name (also tensor[${prev}])`);
     names.set(name, i);
 
     const nDimsAt = r.pos;
-    const nDims = r.u32(`${T} n_dims`);
+    cur.part = 'n_dims';
+    const nDims = r.u32(field);
     if (nDims < 1 || nDims > LIMITS.maxDims) {
-      throw new GgufError(`${T} n_dims`, nDimsAt, `${nDims} dimensions; expected 1..${LIMITS.maxDims}`);
+      throw new GgufError(`${T()} n_dims`, nDimsAt, `${nDims} dimensions; expected 1..${LIMITS.maxDims}`);
     }
     const dims: number[] = new Array(nDims);
     const dimsAt = r.pos;
-    let nEl = 1n;
+    let nElements = 1;
     for (let d = 0; d < nDims; d++) {
       const at = r.pos;
-      const [lo, hi] = r.u64parts(`${T} dims[${d}]`);
-      if (lo === 0 && hi === 0) throw new GgufError(`${T} dims[${d}]`, at, 'dimension is 0');
+      cur.part = 'dims';
+      cur.dim = d;
+      r.need(8, field);
+      const lo = r.dv.getUint32(at, true);
+      const hi = r.dv.getUint32(at + 4, true);
+      r.pos = at + 8;
+      if (lo === 0 && hi === 0) throw new GgufError(`${T()} dims[${d}]`, at, 'dimension is 0');
       if (hi >= 0x200000) {
-        throw new GgufError(`${T} dims[${d}]`, at, `dimension ${u64String(lo, hi)} is larger than 2^53`);
+        throw new GgufError(`${T()} dims[${d}]`, at, `dimension ${u64String(lo, hi)} is larger than 2^53`);
       }
-      dims[d] = hi * TWO32 + lo;
-      nEl *= BigInt(dims[d]);
-      if (nEl > MAX_SAFE) {
-        throw new GgufError(`${T} dims[${d}]`, at, `element count ${nEl} overflows 2^53`);
+      // (a small value stays a small integer: tensor objects keep integer fields, not boxed doubles)
+      dims[d] = hi === 0 ? lo : hi * TWO32 + lo;
+      // every partial product is at most the final one (dims >= 1): exact while below 2^53
+      nElements *= dims[d];
+      if (nElements > Number.MAX_SAFE_INTEGER) {
+        let exact = 1n;
+        for (let e = 0; e <= d; e++) exact *= BigInt(dims[e]);
+        throw new GgufError(`${T()} dims[${d}]`, at, `element count ${exact} overflows 2^53`);
       }
     }
-    const nElements = Number(nEl);
+    cur.dim = -1;
+    cur.part = 'type';
     const typeAt = r.pos;
-    const type = r.u32(`${T} type`);
+    const type = r.u32(field);
     offsetFieldAt[i] = r.pos;
-    const relOffset = r.u64big(`${T} offset`);
-    relOffsets[i] = relOffset;
-    if (relOffset % BigInt(alignment) !== 0n) {
+    cur.part = 'offset';
+    const [offLo, offHi] = r.u64parts(field);
+    // the alignment (a power of two <= 2^20) divides 2^32: the low half decides
+    if ((offLo & alignMask) !== 0) {
       throw new GgufError(
-        `${T} offset`,
+        `${T()} offset`,
         offsetFieldAt[i],
-        `${relOffset} is not a multiple of the alignment ${alignment}`,
+        `${u64String(offLo, offHi)} is not a multiple of the alignment ${alignment}`,
       );
     }
-    if (relOffset > MAX_SAFE)
-      throw new GgufError(`${T} offset`, offsetFieldAt[i], `${relOffset} is larger than 2^53`);
+    if (offHi >= 0x200000)
+      throw new GgufError(
+        `${T()} offset`,
+        offsetFieldAt[i],
+        `${u64String(offLo, offHi)} is larger than 2^53`,
+      );
+    const relOffset = offHi === 0 ? offLo : offHi * TWO32 + offLo;
 
     const info = typeInfo(type);
     const tName = typeName(type);
@@ -524,14 +549,16 @@ export function parseGgufHeader(bytes: Uint8Array, fileSize: number): GgufHeader
     if (info) {
       if (dims[0] % info.blockElems !== 0) {
         throw new GgufError(
-          `${T} dims[0]`,
+          `${T()} dims[0]`,
           dimsAt,
           `${dims[0]} is not a multiple of the ${info.name} block size ${info.blockElems}`,
         );
       }
-      const nb = (nEl / BigInt(info.blockElems)) * BigInt(info.blockBytes);
-      if (nb > MAX_SAFE) throw new GgufError(`${T} type`, typeAt, `byte size ${nb} overflows 2^53`);
-      nbytes = Number(nb);
+      nbytes = (nElements / info.blockElems) * info.blockBytes;
+      if (nbytes > Number.MAX_SAFE_INTEGER) {
+        const nb = (BigInt(nElements) / BigInt(info.blockElems)) * BigInt(info.blockBytes);
+        throw new GgufError(`${T()} type`, typeAt, `byte size ${nb} overflows 2^53`);
+      }
       supported = info.supported;
       if (!supported) unsupportedReason = `${info.name} is not supported`;
     } else {
@@ -541,33 +568,33 @@ export function parseGgufHeader(bytes: Uint8Array, fileSize: number): GgufHeader
       warnings.push(`tensor ${quote(name)}: ${unsupportedReason}; its byte size is unknown`);
     }
     const k = dims[0];
-    tensors[i] = {
+    const t: GgufTensorInfo = {
       index: i,
       name,
       dims,
       type,
       typeName: tName,
       supported,
-      ...(unsupportedReason !== undefined ? { unsupportedReason } : {}),
-      relOffset: Number(relOffset),
+      relOffset,
       offset: 0, // set below once data_start is known
       nbytes,
       nElements,
       k,
       n: nElements / k,
     };
+    if (unsupportedReason !== undefined) t.unsupportedReason = unsupportedReason;
+    tensors[i] = t;
   }
   const headerBytes = r.pos;
   const dataStart = alignUp(headerBytes, alignment);
 
   // ranges: inside the file, no overlaps (rule 8)
-  const bigFile = BigInt(fileSize);
-  const bigStart = BigInt(dataStart);
   for (let i = 0; i < tensorCount; i++) {
     const t = tensors[i];
-    const abs = bigStart + relOffsets[i];
-    const end = abs + BigInt(t.nbytes);
-    if (end > bigFile) {
+    // each term is below 2^53, so a sum past the file (itself below 2^53) is never rounded back in
+    const abs = dataStart + t.relOffset;
+    const end = abs + t.nbytes;
+    if (end > fileSize) {
       throw new GgufError(
         `tensor[${i}] ${quote(t.name)} offset`,
         offsetFieldAt[i],
@@ -576,7 +603,12 @@ export function parseGgufHeader(bytes: Uint8Array, fileSize: number): GgufHeader
     }
     t.offset = Number(abs);
   }
-  const sized = tensors.filter((t) => t.nbytes > 0).sort((a, b) => a.offset - b.offset || a.index - b.index);
+  // Files list tensors in data order: sort only when they are not.
+  const sized = tensors.filter((t) => t.nbytes > 0);
+  let ordered = true;
+  for (let j = 1; j < sized.length && ordered; j++)
+    if (sized[j].offset < sized[j - 1].offset) ordered = false;
+  if (!ordered) sized.sort((a, b) => a.offset - b.offset || a.index - b.index);
   for (let j = 1; j < sized.length; j++) {
     const a = sized[j - 1];
     const b = sized[j];

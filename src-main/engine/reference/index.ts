@@ -145,8 +145,13 @@ function share(a: Float32Array | Float64Array): SharedArrayBuffer {
   return sab;
 }
 
-/** Copies x into shared memory once; every task of the job gets the same buffer (no copy per task). */
+/**
+ * x in shared memory for every task of a job: x itself when it already fills a SharedArrayBuffer
+ * (large activations are made there, ../run/activations.ts), else one copy.
+ */
 export function shareF32(x: Float32Array): SharedArrayBuffer {
+  if (x.buffer instanceof SharedArrayBuffer && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength)
+    return x.buffer;
   const sab = new SharedArrayBuffer(x.length * 4);
   new Float32Array(sab).set(x);
   return sab;

@@ -44,8 +44,26 @@ export function referenceRows(
       }
     : codec.dequantizeRow.bind(codec);
   const rb = rowBytes(type, k);
-  // four rows of scratch only when a full tile exists: one row of a very long tensor (k = 2^28)
-  // needs 1 GiB of float32, not 4
+  if (k > LONG_ROW) {
+    longRows(
+      codec.blockElems,
+      codec.blockBytes,
+      dequantizeRow,
+      data,
+      dataOff,
+      rb,
+      rows,
+      k,
+      x,
+      m,
+      out,
+      outStride,
+      outOff,
+      scratch,
+    );
+    return;
+  }
+  // four rows of scratch only when a full tile exists
   const need = (rows >= ROW_TILE ? ROW_TILE : 1) * k;
   const w = scratch && scratch.length >= need ? scratch : new Float32Array(need);
   let j = 0;
@@ -125,6 +143,49 @@ export function referenceRows(
       for (let i = 0; i < k; i++) a += w[i] * x[xb + i];
       out[r * outStride + outOff + j] = a;
     }
+  }
+}
+
+/** Rows longer than this are dequantized piece by piece (LONG_ROW floats of scratch, 4 MiB). */
+export const LONG_ROW = 1 << 20;
+
+/**
+ * Very long rows (k = 2^28 is 1 GiB of float32): each row is dequantized LONG_ROW elements at a
+ * time, and each output's float64 sum runs on across the pieces in index order, so the result is
+ * bit-identical to dequantizing the whole row first.
+ */
+function longRows(
+  blockElems: number,
+  blockBytes: number,
+  dequantizeRow: (src: Uint8Array, o: number, n: number, dst: Float32Array, d: number) => void,
+  data: Uint8Array,
+  dataOff: number,
+  rb: number,
+  rows: number,
+  k: number,
+  x: Float32Array,
+  m: number,
+  out: Float64Array,
+  outStride: number,
+  outOff: number,
+  scratch?: Float32Array,
+): void {
+  const piece = Math.max(blockElems, LONG_ROW - (LONG_ROW % blockElems));
+  const w = scratch && scratch.length >= piece ? scratch : new Float32Array(piece);
+  const acc = new Float64Array(m);
+  for (let j = 0; j < rows; j++) {
+    acc.fill(0);
+    for (let c0 = 0; c0 < k; c0 += piece) {
+      const len = Math.min(piece, k - c0);
+      dequantizeRow(data, dataOff + j * rb + (c0 / blockElems) * blockBytes, len, w, 0);
+      for (let r = 0; r < m; r++) {
+        const xb = r * k + c0;
+        let a = acc[r];
+        for (let i = 0; i < len; i++) a += w[i] * x[xb + i];
+        acc[r] = a;
+      }
+    }
+    for (let r = 0; r < m; r++) out[r * outStride + outOff + j] = acc[r];
   }
 }
 

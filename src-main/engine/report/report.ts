@@ -59,7 +59,21 @@ export function reportCounts(results: TensorResult[]) {
     passed: results.filter((r) => r.status === 'pass').length,
     failed: results.filter((r) => r.status === 'fail').length,
     errors: results.filter((r) => r.status === 'error').length,
+    notComparable: results.filter((r) => r.status === 'not-comparable').length,
   };
+}
+
+/** "2 passed, 0 failed, 0 errors of 3" with ", 1 not comparable" when there is one. */
+export function countsLine(c: ReturnType<typeof reportCounts>): string {
+  const nc = c.notComparable > 0 ? `, ${c.notComparable} not comparable` : '';
+  return `${c.passed} passed, ${c.failed} failed, ${c.errors} errors${nc} of ${c.total}`;
+}
+
+/** The verdict cell of a result: PASS, FAIL, `ERROR: why`, `NOT COMPARABLE: why`. */
+export function statusText(r: TensorResult): string {
+  if (r.status === 'error') return `ERROR: ${r.error ?? ''}`;
+  if (r.status === 'not-comparable') return `NOT COMPARABLE: ${r.notComparable ?? 'non-finite scales'}`;
+  return r.status.toUpperCase();
 }
 
 export function verdict(input: ReportInput): 'PASS' | 'FAIL' | 'INCOMPLETE' {
@@ -173,7 +187,7 @@ function cellsFor(r: TensorResult, withUnfused: boolean): string[] {
 }
 
 function rowCells(r: TensorResult): string[] {
-  const status = r.status === 'error' ? `ERROR: ${r.error ?? ''}` : r.status.toUpperCase();
+  const status = statusText(r);
   const tag = resultDeviceTag(r);
   return [
     tag ? `${r.tensor} @ ${tag}` : r.tensor,
@@ -236,7 +250,7 @@ function reportMarkdown(input: ReportInput): string {
     ...(input.request.userKernels?.length
       ? [`- User kernels: ${input.request.userKernels.map((u) => esc(userKernelLine(u))).join('; ')}`]
       : []),
-    `- Results: ${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total}; run ${esc(input.status)}${input.error ? ` (${esc(input.error)})` : ''}`,
+    `- Results: ${countsLine(c)}; run ${esc(input.status)}${input.error ? ` (${esc(input.error)})` : ''}`,
     `- Run ${esc(input.runId)}, ${esc(input.startedAt)} → ${esc(input.createdAt)}; QuantScope ${esc(input.appVersion)}; ${esc(input.host)}`,
     '',
     `| ${head.join(' | ')} |`,
@@ -280,7 +294,7 @@ function bandwidthSvg(input: ReportInput): string {
     .map((r, i) => {
       const y = 20 + i * rowH;
       const w = Math.max(1, x(r.timing!.gbps) - labelW);
-      const cls = r.status === 'pass' ? 'pass' : 'fail';
+      const cls = r.status === 'pass' || r.status === 'not-comparable' ? 'pass' : 'fail';
       return `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtNum(r.timing!.gbps, 0)}</text>`;
     })
     .join('');
@@ -331,7 +345,7 @@ h1{font-size:1.4rem}.verdict{padding:.1rem .5rem;border-radius:4px;color:#fff}
 .PASS{background:#1f8a4c}.FAIL{background:#c0392b}.INCOMPLETE{background:#b7791f}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #dde;padding:3px 6px;text-align:left;white-space:nowrap}
-td.num{text-align:right}tr.fail td,tr.error td{background:#fdecea}
+td.num{text-align:right}tr.fail td,tr.error td{background:#fdecea}tr.not-comparable td{background:#fdf6e3}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:#667}
 svg text{font-size:11px;fill:#333}rect.pass{fill:#3b82f6}rect.fail{fill:#c0392b}
 line.peak{stroke:#c0392b;stroke-dasharray:4 3}line.copy{stroke:#1f8a4c;stroke-dasharray:4 3}
@@ -342,7 +356,7 @@ text.peak{fill:#c0392b}text.copy{fill:#1f8a4c}.muted{color:#667}
 <dt>Model</dt><dd>${h(input.model.fileName)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
 <dt>Device</dt><dd>${h(deviceLine(input.device, input.backend))}</dd>
 <dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
-${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.userKernels.map((u) => h(userKernelLine(u))).join('<br>')}</dd>\n` : ''}<dt>Results</dt><dd>${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
+${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.userKernels.map((u) => h(userKernelLine(u))).join('<br>')}</dd>\n` : ''}<dt>Results</dt><dd>${countsLine(c)} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
 <dt>Reference</dt><dd>weights dequantized exactly as llama.cpp does, operands rounded as the path's declared arithmetic says, every product summed in float64; NMSE = Σ(got−ref)² / Σref² (the kernel error, the verdict); arith. NMSE = the declared reference against the exact float32-input one (what the rounding costs)</dd>
 <dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>
 </dl>

@@ -20,8 +20,15 @@ export type ActivationKind = (typeof ACTIVATION_KINDS)[number];
 
 /** Activations for (seed, tensor, m): reproducible across runs, backends and machines. */
 export function activationsFor(seed: number, tensorName: string, m: number, k: number): Float32Array {
-  return new Rng(jobHash(seed, tensorName, m)).normalF32(m * k);
+  const count = m * k;
+  // Large activations are made in shared memory: the worker threads read them where they are,
+  // instead of each run and reference taking a copy (k = 2^28 is 1 GiB per copy).
+  const out = count * 4 >= SHARED_FROM_BYTES ? new Float32Array(new SharedArrayBuffer(count * 4)) : undefined;
+  return new Rng(jobHash(seed, tensorName, m)).normalF32(count, 1, out);
 }
+
+/** Activations (and tensor data read for a run) of at least this size live in shared memory. */
+export const SHARED_FROM_BYTES = 64 << 20;
 
 function jobHash(seed: number, tensorName: string, m: number): number {
   let h = 0x811c9dc5 ^ seed;

@@ -130,6 +130,8 @@ export async function judgePair(file: GgufFile, req: PairRequest): Promise<Judge
     path: 'custom',
     pathDetail: identity ? 'identity input' : `input ${path.basename(req.input)}`,
     status: verdict.status,
+    ...(verdict.nonFiniteBlocks > 0 ? { nonFiniteBlocks: verdict.nonFiniteBlocks } : {}),
+    ...(verdict.notComparable ? { notComparable: verdict.notComparable } : {}),
     threshold: verdict.threshold,
     metrics: verdict.metrics,
     timing: null,

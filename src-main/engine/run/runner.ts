@@ -146,7 +146,8 @@ export async function executeRun(plan: RunPlan): Promise<RunOutcome> {
     const passed = results.filter((r) => r.status === 'pass').length;
     const failed = results.filter((r) => r.status === 'fail').length;
     const errors = results.filter((r) => r.status === 'error').length;
-    onEvent({ type: 'run-finished', runId, status, error: runError, passed, failed, errors });
+    const notComparable = results.filter((r) => r.status === 'not-comparable').length;
+    onEvent({ type: 'run-finished', runId, status, error: runError, passed, failed, errors, notComparable });
   };
 
   try {
@@ -398,6 +399,8 @@ async function runJob(
     path,
     pathDetail: [pathDetail, timingError].filter(Boolean).join('; ') || undefined,
     status,
+    ...(verdict.nonFiniteBlocks > 0 ? { nonFiniteBlocks: verdict.nonFiniteBlocks } : {}),
+    ...(verdict.notComparable ? { notComparable: verdict.notComparable } : {}),
     threshold,
     metrics,
     timing,

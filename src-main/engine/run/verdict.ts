@@ -5,6 +5,7 @@
  * `quantscope check` and the selftest.
  */
 import type { Diagnosis, Metrics } from '../../../src-shared/contract';
+import { nonFiniteScaleRows } from '../formats';
 import { KERNEL_BAR, isExact, type ArithmeticScheme } from '../arithmetic/schemes';
 import { compareOutputs, judge, nmse64 } from '../compare';
 import { diagnoseOutputs, diagnoseProbe, type Probe } from '../diagnosis';
@@ -39,7 +40,15 @@ export interface VerdictInput {
 }
 
 export interface Verdict {
-  status: 'pass' | 'fail';
+  /**
+   * 'not-comparable': weight rows with a NaN or infinite block scale feed some outputs; those are
+   * left out of the metrics, the others passed. A failure of the others is 'fail'.
+   */
+  status: 'pass' | 'fail' | 'not-comparable';
+  /** blocks with a non-finite scale (0 when none) */
+  nonFiniteBlocks: number;
+  /** why some outputs were not compared, one line; null when all were */
+  notComparable: string | null;
   threshold: number;
   metrics: Metrics;
   /** the declared reference (the heatmap's reference) */
@@ -75,9 +84,16 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
             v.selfProbe,
           )
         : await referenceMatmul(src, x, m, { signal })));
-  const metrics = compareOutputs(declared, got, m, n);
+  const nonFinite = nonFiniteScaleRows(type, data, n, k);
+  const metrics = compareOutputs(declared, got, m, n, nonFinite.rows);
   const threshold = v.threshold ?? KERNEL_BAR;
-  const status = judge(metrics, threshold);
+  const judged = judge(metrics, threshold);
+  const notComparable =
+    nonFinite.badRows > 0
+      ? `non-finite scales: ${nonFinite.badBlocks} blocks in ${nonFinite.badRows} of ${n} weight rows; ` +
+        `their ${m * nonFinite.badRows} outputs are not compared`
+      : null;
+  const status = judged === 'pass' && notComparable ? 'not-comparable' : judged;
   const arithmeticNmse = exactScheme ? 0 : nmse64(exact, declared);
   let diagnosis: Diagnosis | null = null;
   let probe: Probe | null = null;
@@ -115,5 +131,16 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
           : fromOutput;
     }
   }
-  return { status, threshold, metrics, declared, exact, arithmeticNmse, diagnosis, probe };
+  return {
+    status,
+    nonFiniteBlocks: nonFinite.badBlocks,
+    notComparable,
+    threshold,
+    metrics,
+    declared,
+    exact,
+    arithmeticNmse,
+    diagnosis,
+    probe,
+  };
 }

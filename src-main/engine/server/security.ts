@@ -6,7 +6,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
-export const TOKEN_COOKIE = 'qs_token';
+/**
+ * The token cookie's name for a server on `port`. Cookies are shared by every port of a host, so one
+ * name per port keeps two servers (or a restarted one on another port) from overwriting each
+ * other's token.
+ */
+export function tokenCookieName(port: number): string {
+  return `qs_token_${port}`;
+}
 
 /** Constant-time comparison of a presented token with the server's. */
 export function tokenMatches(presented: string | null | undefined, token: string): boolean {
@@ -16,10 +23,15 @@ export function tokenMatches(presented: string | null | undefined, token: string
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The token a request carries: Authorization: Bearer, then ?token=, then the cookie. */
+/**
+ * The token a request carries: Authorization: Bearer, then ?token=, then the cookie named
+ * `cookieName`. A cookie value that is not valid percent-encoding is returned as it is (it then
+ * fails the token check with 401 like any wrong token).
+ */
 export function presentedToken(
   headers: { authorization?: string; cookie?: string },
   url: URL,
+  cookieName: string,
 ): string | null {
   const auth = headers.authorization;
   if (auth) {
@@ -32,8 +44,14 @@ export function presentedToken(
   if (cookie) {
     for (const part of cookie.split(';')) {
       const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE)
-        return decodeURIComponent(part.slice(eq + 1).trim());
+      if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
+        const raw = part.slice(eq + 1).trim();
+        try {
+          return decodeURIComponent(raw);
+        } catch {
+          return raw;
+        }
+      }
     }
   }
   return null;

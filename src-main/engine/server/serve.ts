@@ -35,7 +35,7 @@ import {
   type ShellHooks,
 } from '../../../src-shared/contract';
 import { isInsideDir } from '../paths';
-import { TOKEN_COOKIE, hostAllowed, originAllowed, presentedToken, tokenMatches } from './security';
+import { hostAllowed, tokenCookieName, originAllowed, presentedToken, tokenMatches } from './security';
 
 export interface ServerOptions {
   host: string;
@@ -215,19 +215,37 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const sseClients = new Set<ServerResponse>();
   let port = opts.port;
 
+  /**
+   * The real path of a model the page asks for. A path outside the roots gets the same 403 whether
+   * or not it exists (a missing one is resolved through its deepest existing folder), so the answer
+   * never tells which files exist outside them; only a missing file inside a root is a 404.
+   */
   async function checkModelPath(p: string): Promise<string> {
-    let real: string;
-    try {
-      real = await fsp.realpath(path.resolve(p));
-    } catch {
-      throw new HttpError(404, `model file not found: ${p}`);
-    }
-    if (!roots.some((r) => isInsideDir(r, real)))
-      throw new HttpError(
+    const outside = () =>
+      new HttpError(
         403,
         `${p} is outside the model folders (start the server with --models <dir> to add one)`,
       );
-    return real;
+    const abs = path.resolve(p);
+    const real = await fsp.realpath(abs).catch(() => null);
+    if (real !== null) {
+      if (!roots.some((r) => isInsideDir(r, real))) throw outside();
+      return real;
+    }
+    let dir = path.dirname(abs);
+    let rest = path.basename(abs);
+    for (;;) {
+      const realDirPath = await fsp.realpath(dir).catch(() => null);
+      if (realDirPath !== null) {
+        const would = path.join(realDirPath, rest);
+        if (!roots.some((r) => isInsideDir(r, would))) throw outside();
+        throw new HttpError(404, `model file not found: ${p}`);
+      }
+      const up = path.dirname(dir);
+      if (up === dir) throw outside();
+      rest = path.join(path.basename(dir), rest);
+      dir = up;
+    }
   }
 
   // The server's own part of the method table; every other method goes to the engine as it came.
@@ -497,7 +515,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       'Content-Type': mimeType(file),
       'Content-Length': st.size,
     };
-    if (setCookie) headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+    if (setCookie)
+      headers['Set-Cookie'] = `${tokenCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
     res.writeHead(200, headers);
     if (req.method === 'HEAD') {
       res.end();
@@ -526,6 +545,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const presented = presentedToken(
       { authorization: req.headers.authorization, cookie: req.headers.cookie },
       url,
+      tokenCookieName(port),
     );
     if (!tokenMatches(presented, token)) {
       // A browser navigation (a reload after the server restarted with a new token) gets a page that

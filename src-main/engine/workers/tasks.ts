@@ -2,7 +2,7 @@
  * The named tasks a pool worker can run. Each takes a structured-cloned payload and returns its result
  * plus the buffers to transfer back. Kept free of any import of the pool itself (no cycles).
  */
-import { refRowsTask } from '../reference/kernel';
+import { LONG_ROW, refRowsTask } from '../reference/kernel';
 import type { RefRowsPayload } from '../reference/index';
 import { cpuRows, type CpuRowsPayload } from '../backends/cpu-kernels';
 
@@ -25,7 +25,7 @@ function scratchFor(n: number): Float32Array {
 export const TASKS: Record<string, TaskFn> = {
   /** reference rows: float64 [m][rows] */
   'ref-rows': (p: RefRowsPayload): TaskOutput => {
-    const out = refRowsTask(p, scratchFor((p.rows >= 4 ? 4 : 1) * p.k));
+    const out = refRowsTask(p, scratchFor(p.k > LONG_ROW ? LONG_ROW : (p.rows >= 4 ? 4 : 1) * p.k));
     return { result: out, transfer: [out.buffer] };
   },
   /** cpu backend rows: float32 [m][rows] */

@@ -5,6 +5,7 @@ import { useApp } from '../context';
 import { fmtBytes, fmtCount, fmtDuration, fmtRowsCols, fmtShape } from '../lib/format';
 import { byteUnit, niceTicks, typeColor } from '../lib/charts';
 import {
+  nonFiniteLabel,
   clickSelect,
   filterTensors,
   selectionState,
@@ -318,13 +319,24 @@ function TensorTable({ model }: { model: ModelSummary }) {
                   <div role="cell" className="num muted">
                     {t.layer ?? '—'}
                   </div>
-                  <div
-                    role="cell"
-                    className={t.supported ? 'ok-text' : 'muted ellipsis'}
-                    title={t.unsupportedReason}
-                  >
-                    {t.supported ? 'yes' : (t.unsupportedReason ?? 'no')}
-                  </div>
+                  {t.supported && t.nonFiniteBlocks ? (
+                    <div
+                      role="cell"
+                      className="warn-text ellipsis"
+                      title="blocks whose scales are NaN or infinite: outputs that depend on them are not comparable"
+                      data-testid="tensor-nonfinite"
+                    >
+                      {nonFiniteLabel(t.nonFiniteBlocks)}
+                    </div>
+                  ) : (
+                    <div
+                      role="cell"
+                      className={t.supported ? 'ok-text' : 'muted ellipsis'}
+                      title={t.unsupportedReason}
+                    >
+                      {t.supported ? 'yes' : (t.unsupportedReason ?? 'no')}
+                    </div>
+                  )}
                 </div>
               );
             })}

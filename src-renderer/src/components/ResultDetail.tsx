@@ -11,7 +11,7 @@ import {
   fmtVal,
 } from '../lib/format';
 import { flops, intensity } from '../lib/charts';
-import { verdictText } from '../lib/results';
+import { statusLabel, verdictText } from '../lib/results';
 import { protocolLabel, spreadWarning } from '../lib/timing';
 import { HeatmapForResult } from './Heatmap';
 import { WeightMapForResult } from './WeightMap';
@@ -133,14 +133,22 @@ export function ResultDetailView({ r }: { r: TensorResult }) {
     <div className="card detail" data-testid="result-detail" data-result-id={r.resultId}>
       <div className="detail-head">
         <h2 className="card-title mono">{r.tensor}</h2>
-        <span className={`status ${r.status}`}>{r.status.toUpperCase()}</span>
+        <span className={`status ${r.status}`}>{statusLabel(r.status)}</span>
         <span className="muted num">
           {r.type} · m={r.m} · n={r.n} · k={r.k} · {fmtBytes(r.weightBytes)} weights · {fmtFlop(flops(r))} ·
           AI {fmtNum(intensity(r), 2)} FLOP/B
         </span>
       </div>
       <p
-        className={r.status === 'pass' ? 'pass-text' : r.status === 'fail' ? 'fail-text' : 'error-text'}
+        className={
+          r.status === 'pass'
+            ? 'pass-text'
+            : r.status === 'fail'
+              ? 'fail-text'
+              : r.status === 'not-comparable'
+                ? 'warn-text'
+                : 'error-text'
+        }
         data-testid="detail-verdict"
       >
         {verdictText(r)}

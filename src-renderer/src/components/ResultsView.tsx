@@ -2,7 +2,7 @@ import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useApp } from '../context';
 import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
-import { countResults, sortResults, verdictText, type ResultSortKey } from '../lib/results';
+import { countResults, sortResults, statusLabel, verdictText, type ResultSortKey } from '../lib/results';
 import { DevicesPanel } from './DevicesPanel';
 import { isActive } from '../lib/runState';
 import { bandwidthShare, shareHeader, spreadWarning, timingTitle } from '../lib/timing';
@@ -49,8 +49,8 @@ function ResultRow({ r }: { r: TensorResult }) {
         {r.m}
       </div>
       <div role="cell">
-        <span className={`status ${r.status}`} data-testid="result-status">
-          {r.status === 'pass' ? 'PASS' : r.status === 'fail' ? 'FAIL' : 'ERROR'}
+        <span className={`status ${r.status}`} data-testid="result-status" title={r.notComparable}>
+          {statusLabel(r.status)}
         </span>
       </div>
       {r.status === 'error' ? (
@@ -241,7 +241,13 @@ export function ResultsView() {
           <span className="num" data-testid="results-counts">
             <span className="pass-text">{counts.pass} pass</span> ·{' '}
             <span className="fail-text">{counts.fail} fail</span> ·{' '}
-            <span className="error-text-inline">{counts.error} error</span> · {counts.total} total
+            <span className="error-text-inline">{counts.error} error</span> ·{' '}
+            {counts['not-comparable'] > 0 && (
+              <>
+                <span className="warn-text">{counts['not-comparable']} not comparable</span> ·{' '}
+              </>
+            )}
+            {counts.total} total
           </span>
           <div className="seg small" role="radiogroup" aria-label="Show results">
             {(

@@ -117,6 +117,11 @@ export function RunProgress() {
                 {r.pass > 0 && <span className="pass-text">{r.pass}✓ </span>}
                 {r.fail > 0 && <span className="fail-text">{r.fail}✗ </span>}
                 {r.error > 0 && <span className="error-text-inline">{r.error}! </span>}
+                {r['not-comparable'] > 0 && (
+                  <span className="warn-text" title="not comparable: non-finite block scales">
+                    {r['not-comparable']}?{' '}
+                  </span>
+                )}
               </span>
             </div>
           ))}

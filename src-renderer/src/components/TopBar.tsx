@@ -96,6 +96,11 @@ export function TopBar() {
                 <span className="badge pass">{counts.pass}</span>
                 {counts.fail > 0 && <span className="badge fail">{counts.fail}</span>}
                 {counts.error > 0 && <span className="badge error">{counts.error}</span>}
+                {counts['not-comparable'] > 0 && (
+                  <span className="badge not-comparable" title="not comparable: non-finite block scales">
+                    {counts['not-comparable']}
+                  </span>
+                )}
               </span>
             )}
           </button>

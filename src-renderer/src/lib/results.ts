@@ -16,7 +16,7 @@ export type ResultSortKey =
   | 'pctPeak'
   | 'path';
 
-const STATUS_ORDER = { error: 0, fail: 1, pass: 2 } as const;
+const STATUS_ORDER = { error: 0, fail: 1, 'not-comparable': 2, pass: 3 } as const;
 
 const resultKey: Record<ResultSortKey, (r: TensorResult, i: number) => number | string> = {
   order: (_r, i) => i,
@@ -57,11 +57,13 @@ export interface ResultCounts {
   pass: number;
   fail: number;
   error: number;
+  /** outputs fed by blocks with NaN/Inf scales left out, the rest passed */
+  'not-comparable': number;
   total: number;
 }
 
 export function countResults(results: TensorResult[]): ResultCounts {
-  const c: ResultCounts = { pass: 0, fail: 0, error: 0, total: results.length };
+  const c: ResultCounts = { pass: 0, fail: 0, error: 0, 'not-comparable': 0, total: results.length };
   for (const r of results) c[r.status]++;
   return c;
 }
@@ -73,6 +75,7 @@ export interface TensorProgress {
   pass: number;
   fail: number;
   error: number;
+  'not-comparable': number;
   running: boolean;
 }
 
@@ -92,6 +95,7 @@ export function tensorProgress(
       pass: 0,
       fail: 0,
       error: 0,
+      'not-comparable': 0,
       running: current?.tensor === t,
     });
   }
@@ -104,10 +108,17 @@ export function tensorProgress(
   return [...rows.values()];
 }
 
+/** The verdict badge text of a result. */
+export function statusLabel(status: TensorResult['status']): string {
+  return status === 'not-comparable' ? 'NOT COMPARABLE' : status.toUpperCase();
+}
+
 /** Relative error threshold display: the path's threshold against NMSE. */
 export function verdictText(r: TensorResult): string {
   if (r.status === 'error') return r.error ?? 'error';
   if (!r.metrics) return r.status;
+  if (r.status === 'not-comparable')
+    return `${r.notComparable ?? 'non-finite scales'}; the other outputs: NMSE ${r.metrics.nmse.toExponential(2)} ≤ ${r.threshold.toExponential(0)}`;
   const extra: string[] = [];
   if (r.metrics.nanMismatches) extra.push(`${r.metrics.nanMismatches} NaN mismatches`);
   if (r.metrics.infMismatches) extra.push(`${r.metrics.infMismatches} Inf mismatches`);

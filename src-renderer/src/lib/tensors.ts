@@ -1,5 +1,6 @@
 /** Tensor table logic: filtering, sorting and selection (pure, unit-tested). */
-import type { TensorSummary } from '../../../src-shared/contract';
+import { LIMITS } from '../../../src-shared/contract/limits';
+import type { ModelSummary, QuantScopeApi, TensorResult, TensorSummary } from '../../../src-shared/contract';
 import { nameMatcher } from './nameMatch';
 
 export interface TensorFilter {
@@ -111,4 +112,55 @@ export function selectionState(
   const eligible = shown.filter((t) => t.supported);
   const count = eligible.filter((t) => selected.has(t.name)).length;
   return count === 0 ? 'none' : count === eligible.length ? 'all' : 'some';
+}
+
+/** What the model view shows for a tensor with NaN or infinite block scales. */
+export function nonFiniteLabel(blocks: number): string {
+  return `non-finite scales: ${blocks} block${blocks === 1 ? '' : 's'}`;
+}
+
+/**
+ * The model with the scale counts its run's results carry (a large model is scanned per tensor when
+ * run, not on open): the same object when nothing changes, so a million-tensor table re-renders
+ * when a tensor gains a count above zero.
+ */
+export function withResultScans(model: ModelSummary, results: readonly TensorResult[]): ModelSummary {
+  let tensors: TensorSummary[] | null = null;
+  let index: Map<string, number> | null = null;
+  for (const r of results) {
+    // a count of 0 shows as a plain "yes", like a tensor not scanned: only counts above 0 matter
+    const blocks = r.nonFiniteBlocks ?? 0;
+    if (r.status === 'error' || blocks === 0) continue;
+    index ??= new Map(model.tensors.map((t, i) => [t.name, i]));
+    const i = index.get(r.tensor);
+    if (i === undefined) continue;
+    const t = (tensors ?? model.tensors)[i];
+    if (t.nonFiniteBlocks === blocks) continue;
+    tensors ??= model.tensors.slice();
+    tensors[i] = { ...t, nonFiniteBlocks: blocks };
+  }
+  return tensors ? { ...model, tensors } : model;
+}
+
+/**
+ * A summary with its whole tensor list: a large model's summary comes without one (tensorsPaged),
+ * and its tensors are read page by page through listTensors, each a response of a few MB.
+ */
+export async function withAllTensors(
+  api: Pick<QuantScopeApi, 'listTensors'>,
+  model: ModelSummary,
+): Promise<ModelSummary> {
+  if (!model.tensorsPaged) return model;
+  const tensors: TensorSummary[] = [];
+  while (tensors.length < model.tensorCount) {
+    const page = await api.listTensors({
+      modelId: model.modelId,
+      offset: tensors.length,
+      limit: LIMITS.tensorPage,
+    });
+    if (page.tensors.length === 0)
+      throw new Error(`the tensor list ended at ${tensors.length} of ${model.tensorCount}`);
+    for (const t of page.tensors) tensors.push(t);
+  }
+  return { ...model, tensors, tensorsPaged: false };
 }

@@ -19,6 +19,7 @@ import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '.
 import { buildRecord, savedHeatmaps, tensorsHash } from '../../records/build';
 import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
+import { termSafe } from '../term';
 
 export const checkCommand: CliCommand = {
   name: 'check',
@@ -33,7 +34,8 @@ export const checkCommand: CliCommand = {
 ${RECORD_HELP}
   The record keeps the tensor, the input and output described, m, the arithmetic, the metrics, the
   verdict and the diagnosis.
-  Exit 0: pass; 1: fail (a diagnosis line follows); 2: bad input.`,
+  Exit 0: pass, or not comparable (outputs of weight rows with NaN/Inf block scales are left out and
+  the rest pass); 1: fail (a diagnosis line follows); 2: bad input.`,
   options: {
     input: { type: 'string', short: 'i' },
     output: { type: 'string', short: 'o' },
@@ -101,8 +103,12 @@ ${RECORD_HELP}
       ctx.stdout.write(
         `\n${v.status.toUpperCase()}: kernel NMSE ${fmtExp(v.metrics.nmse)} against the ${scheme.id} reference (bar ${fmtExp(v.threshold)}); arithmetic NMSE ${fmtExp(v.arithmeticNmse)}\n`,
       );
+      if (v.notComparable)
+        ctx.stdout.write(`not comparable ${termSafe(result.tensor)}: ${v.notComparable}\n`);
       if (v.diagnosis)
-        ctx.stdout.write(`diagnosis ${result.tensor}: ${v.diagnosis.class}: ${v.diagnosis.sentence}\n`);
+        ctx.stdout.write(
+          `diagnosis ${termSafe(result.tensor)}: ${v.diagnosis.class}: ${v.diagnosis.sentence}\n`,
+        );
       await saveRunRecord(ctx, records, async () =>
         buildRecord({
           kind: 'check',
@@ -190,7 +196,8 @@ ${RECORD_HELP}
           ),
         );
       }
-      return v.status === 'pass' ? 0 : 1;
+      // not comparable alone is no failure: what could be compared passed
+      return v.status === 'fail' ? 1 : 0;
     } finally {
       await file.close();
     }

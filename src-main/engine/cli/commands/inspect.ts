@@ -6,15 +6,20 @@ import { writeJson } from '../../json-stream';
 import type { CliCommand } from '../framework';
 import { writeLines, writeTable } from '../table';
 import { termSafe } from '../term';
+import { SCAN_ON_OPEN_BYTES, nonFiniteText, scanBytes, scanModelScales } from '../../scales';
 
 export const inspectCommand: CliCommand = {
   name: 'inspect',
   summary: 'show a GGUF file: header, metadata and tensors',
-  help: `quantscope inspect [<file.gguf>] [--json]
-  Reads only the header. Without a file, inspects the sample model.
+  help: `quantscope inspect [<file.gguf>] [--json] [--scan-scales]
+  Reads the header, and the tensor data to count blocks whose scales are NaN or infinite when it is
+  at most ${SCAN_ON_OPEN_BYTES / 2 ** 20} MiB (those tensors print "non-finite scales: N blocks"). Without a
+  file, inspects the sample model.
   Text from the file is shown with control and bidi characters escaped (\\x1b, \\u202e).
-  --json   print everything as JSON (metadata values summarised as shown), written as it is made`,
-  options: { json: { type: 'boolean' } },
+  --json   print everything as JSON (metadata values summarised as shown), written as it is made;
+           each tensor's nonFiniteBlocks is a count, or null where the scales were not scanned
+  --scan-scales  read all tensor data to count non-finite scales, whatever the model's size`,
+  options: { json: { type: 'boolean' }, 'scan-scales': { type: 'boolean' } },
   maxPositionals: 1,
   async run(ctx) {
     const p = ctx.positionals[0] ?? sampleModelPath();
@@ -22,14 +27,24 @@ export const inspectCommand: CliCommand = {
     const file = await GgufFile.open(p);
     try {
       const openMs = performance.now() - t0;
+      const scan = await scanModelScales(file, ctx.values['scan-scales'] ? Infinity : SCAN_ON_OPEN_BYTES);
+      const nonFinite = (i: number, supported: boolean) => (supported && scan ? (scan.get(i) ?? 0) : null);
       if (ctx.values.json) {
         // The tensor list is produced while it is written: a million tensors never exist as
         // summaries and one string at the same time.
         const s = summarizeModel(file, 'inspect', openMs, { tensors: false });
         const tensors = file.header.tensors;
+        for (const t of tensors) {
+          const c = nonFinite(t.index, t.supported);
+          if (c) s.warnings.push(nonFiniteText(t.name, c));
+        }
         const lazy = {
           *[Symbol.iterator]() {
-            for (const t of tensors) yield tensorSummary(t);
+            for (const t of tensors) {
+              const ts = tensorSummary(t);
+              ts.nonFiniteBlocks = nonFinite(t.index, t.supported);
+              yield ts;
+            }
           },
         };
         await writeJson(ctx.stdout, { ...s, tensors: lazy });
@@ -49,6 +64,15 @@ export const inspectCommand: CliCommand = {
         .join(', ');
       out.push(termSafe(`types: ${mix}`));
       for (const w of s.warnings) out.push(`warning: ${termSafe(w)}`);
+      if (!scan)
+        out.push(
+          `scales: not scanned (${fmtBytes(scanBytes(file))} of tensor data; --scan-scales reads it all, and verify scans each tensor it runs)`,
+        );
+      else {
+        let bad = 0;
+        for (const c of scan.values()) if (c > 0) bad++;
+        out.push(bad === 0 ? 'scales: all finite' : `scales: ${bad} tensors with non-finite scales`);
+      }
       out.push('', 'metadata:');
       const keys = s.metadata.map((m) => termSafe(m.key));
       let keyW = 3;
@@ -71,7 +95,11 @@ export const inspectCommand: CliCommand = {
               t.dims.join('×'),
               String(t.nbytes),
               String(t.offset),
-              t.supported ? 'yes' : `no: ${t.unsupportedReason ?? t.typeName}`,
+              !t.supported
+                ? `no: ${t.unsupportedReason ?? t.typeName}`
+                : nonFinite(t.index, true)
+                  ? `yes; non-finite scales: ${nonFinite(t.index, true)} blocks`
+                  : 'yes',
             ];
         },
         [true, false, false, false, true, true, false],

@@ -29,6 +29,37 @@ export function parseByteSize(raw: string, what: string): number {
   return value;
 }
 
+/**
+ * The access token: --token (visible to other users in `ps`), --token-file (first line of a file),
+ * or the QS_TOKEN environment variable; at most one of the options; none = a random token.
+ */
+export function tokenFrom(
+  values: CliContext['values'],
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const inline = stringOption(values, 'token');
+  const file = stringOption(values, 'token-file');
+  if (inline !== undefined && file !== undefined)
+    throw new UsageError('--token and --token-file: give one of them');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      const st = fs.statSync(file);
+      if (!st.isFile()) throw new Error('not a regular file');
+      if (st.size > 4096) throw new Error(`${st.size} bytes is too long for a token file`);
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--token-file ${file}: ${(e as Error).message}`);
+    }
+    const first = text.split(/\r?\n/, 1)[0].trim();
+    if (!first) throw new UsageError(`--token-file ${file}: the file is empty`);
+    return first;
+  }
+  if (inline !== undefined) return inline;
+  const fromEnv = env.QS_TOKEN?.trim();
+  return fromEnv ? fromEnv : undefined;
+}
+
 /** Starts the server from parsed options and prints where it is; the caller decides when to stop. */
 export async function startServe(
   ctx: Pick<CliContext, 'values' | 'stdout' | 'stderr'>,
@@ -37,7 +68,7 @@ export async function startServe(
   const port = intOption(ctx.values, 'port', 0, 0, 65535);
   const host = stringOption(ctx.values, 'host') ?? '127.0.0.1';
   if (!host.trim()) throw new UsageError('--host needs a value');
-  const token = stringOption(ctx.values, 'token');
+  const token = tokenFrom(ctx.values);
   const modelsRaw = ctx.values.models;
   const modelDirs = (
     Array.isArray(modelsRaw) ? modelsRaw : typeof modelsRaw === 'string' ? [modelsRaw] : []
@@ -85,14 +116,16 @@ export async function startServe(
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run the app in a browser: serve the UI and engine on 127.0.0.1 with a one-time token',
-  help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--max-upload BYTES] [--ui <dir>] [--token T] [--allow-host NAME ...]
+  help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--max-upload BYTES] [--ui <dir>] [--token T | --token-file F] [--allow-host NAME ...]
   --port N        port to listen on (default 0 = a free one)
   --host H        address to bind (default 127.0.0.1; anything else exposes the app to the network)
   --models DIR    folder whose .gguf files may be opened (repeatable; default: the samples folder)
   --max-upload B  largest .gguf file the page may upload, in bytes or with K/M/G/T (default 64G);
                   uploads go to a temporary folder that is removed when the server stops
   --ui DIR        the built renderer (default: out/renderer next to the app)
-  --token T       use this access token instead of a random one (8+ chars of [A-Za-z0-9._~-])
+  --token-file F  use the first line of file F as the access token instead of a random one
+                  (8-256 chars of [A-Za-z0-9._~-]); the environment variable QS_TOKEN does the same
+  --token T       the same on the command line (other users of the machine can see it in ps)
   --allow-host N  also accept requests addressed to host name N (repeatable; IP addresses and
                   localhost always work; other names are refused against DNS rebinding)
 Prints the URL to open (it carries the token). Stop with Ctrl+C.`,
@@ -102,6 +135,7 @@ Prints the URL to open (it carries the token). Stop with Ctrl+C.`,
     models: { type: 'string', multiple: true },
     ui: { type: 'string' },
     token: { type: 'string' },
+    'token-file': { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
     'max-upload': { type: 'string' },
   },

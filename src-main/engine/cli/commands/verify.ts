@@ -2,7 +2,7 @@ import path from 'node:path';
 import { LIMITS, PATH_CHOICES, type RunEvent, type TensorResult } from '../../../../src-shared/contract';
 import { EngineService } from '../../service';
 import { samplesDir, sampleModelPath } from '../../paths';
-import { reportCounts, fmtExp, fmtNum } from '../../report/report';
+import { countsLine, reportCounts, fmtExp, fmtNum, statusText } from '../../report/report';
 import { defaultPoolSize } from '../../workers';
 import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { termSafe } from '../term';
@@ -35,7 +35,9 @@ export const verifyCommand: CliCommand = {
                  [--json <path>] [--report <path.html|.md|.json>]
   Every selected supported tensor at every batch size, against the float64 reference of the kernel
   path's declared arithmetic (docs/arithmetic.md).
-  Without a file, verifies the sample model. Exit 0: all pass; 1: any fail or error; 2: bad input.
+  Without a file, verifies the sample model. Exit 0: all pass (results that are "not comparable",
+  where blocks with NaN/Inf scales feed some outputs and the rest pass, are printed but do not fail
+  the run); 1: any fail or error; 2: bad input.
   --device     the device index (default 0); all: every device of the backend; a list (0,2,5; an
                index may repeat): one worker thread per entry, bound to its device, all in parallel,
                with a verdict per device and the outputs of identical cards compared bit for bit
@@ -195,6 +197,9 @@ export const verifyCommand: CliCommand = {
       const results = outcome.results;
       writeLines(ctx.stdout, resultsTableLines(results));
       for (const r of results)
+        if (r.notComparable)
+          ctx.stdout.write(`not comparable ${termSafe(r.tensor)} m=${r.m}: ${termSafe(r.notComparable)}\n`);
+      for (const r of results)
         if (r.diagnosis)
           ctx.stdout.write(
             `diagnosis ${termSafe(r.tensor)} m=${r.m}: ${r.diagnosis.class}: ${termSafe(r.diagnosis.sentence)}\n`,
@@ -208,7 +213,7 @@ export const verifyCommand: CliCommand = {
           ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
           : backendName;
       ctx.stdout.write(
-        `\n${c.passed} passed, ${c.failed} failed, ${c.errors} errors of ${c.total} on ${dev}` +
+        `\n${countsLine(c)} on ${dev}` +
           (outcome.status !== 'done'
             ? ` (run ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''})`
             : '') +
@@ -276,7 +281,7 @@ function resultsTableLines(results: TensorResult[]): string[] {
       r.type,
       `${r.n}×${r.k}`,
       String(r.m),
-      r.status === 'error' ? `ERROR ${r.error ?? ''}` : r.status.toUpperCase(),
+      r.status === 'error' ? `ERROR ${r.error ?? ''}` : statusText(r),
       fmtExp(r.metrics?.nmse),
       fmtExp(r.metrics?.maxAbsErr),
       fmtExp(r.metrics?.maxRelErr),

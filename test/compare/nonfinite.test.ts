@@ -1,0 +1,203 @@
+// Blocks whose half scales are NaN or infinite: counted per weight row, their outputs left out of
+// the comparison, and the result judged "not comparable" (not PASS, not FAIL) in cpu verify, check,
+// inspect and the reports, while the other tensors are judged as usual.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dequantize, nonFiniteScaleRows, quantize } from '../../src-main/engine/formats';
+import { compareOutputs } from '../../src-main/engine/compare';
+import { encodeGguf } from '../../src-main/engine/gguf/encode';
+import { GgmlType } from '../../src-main/engine/ggml-types';
+import { GgufFile } from '../../src-main/engine/gguf';
+import { Rng } from '../../src-main/engine/rng';
+import { shutdownPool } from '../../src-main/engine/workers/pool';
+import { scanModelScales } from '../../src-main/engine/scales';
+import { identityOutput } from '../diagnosis/emulate';
+import { cli } from '../cli/helpers';
+import { EngineService } from '../../src-main/engine/service';
+
+const INF = 0x7c00;
+const NAN = 0x7e00;
+
+/** Sets the half at `byte` of block `block` of row `row` (little-endian). */
+function poke(
+  data: Uint8Array,
+  rowBytes: number,
+  blockBytes: number,
+  row: number,
+  block: number,
+  byte: number,
+  half: number,
+) {
+  const o = row * rowBytes + block * blockBytes + byte;
+  data[o] = half & 0xff;
+  data[o + 1] = half >> 8;
+}
+
+function tensor(type: number, n: number, k: number, seed: number): Uint8Array {
+  return quantize(type, new Rng(seed).normalF32(n * k), n, k);
+}
+
+// Q4_0: 32 elements in 18 bytes (d at 0); Q4_K: 256 elements in 144 bytes (d at 0, dmin at 2).
+const N = 16;
+const q40 = tensor(GgmlType.Q4_0, N, 256, 1);
+poke(q40, 8 * 18, 18, 3, 2, 0, INF);
+poke(q40, 8 * 18, 18, 7, 0, 0, NAN);
+const q4k = tensor(GgmlType.Q4_K, N, 512, 2);
+poke(q4k, 2 * 144, 144, 1, 1, 0, INF);
+poke(q4k, 2 * 144, 144, 5, 0, 2, NAN); // dmin
+const clean = tensor(GgmlType.Q4_K, N, 512, 3);
+
+let dir: string;
+let model: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-nonfinite-'));
+  model = path.join(dir, 'nonfinite.gguf');
+  fs.writeFileSync(
+    model,
+    encodeGguf({
+      metadata: [],
+      tensors: [
+        { name: 'bad.q4_0', type: GgmlType.Q4_0, dims: [256, N], data: q40 },
+        { name: 'bad.q4_k', type: GgmlType.Q4_K, dims: [512, N], data: q4k },
+        { name: 'good.q4_k', type: GgmlType.Q4_K, dims: [512, N], data: clean },
+      ],
+    }),
+  );
+});
+afterAll(async () => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  await shutdownPool();
+});
+
+describe('non-finite scales', () => {
+  it('are counted per weight row (d and dmin alike)', () => {
+    const a = nonFiniteScaleRows(GgmlType.Q4_0, q40, N, 256);
+    expect(a.badBlocks).toBe(2);
+    expect(a.badRows).toBe(2);
+    expect([...a.rows!].flatMap((v, i) => (v ? [i] : []))).toEqual([3, 7]);
+    const b = nonFiniteScaleRows(GgmlType.Q4_K, q4k, N, 512);
+    expect([b.badBlocks, b.badRows]).toEqual([2, 2]);
+    expect([...b.rows!].flatMap((v, i) => (v ? [i] : []))).toEqual([1, 5]);
+    expect(nonFiniteScaleRows(GgmlType.Q4_K, clean, N, 512)).toEqual({
+      badBlocks: 0,
+      badRows: 0,
+      rows: null,
+    });
+    expect(nonFiniteScaleRows(GgmlType.F32, new Uint8Array(64), 4, 4).badBlocks).toBe(0);
+  });
+
+  it('compareOutputs leaves the masked output features out', () => {
+    const ref = Float64Array.from([1, NaN, 3, 4, Infinity, 6]);
+    const got = Float32Array.from([1, Infinity, 3, 4, NaN, 6]);
+    const all = compareOutputs(ref, got, 2, 3);
+    expect(all.nanMismatches + all.infMismatches).toBe(2);
+    const masked = compareOutputs(ref, got, 2, 3, Uint8Array.from([0, 1, 0]));
+    expect(masked).toMatchObject({ nmse: 0, nanMismatches: 0, infMismatches: 0, count: 4 });
+    expect(() => compareOutputs(ref, got, 2, 3, new Uint8Array(2))).toThrow('skip mask has 2 entries');
+  });
+
+  it('a model scan counts them per tensor, in few reads', async () => {
+    const f = await GgufFile.open(model);
+    try {
+      const c = await scanModelScales(f);
+      expect([...c!.entries()].sort((x, y) => x[0] - y[0])).toEqual([
+        [0, 2],
+        [1, 2],
+        [2, 0],
+      ]);
+      expect(await scanModelScales(f, 100)).toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('inspect shows "non-finite scales: N blocks" (text and --json)', async () => {
+    const r = await cli('inspect', model);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/scales: 2 tensors with non-finite scales/);
+    expect(r.out).toMatch(/bad\.q4_k .*yes; non-finite scales: 2 blocks/);
+    const j = await cli('inspect', model, '--json');
+    const s = JSON.parse(j.out);
+    expect(s.tensors.map((t: { nonFiniteBlocks: number }) => t.nonFiniteBlocks)).toEqual([2, 2, 0]);
+  });
+
+  it('the engine scans a small model on open: counts and warnings in its summary', async () => {
+    const engine = new EngineService({
+      mode: 'cli',
+      samplesDir: dir,
+      modelDirs: [],
+      restrictToDirs: false,
+      workerThreads: 1,
+      outputCacheBytes: 0,
+      records: null,
+    });
+    try {
+      const s = await engine.openModel(model);
+      expect(s.tensors.map((t) => t.nonFiniteBlocks)).toEqual([2, 2, 0]);
+      expect(s.warnings).toEqual([
+        'bad.q4_0: non-finite scales: 2 blocks',
+        'bad.q4_k: non-finite scales: 2 blocks',
+      ]);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('cpu verify: not comparable with its reason, the clean tensor PASS, exit 0', async () => {
+    const json = path.join(dir, 'v.json');
+    const md = path.join(dir, 'v.md');
+    const html = path.join(dir, 'v.html');
+    const r = await cli('verify', model, '--batch', '1,4', '--no-record', '--json', json, '--report', md);
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).toMatch(/bad\.q4_0 .*NOT COMPARABLE: non-finite scales: 2 blocks in 2 of 16 weight rows/);
+    expect(r.out).toMatch(
+      /not comparable bad\.q4_k m=4: non-finite scales: 2 blocks in 2 of 16 weight rows; their 8 outputs are not compared/,
+    );
+    expect(r.out).toMatch(/2 passed, 0 failed, 0 errors, 4 not comparable of 6/);
+    const j = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const by = (t: string, m: number) =>
+      j.results.find((x: { tensor: string; m: number }) => x.tensor === t && x.m === m);
+    for (const m of [1, 4]) {
+      for (const t of ['bad.q4_0', 'bad.q4_k']) {
+        const x = by(t, m);
+        expect(x.status).toBe('not-comparable');
+        expect(x.nonFiniteBlocks).toBe(2);
+        expect(x.notComparable).toMatch(/non-finite scales: 2 blocks/);
+        // the other outputs were judged: finite, within the bar
+        expect(x.metrics.count).toBe(m * (N - 2));
+        expect(x.metrics.nmse).toBeLessThanOrEqual(1e-8);
+      }
+      expect(by('good.q4_k', m).status).toBe('pass');
+    }
+    const report = fs.readFileSync(md, 'utf8');
+    expect(report).toMatch(/correctness report — PASS/);
+    expect(report).toMatch(/4 not comparable of 6/);
+    expect(report).toMatch(/NOT COMPARABLE: non-finite scales: 2 blocks/);
+    const h = await cli('verify', model, '--batch', '1', '--no-record', '--report', html, '-t', 'bad.q4_0');
+    expect(h.code).toBe(0);
+    expect(fs.readFileSync(html, 'utf8')).toMatch(
+      /<tr class="not-comparable">.*NOT COMPARABLE: non-finite scales/,
+    );
+  });
+
+  it('check: a right output is not comparable (exit 0); wrong elsewhere is FAIL (exit 1)', async () => {
+    const w = dequantize(GgmlType.Q4_K, q4k, N, 512);
+    const y = identityOutput(w, N, 512);
+    const ok = path.join(dir, 'id-ok.f32');
+    fs.writeFileSync(ok, new Uint8Array(y.buffer));
+    const r = await cli('check', model, 'bad.q4_k', '--input', 'identity', '--output', ok);
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).toMatch(/not comparable bad\.q4_k: non-finite scales: 2 blocks in 2 of 16 weight rows/);
+    expect(r.out).toMatch(/NOT-COMPARABLE|NOT COMPARABLE/);
+    // output feature 0 (weight row 0, finite scales) is wrong for every identity row
+    const bad = y.slice();
+    for (let e = 0; e < 512; e++) bad[e * N] += 1;
+    const wrong = path.join(dir, 'id-bad.f32');
+    fs.writeFileSync(wrong, new Uint8Array(bad.buffer));
+    const f = await cli('check', model, 'bad.q4_k', '--input', 'identity', '--output', wrong);
+    expect(f.code).toBe(1);
+    expect(f.out).toMatch(/FAIL/);
+  });
+});
