@@ -95,6 +95,9 @@ export interface EngineOptions {
   records?: RecordStore | null;
 }
 
+/** The most results whose maps the HTML report draws. */
+const REPORT_MAPS = 40;
+
 interface OpenModel {
   file: GgufFile;
   summary: ModelSummary;
@@ -638,6 +641,7 @@ export class EngineService {
       status: r.status,
       error: r.error,
       results: r.results,
+      maps: this.reportMaps(r.results),
       ...(r.devices ? { devices: r.devices } : {}),
     };
   }
@@ -697,6 +701,28 @@ export class EngineService {
     } catch (e) {
       r.recordError = oneLine(e);
     }
+  }
+
+  /**
+   * The maps the HTML report draws inline: every failure's (with its weight map where the probe
+   * left one), then the others in order, up to REPORT_MAPS, while their outputs are still kept.
+   */
+  private reportMaps(results: readonly TensorResult[]) {
+    const maps: NonNullable<ReportInput['maps']> = {};
+    const order = [...results].sort((a, b) => Number(b.status === 'fail') - Number(a.status === 'fail'));
+    let n = 0;
+    for (const r of order) {
+      if (n >= REPORT_MAPS) break;
+      const o = this.outputs.get(r.resultId);
+      if (!o) continue;
+      const w = this.outputs.get(weightMapKey(r.resultId));
+      maps[r.resultId] = {
+        heatmap: savedHeatmaps(o.ref, o.got, o.m, o.n).abs,
+        ...(w ? { weights: savedHeatmaps(w.ref, w.got, w.m, w.n).abs } : {}),
+      };
+      n++;
+    }
+    return maps;
   }
 
   /** A result's heatmap for its record, from the outputs kept for it (undefined when gone). */

@@ -52,8 +52,25 @@ describe('quantscope check', () => {
   it('identity input: a min-sign defect fails (exit 1) with its diagnosis and location', async () => {
     const y = write('id-bad.f32', identityOutput(defectiveWeights(type, data, n, k, 'min-sign'), n, k));
     const json = path.join(dir, 'bad.json');
-    const r = await cli('check', MODEL, TENSOR, '--input', 'identity', '--output', y, '--json', json);
+    const html = path.join(dir, 'bad.html');
+    const r = await cli(
+      'check',
+      MODEL,
+      TENSOR,
+      '--input',
+      'identity',
+      '--output',
+      y,
+      '--json',
+      json,
+      '--report',
+      html,
+    );
     expect(r.code).toBe(1);
+    // the report draws the output heatmap and the weight map inline
+    const page = fs.readFileSync(html, 'utf8');
+    expect(page.match(/src="data:image\/png;base64,/g)).toHaveLength(2);
+    expect(page).toContain('weight map');
     expect(r.out).toMatch(/diagnosis blk\.0\.ffn_up\.weight: min-sign: /);
     const j = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(j.result.status).toBe('fail');

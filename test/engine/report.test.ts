@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { inflateSync } from 'node:zlib';
 import { renderReport, reportFileName, verdict, type ReportInput } from '../../src-main/engine/report/report';
 import type { TensorResult } from '../../src-shared/contract';
 
@@ -111,5 +112,56 @@ describe('correctness report', () => {
     expect(md).toContain('unfused µs');
     expect(md).toContain('| 96.0 | 2.00e-13 | 3.00× |');
     expect(renderReport(input([result({})]), 'md')).not.toContain('unfused');
+  });
+});
+
+describe('maps in the HTML report', () => {
+  it('draws the error heatmap and the weight map of a result as inline PNG images', () => {
+    const heat = {
+      m: 2,
+      n: 6,
+      rows: 2,
+      cols: 3,
+      cellRows: 1,
+      cellCols: 2,
+      values: [0, 1e-9, 1e-6, NaN, 3e-4, 2e-7],
+      min: 0,
+      max: 3e-4,
+    };
+    const r = result({ status: 'fail' });
+    const i = {
+      ...input([r]),
+      maps: { [r.resultId]: { heatmap: heat, weights: { ...heat, rows: 1, cols: 6, values: heat.values } } },
+    };
+    const html = renderReport(i, 'html');
+    expect(html).toContain('img-src data:');
+    const imgs = [...html.matchAll(/src="data:image\/png;base64,([^"]+)"/g)].map((x) =>
+      Buffer.from(x[1], 'base64'),
+    );
+    expect(imgs).toHaveLength(2);
+    for (const [png, w, hgt] of [
+      [imgs[0], 3, 2],
+      [imgs[1], 6, 1],
+    ] as const) {
+      expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      expect(png.subarray(12, 16).toString('latin1')).toBe('IHDR');
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([w, hgt]);
+      // the pixels: one filter byte per row, then 3 bytes per pixel
+      const idat = png.indexOf('IDAT');
+      const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+      expect(raw.length).toBe(hgt * (1 + 3 * w));
+    }
+    // zero is white, NaN magenta
+    const raw = inflateSync(
+      imgs[0].subarray(
+        imgs[0].indexOf('IDAT') + 4,
+        imgs[0].indexOf('IDAT') + 4 + imgs[0].readUInt32BE(imgs[0].indexOf('IDAT') - 4),
+      ),
+    );
+    expect([...raw.subarray(1, 4)]).toEqual([255, 255, 255]);
+    expect([...raw.subarray(11, 14)]).toEqual([230, 0, 230]);
+    expect(html).toContain('<h2>Heatmaps</h2>');
+    // no maps, no section
+    expect(renderReport(input([r]), 'html')).not.toContain('<h2>Heatmaps</h2>');
   });
 });

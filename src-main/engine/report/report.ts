@@ -2,7 +2,13 @@
  * The correctness report: one self-contained file (HTML with inline CSS/SVG, Markdown, or JSON)
  * that says what ran where, what passed, by which threshold, and how fast.
  */
-import type { TensorResult, TimingSummary, UserKernelRecord } from '../../../src-shared/contract';
+import { heatmapPng } from './png';
+import type {
+  SavedHeatmap,
+  TensorResult,
+  TimingSummary,
+  UserKernelRecord,
+} from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
 import type { DeviceRunEntry } from '../../../src-shared/devices';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
@@ -41,6 +47,11 @@ export interface ReportInput {
   results: TensorResult[];
   /** a run over several devices: each device's part (results carry `slot`) */
   devices?: DeviceRunEntry[];
+  /**
+   * The maps the HTML report draws inline, by resultId: the output's error heatmap and, for a FAIL
+   * with an identity probe, the weight map (rows x probed elements); both summarised (SavedHeatmap)
+   */
+  maps?: Record<string, { heatmap?: SavedHeatmap; weights?: SavedHeatmap }>;
 }
 
 export const REPORT_SCHEMA = 'quantscope-report/1';
@@ -318,6 +329,24 @@ function diagnosesHtml(input: ReportInput): string {
   return `<h2>Diagnosis</h2>\n<ul>\n${items}\n</ul>`;
 }
 
+/** The maps section: per result, the error heatmap and the weight map as inline images. */
+function mapsHtml(input: ReportInput): string {
+  const maps = input.maps ?? {};
+  const shown = input.results.filter((r) => maps[r.resultId]?.heatmap || maps[r.resultId]?.weights);
+  if (shown.length === 0) return '';
+  const img = (m: SavedHeatmap, what: string) => {
+    const png = heatmapPng(m.values, m.rows, m.cols).toString('base64');
+    const w = Math.min(640, Math.max(160, m.cols * 5));
+    const ht = Math.min(240, Math.max(24, m.rows * 12));
+    return `<figure><img class="map" alt="${h(what)}" width="${w}" height="${ht}" src="data:image/png;base64,${png}"><figcaption>${h(what)}: ${m.rows} × ${m.cols} cells of ${m.cellRows} × ${m.cellCols}, largest ${fmtExp(m.max)}</figcaption></figure>`;
+  };
+  const items = shown.map((r) => {
+    const m = maps[r.resultId];
+    return `<div class="maps"><h3>${h(r.tensor)} m=${r.m} — ${h(statusText(r))}</h3>${r.diagnosis ? `<p>${h(r.diagnosis.sentence)}</p>` : ''}${m.heatmap ? img(m.heatmap, 'output error (abs, log scale): rows = batch row, columns = output') : ''}${m.weights ? img(m.weights, 'weight map (abs error of the probed weights, log scale): rows = weight row, columns = probed element') : ''}</div>`;
+  });
+  return `<h2>Heatmaps</h2>\n<p class="muted">White: no error; magenta: NaN or infinite.</p>\n${items.join('\n')}`;
+}
+
 function devicesSection(input: ReportInput): string {
   const a = devicesAnalysis(input.devices, input.results);
   return a ? devicesHtml(a, h) : '';
@@ -337,7 +366,7 @@ function reportHtml(input: ReportInput): string {
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>QuantScope report — ${h(input.model.fileName)} — ${v}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fff}
@@ -350,6 +379,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:#6
 svg text{font-size:11px;fill:#333}rect.pass{fill:#3b82f6}rect.fail{fill:#c0392b}
 line.peak{stroke:#c0392b;stroke-dasharray:4 3}line.copy{stroke:#1f8a4c;stroke-dasharray:4 3}
 text.peak{fill:#c0392b}text.copy{fill:#1f8a4c}.muted{color:#667}
+img.map{image-rendering:pixelated;border:1px solid #dde}figure{margin:.3rem 0 .8rem}figcaption{color:#667;font-size:12px}
 </style></head><body>
 <h1>QuantScope correctness report <span class="verdict ${v}">${v}</span></h1>
 <dl>
@@ -368,6 +398,7 @@ ${rows}
 </tbody></table>
 ${devicesSection(input)}
 ${diagnosesHtml(input)}
+${mapsHtml(input)}
 <h2>Weight bandwidth</h2>
 ${bandwidthSvg(input)}
 <script type="application/json" id="quantscope-data">${JSON.stringify(reportJson(input)).replace(/</g, '\\u003c')}</script>
