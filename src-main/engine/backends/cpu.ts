@@ -229,7 +229,7 @@ class CpuSession implements BackendSession {
     return timingFrom(samples, opts.protocol, 'cpu-f32');
   }
 
-  /** This session's copy bandwidth: measured at its first call, then the same figure for the run. */
+  /** The copy bandwidth of this backend session (one run): measured at its first call, then the same figure. */
   async copyBandwidth(): Promise<CopyBandwidthMeasurement | null> {
     if (!this.copyMeasured) {
       this.copyMeasured = true;

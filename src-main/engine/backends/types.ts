@@ -88,8 +88,8 @@ export interface BackendSession {
   run(w: LoadedWeights, x: Float32Array, m: number, opts?: RunOptions): Promise<RunResult>;
   time(w: LoadedWeights, x: Float32Array, m: number, opts: TimingOptions): Promise<Timing>;
   /**
-   * The copy bandwidth this session's "% of copy" figures are taken against, measured once per
-   * session (one run) and kept in `device.copyBandwidth`; null where it could not be measured.
+   * The copy bandwidth the "% of copy" figures of this backend session (one run) are taken against,
+   * measured once and kept in `device.copyBandwidth`; null where it could not be measured.
    */
   copyBandwidth?(): Promise<CopyBandwidthMeasurement | null>;
   /** frees everything; idempotent */
