@@ -16,6 +16,7 @@ import { cli } from '../cli/helpers';
 import { createGpuBackend } from '../../src-main/engine/backends/gpu/backend';
 import { HipRuntime } from '../../src-main/engine/backends/gpu/hip-runtime';
 import { GgufFile } from '../../src-main/engine/gguf';
+import { codeObject } from './fixtures/code-object';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fake_hip.c', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('../../samples/tiny.gguf', import.meta.url));
@@ -43,15 +44,6 @@ let fake: {
 };
 const saved: Record<string, string | undefined> = {};
 const VARS = ['QUANTSCOPE_HIP_LIBRARY', 'Q8_0_MATMUL_HSACO', 'QS_KERNEL_CACHE', 'FAKE_HIP_FAIL_LAUNCH'];
-
-/** A code object the fake accepts: an ELF header and the kernel's descriptor symbol, NUL-framed. */
-function codeObject(symbol: string): Uint8Array {
-  const sym = Buffer.from(`\0${symbol}.kd\0`);
-  const head = Buffer.alloc(64);
-  head.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
-  head.writeBigUInt64LE(BigInt(64 + sym.length), 40);
-  return Buffer.concat([head, sym]);
-}
 
 beforeAll(() => {
   if (!gcc) return;

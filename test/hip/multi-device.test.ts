@@ -19,6 +19,7 @@ import { analyzeDevices } from '../../src-shared/devices';
 import { forEachDevice } from '../../src-main/engine/devices/run';
 import { setWorkerScript } from '../../src-main/engine/workers';
 import type { Backend } from '../../src-main/engine/backends/types';
+import { codeObject } from './fixtures/code-object';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fake_hip.c', import.meta.url));
 let gcc = true;
@@ -45,15 +46,6 @@ const FAKE_VARS = [
 ];
 let resetBarrier: () => void = () => {};
 const saved: Record<string, string | undefined> = {};
-
-/** A code object the fake accepts: an ELF header and the kernel's descriptor symbol, NUL-framed. */
-function codeObject(symbol: string): Uint8Array {
-  const sym = Buffer.from(`\0${symbol}.kd\0`);
-  const head = Buffer.alloc(64);
-  head.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
-  head.writeBigUInt64LE(BigInt(64 + sym.length), 40); // e_shoff: the fake keeps the file up to here
-  return Buffer.concat([head, sym]);
-}
 
 beforeAll(() => {
   if (!gcc) return;

@@ -13,6 +13,7 @@
  * Each FormatSpec with quantized blocks carries one `fields` entry: the decoder and the traits that say
  * which defect hypotheses apply to the format (./spec.ts).
  */
+import { FP16_TABLE } from './half';
 
 export interface RowFields {
   q: Int32Array;
@@ -75,6 +76,57 @@ export function newFields(
     blockElems,
     subElems,
   };
+}
+
+/** Where a 32-element block keeps its fields (byte offsets inside the block). */
+export interface NibbleBlockLayout {
+  /** bytes per block */
+  bytes: number;
+  /** the half minimum m, added (Q4_1, Q5_1) */
+  min?: number;
+  /** the 32 fifth bits (Q5_0, Q5_1) */
+  qh?: number;
+  /** the 16 bytes of nibbles: element j is the low nibble of byte j, element j + 16 the high one */
+  qs: number;
+  qoff: number;
+  /** non-linear levels (IQ4_NL) */
+  levels?: ArrayLike<number>;
+}
+
+/**
+ * The fields of a row of 32-element blocks with a half scale d at byte 0 and 16 bytes of nibbles
+ * (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL): w = d * (q - qoff) - c, c = -m where a minimum is added.
+ */
+export function nibbleBlockFields(data: Uint8Array, off: number, k: number, L: NibbleBlockLayout): RowFields {
+  const f = newFields(k, 32, 32, L.qoff, L.levels ?? null);
+  const half = (o: number) => FP16_TABLE[data[o] | (data[o + 1] << 8)];
+  for (let b = 0; b < k / 32; b++) {
+    const o = off + b * L.bytes;
+    const d = half(o);
+    const c = L.min === undefined ? 0 : -half(o + L.min);
+    const qh =
+      L.qh === undefined
+        ? 0
+        : (data[o + L.qh] |
+            (data[o + L.qh + 1] << 8) |
+            (data[o + L.qh + 2] << 16) |
+            (data[o + L.qh + 3] << 24)) >>>
+          0;
+    for (let j = 0; j < 16; j++) {
+      const v = data[o + L.qs + j];
+      const i = b * 32 + j;
+      f.lo[i] = v & 15;
+      f.lo[i + 16] = v >> 4;
+      for (const e of [i, i + 16]) {
+        const hb = (qh >>> (e - b * 32)) & 1;
+        f.q[e] = L.levels ? L.levels[f.lo[e]] : f.lo[e] | (hb << 4);
+        f.s[e] = d;
+        f.c[e] = c;
+      }
+      pair(f, i, i + 16);
+    }
+  }
+  return f;
 }
 
 /** Marks elements i and p as the two nibbles of one byte. */

@@ -6,7 +6,7 @@
  * Exactness: a half (11 significant bits) times a 7-bit table value is exact in float32, so the JS
  * result is bit-identical. No additions, so no FMA question.
  */
-import { newFields, pair, type RowFields } from './fields';
+import { nibbleBlockFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import { quantizeEffort, type QuantizeEffort } from './kcommon';
@@ -197,22 +197,7 @@ function decIQ4_NL(
 
 /** IQ4_NL fields: d * level[nibble]; element j and j + 16 share byte j. */
 function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
-  const f = newFields(k, QK, QK, 0, KV);
-  for (let b = 0; b < k / QK; b++) {
-    const o = off + b * BYTES;
-    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
-    for (let j = 0; j < 16; j++) {
-      const v = data[o + 2 + j];
-      const i = b * QK + j;
-      f.lo[i] = v & 15;
-      f.lo[i + 16] = v >> 4;
-      f.q[i] = KV[f.lo[i]];
-      f.q[i + 16] = KV[f.lo[i + 16]];
-      f.s[i] = f.s[i + 16] = d;
-      pair(f, i, i + 16);
-    }
-  }
-  return f;
+  return nibbleBlockFields(data, off, k, { bytes: BYTES, qs: 2, qoff: 0, levels: KV });
 }
 
 export const IQ4_NL_SPEC: FormatSpec = {

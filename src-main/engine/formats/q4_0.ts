@@ -5,7 +5,7 @@
  * Exactness: (int4 * half) has at most 15 significant bits, so the float32 product is exact; the JS
  * double product is the same value and the Float32Array store is lossless. No FMA question arises.
  */
-import { newFields, pair, type RowFields } from './fields';
+import { nibbleBlockFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import type { FormatSpec } from './spec';
@@ -143,20 +143,7 @@ function decQ4_0(
 
 /** Q4_0 fields: d * (nibble - 8); element j and j + 16 share byte j. */
 function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
-  const f = newFields(k, QK, QK, 8);
-  for (let b = 0; b < k / QK; b++) {
-    const o = off + b * BYTES;
-    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
-    for (let j = 0; j < 16; j++) {
-      const v = data[o + 2 + j];
-      const i = b * QK + j;
-      f.q[i] = f.lo[i] = v & 15;
-      f.q[i + 16] = f.lo[i + 16] = v >> 4;
-      f.s[i] = f.s[i + 16] = d;
-      pair(f, i, i + 16);
-    }
-  }
-  return f;
+  return nibbleBlockFields(data, off, k, { bytes: BYTES, qs: 2, qoff: 8 });
 }
 
 export const Q4_0_SPEC: FormatSpec = {

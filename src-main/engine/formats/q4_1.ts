@@ -6,7 +6,7 @@
  * in float64 and the Float32Array store rounds again, which for one addition of two float32 values
  * gives the float32 result (53 >= 2*24 + 2). An FMA contraction gives the same bits (exact product).
  */
-import { newFields, pair, type RowFields } from './fields';
+import { nibbleBlockFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import { needSums } from './cpu-common';
@@ -157,22 +157,7 @@ function decQ4_1(
 
 /** Q4_1 fields: d * nibble + m, so c = -m. */
 function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
-  const f = newFields(k, QK, QK, 0);
-  for (let b = 0; b < k / QK; b++) {
-    const o = off + b * BYTES;
-    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
-    const m = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
-    for (let j = 0; j < 16; j++) {
-      const v = data[o + 4 + j];
-      const i = b * QK + j;
-      f.q[i] = f.lo[i] = v & 15;
-      f.q[i + 16] = f.lo[i + 16] = v >> 4;
-      f.s[i] = f.s[i + 16] = d;
-      f.c[i] = f.c[i + 16] = -m;
-      pair(f, i, i + 16);
-    }
-  }
-  return f;
+  return nibbleBlockFields(data, off, k, { bytes: BYTES, min: 2, qs: 4, qoff: 0 });
 }
 
 export const Q4_1_SPEC: FormatSpec = {

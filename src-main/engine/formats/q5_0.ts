@@ -6,7 +6,7 @@
  * Exactness: (int5 * half) has at most 16 significant bits: the float32 product is exact, so the JS
  * result is bit-identical. No additions, so no FMA question.
  */
-import { newFields, pair, type RowFields } from './fields';
+import { nibbleBlockFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, halfScale, type FormatCodec } from './codec';
 import type { FormatSpec } from './spec';
@@ -156,23 +156,7 @@ function decQ5_0(
 
 /** Q5_0 fields: d * (5-bit value - 16); the nibbles share bytes as in Q4_0, the fifth bits come from qh. */
 function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
-  const f = newFields(k, QK, QK, 16);
-  for (let b = 0; b < k / QK; b++) {
-    const o = off + b * BYTES;
-    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
-    const qh = qh32(data, o + 2);
-    for (let j = 0; j < 16; j++) {
-      const v = data[o + 6 + j];
-      const i = b * QK + j;
-      f.lo[i] = v & 15;
-      f.lo[i + 16] = v >> 4;
-      f.q[i] = f.lo[i] | (((qh >>> j) & 1) << 4);
-      f.q[i + 16] = f.lo[i + 16] | (((qh >>> (j + 16)) & 1) << 4);
-      f.s[i] = f.s[i + 16] = d;
-      pair(f, i, i + 16);
-    }
-  }
-  return f;
+  return nibbleBlockFields(data, off, k, { bytes: BYTES, qh: 2, qs: 6, qoff: 16 });
 }
 
 export const Q5_0_SPEC: FormatSpec = {

@@ -6,7 +6,7 @@
  * Exactness: as Q4_1 (level * d is 5 x 11 bits, exact; only the addition rounds, once; an FMA
  * contraction gives the same bits).
  */
-import { newFields, pair, type RowFields } from './fields';
+import { nibbleBlockFields, type RowFields } from './fields';
 import { FP16_TABLE } from './half';
 import { checkRow, type FormatCodec } from './codec';
 import { needSums } from './cpu-common';
@@ -111,25 +111,7 @@ function decQ5_1(
 
 /** Q5_1 fields: d * 5-bit value + m, so c = -m. */
 function fieldsRow(data: Uint8Array, off: number, k: number): RowFields {
-  const f = newFields(k, QK, QK, 0);
-  for (let b = 0; b < k / QK; b++) {
-    const o = off + b * BYTES;
-    const d = FP16_TABLE[data[o] | (data[o + 1] << 8)];
-    const m = FP16_TABLE[data[o + 2] | (data[o + 3] << 8)];
-    const qh = qh32(data, o + 4);
-    for (let j = 0; j < 16; j++) {
-      const v = data[o + 8 + j];
-      const i = b * QK + j;
-      f.lo[i] = v & 15;
-      f.lo[i + 16] = v >> 4;
-      f.q[i] = f.lo[i] | (((qh >>> j) & 1) << 4);
-      f.q[i + 16] = f.lo[i + 16] | (((qh >>> (j + 16)) & 1) << 4);
-      f.s[i] = f.s[i + 16] = d;
-      f.c[i] = f.c[i + 16] = -m;
-      pair(f, i, i + 16);
-    }
-  }
-  return f;
+  return nibbleBlockFields(data, off, k, { bytes: BYTES, min: 2, qh: 4, qs: 8, qoff: 0 });
 }
 
 export const Q5_1_SPEC: FormatSpec = {
