@@ -65,6 +65,7 @@ import {
   SAVED_HEATMAPS,
   buildRecord,
   buildSelftestRecord,
+  reportMaps,
   savedHeatmaps,
   tensorsHash,
 } from './records/build';
@@ -716,10 +717,7 @@ export class EngineService {
       const o = this.outputs.get(r.resultId);
       if (!o) continue;
       const w = this.outputs.get(weightMapKey(r.resultId));
-      maps[r.resultId] = {
-        heatmap: savedHeatmaps(o.ref, o.got, o.m, o.n).abs,
-        ...(w ? { weights: savedHeatmaps(w.ref, w.got, w.m, w.n).abs } : {}),
-      };
+      maps[r.resultId] = reportMaps(o, w ?? null);
       n++;
     }
     return maps;

@@ -174,33 +174,52 @@ const HEAT_COLS = 128;
 
 const sig4 = (v: number) => (Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(4)) : v);
 
-/**
- * The error heatmap of one output for its record: the whole output reduced by maximum to at most
- * 16 x 128 cells, in both metrics, values to 4 significant digits.
- */
+/** One metric of an output's error heatmap: the whole output reduced by maximum to at most 16 x 128 cells. */
+export function savedHeatmap(
+  ref: Float64Array,
+  got: Float32Array,
+  m: number,
+  n: number,
+  metric: 'abs' | 'rel',
+): SavedHeatmap {
+  const g = errorGrid(ref, got, m, n, {
+    maxRows: Math.min(HEAT_ROWS, m),
+    maxCols: Math.min(HEAT_COLS, n),
+    metric,
+  });
+  return {
+    m,
+    n,
+    rows: g.rows,
+    cols: g.cols,
+    cellRows: g.cellRows,
+    cellCols: g.cellCols,
+    values: g.values.map(sig4),
+    min: g.min,
+    max: g.max,
+  };
+}
+
+/** The error heatmap of one output for its record, in both metrics, values to 4 significant digits. */
 export function savedHeatmaps(
   ref: Float64Array,
   got: Float32Array,
   m: number,
   n: number,
 ): { abs: SavedHeatmap; rel: SavedHeatmap } {
-  const one = (metric: 'abs' | 'rel'): SavedHeatmap => {
-    const g = errorGrid(ref, got, m, n, {
-      maxRows: Math.min(HEAT_ROWS, m),
-      maxCols: Math.min(HEAT_COLS, n),
-      metric,
-    });
-    return {
-      m,
-      n,
-      rows: g.rows,
-      cols: g.cols,
-      cellRows: g.cellRows,
-      cellCols: g.cellCols,
-      values: g.values.map(sig4),
-      min: g.min,
-      max: g.max,
-    };
+  return { abs: savedHeatmap(ref, got, m, n, 'abs'), rel: savedHeatmap(ref, got, m, n, 'rel') };
+}
+
+/**
+ * What the HTML report draws inline for one result: its error heatmap and, where an identity probe
+ * left the weights as the kernel decoded them, the weight map (both in absolute error).
+ */
+export function reportMaps(
+  o: { ref: Float64Array; got: Float32Array; m: number; n: number },
+  w: { ref: Float64Array; got: Float32Array; m: number; n: number } | null,
+): { heatmap: SavedHeatmap; weights?: SavedHeatmap } {
+  return {
+    heatmap: savedHeatmap(o.ref, o.got, o.m, o.n, 'abs'),
+    ...(w ? { weights: savedHeatmap(w.ref, w.got, w.m, w.n, 'abs') } : {}),
   };
-  return { abs: one('abs'), rel: one('rel') };
 }

@@ -16,9 +16,8 @@ import { APP_VERSION } from '../../version';
 import { oneLine } from '../../../../src-shared/contract';
 import { UsageError, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
-import { buildRecord, savedHeatmaps, tensorsHash } from '../../records/build';
+import { buildRecord, reportMaps, savedHeatmaps, tensorsHash } from '../../records/build';
 import { probeAsWeights } from '../../run/weight-map';
-import type { Probe } from '../../diagnosis';
 import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
 import { termSafe } from '../term';
@@ -193,7 +192,12 @@ ${RECORD_HELP}
               },
               status: 'done',
               results: [result],
-              maps: { [result.resultId]: checkMaps(v.declared, got, result.m, result.n, v.probe) },
+              maps: {
+                [result.resultId]: reportMaps(
+                  { ref: v.declared, got, m: result.m, n: result.n },
+                  v.probe ? probeAsWeights(v.probe) : null,
+                ),
+              },
             },
             ext === '.json' ? 'json' : ext === '.md' ? 'md' : 'html',
           ),
@@ -206,12 +210,3 @@ ${RECORD_HELP}
     }
   },
 };
-
-/** The report's maps of a judged pair: the output's error heatmap, and the weight map of a probe. */
-function checkMaps(ref: Float64Array, got: Float32Array, m: number, n: number, probe: Probe | null) {
-  const w = probe ? probeAsWeights(probe) : null;
-  return {
-    heatmap: savedHeatmaps(ref, got, m, n).abs,
-    ...(w ? { weights: savedHeatmaps(w.ref, w.got, w.m, w.n).abs } : {}),
-  };
-}
