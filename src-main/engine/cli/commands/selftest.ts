@@ -60,6 +60,20 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     const backend = backendFor(kind);
     const st = await backend.status();
     if (!st.available) throw new UsageError(`${kind} unavailable: ${st.reason ?? 'unknown reason'}`);
+    // the record of this selftest: the request, then what ran
+    const record = (
+      ran: Pick<
+        Parameters<typeof buildSelftestRecord>[0],
+        'deviceIndex' | 'device' | 'devices' | 'rows' | 'status'
+      >,
+    ) =>
+      buildSelftestRecord({
+        backend: kind,
+        quick: !!ctx.values.quick,
+        seed,
+        ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
+        ...ran,
+      });
     const t0 = performance.now();
     if (deviceSpec.kind === 'one') {
       const res = await selftest(backend, {
@@ -73,16 +87,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
       ctx.stdout.write(`selftest ${kind}: ${res.passed} passed, ${res.failed} failed (${secs} s)\n`);
       if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify(res, null, 1));
       await saveRunRecord(ctx, records, () =>
-        buildSelftestRecord({
-          backend: kind,
-          deviceIndex: deviceSpec.index,
-          quick: !!ctx.values.quick,
-          seed,
-          ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
-          device: res.device,
-          rows: res.rows,
-          status: 'done',
-        }),
+        record({ deviceIndex: deviceSpec.index, device: res.device, rows: res.rows, status: 'done' }),
       );
       return res.failed === 0 ? 0 : 1;
     }
@@ -143,12 +148,8 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
         ),
       );
     await saveRunRecord(ctx, records, () =>
-      buildSelftestRecord({
-        backend: kind,
+      record({
         deviceIndex: devices[0],
-        quick: !!ctx.values.quick,
-        seed,
-        ...(fmts ? { formats: fmts.split(',').map((f) => f.trim()) } : {}),
         device: outcomes.find((o) => o.ok)?.value.device ?? null,
         devices: entries,
         rows,
