@@ -69,7 +69,9 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   }
   // scale bytes: the low 4 bits from bytes 2t, 2t+1 (nibble h), the high 2 bits from bytes 8 + (2t & 3),
   // 8 + (2t & 3) + 1 (bits 2 (2h + t / 2))
-  const qs_u32 s01 = (qs_u32)qs_funnel(r.s, (2 * t) >> 2, r.sh) >> (8 * ((2 * t) & 3));
+  // (a select of the word, not r.s[t >> 1]: a run-time index would put r in local memory)
+  const qs_u32 w0 = (qs_u32)qs_funnel(r.s, 0, r.sh), w1 = (qs_u32)qs_funnel(r.s, 1, r.sh);
+  const qs_u32 s01 = (t >= 2 ? w1 : w0) >> (8 * ((2 * t) & 3));
   const qs_u32 s2 = (qs_u32)qs_funnel(r.s, 2, r.sh) >> (8 * ((2 * t) & 3));
   const int sa = 4 * h, sb = 2 * (2 * h + (t >> 1));
   u.sc0 = (int)(((s01 >> sa) & 15u) | (((s2 >> sb) & 3u) << 4)) - 32;
