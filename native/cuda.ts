@@ -6,7 +6,7 @@
  * moves through cuMemcpy* into ordinary typed arrays.
  */
 import koffi from 'koffi';
-import { GpuError, GpuUnavailableError } from './errors';
+import { CONTEXT_LOST_CODES, GpuError, GpuUnavailableError } from './errors';
 
 export type CuHandle = unknown; // opaque koffi pointer (CUcontext, CUmodule, CUfunction, CUevent)
 export type CuDevicePtr = number | bigint;
@@ -22,6 +22,7 @@ export interface CudaDriver {
   cuDeviceGetAttribute(out: number[], attrib: number, dev: number): number;
   cuDevicePrimaryCtxRetain(out: CuHandle[], dev: number): number;
   cuDevicePrimaryCtxRelease_v2(dev: number): number;
+  cuDevicePrimaryCtxReset_v2(dev: number): number;
   cuCtxSetCurrent(ctx: CuHandle): number;
   cuCtxSynchronize(): number;
   cuMemGetInfo_v2(free: (number | bigint)[], total: (number | bigint)[]): number;
@@ -204,6 +205,7 @@ export function loadCudaDriver(): CudaDriver {
       cuDeviceGetAttribute: f('int cuDeviceGetAttribute(_Out_ int *v, int attrib, int dev)'),
       cuDevicePrimaryCtxRetain: f('int cuDevicePrimaryCtxRetain(_Out_ QsCuHandle *ctx, int dev)'),
       cuDevicePrimaryCtxRelease_v2: f('int cuDevicePrimaryCtxRelease_v2(int dev)'),
+      cuDevicePrimaryCtxReset_v2: f('int cuDevicePrimaryCtxReset_v2(int dev)'),
       cuCtxSetCurrent: f('int cuCtxSetCurrent(QsCuHandle ctx)'),
       cuCtxSynchronize: f('int cuCtxSynchronize()'),
       cuMemGetInfo_v2: f('int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)'),
@@ -257,5 +259,6 @@ export function cuErrorText(d: CudaDriver, code: number): string {
 
 /** Throws a GpuError for a failed driver call. */
 export function cuCheck(d: CudaDriver, api: string, code: number): void {
-  if (code !== CUDA_SUCCESS) throw new GpuError(api, code, cuErrorText(d, code));
+  if (code !== CUDA_SUCCESS)
+    throw new GpuError(api, code, cuErrorText(d, code), CONTEXT_LOST_CODES.has(code));
 }

@@ -19,7 +19,7 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { GpuError } from './errors';
+import { CONTEXT_LOST_CODES, GpuError } from './errors';
 
 export const hipSuccess = 0;
 export const hipErrorNotInitialized = 3;
@@ -113,6 +113,7 @@ export interface HipApi {
   hipEventElapsedTime(ms: Out<number>, start: NativePtr, stop: NativePtr): number;
   hipEventDestroy(event: NativePtr): number;
   hipDeviceSynchronize(): number;
+  hipDeviceReset(): number;
   hipGetErrorString(code: number): string;
   hipGetErrorName(code: number): string;
   hipRuntimeGetVersion(version: Out<number>): number;
@@ -258,6 +259,7 @@ export function loadHip(candidates?: string[]): HipApi {
     hipEventElapsedTime: f('int hipEventElapsedTime(_Out_ float *ms, void *start, void *stop)'),
     hipEventDestroy: f('int hipEventDestroy(void *event)'),
     hipDeviceSynchronize: f('int hipDeviceSynchronize()'),
+    hipDeviceReset: f('int hipDeviceReset()'),
     hipGetErrorString: f('const char *hipGetErrorString(int hipError)'),
     hipGetErrorName: f('const char *hipGetErrorName(int hipError)'),
     hipRuntimeGetVersion: f('int hipRuntimeGetVersion(_Out_ int *runtimeVersion)'),
@@ -290,5 +292,6 @@ export function hipErrorText(api: HipApi, code: number): string {
 
 /** Throws GpuError(apiName, code, hipGetErrorString) when a call did not return hipSuccess. */
 export function hipCheck(api: HipApi, apiName: string, code: number): void {
-  if (code !== hipSuccess) throw new GpuError(apiName, code, hipErrorText(api, code));
+  if (code !== hipSuccess)
+    throw new GpuError(apiName, code, hipErrorText(api, code), CONTEXT_LOST_CODES.has(code));
 }

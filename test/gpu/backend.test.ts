@@ -27,6 +27,8 @@ interface FakeOpts {
   free?: number;
   compileError?: string;
   launchError?: boolean;
+  /** the next launches of the matmul fail as a kernel that wrote out of bounds does: the context is lost */
+  lostLaunches?: number;
 }
 
 class FakeRuntime implements GpuRuntime {
@@ -92,7 +94,16 @@ class FakeRuntime implements GpuRuntime {
   getFunction(_m: unknown, name: string) {
     return { name };
   }
+  resets = 0;
+  resetAfterFault() {
+    this.resets++;
+    this.live.clear(); // the reset frees everything the context held
+  }
   launch(fn: { name: string }) {
+    if (this.o.lostLaunches && !fn.name.includes('geometry') && !fn.name.includes('quantize')) {
+      this.o.lostLaunches--;
+      throw new GpuError(`cuLaunchKernel(${fn.name})`, 700, 'CUDA_ERROR_ILLEGAL_ADDRESS', true);
+    }
     if (this.o.launchError)
       throw new GpuError(`cuLaunchKernel(${fn.name})`, 700, 'CUDA_ERROR_ILLEGAL_ADDRESS');
     this.launches.push(fn.name);
@@ -243,6 +254,32 @@ describe('generic GPU backend', () => {
     await expect(s.run(lw, new Float32Array(K), 1)).rejects.toThrow(/ILLEGAL_ADDRESS/);
     await expect(s.time(lw, new Float32Array(K), 1, { protocol: 'cold' })).rejects.toThrow(/ILLEGAL_ADDRESS/);
     expect(rt.live.size).toBe(1); // only the weights
+    await s.close();
+    expect(rt.live.size).toBe(0);
+  });
+
+  it('a fault that loses the context: that tensor fails naming the reset, the next tensor runs on a fresh context', async () => {
+    const rt = new FakeRuntime({ lostLaunches: 1 });
+    const s = await backendWith(rt).open(0);
+    const first = await s.load(w);
+    const other = await s.load({ ...w, name: 'blk.1.ffn_down' });
+    await expect(s.run(first, new Float32Array(K), 1)).rejects.toThrow(
+      /^blk\.0\.ffn_down .*ILLEGAL_ADDRESS.*; the cuda:0 context was reset and the run goes on$/,
+    );
+    expect(rt.resets).toBe(1);
+    // every buffer went with the context: the loaded weights are gone, nothing is freed twice
+    expect(rt.live.size).toBe(0);
+    await expect(s.run(other, new Float32Array(K), 1)).rejects.toThrow(/weights were disposed/);
+    const again = await s.load(w);
+    const r = await s.run(again, new Float32Array(K), 1);
+    expect(r.y).toHaveLength(N);
+    expect(rt.live.size).toBe(1);
+    // the same in timing: the events died with the context and are not destroyed again
+    rt['o'].lostLaunches = 1;
+    await expect(s.time(again, new Float32Array(K), 1, { protocol: 'hot' })).rejects.toThrow(
+      /context was reset/,
+    );
+    expect(rt.resets).toBe(2);
     await s.close();
     expect(rt.live.size).toBe(0);
   });

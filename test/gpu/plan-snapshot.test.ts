@@ -164,6 +164,7 @@ class RecordingRuntime implements GpuRuntime {
   }
   eventDestroy() {}
   synchronize() {}
+  resetAfterFault() {}
   dispose() {}
 }
 

@@ -41,9 +41,16 @@ let fake: {
   outstanding: (what: number) => number;
   used: () => number;
   setFree: (bytes: number) => void;
+  resetQ8Launches: () => void;
 };
 const saved: Record<string, string | undefined> = {};
-const VARS = ['QUANTSCOPE_HIP_LIBRARY', 'Q8_0_MATMUL_HSACO', 'QS_KERNEL_CACHE', 'FAKE_HIP_FAIL_LAUNCH'];
+const VARS = [
+  'QUANTSCOPE_HIP_LIBRARY',
+  'Q8_0_MATMUL_HSACO',
+  'QS_KERNEL_CACHE',
+  'FAKE_HIP_FAIL_LAUNCH',
+  'FAKE_HIP_LOSE_CONTEXT',
+];
 
 beforeAll(() => {
   if (!gcc) return;
@@ -56,6 +63,7 @@ beforeAll(() => {
     outstanding: lib.func('int fake_outstanding(int what)'),
     used: lib.func('size_t fake_used_bytes()'),
     setFree: lib.func('void fake_set_free(size_t bytes)'),
+    resetQ8Launches: lib.func('void fake_reset_q8_launches()'),
   };
   for (const k of VARS) saved[k] = process.env[k];
   process.env.QUANTSCOPE_HIP_LIBRARY = so;
@@ -65,6 +73,7 @@ afterEach(() => {
   if (!gcc) return;
   fake.setFree(60 * 2 ** 30);
   delete process.env.FAKE_HIP_FAIL_LAUNCH;
+  delete process.env.FAKE_HIP_LOSE_CONTEXT;
   delete process.env.Q8_0_MATMUL_HSACO;
 });
 afterAll(() => {
@@ -135,6 +144,23 @@ describe.skipIf(!gcc)(
       expect(r.code).toBe(1);
       expect(r.out.split('\n').filter((l) => /ERROR/.test(l))).toHaveLength(Q8.length);
       expect(r.out).toMatch(/launch/i);
+      expectClean();
+    });
+
+    it('a fault that loses the context (an out-of-bounds write): that tensor fails, the device is reset, the others PASS', async () => {
+      process.env.Q8_0_MATMUL_HSACO = good;
+      process.env.FAKE_HIP_LOSE_CONTEXT = '1'; // the first tensor's launch
+      fake.resetQ8Launches();
+      const r = await verify();
+      expect(r.code).toBe(1);
+      const rows = r.out.split('\n').filter((l) => Q8.some((name) => l.startsWith(name)));
+      expect(rows).toHaveLength(3);
+      // the run's first tensor faults; the device is reset and the other two run on a fresh context
+      expect(rows.filter((l) => /ERROR/.test(l))).toHaveLength(1);
+      expect(rows.filter((l) => /PASS/.test(l))).toHaveLength(2);
+      expect(r.out).toMatch(
+        /hipErrorIllegalAddress \(700\); the hip:0 context was reset and the run goes on/,
+      );
       expectClean();
     });
   },

@@ -100,7 +100,7 @@ class GpuSession implements BackendSession {
       this.rt.memset8(ptr, 0, bytes + WEIGHT_PAD);
       this.rt.copyToDevice(ptr, w.data);
     } catch (e) {
-      this.memory.freeQuiet(ptr);
+      if (!this.resetIfLost(e)) this.memory.freeQuiet(ptr);
       throw e;
     }
     const gw: GpuWeights = {
@@ -164,17 +164,40 @@ class GpuSession implements BackendSession {
       this.rt.copyFromDevice(y, yPtr);
       return { y, path: kp, detail: plan.detail };
     } catch (e) {
+      if (this.resetIfLost(e)) scratch.length = 0; // freed by the reset
       throw this.wrap(gw, kp, e);
     } finally {
       for (const p of scratch) this.memory.freeQuiet(p);
     }
   }
 
+  /** Context resets after faults, so handles made before one are never used after it. */
+  private resets = 0;
+
+  /**
+   * After a fault that leaves the context unusable (GpuError.contextLost), resets it so the next tensor
+   * runs on a fresh one: every weight buffer, module and scratch allocation went with the old context,
+   * so they are forgotten, not freed. Returns whether it reset.
+   */
+  private resetIfLost(e: unknown): boolean {
+    if (!(e instanceof GpuError && e.contextLost)) return false;
+    for (const w of this.weights) w.ptr = null;
+    this.weights.clear();
+    this.kernels.clear();
+    this.resets++;
+    this.rt.resetAfterFault();
+    return true;
+  }
+
   private wrap(gw: GpuWeights, kp: KernelPath, e: unknown): Error {
     if (e instanceof CancelledError) return e;
     const msg = e instanceof Error ? e.message : String(e);
-    if (msg.startsWith(gw.name)) return e as Error;
-    const err = new Error(`${gw.name} (${typeName(gw.type)}, ${kp}): ${msg}`);
+    const reset =
+      e instanceof GpuError && e.contextLost
+        ? `; the ${this.kind}:${this.device.index} context was reset and the run goes on`
+        : '';
+    if (msg.startsWith(gw.name)) return reset ? new Error(msg + reset, { cause: e }) : (e as Error);
+    const err = new Error(`${gw.name} (${typeName(gw.type)}, ${kp}): ${msg}${reset}`);
     if (e instanceof GpuError) (err as Error & { cause?: unknown }).cause = e;
     return err;
   }
@@ -188,6 +211,7 @@ class GpuSession implements BackendSession {
       this.rt.eventCreate(),
       this.rt.eventCreate(),
     ];
+    let eventsLost = false;
     try {
       const { xPtr, yPtr } = this.io(gw, x, m, scratch);
       const plan = this.planner.plan(gw, xPtr, yPtr, m, kp, scratch);
@@ -217,6 +241,10 @@ class GpuSession implements BackendSession {
         hostUsPerCall: t.hostUsPerCall,
       };
     } catch (e) {
+      if (this.resetIfLost(e)) {
+        scratch.length = 0; // freed by the reset, with the events
+        eventsLost = true;
+      }
       throw this.wrap(gw, kp, e);
     } finally {
       try {
@@ -225,7 +253,7 @@ class GpuSession implements BackendSession {
         /* the error is already on its way */
       }
       for (const p of scratch) this.memory.freeQuiet(p);
-      for (const ev of events) this.rt.eventDestroy(ev);
+      if (!eventsLost) for (const ev of events) this.rt.eventDestroy(ev);
     }
   }
 

@@ -438,6 +438,19 @@ export class CudaRuntime implements GpuRuntime {
     this.check('cuCtxSynchronize', this.d.cuCtxSynchronize());
   }
 
+  resetAfterFault(): void {
+    if (this.ctxDevice < 0) return;
+    const dev = this.ctxDevice;
+    // the modules and events died with the context: drop the handles without calling the driver
+    this.modules.clear();
+    this.d.cuDevicePrimaryCtxRelease_v2(dev);
+    if (currentCtx === this.ctx) currentCtx = undefined;
+    this.ctxDevice = -1;
+    this.ctx = undefined;
+    this.check('cuDevicePrimaryCtxReset_v2', this.d.cuDevicePrimaryCtxReset_v2(dev));
+    this.useDevice(this.device);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

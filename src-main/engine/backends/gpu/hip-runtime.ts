@@ -580,6 +580,17 @@ export class HipRuntime implements GpuRuntime {
     this.call('hipDeviceSynchronize', this.hip.hipDeviceSynchronize());
   }
 
+  resetAfterFault(): void {
+    if (this.disposed || this.device < 0) return;
+    // hipDeviceReset frees every allocation, module and event of the device
+    this.events.clear();
+    this.modules.clear();
+    this.allocations.clear();
+    this.select(this.device);
+    this.call('hipDeviceReset', this.hip.hipDeviceReset());
+    this.select(this.device);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     if (this.device >= 0) {

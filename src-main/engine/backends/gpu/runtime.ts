@@ -65,6 +65,12 @@ export interface GpuRuntime {
   eventElapsedMs(start: GpuEvent, end: GpuEvent): number;
   eventDestroy(ev: GpuEvent): void;
   synchronize(): void;
+  /**
+   * After a GpuError with contextLost: forgets every allocation, module, function and event of this
+   * runtime (the reset frees them on the device) and resets the device's context, so the next call
+   * starts on a fresh one. Handles from before the reset must not be used again.
+   */
+  resetAfterFault(): void;
   /** frees modules/context; idempotent */
   dispose(): void;
 }
