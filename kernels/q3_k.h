@@ -90,5 +90,42 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   return u.d * xd[u.p].x * (float)(s0 * u.sc0 + s1 * u.sc1);
 }
 
-// No int8 matrix-unit traits: the scales per 16 elements would need their own float32 products inside
-// the int8 tiles; m > 8 runs the bfloat16 matrix-unit path (as Q2_K).
+// ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot
+// holds hmask (vectors 0..2), the half's 32 bytes of qs (3..5), the scales and d (6..7); weights q - 4,
+// two 16-element scales per k-step
+#define QS_I8_DEF_MINB 1
+#define QS_I8_DEF_JUNROLL 4
+#define QS_I8_DEF_STAGES 3
+#define QS_I8_NV 8
+#define QS_I8_RS 144
+#define QS_I8_NSC 2 // dw of the first and of the second 16 of each 32
+#define QS_I8_SPLIT16 1
+__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
+  (void)nb;
+  const int B = st >> 1, h = st & 1;
+  if (v < 3) {
+    rel = B * QS_BB, len = 32, q = v;
+  } else if (v < 6) {
+    rel = B * QS_BB + 32 + 32 * h, len = 32, q = v - 3;
+  } else {
+    rel = B * QS_BB + 96, len = 14, q = v - 6;
+  }
+}
+__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
+  (void)nb;
+  const qs_u8* s = p + 96 + ((rbm + (st >> 1) * QS_BB + 96) & 15);
+  const float d = qs_h2f(qs_ld16(s + 12));
+  const int is = 8 * (st & 1) + 2 * j;
+  s0 = d * (float)(qs_q3k_scale(s, is) - 32);
+  s2 = d * (float)(qs_q3k_scale(s, is + 1) - 32);
+}
+__device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
+  const int B = st >> 1, h = st & 1, hb = 4 * h + j;
+  const qs_u8* hm = p + ((rbm + B * QS_BB) & 15) + 4 * t;
+  const qs_u8* qq = p + 48 + ((rbm + B * QS_BB + 32 + 32 * h) & 15) + 4 * t;
+  const qs_u32 v0 = ((qs_ld4(qq) >> (2 * j)) & 0x03030303u) | (((qs_ld4(hm) >> hb) & 0x01010101u) << 2);
+  const qs_u32 v1 = ((qs_ld4(qq + 16) >> (2 * j)) & 0x03030303u) | (((qs_ld4(hm + 16) >> hb) & 0x01010101u) << 2);
+  // q + 4 (0..7) + 0x7C = q + 0x80 without carries; ^ 0x80: q as a signed byte
+  b0 = (v0 + 0x7C7C7C7Cu) ^ 0x80808080u;
+  b1 = (v1 + 0x7C7C7C7Cu) ^ 0x80808080u;
+}

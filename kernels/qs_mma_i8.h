@@ -34,7 +34,9 @@
 // so that their bits read as the float 12582912 + sum, exact for |sum| < 2^22; per element and k-step
 //     t = fma(F, dw, -12582912 * dw)        (= sum * dw with one rounding; -12582912*dw is exact)
 //     acc = fma(t, dx, acc)                 (dx: the activations' scale for the 32-block)
-//   (QS_I8_SPLIT16: t = fma(F1, dw1, -12582912*(dw1+dw2)); t = fma(F2, dw2, t)). The offset term
+//   (QS_I8_SPLIT16: t = fma(F1, dw1, -12582912*dw1) + fma(F2, dw2, -12582912*dw2): each product
+//   rounded once at its own size; one fma into -12582912*(dw1+dw2) would round the first product at the
+//   magnitude of 12582912*dw2, an error the declared arithmetic does not have). The offset term
 //   (QS_I8_OFFSET: Q4_K/Q5_K -dmin*min, Q4_1/Q5_1 m, per 32) times the exact float sums of x from xd.y is
 //   a [rows x 4] x [4 x cols] product per slice done with mma m16n8k4 tf32 into the same float
 //   accumulators (QS_I8_TF32).
@@ -268,10 +270,10 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
         qs_i8_frag(wr + (wn * 32 + nt * 8 + g) * QS_I8_RS, rbm[nt], st, j, t, bq[nt][0], bq[nt][1]);
       }
       // weight scales for this thread's accumulator columns 2t, 2t+1 of each n tile
-      // nc = -12582912 * dw (exact: dw has at most 20 significant bits); Q6_K: -12582912 * (dw1 + dw2)
+      // nc = -12582912 * dw (exact: dw has at most 20 significant bits); SPLIT16: nc2 the same for dw2
       float2 s0[4], nc[4];
 #ifdef QS_I8_SPLIT16
-      float2 s2[4];
+      float2 s2[4], nc2[4];
 #endif
 #pragma unroll
       for (int nt = 0; nt < 4; nt++) {
@@ -279,10 +281,9 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
         s0[nt] = *(const float2*)&sc[j * QS_I8_BN + c];
 #ifdef QS_I8_SPLIT16
         s2[nt] = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + c];
-        nc[nt] = make_float2((s0[nt].x + s2[nt].x) * -QS_I8_MAGICF, (s0[nt].y + s2[nt].y) * -QS_I8_MAGICF);
-#else
-        nc[nt] = make_float2(s0[nt].x * -QS_I8_MAGICF, s0[nt].y * -QS_I8_MAGICF);
+        nc2[nt] = make_float2(s2[nt].x * -QS_I8_MAGICF, s2[nt].y * -QS_I8_MAGICF);
 #endif
+        nc[nt] = make_float2(s0[nt].x * -QS_I8_MAGICF, s0[nt].y * -QS_I8_MAGICF);
       }
 #pragma unroll
       for (int mt = 0; mt < 4; mt++) {
@@ -304,8 +305,9 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
           for (int e = 0; e < 4; e++) {
             const float dw1 = (e & 1) ? s0[nt].y : s0[nt].x;
             const float dw2 = (e & 1) ? s2[nt].y : s2[nt].x;
-            float tt = fmaf(__int_as_float(c1[e]), dw1, (e & 1) ? nc[nt].y : nc[nt].x);
-            tt = fmaf(__int_as_float(c2[e]), dw2, tt);
+            const float t1 = fmaf(__int_as_float(c1[e]), dw1, (e & 1) ? nc[nt].y : nc[nt].x);
+            const float t2 = fmaf(__int_as_float(c2[e]), dw2, (e & 1) ? nc2[nt].y : nc2[nt].x);
+            const float tt = t1 + t2;
             acc[mt][nt][e] = fmaf(tt, (e & 2) ? xb : xa, acc[mt][nt][e]);
           }
 #else

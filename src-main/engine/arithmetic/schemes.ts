@@ -173,11 +173,12 @@ export const SCHEMES = {
       [GgmlType.Q4_K]: 'exact-sum-tf32',
       [GgmlType.Q5_K]: 'exact-sum-tf32',
       [GgmlType.Q6_K]: 'integer',
-      // the int8 matrix units: Q4_1/Q5_1's min as the K-quants' (TF32), Q5_0's -16 in the integers
-      // (Q2_K and Q3_K have no int8 matrix-unit path)
+      // the int8 matrix units: Q4_1/Q5_1's min as the K-quants' (TF32), Q5_0's -16 and Q3_K's -4 in the
+      // integers (Q2_K has no int8 matrix-unit path)
       [GgmlType.Q4_1]: 'exact-sum-tf32',
       [GgmlType.Q5_0]: 'integer',
       [GgmlType.Q5_1]: 'exact-sum-tf32',
+      [GgmlType.Q3_K]: 'integer',
       [GgmlType.IQ4_NL]: 'none',
       [GgmlType.IQ4_XS]: 'none',
     },

@@ -228,7 +228,7 @@ export const Q3_K_SPEC: FormatSpec = {
   codec: Q3_K,
   scaleOffsets: [108],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ3_K, E: 256, B: BYTES, S: 16, mins: false } },
-  gpu: { stem: 'q3_k', paths: ['f32', 'int8', 'mma'] },
+  gpu: { stem: 'q3_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
   fields: {
     decode: fieldsRow,
     traits: {
