@@ -51,6 +51,8 @@ import { allStatuses, backendFor } from './backends';
 import type { DeviceInfo } from './backends/types';
 import { executeRun, type RunPlan } from './run/runner';
 import { executeOnDevices } from './devices/run';
+import { DeviceProcess } from './devices/process';
+import { deviceWorkerBackend } from './devices/remote';
 import type { DeviceRunEntry } from '../../src-shared/devices';
 import { OutputStore } from './run/outputs';
 import { errorGrid } from './compare';
@@ -280,7 +282,16 @@ export class EngineService {
       throw new Error(`activations file ${spec} is outside the served folders`);
     const activations = await activationSource(spec, req.seed >>> 0, model.file);
     const userKernels = await this.userKernels(req);
-    const backend = backendFor(req.backend);
+    // user kernels run in a device process: a kernel that faults can cost that process, not the engine
+    // (QS_ISOLATE=0 keeps them in the engine's process, QS_ISOLATE=1 isolates every GPU run)
+    const isolateEnv = process.env.QS_ISOLATE;
+    const isolate =
+      req.backend !== 'cpu' &&
+      isolateEnv !== '0' &&
+      (isolateEnv === '1' || userKernels.session.length > 0 || customKernelsInEnv());
+    const backend = isolate
+      ? deviceWorkerBackend(backendFor(req.backend), () => new DeviceProcess(), { restart: true })
+      : backendFor(req.backend);
     const runId = randomUUID().slice(0, 8);
     const abort = new AbortController();
     const record: RunRecord = {
@@ -336,7 +347,12 @@ export class EngineService {
     };
     const devices = req.devices;
     const run = devices
-      ? executeOnDevices({ ...plan, devices }).then((outcome) => {
+      ? executeOnDevices({
+          ...plan,
+          backend: backendFor(req.backend),
+          devices,
+          ...(isolate ? { thread: () => new DeviceProcess() } : {}),
+        }).then((outcome) => {
           record.devices = outcome.devices;
           // the first device that opened stands for the run where one device is expected
           record.device = outcome.deviceInfos.find((d) => d !== null) ?? null;
@@ -900,4 +916,9 @@ export async function ggufFilesIn(dir: string, depth = 2): Promise<string[]> {
       for (const q of await ggufFilesIn(p, depth - 1)) out.push(q);
   }
   return out;
+}
+
+/** Whether the environment names a user kernel for some format (`<FMT>_MATMUL_CUBIN` / `_HSACO`). */
+function customKernelsInEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Object.keys(env).some((k) => /^[A-Z0-9_]+_MATMUL_(CUBIN|HSACO)$/.test(k) && !!env[k]);
 }

@@ -50,6 +50,9 @@ const VARS = [
   'QS_KERNEL_CACHE',
   'FAKE_HIP_FAIL_LAUNCH',
   'FAKE_HIP_LOSE_CONTEXT',
+  'FAKE_HIP_LOSE_ONCE',
+  'FAKE_HIP_RESET_FAILS',
+  'QS_ISOLATE',
 ];
 
 beforeAll(() => {
@@ -68,13 +71,19 @@ beforeAll(() => {
   for (const k of VARS) saved[k] = process.env[k];
   process.env.QUANTSCOPE_HIP_LIBRARY = so;
   process.env.QS_KERNEL_CACHE = path.join(dir, 'cache');
+  // in the engine's process, where this file reads the fake's counters (a device process has its own
+  // copy of the fake: the last test of the run covers it)
+  process.env.QS_ISOLATE = '0';
 });
 afterEach(() => {
   if (!gcc) return;
   fake.setFree(60 * 2 ** 30);
   delete process.env.FAKE_HIP_FAIL_LAUNCH;
   delete process.env.FAKE_HIP_LOSE_CONTEXT;
+  delete process.env.FAKE_HIP_LOSE_ONCE;
+  delete process.env.FAKE_HIP_RESET_FAILS;
   delete process.env.Q8_0_MATMUL_HSACO;
+  process.env.QS_ISOLATE = '0';
 });
 afterAll(() => {
   for (const [k, v] of Object.entries(saved)) {
@@ -161,6 +170,23 @@ describe.skipIf(!gcc)(
       expect(r.out).toMatch(
         /hipErrorIllegalAddress \(700\); the hip:0 context was reset and the run goes on/,
       );
+      expectClean();
+    });
+
+    it('a fault the device cannot be reset from: the user kernel runs in a device process, which ends; the next tensors run in a fresh one', async () => {
+      process.env.Q8_0_MATMUL_HSACO = good;
+      delete process.env.QS_ISOLATE; // user kernels: a device process (the default)
+      process.env.FAKE_HIP_LOSE_ONCE = path.join(dir, `lost-${Date.now()}`);
+      process.env.FAKE_HIP_RESET_FAILS = '1';
+      const r = await verify();
+      expect(r.code).toBe(1);
+      const rows = r.out.split('\n').filter((l) => Q8.some((name) => l.startsWith(name)));
+      expect(rows).toHaveLength(3);
+      expect(rows[0]).toMatch(
+        /ERROR .*hipErrorIllegalAddress \(700\); the hip:0 device process ends and the run goes on in a fresh one/,
+      );
+      expect(rows.slice(1).every((l) => /PASS/.test(l)), r.out).toBe(true);
+      // the device was used from the device processes only
       expectClean();
     });
   },

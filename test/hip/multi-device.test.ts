@@ -53,11 +53,20 @@ beforeAll(() => {
   writeFileSync(hsaco, codeObject('q8_0_matmul_kernel'));
   // the same file the runtime loads, so the same state: each test counts its own threads
   resetBarrier = koffi.load(so).func('void fake_reset_barrier()');
-  for (const k of ['QUANTSCOPE_HIP_LIBRARY', 'Q8_0_MATMUL_HSACO', 'QS_KERNEL_CACHE', ...FAKE_VARS])
+  for (const k of [
+    'QUANTSCOPE_HIP_LIBRARY',
+    'Q8_0_MATMUL_HSACO',
+    'QS_KERNEL_CACHE',
+    'QS_ISOLATE',
+    ...FAKE_VARS,
+  ])
     saved[k] = process.env[k];
   process.env.QUANTSCOPE_HIP_LIBRARY = so;
   process.env.Q8_0_MATMUL_HSACO = hsaco;
   process.env.QS_KERNEL_CACHE = path.join(dir, 'cache');
+  // worker threads in this process, whose thread ids and barrier the tests read (the fake's user kernel
+  // would otherwise run in device processes)
+  process.env.QS_ISOLATE = '0';
 });
 afterEach(() => {
   vi.unstubAllEnvs();

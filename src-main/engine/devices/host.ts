@@ -13,10 +13,13 @@ import type {
   DeviceInfo,
   LoadedWeights,
   RunOptions,
+  SessionOptions,
   TimingOptions,
   WeightsDesc,
 } from '../backends/types';
 import { TASKS, type TaskFn, type TaskOutput } from '../workers/tasks';
+import { EndProcessError, isDeviceProcess } from '../workers/worker-loop';
+import { CONTEXT_LOST_MARK } from '../backends/gpu/backend';
 
 interface HostSession {
   session: BackendSession;
@@ -53,12 +56,28 @@ export interface OpenReply {
 }
 
 type RemoteRunOptions = Omit<RunOptions, 'signal'>;
+
+/**
+ * In a device process, a fault that lost the context for good ends the process after this answer
+ * (the session in the engine starts a fresh one for the next tensor); the error says so.
+ */
+function endIfLost(e: unknown): never {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (isDeviceProcess() && msg.includes(CONTEXT_LOST_MARK))
+    throw new EndProcessError(
+      msg.replace(
+        /context cannot be reset inside this process/,
+        'device process ends and the run goes on in a fresh one',
+      ),
+    );
+  throw e;
+}
 type RemoteTimingOptions = Omit<TimingOptions, 'signal'>;
 
 /** The tasks a device worker answers. */
 export const DEVICE_TASKS = {
-  'device-open': async (p: { kind: string; index: number }): Promise<TaskOutput> => {
-    const session = await backendOf(p.kind).open(p.index);
+  'device-open': async (p: { kind: string; index: number; opts?: SessionOptions }): Promise<TaskOutput> => {
+    const session = await backendOf(p.kind).open(p.index, p.opts ?? {});
     const id = nextSession++;
     sessions.set(id, { session, weights: new Map(), nextWeights: 1 });
     const reply: OpenReply = { session: id, device: session.device, thread: threadId };
@@ -66,7 +85,7 @@ export const DEVICE_TASKS = {
   },
   'device-load': async (p: { session: number; desc: WeightsDesc }): Promise<TaskOutput> => {
     const s = sessionOf(p.session);
-    const w = await s.session.load(p.desc);
+    const w = await s.session.load(p.desc).catch(endIfLost);
     const id = s.nextWeights++;
     s.weights.set(id, w);
     return { result: { weights: id, bytes: w.bytes } };
@@ -85,7 +104,7 @@ export const DEVICE_TASKS = {
     opts: RemoteRunOptions;
   }): Promise<TaskOutput> => {
     const s = sessionOf(p.session);
-    const r = await s.session.run(weightsOf(s, p.weights), p.x, p.m, p.opts);
+    const r = await s.session.run(weightsOf(s, p.weights), p.x, p.m, p.opts).catch(endIfLost);
     return { result: r, transfer: [r.y.buffer as ArrayBuffer] };
   },
   'device-time': async (p: {
@@ -96,7 +115,7 @@ export const DEVICE_TASKS = {
     opts: RemoteTimingOptions;
   }): Promise<TaskOutput> => {
     const s = sessionOf(p.session);
-    return { result: await s.session.time(weightsOf(s, p.weights), p.x, p.m, p.opts) };
+    return { result: await s.session.time(weightsOf(s, p.weights), p.x, p.m, p.opts).catch(endIfLost) };
   },
   'device-close': async (p: { session: number }): Promise<TaskOutput> => {
     const s = sessions.get(p.session);

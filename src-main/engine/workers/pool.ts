@@ -45,16 +45,32 @@ export const WORKER_MARKER = { qsWorker: true } as const;
 function spawnWorker(): Worker {
   const script = workerScript ?? (isBundled() ? __filename : null);
   if (script && !script.endsWith('.ts')) return new Worker(script, { workerData: WORKER_MARKER });
-  // From sources: worker-main.ts, or a TypeScript entry set with setWorkerScript (tests).
+  return new Worker(sourcesEntry(script), { eval: true, workerData: WORKER_MARKER });
+}
+
+/**
+ * From sources: code that loads worker-main.ts (or a TypeScript entry set with setWorkerScript, in
+ * tests) through tsx's CommonJS hook, with kernel sources imported as text (`?raw`, which the bundles
+ * inline), as a worker that opens a GPU session needs (../devices/host.ts).
+ */
+function sourcesEntry(script: string | null): string {
   const entry = script ?? path.join(__dirname, 'worker-main.ts');
   const tsx = createRequire(__filename).resolve('tsx/cjs');
-  // kernel sources are imported as text (`?raw`, which the bundles inline): the same for a worker
-  // that opens a GPU session (../devices/host.ts)
   const raw =
     "{ const M = require('node:module'); const load = M._load; M._load = function (r, p, m) { " +
     "return typeof r === 'string' && r.endsWith('?raw') ? require('node:fs').readFileSync(M._resolveFilename(r.slice(0, -4), p), 'utf8') : load.call(this, r, p, m); }; }";
-  const code = `require(${JSON.stringify(tsx)}); ${raw} require(${JSON.stringify(entry)});`;
-  return new Worker(code, { eval: true, workerData: WORKER_MARKER });
+  return `require(${JSON.stringify(tsx)}); ${raw} require(${JSON.stringify(entry)});`;
+}
+
+/**
+ * The node arguments of a device process (../devices/process.ts): the bundle file itself, or from
+ * sources the same entry code as a worker thread. The process runs the worker loop because its
+ * environment has QS_DEVICE_PROCESS=1 (./worker-loop.ts).
+ */
+export function processWorkerArgs(): string[] {
+  const script = workerScript ?? (isBundled() ? __filename : null);
+  if (script && !script.endsWith('.ts')) return [script];
+  return ['-e', sourcesEntry(script)];
 }
 
 export function abortError(): Error {

@@ -51,6 +51,12 @@ interface GpuWeights extends LoadedWeights {
   session: GpuSession;
 }
 
+/**
+ * How an error says the session's context is gone for good in this process (a device process ends on
+ * it and is started afresh: ../../devices/process.ts).
+ */
+export const CONTEXT_LOST_MARK = 'cannot be reset inside this process';
+
 class GpuSession implements BackendSession {
   readonly device: DeviceInfo;
   private readonly weights = new Set<GpuWeights>();
@@ -73,7 +79,13 @@ class GpuSession implements BackendSession {
 
   private ensureOpen(): void {
     if (this.closed) throw new Error(`${this.kind}:${this.device.index} session is closed`);
+    if (this.lost) throw new Error(this.lost);
   }
+
+  /** Set when a fault lost the context and resetting it failed: every later call fails with it. */
+  private lost: string | null = null;
+  /** whether the last context loss was followed by a successful reset */
+  private resetWorked = false;
 
   async load(w: WeightsDesc): Promise<LoadedWeights> {
     this.ensureOpen();
@@ -185,7 +197,14 @@ class GpuSession implements BackendSession {
     this.weights.clear();
     this.kernels.clear();
     this.resets++;
-    this.rt.resetAfterFault();
+    try {
+      this.rt.resetAfterFault();
+      this.resetWorked = true;
+    } catch (r) {
+      // CUDA keeps a process's device unusable after such a fault: only a new process recovers it
+      this.resetWorked = false;
+      this.lost = `${this.kind}:${this.device.index}: the context was lost by a fault (${e.message}) and ${CONTEXT_LOST_MARK} (${r instanceof Error ? r.message : String(r)})`;
+    }
     return true;
   }
 
@@ -194,7 +213,9 @@ class GpuSession implements BackendSession {
     const msg = e instanceof Error ? e.message : String(e);
     const reset =
       e instanceof GpuError && e.contextLost
-        ? `; the ${this.kind}:${this.device.index} context was reset and the run goes on`
+        ? this.resetWorked
+          ? `; the ${this.kind}:${this.device.index} context was reset and the run goes on`
+          : `; the ${this.kind}:${this.device.index} context ${CONTEXT_LOST_MARK}`
         : '';
     if (msg.startsWith(gw.name)) return reset ? new Error(msg + reset, { cause: e }) : (e as Error);
     const err = new Error(`${gw.name} (${typeName(gw.type)}, ${kp}): ${msg}${reset}`);
