@@ -4,7 +4,8 @@
  * read-only in the results view, the two compare, and the comparison exports as HTML and JSON. The
  * HTML report then opens from disk in Chromium offline, with no console error and nothing fetched.
  * Bench and selftest records made by the CLI in the same folder list with their kind, filter by
- * kind, open as tables, compare with their own kind and are refused against another.
+ * kind, open as tables (a bench record with its chart, beside the peer's times when a --peer file gave
+ * them), compare with their own kind and are refused against another.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

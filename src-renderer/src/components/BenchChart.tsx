@@ -71,6 +71,7 @@ export function BenchChart({ bench }: { bench: BenchRecordData }) {
                 dataKey={s.key}
                 name={s.label}
                 fill={color(s.key, i)}
+                maxBarSize={28}
                 isAnimationActive={false}
               />
             ))}
