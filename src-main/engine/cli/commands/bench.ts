@@ -158,15 +158,15 @@ ${RECORD_HELP}
     );
     const jsonOut = outputs.find((o) => o.option === '--json');
     const reportOut = outputs.find((o) => o.option === '--report');
-    /** The run's record: written as the report when asked for, then saved. */
+    const records = recordStoreOption(ctx.values);
+    /** The run's record: saved, then written as the bench report when one was asked for. */
     const finish = async (rec: RunRecord) => {
+      await saveRunRecord(ctx, records, () => rec);
       if (reportOut && reportFormat) {
         await writeOutputAtomic(reportOut, renderBenchReport(rec, reportFormat));
         ctx.stderr.write(`report written to ${termSafe(reportOut.path)}\n`);
       }
-      await saveRunRecord(ctx, records, () => rec);
     };
-    const records = recordStoreOption(ctx.values);
     const tuneS = stringOption(ctx.values, 'tune');
     const peerFile = stringOption(ctx.values, 'peer');
     let peer: PeerTimes | null = null;
