@@ -4,10 +4,11 @@
  * read-only in the results view, the two compare, and the comparison exports as HTML and JSON. The
  * HTML report then opens from disk in Chromium offline, with no console error and nothing fetched.
  * Bench and selftest records made by the CLI in the same folder list with their kind, filter by
- * kind, open as tables, compare with their own kind and are refused against another.
+ * kind, open as tables (a bench record with its chart, beside the peer's times when a --peer file gave
+ * them), compare with their own kind and are refused against another.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test, expect } from './fixtures/electron';
@@ -175,7 +176,14 @@ test('bench and selftest records list by kind, open as tables, compare, and refu
   const bench = ['bench', '--backend', 'cpu', '--formats', 'q4_0', '--m', '1', '--n', '64', '--k', '256'];
   const selftestId = cliRecord(['selftest', '--backend', 'cpu', '--quick', '--formats', 'q4_0']);
   const benchOld = cliRecord([...bench, '--repeats', '3']);
-  const benchNew = cliRecord([...bench, '--repeats', '3']);
+  // llama.cpp's SQL output for the same case (ggml's m is our n, its n our m): the peer's figures
+  const peerFile = path.resolve(__dirname, 'artifacts', 'peer-perf.sql');
+  mkdirSync(path.dirname(peerFile), { recursive: true });
+  writeFileSync(
+    peerFile,
+    "INSERT INTO test_backend_ops (test_time, build_commit, op_name, op_params, test_mode, time_us, device_description) VALUES ('2026-12-03T10:00:00Z', 'd99724f', 'MUL_MAT', 'type_a=q4_0,type_b=f32,m=64,n=1,k=256,bs=[1,1],nr=[1,1],per=[0,1,2,3],k_v=0,o=1', 'perf', '3.25', 'NVIDIA H200');\n",
+  );
+  const benchNew = cliRecord([...bench, '--repeats', '3', '--peer', peerFile]);
   const row = (id: string) => page.locator(`[data-testid=history-row][data-record-id="${id}"]`);
 
   await openApp(page, testInfo);
@@ -203,7 +211,22 @@ test('bench and selftest records list by kind, open as tables, compare, and refu
   await expect(page.getByTestId('record-copy')).toContainText(/\d GB\/s · 16 MiB × 5 · measured /);
   await expect(page.getByTestId('record-bench-facts')).toContainText('shape n=64 k=256');
   await expect(page.getByTestId('record-tab-results')).toHaveCount(0);
+  // its chart: our time beside the peer's, the peer named in the legend and its source below
+  const chart = page.getByTestId('bench-chart');
+  await expect(chart.getByTestId('bench-chart-ours')).toHaveText('QuantScope hot');
+  await expect(chart.getByTestId('bench-chart-peer')).toContainText('llama.cpp');
+  await expect(chart.getByTestId('bench-chart-peer-source')).toContainText(
+    /device NVIDIA H200 · build d99724f · measured 2026-12-03T10:00:00Z · source: --peer .*peer-perf\.sql$/,
+  );
+  await expect(chart.locator('.recharts-bar-rectangle')).toHaveCount(2);
   await shot(page, 'history-bench-record', { docs: false });
+  await page.getByTestId('history-back').click();
+
+  // a bench record without peer figures: our bars only, no peer label
+  await row(benchOld).getByTestId('history-open').click();
+  await expect(page.getByTestId('bench-chart-no-peer')).toBeVisible();
+  await expect(page.getByTestId('bench-chart-peer')).toHaveCount(0);
+  await expect(page.getByTestId('bench-chart').locator('.recharts-bar-rectangle')).toHaveCount(1);
   await page.getByTestId('history-back').click();
 
   // a selftest record: every case, all passed

@@ -16,6 +16,10 @@ export interface PeerTimes {
   device: string | null;
   /** microseconds per multiplication, by `TYPE:n:k:m` (TYPE upper case, e.g. Q4_K:4096:14336:1) */
   us: Map<string, number>;
+  /** the peer's build (llama.cpp's commit), where the source names exactly one (its SQL output does) */
+  commit?: string | null;
+  /** when the peer's figures were measured (its earliest test time), where the source says */
+  measuredAt?: string | null;
 }
 
 const key = (type: string, n: number, k: number, m: number) => `${type.toUpperCase()}:${n}:${k}:${m}`;
@@ -50,12 +54,15 @@ function shapeOf(params: string): { type: string; n: number; k: number; m: numbe
 /**
  * Reads llama.cpp `test-backend-ops perf -o MUL_MAT` output: the console form
  * (`  MUL_MAT(type_a=q4_K,...):   1234 runs -    16.36 us/run - ...`, with `Device description:` lines)
- * or the SQL form (`--output sql`: INSERT statements with op_params, time_us, device_description).
+ * or the SQL form (`--output sql`: INSERT statements with op_params, time_us, device_description, and
+ * the build_commit and test_time a record keeps as the figures' source).
  * Throws a one-line error when the text holds no MUL_MAT timing.
  */
 export function parsePeerOutput(text: string, source: string): PeerTimes {
   const us = new Map<string, number>();
   const devices = new Set<string>();
+  const commits = new Set<string>();
+  const times: string[] = [];
   let current: string | null = null;
   for (const line of text.split('\n')) {
     const dev = /^\s*Device description:\s*(.+?)\s*$/.exec(line);
@@ -89,6 +96,8 @@ export function parsePeerOutput(text: string, source: string): PeerTimes {
       if (s && t > 0) {
         us.set(key(s.type, s.n, s.k, s.m), t);
         if (row.device_description) devices.add(row.device_description);
+        if (row.build_commit) commits.add(row.build_commit);
+        if (row.test_time) times.push(row.test_time);
       }
     }
   }
@@ -97,7 +106,14 @@ export function parsePeerOutput(text: string, source: string): PeerTimes {
       `${source}: no MUL_MAT timings found (expected the output of llama.cpp's test-backend-ops perf -o MUL_MAT)`,
     );
   const device = devices.size === 1 ? [...devices][0] : null;
-  return { label: `llama.cpp (${source}${device ? `, ${device}` : ''})`, device, us };
+  return {
+    label: `llama.cpp (${source}${device ? `, ${device}` : ''})`,
+    device,
+    us,
+    commit: commits.size === 1 ? [...commits][0] : null,
+    // ISO 8601 times of one run sort as text
+    measuredAt: times.length ? times.sort()[0] : null,
+  };
 }
 
 /** llama.cpp's CUDA backend, test-backend-ops perf, weight 4096 x 14336, float32 activations. */

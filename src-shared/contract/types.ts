@@ -721,8 +721,17 @@ export interface BenchRecordData {
   repeats?: number | null;
   protocols?: string[];
   paths?: string[];
-  /** whose times the peer column holds, and where they came from (a --peer file, or the built-in table) */
-  peer?: { label: string; source: string; device: string | null } | null;
+  /**
+   * whose times the peer column holds, and where they came from (a --peer file, or the built-in
+   * table); the peer's build and when it ran, where its file says (src-shared/bench-chart.ts words it)
+   */
+  peer?: {
+    label: string;
+    source: string;
+    device: string | null;
+    commit?: string | null;
+    measuredAt?: string | null;
+  } | null;
   rows: BenchRecordRow[];
   [field: string]: unknown;
 }

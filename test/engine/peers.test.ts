@@ -29,10 +29,17 @@ describe('peer timings', () => {
     expect(p.us.size).toBe(2);
   });
 
-  it('reads the SQL output', () => {
+  it('reads the SQL output, with the build commit and test time a record keeps as the source', () => {
     const p = parsePeerOutput(SQL, 'h200.sql');
     expect(p.device).toBe('NVIDIA H200');
     expect(peerUs(p, 'Q5_K', 4096, 14336, 2)).toBe(26.12);
+    expect(p.commit).toBe('d99724f');
+    expect(p.measuredAt).toBe('2026-12-03T10:00:00Z');
+    // two builds name no single commit; the earliest test time is when the figures were measured
+    const two = SQL + SQL.replace("'2026-12-03T10:00:00Z', 'd99724f'", "'2026-12-03T09:00:00Z', 'abc1234'");
+    expect(parsePeerOutput(two, 'x.sql')).toMatchObject({ commit: null, measuredAt: '2026-12-03T09:00:00Z' });
+    // the console output says neither
+    expect(parsePeerOutput(CONSOLE, 'h200.txt')).toMatchObject({ commit: null, measuredAt: null });
   });
 
   it('a file without MUL_MAT timings is a one-line error', () => {

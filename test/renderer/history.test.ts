@@ -307,7 +307,7 @@ describe('records of every kind', () => {
 
   const base = { ...REC, version: 3, results: [] };
 
-  it("a bench record's table: median, IQR, spread, samples, bandwidth, check, and the peer when known", () => {
+  it("a bench record's table: median, IQR, spread, samples, bandwidth, check, and the peer's time and ratio when known", () => {
     const row = {
       format: 'Q4_0',
       n: 4096,
@@ -350,8 +350,9 @@ describe('records of every kind', () => {
     ]);
     expect(t.rows[1].status).toBe('fail');
     const withPeer = benchTable({ ...base, kind: 'bench', bench: { rows: [{ ...row, peerUs: 14.1 }] } });
-    expect(withPeer.columns).toContain('Peer µs');
-    expect(withPeer.rows[0].cells).toContain('14.10');
+    expect(withPeer.columns.slice(-3)).toEqual(['Peer µs', 'vs peer', 'Check']);
+    // the peer's time over ours: 14.1 / 12.345
+    expect(withPeer.rows[0].cells.slice(-3)).toEqual(['14.10', '1.14×', 'PASS 1.20e-15']);
     expect(withPeer.columns.length).toBe(withPeer.numeric.length);
     expect(benchTable({ ...base, kind: 'bench' }).rows).toEqual([]);
   });

@@ -1,4 +1,5 @@
 /** The CLI's small command framework on node:util parseArgs (no dependency needed for this). */
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { oneLine } from '../../../src-shared/contract';
 
@@ -121,4 +122,13 @@ export function choiceOption<T extends string>(
   if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
     throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${String(v)}'`);
   return v as T;
+}
+
+/** A report's format from its file name (`--report F.html|.md|.json`). */
+export function reportFormatOf(p: string): 'html' | 'md' | 'json' {
+  const ext = path.extname(p).toLowerCase();
+  if (ext === '.html' || ext === '.htm') return 'html';
+  if (ext === '.md') return 'md';
+  if (ext === '.json') return 'json';
+  throw new UsageError(`--report ${p}: use a .html, .md or .json file name`);
 }

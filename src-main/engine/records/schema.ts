@@ -157,7 +157,13 @@ const benchSchema = z
     protocols: z.array(z.string()).optional(),
     paths: z.array(z.string()).optional(),
     peer: z
-      .object({ label: z.string(), source: z.string(), device: z.string().nullable() })
+      .object({
+        label: z.string(),
+        source: z.string(),
+        device: z.string().nullable(),
+        commit: z.string().nullable().optional(),
+        measuredAt: z.string().nullable().optional(),
+      })
       .passthrough()
       .nullable()
       .optional(),

@@ -12,7 +12,9 @@ import {
 } from '../lib/history';
 import { ResultsView } from './ResultsView';
 import { ChartsView } from './ChartsView';
+import { BenchChart } from './BenchChart';
 import { ErrorBoundary } from './ErrorBoundary';
+import { peerSourceLine } from '../../../src-shared/bench-chart';
 import type { RunRecordData } from '../../../src-shared/contract';
 
 /** A bench's timings or a selftest's cases, read-only. */
@@ -148,11 +150,10 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
           <p className="muted small" data-testid="record-bench-facts">
             {rec.bench.shape ? `shape n=${rec.bench.shape.n} k=${rec.bench.shape.k}` : ''}
             {rec.bench.repeats != null ? ` · ${rec.bench.repeats} samples per row` : ''}
-            {rec.bench.peer
-              ? ` · peer: ${rec.bench.peer.label} (source: ${rec.bench.peer.source})`
-              : ' · no peer times'}
+            {rec.bench.peer ? ` · peer: ${peerSourceLine(rec.bench.peer)}` : ' · no peer times'}
           </p>
           <CaseTableView table={benchTable(rec)} label="Bench timings" />
+          <BenchChart bench={rec.bench} />
         </>
       )}
       {rec?.kind === 'selftest' && rec.selftest && (

@@ -18,6 +18,7 @@ import type {
   TensorResult,
   TimingSummary,
 } from '../../../src-shared/contract';
+import { vsPeer } from '../../../src-shared/bench-chart';
 
 export interface HistoryFilter {
   /** '' = any */
@@ -260,7 +261,12 @@ const sci = (v: number | null | undefined) =>
 const fixed = (v: number | null | undefined, d: number) =>
   v == null || !Number.isFinite(v) ? '—' : v.toFixed(d);
 
-/** A bench record's rows as a table: timings with their spread, bandwidth, the check and the peer. */
+const ratio = (v: number | null) => (v == null ? '—' : `${v.toFixed(2)}×`);
+
+/**
+ * A bench record's rows as a table: timings with their spread, bandwidth, the check, and the peer's
+ * time with the peer's time over ours (above 1: ours is faster).
+ */
 export function benchTable(rec: RunRecordData): CaseTable {
   const rows = rec.bench?.rows ?? [];
   const peer = rows.some((r) => r.peerUs != null);
@@ -279,7 +285,7 @@ export function benchTable(rec: RunRecordData): CaseTable {
       'TFLOP/s',
       '% peak',
       '% copy',
-      ...(peer ? ['Peer µs'] : []),
+      ...(peer ? ['Peer µs', 'vs peer'] : []),
       'Check',
     ],
     numeric: [
@@ -296,7 +302,7 @@ export function benchTable(rec: RunRecordData): CaseTable {
       true,
       true,
       true,
-      ...(peer ? [true] : []),
+      ...(peer ? [true, true] : []),
       false,
     ],
     rows: rows.map((r, i) => ({
@@ -316,7 +322,7 @@ export function benchTable(rec: RunRecordData): CaseTable {
         fixed(r.tflops, 3),
         fixed(r.pctPeak, 0),
         fixed(r.pctCopy, 0),
-        ...(peer ? [fixed(r.peerUs, 2)] : []),
+        ...(peer ? [fixed(r.peerUs, 2), ratio(vsPeer(r))] : []),
         `${r.check.status.toUpperCase()}${r.check.nmse != null ? ` ${sci(r.check.nmse)}` : ''}`,
       ],
     })),

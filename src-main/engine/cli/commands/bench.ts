@@ -27,13 +27,16 @@ import { analyzeDevices, deviceLabel, type DeviceRunEntry } from '../../../../sr
 import { outputHash } from '../../run/runner';
 import type { DeviceInfo } from '../../backends/types';
 import { buildRecord } from '../../records/build';
-import type { BenchRow as RecordBenchRow } from '../../records/schema';
+import type { BenchRow as RecordBenchRow, RunRecord } from '../../records/schema';
+import { renderBenchReport } from '../../report/bench-report';
+import { termSafe } from '../term';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
 import {
   UsageError,
   choiceOption,
   intListOption,
   intOption,
+  reportFormatOf,
   stringOption,
   type CliCommand,
 } from '../framework';
@@ -70,7 +73,8 @@ export const benchCommand: CliCommand = {
   summary: 'time the kernels (hot and cold protocols) on the llama.cpp comparison shape',
   help: `quantscope bench [--backend cuda|hip|cpu] [--device N|all|0,2,5] [--formats q4_0,q4_k,q5_k,q6_k,q8_0] [--m 1,2,3,4,5,8,512]
                  [--n 4096] [--k 14336] [--protocol hot,cold] [--path auto|f32|int8|mma|unfused,...] [--repeats N] [--json FILE]
-                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]] [--peer FILE] [--records DIR] [--no-record]
+                 [--tune ROWS,ROWS_BIG,MSPLIT,WARPS,OCTS[,DEPTH]] [--peer FILE] [--report FILE.html|.md|.json]
+                 [--records DIR] [--no-record]
   --device    device index (default 0); all: every device; a list (0,2,5; an index may repeat): one
               worker thread per entry, in parallel, a table per device, the speed spread between
               identical cards and their outputs compared bit for bit (cpu: all is device 0)
@@ -89,7 +93,10 @@ The cpu backend (--backend cpu) has one timing protocol, hot (performance.now() 
 after one warm-up run); its copy bandwidth is a 16 MiB host copy, best of 5.
   --json      also write every row as JSON to FILE (checked before timing starts; written through a
               temporary file renamed into place)
-  --force     let --json replace an existing model file
+  --report    write the bench report (the run's record as a self-contained HTML file with its table and
+              a chart of every median time beside the peer's, the peer's source named; .md: the same
+              as text; .json: its data), checked before timing starts
+  --force     let --json or --report replace an existing model file
 ${RECORD_HELP}
   The record keeps the device, every format, shape, m, protocol and path with its median, IQR,
   spread and sample count, bandwidth, the correctness check, and the peer's times with their source.`,
@@ -106,6 +113,7 @@ ${RECORD_HELP}
     json: { type: 'string' },
     tune: { type: 'string' },
     peer: { type: 'string' },
+    report: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
     ...RECORD_OPTIONS,
   },
@@ -139,10 +147,26 @@ ${RECORD_HELP}
     });
     const repeats = intOption(ctx.values, 'repeats', 30, 3, 10000);
     const jsonPath = stringOption(ctx.values, 'json');
-    const jsonOut = jsonPath
-      ? (await checkOutputs([{ option: '--json', path: jsonPath }], { force: Boolean(ctx.values.force) }))[0]
-      : null;
+    const reportPath = stringOption(ctx.values, 'report');
+    const reportFormat = reportPath ? reportFormatOf(reportPath) : null;
+    const outputs = await checkOutputs(
+      [
+        ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
+        ...(reportPath ? [{ option: '--report', path: reportPath }] : []),
+      ],
+      { force: Boolean(ctx.values.force) },
+    );
+    const jsonOut = outputs.find((o) => o.option === '--json');
+    const reportOut = outputs.find((o) => o.option === '--report');
     const records = recordStoreOption(ctx.values);
+    /** The run's record: saved, then written as the bench report when one was asked for. */
+    const finish = async (rec: RunRecord) => {
+      await saveRunRecord(ctx, records, () => rec);
+      if (reportOut && reportFormat) {
+        await writeOutputAtomic(reportOut, renderBenchReport(rec, reportFormat));
+        ctx.stderr.write(`report written to ${termSafe(reportOut.path)}\n`);
+      }
+    };
     const tuneS = stringOption(ctx.values, 'tune');
     const peerFile = stringOption(ctx.values, 'peer');
     let peer: PeerTimes | null = null;
@@ -193,9 +217,7 @@ ${RECORD_HELP}
           JSON.stringify({ device: r.dev, n, k, peer: r.peer?.label ?? null, rows: r.rows }, null, 1),
         );
       ctx.stdout.write(benchTable(r.rows, r.peer));
-      await saveRunRecord(ctx, records, () =>
-        benchRecord(kind, [deviceSpec.index], opts, r.dev, r.peer, r.rows, 'done'),
-      );
+      await finish(benchRecord(kind, [deviceSpec.index], opts, r.dev, r.peer, r.rows, 'done'));
       return 0;
     }
     if (tuneS) throw new UsageError('--tune runs on one device: give --device N');
@@ -249,10 +271,10 @@ ${RECORD_HELP}
           1,
         ),
       );
-    await saveRunRecord(ctx, records, () => {
-      const ok = outcomes.filter((o) => o.ok);
-      const first = ok[0]?.ok ? ok[0].value : null;
-      return benchRecord(
+    const ok = outcomes.filter((o) => o.ok);
+    const first = ok[0]?.ok ? ok[0].value : null;
+    await finish(
+      benchRecord(
         kind,
         devices,
         opts,
@@ -263,8 +285,8 @@ ${RECORD_HELP}
         ),
         entries.some((e) => e.status === 'failed') ? 'failed' : 'done',
         entries,
-      );
-    });
+      ),
+    );
     return allDevicesPass(analysis) ? 0 : 1;
   },
 };
@@ -310,6 +332,8 @@ function benchRecord(
             label: peer.label,
             source: opts.peer ? `--peer ${peerFile}` : 'built-in table (peers.ts)',
             device: peer.device,
+            ...(peer.commit ? { commit: peer.commit } : {}),
+            ...(peer.measuredAt ? { measuredAt: peer.measuredAt } : {}),
           }
         : null,
       rows: rows.map((r) => ({

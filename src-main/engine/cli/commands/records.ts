@@ -1,20 +1,46 @@
 import { RecordStore, defaultRecordsDir } from '../../records/store';
-import { stringOption, type CliCommand } from '../framework';
+import { checkOutputs, writeOutputAtomic } from '../../output-path';
+import { renderBenchReport } from '../../report/bench-report';
+import { UsageError, reportFormatOf, stringOption, type CliCommand } from '../framework';
+import { termSafe } from '../term';
 import { table } from '../table';
 
 export const recordsCommand: CliCommand = {
   name: 'records',
   summary: 'list the saved run records (newest first), or print one',
-  help: `quantscope records [<id>] [--records DIR] [--json]
+  help: `quantscope records [<id>] [--records DIR] [--json] [--report FILE.html|.md|.json]
   Without an id, lists every record: id, date, kind, model, device, verdict counts. With an id (or a
   unique prefix), prints that record as JSON. Damaged files are reported and skipped.
   --records  the records folder (default: $QS_RECORDS_DIR or ~/.config/quantscope/records)
-  --json     the listing as JSON`,
-  options: { records: { type: 'string' }, json: { type: 'boolean' } },
+  --json     the listing as JSON
+  --report   with the id of a bench record: write its bench report (as bench --report) instead
+  --force    let --report replace an existing model file`,
+  options: {
+    records: { type: 'string' },
+    json: { type: 'boolean' },
+    report: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
+  },
   maxPositionals: 1,
   async run(ctx) {
     const store = new RecordStore(stringOption(ctx.values, 'records') ?? defaultRecordsDir());
     const id = ctx.positionals[0];
+    const reportPath = stringOption(ctx.values, 'report');
+    if (reportPath) {
+      if (!id) throw new UsageError('--report needs the id of a bench record');
+      const format = reportFormatOf(reportPath);
+      const rec = store.load(id);
+      if (rec.kind !== 'bench')
+        throw new UsageError(
+          `--report: ${rec.id} is a ${rec.kind} record; --report here makes bench reports (a verify run's report comes from verify --report)`,
+        );
+      const [out] = await checkOutputs([{ option: '--report', path: reportPath }], {
+        force: Boolean(ctx.values.force),
+      });
+      await writeOutputAtomic(out, renderBenchReport(rec, format));
+      ctx.stderr.write(`report written to ${termSafe(out.path)}\n`);
+      return 0;
+    }
     if (id) {
       ctx.stdout.write(JSON.stringify(store.load(id), null, 1) + '\n');
       return 0;

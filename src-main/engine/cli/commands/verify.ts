@@ -15,6 +15,7 @@ import {
   choiceOption,
   intListOption,
   intOption,
+  reportFormatOf,
   stringOption,
   type CliCommand,
 } from '../framework';
@@ -102,7 +103,7 @@ export const verifyCommand: CliCommand = {
     const activationsSpec = stringOption(ctx.values, 'activations') ?? 'gaussian';
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
-    const reportFormat = reportPath ? formatOf(reportPath) : null;
+    const reportFormat = reportPath ? reportFormatOf(reportPath) : null;
     const outputs = await checkOutputs(
       [
         ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
@@ -245,14 +246,6 @@ export const verifyCommand: CliCommand = {
     }
   },
 };
-
-function formatOf(p: string): 'html' | 'md' | 'json' {
-  const ext = path.extname(p).toLowerCase();
-  if (ext === '.html' || ext === '.htm') return 'html';
-  if (ext === '.md') return 'md';
-  if (ext === '.json') return 'json';
-  throw new UsageError(`--report ${p}: use a .html, .md or .json file name`);
-}
 
 export function resultsTable(results: TensorResult[]): string {
   return resultsTableLines(results).join('\n') + '\n';
