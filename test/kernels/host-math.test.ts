@@ -337,7 +337,7 @@ describe('the AMD int8 MFMA kernel qs_mfma_i8 on the CPU (the instruction emulat
   // k-step); the gfx94x form (16x16x32) on one format of each kind (plain scale, offset term, two scales
   // per 32), all formats with QS_TEST_FULL=1
   const FULL = process.env.QS_TEST_FULL === '1';
-  const types = [
+  const types: number[] = [
     GgmlType.Q4_0,
     GgmlType.Q4_1,
     GgmlType.Q5_0,
@@ -352,7 +352,7 @@ describe('the AMD int8 MFMA kernel qs_mfma_i8 on the CPU (the instruction emulat
   const cases: [number, 1 | 2][] = [
     ...types.map((t): [number, 1 | 2] => [t, 1]),
     ...types
-      .filter((t) => FULL || [GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K].includes(t))
+      .filter((t) => FULL || ([GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K] as number[]).includes(t))
       .map((t): [number, 1 | 2] => [t, 2]),
   ];
 
