@@ -7,7 +7,8 @@
 // Launch geometry (the host reads it from qs_mfma_i8_geometry, as for qs_mma_i8):
 //   grid  = (ceil(n / 128), ceil(m / 128), splits); block = 256 threads (4 waves of 64, each a 64 x 64
 //   quarter of the 128 x 128 output tile as 4 x 4 tiles of 16 x 16)
-//   dynamic shared memory = QS_MFI8_SMEM bytes (34 to 47 KiB by format: one block per CU's 64 KiB LDS)
+//   dynamic shared memory = QS_MFI8_SMEM bytes (35 to 47 KiB by format: one block per CU's 64 KiB LDS;
+//   4 KiB more in the emulation below)
 //   k-slice = 128 elements; split-K over slices as qs_mma_i8 (block z writes y + z*m*n)
 //   xq, xd as qs_x_q8 writes them (kernels/qs_q8.h); W the raw rows (>= 16 bytes of padding after the last)
 //
@@ -79,7 +80,14 @@
 #define QS_MFI8_XBYTES (QS_MFI8_BM * QS_MFI8_XS)         // int8 x [BM][XS]
 #define QS_MFI8_DBYTES (4 * QS_MFI8_BM * 8)              // (d, sum) [4][BM]
 #define QS_MFI8_SBYTES (QS_I8_NSC * 4 * QS_MFI8_BN * 4)  // float scales [NSC][4][BN]
-#define QS_MFI8_SMEM (QS_MFI8_WBYTES + QS_MFI8_XBYTES + QS_MFI8_DBYTES + QS_MFI8_SBYTES)
+#define QS_MFI8_TILES (QS_MFI8_WBYTES + QS_MFI8_XBYTES + QS_MFI8_DBYTES + QS_MFI8_SBYTES)
+#if defined(QS_HIP)
+#define QS_MFI8_SMEM QS_MFI8_TILES
+#else
+// the emulation's operand exchange (two 8-byte words per thread) after the tiles, in the dynamic shared
+// memory: with static arrays beside it the block would pass CUDA's 48 KiB limit for them
+#define QS_MFI8_SMEM (QS_MFI8_TILES + 2 * QS_MFI8_NT * 8)
+#endif
 // blocks one CU holds (64 KiB of LDS), for the host's split-K rule
 #define QS_MFI8_MINB (65536 / QS_MFI8_SMEM > 0 ? 65536 / QS_MFI8_SMEM : 1)
 // weight vectors each thread copies per slice
@@ -128,12 +136,14 @@ struct qs_mfi8acc {
   int v[4];
 };
 // The instruction computed from its lane layout (above): every lane of the 64-thread wave publishes its
-// operand registers, then computes its 4 elements of D. All 4 waves of the block call it in the same
-// order (the kernel's control flow is uniform in the emulation), so block barriers stand in for the
-// wave's lockstep. K = 16: one register per operand (a0, b0); K = 32: two.
+// operand registers (in the exchange after the kernel's tiles), then computes its 4 elements of D. All 4
+// waves of the block call it in the same order (the kernel's control flow is uniform in the emulation),
+// so block barriers stand in for the wave's lockstep. K = 16: one register per operand (a0, b0); K = 32: two.
 template <int K>
 __device__ __forceinline__ void qs_mfi8_emulate(qs_mfi8acc& d, qs_u32 a0, qs_u32 a1, qs_u32 b0, qs_u32 b1) {
-  __shared__ uint2 fa[QS_MFI8_NT], fb[QS_MFI8_NT];
+  QS_MFI8_SHARED(qs_mfi8_ex); // the same dynamic shared memory as the kernel's (its own name: C++ linkage)
+  uint2* const fa = (uint2*)(qs_mfi8_ex + QS_MFI8_TILES);
+  uint2* const fb = fa + QS_MFI8_NT;
   const int t = threadIdx.x, lane = t % 64, base = t - lane;
   fa[t] = make_uint2(a0, a1);
   fb[t] = make_uint2(b0, b1);

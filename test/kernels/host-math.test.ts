@@ -366,9 +366,10 @@ describe('the AMD int8 MFMA kernel qs_mfma_i8 on the CPU (the instruction emulat
   it.skipIf(!GXX)('qs_mfma_i8_geometry reports its shared bytes, one block per CU and its tiles', () => {
     const r = spawnSync(mfmaHarness(GgmlType.Q6_K, 1), ['geometry'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    // Q6_K: 128 x 176 weight bytes + 128 x 136 x bytes + 4 KiB (d, sum) + 4 KiB of two scales per 32
+    // Q6_K: 128 x 176 weight bytes + 128 x 136 x bytes + 4 KiB (d, sum) + 4 KiB of two scales per 32,
+    // and the emulation's 4 KiB operand exchange
     expect(r.stdout.trim().split(/\s+/).map(Number)).toEqual([
-      128 * 176 + 128 * 136 + 4096 + 4096,
+      128 * 176 + 128 * 136 + 4096 + 4096 + 4096,
       1,
       128,
       128,
