@@ -17,13 +17,14 @@
 // current one is computed. The weights' float scales per (row, 32) are decoded once per slice (the
 // format's qs_i8_scale), the weight fragments straight from the raw bytes (qs_i8_frag: the same small
 // integers as on CUDA). Per 32-wide k-step and 16 x 16 tile the int32 sums start at 0x4B400000, so their
-// bits read as the float 12582912 + sum, and per element exactly as qs_mma_i8:
-//     t = fma(F, dw, -12582912 * dw);  acc = fma(t, dx, acc)
-//   (two scales per 32, QS_I8_SPLIT16: t = fma(F1, dw1, -12582912 * dw1) + fma(F2, dw2, -12582912 * dw2),
-//   each half's product rounded once; qs_mma_i8 forms t = fma(F2, dw2, fma(F1, dw1, -12582912 * (dw1 +
-//   dw2))), whose inner result is rounded at the magnitude of 12582912 * dw2), and with QS_I8_OFFSET the offset term acc = fma(tf32(c), tf32(S), acc) per 32 (c the weights' offset,
-//   S the exact float sum of x): the product qs_mma_i8 forms with a tf32 mma, both factors rounded to
-//   tf32 with ties away from zero; exact in float32, so only the summation order differs.
+// bits read as the float 12582912 + sum (F), and per element, as in qs_mma_i8:
+//     t = fma(F, dw, -12582912 * dw)  (the sum times the weight scale, rounded once);  acc = fma(t, dx, acc)
+// Two scales per 32 (QS_I8_SPLIT16): t = fma(F1, dw1, -12582912 dw1) + fma(F2, dw2, -12582912 dw2), each
+// half rounded once (qs_mma_i8 forms fma(F2, dw2, fma(F1, dw1, -12582912 (dw1 + dw2))), whose inner
+// result is rounded at the magnitude of 12582912 dw2). The offset term (QS_I8_OFFSET) per 32:
+// acc = fma(tf32(c), tf32(S), acc), c the weights' offset and S the exact float sum of x: the products
+// qs_mma_i8's tf32 mma forms (both factors rounded to tf32, ties away from zero), exact in float32, so
+// only the order of the sums differs.
 //
 // Instructions (lane layouts from AMD's matrix instruction calculator; lane l of a 64-lane wave):
 //   gfx90a (CDNA2): v_mfma_i32_16x16x16i8 (__builtin_amdgcn_mfma_i32_16x16x16i8), D = C + A * B
