@@ -1,7 +1,10 @@
 // QuantScope: host (CPU) stand-ins for the few CUDA/HIP builtins the kernels use, so that their device
 // functions (block decoders, the int8 dot products) compile with a plain C++ compiler and can be tested
-// against the reference without a GPU (test/kernels/host-math.test.ts). Only for QS_HOST builds: the
-// kernels themselves compile too but are never launched (one "thread", no shared memory semantics).
+// against the reference without a GPU (test/kernels/host-math.test.ts). Only for QS_HOST builds. The
+// kernels compile too; a test that runs one (test/kernels/host/block_runner.h) runs the threads of a
+// block one after another, switching at __syncthreads: it sets threadIdx and blockIdx, the barrier hook
+// and the dynamic shared memory below. __shared__ arrays are static, so every thread of the block sees
+// the same one.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -11,17 +14,23 @@
 #define __host__
 #define __global__
 #define __forceinline__ inline
-#define __shared__
+#define __shared__ static
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 using std::max;
 using std::min;
 
 struct qs_dim3 {
   unsigned x, y, z;
 };
-static const qs_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
-inline void __syncthreads() {}
+inline qs_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
+// the block runner's barrier (switches to the next thread); none outside a runner
+inline void (*qs_host_barrier)() = nullptr;
+inline void __syncthreads() {
+  if (qs_host_barrier) qs_host_barrier();
+}
+// the block's dynamic shared memory (extern __shared__ on a GPU), provided by the runner
+inline qs_u8* qs_host_dynamic_shared = nullptr;
 
 struct uint2 {
   unsigned x, y;
@@ -38,6 +47,7 @@ struct float2 {
 struct float4 {
   float x, y, z, w;
 };
+inline uint2 make_uint2(unsigned x, unsigned y) { return {x, y}; }
 inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return {x, y, z, w}; }
 inline float2 make_float2(float x, float y) { return {x, y}; }
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }

@@ -7,6 +7,8 @@
 //   qs_tiled_f32                any m: 64x64 output tiles, W tiles dequantized into shared memory
 //   qs_mma_f16                  any m: W and x tiles as half in shared memory, mma.sync m16n8k16 (CUDA sm_80+)
 //   qs_mfma_bf16                the same on AMD CDNA (gfx90a, gfx94x, gfx950): MFMA 32x32x8 bf16 (qs_mfma.h)
+//   qs_mma_i8, qs_mfma_i8       m > 8, int8 activations: mma.sync (CUDA sm_80+, qs_mma_i8.h) and MFMA int8
+//                               (AMD gfx90a, gfx94x, qs_mfma_i8.h)
 //   qs_dequant                  W -> float32 [n][k] (the unfused baseline's first step)
 // The weight buffer must be allocated with at least 16 bytes of padding after the last row (the small
 // kernel reads the 16-byte-aligned span covering each chunk of a row).
@@ -533,3 +535,5 @@ QS_EXTERN __global__ void __launch_bounds__(256)
 #include "qs_small_q8.h"
 // int8 activations on the matrix units (CUDA sm_80+, m > 8): qs_mma_i8
 #include "qs_mma_i8.h"
+// the same on AMD CDNA's int8 MFMA (gfx90a, gfx94x; emulated on CUDA and the CPU with QS_MFMA_I8_EMULATE)
+#include "qs_mfma_i8.h"

@@ -19,6 +19,10 @@ import {
   type DevicePtr,
   type GpuRuntime,
 } from '../../src-main/engine/backends/gpu/runtime';
+import { readSessionConfig } from '../../src-main/engine/backends/gpu/config';
+import { PathPlanner } from '../../src-main/engine/backends/gpu/planner';
+import type { KernelCache } from '../../src-main/engine/backends/gpu/kernel-cache';
+import type { DeviceMemory } from '../../src-main/engine/backends/gpu/memory';
 import { cudaBackend } from '../../src-main/engine/backends/cuda';
 import type { DeviceInfo } from '../../src-main/engine/backends/types';
 import { GgmlType, rowBytes } from '../../src-main/engine/ggml-types';
@@ -75,6 +79,9 @@ class FakeRuntime implements GpuRuntime {
     // what qs_mma_i8_geometry writes: shared bytes, blocks per SM, BM, BN, k-slice, threads
     if (this.launches.at(-1) === 'qs_mma_i8_geometry' && dst instanceof Int32Array)
       dst.set([65536, 2, 128, 128, 128, 256]);
+    // qs_mfma_i8_geometry (the AMD int8 kernel, emulated on CUDA): one block per CU
+    if (this.launches.at(-1) === 'qs_mfma_i8_geometry' && dst instanceof Int32Array)
+      dst.set([37888, 1, 128, 128, 128, 256]);
     // what qs_q8_geometry writes for a Q4_0 module: the type id, rows then warps per block for m = 1..8
     if (this.launches.at(-1) === 'qs_q8_geometry' && dst instanceof Int32Array)
       dst.set([GgmlType.Q4_0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 2, 2, 2, 2, 2, 2, 2]);
@@ -207,6 +214,74 @@ describe('generic GPU backend', () => {
       if (before === undefined) delete process.env.QS_KERNEL_DEFINES;
       else process.env.QS_KERNEL_DEFINES = before;
     }
+  });
+
+  it('QS_MFMA_I8_EMULATE=1 or 2 runs the AMD int8 MFMA kernel (emulated) for the int8 matrix-unit path on CUDA', async () => {
+    const before = process.env.QS_KERNEL_DEFINES;
+    try {
+      for (const form of [1, 2]) {
+        process.env.QS_KERNEL_DEFINES = `QS_MFMA_I8_EMULATE=${form}`;
+        const rt = new FakeRuntime();
+        const s = await backendWith(rt).open(0);
+        const lw = await s.load(w);
+        // 'auto' and --path int8 at m > 8 alike; its own launch facts (qs_mfma_i8_geometry), read once
+        const r = await s.run(lw, new Float32Array(16 * K), 16);
+        expect(r.path).toBe('fused-mma-i8');
+        expect(r.detail).toMatch(
+          new RegExp(
+            `^qs_x_q8 \\+ qs_mfma_i8 \\(MFMA 16x16x${form === 1 ? 16 : 32} i8 emulated on CUDA, int8 activations per 32\\) grid 1x1x1 block 256 shared 37888 `,
+          ),
+        );
+        expect(rt.launches.slice(-3)).toEqual(['qs_mfma_i8_geometry', 'qs_x_q8', 'qs_mfma_i8']);
+        expect((await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' })).path).toBe('fused-mma-i8');
+        expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mfma_i8']);
+        lw.dispose();
+        await s.close();
+      }
+      // any other value is refused when the session opens
+      process.env.QS_KERNEL_DEFINES = 'QS_MFMA_I8_EMULATE=3';
+      await expect(backendWith(new FakeRuntime()).open(0)).rejects.toThrow(
+        /^QS_KERNEL_DEFINES: QS_MFMA_I8_EMULATE must be 1 \(the gfx90a instruction\) or 2 \(the gfx94x one\), got 3$/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.QS_KERNEL_DEFINES;
+      else process.env.QS_KERNEL_DEFINES = before;
+    }
+  });
+
+  it('AMD: --path int8 at m > 8 takes the int8 MFMA kernel only with QS_HIP_MFMA_I8=1 on gfx90a / gfx94x; auto never', () => {
+    const t = { name: 't', type: GgmlType.Q4_K, n: 256, k: 256 };
+    const planner = (arch: string, env: Record<string, string>) =>
+      new PathPlanner(
+        'hip',
+        { ...new FakeRuntime().deviceInfo(0), backend: 'hip', arch, warpSize: 64 },
+        readSessionConfig('hip', { cacheDir: null, prebuiltDir: null }, env),
+        null as unknown as KernelCache,
+        null as unknown as DeviceMemory,
+      );
+    for (const arch of ['gfx90a:sramecc+:xnack-', 'gfx942']) {
+      const off = planner(arch, {});
+      expect(off.hasMmaI8).toBe(false);
+      expect(() => off.resolvePath(t, 16, 'int8')).toThrow(
+        /^t: int8 activations at m > 8 need the int8 matrix-unit path \(the AMD int8 MFMA kernel is off until it has run on an AMD GPU; QS_HIP_MFMA_I8=1 turns it on\)$/,
+      );
+      const on = planner(arch, { QS_HIP_MFMA_I8: '1' });
+      expect(on.hasMmaI8).toBe(true);
+      expect(on.resolvePath(t, 16, 'int8')).toBe('fused-mma-i8');
+      expect(on.resolvePath(t, 16, 'auto')).toBe('fused-tiled-f32');
+      expect(on.resolvePath(t, 8, 'int8')).toBe('fused-small-q8');
+    }
+    for (const arch of ['gfx950', 'gfx1030', 'gfx1100']) {
+      const p = planner(arch, { QS_HIP_MFMA_I8: '1' });
+      expect(p.hasMmaI8).toBe(false);
+      expect(() => p.resolvePath(t, 64, 'int8')).toThrow(
+        new RegExp(`\\(the AMD int8 MFMA kernel is built for gfx90a and gfx94x, not ${arch}\\)$`),
+      );
+    }
+    expect(() => planner('gfx90a', { QS_HIP_MFMA_I8: 'yes' })).toThrow(
+      /^QS_HIP_MFMA_I8: expected 0 or 1, got 'yes'$/,
+    );
+    expect(planner('gfx90a', { QS_HIP_MFMA_I8: '0' }).hasMmaI8).toBe(false);
   });
 
   it('the matrix-unit paths split k when the tile grid is too small for the device', async () => {

@@ -55,8 +55,9 @@ const ENVS: Record<string, Record<string, string>> = {
   default: {},
   tuned: {
     QS_GPU_TUNING: '4,8,4,8,1,2',
-    QS_KERNEL_DEFINES: 'QS_MFMA_EMULATE=1,QS_Q8_R=2,QS_Q8_W=4',
+    QS_KERNEL_DEFINES: 'QS_MFMA_EMULATE=1,QS_MFMA_I8_EMULATE=2,QS_Q8_R=2,QS_Q8_W=4',
     QS_PDL_CHAIN: '0',
+    QS_HIP_MFMA_I8: '1',
   },
 };
 
@@ -122,6 +123,8 @@ class RecordingRuntime implements GpuRuntime {
   copyFromDevice(dst: ArrayBufferView) {
     if (this.log.at(-1)?.startsWith('launch qs_mma_i8_geometry') && dst instanceof Int32Array)
       dst.set([65536, 2, 128, 128, 128, 256]);
+    if (this.log.at(-1)?.startsWith('launch qs_mfma_i8_geometry') && dst instanceof Int32Array)
+      dst.set([37888, 1, 128, 128, 128, 256]);
   }
   copyDeviceToDevice() {}
   memset8() {}

@@ -63,6 +63,11 @@ describe('hiprtc builds every kernel source the HIP backend loads', () => {
           expect(text.includes('qs_mfma_bf16.kd'), `${src.file}: qs_mfma_bf16 on ${arch}`).toBe(
             arch === 'gfx90a',
           );
+          // the int8 MFMA kernel and its launch facts likewise, for the formats with int8 matrix-unit traits
+          for (const name of ['qs_mfma_i8', 'qs_mfma_i8_geometry'])
+            expect(text.includes(`${name}.kd`), `${src.file}: ${name} on ${arch}`).toBe(
+              arch === 'gfx90a' && gpuHasPath(t, 'int8-mma'),
+            );
           expect(text.includes('qs_x_bf16.kd'), `${src.file}: qs_x_bf16`).toBe(true);
         }
       },

@@ -225,6 +225,10 @@ describe.skipIf(!gcc)('HipRuntime over a fake libamdhip64', () => {
       );
       fake.lastLaunch(launch);
       expect(Array.from(launch.subarray(0, 4))).toEqual([1, 1, 1, 256]);
+      // int8 activations at m > 8: the int8 MFMA kernel only with QS_HIP_MFMA_I8=1 (it has not run on AMD)
+      await expect(session.run(w, new Float32Array(16 * k), 16, { path: 'int8' })).rejects.toThrow(
+        /int8 matrix-unit path \(the AMD int8 MFMA kernel is off until it has run on an AMD GPU; QS_HIP_MFMA_I8=1 turns it on\)/,
+      );
       await session.close();
       expect([fake.outstanding(0), fake.outstanding(1), fake.outstanding(2)]).toEqual([0, 0, 0]);
     } finally {

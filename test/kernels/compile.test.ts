@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FORMATS } from '../../src-main/engine/formats/registry';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = path.join(ROOT, 'scripts/build-kernels.mjs');
@@ -197,6 +198,13 @@ describe('build-kernels with hipcc', () => {
             sha256: sha(f),
           });
           expect(e.compilerVersion).toMatch(/^hipcc \d/);
+          // the int8 MFMA kernel (qs_mfma_i8.h) is in the CDNA object of a format with int8 matrix-unit
+          // traits, and only there
+          if (stem !== 'axpy')
+            expect(buf.includes('qs_mfma_i8.kd'), `${stem}.${arch}: qs_mfma_i8`).toBe(
+              arch === 'gfx90a' &&
+                !!FORMATS.find((f) => f.gpu?.stem === stem)?.gpu?.paths.includes('int8-mma'),
+            );
         }
       }
     },
@@ -223,6 +231,90 @@ describe('build-kernels with hipcc', () => {
       expect(existsSync(path.join(work, 'broken', 'broken.gfx90a.hsaco'))).toBe(false);
     },
     300_000,
+  );
+});
+
+// The AMD int8 MFMA kernel beyond the default targets: gfx94x's 16x16x32 form with hipcc, and the CUDA
+// build with the instruction emulated (QS_MFMA_I8_EMULATE=1: the gfx90a form, 2: gfx94x), which the
+// selftest runs on an NVIDIA GPU (QS_KERNEL_DEFINES=QS_MFMA_I8_EMULATE=1).
+describe('the AMD int8 MFMA kernel (qs_mfma_i8) for gfx940 and emulated for sm_90', () => {
+  const src = path.join(snap, 'q4_0.cu');
+  const run = (cmd: string, args: string[], env = process.env) =>
+    spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: 600_000, env });
+
+  it.skipIf(!hipcc || !existsSync(src))(
+    'hipcc builds it for gfx940 on v_mfma_i32_16x16x32_i8',
+    () => {
+      const out = path.join(work, 'q4_0.gfx940.s');
+      const r = run(
+        hipcc!,
+        [
+          '-S',
+          '--cuda-device-only',
+          '--offload-arch=gfx940',
+          '-O3',
+          '-std=c++17',
+          '-x',
+          'hip',
+          src,
+          '-o',
+          out,
+        ],
+        { ...process.env, HIP_PLATFORM: 'amd' },
+      );
+      if (/invalid target ID|unsupported|unknown target/i.test(r.stderr)) {
+        console.log(
+          `[kernels] gfx940 skipped: this hipcc does not know the target (${r.stderr.split('\n')[0]})`,
+        );
+        return;
+      }
+      expect(r.status, r.stderr).toBe(0);
+      const asm = readFileSync(out, 'utf8');
+      const body = asm.slice(
+        asm.indexOf('qs_mfma_i8:'),
+        asm.indexOf('.Lfunc_end', asm.indexOf('qs_mfma_i8:')),
+      );
+      // 4 k-steps' 16 tiles unrolled, one instruction per tile and k-step; none of gfx90a's 16x16x16
+      expect(body.match(/v_mfma_i32_16x16x32_i8/g)?.length ?? 0).toBeGreaterThanOrEqual(16);
+      expect(body).not.toMatch(/v_mfma_i32_16x16x16i8/);
+    },
+    600_000,
+  );
+
+  it.skipIf(!nvcc || !existsSync(src))(
+    'nvcc builds it for sm_90 with QS_MFMA_I8_EMULATE=1 and 2, and refuses another value in one line',
+    () => {
+      for (const form of [1, 2]) {
+        const out = path.join(work, `q4_0.emulate${form}.cubin`);
+        const r = run(nvcc!, [
+          '-cubin',
+          '-arch=sm_90',
+          '-O3',
+          '-std=c++17',
+          `-DQS_MFMA_I8_EMULATE=${form}`,
+          '-o',
+          out,
+          src,
+        ]);
+        expect(r.status, r.stderr).toBe(0);
+        const cubin = readFileSync(out);
+        expect(cubin.includes('qs_mfma_i8_geometry')).toBe(true);
+        expect(cubin.includes('qs_mma_i8')).toBe(true); // the CUDA kernel stays beside it
+      }
+      const bad = run(nvcc!, [
+        '-cubin',
+        '-arch=sm_90',
+        '-DQS_MFMA_I8_EMULATE=3',
+        '-o',
+        path.join(work, 'bad.cubin'),
+        src,
+      ]);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stdout + bad.stderr).toMatch(
+        /QS_MFMA_I8_EMULATE must be 1 \(the gfx90a instruction, 16x16x16\) or 2/,
+      );
+    },
+    600_000,
   );
 });
 

@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dequantize, quantize } from '../../src-main/engine/formats';
 import { f32ToFp16 } from '../../src-main/engine/formats/half';
-import { GgmlType, isSupported, rowBytes, typeInfo, typeName } from '../../src-main/engine/ggml-types';
+import {
+  GgmlType,
+  SUPPORTED_TYPES,
+  isSupported,
+  rowBytes,
+  typeInfo,
+  typeName,
+} from '../../src-main/engine/ggml-types';
 import { kernelSourceFor } from '../../src-main/engine/backends/gpu/kernel-sources';
 import { parseQ8Geometry } from '../../src-main/engine/backends/gpu/backend';
 import { gpuHasPath } from '../../src-main/engine/formats/registry';
@@ -284,6 +291,128 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
         }
       },
       60_000,
+    );
+  }
+});
+
+/** test/kernels/host/mfma_i8.cpp for a format, with the instruction form QS_MFMA_I8_EMULATE = `form` */
+function mfmaHarness(type: number, form: 1 | 2): string {
+  const exe = path.join(work, `mfma-i8-${type}-${form}`);
+  const r = spawnSync(
+    'g++',
+    [
+      '-std=c++17',
+      '-O1',
+      '-ffp-contract=off',
+      '-Wno-unknown-pragmas',
+      '-DQS_HOST',
+      `-DQS_MFMA_I8_EMULATE=${form}`,
+      '-include',
+      `${kernelSourceFor(type)!.stem}.h`,
+      '-I',
+      path.join(ROOT, 'kernels'),
+      path.join(ROOT, 'test/kernels/host/mfma_i8.cpp'),
+      '-o',
+      exe,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`g++ failed for ${typeName(type)} (qs_mfma_i8):\n${r.stderr}`);
+  return exe;
+}
+
+function runMfma(exe: string, w: Uint8Array, x: Float32Array, n: number, k: number, m: number, per: number) {
+  const inp = path.join(work, 'mfma-in.bin');
+  const out = path.join(work, 'mfma-out.bin');
+  const hdr = new Int32Array([n, k, m, per]);
+  writeFileSync(inp, Buffer.concat([Buffer.from(hdr.buffer), Buffer.from(w), Buffer.from(x.buffer)]));
+  const r = spawnSync(exe, [inp, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mfma_i8 harness exited ${r.status}: ${r.stderr}`);
+  const buf = readFileSync(out);
+  return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
+}
+
+describe('the AMD int8 MFMA kernel qs_mfma_i8 on the CPU (the instruction emulated from its lane layout)', () => {
+  // Each case runs the kernel's 256 threads per block as coroutines on the CPU (seconds per case). By
+  // default one format of each kind of weight decoding and scaling (32-element blocks with q - 8, with an
+  // offset term, signed bytes; the K-quants' offset term; Q6_K's two scales per 32; the IQ4 value table)
+  // on the gfx90a form (two 16x16x16 per k-step) and three of them on the gfx94x form (one 16x16x32);
+  // QS_TEST_FULL=1: every format on both. (Every format's fragments are checked bit for bit above.)
+  const FULL = process.env.QS_TEST_FULL === '1';
+  const types: number[] = [
+    GgmlType.Q4_0,
+    GgmlType.Q4_1,
+    GgmlType.Q5_0,
+    GgmlType.Q5_1,
+    GgmlType.Q8_0,
+    GgmlType.Q4_K,
+    GgmlType.Q5_K,
+    GgmlType.Q6_K,
+    GgmlType.IQ4_NL,
+    GgmlType.IQ4_XS,
+  ];
+  const pick = (list: number[]) => types.filter((t) => FULL || list.includes(t));
+  const cases: [number, 1 | 2][] = [
+    ...pick([GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.IQ4_XS]).map(
+      (t): [number, 1 | 2] => [t, 1],
+    ),
+    ...pick([GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K]).map((t): [number, 1 | 2] => [t, 2]),
+  ];
+
+  it('covers every format with the int8 matrix-unit path', () => {
+    expect(types).toEqual(SUPPORTED_TYPES.map((t) => t.id).filter((t) => gpuHasPath(t, 'int8-mma')));
+  });
+
+  it.skipIf(!GXX)('qs_mfma_i8_geometry reports its shared bytes, one block per CU and its tiles', () => {
+    const r = spawnSync(mfmaHarness(GgmlType.Q6_K, 1), ['geometry'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    // Q6_K: 128 x 176 weight bytes + 128 x 136 x bytes + 4 KiB (d, sum) + 4 KiB of two scales per 32,
+    // and the emulation's 4 KiB operand exchange
+    expect(r.stdout.trim().split(/\s+/).map(Number)).toEqual([
+      128 * 176 + 128 * 136 + 4096 + 4096 + 4096,
+      1,
+      128,
+      128,
+      128,
+      256,
+    ]);
+  });
+
+  for (const [type, form] of cases) {
+    it.skipIf(!GXX)(
+      `${typeName(type)}, ${form === 1 ? 'gfx90a 16x16x16' : 'gfx94x 16x16x32'}: the declared qs8-mma arithmetic up to float32 summation order, split-K and partial tiles included`,
+      () => {
+        const rng = new Rng(31 + type);
+        const [qk] = block(type);
+        // 70 rows (the second wave row of the tile partly live), 150 columns (a partial second tile),
+        // k with a partial last slice for the 32-element formats; 2 slices per split: 3 splits
+        const n = 150;
+        const m = 70;
+        const k = qk === 32 ? 544 : 768;
+        const w = weights(type, n, k, rng);
+        const exe = mfmaHarness(type, form);
+        const dq = dequantize(type, w, n, k);
+        // gaussian x over 3 splits of 2 slices; x with outlier channels (x100) in one split (the kernel
+        // writes y itself)
+        for (const [outlier, per] of [
+          [1, 2],
+          [100, 1000],
+        ]) {
+          const x = new Float32Array(m * k).map(() => rng.normal());
+          for (let i = 5; i < m * k; i += 128) x[i] *= outlier;
+          const y = runMfma(exe, w, x, n, k, m, per);
+          const decl = referenceMatmulSync(type, w, n, k, x, m, SCHEMES['qs8-mma']);
+          const mag = reference(dq, x, n, k, m).mag;
+          for (let i = 0; i < m * n; i++)
+            expect(Math.abs(y[i] - decl[i]), `output ${i} (outliers x${outlier})`).toBeLessThanOrEqual(
+              mag[i] * k * 2 ** -24 + 1e-30,
+            );
+          const met = compareOutputs(decl, y, m, n);
+          expect(judge(met, KERNEL_BAR)).toBe('pass');
+          expect(met.nmse).toBeLessThan(1e-11);
+        }
+      },
+      120_000,
     );
   }
 });

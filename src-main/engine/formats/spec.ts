@@ -11,7 +11,8 @@ import type { FieldsSpec } from './fields';
  * GPU kernel paths a format can run (see backends/gpu/backend.ts resolvePath):
  * - 'f32': float32 activations (the small-batch and tiled kernels, and the unfused dequantize kernel);
  * - 'int8': activations quantized to 8 bits per 32, m <= 8 (the dp4a small-batch kernel);
- * - 'int8-mma': the same activations on the int8 matrix units, m > 8 (qs_mma_i8, CUDA sm_80+);
+ * - 'int8-mma': the same activations on the int8 matrix units, m > 8 (qs_mma_i8, CUDA sm_80+; qs_mfma_i8,
+ *   AMD gfx90a / gfx94x, with QS_HIP_MFMA_I8=1);
  * - 'mma': the 16-bit matrix-unit kernel (mma.sync on CUDA, MFMA on AMD).
  */
 export type GpuPath = 'f32' | 'int8' | 'int8-mma' | 'mma';

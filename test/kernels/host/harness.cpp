@@ -9,6 +9,7 @@
 //        it, rebuilt from its slot in shared memory (the slice's pieces copied as the kernel's cp.async
 //        does, from the 16-byte-aligned spans) through qs_i8_scale and qs_i8_frag: byte * dw (+ offset)
 #include "qs_kernels.h"
+#include "x_q8.h"
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -38,29 +39,10 @@ int main(int argc, char** argv) {
   for (int r = 0; r < n; r++)
     for (int e = 0; e < k; e += 8) qs_dq8(w.data() + r * rowBytes + (e / QS_QK) * QS_BB, (e % QS_QK) / 8, &dq[(size_t)r * k + e]);
 
-  // qs_x_q8 on the CPU: per 32 activations, lanes l = 0..7 hold 4 each; sums go through the xor tree
-  std::vector<int> xq((size_t)m * k / 4);
-  std::vector<float2> xd((size_t)m * k / 32);
-  for (size_t b = 0; b < xd.size(); b++) {
-    const float* v = &x[b * 32];
-    float amax = 0.f, bad = 0.f, p[8];
-    for (int l = 0; l < 8; l++) {
-      const float* q = v + 4 * l;
-      amax = fmaxf(amax, fmaxf(fmaxf(fabsf(q[0]), fabsf(q[1])), fmaxf(fabsf(q[2]), fabsf(q[3]))));
-      bad += (q[0] - q[0]) + (q[1] - q[1]) + (q[2] - q[2]) + (q[3] - q[3]);
-      p[l] = (q[0] + q[1]) + (q[2] + q[3]);
-    }
-    const float sum = ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
-    float d, id;
-    qs_q8_scale(amax, d, id); // the kernel's own scale and rounding rule
-    for (int l = 0; l < 8; l++) {
-      const float* q = v + 4 * l;
-      const int q0 = qs_q8_round(q[0] * id), q1 = qs_q8_round(q[1] * id);
-      const int q2 = qs_q8_round(q[2] * id), q3 = qs_q8_round(q[3] * id);
-      xq[b * 8 + l] = (q0 & 0xff) | ((q1 & 0xff) << 8) | ((q2 & 0xff) << 16) | (int)((qs_u32)(q3 & 0xff) << 24);
-    }
-    xd[b] = make_float2(bad == 0.f ? d : __int_as_float(0x7fc00000), sum);
-  }
+  // qs_x_q8 on the CPU (x_q8.h)
+  std::vector<int> xq;
+  std::vector<float2> xd;
+  qs_host_x_q8(x, xq, xd);
 
   std::vector<float> y((size_t)m * n);
   // the unit of QS_Q8_KP parts per block (-DQS_Q8_KP=4: the K-quants' 64-element units), else the default

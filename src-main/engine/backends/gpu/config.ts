@@ -66,6 +66,13 @@ export function parseDefines(spec: string): Record<string, number> {
   return out;
 }
 
+/** An on/off variable: unset, empty or '0' is off, '1' on; anything else is a one-line error. */
+export function parseSwitch(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new Error(`${name}: expected 0 or 1, got '${value}'`);
+}
+
 /** The users' override variable for a format: Q4_0_MATMUL_CUBIN, Q6_K_MATMUL_HSACO, ... */
 export function customKernelVar(kind: 'cuda' | 'hip', type: number): string {
   return `${typeName(type).toUpperCase()}_MATMUL_${kind === 'cuda' ? 'CUBIN' : 'HSACO'}`;
@@ -126,6 +133,11 @@ export interface GpuSessionConfig {
    * QS_PDL_CHAIN=0 makes it start after the previous kernel (a timing diagnostic)
    */
   overlapQuantizer: boolean;
+  /**
+   * AMD CDNA (gfx90a, gfx94x): --path int8 at m > 8 runs the int8 MFMA kernel qs_mfma_i8. Off until
+   * that kernel has run on an AMD GPU; QS_HIP_MFMA_I8=1 turns it on ('auto' never takes it on AMD)
+   */
+  hipMfmaI8: boolean;
   /** the users' code objects by ggml type (Q*_MATMUL_CUBIN / _HSACO) */
   customKernels: ReadonlyMap<number, CustomKernel>;
   /** launch geometry of a custom kernel: QS_CUSTOM_GRID, QS_CUSTOM_BLOCK, QS_CUSTOM_SHARED */
@@ -152,6 +164,11 @@ export function readSessionConfig(
   const envTuning = env.QS_GPU_TUNING ? parseTuning(env.QS_GPU_TUNING, 'QS_GPU_TUNING') : {};
   const tuning = { ...DEFAULT_TUNING, ...envTuning, ...(opts.tuning ?? {}) };
   const defines = env.QS_KERNEL_DEFINES ? parseDefines(env.QS_KERNEL_DEFINES) : {};
+  const emulate = defines.QS_MFMA_I8_EMULATE;
+  if (emulate !== undefined && ![0, 1, 2].includes(emulate))
+    throw new Error(
+      `QS_KERNEL_DEFINES: QS_MFMA_I8_EMULATE must be 1 (the gfx90a instruction) or 2 (the gfx94x one), got ${emulate}`,
+    );
   const customKernels = new Map<number, CustomKernel>();
   for (const t of SUPPORTED_TYPES) {
     const variable = customKernelVar(kind, t.id);
@@ -164,6 +181,7 @@ export function readSessionConfig(
     defines,
     isDefault: JSON.stringify(tuning) === JSON.stringify(DEFAULT_TUNING) && Object.keys(defines).length === 0,
     overlapQuantizer: env.QS_PDL_CHAIN !== '0',
+    hipMfmaI8: parseSwitch(env.QS_HIP_MFMA_I8, 'QS_HIP_MFMA_I8'),
     customKernels,
     customGrid: env.QS_CUSTOM_GRID ?? 'm',
     customBlock: env.QS_CUSTOM_BLOCK ?? '256',

@@ -15,7 +15,10 @@ import { KERNEL_HEADERS } from './kernel-sources';
 import type { DeviceMemory } from './memory';
 import type { GpuFunction, GpuModule, GpuRuntime } from './runtime';
 
-/** qs_mma_i8's launch facts (qs_mma_i8_geometry) */
+/** The int8 matrix-unit kernels: mma.sync on CUDA (qs_mma_i8), MFMA on AMD CDNA (qs_mfma_i8). */
+export type MmaI8Kernel = 'qs_mma_i8' | 'qs_mfma_i8';
+
+/** an int8 matrix-unit kernel's launch facts (qs_mma_i8_geometry, qs_mfma_i8_geometry) */
 export interface MmaI8Geometry {
   shared: number;
   minBlocks: number;
@@ -29,8 +32,8 @@ export interface ModuleEntry {
   mod: GpuModule;
   fns: Map<string, GpuFunction>;
   origin: string;
-  /** qs_mma_i8's launch facts, read once */
-  i8?: MmaI8Geometry;
+  /** the int8 matrix-unit kernels' launch facts, read once per kernel */
+  i8?: Partial<Record<MmaI8Kernel, MmaI8Geometry>>;
   /** the int8 small kernel's launch table (qs_q8_geometry), read once */
   q8?: Q8Geometry;
 }
@@ -196,20 +199,25 @@ export class KernelCache {
     }
   }
 
-  /** qs_mma_i8's launch facts, from the module itself (one tiny launch per module) */
-  mmaI8Geometry(entry: ModuleEntry): MmaI8Geometry {
-    if (entry.i8) return entry.i8;
-    const fn = this.fn(entry, 'qs_mma_i8_geometry');
-    const buf = this.memory.alloc(64, 'qs_mma_i8 geometry');
+  /**
+   * An int8 matrix-unit kernel's launch facts, from the module itself (its <kernel>_geometry: one tiny
+   * launch per module and kernel)
+   */
+  mmaI8Geometry(entry: ModuleEntry, kernel: MmaI8Kernel = 'qs_mma_i8'): MmaI8Geometry {
+    const known = entry.i8?.[kernel];
+    if (known) return known;
+    const fn = this.fn(entry, `${kernel}_geometry`);
+    const buf = this.memory.alloc(64, `${kernel} geometry`);
     try {
       this.rt.launch(fn, [1, 1, 1], [1, 1, 1], 0, [{ ptr: buf }]);
       const v = new Int32Array(6);
       this.rt.copyFromDevice(v, buf);
       const [shared, minBlocks, bm, bn, kt, threads] = Array.from(v);
       if (!(bm > 0 && bn > 0 && kt > 0 && threads > 0 && minBlocks > 0 && shared >= 0))
-        throw new Error(`qs_mma_i8_geometry returned ${Array.from(v).join(',')}`);
-      entry.i8 = { shared, minBlocks, bm, bn, kt, threads };
-      return entry.i8;
+        throw new Error(`${kernel}_geometry returned ${Array.from(v).join(',')}`);
+      const g = { shared, minBlocks, bm, bn, kt, threads };
+      entry.i8 = { ...entry.i8, [kernel]: g };
+      return g;
     } finally {
       this.memory.freeQuiet(buf);
     }

@@ -4,7 +4,8 @@
  * source text. One source per format (<stem>.cu), which includes the format's traits header (<stem>.h:
  * block layout, decoders, launch geometry; qs_format.h lists what it defines) and the shared kernels of
  * kernels/qs_kernels.h (which includes the int8-activation kernels of qs_q8.h, qs_small_q8.h and
- * qs_mma_i8.h, and the AMD matrix-unit kernel of qs_mfma.h) over the portability header qs_port.h.
+ * qs_mma_i8.h, and the AMD matrix-unit kernels of qs_mfma.h and qs_mfma_i8.h) over the portability
+ * header qs_port.h.
  */
 import { formatSpec } from '../../formats/registry';
 import portH from '../../../../kernels/qs_port.h?raw';
@@ -15,6 +16,7 @@ import q8H from '../../../../kernels/qs_q8.h?raw';
 import smallQ8H from '../../../../kernels/qs_small_q8.h?raw';
 import mmaI8H from '../../../../kernels/qs_mma_i8.h?raw';
 import mfmaH from '../../../../kernels/qs_mfma.h?raw';
+import mfmaI8H from '../../../../kernels/qs_mfma_i8.h?raw';
 import hostH from '../../../../kernels/qs_host.h?raw';
 import f32 from '../../../../kernels/f32.cu?raw';
 import f32H from '../../../../kernels/f32.h?raw';
@@ -82,6 +84,7 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_small_q8.h': smallQ8H,
   'qs_mma_i8.h': mmaI8H,
   'qs_mfma.h': mfmaH,
+  'qs_mfma_i8.h': mfmaI8H,
   // CPU stand-ins for the host tests (QS_HOST); listed so the prebuilt manifest's header hash matches
   'qs_host.h': hostH,
   ...Object.fromEntries(Object.entries(SOURCES).map(([stem, { h }]) => [`${stem}.h`, h])),

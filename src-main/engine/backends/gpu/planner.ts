@@ -7,7 +7,7 @@
 import type { DeviceInfo, KernelPath, PathChoice } from '../types';
 import { customKernelLabel, type GpuSessionConfig } from './config';
 import { gpuFormat } from './formats';
-import type { KernelCache, ModuleEntry } from './kernel-cache';
+import type { KernelCache, MmaI8Kernel, ModuleEntry } from './kernel-cache';
 import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
 import { WEIGHT_PAD, type DeviceMemory } from './memory';
 import type { DevicePtr, KernelArg } from './runtime';
@@ -22,6 +22,11 @@ export interface PlanWeights {
 
 /** AMD targets with the MFMA instruction qs_mfma_bf16 uses (v_mfma_f32_32x32x8_bf16, "bf16_1k") */
 const MFMA_ARCH_RE = /^gfx(90a|94[012]|950)(:|$)/;
+/**
+ * AMD targets whose modules hold the int8 MFMA kernel qs_mfma_i8 (gfx90a: v_mfma_i32_16x16x16i8;
+ * gfx94x: v_mfma_i32_16x16x32_i8)
+ */
+const MFMA_I8_ARCH_RE = /^gfx(90a|94[012])(:|$)/;
 
 // Matrix-unit path geometry (kernels/qs_kernels.h qs_mma_f16, kernels/qs_mfma.h qs_mfma_bf16: the same tiles).
 const MMA_BM = 128;
@@ -63,8 +68,17 @@ export function splitKPolicy(
 }
 
 export class PathPlanner {
-  /** Whether this device runs the int8 matrix-unit path (mma.sync m16n8k32 s8 needs sm_80+). */
+  /**
+   * Whether this device runs the int8 matrix-unit path: mma.sync m16n8k32 s8 (CUDA sm_80+), or on AMD
+   * CDNA (gfx90a, gfx94x) the int8 MFMA kernel when QS_HIP_MFMA_I8=1 (off until it has run on an AMD GPU).
+   */
   readonly hasMmaI8: boolean;
+  /**
+   * The int8 matrix-unit kernel: qs_mfma_i8 on AMD, and on CUDA when QS_KERNEL_DEFINES has
+   * QS_MFMA_I8_EMULATE=1 or 2 (the MFMA kernel with the gfx90a or gfx94x instruction emulated, to check it
+   * without an AMD GPU); qs_mma_i8 otherwise.
+   */
+  private readonly mmaI8Kernel: MmaI8Kernel;
   /**
    * Whether this device runs the bfloat16 matrix-unit path: mma.sync m16n8k16 (CUDA sm_80+) or MFMA
    * 32x32x8 bf16 (AMD CDNA: gfx90a, gfx94x, gfx950; qs_mfma_bf16).
@@ -86,7 +100,8 @@ export class PathPlanner {
   ) {
     const mt = /^sm_(\d+?)(\d)$/.exec(device.arch);
     const smMajor = mt ? Number(mt[1]) : 0;
-    this.hasMmaI8 = kind === 'cuda' && smMajor >= 8;
+    this.hasMmaI8 = kind === 'cuda' ? smMajor >= 8 : MFMA_I8_ARCH_RE.test(device.arch) && config.hipMfmaI8;
+    this.mmaI8Kernel = kind === 'hip' || config.defines.QS_MFMA_I8_EMULATE ? 'qs_mfma_i8' : 'qs_mma_i8';
     this.hasMma = kind === 'hip' ? MFMA_ARCH_RE.test(device.arch) : smMajor >= 8;
     this.mmaKernel = kind === 'hip' || config.defines.QS_MFMA_EMULATE ? 'qs_mfma_bf16' : 'qs_mma_f16';
   }
@@ -120,17 +135,26 @@ export class PathPlanner {
           ? `${w.name}: ${format.name} has no int8 kernel for m <= 8 (use --path f32)`
           : !int8Mma
             ? `${w.name}: ${format.name} has no int8 matrix-unit kernel (m > 8 runs --path f32 or mma)`
-            : `${w.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.kind === 'cuda' ? 'sm_80 or newer' : 'not built for HIP yet'})`,
+            : `${w.name}: int8 activations at m > 8 need the int8 matrix-unit path (${this.mmaI8Needs()})`,
       );
     }
     if (choice === 'auto' && (int8Small || int8Mma)) {
       if (m <= 8 && int8Small) return 'fused-small-q8';
-      if (m > 8 && this.hasMmaI8 && int8Mma) return 'fused-mma-i8';
+      // AMD: the int8 MFMA kernel only on request (--path int8 with QS_HIP_MFMA_I8=1)
+      if (m > 8 && this.hasMmaI8 && int8Mma && this.kind === 'cuda') return 'fused-mma-i8';
       // AMD: MFMA only on request (--path mma) until it has passed the selftest on an AMD GPU
       if (this.hasMma && this.kind === 'cuda') return 'fused-mma-f16';
     }
     if (m <= 8) return 'fused-small-f32';
     return 'fused-tiled-f32';
+  }
+
+  /** What the int8 matrix-unit path needs that this device or session lacks (for the error). */
+  private mmaI8Needs(): string {
+    if (this.kind === 'cuda') return 'sm_80 or newer';
+    if (!MFMA_I8_ARCH_RE.test(this.device.arch))
+      return `the AMD int8 MFMA kernel is built for gfx90a and gfx94x, not ${this.device.arch}`;
+    return 'the AMD int8 MFMA kernel is off until it has run on an AMD GPU; QS_HIP_MFMA_I8=1 turns it on';
   }
 
   /** The launches of one multiplication on path kp, activations at xPtr, outputs at yPtr. */
@@ -254,13 +278,14 @@ export class PathPlanner {
     };
   }
 
-  /** Int8 activations on the int8 matrix units, m > 8 (CUDA sm_80+). */
+  /** Int8 activations on the int8 matrix units, m > 8 (CUDA sm_80+; AMD gfx90a, gfx94x on request). */
   private planMmaI8(io: PlanIo): Plan {
     const { w, m } = io;
     const { n, k } = w;
     const entry = this.kernels.module(w.type);
-    const fn = this.kernels.fn(entry, 'qs_mma_i8');
-    const g = this.kernels.mmaI8Geometry(entry);
+    const kernel = this.mmaI8Kernel;
+    const fn = this.kernels.fn(entry, kernel);
+    const g = this.kernels.mmaI8Geometry(entry, kernel);
     const q = this.quantizeActivations(entry, io);
     const gx = Math.ceil(n / g.bn);
     const gy = Math.ceil(m / g.bm);
@@ -283,10 +308,23 @@ export class PathPlanner {
       { i32: k },
       { i32: per },
     ]);
+    // the MFMA forms: 16x16x16 on gfx90a, 16x16x32 on gfx94x (QS_MFMA_I8_EMULATE=1 / 2 on CUDA)
+    const mfmaK =
+      this.kind === 'hip'
+        ? /^gfx90a/.test(this.device.arch)
+          ? 16
+          : 32
+        : this.config.defines.QS_MFMA_I8_EMULATE === 2
+          ? 32
+          : 16;
+    const unit =
+      kernel === 'qs_mma_i8'
+        ? 'mma.sync m16n8k32 s8'
+        : `MFMA 16x16x${mfmaK} i8${this.kind === 'cuda' ? ' emulated on CUDA' : ''}`;
     return {
       launches: [q.launch, { fn, grid, block: [g.threads, 1, 1], shared: g.shared, args }, ...sk.sum],
       detail:
-        `qs_x_q8 + qs_mma_i8 (mma.sync m16n8k32 s8, int8 activations per 32) grid ${gx}x${gy}x${splits} block ${g.threads} ` +
+        `qs_x_q8 + ${kernel} (${unit}, int8 activations per 32) grid ${gx}x${gy}x${splits} block ${g.threads} ` +
         `shared ${g.shared}${sk.sum.length ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
     };
   }
