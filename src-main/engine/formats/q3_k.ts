@@ -228,7 +228,13 @@ export const Q3_K_SPEC: FormatSpec = {
   codec: Q3_K,
   scaleOffsets: [108],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ3_K, E: 256, B: BYTES, S: 16, mins: false } },
-  gpu: { stem: 'q3_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'q3_k',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // auto: int8 matrix units up to m = 32, bfloat16 tiles above (H200, n = 4096, k = 14336, hot:
+    // int8 / bf16 82 / 99 us at m = 16, 143 / 111 at 64, 484 / 438 at 512)
+    int8MmaUpTo: 32,
+  },
   fields: {
     decode: fieldsRow,
     traits: {

@@ -260,7 +260,13 @@ export const Q6_K_SPEC: FormatSpec = {
   codec: Q6_K,
   scaleOffsets: [208],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ6_K, E: 256, B: 210, S: 16, mins: false } },
-  gpu: { stem: 'q6_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'q6_k',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // auto: int8 matrix units up to m = 32, bfloat16 tiles above (H200, n = 4096, k = 14336, hot:
+    // int8 / bf16 84 / 108 us at m = 16, 142 / 119 at 64, 468 / 446 at 512)
+    int8MmaUpTo: 32,
+  },
   fields: {
     decode: fieldsRow,
     traits: {

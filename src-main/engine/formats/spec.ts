@@ -21,6 +21,11 @@ export interface GpuSupport {
   /** kernel source stem: 'q4_k' is kernels/q4_k.cu (also the prefix of the custom-kernel variables) */
   stem: string;
   paths: readonly GpuPath[];
+  /**
+   * `auto` takes the int8 matrix units up to this batch size and the bfloat16 tiles above it, for a
+   * format whose int8 tiles are the slower ones at large m (measured; default: int8 at every m > 8)
+   */
+  int8MmaUpTo?: number;
 }
 
 /**

@@ -6,7 +6,7 @@
  * registry has one function to feed.
  */
 import { typeInfo } from '../../ggml-types';
-import { gpuHasPath } from '../../formats/registry';
+import { formatSpec, gpuHasPath } from '../../formats/registry';
 import { kernelSourceFor, type KernelSource } from './kernel-sources';
 
 export interface GpuFormat {
@@ -19,6 +19,8 @@ export interface GpuFormat {
   int8Small: boolean;
   /** the int8 matrix-unit kernel, m > 8 */
   int8Mma: boolean;
+  /** the largest m `auto` runs on the int8 matrix units (bfloat16 tiles above) */
+  int8MmaUpTo: number;
   kernel: KernelSource;
 }
 
@@ -33,6 +35,7 @@ export function gpuFormat(type: number): GpuFormat | null {
     float: info.float,
     int8Small: gpuHasPath(type, 'int8'),
     int8Mma: gpuHasPath(type, 'int8-mma'),
+    int8MmaUpTo: formatSpec(type)?.gpu?.int8MmaUpTo ?? Infinity,
     kernel,
   };
 }

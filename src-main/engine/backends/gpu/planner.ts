@@ -141,7 +141,8 @@ export class PathPlanner {
     if (choice === 'auto' && (int8Small || int8Mma)) {
       if (m <= 8 && int8Small) return 'fused-small-q8';
       // AMD: the int8 MFMA kernel only on request (--path int8 with QS_HIP_MFMA_I8=1)
-      if (m > 8 && this.hasMmaI8 && int8Mma && this.kind === 'cuda') return 'fused-mma-i8';
+      if (m > 8 && this.hasMmaI8 && int8Mma && this.kind === 'cuda' && m <= format.int8MmaUpTo)
+        return 'fused-mma-i8';
       // AMD: MFMA only on request (--path mma) until it has passed the selftest on an AMD GPU
       if (this.hasMma && this.kind === 'cuda') return 'fused-mma-f16';
     }
