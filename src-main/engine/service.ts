@@ -44,8 +44,8 @@ import type { SessionUserKernel } from './backends/types';
 import { selftest, type SelftestRow } from './selftest';
 import { judgePair } from './run/check-pair';
 import { storeWeightMap, weightMapKey } from './run/weight-map';
-import { GgufFile } from './gguf';
-import { selectTensors, summarizeModel } from './model';
+import { GgufFile, type GgufTensorInfo } from './gguf';
+import { TensorIndex, selectTensors, summarizeModel } from './model';
 import { applyScaleScan, scanModelScales } from './scales';
 import { allStatuses, backendFor } from './backends';
 import type { DeviceInfo } from './backends/types';
@@ -101,7 +101,9 @@ const REPORT_MAPS = 40;
 
 interface OpenModel {
   file: GgufFile;
+  /** the model's summary without its tensor list, which `index` holds compactly */
   summary: ModelSummary;
+  index: TensorIndex;
   lastUsed: number;
 }
 
@@ -222,34 +224,33 @@ export class EngineService {
       throw new Error(`cannot open ${path.basename(abs)}: ${oneLine(e)}`);
     }
     const modelId = randomUUID();
-    const summary = summarizeModel(file, modelId, performance.now() - t0);
+    const summary = summarizeModel(file, modelId, performance.now() - t0, { tensors: false });
+    const index = new TensorIndex(file.header.tensors);
     // small models are scanned for NaN/Inf block scales now; larger ones per tensor when run (./scales.ts)
     try {
-      applyScaleScan(summary, await scanModelScales(file));
+      applyScaleScan(summary, index, await scanModelScales(file));
     } catch (e) {
       await file.close().catch(() => undefined);
       throw new Error(`cannot open ${path.basename(abs)}: ${oneLine(e)}`);
     }
     summary.openMs = performance.now() - t0;
-    this.models.set(modelId, { file, summary, lastUsed: Date.now() });
+    this.models.set(modelId, { file, summary, index, lastUsed: Date.now() });
     await this.evictModels();
     await this.remember(abs);
     // A large tensor list is not sent in one piece: the faces page through listTensors.
-    if (summary.tensors.length > LIMITS.tensorPage) return { ...summary, tensors: [], tensorsPaged: true };
-    return summary;
+    if (index.length > LIMITS.tensorPage) return { ...summary, tensors: [], tensorsPaged: true };
+    return { ...summary, tensors: index.page(0, index.length) };
   }
 
   /** Tensors [offset, offset + limit) of an open model, in file order. */
   async listTensors(req: TensorPageRequest): Promise<TensorPage> {
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
-    const all = model.summary.tensors;
-    const end = Math.min(all.length, req.offset + req.limit);
     return {
       modelId: req.modelId,
       offset: req.offset,
-      total: all.length,
-      tensors: req.offset < end ? all.slice(req.offset, end) : [],
+      total: model.index.length,
+      tensors: model.index.page(req.offset, req.limit),
     };
   }
 
@@ -321,10 +322,9 @@ export class EngineService {
         if (ev.type === 'result') {
           record.results.push(ev.result);
           // a run's scan of the tensor's scales is kept for the model's later summaries
-          const nf = ev.result.nonFiniteBlocks ?? 0;
           const t = model.file.find(ev.result.tensor);
-          const ts = t ? model.summary.tensors[t.index] : undefined;
-          if (ts?.name === ev.result.tensor && ev.result.status !== 'error') ts.nonFiniteBlocks = nf;
+          if (t?.supported && ev.result.status !== 'error')
+            model.index.setNonFinite(t.index, ev.result.nonFiniteBlocks ?? 0);
         }
         if (ev.type === 'run-finished') {
           record.status = ev.status;
@@ -592,10 +592,13 @@ export class EngineService {
   }
 
   /** The tensors of an open model that globs select (see selectTensors in ./model.ts). */
-  selectTensors(modelId: string, spec?: string): ReturnType<typeof selectTensors> {
+  selectTensors(
+    modelId: string,
+    spec?: string,
+  ): { supported: GgufTensorInfo[]; unsupported: GgufTensorInfo[] } {
     const model = this.models.get(modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
-    return selectTensors(model.summary.tensors, spec);
+    return selectTensors(model.index.tensors, spec);
   }
 
   async dispose(): Promise<void> {
