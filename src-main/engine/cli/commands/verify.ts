@@ -163,19 +163,27 @@ export const verifyCommand: CliCommand = {
       // output below is written part by part, so memory stays that of one part.
       const partSize = partSizeFor(process.env);
       const totalJobs = supported.length * new Set(batchSizes).size * (multi ? devices.length : 1);
-      // the widths known beforehand: tensor (with its device), type, shape, m
+      // in parts, the widths known beforehand hold the columns: tensor (with its device), type,
+      // shape, m (one part sizes the table from its rows alone)
       const tagWidth = multi
         ? 3 +
           maxWidth(devices, (index, slot) =>
             resultDeviceTag({ slot, deviceIndex: index, backend: backendName }),
           )
         : 0;
-      const table = new StreamedTable(ctx.stdout, RESULT_HEAD, RESULT_NUMERIC, [
-        maxWidth(supported, (t) => t.name) + tagWidth,
-        maxWidth(supported, (t) => t.typeName),
-        maxWidth(supported, (t) => `${t.n}×${t.k}`),
-        maxWidth(batchSizes, (m) => String(m)),
-      ]);
+      const table = new StreamedTable(
+        ctx.stdout,
+        RESULT_HEAD,
+        RESULT_NUMERIC,
+        supported.length > partSize
+          ? [
+              maxWidth(supported, (t) => t.name) + tagWidth,
+              maxWidth(supported, (t) => t.typeName),
+              maxWidth(supported, (t) => `${t.n}×${t.k}`),
+              maxWidth(batchSizes, (m) => String(m)),
+            ]
+          : [],
+      );
       let counts = reportCounts([]);
       const spool = jsonOut || reportOut ? ResultSpool.create() : null;
       let notes = null as ResultSpool | null; // results with a note to print after the table
