@@ -16,6 +16,7 @@ import { Rng } from '../../src-main/engine/rng';
 import { LIMITS, type TensorResult } from '../../src-shared/contract';
 import { partSizeFor } from '../../src-main/engine/cli/commands/verify';
 import { EngineService } from '../../src-main/engine/service';
+import { RecordStore } from '../../src-main/engine/records/store';
 
 const COUNT = 37;
 const PART = 10;
@@ -183,6 +184,61 @@ describe('verify in parts', () => {
     expect(j.counts).toMatchObject({ total: 26, passed: 24, failed: 1, errors: 1 });
     expect(j.results.map((x: TensorResult) => x.status).slice(-2)).toEqual(['fail', 'error']);
   }, 20_000);
+
+  it('the engine refuses a bad name in a later part before the first starts, and a cancel stops the parts', async () => {
+    const engine = new EngineService({
+      mode: 'cli',
+      samplesDir: dir,
+      modelDirs: [],
+      restrictToDirs: false,
+      workerThreads: 1,
+      outputCacheBytes: 0,
+      records: new RecordStore(path.join(dir, 'cancel-records')),
+    });
+    try {
+      const m = await engine.openModel(model);
+      const names = Array.from({ length: COUNT }, (_, i) => `blk.${i}.ffn_down.weight`);
+      const req = {
+        modelId: m.modelId,
+        tensors: names,
+        batchSizes: [1],
+        backend: 'cpu' as const,
+        deviceIndex: 0,
+        seed: 1,
+        timing: 'none' as const,
+        path: 'auto' as const,
+        compareUnfused: false,
+        threshold: null,
+      };
+      let parts = 0;
+      await expect(
+        engine.runInParts(
+          { ...req, tensors: [...names, 'nope'] },
+          { partSize: PART, onPart: () => void parts++ },
+        ),
+      ).rejects.toThrow(/no tensor named 'nope'/);
+      expect(parts).toBe(0);
+
+      const abort = new AbortController();
+      const seen: number[] = [];
+      const out = await engine.runInParts(req, {
+        partSize: PART,
+        signal: abort.signal,
+        onPart: (results) => {
+          seen.push(results.length);
+          abort.abort(); // between the first part and the second
+        },
+      });
+      expect(seen).toEqual([PART]);
+      expect(out.status).toBe('cancelled');
+      expect(out.report.request.tensors).toBe(COUNT);
+      const rec = JSON.parse(fs.readFileSync(out.recordFile!, 'utf8'));
+      expect(rec.status).toBe('cancelled');
+      expect(rec.results).toHaveLength(PART);
+    } finally {
+      await engine.dispose();
+    }
+  });
 
   it('a bad part size is bad input', async () => {
     const r = await withPartSize('-3', () => cli('verify', model, '--no-record'));
