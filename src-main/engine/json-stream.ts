@@ -56,13 +56,45 @@ export function* jsonChunks(value: unknown, depth = 0): Generator<string> {
   yield depth === 0 ? s : s.replace(/\n/g, `\n${pad}`);
 }
 
-interface Sink {
+/** The pieces of JSON.stringify(value) (no indentation), streamed like jsonChunks. */
+export function* compactJsonChunks(value: unknown, depth = 0): Generator<string> {
+  if (depth < STREAM_DEPTH && isIterable(value) && typeof value !== 'string') {
+    let first = true;
+    for (const el of value) {
+      yield first ? '[' : ',';
+      first = false;
+      if (skipped(el)) yield 'null';
+      else yield* compactJsonChunks(el, depth + 1);
+    }
+    yield first ? '[]' : ']';
+    return;
+  }
+  if (
+    depth < STREAM_DEPTH &&
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+  ) {
+    let first = true;
+    for (const [k, v] of Object.entries(value)) {
+      if (skipped(v)) continue;
+      yield `${first ? '{' : ','}${JSON.stringify(k)}:`;
+      first = false;
+      yield* compactJsonChunks(v, depth + 1);
+    }
+    yield first ? '{}' : '}';
+    return;
+  }
+  yield JSON.stringify(value) ?? 'null';
+}
+
+export interface Sink {
   write(chunk: string): boolean;
   once(event: 'drain', cb: () => void): unknown;
 }
 
-/** Writes value as indented JSON plus a newline, in pieces of about 1 MB, honouring backpressure. */
-export async function writeJson(out: Sink, value: unknown): Promise<void> {
+/** Writes text pieces in writes of about 1 MB, honouring backpressure. */
+export async function writeChunks(out: Sink, chunks: Iterable<string>): Promise<void> {
   let buf: string[] = [];
   let size = 0;
   const flush = async () => {
@@ -71,11 +103,21 @@ export async function writeJson(out: Sink, value: unknown): Promise<void> {
     size = 0;
     if (!ok) await new Promise<void>((resolve) => out.once('drain', resolve));
   };
-  for (const c of jsonChunks(value)) {
+  for (const c of chunks) {
     buf.push(c);
     size += c.length;
     if (size >= 1 << 20) await flush();
   }
-  buf.push('\n');
-  await flush();
+  if (size > 0) await flush();
+}
+
+/** Writes value as indented JSON plus a newline, in pieces of about 1 MB, honouring backpressure. */
+export async function writeJson(out: Sink, value: unknown): Promise<void> {
+  await writeChunks(
+    out,
+    (function* () {
+      yield* jsonChunks(value);
+      yield '\n';
+    })(),
+  );
 }

@@ -46,6 +46,46 @@ export function metaString(h: GgufHeader, key: string): string | null {
   return e && typeof e.value === 'string' ? e.value : null;
 }
 
+/**
+ * An open model's tensor list as the engine keeps it: the parsed header's tensor infos (which the
+ * reader holds anyway) and one number per tensor for its count of blocks with non-finite scales.
+ * The contract's TensorSummary objects are made only for the tensors a response carries, so an open
+ * model of 10^6 tensors costs its parsed header and 8 MB, not a second object per tensor.
+ */
+export class TensorIndex {
+  /** per tensor: the count of non-finite-scale blocks; NaN where the scales were not scanned */
+  private readonly nonFinite: Float64Array;
+
+  constructor(readonly tensors: readonly GgufTensorInfo[]) {
+    this.nonFinite = new Float64Array(tensors.length).fill(NaN);
+  }
+
+  get length(): number {
+    return this.tensors.length;
+  }
+
+  /** A supported tensor's scan result: a count, or null (not scanned). */
+  setNonFinite(index: number, blocks: number | null): void {
+    if (index >= 0 && index < this.nonFinite.length) this.nonFinite[index] = blocks ?? NaN;
+  }
+
+  /** Tensor i as the contract describes it (nonFiniteBlocks on supported tensors only). */
+  summary(i: number): TensorSummary {
+    const t = this.tensors[i];
+    const s = tensorSummary(t);
+    if (t.supported) s.nonFiniteBlocks = Number.isNaN(this.nonFinite[i]) ? null : this.nonFinite[i];
+    return s;
+  }
+
+  /** Tensors [offset, offset + limit), in file order. */
+  page(offset: number, limit: number): TensorSummary[] {
+    const end = Math.min(this.tensors.length, offset + limit);
+    const out: TensorSummary[] = [];
+    for (let i = offset; i < end; i++) out.push(this.summary(i));
+    return out;
+  }
+}
+
 /** opts.tensors false leaves `tensors` empty, for callers that produce the list while writing it. */
 export function summarizeModel(
   file: GgufFile,
@@ -103,14 +143,13 @@ export function globMatcher(spec: string): (name: string) => boolean {
  * The tensors of a model that comma-separated globs over their names select (all of them without a
  * spec), split into those the backends compute and those they cannot, in file order.
  */
-export function selectTensors(
-  tensors: readonly TensorSummary[],
+export function selectTensors<T extends { name: string; supported: boolean }>(
+  tensors: readonly T[],
   spec?: string,
-): { supported: TensorSummary[]; unsupported: TensorSummary[] } {
+): { supported: T[]; unsupported: T[] } {
   const match = spec ? globMatcher(spec) : () => true;
-  const selected = tensors.filter((t) => match(t.name));
-  return {
-    supported: selected.filter((t) => t.supported),
-    unsupported: selected.filter((t) => !t.supported),
-  };
+  const supported: T[] = [];
+  const unsupported: T[] = [];
+  for (const t of tensors) if (match(t.name)) (t.supported ? supported : unsupported).push(t);
+  return { supported, unsupported };
 }

@@ -14,6 +14,7 @@ import { constants as C } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { writeChunks } from './json-stream';
 
 /** A bad output path: the CLI shows the message as a usage error (exit 2). */
 export class OutputPathError extends Error {
@@ -167,6 +168,22 @@ export async function planOutputs(
 /** planOutputs for one path. */
 export async function planOutput(spec: OutputSpec, opts: OutputCheckOptions = {}): Promise<PlannedOutput> {
   return (await planOutputs([spec], opts))[0];
+}
+
+/**
+ * Writes text pieces to a checked output through a temporary file renamed into place, in writes of
+ * about 1 MB: a report of a million rows is never one string.
+ */
+export async function writeOutputChunks(out: CheckedOutput, chunks: Iterable<string>): Promise<void> {
+  const o = await openOutput(out);
+  try {
+    const sink = handleSink(o);
+    await writeChunks(sink, chunks);
+    await sink.flush();
+    await o.commit();
+  } finally {
+    await o.discard();
+  }
 }
 
 /** Writes data to a checked output through a temporary file renamed into place. */

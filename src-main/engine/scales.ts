@@ -11,6 +11,7 @@ import type { ModelSummary } from '../../src-shared/contract';
 import { scanScales } from './formats';
 import { formatSpec } from './formats/registry';
 import type { GgufFile, GgufTensorInfo } from './gguf';
+import type { TensorIndex } from './model';
 
 /** Supported tensor bytes up to which a model is scanned when it is opened. */
 export const SCAN_ON_OPEN_BYTES = 256 * 2 ** 20;
@@ -74,16 +75,21 @@ export async function scanModelScales(
 }
 
 /**
- * Puts scan counts on a summary's tensors (nonFiniteBlocks: a count, or null where not scanned) and
- * a warning per affected tensor (the first NAMED_WARNINGS by name, then one line for the rest).
+ * Puts scan counts on an open model's tensor index (nonFiniteBlocks: a count, or null where not
+ * scanned) and a warning per affected tensor on its summary (the first NAMED_WARNINGS by name, then
+ * one line for the rest).
  */
-export function applyScaleScan(summary: ModelSummary, counts: Map<number, number> | null): void {
+export function applyScaleScan(
+  summary: ModelSummary,
+  index: TensorIndex,
+  counts: Map<number, number> | null,
+): void {
   let named = 0;
   let more = 0;
-  for (const t of summary.tensors) {
+  for (const t of index.tensors) {
     if (!t.supported) continue;
     const c = counts ? (counts.get(t.index) ?? 0) : null;
-    t.nonFiniteBlocks = c;
+    index.setNonFinite(t.index, c);
     if (c && c > 0) {
       if (named < NAMED_WARNINGS) {
         summary.warnings.push(nonFiniteText(t.name, c));

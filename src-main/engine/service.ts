@@ -36,7 +36,7 @@ import type {
   TensorResult,
   UserKernelRecord,
 } from '../../src-shared/contract';
-import { LIMITS } from '../../src-shared/contract';
+import { LIMITS, parseApiArgs } from '../../src-shared/contract';
 import { typeByName } from './ggml-types';
 import { formatSpec } from './formats';
 import { parseGeometry } from './backends/gpu/planner';
@@ -44,8 +44,8 @@ import type { SessionUserKernel } from './backends/types';
 import { selftest, type SelftestRow } from './selftest';
 import { judgePair } from './run/check-pair';
 import { storeWeightMap, weightMapKey } from './run/weight-map';
-import { GgufFile } from './gguf';
-import { selectTensors, summarizeModel } from './model';
+import { GgufFile, type GgufTensorInfo } from './gguf';
+import { TensorIndex, selectTensors, summarizeModel } from './model';
 import { applyScaleScan, scanModelScales } from './scales';
 import { allStatuses, backendFor } from './backends';
 import type { DeviceInfo } from './backends/types';
@@ -64,6 +64,8 @@ import { isInsideDir } from './paths';
 import { completePath, completionRoot, type CompletionRoot } from './path-complete';
 import { oneLine } from '../../src-shared/contract';
 import {
+  RECORD_RESULTS,
+  RecordResults,
   SAVED_HEATMAPS,
   buildRecord,
   buildSelftestRecord,
@@ -103,7 +105,9 @@ const REPORT_MAPS = 40;
 
 interface OpenModel {
   file: GgufFile;
+  /** the model's summary without its tensor list, which `index` holds compactly */
   summary: ModelSummary;
+  index: TensorIndex;
   lastUsed: number;
 }
 
@@ -146,6 +150,22 @@ export interface RunOutcome {
   /** the saved record's file (absent when runs are not recorded), or why it could not be saved */
   recordFile?: string;
   recordError?: string;
+}
+
+/** How runInParts runs a request longer than one run may be. */
+export interface PartsOptions {
+  /** tensors per part: at most, and by default, LIMITS.tensorsPerRun */
+  partSize?: number;
+  /** each part's results, in run order, once the part has finished (the part is then forgotten) */
+  onPart: (results: TensorResult[], part: { status: RunOutcome['status'] }) => void | Promise<void>;
+  /** stops the part in progress; no further part starts */
+  signal?: AbortSignal;
+}
+
+export interface PartsOutcome extends Omit<RunOutcome, 'results'> {
+  runId: string;
+  /** the report of the whole run, its results left for the caller to supply */
+  report: ReportInput;
 }
 
 const MAX_OPEN_MODELS = 8;
@@ -224,34 +244,33 @@ export class EngineService {
       throw new Error(`cannot open ${path.basename(abs)}: ${oneLine(e)}`);
     }
     const modelId = randomUUID();
-    const summary = summarizeModel(file, modelId, performance.now() - t0);
+    const summary = summarizeModel(file, modelId, performance.now() - t0, { tensors: false });
+    const index = new TensorIndex(file.header.tensors);
     // small models are scanned for NaN/Inf block scales now; larger ones per tensor when run (./scales.ts)
     try {
-      applyScaleScan(summary, await scanModelScales(file));
+      applyScaleScan(summary, index, await scanModelScales(file));
     } catch (e) {
       await file.close().catch(() => undefined);
       throw new Error(`cannot open ${path.basename(abs)}: ${oneLine(e)}`);
     }
     summary.openMs = performance.now() - t0;
-    this.models.set(modelId, { file, summary, lastUsed: Date.now() });
+    this.models.set(modelId, { file, summary, index, lastUsed: Date.now() });
     await this.evictModels();
     await this.remember(abs);
     // A large tensor list is not sent in one piece: the faces page through listTensors.
-    if (summary.tensors.length > LIMITS.tensorPage) return { ...summary, tensors: [], tensorsPaged: true };
-    return summary;
+    if (index.length > LIMITS.tensorPage) return { ...summary, tensors: [], tensorsPaged: true };
+    return { ...summary, tensors: index.page(0, index.length) };
   }
 
   /** Tensors [offset, offset + limit) of an open model, in file order. */
   async listTensors(req: TensorPageRequest): Promise<TensorPage> {
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
-    const all = model.summary.tensors;
-    const end = Math.min(all.length, req.offset + req.limit);
     return {
       modelId: req.modelId,
       offset: req.offset,
-      total: all.length,
-      tensors: req.offset < end ? all.slice(req.offset, end) : [],
+      total: model.index.length,
+      tensors: model.index.page(req.offset, req.limit),
     };
   }
 
@@ -260,6 +279,111 @@ export class EngineService {
   }
 
   async startRun(req: RunRequest): Promise<{ runId: string }> {
+    return this.start(req, { record: true });
+  }
+
+  /**
+   * Every tensor of `req.tensors`, however many, in successive runs of at most `partSize` (the
+   * contract's per-run cap, LIMITS.tensorsPerRun): for the command line, in this process. Each part
+   * is validated like a startRun request, runs under the same run id (cancelRun stops the part in
+   * progress, and no further part starts), hands its results to `onPart` and is then forgotten, so
+   * at most one part's results are held. One record is saved for the whole, keeping at most
+   * RECORD_RESULTS results (./records/build.ts). The report of the whole is `report` with the
+   * results the caller kept from onPart.
+   */
+  async runInParts(req: RunRequest, opts: PartsOptions): Promise<PartsOutcome> {
+    const partSize = Math.max(1, Math.min(opts.partSize ?? LIMITS.tensorsPerRun, LIMITS.tensorsPerRun));
+    const model = this.models.get(req.modelId);
+    if (!model) throw new Error('that model is no longer open: open it again');
+    const count = req.tensors.length;
+    if (count === 0) throw new Error('no tensors to run');
+    // every part is checked before the first starts: a bad name late in the list is not a late surprise
+    const parts: RunRequest[] = [];
+    for (let i = 0; i < count; i += partSize)
+      parts.push(parseApiArgs('startRun', [{ ...req, tensors: req.tensors.slice(i, i + partSize) }])[0]);
+    for (const part of parts)
+      for (const name of part.tensors) {
+        const t = model.file.find(name);
+        if (!t) throw new Error(`no tensor named '${name}' in ${model.summary.fileName}`);
+        if (!t.supported)
+          throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
+      }
+    const runId = randomUUID().slice(0, 8);
+    const kept = new RecordResults<RecordResult>();
+    const ran: string[] = [];
+    const maps: NonNullable<ReportInput['maps']> = {};
+    let heatmaps = 0;
+    let first: RunRecord | null = null;
+    let last: RunRecord | null = null;
+    let devices: DeviceRunEntry[] | undefined;
+    let active: string | null = null;
+    let partsRun = 0;
+    const onAbort = () => {
+      if (active) void this.cancelRun(active).catch(() => undefined);
+    };
+    opts.signal?.addEventListener('abort', onAbort);
+    try {
+      for (const part of parts) {
+        if (first && opts.signal?.aborted) break;
+        await this.start(part, { record: false, runId });
+        active = runId;
+        if (opts.signal?.aborted) onAbort();
+        const r = this.runs.get(runId)!;
+        await r.done;
+        active = null;
+        first ??= r;
+        last = r;
+        partsRun++;
+        devices = devices && r.devices ? mergeDevices(devices, r.devices) : (devices ?? r.devices);
+        if (this.opts.records) {
+          // the heatmaps a record keeps (failures first) while this part's outputs are still here
+          const withHeat = this.heatmapIds(r.results, SAVED_HEATMAPS - heatmaps);
+          heatmaps += withHeat.size;
+          for (const x of r.results) kept.add(this.recordRow(x, withHeat));
+        }
+        for (const [id, m] of Object.entries(
+          this.reportMaps(r.results, REPORT_MAPS - Object.keys(maps).length),
+        ))
+          maps[id] = m;
+        for (const x of r.results) ran.push(x.tensor);
+        this.runs.delete(runId);
+        await opts.onPart(r.results, r);
+        r.results = []; // the caller has them; first and last keep only the part's facts
+        if (r.status !== 'done') break;
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (active) this.runs.delete(active);
+    }
+    if (!first || !last) throw new Error('no part of the run started');
+    // parts left unrun after a cancel between two parts leave the whole cancelled
+    const status = last.status === 'done' && partsRun < parts.length ? 'cancelled' : last.status;
+    const whole: RunRecord = {
+      ...first,
+      request: { ...parts[0], tensors: req.tensors },
+      status,
+      error: last.error,
+      finishedAt: last.finishedAt,
+      results: [],
+      ...(devices ? { devices } : {}),
+    };
+    if (this.opts.records) await this.saveRecord(whole, model.file, { kept, names: ran });
+    return {
+      runId,
+      status: whole.status,
+      ...(whole.error ? { error: whole.error } : {}),
+      device: whole.device,
+      ...(devices ? { devices } : {}),
+      recordFile: whole.recordFile,
+      recordError: whole.recordError,
+      report: this.reportInput(whole, { maps }),
+    };
+  }
+
+  private async start(
+    req: RunRequest,
+    opts: { record: boolean; runId?: string },
+  ): Promise<{ runId: string }> {
     this.ensureIdle();
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
@@ -292,7 +416,7 @@ export class EngineService {
     const backend = isolate
       ? deviceWorkerBackend(backendFor(req.backend), () => new DeviceProcess(), { restart: true })
       : backendFor(req.backend);
-    const runId = randomUUID().slice(0, 8);
+    const runId = opts.runId ?? randomUUID().slice(0, 8);
     const abort = new AbortController();
     const record: RunRecord = {
       runId,
@@ -332,10 +456,9 @@ export class EngineService {
         if (ev.type === 'result') {
           record.results.push(ev.result);
           // a run's scan of the tensor's scales is kept for the model's later summaries
-          const nf = ev.result.nonFiniteBlocks ?? 0;
           const t = model.file.find(ev.result.tensor);
-          const ts = t ? model.summary.tensors[t.index] : undefined;
-          if (ts?.name === ev.result.tensor && ev.result.status !== 'error') ts.nonFiniteBlocks = nf;
+          if (t?.supported && ev.result.status !== 'error')
+            model.index.setNonFinite(t.index, ev.result.nonFiniteBlocks ?? 0);
         }
         if (ev.type === 'run-finished') {
           record.status = ev.status;
@@ -365,7 +488,7 @@ export class EngineService {
         record.status = 'failed';
         record.error = oneLine(e);
       })
-      .then(() => this.saveRecord(record, model.file))
+      .then(() => (opts.record ? this.saveRecord(record, model.file) : undefined))
       .finally(() => {
         if (this.active === record) this.active = null;
       });
@@ -608,10 +731,13 @@ export class EngineService {
   }
 
   /** The tensors of an open model that globs select (see selectTensors in ./model.ts). */
-  selectTensors(modelId: string, spec?: string): ReturnType<typeof selectTensors> {
+  selectTensors(
+    modelId: string,
+    spec?: string,
+  ): { supported: GgufTensorInfo[]; unsupported: GgufTensorInfo[] } {
     const model = this.models.get(modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
-    return selectTensors(model.summary.tensors, spec);
+    return selectTensors(model.index.tensors, spec);
   }
 
   async dispose(): Promise<void> {
@@ -628,7 +754,8 @@ export class EngineService {
     this.listeners.clear();
   }
 
-  private reportInput(r: RunRecord): ReportInput {
+  /** A run's report input; `over.maps` replaces the maps drawn from the outputs still kept. */
+  private reportInput(r: RunRecord, over?: { maps: NonNullable<ReportInput['maps']> }): ReportInput {
     return {
       runId: r.runId,
       createdAt: r.finishedAt ?? new Date().toISOString(),
@@ -658,25 +785,33 @@ export class EngineService {
       status: r.status,
       error: r.error,
       results: r.results,
-      maps: this.reportMaps(r.results),
+      maps: over?.maps ?? this.reportMaps(r.results),
       ...(r.devices ? { devices: r.devices } : {}),
     };
   }
 
-  /** Saves a finished run as a record; a failure to save is kept with the run, never thrown. */
-  private async saveRecord(r: RunRecord, file: GgufFile): Promise<void> {
+  /**
+   * Saves a finished run as a record; a failure to save is kept with the run, never thrown. A run
+   * in parts passes the results its record keeps and the tensors that ran, gathered part by part.
+   */
+  private async saveRecord(
+    r: RunRecord,
+    file: GgufFile,
+    parts?: { kept: RecordResults<RecordResult>; names: readonly string[] },
+  ): Promise<void> {
     const store = this.opts.records;
     if (!store) return;
     try {
-      const names = [...new Set(r.results.map((x) => x.tensor))];
-      // the heatmaps the record keeps: failures first, then in order, while the outputs are still here
-      const withHeat = new Set(
-        [...r.results]
-          .filter((x) => this.outputs.get(x.resultId))
-          .sort((a, b) => Number(b.status === 'fail') - Number(a.status === 'fail'))
-          .slice(0, SAVED_HEATMAPS)
-          .map((x) => x.resultId),
-      );
+      let kept = parts?.kept;
+      if (!kept) {
+        kept = new RecordResults<RecordResult>();
+        const withHeat = this.heatmapIds(r.results, SAVED_HEATMAPS);
+        for (const x of r.results) kept.add(this.recordRow(x, withHeat));
+      }
+      const names = [...new Set(parts ? parts.names : r.results.map((x) => x.tensor))];
+      const omitted = kept.omitted();
+      // a list of tensor names as long as the results a record keeps; beyond it, their number
+      const tensors = r.request.tensors;
       const rec = buildRecord({
         kind: 'verify',
         createdAt: new Date(r.finishedAt ?? Date.now()),
@@ -688,7 +823,7 @@ export class EngineService {
           tensorsHash: names.length > 0 ? await tensorsHash(file, names) : null,
         },
         request: {
-          tensors: r.request.tensors,
+          ...(tensors.length <= RECORD_RESULTS ? { tensors } : { tensorCount: tensors.length }),
           batchSizes: r.request.batchSizes,
           path: r.request.path,
           seed: r.request.seed,
@@ -702,17 +837,9 @@ export class EngineService {
         },
         status: r.status,
         error: r.error,
-        // TensorResult is a RecordResult with more fields (kept: the schema passes them through);
-        // the record names the arithmetic error arithmeticError
-        results: r.results.map(
-          (x) =>
-            ({
-              ...x,
-              arithmeticError: x.arithmeticNmse ?? null,
-              ...(withHeat.has(x.resultId) ? { heatmap: this.heatmapOf(x.resultId) } : {}),
-            }) as unknown as RecordResult,
-        ),
+        results: kept.rows(),
         ...(r.devices ? { devices: r.devices } : {}),
+        ...(omitted ? { extra: { omittedResults: omitted } } : {}),
       });
       r.recordFile = store.save(rec);
     } catch (e) {
@@ -720,16 +847,41 @@ export class EngineService {
     }
   }
 
+  /** The results whose heatmaps a record keeps: failures first, then in order, while outputs are kept. */
+  private heatmapIds(results: readonly TensorResult[], limit: number): Set<string> {
+    const out = new Set<string>();
+    if (limit <= 0) return out;
+    for (const failed of [true, false])
+      for (const x of results) {
+        if (out.size >= limit) return out;
+        if ((x.status === 'fail') === failed && this.outputs.get(x.resultId)) out.add(x.resultId);
+      }
+    return out;
+  }
+
+  /**
+   * A result as its record keeps it: TensorResult is a RecordResult with more fields (kept: the
+   * schema passes them through); the record names the arithmetic error arithmeticError.
+   */
+  private recordRow(x: TensorResult, withHeat: ReadonlySet<string>): RecordResult {
+    return {
+      ...x,
+      arithmeticError: x.arithmeticNmse ?? null,
+      ...(withHeat.has(x.resultId) ? { heatmap: this.heatmapOf(x.resultId) } : {}),
+    } as unknown as RecordResult;
+  }
+
   /**
    * The maps the HTML report draws inline: every failure's (with its weight map where the probe
    * left one), then the others in order, up to REPORT_MAPS, while their outputs are still kept.
    */
-  private reportMaps(results: readonly TensorResult[]) {
+  private reportMaps(results: readonly TensorResult[], limit = REPORT_MAPS) {
     const maps: NonNullable<ReportInput['maps']> = {};
+    if (limit <= 0) return maps;
     const order = [...results].sort((a, b) => Number(b.status === 'fail') - Number(a.status === 'fail'));
     let n = 0;
     for (const r of order) {
-      if (n >= REPORT_MAPS) break;
+      if (n >= limit) break;
       const o = this.outputs.get(r.resultId);
       if (!o) continue;
       const w = this.outputs.get(weightMapKey(r.resultId));
@@ -921,4 +1073,15 @@ export async function ggufFilesIn(dir: string, depth = 2): Promise<string[]> {
 /** Whether the environment names a user kernel for some format (`<FMT>_MATMUL_CUBIN` / `_HSACO`). */
 function customKernelsInEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return Object.keys(env).some((k) => /^[A-Z0-9_]+_MATMUL_(CUBIN|HSACO)$/.test(k) && !!env[k]);
+}
+
+/**
+ * The devices of a run in parts: each part opens the same list; a device whose part failed or was
+ * cancelled keeps that status and its error.
+ */
+function mergeDevices(all: DeviceRunEntry[], part: readonly DeviceRunEntry[]): DeviceRunEntry[] {
+  return all.map((d) => {
+    const p = part.find((x) => x.slot === d.slot);
+    return d.status === 'done' && p && p.status !== 'done' ? { ...d, status: p.status, error: p.error } : d;
+  });
 }

@@ -52,6 +52,51 @@ export function writeTable(
   writeLines(out, lines());
 }
 
+/**
+ * A table whose rows arrive in batches (a run in parts) and are written as they come. Column widths
+ * are fixed when the first batch arrives: the widest of the head, that batch and `minWidths` (what is
+ * known beforehand, such as the longest tensor name). A later cell wider than its column pushes the
+ * rest of its row to the right. With one batch the output is exactly tableLines'.
+ */
+export class StreamedTable {
+  private widths: number[] | null = null;
+
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly head: string[],
+    private readonly numeric: boolean[] = [],
+    private readonly minWidths: number[] = [],
+  ) {}
+
+  write(rows: readonly string[][]): void {
+    const safeRows = rows.map((r) => this.head.map((_, i) => termSafe(r[i] ?? '')));
+    const lines: string[] = [];
+    if (!this.widths) {
+      const safeHead = this.head.map(termSafe);
+      const widths = safeHead.map((h, i) => Math.max(h.length, this.minWidths[i] ?? 0));
+      for (const r of safeRows)
+        for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], r[i].length);
+      this.widths = widths;
+      lines.push(this.fmt(safeHead), widths.map((w) => '-'.repeat(w)).join('  '));
+    }
+    for (const r of safeRows) lines.push(this.fmt(r));
+    writeLines(this.out, lines);
+  }
+
+  /** Writes the head when no row came at all. */
+  end(): void {
+    if (!this.widths) this.write([]);
+  }
+
+  private fmt(cells: string[]): string {
+    const w = this.widths!;
+    return cells
+      .map((c, i) => (this.numeric[i] ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
+  }
+}
+
 /** Writes lines to a stream in pieces of about 1 MB (one huge string would double the memory). */
 export function writeLines(out: NodeJS.WritableStream, lines: Iterable<string>): void {
   let buf: string[] = [];

@@ -167,6 +167,85 @@ export function buildSelftestRecord(a: {
   });
 }
 
+/**
+ * The most results one record keeps. A run with more (a model of 10^6 tensors, or tens of thousands
+ * of tensors at many batch sizes) keeps every result that is not a pass, up to this number, then
+ * its first passes in run order, and counts the rest by verdict in `omittedResults`: the file stays
+ * a few tens of MB and reads back, and what it left out can only be a pass unless it says otherwise.
+ */
+export const RECORD_RESULTS = 50_000;
+
+export interface OmittedResults {
+  pass: number;
+  fail: number;
+  error: number;
+  notComparable: number;
+}
+
+/**
+ * The results a record keeps (RECORD_RESULTS), chosen as they arrive: at most `max` rows are held
+ * at any time, so a run of any length is recorded in bounded memory.
+ */
+export class RecordResults<T extends { status: string }> {
+  private seq = 0;
+  /** results that are not a pass, with their place in the run */
+  private readonly others: { seq: number; row: T }[] = [];
+  /** the first passes, as many as fit beside the others */
+  private readonly passes: { seq: number; row: T }[] = [];
+  private readonly seen: OmittedResults = { pass: 0, fail: 0, error: 0, notComparable: 0 };
+
+  constructor(private readonly max = RECORD_RESULTS) {}
+
+  add(row: T): void {
+    const seq = this.seq++;
+    const key = statusKey(row.status);
+    this.seen[key]++;
+    if (key === 'pass') {
+      if (this.others.length + this.passes.length < this.max) this.passes.push({ seq, row });
+    } else if (this.others.length < this.max) {
+      this.others.push({ seq, row });
+      if (this.others.length + this.passes.length > this.max) this.passes.pop();
+    }
+  }
+
+  /** The kept rows, in run order. */
+  rows(): T[] {
+    const out: T[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < this.others.length || j < this.passes.length) {
+      const a = this.others[i];
+      const b = this.passes[j];
+      if (b === undefined || (a !== undefined && a.seq < b.seq)) {
+        out.push(a.row);
+        i++;
+      } else {
+        out.push(b.row);
+        j++;
+      }
+    }
+    return out;
+  }
+
+  /** The results left out, by verdict; null when every result is kept. */
+  omitted(): OmittedResults | null {
+    const kept: OmittedResults = { pass: this.passes.length, fail: 0, error: 0, notComparable: 0 };
+    for (const o of this.others) kept[statusKey(o.row.status)]++;
+    const out: OmittedResults = {
+      pass: this.seen.pass - kept.pass,
+      fail: this.seen.fail - kept.fail,
+      error: this.seen.error - kept.error,
+      notComparable: this.seen.notComparable - kept.notComparable,
+    };
+    return out.pass + out.fail + out.error + out.notComparable > 0 ? out : null;
+  }
+}
+
+function statusKey(status: string): keyof OmittedResults {
+  if (status === 'pass' || status === 'fail' || status === 'error') return status;
+  return 'notComparable';
+}
+
 /** The most results of one record that keep a heatmap (failures first), and a heatmap's size. */
 export const SAVED_HEATMAPS = 200;
 const HEAT_ROWS = 16;

@@ -143,46 +143,20 @@ export function compareRecords(baseline: RunRecord, candidate: RunRecord, tolera
   if (mixed) throw new Error(mixed);
   const base = new Map(itemsOf(baseline).map((r) => [r.key, r]));
   const cand = new Map(itemsOf(candidate).map((r) => [r.key, r]));
+  // a record that left out only passes (a run larger than a record keeps) lacks a row because it passed
+  const baseOmitsPasses = omitsOnlyPasses(baseline);
+  const candOmitsPasses = omitsOnlyPasses(candidate);
   const rows: CompareRow[] = [];
   for (const [key, b] of base) {
-    const c = cand.get(key);
-    const row: CompareRow = {
-      tensor: b.label,
-      type: b.type,
-      m: b.m,
-      verdict: 'same',
-      baseline: side(b),
-      candidate: c ? side(c) : null,
-      speedRatio: null,
-      noise: null,
-      nmseRatio: null,
-      diagnosisChange: null,
-    };
-    if (!c) {
-      row.verdict = 'missing';
-      rows.push(row);
-      continue;
-    }
-    row.diagnosisChange = diagnosisChange(b, c);
-    const bOk = b.status === 'pass';
-    const cOk = c.status === 'pass';
-    const bn = b.nmse;
-    const cn = c.nmse;
-    if (bn !== null && cn !== null && bn > 0 && cn > 0) row.nmseRatio = cn / bn;
-    if (bOk && !cOk && c.status !== 'not-comparable') row.verdict = 'new-failure';
-    else if (!bOk && b.status !== 'not-comparable' && cOk) row.verdict = 'fixed';
-    else if (!bOk && !cOk) row.verdict = 'still-failing';
-    else if (b.timing && c.timing && b.timing.protocol === c.timing.protocol && b.timing.medianUs > 0) {
-      const ratio = c.timing.medianUs / b.timing.medianUs;
-      const noise = Math.max(tolerance, b.timing.spread, c.timing.spread);
-      row.speedRatio = ratio;
-      row.noise = noise;
-      row.verdict = ratio > 1 + noise ? 'slower' : ratio < 1 / (1 + noise) ? 'faster' : 'same';
-    }
-    rows.push(row);
+    const c = cand.get(key) ?? (candOmitsPasses ? omittedPass(b) : undefined);
+    rows.push(compareItems(b, c, tolerance));
   }
   for (const [key, c] of cand) {
     if (base.has(key)) continue;
+    if (baseOmitsPasses) {
+      rows.push(compareItems(omittedPass(c), c, tolerance));
+      continue;
+    }
     rows.push({
       tensor: c.label,
       type: c.type,
@@ -224,6 +198,53 @@ export function compareRecords(baseline: RunRecord, candidate: RunRecord, tolera
     regressed: rows.some((r) => REGRESSIONS.has(r.verdict)),
     different: differentWork(baseline, candidate),
   };
+}
+
+function omitsOnlyPasses(r: RunRecord): boolean {
+  const o = r.omittedResults;
+  return !!o && o.pass > 0 && o.fail + o.error + o.notComparable === 0;
+}
+
+/** The row a record left out as a pass: its verdict, nothing measured. */
+function omittedPass(like: Item): Item {
+  return { ...like, status: 'pass', nmse: null, arithmeticError: null, diagnosis: null, timing: null };
+}
+
+/** One pair of rows (c undefined: the candidate lacks it). */
+function compareItems(b: Item, c: Item | undefined, tolerance: number): CompareRow {
+  const row: CompareRow = {
+    tensor: b.label,
+    type: b.type,
+    m: b.m,
+    verdict: 'same',
+    baseline: side(b),
+    candidate: c ? side(c) : null,
+    speedRatio: null,
+    noise: null,
+    nmseRatio: null,
+    diagnosisChange: null,
+  };
+  if (!c) {
+    row.verdict = 'missing';
+    return row;
+  }
+  row.diagnosisChange = diagnosisChange(b, c);
+  const bOk = b.status === 'pass';
+  const cOk = c.status === 'pass';
+  const bn = b.nmse;
+  const cn = c.nmse;
+  if (bn !== null && cn !== null && bn > 0 && cn > 0) row.nmseRatio = cn / bn;
+  if (bOk && !cOk && c.status !== 'not-comparable') row.verdict = 'new-failure';
+  else if (!bOk && b.status !== 'not-comparable' && cOk) row.verdict = 'fixed';
+  else if (!bOk && !cOk) row.verdict = 'still-failing';
+  else if (b.timing && c.timing && b.timing.protocol === c.timing.protocol && b.timing.medianUs > 0) {
+    const ratio = c.timing.medianUs / b.timing.medianUs;
+    const noise = Math.max(tolerance, b.timing.spread, c.timing.spread);
+    row.speedRatio = ratio;
+    row.noise = noise;
+    row.verdict = ratio > 1 + noise ? 'slower' : ratio < 1 / (1 + noise) ? 'faster' : 'same';
+  }
+  return row;
 }
 
 /** "5%" or "0.05" -> 0.05. */

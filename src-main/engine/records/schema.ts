@@ -253,6 +253,11 @@ export const runRecordSchema = z
     status: z.string(),
     error: z.string().optional(),
     results: z.array(recordResultSchema),
+    /**
+     * A run with more results than a record keeps (RECORD_RESULTS, ./build.ts): the results left
+     * out, by verdict. Absent when every result is in `results`.
+     */
+    omittedResults: z.object({ pass: num, fail: num, error: num, notComparable: num }).optional(),
     bench: benchSchema.optional(),
     selftest: selftestSchema.optional(),
     /**
@@ -360,8 +365,8 @@ export function recordStatuses(r: Pick<RunRecord, 'results' | 'bench' | 'selftes
   return r.results.map((x) => x.status);
 }
 
-/** Verdict counts of a record. */
-export function recordCounts(r: Pick<RunRecord, 'results' | 'bench' | 'selftest'>) {
+/** Verdict counts of a record: of its rows and of the results it left out. */
+export function recordCounts(r: Pick<RunRecord, 'results' | 'bench' | 'selftest' | 'omittedResults'>) {
   const statuses = recordStatuses(r);
   const c = { total: statuses.length, pass: 0, fail: 0, error: 0, notComparable: 0 };
   for (const s of statuses) {
@@ -369,6 +374,14 @@ export function recordCounts(r: Pick<RunRecord, 'results' | 'bench' | 'selftest'
     else if (s === 'fail') c.fail++;
     else if (s === 'error') c.error++;
     else c.notComparable++;
+  }
+  const o = r.omittedResults;
+  if (o) {
+    c.pass += o.pass;
+    c.fail += o.fail;
+    c.error += o.error;
+    c.notComparable += o.notComparable;
+    c.total += o.pass + o.fail + o.error + o.notComparable;
   }
   return c;
 }

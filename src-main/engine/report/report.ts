@@ -10,8 +10,9 @@ import type {
   UserKernelRecord,
 } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
-import type { DeviceRunEntry } from '../../../src-shared/devices';
+import type { DeviceAnalysis, DeviceRunEntry } from '../../../src-shared/devices';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
+import { compactJsonChunks, jsonChunks } from '../json-stream';
 
 export interface ReportInput {
   runId: string;
@@ -56,6 +57,73 @@ export interface ReportInput {
 
 export const REPORT_SCHEMA = 'quantscope-report/1';
 
+/** What the report needs to know of all results before it writes the first. */
+export interface ResultStats {
+  counts: ReturnType<typeof reportCounts>;
+  /** some result timed the unfused baseline (the table gets its columns) */
+  unfused: boolean;
+  /** results with timing, and their largest GB/s (-Infinity without any) */
+  timed: number;
+  maxGbps: number;
+  /** results with a diagnosis */
+  diagnoses: number;
+}
+
+/** ResultStats gathered one result at a time (a run written as it goes). */
+export class ResultStatsBuilder {
+  readonly stats: ResultStats = {
+    counts: { total: 0, passed: 0, failed: 0, errors: 0, notComparable: 0 },
+    unfused: false,
+    timed: 0,
+    maxGbps: -Infinity,
+    diagnoses: 0,
+  };
+
+  add(r: TensorResult): void {
+    const s = this.stats;
+    const c = s.counts;
+    c.total++;
+    if (r.status === 'pass') c.passed++;
+    else if (r.status === 'fail') c.failed++;
+    else if (r.status === 'error') c.errors++;
+    else if (r.status === 'not-comparable') c.notComparable++;
+    if (r.unfused !== null && r.unfused !== undefined) s.unfused = true;
+    if (r.timing) {
+      s.timed++;
+      s.maxGbps = Math.max(s.maxGbps, r.timing.gbps);
+    }
+    if (r.diagnosis) s.diagnoses++;
+  }
+}
+
+export function resultStats(results: Iterable<TensorResult>): ResultStats {
+  const b = new ResultStatsBuilder();
+  for (const r of results) b.add(r);
+  return b.stats;
+}
+
+/**
+ * A report whose results need not be an array: `results` is read once per section (a file of a
+ * million results written by a run in parts), `stats` and `analysis` were gathered beforehand, and
+ * `input.results` is ignored (only its place among the keys counts, for the JSON).
+ */
+export interface ReportSource {
+  input: ReportInput;
+  results: Iterable<TensorResult>;
+  stats: ResultStats;
+  /** the device analysis of a run over several devices */
+  analysis: DeviceAnalysis | null;
+}
+
+export function reportSource(input: ReportInput): ReportSource {
+  return {
+    input,
+    results: input.results,
+    stats: resultStats(input.results),
+    analysis: devicesAnalysis(input.devices, input.results),
+  };
+}
+
 /** One user kernel in a line: format, file, hash, geometry, declared arithmetic. */
 export function userKernelLine(u: UserKernelRecord): string {
   const geo = [u.grid && `grid ${u.grid}`, u.block && `block ${u.block}`, u.shared && `shared ${u.shared}`]
@@ -88,8 +156,11 @@ export function statusText(r: TensorResult): string {
 }
 
 export function verdict(input: ReportInput): 'PASS' | 'FAIL' | 'INCOMPLETE' {
-  const c = reportCounts(input.results);
-  if (input.status !== 'done' || c.total === 0) return 'INCOMPLETE';
+  return verdictOf(input.status, reportCounts(input.results));
+}
+
+function verdictOf(status: string, c: ReturnType<typeof reportCounts>): 'PASS' | 'FAIL' | 'INCOMPLETE' {
+  if (status !== 'done' || c.total === 0) return 'INCOMPLETE';
   return c.failed === 0 && c.errors === 0 ? 'PASS' : 'FAIL';
 }
 
@@ -100,18 +171,33 @@ export function reportFileName(input: ReportInput, format: 'html' | 'json' | 'md
 }
 
 export function renderReport(input: ReportInput, format: 'html' | 'json' | 'md'): string {
-  if (format === 'json') return JSON.stringify(reportJson(input), null, 2) + '\n';
-  if (format === 'md') return reportMarkdown(input);
-  return reportHtml(input);
+  return [...reportChunks(reportSource(input), format)].join('');
+}
+
+/** The report as pieces of text, for writing a large one without holding it. */
+export function reportChunks(src: ReportSource, format: 'html' | 'json' | 'md'): Iterable<string> {
+  if (format === 'json')
+    return (function* () {
+      yield* jsonChunks(reportJsonOf(src));
+      yield '\n';
+    })();
+  if (format === 'md') return markdownChunks(src);
+  return htmlChunks(src);
 }
 
 export function reportJson(input: ReportInput) {
-  const analysis = devicesAnalysis(input.devices, input.results);
+  return reportJsonOf(reportSource(input));
+}
+
+/** The JSON report's object; its `results` is the source's (an iterable the writer streams). */
+function reportJsonOf(src: ReportSource) {
+  const { input, stats, analysis } = src;
   return {
     schema: REPORT_SCHEMA,
-    verdict: verdict(input),
-    counts: reportCounts(input.results),
+    verdict: verdictOf(input.status, stats.counts),
+    counts: stats.counts,
     ...input,
+    results: src.results,
     ...(analysis ? { deviceAnalysis: analysis } : {}),
   };
 }
@@ -174,12 +260,8 @@ const HEAD = [
 /** Extra columns when the run also timed the unfused baseline: what fusion saves. */
 const UNFUSED_HEAD = ['unfused µs', 'unfused NMSE', 'fused speed-up'];
 
-function hasUnfused(results: TensorResult[]): boolean {
-  return results.some((r) => r.unfused !== null);
-}
-
-function headFor(results: TensorResult[]): string[] {
-  return hasUnfused(results) ? [...HEAD, ...UNFUSED_HEAD] : HEAD;
+function headFor(stats: ResultStats): string[] {
+  return stats.unfused ? [...HEAD, ...UNFUSED_HEAD] : HEAD;
 }
 
 function unfusedCells(r: TensorResult): string[] {
@@ -247,13 +329,14 @@ export function mdEscape(s: string): string {
   );
 }
 
-function reportMarkdown(input: ReportInput): string {
-  const c = reportCounts(input.results);
+function* markdownChunks(src: ReportSource): Generator<string> {
+  const { input, stats } = src;
+  const c = stats.counts;
   const esc = mdEscape;
-  const withUnfused = hasUnfused(input.results);
-  const head = headFor(input.results);
+  const withUnfused = stats.unfused;
+  const head = headFor(stats);
   const lines = [
-    `# QuantScope correctness report — ${verdict(input)}`,
+    `# QuantScope correctness report — ${verdictOf(input.status, c)}`,
     '',
     `- Model: ${esc(input.model.fileName)} (${esc(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${esc(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)})`,
     `- Device: ${esc(deviceLine(input.device, input.backend))}`,
@@ -267,17 +350,15 @@ function reportMarkdown(input: ReportInput): string {
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
   ];
-  for (const r of input.results) lines.push(`| ${cellsFor(r, withUnfused).map(esc).join(' | ')} |`);
-  lines.push('');
-  const analysis = devicesAnalysis(input.devices, input.results);
-  if (analysis) lines.push(...devicesMarkdown(analysis, esc));
-  for (const r of input.results)
-    if (r.diagnosis)
-      lines.push(
-        `- diagnosis ${esc(r.tensor)} m=${r.m}: **${r.diagnosis.class}**: ${esc(r.diagnosis.sentence)}`,
-      );
-  lines.push('');
-  return lines.join('\n');
+  // every line ends with a newline (the text is its lines joined, ending in an empty one)
+  for (const l of lines) yield l + '\n';
+  for (const r of src.results) yield `| ${cellsFor(r, withUnfused).map(esc).join(' | ')} |\n`;
+  yield '\n';
+  if (src.analysis) for (const l of devicesMarkdown(src.analysis, esc)) yield l + '\n';
+  if (stats.diagnoses > 0)
+    for (const r of src.results)
+      if (r.diagnosis)
+        yield `- diagnosis ${esc(r.tensor)} m=${r.m}: **${r.diagnosis.class}**: ${esc(r.diagnosis.sentence)}\n`;
 }
 
 function h(s: string): string {
@@ -288,51 +369,56 @@ function h(s: string): string {
 }
 
 /** Bars of GB/s per result against the device's peak and copy bandwidth, as inline SVG. */
-function bandwidthSvg(input: ReportInput): string {
-  const timed = input.results.filter((r) => r.timing);
-  if (timed.length === 0) return '<p class="muted">No timing in this run.</p>';
+function* bandwidthSvg(src: ReportSource): Generator<string> {
+  const { input, stats } = src;
+  if (stats.timed === 0) {
+    yield '<p class="muted">No timing in this run.</p>';
+    return;
+  }
   const peak = input.device?.peakBandwidthGBs ?? null;
   const copy = input.device?.copyBandwidthGBs ?? null;
-  const max =
-    timed.reduce((mx, r) => Math.max(mx, r.timing!.gbps), Math.max(peak ?? 0, copy ?? 0)) * 1.05 || 1;
+  const max = Math.max(stats.maxGbps, Math.max(peak ?? 0, copy ?? 0)) * 1.05 || 1;
   const rowH = 18;
   const labelW = 330;
   const W = 900;
   const barW = W - labelW - 70;
-  const Hh = timed.length * rowH + 30;
+  const Hh = stats.timed * rowH + 30;
   const x = (v: number) => labelW + (v / max) * barW;
-  const bars = timed
-    .map((r, i) => {
-      const y = 20 + i * rowH;
-      const w = Math.max(1, x(r.timing!.gbps) - labelW);
-      const cls = r.status === 'pass' || r.status === 'not-comparable' ? 'pass' : 'fail';
-      return `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtNum(r.timing!.gbps, 0)}</text>`;
-    })
-    .join('');
+  yield `<svg viewBox="0 0 ${W} ${Hh}" width="100%" role="img" aria-label="GB/s per tensor">`;
+  let i = 0;
+  for (const r of src.results) {
+    if (!r.timing) continue;
+    const y = 20 + i++ * rowH;
+    const w = Math.max(1, x(r.timing.gbps) - labelW);
+    const cls = r.status === 'pass' || r.status === 'not-comparable' ? 'pass' : 'fail';
+    yield `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtNum(r.timing.gbps, 0)}</text>`;
+  }
   const line = (v: number | null, label: string, cls: string) =>
     v
       ? `<line class="${cls}" x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="12" y2="${Hh - 4}"/><text class="${cls}" x="${x(v).toFixed(1)}" y="10" text-anchor="middle">${label} ${fmtNum(v, 0)}</text>`
       : '';
-  return `<svg viewBox="0 0 ${W} ${Hh}" width="100%" role="img" aria-label="GB/s per tensor">${bars}${line(peak, 'peak', 'peak')}${line(copy, 'copy', 'copy')}</svg>`;
+  yield `${line(peak, 'peak', 'peak')}${line(copy, 'copy', 'copy')}</svg>`;
 }
 
 /** One entry per failing result with a diagnosis: class, sentence and evidence. */
-function diagnosesHtml(input: ReportInput): string {
-  const d = input.results.filter((r) => r.diagnosis);
-  if (d.length === 0) return '';
-  const items = d
-    .map(
-      (r) =>
-        `<li><b>${h(r.tensor)}</b> m=${r.m}: <b>${h(r.diagnosis!.class)}</b>: ${h(r.diagnosis!.sentence)}<ul>${r.diagnosis!.evidence.map((e) => `<li>${h(e)}</li>`).join('')}</ul></li>`,
-    )
-    .join('\n');
-  return `<h2>Diagnosis</h2>\n<ul>\n${items}\n</ul>`;
+function* diagnosesHtml(src: ReportSource): Generator<string> {
+  if (src.stats.diagnoses === 0) return;
+  yield '<h2>Diagnosis</h2>\n<ul>\n';
+  let first = true;
+  for (const r of src.results) {
+    if (!r.diagnosis) continue;
+    yield `${first ? '' : '\n'}<li><b>${h(r.tensor)}</b> m=${r.m}: <b>${h(r.diagnosis.class)}</b>: ${h(r.diagnosis.sentence)}<ul>${r.diagnosis.evidence.map((e) => `<li>${h(e)}</li>`).join('')}</ul></li>`;
+    first = false;
+  }
+  yield '\n</ul>';
 }
 
 /** The maps section: per result, the error heatmap and the weight map as inline images. */
-function mapsHtml(input: ReportInput): string {
-  const maps = input.maps ?? {};
-  const shown = input.results.filter((r) => maps[r.resultId]?.heatmap || maps[r.resultId]?.weights);
+function mapsHtml(src: ReportSource): string {
+  const maps = src.input.maps ?? {};
+  const shown: TensorResult[] = [];
+  if (Object.keys(maps).length > 0)
+    for (const r of src.results) if (maps[r.resultId]?.heatmap || maps[r.resultId]?.weights) shown.push(r);
   if (shown.length === 0) return '';
   const img = (m: SavedHeatmap, what: string) => {
     const png = heatmapPng(m.values, m.rows, m.cols).toString('base64');
@@ -347,24 +433,12 @@ function mapsHtml(input: ReportInput): string {
   return `<h2>Heatmaps</h2>\n<p class="muted">White: no error; magenta: NaN or infinite.</p>\n${items.join('\n')}`;
 }
 
-function devicesSection(input: ReportInput): string {
-  const a = devicesAnalysis(input.devices, input.results);
-  return a ? devicesHtml(a, h) : '';
-}
-
-function reportHtml(input: ReportInput): string {
-  const c = reportCounts(input.results);
-  const v = verdict(input);
-  const withUnfused = hasUnfused(input.results);
-  const rows = input.results
-    .map((r) => {
-      const cells = cellsFor(r, withUnfused)
-        .map((x, i) => `<td${i >= 5 && i !== 9 && i !== 10 ? ' class="num"' : ''}>${h(x)}</td>`)
-        .join('');
-      return `<tr class="${r.status}">${cells}</tr>`;
-    })
-    .join('\n');
-  return `<!doctype html>
+function* htmlChunks(src: ReportSource): Generator<string> {
+  const { input, stats } = src;
+  const c = stats.counts;
+  const v = verdictOf(input.status, c);
+  const withUnfused = stats.unfused;
+  yield `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>QuantScope report — ${h(input.model.fileName)} — ${v}</title>
@@ -391,17 +465,23 @@ ${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.
 <dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>
 </dl>
 <h2>Results</h2>
-<table><thead><tr>${headFor(input.results)
+<table><thead><tr>${headFor(stats)
     .map((x) => `<th>${h(x)}</th>`)
     .join('')}</tr></thead><tbody>
-${rows}
-</tbody></table>
-${devicesSection(input)}
-${diagnosesHtml(input)}
-${mapsHtml(input)}
-<h2>Weight bandwidth</h2>
-${bandwidthSvg(input)}
-<script type="application/json" id="quantscope-data">${JSON.stringify(reportJson(input)).replace(/</g, '\\u003c')}</script>
-</body></html>
 `;
+  let first = true;
+  for (const r of src.results) {
+    const cells = cellsFor(r, withUnfused)
+      .map((x, i) => `<td${i >= 5 && i !== 9 && i !== 10 ? ' class="num"' : ''}>${h(x)}</td>`)
+      .join('');
+    yield `${first ? '' : '\n'}<tr class="${r.status}">${cells}</tr>`;
+    first = false;
+  }
+  yield `\n</tbody></table>\n${src.analysis ? devicesHtml(src.analysis, h) : ''}\n`;
+  yield* diagnosesHtml(src);
+  yield `\n${mapsHtml(src)}\n<h2>Weight bandwidth</h2>\n`;
+  yield* bandwidthSvg(src);
+  yield '\n<script type="application/json" id="quantscope-data">';
+  for (const piece of compactJsonChunks(reportJsonOf(src))) yield piece.replace(/</g, '\\u003c');
+  yield '</script>\n</body></html>\n';
 }

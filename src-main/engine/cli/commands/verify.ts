@@ -4,7 +4,9 @@ import { EngineService } from '../../service';
 import { samplesDir, sampleModelPath } from '../../paths';
 import { countsLine, reportCounts, fmtExp, fmtNum, statusText } from '../../report/report';
 import { defaultPoolSize } from '../../workers';
-import { checkOutputs, writeOutputAtomic } from '../../output-path';
+import { checkOutputs, writeOutputChunks } from '../../output-path';
+import { ResultSpool } from '../../report/spool';
+import { reportChunks, type ReportSource } from '../../report/report';
 import { termSafe } from '../term';
 import { recordStoreFor } from '../../records/build';
 import { compareRecords } from '../../records/compare';
@@ -19,11 +21,11 @@ import {
   stringOption,
   type CliCommand,
 } from '../framework';
-import { Progress, fmtDuration, tableLines, writeLines } from '../table';
+import { Progress, StreamedTable, fmtDuration, tableLines, writeLines } from '../table';
 import { SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
 import { allDevicesPass, deviceAnalysisLines, deviceOption } from '../devices-output';
 import { resolveDevices } from '../../devices/spec';
-import { analyzeDevices } from '../../../../src-shared/devices';
+import { analyzeDevices, type DeviceResultLike } from '../../../../src-shared/devices';
 import { resultDeviceTag } from '../../report/devices-report';
 
 export const verifyCommand: CliCommand = {
@@ -158,133 +160,251 @@ export const verifyCommand: CliCommand = {
         );
       if (supported.length === 0) throw new UsageError('none of the selected tensors has a supported type');
 
+      // More tensors than one run may name (LIMITS.tensorsPerRun) run as successive parts; every
+      // output below is written part by part, so memory stays that of one part.
+      const partSize = partSizeFor(process.env);
+      const totalJobs = supported.length * new Set(batchSizes).size * (multi ? devices.length : 1);
+      // in parts, the widths known beforehand hold the columns: tensor (with its device), type,
+      // shape, m (one part sizes the table from its rows alone)
+      const tagWidth = multi
+        ? 3 +
+          maxWidth(devices, (index, slot) =>
+            resultDeviceTag({ slot, deviceIndex: index, backend: backendName }),
+          )
+        : 0;
+      const table = new StreamedTable(
+        ctx.stdout,
+        RESULT_HEAD,
+        RESULT_NUMERIC,
+        supported.length > partSize
+          ? [
+              maxWidth(supported, (t) => t.name) + tagWidth,
+              maxWidth(supported, (t) => t.typeName),
+              maxWidth(supported, (t) => `${t.n}×${t.k}`),
+              maxWidth(batchSizes, (m) => String(m)),
+            ]
+          : [],
+      );
+      let counts = reportCounts([]);
+      const spool = jsonOut || reportOut ? ResultSpool.create() : null;
+      let notes = null as ResultSpool | null; // results with a note to print after the table
+      const forDevices: DeviceResultLike[] = [];
+      let done = 0;
+      const started = performance.now();
       const progress = new Progress(ctx.stderr);
       const off = engine.onRunEvent((ev: RunEvent) => {
         if (ev.type === 'job-started')
-          progress.update(`[${ev.index + 1}/${ev.total}] ${ev.tensor} m=${ev.m}`, true);
-        else if (ev.type === 'progress')
-          progress.update(`[${ev.done}/${ev.total}] eta ${fmtDuration(ev.etaMs)}`, true);
-      });
-      let outcome;
-      let runId;
-      try {
-        ({ runId } = await engine.startRun({
-          modelId: model.modelId,
-          tensors: supported.map((t) => t.name),
-          batchSizes,
-          backend: backendName,
-          deviceIndex: devices[0],
-          ...(multi ? { devices } : {}),
-          seed,
-          timing,
-          path: pathChoice,
-          compareUnfused: Boolean(ctx.values.unfused),
-          threshold,
-          arithmetic,
-          activations: activationsSpec,
-        }));
-        const id = runId;
-        const onSigint = () => void engine.cancelRun(id);
-        process.once('SIGINT', onSigint);
-        try {
-          outcome = await engine.waitForRun(runId);
-        } finally {
-          process.off('SIGINT', onSigint);
+          progress.update(`[${done + ev.index + 1}/${totalJobs}] ${ev.tensor} m=${ev.m}`, true);
+        else if (ev.type === 'progress') {
+          const now = done + ev.done;
+          const eta = ((performance.now() - started) * (totalJobs - now)) / Math.max(1, now);
+          progress.update(`[${now}/${totalJobs}] eta ${fmtDuration(eta)}`, true);
         }
+      });
+      const abort = new AbortController();
+      const onSigint = () => abort.abort();
+      process.once('SIGINT', onSigint);
+      let outcome;
+      try {
+        outcome = await engine.runInParts(
+          {
+            modelId: model.modelId,
+            tensors: supported.map((t) => t.name),
+            batchSizes,
+            backend: backendName,
+            deviceIndex: devices[0],
+            ...(multi ? { devices } : {}),
+            seed,
+            timing,
+            path: pathChoice,
+            compareUnfused: Boolean(ctx.values.unfused),
+            threshold,
+            arithmetic,
+            activations: activationsSpec,
+          },
+          {
+            partSize,
+            signal: abort.signal,
+            onPart: (results) => {
+              progress.done();
+              table.write(resultsRows(results));
+              const noted = results.filter((r) => r.notComparable || r.diagnosis);
+              if (noted.length > 0) (notes ??= ResultSpool.create()).append(noted);
+              spool?.append(results);
+              if (multi) for (const r of results) forDevices.push(deviceFacts(r));
+              counts = addCounts(counts, reportCounts(results));
+              done += results.length;
+            },
+          },
+        );
+      } catch (e) {
+        spool?.close();
+        notes?.close();
+        throw e;
       } finally {
+        process.off('SIGINT', onSigint);
         off();
         progress.done();
       }
-      const results = outcome.results;
-      writeLines(ctx.stdout, resultsTableLines(results));
-      for (const r of results)
-        if (r.notComparable)
-          ctx.stdout.write(`not comparable ${termSafe(r.tensor)} m=${r.m}: ${termSafe(r.notComparable)}\n`);
-      for (const r of results)
-        if (r.diagnosis)
-          ctx.stdout.write(
-            `diagnosis ${termSafe(r.tensor)} m=${r.m}: ${r.diagnosis.class}: ${termSafe(r.diagnosis.sentence)}\n`,
-          );
-      const analysis = outcome.devices ? analyzeDevices(outcome.devices, results) : null;
-      if (analysis) writeLines(ctx.stdout, deviceAnalysisLines(analysis));
-      const c = reportCounts(results);
-      const dev = outcome.devices
-        ? `${backendName} devices ${outcome.devices.map((d) => d.index).join(',')}`
-        : outcome.device
-          ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
-          : backendName;
-      ctx.stdout.write(
-        `\n${countsLine(c)} on ${dev}` +
-          (outcome.status !== 'done'
-            ? ` (run ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''})`
-            : '') +
-          '\n',
-      );
-      if (jsonOut)
-        await writeOutputAtomic(jsonOut, (await engine.exportReport({ runId, format: 'json' })).content);
-      if (reportOut && reportFormat) {
-        await writeOutputAtomic(
-          reportOut,
-          (await engine.exportReport({ runId, format: reportFormat })).content,
+      try {
+        table.end();
+        if (notes) {
+          for (const r of notes)
+            if (r.notComparable)
+              ctx.stdout.write(
+                `not comparable ${termSafe(r.tensor)} m=${r.m}: ${termSafe(r.notComparable)}\n`,
+              );
+          for (const r of notes)
+            if (r.diagnosis)
+              ctx.stdout.write(
+                `diagnosis ${termSafe(r.tensor)} m=${r.m}: ${r.diagnosis.class}: ${termSafe(r.diagnosis.sentence)}\n`,
+              );
+        }
+        const analysis = outcome.devices ? analyzeDevices(outcome.devices, forDevices) : null;
+        if (analysis) writeLines(ctx.stdout, deviceAnalysisLines(analysis));
+        const c = counts;
+        const dev = outcome.devices
+          ? `${backendName} devices ${outcome.devices.map((d) => d.index).join(',')}`
+          : outcome.device
+            ? `${outcome.device.backend}:${outcome.device.index} ${outcome.device.name}`
+            : backendName;
+        ctx.stdout.write(
+          `\n${countsLine(c)} on ${dev}` +
+            (outcome.status !== 'done'
+              ? ` (run ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''})`
+              : '') +
+            '\n',
         );
-        ctx.stderr.write(`report written to ${termSafe(reportOut.path)}\n`);
+        if (spool) {
+          const src: ReportSource = { input: outcome.report, results: spool, stats: spool.stats, analysis };
+          if (jsonOut) await writeOutputChunks(jsonOut, reportChunks(src, 'json'));
+          if (reportOut && reportFormat) {
+            await writeOutputChunks(reportOut, reportChunks(src, reportFormat));
+            ctx.stderr.write(`report written to ${termSafe(reportOut.path)}\n`);
+          }
+        }
+        if (outcome.recordFile) ctx.stderr.write(`record saved: ${termSafe(outcome.recordFile)}\n`);
+        else if (outcome.recordError)
+          ctx.stderr.write(`record not saved: ${termSafe(outcome.recordError)}\n`);
+        // a device that failed is that device's error: the others' results are reported above
+        if (outcome.status === 'failed' && !analysis) throw new Error(outcome.error ?? 'run failed');
+        let regressed = false;
+        if (baseline && records && outcome.recordFile) {
+          const cmp = compareRecords(baseline, records.readFile(outcome.recordFile), tolerance);
+          ctx.stdout.write('\n' + formatComparison(cmp));
+          regressed = cmp.regressed;
+        }
+        const devicesOk = analysis ? allDevicesPass(analysis) : true;
+        return c.failed === 0 && c.errors === 0 && outcome.status === 'done' && devicesOk && !regressed
+          ? 0
+          : 1;
+      } finally {
+        spool?.close();
+        notes?.close();
       }
-      if (outcome.recordFile) ctx.stderr.write(`record saved: ${termSafe(outcome.recordFile)}\n`);
-      else if (outcome.recordError) ctx.stderr.write(`record not saved: ${termSafe(outcome.recordError)}\n`);
-      // a device that failed is that device's error: the others' results are reported above
-      if (outcome.status === 'failed' && !analysis) throw new Error(outcome.error ?? 'run failed');
-      let regressed = false;
-      if (baseline && records && outcome.recordFile) {
-        const cmp = compareRecords(baseline, records.readFile(outcome.recordFile), tolerance);
-        ctx.stdout.write('\n' + formatComparison(cmp));
-        regressed = cmp.regressed;
-      }
-      const devicesOk = analysis ? allDevicesPass(analysis) : true;
-      return c.failed === 0 && c.errors === 0 && outcome.status === 'done' && devicesOk && !regressed ? 0 : 1;
     } finally {
       await engine.dispose();
     }
   },
 };
 
-export function resultsTable(results: TensorResult[]): string {
-  return resultsTableLines(results).join('\n') + '\n';
+/**
+ * The run's part size: LIMITS.tensorsPerRun, or fewer where QS_TENSORS_PER_RUN asks (a positive
+ * integer; it never raises the cap). Tests use it to split a small model.
+ */
+export function partSizeFor(env: NodeJS.ProcessEnv): number {
+  const v = env.QS_TENSORS_PER_RUN;
+  if (v === undefined || v === '') return LIMITS.tensorsPerRun;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`QS_TENSORS_PER_RUN must be a positive integer, got '${v}'`);
+  return Math.min(n, LIMITS.tensorsPerRun);
 }
 
-function resultsTableLines(results: TensorResult[]): string[] {
-  return tableLines(
-    [
-      'tensor',
-      'type',
-      'n×k',
-      'm',
-      'result',
-      'NMSE',
-      'max abs',
-      'max rel',
-      'path',
-      'arithmetic',
-      'arith. NMSE',
-      'µs',
-      'GB/s',
-      '%peak',
-    ],
-    results.map((r) => [
-      resultDeviceTag(r) ? `${r.tensor} @ ${resultDeviceTag(r)}` : r.tensor,
-      r.type,
-      `${r.n}×${r.k}`,
-      String(r.m),
-      r.status === 'error' ? `ERROR ${r.error ?? ''}` : statusText(r),
-      fmtExp(r.metrics?.nmse),
-      fmtExp(r.metrics?.maxAbsErr),
-      fmtExp(r.metrics?.maxRelErr),
-      r.path ?? '-',
-      r.arithmetic ?? '-',
-      fmtExp(r.arithmeticNmse),
-      fmtNum(r.timing?.medianUs, 1),
-      fmtNum(r.timing?.gbps, 1),
-      r.timing?.pctPeak == null ? '—' : fmtNum(r.timing.pctPeak, 0),
-    ]),
-    [false, false, false, true, false, true, true, true, false, false, true, true, true, true],
-  );
+/** The widest cell of a column, as the terminal shows it. */
+function maxWidth<T>(items: readonly T[], cell: (t: T, i: number) => string): number {
+  let w = 0;
+  items.forEach((t, i) => (w = Math.max(w, termSafe(cell(t, i)).length)));
+  return w;
+}
+
+function addCounts(
+  a: ReturnType<typeof reportCounts>,
+  b: ReturnType<typeof reportCounts>,
+): ReturnType<typeof reportCounts> {
+  return {
+    total: a.total + b.total,
+    passed: a.passed + b.passed,
+    failed: a.failed + b.failed,
+    errors: a.errors + b.errors,
+    notComparable: a.notComparable + b.notComparable,
+  };
+}
+
+/** What the device analysis reads of a result, without the rest of it. */
+function deviceFacts(r: TensorResult): DeviceResultLike {
+  return {
+    ...(r.slot !== undefined ? { slot: r.slot } : {}),
+    tensor: r.tensor,
+    m: r.m,
+    status: r.status,
+    ...(r.outputHash ? { outputHash: r.outputHash } : {}),
+    timing: r.timing ? { medianUs: r.timing.medianUs } : null,
+  };
+}
+
+export function resultsTable(results: TensorResult[]): string {
+  return tableLines(RESULT_HEAD, resultsRows(results), RESULT_NUMERIC).join('\n') + '\n';
+}
+
+const RESULT_HEAD = [
+  'tensor',
+  'type',
+  'n×k',
+  'm',
+  'result',
+  'NMSE',
+  'max abs',
+  'max rel',
+  'path',
+  'arithmetic',
+  'arith. NMSE',
+  'µs',
+  'GB/s',
+  '%peak',
+];
+const RESULT_NUMERIC = [
+  false,
+  false,
+  false,
+  true,
+  false,
+  true,
+  true,
+  true,
+  false,
+  false,
+  true,
+  true,
+  true,
+  true,
+];
+
+function resultsRows(results: readonly TensorResult[]): string[][] {
+  return results.map((r) => [
+    resultDeviceTag(r) ? `${r.tensor} @ ${resultDeviceTag(r)}` : r.tensor,
+    r.type,
+    `${r.n}×${r.k}`,
+    String(r.m),
+    r.status === 'error' ? `ERROR ${r.error ?? ''}` : statusText(r),
+    fmtExp(r.metrics?.nmse),
+    fmtExp(r.metrics?.maxAbsErr),
+    fmtExp(r.metrics?.maxRelErr),
+    r.path ?? '-',
+    r.arithmetic ?? '-',
+    fmtExp(r.arithmeticNmse),
+    fmtNum(r.timing?.medianUs, 1),
+    fmtNum(r.timing?.gbps, 1),
+    r.timing?.pctPeak == null ? '—' : fmtNum(r.timing.pctPeak, 0),
+  ]);
 }
