@@ -17,11 +17,15 @@ import type { Alternative } from './index';
 
 const PROBE_SPAN = 256;
 
-/** The probed elements of a row of length k: the first and the last 256 (all of them when k <= 512). */
-export function probeElements(k: number): number[] {
+/**
+ * The probed elements of a row of length k: the first and the last 256 (all of them when k <= 512),
+ * or fewer where `max` asks (a budget for very long rows), but never fewer than 32 at each end.
+ */
+export function probeElements(k: number, max = Infinity): number[] {
+  const span = Math.max(32, Math.min(PROBE_SPAN, Math.floor(max / 2)));
   const s = new Set<number>();
-  for (let i = 0; i < Math.min(k, PROBE_SPAN); i++) s.add(i);
-  for (let i = Math.max(0, k - PROBE_SPAN); i < k; i++) s.add(i);
+  for (let i = 0; i < Math.min(k, span); i++) s.add(i);
+  for (let i = Math.max(0, k - span); i < k; i++) s.add(i);
   return [...s].sort((a, b) => a - b);
 }
 

@@ -9,7 +9,13 @@ import { nonFiniteScaleRows } from '../formats';
 import { KERNEL_BAR, isExact, type ArithmeticScheme } from '../arithmetic/schemes';
 import { compareOutputs, judge, nmse64 } from '../compare';
 import { diagnoseOutputs, diagnoseProbe, type Probe } from '../diagnosis';
-import { alternativeReferences, identityReference, identityRows, probeElements } from '../diagnosis/probe';
+import { alternativeReferences, identityReference, probeElements } from '../diagnosis/probe';
+
+/**
+ * The identity probe's budget in weight elements read (batches x n x k): a probe of a very long row
+ * takes fewer elements (at least a block's worth at each end) rather than hundreds of passes over it.
+ */
+const PROBE_WORK = 2 ** 34;
 import { memorySource, referenceMatmul } from '../reference';
 
 export interface VerdictInput {
@@ -100,13 +106,15 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
   if (status === 'fail') {
     if (v.selfProbe) probe = { type, n, k, data, elems: v.selfProbe, got, ref: declared };
     else if (v.runProbe) {
-      const elems = probeElements(k);
+      const elems = probeElements(k, Math.ceil(PROBE_WORK / (n * k)) * m);
       const pg = new Float32Array(elems.length * n);
+      // one activation buffer for every batch (a long row's k floats each time would be gigabytes):
+      // always m rows (zero rows pad the last batch), so the probe takes the job's own path
+      const px = new Float32Array(m * k);
       for (let r0 = 0; r0 < elems.length; r0 += m) {
         const rows = Math.min(m, elems.length - r0);
-        // always m rows (zero rows pad the last batch), so the probe takes the job's own path
-        const px = new Float32Array(m * k);
-        px.set(identityRows(elems, k, r0, rows));
+        px.fill(0);
+        for (let r = 0; r < rows; r++) px[r * k + elems[r0 + r]] = 1;
         const y = await v.runProbe(px, m);
         pg.set(y.subarray(0, rows * n), r0 * n);
       }
