@@ -185,7 +185,10 @@ describe.skipIf(!gcc)(
       expect(rows[0]).toMatch(
         /ERROR .*hipErrorIllegalAddress \(700\); the hip:0 device process ends and the run goes on in a fresh one/,
       );
-      expect(rows.slice(1).every((l) => /PASS/.test(l)), r.out).toBe(true);
+      expect(
+        rows.slice(1).every((l) => /PASS/.test(l)),
+        r.out,
+      ).toBe(true);
       // the device was used from the device processes only
       expectClean();
     });
