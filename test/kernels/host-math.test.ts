@@ -345,6 +345,7 @@ describe('the AMD int8 MFMA kernel qs_mfma_i8 on the CPU (the instruction emulat
     GgmlType.Q5_0,
     GgmlType.Q5_1,
     GgmlType.Q8_0,
+    GgmlType.Q3_K,
     GgmlType.Q4_K,
     GgmlType.Q5_K,
     GgmlType.Q6_K,
@@ -353,9 +354,15 @@ describe('the AMD int8 MFMA kernel qs_mfma_i8 on the CPU (the instruction emulat
   ];
   const pick = (list: number[]) => types.filter((t) => FULL || list.includes(t));
   const cases: [number, 1 | 2][] = [
-    ...pick([GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.IQ4_XS]).map(
-      (t): [number, 1 | 2] => [t, 1],
-    ),
+    ...pick([
+      GgmlType.Q4_0,
+      GgmlType.Q4_1,
+      GgmlType.Q8_0,
+      GgmlType.Q3_K,
+      GgmlType.Q4_K,
+      GgmlType.Q6_K,
+      GgmlType.IQ4_XS,
+    ]).map((t): [number, 1 | 2] => [t, 1]),
     ...pick([GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K]).map((t): [number, 1 | 2] => [t, 2]),
   ];
 
