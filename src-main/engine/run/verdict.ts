@@ -16,6 +16,13 @@ import { alternativeReferences, identityReference, probeElements } from '../diag
  * takes fewer elements (at least a block's worth at each end) rather than hundreds of passes over it.
  */
 const PROBE_WORK = 2 ** 34;
+
+/**
+ * Rows longer than this (4M elements, beyond any model's) get output-space evidence only: the identity
+ * probe and the alternative references each take the whole row's activations again, per batch, which
+ * at 2^28 elements ran for minutes and past 20 GB.
+ */
+const LONG_ROW_DIAGNOSIS = 2 ** 22;
 import { memorySource, referenceMatmul } from '../reference';
 
 export interface VerdictInput {
@@ -105,7 +112,7 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
   let probe: Probe | null = null;
   if (status === 'fail') {
     if (v.selfProbe) probe = { type, n, k, data, elems: v.selfProbe, got, ref: declared };
-    else if (v.runProbe) {
+    else if (v.runProbe && k <= LONG_ROW_DIAGNOSIS) {
       const elems = probeElements(k, Math.ceil(PROBE_WORK / (n * k)) * m);
       const pg = new Float32Array(elems.length * n);
       // one activation buffer for every batch (a long row's k floats each time would be gigabytes):
@@ -128,7 +135,7 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
     const weak = !fromProbe || ['constant-factor', 'precision', 'unknown'].includes(fromProbe.class);
     if (weak) {
       const alternatives =
-        !v.selfProbe && m * n * k <= (v.maxAlternativeWork ?? 2 ** 32)
+        !v.selfProbe && k <= LONG_ROW_DIAGNOSIS && m * n * k <= (v.maxAlternativeWork ?? 2 ** 32)
           ? await alternativeReferences(scheme, type, data, n, k, x, m, signal)
           : [];
       const fromOutput = diagnoseOutputs({ ref: declared, got, m, n, alternatives }, !!probe && !fromProbe);
