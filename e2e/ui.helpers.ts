@@ -80,13 +80,19 @@ export function tensorCheck(page: Page, name: string) {
   return page.locator(`[data-testid=tensor-row][data-name="${name}"] [data-testid=tensor-check]`);
 }
 
-/** Batch chips: make exactly `sizes` selected. */
+/** Batch chips: make exactly `sizes` selected (sizes without a chip are added as custom ones). */
 export async function setBatchSizes(page: Page, sizes: number[]): Promise<void> {
   const chips = page.getByTestId('batch-chips').locator('button');
-  const n = await chips.count();
-  for (let i = 0; i < n; i++) {
-    const chip = chips.nth(i);
-    const m = Number(await chip.textContent());
+  const shown = (await chips.allTextContents()).map(Number);
+  const missing = sizes.filter((m) => !shown.includes(m));
+  if (missing.length > 0) {
+    await page.getByTestId('batch-custom').fill(missing.join(' '));
+    await page.getByTestId('batch-custom-add').click();
+    for (const m of missing) await expect(page.getByTestId(`batch-${m}`)).toBeVisible();
+  }
+  // by batch size, not position: a custom chip disappears once it is deselected
+  for (const m of [...new Set([...shown, ...missing])]) {
+    const chip = page.getByTestId(`batch-${m}`);
     const on = (await chip.getAttribute('aria-pressed')) === 'true';
     if (on !== sizes.includes(m)) await chip.click();
   }
