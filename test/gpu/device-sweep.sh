@@ -39,7 +39,7 @@ for d in ${1:-}; do
   case "$d" in @*) F=${d#@}; continue ;; default) E="QS_KERNEL_DEFINES=" ;; env:*) E=$(echo "${d#env:}" | tr ',' ' ') ;; *) E="QS_KERNEL_DEFINES=$d" ;; esac
   env $E timeout 120 node "$Q" bench --formats $F --m ${SWEEP_M:-1,2} \
     --protocol hot,cold --repeats 10 >/tmp/sweep.txt 2>&1
-  echo "-- $d"; grep -E "^Q" /tmp/sweep.txt | awk '{printf "%s m=%s %s %s %s%% h%s | ", $1, $2, $3, $5, $10, $13} END {print ""}'
+  echo "-- $d"; grep -E "^I?Q" /tmp/sweep.txt | awk '{printf "%s m=%s %s %s %s%% h%s | ", $1, $2, $3, $5, $10, $13} END {print ""}'
   grep -m2 -iE "error|fail" /tmp/sweep.txt
 done 2>&1 | tee "$OUT/sweep.txt"
 echo "== done ($(($(date +%s) - t0)) s)"
