@@ -432,10 +432,11 @@ QS_EXTERN __global__ void __launch_bounds__(32) qs_hold(qs_i64 ticks) {
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
 // A warp's 64 x 32 block of mma.sync m16n8 accumulators (4 x 4 tiles, c0..c3 per lane: rows g and g+8,
 // columns 2t and 2t+1) stored to y [m][n] at (r0, c0), skipping what lies past m or n.
-__device__ __forceinline__ void qs_mma_store(const float (&acc)[4][4][4], float* __restrict__ y, qs_i64 r0, qs_i64 c0, int g,
+template <int MT>
+__device__ __forceinline__ void qs_mma_store(const float (&acc)[MT][4][4], float* __restrict__ y, qs_i64 r0, qs_i64 c0, int g,
                                              int t, int m, int n) {
 #pragma unroll
-  for (int mt = 0; mt < 4; mt++)
+  for (int mt = 0; mt < MT; mt++)
 #pragma unroll
     for (int nt = 0; nt < 4; nt++) {
       const qs_i64 row = r0 + mt * 16 + g;

@@ -131,49 +131,70 @@ __device__ __forceinline__ qs_u32 qs_i8_tf32(float f) {
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f));
   return r;
 }
-QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
-    qs_mma_i8(const qs_i8* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w, float* __restrict__ y,
-              int m, int n, int k, int per) {
+// The tile shapes: WM warps along m (8 / WM along n), each warp MT 16-row tiles by 32 columns, so a block
+// computes BM = 16 * MT * WM rows by BN = 32 * 8 / WM columns. qs_mma_i8 (128 x 128) serves large m;
+// the shorter ones (qs_mma_i8_<BM>x<BN>) serve m <= 64, where the square tile leaves half its warps
+// decoding weights for rows that do not exist. Their shared memory per stage: x BM x 128 bytes, the (d, sum)
+// pairs 4 x BM, the raw weight spans BN x QS_I8_RS; the scales NSC x 4 x BN floats per scale buffer.
+template <int WM, int MT>
+struct qs_i8_shape {
+  static constexpr int WN = 8 / WM, WR = 16 * MT, BM = WR * WM, BN = 32 * WN;
+  static constexpr int XB = BM * 128, DB = 4 * BM * 8, WB = BN * QS_I8_RS, SB = QS_I8_NSC * 4 * BN * 4;
+  static constexpr int SMEM = QS_I8_STAGES * (XB + DB + WB) + QS_I8_NSB * SB;
+};
+static_assert(QS_I8_NT == 256, "the tile shapes assume 8 warps");
+static_assert((qs_i8_shape<1, 1>::BM & (qs_i8_shape<1, 1>::BM - 1)) == 0, "BM and BN are powers of two");
+static_assert(qs_i8_shape<2, 4>::BM == QS_I8_BM && qs_i8_shape<2, 4>::BN == QS_I8_BN &&
+                  qs_i8_shape<2, 4>::SMEM == QS_I8_SMEM, "qs_mma_i8 is the 128 x 128 shape");
+
+template <int WM, int MT>
+__device__ __forceinline__ void qs_mma_i8_tile(const qs_i8* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,
+                                               float* __restrict__ y, int m, int n, int k, int per) {
+  typedef qs_i8_shape<WM, MT> S;
+  constexpr int kWN = S::WN, kWR = S::WR, kBM = S::BM, kBN = S::BN;
+  constexpr int kXB = S::XB, kDB = S::DB, kWB = S::WB;
   extern __shared__ __align__(16) qs_u8 qs_i8_sm[];
   qs_u8* const sx = qs_i8_sm; // [STAGES][BM][128] int8 activations (16-byte chunks XOR-swizzled by row)
-  float2* const sxd = (float2*)(qs_i8_sm + QS_I8_STAGES * QS_I8_XBYTES); // [STAGES][4][BM] (d, sum)
-  qs_u8* const sw = qs_i8_sm + QS_I8_STAGES * (QS_I8_XBYTES + QS_I8_DBYTES); // [STAGES][BN][RS] raw weight bytes
-  float* const ssc = (float*)(qs_i8_sm + QS_I8_STAGES * (QS_I8_XBYTES + QS_I8_DBYTES + QS_I8_WBYTES)); // [NSB][NSC][4][BN]
+  float2* const sxd = (float2*)(qs_i8_sm + QS_I8_STAGES * kXB); // [STAGES][4][BM] (d, sum)
+  qs_u8* const sw = qs_i8_sm + QS_I8_STAGES * (kXB + kDB); // [STAGES][BN][RS] raw weight bytes
+  float* const ssc = (float*)(qs_i8_sm + QS_I8_STAGES * (kXB + kDB + kWB)); // [NSB][NSC][4][BN]
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  const int wm = warp >> 2, wn = warp & 3, g = lane >> 2, t = lane & 3;
+  const int wm = warp / kWN, wn = warp % kWN, g = lane >> 2, t = lane & 3;
   const int nb = k / QS_QK;
   const int nst = (k + QS_I8_KT - 1) / QS_I8_KT;
   const int sbeg = blockIdx.z * per, send = min(nst, sbeg + per);
   const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
-  const int m0 = blockIdx.y * QS_I8_BM, n0 = blockIdx.x * QS_I8_BN;
+  const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
   const int k32 = k / 32;
   y += (qs_i64)blockIdx.z * m * n;
 
   // ---- issue the cp.async copies of slice st into buffer b
   auto issue = [&](int st, int b) {
     const int k0 = st * QS_I8_KT;
-    // x: 128 rows x 8 vectors
-    const qs_u32 sxa = qs_i8_smaddr(sx + b * QS_I8_XBYTES);
+    // x: BM rows x 8 vectors
+    const qs_u32 sxa = qs_i8_smaddr(sx + b * kXB);
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (kBM * 8 + QS_I8_NT - 1) / QS_I8_NT; i++) {
       const int idx = tid + i * QS_I8_NT, r = idx >> 3, c = idx & 7;
+      if (kBM * 8 % QS_I8_NT != 0 && idx >= kBM * 8) break;
       const bool ok = m0 + r < m && k0 + 16 * c < k;
       const qs_i8* src = ok ? xq + (qs_i64)(m0 + r) * k + k0 + 16 * c : xq;
       qs_i8_cp16(sxa + r * 128 + 16 * (c ^ (r & 7)), src, ok ? 16 : 0); // 16-byte chunks XOR-swizzled
     }
-    // xd: 4 x 128 float2, stored [j][row]
-    const qs_u32 sda = qs_i8_smaddr(sxd + b * 4 * QS_I8_BM);
+    // xd: 4 x BM float2, stored [j][row]
+    const qs_u32 sda = qs_i8_smaddr(sxd + b * 4 * kBM);
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-      const int idx = tid + i * QS_I8_NT, r = idx & (QS_I8_BM - 1), j = idx >> 7;
+    for (int i = 0; i < (4 * kBM + QS_I8_NT - 1) / QS_I8_NT; i++) {
+      const int idx = tid + i * QS_I8_NT, r = idx & (kBM - 1), j = (int)((unsigned)idx / kBM);
+      if (4 * kBM % QS_I8_NT != 0 && idx >= 4 * kBM) break;
       const bool ok = m0 + r < m && k0 / 32 + j < k32;
       const float2* src = ok ? xd + (qs_i64)(m0 + r) * k32 + k0 / 32 + j : xd;
-      qs_i8_cp8(sda + 8 * (j * QS_I8_BM + r), src, ok ? 8 : 0);
+      qs_i8_cp8(sda + 8 * (j * kBM + r), src, ok ? 8 : 0);
     }
     // raw weight spans
-    const qs_u32 swa = qs_i8_smaddr(sw + b * QS_I8_WBYTES);
-    for (int idx = tid; idx < QS_I8_BN * QS_I8_NV; idx += QS_I8_NT) {
+    const qs_u32 swa = qs_i8_smaddr(sw + b * kWB);
+    for (int idx = tid; idx < kBN * QS_I8_NV; idx += QS_I8_NT) {
       const int r = idx / QS_I8_NV, v = idx - r * QS_I8_NV;
       if (n0 + r >= n) continue;
       int rel, len, q;
@@ -186,23 +207,24 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 
   // ---- decode the float scales of slice st (raw buffer b) into scale buffer sb
   auto scales = [&](int st, int b, int sb) {
-    const qs_u8* wr = sw + b * QS_I8_WBYTES;
-    float* sc = ssc + sb * QS_I8_NSC * 4 * QS_I8_BN;
+    const qs_u8* wr = sw + b * kWB;
+    float* sc = ssc + sb * QS_I8_NSC * 4 * kBN;
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-      const int idx = tid + i * QS_I8_NT, r = idx & (QS_I8_BN - 1), j = idx >> 7;
+    for (int i = 0; i < (4 * kBN + QS_I8_NT - 1) / QS_I8_NT; i++) {
+      const int idx = tid + i * QS_I8_NT, r = idx & (kBN - 1), j = (int)((unsigned)idx / kBN);
+      if (4 * kBN % QS_I8_NT != 0 && idx >= 4 * kBN) break;
       float s0 = 0.f, s2 = 0.f;
       if (n0 + r < n) qs_i8_scale(wr + r * QS_I8_RS, (int)(((qs_i64)(n0 + r) * rowBytes) & 15), st, j, nb, s0, s2);
-      sc[j * QS_I8_BN + r] = s0;
+      sc[j * kBN + r] = s0;
 #if QS_I8_NSC > 1
-      sc[4 * QS_I8_BN + j * QS_I8_BN + r] = s2;
+      sc[4 * kBN + j * kBN + r] = s2;
 #endif
     }
   };
 
-  float acc[4][4][4];
+  float acc[MT][4][4];
 #pragma unroll
-  for (int a = 0; a < 4; a++)
+  for (int a = 0; a < MT; a++)
 #pragma unroll
     for (int b = 0; b < 4; b++)
 #pragma unroll
@@ -231,7 +253,7 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
     if (st + 2 < send) issue(st + 2, (i + 2) % 3);
     qs_i8_commit();
     if (st + 1 < send) scales(st + 1, (i + 1) % 3, (i + 1) & 1);
-    const float* sc = ssc + (i & 1) * QS_I8_NSC * 4 * QS_I8_BN;
+    const float* sc = ssc + (i & 1) * QS_I8_NSC * 4 * kBN;
 #else
   if (sbeg < send) {
     issue(sbeg, 0);
@@ -248,9 +270,9 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
     const float* sc = ssc;
 #endif
 
-    const qs_u8* wr = sw + b * QS_I8_WBYTES;
-    const float2* xds = sxd + b * 4 * QS_I8_BM;
-    const qs_u32 sxa = qs_i8_smaddr(sx + b * QS_I8_XBYTES);
+    const qs_u8* wr = sw + b * kWB;
+    const float2* xds = sxd + b * 4 * kBM;
+    const qs_u32 sxa = qs_i8_smaddr(sx + b * kXB);
     // the slice's four 32-wide k-steps; FULL: all 64 rows of this warp are live (no per-tile checks, so
     // the loads, mma and epilogues of the tiles can be scheduled together)
     auto slice = [&](auto tag) {
@@ -278,23 +300,23 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
 #pragma unroll
       for (int nt = 0; nt < 4; nt++) {
         const int c = wn * 32 + nt * 8 + 2 * t;
-        s0[nt] = *(const float2*)&sc[j * QS_I8_BN + c];
+        s0[nt] = *(const float2*)&sc[j * kBN + c];
 #ifdef QS_I8_SPLIT16
-        s2[nt] = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + c];
+        s2[nt] = *(const float2*)&sc[4 * kBN + j * kBN + c];
         nc2[nt] = make_float2(s2[nt].x * -QS_I8_MAGICF, s2[nt].y * -QS_I8_MAGICF);
 #endif
         nc[nt] = make_float2(s0[nt].x * -QS_I8_MAGICF, s0[nt].y * -QS_I8_MAGICF);
       }
 #pragma unroll
-      for (int mt = 0; mt < 4; mt++) {
-        const int mr = wm * 64 + mt * 16;
+      for (int mt = 0; mt < MT; mt++) {
+        const int mr = wm * kWR + mt * 16;
         if (!FULL && m0 + mr >= m) continue; // warp-uniform: no live row in this 16-row tile
         qs_u32 af[4];
         {
           const int r = mr + (lane & 7) + ((lane >> 3) & 1) * 8, ch = 2 * j + (lane >> 4);
           qs_i8_ldsm4(sxa + r * 128 + 16 * (ch ^ (r & 7)), af);
         }
-        const float xa = xds[j * QS_I8_BM + mr + g].x, xb = xds[j * QS_I8_BM + mr + g + 8].x;
+        const float xa = xds[j * kBM + mr + g].x, xb = xds[j * kBM + mr + g + 8].x;
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) {
 #ifdef QS_I8_SPLIT16
@@ -319,8 +341,8 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
             const float tt = fmaf(__int_as_float(c[e]), dw, (e & 1) ? nc[nt].y : nc[nt].x);
             acc[mt][nt][e] = fmaf(tt, (e & 2) ? xb : xa, acc[mt][nt][e]);
 #if defined(QS_I8_OFFSET) && QS_I8_TF32 == 0
-            const float2 nm = *(const float2*)&sc[4 * QS_I8_BN + j * QS_I8_BN + wn * 32 + nt * 8 + 2 * t];
-            acc[mt][nt][e] = fmaf((e & 1) ? nm.y : nm.x, xds[j * QS_I8_BM + mr + g + ((e & 2) ? 8 : 0)].y, acc[mt][nt][e]);
+            const float2 nm = *(const float2*)&sc[4 * kBN + j * kBN + wn * 32 + nt * 8 + 2 * t];
+            acc[mt][nt][e] = fmaf((e & 1) ? nm.y : nm.x, xds[j * kBM + mr + g + ((e & 2) ? 8 : 0)].y, acc[mt][nt][e]);
 #endif
           }
 #endif
@@ -333,15 +355,15 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
       qs_u32 bh[4], bl[4];
 #pragma unroll
       for (int nt = 0; nt < 4; nt++) {
-        const float v = sc[4 * QS_I8_BN + t * QS_I8_BN + wn * 32 + nt * 8 + g];
+        const float v = sc[4 * kBN + t * kBN + wn * 32 + nt * 8 + g];
         bh[nt] = qs_i8_tf32(v);
         bl[nt] = qs_i8_tf32(v - __uint_as_float(bh[nt]));
       }
 #pragma unroll
-      for (int mt = 0; mt < 4; mt++) {
-        const int mr = wm * 64 + mt * 16;
+      for (int mt = 0; mt < MT; mt++) {
+        const int mr = wm * kWR + mt * 16;
         if (!FULL && m0 + mr >= m) continue;
-        const float u0 = xds[t * QS_I8_BM + mr + g].y, u1 = xds[t * QS_I8_BM + mr + g + 8].y;
+        const float u0 = xds[t * kBM + mr + g].y, u1 = xds[t * kBM + mr + g + 8].y;
         const qs_u32 ah0 = qs_i8_tf32(u0), ah1 = qs_i8_tf32(u1);
 #if QS_I8_TF32 == 3
         const qs_u32 al0 = qs_i8_tf32(u0 - __uint_as_float(ah0)), al1 = qs_i8_tf32(u1 - __uint_as_float(ah1));
@@ -358,26 +380,41 @@ QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)
     }
 #endif
     };
-    if (m0 + wm * 64 + 64 <= m)
+    if (m0 + wm * kWR + kWR <= m)
       slice(qs_i8_tag<true>());
     else
       slice(qs_i8_tag<false>());
   }
 
-  qs_mma_store(acc, y, (qs_i64)m0 + wm * 64, (qs_i64)n0 + wn * 32, g, t, m, n);
+  qs_mma_store<MT>(acc, y, (qs_i64)m0 + wm * kWR, (qs_i64)n0 + wn * 32, g, t, m, n);
 }
 
-// The launch facts of this build for the host (one thread): {dynamic shared bytes, blocks per SM the
-// registers allow (QS_I8_MINB), BM, BN, k-slice, threads per block}. The backend reads them once per
-// module, so its launches match the compiled kernel whatever the defines or the prebuilt object.
-QS_EXTERN __global__ void qs_mma_i8_geometry(int* out) {
-  out[0] = QS_I8_SMEM;
-  out[1] = QS_I8_MINB;
-  out[2] = QS_I8_BM;
-  out[3] = QS_I8_BN;
-  out[4] = QS_I8_KT;
-  out[5] = QS_I8_NT;
-}
+
+// Entry points, one per tile shape, each with its launch facts for the host (one thread): {dynamic
+// shared bytes, blocks per SM the registers allow (QS_I8_MINB), BM, BN, k-slice, threads per block}. The
+// backend reads them once per module, so its launches match the compiled kernel whatever the defines or
+// the prebuilt object.
+#define QS_I8_ENTRY(NAME, WM, MT)                                                                             \
+  QS_EXTERN __global__ void __launch_bounds__(QS_I8_NT, QS_I8_MINB)                                          \
+      NAME(const qs_i8* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,          \
+           float* __restrict__ y, int m, int n, int k, int per) {                                             \
+    qs_mma_i8_tile<WM, MT>(xq, xd, w, y, m, n, k, per);                                                       \
+  }                                                                                                           \
+  QS_EXTERN __global__ void NAME##_geometry(int* out) {                                                       \
+    typedef qs_i8_shape<WM, MT> S;                                                                            \
+    out[0] = S::SMEM;                                                                                         \
+    out[1] = QS_I8_MINB;                                                                                      \
+    out[2] = S::BM;                                                                                           \
+    out[3] = S::BN;                                                                                           \
+    out[4] = QS_I8_KT;                                                                                        \
+    out[5] = QS_I8_NT;                                                                                        \
+  }
+QS_I8_ENTRY(qs_mma_i8, 2, 4)
+QS_I8_ENTRY(qs_mma_i8_64x256, 1, 4)
+QS_I8_ENTRY(qs_mma_i8_64x128, 2, 2)
+QS_I8_ENTRY(qs_mma_i8_32x256, 1, 2)
+QS_I8_ENTRY(qs_mma_i8_32x128, 2, 1)
+QS_I8_ENTRY(qs_mma_i8_16x256, 1, 1)
 
 #endif // QS_I8_NV
 #endif // QS_CUDA sm_80+

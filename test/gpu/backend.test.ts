@@ -76,9 +76,10 @@ class FakeRuntime implements GpuRuntime {
   }
   copyToDevice() {}
   copyFromDevice(dst: ArrayBufferView) {
-    // what qs_mma_i8_geometry writes: shared bytes, blocks per SM, BM, BN, k-slice, threads
-    if (this.launches.at(-1) === 'qs_mma_i8_geometry' && dst instanceof Int32Array)
-      dst.set([65536, 2, 128, 128, 128, 256]);
+    // what qs_mma_i8[_<rows>x<cols>]_geometry writes: shared bytes, blocks per SM, BM, BN, k-slice, threads
+    const i8 = /^qs_mma_i8(?:_(\d+)x(\d+))?_geometry$/.exec(this.launches.at(-1) ?? '');
+    if (i8 && dst instanceof Int32Array)
+      dst.set([65536, 2, Number(i8[1] ?? 128), Number(i8[2] ?? 128), 128, 256]);
     // qs_mfma_i8_geometry (the AMD int8 kernel, emulated on CUDA): one block per CU
     if (this.launches.at(-1) === 'qs_mfma_i8_geometry' && dst instanceof Int32Array)
       dst.set([37888, 1, 128, 128, 128, 256]);
@@ -181,12 +182,42 @@ describe('generic GPU backend', () => {
     expect((await s.run(lw, new Float32Array(K), 1, { path: 'f32' })).path).toBe('fused-small-f32');
     expect(rt.launches.at(-1)).toBe('qs_small_m1');
     // m > 8: the int8 matrix-unit path; its launch facts come from the module (qs_mma_i8_geometry)
-    expect((await s.run(lw, new Float32Array(19 * K), 19)).path).toBe('fused-mma-i8');
-    expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_geometry', 'qs_x_q8', 'qs_mma_i8']);
-    const i8 = await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' });
+    // the tile height is the smallest of 16, 32, 64 that holds m, else 128
+    const r19 = await s.run(lw, new Float32Array(19 * K), 19);
+    expect(r19.path).toBe('fused-mma-i8');
+    expect(r19.detail).toMatch(/qs_mma_i8_32x256 \(mma\.sync m16n8k32 s8, 32x256 tiles/);
+    expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_32x256_geometry', 'qs_x_q8', 'qs_mma_i8_32x256']);
+    const i8 = await s.run(lw, new Float32Array(100 * K), 100, { path: 'int8' });
     expect(i8.path).toBe('fused-mma-i8');
-    expect(i8.detail).toMatch(/grid 1x1x1 block 256 shared 65536 \(/); // k=64: one slice, no split-K
-    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']); // geometry read once per module
+    expect(i8.detail).toMatch(/128x128 tiles.* grid 1x1x1 block 256 shared 65536 \(/); // k=64: one slice, no split-K
+    expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_geometry', 'qs_x_q8', 'qs_mma_i8']);
+    await s.run(lw, new Float32Array(120 * K), 120);
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']); // geometry read once per kernel
+    await s.run(lw, new Float32Array(16 * K), 16, { path: 'int8' });
+    expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_16x256_geometry', 'qs_x_q8', 'qs_mma_i8_16x256']);
+    await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' });
+    expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_64x128_geometry', 'qs_x_q8', 'qs_mma_i8_64x128']);
+    // a format's own tile choice (Q8_0: 64x256 up to m = 64); Q6_K: int8 up to m = 64, bfloat16 above
+    const q8 = await s.load({
+      ...w,
+      type: GgmlType.Q8_0,
+      data: new Uint8Array(rowBytes(GgmlType.Q8_0, K) * N),
+    });
+    await s.run(q8, new Float32Array(40 * K), 40);
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_64x256']);
+    await s.run(q8, new Float32Array(24 * K), 24);
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x256']);
+    q8.dispose();
+    const q6k = await s.load({
+      ...w,
+      type: GgmlType.Q6_K,
+      k: 256,
+      data: new Uint8Array(rowBytes(GgmlType.Q6_K, 256) * N),
+    });
+    expect((await s.run(q6k, new Float32Array(64 * 256), 64)).path).toBe('fused-mma-i8');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_64x256']);
+    expect((await s.run(q6k, new Float32Array(65 * 256), 65)).path).toBe('fused-mma-f16');
+    q6k.dispose();
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
     expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']);
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'f32' })).path).toBe('fused-tiled-f32');
@@ -284,6 +315,37 @@ describe('generic GPU backend', () => {
     expect(planner('gfx90a', { QS_HIP_MFMA_I8: '0' }).hasMmaI8).toBe(false);
   });
 
+  it('QS_MMA_I8_TILE forces the int8 matrix-unit tile shape; a bad value is refused when the session opens', async () => {
+    const before = process.env.QS_MMA_I8_TILE;
+    try {
+      process.env.QS_MMA_I8_TILE = '128x128';
+      const rt = new FakeRuntime();
+      const s = await backendWith(rt).open(0);
+      const lw = await s.load(w);
+      expect((await s.run(lw, new Float32Array(16 * K), 16)).detail).toMatch(
+        /qs_mma_i8 \(mma\.sync m16n8k32 s8, 128x128 tiles/,
+      );
+      expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']);
+      lw.dispose();
+      await s.close();
+      process.env.QS_MMA_I8_TILE = '32x128';
+      const rt2 = new FakeRuntime();
+      const s2 = await backendWith(rt2).open(0);
+      const lw2 = await s2.load(w);
+      await s2.run(lw2, new Float32Array(512 * K), 512);
+      expect(rt2.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x128']);
+      lw2.dispose();
+      await s2.close();
+      process.env.QS_MMA_I8_TILE = '48x128';
+      await expect(backendWith(new FakeRuntime()).open(0)).rejects.toThrow(
+        /^QS_MMA_I8_TILE: expected one of 128x128, 64x256, 64x128, 32x256, 32x128, 16x256, got '48x128'$/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.QS_MMA_I8_TILE;
+      else process.env.QS_MMA_I8_TILE = before;
+    }
+  });
+
   it('the matrix-unit paths split k when the tile grid is too small for the device', async () => {
     const rt = new FakeRuntime();
     const s = await backendWith(rt).open(0);
@@ -297,7 +359,7 @@ describe('generic GPU backend', () => {
     const r8 = await s.run(lw, new Float32Array(64 * k), 64);
     expect(r8.path).toBe('fused-mma-i8');
     expect(r8.detail).toMatch(/grid 1x1x4 .*qs_splitk_sum/);
-    expect(rt.launches.slice(-3)).toEqual(['qs_x_q8', 'qs_mma_i8', 'qs_splitk_sum']);
+    expect(rt.launches.slice(-3)).toEqual(['qs_x_q8', 'qs_mma_i8_64x128', 'qs_splitk_sum']);
     await s.close();
     expect(rt.live.size).toBe(0);
   });

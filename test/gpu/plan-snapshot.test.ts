@@ -121,8 +121,9 @@ class RecordingRuntime implements GpuRuntime {
   }
   copyToDevice() {}
   copyFromDevice(dst: ArrayBufferView) {
-    if (this.log.at(-1)?.startsWith('launch qs_mma_i8_geometry') && dst instanceof Int32Array)
-      dst.set([65536, 2, 128, 128, 128, 256]);
+    const i8 = /^launch qs_mma_i8(?:_(\d+)x(\d+))?_geometry /.exec(this.log.at(-1) ?? '');
+    if (i8 && dst instanceof Int32Array)
+      dst.set([65536, 2, Number(i8[1] ?? 128), Number(i8[2] ?? 128), 128, 256]);
     if (this.log.at(-1)?.startsWith('launch qs_mfma_i8_geometry') && dst instanceof Int32Array)
       dst.set([37888, 1, 128, 128, 128, 256]);
   }

@@ -231,9 +231,11 @@ export const Q3_K_SPEC: FormatSpec = {
   gpu: {
     stem: 'q3_k',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
-    // auto: int8 matrix units up to m = 32, bfloat16 tiles above (H200, n = 4096, k = 14336, hot:
-    // int8 / bf16 82 / 99 us at m = 16, 143 / 111 at 64, 484 / 438 at 512)
-    int8MmaUpTo: 32,
+    // auto: int8 matrix units up to m = 64, bfloat16 tiles above (H200, n = 4096, k = 14336, hot:
+    // int8 / bf16 49.6 / 88 us at m = 16 (16x256 tiles), 81.8 / 111.5 at 64 (64x256; 141 on 128x128),
+    // 484 / 438 at 512)
+    int8MmaUpTo: 64,
+    int8MmaTiles: { 64: '64x256' },
   },
   fields: {
     decode: fieldsRow,

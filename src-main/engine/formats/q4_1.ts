@@ -169,7 +169,12 @@ export const Q4_1_SPEC: FormatSpec = {
   codec: Q4_1,
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_1, E: 32, B: BYTES, S: 32, mins: true } },
-  gpu: { stem: 'q4_1', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'q4_1',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // H200, n = 4096, k = 14336, hot: 39.9 us at m = 32 on 32x128 tiles, 48.2 on 32x256
+    int8MmaTiles: { 32: '32x128' },
+  },
   fields: {
     decode: fieldsRow,
     traits: { nibbles: true, minSign: true, offset: 'the Q4_1 block minimum m is not added' },

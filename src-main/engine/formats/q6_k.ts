@@ -263,9 +263,11 @@ export const Q6_K_SPEC: FormatSpec = {
   gpu: {
     stem: 'q6_k',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
-    // auto: int8 matrix units up to m = 32, bfloat16 tiles above (H200, n = 4096, k = 14336, hot:
-    // int8 / bf16 84 / 108 us at m = 16, 142 / 119 at 64, 468 / 446 at 512)
-    int8MmaUpTo: 32,
+    // auto: int8 matrix units up to m = 64, bfloat16 tiles above (H200, n = 4096, k = 14336, hot:
+    // int8 / bf16 51.3 / 108 us at m = 16 (16x256 tiles), 85.0 / 118.5 at 64 (64x256; 142 on 128x128),
+    // 468 / 446 at 512)
+    int8MmaUpTo: 64,
+    int8MmaTiles: { 64: '64x256' },
   },
   fields: {
     decode: fieldsRow,

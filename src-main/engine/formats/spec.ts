@@ -17,6 +17,10 @@ import type { FieldsSpec } from './fields';
  */
 export type GpuPath = 'f32' | 'int8' | 'int8-mma' | 'mma';
 
+/** The CUDA int8 matrix-unit tile shapes (rows x columns of y per block), each its own kernel. */
+export const INT8_MMA_TILES = ['128x128', '64x256', '64x128', '32x256', '32x128', '16x256'] as const;
+export type Int8MmaTile = (typeof INT8_MMA_TILES)[number];
+
 export interface GpuSupport {
   /** kernel source stem: 'q4_k' is kernels/q4_k.cu (also the prefix of the custom-kernel variables) */
   stem: string;
@@ -26,6 +30,11 @@ export interface GpuSupport {
    * format whose int8 tiles are the slower ones at large m (measured; default: int8 at every m > 8)
    */
   int8MmaUpTo?: number;
+  /**
+   * The CUDA int8 matrix-unit tile `auto` takes for m up to 16, 32 and 64, where this format's fastest
+   * differs from the default (16x256, 32x256, 64x128; above 64: 128x128), measured
+   */
+  int8MmaTiles?: { 16?: Int8MmaTile; 32?: Int8MmaTile; 64?: Int8MmaTile };
 }
 
 /**

@@ -61,7 +61,8 @@ const ALL_FORMATS = FORMATS.map((f) => f.id);
 function formatsFor(kind: Backend['kind']): number[] {
   return kind === 'cpu' ? ALL_FORMATS : FORMATS.filter((f) => f.gpu).map((f) => f.id);
 }
-const ALL_M = [1, 2, 3, 4, 5, 8, 16, 64, 512];
+// m > 8 covers each int8 matrix-unit tile height (16, 32, 64, 128) whole and partly filled
+const ALL_M = [1, 2, 3, 4, 5, 8, 16, 24, 40, 64, 100, 512];
 
 function half(v: number): number {
   return f32ToFp16(v);
@@ -147,7 +148,7 @@ export function selftestCases(quick: boolean, types: number[] = ALL_FORMATS, mma
     const shapes: { n: number; k: number; ms: number[] }[] = quick
       ? [
           { n: 1, k: oneBlock, ms: [1, 16] },
-          { n: 67, k: odd, ms: [1, 3, 8, 16, 64] },
+          { n: 67, k: odd, ms: [1, 3, 8, 16, 24, 64, 100] },
           { n: 131, k: chunky, ms: [1, 5, 8, 16] },
           { n: 1029, k: plain ? 512 : qk * (qk === 32 ? 16 : 2), ms: [2, 64] },
         ]

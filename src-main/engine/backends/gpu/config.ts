@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SUPPORTED_TYPES, typeName } from '../../ggml-types';
+import { INT8_MMA_TILES, type Int8MmaTile } from '../../formats/spec';
 
 /** Compile-time tuning of the small-batch kernel (see kernels/qs_kernels.h). */
 export interface GpuTuning {
@@ -71,6 +72,14 @@ export function parseSwitch(value: string | undefined, name: string): boolean {
   if (value === undefined || value === '' || value === '0') return false;
   if (value === '1') return true;
   throw new Error(`${name}: expected 0 or 1, got '${value}'`);
+}
+
+/** QS_MMA_I8_TILE: unset or empty = the planner's rule; one of INT8_MMA_TILES; else a one-line error. */
+export function parseInt8MmaTile(value: string | undefined): Int8MmaTile | null {
+  if (value === undefined || value === '') return null;
+  const t = INT8_MMA_TILES.find((x) => x === value);
+  if (!t) throw new Error(`QS_MMA_I8_TILE: expected one of ${INT8_MMA_TILES.join(', ')}, got '${value}'`);
+  return t;
 }
 
 /** The users' override variable for a format: Q4_0_MATMUL_CUBIN, Q6_K_MATMUL_HSACO, ... */
@@ -138,6 +147,11 @@ export interface GpuSessionConfig {
    * that kernel has run on an AMD GPU; QS_HIP_MFMA_I8=1 turns it on ('auto' never takes it on AMD)
    */
   hipMfmaI8: boolean;
+  /**
+   * CUDA int8 matrix-unit path: the tile shape every m uses (QS_MMA_I8_TILE=64x128, a tuning knob), or
+   * null for the planner's rule (PathPlanner.mmaI8KernelFor)
+   */
+  mmaI8Tile: Int8MmaTile | null;
   /** the users' code objects by ggml type (Q*_MATMUL_CUBIN / _HSACO) */
   customKernels: ReadonlyMap<number, CustomKernel>;
   /** launch geometry of a custom kernel: QS_CUSTOM_GRID, QS_CUSTOM_BLOCK, QS_CUSTOM_SHARED */
@@ -182,6 +196,7 @@ export function readSessionConfig(
     isDefault: JSON.stringify(tuning) === JSON.stringify(DEFAULT_TUNING) && Object.keys(defines).length === 0,
     overlapQuantizer: env.QS_PDL_CHAIN !== '0',
     hipMfmaI8: parseSwitch(env.QS_HIP_MFMA_I8, 'QS_HIP_MFMA_I8'),
+    mmaI8Tile: parseInt8MmaTile(env.QS_MMA_I8_TILE),
     customKernels,
     customGrid: env.QS_CUSTOM_GRID ?? 'm',
     customBlock: env.QS_CUSTOM_BLOCK ?? '256',

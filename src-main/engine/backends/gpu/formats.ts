@@ -8,6 +8,7 @@
 import { typeInfo } from '../../ggml-types';
 import { formatSpec, gpuHasPath } from '../../formats/registry';
 import { kernelSourceFor, type KernelSource } from './kernel-sources';
+import type { GpuSupport } from '../../formats/spec';
 
 export interface GpuFormat {
   type: number;
@@ -21,6 +22,8 @@ export interface GpuFormat {
   int8Mma: boolean;
   /** the largest m `auto` runs on the int8 matrix units (bfloat16 tiles above) */
   int8MmaUpTo: number;
+  /** CUDA int8 matrix-unit tile for m up to 16, 32, 64 (the format's choice over the planner's default) */
+  int8MmaTiles: NonNullable<GpuSupport['int8MmaTiles']>;
   kernel: KernelSource;
 }
 
@@ -36,6 +39,7 @@ export function gpuFormat(type: number): GpuFormat | null {
     int8Small: gpuHasPath(type, 'int8'),
     int8Mma: gpuHasPath(type, 'int8-mma'),
     int8MmaUpTo: formatSpec(type)?.gpu?.int8MmaUpTo ?? Infinity,
+    int8MmaTiles: formatSpec(type)?.gpu?.int8MmaTiles ?? {},
     kernel,
   };
 }

@@ -10,13 +10,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { typeName } from '../../ggml-types';
 import { customKernelLabel, customKernelSymbol, type CustomKernel, type GpuSessionConfig } from './config';
+import type { Int8MmaTile } from '../../formats/spec';
 import { gpuFormat } from './formats';
 import { KERNEL_HEADERS } from './kernel-sources';
 import type { DeviceMemory } from './memory';
 import type { GpuFunction, GpuModule, GpuRuntime } from './runtime';
 
-/** The int8 matrix-unit kernels: mma.sync on CUDA (qs_mma_i8), MFMA on AMD CDNA (qs_mfma_i8). */
-export type MmaI8Kernel = 'qs_mma_i8' | 'qs_mfma_i8';
+/**
+ * The int8 matrix-unit kernels: mma.sync on CUDA (qs_mma_i8: 128 x 128 tiles; qs_mma_i8_<rows>x<cols>:
+ * the shorter tiles), MFMA on AMD CDNA (qs_mfma_i8).
+ */
+export type MmaI8Kernel = 'qs_mma_i8' | `qs_mma_i8_${Exclude<Int8MmaTile, '128x128'>}` | 'qs_mfma_i8';
 
 /** an int8 matrix-unit kernel's launch facts (qs_mma_i8_geometry, qs_mfma_i8_geometry) */
 export interface MmaI8Geometry {

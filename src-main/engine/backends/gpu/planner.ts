@@ -6,6 +6,7 @@
  */
 import type { DeviceInfo, KernelPath, PathChoice } from '../types';
 import { customKernelLabel, type GpuSessionConfig } from './config';
+import type { Int8MmaTile } from '../../formats/spec';
 import { gpuFormat } from './formats';
 import type { KernelCache, MmaI8Kernel, ModuleEntry } from './kernel-cache';
 import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
@@ -284,7 +285,7 @@ export class PathPlanner {
     const { w, m } = io;
     const { n, k } = w;
     const entry = this.kernels.module(w.type);
-    const kernel = this.mmaI8Kernel;
+    const kernel = this.mmaI8KernelFor(w.type, m);
     const fn = this.kernels.fn(entry, kernel);
     const g = this.kernels.mmaI8Geometry(entry, kernel);
     const q = this.quantizeActivations(entry, io);
@@ -319,8 +320,8 @@ export class PathPlanner {
           ? 32
           : 16;
     const unit =
-      kernel === 'qs_mma_i8'
-        ? 'mma.sync m16n8k32 s8'
+      kernel !== 'qs_mfma_i8'
+        ? `mma.sync m16n8k32 s8, ${g.bm}x${g.bn} tiles`
         : `MFMA 16x16x${mfmaK} i8${this.kind === 'cuda' ? ' emulated on CUDA' : ''}`;
     return {
       launches: [q.launch, { fn, grid, block: [g.threads, 1, 1], shared: g.shared, args }, ...sk.sum],
@@ -328,6 +329,29 @@ export class PathPlanner {
         `qs_x_q8 + ${kernel} (${unit}, int8 activations per 32) grid ${gx}x${gy}x${splits} block ${g.threads} ` +
         `shared ${g.shared}${sk.sum.length ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
     };
+  }
+
+  /**
+   * The int8 matrix-unit kernel for m rows. CUDA: by the shortest of 16, 32 and 64 rows that holds m,
+   * the format's tile (int8MmaTiles) or the default 16x256 / 32x256 / 64x128; above 64 the 128 x 128
+   * tile; QS_MMA_I8_TILE forces one. A 128-row tile at m = 16 has half its warps decode weights for
+   * rows that do not exist, and each decoded fragment feeds one matrix operation of four; the short
+   * tiles put the warps along n. (H200, n = 4096, k = 14336, hot, Q4_0: 27.5 us at m = 16 on 16x256
+   * against 45.6 on 128x128; 55.4 against 64.8 at m = 64 on 64x128.)
+   */
+  private mmaI8KernelFor(type: number, m: number): MmaI8Kernel {
+    if (this.mmaI8Kernel !== 'qs_mma_i8') return this.mmaI8Kernel;
+    const own = gpuFormat(type)?.int8MmaTiles ?? {};
+    const tile: Int8MmaTile =
+      this.config.mmaI8Tile ??
+      (m <= 16
+        ? (own[16] ?? '16x256')
+        : m <= 32
+          ? (own[32] ?? '32x256')
+          : m <= 64
+            ? (own[64] ?? '64x128')
+            : '128x128');
+    return tile === '128x128' ? 'qs_mma_i8' : `qs_mma_i8_${tile}`;
   }
 
   /** Float32 activations, m > 8: shared-memory tiles, float32 FMA. */
