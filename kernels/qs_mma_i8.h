@@ -4,8 +4,12 @@
 //   QS_EXTERN __global__ void qs_mma_i8(const qs_i8* xq, const float2* xd, const qs_u8* w, float* y,
 //                                       int m, int n, int k, int per)
 //
+// (and qs_mma_i8_64x256, _64x128, _32x256, _32x128, _16x256 with the same arguments: the shorter tile
+// shapes for m <= 64, qs_i8_shape below; each reports its own BM, BN and shared bytes through its
+// <name>_geometry. What follows describes qs_mma_i8.)
+//
 // Launch geometry:
-//   grid  = (ceil(n / 128), ceil(m / 128), splits)            (QS_I8_BN = QS_I8_BM = 128)
+//   grid  = (ceil(n / BN), ceil(m / BM), splits)              (qs_mma_i8: QS_I8_BN = QS_I8_BM = 128)
 //   block = 256 threads (QS_I8_NT; 8 warps: 2 along m x 4 along n, 64 x 32 outputs per warp)
 //   dynamic shared memory = QS_I8_SMEM bytes, no static shared memory; above 48 KiB, so set
 //   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (the app's cuda-runtime launch() does it):
