@@ -21,18 +21,30 @@ function skipped(v: unknown): boolean {
 }
 
 /** The pieces of JSON.stringify(value, null, 2); their concatenation is exactly that string. */
-export function* jsonChunks(value: unknown, depth = 0): Generator<string> {
-  const pad = INDENT.repeat(depth);
+export function jsonChunks(value: unknown): Generator<string> {
+  return chunks(value, true, 0);
+}
+
+/** The pieces of JSON.stringify(value) (no indentation), streamed like jsonChunks. */
+export function compactJsonChunks(value: unknown): Generator<string> {
+  return chunks(value, false, 0);
+}
+
+/** pretty: JSON.stringify's 2-space layout (a newline and the indent before each member), else none */
+function* chunks(value: unknown, pretty: boolean, depth: number): Generator<string> {
+  const pad = pretty ? INDENT.repeat(depth) : '';
+  const open = pretty ? `\n${pad}${INDENT}` : ''; // before each member
+  const close = pretty ? `\n${pad}` : ''; // before the closing bracket
   if (depth < STREAM_DEPTH && isIterable(value) && typeof value !== 'string') {
     let first = true;
     for (const el of value) {
-      yield first ? `[\n${pad}${INDENT}` : `,\n${pad}${INDENT}`;
+      yield `${first ? '[' : ','}${open}`;
       first = false;
       // JSON.stringify writes undefined and functions inside arrays as null.
       if (skipped(el)) yield 'null';
-      else yield* jsonChunks(el, depth + 1);
+      else yield* chunks(el, pretty, depth + 1);
     }
-    yield first ? '[]' : `\n${pad}]`;
+    yield first ? '[]' : `${close}]`;
     return;
   }
   if (
@@ -44,48 +56,20 @@ export function* jsonChunks(value: unknown, depth = 0): Generator<string> {
     let first = true;
     for (const [k, v] of Object.entries(value)) {
       if (skipped(v)) continue;
-      yield `${first ? '{' : ','}\n${pad}${INDENT}${JSON.stringify(k)}: `;
+      yield `${first ? '{' : ','}${open}${JSON.stringify(k)}:${pretty ? ' ' : ''}`;
       first = false;
-      yield* jsonChunks(v, depth + 1);
+      yield* chunks(v, pretty, depth + 1);
     }
-    yield first ? '{}' : `\n${pad}}`;
+    yield first ? '{}' : `${close}}`;
+    return;
+  }
+  if (!pretty) {
+    yield JSON.stringify(value) ?? 'null';
     return;
   }
   const s = JSON.stringify(value, null, 2) ?? 'null';
   // JSON text never holds a raw newline inside a string, so each newline starts a new line.
   yield depth === 0 ? s : s.replace(/\n/g, `\n${pad}`);
-}
-
-/** The pieces of JSON.stringify(value) (no indentation), streamed like jsonChunks. */
-export function* compactJsonChunks(value: unknown, depth = 0): Generator<string> {
-  if (depth < STREAM_DEPTH && isIterable(value) && typeof value !== 'string') {
-    let first = true;
-    for (const el of value) {
-      yield first ? '[' : ',';
-      first = false;
-      if (skipped(el)) yield 'null';
-      else yield* compactJsonChunks(el, depth + 1);
-    }
-    yield first ? '[]' : ']';
-    return;
-  }
-  if (
-    depth < STREAM_DEPTH &&
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
-  ) {
-    let first = true;
-    for (const [k, v] of Object.entries(value)) {
-      if (skipped(v)) continue;
-      yield `${first ? '{' : ','}${JSON.stringify(k)}:`;
-      first = false;
-      yield* compactJsonChunks(v, depth + 1);
-    }
-    yield first ? '{}' : '}';
-    return;
-  }
-  yield JSON.stringify(value) ?? 'null';
 }
 
 export interface Sink {

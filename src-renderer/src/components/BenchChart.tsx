@@ -1,21 +1,13 @@
 import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { PEER_SERIES, benchChart, peerSourceLine } from '../../../src-shared/bench-chart';
-import { rotatedLabelHeight, rotatedLabelLeft } from '../lib/charts';
+import { axis, rotatedLabelHeight, rotatedLabelLeft, tooltipStyle } from '../lib/charts';
 import { fmtUs } from '../lib/format';
 import type { BenchRecordData } from '../../../src-shared/contract';
 
 /** ours in the accent and distinct hues; the peer's in the muted colour, as a baseline */
 const OURS_COLORS = ['var(--accent)', '#7b4fd6', '#1a7f37', '#b35900', '#0e7490', '#be185d'];
 const PEER_COLOR = 'var(--muted)';
-
-const tooltipStyle = {
-  background: 'var(--panel)',
-  border: '1px solid var(--border)',
-  color: 'var(--fg)',
-  fontSize: 12,
-};
-const axis = { fontSize: 11, stroke: 'var(--muted)' };
 
 function tickUs(v: number): string {
   return v >= 1000 ? `${v / 1000} ms` : String(v);

@@ -30,6 +30,8 @@ import {
   rotatedLabelLeft,
   shortTensor,
   typeColor,
+  tooltipStyle,
+  axis,
 } from '../lib/charts';
 import { fmtNum, fmtRate, fmtUs } from '../lib/format';
 import { isActive } from '../lib/runState';
@@ -39,14 +41,6 @@ import type { DeviceSummary } from '../../../src-shared/contract';
 
 /** the roofs' strokes: the first in the muted text colour, others in distinct hues */
 const ROOF_COLORS = ['var(--muted)', '#b35900', '#7b4fd6', '#1a7f37'];
-
-const tooltipStyle = {
-  background: 'var(--panel)',
-  border: '1px solid var(--border)',
-  color: 'var(--fg)',
-  fontSize: 12,
-};
-const axis = { fontSize: 11, stroke: 'var(--muted)' };
 
 function ChartCard({
   title,

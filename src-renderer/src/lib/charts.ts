@@ -1,4 +1,4 @@
-/** Data shaping for the bandwidth / batch / roofline / fused-vs-unfused charts (pure, unit-tested). */
+/** Data shaping for the bandwidth / batch / roofline / fused-vs-unfused charts (pure, unit-tested), and their shared styling. */
 import type { DeviceSummary, TensorResult } from '../../../src-shared/contract';
 
 /** Fixed colours per format so every chart agrees. */
@@ -236,3 +236,12 @@ export function rotatedLabelLeft(first: string | undefined, angleDeg = 35, maxPx
   const px = first.length * 6.5 * Math.cos((angleDeg * Math.PI) / 180) - 40;
   return Math.round(Math.min(maxPx, Math.max(8, px)));
 }
+
+/** The recharts styling every chart of the app shares: the tooltip box and the axes, in theme colours. */
+export const tooltipStyle = {
+  background: 'var(--panel)',
+  border: '1px solid var(--border)',
+  color: 'var(--fg)',
+  fontSize: 12,
+};
+export const axis = { fontSize: 11, stroke: 'var(--muted)' };
