@@ -536,5 +536,7 @@ QS_EXTERN __global__ void __launch_bounds__(256)
 #include "qs_small_q8.h"
 // int8 activations on the matrix units (CUDA sm_80+, m > 8): qs_mma_i8
 #include "qs_mma_i8.h"
+// the same on Hopper's warpgroup matrix units (sm_90a)
+#include "qs_wgmma_i8.h"
 // the same on AMD CDNA's int8 MFMA (gfx90a, gfx94x; emulated on CUDA and the CPU with QS_MFMA_I8_EMULATE)
 #include "qs_mfma_i8.h"

@@ -1,13 +1,13 @@
 // Ahead-of-time build of the kernel sources (kernels/*.cu, sharing kernels/qs_port.h) into code
-// objects: nvcc -> <name>.sm_80.cubin, <name>.sm_90.cubin, <name>.compute_90.ptx; hipcc (AMD
-// platform) -> <name>.gfx90a.hsaco, <name>.gfx1030.hsaco; all in build/kernels with a manifest.json
-// (file, arch, compiler + version, source and header sha256). The app compiles at run time with
-// nvrtc/hiprtc; these files are for checking that the sources build with the offline toolchains,
+// objects: nvcc -> <name>.sm_80.cubin, <name>.sm_90a.cubin (Hopper, with its wgmma kernel),
+// <name>.compute_90.ptx; hipcc (AMD platform) -> <name>.gfx90a.hsaco, <name>.gfx1030.hsaco; all in
+// build/kernels with a manifest.json (file, arch, compiler + version, source and header sha256). The
+// app compiles at run time with nvrtc/hiprtc; these files are for checking that the sources build with the offline toolchains,
 // and for shipping prebuilt objects.
 //
 // Hand-written (no build tool in the project drives nvcc/hipcc); plain Node, no dependencies.
 //
-// Usage: node scripts/build-kernels.mjs [--only cuda|hip] [--arch sm_80,sm_90,compute_90,gfx90a,...]
+// Usage: node scripts/build-kernels.mjs [--only cuda|hip] [--arch sm_80,sm_90a,compute_90,gfx90a,...]
 //          [--src kernels|file.cu,...] [--out build/kernels] [--nvcc PATH] [--hipcc PATH]
 //          [--jobs N] [--force] [--require]
 // A missing compiler is reported and skipped (exit 0) unless --require is given (exit 1).
@@ -29,7 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DEFAULT_ARCHS = { cuda: ['sm_80', 'sm_90', 'compute_90'], hip: ['gfx90a', 'gfx1030'] };
+const DEFAULT_ARCHS = { cuda: ['sm_80', 'sm_90a', 'compute_90'], hip: ['gfx90a', 'gfx1030'] };
 const COMPILE_TIMEOUT_MS = 600_000;
 const HEADER_EXT = /\.(h|hpp|cuh|inc)$/;
 
@@ -112,7 +112,7 @@ function parseArgs(argv) {
   return o;
 }
 
-/** sm_80 -> cubin, compute_90 -> ptx (cuda); gfx90a -> hsaco (hip). */
+/** sm_80, sm_90a -> cubin, compute_90 -> ptx (cuda); gfx90a -> hsaco (hip). */
 function classifyArch(a) {
   if (/^sm_\d{2,3}[af]?$/.test(a)) return { toolchain: 'cuda', kind: 'cubin' };
   if (/^compute_\d{2,3}[af]?$/.test(a)) return { toolchain: 'cuda', kind: 'ptx' };

@@ -33,12 +33,16 @@ interface FakeOpts {
   launchError?: boolean;
   /** the next launches of the matmul fail as a kernel that wrote out of bounds does: the context is lost */
   lostLaunches?: number;
+  /** entry points the module lacks (as a build without sm_90a lacks qs_wgmma_i8) */
+  missing?: string[];
 }
 
 class FakeRuntime implements GpuRuntime {
   readonly kind = 'cuda' as const;
   live = new Map<bigint, number>();
   launches: string[] = [];
+  /** the target of every compile */
+  archs: string[] = [];
   next = 0x1000n;
   constructor(private o: FakeOpts = {}) {}
   deviceCount() {
@@ -83,13 +87,16 @@ class FakeRuntime implements GpuRuntime {
     // qs_mfma_i8_geometry (the AMD int8 kernel, emulated on CUDA): one block per CU
     if (this.launches.at(-1) === 'qs_mfma_i8_geometry' && dst instanceof Int32Array)
       dst.set([37888, 1, 128, 128, 128, 256]);
+    if (this.launches.at(-1) === 'qs_wgmma_i8_geometry' && dst instanceof Int32Array)
+      dst.set([157696, 1, 128, 128, 128, 256]);
     // what qs_q8_geometry writes for a Q4_0 module: the type id, rows then warps per block for m = 1..8
     if (this.launches.at(-1) === 'qs_q8_geometry' && dst instanceof Int32Array)
       dst.set([GgmlType.Q4_0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 2, 2, 2, 2, 2, 2, 2]);
   }
   copyDeviceToDevice() {}
   memset8() {}
-  compile(): Uint8Array {
+  compile(_src: string, _file: string, opts: { arch: string }): Uint8Array {
+    this.archs.push(opts.arch);
     if (this.o.compileError) throw new GpuError('nvrtcCompileProgram(q4_0.cu)', 6, this.o.compileError);
     return new Uint8Array([1, 2, 3]);
   }
@@ -100,6 +107,8 @@ class FakeRuntime implements GpuRuntime {
     return { source };
   }
   getFunction(_m: unknown, name: string) {
+    if (this.o.missing?.includes(name))
+      throw new GpuError('cuModuleGetFunction', 500, 'CUDA_ERROR_NOT_FOUND');
     return { name };
   }
   resets = 0;
@@ -315,7 +324,7 @@ describe('generic GPU backend', () => {
     expect(planner('gfx90a', { QS_HIP_MFMA_I8: '0' }).hasMmaI8).toBe(false);
   });
 
-  it('QS_MMA_I8_TILE forces the int8 matrix-unit tile shape; a bad value is refused when the session opens', async () => {
+  it('QS_MMA_I8_TILE forces the int8 matrix-unit tile shape (wgmma: the sm_90a warpgroup kernel); a bad value is refused when the session opens', async () => {
     const before = process.env.QS_MMA_I8_TILE;
     try {
       process.env.QS_MMA_I8_TILE = '128x128';
@@ -336,9 +345,30 @@ describe('generic GPU backend', () => {
       expect(rt2.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x128']);
       lw2.dispose();
       await s2.close();
+      // Hopper's warpgroup kernel: only on request, from the sm_90a build; a module without it is the
+      // tensor's error, naming why
+      process.env.QS_MMA_I8_TILE = 'wgmma';
+      const rt3 = new FakeRuntime();
+      const s3 = await backendWith(rt3).open(0);
+      const lw3 = await s3.load(w);
+      expect((await s3.run(lw3, new Float32Array(100 * K), 100)).detail).toMatch(
+        /qs_wgmma_i8 \(wgmma m64n128k32 s8, 128x128 tiles/,
+      );
+      expect(rt3.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_wgmma_i8']);
+      expect(rt3.archs).toEqual(['sm_90a']);
+      lw3.dispose();
+      await s3.close();
+      const rt4 = new FakeRuntime({ missing: ['qs_wgmma_i8'] });
+      const s4 = await backendWith(rt4).open(0);
+      const lw4 = await s4.load(w);
+      await expect(s4.run(lw4, new Float32Array(100 * K), 100)).rejects.toThrow(
+        /QS_MMA_I8_TILE=wgmma: this Q4_0 module has no qs_wgmma_i8 \(it needs sm_90a/,
+      );
+      lw4.dispose();
+      await s4.close();
       process.env.QS_MMA_I8_TILE = '48x128';
       await expect(backendWith(new FakeRuntime()).open(0)).rejects.toThrow(
-        /^QS_MMA_I8_TILE: expected one of 128x128, 64x256, 64x128, 32x256, 32x128, 16x256, got '48x128'$/,
+        /^QS_MMA_I8_TILE: expected one of 128x128, 64x256, 64x128, 32x256, 32x128, 16x256, wgmma, got '48x128'$/,
       );
     } finally {
       if (before === undefined) delete process.env.QS_MMA_I8_TILE;
@@ -540,7 +570,7 @@ describe('generic GPU backend', () => {
     await s.close();
   });
 
-  it('prebuilt code objects are used only when build/kernels/manifest.json matches the sources', async () => {
+  it('prebuilt code objects (an sm_90 device takes the sm_90a build) are used only when build/kernels/manifest.json matches the sources', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-prebuilt-'));
     try {
       const src = kernelSourceFor(GgmlType.Q4_0)!.source;
@@ -548,23 +578,23 @@ describe('generic GPU backend', () => {
       const h = crypto.createHash('sha256'); // scripts/build-kernels.mjs headersHash
       for (const name of Object.keys(KERNEL_HEADERS).sort())
         h.update(name).update('\0').update(KERNEL_HEADERS[name]).update('\0');
-      const entry = { file: 'q4_0.sm_90.cubin', sourceSha256: sha(src), headersSha256: h.digest('hex') };
-      fs.writeFileSync(path.join(dir, 'q4_0.sm_90.cubin'), 'CUBIN');
-      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90.cubin', src)).toBe(false); // no manifest
+      const entry = { file: 'q4_0.sm_90a.cubin', sourceSha256: sha(src), headersSha256: h.digest('hex') };
+      fs.writeFileSync(path.join(dir, 'q4_0.sm_90a.cubin'), 'CUBIN');
+      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90a.cubin', src)).toBe(false); // no manifest
       fs.writeFileSync(
         path.join(dir, 'manifest.json'),
         JSON.stringify({ entries: [{ ...entry, sourceSha256: 'old' }] }),
       );
-      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90.cubin', src)).toBe(false); // stale
+      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90a.cubin', src)).toBe(false); // stale
       fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ entries: [entry] }));
-      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90.cubin', src)).toBe(true);
+      expect(prebuiltIsCurrent(dir, 'q4_0.sm_90a.cubin', src)).toBe(true);
       const s = await createGpuBackend('cuda', () => new FakeRuntime(), {
         cacheDir: null,
         prebuiltDir: dir,
       }).open(0);
       const lw = await s.load(w);
       expect((await s.run(lw, new Float32Array(K), 1)).detail).toContain(
-        `prebuilt:${path.join(dir, 'q4_0.sm_90.cubin')}`,
+        `prebuilt:${path.join(dir, 'q4_0.sm_90a.cubin')}`,
       );
       await s.close();
     } finally {

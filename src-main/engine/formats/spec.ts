@@ -17,8 +17,12 @@ import type { FieldsSpec } from './fields';
  */
 export type GpuPath = 'f32' | 'int8' | 'int8-mma' | 'mma';
 
-/** The CUDA int8 matrix-unit tile shapes (rows x columns of y per block), each its own kernel. */
-export const INT8_MMA_TILES = ['128x128', '64x256', '64x128', '32x256', '32x128', '16x256'] as const;
+/**
+ * The CUDA int8 matrix-unit tile shapes (rows x columns of y per block), each its own kernel; 'wgmma' is
+ * the 128 x 128 tile on Hopper's warpgroup matrix units (qs_wgmma_i8, sm_90a, formats with one scale per
+ * 32 elements).
+ */
+export const INT8_MMA_TILES = ['128x128', '64x256', '64x128', '32x256', '32x128', '16x256', 'wgmma'] as const;
 export type Int8MmaTile = (typeof INT8_MMA_TILES)[number];
 
 export interface GpuSupport {

@@ -20,7 +20,8 @@ import type { GpuFunction, GpuModule, GpuRuntime } from './runtime';
  * The int8 matrix-unit kernels: mma.sync on CUDA (qs_mma_i8: 128 x 128 tiles; qs_mma_i8_<rows>x<cols>:
  * the shorter tiles), MFMA on AMD CDNA (qs_mfma_i8).
  */
-export type MmaI8Kernel = 'qs_mma_i8' | `qs_mma_i8_${Exclude<Int8MmaTile, '128x128'>}` | 'qs_mfma_i8';
+export type MmaI8Kernel =
+  'qs_mma_i8' | `qs_mma_i8_${Exclude<Int8MmaTile, '128x128' | 'wgmma'>}` | 'qs_wgmma_i8' | 'qs_mfma_i8';
 
 /** an int8 matrix-unit kernel's launch facts (qs_mma_i8_geometry, qs_mfma_i8_geometry) */
 export interface MmaI8Geometry {
@@ -92,7 +93,9 @@ export class KernelCache {
     const key = `${src.stem}:${JSON.stringify(defines)}`;
     const hit = this.modules.get(key);
     if (hit) return hit;
-    const arch = this.arch;
+    // Hopper's architecture-specific instructions (wgmma, in qs_wgmma_i8) need the sm_90a target; its
+    // code runs on sm_90 devices only, which is the device it is built for
+    const arch = this.kind === 'cuda' && this.arch === 'sm_90' ? 'sm_90a' : this.arch;
     let image: Uint8Array | null = null;
     let origin = '';
     const prebuiltDir = this.config.prebuiltDir;
@@ -147,6 +150,16 @@ export class KernelCache {
     const entry: ModuleEntry = { mod, fns: new Map(), origin };
     this.modules.set(key, entry);
     return entry;
+  }
+
+  /** Whether the module has this entry point (some are built only for some targets: qs_wgmma_i8). */
+  has(entry: ModuleEntry, name: string): boolean {
+    try {
+      this.fn(entry, name);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   fn(entry: ModuleEntry, name: string): GpuFunction {

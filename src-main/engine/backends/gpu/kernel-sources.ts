@@ -3,9 +3,9 @@
  * stem and its paths come from the format registry (FormatSpec.gpu); this module maps a stem to the
  * source text. One source per format (<stem>.cu), which includes the format's traits header (<stem>.h:
  * block layout, decoders, launch geometry; qs_format.h lists what it defines) and the shared kernels of
- * kernels/qs_kernels.h (which includes the int8-activation kernels of qs_q8.h, qs_small_q8.h and
- * qs_mma_i8.h, and the AMD matrix-unit kernels of qs_mfma.h and qs_mfma_i8.h) over the portability
- * header qs_port.h.
+ * kernels/qs_kernels.h (which includes the int8-activation kernels of qs_q8.h, qs_small_q8.h,
+ * qs_mma_i8.h and qs_wgmma_i8.h, and the AMD matrix-unit kernels of qs_mfma.h and qs_mfma_i8.h) over
+ * the portability header qs_port.h.
  */
 import { formatSpec } from '../../formats/registry';
 import portH from '../../../../kernels/qs_port.h?raw';
@@ -15,6 +15,7 @@ import kernelsH from '../../../../kernels/qs_kernels.h?raw';
 import q8H from '../../../../kernels/qs_q8.h?raw';
 import smallQ8H from '../../../../kernels/qs_small_q8.h?raw';
 import mmaI8H from '../../../../kernels/qs_mma_i8.h?raw';
+import wgmmaI8H from '../../../../kernels/qs_wgmma_i8.h?raw';
 import mfmaH from '../../../../kernels/qs_mfma.h?raw';
 import mfmaI8H from '../../../../kernels/qs_mfma_i8.h?raw';
 import hostH from '../../../../kernels/qs_host.h?raw';
@@ -83,6 +84,7 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_q8.h': q8H,
   'qs_small_q8.h': smallQ8H,
   'qs_mma_i8.h': mmaI8H,
+  'qs_wgmma_i8.h': wgmmaI8H,
   'qs_mfma.h': mfmaH,
   'qs_mfma_i8.h': mfmaI8H,
   // CPU stand-ins for the host tests (QS_HOST); listed so the prebuilt manifest's header hash matches

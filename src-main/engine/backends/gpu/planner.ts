@@ -8,6 +8,7 @@ import type { DeviceInfo, KernelPath, PathChoice } from '../types';
 import { customKernelLabel, type GpuSessionConfig } from './config';
 import type { Int8MmaTile } from '../../formats/spec';
 import { gpuFormat } from './formats';
+import { typeName } from '../../ggml-types';
 import type { KernelCache, MmaI8Kernel, ModuleEntry } from './kernel-cache';
 import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
 import { WEIGHT_PAD, type DeviceMemory } from './memory';
@@ -285,7 +286,7 @@ export class PathPlanner {
     const { w, m } = io;
     const { n, k } = w;
     const entry = this.kernels.module(w.type);
-    const kernel = this.mmaI8KernelFor(w.type, m);
+    const kernel = this.mmaI8KernelFor(w.type, m, entry);
     const fn = this.kernels.fn(entry, kernel);
     const g = this.kernels.mmaI8Geometry(entry, kernel);
     const q = this.quantizeActivations(entry, io);
@@ -320,9 +321,11 @@ export class PathPlanner {
           ? 32
           : 16;
     const unit =
-      kernel !== 'qs_mfma_i8'
-        ? `mma.sync m16n8k32 s8, ${g.bm}x${g.bn} tiles`
-        : `MFMA 16x16x${mfmaK} i8${this.kind === 'cuda' ? ' emulated on CUDA' : ''}`;
+      kernel === 'qs_mfma_i8'
+        ? `MFMA 16x16x${mfmaK} i8${this.kind === 'cuda' ? ' emulated on CUDA' : ''}`
+        : kernel === 'qs_wgmma_i8'
+          ? `wgmma m64n128k32 s8, ${g.bm}x${g.bn} tiles`
+          : `mma.sync m16n8k32 s8, ${g.bm}x${g.bn} tiles`;
     return {
       launches: [q.launch, { fn, grid, block: [g.threads, 1, 1], shared: g.shared, args }, ...sk.sum],
       detail:
@@ -334,16 +337,22 @@ export class PathPlanner {
   /**
    * The int8 matrix-unit kernel for m rows. CUDA: by the shortest of 16, 32 and 64 rows that holds m,
    * the format's tile (int8MmaTiles) or the default 16x256 / 32x256 / 64x128; above 64 the 128 x 128
-   * tile; QS_MMA_I8_TILE forces one. A 128-row tile at m = 16 has half its warps decode weights for
-   * rows that do not exist, and each decoded fragment feeds one matrix operation of four; the short
-   * tiles put the warps along n. (H200, n = 4096, k = 14336, hot, Q4_0: 27.5 us at m = 16 on 16x256
-   * against 45.6 on 128x128; 55.4 against 64.8 at m = 64 on 64x128.)
+   * tile; QS_MMA_I8_TILE forces one ('wgmma': Hopper's warpgroup kernel qs_wgmma_i8, where the module has
+   * it; slower than the 128 x 128 tile today, docs/design.md). A 128-row tile at m = 16 has half its
+   * warps decode weights for rows that do not exist, and each decoded fragment feeds one matrix
+   * operation of four; the short tiles put the warps along n. (H200, n = 4096, k = 14336, hot, Q4_0:
+   * 27.5 us at m = 16 on 16x256 against 45.6 on 128x128; 55.4 against 64.8 at m = 64 on 64x128.)
    */
-  private mmaI8KernelFor(type: number, m: number): MmaI8Kernel {
+  private mmaI8KernelFor(type: number, m: number, entry: ModuleEntry): MmaI8Kernel {
     if (this.mmaI8Kernel !== 'qs_mma_i8') return this.mmaI8Kernel;
     const own = gpuFormat(type)?.int8MmaTiles ?? {};
+    const forced = this.config.mmaI8Tile;
+    if (forced === 'wgmma' && !this.kernels.has(entry, 'qs_wgmma_i8'))
+      throw new Error(
+        `QS_MMA_I8_TILE=wgmma: this ${typeName(type)} module has no qs_wgmma_i8 (it needs sm_90a and a format with one scale per 32 elements)`,
+      );
     const tile: Int8MmaTile =
-      this.config.mmaI8Tile ??
+      forced ??
       (m <= 16
         ? (own[16] ?? '16x256')
         : m <= 32
@@ -351,7 +360,7 @@ export class PathPlanner {
           : m <= 64
             ? (own[64] ?? '64x128')
             : '128x128');
-    return tile === '128x128' ? 'qs_mma_i8' : `qs_mma_i8_${tile}`;
+    return tile === 'wgmma' ? 'qs_wgmma_i8' : tile === '128x128' ? 'qs_mma_i8' : `qs_mma_i8_${tile}`;
   }
 
   /** Float32 activations, m > 8: shared-memory tiles, float32 FMA. */
