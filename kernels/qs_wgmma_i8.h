@@ -7,9 +7,10 @@
 //
 // The same arguments, grid and split-K contract as qs_mma_i8 (kernels/qs_mma_i8.h): grid = (ceil(n / 128),
 // ceil(m / 128), splits), block = 256 threads, dynamic shared memory from qs_wgmma_i8_geometry. Built only
-// where the compiler targets sm_90a (the backend compiles for sm_90a on sm_90 devices); elsewhere the entry
-// is absent. The planner takes it only when asked (QS_MMA_I8_TILE=wgmma): measured on the H200 it is
-// slower than qs_mma_i8's 128 x 128 tile (docs/design.md, "The warpgroup kernel").
+// where the compiler targets sm_90a (the backend compiles for sm_90a on sm_90 devices) and with
+// QS_WGMMA_I8=1, which the backend defines only when the kernel is asked for (QS_MMA_I8_TILE=wgmma):
+// measured on the H200 it is slower than qs_mma_i8's 128 x 128 tile (docs/design.md, "The warpgroup
+// kernel"), and it makes every module's compile about half as long again. Elsewhere the entry is absent.
 //
 // Method. The roles of the mma.sync kernel are swapped: the weights are the matrix-unit's A operand, in
 // registers, and the activations its B operand, read from shared memory by the unit itself. Each of the
@@ -28,7 +29,7 @@
 // (mma.sync m16n8k4, with the weights' offsets as A and the activation sums as B).
 #pragma once
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || defined(__CUDA_ARCH_FEAT_SM90_ALL))
-#if defined(QS_I8_NV) && !defined(QS_I8_SPLIT16)
+#if defined(QS_I8_NV) && !defined(QS_I8_SPLIT16) && defined(QS_WGMMA_I8) && QS_WGMMA_I8
 
 #define QS_WG_BM 128 // activation rows per block (the wgmma N)
 #define QS_WG_BN 128 // weight rows per block (64 per warpgroup, the wgmma M)
@@ -258,5 +259,5 @@ QS_EXTERN __global__ void qs_wgmma_i8_geometry(int* out) {
   out[5] = 256;
 }
 
-#endif // QS_I8_NV && !QS_I8_SPLIT16
+#endif // QS_I8_NV && !QS_I8_SPLIT16 && QS_WGMMA_I8
 #endif // QS_CUDA sm_90a

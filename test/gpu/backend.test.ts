@@ -41,7 +41,7 @@ class FakeRuntime implements GpuRuntime {
   readonly kind = 'cuda' as const;
   live = new Map<bigint, number>();
   launches: string[] = [];
-  /** the target of every compile */
+  /** the target of every compile, and QS_WGMMA_I8 where it was defined */
   archs: string[] = [];
   next = 0x1000n;
   constructor(private o: FakeOpts = {}) {}
@@ -95,8 +95,8 @@ class FakeRuntime implements GpuRuntime {
   }
   copyDeviceToDevice() {}
   memset8() {}
-  compile(_src: string, _file: string, opts: { arch: string }): Uint8Array {
-    this.archs.push(opts.arch);
+  compile(_src: string, _file: string, opts: { arch: string; defines?: Record<string, number> }): Uint8Array {
+    this.archs.push(opts.arch + (opts.defines?.QS_WGMMA_I8 ? ' QS_WGMMA_I8' : ''));
     if (this.o.compileError) throw new GpuError('nvrtcCompileProgram(q4_0.cu)', 6, this.o.compileError);
     return new Uint8Array([1, 2, 3]);
   }
@@ -335,6 +335,7 @@ describe('generic GPU backend', () => {
         /qs_mma_i8 \(mma\.sync m16n8k32 s8, 128x128 tiles/,
       );
       expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']);
+      expect(rt.archs).toEqual(['sm_90a']); // sm_90 devices get sm_90a code, the warpgroup kernel left out
       lw.dispose();
       await s.close();
       process.env.QS_MMA_I8_TILE = '32x128';
@@ -355,7 +356,7 @@ describe('generic GPU backend', () => {
         /qs_wgmma_i8 \(wgmma m64n128k32 s8, 128x128 tiles/,
       );
       expect(rt3.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_wgmma_i8']);
-      expect(rt3.archs).toEqual(['sm_90a']);
+      expect(rt3.archs).toEqual(['sm_90a QS_WGMMA_I8']); // compiled in only when asked for
       lw3.dispose();
       await s3.close();
       const rt4 = new FakeRuntime({ missing: ['qs_wgmma_i8'] });

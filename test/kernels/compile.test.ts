@@ -319,27 +319,31 @@ describe('the AMD int8 MFMA kernel (qs_mfma_i8) for gfx940 and emulated for sm_9
 });
 
 // Hopper's warpgroup kernel (kernels/qs_wgmma_i8.h) exists only in sm_90a code (wgmma is an
-// architecture-specific instruction) and only for formats with one scale per 32 elements.
+// architecture-specific instruction), only for formats with one scale per 32 elements, and only with
+// QS_WGMMA_I8=1 (the backend asks for it when QS_MMA_I8_TILE=wgmma).
 describe('the warpgroup int8 kernel (qs_wgmma_i8) for sm_90a', () => {
-  const build = (stem: string, arch: string) => {
-    const out = path.join(work, `${stem}.wg.${arch}.cubin`);
-    const r = spawnSync(
-      nvcc!,
-      ['-cubin', `-arch=${arch}`, '-O3', '-std=c++17', '-o', out, path.join(ROOT, 'kernels', `${stem}.cu`)],
-      { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
-    );
+  const build = (stem: string, arch: string, on: boolean) => {
+    const out = path.join(work, `${stem}.wg${on ? 1 : 0}.${arch}.cubin`);
+    const src = path.join(ROOT, 'kernels', `${stem}.cu`);
+    const flags = on ? ['-DQS_WGMMA_I8=1'] : [];
+    const r = spawnSync(nvcc!, ['-cubin', `-arch=${arch}`, '-O3', '-std=c++17', ...flags, '-o', out, src], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     return readFileSync(out);
   };
 
   it.skipIf(!nvcc)(
-    'is in the sm_90a build of Q4_0 with its launch facts, absent from sm_90 and from Q6_K (a scale per 16)',
+    'is in the sm_90a build of Q4_0 asked for it, with its launch facts; not without the define, for sm_90, or for Q6_K',
     () => {
-      const q40 = build('q4_0', 'sm_90a');
+      const q40 = build('q4_0', 'sm_90a', true);
       expect(q40.includes('qs_wgmma_i8_geometry')).toBe(true);
       expect(q40.includes('qs_mma_i8_16x256')).toBe(true); // the mma.sync tiles stay beside it
-      expect(build('q4_0', 'sm_90').includes('qs_wgmma_i8')).toBe(false);
-      const q6k = build('q6_k', 'sm_90a');
+      expect(build('q4_0', 'sm_90a', false).includes('qs_wgmma_i8')).toBe(false);
+      expect(build('q4_0', 'sm_90', true).includes('qs_wgmma_i8')).toBe(false);
+      const q6k = build('q6_k', 'sm_90a', true);
       expect(q6k.includes('qs_wgmma_i8')).toBe(false);
       expect(q6k.includes('qs_mma_i8_geometry')).toBe(true);
     },
