@@ -151,6 +151,41 @@ static_assert((qs_i8_shape<1, 1>::BM & (qs_i8_shape<1, 1>::BM - 1)) == 0, "BM an
 static_assert(qs_i8_shape<2, 4>::BM == QS_I8_BM && qs_i8_shape<2, 4>::BN == QS_I8_BN &&
                   qs_i8_shape<2, 4>::SMEM == QS_I8_SMEM, "qs_mma_i8 is the 128 x 128 shape");
 
+// The raw weight bytes of slice st for the block's rows n0 .. n0 + BN - 1: each row's 16-byte-aligned
+// spans covering the parts of the blocks the slice needs (the format's qs_i8_piece), copied with cp.async
+// into swa (shared, row stride QS_I8_RS) by the block's QS_I8_NT threads. qs_mma_i8 and qs_wgmma_i8.
+template <int BN>
+__device__ __forceinline__ void qs_i8_copy_weights(qs_u32 swa, const qs_u8* __restrict__ w, int n0, int n, qs_i64 rowBytes,
+                                                   int st, int nb, int tid) {
+  for (int idx = tid; idx < BN * QS_I8_NV; idx += QS_I8_NT) {
+    const int r = idx / QS_I8_NV, v = idx - r * QS_I8_NV;
+    if (n0 + r >= n) continue;
+    int rel, len, q;
+    qs_i8_piece(v, st, nb, rel, len, q);
+    const qs_i64 a = (qs_i64)(n0 + r) * rowBytes + rel;
+    const qs_i64 src = (a & ~(qs_i64)15) + 16 * q;
+    if (src < a + len) qs_i8_cp16(swa + r * QS_I8_RS + 16 * v, w + src, 16);
+  }
+}
+// The float scales of slice st from its raw bytes wr (as qs_i8_copy_weights left them) into sc:
+// sc[j * BN + r] the dw of row r and 32-block j; with QS_I8_NSC 2, sc[4 * BN + j * BN + r] the second
+// array (-dmin*min, or the second 16's dw); 0 for rows past n.
+template <int BN>
+__device__ __forceinline__ void qs_i8_decode_scales(const qs_u8* wr, float* sc, int n0, int n, qs_i64 rowBytes, int st, int nb,
+                                                    int tid) {
+#pragma unroll
+  for (int i = 0; i < (4 * BN + QS_I8_NT - 1) / QS_I8_NT; i++) {
+    const int idx = tid + i * QS_I8_NT, r = idx & (BN - 1), j = (int)((unsigned)idx / BN);
+    if (4 * BN % QS_I8_NT != 0 && idx >= 4 * BN) break;
+    float s0 = 0.f, s2 = 0.f;
+    if (n0 + r < n) qs_i8_scale(wr + r * QS_I8_RS, (int)(((qs_i64)(n0 + r) * rowBytes) & 15), st, j, nb, s0, s2);
+    sc[j * BN + r] = s0;
+#if QS_I8_NSC > 1
+    sc[4 * BN + j * BN + r] = s2;
+#endif
+  }
+}
+
 template <int WM, int MT>
 __device__ __forceinline__ void qs_mma_i8_tile(const qs_i8* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,
                                                float* __restrict__ y, int m, int n, int k, int per) {
@@ -196,34 +231,12 @@ __device__ __forceinline__ void qs_mma_i8_tile(const qs_i8* __restrict__ xq, con
       const float2* src = ok ? xd + (qs_i64)(m0 + r) * k32 + k0 / 32 + j : xd;
       qs_i8_cp8(sda + 8 * (j * kBM + r), src, ok ? 8 : 0);
     }
-    // raw weight spans
-    const qs_u32 swa = qs_i8_smaddr(sw + b * kWB);
-    for (int idx = tid; idx < kBN * QS_I8_NV; idx += QS_I8_NT) {
-      const int r = idx / QS_I8_NV, v = idx - r * QS_I8_NV;
-      if (n0 + r >= n) continue;
-      int rel, len, q;
-      qs_i8_piece(v, st, nb, rel, len, q);
-      const qs_i64 a = (qs_i64)(n0 + r) * rowBytes + rel;
-      const qs_i64 src = (a & ~(qs_i64)15) + 16 * q;
-      if (src < a + len) qs_i8_cp16(swa + r * QS_I8_RS + 16 * v, w + src, 16);
-    }
+    qs_i8_copy_weights<kBN>(qs_i8_smaddr(sw + b * kWB), w, n0, n, rowBytes, st, nb, tid);
   };
 
   // ---- decode the float scales of slice st (raw buffer b) into scale buffer sb
   auto scales = [&](int st, int b, int sb) {
-    const qs_u8* wr = sw + b * kWB;
-    float* sc = ssc + sb * QS_I8_NSC * 4 * kBN;
-#pragma unroll
-    for (int i = 0; i < (4 * kBN + QS_I8_NT - 1) / QS_I8_NT; i++) {
-      const int idx = tid + i * QS_I8_NT, r = idx & (kBN - 1), j = (int)((unsigned)idx / kBN);
-      if (4 * kBN % QS_I8_NT != 0 && idx >= 4 * kBN) break;
-      float s0 = 0.f, s2 = 0.f;
-      if (n0 + r < n) qs_i8_scale(wr + r * QS_I8_RS, (int)(((qs_i64)(n0 + r) * rowBytes) & 15), st, j, nb, s0, s2);
-      sc[j * kBN + r] = s0;
-#if QS_I8_NSC > 1
-      sc[4 * kBN + j * kBN + r] = s2;
-#endif
-    }
+    qs_i8_decode_scales<kBN>(sw + b * kWB, ssc + sb * QS_I8_NSC * 4 * kBN, n0, n, rowBytes, st, nb, tid);
   };
 
   float acc[MT][4][4];

@@ -112,30 +112,10 @@ QS_EXTERN __global__ void __launch_bounds__(256, 1)
       const float2* src = ok ? xd + (qs_i64)(m0 + r) * k32 + k0 / 32 + j : xd;
       qs_i8_cp8(sda + 8 * (j * kBM + r), src, ok ? 8 : 0);
     }
-    const qs_u32 swa = qs_i8_smaddr(sw + b * kWB);
-    for (int idx = tid; idx < kBN * QS_I8_NV; idx += 256) {
-      const int r = idx / QS_I8_NV, v = idx - r * QS_I8_NV;
-      if (n0 + r >= n) continue;
-      int rel, len, q;
-      qs_i8_piece(v, st, nb, rel, len, q);
-      const qs_i64 a = (qs_i64)(n0 + r) * rowBytes + rel;
-      const qs_i64 src = (a & ~(qs_i64)15) + 16 * q;
-      if (src < a + len) qs_i8_cp16(swa + r * QS_I8_RS + 16 * v, w + src, 16);
-    }
+    qs_i8_copy_weights<kBN>(qs_i8_smaddr(sw + b * kWB), w, n0, n, rowBytes, st, nb, tid);
   };
   auto scales = [&](int st, int b, int sb) {
-    const qs_u8* wr = sw + b * kWB;
-    float* sc = ssc + sb * QS_I8_NSC * 4 * kBN;
-#pragma unroll
-    for (int i = 0; i < 4 * kBN / 256; i++) {
-      const int idx = tid + i * 256, r = idx & (kBN - 1), j = idx / kBN;
-      float s0 = 0.f, s2 = 0.f;
-      if (n0 + r < n) qs_i8_scale(wr + r * QS_I8_RS, (int)(((qs_i64)(n0 + r) * rowBytes) & 15), st, j, nb, s0, s2);
-      sc[j * kBN + r] = s0;
-#if QS_I8_NSC > 1
-      sc[4 * kBN + j * kBN + r] = s2;
-#endif
-    }
+    qs_i8_decode_scales<kBN>(sw + b * kWB, ssc + sb * QS_I8_NSC * 4 * kBN, n0, n, rowBytes, st, nb, tid);
   };
 
   float acc[16][4];

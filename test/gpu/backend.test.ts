@@ -326,47 +326,35 @@ describe('generic GPU backend', () => {
 
   it('QS_MMA_I8_TILE forces the int8 matrix-unit tile shape (wgmma: the sm_90a warpgroup kernel); a bad value is refused when the session opens', async () => {
     const before = process.env.QS_MMA_I8_TILE;
-    try {
-      process.env.QS_MMA_I8_TILE = '128x128';
-      const rt = new FakeRuntime();
+    // one Q4_0 run at m on a fresh fake runtime with the tile forced
+    const forced = async (tile: string, m: number, opts: FakeOpts = {}) => {
+      process.env.QS_MMA_I8_TILE = tile;
+      const rt = new FakeRuntime(opts);
       const s = await backendWith(rt).open(0);
       const lw = await s.load(w);
-      expect((await s.run(lw, new Float32Array(16 * K), 16)).detail).toMatch(
-        /qs_mma_i8 \(mma\.sync m16n8k32 s8, 128x128 tiles/,
-      );
+      try {
+        return { rt, res: await s.run(lw, new Float32Array(m * K), m) };
+      } finally {
+        lw.dispose();
+        await s.close();
+      }
+    };
+    try {
+      const { rt, res } = await forced('128x128', 16);
+      expect(res.detail).toMatch(/qs_mma_i8 \(mma\.sync m16n8k32 s8, 128x128 tiles/);
       expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']);
       expect(rt.archs).toEqual(['sm_90a']); // sm_90 devices get sm_90a code, the warpgroup kernel left out
-      lw.dispose();
-      await s.close();
-      process.env.QS_MMA_I8_TILE = '32x128';
-      const rt2 = new FakeRuntime();
-      const s2 = await backendWith(rt2).open(0);
-      const lw2 = await s2.load(w);
-      await s2.run(lw2, new Float32Array(512 * K), 512);
+      const { rt: rt2 } = await forced('32x128', 512);
       expect(rt2.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x128']);
-      lw2.dispose();
-      await s2.close();
       // Hopper's warpgroup kernel: only on request, from the sm_90a build; a module without it is the
       // tensor's error, naming why
-      process.env.QS_MMA_I8_TILE = 'wgmma';
-      const rt3 = new FakeRuntime();
-      const s3 = await backendWith(rt3).open(0);
-      const lw3 = await s3.load(w);
-      expect((await s3.run(lw3, new Float32Array(100 * K), 100)).detail).toMatch(
-        /qs_wgmma_i8 \(wgmma m64n128k32 s8, 128x128 tiles/,
-      );
+      const { rt: rt3, res: res3 } = await forced('wgmma', 100);
+      expect(res3.detail).toMatch(/qs_wgmma_i8 \(wgmma m64n128k32 s8, 128x128 tiles/);
       expect(rt3.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_wgmma_i8']);
       expect(rt3.archs).toEqual(['sm_90a QS_WGMMA_I8']); // compiled in only when asked for
-      lw3.dispose();
-      await s3.close();
-      const rt4 = new FakeRuntime({ missing: ['qs_wgmma_i8'] });
-      const s4 = await backendWith(rt4).open(0);
-      const lw4 = await s4.load(w);
-      await expect(s4.run(lw4, new Float32Array(100 * K), 100)).rejects.toThrow(
+      await expect(forced('wgmma', 100, { missing: ['qs_wgmma_i8'] })).rejects.toThrow(
         /QS_MMA_I8_TILE=wgmma: this Q4_0 module has no qs_wgmma_i8 \(it needs sm_90a/,
       );
-      lw4.dispose();
-      await s4.close();
       process.env.QS_MMA_I8_TILE = '48x128';
       await expect(backendWith(new FakeRuntime()).open(0)).rejects.toThrow(
         /^QS_MMA_I8_TILE: expected one of 128x128, 64x256, 64x128, 32x256, 32x128, 16x256, wgmma, got '48x128'$/,
