@@ -538,5 +538,7 @@ QS_EXTERN __global__ void __launch_bounds__(256)
 #include "qs_mma_i8.h"
 // the same on Hopper's warpgroup matrix units (sm_90a)
 #include "qs_wgmma_i8.h"
+// bfloat16 tiles on Hopper's warpgroup matrix units (sm_90a): qs_wgmma_bf16
+#include "qs_wgmma_bf16.h"
 // the same on AMD CDNA's int8 MFMA (gfx90a, gfx94x; emulated on CUDA and the CPU with QS_MFMA_I8_EMULATE)
 #include "qs_mfma_i8.h"

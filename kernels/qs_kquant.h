@@ -18,13 +18,12 @@
 // 6-bit scale and min of sub-block sub (0..7) from the 12 scale bytes s of a Q4_K/Q5_K block
 // (docs/formats.md, the K-quants' 6-bit scales)
 __device__ __forceinline__ void qs_scale_min_k4(const qs_u8* s, int sub, int& sc, int& mn) {
-  if (sub < 4) {
-    sc = s[sub] & 63;
-    mn = s[sub + 4] & 63;
-  } else {
-    sc = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
-    mn = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-  }
+  // both encodings from the same three bytes, one selected: no branch (a branch in the decode makes the
+  // compiler serialize qs_wgmma_bf16's matrix operations)
+  const int a = s[sub], b = s[sub + 4], c = s[(sub - 4) & 7];
+  const bool low = sub < 4;
+  sc = low ? a & 63 : (b & 15) | ((c >> 6) << 4);
+  mn = low ? b & 63 : (b >> 4) | ((a >> 6) << 4);
 }
 
 // ---- float32 paths

@@ -45,6 +45,7 @@
 //   a [rows x 4] x [4 x cols] product per slice done with mma m16n8k4 tf32 into the same float
 //   accumulators (QS_I8_TF32).
 #pragma once
+#include "qs_async.h"
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
 #ifdef QS_I8_NV // the format has the int8 matrix-unit traits
 
@@ -92,22 +93,6 @@ struct qs_i8_tag {
 #define QS_I8_MAGIC 0x4B400000
 #define QS_I8_MAGICF 12582912.0f
 
-__device__ __forceinline__ qs_u32 qs_i8_smaddr(const void* p) {
-  qs_u32 a;
-  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
-  return a;
-}
-__device__ __forceinline__ void qs_i8_cp16(qs_u32 dst, const void* src, int bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void qs_i8_cp8(qs_u32 dst, const void* src, int bytes) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void qs_i8_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void qs_i8_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
 __device__ __forceinline__ void qs_i8_ldsm4(qs_u32 addr, qs_u32* a) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
@@ -164,7 +149,7 @@ __device__ __forceinline__ void qs_i8_copy_weights(qs_u32 swa, const qs_u8* __re
     qs_i8_piece(v, st, nb, rel, len, q);
     const qs_i64 a = (qs_i64)(n0 + r) * rowBytes + rel;
     const qs_i64 src = (a & ~(qs_i64)15) + 16 * q;
-    if (src < a + len) qs_i8_cp16(swa + r * QS_I8_RS + 16 * v, w + src, 16);
+    if (src < a + len) qs_cp16(swa + r * QS_I8_RS + 16 * v, w + src, 16);
   }
 }
 // The float scales of slice st from its raw bytes wr (as qs_i8_copy_weights left them) into sc:
@@ -212,26 +197,26 @@ __device__ __forceinline__ void qs_mma_i8_tile(const qs_i8* __restrict__ xq, con
   auto issue = [&](int st, int b) {
     const int k0 = st * QS_I8_KT;
     // x: BM rows x 8 vectors
-    const qs_u32 sxa = qs_i8_smaddr(sx + b * kXB);
+    const qs_u32 sxa = qs_smaddr(sx + b * kXB);
 #pragma unroll
     for (int i = 0; i < (kBM * 8 + QS_I8_NT - 1) / QS_I8_NT; i++) {
       const int idx = tid + i * QS_I8_NT, r = idx >> 3, c = idx & 7;
       if (kBM * 8 % QS_I8_NT != 0 && idx >= kBM * 8) break;
       const bool ok = m0 + r < m && k0 + 16 * c < k;
       const qs_i8* src = ok ? xq + (qs_i64)(m0 + r) * k + k0 + 16 * c : xq;
-      qs_i8_cp16(sxa + r * 128 + 16 * (c ^ (r & 7)), src, ok ? 16 : 0); // 16-byte chunks XOR-swizzled
+      qs_cp16(sxa + r * 128 + 16 * (c ^ (r & 7)), src, ok ? 16 : 0); // 16-byte chunks XOR-swizzled
     }
     // xd: 4 x BM float2, stored [j][row]
-    const qs_u32 sda = qs_i8_smaddr(sxd + b * 4 * kBM);
+    const qs_u32 sda = qs_smaddr(sxd + b * 4 * kBM);
 #pragma unroll
     for (int i = 0; i < (4 * kBM + QS_I8_NT - 1) / QS_I8_NT; i++) {
       const int idx = tid + i * QS_I8_NT, r = idx & (kBM - 1), j = (int)((unsigned)idx / kBM);
       if (4 * kBM % QS_I8_NT != 0 && idx >= 4 * kBM) break;
       const bool ok = m0 + r < m && k0 / 32 + j < k32;
       const float2* src = ok ? xd + (qs_i64)(m0 + r) * k32 + k0 / 32 + j : xd;
-      qs_i8_cp8(sda + 8 * (j * kBM + r), src, ok ? 8 : 0);
+      qs_cp8(sda + 8 * (j * kBM + r), src, ok ? 8 : 0);
     }
-    qs_i8_copy_weights<kBN>(qs_i8_smaddr(sw + b * kWB), w, n0, n, rowBytes, st, nb, tid);
+    qs_i8_copy_weights<kBN>(qs_smaddr(sw + b * kWB), w, n0, n, rowBytes, st, nb, tid);
   };
 
   // ---- decode the float scales of slice st (raw buffer b) into scale buffer sb
@@ -256,32 +241,32 @@ __device__ __forceinline__ void qs_mma_i8_tile(const qs_i8* __restrict__ xq, con
 #if QS_I8_STAGES == 3
   if (sbeg < send) {
     issue(sbeg, 0);
-    qs_i8_commit();
+    qs_cp_commit();
     if (sbeg + 1 < send) issue(sbeg + 1, 1);
-    qs_i8_commit();
-    qs_i8_wait<1>();
+    qs_cp_commit();
+    qs_cp_wait<1>();
     __syncthreads();
     scales(sbeg, 0, 0);
   }
   for (int st = sbeg; st < send; st++) {
     const int i = st - sbeg, b = i % 3;
-    qs_i8_wait<0>(); // slice st+1 has landed (st+2 is not issued yet)
+    qs_cp_wait<0>(); // slice st+1 has landed (st+2 is not issued yet)
     __syncthreads(); // ... for every thread; and everyone is done with slice st-1's buffers
     if (st + 2 < send) issue(st + 2, (i + 2) % 3);
-    qs_i8_commit();
+    qs_cp_commit();
     if (st + 1 < send) scales(st + 1, (i + 1) % 3, (i + 1) & 1);
     const float* sc = ssc + (i & 1) * QS_I8_NSC * 4 * kBN;
 #else
   if (sbeg < send) {
     issue(sbeg, 0);
-    qs_i8_commit();
+    qs_cp_commit();
   }
   for (int st = sbeg; st < send; st++) {
     const int i = st - sbeg, b = i & 1;
-    qs_i8_wait<0>(); // slice st has landed
+    qs_cp_wait<0>(); // slice st has landed
     __syncthreads(); // ... for every thread; and everyone is done with slice st-1's buffers and scales
     if (st + 1 < send) issue(st + 1, (i + 1) & 1);
-    qs_i8_commit();
+    qs_cp_commit();
     scales(st, b, 0);
     __syncthreads();
     const float* sc = ssc;
@@ -289,7 +274,7 @@ __device__ __forceinline__ void qs_mma_i8_tile(const qs_i8* __restrict__ xq, con
 
     const qs_u8* wr = sw + b * kWB;
     const float2* xds = sxd + b * 4 * kBM;
-    const qs_u32 sxa = qs_i8_smaddr(sx + b * kXB);
+    const qs_u32 sxa = qs_smaddr(sx + b * kXB);
     // the slice's four 32-wide k-steps; FULL: all 64 rows of this warp are live (no per-tile checks, so
     // the loads, mma and epilogues of the tiles can be scheduled together)
     auto slice = [&](auto tag) {

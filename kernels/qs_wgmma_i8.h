@@ -28,6 +28,7 @@
 // acc = fma(t, dx, acc); the offset term of Q4_K/Q5_K/Q4_1/Q5_1 is the same TF32 product per slice
 // (mma.sync m16n8k4, with the weights' offsets as A and the activation sums as B).
 #pragma once
+#include "qs_wgmma.h"
 #if defined(QS_CUDA) && (!defined(__CUDA_ARCH__) || defined(__CUDA_ARCH_FEAT_SM90_ALL))
 #if defined(QS_I8_NV) && !defined(QS_I8_SPLIT16) && defined(QS_WGMMA_I8) && QS_WGMMA_I8
 
@@ -43,17 +44,6 @@ static_assert(QS_WG_STAGES >= 3, "QS_WG_STAGES: at least 3 slice buffers");
 #define QS_WG_SB (QS_I8_NSC * 4 * QS_WG_BN * 4)
 #define QS_WG_SMEM (QS_WG_STAGES * (QS_WG_XB + QS_WG_DB + QS_WG_WB) + 2 * QS_WG_SB)
 
-// the shared-memory descriptor of a K-major, unswizzled B tile: start, the byte distance between core
-// matrices along k (LBO) and along n (SBO), all in 16-byte units
-__device__ __forceinline__ qs_i64 qs_wg_desc(qs_u32 addr, qs_u32 lbo, qs_u32 sbo) {
-  return (qs_i64)(((addr & 0x3FFFF) >> 4) | ((lbo >> 4) << 16)) | ((qs_i64)(sbo >> 4) << 32);
-}
-__device__ __forceinline__ void qs_wg_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void qs_wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void qs_wg_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
-}
 // the compiler must not read (or move) the accumulators of an operation in flight: after its wait, this
 // makes every register of d a new value
 __device__ __forceinline__ void qs_wg_hold(int (&d)[64]) {
@@ -94,7 +84,7 @@ QS_EXTERN __global__ void __launch_bounds__(256, 1)
 
   auto issue = [&](int st, int b) {
     const int k0 = st * QS_I8_KT;
-    const qs_u32 sxa = qs_i8_smaddr(sx + b * kXB);
+    const qs_u32 sxa = qs_smaddr(sx + b * kXB);
 #pragma unroll
     for (int i = 0; i < kBM * 8 / 256; i++) {
       // a quarter-warp fills 8 rows of one chunk (128 contiguous bytes of shared memory); a warp reads
@@ -102,17 +92,17 @@ QS_EXTERN __global__ void __launch_bounds__(256, 1)
       const int idx = tid + i * 256, r = (idx & 7) + 8 * ((idx >> 4) & 15), c = ((idx >> 3) & 1) + 2 * (idx >> 8);
       const bool ok = m0 + r < m && k0 + 16 * c < k;
       const qs_i8* src = ok ? xq + (qs_i64)(m0 + r) * k + k0 + 16 * c : xq;
-      qs_i8_cp16(sxa + c * (kBM * 16) + r * 16, src, ok ? 16 : 0);
+      qs_cp16(sxa + c * (kBM * 16) + r * 16, src, ok ? 16 : 0);
     }
-    const qs_u32 sda = qs_i8_smaddr(sxd + b * 4 * kBM);
+    const qs_u32 sda = qs_smaddr(sxd + b * 4 * kBM);
 #pragma unroll
     for (int i = 0; i < 4 * kBM / 256; i++) {
       const int idx = tid + i * 256, r = idx & (kBM - 1), j = idx / kBM;
       const bool ok = m0 + r < m && k0 / 32 + j < k32;
       const float2* src = ok ? xd + (qs_i64)(m0 + r) * k32 + k0 / 32 + j : xd;
-      qs_i8_cp8(sda + 8 * (j * kBM + r), src, ok ? 8 : 0);
+      qs_cp8(sda + 8 * (j * kBM + r), src, ok ? 8 : 0);
     }
-    qs_i8_copy_weights<kBN>(qs_i8_smaddr(sw + b * kWB), w, n0, n, rowBytes, st, nb, tid);
+    qs_i8_copy_weights<kBN>(qs_smaddr(sw + b * kWB), w, n0, n, rowBytes, st, nb, tid);
   };
   auto scales = [&](int st, int b, int sb) {
     qs_i8_decode_scales<kBN>(sw + b * kWB, ssc + sb * QS_I8_NSC * 4 * kBN, n0, n, rowBytes, st, nb, tid);
@@ -130,25 +120,25 @@ QS_EXTERN __global__ void __launch_bounds__(256, 1)
   // prologue: slices sbeg .. sbeg + S - 2 in flight, the first one's scales decoded
   for (int s = 0; s < kS - 1; s++) {
     if (sbeg + s < send) issue(sbeg + s, s);
-    qs_i8_commit();
+    qs_cp_commit();
   }
   if (sbeg < send) {
-    qs_i8_wait<kS - 2>();
+    qs_cp_wait<kS - 2>();
     __syncthreads();
     scales(sbeg, 0, 0);
   }
   for (int st = sbeg; st < send; st++) {
     const int i = st - sbeg, b = i % kS;
-    qs_i8_wait<kS - 3>(); // slice st + 1 has landed (st is older)
+    qs_cp_wait<kS - 3>(); // slice st + 1 has landed (st is older)
     asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); // cp.async data, read by the matrix unit
     __syncthreads(); // ... for every thread; everyone is done with slice st - 1's buffers
     if (st + kS - 1 < send) issue(st + kS - 1, (i + kS - 1) % kS);
-    qs_i8_commit();
+    qs_cp_commit();
     if (st + 1 < send) scales(st + 1, (i + 1) % kS, (i + 1) & 1);
     const float* sc = ssc + (i & 1) * QS_I8_NSC * 4 * kBN;
     const qs_u8* wr = sw + b * kWB;
     const float2* xds = sxd + b * 4 * kBM;
-    const qs_u32 sxa = qs_i8_smaddr(sx + b * kXB);
+    const qs_u32 sxa = qs_smaddr(sx + b * kXB);
 
     auto frag = [&](int j, qs_u32(&a)[4]) {
       // the A fragment as in mma.sync m16n8k32: a0 / a2 row g, k 4t.. / 16 + 4t..; a1 / a3 row g + 8

@@ -89,6 +89,10 @@ class FakeRuntime implements GpuRuntime {
       dst.set([37888, 1, 128, 128, 128, 256]);
     if (this.launches.at(-1) === 'qs_wgmma_i8_geometry' && dst instanceof Int32Array)
       dst.set([157696, 1, 128, 128, 128, 256]);
+    if (this.launches.at(-1) === 'qs_wgmma_bf16_geometry' && dst instanceof Int32Array)
+      dst.set([176128, 1, 128, 128, 128, 256]);
+    if (this.launches.at(-1) === 'qs_wgmma_bf16_256_geometry' && dst instanceof Int32Array)
+      dst.set([187456, 1, 256, 128, 128, 256]);
     // what qs_q8_geometry writes for a Q4_0 module: the type id, rows then warps per block for m = 1..8
     if (this.launches.at(-1) === 'qs_q8_geometry' && dst instanceof Int32Array)
       dst.set([GgmlType.Q4_0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 2, 2, 2, 2, 2, 2, 2]);
@@ -200,11 +204,25 @@ describe('generic GPU backend', () => {
     expect(i8.path).toBe('fused-mma-i8');
     expect(i8.detail).toMatch(/128x128 tiles.* grid 1x1x1 block 256 shared 65536 \(/); // k=64: one slice, no split-K
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_geometry', 'qs_x_q8', 'qs_mma_i8']);
-    await s.run(lw, new Float32Array(120 * K), 120);
+    await s.run(lw, new Float32Array(120 * K), 120, { path: 'int8' });
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']); // geometry read once per kernel
+    // auto above m = 64 on an sm_90 device: the bfloat16 warpgroup kernels (their own arithmetic, declared
+    // by the path), the 128-row tile up to m = 128 and the 256-row one above
+    const r120 = await s.run(lw, new Float32Array(120 * K), 120);
+    expect(r120.path).toBe('fused-mma-f16');
+    expect(r120.detail).toMatch(
+      /qs_x_bf16w \+ qs_wgmma_bf16 \(wgmma m64n128k16 bf16, f32 accumulate, 128x128 tiles\)/,
+    );
+    expect(rt.launches.slice(-3)).toEqual(['qs_wgmma_bf16_geometry', 'qs_x_bf16w', 'qs_wgmma_bf16']);
+    const r300 = await s.run(lw, new Float32Array(300 * K), 300);
+    expect(r300.path).toBe('fused-mma-f16');
+    expect(r300.detail).toMatch(
+      /qs_wgmma_bf16_256 \(wgmma m64n256k16 bf16, f32 accumulate, 256x128 tiles\) grid 1x2x1 /,
+    );
+    expect(rt.launches.slice(-3)).toEqual(['qs_wgmma_bf16_256_geometry', 'qs_x_bf16w', 'qs_wgmma_bf16_256']);
     await s.run(lw, new Float32Array(16 * K), 16, { path: 'int8' });
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_16x256_geometry', 'qs_x_q8', 'qs_mma_i8_16x256']);
-    await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' });
+    expect((await s.run(lw, new Float32Array(64 * K), 64)).path).toBe('fused-mma-i8'); // auto: int8 up to 64
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_64x128_geometry', 'qs_x_q8', 'qs_mma_i8_64x128']);
     // a format's own tile choice (Q8_0: 64x256 up to m = 64); Q6_K: int8 up to m = 64, bfloat16 above
     const q8 = await s.load({
@@ -228,7 +246,8 @@ describe('generic GPU backend', () => {
     expect((await s.run(q6k, new Float32Array(65 * 256), 65)).path).toBe('fused-mma-f16');
     q6k.dispose();
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
-    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16', 'qs_mma_f16']);
+    // an sm_90 device: --path mma is the bfloat16 warpgroup kernel at every m
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16']);
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'f32' })).path).toBe('fused-tiled-f32');
     expect((await s.run(lw, new Float32Array(3 * K), 3, { path: 'unfused' })).path).toBe('unfused-f32');
     expect(rt.launches.slice(-2)).toEqual(['qs_dequant', 'qs_small_m3']);
@@ -366,14 +385,29 @@ describe('generic GPU backend', () => {
   });
 
   it('the matrix-unit paths split k when the tile grid is too small for the device', async () => {
+    // the bfloat16 path without Hopper's warpgroup kernel: mma.sync, about 2 blocks per SM (4 x 2 for 1 tile)
+    {
+      const rt = new FakeRuntime({ missing: ['qs_wgmma_bf16'] });
+      const s = await backendWith(rt).open(0);
+      const k = 32 * 64;
+      const lw = await s.load({ ...w, k, data: new Uint8Array(rowBytes(GgmlType.Q4_0, k) * N) });
+      const res = await s.run(lw, new Float32Array(64 * k), 64, { path: 'mma' });
+      expect(res.path).toBe('fused-mma-f16');
+      expect(res.detail).toMatch(/grid 1x1x8 .*qs_splitk_sum/);
+      expect(rt.launches.slice(-3)).toEqual(['qs_x_bf16', 'qs_mma_f16', 'qs_splitk_sum']);
+      await s.close();
+    }
     const rt = new FakeRuntime();
     const s = await backendWith(rt).open(0);
     const k = 32 * 64;
     const lw = await s.load({ ...w, k, data: new Uint8Array(rowBytes(GgmlType.Q4_0, k) * N) });
+    // with it (an sm_90 device): one block per SM, 16 slices of 128 -> 4 splits
     const res = await s.run(lw, new Float32Array(64 * k), 64, { path: 'mma' });
     expect(res.path).toBe('fused-mma-f16');
-    expect(res.detail).toMatch(/grid 1x1x8 .*qs_splitk_sum/);
-    expect(rt.launches.slice(-3)).toEqual(['qs_x_bf16', 'qs_mma_f16', 'qs_splitk_sum']);
+    expect(res.detail).toMatch(
+      /qs_x_bf16w \+ qs_wgmma_bf16 \(wgmma m64n128k16 bf16, f32 accumulate, 128x128 tiles\) grid 1x1x4 block 256 shared 176128 \+ qs_splitk_sum/,
+    );
+    expect(rt.launches.slice(-3)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16', 'qs_splitk_sum']);
     // int8: 16 slices of 128; 4 SMs x 2 blocks for 1 tile, at most slices/4 = 4 splits
     const r8 = await s.run(lw, new Float32Array(64 * k), 64);
     expect(r8.path).toBe('fused-mma-i8');

@@ -11,11 +11,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGpuBackend } from '../../src-main/engine/backends/gpu/backend';
-import type {
-  DevicePtr,
-  GpuRuntime,
-  KernelArg,
-  LaunchOptions,
+import {
+  GpuError,
+  type DevicePtr,
+  type GpuRuntime,
+  type KernelArg,
+  type LaunchOptions,
 } from '../../src-main/engine/backends/gpu/runtime';
 import type { DeviceInfo, PathChoice } from '../../src-main/engine/backends/types';
 import { GgmlType, rowBytes, typeName } from '../../src-main/engine/ggml-types';
@@ -126,19 +127,28 @@ class RecordingRuntime implements GpuRuntime {
       dst.set([65536, 2, Number(i8[1] ?? 128), Number(i8[2] ?? 128), 128, 256]);
     if (this.log.at(-1)?.startsWith('launch qs_mfma_i8_geometry') && dst instanceof Int32Array)
       dst.set([37888, 1, 128, 128, 128, 256]);
+    // Hopper's bfloat16 warpgroup kernels, as built for Q4_K
+    if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_geometry') && dst instanceof Int32Array)
+      dst.set([221368, 1, 128, 256, 128, 256]);
+    if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_256_geometry') && dst instanceof Int32Array)
+      dst.set([172208, 1, 256, 128, 128, 256]);
   }
   copyDeviceToDevice() {}
   memset8() {}
-  compile(): Uint8Array {
-    return new Uint8Array([1]);
+  // the module remembers its target: only sm_90a code has the warpgroup (wgmma) kernels
+  compile(_src: string, _file: string, opts: { arch: string }): Uint8Array {
+    return new Uint8Array([opts.arch === 'sm_90a' ? 90 : 1]);
   }
   compilerVersion() {
     return 'fake';
   }
-  loadModule(_image: Uint8Array, source: string) {
-    return { source };
+  // (and only for the quantized formats: the float formats' modules have none)
+  loadModule(image: Uint8Array, source: string) {
+    return { source, wgmma: image[0] === 90 && !/#include "b?f(16|32)\.h"/.test(source) };
   }
-  getFunction(_m: unknown, name: string) {
+  getFunction(m: unknown, name: string) {
+    if (name.startsWith('qs_wgmma') && !(m as { wgmma: boolean }).wgmma)
+      throw new GpuError('cuModuleGetFunction', 500, 'CUDA_ERROR_NOT_FOUND');
     return { name };
   }
   launch(

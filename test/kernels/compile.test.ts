@@ -351,6 +351,57 @@ describe('the warpgroup int8 kernel (qs_wgmma_i8) for sm_90a', () => {
   );
 });
 
+// Hopper's bfloat16 warpgroup kernels (kernels/qs_wgmma_bf16.h): in every quantized format's sm_90a build,
+// absent from other targets and with QS_WGMMA_BF16=0. ptxas warns (C7513) when it has to serialize the
+// asynchronous matrix operations, which a branch between them causes; that would cost most of their speed,
+// so the warning, or a spill, fails the build here.
+describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256) for sm_90a', () => {
+  const build = (stem: string, arch: string, flags: string[] = []) => {
+    const out = path.join(work, `${stem}.wb${flags.length}.${arch}.cubin`);
+    const src = path.join(ROOT, 'kernels', `${stem}.cu`);
+    const r = spawnSync(
+      nvcc!,
+      ['-cubin', `-arch=${arch}`, '-O3', '-std=c++17', '-Xptxas', '-v', ...flags, '-o', out, src],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 600_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    // ptxas -v: one "Compiling entry function 'NAME'" section per kernel
+    const sections = new Map<string, string>();
+    for (const part of r.stderr.split(/Compiling entry function '/).slice(1)) {
+      const name = part.slice(0, part.indexOf("'"));
+      sections.set(name, part);
+    }
+    return { bin: readFileSync(out), stderr: r.stderr, sections };
+  };
+
+  it.skipIf(!nvcc)(
+    'are in the sm_90a builds (Q4_0, Q4_K, Q6_K, Q3_K) without serialized matrix operations or spills; not for sm_90 or with QS_WGMMA_BF16=0',
+    () => {
+      for (const stem of ['q4_0', 'q4_k', 'q6_k', 'q3_k']) {
+        const { bin, stderr, sections } = build(stem, 'sm_90a');
+        for (const name of ['qs_wgmma_bf16', 'qs_wgmma_bf16_256', 'qs_x_bf16w']) {
+          expect(bin.includes(`${name}\0`), `${stem}: ${name}`).toBe(true);
+          expect(sections.has(name), `${stem}: ptxas compiled ${name}`).toBe(true);
+        }
+        expect(stderr, stem).not.toMatch(/C7513|wgmma[^\n]*serialized/);
+        for (const name of ['qs_wgmma_bf16', 'qs_wgmma_bf16_256'])
+          expect(sections.get(name), `${stem}: ${name}`).toMatch(
+            /\b0 bytes spill stores, 0 bytes spill loads/,
+          );
+      }
+      expect(build('q4_0', 'sm_90').bin.includes('qs_wgmma_bf16')).toBe(false);
+      const off = build('q4_0', 'sm_90a', ['-DQS_WGMMA_BF16=0']).bin;
+      expect(off.includes('qs_wgmma_bf16')).toBe(false);
+      expect(off.includes('qs_mma_f16')).toBe(true); // the mma.sync bfloat16 kernel stays
+    },
+    900_000,
+  );
+});
+
 describe('build-kernels without a compiler, and bad usage', () => {
   it('notes a missing compiler and exits 0, or exits 1 with --require', () => {
     const out = path.join(work, 'missing');

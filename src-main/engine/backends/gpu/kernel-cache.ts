@@ -23,8 +23,11 @@ import type { GpuFunction, GpuModule, GpuRuntime } from './runtime';
 export type MmaI8Kernel =
   'qs_mma_i8' | `qs_mma_i8_${Exclude<Int8MmaTile, '128x128' | 'wgmma'>}` | 'qs_wgmma_i8' | 'qs_mfma_i8';
 
-/** an int8 matrix-unit kernel's launch facts (qs_mma_i8_geometry, qs_mfma_i8_geometry) */
-export interface MmaI8Geometry {
+/** The matrix-unit kernels that report their launch facts through <name>_geometry. */
+export type TileKernel = MmaI8Kernel | 'qs_wgmma_bf16' | 'qs_wgmma_bf16_256';
+
+/** a matrix-unit kernel's launch facts (qs_mma_i8_geometry, qs_wgmma_bf16_geometry, ...) */
+export interface TileGeometry {
   shared: number;
   minBlocks: number;
   bm: number;
@@ -37,8 +40,8 @@ export interface ModuleEntry {
   mod: GpuModule;
   fns: Map<string, GpuFunction>;
   origin: string;
-  /** the int8 matrix-unit kernels' launch facts, read once per kernel */
-  i8?: Partial<Record<MmaI8Kernel, MmaI8Geometry>>;
+  /** the matrix-unit kernels' launch facts, read once per kernel */
+  tiles?: Partial<Record<TileKernel, TileGeometry>>;
   /** the int8 small kernel's launch table (qs_q8_geometry), read once */
   q8?: Q8Geometry;
 }
@@ -222,11 +225,11 @@ export class KernelCache {
   }
 
   /**
-   * An int8 matrix-unit kernel's launch facts, from the module itself (its <kernel>_geometry: one tiny
+   * A matrix-unit kernel's launch facts, from the module itself (its <kernel>_geometry: one tiny
    * launch per module and kernel)
    */
-  mmaI8Geometry(entry: ModuleEntry, kernel: MmaI8Kernel = 'qs_mma_i8'): MmaI8Geometry {
-    const known = entry.i8?.[kernel];
+  tileGeometry(entry: ModuleEntry, kernel: TileKernel): TileGeometry {
+    const known = entry.tiles?.[kernel];
     if (known) return known;
     const fn = this.fn(entry, `${kernel}_geometry`);
     const buf = this.memory.alloc(64, `${kernel} geometry`);
@@ -238,7 +241,7 @@ export class KernelCache {
       if (!(bm > 0 && bn > 0 && kt > 0 && threads > 0 && minBlocks > 0 && shared >= 0))
         throw new Error(`${kernel}_geometry returned ${Array.from(v).join(',')}`);
       const g = { shared, minBlocks, bm, bn, kt, threads };
-      entry.i8 = { ...entry.i8, [kernel]: g };
+      entry.tiles = { ...entry.tiles, [kernel]: g };
       return g;
     } finally {
       this.memory.freeQuiet(buf);

@@ -4,7 +4,8 @@
  * source text. One source per format (<stem>.cu), which includes the format's traits header (<stem>.h:
  * block layout, decoders, launch geometry; qs_format.h lists what it defines) and the shared kernels of
  * kernels/qs_kernels.h (which includes the int8-activation kernels of qs_q8.h, qs_small_q8.h,
- * qs_mma_i8.h and qs_wgmma_i8.h, and the AMD matrix-unit kernels of qs_mfma.h and qs_mfma_i8.h) over
+ * qs_mma_i8.h and qs_wgmma_i8.h over qs_async.h and qs_wgmma.h, the Hopper bfloat16 kernel of
+ * qs_wgmma_bf16.h, and the AMD matrix-unit kernels of qs_mfma.h and qs_mfma_i8.h) over
  * the portability header qs_port.h.
  */
 import { formatSpec } from '../../formats/registry';
@@ -15,7 +16,10 @@ import kernelsH from '../../../../kernels/qs_kernels.h?raw';
 import q8H from '../../../../kernels/qs_q8.h?raw';
 import smallQ8H from '../../../../kernels/qs_small_q8.h?raw';
 import mmaI8H from '../../../../kernels/qs_mma_i8.h?raw';
+import asyncH from '../../../../kernels/qs_async.h?raw';
+import wgmmaH from '../../../../kernels/qs_wgmma.h?raw';
 import wgmmaI8H from '../../../../kernels/qs_wgmma_i8.h?raw';
+import wgmmaBf16H from '../../../../kernels/qs_wgmma_bf16.h?raw';
 import mfmaH from '../../../../kernels/qs_mfma.h?raw';
 import mfmaI8H from '../../../../kernels/qs_mfma_i8.h?raw';
 import hostH from '../../../../kernels/qs_host.h?raw';
@@ -84,7 +88,10 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_q8.h': q8H,
   'qs_small_q8.h': smallQ8H,
   'qs_mma_i8.h': mmaI8H,
+  'qs_async.h': asyncH,
+  'qs_wgmma.h': wgmmaH,
   'qs_wgmma_i8.h': wgmmaI8H,
+  'qs_wgmma_bf16.h': wgmmaBf16H,
   'qs_mfma.h': mfmaH,
   'qs_mfma_i8.h': mfmaI8H,
   // CPU stand-ins for the host tests (QS_HOST); listed so the prebuilt manifest's header hash matches

@@ -38,6 +38,8 @@ const MMA_THREADS = 256;
 const MMA_KSTEP = 64;
 /** threads per block of the element-wise kernels (activation conversion, split-K sum, dequantize) */
 const EW_THREADS = 256;
+/** `--path auto` takes the bfloat16 warpgroup kernels (Hopper) above this many rows. */
+const WGMMA_BF16_ABOVE = 64;
 
 /**
  * Blocks of an element-wise kernel over `items` (EW_THREADS items per block), at least one and at
@@ -142,6 +144,11 @@ export class PathPlanner {
     }
     if (choice === 'auto' && (int8Small || int8Mma)) {
       if (m <= 8 && int8Small) return 'fused-small-q8';
+      // Hopper: above 64 rows the bfloat16 warpgroup kernels beat the int8 tiles (H200, n = 4096,
+      // k = 14336: Q4_0 70.5 against 94.9 us at m = 128, 170.6 against 313.2 at m = 512)
+      // (QS_MMA_I8_TILE, an int8 tuning knob, keeps the int8 path)
+      if (m > WGMMA_BF16_ABOVE && !this.config.mmaI8Tile && this.hasWgmmaBf16(this.kernels.module(w.type)))
+        return 'fused-mma-f16';
       // AMD: the int8 MFMA kernel only on request (--path int8 with QS_HIP_MFMA_I8=1)
       if (m > 8 && this.hasMmaI8 && int8Mma && this.kind === 'cuda' && m <= format.int8MmaUpTo)
         return 'fused-mma-i8';
@@ -288,7 +295,7 @@ export class PathPlanner {
     const entry = this.kernels.module(w.type);
     const kernel = this.mmaI8KernelFor(w.type, m, entry);
     const fn = this.kernels.fn(entry, kernel);
-    const g = this.kernels.mmaI8Geometry(entry, kernel);
+    const g = this.kernels.tileGeometry(entry, kernel);
     const q = this.quantizeActivations(entry, io);
     const gx = Math.ceil(n / g.bn);
     const gy = Math.ceil(m / g.bm);
@@ -388,6 +395,7 @@ export class PathPlanner {
     const { w, xPtr, m, scratch } = io;
     const { n, k } = w;
     const entry = this.kernels.module(w.type);
+    if (this.hasWgmmaBf16(entry)) return this.planWgmmaBf16(io, entry);
     const conv = this.kernels.fn(entry, 'qs_x_bf16');
     const kernel = this.mmaKernel;
     const fn = this.kernels.fn(entry, kernel);
@@ -427,6 +435,80 @@ export class PathPlanner {
       detail:
         `qs_x_bf16 + ${kernel} (${unit} bf16, f32 accumulate) grid ${gx}x${gy}x${splits} block ${MMA_THREADS}` +
         `${sk.sum.length ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
+    };
+  }
+
+  /**
+   * Whether the bfloat16 path runs on Hopper's warpgroup kernel: CUDA with the mma.sync kernel as the
+   * alternative (not the MFMA emulation) and a module that has qs_wgmma_bf16 (built for sm_90a, and not
+   * left out with QS_KERNEL_DEFINES=QS_WGMMA_BF16=0).
+   */
+  private hasWgmmaBf16(entry: ModuleEntry): boolean {
+    return (
+      this.kind === 'cuda' && this.mmaKernel === 'qs_mma_f16' && this.kernels.has(entry, 'qs_wgmma_bf16')
+    );
+  }
+
+  /**
+   * The bfloat16 path on Hopper's warpgroup matrix units: the activations to bfloat16 in the kernel's k
+   * order (qs_x_bf16w), then qs_wgmma_bf16 (its tile and k-slice from qs_wgmma_bf16_geometry; split-K
+   * while the tiles alone would leave SMs idle). The same declared arithmetic as qs_mma_f16.
+   */
+  private planWgmmaBf16(io: PlanIo, entry: ModuleEntry): Plan {
+    const { w, xPtr, m, scratch } = io;
+    const { n, k } = w;
+    // above 128 rows the 256-row tile: each weight decoded once per 256 activation rows (H200, n = 4096,
+    // k = 14336, Q4_0: 170.6 against 237.6 us at m = 512 on the 128-row tile)
+    const kernel = m > 128 ? 'qs_wgmma_bf16_256' : 'qs_wgmma_bf16';
+    const g = this.kernels.tileGeometry(entry, kernel);
+    const kpad = Math.ceil(k / g.kt) * g.kt;
+    // the activations in the kernel's slice order, whole tiles of g.bm rows
+    const mpad = Math.ceil(m / g.bm) * g.bm;
+    const xb = this.memory.alloc(mpad * kpad * 2 + WEIGHT_PAD, `${w.name}: bfloat16 activations`);
+    scratch.push(xb);
+    const gx = Math.ceil(n / g.bn);
+    const gy = Math.ceil(m / g.bm);
+    const { splits, per } = splitKPolicy(gx * gy, kpad / g.kt, this.device.computeUnits * g.minBlocks, false);
+    const sk = this.splitKOutput(entry, io, splits);
+    const args = argsFor((wPtr): KernelArg[] => [
+      { ptr: xb },
+      { ptr: wPtr },
+      { ptr: sk.out },
+      { i32: m },
+      { i32: n },
+      { i32: k },
+      { i32: kpad },
+      { i32: per },
+    ]);
+    const convArgs: KernelArg[] = [
+      { ptr: xPtr },
+      { ptr: xb },
+      { i32: m },
+      { i32: k },
+      { i32: kpad },
+      { i32: g.bm },
+    ];
+    return {
+      launches: [
+        {
+          fn: this.kernels.fn(entry, 'qs_x_bf16w'),
+          grid: clampGrid((mpad * kpad) / 2, this.device.computeUnits),
+          block: [EW_THREADS, 1, 1],
+          shared: 0,
+          args: fixedArgs(convArgs),
+        },
+        {
+          fn: this.kernels.fn(entry, kernel),
+          grid: [gx, gy, splits],
+          block: [g.threads, 1, 1],
+          shared: g.shared,
+          args,
+        },
+        ...sk.sum,
+      ],
+      detail:
+        `qs_x_bf16w + ${kernel} (wgmma m64n${g.bm}k16 bf16, f32 accumulate, ${g.bm}x${g.bn} tiles) grid ${gx}x${gy}x${splits} ` +
+        `block ${g.threads} shared ${g.shared}${sk.sum.length ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
     };
   }
 
