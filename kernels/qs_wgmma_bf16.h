@@ -74,23 +74,48 @@ struct qs_wb_shape {
 // x [m][k] -> xb bfloat16 (nearest even), in the order the kernel's slices read it: for each bm-row tile
 // of x (bm = 128 or 256, the kernel's BM) and 128-wide k-slice one contiguous piece, 16-byte chunk c
 // (8 values of k) of row r at c * bm + r; pairs permuted within each 32 as above; zeros past m and k. xb
-// holds ceil(m / bm) * bm rows of kp (k rounded up to 128) values.
+// holds ceil(m / bm) * bm rows of kp (k rounded up to 128) values. A thread converts one 32-group of one
+// row (k is a multiple of 32): 128 contiguous bytes read, four 16-byte chunks written; consecutive
+// threads take consecutive rows, so a warp's reads are whole lines and its writes contiguous.
 QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16w(const float* __restrict__ x, qs_u32* __restrict__ xb, int m, int k,
                                                             int kp, int bm) {
-  const int mp = (m + bm - 1) / bm * bm, lb = bm == 256 ? 8 : 7;
-  const qs_i64 pairs = (qs_i64)mp * (kp / 2);
-  for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < pairs; i += (qs_i64)gridDim.x * blockDim.x) {
-    // i = ((tile * slices + slice) * 16 + chunk) * bm * 4 + row * 4 + pair in chunk
-    const int pc = (int)(i & 3), r = (int)((i >> 2) & (bm - 1)), c = (int)((i >> (2 + lb)) & 15);
-    const qs_i64 ts = i >> (6 + lb);
-    const int slices = kp / QS_WB_KT;
+  const int mp = (m + bm - 1) / bm * bm, slices = kp / QS_WB_KT;
+  const qs_i64 groups = (qs_i64)mp * (kp / 32);
+  for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < groups; i += (qs_i64)gridDim.x * blockDim.x) {
+    // i = ((tile * slices + slice) * 4 + group in slice) * bm + row in tile
+    const int r = (int)(i % bm);
+    const qs_i64 tsg = i / bm, ts = tsg >> 2;
+    const int g4 = (int)(tsg & 3);
     const qs_i64 row = (ts / slices) * bm + r;
-    const int p = (c & 3) * 4 + pc, q = p & 15; // physical pair within the 32-group (c >> 2)
-    const int col = (int)(ts % slices) * QS_WB_KT + (c >> 2) * 32 + 2 * (4 * (q & 3) + 2 * (q >> 3) + ((q >> 2) & 1));
-    const bool in = row < m;
-    const float a = in && col < k ? x[row * k + col] : 0.f;
-    const float b = in && col + 1 < k ? x[row * k + col + 1] : 0.f;
-    xb[i] = qs_pack_bf16x2(a, b);
+    const int col = (int)(ts % slices) * QS_WB_KT + 32 * g4;
+    float v[32];
+    if (row < m && col < k) {
+      const float4* src = (const float4*)(x + row * k + col);
+#pragma unroll
+      for (int q = 0; q < 8; q++) {
+        const float4 f = src[q];
+        v[4 * q] = f.x;
+        v[4 * q + 1] = f.y;
+        v[4 * q + 2] = f.z;
+        v[4 * q + 3] = f.w;
+      }
+    } else {
+#pragma unroll
+      for (int q = 0; q < 32; q++) v[q] = 0.f;
+    }
+    // physical pair p = 4 * cc + j (chunk cc of the group, pair j of the chunk) holds logical pair
+    // 4 (p & 3) + 2 (p >> 3) + ((p >> 2) & 1)
+    uint4* dst = (uint4*)xb + (ts * 16 + 4 * g4) * bm + r;
+#pragma unroll
+    for (int cc = 0; cc < 4; cc++) {
+      qs_u32 o[4];
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        const int p = 4 * cc + j, lp = 4 * (p & 3) + 2 * (p >> 3) + ((p >> 2) & 1);
+        o[j] = qs_pack_bf16x2(v[2 * lp], v[2 * lp + 1]);
+      }
+      dst[(qs_i64)cc * bm] = make_uint4(o[0], o[1], o[2], o[3]);
+    }
   }
 }
 

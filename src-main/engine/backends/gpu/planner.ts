@@ -492,7 +492,7 @@ export class PathPlanner {
       launches: [
         {
           fn: this.kernels.fn(entry, 'qs_x_bf16w'),
-          grid: clampGrid((mpad * kpad) / 2, this.device.computeUnits),
+          grid: clampGrid((mpad * kpad) / 32, this.device.computeUnits),
           block: [EW_THREADS, 1, 1],
           shared: 0,
           args: fixedArgs(convArgs),
