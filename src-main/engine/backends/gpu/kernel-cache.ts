@@ -40,6 +40,8 @@ export interface ModuleEntry {
   mod: GpuModule;
   fns: Map<string, GpuFunction>;
   origin: string;
+  /** entry points has() found missing from the module */
+  absent?: Set<string>;
   /** the matrix-unit kernels' launch facts, read once per kernel */
   tiles?: Partial<Record<TileKernel, TileGeometry>>;
   /** the int8 small kernel's launch table (qs_q8_geometry), read once */
@@ -162,10 +164,13 @@ export class KernelCache {
 
   /** Whether the module has this entry point (some are built only for some targets: qs_wgmma_i8). */
   has(entry: ModuleEntry, name: string): boolean {
+    if (entry.absent?.has(name)) return false;
     try {
       this.fn(entry, name);
       return true;
     } catch {
+      // asked on every run of the paths that check (the driver's lookup is not free): remembered
+      (entry.absent ??= new Set()).add(name);
       return false;
     }
   }

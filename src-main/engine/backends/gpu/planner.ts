@@ -71,6 +71,28 @@ export function splitKPolicy(
   return { splits: Math.ceil(slices / per), per };
 }
 
+/** The arguments of the bfloat16 matrix-unit kernels (qs_mma_f16, qs_mfma_bf16, qs_wgmma_bf16[_256]). */
+function bf16MatmulArgs(
+  xb: DevicePtr,
+  out: DevicePtr,
+  m: number,
+  n: number,
+  k: number,
+  kpad: number,
+  per: number,
+) {
+  return argsFor((wPtr): KernelArg[] => [
+    { ptr: xb },
+    { ptr: wPtr },
+    { ptr: out },
+    { i32: m },
+    { i32: n },
+    { i32: k },
+    { i32: kpad },
+    { i32: per },
+  ]);
+}
+
 export class PathPlanner {
   /**
    * Whether this device runs the int8 matrix-unit path: mma.sync m16n8k32 s8 (CUDA sm_80+), or on AMD
@@ -409,16 +431,7 @@ export class PathPlanner {
     const { splits, per } = splitKPolicy(gx * gy, kpad / MMA_KSTEP, 2 * this.device.computeUnits, true);
     const grid: [number, number, number] = [gx, gy, splits];
     const sk = this.splitKOutput(entry, io, splits);
-    const args = argsFor((wPtr): KernelArg[] => [
-      { ptr: xb },
-      { ptr: wPtr },
-      { ptr: sk.out },
-      { i32: m },
-      { i32: n },
-      { i32: k },
-      { i32: kpad },
-      { i32: per },
-    ]);
+    const args = bf16MatmulArgs(xb, sk.out, m, n, k, kpad, per);
     const convArgs: KernelArg[] = [{ ptr: xPtr }, { ptr: xb }, { i32: m }, { i32: k }, { i32: kpad }];
     const unit =
       kernel === 'qs_mma_f16'
@@ -470,16 +483,7 @@ export class PathPlanner {
     const gy = Math.ceil(m / g.bm);
     const { splits, per } = splitKPolicy(gx * gy, kpad / g.kt, this.device.computeUnits * g.minBlocks, false);
     const sk = this.splitKOutput(entry, io, splits);
-    const args = argsFor((wPtr): KernelArg[] => [
-      { ptr: xb },
-      { ptr: wPtr },
-      { ptr: sk.out },
-      { i32: m },
-      { i32: n },
-      { i32: k },
-      { i32: kpad },
-      { i32: per },
-    ]);
+    const args = bf16MatmulArgs(xb, sk.out, m, n, k, kpad, per);
     const convArgs: KernelArg[] = [
       { ptr: xPtr },
       { ptr: xb },
