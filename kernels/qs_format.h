@@ -20,6 +20,8 @@
 //                           QS_I8_DEF_MINB / _JUNROLL / _STAGES, qs_i8_piece, qs_i8_scale, qs_i8_frag,
 //                           and the flags QS_I8_OFFSET (an offset term per 32, added by tf32 mma) or
 //                           QS_I8_SPLIT16 (two scales per 32: two m16n8k16 per k-step)
+//   QS_WB_NWG               optional: warpgroups of Hopper's 128-row bfloat16 kernel (qs_wgmma_bf16.h),
+//                           2 (the default) or 4
 // A plain float format (F32, F16, BF16) defines QS_TYPE, QS_PLAIN (bytes per element) and qs_ldplain.
 #pragma once
 #include "qs_port.h"

@@ -6,26 +6,32 @@
 //   QS_EXTERN __global__ void qs_wgmma_bf16(const qs_u16* xb, const qs_u8* w, float* y, int m, int n, int k,
 //                                           int kp, int per)
 //   qs_wgmma_bf16_256: the same arguments
+//   qs_wgmma_bf16_tma, qs_wgmma_bf16_256_tma: the same with the weights' tensor map (qs_tmap, by value) for w
 //
 // qs_x_bf16w writes x as bfloat16 in the order the kernel reads it (below), for the kernel's BM (bm);
-// kp = k rounded up to 128. qs_wgmma_bf16 has 128 x (128 * MT) tiles (BM activation rows by BN weight
-// rows), qs_wgmma_bf16_256 256 x 128 ones for m > 128; each reports BM, BN, the k-slice and its dynamic
-// shared memory through <name>_geometry. Grid = (ceil(n / BN), ceil(m / BM), splits), block = 256
-// threads, split-K as qs_mma_i8 (block z covers slices [z*per, (z+1)*per) and writes y + z*m*n). Built only
-// where the compiler targets sm_90a (the backend compiles for sm_90a on sm_90 devices); QS_WGMMA_BF16=0
-// leaves both out.
+// kp = k rounded up to 128. qs_wgmma_bf16 has 128 x BN tiles (BM activation rows by BN = 64 * MT * warpgroups
+// weight rows), qs_wgmma_bf16_256 256 x 128 ones for m > 128; each reports BM, BN, the k-slice and its dynamic
+// shared memory through <name>_geometry. Grid = (ceil(n / BN), ceil(m / BM), splits), block = 128
+// threads per warpgroup (2, or 4 where the format sets QS_WB_NWG), split-K as qs_mma_i8 (block z covers
+// slices [z*per, (z+1)*per) and writes y + z*m*n). Built only where the compiler targets sm_90a (the
+// backend compiles for sm_90a on sm_90 devices); QS_WGMMA_BF16=0 leaves them all out.
 //
 // Method. The weights are the matrix unit's A operand, in registers; the activations its B operand, read
-// from shared memory by the unit (qs_wgmma.h's layout). Each of the two warpgroups of a block takes
+// from shared memory by the unit (qs_wgmma.h's layout). Each warpgroup of a block takes
 // 64 * MT weight rows (16 per warp and 64-row tile) against the block's BM activation rows, one wgmma
 // m64nBMk16 per tile and 16-wide k-step, accumulating in float32 over the whole of k: no scale is applied
 // per block, so the only per-element work besides the matrix unit is decoding the weights, once per BM
 // activation rows. Per 128-wide k-slice the copy engine brings the slice into one of S shared buffers
 // (cp.async.bulk, completing on the buffer's mbarrier): the activations as one contiguous piece (qs_x_bf16w
-// wrote them in tile order), each weight row's raw bytes as one span (the whole blocks the slice touches).
+// wrote them in tile order), and the weights: the _tma kernels take the slice's whole-block bytes of all BN
+// rows as one tensor copy (a 2-D box; the host makes the map where rows are a multiple of 16 bytes, the
+// copy engine's stride rule), the others one bulk copy per row, which the compiler issues lane by lane
+// (on an H200 the tensor copies made the kernels 1.2x to 1.5x faster: the per-row copies cost a fifth of
+// all instructions, and their serialized issue stalled the warps).
 // Each thread decodes its fragments from there with the format's qs_dq8 (the exact float32 weights, as
-// every float path) and rounds pairs to bfloat16. Rows past n and k past its end decode from a slot of
-// zeros. A buffer is refilled once both warpgroups' operations on it are done, S - 1 slices ahead.
+// every float path) and rounds pairs to bfloat16. Rows past n and k past its end decode zeros (the tensor
+// copy fills them in; row copies read a slot of zeros). A buffer is refilled once every warpgroup's
+// operations on it are done, S - 1 slices ahead.
 //
 // The compiler serializes the asynchronous matrix operations when an instruction between them defines a
 // register they read, which a branch in the decode or the copy issue does (ptxas warns C7513): that code
@@ -51,21 +57,23 @@ static_assert(QS_WB_NA == 2 || QS_WB_NA == 4, "QS_WB_NA: 2 or 4 fragment buffers
 // The two tiles: BM activation rows (the wgmma N) by BN = 128 * MT weight rows (MT 64-row tiles per
 // warpgroup). qs_wgmma_bf16: BM = 128, MT = 2 where three slice buffers of 256 weight rows fit (else 1);
 // qs_wgmma_bf16_256: BM = 256, MT = 1, for m > 128, decoding each weight once per 256 activation rows.
-template <int BM, int MTW>
+template <int BM, int MTW, int NWG, bool TMA>
 struct qs_wb_shape {
   // raw bytes per row and slice: the whole blocks the slice touches (a 256-block is copied for each
-  // half), as 16-byte vectors from the aligned address at or below the first (rows start 2-byte aligned)
+  // half), as 16-byte vectors from the aligned address at or below the first (rows start 2-byte
+  // aligned; a tensor copy's box must also start at a multiple of 16 bytes)
   static constexpr int BPS = (QS_WB_KT >= QS_QK ? QS_WB_KT / QS_QK : 1) * QS_BB;
   static constexpr int WS = 16 * ((BPS + 14 + 15) / 16);
   static constexpr int XB = BM * QS_WB_KT * 2;
-  static constexpr int MT = MTW > 0 ? MTW : 3 * (XB + 256 * WS) + WS + 64 <= QS_WB_SMAX ? 2 : 1;
-  static constexpr int BN = 128 * MT;
+  static constexpr int MT = MTW > 0 ? MTW : NWG == 2 && 3 * (XB + 256 * WS) + WS + 64 <= QS_WB_SMAX ? 2 : 1;
+  static constexpr int BN = 64 * NWG * MT;
   static constexpr int WB = BN * WS;
   static constexpr int FIT = (QS_WB_SMAX - WS - 64) / (XB + WB);
   static constexpr int S = FIT < 4 ? FIT : 4; // slice buffers: as many as fit, at most 4
   // the slice buffers, then a zero row slot (what rows past n and k decode from), then one mbarrier each
   static constexpr int SMEM = S * (XB + WB) + WS + 8 * S;
   static_assert(S >= 2, "qs_wgmma_bf16: at least 2 slice buffers must fit in shared memory");
+  static_assert(!TMA || WS <= 256, "qs_wgmma_bf16: a tensor copy's box is at most 256 bytes wide");
 };
 #ifndef QS_WB_MT
 #define QS_WB_MT 0 // 0: the rule above
@@ -156,12 +164,36 @@ __device__ __forceinline__ void qs_wb_mma(float (&d)[128], const qs_u32 (&a)[4],
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
 }
 
-template <int BM, int MTW>
-__device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb, const qs_u8* __restrict__ w, float* __restrict__ y,
-                                                   int m, int n, int k, int kp, int per) {
-  typedef qs_wb_shape<BM, MTW> SH;
+// The weights' tensor map (CUtensorMap, 128 bytes, made by the host with cuTensorMapEncodeTiled): the
+// weight rows as a 2-D array of bytes, [n][row bytes], box [BN][WS], zeros past its ends.
+struct __align__(64) qs_tmap {
+  unsigned long long v[16];
+};
+// when on: the box at byte x (a multiple of 16: the copy engine stops the kernel with an illegal instruction
+// otherwise) of rows y .. y + BN - 1 of the tensor map at tm into shared dst (aligned to 128), completing on
+// the mbarrier bar (predicated inside, as qs_bulk_g2s)
+__device__ __forceinline__ void qs_tensor_g2s(qs_u32 dst, const qs_tmap* tm, int x, int y, qs_u32 bar, bool on) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %5, 0;\n"
+      "@p cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n}\n" ::"r"(dst),
+      "l"(tm), "r"(x), "r"(y), "r"(bar), "r"((int)on)
+      : "memory");
+}
+// when on: arrive on bar, adding `bytes` to the transfer the current phase waits for
+__device__ __forceinline__ void qs_mbar_arrive_tx_if(qs_u32 bar, int bytes, bool on) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %2, 0;\n@p mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n}\n" ::"r"(bar),
+               "r"(bytes), "r"((int)on)
+               : "memory");
+}
+
+// One block's tile. NWG warpgroups of MT 64-row weight tiles each; TMA: the weights arrive by one tensor
+// copy per slice (tm; w unused), else by one bulk copy per weight row (w; tm unused).
+template <int BM, int MTW, int NWG, bool TMA>
+__device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb, const qs_u8* __restrict__ w, const qs_tmap* tm,
+                                                   float* __restrict__ y, int m, int n, int k, int kp, int per) {
+  typedef qs_wb_shape<BM, MTW, NWG, TMA> SH;
   constexpr int kBM = BM, kBN = SH::BN, kKT = QS_WB_KT, kXB = SH::XB, kWB = SH::WB, kWS = SH::WS;
-  constexpr int kS = SH::S, kMT = SH::MT, kNA = QS_WB_NA, kR = BM / 2;
+  constexpr int kS = SH::S, kMT = SH::MT, kNA = QS_WB_NA, kR = BM / 2, kT = 128 * NWG;
   extern __shared__ __align__(128) qs_u8 qs_wb_sm[];
   qs_u8* const sx = qs_wb_sm;                            // [S][KT / 8 chunks][BM][16 bytes] bfloat16 activations
   qs_u8* const sw = qs_wb_sm + kS * kXB;                 // [S][BN][WS] raw weight bytes
@@ -176,36 +208,44 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
   const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
   y += (qs_i64)blockIdx.z * m * n;
   // this thread's weight rows (block-local): tile mt of warpgroup wg holds rows 64 * (MT * wg + mt) + 16 * (warp & 3)
-  // + g and + 8; each row's start modulo 16 (its bytes in shared memory keep that alignment)
+  // + g and + 8; with row copies each row's start modulo 16 (its bytes in shared memory keep that alignment;
+  // with a tensor copy every row starts 16-byte aligned, the rows being a multiple of 16 bytes)
   const int rbase = 64 * kMT * (warp >> 2) + 16 * (warp & 3) + g;
   int rmis[kMT][2];
 #pragma unroll
   for (int mt = 0; mt < kMT; mt++)
 #pragma unroll
-    for (int h = 0; h < 2; h++) rmis[mt][h] = (int)(((qs_i64)(n0 + rbase + 64 * mt + 8 * h) * rowBytes) & 15);
+    for (int h = 0; h < 2; h++) rmis[mt][h] = TMA ? 0 : (int)(((qs_i64)(n0 + rbase + 64 * mt + 8 * h) * rowBytes) & 15);
 
-  for (int i = tid; i < kWS / 4; i += 256) ((qs_u32*)sz)[i] = 0u;
+  for (int i = tid; i < kWS / 4; i += kT) ((qs_u32*)sz)[i] = 0u;
   if (tid == 0) {
-    for (int b = 0; b < kS; b++) qs_mbar_init(bars + 8 * b, 256); // every thread arrives once per fill
+    // row copies: every thread arrives once per fill; a tensor copy: thread 0 only
+    for (int b = 0; b < kS; b++) qs_mbar_init(bars + 8 * b, TMA ? 1 : kT);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
 
-  // Fill buffer b with slice st: thread 0 copies the 32 KiB activation piece, thread r < BN the span of
-  // weight row r; every thread arrives on the buffer's mbarrier with the bytes it asked for. No branches:
-  // it runs while matrix operations are in flight, and a branch there makes the compiler serialize them
-  // (`on` false: the arrivals only).
+  // Fill buffer b with slice st. Row copies: thread 0 copies the activation piece, thread r < BN the span
+  // of weight row r, and every thread arrives on the buffer's mbarrier with the bytes it asked for. A
+  // tensor copy: thread 0 issues both and arrives alone. No branches: it runs while matrix operations are
+  // in flight, and a branch there makes the compiler serialize them (`on` false: the arrivals only).
   auto issue = [&](int st, int b, bool on) {
     const qs_u32 bar = bars + 8 * b;
-    const int k0 = st * kKT, b0 = k0 / QS_QK, b1 = min(nb, (k0 + kKT + QS_QK - 1) / QS_QK);
-    const bool row = on && tid < kBN && n0 + tid < n;
-    const qs_i64 a = (qs_i64)(n0 + (row ? tid : 0)) * rowBytes + (qs_i64)b0 * QS_BB, al = a & ~(qs_i64)15;
-    int span = (int)((a + (qs_i64)(b1 - b0) * QS_BB - al + 15) & ~(qs_i64)15);
-    asm volatile("" : "+r"(span)); // computed on every path: the compiler would branch around it
-    const int bytes = row ? span : 0;
+    const int k0 = st * kKT, b0 = k0 / QS_QK;
     const bool xo = on && tid == 0;
-    qs_mbar_arrive_tx(bar, bytes + (xo ? kXB : 0));
-    qs_bulk_g2s(qs_smaddr(sw + b * kWB + tid * kWS), w + al, bytes, bar, row);
+    if (TMA) {
+      qs_mbar_arrive_tx_if(bar, xo ? kXB + kWB : 0, tid == 0);
+      qs_tensor_g2s(qs_smaddr(sw + b * kWB), tm, (b0 * QS_BB) & ~15, n0, bar, xo);
+    } else {
+      const int b1 = min(nb, (k0 + kKT + QS_QK - 1) / QS_QK);
+      const bool row = on && tid < kBN && n0 + tid < n;
+      const qs_i64 a = (qs_i64)(n0 + (row ? tid : 0)) * rowBytes + (qs_i64)b0 * QS_BB, al = a & ~(qs_i64)15;
+      int span = (int)((a + (qs_i64)(b1 - b0) * QS_BB - al + 15) & ~(qs_i64)15);
+      asm volatile("" : "+r"(span)); // computed on every path: the compiler would branch around it
+      const int bytes = row ? span : 0;
+      qs_mbar_arrive_tx(bar, bytes + (xo ? kXB : 0));
+      qs_bulk_g2s(qs_smaddr(sw + b * kWB + tid * kWS), w + al, bytes, bar, row);
+    }
     qs_bulk_g2s(qs_smaddr(sx + b * kXB), xb + ((qs_i64)blockIdx.y * nst + st) * (kXB / 2), kXB, bar, xo);
   };
 
@@ -236,7 +276,7 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
       qs_u32(&a)[kMT][2][4] = fa[c % kNA];
       qs_wg_wait<kNA - 1>(); // the operations that read these fragment registers are done
       if (c == 1) {
-        // this warpgroup's operations of slice st - 1 are done; once both warpgroups are here, its buffer
+        // this warpgroup's operations of slice st - 1 are done; once every warpgroup is here, its buffer
         // takes slice st + S - 1
         __syncthreads();
         issue(st + kS - 1, (i + kS - 1) % kS, st + kS - 1 < send);
@@ -249,8 +289,9 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
 #pragma unroll
         for (int h = 0; h < 2; h++) {
           const int rr = rbase + 64 * mt + 8 * h;
-          // past k or n: the zero slot, which decodes to zeros in every format
-          const bool ok = e < k && n0 + rr < n;
+          // past k or n: zeros, which decode to zeros in every format (a tensor copy fills them in; row
+          // copies read the zero slot)
+          const bool ok = TMA || (e < k && n0 + rr < n);
           const qs_u8* blk = ok ? wr + rr * kWS + ((rmis[mt][h] + smis) & 15) + boff : sz;
           float v[8];
           qs_dq8(blk, ok ? j : 0, v);
@@ -290,25 +331,46 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
       }
 }
 
+#ifndef QS_WB_NWG
+#define QS_WB_NWG 2 // warpgroups of the 128-row tile
+#endif
+static_assert(QS_WB_NWG == 2 || QS_WB_NWG == 4, "QS_WB_NWG: 2 or 4 warpgroups");
+
 // the entry points and their launch facts for the host (one thread): {dynamic shared bytes, blocks per SM,
-// BM, BN, k-slice, threads per block}
-#define QS_WB_ENTRY(NAME, BM, MTW)                                                                                       \
-  QS_EXTERN __global__ void __launch_bounds__(256, 1)                                                                   \
-      NAME(const qs_u16* __restrict__ xb, const qs_u8* __restrict__ w, float* __restrict__ y, int m, int n, int k, int kp, \
-           int per) {                                                                                                   \
-    qs_wgmma_bf16_tile<BM, MTW>(xb, w, y, m, n, k, kp, per);                                                            \
-  }                                                                                                                     \
+// BM, BN, k-slice, threads per block, the tensor copy's box width in bytes (0: row copies)}. NAME takes the
+// weights' address, NAME_tma their tensor map (rows of a multiple of 16 bytes, box BN rows by that width);
+// QS_WB_TMA=0 leaves the _tma kernels out.
+#define QS_WB_GEOMETRY(NAME, BM, MTW, NWG, TMA)                                                                           \
   QS_EXTERN __global__ void NAME##_geometry(int* out) {                                                                 \
-    typedef qs_wb_shape<BM, MTW> SH;                                                                                    \
+    typedef qs_wb_shape<BM, MTW, NWG, TMA> SH;                                                                          \
     out[0] = SH::SMEM;                                                                                                  \
     out[1] = 1;                                                                                                         \
     out[2] = BM;                                                                                                        \
     out[3] = SH::BN;                                                                                                    \
     out[4] = QS_WB_KT;                                                                                                  \
-    out[5] = 256;                                                                                                       \
+    out[5] = 128 * NWG;                                                                                                 \
+    out[6] = TMA ? SH::WS : 0;                                                                                          \
   }
-QS_WB_ENTRY(qs_wgmma_bf16, 128, QS_WB_MT)
-QS_WB_ENTRY(qs_wgmma_bf16_256, 256, 1)
+#define QS_WB_ENTRY(NAME, BM, MTW, NWG)                                                                                  \
+  QS_EXTERN __global__ void __launch_bounds__(128 * NWG, 1)                                                             \
+      NAME(const qs_u16* __restrict__ xb, const qs_u8* __restrict__ w, float* __restrict__ y, int m, int n, int k, int kp, \
+           int per) {                                                                                                   \
+    qs_wgmma_bf16_tile<BM, MTW, NWG, false>(xb, w, nullptr, y, m, n, k, kp, per);                                       \
+  }                                                                                                                     \
+  QS_WB_GEOMETRY(NAME, BM, MTW, NWG, false)
+#define QS_WB_ENTRY_TMA(NAME, BM, MTW, NWG)                                                                              \
+  QS_EXTERN __global__ void __launch_bounds__(128 * NWG, 1)                                                             \
+      NAME(const qs_u16* __restrict__ xb, const __grid_constant__ qs_tmap tw, float* __restrict__ y, int m, int n, int k, \
+           int kp, int per) {                                                                                           \
+    qs_wgmma_bf16_tile<BM, MTW, NWG, true>(xb, nullptr, &tw, y, m, n, k, kp, per);                                      \
+  }                                                                                                                     \
+  QS_WB_GEOMETRY(NAME, BM, MTW, NWG, true)
+QS_WB_ENTRY(qs_wgmma_bf16, 128, QS_WB_MT, QS_WB_NWG)
+QS_WB_ENTRY(qs_wgmma_bf16_256, 256, 1, 2)
+#if !(defined(QS_WB_TMA) && !QS_WB_TMA)
+QS_WB_ENTRY_TMA(qs_wgmma_bf16_tma, 128, QS_WB_MT, QS_WB_NWG)
+QS_WB_ENTRY_TMA(qs_wgmma_bf16_256_tma, 256, 1, 2)
+#endif
 
 #endif // !QS_PLAIN && QS_WGMMA_BF16 != 0
 #endif // QS_CUDA sm_90a

@@ -59,6 +59,25 @@ export interface CudaDriver {
   cuEventDestroy_v2(ev: CuHandle): number;
   cuGetErrorName(code: number, out: (string | null)[]): number;
   cuGetErrorString(code: number, out: (string | null)[]): number;
+  /**
+   * CUDA 12+ drivers; absent (undefined) on older ones. Writes a 128-byte CUtensorMap at the native
+   * address `map` (64-byte aligned; encodeTensorMap2d below): dims, strides (rank - 1 entries, bytes),
+   * box and element strides as arrays of `rank` entries.
+   */
+  cuTensorMapEncodeTiled?: (
+    map: bigint,
+    dataType: number,
+    rank: number,
+    globalAddress: CuDevicePtr,
+    globalDim: BigUint64Array,
+    globalStrides: BigUint64Array,
+    boxDim: Uint32Array,
+    elementStrides: Uint32Array,
+    interleave: number,
+    swizzle: number,
+    l2Promotion: number,
+    oobFill: number,
+  ) => number;
 }
 
 /** CUlaunchAttribute (cuda.h): an id and a 64-byte value union (only its first int is used here). */
@@ -128,6 +147,45 @@ export function encodeLaunchConfig(cfg: CuLaunchConfig): { config: NativeLaunchC
   };
 }
 
+/**
+ * A 2-D tensor map of bytes (CU_TENSOR_MAP_DATA_TYPE_UINT8, no interleave or swizzle, zeros past the
+ * ends) encoded by the driver into native memory aligned as CUtensorMap is (64 bytes), returned as its
+ * 128 bytes with the driver's result code.
+ */
+export function encodeTensorMap2d(
+  d: CudaDriver,
+  ptr: bigint,
+  rows: number,
+  rowBytes: number,
+  boxRows: number,
+  boxBytes: number,
+): { code: number; map: Uint8Array } {
+  const mem = koffi.alloc('uint8_t', CU_TENSOR_MAP_BYTES + 64);
+  try {
+    const addr = BigInt(koffi.address(mem) as bigint | number);
+    const skew = Number((64n - (addr % 64n)) % 64n);
+    const code = d.cuTensorMapEncodeTiled!(
+      addr + BigInt(skew),
+      CU_TENSOR_MAP_DATA_TYPE_UINT8,
+      2,
+      ptr,
+      BigUint64Array.of(BigInt(rowBytes), BigInt(rows)),
+      BigUint64Array.of(BigInt(rowBytes)),
+      Uint32Array.of(boxBytes, boxRows),
+      Uint32Array.of(1, 1),
+      CU_TENSOR_MAP_INTERLEAVE_NONE,
+      CU_TENSOR_MAP_SWIZZLE_NONE,
+      CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE,
+    );
+    const bytes = koffi.decode(mem, skew, koffi.array('uint8_t', CU_TENSOR_MAP_BYTES)) as
+      number[] | Uint8Array;
+    return { code, map: Uint8Array.from(bytes) };
+  } finally {
+    koffi.free(mem);
+  }
+}
+
 /** CUlaunchAttributeID: let this kernel start before the previous one in the stream has finished; it
  * waits for that one's results with griddepcontrol.wait (programmatic dependent launch, sm_90+). */
 export const CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
@@ -147,6 +205,13 @@ export const CU_ATTR = {
   MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: 97,
 } as const;
 export const CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+/** CUtensorMap (cuda.h): 128 bytes, 64-byte aligned where a kernel takes it */
+export const CU_TENSOR_MAP_BYTES = 128;
+export const CU_TENSOR_MAP_DATA_TYPE_UINT8 = 0;
+export const CU_TENSOR_MAP_INTERLEAVE_NONE = 0;
+export const CU_TENSOR_MAP_SWIZZLE_NONE = 0;
+export const CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
+export const CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0;
 export const CUDA_SUCCESS = 0;
 export const CUDA_ERROR_NO_DEVICE = 100;
 
@@ -194,6 +259,16 @@ export function loadCudaDriver(): CudaDriver {
     } catch {
       cuLaunchKernelEx = undefined; // a driver older than CUDA 11.8
     }
+    let cuTensorMapEncodeTiled: unknown;
+    try {
+      cuTensorMapEncodeTiled = f(
+        'int cuTensorMapEncodeTiled(uint64_t map, int dataType, unsigned int rank, QsCUdeviceptr globalAddress, ' +
+          'const uint64_t *globalDim, const uint64_t *globalStrides, const uint32_t *boxDim, ' +
+          'const uint32_t *elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill)',
+      );
+    } catch {
+      cuTensorMapEncodeTiled = undefined; // a driver older than CUDA 12
+    }
     const d = {
       libraryPath,
       cuInit: f('int cuInit(unsigned int flags)'),
@@ -233,6 +308,7 @@ export function loadCudaDriver(): CudaDriver {
       cuEventDestroy_v2: f('int cuEventDestroy_v2(QsCuHandle ev)'),
       cuGetErrorName: f('int cuGetErrorName(int code, _Out_ const char **s)'),
       cuGetErrorString: f('int cuGetErrorString(int code, _Out_ const char **s)'),
+      cuTensorMapEncodeTiled,
     };
     cached = d as unknown as CudaDriver;
     return cached;

@@ -1,6 +1,6 @@
 /**
  * Kernel argument lists in native memory, for cuLaunchKernel(Ex) and hipModuleLaunchKernel: the
- * `void *kernelParams[]` table followed by one 8-byte slot per value it points at. Marshalling only.
+ * `void *kernelParams[]` table followed by the values it points at. Marshalling only.
  * A list is encoded once and reused by every launch that passes it: koffi marshals a JavaScript array
  * of typed arrays for a `void **` parameter in ~1.5 us per call, a native table in ~0.2 us (measured
  * with a stub library), and the benchmark relaunches the same lists thousands of times.
@@ -14,22 +14,36 @@ export interface NativeParams {
   free(): void;
 }
 
-/** values: each argument's bytes (at most 8, as the kernel's parameter holds them), in order */
+/** The largest by-value parameter: a CUDA tensor map (CUtensorMap, 128 bytes). */
+const MAX_PARAM_BYTES = 128;
+
+/**
+ * values: each argument's bytes as the kernel's parameter holds them, in order: at most 8 (one 8-byte
+ * slot), or a by-value struct of at most 128 bytes (a 64-byte-aligned slot, as a tensor map wants).
+ */
 export function encodeKernelParams(values: ArrayBufferView[]): NativeParams {
   const n = values.length;
-  const mem = koffi.alloc('uint8_t', Math.max(16, 16 * n));
-  const base = BigInt(koffi.address(mem) as bigint | number);
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v.byteLength > 8) {
-      koffi.free(mem);
-      throw new Error(`kernel argument ${i}: ${v.byteLength} bytes (at most 8)`);
-    }
-    koffi.encode(mem, 8 * i, 'uint64_t', base + BigInt(8 * n + 8 * i));
+  // each value's offset from the 64-byte-aligned start of the value area
+  const rel: number[] = [];
+  let size = 0;
+  values.forEach((v, i) => {
+    const len = v.byteLength;
+    if (len > MAX_PARAM_BYTES)
+      throw new Error(`kernel argument ${i}: ${len} bytes (at most ${MAX_PARAM_BYTES})`);
+    if (len > 8) size = Math.ceil(size / 64) * 64;
+    rel.push(size);
+    size += Math.max(8, Math.ceil(len / 8) * 8);
+  });
+  // the table of n pointers, then the value area at the first 64-byte-aligned address after it
+  const mem = koffi.alloc('uint8_t', 8 * n + 64 + Math.max(8, size));
+  const addr = BigInt(koffi.address(mem) as bigint | number);
+  const area = 8 * n + Number((64n - ((addr + BigInt(8 * n)) % 64n)) % 64n);
+  values.forEach((v, i) => {
+    koffi.encode(mem, 8 * i, 'uint64_t', addr + BigInt(area + rel[i]));
     const bytes = Array.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-    while (bytes.length < 8) bytes.push(0);
-    koffi.encode(mem, 8 * n + 8 * i, koffi.array('uint8_t', 8), bytes);
-  }
+    while (bytes.length === 0 || bytes.length % 8 !== 0) bytes.push(0);
+    koffi.encode(mem, area + rel[i], koffi.array('uint8_t', bytes.length), bytes);
+  });
   let freed = false;
   return {
     table: mem,

@@ -17,6 +17,8 @@ import {
   GpuError,
   GpuUnavailableError,
   type DevicePtr,
+  type KernelArg,
+  type TensorMap2d,
   type GpuRuntime,
 } from '../../src-main/engine/backends/gpu/runtime';
 import { readSessionConfig } from '../../src-main/engine/backends/gpu/config';
@@ -35,6 +37,8 @@ interface FakeOpts {
   lostLaunches?: number;
   /** entry points the module lacks (as a build without sm_90a lacks qs_wgmma_i8) */
   missing?: string[];
+  /** the runtime makes tensor maps (a CUDA 12+ driver): each is 128 bytes, the first one counting the calls */
+  tensorMaps?: boolean;
 }
 
 class FakeRuntime implements GpuRuntime {
@@ -44,7 +48,19 @@ class FakeRuntime implements GpuRuntime {
   /** the target of every compile, and QS_WGMMA_I8 where it was defined */
   archs: string[] = [];
   next = 0x1000n;
-  constructor(private o: FakeOpts = {}) {}
+  /** every tensor map asked for, and the argument lists of every launch */
+  maps: TensorMap2d[] = [];
+  args: KernelArg[][] = [];
+  readonly tensorMap2d?: (t: TensorMap2d) => Uint8Array;
+  constructor(private o: FakeOpts = {}) {
+    if (o.tensorMaps)
+      this.tensorMap2d = (t) => {
+        this.maps.push(t);
+        const b = new Uint8Array(128).fill(0xab);
+        b[0] = this.maps.length;
+        return b;
+      };
+  }
   deviceCount() {
     return 1;
   }
@@ -93,6 +109,11 @@ class FakeRuntime implements GpuRuntime {
       dst.set([176128, 1, 128, 128, 128, 256]);
     if (this.launches.at(-1) === 'qs_wgmma_bf16_256_geometry' && dst instanceof Int32Array)
       dst.set([187456, 1, 256, 128, 128, 256]);
+    // the tensor-copy kernels add the box width (Q4_0: 72 bytes per slice + up to 14 of misalignment)
+    if (this.launches.at(-1) === 'qs_wgmma_bf16_tma_geometry' && dst instanceof Int32Array)
+      dst.set([180544, 1, 128, 256, 128, 256, 96]);
+    if (this.launches.at(-1) === 'qs_wgmma_bf16_256_tma_geometry' && dst instanceof Int32Array)
+      dst.set([187456, 1, 256, 128, 128, 256, 96]);
     // what qs_q8_geometry writes for a Q4_0 module: the type id, rows then warps per block for m = 1..8
     if (this.launches.at(-1) === 'qs_q8_geometry' && dst instanceof Int32Array)
       dst.set([GgmlType.Q4_0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 2, 2, 2, 2, 2, 2, 2]);
@@ -120,7 +141,7 @@ class FakeRuntime implements GpuRuntime {
     this.resets++;
     this.live.clear(); // the reset frees everything the context held
   }
-  launch(fn: { name: string }) {
+  launch(fn: { name: string }, _g?: unknown, _b?: unknown, _s?: unknown, args: KernelArg[] = []) {
     if (this.o.lostLaunches && !fn.name.includes('geometry') && !fn.name.includes('quantize')) {
       this.o.lostLaunches--;
       throw new GpuError(`cuLaunchKernel(${fn.name})`, 700, 'CUDA_ERROR_ILLEGAL_ADDRESS', true);
@@ -128,6 +149,7 @@ class FakeRuntime implements GpuRuntime {
     if (this.o.launchError)
       throw new GpuError(`cuLaunchKernel(${fn.name})`, 700, 'CUDA_ERROR_ILLEGAL_ADDRESS');
     this.launches.push(fn.name);
+    this.args.push(args);
   }
   eventCreate() {
     return {};
@@ -211,13 +233,13 @@ describe('generic GPU backend', () => {
     const r120 = await s.run(lw, new Float32Array(120 * K), 120);
     expect(r120.path).toBe('fused-mma-f16');
     expect(r120.detail).toMatch(
-      /qs_x_bf16w \+ qs_wgmma_bf16 \(wgmma m64n128k16 bf16, f32 accumulate, 128x128 tiles\)/,
+      /qs_x_bf16w \+ qs_wgmma_bf16 \(wgmma m64n128k16 bf16, f32 accumulate, 128x128 tiles, weights by row copies\)/,
     );
     expect(rt.launches.slice(-3)).toEqual(['qs_wgmma_bf16_geometry', 'qs_x_bf16w', 'qs_wgmma_bf16']);
     const r300 = await s.run(lw, new Float32Array(300 * K), 300);
     expect(r300.path).toBe('fused-mma-f16');
     expect(r300.detail).toMatch(
-      /qs_wgmma_bf16_256 \(wgmma m64n256k16 bf16, f32 accumulate, 256x128 tiles\) grid 1x2x1 /,
+      /qs_wgmma_bf16_256 \(wgmma m64n256k16 bf16, f32 accumulate, 256x128 tiles, weights by row copies\) grid 1x2x1 /,
     );
     expect(rt.launches.slice(-3)).toEqual(['qs_wgmma_bf16_256_geometry', 'qs_x_bf16w', 'qs_wgmma_bf16_256']);
     await s.run(lw, new Float32Array(16 * K), 16, { path: 'int8' });
@@ -384,6 +406,65 @@ describe('generic GPU backend', () => {
     }
   });
 
+  it('Hopper bfloat16 kernels: a tensor copy per slice where rows are a multiple of 16 bytes, else row copies', async () => {
+    const rt = new FakeRuntime({ tensorMaps: true });
+    const s = await backendWith(rt).open(0);
+    // Q4_0 with k = 256: 8 blocks of 18 bytes, 144-byte rows -> the _tma kernel with the weights' tensor map
+    const k = 256;
+    const n = 300;
+    const lw = await s.load({ ...w, n, k, data: new Uint8Array(rowBytes(GgmlType.Q4_0, k) * n) });
+    const r = await s.run(lw, new Float32Array(100 * k), 100);
+    expect(r.path).toBe('fused-mma-f16');
+    expect(r.detail).toMatch(
+      /qs_wgmma_bf16_tma \(wgmma m64n128k16 bf16, f32 accumulate, 128x256 tiles, weights by tensor copies\) grid 2x1x/,
+    );
+    expect(rt.launches.slice(-3)).toEqual(['qs_wgmma_bf16_tma_geometry', 'qs_x_bf16w', 'qs_wgmma_bf16_tma']);
+    // the map: every weight row, the box the module reported (BN rows by its width), at the weights' address
+    expect(rt.maps).toHaveLength(1);
+    expect(rt.maps[0]).toMatchObject({ rows: n, rowBytes: 144, boxRows: 256, boxBytes: 96 });
+    const args = rt.args.at(-1)!;
+    expect(args[1]).toEqual({ bytes: expect.any(Uint8Array) });
+    expect(Array.from((args[1] as { bytes: Uint8Array }).bytes.subarray(0, 3))).toEqual([1, 0xab, 0xab]);
+    // each plan encodes the map of the weights it launches on once (its argument list is cached)
+    await s.run(lw, new Float32Array(100 * k), 100);
+    expect(rt.maps).toHaveLength(2);
+    expect(rt.maps[1]).toEqual(rt.maps[0]);
+    // above 128 rows the 256-row tensor-copy kernel, with its own map
+    await s.run(lw, new Float32Array(200 * k), 200);
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16_256_tma']);
+    expect(rt.maps.at(-1)).toMatchObject({ rows: n, rowBytes: 144, boxRows: 128, boxBytes: 96 });
+    // Q6_K with k = 256: 210-byte rows, not a multiple of 16 -> the row-copy kernel, no map
+    const q6k = await s.load({
+      ...w,
+      type: GgmlType.Q6_K,
+      n,
+      k,
+      data: new Uint8Array(rowBytes(GgmlType.Q6_K, k) * n),
+    });
+    const maps = rt.maps.length;
+    const r6 = await s.run(q6k, new Float32Array(100 * k), 100);
+    expect(r6.detail).toMatch(/qs_wgmma_bf16 \(.*weights by row copies\)/);
+    expect(rt.launches.at(-1)).toBe('qs_wgmma_bf16');
+    expect(rt.maps).toHaveLength(maps);
+    q6k.dispose();
+    lw.dispose();
+    await s.close();
+    // a module without the tensor-copy kernels (QS_KERNEL_DEFINES=QS_WB_TMA=0), or a driver without tensor
+    // maps: row copies
+    for (const rt2 of [
+      new FakeRuntime({ tensorMaps: true, missing: ['qs_wgmma_bf16_tma'] }),
+      new FakeRuntime(),
+    ]) {
+      const s2 = await backendWith(rt2).open(0);
+      const lw2 = await s2.load({ ...w, n, k, data: new Uint8Array(rowBytes(GgmlType.Q4_0, k) * n) });
+      await s2.run(lw2, new Float32Array(100 * k), 100);
+      expect(rt2.launches.at(-1)).toBe('qs_wgmma_bf16');
+      expect(rt2.maps).toHaveLength(0);
+      lw2.dispose();
+      await s2.close();
+    }
+  });
+
   it('the matrix-unit paths split k when the tile grid is too small for the device', async () => {
     // the bfloat16 path without Hopper's warpgroup kernel: mma.sync, about 2 blocks per SM (4 x 2 for 1 tile)
     {
@@ -405,7 +486,7 @@ describe('generic GPU backend', () => {
     const res = await s.run(lw, new Float32Array(64 * k), 64, { path: 'mma' });
     expect(res.path).toBe('fused-mma-f16');
     expect(res.detail).toMatch(
-      /qs_x_bf16w \+ qs_wgmma_bf16 \(wgmma m64n128k16 bf16, f32 accumulate, 128x128 tiles\) grid 1x1x4 block 256 shared 176128 \+ qs_splitk_sum/,
+      /qs_x_bf16w \+ qs_wgmma_bf16 \(wgmma m64n128k16 bf16, f32 accumulate, 128x128 tiles, weights by row copies\) grid 1x1x4 block 256 shared 176128 \+ qs_splitk_sum/,
     );
     expect(rt.launches.slice(-3)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16', 'qs_splitk_sum']);
     // int8: 16 slices of 128; 4 SMs x 2 blocks for 1 tile, at most slices/4 = 4 splits

@@ -17,6 +17,7 @@ import {
   type GpuRuntime,
   type KernelArg,
   type LaunchOptions,
+  type TensorMap2d,
 } from '../../src-main/engine/backends/gpu/runtime';
 import type { DeviceInfo, PathChoice } from '../../src-main/engine/backends/types';
 import { GgmlType, rowBytes, typeName } from '../../src-main/engine/ggml-types';
@@ -70,12 +71,27 @@ class RecordingRuntime implements GpuRuntime {
   private inRun = 0;
   /** the label of the next allocation instead of a<i> (the weights: 'w') */
   nextLabel: string | null = null;
+  /** CUDA: tensor maps (a CUDA 12+ driver); each is logged and prints as its label in launches */
+  readonly tensorMap2d?: (t: TensorMap2d) => Uint8Array;
+  private maps = new Map<Uint8Array, string>();
   constructor(
     readonly kind: 'cuda' | 'hip',
     private dev: Device,
-  ) {}
+  ) {
+    if (kind === 'cuda')
+      this.tensorMap2d = (t) => {
+        const label = `map${this.maps.size}`;
+        const b = new Uint8Array(128);
+        this.maps.set(b, label);
+        this.log.push(
+          `tensormap ${label} of ${this.name(t.ptr)}: ${t.rows} rows of ${t.rowBytes} bytes, box ${t.boxRows} x ${t.boxBytes}`,
+        );
+        return b;
+      };
+  }
   startRun(): void {
     this.inRun = 0;
+    this.maps.clear();
     this.log.length = 0;
   }
   private name(p: DevicePtr): string {
@@ -132,6 +148,11 @@ class RecordingRuntime implements GpuRuntime {
       dst.set([221368, 1, 128, 256, 128, 256]);
     if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_256_geometry') && dst instanceof Int32Array)
       dst.set([172208, 1, 256, 128, 128, 256]);
+    // their tensor-copy forms add the box width
+    if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_tma_geometry') && dst instanceof Int32Array)
+      dst.set([221368, 1, 128, 256, 128, 256, 160]);
+    if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_256_tma_geometry') && dst instanceof Int32Array)
+      dst.set([172208, 1, 256, 128, 128, 256, 160]);
   }
   copyDeviceToDevice() {}
   memset8() {}
@@ -161,6 +182,7 @@ class RecordingRuntime implements GpuRuntime {
   ) {
     const a = args.map((x) => {
       if ('ptr' in x) return this.name(x.ptr);
+      if ('bytes' in x) return this.maps.get(x.bytes) ?? `bytes:${x.bytes.length}`;
       const [k, v] = Object.entries(x)[0];
       return `${k}:${String(v)}`;
     });

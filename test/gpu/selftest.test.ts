@@ -21,6 +21,22 @@ describe('selftest case list', () => {
       expect(full.some((c) => c.weights === wc)).toBe(true);
     expect(full.some((c) => c.n === 1)).toBe(true);
     expect(full.some((c) => c.type === GgmlType.Q4_K && c.k === 256)).toBe(true);
+    // every quantized format at m > 64 with rows of a multiple of 16 bytes (Hopper's tensor-copy kernels)
+    // and, where a format's blocks are not themselves a multiple of 16 bytes (all but Q4_K and Q5_K), with
+    // rows that are not (its row-copy kernels)
+    for (const t of QUANT_TYPES)
+      for (const quick of [true, false]) {
+        const own = selftestCases(quick, [t.id]).filter((c) => c.m > 64 && c.path === 'auto');
+        const rb = (c: { k: number }) => (c.k / t.blockElems) * t.blockBytes;
+        expect(
+          own.some((c) => rb(c) % 16 === 0),
+          t.name,
+        ).toBe(true);
+        expect(
+          own.some((c) => rb(c) % 16 !== 0),
+          t.name,
+        ).toBe(t.blockBytes % 16 !== 0);
+      }
     expect(selftestCases(true).length).toBeLessThan(full.length);
   });
 

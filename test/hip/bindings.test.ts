@@ -157,7 +157,21 @@ describe('kernel parameter marshalling through koffi', () => {
     expect(cache.get(key, enc)).toBeDefined();
     expect(encodes).toBe(2);
     cache.clear();
-    expect(() => encodeKernelParams([new Uint8Array(9)])).toThrow(/kernel argument 0: 9 bytes/);
+    // a by-value struct (a CUDA tensor map: 128 bytes) between scalars keeps its bytes, 64-byte aligned
+    const map = Uint8Array.from({ length: 128 }, (_, i) => (i * 7 + 3) & 255);
+    const withMap = packKernelArgs([{ i32: 9 }, { bytes: map }, { u32: 0xdeadbeef }]);
+    const t3 = encodeKernelParams(withMap);
+    const out3 = new Uint8Array(160);
+    expect(probe(t3.table, Int32Array.from(withMap.map((p) => p.byteLength)), 3, out3)).toBe(136);
+    expect(Array.from(out3.subarray(0, 4))).toEqual([9, 0, 0, 0]);
+    expect(Buffer.from(out3.subarray(4, 132)).equals(Buffer.from(map))).toBe(true);
+    expect(Array.from(out3.subarray(132, 136))).toEqual([0xef, 0xbe, 0xad, 0xde]);
+    const slot1 = koffi.decode(t3.table, 8, 'uint64_t') as bigint | number;
+    expect(BigInt(slot1) % 64n).toBe(0n);
+    t3.free();
+    expect(() => encodeKernelParams([new Uint8Array(129)])).toThrow(
+      /kernel argument 0: 129 bytes \(at most 128\)/,
+    );
     lib.unload();
   });
 });

@@ -355,7 +355,7 @@ describe('the warpgroup int8 kernel (qs_wgmma_i8) for sm_90a', () => {
 // absent from other targets and with QS_WGMMA_BF16=0. ptxas warns (C7513) when it has to serialize the
 // asynchronous matrix operations, which a branch between them causes; that would cost most of their speed,
 // so the warning, or a spill, fails the build here.
-describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256) for sm_90a', () => {
+describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256, and their _tma forms) for sm_90a', () => {
   const build = (stem: string, arch: string, flags: string[] = []) => {
     const out = path.join(work, `${stem}.wb${flags.length}.${arch}.cubin`);
     const src = path.join(ROOT, 'kernels', `${stem}.cu`);
@@ -379,16 +379,27 @@ describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256) for sm_90a', () =
   };
 
   it.skipIf(!nvcc)(
-    'are in the sm_90a builds (Q4_0, Q4_K, Q6_K, Q3_K) without serialized matrix operations or spills; not for sm_90 or with QS_WGMMA_BF16=0',
+    'are in the sm_90a builds (Q4_0, Q4_K, Q6_K, Q3_K) without serialized matrix operations or spills; not for sm_90 or with QS_WGMMA_BF16=0; QS_WB_TMA=0 leaves the tensor-copy forms out',
     () => {
       for (const stem of ['q4_0', 'q4_k', 'q6_k', 'q3_k']) {
         const { bin, stderr, sections } = build(stem, 'sm_90a');
-        for (const name of ['qs_wgmma_bf16', 'qs_wgmma_bf16_256', 'qs_x_bf16w']) {
+        for (const name of [
+          'qs_wgmma_bf16',
+          'qs_wgmma_bf16_256',
+          'qs_wgmma_bf16_tma',
+          'qs_wgmma_bf16_256_tma',
+          'qs_x_bf16w',
+        ]) {
           expect(bin.includes(`${name}\0`), `${stem}: ${name}`).toBe(true);
           expect(sections.has(name), `${stem}: ptxas compiled ${name}`).toBe(true);
         }
         expect(stderr, stem).not.toMatch(/C7513|wgmma[^\n]*serialized/);
-        for (const name of ['qs_wgmma_bf16', 'qs_wgmma_bf16_256'])
+        for (const name of [
+          'qs_wgmma_bf16',
+          'qs_wgmma_bf16_256',
+          'qs_wgmma_bf16_tma',
+          'qs_wgmma_bf16_256_tma',
+        ])
           expect(sections.get(name), `${stem}: ${name}`).toMatch(
             /\b0 bytes spill stores, 0 bytes spill loads/,
           );
@@ -397,6 +408,10 @@ describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256) for sm_90a', () =
       const off = build('q4_0', 'sm_90a', ['-DQS_WGMMA_BF16=0']).bin;
       expect(off.includes('qs_wgmma_bf16')).toBe(false);
       expect(off.includes('qs_mma_f16')).toBe(true); // the mma.sync bfloat16 kernel stays
+      // QS_WB_TMA=0: the row-copy kernels only
+      const rows = build('q4_0', 'sm_90a', ['-DQS_WB_TMA=0']).bin;
+      expect(rows.includes('qs_wgmma_bf16\0')).toBe(true);
+      expect(rows.includes('qs_wgmma_bf16_tma')).toBe(false);
     },
     900_000,
   );

@@ -158,6 +158,10 @@ export function selftestCases(quick: boolean, types: number[] = ALL_FORMATS, mma
           { n: 1029, k: chunky, ms: [1, 2, 3, 4, 5, 8, 16, 64] },
           { n: 8195, k: plain ? 256 : qk * (qk === 32 ? 8 : 1), ms: [1, 8, 16, 64] },
         ];
+    // k = 2048 makes every quantized format's rows a multiple of 16 bytes, which Hopper's bfloat16
+    // warpgroup kernels copy with one tensor copy per slice (the shapes above have rows they copy one by
+    // one); n = 300 leaves a partial tile of weight rows, m = 100 and 200 run the 128- and 256-row tiles
+    if (!plain) shapes.push({ n: 300, k: 2048, ms: quick ? [100, 200] : [100, 200, 512] });
     // n = 1 at m <= 8 runs the float32 kernel: one output's NMSE is one dot product's relative error,
     // which 8-bit activations cannot bound when the dot cancels to near zero (llama.cpp's MUL_MAT
     // tests likewise judge at least 16 outputs); the int8 path is judged on the n >= 67 shapes

@@ -74,7 +74,7 @@ class GpuSession implements BackendSession {
     this.device = device;
     this.memory = new DeviceMemory(rt, `${kind}:${device.index}`);
     this.kernels = new KernelCache(rt, kind, device.arch, config, this.memory);
-    this.planner = new PathPlanner(kind, device, config, this.kernels, this.memory);
+    this.planner = new PathPlanner(kind, device, config, this.kernels, this.memory, rt.tensorMap2d?.bind(rt));
   }
 
   private ensureOpen(): void {

@@ -12,6 +12,7 @@ import {
   cuCheck,
   cuErrorText,
   encodeLaunchConfig,
+  encodeTensorMap2d,
   loadCudaDriver,
   type CuDevicePtr,
   type CuHandle,
@@ -46,6 +47,7 @@ import {
   type GpuRuntime,
   type KernelArg,
   type LaunchOptions,
+  type TensorMap2d,
 } from './runtime';
 
 interface CuModule extends GpuModule {
@@ -87,6 +89,7 @@ export class CudaRuntime implements GpuRuntime {
       throw new GpuUnavailableError('no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)');
     if (initDone !== 0)
       throw new GpuUnavailableError(`cuInit failed: ${cuErrorText(this.d, initDone)} (${initDone})`);
+    if (this.d.cuTensorMapEncodeTiled) this.tensorMap2d = (t) => this.encodeTensorMap2d(t);
   }
 
   private check(api: string, code: number): void {
@@ -403,6 +406,31 @@ export class CudaRuntime implements GpuRuntime {
         null,
       ),
     );
+  }
+
+  /** present when the driver has cuTensorMapEncodeTiled (CUDA 12+) */
+  readonly tensorMap2d?: (map: TensorMap2d) => Uint8Array;
+
+  private encodeTensorMap2d(t: TensorMap2d): Uint8Array {
+    const bad = (what: string) => {
+      throw new Error(
+        `tensor map: ${what} (rows ${t.rows} of ${t.rowBytes} bytes, box ${t.boxRows} x ${t.boxBytes})`,
+      );
+    };
+    if (!(Number.isInteger(t.rows) && t.rows >= 1)) bad('the row count must be a positive integer');
+    if (!(Number.isInteger(t.rowBytes) && t.rowBytes >= 16 && t.rowBytes % 16 === 0))
+      bad('rows must be a multiple of 16 bytes');
+    if (!(Number.isInteger(t.boxBytes) && t.boxBytes >= 16 && t.boxBytes <= 256 && t.boxBytes % 16 === 0))
+      bad('the box must be 16 to 256 bytes wide, a multiple of 16');
+    if (!(Number.isInteger(t.boxRows) && t.boxRows >= 1 && t.boxRows <= 256))
+      bad('the box must have 1 to 256 rows');
+    const ptr = nativePointer('CUDA', t.ptr);
+    if (ptr % 16n !== 0n) bad(`the address 0x${ptr.toString(16)} is not 16-byte aligned`);
+    const { code, map } = encodeTensorMap2d(this.d, ptr, t.rows, t.rowBytes, t.boxRows, t.boxBytes);
+    this.check('cuTensorMapEncodeTiled', code);
+    // a map of zeros would stop the kernel with an illegal instruction: refuse it here instead
+    if (map.every((b) => b === 0)) bad('the driver returned an empty map');
+    return map;
   }
 
   /** argument lists encoded once in native memory (native/params.ts), freed with the list or in dispose */

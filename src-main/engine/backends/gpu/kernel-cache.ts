@@ -24,7 +24,8 @@ export type MmaI8Kernel =
   'qs_mma_i8' | `qs_mma_i8_${Exclude<Int8MmaTile, '128x128' | 'wgmma'>}` | 'qs_wgmma_i8' | 'qs_mfma_i8';
 
 /** The matrix-unit kernels that report their launch facts through <name>_geometry. */
-export type TileKernel = MmaI8Kernel | 'qs_wgmma_bf16' | 'qs_wgmma_bf16_256';
+export type TileKernel =
+  MmaI8Kernel | 'qs_wgmma_bf16' | 'qs_wgmma_bf16_256' | 'qs_wgmma_bf16_tma' | 'qs_wgmma_bf16_256_tma';
 
 /** a matrix-unit kernel's launch facts (qs_mma_i8_geometry, qs_wgmma_bf16_geometry, ...) */
 export interface TileGeometry {
@@ -34,6 +35,8 @@ export interface TileGeometry {
   bn: number;
   kt: number;
   threads: number;
+  /** tensor-copy kernels (`_tma`): the width in bytes of the weights' box (BN rows of it per slice) */
+  boxBytes?: number;
 }
 
 export interface ModuleEntry {
@@ -240,12 +243,16 @@ export class KernelCache {
     const buf = this.memory.alloc(64, `${kernel} geometry`);
     try {
       this.rt.launch(fn, [1, 1, 1], [1, 1, 1], 0, [{ ptr: buf }]);
-      const v = new Int32Array(6);
+      const tma = kernel.endsWith('_tma');
+      const v = new Int32Array(tma ? 7 : 6);
       this.rt.copyFromDevice(v, buf);
-      const [shared, minBlocks, bm, bn, kt, threads] = Array.from(v);
-      if (!(bm > 0 && bn > 0 && kt > 0 && threads > 0 && minBlocks > 0 && shared >= 0))
+      const [shared, minBlocks, bm, bn, kt, threads, boxBytes] = Array.from(v);
+      if (
+        !(bm > 0 && bn > 0 && kt > 0 && threads > 0 && minBlocks > 0 && shared >= 0) ||
+        (tma && !(boxBytes >= 16 && boxBytes <= 256 && boxBytes % 16 === 0))
+      )
         throw new Error(`${kernel}_geometry returned ${Array.from(v).join(',')}`);
-      const g = { shared, minBlocks, bm, bn, kt, threads };
+      const g: TileGeometry = { shared, minBlocks, bm, bn, kt, threads, ...(tma ? { boxBytes } : {}) };
       entry.tiles = { ...entry.tiles, [kernel]: g };
       return g;
     } finally {

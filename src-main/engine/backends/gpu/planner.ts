@@ -8,11 +8,11 @@ import type { DeviceInfo, KernelPath, PathChoice } from '../types';
 import { customKernelLabel, type GpuSessionConfig } from './config';
 import type { Int8MmaTile } from '../../formats/spec';
 import { gpuFormat } from './formats';
-import { typeName } from '../../ggml-types';
+import { rowBytes, typeName } from '../../ggml-types';
 import type { KernelCache, MmaI8Kernel, ModuleEntry } from './kernel-cache';
 import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
 import { WEIGHT_PAD, type DeviceMemory } from './memory';
-import type { DevicePtr, KernelArg } from './runtime';
+import type { DevicePtr, KernelArg, TensorMap2d } from './runtime';
 
 /** The weights a plan multiplies: facts only, the pointer comes at enqueue time. */
 export interface PlanWeights {
@@ -71,7 +71,10 @@ export function splitKPolicy(
   return { splits: Math.ceil(slices / per), per };
 }
 
-/** The arguments of the bfloat16 matrix-unit kernels (qs_mma_f16, qs_mfma_bf16, qs_wgmma_bf16[_256]). */
+/**
+ * The arguments of the bfloat16 matrix-unit kernels (qs_mma_f16, qs_mfma_bf16, qs_wgmma_bf16[_256][_tma]):
+ * the weights by address, or as `weights` makes them (the _tma kernels: their tensor map).
+ */
 function bf16MatmulArgs(
   xb: DevicePtr,
   out: DevicePtr,
@@ -80,10 +83,11 @@ function bf16MatmulArgs(
   k: number,
   kpad: number,
   per: number,
+  weights: (wPtr: DevicePtr) => KernelArg = (wPtr) => ({ ptr: wPtr }),
 ) {
   return argsFor((wPtr): KernelArg[] => [
     { ptr: xb },
-    { ptr: wPtr },
+    weights(wPtr),
     { ptr: out },
     { i32: m },
     { i32: n },
@@ -123,6 +127,8 @@ export class PathPlanner {
     private readonly config: GpuSessionConfig,
     private readonly kernels: KernelCache,
     private readonly memory: DeviceMemory,
+    /** the runtime's tensor-map encoder, where it has one (CUDA 12+ drivers) */
+    private readonly tensorMap2d?: (map: TensorMap2d) => Uint8Array,
   ) {
     const mt = /^sm_(\d+?)(\d)$/.exec(device.arch);
     const smMajor = mt ? Number(mt[1]) : 0;
@@ -472,7 +478,13 @@ export class PathPlanner {
     const { n, k } = w;
     // above 128 rows the 256-row tile: each weight decoded once per 256 activation rows (H200, n = 4096,
     // k = 14336, Q4_0: 170.6 against 237.6 us at m = 512 on the 128-row tile)
-    const kernel = m > 128 ? 'qs_wgmma_bf16_256' : 'qs_wgmma_bf16';
+    const base = m > 128 ? 'qs_wgmma_bf16_256' : 'qs_wgmma_bf16';
+    // the weights by one tensor copy per slice where the driver makes tensor maps and the rows are a
+    // multiple of 16 bytes (its stride rule); else by one bulk copy per weight row
+    const rb = rowBytes(w.type, k);
+    const tmaKernel = `${base}_tma` as const;
+    const tma = !!this.tensorMap2d && rb % 16 === 0 && this.kernels.has(entry, tmaKernel);
+    const kernel = tma ? tmaKernel : base;
     const g = this.kernels.tileGeometry(entry, kernel);
     const kpad = Math.ceil(k / g.kt) * g.kt;
     // the activations in the kernel's slice order, whole tiles of g.bm rows
@@ -483,7 +495,12 @@ export class PathPlanner {
     const gy = Math.ceil(m / g.bm);
     const { splits, per } = splitKPolicy(gx * gy, kpad / g.kt, this.device.computeUnits * g.minBlocks, false);
     const sk = this.splitKOutput(entry, io, splits);
-    const args = bf16MatmulArgs(xb, sk.out, m, n, k, kpad, per);
+    const encode = this.tensorMap2d;
+    const args = tma
+      ? bf16MatmulArgs(xb, sk.out, m, n, k, kpad, per, (wPtr) => ({
+          bytes: encode!({ ptr: wPtr, rows: n, rowBytes: rb, boxRows: g.bn, boxBytes: g.boxBytes! }),
+        }))
+      : bf16MatmulArgs(xb, sk.out, m, n, k, kpad, per);
     const convArgs: KernelArg[] = [
       { ptr: xPtr },
       { ptr: xb },
@@ -511,7 +528,8 @@ export class PathPlanner {
         ...sk.sum,
       ],
       detail:
-        `qs_x_bf16w + ${kernel} (wgmma m64n${g.bm}k16 bf16, f32 accumulate, ${g.bm}x${g.bn} tiles) grid ${gx}x${gy}x${splits} ` +
+        `qs_x_bf16w + ${kernel} (wgmma m64n${g.bm}k16 bf16, f32 accumulate, ${g.bm}x${g.bn} tiles, ` +
+        `${tma ? 'weights by tensor copies' : 'weights by row copies'}) grid ${gx}x${gy}x${splits} ` +
         `block ${g.threads} shared ${g.shared}${sk.sum.length ? ' + qs_splitk_sum' : ''} (${entry.origin})`,
     };
   }

@@ -69,6 +69,7 @@ export function packKernelArgs(args: KernelArg[]): ArrayBufferView[] {
     if ('u32' in a) return Uint32Array.of(checkInt(a.u32, 0, 0xffffffff, i));
     if ('f32' in a) return Float32Array.of(a.f32);
     if ('u64' in a) return BigUint64Array.of(BigInt(a.u64));
+    if ('bytes' in a) return a.bytes;
     throw new Error(`kernel argument ${i}: unknown kind ${JSON.stringify(a)}`);
   });
 }

@@ -10,7 +10,26 @@ import type { DeviceInfo } from '../types';
 export type DevicePtr = { readonly __devicePtr: unique symbol } | bigint | number;
 
 export type KernelArg =
-  { ptr: DevicePtr } | { i32: number } | { u32: number } | { f32: number } | { u64: bigint | number };
+  | { ptr: DevicePtr }
+  | { i32: number }
+  | { u32: number }
+  | { f32: number }
+  | { u64: bigint | number }
+  /** a parameter passed by value as these bytes (a CUDA tensor map: 128) */
+  | { bytes: Uint8Array };
+
+/**
+ * A 2-D tensor map over device memory for the copy engine's tensor copies (CUDA sm_90): `rows` rows of
+ * `rowBytes` bytes (a multiple of 16) at `ptr` (16-byte aligned), read in boxes of `boxRows` rows by
+ * `boxBytes` bytes (a multiple of 16, at most 256); what a box reaches past the ends reads as zeros.
+ */
+export interface TensorMap2d {
+  ptr: DevicePtr;
+  rows: number;
+  rowBytes: number;
+  boxRows: number;
+  boxBytes: number;
+}
 
 export interface GpuModule {
   readonly source: string; // 'nvrtc', 'hiprtc', 'prebuilt:<path>', 'custom:<path>'
@@ -60,6 +79,11 @@ export interface GpuRuntime {
     args: KernelArg[],
     options?: LaunchOptions,
   ): void;
+  /**
+   * The 128 bytes of a tensor map (CUDA with a driver that has cuTensorMapEncodeTiled; absent on HIP
+   * and older drivers). Computed on the host; the kernel takes them as a by-value parameter.
+   */
+  tensorMap2d?(map: TensorMap2d): Uint8Array;
   eventCreate(): GpuEvent;
   eventRecord(ev: GpuEvent): void;
   eventElapsedMs(start: GpuEvent, end: GpuEvent): number;
