@@ -387,9 +387,11 @@ QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16(const float* __restri
   }
 }
 
-// split-K reduction: y[i] = sum over z of part[z * count + i] (every y element written).
+// split-K reduction: y[i] = sum over z of part[z * count + i] (every y element written). It may be
+// launched to overlap the matmul before it (then it waits here for the partial sums).
 QS_EXTERN __global__ void __launch_bounds__(256) qs_splitk_sum(const float* __restrict__ part, float* __restrict__ y, qs_i64 count,
                                                                int splits) {
+  QS_GRID_WAIT();
   for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (qs_i64)gridDim.x * blockDim.x) {
     float s = 0.f;
     for (int z = 0; z < splits; z++) s += part[z * count + i];

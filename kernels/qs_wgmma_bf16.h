@@ -87,6 +87,11 @@ struct qs_wb_shape {
 // threads take consecutive rows, so a warp's reads are whole lines and its writes contiguous.
 QS_EXTERN __global__ void __launch_bounds__(256) qs_x_bf16w(const float* __restrict__ x, qs_u32* __restrict__ xb, int m, int k,
                                                             int kp, int bm) {
+  // launched with the overlap option (programmatic dependent launch, as qs_x_q8): the matmul may start
+  // now and waits for xb itself; xb is written once the previous kernel of the stream (which may read it)
+  // is done
+  QS_GRID_LAUNCH_DEPENDENTS();
+  QS_GRID_WAIT();
   const int mp = (m + bm - 1) / bm * bm, slices = kp / QS_WB_KT;
   const qs_i64 groups = (qs_i64)mp * (kp / 32);
   for (qs_i64 i = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; i < groups; i += (qs_i64)gridDim.x * blockDim.x) {
@@ -224,6 +229,8 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
+  // launched with the overlap option, the block may get here while qs_x_bf16w still writes xb
+  QS_GRID_WAIT();
 
   // Fill buffer b with slice st. Row copies: thread 0 copies the activation piece, thread r < BN the span
   // of weight row r, and every thread arrives on the buffer's mbarrier with the bytes it asked for. A
@@ -318,6 +325,8 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
   }
   qs_wg_wait<0>();
   hold();
+  // the split-K sum may start (it waits for these results itself)
+  QS_GRID_LAUNCH_DEPENDENTS();
 
   // d[mt][4c + e]: weight row rbase + 64 mt (+ 8 for e >= 2), activation row 8c + 2t + (e & 1)
 #pragma unroll

@@ -244,18 +244,26 @@ describe('generic GPU backend', () => {
     expect(rt.launches.slice(-3)).toEqual(['qs_wgmma_bf16_256_geometry', 'qs_x_bf16w', 'qs_wgmma_bf16_256']);
     await s.run(lw, new Float32Array(16 * K), 16, { path: 'int8' });
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_16x256_geometry', 'qs_x_q8', 'qs_mma_i8_16x256']);
-    expect((await s.run(lw, new Float32Array(64 * K), 64)).path).toBe('fused-mma-i8'); // auto: int8 up to 64
+    // auto on Hopper: int8 up to the format's wgmmaBf16Above (Q4_0: 32), the bfloat16 warpgroup kernel above
+    expect((await s.run(lw, new Float32Array(32 * K), 32)).path).toBe('fused-mma-i8');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x256']);
+    expect((await s.run(lw, new Float32Array(33 * K), 33)).path).toBe('fused-mma-f16');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16']);
+    expect((await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' })).path).toBe('fused-mma-i8');
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_64x128_geometry', 'qs_x_q8', 'qs_mma_i8_64x128']);
-    // a format's own tile choice (Q8_0: 64x256 up to m = 64); Q6_K: int8 up to m = 64, bfloat16 above
+    // a format's own tile choice (Q8_0: 64x256 up to m = 64) and threshold (Q8_0 and Q6_K: int8 up to
+    // m = 16 on Hopper; Q6_K elsewhere: int8 up to m = 64, bfloat16 tiles above)
     const q8 = await s.load({
       ...w,
       type: GgmlType.Q8_0,
       data: new Uint8Array(rowBytes(GgmlType.Q8_0, K) * N),
     });
-    await s.run(q8, new Float32Array(40 * K), 40);
+    await s.run(q8, new Float32Array(40 * K), 40, { path: 'int8' });
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_64x256']);
-    await s.run(q8, new Float32Array(24 * K), 24);
+    await s.run(q8, new Float32Array(24 * K), 24, { path: 'int8' });
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x256']);
+    expect((await s.run(q8, new Float32Array(16 * K), 16)).path).toBe('fused-mma-i8');
+    expect((await s.run(q8, new Float32Array(17 * K), 17)).path).toBe('fused-mma-f16');
     q8.dispose();
     const q6k = await s.load({
       ...w,
@@ -263,9 +271,10 @@ describe('generic GPU backend', () => {
       k: 256,
       data: new Uint8Array(rowBytes(GgmlType.Q6_K, 256) * N),
     });
-    expect((await s.run(q6k, new Float32Array(64 * 256), 64)).path).toBe('fused-mma-i8');
+    expect((await s.run(q6k, new Float32Array(64 * 256), 64, { path: 'int8' })).path).toBe('fused-mma-i8');
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_64x256']);
-    expect((await s.run(q6k, new Float32Array(65 * 256), 65)).path).toBe('fused-mma-f16');
+    expect((await s.run(q6k, new Float32Array(16 * 256), 16)).path).toBe('fused-mma-i8');
+    expect((await s.run(q6k, new Float32Array(17 * 256), 17)).path).toBe('fused-mma-f16');
     q6k.dispose();
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
     // an sm_90 device: --path mma is the bfloat16 warpgroup kernel at every m
@@ -490,7 +499,7 @@ describe('generic GPU backend', () => {
     );
     expect(rt.launches.slice(-3)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16', 'qs_splitk_sum']);
     // int8: 16 slices of 128; 4 SMs x 2 blocks for 1 tile, at most slices/4 = 4 splits
-    const r8 = await s.run(lw, new Float32Array(64 * k), 64);
+    const r8 = await s.run(lw, new Float32Array(64 * k), 64, { path: 'int8' });
     expect(r8.path).toBe('fused-mma-i8');
     expect(r8.detail).toMatch(/grid 1x1x4 .*qs_splitk_sum/);
     expect(rt.launches.slice(-3)).toEqual(['qs_x_q8', 'qs_mma_i8_64x128', 'qs_splitk_sum']);

@@ -209,6 +209,13 @@ export const IQ4_NL_SPEC: FormatSpec = {
   codec: IQ4_NL,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decIQ4_NL, E: 32, B: BYTES, S: 32, mins: false } },
-  gpu: { stem: 'iq4_nl', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'iq4_nl',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 32: 42.2 / 48.2 us, 48: 57.9 / 49.4, 64: 65.0 /
+    // 50.5)
+    wgmmaBf16Above: 32,
+  },
   fields: { decode: fieldsRow, traits: { nibbles: true } },
 };

@@ -206,6 +206,13 @@ export const IQ4_XS_SPEC: FormatSpec = {
   codec: IQ4_XS,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decIQ4_XS, E: 256, B: BYTES, S: 32, mins: false } },
-  gpu: { stem: 'iq4_xs', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'iq4_xs',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 32: 44.3 / 48.9 us, 48: 59.7 / 49.6, 64: 66.1 /
+    // 51.0)
+    wgmmaBf16Above: 32,
+  },
   fields: { decode: fieldsRow, traits: { nibbles: true, subScales: true } },
 };

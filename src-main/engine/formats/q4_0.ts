@@ -155,7 +155,14 @@ export const Q4_0_SPEC: FormatSpec = {
   codec: Q4_0,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_0, E: 32, B: 18, S: 32, mins: false } },
-  gpu: { stem: 'q4_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'q4_0',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 32: 37.5 / 38.3 us, 48: 50.2 / 39.4, 64: 56.2 /
+    // 40.5)
+    wgmmaBf16Above: 32,
+  },
   fields: {
     decode: fieldsRow,
     traits: { nibbles: true, offset: 'the Q4_0 offset (-8 per nibble) is missing' },

@@ -174,6 +174,10 @@ export const Q4_1_SPEC: FormatSpec = {
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
     // H200, n = 4096, k = 14336, hot: 39.9 us at m = 32 on 32x128 tiles, 48.2 on 32x256
     int8MmaTiles: { 32: '32x128' },
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 16: 28.9 / 36.0 us, 32: 41.0 / 37.3, 64: 57.7 /
+    // 39.0)
+    wgmmaBf16Above: 16,
   },
   fields: {
     decode: fieldsRow,

@@ -242,7 +242,14 @@ export const Q4_K_SPEC: FormatSpec = {
   codec: Q4_K,
   scaleOffsets: [0, 2],
   cpu: { rows: cpuRows, xsums: true, simd: { dec: decQ4_K, E: 256, B: 144, S: 32, mins: true } },
-  gpu: { stem: 'q4_k', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'q4_k',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 32: 40.3 / 44.9 us, 48: 53.6 / 45.9, 64: 60.6 /
+    // 46.9)
+    wgmmaBf16Above: 32,
+  },
   fields: {
     decode: fieldsRow,
     traits: {

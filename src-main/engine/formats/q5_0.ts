@@ -168,7 +168,14 @@ export const Q5_0_SPEC: FormatSpec = {
   codec: Q5_0,
   scaleOffsets: [0],
   cpu: { rows: cpuRows, xsums: false, simd: { dec: decQ5_0, E: 32, B: BYTES, S: 32, mins: false } },
-  gpu: { stem: 'q5_0', paths: ['f32', 'int8', 'int8-mma', 'mma'] },
+  gpu: {
+    stem: 'q5_0',
+    paths: ['f32', 'int8', 'int8-mma', 'mma'],
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 16: 35.4 / 39.7 us, 32: 44.0 / 40.6, 64: 66.9 /
+    // 42.3)
+    wgmmaBf16Above: 16,
+  },
   fields: {
     decode: fieldsRow,
     traits: {

@@ -187,6 +187,10 @@ export const Q5_K_SPEC: FormatSpec = {
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
     // H200, n = 4096, k = 14336, hot: 50.4 us at m = 32 on 32x128 tiles, 54.2 on 32x256
     int8MmaTiles: { 32: '32x128' },
+    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 32: 51.0 / 55.4 us, 48: 59.6 / 55.9, 64: 65.2 /
+    // 56.4)
+    wgmmaBf16Above: 32,
   },
   fields: {
     decode: fieldsRow,

@@ -268,6 +268,10 @@ export const Q6_K_SPEC: FormatSpec = {
     // 468 / 446 at 512)
     int8MmaUpTo: 64,
     int8MmaTiles: { 64: '64x256' },
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 16: 51.7 / 55.4 us, 32: 63.6 / 56.1, 64: 84.7 /
+    // 57.7)
+    wgmmaBf16Above: 16,
   },
   fields: {
     decode: fieldsRow,

@@ -39,6 +39,11 @@ export interface GpuSupport {
    * differs from the default (16x256, 32x256, 64x128; above 64: 128x128), measured
    */
   int8MmaTiles?: { 16?: Int8MmaTile; 32?: Int8MmaTile; 64?: Int8MmaTile };
+  /**
+   * On Hopper (modules with the bfloat16 warpgroup kernels), `auto` takes those above this batch size,
+   * where they measured faster than the int8 matrix units (default 64)
+   */
+  wgmmaBf16Above?: number;
 }
 
 /**

@@ -138,8 +138,9 @@ export interface GpuSessionConfig {
   /** whether tuning and defines are the defaults (only then do prebuilt code objects match) */
   isDefault: boolean;
   /**
-   * qs_x_q8 may start while the previous kernel runs (it waits for that kernel's results itself);
-   * QS_PDL_CHAIN=0 makes it start after the previous kernel (a timing diagnostic)
+   * Launch chains: qs_x_q8, and Hopper's bfloat16 chain (qs_x_bf16w, qs_wgmma_bf16*, qs_splitk_sum),
+   * may start while the previous kernel runs (each waits for that kernel's results itself);
+   * QS_PDL_CHAIN=0 makes them start after the previous kernel (a timing diagnostic)
    */
   overlapQuantizer: boolean;
   /**

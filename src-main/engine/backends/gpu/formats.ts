@@ -24,8 +24,13 @@ export interface GpuFormat {
   int8MmaUpTo: number;
   /** CUDA int8 matrix-unit tile for m up to 16, 32, 64 (the format's choice over the planner's default) */
   int8MmaTiles: NonNullable<GpuSupport['int8MmaTiles']>;
+  /** Hopper: `auto` takes the bfloat16 warpgroup kernels above this m */
+  wgmmaBf16Above: number;
   kernel: KernelSource;
 }
+
+/** `auto` takes Hopper's bfloat16 warpgroup kernels above this m unless a format says otherwise */
+export const WGMMA_BF16_ABOVE = 64;
 
 /** The GPU facts of a ggml type, or null when there is no GPU kernel for it. */
 export function gpuFormat(type: number): GpuFormat | null {
@@ -40,6 +45,7 @@ export function gpuFormat(type: number): GpuFormat | null {
     int8Mma: gpuHasPath(type, 'int8-mma'),
     int8MmaUpTo: formatSpec(type)?.gpu?.int8MmaUpTo ?? Infinity,
     int8MmaTiles: formatSpec(type)?.gpu?.int8MmaTiles ?? {},
+    wgmmaBf16Above: formatSpec(type)?.gpu?.wgmmaBf16Above ?? WGMMA_BF16_ABOVE,
     kernel,
   };
 }

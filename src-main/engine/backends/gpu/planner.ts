@@ -38,8 +38,6 @@ const MMA_THREADS = 256;
 const MMA_KSTEP = 64;
 /** threads per block of the element-wise kernels (activation conversion, split-K sum, dequantize) */
 const EW_THREADS = 256;
-/** `--path auto` takes the bfloat16 warpgroup kernels (Hopper) above this many rows. */
-const WGMMA_BF16_ABOVE = 64;
 
 /**
  * Blocks of an element-wise kernel over `items` (EW_THREADS items per block), at least one and at
@@ -172,10 +170,14 @@ export class PathPlanner {
     }
     if (choice === 'auto' && (int8Small || int8Mma)) {
       if (m <= 8 && int8Small) return 'fused-small-q8';
-      // Hopper: above 64 rows the bfloat16 warpgroup kernels beat the int8 tiles (H200, n = 4096,
-      // k = 14336: Q4_0 70.5 against 94.9 us at m = 128, 170.6 against 313.2 at m = 512)
-      // (QS_MMA_I8_TILE, an int8 tuning knob, keeps the int8 path)
-      if (m > WGMMA_BF16_ABOVE && !this.config.mmaI8Tile && this.hasWgmmaBf16(this.kernels.module(w.type)))
+      // Hopper: above the format's wgmmaBf16Above (16 to 64, measured) the bfloat16 warpgroup kernels beat
+      // the int8 tiles (H200, n = 4096, k = 14336: Q4_0 40.5 against 56.2 us at m = 64, 117.8 against
+      // 314.5 at m = 512) (QS_MMA_I8_TILE, an int8 tuning knob, keeps the int8 path)
+      if (
+        m > format.wgmmaBf16Above &&
+        !this.config.mmaI8Tile &&
+        this.hasWgmmaBf16(this.kernels.module(w.type))
+      )
         return 'fused-mma-f16';
       // AMD: the int8 MFMA kernel only on request (--path int8 with QS_HIP_MFMA_I8=1)
       if (m > 8 && this.hasMmaI8 && int8Mma && this.kind === 'cuda' && m <= format.int8MmaUpTo)
@@ -494,7 +496,10 @@ export class PathPlanner {
     const gx = Math.ceil(n / g.bn);
     const gy = Math.ceil(m / g.bm);
     const { splits, per } = splitKPolicy(gx * gy, kpad / g.kt, this.device.computeUnits * g.minBlocks, false);
-    const sk = this.splitKOutput(entry, io, splits);
+    // a launch chain (programmatic dependent launch, as the quantizer hand-over): each kernel may start
+    // while the one before it runs, and waits for its results itself
+    const chain = this.config.overlapQuantizer ? OVERLAP : undefined;
+    const sk = this.splitKOutput(entry, io, splits, !!chain);
     const encode = this.tensorMap2d;
     const args = tma
       ? bf16MatmulArgs(xb, sk.out, m, n, k, kpad, per, (wPtr) => ({
@@ -517,6 +522,7 @@ export class PathPlanner {
           block: [EW_THREADS, 1, 1],
           shared: 0,
           args: fixedArgs(convArgs),
+          options: chain,
         },
         {
           fn: this.kernels.fn(entry, kernel),
@@ -524,6 +530,7 @@ export class PathPlanner {
           block: [g.threads, 1, 1],
           shared: g.shared,
           args,
+          options: chain,
         },
         ...sk.sum,
       ],
@@ -602,10 +609,15 @@ export class PathPlanner {
    * Split-K output of the matrix-unit kernels: with splits > 1 they write partial sums to a scratch
    * buffer and qs_splitk_sum adds them into y; with one split they write y directly.
    */
+  /**
+   * Where a matrix-unit kernel with `splits` parts writes (y itself, or partial sums) and the launch that
+   * adds the parts up; `overlap`: that launch may start while the matmul runs (qs_splitk_sum waits).
+   */
   private splitKOutput(
     entry: ModuleEntry,
     { w, yPtr, m, scratch }: PlanIo,
     splits: number,
+    overlap = false,
   ): { out: DevicePtr; sum: Launch[] } {
     if (splits <= 1) return { out: yPtr, sum: [] };
     const count = m * w.n;
@@ -622,6 +634,7 @@ export class PathPlanner {
           block: [EW_THREADS, 1, 1],
           shared: 0,
           args: fixedArgs(args),
+          options: overlap ? OVERLAP : undefined,
         },
       ],
     };
