@@ -7,11 +7,12 @@
 //                                           int kp, int per)
 //   qs_wgmma_bf16_256: the same arguments
 //   qs_wgmma_bf16_tma, qs_wgmma_bf16_256_tma: the same with the weights' tensor map (qs_tmap, by value) for w
+//   qs_wgmma_bf16_64_tma, qs_wgmma_bf16_32_tma: the tensor-copy kernel on 64- and 32-row tiles (m <= 64, 32)
 //
 // qs_x_bf16w writes x as bfloat16 in the order the kernel reads it (below), for the kernel's BM (bm);
-// kp = k rounded up to 128. qs_wgmma_bf16 has 128 x BN tiles (BM activation rows by BN = 64 * MT * warpgroups
-// weight rows), qs_wgmma_bf16_256 256 x 128 ones for m > 128; each reports BM, BN, the k-slice and its dynamic
-// shared memory through <name>_geometry. Grid = (ceil(n / BN), ceil(m / BM), splits), block = 128
+// kp = k rounded up to 128. qs_wgmma_bf16 has 128 x BN tiles (BM activation rows by BN = 64 * MT *
+// warpgroups weight rows), qs_wgmma_bf16_256 256 x 128 ones for m > 128, the _64 and _32 forms BM = 64
+// and 32; each reports BM, BN, the k-slice and its dynamic shared memory through <name>_geometry. Grid = (ceil(n / BN), ceil(m / BM), splits), block = 128
 // threads per warpgroup (2, or 4 where the format sets QS_WB_NWG), split-K as qs_mma_i8 (block z covers
 // slices [z*per, (z+1)*per) and writes y + z*m*n). Built only where the compiler targets sm_90a (the
 // backend compiles for sm_90a on sm_90 devices); QS_WGMMA_BF16=0 leaves them all out.
@@ -155,7 +156,20 @@ __device__ __forceinline__ void qs_bulk_g2s(qs_u32 dst, const void* src, int byt
       : "memory");
 }
 
-// d += a (64 x 16 bfloat16, registers) * b (16 x N bfloat16, shared memory), float32 accumulators: N = 128, 256
+// d += a (64 x 16 bfloat16, registers) * b (16 x N bfloat16, shared memory), float32 accumulators: N = 32, 64,
+// 128, 256 (N / 2 per thread)
+__device__ __forceinline__ void qs_wb_mma(float (&d)[16], const qs_u32 (&a)[4], qs_i64 desc) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, {%16, %17, %18, %19}, %20, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+}
+__device__ __forceinline__ void qs_wb_mma(float (&d)[32], const qs_u32 (&a)[4], qs_i64 desc) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+}
 __device__ __forceinline__ void qs_wb_mma(float (&d)[64], const qs_u32 (&a)[4], qs_i64 desc) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, 0;\n}\n"
@@ -379,6 +393,10 @@ QS_WB_ENTRY(qs_wgmma_bf16_256, 256, 1, 2)
 #if !(defined(QS_WB_TMA) && !QS_WB_TMA)
 QS_WB_ENTRY_TMA(qs_wgmma_bf16_tma, 128, QS_WB_MT, QS_WB_NWG)
 QS_WB_ENTRY_TMA(qs_wgmma_bf16_256_tma, 256, 1, 2)
+// short tiles for m <= 64 and m <= 32: the matrix unit's work per weight tile follows BM, so a 128-row
+// tile at m = 16 spent most of it on rows of zeros
+QS_WB_ENTRY_TMA(qs_wgmma_bf16_64_tma, 64, QS_WB_MT, QS_WB_NWG)
+QS_WB_ENTRY_TMA(qs_wgmma_bf16_32_tma, 32, QS_WB_MT, QS_WB_NWG)
 #endif
 
 #endif // !QS_PLAIN && QS_WGMMA_BF16 != 0

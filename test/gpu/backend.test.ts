@@ -114,6 +114,8 @@ class FakeRuntime implements GpuRuntime {
       dst.set([180544, 1, 128, 256, 128, 256, 96]);
     if (this.launches.at(-1) === 'qs_wgmma_bf16_256_tma_geometry' && dst instanceof Int32Array)
       dst.set([187456, 1, 256, 128, 128, 256, 96]);
+    const short = /^qs_wgmma_bf16_(64|32)_tma_geometry$/.exec(this.launches.at(-1) ?? '');
+    if (short && dst instanceof Int32Array) dst.set([196800, 1, Number(short[1]), 256, 128, 256, 96]);
     // what qs_q8_geometry writes for a Q4_0 module: the type id, rows then warps per block for m = 1..8
     if (this.launches.at(-1) === 'qs_q8_geometry' && dst instanceof Int32Array)
       dst.set([GgmlType.Q4_0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 2, 2, 2, 2, 2, 2, 2]);
@@ -218,7 +220,7 @@ describe('generic GPU backend', () => {
     expect(rt.launches.at(-1)).toBe('qs_small_m1');
     // m > 8: the int8 matrix-unit path; its launch facts come from the module (qs_mma_i8_geometry)
     // the tile height is the smallest of 16, 32, 64 that holds m, else 128
-    const r19 = await s.run(lw, new Float32Array(19 * K), 19);
+    const r19 = await s.run(lw, new Float32Array(19 * K), 19, { path: 'int8' });
     expect(r19.path).toBe('fused-mma-i8');
     expect(r19.detail).toMatch(/qs_mma_i8_32x256 \(mma\.sync m16n8k32 s8, 32x256 tiles/);
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_32x256_geometry', 'qs_x_q8', 'qs_mma_i8_32x256']);
@@ -228,8 +230,8 @@ describe('generic GPU backend', () => {
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_geometry', 'qs_x_q8', 'qs_mma_i8']);
     await s.run(lw, new Float32Array(120 * K), 120, { path: 'int8' });
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8']); // geometry read once per kernel
-    // auto above m = 64 on an sm_90 device: the bfloat16 warpgroup kernels (their own arithmetic, declared
-    // by the path), the 128-row tile up to m = 128 and the 256-row one above
+    // auto above the format's wgmmaBf16Above on an sm_90 device: the bfloat16 warpgroup kernels (their own
+    // arithmetic, declared by the path), the 128-row tile up to m = 128 and the 256-row one above
     const r120 = await s.run(lw, new Float32Array(120 * K), 120);
     expect(r120.path).toBe('fused-mma-f16');
     expect(r120.detail).toMatch(
@@ -242,17 +244,15 @@ describe('generic GPU backend', () => {
       /qs_wgmma_bf16_256 \(wgmma m64n256k16 bf16, f32 accumulate, 256x128 tiles, weights by row copies\) grid 1x2x1 /,
     );
     expect(rt.launches.slice(-3)).toEqual(['qs_wgmma_bf16_256_geometry', 'qs_x_bf16w', 'qs_wgmma_bf16_256']);
-    await s.run(lw, new Float32Array(16 * K), 16, { path: 'int8' });
+    // auto on Hopper: int8 up to the format's wgmmaBf16Above (Q4_0: 16), the bfloat16 warpgroup kernel above
+    expect((await s.run(lw, new Float32Array(16 * K), 16)).path).toBe('fused-mma-i8');
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_16x256_geometry', 'qs_x_q8', 'qs_mma_i8_16x256']);
-    // auto on Hopper: int8 up to the format's wgmmaBf16Above (Q4_0: 32), the bfloat16 warpgroup kernel above
-    expect((await s.run(lw, new Float32Array(32 * K), 32)).path).toBe('fused-mma-i8');
-    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x256']);
-    expect((await s.run(lw, new Float32Array(33 * K), 33)).path).toBe('fused-mma-f16');
+    expect((await s.run(lw, new Float32Array(17 * K), 17)).path).toBe('fused-mma-f16');
     expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16']);
     expect((await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' })).path).toBe('fused-mma-i8');
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_64x128_geometry', 'qs_x_q8', 'qs_mma_i8_64x128']);
-    // a format's own tile choice (Q8_0: 64x256 up to m = 64) and threshold (Q8_0 and Q6_K: int8 up to
-    // m = 16 on Hopper; Q6_K elsewhere: int8 up to m = 64, bfloat16 tiles above)
+    // a format's own tile choice (Q8_0: 64x256 up to m = 64) and threshold (Q8_0 and Q6_K: the bfloat16
+    // warpgroup kernels from m = 9 on Hopper; Q6_K elsewhere: int8 up to m = 64, bfloat16 tiles above)
     const q8 = await s.load({
       ...w,
       type: GgmlType.Q8_0,
@@ -262,8 +262,7 @@ describe('generic GPU backend', () => {
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_64x256']);
     await s.run(q8, new Float32Array(24 * K), 24, { path: 'int8' });
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_32x256']);
-    expect((await s.run(q8, new Float32Array(16 * K), 16)).path).toBe('fused-mma-i8');
-    expect((await s.run(q8, new Float32Array(17 * K), 17)).path).toBe('fused-mma-f16');
+    expect((await s.run(q8, new Float32Array(9 * K), 9)).path).toBe('fused-mma-f16');
     q8.dispose();
     const q6k = await s.load({
       ...w,
@@ -273,8 +272,7 @@ describe('generic GPU backend', () => {
     });
     expect((await s.run(q6k, new Float32Array(64 * 256), 64, { path: 'int8' })).path).toBe('fused-mma-i8');
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_64x256']);
-    expect((await s.run(q6k, new Float32Array(16 * 256), 16)).path).toBe('fused-mma-i8');
-    expect((await s.run(q6k, new Float32Array(17 * 256), 17)).path).toBe('fused-mma-f16');
+    expect((await s.run(q6k, new Float32Array(9 * 256), 9)).path).toBe('fused-mma-f16');
     q6k.dispose();
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
     // an sm_90 device: --path mma is the bfloat16 warpgroup kernel at every m
@@ -438,6 +436,22 @@ describe('generic GPU backend', () => {
     await s.run(lw, new Float32Array(100 * k), 100);
     expect(rt.maps).toHaveLength(2);
     expect(rt.maps[1]).toEqual(rt.maps[0]);
+    // at most 64 and 32 rows the short tensor-copy tiles
+    await s.run(lw, new Float32Array(40 * k), 40, { path: 'mma' });
+    expect(rt.launches.slice(-3)).toEqual([
+      'qs_wgmma_bf16_64_tma_geometry',
+      'qs_x_bf16w',
+      'qs_wgmma_bf16_64_tma',
+    ]);
+    const r20 = await s.run(lw, new Float32Array(20 * k), 20, { path: 'mma' });
+    expect(r20.detail).toMatch(
+      /qs_wgmma_bf16_32_tma \(wgmma m64n32k16 bf16, f32 accumulate, 32x256 tiles, weights by tensor copies\)/,
+    );
+    expect(rt.launches.slice(-3)).toEqual([
+      'qs_wgmma_bf16_32_tma_geometry',
+      'qs_x_bf16w',
+      'qs_wgmma_bf16_32_tma',
+    ]);
     // above 128 rows the 256-row tensor-copy kernel, with its own map
     await s.run(lw, new Float32Array(200 * k), 200);
     expect(rt.launches.slice(-2)).toEqual(['qs_x_bf16w', 'qs_wgmma_bf16_256_tma']);

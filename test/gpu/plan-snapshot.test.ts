@@ -153,6 +153,10 @@ class RecordingRuntime implements GpuRuntime {
       dst.set([221368, 1, 128, 256, 128, 256, 160]);
     if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_256_tma_geometry') && dst instanceof Int32Array)
       dst.set([172208, 1, 256, 128, 128, 256, 160]);
+    if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_64_tma_geometry') && dst instanceof Int32Array)
+      dst.set([229568, 1, 64, 256, 128, 256, 160]);
+    if (this.log.at(-1)?.startsWith('launch qs_wgmma_bf16_32_tma_geometry') && dst instanceof Int32Array)
+      dst.set([196800, 1, 32, 256, 128, 256, 160]);
   }
   copyDeviceToDevice() {}
   memset8() {}

@@ -388,6 +388,8 @@ describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256, and their _tma fo
           'qs_wgmma_bf16_256',
           'qs_wgmma_bf16_tma',
           'qs_wgmma_bf16_256_tma',
+          'qs_wgmma_bf16_64_tma',
+          'qs_wgmma_bf16_32_tma',
           'qs_x_bf16w',
         ]) {
           expect(bin.includes(`${name}\0`), `${stem}: ${name}`).toBe(true);
@@ -399,6 +401,8 @@ describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256, and their _tma fo
           'qs_wgmma_bf16_256',
           'qs_wgmma_bf16_tma',
           'qs_wgmma_bf16_256_tma',
+          'qs_wgmma_bf16_64_tma',
+          'qs_wgmma_bf16_32_tma',
         ])
           expect(sections.get(name), `${stem}: ${name}`).toMatch(
             /\b0 bytes spill stores, 0 bytes spill loads/,

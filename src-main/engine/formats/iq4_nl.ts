@@ -212,10 +212,10 @@ export const IQ4_NL_SPEC: FormatSpec = {
   gpu: {
     stem: 'iq4_nl',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
-    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 32: 42.2 / 48.2 us, 48: 57.9 / 49.4, 64: 65.0 /
-    // 50.5)
-    wgmmaBf16Above: 32,
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 16: 33.4 / 38.6 us, 24: 41.9 / 39.4, 32: 40.9 /
+    // 40.4, 64: 62.9 / 43.7)
+    wgmmaBf16Above: 16,
   },
   fields: { decode: fieldsRow, traits: { nibbles: true } },
 };

@@ -209,10 +209,10 @@ export const IQ4_XS_SPEC: FormatSpec = {
   gpu: {
     stem: 'iq4_xs',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
-    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 32: 44.3 / 48.9 us, 48: 59.7 / 49.6, 64: 66.1 /
-    // 51.0)
-    wgmmaBf16Above: 32,
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 16: 35.5 / 41.1 us, 24: 42.9 / 41.7, 32: 44.8 /
+    // 42.5, 64: 65.1 / 47.0)
+    wgmmaBf16Above: 16,
   },
   fields: { decode: fieldsRow, traits: { nibbles: true, subScales: true } },
 };

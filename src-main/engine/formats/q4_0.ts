@@ -158,10 +158,10 @@ export const Q4_0_SPEC: FormatSpec = {
   gpu: {
     stem: 'q4_0',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
-    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 32: 37.5 / 38.3 us, 48: 50.2 / 39.4, 64: 56.2 /
-    // 40.5)
-    wgmmaBf16Above: 32,
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 16: 29.9 / 30.1 us, 24: 37.9 / 30.9, 32: 37.9 /
+    // 31.7, 64: 56.4 / 35.7)
+    wgmmaBf16Above: 16,
   },
   fields: {
     decode: fieldsRow,

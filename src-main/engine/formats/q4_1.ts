@@ -174,10 +174,10 @@ export const Q4_1_SPEC: FormatSpec = {
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
     // H200, n = 4096, k = 14336, hot: 39.9 us at m = 32 on 32x128 tiles, 48.2 on 32x256
     int8MmaTiles: { 32: '32x128' },
-    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 16: 28.9 / 36.0 us, 32: 41.0 / 37.3, 64: 57.7 /
-    // 39.0)
-    wgmmaBf16Above: 16,
+    // Hopper: bfloat16 warpgroup kernels above m = 8 (H200, n = 4096, k = 14336, hot, int8 tiles
+    // / bfloat16 warpgroup kernel: m = 16: 28.7 / 27.2 us, 32: 39.6 / 28.6, 64: 56.6 / 33.2; at
+    // m = 9 to 15 both run the tile they run at 16)
+    wgmmaBf16Above: 8,
   },
   fields: {
     decode: fieldsRow,

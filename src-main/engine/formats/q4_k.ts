@@ -245,10 +245,10 @@ export const Q4_K_SPEC: FormatSpec = {
   gpu: {
     stem: 'q4_k',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
-    // Hopper: bfloat16 warpgroup kernels above m = 32 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 32: 40.3 / 44.9 us, 48: 53.6 / 45.9, 64: 60.6 /
-    // 46.9)
-    wgmmaBf16Above: 32,
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel: m = 16: 30.1 / 35.5 us, 24: 39.3 / 36.1, 32: 39.6 /
+    // 36.8, 64: 59.3 / 41.7)
+    wgmmaBf16Above: 16,
   },
   fields: {
     decode: fieldsRow,

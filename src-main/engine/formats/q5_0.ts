@@ -171,10 +171,10 @@ export const Q5_0_SPEC: FormatSpec = {
   gpu: {
     stem: 'q5_0',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
-    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 16: 35.4 / 39.7 us, 32: 44.0 / 40.6, 64: 66.9 /
-    // 42.3)
-    wgmmaBf16Above: 16,
+    // Hopper: bfloat16 warpgroup kernels above m = 8 (H200, n = 4096, k = 14336, hot, int8 tiles
+    // / bfloat16 warpgroup kernel: m = 16: 34.3 / 30.9 us, 32: 43.9 / 32.3, 64: 66.5 / 36.4; at
+    // m = 9 to 15 both run the tile they run at 16)
+    wgmmaBf16Above: 8,
   },
   fields: {
     decode: fieldsRow,

@@ -128,10 +128,10 @@ export const Q5_1_SPEC: FormatSpec = {
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
     // H200, n = 4096, k = 14336, hot: 50.3 us at m = 32 on 32x128 tiles, 52.5 on 32x256
     int8MmaTiles: { 32: '32x128' },
-    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 16: 34.4 / 38.1 us, 32: 50.6 / 39.1, 64: 63.7 /
-    // 41.1)
-    wgmmaBf16Above: 16,
+    // Hopper: bfloat16 warpgroup kernels above m = 8 (H200, n = 4096, k = 14336, hot, int8 tiles
+    // / bfloat16 warpgroup kernel: m = 16: 34.2 / 30.4 us, 32: 49.4 / 31.7, 64: 63.8 / 36.9; at
+    // m = 9 to 15 both run the tile they run at 16)
+    wgmmaBf16Above: 8,
   },
   fields: {
     decode: fieldsRow,

@@ -268,10 +268,10 @@ export const Q6_K_SPEC: FormatSpec = {
     // 468 / 446 at 512)
     int8MmaUpTo: 64,
     int8MmaTiles: { 64: '64x256' },
-    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 16: 51.7 / 55.4 us, 32: 63.6 / 56.1, 64: 84.7 /
-    // 57.7)
-    wgmmaBf16Above: 16,
+    // Hopper: bfloat16 warpgroup kernels above m = 8 (H200, n = 4096, k = 14336, hot, int8 tiles
+    // / bfloat16 warpgroup kernel: m = 16: 51.7 / 41.3 us, 32: 63.8 / 42.8, 64: 83.7 / 46.4; at
+    // m = 9 to 15 both run the tile they run at 16)
+    wgmmaBf16Above: 8,
   },
   fields: {
     decode: fieldsRow,

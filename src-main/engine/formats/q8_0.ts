@@ -146,10 +146,10 @@ export const Q8_0_SPEC: FormatSpec = {
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
     // H200, n = 4096, k = 14336, hot: 62.0 us at m = 64 on 64x256 tiles, 70.0 on 64x128
     int8MmaTiles: { 64: '64x256' },
-    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 16: 40.9 / 37.4 us (m = 9 .. 15 not measured), 32:
-    // 48.3 / 38.6, 64: 63.4 / 40.4)
-    wgmmaBf16Above: 16,
+    // Hopper: bfloat16 warpgroup kernels above m = 8 (H200, n = 4096, k = 14336, hot, int8 tiles
+    // / bfloat16 warpgroup kernel: m = 16: 40.7 / 32.1 us, 32: 48.6 / 33.4, 64: 63.5 / 37.2; at
+    // m = 9 to 15 both run the tile they run at 16)
+    wgmmaBf16Above: 8,
   },
   fields: { decode: fieldsRow, traits: { nibbles: false, signedBytes: true } },
 };

@@ -202,6 +202,8 @@ export function selftestCases(quick: boolean, types: number[] = ALL_FORMATS, mma
     if (mma && !plain) {
       cases.push({ type, n: 67, k: odd, m: 16, weights: 'random', path: 'mma' });
       cases.push({ type, n: 67, k: odd * 2, m: 9, weights: 'max-scales', path: 'mma' });
+      // Hopper's short tensor-copy tiles (32 and 64 activation rows), whatever 'auto' picks there
+      for (const m of [9, 40]) cases.push({ type, n: 300, k: 2048, m, weights: 'random', path: 'mma' });
     }
     for (const a of [
       { n: 67, k: odd, m: 3 },

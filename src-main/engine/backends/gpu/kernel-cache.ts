@@ -25,7 +25,13 @@ export type MmaI8Kernel =
 
 /** The matrix-unit kernels that report their launch facts through <name>_geometry. */
 export type TileKernel =
-  MmaI8Kernel | 'qs_wgmma_bf16' | 'qs_wgmma_bf16_256' | 'qs_wgmma_bf16_tma' | 'qs_wgmma_bf16_256_tma';
+  | MmaI8Kernel
+  | 'qs_wgmma_bf16'
+  | 'qs_wgmma_bf16_256'
+  | 'qs_wgmma_bf16_tma'
+  | 'qs_wgmma_bf16_256_tma'
+  | 'qs_wgmma_bf16_64_tma'
+  | 'qs_wgmma_bf16_32_tma';
 
 /** a matrix-unit kernel's launch facts (qs_mma_i8_geometry, qs_wgmma_bf16_geometry, ...) */
 export interface TileGeometry {

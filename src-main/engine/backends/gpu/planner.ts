@@ -9,7 +9,7 @@ import { customKernelLabel, type GpuSessionConfig } from './config';
 import type { Int8MmaTile } from '../../formats/spec';
 import { gpuFormat } from './formats';
 import { rowBytes, typeName } from '../../ggml-types';
-import type { KernelCache, MmaI8Kernel, ModuleEntry } from './kernel-cache';
+import type { KernelCache, MmaI8Kernel, ModuleEntry, TileKernel } from './kernel-cache';
 import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
 import { WEIGHT_PAD, type DeviceMemory } from './memory';
 import type { DevicePtr, KernelArg, TensorMap2d } from './runtime';
@@ -170,8 +170,8 @@ export class PathPlanner {
     }
     if (choice === 'auto' && (int8Small || int8Mma)) {
       if (m <= 8 && int8Small) return 'fused-small-q8';
-      // Hopper: above the format's wgmmaBf16Above (16 to 64, measured) the bfloat16 warpgroup kernels beat
-      // the int8 tiles (H200, n = 4096, k = 14336: Q4_0 40.5 against 56.2 us at m = 64, 117.8 against
+      // Hopper: above the format's wgmmaBf16Above (8 to 64, measured) the bfloat16 warpgroup kernels beat
+      // the int8 tiles (H200, n = 4096, k = 14336: Q4_0 35.7 against 56.4 us at m = 64, 117.8 against
       // 314.5 at m = 512) (QS_MMA_I8_TILE, an int8 tuning knob, keeps the int8 path)
       if (
         m > format.wgmmaBf16Above &&
@@ -482,11 +482,21 @@ export class PathPlanner {
     // k = 14336, Q4_0: 170.6 against 237.6 us at m = 512 on the 128-row tile)
     const base = m > 128 ? 'qs_wgmma_bf16_256' : 'qs_wgmma_bf16';
     // the weights by one tensor copy per slice where the driver makes tensor maps and the rows are a
-    // multiple of 16 bytes (its stride rule); else by one bulk copy per weight row
+    // multiple of 16 bytes (its stride rule); else by one bulk copy per weight row. The tensor-copy
+    // kernels have 64- and 32-row tiles besides: the matrix unit's work per weight tile follows the
+    // tile's height, so the shortest that holds m
     const rb = rowBytes(w.type, k);
-    const tmaKernel = `${base}_tma` as const;
+    const tmaKernel = (
+      m > 128
+        ? 'qs_wgmma_bf16_256_tma'
+        : m > 64
+          ? 'qs_wgmma_bf16_tma'
+          : m > 32
+            ? 'qs_wgmma_bf16_64_tma'
+            : 'qs_wgmma_bf16_32_tma'
+    ) satisfies TileKernel;
     const tma = !!this.tensorMap2d && rb % 16 === 0 && this.kernels.has(entry, tmaKernel);
-    const kernel = tma ? tmaKernel : base;
+    const kernel: TileKernel = tma ? tmaKernel : base;
     const g = this.kernels.tileGeometry(entry, kernel);
     const kpad = Math.ceil(k / g.kt) * g.kt;
     // the activations in the kernel's slice order, whole tiles of g.bm rows
