@@ -356,6 +356,15 @@ describe('the warpgroup int8 kernel (qs_wgmma_i8) for sm_90a', () => {
 // asynchronous matrix operations, which a branch between them causes; that would cost most of their speed,
 // so the warning, or a spill, fails the build here.
 describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256, and their _tma forms) for sm_90a', () => {
+  // the matmul kernels: the row-copy tiles (128, 256 rows) and the tensor-copy ones (128, 256, 64, 32)
+  const WB_KERNELS = [
+    'qs_wgmma_bf16',
+    'qs_wgmma_bf16_256',
+    'qs_wgmma_bf16_tma',
+    'qs_wgmma_bf16_256_tma',
+    'qs_wgmma_bf16_64_tma',
+    'qs_wgmma_bf16_32_tma',
+  ];
   const build = (stem: string, arch: string, flags: string[] = []) => {
     const out = path.join(work, `${stem}.wb${flags.length}.${arch}.cubin`);
     const src = path.join(ROOT, 'kernels', `${stem}.cu`);
@@ -383,27 +392,12 @@ describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256, and their _tma fo
     () => {
       for (const stem of ['q4_0', 'q4_k', 'q6_k', 'q3_k']) {
         const { bin, stderr, sections } = build(stem, 'sm_90a');
-        for (const name of [
-          'qs_wgmma_bf16',
-          'qs_wgmma_bf16_256',
-          'qs_wgmma_bf16_tma',
-          'qs_wgmma_bf16_256_tma',
-          'qs_wgmma_bf16_64_tma',
-          'qs_wgmma_bf16_32_tma',
-          'qs_x_bf16w',
-        ]) {
+        for (const name of [...WB_KERNELS, 'qs_x_bf16w']) {
           expect(bin.includes(`${name}\0`), `${stem}: ${name}`).toBe(true);
           expect(sections.has(name), `${stem}: ptxas compiled ${name}`).toBe(true);
         }
         expect(stderr, stem).not.toMatch(/C7513|wgmma[^\n]*serialized/);
-        for (const name of [
-          'qs_wgmma_bf16',
-          'qs_wgmma_bf16_256',
-          'qs_wgmma_bf16_tma',
-          'qs_wgmma_bf16_256_tma',
-          'qs_wgmma_bf16_64_tma',
-          'qs_wgmma_bf16_32_tma',
-        ])
+        for (const name of WB_KERNELS)
           expect(sections.get(name), `${stem}: ${name}`).toMatch(
             /\b0 bytes spill stores, 0 bytes spill loads/,
           );
