@@ -29,6 +29,37 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
   for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 0.f);
 }
 
+// ---- Hopper's bfloat16 warpgroup kernel, the slice decode (QS_WB_SLICE, qs_wgmma_bf16.h): a slice of 128 is
+// half a block (h), and a thread's 8 elements of its four 32-steps (32c + 8t, c = 0..3) are bits 2c of the
+// same bytes qs[32h + 8t ..], with scale byte 8h + 2c + t / 2. The thread reads them once per slice (4
+// 16-bit loads, 4 scale bytes, d and dmin instead of 4 steps of 4, 1 and 2); each step only shifts and
+// masks. The weights are qs_dq8's bit for bit: (d * (sc & 15)) * q - dmin * (sc >> 4).
+#ifndef QS_WB_SLICE
+#define QS_WB_SLICE 1
+#endif
+struct qs_wbs {
+  qs_u32 lo, hi;    // the 8 quant bytes
+  float s[4], o[4]; // scale and offset of step c
+};
+// j0: the 8-group of the thread's elements in step 0 (elements 8 j0 .. 8 j0 + 7 of the block)
+__device__ __forceinline__ void qs_wb_load(const qs_u8* b, int j0, qs_wbs& r) {
+  const int e = 8 * j0, h = e >> 7, l0 = e & 31;
+  qs_ld8b(b + 16 + 32 * h + l0, r.lo, r.hi);
+  const float d = qs_h2f(qs_ld16(b + 80)), dmin = qs_h2f(qs_ld16(b + 82));
+#pragma unroll
+  for (int c = 0; c < 4; c++) {
+    const int sc = b[8 * h + 2 * c + (l0 >> 4)];
+    r.s[c] = d * (float)(sc & 15);
+    r.o[c] = -(dmin * (float)(sc >> 4));
+  }
+}
+// step c's 8 weights
+__device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
+  const qs_u32 lo = (r.lo >> (2 * c)) & 0x03030303u, hi = (r.hi >> (2 * c)) & 0x03030303u;
+#pragma unroll
+  for (int i = 0; i < 8; i++) v[i] = __fmul_rn(r.s[c], qs_bytef(i < 4 ? lo : hi, i & 3, 0.f)) + r.o[c];
+}
+
 // ---- int8 small kernel: 8 parts of 32 elements (h = p >> 2, t = p & 3: two sub-blocks of 16). Per
 // sub-block the integer sums s = sum(q * xq) and sx = sum(xq); dx * (d * sum(s * (sc & 15)) - dmin *
 // sum(sx * (sc >> 4))): the min term uses the 8-bit activations (as llama.cpp's q2_K x q8_1 does)

@@ -109,6 +109,48 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 #ifndef QS_WB_NWG
 #define QS_WB_NWG 4
 #endif
+// Hopper's bfloat16 warpgroup kernel, the slice decode (QS_WB_SLICE, qs_wgmma_bf16.h): a slice of 128 is
+// half a block, and a thread's 8 elements of each of its four 32-steps (32c + 8t, c = 0..3) share their qs
+// bytes (qs[32h + 8t ..]), their hmask bytes (hmask[8t ..]) and d; only the bit pair (2c), the hmask bit
+// (4h + c) and the sub-block scale change with c. So the bytes are read from shared memory once per slice
+// (6 16-bit loads instead of 4 per step, and the 4 scales made once) and each step only shifts and masks.
+// The weights are qs_dq8's bit for bit: the same (d * (sc - 32)) * (q - 4), each product rounded once.
+#ifndef QS_WB_SLICE
+#define QS_WB_SLICE 1
+#endif
+struct qs_wbs {
+  qs_u32 lo, hi, mlo, mhi; // qs and hmask bytes of the thread's 8 elements (hmask already shifted by 4h)
+  float s[4];              // d * (sc - 32) of step c
+};
+// j0: the 8-group of the thread's elements in step 0 (elements 8 j0 .. 8 j0 + 7 of the block)
+__device__ __forceinline__ void qs_wb_load(const qs_u8* b, int j0, qs_wbs& r) {
+  const int e = 8 * j0, h = e >> 7, l0 = e & 31;
+  qs_ld8b(b + 32 + 32 * h + l0, r.lo, r.hi);
+  qs_ld8b(b + l0, r.mlo, r.mhi);
+  r.mlo >>= 4 * h;
+  r.mhi >>= 4 * h;
+  const float d = qs_h2f(qs_ld16(b + 108));
+  // scale bytes 0..7 and 8..11 as 16-bit loads (the block is 2-byte aligned)
+  qs_u32 s03, s47, s8b;
+  qs_ld8b(b + 96, s03, s47);
+  s8b = qs_ld16(b + 104) | (qs_ld16(b + 106) << 16);
+  const int half = l0 >> 4; // sub-block 8h + 2c + half
+#pragma unroll
+  for (int c = 0; c < 4; c++) {
+    const int is = 2 * c + half; // is & 7 (h adds 8: the high nibble), is & 3
+    const qs_u32 lb = ((is < 4 ? s03 : s47) >> (8 * (is & 3))) & 0xffu;
+    const qs_u32 hb = (s8b >> (8 * (is & 3))) & 0xffu;
+    const int sc = (int)(((lb >> (4 * h)) & 15u) | (((hb >> (2 * ((8 * h + is) >> 2))) & 3u) << 4));
+    r.s[c] = d * (float)(sc - 32);
+  }
+}
+// step c's 8 weights
+__device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
+  const qs_u32 lo = ((r.lo >> (2 * c)) & 0x03030303u) | (((r.mlo >> c) & 0x01010101u) << 2);
+  const qs_u32 hi = ((r.hi >> (2 * c)) & 0x03030303u) | (((r.mhi >> c) & 0x01010101u) << 2);
+#pragma unroll
+  for (int i = 0; i < 8; i++) v[i] = __fmul_rn(qs_bytef(i < 4 ? lo : hi, i & 3, 4.f), r.s[c]);
+}
 __device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
   (void)nb;
   const int B = st >> 1, h = st & 1;

@@ -32,6 +32,38 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
   for (int i = 0; i < 8; i++) q[i] = qs_bytef(i < 4 ? lo : hi, i & 3, 32.f);
 }
 
+// ---- Hopper's bfloat16 warpgroup kernel, the slice decode (QS_WB_SLICE, qs_wgmma_bf16.h): a slice of 128 is
+// half a block (h), and a thread's 8 elements of its four 32-steps (32c + 8t, c = 0..3) take the low (c < 2)
+// or high nibbles of ql[64h + 32(c & 1) + 8t ..] (two spans for the four steps), bits 2c of qh[32h + 8t ..]
+// (one span) and scale 8h + 2c + t / 2. The thread reads them once per slice (10 16-bit loads, 4 scale bytes
+// and d instead of 4 steps of 9 and 2); each step only shifts and masks. The weights are qs_dq8's bit for
+// bit: (q - 32) * (d * sc).
+#ifndef QS_WB_SLICE
+#define QS_WB_SLICE 1
+#endif
+struct qs_wbs {
+  qs_u32 q[4], qh[2]; // ql spans of steps 0, 2 (q[0], q[1]) and 1, 3 (q[2], q[3]); the qh span
+  float s[4];         // d * sc of step c
+};
+// j0: the 8-group of the thread's elements in step 0 (elements 8 j0 .. 8 j0 + 7 of the block)
+__device__ __forceinline__ void qs_wb_load(const qs_u8* b, int j0, qs_wbs& r) {
+  const int e = 8 * j0, h = e >> 7, l0 = e & 31;
+  qs_ld8b(b + 64 * h + l0, r.q[0], r.q[1]);
+  qs_ld8b(b + 64 * h + 32 + l0, r.q[2], r.q[3]);
+  qs_ld8b(b + 128 + 32 * h + l0, r.qh[0], r.qh[1]);
+  const float d = qs_h2f(qs_ld16(b + 208));
+#pragma unroll
+  for (int c = 0; c < 4; c++) r.s[c] = d * (float)(int)(signed char)b[192 + 8 * h + (l0 >> 4) + 2 * c];
+}
+// step c's 8 weights
+__device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
+  const int nsh = (c >> 1) * 4, hsh = 2 * c, qi = 2 * (c & 1);
+  const qs_u32 lo = ((r.q[qi] >> nsh) & 0x0F0F0F0Fu) | (((r.qh[0] >> hsh) & 0x03030303u) << 4);
+  const qs_u32 hi = ((r.q[qi + 1] >> nsh) & 0x0F0F0F0Fu) | (((r.qh[1] >> hsh) & 0x03030303u) << 4);
+#pragma unroll
+  for (int i = 0; i < 8; i++) v[i] = __fmul_rn(qs_bytef(i < 4 ? lo : hi, i & 3, 32.f), r.s[c]);
+}
+
 // ---- int8 small kernel: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
 #define QS_Q8_P 4
 #define QS_Q8_RT 4, 4, 4, 4, 4, 4, 4, 4

@@ -231,3 +231,55 @@ __device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int 
   b1 = ((*(const qs_u32*)(q + 16) >> sh) & 0x0F0F0F0Fu) | (((*(const qs_u32*)(qh + 16) >> hb) & 0x01010101u) << 4);
 #endif
 }
+
+// ---- Hopper's bfloat16 warpgroup kernel, the slice decode (QS_WB_SLICE, qs_wgmma_bf16.h): a slice of 128
+// is half a block (h), and a thread's 8 elements of its four 32-steps (32c + 8t, c = 0..3) are sub-blocks
+// 4h + c. Steps 0, 1 share their nibble bytes (qs[64h + 8t ..], low and high nibbles), steps 2, 3 the next
+// 32 bytes; Q5_K's fifth bits are qh[8t ..] for all four (bit 4h + c). So the thread reads d, dmin, the 12
+// scale bytes and its nibbles once per slice, as 16-byte-aligned vectors (176- and 144-byte blocks in rows
+// of whole blocks start 16-byte aligned in shared memory), and makes the four scales and offsets then; each
+// step only shifts and masks. The weights are qs_dq8's bit for bit: d * sc * q - dmin * mn as there.
+static_assert(QS_BB % 16 == 0, "the K-quant slice decode reads 16-byte-aligned blocks");
+#ifndef QS_WB_SLICE
+#define QS_WB_SLICE 1
+#endif
+struct qs_wbs {
+  qs_u32 q[4];       // nibble bytes: q[0], q[1] for steps 0, 1; q[2], q[3] for steps 2, 3
+#if QS_KQ_HIGH
+  qs_u32 qh[2];      // fifth-bit bytes, shifted by 4h
+#endif
+  float s[4], o[4];  // d * sc and -(dmin * mn) of step c
+};
+// j0: the 8-group of the thread's elements in step 0 (elements 8 j0 .. 8 j0 + 7 of the block)
+__device__ __forceinline__ void qs_wb_load(const qs_u8* b, int j0, qs_wbs& r) {
+  const int e = 8 * j0, h = e >> 7, l0 = e & 31;
+  const uint4 hd = *(const uint4*)b; // d, dmin, scale bytes 0..11
+  const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
+  const uint2 q0 = *(const uint2*)(b + QS_KQ_QS + 64 * h + l0), q1 = *(const uint2*)(b + QS_KQ_QS + 64 * h + 32 + l0);
+  r.q[0] = q0.x, r.q[1] = q0.y, r.q[2] = q1.x, r.q[3] = q1.y;
+#if QS_KQ_HIGH
+  const uint2 qh = *(const uint2*)(b + 16 + l0);
+  r.qh[0] = qh.x >> (4 * h), r.qh[1] = qh.y >> (4 * h);
+#endif
+  // sub-block 4h + c: h = 0, sc = byte c & 63, mn = byte 4 + c & 63; h = 1, sc = (byte 8 + c & 15) | (byte c >> 6) << 4,
+  // mn = (byte 8 + c >> 4) | (byte 4 + c >> 6) << 4 (qs_scale_min_k4)
+#pragma unroll
+  for (int c = 0; c < 4; c++) {
+    const int a = (hd.y >> (8 * c)) & 0xff, bb = (hd.z >> (8 * c)) & 0xff, cc = (hd.w >> (8 * c)) & 0xff;
+    const int sc = h ? (cc & 15) | ((a >> 6) << 4) : a & 63;
+    const int mn = h ? (cc >> 4) | ((bb >> 6) << 4) : bb & 63;
+    r.s[c] = d * (float)sc;
+    r.o[c] = -(dmin * (float)mn);
+  }
+}
+// step c's 8 weights
+__device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
+  const int hn = 4 * (c & 1);
+  qs_u32 lo = (r.q[2 * (c >> 1)] >> hn) & 0x0F0F0F0Fu, hi = (r.q[2 * (c >> 1) + 1] >> hn) & 0x0F0F0F0Fu;
+#if QS_KQ_HIGH
+  lo |= ((r.qh[0] >> c) & 0x01010101u) << 4;
+  hi |= ((r.qh[1] >> c) & 0x01010101u) << 4;
+#endif
+#pragma unroll
+  for (int i = 0; i < 8; i++) v[i] = __fmul_rn(r.s[c], qs_bytef(i < 4 ? lo : hi, i & 3, 0.f)) + r.o[c];
+}

@@ -54,6 +54,14 @@
 #endif
 static_assert(QS_WB_NA == 2 || QS_WB_NA == 4, "QS_WB_NA: 2 or 4 fragment buffers");
 #define QS_WB_KT 128       // k per slice
+// a format's slice decode (QS_WB_SLICE: qs_wbs, qs_wb_load once per row and slice, qs_wb_dec per 32-step)
+// assumes a slice lies in one block; QS_WB_SLICE=0 in QS_KERNEL_DEFINES keeps qs_dq8 per step
+#if defined(QS_WB_SLICE) && !QS_WB_SLICE
+#undef QS_WB_SLICE
+#endif
+#ifdef QS_WB_SLICE
+static_assert(QS_QK % QS_WB_KT == 0, "QS_WB_SLICE: a slice must lie in one block");
+#endif
 #define QS_WB_SMAX 232448  // shared memory a block may have (227 KiB)
 // The two tiles: BM activation rows (the wgmma N) by BN = 128 * MT weight rows (MT 64-row tiles per
 // warpgroup). qs_wgmma_bf16: BM = 128, MT = 2 where three slice buffers of 256 weight rows fit (else 1);
@@ -292,6 +300,18 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
     const qs_u8* wr = sw + b * kWB;
     const qs_u32 sxa = qs_smaddr(sx + b * kXB);
     const int k0 = st * kKT, b0 = k0 / QS_QK, smis = (int)(((qs_i64)b0 * QS_BB) & 15);
+#ifdef QS_WB_SLICE
+    // the format reads the bytes its thread needs for the whole slice once (past n: the zero slot)
+    qs_wbs sl[kMT][2];
+#pragma unroll
+    for (int mt = 0; mt < kMT; mt++)
+#pragma unroll
+      for (int h = 0; h < 2; h++) {
+        const int rr = rbase + 64 * mt + 8 * h;
+        const bool ok = TMA || n0 + rr < n;
+        qs_wb_load(ok ? wr + rr * kWS + ((rmis[mt][h] + smis) & 15) : sz, ok ? (k0 % QS_QK) / 8 + t : 0, sl[mt][h]);
+      }
+#endif
 #pragma unroll
     for (int c = 0; c < kKT / 32; c++) {
       qs_u32(&a)[kMT][2][4] = fa[c % kNA];
@@ -315,7 +335,12 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
           const bool ok = TMA || (e < k && n0 + rr < n);
           const qs_u8* blk = ok ? wr + rr * kWS + ((rmis[mt][h] + smis) & 15) + boff : sz;
           float v[8];
+#ifdef QS_WB_SLICE
+          (void)blk;
+          qs_wb_dec(sl[mt][h], c, v);
+#else
           qs_dq8(blk, ok ? j : 0, v);
+#endif
           // a0 / a2: row g, pairs (2t, 2t+1) / (2t+8, 2t+9) of each 16; a1 / a3: row g + 8
 #pragma unroll
           for (int s = 0; s < 2; s++) {

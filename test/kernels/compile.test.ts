@@ -388,9 +388,10 @@ describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256, and their _tma fo
   };
 
   it.skipIf(!nvcc)(
-    'are in the sm_90a builds (Q4_0, Q4_K, Q6_K, Q3_K) without serialized matrix operations or spills; not for sm_90 or with QS_WGMMA_BF16=0; QS_WB_TMA=0 leaves the tensor-copy forms out',
+    'are in the sm_90a builds (Q4_0, Q4_K, Q6_K, Q3_K, Q2_K) without serialized matrix operations or spills; not for sm_90 or with QS_WGMMA_BF16=0; QS_WB_TMA=0 leaves the tensor-copy forms out',
     () => {
-      for (const stem of ['q4_0', 'q4_k', 'q6_k', 'q3_k']) {
+      // Q4_0: the per-step decode; the K-quants: their slice decodes (Q2_K's 128-row kernel is at 255 registers)
+      for (const stem of ['q4_0', 'q4_k', 'q6_k', 'q3_k', 'q2_k']) {
         const { bin, stderr, sections } = build(stem, 'sm_90a');
         for (const name of [...WB_KERNELS, 'qs_x_bf16w']) {
           expect(bin.includes(`${name}\0`), `${stem}: ${name}`).toBe(true);

@@ -53,6 +53,8 @@ const HALVES: Record<number, number[]> = {
   [GgmlType.IQ4_NL]: [0],
   [GgmlType.IQ4_XS]: [0],
 };
+/** the formats whose header has a slice decode for Hopper's bfloat16 warpgroup kernel (QS_WB_SLICE) */
+const WB_SLICE = new Set<number>([GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]);
 /** the formats test/kernels/host/reference.cpp dequantizes too (an independent scalar reference) */
 const CPP_REFERENCE = new Set<number>([
   GgmlType.Q4_0,
@@ -154,8 +156,10 @@ function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: numbe
   if (r.status !== 0) throw new Error(`harness exited ${r.status}: ${r.stderr}`);
   const buf = readFileSync(out);
   const f = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  // after dq and y: the quantized activations (int8 [m][k]) and their (d, sum) pairs, then with QS_I8_NV
-  // the int8 matrix-unit decoding of the weights
+  // after dq and y: the quantized activations (int8 [m][k]) and their (d, sum) pairs, then the optional
+  // sections the harness names on stdout: the int8 matrix-unit decoding of the weights (i8), Hopper's
+  // bfloat16 slice decode (wb-slice)
+  const sections = r.stdout.split('\n').filter(Boolean);
   const o = n * k + m * n;
   const e = o + (m * k) / 4 + (m * k) / 16;
   return {
@@ -163,7 +167,10 @@ function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: numbe
     y: f.slice(n * k, o),
     xq: new Int8Array(buf.buffer, buf.byteOffset + 4 * o, m * k).slice(),
     xd: f.slice(o + (m * k) / 4, e),
-    i8: f.length >= e + n * k ? f.slice(e, e + n * k) : null,
+    i8: sections.includes('i8') ? f.slice(e, e + n * k) : null,
+    wbSlice: sections.includes('wb-slice')
+      ? f.slice(e + (sections.includes('i8') ? n * k : 0), f.length)
+      : null,
   };
 }
 
@@ -257,6 +264,12 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
         const out = run(type, exe, w, x, n, k, m);
         expect(out.i8 !== null).toBe(gpuHasPath(type, 'int8-mma'));
         if (out.i8) expect(bits(out.i8)).toEqual(bits(dq));
+        // so is the bfloat16 warpgroup kernel's slice decode, for the formats that have one
+        expect(out.wbSlice !== null).toBe(WB_SLICE.has(type));
+        if (out.wbSlice) {
+          expect(out.wbSlice.length).toBe(n * k);
+          expect(bits(out.wbSlice)).toEqual(bits(dq));
+        }
         const exact = reference(ref, x, n, k, m);
         for (let i = 0; i < m * n; i++) {
           // float32 accumulation of k products: well inside k * 2^-24 of the sum of magnitudes

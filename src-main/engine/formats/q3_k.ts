@@ -236,9 +236,10 @@ export const Q3_K_SPEC: FormatSpec = {
     // 484 / 438 at 512)
     int8MmaUpTo: 64,
     int8MmaTiles: { 64: '64x256' },
-    // Hopper: bfloat16 warpgroup kernels above m = 64, the default (H200, n = 4096, k = 14336,
-    // hot, int8 tiles / bfloat16 warpgroup kernel: m = 16: 49.5 / 102.9 us, 64: 82.2 / 108.0,
-    // 128: 133.2 / 117.6)
+    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel with the slice decode: m = 16: 49.4 / 51.6 us, 24: 63.5 /
+    // 52.3, 32: 59.6 / 53.0, 64: 82.0 / 58.3)
+    wgmmaBf16Above: 16,
   },
   fields: {
     decode: fieldsRow,

@@ -246,8 +246,8 @@ export const Q4_K_SPEC: FormatSpec = {
     stem: 'q4_k',
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
     // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 16: 30.1 / 35.5 us, 24: 39.3 / 36.1, 32: 39.6 /
-    // 36.8, 64: 59.3 / 41.7)
+    // tiles / bfloat16 warpgroup kernel with the slice decode: m = 16: 30.0 / 32.1 us, 24: 39.2 /
+    // 32.9, 32: 39.5 / 33.6, 64: 60.3 / 38.2)
     wgmmaBf16Above: 16,
   },
   fields: {

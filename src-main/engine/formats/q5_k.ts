@@ -187,10 +187,10 @@ export const Q5_K_SPEC: FormatSpec = {
     paths: ['f32', 'int8', 'int8-mma', 'mma'],
     // H200, n = 4096, k = 14336, hot: 50.4 us at m = 32 on 32x128 tiles, 54.2 on 32x256
     int8MmaTiles: { 32: '32x128' },
-    // Hopper: bfloat16 warpgroup kernels above m = 16 (H200, n = 4096, k = 14336, hot, int8
-    // tiles / bfloat16 warpgroup kernel: m = 16: 35.9 / 45.1 us, 24: 49.8 / 45.8, 32: 50.2 /
-    // 46.6, 64: 64.2 / 50.0)
-    wgmmaBf16Above: 16,
+    // Hopper: bfloat16 warpgroup kernels above m = 8 (H200, n = 4096, k = 14336, hot, int8
+    // tiles / bfloat16 warpgroup kernel with the slice decode: m = 9: 35.2 / 34.8 us, 16: 35.8 /
+    // 35.6, 24: 50.0 / 36.3, 64: 64.4 / 39.7)
+    wgmmaBf16Above: 8,
   },
   fields: {
     decode: fieldsRow,

@@ -268,10 +268,11 @@ export const Q6_K_SPEC: FormatSpec = {
     // 468 / 446 at 512)
     int8MmaUpTo: 64,
     int8MmaTiles: { 64: '64x256' },
-    // Hopper: bfloat16 warpgroup kernels above m = 8 (H200, n = 4096, k = 14336, hot, int8 tiles
-    // / bfloat16 warpgroup kernel: m = 16: 51.7 / 41.3 us, 32: 63.8 / 42.8, 64: 83.7 / 46.4; at
-    // m = 9 to 15 both run the tile they run at 16)
-    wgmmaBf16Above: 8,
+    // Hopper: bfloat16 warpgroup kernels above m = 4 (H200, n = 4096, k = 14336, hot, int8
+    // small-batch kernel / bfloat16 warpgroup kernel with the slice decode: m = 4: 29.6 / 30.8 us,
+    // 5: 32.3 / 30.9, 8: 40.7 / 31.2; int8 tiles / bfloat16: m = 9: 53.2 / 31.1, 16: 51.6 / 31.8,
+    // 64: 83.7 / 36.9)
+    wgmmaBf16Above: 4,
   },
   fields: {
     decode: fieldsRow,

@@ -41,7 +41,8 @@ export interface GpuSupport {
   int8MmaTiles?: { 16?: Int8MmaTile; 32?: Int8MmaTile; 64?: Int8MmaTile };
   /**
    * On Hopper (modules with the bfloat16 warpgroup kernels), `auto` takes those above this batch size,
-   * where they measured faster than the int8 matrix units (default 64)
+   * where they measured faster than the int8 kernels (the matrix-unit tiles, and below m = 9 the
+   * small-batch kernel) (default 64)
    */
   wgmmaBf16Above?: number;
 }

@@ -7,7 +7,9 @@
 //        and sum order), then every unit through qs_q8_load / qs_q8_unpack / qs_q8_dot; then, for the
 //        formats with the int8 matrix-unit traits (QS_I8_NV), n*k float32: every weight as qs_mma_i8 sees
 //        it, rebuilt from its slot in shared memory (the slice's pieces copied as the kernel's cp.async
-//        does, from the 16-byte-aligned spans) through qs_i8_scale and qs_i8_frag: byte * dw (+ offset)
+//        does, from the 16-byte-aligned spans) through qs_i8_scale and qs_i8_frag: byte * dw (+ offset);
+//        then, for the formats with a slice decode for Hopper's bfloat16 kernel (QS_WB_SLICE), n*k float32
+//        from qs_wb_load / qs_wb_dec. stdout names the optional sections written, one per line (i8, wb-slice).
 #include "qs_kernels.h"
 #include "x_q8.h"
 #include <cstdio>
@@ -105,6 +107,19 @@ int main(int argc, char** argv) {
   }
 #endif
 
+#if defined(QS_WB_SLICE) && QS_WB_SLICE
+  // Hopper's bfloat16 warpgroup kernel's slice decode: per row, 128-wide slice and thread t of a quad,
+  // qs_wb_load once and qs_wb_dec for the four 32-steps (elements 32c + 8t .. + 7 of the slice)
+  std::vector<float> wb((size_t)n * k);
+  for (int r = 0; r < n; r++)
+    for (int k0 = 0; k0 < k; k0 += 128)
+      for (int t = 0; t < 4; t++) {
+        qs_wbs s;
+        qs_wb_load(w.data() + r * rowBytes + (qs_i64)(k0 / QS_QK) * QS_BB, (k0 % QS_QK) / 8 + t, s);
+        for (int c = 0; c < 4; c++) qs_wb_dec(s, c, &wb[(size_t)r * k + k0 + 32 * c + 8 * t]);
+      }
+#endif
+
   FILE* o = fopen(argv[2], "wb");
   if (!o) return 6;
   fwrite(dq.data(), 4, dq.size(), o);
@@ -113,6 +128,11 @@ int main(int argc, char** argv) {
   fwrite(xd.data(), 8, xd.size(), o);
 #ifdef QS_I8_NV
   fwrite(wi.data(), 4, wi.size(), o);
+  printf("i8\n");
+#endif
+#if defined(QS_WB_SLICE) && QS_WB_SLICE
+  fwrite(wb.data(), 4, wb.size(), o);
+  printf("wb-slice\n");
 #endif
   fclose(o);
   return 0;

@@ -169,16 +169,14 @@ export class PathPlanner {
       );
     }
     if (choice === 'auto' && (int8Small || int8Mma)) {
-      if (m <= 8 && int8Small) return 'fused-small-q8';
-      // Hopper: above the format's wgmmaBf16Above (8 to 64, measured) the bfloat16 warpgroup kernels beat
+      // Hopper: above the format's wgmmaBf16Above (4 to 16, measured) the bfloat16 warpgroup kernels beat
       // the int8 tiles (H200, n = 4096, k = 14336: Q4_0 35.7 against 56.4 us at m = 64, 117.8 against
-      // 314.5 at m = 512) (QS_MMA_I8_TILE, an int8 tuning knob, keeps the int8 path)
-      if (
-        m > format.wgmmaBf16Above &&
-        !this.config.mmaI8Tile &&
-        this.hasWgmmaBf16(this.kernels.module(w.type))
-      )
-        return 'fused-mma-f16';
+      // 314.5 at m = 512), and for Q6_K the small-batch kernel from m = 5 (QS_MMA_I8_TILE, an int8 tuning
+      // knob, keeps the int8 paths)
+      const wgmma =
+        m > format.wgmmaBf16Above && !this.config.mmaI8Tile && this.hasWgmmaBf16(this.kernels.module(w.type));
+      if (m <= 8 && int8Small && !wgmma) return 'fused-small-q8';
+      if (wgmma) return 'fused-mma-f16';
       // AMD: the int8 MFMA kernel only on request (--path int8 with QS_HIP_MFMA_I8=1)
       if (m > 8 && this.hasMmaI8 && int8Mma && this.kind === 'cuda' && m <= format.int8MmaUpTo)
         return 'fused-mma-i8';
