@@ -104,8 +104,8 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 #define QS_I8_SPLIT16 1
 // Hopper's bfloat16 warpgroup kernel, 128-row tile: 4 warpgroups of one 64-row weight tile each instead of 2
 // of two. The decode is the costliest of the formats and twice the warps hide more of its latency (H200,
-// n = 4096, k = 14336, hot: m = 16 112.7 against 122.5 us, m = 128 123.0 against 133.2; Q4_0 and IQ4_XS
-// are 5 to 12% slower with 4)
+// n = 4096, k = 14336, hot, measured with the per-step decode: m = 16 112.7 against 122.5 us, m = 128 123.0
+// against 133.2; Q4_0 and IQ4_XS are 5 to 12% slower with 4)
 #ifndef QS_WB_NWG
 #define QS_WB_NWG 4
 #endif
