@@ -1,4 +1,4 @@
-import { Activity, memo, useEffect, useRef } from 'react';
+import { Activity, memo, useDeferredValue, useEffect, useRef } from 'react';
 import { useApp, useAppStore } from './context';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { TopBar } from './components/TopBar';
@@ -61,8 +61,12 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
   }));
   // Views stay mounted once visited and are hidden with <Activity>: switching tabs is a visibility
   // change, and hidden views' updates render at low priority, so input stays responsive during runs.
+  // The shown view follows the selected one as a deferred value: a click selects its tab at once, and
+  // the view it reveals (which may first render what streamed in while it was hidden) renders after,
+  // interruptibly, so a busy machine delays the view rather than the click's feedback.
+  const shown = useDeferredValue(view);
   const visited = useRef(new Set<View>());
-  visited.current.add(view);
+  visited.current.add(shown);
 
   useEffect(() => {
     store.getState().init();
@@ -180,7 +184,7 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
       <RunProgress />
       <main className="main">
         {(['model', 'results', 'charts', 'history', 'kernels'] as const).map((v) => (
-          <Activity key={v} mode={view === v ? 'visible' : 'hidden'}>
+          <Activity key={v} mode={shown === v ? 'visible' : 'hidden'}>
             {visited.current.has(v) && <Pane view={v} hasModel={model !== null} />}
           </Activity>
         ))}
