@@ -322,23 +322,24 @@ __device__ __forceinline__ void qs_wgmma_bf16_tile(const qs_u16* __restrict__ xb
         __syncthreads();
         issue(st + kS - 1, (i + kS - 1) % kS, st + kS - 1 < send);
       }
+#ifndef QS_WB_SLICE
       // thread t of a quad decodes elements 8t .. 8t+7 of this 32: block e / QK, 8-group j of it
       const int e = k0 + 32 * c + 8 * t;
       const int boff = (e / QS_QK - b0) * QS_BB, j = (e % QS_QK) / 8;
+#endif
 #pragma unroll
       for (int mt = 0; mt < kMT; mt++) {
 #pragma unroll
         for (int h = 0; h < 2; h++) {
+          float v[8];
+#ifdef QS_WB_SLICE
+          qs_wb_dec(sl[mt][h], c, v); // elements 32c + 8t .. + 7 of the slice
+#else
           const int rr = rbase + 64 * mt + 8 * h;
           // past k or n: zeros, which decode to zeros in every format (a tensor copy fills them in; row
           // copies read the zero slot)
           const bool ok = TMA || (e < k && n0 + rr < n);
           const qs_u8* blk = ok ? wr + rr * kWS + ((rmis[mt][h] + smis) & 15) + boff : sz;
-          float v[8];
-#ifdef QS_WB_SLICE
-          (void)blk;
-          qs_wb_dec(sl[mt][h], c, v);
-#else
           qs_dq8(blk, ok ? j : 0, v);
 #endif
           // a0 / a2: row g, pairs (2t, 2t+1) / (2t+8, 2t+9) of each 16; a1 / a3: row g + 8
