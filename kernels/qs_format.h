@@ -22,6 +22,9 @@
 //                           QS_I8_SPLIT16 (two scales per 32: two m16n8k16 per k-step)
 //   QS_WB_NWG               optional: warpgroups of Hopper's 128-row bfloat16 kernel (qs_wgmma_bf16.h),
 //                           2 (the default) or 4
+//   QS_WB_SLICE             optional, formats whose blocks hold a whole 128-wide slice: that kernel's
+//                           slice decode, qs_wbs with qs_wb_load (a row's bytes once per slice) and
+//                           qs_wb_dec (one 32-wide step's 8 weights, qs_dq8's bit for bit)
 // A plain float format (F32, F16, BF16) defines QS_TYPE, QS_PLAIN (bytes per element) and qs_ldplain.
 #pragma once
 #include "qs_port.h"

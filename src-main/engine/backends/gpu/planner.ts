@@ -615,11 +615,8 @@ export class PathPlanner {
 
   /**
    * Split-K output of the matrix-unit kernels: with splits > 1 they write partial sums to a scratch
-   * buffer and qs_splitk_sum adds them into y; with one split they write y directly.
-   */
-  /**
-   * Where a matrix-unit kernel with `splits` parts writes (y itself, or partial sums) and the launch that
-   * adds the parts up; `overlap`: that launch may start while the matmul runs (qs_splitk_sum waits).
+   * buffer and qs_splitk_sum adds them into y; with one split they write y directly. `overlap`: the sum
+   * may start while the matmul runs (qs_splitk_sum waits for the partial sums).
    */
   private splitKOutput(
     entry: ModuleEntry,
