@@ -27,9 +27,10 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 
 // ---- int8 small kernel: one part per block (32 elements: 16 bytes of nibbles)
 #define QS_Q8_P 1
-#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
-#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
-#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+#define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 2, 1, 1, 1, 1, 1, 1
+#define QS_Q8_PT 1, 0, 1, 1, 0, 0, 0, 0
 // every block requests its first weights before waiting (the staggered start gains nothing cold and
 // loses ~1 us hot for Q4_0 on an H100)
 #define QS_Q8_NOSTAG 1

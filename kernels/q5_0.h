@@ -31,8 +31,9 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // ---- int8 small kernel: one part per block; d * (dx * sum(q * xq) - 16 * sum(x))
 #define QS_Q8_P 1
 #define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
-#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
-#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+#define QS_Q8_WT 4, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 2, 1, 1, 1, 1, 1, 1
+#define QS_Q8_PT 1, 0, 1, 1, 0, 0, 0, 0
 struct qs_q8w {
   int v[8]; // q (0..31) as bytes: v[0..3] elements 0..15, v[4..7] 16..31
   float d;

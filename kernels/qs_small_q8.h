@@ -190,6 +190,82 @@ struct qs_q8_loop<M, R, NT, 1, KP> {
   }
 };
 
+// The unit loop with its weight loads one batch ahead (qs_q8_pipe), per m from the format's QS_Q8_PT (0 or
+// 1; none: 0 for every m), or QS_Q8_PIPE (QS_KERNEL_DEFINES) for every m. A thread holds two batches of
+// raw bytes: while it decodes and multiplies one, the next one's loads are in flight, so its bytes in
+// flight do not drop to zero while it computes. It costs registers (two batches live), so it pays where
+// a thread has several batches and its decode is cheap.
+#ifdef QS_Q8_PIPE
+#define QS_Q8_PIPED(M) (QS_Q8_PIPE)
+#elif defined(QS_Q8_PT)
+#define QS_Q8_PIPED(M) qs_q8_pick((M), QS_Q8_PT)
+#else
+#define QS_Q8_PIPED(M) 0
+#endif
+template <int M, int R, int NT, int D, int KP>
+struct qs_q8_pipe {
+  typedef qs_q8u<KP> U;
+  typedef typename U::raw Raw;
+  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u0, int units, Raw (&raw)[D][R]) {
+#pragma unroll
+    for (int j = 0; j < D; j++) {
+      const int u = u0 + j * NT;
+      if (u < units) {
+#pragma unroll
+        for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
+      }
+    }
+  }
+  static __device__ __forceinline__ void use(const Raw (&raw)[D][R], int u0, int units, const int* __restrict__ xq,
+                                             const float2* __restrict__ xd, int xqs, int xds, float (&acc)[R][M]) {
+#pragma unroll
+    for (int j = 0; j < D; j++) {
+      const int u = u0 + j * NT;
+      if (u < units) {
+        const int kb = u / U::P;
+        // row by row: one decoded unit live at a time
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+          typename U::dec wq;
+          qs_q8_unpack(raw[j][r], u % U::P, wq);
+#pragma unroll
+          for (int mi = 0; mi < M; mi++)
+            acc[r][mi] += qs_q8_dot(wq, xq + (qs_i64)mi * xqs + kb * (QS_QK / 4), xd + (qs_i64)mi * xds + kb * (QS_QK / 32));
+        }
+      }
+    }
+  }
+  static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
+                                             int units, int xqs, int xds, float (&acc)[R][M]) {
+    constexpr int S = D * NT;
+    const bool early = qs_q8_early<M>();
+    Raw a[D][R], b[D][R];
+    int u0 = threadIdx.x;
+    if (early) load(wr, u0, units, a);
+    QS_Q8_GWAIT();
+    if (!early) load(wr, u0, units, a);
+    while (u0 < units) {
+      load(wr, u0 + S, units, b);
+      use(a, u0, units, xq, xd, xqs, xds, acc);
+      u0 += S;
+      if (u0 >= units) break;
+      load(wr, u0 + S, units, a);
+      use(b, u0, units, xq, xd, xqs, xds, acc);
+      u0 += S;
+    }
+  }
+};
+
+// the unit loop of one kernel: qs_q8_loop, or qs_q8_pipe where QS_Q8_PIPED(M) asks for it
+template <bool PIPE, int M, int R, int NT, int D, int KP>
+struct qs_q8_loop_for {
+  typedef qs_q8_loop<M, R, NT, D, KP> T;
+};
+template <int M, int R, int NT, int D, int KP>
+struct qs_q8_loop_for<true, M, R, NT, D, KP> {
+  typedef qs_q8_pipe<M, R, NT, D, KP> T;
+};
+
 // The rows of row group g (rows past n read row n-1 again: in bounds, never stored).
 template <int R>
 __device__ __forceinline__ void qs_q8_rows(const qs_u8* w, qs_i64 g, int n, qs_i64 rowBytes, const qs_u8* (&wr)[R]) {
@@ -258,7 +334,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
   for (int r = 0; r < R; r++)
 #pragma unroll
     for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
-  qs_q8_loop<M, R, NT, QS_Q8_DEPTH(M), KP>::run(wr, xq, xd, units, xqs, xds, acc);
+  qs_q8_loop_for<QS_Q8_PIPED(M) != 0, M, R, NT, QS_Q8_DEPTH(M), KP>::T::run(wr, xq, xd, units, xqs, xds, acc);
   qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
 }
 
