@@ -416,6 +416,49 @@ describe('the bfloat16 warpgroup kernels (qs_wgmma_bf16, _256, and their _tma fo
   );
 });
 
+// The small-batch int8 kernels (kernels/qs_small_q8.h): where a format's table loads one batch ahead
+// (QS_Q8_PT), a thread holds two batches of raw weights, and a spill would put them in local memory and
+// undo the point of it. Every qs_q8_m<M> of those formats must build for Hopper without spilling.
+describe('the small-batch int8 kernels (qs_q8_m1 .. qs_q8_m8) for sm_90a', () => {
+  it.skipIf(!nvcc)(
+    'build without spills in the formats whose table loads a batch ahead (Q4_0, Q4_1, Q5_0, Q5_1)',
+    () => {
+      for (const stem of ['q4_0', 'q4_1', 'q5_0', 'q5_1']) {
+        const header = readFileSync(path.join(ROOT, 'kernels', `${stem}.h`), 'utf8');
+        expect(header, stem).toMatch(/#define QS_Q8_PT [01, ]*1/);
+        const out = path.join(work, `${stem}.q8.sm_90a.cubin`);
+        const r = spawnSync(
+          nvcc!,
+          [
+            '-cubin',
+            '-arch=sm_90a',
+            '-O3',
+            '-std=c++17',
+            '-Xptxas',
+            '-v',
+            '-o',
+            out,
+            path.join(ROOT, 'kernels', `${stem}.cu`),
+          ],
+          { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        const sections = new Map<string, string>();
+        for (const part of r.stderr.split(/Compiling entry function '/).slice(1))
+          sections.set(part.slice(0, part.indexOf("'")), part);
+        for (let m = 1; m <= 8; m++) {
+          const name = `qs_q8_m${m}`;
+          expect(sections.has(name), `${stem}: ptxas compiled ${name}`).toBe(true);
+          expect(sections.get(name), `${stem}: ${name}`).toMatch(
+            /\b0 bytes spill stores, 0 bytes spill loads/,
+          );
+        }
+      }
+    },
+    900_000,
+  );
+});
+
 describe('build-kernels without a compiler, and bad usage', () => {
   it('notes a missing compiler and exits 0, or exits 1 with --require', () => {
     const out = path.join(work, 'missing');
