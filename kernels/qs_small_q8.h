@@ -123,6 +123,37 @@ __device__ __forceinline__ bool qs_q8_early() {
 #endif
 }
 
+// One batch of the unit loops below: the units u0, u0 + NT, ... (D of them, those below units) of the R
+// rows at wr[]. load requests all their raw bytes; use decodes them and adds their products to acc.
+template <int M, int R, int NT, int D, int KP>
+struct qs_q8_batch {
+  typedef qs_q8u<KP> U;
+  typedef typename U::raw Raw;
+  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u0, int units, Raw (&raw)[D][R]) {
+#pragma unroll
+    for (int j = 0; j < D; j++) {
+      const int u = u0 + j * NT;
+      if (u < units) {
+#pragma unroll
+        for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
+      }
+    }
+  }
+  static __device__ __forceinline__ void use(const Raw (&raw)[D][R], int u0, int units, const int* __restrict__ xq,
+                                             const float2* __restrict__ xd, int xqs, int xds, float (&acc)[R][M]) {
+#pragma unroll
+    for (int j = 0; j < D; j++) {
+      const int u = u0 + j * NT;
+      if (u < units) {
+        typename U::dec wq[R];
+#pragma unroll
+        for (int r = 0; r < R; r++) qs_q8_unpack(raw[j][r], u % U::P, wq[r]);
+        qs_q8_products<M, R>(wq, u / U::P, xq, xd, xqs, xds, acc);
+      }
+    }
+  }
+};
+
 // The unit loop: thread t takes units t, t + NT, ... of the R rows at wr[], accumulating acc[r][mi], in
 // batches of D units per row (QS_Q8_DT): the raw bytes of a batch are all requested first, then decoded
 // and multiplied. The first batch is requested before waiting for the activation quantizer (which may
@@ -130,34 +161,18 @@ __device__ __forceinline__ bool qs_q8_early() {
 // qs_q8_early staggers, which request it after the wait.
 template <int M, int R, int NT, int D, int KP>
 struct qs_q8_loop {
-  typedef qs_q8u<KP> U;
+  typedef qs_q8_batch<M, R, NT, D, KP> B;
   static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
     const bool early = qs_q8_early<M>();
     for (int u0 = threadIdx.x; u0 < units; u0 += D * NT) {
-      typename U::raw raw[D][R];
+      typename B::Raw raw[D][R];
       // a late block's first batch is requested after the wait (qs_q8_early)
       const bool now = early || u0 != (int)threadIdx.x;
       if (!now) QS_Q8_GWAIT();
-#pragma unroll
-      for (int j = 0; j < D; j++) {
-        const int u = u0 + j * NT;
-        if (u < units) {
-#pragma unroll
-          for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
-        }
-      }
+      B::load(wr, u0, units, raw);
       if (now) QS_Q8_GWAIT(); // a no-op once the quantizer's results are visible
-#pragma unroll
-      for (int j = 0; j < D; j++) {
-        const int u = u0 + j * NT;
-        if (u < units) {
-          typename U::dec wq[R];
-#pragma unroll
-          for (int r = 0; r < R; r++) qs_q8_unpack(raw[j][r], u % U::P, wq[r]);
-          qs_q8_products<M, R>(wq, u / U::P, xq, xd, xqs, xds, acc);
-        }
-      }
+      B::use(raw, u0, units, xq, xd, xqs, xds, acc);
     }
     QS_Q8_GWAIT(); // threads without units still wait before the block's results are stored
   }
@@ -204,26 +219,16 @@ struct qs_q8_loop<M, R, NT, 1, KP> {
 #endif
 template <int M, int R, int NT, int D, int KP>
 struct qs_q8_pipe {
-  typedef qs_q8u<KP> U;
-  typedef typename U::raw Raw;
-  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u0, int units, Raw (&raw)[D][R]) {
-#pragma unroll
-    for (int j = 0; j < D; j++) {
-      const int u = u0 + j * NT;
-      if (u < units) {
-#pragma unroll
-        for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
-      }
-    }
-  }
-  static __device__ __forceinline__ void use(const Raw (&raw)[D][R], int u0, int units, const int* __restrict__ xq,
+  typedef qs_q8_batch<M, R, NT, D, KP> B;
+  typedef typename B::U U;
+  // a batch's decode and products as qs_q8_batch::use, but row by row (one decoded unit live at a time)
+  static __device__ __forceinline__ void use(const typename B::Raw (&raw)[D][R], int u0, int units, const int* __restrict__ xq,
                                              const float2* __restrict__ xd, int xqs, int xds, float (&acc)[R][M]) {
 #pragma unroll
     for (int j = 0; j < D; j++) {
       const int u = u0 + j * NT;
       if (u < units) {
         const int kb = u / U::P;
-        // row by row: one decoded unit live at a time
 #pragma unroll
         for (int r = 0; r < R; r++) {
           typename U::dec wq;
@@ -239,17 +244,17 @@ struct qs_q8_pipe {
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
     constexpr int S = D * NT;
     const bool early = qs_q8_early<M>();
-    Raw a[D][R], b[D][R];
+    typename B::Raw a[D][R], b[D][R];
     int u0 = threadIdx.x;
-    if (early) load(wr, u0, units, a);
+    if (early) B::load(wr, u0, units, a);
     QS_Q8_GWAIT();
-    if (!early) load(wr, u0, units, a);
+    if (!early) B::load(wr, u0, units, a);
     while (u0 < units) {
-      load(wr, u0 + S, units, b);
+      B::load(wr, u0 + S, units, b);
       use(a, u0, units, xq, xd, xqs, xds, acc);
       u0 += S;
       if (u0 >= units) break;
-      load(wr, u0 + S, units, a);
+      B::load(wr, u0 + S, units, a);
       use(b, u0, units, xq, xd, xqs, xds, acc);
       u0 += S;
     }
