@@ -126,11 +126,21 @@ __device__ __forceinline__ void qs_block_sum_store(const float (&acc)[R][M], flo
       if (lane == 0) red[warp][r * M + mi] = s;
     }
   __syncthreads();
-  if (threadIdx.x < R * M) {
-    const int r = threadIdx.x / M, mi = threadIdx.x % M;
-    float s = 0.f;
+  if constexpr (R * M <= NW * QS_WARP) {
+    if (threadIdx.x < R * M) {
+      const int r = threadIdx.x / M, mi = threadIdx.x % M;
+      float s = 0.f;
 #pragma unroll
-    for (int ww = 0; ww < NW; ww++) s += red[ww][threadIdx.x];
-    if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
+      for (int ww = 0; ww < NW; ww++) s += red[ww][threadIdx.x];
+      if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
+    }
+  } else { // more outputs than threads (a tuning sweep's one-wave blocks at m = 8)
+    for (int i = threadIdx.x; i < R * M; i += NW * QS_WARP) {
+      const int r = i / M, mi = i % M;
+      float s = 0.f;
+#pragma unroll
+      for (int ww = 0; ww < NW; ww++) s += red[ww][i];
+      if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
+    }
   }
 }
