@@ -126,21 +126,17 @@ __device__ __forceinline__ void qs_block_sum_store(const float (&acc)[R][M], flo
       if (lane == 0) red[warp][r * M + mi] = s;
     }
   __syncthreads();
+  // output i: row i / M of the block's R, activation row i % M
+  const auto store = [&](unsigned i) {
+    const int r = i / M, mi = i % M;
+    float s = 0.f;
+#pragma unroll
+    for (int ww = 0; ww < NW; ww++) s += red[ww][i];
+    if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
+  };
   if constexpr (R * M <= NW * QS_WARP) {
-    if (threadIdx.x < R * M) {
-      const int r = threadIdx.x / M, mi = threadIdx.x % M;
-      float s = 0.f;
-#pragma unroll
-      for (int ww = 0; ww < NW; ww++) s += red[ww][threadIdx.x];
-      if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
-    }
+    if (threadIdx.x < R * M) store(threadIdx.x);
   } else { // more outputs than threads (a tuning sweep's one-wave blocks at m = 8)
-    for (int i = threadIdx.x; i < R * M; i += NW * QS_WARP) {
-      const int r = i / M, mi = i % M;
-      float s = 0.f;
-#pragma unroll
-      for (int ww = 0; ww < NW; ww++) s += red[ww][i];
-      if (row0 + r < n) y[(qs_i64)mi * n + row0 + r] = s;
-    }
+    for (unsigned i = threadIdx.x; i < R * M; i += NW * QS_WARP) store(i);
   }
 }
