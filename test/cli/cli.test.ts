@@ -175,11 +175,44 @@ describe('quantscope CLI', () => {
     expect(html).toContain('blk.4.ffn_down.weight');
   });
 
-  it('verify exits 1 when a result fails its threshold', async () => {
+  it('verify exits 1 when a result fails its threshold; its report and record keep the maps', async () => {
     // an absurd threshold makes float32 rounding a failure: the exit code must say so
-    const r = await cli('verify', model, '--tensors', 'blk.1.*', '--batch', '8', '--threshold', '1e-300');
+    const records = path.join(dir, 'records-fail');
+    const report = path.join(dir, 'fail.html');
+    const json = path.join(dir, 'fail.json');
+    const r = await cli(
+      'verify',
+      model,
+      '--tensors',
+      'blk.1.*',
+      '--batch',
+      '8',
+      '--threshold',
+      '1e-300',
+      '--records',
+      records,
+      '--report',
+      report,
+      '--json',
+      json,
+    );
     expect(r.code).toBe(1);
     expect(r.out).toContain('FAIL');
+    // only rounding fails so strict a threshold, and the diagnosis says so
+    expect(r.out).toMatch(
+      /diagnosis blk\.1\.ffn_down\.weight m=8: unknown: every output row and column is within the kernel bar/,
+    );
+    // the failing result's output heatmap, drawn inline as in the app's report
+    const page = fs.readFileSync(report, 'utf8');
+    expect(page.match(/src="data:image\/png;base64,/g)?.length).toBeGreaterThanOrEqual(1);
+    const j = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect(Object.keys(j.maps)).toEqual([j.results[0].resultId]);
+    // the record keeps the failing result's heatmap
+    const saved = fs.readdirSync(records).filter((f) => /-verify-.*\.json$/.test(f));
+    expect(saved).toHaveLength(1);
+    const rec = JSON.parse(fs.readFileSync(path.join(records, saved[0]), 'utf8'));
+    const hm = rec.results[0].heatmap.abs;
+    expect(hm.values.length).toBe(hm.rows * hm.cols);
   });
 
   it('verify --tensors matching nothing is bad input', async () => {

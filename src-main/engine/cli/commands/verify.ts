@@ -134,7 +134,9 @@ export const verifyCommand: CliCommand = {
       modelDirs: [],
       restrictToDirs: false,
       workerThreads: defaultPoolSize(),
-      outputCacheBytes: 0,
+      // outputs are kept (up to the service's default budget) while a part's heatmaps and weight
+      // maps are drawn for the record and the report; with neither, nothing needs them
+      outputCacheBytes: records || reportOut ? undefined : 0,
       records,
     });
     try {
