@@ -16,6 +16,7 @@ import { withOutliers } from '../../src-main/engine/run/activations';
 import { judgeOutput } from '../../src-main/engine/run/verdict';
 import { shutdownPool } from '../../src-main/engine/workers/pool';
 import { identityReference } from '../../src-main/engine/diagnosis/probe';
+import { diagnoseOutputs } from '../../src-main/engine/diagnosis';
 import { packScaleMinK4, scaleMinK4 } from '../../src-main/engine/formats/kcommon';
 import { defectiveWeights, identityOutput, type Defect } from './emulate';
 
@@ -385,5 +386,15 @@ describe('outlier activations and the int8 bar', () => {
     holes.fill(NaN, n - 5, n);
     const u = await judgeOutput({ type, n, k, data, x, m, got: holes, scheme: SCHEMES.f32 });
     expect(u.diagnosis?.class).toBe('unwritten');
+  });
+  it('output evidence: float32 rounding alone, failed only by a threshold below the kernel bar, says so', () => {
+    const x = rng.normalF32(m * k);
+    const ref = referenceMatmulSync(type, data, n, k, x, m);
+    const d = diagnoseOutputs({ ref, got: Float32Array.from(ref), m, n });
+    expect(d.class).toBe('unknown');
+    expect(d.sentence).toMatch(/^every output row and column is within the kernel bar \(NMSE 1e-8\)/);
+    expect(d.evidence).toContain(
+      `error above the bar in 0 of ${m} activation rows and 0 of ${n} output columns`,
+    );
   });
 });

@@ -422,10 +422,18 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
         'small errors spread over every output: an operand or accumulation of lower precision than declared',
       evidence,
     };
+  // No row or column above the bar: the whole output is within it too, so only a threshold stricter
+  // than the kernel bar can have failed it
+  if (badCols.length === 0 && badRows.length === 0)
+    return {
+      class: 'unknown',
+      sentence: `every output row and column is within the kernel bar (NMSE ${KERNEL_BAR}): the threshold is stricter than the rounding of a correct kernel`,
+      evidence,
+    };
   return {
     class: 'unknown',
     sentence:
-      badCols.length < 0.5 * n
+      badCols.length > 0 && badCols.length < 0.5 * n
         ? `errors confined to ${badCols.length} output columns (weight rows): a defect in the weights of those rows`
         : 'errors that match none of the known defects',
     evidence,
