@@ -333,6 +333,7 @@ export type DiagnosisClass =
   | 'unsigned'
   | 'tail-dropped'
   | 'unwritten'
+  | 'non-finite'
   | 'scale-index'
   | 'min-sign'
   | 'offset-missing'

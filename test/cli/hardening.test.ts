@@ -177,6 +177,116 @@ describe('output paths', () => {
   });
 });
 
+describe('check and compare outputs, and the records folder', () => {
+  const W = 'blk.0.ffn_down.weight';
+  let x: string;
+  let y: string;
+  beforeAll(async () => {
+    x = path.join(dir, 'cx.f32');
+    y = path.join(dir, 'cy.f32');
+    fs.writeFileSync(x, new Float32Array(K).fill(0.5));
+    const r = await cli('matmul', model, W, '--input', x, '--m', '1', '--backend', 'cpu', '--out', y);
+    expect(r.code).toBe(0);
+  });
+
+  it('check refuses --json/--report onto the model, its input or output, or a missing folder, before work', async () => {
+    const before = fs.readFileSync(model);
+    for (const [target, re] of [
+      [model, /is the input file/],
+      [x, /is the input file/],
+      [y, /is the input file/],
+      [path.join(dir, 'no/such/c.json'), /does not exist/],
+    ] as const) {
+      const r = await cli(
+        'check',
+        model,
+        W,
+        '--input',
+        x,
+        '--output',
+        y,
+        '--m',
+        '1',
+        '--json',
+        target,
+        '--no-record',
+      );
+      expect(r.code, target).toBe(2);
+      expect(r.err).toMatch(re);
+      expect(r.out).toBe(''); // nothing ran
+    }
+    expect(fs.readFileSync(model).equals(before)).toBe(true);
+    const rep = path.join(dir, 'c.html');
+    const ok = await cli(
+      'check',
+      model,
+      W,
+      '--input',
+      x,
+      '--output',
+      y,
+      '--m',
+      '1',
+      '--report',
+      rep,
+      '--no-record',
+    );
+    expect(ok.code).toBe(0);
+    // the report names the model's architecture and where the output came from
+    const page = fs.readFileSync(rep, 'utf8');
+    expect(page).toContain('m.gguf — llama');
+    expect(page).toContain('output cy.f32 (made elsewhere)');
+  });
+
+  it('check and verify refuse a device or FIFO as activations or output at once (no endless read)', async () => {
+    if (!fs.existsSync('/dev/zero')) return console.log('no /dev/zero: case skipped');
+    for (const args of [
+      ['check', model, W, '--input', '/dev/zero', '--output', y, '--m', '1'],
+      ['check', model, W, '--input', x, '--output', '/dev/zero', '--m', '1'],
+      ['verify', model, '--activations', '/dev/zero'],
+    ]) {
+      const t0 = performance.now();
+      const r = await cli(...args, '--no-record');
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(/\/dev\/zero is a character device, not a regular file/);
+      expect(performance.now() - t0).toBeLessThan(5000);
+    }
+  });
+
+  it('compare --json never overwrites a record it reads', async () => {
+    const recs = path.join(dir, 'recs');
+    for (let i = 0; i < 2; i++)
+      expect((await cli('verify', model, '--batch', '1', '--records', recs)).code).toBe(0);
+    const [a, b] = fs
+      .readdirSync(recs)
+      .filter((f) => f.endsWith('.json') && f !== 'index.json')
+      .sort();
+    const fa = path.join(recs, a);
+    const before = fs.readFileSync(fa, 'utf8');
+    const r = await cli('compare', fa, path.join(recs, b), '--json', fa);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('is the input file');
+    expect(fs.readFileSync(fa, 'utf8')).toBe(before);
+    const out = path.join(dir, 'cmp.json');
+    expect((await cli('compare', fa, path.join(recs, b), '--json', out)).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).regressed).toBe(false);
+  });
+
+  it('--records that is not a folder is bad input before the run, so a --baseline gate cannot be skipped', async () => {
+    const notDir = path.join(dir, 'not-a-folder');
+    fs.writeFileSync(notDir, 'x');
+    for (const args of [
+      ['verify', model, '--records', notDir],
+      ['check', model, W, '--input', x, '--output', y, '--m', '1', '--records', notDir],
+    ]) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toContain(`--records ${notDir}: not a folder`);
+      expect(r.out).toBe('');
+    }
+  });
+});
+
 describe('non-regular files', () => {
   it('GgufFile.open refuses a FIFO, a directory and a device at once with one line', async () => {
     const fifo = path.join(dir, 'pipe.gguf');

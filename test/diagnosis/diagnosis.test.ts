@@ -387,6 +387,22 @@ describe('outlier activations and the int8 bar', () => {
     const u = await judgeOutput({ type, n, k, data, x, m, got: holes, scheme: SCHEMES.f32 });
     expect(u.diagnosis?.class).toBe('unwritten');
   });
+  it('output evidence: infinite outputs, and NaN in an output made elsewhere, are non-finite', () => {
+    const x = rng.normalF32(m * k);
+    const ref = referenceMatmulSync(type, data, n, k, x, m);
+    const inf = Float32Array.from(ref);
+    inf[n + 3] = -Infinity;
+    const a = diagnoseOutputs({ ref, got: inf, m, n });
+    expect(a.class).toBe('non-finite');
+    expect(a.sentence).toBe(`1 of ${m * n} outputs are infinite where the reference is finite: an overflow`);
+    expect(a.evidence).toContain('first at activation row 1, output column 3');
+    const nan = Float32Array.from(ref);
+    nan[2] = NaN;
+    expect(diagnoseOutputs({ ref, got: nan, m, n }).class).toBe('unwritten');
+    const ext = diagnoseOutputs({ ref, got: nan, m, n, external: true });
+    expect(ext.class).toBe('non-finite');
+    expect(ext.sentence).toBe(`1 of ${m * n} outputs are NaN where the reference is finite`);
+  });
   it('output evidence: float32 rounding alone, failed only by a threshold below the kernel bar, says so', () => {
     const x = rng.normalF32(m * k);
     const ref = referenceMatmulSync(type, data, n, k, x, m);

@@ -48,6 +48,11 @@ export interface OutputEvidence {
   n: number;
   /** references of alternative roundings, tried in order */
   alternatives?: Alternative[];
+  /**
+   * the output was made elsewhere (check): there was no poisoned buffer, so a NaN says nothing about
+   * outputs left unwritten
+   */
+  external?: boolean;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)).toString() : String(v));
@@ -348,9 +353,31 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
     }
   if (unwritten > 0) {
     evidence.push(`${unwritten} NaN outputs in rows ${rowMin}..${rowMax}, columns ${colMin}..${colMax}`);
+    return o.external
+      ? {
+          class: 'non-finite',
+          sentence: `${unwritten} of ${m * n} outputs are NaN where the reference is finite`,
+          evidence,
+        }
+      : {
+          class: 'unwritten',
+          sentence: `${unwritten} of ${m * n} outputs were never written (still NaN from the poisoned buffer)`,
+          evidence,
+        };
+  }
+  // infinite where the reference is finite: an overflow (float16 partial sums, a scale of 0 divided by)
+  let infinite = 0;
+  let first = -1;
+  for (let i = 0; i < m * n; i++)
+    if (!Number.isFinite(got[i]) && Number.isFinite(ref[i])) {
+      infinite++;
+      if (first < 0) first = i;
+    }
+  if (infinite > 0) {
+    evidence.push(`first at activation row ${Math.floor(first / n)}, output column ${first % n}`);
     return {
-      class: 'unwritten',
-      sentence: `${unwritten} of ${m * n} outputs were never written (still NaN from the poisoned buffer)`,
+      class: 'non-finite',
+      sentence: `${infinite} of ${m * n} outputs are infinite where the reference is finite: an overflow`,
       evidence,
     };
   }

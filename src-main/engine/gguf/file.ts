@@ -76,6 +76,23 @@ export async function openRegularFile(path: string): Promise<FileHandle> {
   return fh;
 }
 
+/**
+ * The whole of a regular file (openRegularFile's checks: never a device, FIFO or folder, whose read
+ * could block or never end). With `expectBytes`, a file of another size is refused before reading.
+ */
+export async function readRegularFile(path: string, expectBytes?: number): Promise<Buffer> {
+  const fh = await openRegularFile(path);
+  try {
+    if (expectBytes !== undefined) {
+      const { size } = await fh.stat();
+      if (size !== expectBytes) throw new Error(`${path} has ${size} bytes; ${expectBytes} are needed`);
+    }
+    return await fh.readFile();
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
 /** Tensors of at least this size are read into a SharedArrayBuffer (readTensor). */
 export const SHARED_TENSOR_BYTES = 64 << 20;
 

@@ -92,14 +92,15 @@ export function writeFileAtomic(file: string, data: string): void {
   const tmp = path.join(dir, `.tmp-${path.basename(file)}-${process.pid}-${Date.now()}`);
   const fd = fs.openSync(tmp, 'wx', 0o644);
   try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (e) {
+    // a full disk or a failed rename leaves no partial temporary behind
     fs.rmSync(tmp, { force: true });
     throw e;
   }
@@ -179,11 +180,16 @@ export class RecordStore {
 
   /** A record by id, id prefix (unique), or file path. */
   load(ref: string): RunRecord {
-    if (ref.includes('/') || ref.endsWith('.json')) return this.readFile(ref);
+    return this.readFile(this.locate(ref));
+  }
+
+  /** The file load(ref) reads: a path as given, else the record of that id or unique id prefix. */
+  locate(ref: string): string {
+    if (ref.includes('/') || ref.endsWith('.json')) return ref;
     const exact = path.join(this.dir, `${ref}.json`);
-    if (fs.existsSync(exact)) return this.readFile(exact);
+    if (fs.existsSync(exact)) return exact;
     const matches = this.list().records.filter((r) => r.id.startsWith(ref));
-    if (matches.length === 1) return this.readFile(path.join(this.dir, matches[0].file));
+    if (matches.length === 1) return path.join(this.dir, matches[0].file);
     if (matches.length === 0) throw new Error(`no record '${ref}' in ${this.dir}`);
     throw new Error(`'${ref}' matches ${matches.length} records: give more of the id`);
   }

@@ -9,12 +9,12 @@
  * - a file: raw little-endian float32 (.f32, row length k) or a float32 .npy of shape [rows][k]; the
  *   first m rows
  */
-import fs from 'node:fs/promises';
 import { codecFor } from '../formats';
 import type { GgufFile } from '../gguf';
+import { readRegularFile } from '../gguf/file';
 import { Rng } from '../rng';
 
-import { ACTIVATION_KINDS } from '../../../src-shared/contract';
+import { ACTIVATION_KINDS, oneLine } from '../../../src-shared/contract';
 export { ACTIVATION_KINDS };
 export type ActivationKind = (typeof ACTIVATION_KINDS)[number];
 
@@ -63,11 +63,9 @@ export function describeActivations(spec: string, seed: number): string {
 async function readActivationFile(file: string): Promise<{ data: Float32Array; cols: number | null }> {
   let buf: Buffer;
   try {
-    buf = await fs.readFile(file);
+    buf = await readRegularFile(file);
   } catch (e) {
-    throw new Error(
-      `cannot read activations ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new Error(`cannot read activations: ${oneLine(e)}`);
   }
   if (file.toLowerCase().endsWith('.npy')) {
     if (buf.length < 10 || buf.toString('latin1', 1, 6) !== 'NUMPY')

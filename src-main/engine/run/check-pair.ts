@@ -8,6 +8,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { GgufFile } from '../gguf';
+import { readRegularFile } from '../gguf/file';
 import { arithmeticFor, isSchemeId, SCHEME_IDS, type ArithmeticScheme } from '../arithmetic/schemes';
 import { checkArithmetic } from '../reference';
 import { activationSource } from './activations';
@@ -43,18 +44,29 @@ export interface JudgedPair {
   got: Float32Array;
 }
 
-async function readF32(file: string, what: string): Promise<Float32Array> {
-  let buf: Buffer;
+/** A raw float32 file of exactly `values` values (checked by size before it is read). */
+async function readF32(file: string, what: string, values: number, needs: string): Promise<Float32Array> {
+  let st;
   try {
-    buf = await fs.readFile(file);
+    st = await fs.stat(file);
   } catch (e) {
     throw new PairInputError(
       `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  if (buf.length % 4 !== 0)
-    throw new PairInputError(`${what} ${file}: ${buf.length} bytes is not whole float32 values`);
-  const a = new Float32Array(buf.length / 4);
+  if (st.isFile() && st.size !== values * 4)
+    throw new PairInputError(
+      st.size % 4 !== 0
+        ? `${what} ${file}: ${st.size} bytes is not whole float32 values`
+        : `${what} ${file} has ${st.size / 4} values; ${needs} needs ${values}`,
+    );
+  let buf: Buffer;
+  try {
+    buf = await readRegularFile(file, values * 4);
+  } catch (e) {
+    throw new PairInputError(`cannot read ${what}: ${oneLine(e)}`);
+  }
+  const a = new Float32Array(values);
   new Uint8Array(a.buffer).set(buf);
   return a;
 }
@@ -98,11 +110,7 @@ export async function judgePair(file: GgufFile, req: PairRequest): Promise<Judge
     if (all !== null && all !== m * t.k)
       throw new PairInputError(`input ${req.input} has ${all} values; m=${m} × k=${t.k} needs ${m * t.k}`);
   }
-  const got = await readF32(req.output, 'output');
-  if (got.length !== m * t.n)
-    throw new PairInputError(
-      `output ${req.output} has ${got.length} values; m=${m} × n=${t.n} needs ${m * t.n}`,
-    );
+  const got = await readF32(req.output, 'output', m * t.n, `m=${m} × n=${t.n}`);
   const data = await file.readTensor(t);
   const verdict = await judgeOutput({
     type: t.type,
@@ -114,6 +122,7 @@ export async function judgePair(file: GgufFile, req: PairRequest): Promise<Judge
     got,
     scheme,
     threshold: req.threshold ?? null,
+    external: true,
     selfProbe: identity ? Array.from({ length: t.k }, (_, i) => i) : undefined,
   });
   const runId = req.runId ?? `check-${process.pid}`;

@@ -47,6 +47,8 @@ export interface VerdictInput {
   runProbe?: (x: Float32Array, rows: number) => Promise<Float32Array>;
   /** the output itself is a probe of these elements (x is their identity rows) */
   selfProbe?: number[];
+  /** the output was made elsewhere (check), not in a poisoned buffer of ours */
+  external?: boolean;
   /** skip the alternative-rounding references when m * n * k exceeds this (default 2^32) */
   maxAlternativeWork?: number;
   signal?: AbortSignal;
@@ -138,9 +140,12 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
         !v.selfProbe && k <= LONG_ROW_DIAGNOSIS && m * n * k <= (v.maxAlternativeWork ?? 2 ** 32)
           ? await alternativeReferences(scheme, type, data, n, k, x, m, signal)
           : [];
-      const fromOutput = diagnoseOutputs({ ref: declared, got, m, n, alternatives }, !!probe && !fromProbe);
+      const fromOutput = diagnoseOutputs(
+        { ref: declared, got, m, n, alternatives, external: v.external },
+        !!probe && !fromProbe,
+      );
       const matched = fromOutput.evidence.some((e) => e.startsWith('NMSE against the '));
-      if (!fromProbe || matched || fromOutput.class === 'unwritten' || fromOutput.class === 'tail-dropped')
+      if (!fromProbe || matched || ['unwritten', 'non-finite', 'tail-dropped'].includes(fromOutput.class))
         diagnosis = fromProbe
           ? { ...fromOutput, evidence: [...fromOutput.evidence, `identity probe: ${fromProbe.sentence}`] }
           : fromOutput;

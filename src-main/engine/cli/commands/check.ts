@@ -4,7 +4,6 @@
  * diagnosis as a verify result. With `--input identity` the activations are the k x k identity, so the
  * output is the weights as that kernel dequantizes them and every wrong weight is located.
  */
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GgufFile } from '../../gguf';
@@ -21,17 +20,21 @@ import { probeAsWeights } from '../../run/weight-map';
 import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
 import { termSafe } from '../term';
+import { checkOutputs, writeOutputAtomic } from '../../output-path';
+import { metaString } from '../../model';
 
 export const checkCommand: CliCommand = {
   name: 'check',
   summary: 'judge an output made elsewhere against the declared-arithmetic reference; diagnose a FAIL',
   help: `quantscope check <file.gguf> <tensor> --input <x.f32|x.npy|identity> --output <y.f32> --m <M>
                 [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] [--threshold NMSE] [--json <path>] [--report <path>]
-                [--records <dir>] [--no-record]
+                [--force] [--records <dir>] [--no-record]
   y = x · Wᵀ as computed by some kernel: raw float32 [M][n]; x raw float32 [M][k] (or .npy).
   --input identity: x is the k × k identity (--m k, or omit --m): y is then the weights as that
                kernel dequantizes them, and a FAIL names every wrong weight's block and position.
   --arithmetic the kernel's declared arithmetic (default: <TYPE>_MATMUL_ARITHMETIC, else f32).
+  --force      let --json/--report replace an existing model file. Output paths are checked before
+               any work (never the model, --input or --output) and written through a temporary file.
 ${RECORD_HELP}
   The record keeps the tensor, the input and output described, m, the arithmetic, the metrics, the
   verdict and the diagnosis.
@@ -45,6 +48,7 @@ ${RECORD_HELP}
     threshold: { type: 'string' },
     json: { type: 'string' },
     report: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
     ...RECORD_OPTIONS,
   },
   minPositionals: 2,
@@ -69,6 +73,15 @@ ${RECORD_HELP}
     const reportPath = stringOption(ctx.values, 'report');
     if (reportPath && !/\.(html?|md|json)$/i.test(reportPath))
       throw new UsageError(`--report ${reportPath}: use a .html, .md or .json file name`);
+    const outputs = await checkOutputs(
+      [
+        ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
+        ...(reportPath ? [{ option: '--report', path: reportPath }] : []),
+      ],
+      { inputs: [p, output, ...(input === 'identity' ? [] : [input])], force: Boolean(ctx.values.force) },
+    );
+    const jsonOut = outputs.find((o) => o.option === '--json');
+    const reportOut = outputs.find((o) => o.option === '--report');
     const records = recordStoreOption(ctx.values);
 
     let file: GgufFile;
@@ -101,8 +114,9 @@ ${RECORD_HELP}
       }
       const { result, verdict: v, scheme, got } = judged;
       ctx.stdout.write(resultsTable([result]));
+      const mis = v.metrics.nanMismatches + v.metrics.infMismatches;
       ctx.stdout.write(
-        `\n${v.status.toUpperCase()}: kernel NMSE ${fmtExp(v.metrics.nmse)} against the ${scheme.id} reference (bar ${fmtExp(v.threshold)}); arithmetic NMSE ${fmtExp(v.arithmeticNmse)}\n`,
+        `\n${v.status.toUpperCase()}: kernel NMSE ${fmtExp(v.metrics.nmse)} against the ${scheme.id} reference (bar ${fmtExp(v.threshold)})${mis > 0 ? `, non-finite mismatches: ${v.metrics.nanMismatches} NaN, ${v.metrics.infMismatches} infinite` : ''}; arithmetic NMSE ${fmtExp(v.arithmeticNmse)}\n`,
       );
       if (v.notComparable)
         ctx.stdout.write(`not comparable ${termSafe(result.tensor)}: ${v.notComparable}\n`);
@@ -145,9 +159,9 @@ ${RECORD_HELP}
         maxCols: 64,
         metric: 'rel',
       });
-      if (jsonPath)
-        await fs.writeFile(
-          jsonPath,
+      if (jsonOut)
+        await writeOutputAtomic(
+          jsonOut,
           JSON.stringify(
             {
               schema: 'quantscope-check/1',
@@ -159,11 +173,11 @@ ${RECORD_HELP}
             1,
           ) + '\n',
         );
-      if (reportPath) {
-        const ext = path.extname(reportPath).toLowerCase();
+      if (reportOut) {
+        const ext = path.extname(reportOut.path).toLowerCase();
         const now = new Date().toISOString();
-        await fs.writeFile(
-          reportPath,
+        await writeOutputAtomic(
+          reportOut,
           renderReport(
             {
               runId: result.runId,
@@ -175,11 +189,11 @@ ${RECORD_HELP}
                 fileName: path.basename(p),
                 path: path.resolve(p),
                 fileSize: file.header.fileSize,
-                architecture: null,
-                name: null,
+                architecture: metaString(file.header, 'general.architecture'),
+                name: metaString(file.header, 'general.name'),
               },
               device: null,
-              backend: 'check',
+              backend: `output ${path.basename(output)} (made elsewhere)`,
               request: {
                 batchSizes: [result.m],
                 seed: 0,

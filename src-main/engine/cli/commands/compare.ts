@@ -1,16 +1,16 @@
-import fs from 'node:fs';
 import { compareRecords, parseTolerance, type Comparison } from '../../records/compare';
 import { RecordStore, defaultRecordsDir } from '../../records/store';
 import { fmtExp } from '../../report/report';
 import { UsageError, stringOption, type CliCommand, type CliContext } from '../framework';
 import { table } from '../table';
 import { termSafe } from '../term';
+import { checkOutputs, writeOutputAtomic } from '../../output-path';
 
 export const compareCommand: CliCommand = {
   name: 'compare',
   summary: 'compare two run records: new failures, error changes, slowdowns beyond the noise',
   help: `quantscope compare <baseline> <candidate> [--speed-tolerance 5%] [--allow-different] [--json FILE]
-                   [--records DIR]
+                   [--force] [--records DIR]
   <baseline>, <candidate>: a record file, or a record id (or unique id prefix) in the records folder.
   Per tensor and batch size: new failures, fixes, kernel error (NMSE against the declared arithmetic)
   and arithmetic error of both runs, the diagnosis of a failing side, and speed change judged against
@@ -20,7 +20,9 @@ export const compareCommand: CliCommand = {
   format, shape, m, protocol and path (correctness check and speed), selftest records per case.
   --speed-tolerance  slowdown that counts, as a percentage or fraction (default 5%)
   --allow-different  compare records of different models or tensors (an error otherwise)
-  --json             write the comparison as JSON
+  --json             write the comparison as JSON (checked before reading the records: never one of
+                     them, a folder or a device; written through a temporary file)
+  --force            let --json replace an existing model file
   --records          the records folder (default: $QS_RECORDS_DIR or ~/.config/quantscope/records)
 Exit code: 0 nothing regressed; 1 a new failure, a result missing from the candidate, or a slowdown
 beyond tolerance and spread; 2 bad input (unreadable record, different work without --allow-different).`,
@@ -28,6 +30,7 @@ beyond tolerance and spread; 2 bad input (unreadable record, different work with
     'speed-tolerance': { type: 'string' },
     'allow-different': { type: 'boolean' },
     json: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
     records: { type: 'string' },
   },
   minPositionals: 2,
@@ -35,14 +38,21 @@ beyond tolerance and spread; 2 bad input (unreadable record, different work with
   async run(ctx) {
     const store = new RecordStore(stringOption(ctx.values, 'records') ?? defaultRecordsDir());
     const tolerance = toleranceOption(ctx.values);
-    const [a, b] = ctx.positionals.map((ref) => store.load(ref));
+    const files = ctx.positionals.map((ref) => store.locate(ref));
+    const jsonPath = stringOption(ctx.values, 'json');
+    const [jsonOut] = jsonPath
+      ? await checkOutputs([{ option: '--json', path: jsonPath }], {
+          inputs: files,
+          force: Boolean(ctx.values.force),
+        })
+      : [];
+    const [a, b] = files.map((f) => store.readFile(f));
     const cmp = compareRecords(a, b, tolerance);
     if (cmp.different && !ctx.values['allow-different'])
       throw new UsageError(
         `the records are not of the same work: ${cmp.different} (--allow-different compares them anyway)`,
       );
-    const jsonPath = stringOption(ctx.values, 'json');
-    if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify(cmp, null, 1) + '\n');
+    if (jsonOut) await writeOutputAtomic(jsonOut, JSON.stringify(cmp, null, 1) + '\n');
     ctx.stdout.write(formatComparison(cmp));
     return cmp.regressed ? 1 : 0;
   },

@@ -8,7 +8,7 @@ import { checkOutputs, writeOutputChunks } from '../../output-path';
 import { ResultSpool } from '../../report/spool';
 import { reportChunks, type ReportSource } from '../../report/report';
 import { termSafe } from '../term';
-import { recordStoreFor } from '../../records/build';
+import { checkRecordsFolder, recordStoreOption } from '../record-options';
 import { compareRecords } from '../../records/compare';
 import { RecordStore, defaultRecordsDir } from '../../records/store';
 import { formatComparison, toleranceOption } from './compare';
@@ -60,7 +60,8 @@ export const verifyCommand: CliCommand = {
   --records    the folder the run's record is saved in (default: $QS_RECORDS_DIR or
                ~/.config/quantscope/records);  --no-record  do not save one
   --baseline   a record (file or id) to compare this run with: exit 1 on a new failure or a slowdown
-               beyond --speed-tolerance (default 5%) and the runs' own spread`,
+               beyond --speed-tolerance (default 5%) and the runs' own spread, or when this run's
+               record could not be saved (nothing was compared)`,
   options: {
     tensors: { type: 'string', short: 't' },
     batch: { type: 'string' },
@@ -115,12 +116,14 @@ export const verifyCommand: CliCommand = {
     );
     const jsonOut = outputs.find((o) => o.option === '--json');
     const recordsDir = stringOption(ctx.values, 'records');
-    const records = recordStoreFor({ dir: recordsDir, disabled: Boolean(ctx.values['no-record']) });
+    const records = recordStoreOption(ctx.values);
     // the baseline is read before the run: a missing or damaged one is bad input, not a late surprise
     const baselineRef = stringOption(ctx.values, 'baseline');
     const tolerance = toleranceOption(ctx.values);
     if (baselineRef && !records)
       throw new UsageError("--baseline compares this run's record: it cannot go with --no-record");
+    // the comparison needs the saved record, wherever the folder came from
+    if (baselineRef && records) checkRecordsFolder(records, `the records folder ${records.dir}`);
     const baseline = baselineRef
       ? new RecordStore(recordsDir ?? defaultRecordsDir()).load(baselineRef)
       : null;
@@ -295,6 +298,10 @@ export const verifyCommand: CliCommand = {
           const cmp = compareRecords(baseline, records.readFile(outcome.recordFile), tolerance);
           ctx.stdout.write('\n' + formatComparison(cmp));
           regressed = cmp.regressed;
+        } else if (baseline) {
+          // a gate that could not compare must not pass
+          ctx.stdout.write("\nnot compared with the baseline: this run's record was not saved\n");
+          regressed = true;
         }
         const devicesOk = analysis ? allDevicesPass(analysis) : true;
         return c.failed === 0 && c.errors === 0 && outcome.status === 'done' && devicesOk && !regressed
