@@ -197,6 +197,26 @@ export async function writeOutputAtomic(out: CheckedOutput, data: string | Uint8
   }
 }
 
+/**
+ * Runs a write to an output; a file-system error (a full disk, a quota, an I/O error) is rethrown as
+ * one line that names the option and the path, which the bare errno message does not.
+ */
+export async function writeNamed<T>(option: string, p: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code))
+      throw new Error(`${option} ${p}: cannot write (${code}: ${errnoText(e as Error)})`);
+    throw e;
+  }
+}
+
+function errnoText(e: Error): string {
+  // "ENOSPC: no space left on device, write" -> "no space left on device"
+  return e.message.replace(/^E[A-Z]+:\s*/, '').replace(/,\s*\w+(\s.*)?$/, '');
+}
+
 /** Opens the temporary file of a checked output. */
 export async function openOutput(c: CheckedOutput): Promise<PlannedOutput> {
   return openTemp({ option: c.option, path: c.path }, c.final);

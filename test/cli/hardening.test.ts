@@ -13,7 +13,7 @@ import { termSafe } from '../../src-main/engine/cli/term';
 import { table } from '../../src-main/engine/cli/table';
 import { jsonChunks } from '../../src-main/engine/json-stream';
 import { mdEscape } from '../../src-main/engine/report/report';
-import { checkOutputs } from '../../src-main/engine/output-path';
+import { checkOutputs, writeNamed } from '../../src-main/engine/output-path';
 
 let dir: string;
 let model: string;
@@ -284,6 +284,109 @@ describe('check and compare outputs, and the records folder', () => {
       expect(r.err).toContain(`--records ${notDir}: not a folder`);
       expect(r.out).toBe('');
     }
+  });
+});
+
+describe('flags and selections that cannot work are bad input, with a message that says why', () => {
+  it('a path the cpu backend does not have, a value that looks like an option, an empty or dead glob', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['bench', '--backend', 'cpu', '--path', 'int8'],
+        '--path int8: the cpu backend has only the float32 path',
+      ],
+      [['verify', model, '--path', 'mma'], '--path mma: the cpu backend has only the float32 path'],
+      [
+        ['verify', model, '--batch', '-1'],
+        "--batch needs a value, and '-1' looks like an option (for a value that starts with '-', write --batch=-1)",
+      ],
+      [
+        ['verify', model, '--json', '--no-record'],
+        "--json needs a value, and '--no-record' looks like an option",
+      ],
+      [['verify', model, '--tensors', ''], 'an empty pattern'],
+      [
+        ['verify', model, '--tensors', 'blk.0.ffn_down.weight,nope.*'],
+        "--tensors: 'nope.*' matches no tensor in m.gguf",
+      ],
+      [['make-model', '--out', dir], `--out ${dir} is a directory`],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await cli(...args, ...(args[0] === 'make-model' ? [] : ['--no-record']));
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toContain(msg);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('a model without tensors says so; inspect shortens a long model name', async () => {
+    const empty = path.join(dir, 'empty.gguf');
+    fs.writeFileSync(
+      empty,
+      encodeGguf({ metadata: [md.string('general.architecture', 'llama')], tensors: [] }),
+    );
+    const r = await cli('verify', empty, '--no-record');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('empty.gguf has no tensors');
+    const long = path.join(dir, 'long.gguf');
+    fs.writeFileSync(
+      long,
+      encodeGguf({
+        metadata: [
+          md.string('general.architecture', 'llama'),
+          md.string('general.name', 'n'.repeat(100_000)),
+        ],
+        tensors: [],
+      }),
+    );
+    const i = await cli('inspect', long);
+    expect(i.code).toBe(0);
+    const line = i.out.split('\n').find((l) => l.startsWith('model: '))!;
+    expect(line).toBe(`model: ${'n'.repeat(77)}... (llama)`);
+  });
+
+  it('matmul reads a float32 .npy like verify and check, and refuses a device', async () => {
+    const K2 = K;
+    const x = new Float32Array(2 * K2).map((_, i) => Math.sin(i));
+    const raw = path.join(dir, 'mx.f32');
+    fs.writeFileSync(raw, x);
+    let hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, " + K2 + '), }';
+    hdr = hdr.padEnd(117) + '\n';
+    const npy = path.join(dir, 'mx.npy');
+    fs.writeFileSync(
+      npy,
+      Buffer.concat([
+        Buffer.from([0x93]),
+        Buffer.from('NUMPY\x01\x00', 'latin1'),
+        Buffer.from(new Uint16Array([hdr.length]).buffer),
+        Buffer.from(hdr, 'latin1'),
+        Buffer.from(x.buffer),
+      ]),
+    );
+    const a = path.join(dir, 'ya.f32');
+    const b = path.join(dir, 'yb.f32');
+    const W = 'blk.0.ffn_down.weight';
+    expect(
+      (await cli('matmul', model, W, '--input', raw, '--m', '2', '--backend', 'cpu', '--out', a)).code,
+    ).toBe(0);
+    expect(
+      (await cli('matmul', model, W, '--input', npy, '--m', '2', '--backend', 'cpu', '--out', b)).code,
+    ).toBe(0);
+    expect(fs.readFileSync(a).equals(fs.readFileSync(b))).toBe(true);
+    if (fs.existsSync('/dev/zero')) {
+      const d = await cli('matmul', model, W, '--input', '/dev/zero', '--m', '2', '--out', b, '--force');
+      expect(d.code).toBe(2);
+      expect(d.err).toContain('/dev/zero is a character device, not a regular file');
+    }
+  });
+
+  it('a failed write names the option and the path', async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    await expect(writeNamed('--out', '/x/y.f32', () => Promise.reject(full))).rejects.toThrow(
+      '--out /x/y.f32: cannot write (ENOSPC: no space left on device)',
+    );
+    const other = new Error('not a file-system error');
+    await expect(writeNamed('--out', 'y', () => Promise.reject(other))).rejects.toBe(other);
   });
 });
 

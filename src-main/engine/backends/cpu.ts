@@ -105,11 +105,13 @@ class CpuWeights implements LoadedWeights {
   }
 }
 
+/** The --path choices the cpu backend runs: its one float32 path. */
+export const CPU_PATHS: readonly string[] = ['auto', 'f32'];
+export const CPU_PATH_NOTE = 'the cpu backend has only the float32 path (cpu-f32)';
+
 function checkPath(opts?: RunOptions): void {
   const p = opts?.path ?? 'auto';
-  if (p !== 'auto' && p !== 'f32') {
-    throw new Error(`the cpu backend has only the float32 path (cpu-f32); path '${p}' is not available`);
-  }
+  if (!CPU_PATHS.includes(p)) throw new Error(`${CPU_PATH_NOTE}; path '${p}' is not available`);
 }
 
 function percentile(sorted: number[], q: number): number {

@@ -46,6 +46,16 @@ export function parseCommandArgs(
       strict: true,
     });
   } catch (e) {
+    // an option followed by something that starts with '-': a missing value, or a negative number
+    const amb = /Option '(-[^' ]+)' argument is ambiguous/.exec(oneLine(e));
+    if (amb) {
+      const opt = amb[1];
+      const next = argv[argv.indexOf(opt) + 1] ?? '';
+      const joined = opt.startsWith('--') ? `${opt}=${next}` : `${opt}${next}`;
+      throw new UsageError(
+        `${cmd.name}: ${opt} needs a value, and '${next}' looks like an option (for a value that starts with '-', write ${joined})`,
+      );
+    }
     // parseArgs messages are long and multi-line; keep the first sentence.
     const msg = oneLine(e).replace(/\. To specify .*$/, '');
     throw new UsageError(`${cmd.name}: ${msg}`);

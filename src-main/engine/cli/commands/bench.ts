@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { arithmeticFor, isExact } from '../../arithmetic/schemes';
 import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { backendFor } from '../../backends';
+import { CPU_PATHS, CPU_PATH_NOTE } from '../../backends/cpu';
 import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gpu/backend';
 import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
 import type { Backend, PathChoice, TimingProtocol } from '../../backends/types';
@@ -99,7 +100,8 @@ after one warm-up run); its copy bandwidth is a 16 MiB host copy, best of 5.
   --force     let --json or --report replace an existing model file
 ${RECORD_HELP}
   The record keeps the device, every format, shape, m, protocol and path with its median, IQR,
-  spread and sample count, bandwidth, the correctness check, and the peer's times with their source.`,
+  spread and sample count, bandwidth, the correctness check, and the peer's times with their source.
+  Exit 0: every case ran and passed its correctness check; 1: a case failed it or errored; 2: bad input.`,
   options: {
     backend: { type: 'string' },
     device: { type: 'string' },
@@ -143,6 +145,7 @@ ${RECORD_HELP}
       const v = p.trim();
       if (!(PATH_CHOICES as readonly string[]).includes(v))
         throw new UsageError(`--path: '${v}' is not one of ${PATH_CHOICES.join(', ')}`);
+      if (kind === 'cpu' && !CPU_PATHS.includes(v)) throw new UsageError(`--path ${v}: ${CPU_PATH_NOTE}`);
       return v as PathChoice;
     });
     const repeats = intOption(ctx.values, 'repeats', 30, 3, 10000);
@@ -218,7 +221,8 @@ ${RECORD_HELP}
         );
       ctx.stdout.write(benchTable(r.rows, r.peer));
       await finish(benchRecord(kind, [deviceSpec.index], opts, r.dev, r.peer, r.rows, 'done'));
-      return 0;
+      // a case that errored or whose output failed its check is a failed benchmark
+      return r.jobs.every((j) => j.status === 'pass') ? 0 : 1;
     }
     if (tuneS) throw new UsageError('--tune runs on one device: give --device N');
     let devices: number[];

@@ -1,5 +1,5 @@
 import { GgufFile } from '../../gguf';
-import { planOutput, writeAll } from '../../output-path';
+import { planOutput, writeAll, writeNamed } from '../../output-path';
 import { codecFor } from '../../formats';
 import { UsageError, stringOption, type CliCommand } from '../framework';
 import { Progress } from '../table';
@@ -44,10 +44,12 @@ export const dequantCommand: CliCommand = {
           const src = await file.readRows(t, r0, rows);
           const dst = new Float32Array(rows * t.k);
           for (let r = 0; r < rows; r++) codec.dequantizeRow(src, r * rowBytes, t.k, dst, r * t.k);
-          await writeAll(fh, new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength));
+          await writeNamed('--out', out, () =>
+            writeAll(fh, new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength)),
+          );
           progress.update(`dequant ${t.name}: ${Math.round((100 * (r0 + rows)) / t.n)}%`);
         }
-        await target.commit();
+        await writeNamed('--out', out, () => target.commit());
       } finally {
         progress.done();
       }

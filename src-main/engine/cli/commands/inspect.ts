@@ -56,8 +56,12 @@ export const inspectCommand: CliCommand = {
       out.push(
         `GGUF v${s.version}, ${fmtBytes(s.fileSize)}, ${file.header.tensors.length} tensors, ${s.metadata.length} metadata entries, alignment ${s.alignment}`,
       );
+      // file-provided strings, shortened as the metadata table shortens them
+      const clip = (v: string) => (v.length > 80 ? v.slice(0, 77) + '...' : v);
       if (s.architecture || s.name)
-        out.push(termSafe(`model: ${s.name ?? '?'} (${s.architecture ?? 'unknown architecture'})`));
+        out.push(
+          termSafe(`model: ${clip(s.name ?? '?')} (${clip(s.architecture ?? 'unknown architecture')})`),
+        );
       const mix = Object.entries(s.typeBytes)
         .sort((a, b) => b[1] - a[1])
         .map(([t, b]) => `${t} ${fmtBytes(b)}`)

@@ -5,7 +5,7 @@ import { FTYPES, PRESETS, parseTypeList, planTensors, type Ftype } from '../../m
 import { fmtBytes } from '../../report/report';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { Progress } from '../table';
-import { checkOutputs, openOutput } from '../../output-path';
+import { checkOutputs, openOutput, writeNamed } from '../../output-path';
 
 export const makeModelCommand: CliCommand = {
   name: 'make-model',
@@ -57,6 +57,8 @@ export const makeModelCommand: CliCommand = {
     ) as Ftype;
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
     const fill = choiceOption(ctx.values, 'fill', ['random', 'zeros', 'sparse'] as const, 'random');
+    // what the path is (a folder, a device, a missing folder) first; then an existing file needs --force
+    const [target] = await checkOutputs([{ option: '--out', path: out }], { force: true });
     if (!ctx.values.force) {
       const exists = await fs.lstat(out).then(
         () => true,
@@ -64,7 +66,6 @@ export const makeModelCommand: CliCommand = {
       );
       if (exists) throw new UsageError(`${out} exists; pass --force to overwrite`);
     }
-    const [target] = await checkOutputs([{ option: '--out', path: out }], { force: true });
     const plan = planTensors(preset, { ftype, types });
     const total = plan.reduce((s, t) => s + tensorBytes(t), 0);
     ctx.stderr.write(
@@ -74,19 +75,21 @@ export const makeModelCommand: CliCommand = {
     const t0 = Date.now();
     const temp = await openOutput(target);
     try {
-      await makeModel({
-        out: temp.tempPath,
-        preset,
-        ftype,
-        types,
-        seed,
-        fill,
-        onProgress: (done, tot, name) =>
-          progress.update(
-            `${Math.floor((100 * done) / tot)}%  ${fmtBytes(done)} / ${fmtBytes(tot)}  ${name}`,
-          ),
-      });
-      await temp.commit();
+      await writeNamed('--out', out, () =>
+        makeModel({
+          out: temp.tempPath,
+          preset,
+          ftype,
+          types,
+          seed,
+          fill,
+          onProgress: (done, tot, name) =>
+            progress.update(
+              `${Math.floor((100 * done) / tot)}%  ${fmtBytes(done)} / ${fmtBytes(tot)}  ${name}`,
+            ),
+        }),
+      );
+      await writeNamed('--out', out, () => temp.commit());
     } finally {
       progress.done();
       await temp.discard();

@@ -5,14 +5,15 @@ import { oneLine } from '../../../../src-shared/contract';
 import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { PATH_CHOICES } from '../../../../src-shared/contract';
-import { openRegularFile } from '../../gguf/file';
-import { planOutput, writeAll } from '../../output-path';
+import { readRegularFile } from '../../gguf/file';
+import { activationSource } from '../../run/activations';
+import { planOutput, writeAll, writeNamed } from '../../output-path';
 
 export const matmulCommand: CliCommand = {
   name: 'matmul',
   summary: 'multiply activations by one tensor: y = x · Wᵀ',
-  help: `quantscope matmul <file.gguf> <tensor> --input <x.f32> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] --out <path>
-  x is raw little-endian float32 [M][k]; y is written row-major [M][n]:
+  help: `quantscope matmul <file.gguf> <tensor> --input <x.f32|x.npy> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] --out <path>
+  x is raw little-endian float32 [M][k] (or a float32 .npy of M rows of k); y is written row-major [M][n]:
   float64 for the reference backend, float32 otherwise. With --backend reference, --arithmetic
   writes the reference of that declared arithmetic (operands rounded as it says; docs/arithmetic.md).
   The output is checked before any work (never an input, never a folder or device) and written
@@ -64,26 +65,29 @@ export const matmulCommand: CliCommand = {
       const t = file.tensor(name);
       if (!t.supported)
         throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
-      let xBytes: Buffer;
-      try {
-        const fh = await openRegularFile(input);
+      let x: Float32Array;
+      if (input.toLowerCase().endsWith('.npy')) {
+        // a float32 .npy of shape [m][k] (or more rows: the first m), as verify and check read it
         try {
-          xBytes = await fh.readFile();
-        } finally {
-          await fh.close();
+          x = await (await activationSource(input, 0))(t.name, m, t.k);
+        } catch (e) {
+          throw new UsageError(`--input: ${oneLine(e)}`);
         }
-      } catch (e) {
-        throw new UsageError(
-          `cannot read --input: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
+      } else {
+        let xBytes: Buffer;
+        try {
+          xBytes = await readRegularFile(input, undefined);
+        } catch (e) {
+          throw new UsageError(`cannot read --input: ${oneLine(e)}`);
+        }
+        const want = m * t.k * 4;
+        if (xBytes.length !== want)
+          throw new UsageError(
+            `--input ${input} has ${xBytes.length} bytes; m=${m} × k=${t.k} float32 needs ${want}`,
+          );
+        x = new Float32Array(m * t.k);
+        new Uint8Array(x.buffer).set(xBytes);
       }
-      const want = m * t.k * 4;
-      if (xBytes.length !== want)
-        throw new UsageError(
-          `--input ${input} has ${xBytes.length} bytes; m=${m} × k=${t.k} float32 needs ${want}`,
-        );
-      const x = new Float32Array(m * t.k);
-      new Uint8Array(x.buffer).set(xBytes);
       const data = await file.readTensor(t);
       let y: Float32Array | Float64Array;
       let what: string;
@@ -117,8 +121,10 @@ export const matmulCommand: CliCommand = {
           await session.close();
         }
       }
-      await writeAll(target.handle, new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
-      await target.commit();
+      await writeNamed('--out', out, async () => {
+        await writeAll(target.handle, new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
+        await target.commit();
+      });
       ctx.stderr.write(`wrote ${out}: ${m}×${t.n} ${what}\n`);
       return 0;
     } finally {

@@ -9,6 +9,7 @@ import { ResultSpool } from '../../report/spool';
 import { reportChunks, type ReportSource } from '../../report/report';
 import { termSafe } from '../term';
 import { checkRecordsFolder, recordStoreOption } from '../record-options';
+import { CPU_PATHS, CPU_PATH_NOTE } from '../../backends/cpu';
 import { compareRecords } from '../../records/compare';
 import { RecordStore, defaultRecordsDir } from '../../records/store';
 import { formatComparison, toleranceOption } from './compare';
@@ -91,6 +92,8 @@ export const verifyCommand: CliCommand = {
     const seed = intOption(ctx.values, 'seed', 1, 0, 0xffffffff);
     const timing = choiceOption(ctx.values, 'timing', ['none', 'hot', 'cold'] as const, 'none');
     const pathChoice = choiceOption(ctx.values, 'path', PATH_CHOICES, 'auto');
+    if (backendName === 'cpu' && !CPU_PATHS.includes(pathChoice))
+      throw new UsageError(`--path ${pathChoice}: ${CPU_PATH_NOTE}`);
     const thrStr = stringOption(ctx.values, 'threshold');
     let threshold: number | null = null;
     if (thrStr !== undefined) {
@@ -156,9 +159,24 @@ export const verifyCommand: CliCommand = {
 
       const model = await engine.openModel(p);
       const spec = stringOption(ctx.values, 'tensors');
+      const globs = spec?.split(',').map((g) => g.trim());
+      if (globs && globs.some((g) => g === ''))
+        throw new UsageError(
+          `--tensors '${termSafe(spec!)}': an empty pattern (give names or globs, comma-separated)`,
+        );
+      // every pattern must select something: a typo in one of several is not silently dropped
+      for (const g of globs && globs.length > 1 ? globs : []) {
+        const hit = engine.selectTensors(model.modelId, g);
+        if (hit.supported.length + hit.unsupported.length === 0)
+          throw new UsageError(`--tensors: '${termSafe(g)}' matches no tensor in ${path.basename(p)}`);
+      }
       const { supported, unsupported } = engine.selectTensors(model.modelId, spec);
       if (supported.length + unsupported.length === 0)
-        throw new UsageError(`--tensors ${spec}: no tensor in ${path.basename(p)} matches`);
+        throw new UsageError(
+          spec === undefined
+            ? `${path.basename(p)} has no tensors`
+            : `--tensors ${termSafe(spec)}: no tensor in ${path.basename(p)} matches`,
+        );
       for (const t of unsupported)
         ctx.stderr.write(
           `skipped ${termSafe(t.name)}: ${termSafe(t.unsupportedReason ?? `${t.typeName} is not supported`)}\n`,
