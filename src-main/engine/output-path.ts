@@ -177,10 +177,12 @@ export async function planOutput(spec: OutputSpec, opts: OutputCheckOptions = {}
 export async function writeOutputChunks(out: CheckedOutput, chunks: Iterable<string>): Promise<void> {
   const o = await openOutput(out);
   try {
-    const sink = handleSink(o);
-    await writeChunks(sink, chunks);
-    await sink.flush();
-    await o.commit();
+    await writeNamed(out.option, out.path, async () => {
+      const sink = handleSink(o);
+      await writeChunks(sink, chunks);
+      await sink.flush();
+      await o.commit();
+    });
   } finally {
     await o.discard();
   }
@@ -190,8 +192,10 @@ export async function writeOutputChunks(out: CheckedOutput, chunks: Iterable<str
 export async function writeOutputAtomic(out: CheckedOutput, data: string | Uint8Array): Promise<void> {
   const o = await openOutput(out);
   try {
-    await writeAll(o.handle, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    await o.commit();
+    await writeNamed(out.option, out.path, async () => {
+      await writeAll(o.handle, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      await o.commit();
+    });
   } finally {
     await o.discard();
   }
@@ -273,7 +277,8 @@ export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<vo
   let done = 0;
   while (done < data.length) {
     const { bytesWritten } = await handle.write(data, done, data.length - done);
-    if (bytesWritten === 0) throw new Error('the file accepts no more bytes (disk full?)');
+    if (bytesWritten === 0)
+      throw Object.assign(new Error('the file accepts no more bytes (disk full?)'), { code: 'ENOSPC' });
     done += bytesWritten;
   }
 }

@@ -235,7 +235,7 @@ describe('check and compare outputs, and the records folder', () => {
     // the report names the model's architecture and where the output came from
     const page = fs.readFileSync(rep, 'utf8');
     expect(page).toContain('m.gguf — llama');
-    expect(page).toContain('output cy.f32 (made elsewhere)');
+    expect(page).toContain('none: an output made elsewhere (quantscope check)');
   });
 
   it('check and verify refuse a device or FIFO as activations or output at once (no endless read)', async () => {
@@ -270,6 +270,53 @@ describe('check and compare outputs, and the records folder', () => {
     const out = path.join(dir, 'cmp.json');
     expect((await cli('compare', fa, path.join(recs, b), '--json', out)).code).toBe(0);
     expect(JSON.parse(fs.readFileSync(out, 'utf8')).regressed).toBe(false);
+  });
+
+  it('records --report never overwrites the record it renders; a FIFO named as a record is refused', async () => {
+    const recs = path.join(dir, 'recs-bench');
+    const b = await cli(
+      'bench',
+      '--backend',
+      'cpu',
+      '--formats',
+      'q8_0',
+      '--m',
+      '1',
+      '--n',
+      '64',
+      '--k',
+      '256',
+      '--repeats',
+      '3',
+      '--records',
+      recs,
+    );
+    expect(b.code).toBe(0);
+    const [f] = fs.readdirSync(recs).filter((x) => /-bench-.*\.json$/.test(x));
+    const file = path.join(recs, f);
+    const before = fs.readFileSync(file, 'utf8');
+    const r = await cli('records', f.replace(/\.json$/, ''), '--records', recs, '--report', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('is the input file');
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    const fifo = path.join(dir, 'rec-pipe.json');
+    try {
+      execFileSync('mkfifo', [fifo]);
+    } catch {
+      return console.log('mkfifo is not available: FIFO case skipped');
+    }
+    const t0 = performance.now();
+    const c = await cli('compare', fifo, file);
+    expect(c.code).toBe(2);
+    expect(c.err).toContain('is not a regular file');
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it('verify --json keeps the maps without a record or a report', async () => {
+    const j = path.join(dir, 'maps.json');
+    const r = await cli('verify', model, '--batch', '1', '--threshold', '1e-300', '--json', j, '--no-record');
+    expect(r.code).toBe(1);
+    expect(Object.keys(JSON.parse(fs.readFileSync(j, 'utf8')).maps)).toHaveLength(1);
   });
 
   it('--records that is not a folder is bad input before the run, so a --baseline gate cannot be skipped', async () => {
@@ -317,6 +364,15 @@ describe('flags and selections that cannot work are bad input, with a message th
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.out).toBe('');
     }
+  });
+
+  it('the value named is the one after the option, else parseArgs says it', async () => {
+    const r = await cli('verify', model, '--json', 'a.json', '--json', '--no-record');
+    expect(r.err).toContain("--json needs a value, and '--no-record' looks like an option");
+    const g = await cli('verify', model, '-ft', '-x');
+    expect(g.code).toBe(2);
+    expect(g.err).not.toContain('m.gguf');
+    expect(g.err).toContain("'-t'");
   });
 
   it('a model without tensors says so; inspect shortens a long model name', async () => {

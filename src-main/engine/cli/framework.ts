@@ -48,9 +48,12 @@ export function parseCommandArgs(
   } catch (e) {
     // an option followed by something that starts with '-': a missing value, or a negative number
     const amb = /Option '(-[^' ]+)' argument is ambiguous/.exec(oneLine(e));
-    if (amb) {
+    // the last place the option stands alone (parseArgs stops at the first bad one; a grouped short
+    // flag such as -ft is not found, and keeps parseArgs' own message)
+    const at = amb ? argv.lastIndexOf(amb[1]) : -1;
+    if (amb && at >= 0 && at + 1 < argv.length) {
       const opt = amb[1];
-      const next = argv[argv.indexOf(opt) + 1] ?? '';
+      const next = argv[at + 1];
       const joined = opt.startsWith('--') ? `${opt}=${next}` : `${opt}${next}`;
       throw new UsageError(
         `${cmd.name}: ${opt} needs a value, and '${next}' looks like an option (for a value that starts with '-', write ${joined})`,

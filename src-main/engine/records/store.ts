@@ -213,8 +213,12 @@ export class RecordStore {
   readFile(file: string): RunRecord {
     let text: string;
     try {
+      // a FIFO or a device named as a record would block or never end
+      const st = fs.statSync(file);
+      if (!st.isFile()) throw new Error(`${file} is not a regular file`);
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
+      if (!(e as NodeJS.ErrnoException).code) throw e;
       throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     let raw: unknown;

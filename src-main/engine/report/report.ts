@@ -300,7 +300,7 @@ function rowCells(r: TensorResult): string[] {
 }
 
 function deviceLine(d: DeviceInfo | null, backend: string): string {
-  if (!d) return backend;
+  if (!d) return backend === 'check' ? 'none: an output made elsewhere (quantscope check)' : backend;
   const bw = d.peakBandwidthGBs ? `, peak ${fmtNum(d.peakBandwidthGBs, 0)} GB/s` : '';
   const c = d.copyBandwidth;
   // the run's own measurement, with its size and repeats: the denominator of "% of copy"

@@ -75,7 +75,7 @@ async function readF32(file: string, what: string, values: number, needs: string
 async function readF32Count(file: string): Promise<number | null> {
   if (file.toLowerCase().endsWith('.npy')) return null;
   const st = await fs.stat(file);
-  return st.size / 4;
+  return st.isFile() ? st.size / 4 : null; // anything else is refused when it is read
 }
 
 export async function judgePair(file: GgufFile, req: PairRequest): Promise<JudgedPair> {

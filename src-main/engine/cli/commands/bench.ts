@@ -5,10 +5,10 @@
  * bandwidth, and llama.cpp's time for the same shape where it was measured on the same kind of GPU
  * (`--peer`, or the built-in tables of peers.ts).
  */
-import fs from 'node:fs';
 import { arithmeticFor, isExact } from '../../arithmetic/schemes';
 import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { backendFor } from '../../backends';
+import { readRegularFile } from '../../gguf/file';
 import { CPU_PATHS, CPU_PATH_NOTE } from '../../backends/cpu';
 import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gpu/backend';
 import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
@@ -40,6 +40,7 @@ import {
   reportFormatOf,
   stringOption,
   type CliCommand,
+  type CliContext,
 } from '../framework';
 
 export interface BenchRow {
@@ -157,7 +158,7 @@ ${RECORD_HELP}
         ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
         ...(reportPath ? [{ option: '--report', path: reportPath }] : []),
       ],
-      { force: Boolean(ctx.values.force) },
+      { inputs: peerPathOf(ctx.values), force: Boolean(ctx.values.force) },
     );
     const jsonOut = outputs.find((o) => o.option === '--json');
     const reportOut = outputs.find((o) => o.option === '--report');
@@ -176,10 +177,10 @@ ${RECORD_HELP}
     if (peerFile) {
       let text: string;
       try {
-        text = fs.readFileSync(peerFile, 'utf8');
+        text = (await readRegularFile(peerFile)).toString('utf8');
       } catch (e) {
         throw new UsageError(
-          `--peer: cannot read ${peerFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          `--peer: cannot read ${peerFile}: ${(e as NodeJS.ErrnoException).code ?? oneLine(e)}`,
         );
       }
       try {
@@ -588,4 +589,10 @@ function benchRecordRow(r: BenchRow, n: number, k: number): RecordBenchRow {
       detail: r.check,
     },
   };
+}
+
+/** The --peer file, an input no output may overwrite. */
+function peerPathOf(values: CliContext['values']): string[] {
+  const p = stringOption(values, 'peer');
+  return p ? [p] : [];
 }

@@ -193,7 +193,7 @@ ${RECORD_HELP}
                 name: metaString(file.header, 'general.name'),
               },
               device: null,
-              backend: `output ${path.basename(output)} (made elsewhere)`,
+              backend: 'check',
               request: {
                 batchSizes: [result.m],
                 seed: 0,

@@ -35,7 +35,7 @@ export const matmulCommand: CliCommand = {
     const [p, name] = ctx.positionals;
     const input = stringOption(ctx.values, 'input');
     const out = stringOption(ctx.values, 'out');
-    if (!input) throw new UsageError('matmul: --input <x.f32> is required');
+    if (!input) throw new UsageError('matmul: --input <x.f32|x.npy> is required');
     if (!out) throw new UsageError('matmul: --out <path> is required');
     if (ctx.values.m === undefined) throw new UsageError('matmul: --m <M> is required');
     const m = intOption(ctx.values, 'm', 1, 1, 1 << 20);
@@ -76,15 +76,17 @@ export const matmulCommand: CliCommand = {
       } else {
         let xBytes: Buffer;
         try {
-          xBytes = await readRegularFile(input, undefined);
+          // refused by size before it is read
+          xBytes = await readRegularFile(input, m * t.k * 4);
         } catch (e) {
-          throw new UsageError(`cannot read --input: ${oneLine(e)}`);
-        }
-        const want = m * t.k * 4;
-        if (xBytes.length !== want)
+          const msg = oneLine(e);
+          const size = / has (\d+) bytes; \d+ are needed$/.exec(msg);
           throw new UsageError(
-            `--input ${input} has ${xBytes.length} bytes; m=${m} × k=${t.k} float32 needs ${want}`,
+            size
+              ? `--input ${input} has ${size[1]} bytes; m=${m} × k=${t.k} float32 needs ${m * t.k * 4}`
+              : `--input ${msg}`,
           );
+        }
         x = new Float32Array(m * t.k);
         new Uint8Array(x.buffer).set(xBytes);
       }

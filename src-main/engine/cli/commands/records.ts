@@ -35,6 +35,7 @@ export const recordsCommand: CliCommand = {
           `--report: ${rec.id} is a ${rec.kind} record; --report here makes bench reports (a verify run's report comes from verify --report)`,
         );
       const [out] = await checkOutputs([{ option: '--report', path: reportPath }], {
+        inputs: [store.locate(id)],
         force: Boolean(ctx.values.force),
       });
       await writeOutputAtomic(out, renderBenchReport(rec, format));

@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { LIMITS, PATH_CHOICES, type RunEvent, type TensorResult } from '../../../../src-shared/contract';
+import {
+  ACTIVATION_KINDS,
+  LIMITS,
+  PATH_CHOICES,
+  type RunEvent,
+  type TensorResult,
+} from '../../../../src-shared/contract';
 import { EngineService } from '../../service';
 import { samplesDir, sampleModelPath } from '../../paths';
 import { countsLine, reportCounts, fmtExp, fmtNum, statusText } from '../../report/report';
@@ -21,6 +27,7 @@ import {
   reportFormatOf,
   stringOption,
   type CliCommand,
+  type CliContext,
 } from '../framework';
 import { Progress, StreamedTable, fmtDuration, tableLines, writeLines } from '../table';
 import { SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
@@ -115,7 +122,15 @@ export const verifyCommand: CliCommand = {
         ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
         ...(reportPath ? [{ option: '--report', path: reportPath }] : []),
       ],
-      { inputs: [p], force: Boolean(ctx.values.force) },
+      {
+        // the model, an activations file and a baseline record are read: never written
+        inputs: [
+          p,
+          ...(isActivationFile(activationsSpec) ? [activationsSpec] : []),
+          ...(baselinePathOf(ctx.values) ?? []),
+        ],
+        force: Boolean(ctx.values.force),
+      },
     );
     const jsonOut = outputs.find((o) => o.option === '--json');
     const recordsDir = stringOption(ctx.values, 'records');
@@ -142,7 +157,7 @@ export const verifyCommand: CliCommand = {
       workerThreads: defaultPoolSize(),
       // outputs are kept (up to the service's default budget) while a part's heatmaps and weight
       // maps are drawn for the record and the report; with neither, nothing needs them
-      outputCacheBytes: records || reportOut ? undefined : 0,
+      outputCacheBytes: records || reportOut || jsonOut ? undefined : 0,
       records,
     });
     try {
@@ -159,8 +174,11 @@ export const verifyCommand: CliCommand = {
 
       const model = await engine.openModel(p);
       const spec = stringOption(ctx.values, 'tensors');
-      const globs = spec?.split(',').map((g) => g.trim());
-      if (globs && globs.some((g) => g === ''))
+      const globs = spec
+        ?.split(',')
+        .map((g) => g.trim())
+        .filter(Boolean);
+      if (globs && globs.length === 0)
         throw new UsageError(
           `--tensors '${termSafe(spec!)}': an empty pattern (give names or globs, comma-separated)`,
         );
@@ -434,4 +452,15 @@ function resultsRows(results: readonly TensorResult[]): string[][] {
     fmtNum(r.timing?.gbps, 1),
     r.timing?.pctPeak == null ? '—' : fmtNum(r.timing.pctPeak, 0),
   ]);
+}
+
+/** --activations names a file (not one of the generated kinds). */
+function isActivationFile(spec: string): boolean {
+  return !(ACTIVATION_KINDS as readonly string[]).includes(spec);
+}
+
+/** The --baseline record's file, when it is given as a path (an id is found in the records folder). */
+function baselinePathOf(values: CliContext['values']): string[] | null {
+  const b = stringOption(values, 'baseline');
+  return b && (b.includes('/') || b.endsWith('.json')) ? [b] : null;
 }
