@@ -45,6 +45,7 @@ import { selftest, type SelftestRow } from './selftest';
 import { judgePair } from './run/check-pair';
 import { storeWeightMap, weightMapKey } from './run/weight-map';
 import { GgufFile, type GgufTensorInfo } from './gguf';
+import { fileKind } from './gguf/file';
 import { TensorIndex, selectTensors, summarizeModel } from './model';
 import { applyScaleScan, scanModelScales } from './scales';
 import { allStatuses, backendFor } from './backends';
@@ -179,6 +180,11 @@ export class EngineService {
   private readonly outputs: OutputStore;
   private active: RunRecord | null = null;
   private activeSelftest: SelftestJob | null = null;
+  /**
+   * a run or selftest between its start call and its becoming active (the checks before it await
+   * file reads): a second start in that window is refused like one during the run
+   */
+  private starting = false;
 
   constructor(private readonly opts: EngineOptions) {
     this.outputs = new OutputStore(opts.outputCacheBytes);
@@ -385,9 +391,26 @@ export class EngineService {
     opts: { record: boolean; runId?: string },
   ): Promise<{ runId: string }> {
     this.ensureIdle();
+    this.starting = true;
+    try {
+      return await this.startChecked(req, opts);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async startChecked(
+    req: RunRequest,
+    opts: { record: boolean; runId?: string },
+  ): Promise<{ runId: string }> {
     const model = this.models.get(req.modelId);
     if (!model) throw new Error('that model is no longer open: open it again');
     model.lastUsed = Date.now();
+    const named = new Set<string>();
+    for (const name of req.tensors) {
+      if (named.has(name)) throw new Error(`tensor '${name}' is named twice in the run`);
+      named.add(name);
+    }
     const tensors = req.tensors.map((name) => {
       const t = model.file.find(name);
       if (!t) throw new Error(`no tensor named '${name}' in ${model.summary.fileName}`);
@@ -397,13 +420,11 @@ export class EngineService {
     });
     // generated activations are made here (the model's own embeddings need the file); a file of
     // activations opens only where a model could (the browser mode's folders)
-    const spec = req.activations ?? 'gaussian';
-    if (
-      !(ACTIVATION_KINDS as readonly string[]).includes(spec) &&
-      this.opts.restrictToDirs &&
-      !this.allowed(spec)
-    )
-      throw new Error(`activations file ${spec} is outside the served folders`);
+    // (links resolved, a regular file, inside the served folders in browser mode: userFile)
+    const asked = req.activations ?? 'gaussian';
+    const spec = (ACTIVATION_KINDS as readonly string[]).includes(asked)
+      ? asked
+      : await this.userFile(asked, 'activations file');
     const activations = await activationSource(spec, req.seed >>> 0, model.file);
     const userKernels = await this.userKernels(req);
     // user kernels run in a device process: a kernel that faults can cost that process, not the engine
@@ -548,6 +569,15 @@ export class EngineService {
 
   async startSelftest(req: SelftestRequest): Promise<{ runId: string }> {
     this.ensureIdle();
+    this.starting = true;
+    try {
+      return await this.startSelftestChecked(req);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async startSelftestChecked(req: SelftestRequest): Promise<{ runId: string }> {
     const types = req.formats?.map((f) => {
       const t = typeByName(f);
       if (!t || !t.supported) throw new Error(`selftest: '${f}' is not a supported format`);
@@ -910,7 +940,8 @@ export class EngineService {
 
   /** One thing at a time on the devices: a run or a selftest. */
   private ensureIdle(): void {
-    if (this.active) throw new Error('a run is already in progress: cancel it or wait for it to finish');
+    if (this.active || this.starting)
+      throw new Error('a run is already in progress: cancel it or wait for it to finish');
     if (this.activeSelftest) throw new Error('a selftest is in progress: cancel it or wait for it to finish');
   }
 
@@ -925,12 +956,16 @@ export class EngineService {
     try {
       real = await fs.realpath(abs);
     } catch {
+      // in browser mode a missing file outside the folders gets the same answer as one that exists
+      // there (its nearest existing folder, links resolved, decides), so nothing outside is probed
+      if (this.opts.restrictToDirs && !this.allowed(await realAncestor(abs)))
+        throw new Error(`${what} ${p} is outside the folders this server may open`);
       throw new Error(`${what} ${p}: no such file`);
     }
     if (this.opts.restrictToDirs && !this.allowed(real))
       throw new Error(`${what} ${p} is outside the folders this server may open`);
     const st = await fs.stat(real);
-    if (!st.isFile()) throw new Error(`${what} ${p} is not a regular file`);
+    if (!st.isFile()) throw new Error(`${what} ${p} is ${fileKind(st)}, not a regular file`);
     return real;
   }
 
@@ -1084,4 +1119,20 @@ function mergeDevices(all: DeviceRunEntry[], part: readonly DeviceRunEntry[]): D
     const p = part.find((x) => x.slot === d.slot);
     return d.status === 'done' && p && p.status !== 'done' ? { ...d, status: p.status, error: p.error } : d;
   });
+}
+
+/** The real path of p's nearest existing ancestor (p itself when it exists), joined with the rest. */
+async function realAncestor(p: string): Promise<string> {
+  let dir = p;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(await fs.realpath(dir), ...rest);
+    } catch {
+      const up = path.dirname(dir);
+      if (up === dir) return p;
+      rest.unshift(path.basename(dir));
+      dir = up;
+    }
+  }
 }

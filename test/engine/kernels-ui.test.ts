@@ -192,7 +192,9 @@ describe('user kernels per run', () => {
     });
     await expect(svc.codeObjectInfo(write('x.hsaco', bytes, outside))).rejects.toThrow(/outside the folders/);
     fs.mkdirSync(path.join(dir, 'sub.cubin'));
-    await expect(svc.codeObjectInfo(path.join(dir, 'sub.cubin'))).rejects.toThrow(/is not a regular file/);
+    await expect(svc.codeObjectInfo(path.join(dir, 'sub.cubin'))).rejects.toThrow(
+      /sub\.cubin is a directory, not a regular file/,
+    );
   });
 
   it('a GPU session takes the run user kernels over the environment, with their own geometry', () => {

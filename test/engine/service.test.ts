@@ -173,5 +173,44 @@ describe('EngineService', () => {
       svc.startRun(request(model.modelId, [model.tensors[1].name], { backend: 'vulkan' as never })),
     ).rejects.toThrow(/^startRun: invalid backend/);
     await expect(svc.openModel('')).rejects.toThrow('openModel: invalid argument: path is empty');
+    const t = model.tensors[1].name;
+    await expect(svc.startRun(request(model.modelId, [t, t]))).rejects.toThrow(
+      `tensor '${t}' is named twice in the run`,
+    );
+  });
+
+  it('starts one run at a time even when two start calls overlap (the second is refused)', async () => {
+    const model = await svc.openModel(path.join(samplesDir(), 'tiny.gguf'));
+    const acts = path.join(dir, 'acts.f32');
+    fs.writeFileSync(acts, new Float32Array(4 * 512).fill(0.25));
+    const t = model.tensors.filter((x) => x.supported && x.dims.length === 2 && x.k === 512)[0].name;
+    // a file of activations makes the start await a read before the run becomes active
+    const req = request(model.modelId, [t], { batchSizes: [1], activations: acts });
+    const both = await Promise.allSettled([svc.startRun(req), svc.startRun(req)]);
+    expect(both.map((b) => b.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = both.find((b) => b.status === 'rejected') as PromiseRejectedResult;
+    expect((refused.reason as Error).message).toMatch(/already in progress/);
+    const ok = both.find((b) => b.status === 'fulfilled') as PromiseFulfilledResult<{ runId: string }>;
+    expect((await svc.waitForRun(ok.value.runId)).status).toBe('done');
+  });
+
+  it('an activations file is resolved before the folder check: a link out of the folders is refused', async () => {
+    const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'qs-acts-out-')));
+    try {
+      const model = await svc.openModel(path.join(samplesDir(), 'tiny.gguf'));
+      const t = model.tensors.filter((x) => x.supported && x.dims.length === 2 && x.k === 512)[0].name;
+      fs.writeFileSync(path.join(outside, 'x.f32'), new Float32Array(512));
+      const link = path.join(dir, 'link.f32');
+      fs.symlinkSync(path.join(outside, 'x.f32'), link);
+      const run = (activations: string) =>
+        svc.startRun(request(model.modelId, [t], { batchSizes: [1], activations }));
+      await expect(run(link)).rejects.toThrow(/activations file .*link\.f32 is outside the folders/);
+      // a missing file outside gets the same answer as one that exists there
+      await expect(run(path.join(outside, 'x.f32'))).rejects.toThrow(/is outside the folders/);
+      await expect(run(path.join(outside, 'none.f32'))).rejects.toThrow(/is outside the folders/);
+      await expect(run(path.join(dir, 'none.f32'))).rejects.toThrow(/none\.f32: no such file/);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

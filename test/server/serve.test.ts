@@ -300,6 +300,26 @@ describe('browser-mode server', () => {
     expect(res.status).toBe(413);
   });
 
+  it('answers an oversized body sent without a length (chunked) with a 413, and keeps serving', async () => {
+    const piece = new TextEncoder().encode('x'.repeat(1 << 20));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 6) c.enqueue(piece);
+        else c.close();
+      },
+    });
+    const res = await fetch(`${base}/api/appInfo`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await res.json()).message).toMatch(/^request body too large \(limit \d+ bytes\)$/);
+    expect((await api('appInfo', [])).status).toBe(200);
+  });
+
   it('only opens model files under the model folders', async () => {
     const ok = await api('openModel', [path.join(models(), 'ok.gguf')]);
     expect(ok.status).toBe(200);

@@ -299,32 +299,45 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     send(res, status, { message });
   }
 
-  function readBody(req: IncomingMessage): Promise<string> {
+  function readBody(req: IncomingMessage, res: ServerResponse): Promise<string> {
     return new Promise((resolve, reject) => {
+      const tooLarge = () => new HttpError(413, `request body too large (limit ${LIMITS.bodyBytes} bytes)`);
+      // a refusal before the body has ended: the answer is written first, then the connection closes
+      // (destroying the request at once would lose the answer)
+      let refused = false;
+      const refuse = (err: HttpError) => {
+        if (refused || res.headersSent) return;
+        refused = true;
+        res.setHeader('Connection', 'close');
+        res.once('finish', () => req.destroy());
+        reject(err);
+      };
       const declared = Number(req.headers['content-length'] ?? '0');
       if (declared > LIMITS.bodyBytes) {
-        reject(new HttpError(413, `request body too large (limit ${LIMITS.bodyBytes} bytes)`));
+        refuse(tooLarge());
         return;
       }
       // The server's own request timeout is off (uploads may take hours); JSON calls keep a deadline.
-      const deadline = setTimeout(() => {
-        reject(new HttpError(408, 'the request body did not arrive in time'));
-        req.destroy();
-      }, BODY_DEADLINE_MS);
+      const deadline = setTimeout(
+        () => refuse(new HttpError(408, 'the request body did not arrive in time')),
+        BODY_DEADLINE_MS,
+      );
       deadline.unref();
       req.once('close', () => clearTimeout(deadline));
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > LIMITS.bodyBytes) {
-          reject(new HttpError(413, `request body too large (limit ${LIMITS.bodyBytes} bytes)`));
-          req.destroy();
-          return;
-        }
-        chunks.push(c);
+        // past the limit the rest is read and dropped, so the 413 reaches the client; far past it
+        // the connection is not worth keeping
+        if (size > 4 * LIMITS.bodyBytes) refuse(tooLarge());
+        else if (size <= LIMITS.bodyBytes) chunks.push(c);
       });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('end', () => {
+        clearTimeout(deadline);
+        if (size > LIMITS.bodyBytes) reject(tooLarge());
+        else resolve(Buffer.concat(chunks).toString('utf8'));
+      });
       req.on('error', reject);
     });
   }
@@ -333,7 +346,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (req.method !== 'POST') throw new HttpError(405, `use POST for /api/${method}`);
     if (!isApiMethod(method)) throw new HttpError(404, `unknown API method '${method.slice(0, 60)}'`);
     const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const raw = await readBody(req);
+    const raw = await readBody(req, res);
     // Requiring JSON makes a cross-site form post impossible without a CORS preflight (which we never grant).
     if (raw.length > 0 && ctype !== 'application/json')
       throw new HttpError(415, 'request body must be application/json');
