@@ -210,5 +210,10 @@ describe('browser-mode upload route', () => {
     expect(() => uploadFileName('.gguf')).toThrow(/only \.gguf files/);
     expect(() => uploadFileName(null)).toThrow(/only \.gguf files/);
     expect(() => uploadFileName('passwd')).toThrow(/only \.gguf files/);
+    // a long name keeps its end, at most 200 bytes of UTF-8, never half a character
+    const emoji = uploadFileName('\u{1F600}'.repeat(120) + '.gguf');
+    expect(Buffer.byteLength(emoji)).toBeLessThanOrEqual(200);
+    expect(emoji).toBe('\u{1F600}'.repeat(48) + '.gguf');
+    expect(uploadFileName('a'.repeat(300) + '.gguf')).toBe('a'.repeat(195) + '.gguf');
   });
 });

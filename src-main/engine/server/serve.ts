@@ -121,11 +121,17 @@ async function realDir(dir: string, what: string): Promise<string> {
 /** The name an uploaded file is kept under: its base name, printable, ending in .gguf. */
 export function uploadFileName(raw: string | null): string {
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  const clean = [...base]
-    .filter((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f)
-    .join('')
-    .trim()
-    .slice(-200);
+  const chars = [
+    ...[...base]
+      .filter((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f)
+      .join('')
+      .trim(),
+  ];
+  // the end of the name, at most 200 bytes of UTF-8 (file names hold 255), cut between characters
+  let from = chars.length;
+  for (let bytes = 0; from > 0 && bytes + Buffer.byteLength(chars[from - 1]) <= 200; from--)
+    bytes += Buffer.byteLength(chars[from - 1]);
+  const clean = chars.slice(from).join('');
   if (!clean || clean === '.gguf' || !/\.gguf$/i.test(clean))
     throw new HttpError(400, `only .gguf files can be uploaded (got '${clean.slice(0, 80) || 'no name'}')`);
   return clean;
