@@ -418,6 +418,17 @@ export class EngineService {
         throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       return t;
     });
+    // the devices named must exist, each once: a bad index is bad input, not a failed run (an
+    // unavailable backend is left to the run, which fails and is recorded as such)
+    const onDevices = req.devices ?? [req.deviceIndex];
+    if (new Set(onDevices).size !== onDevices.length) throw new Error('devices: a device is named twice');
+    const status = await backendFor(req.backend).status();
+    if (status.available)
+      for (const d of onDevices)
+        if (d >= status.devices.length)
+          throw new Error(
+            `${req.backend}:${d} does not exist (${status.devices.length} ${req.backend} device${status.devices.length === 1 ? '' : 's'})`,
+          );
     // generated activations are made here (the model's own embeddings need the file); a file of
     // activations opens only where a model could (the browser mode's folders)
     // (links resolved, a regular file, inside the served folders in browser mode: userFile)

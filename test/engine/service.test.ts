@@ -174,6 +174,12 @@ describe('EngineService', () => {
     ).rejects.toThrow(/^startRun: invalid backend/);
     await expect(svc.openModel('')).rejects.toThrow('openModel: invalid argument: path is empty');
     const t = model.tensors[1].name;
+    await expect(svc.startRun(request(model.modelId, [t], { deviceIndex: 7 }))).rejects.toThrow(
+      'cpu:7 does not exist (1 cpu device)',
+    );
+    await expect(svc.startRun(request(model.modelId, [t], { devices: [0, 0] }))).rejects.toThrow(
+      'devices: a device is named twice',
+    );
     await expect(svc.startRun(request(model.modelId, [t, t]))).rejects.toThrow(
       `tensor '${t}' is named twice in the run`,
     );
