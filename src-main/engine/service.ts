@@ -185,6 +185,8 @@ export class EngineService {
    * file reads): a second start in that window is refused like one during the run
    */
   private starting = false;
+  /** the ids of recent finished selftests: cancelling one is a no-op, as for a finished run */
+  private finishedSelftests = new Set<string>();
 
   constructor(private readonly opts: EngineOptions) {
     this.outputs = new OutputStore(opts.outputCacheBytes);
@@ -534,6 +536,7 @@ export class EngineService {
       await st.done;
       return;
     }
+    if (this.finishedSelftests.has(runId)) return;
     const r = this.runs.get(runId);
     if (!r) throw new Error(`no run ${runId}`);
     r.abort.abort();
@@ -653,6 +656,9 @@ export class EngineService {
     };
     job.done = run().finally(() => {
       if (this.activeSelftest === job) this.activeSelftest = null;
+      this.finishedSelftests.add(job.runId);
+      if (this.finishedSelftests.size > 64)
+        this.finishedSelftests.delete(this.finishedSelftests.values().next().value as string);
     });
     return { runId };
   }

@@ -344,6 +344,9 @@ describe('selftest through the engine', () => {
     off();
     expect(performance.now() - t0).toBeLessThan(10_000);
     expect(events.find((e) => e.type === 'selftest-finished')).toMatchObject({ runId, status: 'cancelled' });
+    // cancelling it again, once finished, is a no-op as for a run; an unknown id is an error
+    await expect(svc.cancelRun(runId)).resolves.toBeUndefined();
+    await expect(svc.cancelRun('selftest-nothing')).rejects.toThrow('no run selftest-nothing');
   });
 
   it('refuses a format without kernels on the backend, and an unknown one', async () => {
