@@ -331,6 +331,19 @@ describe('check and compare outputs, and the records folder', () => {
       expect(r.err).toContain(`--records ${notDir}: not a folder`);
       expect(r.out).toBe('');
     }
+    // a folder from the environment is checked the same way (recording on: QS_NO_RECORD unset)
+    const env = { dir: process.env.QS_RECORDS_DIR, off: process.env.QS_NO_RECORD };
+    process.env.QS_RECORDS_DIR = notDir;
+    delete process.env.QS_NO_RECORD;
+    try {
+      const r = await cli('verify', model);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`QS_RECORDS_DIR ${notDir}: not a folder`);
+    } finally {
+      if (env.dir === undefined) delete process.env.QS_RECORDS_DIR;
+      else process.env.QS_RECORDS_DIR = env.dir;
+      if (env.off !== undefined) process.env.QS_NO_RECORD = env.off;
+    }
   });
 });
 

@@ -20,14 +20,17 @@ export const RECORD_HELP = `  --records    the folder the run's record is saved 
                ~/.config/quantscope/records);  --no-record  do not save one (docs/records.md)`;
 
 /**
- * The store the run's record goes to, or null when recording is off. A folder named by --records is
- * checked (and made if missing) before any work: one that cannot hold records is bad input, not a
- * note after the run.
+ * The store the run's record goes to, or null when recording is off. A folder named by --records (or
+ * QS_RECORDS_DIR) is checked (and made if missing) before any work: one that cannot hold records is
+ * bad input, not a note after the run.
  */
 export function recordStoreOption(values: CliContext['values']): RecordStore | null {
   const dir = stringOption(values, 'records');
   const store = recordStoreFor({ dir, disabled: Boolean(values['no-record']) });
   if (store && dir !== undefined) checkRecordsFolder(store, `--records ${dir}`);
+  // a folder the environment names is checked the same way; the default one is left to the save
+  else if (store && process.env.QS_RECORDS_DIR)
+    checkRecordsFolder(store, `QS_RECORDS_DIR ${process.env.QS_RECORDS_DIR}`);
   return store;
 }
 
