@@ -420,10 +420,10 @@ export class EngineService {
         throw new Error(`${name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       return t;
     });
-    // the devices named must exist, each once: a bad index is bad input, not a failed run (an
-    // unavailable backend is left to the run, which fails and is recorded as such)
+    // the devices named must exist: a bad index is bad input, not a failed run (an unavailable
+    // backend is left to the run, which fails and is recorded as such). A device may be named more
+    // than once: each entry is its own worker (--device 0,0)
     const onDevices = req.devices ?? [req.deviceIndex];
-    if (new Set(onDevices).size !== onDevices.length) throw new Error('devices: a device is named twice');
     const status = await backendFor(req.backend).status();
     if (status.available)
       for (const d of onDevices)

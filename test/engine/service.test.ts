@@ -177,8 +177,8 @@ describe('EngineService', () => {
     await expect(svc.startRun(request(model.modelId, [t], { deviceIndex: 7 }))).rejects.toThrow(
       'cpu:7 does not exist (1 cpu device)',
     );
-    await expect(svc.startRun(request(model.modelId, [t], { devices: [0, 0] }))).rejects.toThrow(
-      'devices: a device is named twice',
+    await expect(svc.startRun(request(model.modelId, [t], { devices: [0, 3] }))).rejects.toThrow(
+      'cpu:3 does not exist (1 cpu device)',
     );
     await expect(svc.startRun(request(model.modelId, [t, t]))).rejects.toThrow(
       `tensor '${t}' is named twice in the run`,
