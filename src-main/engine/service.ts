@@ -3,7 +3,7 @@
  * it: the Electron utility process, `quantscope serve`, and the CLI's verify. Its contract methods
  * validate their arguments with the contract's schemas (see ./api.ts) before anything else.
  */
-import { ACTIVATION_KINDS, activationSource, describeActivations } from './run/activations';
+import { activationSource, describeActivations, isActivationKind } from './run/activations';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -392,10 +392,15 @@ export class EngineService {
     req: RunRequest,
     opts: { record: boolean; runId?: string },
   ): Promise<{ runId: string }> {
+    return this.reserved(() => this.startChecked(req, opts));
+  }
+
+  /** Runs a start while holding the device slot: a second start meanwhile is refused (ensureIdle). */
+  private async reserved<T>(start: () => Promise<T>): Promise<T> {
     this.ensureIdle();
     this.starting = true;
     try {
-      return await this.startChecked(req, opts);
+      return await start();
     } finally {
       this.starting = false;
     }
@@ -435,9 +440,7 @@ export class EngineService {
     // activations opens only where a model could (the browser mode's folders)
     // (links resolved, a regular file, inside the served folders in browser mode: userFile)
     const asked = req.activations ?? 'gaussian';
-    const spec = (ACTIVATION_KINDS as readonly string[]).includes(asked)
-      ? asked
-      : await this.userFile(asked, 'activations file');
+    const spec = isActivationKind(asked) ? asked : await this.userFile(asked, 'activations file');
     const activations = await activationSource(spec, req.seed >>> 0, model.file);
     const userKernels = await this.userKernels(req);
     // user kernels run in a device process: a kernel that faults can cost that process, not the engine
@@ -582,13 +585,7 @@ export class EngineService {
   }
 
   async startSelftest(req: SelftestRequest): Promise<{ runId: string }> {
-    this.ensureIdle();
-    this.starting = true;
-    try {
-      return await this.startSelftestChecked(req);
-    } finally {
-      this.starting = false;
-    }
+    return this.reserved(() => this.startSelftestChecked(req));
   }
 
   private async startSelftestChecked(req: SelftestRequest): Promise<{ runId: string }> {

@@ -188,6 +188,9 @@ describe('check and compare outputs, and the records folder', () => {
     const r = await cli('matmul', model, W, '--input', x, '--m', '1', '--backend', 'cpu', '--out', y);
     expect(r.code).toBe(0);
   });
+  /** check of the model's tensor with x and y, plus the given options */
+  const check = (...more: string[]) =>
+    cli('check', model, W, '--input', x, '--output', y, '--m', '1', ...more);
 
   it('check refuses --json/--report onto the model, its input or output, or a missing folder, before work', async () => {
     const before = fs.readFileSync(model);
@@ -197,40 +200,14 @@ describe('check and compare outputs, and the records folder', () => {
       [y, /is the input file/],
       [path.join(dir, 'no/such/c.json'), /does not exist/],
     ] as const) {
-      const r = await cli(
-        'check',
-        model,
-        W,
-        '--input',
-        x,
-        '--output',
-        y,
-        '--m',
-        '1',
-        '--json',
-        target,
-        '--no-record',
-      );
+      const r = await check('--json', target, '--no-record');
       expect(r.code, target).toBe(2);
       expect(r.err).toMatch(re);
       expect(r.out).toBe(''); // nothing ran
     }
     expect(fs.readFileSync(model).equals(before)).toBe(true);
     const rep = path.join(dir, 'c.html');
-    const ok = await cli(
-      'check',
-      model,
-      W,
-      '--input',
-      x,
-      '--output',
-      y,
-      '--m',
-      '1',
-      '--report',
-      rep,
-      '--no-record',
-    );
+    const ok = await check('--report', rep, '--no-record');
     expect(ok.code).toBe(0);
     // the report names the model's architecture and where the output came from
     const page = fs.readFileSync(rep, 'utf8');

@@ -76,6 +76,18 @@ export async function openRegularFile(path: string): Promise<FileHandle> {
   return fh;
 }
 
+/** A file of another size than a reader needs (readRegularFile's expectBytes). */
+export class FileSizeError extends Error {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly expected: number,
+  ) {
+    super(`${path} has ${size} bytes; ${expected} are needed`);
+    this.name = 'FileSizeError';
+  }
+}
+
 /**
  * The whole of a regular file (openRegularFile's checks: never a device, FIFO or folder, whose read
  * could block or never end). With `expectBytes`, a file of another size is refused before reading.
@@ -85,7 +97,7 @@ export async function readRegularFile(path: string, expectBytes?: number): Promi
   try {
     if (expectBytes !== undefined) {
       const { size } = await fh.stat();
-      if (size !== expectBytes) throw new Error(`${path} has ${size} bytes; ${expectBytes} are needed`);
+      if (size !== expectBytes) throw new FileSizeError(path, size, expectBytes);
     }
     return await fh.readFile();
   } finally {

@@ -18,6 +18,11 @@ import { ACTIVATION_KINDS, oneLine } from '../../../src-shared/contract';
 export { ACTIVATION_KINDS };
 export type ActivationKind = (typeof ACTIVATION_KINDS)[number];
 
+/** An --activations spec that names generated activations (anything else is a file). */
+export function isActivationKind(spec: string): spec is ActivationKind {
+  return (ACTIVATION_KINDS as readonly string[]).includes(spec);
+}
+
 /** Activations for (seed, tensor, m): reproducible across runs, backends and machines. */
 export function activationsFor(seed: number, tensorName: string, m: number, k: number): Float32Array {
   const count = m * k;

@@ -5,7 +5,7 @@ import { oneLine } from '../../../../src-shared/contract';
 import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { PATH_CHOICES } from '../../../../src-shared/contract';
-import { readRegularFile } from '../../gguf/file';
+import { FileSizeError, readRegularFile } from '../../gguf/file';
 import { activationSource } from '../../run/activations';
 import { planOutput, writeAll, writeNamed } from '../../output-path';
 
@@ -79,12 +79,10 @@ export const matmulCommand: CliCommand = {
           // refused by size before it is read
           xBytes = await readRegularFile(input, m * t.k * 4);
         } catch (e) {
-          const msg = oneLine(e);
-          const size = / has (\d+) bytes; \d+ are needed$/.exec(msg);
           throw new UsageError(
-            size
-              ? `--input ${input} has ${size[1]} bytes; m=${m} × k=${t.k} float32 needs ${m * t.k * 4}`
-              : `--input ${msg}`,
+            e instanceof FileSizeError
+              ? `--input ${input} has ${e.size} bytes; m=${m} × k=${t.k} float32 needs ${e.expected}`
+              : `--input ${oneLine(e)}`,
           );
         }
         x = new Float32Array(m * t.k);

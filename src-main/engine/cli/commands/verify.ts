@@ -1,11 +1,6 @@
 import path from 'node:path';
-import {
-  ACTIVATION_KINDS,
-  LIMITS,
-  PATH_CHOICES,
-  type RunEvent,
-  type TensorResult,
-} from '../../../../src-shared/contract';
+import { LIMITS, PATH_CHOICES, type RunEvent, type TensorResult } from '../../../../src-shared/contract';
+import { isActivationKind } from '../../run/activations';
 import { EngineService } from '../../service';
 import { samplesDir, sampleModelPath } from '../../paths';
 import { countsLine, reportCounts, fmtExp, fmtNum, statusText } from '../../report/report';
@@ -27,7 +22,6 @@ import {
   reportFormatOf,
   stringOption,
   type CliCommand,
-  type CliContext,
 } from '../framework';
 import { Progress, StreamedTable, fmtDuration, tableLines, writeLines } from '../table';
 import { SCHEME_IDS, isSchemeId } from '../../arithmetic/schemes';
@@ -117,6 +111,11 @@ export const verifyCommand: CliCommand = {
     const jsonPath = stringOption(ctx.values, 'json');
     const reportPath = stringOption(ctx.values, 'report');
     const reportFormat = reportPath ? reportFormatOf(reportPath) : null;
+    const recordsDir = stringOption(ctx.values, 'records');
+    // the baseline is found before the run: a missing one is bad input, not a late surprise
+    const baselineRef = stringOption(ctx.values, 'baseline');
+    const baselineStore = new RecordStore(recordsDir ?? defaultRecordsDir());
+    const baselineFile = baselineRef ? baselineStore.locate(baselineRef) : null;
     const outputs = await checkOutputs(
       [
         ...(jsonPath ? [{ option: '--json', path: jsonPath }] : []),
@@ -126,25 +125,21 @@ export const verifyCommand: CliCommand = {
         // the model, an activations file and a baseline record are read: never written
         inputs: [
           p,
-          ...(isActivationFile(activationsSpec) ? [activationsSpec] : []),
-          ...(baselinePathOf(ctx.values) ?? []),
+          ...(isActivationKind(activationsSpec) ? [] : [activationsSpec]),
+          ...(baselineFile ? [baselineFile] : []),
         ],
         force: Boolean(ctx.values.force),
       },
     );
     const jsonOut = outputs.find((o) => o.option === '--json');
-    const recordsDir = stringOption(ctx.values, 'records');
     const records = recordStoreOption(ctx.values);
-    // the baseline is read before the run: a missing or damaged one is bad input, not a late surprise
-    const baselineRef = stringOption(ctx.values, 'baseline');
     const tolerance = toleranceOption(ctx.values);
     if (baselineRef && !records)
       throw new UsageError("--baseline compares this run's record: it cannot go with --no-record");
     // the comparison needs the saved record, wherever the folder came from
     if (baselineRef && records) checkRecordsFolder(records, `the records folder ${records.dir}`);
-    const baseline = baselineRef
-      ? new RecordStore(recordsDir ?? defaultRecordsDir()).load(baselineRef)
-      : null;
+    // read before the run too: a damaged one is bad input
+    const baseline = baselineFile ? baselineStore.readFile(baselineFile) : null;
     const reportOut = outputs.find((o) => o.option === '--report');
 
     // The run goes through the engine service like the app's: same selection, validation, run and
@@ -452,15 +447,4 @@ function resultsRows(results: readonly TensorResult[]): string[][] {
     fmtNum(r.timing?.gbps, 1),
     r.timing?.pctPeak == null ? '—' : fmtNum(r.timing.pctPeak, 0),
   ]);
-}
-
-/** --activations names a file (not one of the generated kinds). */
-function isActivationFile(spec: string): boolean {
-  return !(ACTIVATION_KINDS as readonly string[]).includes(spec);
-}
-
-/** The --baseline record's file, when it is given as a path (an id is found in the records folder). */
-function baselinePathOf(values: CliContext['values']): string[] | null {
-  const b = stringOption(values, 'baseline');
-  return b && (b.includes('/') || b.endsWith('.json')) ? [b] : null;
 }
