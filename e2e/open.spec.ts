@@ -141,3 +141,32 @@ test('the picker controls do not overlap from 800 px to 1920 px', async ({ page 
       }
   }
 });
+
+test('a split model opens whole from the list and runs tensors from its first and last files', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await openApp(page, testInfo);
+  const scope = await pickerScope(page);
+  // listed once, by its first file, with its count of files
+  const item = scope.locator('[data-testid=model-file][data-name="split/tiny-split-00001-of-00003.gguf"]');
+  await expect(item).toContainText('(3 files)');
+  await expect(
+    scope.locator('[data-testid=model-file][data-name="split/tiny-split-00002-of-00003.gguf"]'),
+  ).toHaveCount(0);
+  await item.click();
+  await expect(page.getByTestId('model-name')).toHaveText('tiny-split-00001-of-00003.gguf');
+  await expect(page.getByTestId('model-files')).toHaveText('and 2 more files (split model)');
+  // token_embd.weight is in the first file, output.weight in the last
+  await page.getByTestId('backend-cpu').click();
+  for (const name of ['token_embd.weight', 'output.weight'])
+    await page.locator(`[data-testid=tensor-row][data-name="${name}"] [data-testid=tensor-check]`).check();
+  await setBatchSizes(page, [1]);
+  await page.getByTestId('timing-none').click();
+  await page.getByTestId('run-setup-run').click();
+  expect(await waitRunEnd(page)).toBe('done');
+  await expect(page.getByTestId('results-counts')).toContainText('2 pass');
+  expect(pageErrors).toEqual([]);
+});

@@ -24,7 +24,8 @@ export function layerOf(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export function tensorSummary(t: GgufTensorInfo): TensorSummary {
+/** `split`: the tensor's model has several files, so the summary names the tensor's (`shard`). */
+export function tensorSummary(t: GgufTensorInfo, split = false): TensorSummary {
   return {
     index: t.index,
     name: t.name,
@@ -35,6 +36,7 @@ export function tensorSummary(t: GgufTensorInfo): TensorSummary {
     k: t.k,
     nbytes: t.nbytes,
     offset: t.offset,
+    ...(split ? { shard: t.shard } : {}),
     supported: t.supported,
     unsupportedReason: t.unsupportedReason,
     layer: layerOf(t.name),
@@ -56,7 +58,11 @@ export class TensorIndex {
   /** per tensor: the count of non-finite-scale blocks; NaN where the scales were not scanned */
   private readonly nonFinite: Float64Array;
 
-  constructor(readonly tensors: readonly GgufTensorInfo[]) {
+  /** `split`: the model has several files (tensor summaries then name theirs) */
+  constructor(
+    readonly tensors: readonly GgufTensorInfo[],
+    private readonly split = false,
+  ) {
     this.nonFinite = new Float64Array(tensors.length).fill(NaN);
   }
 
@@ -72,7 +78,7 @@ export class TensorIndex {
   /** Tensor i as the contract describes it (nonFiniteBlocks on supported tensors only). */
   summary(i: number): TensorSummary {
     const t = this.tensors[i];
-    const s = tensorSummary(t);
+    const s = tensorSummary(t, this.split);
     if (t.supported) s.nonFiniteBlocks = Number.isNaN(this.nonFinite[i]) ? null : this.nonFinite[i];
     return s;
   }
@@ -94,6 +100,7 @@ export function summarizeModel(
   opts: { tensors?: boolean } = {},
 ): ModelSummary {
   const h = file.header;
+  const split = file.shards.length > 1;
   const metadata: MetadataEntry[] = h.metadata.map((e) => ({
     key: e.key,
     type: VALUE_TYPE_NAMES[e.type] ?? String(e.type),
@@ -111,7 +118,16 @@ export function summarizeModel(
     name: metaString(h, 'general.name'),
     alignment: h.alignment,
     metadata,
-    tensors: opts.tensors === false ? [] : h.tensors.map(tensorSummary),
+    ...(split
+      ? {
+          files: file.shards.map((s) => ({
+            path: s.path,
+            fileName: path.basename(s.path),
+            size: s.header.fileSize,
+          })),
+        }
+      : {}),
+    tensors: opts.tensors === false ? [] : h.tensors.map((t) => tensorSummary(t, split)),
     tensorCount: h.tensors.length,
     typeBytes,
     warnings: [...h.warnings],

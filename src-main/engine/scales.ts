@@ -48,12 +48,13 @@ export async function scanModelScales(
     if (!t.supported) continue;
     if (hasScales(t) && t.n > 0) withScales.push(t);
   }
-  // In file order, through one window of at most CHUNK bytes: a million small tensors cost a few
-  // dozen reads, not a million; a tensor larger than the window is read in row chunks.
-  withScales.sort((x, y) => x.offset - y.offset);
-  const end = file.header.fileSize;
+  // In file order (file by file for a split model), through one window of at most CHUNK bytes: a
+  // million small tensors cost a few dozen reads, not a million; a tensor larger than the window is
+  // read in row chunks.
+  withScales.sort((x, y) => x.shard - y.shard || x.offset - y.offset);
   let win: Uint8Array = new Uint8Array(0);
   let winStart = 0;
+  let winShard = -1;
   for (const t of withScales) {
     if (t.nbytes > CHUNK) {
       const rowBytes = t.nbytes / t.n;
@@ -64,9 +65,11 @@ export async function scanModelScales(
       counts.set(t.index, bad);
       continue;
     }
-    if (t.offset < winStart || t.offset + t.nbytes > winStart + win.length) {
+    if (t.shard !== winShard || t.offset < winStart || t.offset + t.nbytes > winStart + win.length) {
+      const end = file.shards[t.shard].header.fileSize;
+      winShard = t.shard;
       winStart = t.offset;
-      win = await file.readBytes(winStart, Math.min(CHUNK, end - winStart));
+      win = await file.readBytes(winStart, Math.min(CHUNK, end - winStart), t.shard);
     }
     const at = t.offset - winStart;
     counts.set(t.index, scanScales(t.type, win.subarray(at, at + t.nbytes)).badBlocks);

@@ -44,7 +44,7 @@ import type { SessionUserKernel } from './backends/types';
 import { selftest, type SelftestRow } from './selftest';
 import { judgePair } from './run/check-pair';
 import { storeWeightMap, weightMapKey } from './run/weight-map';
-import { GgufFile, type GgufTensorInfo } from './gguf';
+import { GgufFile, collapseSplitFiles, type GgufTensorInfo } from './gguf';
 import { fileKind } from './gguf/file';
 import { TensorIndex, selectTensors, summarizeModel } from './model';
 import { applyScaleScan, scanModelScales } from './scales';
@@ -224,7 +224,7 @@ export class EngineService {
       for (const p of await ggufFilesIn(dir)) await add(p, 'models', dir);
     if (this.opts.uploadDir) for (const p of await ggufFilesIn(this.opts.uploadDir)) await add(p, 'upload');
     for (const p of await this.recent()) if (this.allowed(p)) await add(p, 'recent');
-    return out;
+    return collapseSplitFiles(out);
   }
 
   async completePath(prefix: string): Promise<PathCompletion[]> {
@@ -247,13 +247,14 @@ export class EngineService {
     const t0 = performance.now();
     let file: GgufFile;
     try {
-      file = await GgufFile.open(abs);
+      // the further files of a split model are held to the same folders as the one named
+      file = await GgufFile.open(abs, { checkShard: (p) => this.checkShard(p) });
     } catch (e) {
       throw new Error(`cannot open ${path.basename(abs)}: ${oneLine(e)}`);
     }
     const modelId = randomUUID();
     const summary = summarizeModel(file, modelId, performance.now() - t0, { tensors: false });
-    const index = new TensorIndex(file.header.tensors);
+    const index = new TensorIndex(file.header.tensors, file.shards.length > 1);
     // small models are scanned for NaN/Inf block scales now; larger ones per tensor when run (./scales.ts)
     try {
       applyScaleScan(summary, index, await scanModelScales(file));
@@ -810,6 +811,7 @@ export class EngineService {
         fileName: r.model.fileName,
         path: r.model.path,
         fileSize: r.model.fileSize,
+        ...(r.model.files ? { files: r.model.files.length } : {}),
         architecture: r.model.architecture,
         name: r.model.name,
       },
@@ -1021,6 +1023,16 @@ export class EngineService {
         /* a broken listener must not stop the run */
       }
     }
+  }
+
+  /** A further file of a split model: where only some folders may be opened, it must lie in one. */
+  private async checkShard(p: string): Promise<void> {
+    if (!this.opts.restrictToDirs) return;
+    const real = await fs.realpath(p).catch(() => null);
+    if (real !== null && !this.allowed(real))
+      throw new Error(
+        `${path.basename(p)}, a file of this split model, is outside the model folders this server may open`,
+      );
   }
 
   private allowed(p: string): boolean {

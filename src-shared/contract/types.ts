@@ -123,8 +123,10 @@ export interface TensorSummary {
   n: number;
   k: number;
   nbytes: number;
-  /** absolute byte offset in the file */
+  /** absolute byte offset in its file */
   offset: number;
+  /** a split model's file that holds the tensor (an index into ModelSummary.files); absent for a model in one file */
+  shard?: number;
   supported: boolean;
   /** why not, when not supported ("Q2_K is not supported", "1-D tensor") */
   unsupportedReason?: string;
@@ -144,12 +146,26 @@ export interface MetadataEntry {
   value: string;
 }
 
+/** One file of a split model. */
+export interface ModelFile {
+  path: string;
+  fileName: string;
+  size: number;
+}
+
 export interface ModelSummary {
   /** opaque handle for later calls */
   modelId: string;
+  /** the model's file: its only one, or the first of a split model */
   path: string;
   fileName: string;
+  /** bytes of all its files */
   fileSize: number;
+  /**
+   * a split model's files in order (llama.cpp's gguf-split: `name-00001-of-00003.gguf` ...), opened and
+   * checked as one model; absent for a model in one file
+   */
+  files?: ModelFile[];
   version: number;
   architecture: string | null;
   name: string | null;
@@ -160,7 +176,7 @@ export interface ModelSummary {
    * then listTensors returns them page by page
    */
   tensors: TensorSummary[];
-  /** the number of tensors in the file */
+  /** the number of tensors in the model (in all its files) */
   tensorCount: number;
   /** true when `tensors` was left out of this summary and is read with listTensors */
   tensorsPaged?: boolean;
@@ -190,7 +206,10 @@ export interface TensorPage {
 export interface ModelFileEntry {
   path: string;
   name: string;
+  /** bytes; of all its files for a split model */
   size: number;
+  /** a split model listed by its first file: how many files it has */
+  files?: number;
   /** 'sample' | 'models' | 'recent' | 'upload' */
   source: string;
 }

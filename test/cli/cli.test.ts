@@ -250,6 +250,68 @@ describe('quantscope CLI', () => {
     expect(v.code).toBe(0);
   });
 
+  it('make-model --split writes a split model that inspect and verify read whole, with the weights of the model in one file', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'split-'));
+    const one = path.join(sub, 'one.gguf');
+    const split = path.join(sub, 'm.gguf');
+    expect((await cli('make-model', '--out', one, '--seed', '9')).code).toBe(0);
+    const r = await cli('make-model', '--out', split, '--seed', '9', '--split', '3');
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(sub).sort()).toEqual([
+      'm-00001-of-00003.gguf',
+      'm-00002-of-00003.gguf',
+      'm-00003-of-00003.gguf',
+      'one.gguf',
+    ]);
+    const a = await GgufFile.open(one);
+    const b = await GgufFile.open(path.join(sub, 'm-00003-of-00003.gguf'));
+    expect(b.shards).toHaveLength(3);
+    expect(b.header.tensors.map((t) => t.name)).toEqual(a.header.tensors.map((t) => t.name));
+    for (const t of a.header.tensors) expect(await b.readTensor(t.name)).toEqual(await a.readTensor(t));
+    await a.close();
+    await b.close();
+    const ins = await cli('inspect', path.join(sub, 'm-00002-of-00003.gguf'));
+    expect(ins.code).toBe(0);
+    expect(ins.out).toMatch(
+      /^split model of 3 files: m-00001-of-00003\.gguf \(.*, 7 tensors\), m-00002-of-00003\.gguf/m,
+    );
+    expect(ins.out).toMatch(/^\s*#\s+name\s+type\s+shape\s+bytes\s+file\s+offset/m);
+    const j = JSON.parse((await cli('inspect', path.join(sub, 'm-00001-of-00003.gguf'), '--json')).out);
+    expect(j.files.map((f: { fileName: string }) => f.fileName)).toEqual([
+      'm-00001-of-00003.gguf',
+      'm-00002-of-00003.gguf',
+      'm-00003-of-00003.gguf',
+    ]);
+    expect(j.tensors.at(-1).shard).toBe(2);
+    // the same tensors through the split model and through the model in one file: the same results
+    const args = [
+      '--tensors',
+      'output.weight,blk.1.ffn_down.weight',
+      '--batch',
+      '2',
+      '--no-record',
+      '--json',
+    ];
+    const j1 = path.join(dir, 'split-v1.json');
+    const j2 = path.join(dir, 'split-v2.json');
+    expect((await cli('verify', one, ...args, j1)).code).toBe(0);
+    expect((await cli('verify', path.join(sub, 'm-00001-of-00003.gguf'), ...args, j2)).code).toBe(0);
+    const v1 = JSON.parse(fs.readFileSync(j1, 'utf8'));
+    const v2 = JSON.parse(fs.readFileSync(j2, 'utf8'));
+    expect(v2.results).toHaveLength(2);
+    expect(v2.results.map((x: { metrics: unknown }) => x.metrics)).toEqual(
+      v1.results.map((x: { metrics: unknown }) => x.metrics),
+    );
+    // a missing file is named, in one line
+    fs.rmSync(path.join(sub, 'm-00002-of-00003.gguf'));
+    const gone = await cli('verify', path.join(sub, 'm-00001-of-00003.gguf'), '--no-record');
+    expect(gone.code).toBe(2);
+    expect(gone.err).toMatch(/file 2 of 3 of this split model: .*m-00002-of-00003\.gguf: no such file/);
+    const tooMany = await cli('make-model', '--out', path.join(sub, 'x.gguf'), '--split', '99');
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.err).toMatch(/--split 99: the model has 21 tensors/);
+  });
+
   it('make-model --fill sparse writes a 405B-shaped model instantly that opens header-only and reads', async () => {
     const out = path.join(dir, 'huge.gguf');
     const r = await cli('make-model', '--out', out, '--preset', 'llama-3.1-405b', '--fill', 'sparse');

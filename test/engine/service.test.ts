@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineService } from '../../src-main/engine/service';
+import { makeModel } from '../../src-main/engine/models/make-model';
+import { PRESETS } from '../../src-main/engine/models/presets';
 import { samplesDir } from '../../src-main/engine/paths';
 import { shutdownPool } from '../../src-main/engine/workers';
 import { LIMITS, type RunEvent, type RunRequest } from '../../src-shared/contract';
@@ -84,6 +86,71 @@ describe('EngineService', () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/^cannot open broken\.gguf: /);
     expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('opens a split model whole and lists it once; a file of it linked from outside the folders is refused', async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'qs-split-')));
+    const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'qs-out-')));
+    try {
+      await makeModel({
+        out: '',
+        outs: [1, 2, 3].map((i) => path.join(root, `m-0000${i}-of-00003.gguf`)),
+        preset: PRESETS.tiny,
+        seed: 4,
+      });
+      const s2 = new EngineService({
+        mode: 'browser',
+        samplesDir: samplesDir(),
+        modelDirs: [root],
+        restrictToDirs: true,
+      });
+      const listed = (await s2.listModelFiles()).filter((f) => f.source === 'models');
+      const total = [1, 2, 3].reduce(
+        (a, i) => a + fs.statSync(path.join(root, `m-0000${i}-of-00003.gguf`)).size,
+        0,
+      );
+      expect(listed).toEqual([
+        {
+          path: path.join(root, 'm-00001-of-00003.gguf'),
+          name: 'm-00001-of-00003.gguf',
+          size: total,
+          source: 'models',
+          files: 3,
+        },
+      ]);
+      const m = await s2.openModel(path.join(root, 'm-00003-of-00003.gguf'));
+      expect(m.fileName).toBe('m-00001-of-00003.gguf');
+      expect(m.files?.map((f) => f.fileName)).toEqual([
+        'm-00001-of-00003.gguf',
+        'm-00002-of-00003.gguf',
+        'm-00003-of-00003.gguf',
+      ]);
+      expect(m.fileSize).toBe(total);
+      expect(m.tensorCount).toBe(21);
+      expect(m.tensors.at(-1)?.shard).toBe(2);
+      // a run reads tensors from every file
+      const { runId } = await s2.startRun(
+        request(m.modelId, ['token_embd.weight', 'output.weight'], { batchSizes: [1] }),
+      );
+      const done = await s2.waitForRun(runId);
+      expect(done.status).toBe('done');
+      expect(done.results.map((r) => [r.tensor, r.status])).toEqual([
+        ['token_embd.weight', 'pass'],
+        ['output.weight', 'pass'],
+      ]);
+      const md = (await s2.exportReport({ runId, format: 'md' })).content;
+      expect(md).toContain('- Model: m-00001-of-00003.gguf and 2 more files (split model)');
+      // file 2 replaced by a link to a file outside the folders
+      fs.renameSync(path.join(root, 'm-00002-of-00003.gguf'), path.join(outside, 'm-00002-of-00003.gguf'));
+      fs.symlinkSync(path.join(outside, 'm-00002-of-00003.gguf'), path.join(root, 'm-00002-of-00003.gguf'));
+      await expect(s2.openModel(path.join(root, 'm-00001-of-00003.gguf'))).rejects.toThrow(
+        /^cannot open m-00001-of-00003\.gguf: m-00002-of-00003\.gguf, a file of this split model, is outside the model folders/,
+      );
+      await s2.dispose();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('runs tensors on the cpu, streams events in order, keeps outputs for the heatmap, exports reports', async () => {

@@ -1,11 +1,14 @@
 /**
- * GgufFile: opens a GGUF file from local disk reading only its header (a 1 MiB prefix, grown geometrically
+ * GgufFile: opens a GGUF model from local disk reading only its header (a 1 MiB prefix, grown geometrically
  * while the parser asks for more), then reads tensors on demand in chunks of at most 1 GiB. Positions are
- * plain numbers (exact up to 2^53), so files far past 4 GiB work. Node only (node:fs).
+ * plain numbers (exact up to 2^53), so files far past 4 GiB work. A split model (several files,
+ * ./split.ts) opens as one. Node only (node:fs).
  */
 import { constants as FS, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { parseGgufHeader } from './parse';
+import { SPLIT_TENSORS, splitKeys, splitPaths } from './split';
 import { GgufError, GgufNeedMoreError, quote, type GgufHeader, type GgufTensorInfo } from './types';
 
 const FIRST_READ = 1 << 20;
@@ -108,45 +111,110 @@ export async function readRegularFile(path: string, expectBytes?: number): Promi
 /** Tensors of at least this size are read into a SharedArrayBuffer (readTensor). */
 export const SHARED_TENSOR_BYTES = 64 << 20;
 
+/** One file of a model: its path, its own header (its tensors' offsets point into it) and handle. */
+export interface GgufShard {
+  readonly path: string;
+  readonly header: GgufHeader;
+}
+
+export interface GgufOpenOptions {
+  /**
+   * Called with the path of each further file of a split model before it is opened; throws (a
+   * one-line error) to refuse it, as a server that may open only some folders does.
+   */
+  checkShard?: (path: string) => Promise<void>;
+}
+
+/** Opens one file and parses its header (a prefix, grown while the parser asks for more). */
+async function openOne(path: string): Promise<{ fh: FileHandle; header: GgufHeader }> {
+  const fh = await openRegularFile(path);
+  try {
+    const fileSize = (await fh.stat()).size;
+    let buf = new Uint8Array(Math.min(FIRST_READ, fileSize));
+    await readFully(fh, buf, 0, path);
+    for (;;) {
+      try {
+        return { fh, header: parseGgufHeader(buf, fileSize) };
+      } catch (e) {
+        if (!(e instanceof GgufNeedMoreError)) throw e;
+        // Each retry parses from the start: growing by 8 keeps the total parsed within about 1.15
+        // times the header (doubling re-parsed a 60 MB header about twice over).
+        const size = Math.min(fileSize, Math.max(e.needed, buf.length * 8));
+        if (size <= buf.length)
+          throw new GgufError('header', buf.length, 'parser asked for bytes past the end');
+        const next = new Uint8Array(size);
+        next.set(buf);
+        await readFully(fh, next.subarray(buf.length), buf.length, path);
+        buf = next;
+      }
+    }
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * The model of one GGUF file, or of every file of a split model (./split.ts) as one: `header` is then
+ * the first file's header (its metadata, version and alignment) with the tensors of all files in file
+ * order, numbered from 0 across them, each naming its file (`shard`), and `fileSize` the files' total.
+ */
 export class GgufFile {
-  private fh: FileHandle | null;
+  private fhs: (FileHandle | null)[];
   /** built on the first lookup: listing a million tensors never needs it */
   private byNameMap: Map<string, GgufTensorInfo> | null = null;
 
   private constructor(
+    /** the model's path: its only file, or the first file of a split model */
     readonly path: string,
     readonly header: GgufHeader,
-    fh: FileHandle,
+    /** the model's files, in order (one for a model in one file) */
+    readonly shards: readonly GgufShard[],
+    fhs: FileHandle[],
   ) {
-    this.fh = fh;
+    this.fhs = fhs;
   }
 
-  /** Open and validate; reads only the header. Throws GgufError for a malformed file. */
-  static async open(path: string): Promise<GgufFile> {
-    const fh = await openRegularFile(path);
+  /**
+   * Open and validate; reads only the headers. Throws GgufError for a malformed file. Any file of a
+   * split model opens the whole model, each further file checked as the first is, and the set as a
+   * whole: every file present and in its place, one count of files, no tensor in two files, and the
+   * tensor total the files declare.
+   */
+  static async open(path: string, opts: GgufOpenOptions = {}): Promise<GgufFile> {
+    const first = await openOne(path);
+    const fhs: FileHandle[] = [first.fh];
     try {
-      const fileSize = (await fh.stat()).size;
-      let buf = new Uint8Array(Math.min(FIRST_READ, fileSize));
-      await readFully(fh, buf, 0, path);
-      for (;;) {
-        try {
-          const header = parseGgufHeader(buf, fileSize);
-          return new GgufFile(path, header, fh);
-        } catch (e) {
-          if (!(e instanceof GgufNeedMoreError)) throw e;
-          // Each retry parses from the start: growing by 8 keeps the total parsed within about 1.15
-          // times the header (doubling re-parsed a 60 MB header about twice over).
-          const size = Math.min(fileSize, Math.max(e.needed, buf.length * 8));
-          if (size <= buf.length)
-            throw new GgufError('header', buf.length, 'parser asked for bytes past the end');
-          const next = new Uint8Array(size);
-          next.set(buf);
-          await readFully(fh, next.subarray(buf.length), buf.length, path);
-          buf = next;
+      const keys = splitKeys(first.header, basename(path));
+      if (!keys) return new GgufFile(path, first.header, [{ path, header: first.header }], fhs);
+      const paths = splitPaths(path, keys);
+      const shards: GgufShard[] = [];
+      const handles: FileHandle[] = [];
+      for (let i = 0; i < paths.length; i++) {
+        const p = paths[i];
+        let one: { fh: FileHandle; header: GgufHeader };
+        if (i === keys.no) {
+          one = first;
+        } else {
+          await opts.checkShard?.(p);
+          try {
+            one = await openOne(p);
+          } catch (e) {
+            throw new Error(`file ${i + 1} of ${keys.count} of this split model: ${oneLineOf(e)}`);
+          }
+          fhs.push(one.fh);
         }
+        handles.push(one.fh);
+        shards.push({ path: p, header: one.header });
+        const k = splitKeys(one.header, basename(p));
+        if (!k || k.count !== keys.count || k.no !== i)
+          throw new Error(
+            `${basename(p)}: its split keys (${k ? `file ${k.no + 1} of ${k.count}` : 'none'}) do not make it file ${i + 1} of ${keys.count} of ${basename(paths[0])}'s model`,
+          );
       }
+      return new GgufFile(paths[0], mergeShards(shards, keys.tensors), shards, handles);
     } catch (e) {
-      await fh.close().catch(() => undefined);
+      for (const fh of fhs) await fh.close().catch(() => undefined);
       throw e;
     }
   }
@@ -172,9 +240,10 @@ export class GgufFile {
     return this.byName.get(name);
   }
 
-  private handle(): FileHandle {
-    if (!this.fh) throw new Error(`${this.path} is closed`);
-    return this.fh;
+  private handle(shard: number): FileHandle {
+    const fh = this.fhs[shard];
+    if (!fh) throw new Error(`${this.path} is closed`);
+    return fh;
   }
 
   private resolve(t: GgufTensorInfo | string): GgufTensorInfo {
@@ -190,7 +259,7 @@ export class GgufFile {
   /** All bytes of a tensor (exactly nbytes). */
   async readTensor(t: GgufTensorInfo | string): Promise<Uint8Array> {
     const info = this.resolve(t);
-    const fh = this.handle();
+    const fh = this.handle(info.shard);
     let dst: Uint8Array;
     try {
       // a large tensor is read into shared memory, so the worker threads compute on it in place
@@ -223,15 +292,20 @@ export class GgufFile {
       );
     }
     const rb = info.nbytes / info.n;
-    const fh = this.handle();
+    const fh = this.handle(info.shard);
     const dst = new Uint8Array(rowCount * rb);
     await readFully(fh, dst, info.offset + rowStart * rb, `tensor ${quote(info.name)}`);
     return dst;
   }
 
-  /** Bytes [position, position + length) of the file (inside it), e.g. a run of adjacent tensors. */
-  async readBytes(position: number, length: number): Promise<Uint8Array> {
-    const size = this.header.fileSize;
+  /**
+   * Bytes [position, position + length) of the model's file `shard` (inside it; the only file of a
+   * model in one file), e.g. a run of adjacent tensors.
+   */
+  async readBytes(position: number, length: number, shard = 0): Promise<Uint8Array> {
+    const s = this.shards[shard];
+    if (!s) throw new Error(`file ${shard + 1} is not one of the model's ${this.shards.length} files`);
+    const size = s.header.fileSize;
     if (
       !Number.isSafeInteger(position) ||
       !Number.isSafeInteger(length) ||
@@ -241,17 +315,51 @@ export class GgufFile {
     )
       throw new Error(`bytes [${position}, ${position + length}) are outside the file (${size} bytes)`);
     const dst = new Uint8Array(length);
-    await readFully(this.handle(), dst, position, `bytes at ${position}`);
+    await readFully(this.handle(shard), dst, position, `bytes at ${position}`);
     return dst;
   }
 
   async close(): Promise<void> {
-    const fh = this.fh;
-    this.fh = null;
-    if (fh) await fh.close();
+    const fhs = this.fhs;
+    this.fhs = fhs.map(() => null);
+    for (const fh of fhs) if (fh) await fh.close();
   }
 }
 
-export function openGguf(path: string): Promise<GgufFile> {
-  return GgufFile.open(path);
+/**
+ * One header for the files of a split model: the first file's, with the tensors of all files (their
+ * index counted across files, their `shard` set), the files' total size and every file's warnings.
+ */
+function mergeShards(shards: readonly GgufShard[], declaredTensors: number | null): GgufHeader {
+  const names = new Map<string, number>();
+  const tensors: GgufTensorInfo[] = [];
+  const warnings: string[] = [];
+  let fileSize = 0;
+  shards.forEach((s, i) => {
+    fileSize += s.header.fileSize;
+    for (const w of s.header.warnings) warnings.push(i === 0 ? w : `${basename(s.path)}: ${w}`);
+    for (const t of s.header.tensors) {
+      const other = names.get(t.name);
+      if (other !== undefined)
+        throw new Error(
+          `tensor ${quote(t.name)} is in both ${basename(shards[other].path)} and ${basename(s.path)}`,
+        );
+      names.set(t.name, i);
+      tensors.push({ ...t, index: tensors.length, shard: i });
+    }
+  });
+  if (declaredTensors !== null && declaredTensors !== tensors.length)
+    throw new Error(
+      `${basename(shards[0].path)}: ${SPLIT_TENSORS} is ${declaredTensors}, but the ${shards.length} files hold ${tensors.length} tensors`,
+    );
+  const h = shards[0].header;
+  return { ...h, tensorCount: tensors.length, tensors, fileSize, warnings };
+}
+
+function oneLineOf(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/[\r\n\u2028\u2029]+/g, ' ');
+}
+
+export function openGguf(path: string, opts?: GgufOpenOptions): Promise<GgufFile> {
+  return GgufFile.open(path, opts);
 }

@@ -577,6 +577,7 @@ export function parseGgufHeader(bytes: Uint8Array, fileSize: number): GgufHeader
       supported,
       relOffset,
       offset: 0, // set below once data_start is known
+      shard: 0,
       nbytes,
       nElements,
       k,

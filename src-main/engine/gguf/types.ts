@@ -87,8 +87,10 @@ export interface GgufTensorInfo {
   unsupportedReason?: string;
   /** offset relative to the data section, as stored in the file */
   relOffset: number;
-  /** absolute file offset */
+  /** absolute offset in its file */
   offset: number;
+  /** which file of a split model holds the data (GgufFile.shards), from 0; 0 for a model in one file */
+  shard: number;
   /** byte size from the type table; 0 when the type id is unknown (size unknowable) */
   nbytes: number;
   nElements: number;

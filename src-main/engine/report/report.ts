@@ -24,6 +24,8 @@ export interface ReportInput {
     fileName: string;
     path: string;
     fileSize: number;
+    /** a split model's number of files (fileName is the first); absent for a model in one file */
+    files?: number;
     architecture: string | null;
     name: string | null;
   };
@@ -310,6 +312,11 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
   return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${d.computeUnits} CUs, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
 }
 
+/** " and 2 more files (split model)" after a split model's first file name; "" for a model in one file */
+function moreFiles(files: number | undefined): string {
+  return files && files > 1 ? ` and ${files - 1} more file${files === 2 ? '' : 's'} (split model)` : '';
+}
+
 /**
  * Text from the model file or the run (names, errors) as inert Markdown: HTML special characters
  * as entities, Markdown punctuation backslash-escaped, pipes escaped so table cells stay cells,
@@ -338,7 +345,7 @@ function* markdownChunks(src: ReportSource): Generator<string> {
   const lines = [
     `# QuantScope correctness report — ${verdictOf(input.status, c)}`,
     '',
-    `- Model: ${esc(input.model.fileName)} (${esc(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${esc(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)})`,
+    `- Model: ${esc(input.model.fileName)}${moreFiles(input.model.files)} (${esc(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${esc(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)})`,
     `- Device: ${esc(deviceLine(input.device, input.backend))}`,
     `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${esc(input.request.arithmetic ?? 'per path')}; activations ${esc(input.request.activations ?? 'gaussian')}`,
     ...(input.request.userKernels?.length
@@ -457,7 +464,7 @@ img.map{image-rendering:pixelated;border:1px solid #dde}figure{margin:.3rem 0 .8
 </style></head><body>
 <h1>QuantScope correctness report <span class="verdict ${v}">${v}</span></h1>
 <dl>
-<dt>Model</dt><dd>${h(input.model.fileName)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
+<dt>Model</dt><dd>${h(input.model.fileName)}${moreFiles(input.model.files)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
 <dt>Device</dt><dd>${h(deviceLine(input.device, input.backend))}</dd>
 <dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
 ${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.userKernels.map((u) => h(userKernelLine(u))).join('<br>')}</dd>\n` : ''}<dt>Results</dt><dd>${countsLine(c)} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>

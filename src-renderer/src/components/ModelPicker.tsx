@@ -47,7 +47,10 @@ function FileList({
                     onClick={() => onOpen(f.path)}
                     title={f.path}
                   >
-                    <span className="file-name">{f.name}</span>
+                    <span className="file-name">
+                      {f.name}
+                      {f.files !== undefined && <span className="muted"> ({f.files} files)</span>}
+                    </span>
                     <span className="file-size num">{fmtBytes(f.size)}</span>
                     {opening === f.path && <span className="spinner" aria-label="opening" />}
                   </button>

@@ -39,6 +39,16 @@ function ModelInfo({ model }: { model: ModelSummary }) {
             <td>File</td>
             <td className="mono" title={model.path}>
               {model.fileName}
+              {model.files && (
+                <span
+                  className="muted"
+                  data-testid="model-files"
+                  title={model.files.map((f) => `${f.fileName} (${fmtBytes(f.size)})`).join('\n')}
+                >
+                  {' '}
+                  and {model.files.length - 1} more file{model.files.length === 2 ? '' : 's'} (split model)
+                </span>
+              )}
             </td>
           </tr>
           <tr>

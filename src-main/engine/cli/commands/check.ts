@@ -129,8 +129,8 @@ ${RECORD_HELP}
           kind: 'check',
           device: null,
           model: {
-            fileName: path.basename(p),
-            path: path.resolve(p),
+            fileName: path.basename(file.path),
+            path: path.resolve(file.path),
             fileSize: file.header.fileSize,
             tensorsHash: await tensorsHash(file, [result.tensor]),
           },
@@ -186,8 +186,9 @@ ${RECORD_HELP}
               appVersion: APP_VERSION,
               host: `${os.hostname()} (${process.platform}-${process.arch}, node ${process.version})`,
               model: {
-                fileName: path.basename(p),
-                path: path.resolve(p),
+                fileName: path.basename(file.path),
+                path: path.resolve(file.path),
+                ...(file.shards.length > 1 ? { files: file.shards.length } : {}),
                 fileSize: file.header.fileSize,
                 architecture: metaString(file.header, 'general.architecture'),
                 name: metaString(file.header, 'general.name'),

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { GgufFile } from '../../gguf';
 import { summarizeModel, tensorSummary } from '../../model';
 import { sampleModelPath } from '../../paths';
@@ -12,6 +13,7 @@ export const inspectCommand: CliCommand = {
   name: 'inspect',
   summary: 'show a GGUF file: header, metadata and tensors',
   help: `quantscope inspect [<file.gguf>] [--json] [--scan-scales]
+  Any file of a split model (name-00001-of-00003.gguf ...) shows the whole model, with each tensor's file.
   Reads the header, and the tensor data to count blocks whose scales are NaN or infinite when it is
   at most ${SCAN_ON_OPEN_BYTES / 2 ** 20} MiB (those tensors print "non-finite scales: N blocks"). Without a
   file, inspects the sample model.
@@ -27,6 +29,7 @@ export const inspectCommand: CliCommand = {
     const file = await GgufFile.open(p);
     try {
       const openMs = performance.now() - t0;
+      const split = file.shards.length > 1;
       const scan = await scanModelScales(file, ctx.values['scan-scales'] ? Infinity : SCAN_ON_OPEN_BYTES);
       const nonFinite = (i: number, supported: boolean) => (supported && scan ? (scan.get(i) ?? 0) : null);
       if (ctx.values.json) {
@@ -41,7 +44,7 @@ export const inspectCommand: CliCommand = {
         const lazy = {
           *[Symbol.iterator]() {
             for (const t of tensors) {
-              const ts = tensorSummary(t);
+              const ts = tensorSummary(t, split);
               ts.nonFiniteBlocks = nonFinite(t.index, t.supported);
               yield ts;
             }
@@ -53,6 +56,15 @@ export const inspectCommand: CliCommand = {
       const s = summarizeModel(file, 'inspect', openMs, { tensors: false });
       const out: string[] = [];
       out.push(termSafe(s.path));
+      if (split)
+        out.push(
+          `split model of ${file.shards.length} files: ${file.shards
+            .map(
+              (f) =>
+                `${termSafe(path.basename(f.path))} (${fmtBytes(f.header.fileSize)}, ${f.header.tensors.length} tensors)`,
+            )
+            .join(', ')}`,
+        );
       out.push(
         `GGUF v${s.version}, ${fmtBytes(s.fileSize)}, ${file.header.tensors.length} tensors, ${s.metadata.length} metadata entries, alignment ${s.alignment}`,
       );
@@ -89,7 +101,8 @@ export const inspectCommand: CliCommand = {
       const tensors = file.header.tensors;
       writeTable(
         ctx.stdout,
-        ['#', 'name', 'type', 'shape', 'bytes', 'offset', 'supported'],
+        // a split model's tensors name their file (from 1, as in the file names)
+        ['#', 'name', 'type', 'shape', 'bytes', ...(split ? ['file'] : []), 'offset', 'supported'],
         function* () {
           for (const t of tensors)
             yield [
@@ -98,6 +111,7 @@ export const inspectCommand: CliCommand = {
               t.typeName,
               t.dims.join('×'),
               String(t.nbytes),
+              ...(split ? [String(t.shard + 1)] : []),
               String(t.offset),
               !t.supported
                 ? `no: ${t.unsupportedReason ?? t.typeName}`
@@ -106,7 +120,7 @@ export const inspectCommand: CliCommand = {
                   : 'yes',
             ];
         },
-        [true, false, false, false, true, true, false],
+        [true, false, false, false, true, ...(split ? [true] : []), true, false],
       );
       return 0;
     } finally {
