@@ -618,8 +618,11 @@ export class EngineService {
           seed: req.seed ?? 1234,
           types,
           signal: abort.signal,
-          onStart: (total, device) =>
-            this.emit({ type: 'selftest-started', runId, total, device, request: req }),
+          onStart: (total, label, info) => {
+            // kept now: a cancelled selftest's record still names its device
+            device = info;
+            this.emit({ type: 'selftest-started', runId, total, device: label, request: req });
+          },
           onRow: (row, index, total) => {
             rows.push(row);
             if (row.result === 'pass') passed++;
@@ -635,7 +638,7 @@ export class EngineService {
           error = oneLine(e);
         }
       }
-      // a case cut short by the cancel is an error row; the selftest as a whole was cancelled
+      // the case a cancel cuts short leaves no row; the selftest as a whole was cancelled
       if (abort.signal.aborted) status = 'cancelled';
       this.saveOther(() =>
         buildSelftestRecord({

@@ -343,7 +343,20 @@ describe('selftest through the engine', () => {
     await svc.cancelRun(runId);
     off();
     expect(performance.now() - t0).toBeLessThan(10_000);
-    expect(events.find((e) => e.type === 'selftest-finished')).toMatchObject({ runId, status: 'cancelled' });
+    const fin = events.find((e) => e.type === 'selftest-finished');
+    expect(fin).toMatchObject({ runId, status: 'cancelled', failed: 0 });
+    // the case the cancel cut short is no row: every row streamed is a finished case
+    const rows = events.filter((e) => e.type === 'selftest-row');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((e) => e.type === 'selftest-row' && e.row.result === 'pass')).toBe(true);
+    // its record names the device and holds the same rows
+    const rec = records
+      .list()
+      .records.map((x) => records.byId(x.id))
+      .find((x) => x.kind === 'selftest' && x.status === 'cancelled' && x.request.quick === false);
+    expect(rec?.device?.name).toBeTruthy();
+    expect(rec?.selftest?.rows).toHaveLength(rows.length);
+    expect(rec?.selftest?.rows.every((x) => x.status === 'pass')).toBe(true);
     // cancelling it again, once finished, is a no-op as for a run; an unknown id is an error
     await expect(svc.cancelRun(runId)).resolves.toBeUndefined();
     await expect(svc.cancelRun('selftest-nothing')).rejects.toThrow('no run selftest-nothing');

@@ -50,7 +50,7 @@ export interface SelftestOptions {
   types?: number[];
   signal?: AbortSignal;
   /** the session is open: how many cases follow, on which device */
-  onStart?: (total: number, device: string) => void;
+  onStart?: (total: number, device: string, info: DeviceInfo) => void;
   /** each case as it finishes (index from 0) */
   onRow?: (row: SelftestRow, index: number, total: number) => void;
 }
@@ -248,7 +248,7 @@ export async function selftest(
     session = await backend.open(opts.deviceIndex ?? 0);
     const device = `${backend.kind}:${session.device.index} ${session.device.name} (${session.device.arch})`;
     line(`selftest on ${device}, ${cases.length} cases`);
-    opts.onStart?.(cases.length, device);
+    opts.onStart?.(cases.length, device, session.device);
     for (const c of cases) {
       if (opts.signal?.aborted) throw new Error('cancelled');
       const t0 = performance.now();
@@ -306,6 +306,8 @@ export async function selftest(
             (wst ? ` worst [${wst.row},${wst.col}] ref=${wst.ref} got=${wst.got}` : '');
         }
       } catch (e) {
+        // a case cut short by a cancel has no result: the selftest stops, and the rows so far stand
+        if (opts.signal?.aborted) throw e;
         row.result = 'error';
         row.detail = (e instanceof Error ? e.message : String(e)).split('\n').slice(0, 3).join(' | ');
       } finally {
