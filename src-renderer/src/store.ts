@@ -355,6 +355,42 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       });
       void get().refreshFiles();
       void get().refreshDevices();
+      void revalidateModel();
+    }
+
+    /**
+     * After an outage the engine may be a new one that never opened our model: its handle then
+     * answers "no longer open". The same file is opened again by path, keeping the selection of the
+     * tensors it still has, the filter and the view; a file that cannot be opened again is said so,
+     * and the model view closes instead of offering a Run that cannot start.
+     */
+    async function revalidateModel(): Promise<void> {
+      const m = get().model;
+      if (!m) return;
+      try {
+        await api.listTensors({ modelId: m.modelId, offset: 0, limit: 1 });
+        return; // still open
+      } catch (e) {
+        if (connectionFailure(e)) return;
+      }
+      try {
+        const fresh = await withAllTensors(api, await api.openModel(m.path));
+        if (get().model?.modelId !== m.modelId) return; // another model was opened meanwhile
+        const names = new Set(fresh.tensors.map((t) => t.name));
+        const selected = new Set([...get().selected].filter((n) => names.has(n)));
+        set({ model: fresh, selected });
+      } catch (e) {
+        if (get().model?.modelId !== m.modelId || connectionFailure(e)) return;
+        set({
+          model: null,
+          selected: new Set(),
+          anchor: null,
+          notice: {
+            kind: 'error',
+            text: `The engine was restarted and ${m.fileName} could not be opened again: ${errorText(e)}`,
+          },
+        });
+      }
     }
 
     /** The engine went away or refuses us: mark an active run interrupted, enable Run again. */
@@ -370,7 +406,17 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
         connection: kind,
         connectionError: errorText(e),
         run,
-        ...(run !== s.run ? { notice: { kind: 'error', text: `Engine connection lost: ${reason}.` } } : {}),
+        ...(run !== s.run
+          ? {
+              notice: {
+                kind: 'error',
+                text:
+                  kind === 'lost'
+                    ? 'Engine connection lost: the run was interrupted.'
+                    : 'The engine refused this page (it was restarted with a new token): the run was interrupted.',
+              },
+            }
+          : {}),
       });
       if (kind === 'lost') startHeartbeat();
     }
@@ -666,7 +712,11 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
           });
           return rep;
         } catch (e) {
-          set({ exporting: false, notice: { kind: 'error', text: `Export failed: ${errorText(e)}` } });
+          // an engine that was restarted no longer holds the run; what was saved of it is a record
+          const text = /^no run /.test(errorText(e))
+            ? 'Export failed: the engine no longer holds this run (it was restarted); its saved record is in History.'
+            : `Export failed: ${errorText(e)}`;
+          set({ exporting: false, notice: { kind: 'error', text } });
           return null;
         }
       },

@@ -64,7 +64,7 @@ describe('engine connection', () => {
     expect(s.connection).toBe('lost');
     expect(s.run.status).toBe('interrupted');
     expect(s.run.error).toMatch(/engine connection lost/);
-    expect(s.notice?.kind).toBe('error');
+    expect(s.notice).toEqual({ kind: 'error', text: 'Engine connection lost: the run was interrupted.' });
     // Cancel has nothing to do on an interrupted run (it does not hang in "cancelling").
     await s.cancelRun();
     expect(store.getState().run.status).toBe('interrupted');
@@ -209,5 +209,78 @@ describe('re-authentication target', () => {
       error: expect.stringMatching(/no \?token/),
     });
     expect(reauthTarget('not a token!', 'http://h/')).toHaveProperty('error');
+  });
+});
+
+describe('after the engine restarts', () => {
+  it('opens the model again by path, keeping the selection, and Run starts', async () => {
+    const api = new FakeApi({ jobMs: 5 });
+    const store = await ready(api);
+    const before = store.getState().model!;
+    const selected = [...store.getState().selected];
+    expect(selected.length).toBeGreaterThan(0);
+    serverDown(api);
+    expect(await store.getState().checkConnection()).toBe('lost');
+    // a new engine: it never opened the model
+    serverUp(api);
+    const restarted = new FakeApi({ jobMs: 5 });
+    (api as unknown as { models: unknown }).models = (restarted as unknown as { models: unknown }).models;
+    const opens = () => api.calls.filter((c) => c.startsWith('openModel:'));
+    const opened = opens().length;
+    expect(await store.getState().checkConnection()).toBe('ok');
+    await until(() => opens().length > opened && store.getState().model !== before);
+    const s = store.getState();
+    expect(s.model?.path).toBe(before.path);
+    expect([...s.selected]).toEqual(selected);
+    expect(opens().at(-1)).toBe(`openModel:${before.path}`);
+    await s.startRun();
+    await until(() => store.getState().run.status === 'done');
+    store.getState().dispose();
+  });
+
+  it('leaves the model open as it is when the engine still holds it', async () => {
+    const api = new FakeApi();
+    const store = await ready(api);
+    const before = store.getState().model!;
+    serverDown(api);
+    await store.getState().checkConnection();
+    serverUp(api);
+    const opens = api.calls.filter((c) => c.startsWith('openModel:')).length;
+    expect(await store.getState().checkConnection()).toBe('ok');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.getState().model?.modelId).toBe(before.modelId);
+    expect(api.calls.filter((c) => c.startsWith('openModel:')).length).toBe(opens);
+    store.getState().dispose();
+  });
+
+  it('says so and closes the model view when the file cannot be opened again', async () => {
+    const api = new FakeApi();
+    const store = await ready(api);
+    serverDown(api);
+    await store.getState().checkConnection();
+    serverUp(api);
+    (api as unknown as { models: Map<string, unknown> }).models = new Map();
+    api.openModel = async () => {
+      throw new Error('tiny.gguf: no such file (ENOENT)');
+    };
+    await store.getState().checkConnection();
+    await until(() => store.getState().model === null);
+    expect(store.getState().notice?.text).toBe(
+      'The engine was restarted and tiny.gguf could not be opened again: tiny.gguf: no such file (ENOENT)',
+    );
+    store.getState().dispose();
+  });
+
+  it('an export of a run the engine no longer holds points to History', async () => {
+    const api = new FakeApi({ jobMs: 5 });
+    const store = await ready(api);
+    await store.getState().startRun();
+    await until(() => store.getState().run.status === 'done');
+    api.exportReport = async (req) => {
+      throw new Error(`no run ${req.runId}`);
+    };
+    expect(await store.getState().exportReport('html')).toBeNull();
+    expect(store.getState().notice?.text).toMatch(/no longer holds this run .*saved record is in History/);
+    store.getState().dispose();
   });
 });
