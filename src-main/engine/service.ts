@@ -36,7 +36,7 @@ import type {
   TensorResult,
   UserKernelRecord,
 } from '../../src-shared/contract';
-import { LIMITS, parseApiArgs } from '../../src-shared/contract';
+import { LIMITS, NotFoundError, parseApiArgs } from '../../src-shared/contract';
 import { typeByName } from './ggml-types';
 import { formatSpec } from './formats';
 import { parseGeometry } from './backends/gpu/planner';
@@ -541,7 +541,7 @@ export class EngineService {
     }
     if (this.finishedSelftests.has(runId)) return;
     const r = this.runs.get(runId);
-    if (!r) throw new Error(`no run ${runId}`);
+    if (!r) throw new NotFoundError(`no run ${runId}`);
     r.abort.abort();
     await r.done;
   }
@@ -571,7 +571,7 @@ export class EngineService {
 
   async exportReport(req: ReportRequest): Promise<ReportResult> {
     const r = this.runs.get(req.runId);
-    if (!r) throw new Error(`no run ${req.runId}`);
+    if (!r) throw new NotFoundError(`no run ${req.runId}`);
     const input = this.reportInput(r);
     return { fileName: reportFileName(input, req.format), content: renderReport(input, req.format) };
   }
@@ -756,7 +756,7 @@ export class EngineService {
   /** The finished run, for callers in the same process (the CLI, tests). */
   async waitForRun(runId: string): Promise<RunOutcome> {
     const r = this.runs.get(runId);
-    if (!r) throw new Error(`no run ${runId}`);
+    if (!r) throw new NotFoundError(`no run ${runId}`);
     await r.done;
     return {
       status: r.status,

@@ -3,6 +3,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../src-main/engine/server/serve';
+import { EngineService } from '../../src-main/engine/service';
+import { RecordStore } from '../../src-main/engine/records/store';
 import type { ModelFileEntry, ModelSummary } from '../../src-shared/contract';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
@@ -45,6 +47,52 @@ describe('browser-mode server with the real EngineService', () => {
       expect(bad.body.message).not.toContain('\n');
     } finally {
       await srv.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers an unknown run or record id with 404 and its one-line message', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qs-real-'));
+    // the engine the server would make, with a records folder of the test's own
+    const engine = new EngineService({
+      mode: 'browser',
+      samplesDir: SAMPLES,
+      modelDirs: [dir],
+      restrictToDirs: true,
+      workerThreads: 1,
+      records: new RecordStore(path.join(dir, 'records')),
+    });
+    const srv = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelDirs: [dir],
+      samplesDir: SAMPLES,
+      uiDir: dir,
+      engine,
+    });
+    try {
+      const call = async (m: string, args: unknown[]) => {
+        const res = await fetch(`http://127.0.0.1:${srv.port}/api/${m}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${srv.token}` },
+          body: JSON.stringify(args),
+        });
+        return { status: res.status, message: ((await res.json()) as { message: string }).message };
+      };
+      expect(await call('cancelRun', ['nope1234'])).toEqual({ status: 404, message: 'no run nope1234' });
+      expect(await call('exportReport', [{ runId: 'nope1234', format: 'md' }])).toEqual({
+        status: 404,
+        message: 'no run nope1234',
+      });
+      expect(await call('openRecord', ['nope'])).toEqual({
+        status: 404,
+        message: "no record 'nope' in the records folder",
+      });
+      // a malformed id is still bad arguments, not an unknown one
+      expect((await call('openRecord', ['../x'])).status).toBe(400);
+    } finally {
+      await srv.close();
+      await engine.dispose();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -8,7 +8,9 @@
  * middleware order, and adds no dependency to the CLI bundle.
  *
  * Protocol: POST /api/<method> with a JSON array of arguments (Content-Type: application/json);
- * 200 with the JSON result, or an error status with { "message": "<one line>" }.
+ * 200 with the JSON result, or an error status with { "message": "<one line>" }: 400 for arguments
+ * the method table refuses, 404 for a run or record id the engine does not know, 422 for any other
+ * refusal of the engine.
  * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
  * PUT /api/upload?name=<x.gguf> streams a file (application/octet-stream) into this server's upload
  * folder and opens it; see handleUpload.
@@ -28,6 +30,7 @@ import {
   createApiHandlers,
   isApiArgumentError,
   isApiMethod,
+  isNotFoundError,
   mimeType,
   oneLine,
   wireStringify,
@@ -370,7 +373,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       value = await handlers[method](args);
     } catch (e) {
       if (e instanceof HttpError) throw e;
-      throw new HttpError(isApiArgumentError(e) ? 400 : 422, oneLine(e));
+      // arguments the method table refuses: 400; a run or record id the engine does not know: 404;
+      // anything else the engine refuses: 422
+      throw new HttpError(isApiArgumentError(e) ? 400 : isNotFoundError(e) ? 404 : 422, oneLine(e));
     }
     send(res, 200, value);
   }
