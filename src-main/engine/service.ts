@@ -61,8 +61,8 @@ import { renderReport, reportFileName, type ReportInput } from './report/report'
 import { APP_VERSION } from './version';
 import { configurePool, defaultPoolSize } from './workers';
 import { validateCalls } from './api';
-import { isInsideDir } from './paths';
-import { completePath, completionRoot, type CompletionRoot } from './path-complete';
+import { isInsideDir, resolveTypedPath } from './paths';
+import { completePath, completionRoot, typedPathBase, type CompletionRoot } from './path-complete';
 import { oneLine } from '../../src-shared/contract';
 import {
   RECORD_RESULTS,
@@ -228,17 +228,11 @@ export class EngineService {
   }
 
   async completePath(prefix: string): Promise<PathCompletion[]> {
-    if (!this.opts.restrictToDirs) return completePath(prefix, null);
-    const roots: CompletionRoot[] = [];
-    for (const d of [...this.opts.modelDirs, this.opts.samplesDir]) {
-      const r = await completionRoot(d);
-      if (r && !roots.some((x) => x.real === r.real)) roots.push(r);
-    }
-    return completePath(prefix, roots);
+    return completePath(prefix, await this.completionRoots());
   }
 
   async openModel(p: string): Promise<ModelSummary> {
-    const abs = path.resolve(p);
+    const abs = await this.typedModelPath(p);
     if (this.opts.restrictToDirs) {
       const real = await fs.realpath(abs).catch(() => abs);
       if (!this.allowed(real))
@@ -1011,6 +1005,32 @@ export class EngineService {
       if (u.arithmetic) arithmetic.set(t.name, u.arithmetic);
     }
     return { records, session, arithmetic };
+  }
+
+  /** Browser mode: the served folders that exist, each once; elsewhere null (completion anywhere). */
+  private async completionRoots(): Promise<CompletionRoot[] | null> {
+    if (!this.opts.restrictToDirs) return null;
+    const roots: CompletionRoot[] = [];
+    for (const d of [...this.opts.modelDirs, this.opts.samplesDir]) {
+      const r = await completionRoot(d);
+      if (r && !roots.some((x) => x.real === r.real)) roots.push(r);
+    }
+    return roots;
+  }
+
+  /**
+   * The absolute path of a model path as typed, resolved where completePath resolves it (browser
+   * mode: the first served folder; the desktop app: the home folder, `~` too), so what completes is
+   * what opens. The command line has no completion: its paths are the shell's, taken in the working
+   * directory.
+   */
+  private async typedModelPath(p: string): Promise<string> {
+    const roots = await this.completionRoots();
+    if (!roots && this.opts.mode === 'cli') return path.resolve(p);
+    const base = typedPathBase(roots);
+    // no served folder exists: nothing opens, and openModel's refusal says so
+    if (base === null) return path.resolve(p);
+    return resolveTypedPath(p, base, roots ? undefined : os.homedir());
   }
 
   private emit(ev: RunEvent): void {

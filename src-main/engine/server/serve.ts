@@ -37,7 +37,7 @@ import {
   type EngineApi,
   type ShellHooks,
 } from '../../../src-shared/contract';
-import { isInsideDir } from '../paths';
+import { isInsideDir, resolveTypedPath } from '../paths';
 import { hostAllowed, tokenCookieName, originAllowed, presentedToken, tokenMatches } from './security';
 
 export interface ServerOptions {
@@ -227,7 +227,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   /**
    * The real path of a model the page asks for. A path outside the roots gets the same 403 whether
    * or not it exists (a missing one is resolved through its deepest existing folder), so the answer
-   * never tells which files exist outside them; only a missing file inside a root is a 404.
+   * never tells which files exist outside them; only a missing file inside a root is a 404. A
+   * relative path is taken in the first root, as the engine's completePath takes it.
    */
   async function checkModelPath(p: string): Promise<string> {
     const outside = () =>
@@ -235,7 +236,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         403,
         `${p} is outside the model folders (start the server with --models <dir> to add one)`,
       );
-    const abs = path.resolve(p);
+    const abs = resolveTypedPath(p, roots[0]);
     const real = await fsp.realpath(abs).catch(() => null);
     if (real !== null) {
       if (!roots.some((r) => isInsideDir(r, real))) throw outside();
