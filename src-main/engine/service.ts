@@ -80,7 +80,11 @@ import { compareRecordsIn, exportComparisonIn, listRecordsIn, openRecordIn } fro
 
 export interface EngineOptions {
   mode: AppInfo['mode'];
-  samplesDir: string;
+  /**
+   * the bundled sample models, listed as 'sample'; null: none (a server given --models serves only
+   * those folders)
+   */
+  samplesDir: string | null;
   modelDirs: string[];
   /** browser mode: only files under samplesDir/modelDirs open. Electron: the main process vets paths. */
   restrictToDirs: boolean;
@@ -219,7 +223,8 @@ export class EngineService {
         /* gone since it was listed: skip */
       }
     };
-    for (const p of await ggufFilesIn(this.opts.samplesDir)) await add(p, 'sample', this.opts.samplesDir);
+    const samples = this.opts.samplesDir;
+    if (samples !== null) for (const p of await ggufFilesIn(samples)) await add(p, 'sample', samples);
     for (const dir of this.opts.modelDirs)
       for (const p of await ggufFilesIn(dir)) await add(p, 'models', dir);
     if (this.opts.uploadDir) for (const p of await ggufFilesIn(this.opts.uploadDir)) await add(p, 'upload');
@@ -1011,7 +1016,7 @@ export class EngineService {
   private async completionRoots(): Promise<CompletionRoot[] | null> {
     if (!this.opts.restrictToDirs) return null;
     const roots: CompletionRoot[] = [];
-    for (const d of [...this.opts.modelDirs, this.opts.samplesDir]) {
+    for (const d of this.servedDirs()) {
       const r = await completionRoot(d);
       if (r && !roots.some((x) => x.real === r.real)) roots.push(r);
     }
@@ -1044,9 +1049,16 @@ export class EngineService {
   }
 
   private allowed(p: string): boolean {
-    const dirs = [this.opts.samplesDir, ...this.opts.modelDirs];
+    const dirs = [...this.servedDirs()];
     if (this.opts.uploadDir) dirs.push(this.opts.uploadDir);
     return dirs.some((d) => isInsideDir(d, p));
+  }
+
+  /** The model folders, then the samples folder where there is one. */
+  private servedDirs(): string[] {
+    return this.opts.samplesDir === null
+      ? this.opts.modelDirs
+      : [...this.opts.modelDirs, this.opts.samplesDir];
   }
 
   private async evictModels(): Promise<void> {

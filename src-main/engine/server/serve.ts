@@ -45,6 +45,7 @@ export interface ServerOptions {
   port: number;
   /** folders whose files (and sub-folders' files) may be opened; empty = the samples folder */
   modelDirs: string[];
+  /** served only when modelDirs is empty */
   samplesDir: string;
   /** the built renderer (out/renderer) */
   uiDir: string;
@@ -180,12 +181,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
     throw new Error(`port must be an integer 0..65535, got ${opts.port}`);
 
-  // Roots that openModel may read from, resolved through symlinks once.
+  // Roots that openModel may read from, resolved through symlinks once: the model folders named, or
+  // without any, the samples folder (then the upload folder).
   const roots: string[] = [];
   for (const d of opts.modelDirs) roots.push(await realDir(d, 'models folder'));
   const modelRoots = [...roots];
-  const samplesReal = await realDir(opts.samplesDir, 'samples folder').catch(() => null);
-  if (samplesReal && !roots.includes(samplesReal)) roots.push(samplesReal);
+  const samplesReal =
+    roots.length === 0 ? await realDir(opts.samplesDir, 'samples folder').catch(() => null) : null;
+  if (samplesReal) roots.push(samplesReal);
   if (roots.length === 0)
     throw new Error(`no model folders: the samples folder ${opts.samplesDir} does not exist`);
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
@@ -211,7 +214,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const { recordStoreFor } = await import('../records/build');
     engine = new EngineService({
       mode: 'browser',
-      samplesDir: samplesReal ?? opts.samplesDir,
+      samplesDir: samplesReal,
       modelDirs: modelRoots,
       uploadDir,
       restrictToDirs: true,
