@@ -6,7 +6,7 @@
 import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { openApp, setBatchSizes, waitRunEnd } from './ui.helpers';
+import { openApp, openModelFile, setBatchSizes, waitRunEnd } from './ui.helpers';
 
 const SAMPLE = readFileSync(path.resolve(__dirname, '..', 'samples', 'tiny.gguf'));
 
@@ -75,7 +75,7 @@ test('a malformed upload shows the parse error and the app keeps working', async
   });
   await expect(page.getByTestId('open-error')).toContainText(/cannot open bad-upload\.gguf: /);
   // still usable: the sample opens from the same picker
-  await page.getByTestId('open-sample').click();
+  await openModelFile(page, 'tiny.gguf');
   await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
   // the malformed file was removed, so it is not offered
   await page.getByTestId('open-model').click();

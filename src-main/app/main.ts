@@ -28,7 +28,7 @@ import {
   type ReportResult,
   type ShellHooks,
 } from '../../src-shared/contract';
-import { samplesDir as defaultSamplesDir } from '../engine/paths';
+import { samplesDir as defaultSamplesDir, resolveTypedPath } from '../engine/paths';
 import { APP_VERSION } from '../engine/version';
 import { isTrustedSender, registerApiHandlers } from './ipc';
 import { APP_SCHEME, APP_URL, resolveAppFile } from './app-protocol';
@@ -207,8 +207,10 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
       return forward([req]);
     },
     async openModel([typed], forward) {
-      // the path field's `~` is the home folder, as in its completions
-      const p = /^~(?=$|[\\/])/.test(typed) ? path.join(app.getPath('home'), typed.slice(1)) : typed;
+      // a typed path is taken where its completions are: in the home folder, which `~` also names
+      // (this process's working directory means nothing to the person typing)
+      const home = app.getPath('home');
+      const p = resolveTypedPath(typed, home, home);
       try {
         return await forward([await allowed.check(p)]);
       } finally {

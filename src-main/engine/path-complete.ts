@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LIMITS, type PathCompletion } from '../../src-shared/contract';
-import { isInsideDir } from './paths';
+import { isInsideDir, resolveTypedPath } from './paths';
 
 export interface CompletionRoot {
   /** the folder as the user names it (what the server was given) */
@@ -36,6 +36,16 @@ export async function completionRoot(dir: string): Promise<CompletionRoot | null
 const atOrInside = (root: string, p: string): boolean =>
   path.resolve(root) === path.resolve(p) || isInsideDir(root, p);
 
+/**
+ * The folder a relative typed path is taken in: with roots (browser mode) the first root, the first
+ * folder an empty field offers (the server's working directory means nothing to the person at the
+ * browser), null when there is none; without roots (the desktop app) the home folder, which `~` also
+ * names there. openModel resolves a typed path in the same folder.
+ */
+export function typedPathBase(roots: readonly CompletionRoot[] | null): string | null {
+  return roots ? (roots[0]?.given ?? null) : os.homedir();
+}
+
 /** The one refusal for a path outside the roots (the same whether or not it exists). */
 export function outsideRootsError(prefix: string): Error {
   return new Error(`${prefix} is outside the model folders this server may open`);
@@ -50,23 +60,17 @@ export async function completePath(
   roots: CompletionRoot[] | null,
   limit: number = LIMITS.completions,
 ): Promise<PathCompletion[]> {
-  const sep = path.sep;
   if (prefix.trim() === '') {
     if (roots) return roots.map((r) => ({ path: withSep(r.given), name: withSep(r.given), kind: 'folder' }));
     const home = os.homedir();
     return [{ path: withSep(home), name: withSep(home), kind: 'folder' }];
   }
-  let typed = prefix;
-  if (!roots && (typed === '~' || typed.startsWith(`~${sep}`) || typed.startsWith('~/')))
-    typed = path.join(os.homedir(), typed.slice(1));
-  if (!path.isAbsolute(typed)) {
-    // A relative path is taken inside the first root (browser mode), else the home folder.
-    typed = path.join(roots ? roots[0].given : os.homedir(), typed);
-  }
-  const endsWithSep = /[\\/]$/.test(typed);
-  const dirTyped = endsWithSep ? typed : path.dirname(typed);
+  const base = typedPathBase(roots);
+  if (base === null) throw outsideRootsError(prefix);
+  const typed = resolveTypedPath(prefix, base, roots ? undefined : os.homedir());
+  const endsWithSep = /[\\/]$/.test(prefix);
+  const dir = endsWithSep ? typed : path.dirname(typed);
   const partial = endsWithSep ? '' : path.basename(typed);
-  const dir = path.resolve(dirTyped);
 
   let root: CompletionRoot | null = null;
   if (roots) {

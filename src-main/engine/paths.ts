@@ -47,3 +47,14 @@ export function isInsideDir(root: string, p: string): boolean {
   const rel = path.relative(path.resolve(root), path.resolve(p));
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
+
+/**
+ * The absolute path that a path a person typed names: a relative path is taken in `base`, the folder
+ * the face that took it resolves typed paths in, and with `home` a leading `~` is that folder. The
+ * path field's completions and the open of what it holds resolve through this with the same base, so
+ * a relative path completes to, and opens, the same file.
+ */
+export function resolveTypedPath(typed: string, base: string, home?: string): string {
+  const p = home !== undefined && /^~(?=$|[\\/])/.test(typed) ? path.join(home, typed.slice(1)) : typed;
+  return path.resolve(base, p);
+}

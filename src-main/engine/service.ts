@@ -36,7 +36,7 @@ import type {
   TensorResult,
   UserKernelRecord,
 } from '../../src-shared/contract';
-import { LIMITS, parseApiArgs } from '../../src-shared/contract';
+import { LIMITS, NotFoundError, parseApiArgs } from '../../src-shared/contract';
 import { typeByName } from './ggml-types';
 import { formatSpec } from './formats';
 import { parseGeometry } from './backends/gpu/planner';
@@ -61,8 +61,8 @@ import { renderReport, reportFileName, type ReportInput } from './report/report'
 import { APP_VERSION } from './version';
 import { configurePool, defaultPoolSize } from './workers';
 import { validateCalls } from './api';
-import { isInsideDir } from './paths';
-import { completePath, completionRoot, type CompletionRoot } from './path-complete';
+import { isInsideDir, resolveTypedPath } from './paths';
+import { completePath, completionRoot, typedPathBase, type CompletionRoot } from './path-complete';
 import { oneLine } from '../../src-shared/contract';
 import {
   RECORD_RESULTS,
@@ -80,7 +80,11 @@ import { compareRecordsIn, exportComparisonIn, listRecordsIn, openRecordIn } fro
 
 export interface EngineOptions {
   mode: AppInfo['mode'];
-  samplesDir: string;
+  /**
+   * the bundled sample models, listed as 'sample'; null: none (a server given --models serves only
+   * those folders)
+   */
+  samplesDir: string | null;
   modelDirs: string[];
   /** browser mode: only files under samplesDir/modelDirs open. Electron: the main process vets paths. */
   restrictToDirs: boolean;
@@ -219,7 +223,8 @@ export class EngineService {
         /* gone since it was listed: skip */
       }
     };
-    for (const p of await ggufFilesIn(this.opts.samplesDir)) await add(p, 'sample', this.opts.samplesDir);
+    const samples = this.opts.samplesDir;
+    if (samples !== null) for (const p of await ggufFilesIn(samples)) await add(p, 'sample', samples);
     for (const dir of this.opts.modelDirs)
       for (const p of await ggufFilesIn(dir)) await add(p, 'models', dir);
     if (this.opts.uploadDir) for (const p of await ggufFilesIn(this.opts.uploadDir)) await add(p, 'upload');
@@ -228,17 +233,11 @@ export class EngineService {
   }
 
   async completePath(prefix: string): Promise<PathCompletion[]> {
-    if (!this.opts.restrictToDirs) return completePath(prefix, null);
-    const roots: CompletionRoot[] = [];
-    for (const d of [...this.opts.modelDirs, this.opts.samplesDir]) {
-      const r = await completionRoot(d);
-      if (r && !roots.some((x) => x.real === r.real)) roots.push(r);
-    }
-    return completePath(prefix, roots);
+    return completePath(prefix, await this.completionRoots());
   }
 
   async openModel(p: string): Promise<ModelSummary> {
-    const abs = path.resolve(p);
+    const abs = await this.typedModelPath(p);
     if (this.opts.restrictToDirs) {
       const real = await fs.realpath(abs).catch(() => abs);
       if (!this.allowed(real))
@@ -542,7 +541,7 @@ export class EngineService {
     }
     if (this.finishedSelftests.has(runId)) return;
     const r = this.runs.get(runId);
-    if (!r) throw new Error(`no run ${runId}`);
+    if (!r) throw new NotFoundError(`no run ${runId}`);
     r.abort.abort();
     await r.done;
   }
@@ -572,7 +571,7 @@ export class EngineService {
 
   async exportReport(req: ReportRequest): Promise<ReportResult> {
     const r = this.runs.get(req.runId);
-    if (!r) throw new Error(`no run ${req.runId}`);
+    if (!r) throw new NotFoundError(`no run ${req.runId}`);
     const input = this.reportInput(r);
     return { fileName: reportFileName(input, req.format), content: renderReport(input, req.format) };
   }
@@ -760,7 +759,7 @@ export class EngineService {
   /** The finished run, for callers in the same process (the CLI, tests). */
   async waitForRun(runId: string): Promise<RunOutcome> {
     const r = this.runs.get(runId);
-    if (!r) throw new Error(`no run ${runId}`);
+    if (!r) throw new NotFoundError(`no run ${runId}`);
     await r.done;
     return {
       status: r.status,
@@ -1018,6 +1017,32 @@ export class EngineService {
     return { records, session, arithmetic };
   }
 
+  /** Browser mode: the served folders that exist, each once; elsewhere null (completion anywhere). */
+  private async completionRoots(): Promise<CompletionRoot[] | null> {
+    if (!this.opts.restrictToDirs) return null;
+    const roots: CompletionRoot[] = [];
+    for (const d of this.servedDirs()) {
+      const r = await completionRoot(d);
+      if (r && !roots.some((x) => x.real === r.real)) roots.push(r);
+    }
+    return roots;
+  }
+
+  /**
+   * The absolute path of a model path as typed, resolved where completePath resolves it (browser
+   * mode: the first served folder; the desktop app: the home folder, `~` too), so what completes is
+   * what opens. The command line has no completion: its paths are the shell's, taken in the working
+   * directory.
+   */
+  private async typedModelPath(p: string): Promise<string> {
+    const roots = await this.completionRoots();
+    if (!roots && this.opts.mode === 'cli') return path.resolve(p);
+    const base = typedPathBase(roots);
+    // no served folder exists: nothing opens, and openModel's refusal says so
+    if (base === null) return path.resolve(p);
+    return resolveTypedPath(p, base, roots ? undefined : os.homedir());
+  }
+
   private emit(ev: RunEvent): void {
     for (const cb of this.listeners) {
       try {
@@ -1039,9 +1064,16 @@ export class EngineService {
   }
 
   private allowed(p: string): boolean {
-    const dirs = [this.opts.samplesDir, ...this.opts.modelDirs];
+    const dirs = [...this.servedDirs()];
     if (this.opts.uploadDir) dirs.push(this.opts.uploadDir);
     return dirs.some((d) => isInsideDir(d, p));
+  }
+
+  /** The model folders, then the samples folder where there is one. */
+  private servedDirs(): string[] {
+    return this.opts.samplesDir === null
+      ? this.opts.modelDirs
+      : [...this.opts.modelDirs, this.opts.samplesDir];
   }
 
   private async evictModels(): Promise<void> {

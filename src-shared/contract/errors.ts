@@ -21,3 +21,18 @@ export class ApiArgumentError extends Error {
 export function isApiArgumentError(e: unknown): e is ApiArgumentError {
   return e instanceof Error && e.name === 'ApiArgumentError';
 }
+
+/**
+ * A call that names something the engine does not have: a run id or a record id that is unknown
+ * (never was, or no longer kept). The HTTP server answers 404; every face shows the message.
+ */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export function isNotFoundError(e: unknown): e is NotFoundError {
+  return e instanceof Error && e.name === 'NotFoundError';
+}

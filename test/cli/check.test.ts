@@ -119,6 +119,8 @@ describe('quantscope check', () => {
     const x = write('x2.f32', new Float32Array(2 * k));
     const y = write('y2.f32', new Float32Array(2 * n));
     const nan = write('nan.f32', new Float32Array(2 * k).fill(NaN));
+    const odd = path.join(dir, 'odd.f32');
+    fs.writeFileSync(odd, new Uint8Array(2 * n * 4 + 2));
     const cases: [string[], RegExp][] = [
       [
         ['check', MODEL, 'nope.weight', '--input', x, '--output', y, '--m', '2'],
@@ -130,6 +132,15 @@ describe('quantscope check', () => {
         /--output .* m=2 × n=1024 needs 2048/,
       ],
       [['check', MODEL, TENSOR, '--input', nan, '--output', y, '--m', '2'], /not finite/],
+      // the output's size and readability: one reader, one message each
+      [
+        ['check', MODEL, TENSOR, '--input', x, '--output', odd, '--m', '2'],
+        /--output .*odd\.f32: 8194 bytes is not whole float32 values\n$/,
+      ],
+      [
+        ['check', MODEL, TENSOR, '--input', x, '--output', path.join(dir, 'none.f32'), '--m', '2'],
+        /cannot read output: .*none\.f32: no such file \(ENOENT\)\n$/,
+      ],
       [
         ['check', MODEL, TENSOR, '--input', x, '--output', y, '--m', '2', '--arithmetic', 'int4'],
         /unknown arithmetic 'int4'/,

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cli } from './helpers';
+import { COMMANDS } from '../../src-main/engine/cli/commands';
+import { parseCommandArgs } from '../../src-main/engine/cli/framework';
 import { GgufFile, encodeGguf, md } from '../../src-main/engine/gguf';
 import { dequantize, quantize } from '../../src-main/engine/formats';
 import { referenceMatmulSync } from '../../src-main/engine/reference';
@@ -64,6 +66,42 @@ describe('quantscope CLI', () => {
     const c = await cli('verify', model, '--batch', '1,x');
     expect(c.code).toBe(2);
     expect(c.err).toContain("'x' is not a positive integer");
+  });
+
+  it('refuses a single-value option given twice, in every command, naming it; repeatable ones repeat', async () => {
+    let checked = 0;
+    for (const c of COMMANDS) {
+      for (const [name, spec] of Object.entries(c.options)) {
+        if (spec.type !== 'string' || spec.multiple) continue;
+        const r = await cli(c.name, `--${name}`, 'a', `--${name}=b`);
+        expect(r.code, `${c.name} --${name}`).toBe(2);
+        expect(r.err).toBe(`quantscope: error: ${c.name}: --${name} is given more than once; give it once\n`);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    // a short and a long form are the same option
+    const short = await cli('verify', model, '-b', 'cpu', '--backend', 'cpu');
+    expect(short.err).toBe('quantscope: error: verify: --backend is given more than once; give it once\n');
+    expect((await cli('verify', model, '--batch', '1', '--batch', '4')).code).toBe(2);
+    // options meant to repeat, and flags, still may
+    const serve = COMMANDS.find((c) => c.name === 'serve')!;
+    const { values } = parseCommandArgs(serve, [
+      '--models',
+      'a',
+      '--models',
+      'b',
+      '--allow-host',
+      'x',
+      '--allow-host',
+      'y',
+    ]);
+    expect(values.models).toEqual(['a', 'b']);
+    expect(values['allow-host']).toEqual(['x', 'y']);
+    const verify = COMMANDS.find((c) => c.name === 'verify')!;
+    expect(parseCommandArgs(verify, ['--force', '--force', '--unfused']).values.force).toBe(true);
+    // --help still answers
+    expect((await cli('verify', '--batch', '1', '--batch', '4', '--help')).code).toBe(0);
   });
 
   it('names a malformed file in one line, exit 2', async () => {

@@ -391,24 +391,28 @@ describe('flags and selections that cannot work are bad input, with a message th
     expect(line).toBe(`model: ${'n'.repeat(77)}... (llama)`);
   });
 
-  it('matmul reads a float32 .npy like verify and check, and refuses a device', async () => {
-    const K2 = K;
-    const x = new Float32Array(2 * K2).map((_, i) => Math.sin(i));
-    const raw = path.join(dir, 'mx.f32');
-    fs.writeFileSync(raw, x);
-    let hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, " + K2 + '), }';
+  /** x as a float32 .npy of `rows` rows (version 1 header) */
+  const writeNpy = (file: string, x: Float32Array, rows: number) => {
+    let hdr = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${x.length / rows}), }`;
     hdr = hdr.padEnd(117) + '\n';
-    const npy = path.join(dir, 'mx.npy');
     fs.writeFileSync(
-      npy,
+      file,
       Buffer.concat([
         Buffer.from([0x93]),
         Buffer.from('NUMPY\x01\x00', 'latin1'),
         Buffer.from(new Uint16Array([hdr.length]).buffer),
         Buffer.from(hdr, 'latin1'),
-        Buffer.from(x.buffer),
+        Buffer.from(x.buffer, x.byteOffset, x.byteLength),
       ]),
     );
+    return file;
+  };
+
+  it('matmul reads a float32 .npy like verify and check, and refuses a device', async () => {
+    const x = new Float32Array(2 * K).map((_, i) => Math.sin(i));
+    const raw = path.join(dir, 'mx.f32');
+    fs.writeFileSync(raw, x);
+    const npy = writeNpy(path.join(dir, 'mx.npy'), x, 2);
     const a = path.join(dir, 'ya.f32');
     const b = path.join(dir, 'yb.f32');
     const W = 'blk.0.ffn_down.weight';
@@ -423,6 +427,44 @@ describe('flags and selections that cannot work are bad input, with a message th
       const d = await cli('matmul', model, W, '--input', '/dev/zero', '--m', '2', '--out', b, '--force');
       expect(d.code).toBe(2);
       expect(d.err).toContain('/dev/zero is a character device, not a regular file');
+    }
+  });
+
+  it('NaN and infinite activations: matmul multiplies them from a raw file and a .npy alike; verify and check refuse them in either', async () => {
+    const W = 'blk.0.ffn_down.weight';
+    const x = new Float32Array(2 * K).map((_, i) => Math.cos(i));
+    x[5] = NaN;
+    x[K + 7] = -Infinity;
+    const raw = path.join(dir, 'nan.f32');
+    fs.writeFileSync(raw, x);
+    const npy = writeNpy(path.join(dir, 'nan.npy'), x, 2);
+    const outs: Buffer[] = [];
+    for (const input of [raw, npy]) {
+      const out = path.join(dir, `nan-y-${outs.length}.f64`);
+      const r = await cli('matmul', model, W, '--input', input, '--m', '2', '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const y = new Float64Array(new Uint8Array(fs.readFileSync(out)).buffer);
+      expect(y).toHaveLength(2 * N);
+      // row 0 holds a NaN, row 1 an infinity: every output is NaN or infinite, as computed
+      expect(y.subarray(0, N).every((v) => Number.isNaN(v))).toBe(true);
+      expect(y.subarray(N).every((v) => !Number.isFinite(v))).toBe(true);
+      outs.push(fs.readFileSync(out));
+    }
+    expect(outs[0].equals(outs[1])).toBe(true);
+
+    const y = path.join(dir, 'nan-y.f32');
+    fs.writeFileSync(y, new Float32Array(2 * N));
+    for (const input of [raw, npy]) {
+      for (const argv of [
+        ['verify', model, '--activations', input, '--batch', '2', '--no-record'],
+        ['check', model, W, '--input', input, '--output', y, '--m', '2', '--no-record'],
+      ]) {
+        const r = await cli(...argv);
+        expect(r.code, argv.join(' ')).toBe(2);
+        expect(r.err).toBe(
+          `quantscope: error: activations ${input}: value 5 is not finite (NaN); a verdict needs finite activations\n`,
+        );
+      }
     }
   });
 

@@ -22,7 +22,7 @@ import { executeRun } from '../../src-main/engine/run/runner';
 import { referenceMatmulSync } from '../../src-main/engine/reference';
 import { SCHEMES } from '../../src-main/engine/arithmetic/schemes';
 import type { Backend, SessionOptions } from '../../src-main/engine/backends/types';
-import type { RunEvent, RunRequest } from '../../src-shared/contract';
+import { NotFoundError, type RunEvent, type RunRequest } from '../../src-shared/contract';
 
 const TENSOR = 'blk.0.ffn_up.weight'; // Q4_K 1024 x 512
 let dir: string;
@@ -360,6 +360,7 @@ describe('selftest through the engine', () => {
     // cancelling it again, once finished, is a no-op as for a run; an unknown id is an error
     await expect(svc.cancelRun(runId)).resolves.toBeUndefined();
     await expect(svc.cancelRun('selftest-nothing')).rejects.toThrow('no run selftest-nothing');
+    await expect(svc.cancelRun('selftest-nothing')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('refuses a format without kernels on the backend, and an unknown one', async () => {

@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { completePath, completionRoot, type CompletionRoot } from '../../src-main/engine/path-complete';
 import { EngineService } from '../../src-main/engine/service';
+import { resolveTypedPath, sampleModelPath } from '../../src-main/engine/paths';
 
 describe('path completion under the model folders', () => {
   let dir: string;
@@ -23,6 +24,8 @@ describe('path completion under the model folders', () => {
     symlinkSync(path.join(dir, 'outside', 'secret.gguf'), path.join(models, 'llama', 'link-out.gguf'));
     symlinkSync(path.join(models, 'llama', 'x.gguf'), path.join(models, 'llama', 'link-in.gguf'));
     mkdirSync(path.join(models, 'llama', 'fifo-like.gguf')); // a folder named like a model
+    mkdirSync(path.join(models, 'real'));
+    copyFileSync(sampleModelPath(), path.join(models, 'real', 'tiny.gguf'));
     roots = [(await completionRoot(models))!];
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,5 +104,46 @@ describe('path completion under the model folders', () => {
       await browser.dispose();
       await desktop.dispose();
     }
+  });
+
+  it('opens a relative path as the file it completes to: browser mode in the first folder, the desktop app in the home folder', async () => {
+    const file = path.join(models, 'real', 'tiny.gguf');
+    const browser = new EngineService({
+      mode: 'browser',
+      samplesDir: path.join(dir, 'no-samples'),
+      modelDirs: [models],
+      restrictToDirs: true,
+      workerThreads: 1,
+    });
+    const home = process.env.HOME;
+    process.env.HOME = dir; // the desktop app's completions and opens start in the home folder
+    const desktop = new EngineService({
+      mode: 'electron',
+      samplesDir: path.join(dir, 'no-samples'),
+      modelDirs: [],
+      restrictToDirs: false,
+      workerThreads: 1,
+    });
+    try {
+      expect((await browser.completePath('real/ti')).map((c) => c.path)).toEqual([file]);
+      expect((await browser.openModel('real/tiny.gguf')).path).toBe(file);
+      expect((await desktop.completePath('models/real/ti')).map((c) => c.path)).toEqual([file]);
+      expect((await desktop.openModel('models/real/tiny.gguf')).path).toBe(file);
+      expect((await desktop.openModel('~/models/real/tiny.gguf')).path).toBe(file);
+    } finally {
+      if (home === undefined) delete process.env.HOME;
+      else process.env.HOME = home;
+      await browser.dispose();
+      await desktop.dispose();
+    }
+  });
+
+  it('resolveTypedPath takes a relative path in the base, and ~ as home only when given one', () => {
+    expect(resolveTypedPath('a/b.gguf', '/m')).toBe(path.resolve('/m/a/b.gguf'));
+    expect(resolveTypedPath('/x/y.gguf', '/m')).toBe(path.resolve('/x/y.gguf'));
+    expect(resolveTypedPath('~/y.gguf', '/m')).toBe(path.resolve('/m/~/y.gguf'));
+    expect(resolveTypedPath('~/y.gguf', '/m', '/h')).toBe(path.resolve('/h/y.gguf'));
+    expect(resolveTypedPath('~', '/m', '/h')).toBe(path.resolve('/h'));
+    expect(resolveTypedPath('~x/y', '/m', '/h')).toBe(path.resolve('/m/~x/y'));
   });
 });

@@ -14,7 +14,7 @@ import { EngineService } from '../../src-main/engine/service';
 import { RECORDING_OFF } from '../../src-main/engine/records/access';
 import { escapeHtml } from '../../src-main/engine/report/compare-report';
 import { startServer } from '../../src-main/engine/server/serve';
-import { wireParse } from '../../src-shared/contract';
+import { NotFoundError, wireParse } from '../../src-shared/contract';
 
 function result(
   tensor: string,
@@ -118,6 +118,7 @@ describe('records through the engine', () => {
     await expect(svc.openRecord('../etc/passwd')).rejects.toThrow(/^openRecord: invalid .*record id/);
     await expect(svc.openRecord('/tmp/x.json')).rejects.toThrow(/record id/);
     await expect(svc.openRecord('nope')).rejects.toThrow("no record 'nope' in the records folder");
+    await expect(svc.openRecord('nope')).rejects.toBeInstanceOf(NotFoundError);
     await expect(svc.compareRecords({ baseline: old.id, candidate: 'a/b' })).rejects.toThrow(
       /^compareRecords: invalid candidate/,
     );

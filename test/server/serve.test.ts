@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, realpathSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../src-main/engine/server/serve';
@@ -347,6 +347,17 @@ describe('browser-mode server', () => {
     expect(missing.status).toBe(404);
     expect((await api('openModel', [path.join(models(), 'sub', 'nope.gguf')])).status).toBe(404);
     expect(fake.calls.length).toBe(before);
+  });
+
+  it('takes a relative model path in the first model folder, where completion takes it', async () => {
+    const ok = await api('openModel', ['ok.gguf']);
+    expect(ok.status).toBe(200);
+    expect(fake.calls.at(-1)).toEqual({
+      method: 'openModel',
+      args: [path.join(realpathSync(models()), 'ok.gguf')],
+    });
+    expect((await api('openModel', ['sub/nope.gguf'])).status).toBe(404);
+    expect((await api('openModel', ['../outside/x.gguf'])).status).toBe(403);
   });
 
   it('passes engine errors through as one line (422)', async () => {

@@ -44,6 +44,7 @@ export function parseCommandArgs(
       options: { ...cmd.options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } },
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
   } catch (e) {
     // an option followed by something that starts with '-': a missing value, or a negative number
@@ -63,8 +64,19 @@ export function parseCommandArgs(
     const msg = oneLine(e).replace(/\. To specify .*$/, '');
     throw new UsageError(`${cmd.name}: ${msg}`);
   }
-  const { positionals, values } = parsed;
+  const { positionals, values, tokens } = parsed;
   if (!values.help) {
+    // parseArgs keeps the last of a single-value option given twice (--batch 1 --batch 4): which
+    // one was meant is the user's to say. Options declared `multiple` repeat by design.
+    const seen = new Set<string>();
+    for (const t of tokens) {
+      if (t.kind !== 'option') continue;
+      const spec = cmd.options[t.name];
+      if (spec?.type !== 'string' || spec.multiple) continue;
+      if (seen.has(t.name))
+        throw new UsageError(`${cmd.name}: --${t.name} is given more than once; give it once`);
+      seen.add(t.name);
+    }
     if (cmd.minPositionals !== undefined && positionals.length < cmd.minPositionals)
       throw new UsageError(`${cmd.name}: missing argument (usage: ${firstLine(cmd.help)})`);
     if (cmd.maxPositionals !== undefined && positionals.length > cmd.maxPositionals)

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RECORD_ID_PATTERN } from '../../../src-shared/contract';
+import { NotFoundError, RECORD_ID_PATTERN } from '../../../src-shared/contract';
 import { parseRecord, recordCounts, recordJson, type RunRecord } from './schema';
 
 export interface RecordSummary {
@@ -190,7 +190,7 @@ export class RecordStore {
     if (fs.existsSync(exact)) return exact;
     const matches = this.list().records.filter((r) => r.id.startsWith(ref));
     if (matches.length === 1) return path.join(this.dir, matches[0].file);
-    if (matches.length === 0) throw new Error(`no record '${ref}' in ${this.dir}`);
+    if (matches.length === 0) throw new NotFoundError(`no record '${ref}' in ${this.dir}`);
     throw new Error(`'${ref}' matches ${matches.length} records: give more of the id`);
   }
 
@@ -206,7 +206,7 @@ export class RecordStore {
     if (rec?.id === id) return rec;
     // a file renamed by hand: the listing knows which file holds the id
     const hit = this.list().records.find((r) => r.id === id);
-    if (!hit) throw new Error(`no record '${id}' in the records folder`);
+    if (!hit) throw new NotFoundError(`no record '${id}' in the records folder`);
     return this.readFile(path.join(this.dir, hit.file));
   }
 

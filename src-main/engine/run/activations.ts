@@ -7,7 +7,7 @@
  * - embeddings: rows of the model's own token_embd.weight, dequantized, for pseudo-random token ids;
  *   rows are concatenated when k is larger than the embedding width (and cut at k)
  * - a file: raw little-endian float32 (.f32, row length k) or a float32 .npy of shape [rows][k]; the
- *   first m rows
+ *   first m rows; every value finite (fileActivations)
  */
 import { codecFor } from '../formats';
 import type { GgufFile } from '../gguf';
@@ -65,7 +65,14 @@ export function describeActivations(spec: string, seed: number): string {
   return `file ${spec}`;
 }
 
-async function readActivationFile(file: string): Promise<{ data: Float32Array; cols: number | null }> {
+/**
+ * The values of an activations file (raw float32, or a float32 .npy whose row length is `cols`).
+ * With `finite`, a NaN or infinite value anywhere in it is refused before any of it is used.
+ */
+async function readActivationFile(
+  file: string,
+  finite: boolean,
+): Promise<{ data: Float32Array; cols: number | null }> {
   let buf: Buffer;
   try {
     buf = await readRegularFile(file);
@@ -93,12 +100,41 @@ async function readActivationFile(file: string): Promise<{ data: Float32Array; c
     if (buf.length - start < count * 4) throw new Error(`${file}: .npy holds fewer values than its shape`);
     const data = new Float32Array(count);
     new Uint8Array(data.buffer).set(buf.subarray(start, start + count * 4));
+    if (finite) checkFinite(file, data);
     return { data, cols: shape.length === 2 ? shape[1] : null };
   }
   if (buf.length % 4 !== 0) throw new Error(`${file}: ${buf.length} bytes is not whole float32 values`);
   const data = new Float32Array(buf.length / 4);
   new Uint8Array(data.buffer).set(buf);
+  if (finite) checkFinite(file, data);
   return { data, cols: null };
+}
+
+function checkFinite(file: string, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i]))
+      throw new Error(
+        `activations ${file}: value ${i} is not finite (${data[i]}); a verdict needs finite activations`,
+      );
+}
+
+/**
+ * The activations of a file, raw float32 (.f32, rows of k) or a float32 .npy of shape [rows][k]: the
+ * first m rows. With `finite` (verify and check, which judge kernels on them: a verdict on NaN or
+ * infinite input means nothing) a file holding a non-finite value is refused as it is read;
+ * without it (matmul, which computes whatever it is given) the values are used as they are.
+ */
+export async function fileActivations(file: string, opts: { finite: boolean }): Promise<ActivationSource> {
+  const { data, cols } = await readActivationFile(file, opts.finite);
+  return (_name, m, k) => {
+    if (cols !== null && cols !== k)
+      return Promise.reject(new Error(`activations ${file} have rows of ${cols}, the tensor needs k=${k}`));
+    if (data.length < m * k)
+      return Promise.reject(
+        new Error(`activations ${file} hold ${data.length} values, m=${m} x k=${k} needs ${m * k}`),
+      );
+    return Promise.resolve(data.slice(0, m * k));
+  };
 }
 
 /** The activation source for `spec` (a kind or a file path); embeddings need the model file. */
@@ -131,17 +167,6 @@ export async function activationSource(
       return x;
     };
   }
-  const { data, cols } = await readActivationFile(spec);
-  return (_name, m, k) => {
-    if (cols !== null && cols !== k)
-      return Promise.reject(new Error(`activations ${spec} have rows of ${cols}, the tensor needs k=${k}`));
-    if (data.length < m * k)
-      return Promise.reject(
-        new Error(`activations ${spec} hold ${data.length} values, m=${m} x k=${k} needs ${m * k}`),
-      );
-    for (let i = 0; i < m * k; i++)
-      if (!Number.isFinite(data[i]))
-        return Promise.reject(new Error(`activations ${spec}: value ${i} is not finite (${data[i]})`));
-    return Promise.resolve(data.slice(0, m * k));
-  };
+  // a file: verify and check judge kernels on it, so its values must be finite
+  return fileActivations(spec, { finite: true });
 }

@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { GgufFile } from '../gguf';
-import { readRegularFile } from '../gguf/file';
+import { FileSizeError, readRegularFile } from '../gguf/file';
 import { arithmeticFor, isSchemeId, SCHEME_IDS, type ArithmeticScheme } from '../arithmetic/schemes';
 import { checkArithmetic } from '../reference';
 import { activationSource } from './activations';
@@ -44,26 +44,18 @@ export interface JudgedPair {
   got: Float32Array;
 }
 
-/** A raw float32 file of exactly `values` values (checked by size before it is read). */
+/** A raw float32 file of exactly `values` values (readRegularFile refuses another size unread). */
 async function readF32(file: string, what: string, values: number, needs: string): Promise<Float32Array> {
-  let st;
-  try {
-    st = await fs.stat(file);
-  } catch (e) {
-    throw new PairInputError(
-      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  if (st.isFile() && st.size !== values * 4)
-    throw new PairInputError(
-      st.size % 4 !== 0
-        ? `${what} ${file}: ${st.size} bytes is not whole float32 values`
-        : `${what} ${file} has ${st.size / 4} values; ${needs} needs ${values}`,
-    );
   let buf: Buffer;
   try {
     buf = await readRegularFile(file, values * 4);
   } catch (e) {
+    if (e instanceof FileSizeError)
+      throw new PairInputError(
+        e.size % 4 !== 0
+          ? `${what} ${file}: ${e.size} bytes is not whole float32 values`
+          : `${what} ${file} has ${e.size / 4} values; ${needs} needs ${values}`,
+      );
     throw new PairInputError(`cannot read ${what}: ${oneLine(e)}`);
   }
   const a = new Float32Array(values);

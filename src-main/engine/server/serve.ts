@@ -8,7 +8,9 @@
  * middleware order, and adds no dependency to the CLI bundle.
  *
  * Protocol: POST /api/<method> with a JSON array of arguments (Content-Type: application/json);
- * 200 with the JSON result, or an error status with { "message": "<one line>" }.
+ * 200 with the JSON result, or an error status with { "message": "<one line>" }: 400 for arguments
+ * the method table refuses, 404 for a run or record id the engine does not know, 422 for any other
+ * refusal of the engine.
  * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
  * PUT /api/upload?name=<x.gguf> streams a file (application/octet-stream) into this server's upload
  * folder and opens it; see handleUpload.
@@ -28,13 +30,14 @@ import {
   createApiHandlers,
   isApiArgumentError,
   isApiMethod,
+  isNotFoundError,
   mimeType,
   oneLine,
   wireStringify,
   type EngineApi,
   type ShellHooks,
 } from '../../../src-shared/contract';
-import { isInsideDir } from '../paths';
+import { isInsideDir, resolveTypedPath } from '../paths';
 import { hostAllowed, tokenCookieName, originAllowed, presentedToken, tokenMatches } from './security';
 
 export interface ServerOptions {
@@ -42,6 +45,7 @@ export interface ServerOptions {
   port: number;
   /** folders whose files (and sub-folders' files) may be opened; empty = the samples folder */
   modelDirs: string[];
+  /** served only when modelDirs is empty */
   samplesDir: string;
   /** the built renderer (out/renderer) */
   uiDir: string;
@@ -177,12 +181,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
     throw new Error(`port must be an integer 0..65535, got ${opts.port}`);
 
-  // Roots that openModel may read from, resolved through symlinks once.
+  // Roots that openModel may read from, resolved through symlinks once: the model folders named, or
+  // without any, the samples folder (then the upload folder).
   const roots: string[] = [];
   for (const d of opts.modelDirs) roots.push(await realDir(d, 'models folder'));
   const modelRoots = [...roots];
-  const samplesReal = await realDir(opts.samplesDir, 'samples folder').catch(() => null);
-  if (samplesReal && !roots.includes(samplesReal)) roots.push(samplesReal);
+  const samplesReal =
+    roots.length === 0 ? await realDir(opts.samplesDir, 'samples folder').catch(() => null) : null;
+  if (samplesReal) roots.push(samplesReal);
   if (roots.length === 0)
     throw new Error(`no model folders: the samples folder ${opts.samplesDir} does not exist`);
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
@@ -208,7 +214,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const { recordStoreFor } = await import('../records/build');
     engine = new EngineService({
       mode: 'browser',
-      samplesDir: samplesReal ?? opts.samplesDir,
+      samplesDir: samplesReal,
       modelDirs: modelRoots,
       uploadDir,
       restrictToDirs: true,
@@ -224,7 +230,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   /**
    * The real path of a model the page asks for. A path outside the roots gets the same 403 whether
    * or not it exists (a missing one is resolved through its deepest existing folder), so the answer
-   * never tells which files exist outside them; only a missing file inside a root is a 404.
+   * never tells which files exist outside them; only a missing file inside a root is a 404. A
+   * relative path is taken in the first root, as the engine's completePath takes it.
    */
   async function checkModelPath(p: string): Promise<string> {
     const outside = () =>
@@ -232,7 +239,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         403,
         `${p} is outside the model folders (start the server with --models <dir> to add one)`,
       );
-    const abs = path.resolve(p);
+    const abs = resolveTypedPath(p, roots[0]);
     const real = await fsp.realpath(abs).catch(() => null);
     if (real !== null) {
       if (!roots.some((r) => isInsideDir(r, real))) throw outside();
@@ -370,7 +377,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       value = await handlers[method](args);
     } catch (e) {
       if (e instanceof HttpError) throw e;
-      throw new HttpError(isApiArgumentError(e) ? 400 : 422, oneLine(e));
+      // arguments the method table refuses: 400; a run or record id the engine does not know: 404;
+      // anything else the engine refuses: 422
+      throw new HttpError(isApiArgumentError(e) ? 400 : isNotFoundError(e) ? 404 : 422, oneLine(e));
     }
     send(res, 200, value);
   }

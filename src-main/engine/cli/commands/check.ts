@@ -29,7 +29,8 @@ export const checkCommand: CliCommand = {
   help: `quantscope check <file.gguf> <tensor> --input <x.f32|x.npy|identity> --output <y.f32> --m <M>
                 [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] [--threshold NMSE] [--json <path>] [--report <path>]
                 [--force] [--records <dir>] [--no-record]
-  y = x · Wᵀ as computed by some kernel: raw float32 [M][n]; x raw float32 [M][k] (or .npy).
+  y = x · Wᵀ as computed by some kernel: raw float32 [M][n]; x raw float32 [M][k] (or .npy), every
+  value finite (a NaN or infinite input is bad input).
   --input identity: x is the k × k identity (--m k, or omit --m): y is then the weights as that
                kernel dequantizes them, and a FAIL names every wrong weight's block and position.
   --arithmetic the kernel's declared arithmetic (default: <TYPE>_MATMUL_ARITHMETIC, else f32).

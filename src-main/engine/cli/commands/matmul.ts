@@ -6,16 +6,17 @@ import { backendFor } from '../../backends';
 import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
 import { PATH_CHOICES } from '../../../../src-shared/contract';
 import { FileSizeError, readRegularFile } from '../../gguf/file';
-import { activationSource } from '../../run/activations';
+import { fileActivations } from '../../run/activations';
 import { planOutput, writeAll, writeNamed } from '../../output-path';
 
 export const matmulCommand: CliCommand = {
   name: 'matmul',
   summary: 'multiply activations by one tensor: y = x · Wᵀ',
   help: `quantscope matmul <file.gguf> <tensor> --input <x.f32|x.npy> --m <M> [--backend reference|cpu|cuda|hip] [--device N] [--path auto|f32|int8|mma|unfused] [--arithmetic f32|q8_1|qs8|qs8-mma|bf16|f16] --out <path>
-  x is raw little-endian float32 [M][k] (or a float32 .npy of M rows of k); y is written row-major [M][n]:
-  float64 for the reference backend, float32 otherwise. With --backend reference, --arithmetic
-  writes the reference of that declared arithmetic (operands rounded as it says; docs/arithmetic.md).
+  x is raw little-endian float32 [M][k] (or a float32 .npy of M rows of k), NaN and infinite values
+  multiplied as they are; y is written row-major [M][n]: float64 for the reference backend, float32
+  otherwise. With --backend reference, --arithmetic writes the reference of that declared
+  arithmetic (operands rounded as it says; docs/arithmetic.md).
   The output is checked before any work (never an input, never a folder or device) and written
   through a temporary file renamed into place.
   --force  replace an existing model file (.gguf or GGUF content) named by --out`,
@@ -67,9 +68,10 @@ export const matmulCommand: CliCommand = {
         throw new UsageError(`${t.name}: ${t.unsupportedReason ?? `${t.typeName} is not supported`}`);
       let x: Float32Array;
       if (input.toLowerCase().endsWith('.npy')) {
-        // a float32 .npy of shape [m][k] (or more rows: the first m), as verify and check read it
+        // a float32 .npy of shape [m][k] (or more rows: the first m), read as verify and check read
+        // it; NaN and infinite values are multiplied as they are, as in a raw file
         try {
-          x = await (await activationSource(input, 0))(t.name, m, t.k);
+          x = await (await fileActivations(input, { finite: false }))(t.name, m, t.k);
         } catch (e) {
           throw new UsageError(`--input: ${oneLine(e)}`);
         }

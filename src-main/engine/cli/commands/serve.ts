@@ -119,7 +119,8 @@ export const serveCommand: CliCommand = {
   help: `quantscope serve [--port N] [--host 127.0.0.1] [--models <dir> ...] [--max-upload BYTES] [--ui <dir>] [--token T | --token-file F] [--allow-host NAME ...]
   --port N        port to listen on (default 0 = a free one)
   --host H        address to bind (default 127.0.0.1; anything else exposes the app to the network)
-  --models DIR    folder whose .gguf files may be opened (repeatable; default: the samples folder)
+  --models DIR    folder whose .gguf files may be opened (repeatable); only these folders and the
+                  uploads are served. Without --models: the bundled samples folder
   --max-upload B  largest .gguf file the page may upload, in bytes or with K/M/G/T (default 64G);
                   uploads go to a temporary folder that is removed when the server stops
   --ui DIR        the built renderer (default: out/renderer next to the app)

@@ -55,6 +55,7 @@ export const verifyCommand: CliCommand = {
   --arithmetic judge every result by this declared arithmetic (user kernels: or Q4_K_MATMUL_ARITHMETIC ...)
   --activations gaussian (default); outliers: one channel in 128 x20 (outliers100: x100); embeddings:
                rows of the model's token_embd.weight; or a float32 file [rows][k] (.f32 raw or .npy)
+               whose values are all finite (a NaN or infinite value is bad input)
   --json       write the full results as JSON;  --report  write a correctness report
   --force      let --json/--report replace an existing model file. Output paths are checked before
                the run (never the model, a folder or a device) and written through a temporary
