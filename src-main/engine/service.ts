@@ -237,7 +237,7 @@ export class EngineService {
   }
 
   async openModel(p: string): Promise<ModelSummary> {
-    const abs = await this.typedModelPath(p);
+    const abs = await this.typedPath(p);
     if (this.opts.restrictToDirs) {
       const real = await fs.realpath(abs).catch(() => abs);
       if (!this.allowed(real))
@@ -969,7 +969,8 @@ export class EngineService {
    * Returns its resolved path, so a link swapped afterwards cannot redirect the read.
    */
   private async userFile(p: string, what: string): Promise<string> {
-    const abs = path.resolve(p);
+    // a relative path is taken where the model path field takes it (typedPath)
+    const abs = await this.typedPath(p);
     let real: string;
     try {
       real = await fs.realpath(abs);
@@ -1029,12 +1030,12 @@ export class EngineService {
   }
 
   /**
-   * The absolute path of a model path as typed, resolved where completePath resolves it (browser
-   * mode: the first served folder; the desktop app: the home folder, `~` too), so what completes is
-   * what opens. The command line has no completion: its paths are the shell's, taken in the working
-   * directory.
+   * The absolute path of a path as typed (a model, an activations file, a code object, a check's
+   * input or output), resolved where completePath resolves it (browser mode: the first served
+   * folder; the desktop app: the home folder, `~` too), so what completes is what opens. The command
+   * line has no completion: its paths are the shell's, taken in the working directory.
    */
-  private async typedModelPath(p: string): Promise<string> {
+  private async typedPath(p: string): Promise<string> {
     const roots = await this.completionRoots();
     if (!roots && this.opts.mode === 'cli') return path.resolve(p);
     const base = typedPathBase(roots);

@@ -282,6 +282,10 @@ describe('EngineService', () => {
       await expect(run(path.join(outside, 'x.f32'))).rejects.toThrow(/is outside the folders/);
       await expect(run(path.join(outside, 'none.f32'))).rejects.toThrow(/is outside the folders/);
       await expect(run(path.join(dir, 'none.f32'))).rejects.toThrow(/none\.f32: no such file/);
+      // a relative path is taken in the first served folder, as the model path field takes it
+      fs.writeFileSync(path.join(dir, 'acts.f32'), new Float32Array(512).fill(0.5));
+      const { runId } = await run('acts.f32');
+      expect((await svc.waitForRun(runId)).status).toBe('done');
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
     }
