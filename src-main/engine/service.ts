@@ -105,6 +105,8 @@ export interface EngineOptions {
   records?: RecordStore | null;
 }
 
+/** An open model's handle the engine does not hold (never opened, closed, or another engine's). */
+const MODEL_GONE = 'that model is no longer open: open it again';
 /** The most results whose maps the HTML report draws. */
 const REPORT_MAPS = 40;
 
@@ -273,7 +275,7 @@ export class EngineService {
   /** Tensors [offset, offset + limit) of an open model, in file order. */
   async listTensors(req: TensorPageRequest): Promise<TensorPage> {
     const model = this.models.get(req.modelId);
-    if (!model) throw new Error('that model is no longer open: open it again');
+    if (!model) throw new NotFoundError(MODEL_GONE);
     return {
       modelId: req.modelId,
       offset: req.offset,
@@ -302,7 +304,7 @@ export class EngineService {
   async runInParts(req: RunRequest, opts: PartsOptions): Promise<PartsOutcome> {
     const partSize = Math.max(1, Math.min(opts.partSize ?? LIMITS.tensorsPerRun, LIMITS.tensorsPerRun));
     const model = this.models.get(req.modelId);
-    if (!model) throw new Error('that model is no longer open: open it again');
+    if (!model) throw new NotFoundError(MODEL_GONE);
     const count = req.tensors.length;
     if (count === 0) throw new Error('no tensors to run');
     // every part is checked before the first starts: a bad name late in the list is not a late surprise
@@ -411,7 +413,7 @@ export class EngineService {
     opts: { record: boolean; runId?: string },
   ): Promise<{ runId: string }> {
     const model = this.models.get(req.modelId);
-    if (!model) throw new Error('that model is no longer open: open it again');
+    if (!model) throw new NotFoundError(MODEL_GONE);
     model.lastUsed = Date.now();
     const named = new Set<string>();
     for (const name of req.tensors) {
@@ -665,7 +667,7 @@ export class EngineService {
 
   async checkPair(req: CheckRequest): Promise<TensorResult> {
     const model = this.models.get(req.modelId);
-    if (!model) throw new Error('that model is no longer open: open it again');
+    if (!model) throw new NotFoundError(MODEL_GONE);
     model.lastUsed = Date.now();
     const input = req.input === 'identity' ? 'identity' : await this.userFile(req.input, 'input');
     const output = await this.userFile(req.output, 'output');
@@ -783,7 +785,7 @@ export class EngineService {
     spec?: string,
   ): { supported: GgufTensorInfo[]; unsupported: GgufTensorInfo[] } {
     const model = this.models.get(modelId);
-    if (!model) throw new Error('that model is no longer open: open it again');
+    if (!model) throw new NotFoundError(MODEL_GONE);
     return selectTensors(model.index.tensors, spec);
   }
 

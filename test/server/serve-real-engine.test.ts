@@ -81,7 +81,7 @@ describe('browser-mode server with the real EngineService', () => {
     }
   });
 
-  it('answers an unknown run or record id with 404 and its one-line message', async () => {
+  it('answers an unknown run, record or model id with 404 and its one-line message', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'qs-real-'));
     // the engine the server would make, with a records folder of the test's own
     const engine = new EngineService({
@@ -113,6 +113,11 @@ describe('browser-mode server with the real EngineService', () => {
       expect(await refused('openRecord', ['nope'])).toEqual({
         status: 404,
         message: "no record 'nope' in the records folder",
+      });
+      // a model handle the engine does not hold (closed, or another engine's) is unknown too
+      expect(await refused('listTensors', [{ modelId: 'gone', offset: 0, limit: 10 }])).toEqual({
+        status: 404,
+        message: 'that model is no longer open: open it again',
       });
       // a malformed id is still bad arguments, not an unknown one
       expect((await call(srv, 'openRecord', ['../x'])).status).toBe(400);
