@@ -1058,6 +1058,11 @@ export class EngineService {
 
   /** A further file of a split model: where only some folders may be opened, it must lie in one. */
   private async checkShard(p: string): Promise<void> {
+    // each upload lies alone in a folder of its own: the other files of its set are never there
+    if (this.opts.uploadDir && isInsideDir(this.opts.uploadDir, p))
+      throw new Error(
+        `it is one file of a split model, and an upload is one file: serve the folder that holds all of its files with --models`,
+      );
     if (!this.opts.restrictToDirs) return;
     const real = await fs.realpath(p).catch(() => null);
     if (real !== null && !this.allowed(real))

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { startServer, uploadFileName, type RunningServer } from '../../src-main/engine/server/serve';
 import { createHttpApi } from '../../src-renderer/src/api/http-client';
 import type { ModelFileEntry, ModelSummary } from '../../src-shared/contract';
+import { encodeGguf, md } from '../../src-main/engine/gguf';
+import { GgmlType } from '../../src-main/engine/ggml-types';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
 const SAMPLE = readFileSync(path.join(SAMPLES, 'tiny.gguf'));
@@ -117,6 +119,20 @@ describe('browser-mode upload route', () => {
     const notGguf = await upload(SAMPLE, 'x.bin');
     expect(notGguf.status).toBe(400);
     expect(notGguf.body.message).toMatch(/only \.gguf files can be uploaded/);
+    expect(filesBelow(srv.uploadDir)).toHaveLength(before);
+  });
+
+  it('refuses one file of a split model: the others cannot come with it', async () => {
+    const before = filesBelow(srv.uploadDir).length;
+    const shard = encodeGguf({
+      metadata: [md.u16('split.no', 0), md.u16('split.count', 2), md.i32('split.tensors.count', 2)],
+      tensors: [{ name: 'a.weight', type: GgmlType.F32, dims: [32, 2], data: new Uint8Array(256) }],
+    });
+    const res = await upload(Buffer.from(shard), 'm-00001-of-00002.gguf');
+    expect(res.status).toBe(422);
+    expect(res.body.message).toBe(
+      'cannot open m-00001-of-00002.gguf: it is one file of a split model, and an upload is one file: serve the folder that holds all of its files with --models',
+    );
     expect(filesBelow(srv.uploadDir)).toHaveLength(before);
   });
 
