@@ -188,6 +188,19 @@ describe('split models (several GGUF files, one model)', () => {
     );
   });
 
+  it('opens a split model whose first file holds only the metadata (gguf-split --no-tensor-first-split)', async () => {
+    const paths = await writeSplit('meta', {
+      groups: [[], [0, 1, 2], [3, 4]],
+    });
+    const f = await GgufFile.open(paths[2]);
+    expect(f.header.tensors.map((t) => [t.name, t.shard])).toEqual(
+      specs.map((x, i) => [x.name, i < 3 ? 1 : 2]),
+    );
+    expect(f.header.metadata.find((e) => e.key === 'general.architecture')?.value).toBe('llama');
+    expect((await f.readTensor('output.weight')).length).toBe(rowBytes(GgmlType.Q8_0, 64) * 5);
+    await f.close();
+  });
+
   it('opens a file with split.count 1 as a model in one file', async () => {
     const p = join(dir, 'single.gguf');
     await writeFile(
