@@ -106,6 +106,24 @@ test('two runs of the sample show in History, open read-only, compare and export
   const verdicts = await crow.evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
   for (const v of verdicts) expect(['same', 'slower', 'faster']).toContain(v);
   await expect(page.getByTestId('compare-chart').locator('svg').first()).toBeVisible();
+  // in a window too short for the table and the chart together, the view scrolls as a whole: the
+  // table keeps its full height (or its 50vh cap, with its own scroll), it is not squashed by the chart
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 1440, height: 560 });
+  const tableFits = () =>
+    page.getByTestId('compare-table').evaluate((t) => {
+      const wrap = t.parentElement!.getBoundingClientRect().height;
+      const full = t.getBoundingClientRect().height;
+      return { wrap: Math.round(wrap), full: Math.round(Math.min(full, window.innerHeight / 2)) };
+    });
+  await expect
+    .poll(async () => {
+      const f = await tableFits();
+      return f.full > 0 && f.wrap >= f.full - 1;
+    })
+    .toBe(true);
+  expect((await tableFits()).wrap).toBeGreaterThan(60);
+  if (size) await page.setViewportSize(size);
   await shot(page, 'history-compare', { docs: false });
 
   // export: the browser downloads both files
