@@ -624,6 +624,10 @@ export interface RecordResultData {
   path: string | null;
   threshold?: number | null;
   error?: string;
+  /** a 'not-comparable' result: why some outputs were left out (blocks, weight rows, outputs) */
+  notComparable?: string;
+  /** blocks of the tensor whose scales are NaN or infinite */
+  nonFiniteBlocks?: number;
   metrics: ({ nmse: number } & Partial<Omit<Metrics, 'nmse'>>) | null;
   timing:
     | ({ protocol: string; medianUs: number; spread: number } & Partial<

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   EMPTY_HISTORY_FILTER,
+  NOT_COMPARABLE_UNSAID,
   NO_OUTPUTS,
   benchTable,
   choicesOf,
@@ -163,7 +164,8 @@ const REC: RunRecordData = {
       m: 8,
       status: 'not-comparable',
       path: null,
-      error: 'no reference',
+      notComparable: 'non-finite scales: 3 blocks in 3 of 512 weight rows; their 24 outputs are not compared',
+      nonFiniteBlocks: 3,
       metrics: null,
       timing: null,
     },
@@ -178,15 +180,23 @@ describe('a record shown with the results views', () => {
     expect(rows[0]).toMatchObject({ status: 'pass', backend: 'cuda', weightBytes: 36864, elapsedMs: 40 });
     expect(rows[0].metrics?.maxAbsErr).toBe(0.01);
     expect(rows[0].timing?.medianUs).toBe(12);
+    // a not-comparable result stays one, with its reason; it is no error
     expect(rows[1]).toMatchObject({
-      status: 'error',
-      error: 'not comparable: no reference',
+      status: 'not-comparable',
+      notComparable: 'non-finite scales: 3 blocks in 3 of 512 weight rows; their 24 outputs are not compared',
+      nonFiniteBlocks: 3,
       backend: 'cuda',
       device: 'NVIDIA H200',
       metrics: null,
       timing: null,
       unfused: null,
     });
+    expect(rows[1].error).toBeUndefined();
+    // a record that did not keep the reason still says not comparable, and that the numbers are unknown
+    const bare = { ...REC.results[1] };
+    delete bare.notComparable;
+    const [unsaid] = recordResults({ ...REC, results: [bare] });
+    expect(unsaid).toMatchObject({ status: 'not-comparable', notComparable: NOT_COMPARABLE_UNSAID });
   });
 
   it('reads through the real API, refuses work and says outputs are not kept', async () => {

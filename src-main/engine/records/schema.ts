@@ -77,6 +77,13 @@ export const recordResultSchema = z
     path: z.string().nullable(),
     threshold: nullableNum.optional(),
     error: z.string().optional(),
+    /**
+     * a 'not-comparable' result: why some outputs were left out, with the numbers (blocks with a
+     * non-finite scale, the weight rows they sit in, the outputs not compared), as the run said it
+     */
+    notComparable: z.string().optional(),
+    /** blocks of the tensor whose scales are NaN or infinite (absent: none, or not read) */
+    nonFiniteBlocks: num.optional(),
     metrics: metrics.nullable(),
     timing: timing.nullable(),
     /** the arithmetic the path declares, and the error it costs (see docs/arithmetic.md) */

@@ -105,17 +105,20 @@ export function toggleSelection(selected: readonly string[], id: string): string
   return [...selected, id].slice(-2);
 }
 
+/** What a not-comparable row says when its record did not keep the reason. */
+export const NOT_COMPARABLE_UNSAID =
+  'non-finite scales (this record does not say how many blocks, rows and outputs were left out)';
+
 /**
  * A record's rows as TensorResult rows, for the results and charts views in read-only mode. Records
  * the engine made carry every TensorResult field; older and CLI records miss some, which stay
  * absent (the views show '—'). Outputs are never kept in records; the heatmap, where the record kept
- * one, is its saved summary (readOnlyApi serves it), so zoom is off.
+ * one, is its saved summary (readOnlyApi serves it), so zoom is off. Every verdict is the saved one:
+ * a not-comparable result stays not comparable, with the reason its record kept.
  */
 export function recordResults(rec: RunRecordData): TensorResult[] {
   return rec.results.map((r, i): TensorResult => {
     const device = rec.device;
-    const status: TensorResult['status'] = r.status === 'not-comparable' ? 'error' : r.status;
-    const notComparable = r.status === 'not-comparable';
     const extra = r as Partial<TensorResult>;
     return {
       ...extra,
@@ -129,12 +132,11 @@ export function recordResults(rec: RunRecordData): TensorResult[] {
       backend: (extra.backend ?? device?.backend ?? 'cpu') as TensorResult['backend'],
       device: typeof extra.device === 'string' ? extra.device : (device?.name ?? '—'),
       path: r.path as TensorResult['path'],
-      status,
-      ...(notComparable
-        ? { error: `not comparable${r.error ? `: ${r.error}` : ''}` }
-        : r.error !== undefined
-          ? { error: r.error }
-          : {}),
+      status: r.status,
+      ...(r.status === 'not-comparable'
+        ? { notComparable: typeof r.notComparable === 'string' ? r.notComparable : NOT_COMPARABLE_UNSAID }
+        : {}),
+      ...(r.error !== undefined ? { error: r.error } : {}),
       threshold: r.threshold ?? Number.NaN,
       metrics: r.metrics
         ? ({ nanMismatches: 0, infMismatches: 0, count: 0, worst: null, ...r.metrics } as Metrics)
