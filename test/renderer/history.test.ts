@@ -11,6 +11,8 @@ import {
   filterRecords,
   fmtChange,
   hasCaseTable,
+  localDateTime,
+  localDay,
   selftestTable,
   readOnlyApi,
   recordResults,
@@ -49,6 +51,18 @@ function entry(
   };
 }
 
+/** Runs `fn` with the process in time zone `tz` (Node reads TZ again when it changes). */
+function inZone(tz: string, fn: () => void): void {
+  const was = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    fn();
+  } finally {
+    if (was === undefined) delete process.env.TZ;
+    else process.env.TZ = was;
+  }
+}
+
 const RECORDS = [
   entry('a', '2026-11-30T23:00:00.000Z', { model: 'llama.gguf', device: 'cuda:0 NVIDIA H200' }),
   entry('b', '2026-12-02T08:00:00.000Z', { fail: 1 }),
@@ -83,11 +97,30 @@ describe('history filter and order', () => {
   });
 
   it('filters by an inclusive date range on the record day', () => {
-    const f = { ...EMPTY_HISTORY_FILTER, from: '2026-12-01', to: '2026-12-02' };
-    expect(filterRecords(RECORDS, f).map((r) => r.id)).toEqual(['b', 'c']);
-    expect(filterRecords(RECORDS, { ...EMPTY_HISTORY_FILTER, to: '2026-11-30' }).map((r) => r.id)).toEqual([
-      'a',
-    ]);
+    inZone('UTC', () => {
+      const f = { ...EMPTY_HISTORY_FILTER, from: '2026-12-01', to: '2026-12-02' };
+      expect(filterRecords(RECORDS, f).map((r) => r.id)).toEqual(['b', 'c']);
+      expect(filterRecords(RECORDS, { ...EMPTY_HISTORY_FILTER, to: '2026-11-30' }).map((r) => r.id)).toEqual([
+        'a',
+      ]);
+    });
+  });
+
+  it('filters on the local day, the one the date column shows', () => {
+    const late = [entry('x', '2026-12-05T01:27:00.000Z')];
+    const day = (d: string) => ({ ...EMPTY_HISTORY_FILTER, from: d, to: d });
+    // behind UTC: the evening before the UTC day
+    inZone('America/Los_Angeles', () => {
+      expect(localDateTime(late[0].createdAt)).toBe('2026-12-04 17:27:00');
+      expect(filterRecords(late, day('2026-12-04')).map((r) => r.id)).toEqual(['x']);
+      expect(filterRecords(late, day('2026-12-05'))).toEqual([]);
+    });
+    // ahead of UTC: 23:00 UTC on 30 November is the morning of 1 December
+    inZone('Asia/Tokyo', () => {
+      expect(localDay(RECORDS[0].createdAt)).toBe('2026-12-01');
+      expect(filterRecords(RECORDS, day('2026-12-01')).map((r) => r.id)).toEqual(['c', 'a']);
+      expect(filterRecords(RECORDS, { ...EMPTY_HISTORY_FILTER, to: '2026-11-30' })).toEqual([]);
+    });
   });
 
   it('offers each model and device once, sorted', () => {

@@ -28,7 +28,7 @@ export interface HistoryFilter {
   device: string;
   /** failures: a failed or errored row; clean: every row passed */
   verdict: 'any' | 'failures' | 'clean';
-  /** 'YYYY-MM-DD', inclusive, '' = open */
+  /** 'YYYY-MM-DD' local days, inclusive, '' = open */
   from: string;
   to: string;
 }
@@ -44,6 +44,22 @@ export const EMPTY_HISTORY_FILTER: HistoryFilter = {
 
 const hasProblems = (r: RecordSummaryEntry) => r.counts.fail + r.counts.error > 0;
 
+/**
+ * "2026-12-04 17:27:05": an ISO time in the local time zone, as the History list shows it (the text
+ * as given when it is not a date).
+ */
+export function localDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** The local day ('YYYY-MM-DD') of an ISO time: the day the list's date column shows. */
+export function localDay(iso: string): string {
+  return localDateTime(iso).slice(0, 10);
+}
+
 /** The records the filter lets through, newest first. */
 export function filterRecords(
   records: readonly RecordSummaryEntry[],
@@ -55,7 +71,8 @@ export function filterRecords(
     if (f.device && r.device !== f.device) return false;
     if (f.verdict === 'failures' && !hasProblems(r)) return false;
     if (f.verdict === 'clean' && (hasProblems(r) || r.counts.total === 0)) return false;
-    const day = r.createdAt.slice(0, 10);
+    // the day the date column shows (local time), which a date input's value also is
+    const day = localDay(r.createdAt);
     if (f.from && day < f.from) return false;
     if (f.to && day > f.to) return false;
     return true;
