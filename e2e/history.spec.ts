@@ -166,6 +166,40 @@ test('the HTML comparison report opens offline from disk with no console error',
   await context.close();
 });
 
+test('runs that are not of the same work compare with no verdict, each difference named', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page, testInfo);
+  await openSample(page);
+  await page.getByTestId('filter-name').fill('attn_q');
+  await page.getByTestId('select-all-filtered').click();
+  await setBatchSizes(page, [1]);
+  await runSample(page);
+  // the same tensors of the same file, judged by another threshold
+  await page.getByTestId('tab-model').click();
+  await page.getByTestId('threshold').fill('1.75e-14');
+  await runSample(page);
+
+  await page.getByTestId('tab-history').click();
+  const rows = page.getByTestId('history-row');
+  await expect(rows.nth(1)).toBeVisible();
+  await rows.nth(0).getByTestId('history-select').check();
+  await rows.nth(1).getByTestId('history-select').check();
+  await page.getByTestId('history-compare').click();
+  await expect(page.getByTestId('compare-verdict')).toHaveText('not the same work: no verdict');
+  await expect(page.getByTestId('compare-verdict')).toHaveAttribute('data-verdict', 'not-same-work');
+  // the one difference, named: not "the weights differ"
+  await expect(page.getByTestId('compare-difference')).toHaveText([
+    'the thresholds differ (per path vs 1.75e-14)',
+  ]);
+  // the notice and the table show (not squashed), with each side's threshold as given
+  expect((await page.getByTestId('compare-different').boundingBox())!.height).toBeGreaterThan(30);
+  await expect(page.getByTestId('compare-row').first()).toBeVisible();
+  await expect(page.getByTestId('compare-bar-now').first()).toHaveText('1.75e-14');
+  await shot(page, 'history-compare-different-work', { docs: false });
+});
+
 /** Runs the built CLI with the server's records folder; returns the id of the record it saved. */
 function cliRecord(args: string[]): string {
   const root = path.resolve(__dirname, '..');

@@ -797,6 +797,8 @@ export interface CompareSide {
   status: string;
   /** kernel error: NMSE against the reference of the declared arithmetic */
   nmse: number | null;
+  /** the threshold the verdict was judged by (null: the record does not say) */
+  threshold: number | null;
   /** arithmetic error: NMSE of the declared arithmetic against exact arithmetic */
   arithmeticError: number | null;
   /** the diagnosis of a failing side (class and sentence); null when it passed or none was made */
@@ -840,11 +842,24 @@ export interface Comparison {
   /** worst first: regressions, then fixes and improvements, then the rest */
   rows: CompareRow[];
   counts: Record<RowVerdict, number>;
-  /** true when anything regressed: a new failure, a slowdown beyond tolerance and spread, a result that disappeared */
+  /** the headline: regressed or not; none ('not-same-work') when `differences` is not empty */
+  verdict: ComparisonVerdict;
+  /**
+   * true when any row regressed: a new failure, a slowdown beyond tolerance and spread, a result that
+   * disappeared (the verdict only where the two records are of the same work)
+   */
   regressed: boolean;
-  /** why the two records do not describe the same work, when they do not (different model or tensors) */
+  /**
+   * what makes the two records different work, one phrase each (weights, tensor selection, no tensor
+   * or case in common, threshold, seed, activations, arithmetic); empty for the same work
+   */
+  differences: string[];
+  /** `differences` in one line; null for the same work */
   different: string | null;
 }
+
+/** A comparison's headline: no verdict for records that are not of the same work. */
+export type ComparisonVerdict = 'regressed' | 'no-regression' | 'not-same-work';
 
 export interface CompareRequest {
   /** record ids */

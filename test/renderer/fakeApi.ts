@@ -4,6 +4,7 @@
  * synthetic error grids (max-reduced like the engine) and text reports.
  */
 import { compareRecords } from '../../src-main/engine/records/compare';
+import { COMPARISON_HEADLINE } from '../../src-shared/comparison';
 import { recordCounts, type RunRecord } from '../../src-main/engine/records/schema';
 import type {
   AppInfo,
@@ -540,8 +541,7 @@ export class FakeApi implements QuantScopeApi {
     const c = await this.compareRecords(req);
     return {
       fileName: `quantscope-compare-${req.baseline}-vs-${req.candidate}.${req.format}`,
-      content:
-        req.format === 'json' ? JSON.stringify(c) : `<h1>${c.regressed ? 'REGRESSED' : 'no regression'}</h1>`,
+      content: req.format === 'json' ? JSON.stringify(c) : `<h1>${COMPARISON_HEADLINE[c.verdict]}</h1>`,
     };
   }
 }

@@ -288,11 +288,27 @@ describe('the comparison chart and change column', () => {
     baseline:
       was === null
         ? null
-        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: was, spread: 0.01 },
+        : {
+            status: 'pass',
+            nmse: 1e-6,
+            threshold: 1e-8,
+            arithmeticError: 0,
+            diagnosis: null,
+            us: was,
+            spread: 0.01,
+          },
     candidate:
       now === null
         ? null
-        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: now, spread: 0.01 },
+        : {
+            status: 'pass',
+            nmse: 1e-6,
+            threshold: 1e-8,
+            arithmeticError: 0,
+            diagnosis: null,
+            us: now,
+            spread: 0.01,
+          },
     speedRatio: was && now ? now / was : null,
     noise: 0.05,
     nmseRatio: 1,
@@ -458,6 +474,7 @@ describe('records of every kind', () => {
     const side = (d: { class: string; sentence: string } | null) => ({
       status: d ? 'fail' : 'pass',
       nmse: 1e-3,
+      threshold: 1e-8,
       arithmeticError: 1e-5,
       diagnosis: d,
       us: null,
