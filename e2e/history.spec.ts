@@ -89,6 +89,19 @@ test('two runs of the sample show in History, open read-only, compare and export
   await expect(page.getByTestId('record-charts')).toBeVisible();
   await expect(page.getByTestId('record-charts').locator('svg').first()).toBeVisible();
   await shot(page, 'history-record', { docs: false });
+  // the saved run exports its report, as the live run's Export does
+  await page.getByTestId('record-export-format').selectOption('md');
+  const saved = page.waitForEvent('download', { timeout: 30_000 });
+  await page.getByTestId('record-export').click();
+  const md = await saved;
+  expect(md.suggestedFilename()).toMatch(/^quantscope-tiny-cpu-.*\.md$/);
+  const mdFile = testInfo.outputPath(md.suggestedFilename());
+  await md.saveAs(mdFile);
+  const mdText = readFileSync(mdFile, 'utf8');
+  expect(mdText).toMatch(/^# QuantScope correctness report — PASS\n/);
+  expect(mdText).toContain(`- Run ${older},`);
+  expect(mdText.split('\n').filter((l) => l.startsWith('| blk.'))).toHaveLength(n);
+  await expect(page.getByTestId('record-export-note')).toHaveText(`${md.suggestedFilename()} downloaded`);
   await page.getByTestId('history-back').click();
 
   // compare the two: the older is the baseline

@@ -514,6 +514,13 @@ export interface ReportRequest {
   format: 'html' | 'json' | 'md';
 }
 
+/** A saved run's report: a verify or check record's correctness report, a bench record's bench report. */
+export interface RecordReportRequest {
+  /** the record's id */
+  id: string;
+  format: 'html' | 'json' | 'md';
+}
+
 export interface ReportResult {
   fileName: string;
   content: string;
@@ -666,6 +673,8 @@ export interface RunRecordData {
   id: string;
   kind: RecordKindName;
   createdAt: string;
+  /** when the run started (verify records) */
+  startedAt?: string;
   app: { version: string; commit: string };
   host: { os: string; hostname: string; node: string };
   device: {
@@ -679,7 +688,16 @@ export interface RunRecordData {
     driverVersion?: string | null;
     runtimeVersion?: string | null;
   } | null;
-  model: { fileName: string; path?: string; fileSize: number; tensorsHash: string | null } | null;
+  model: {
+    fileName: string;
+    path?: string;
+    fileSize: number;
+    tensorsHash: string | null;
+    architecture?: string | null;
+    name?: string | null;
+    /** a split model's number of files */
+    files?: number;
+  } | null;
   request: {
     tensors?: string[];
     batchSizes?: number[];

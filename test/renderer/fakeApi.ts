@@ -5,6 +5,7 @@
  */
 import { compareRecords } from '../../src-main/engine/records/compare';
 import { COMPARISON_HEADLINE } from '../../src-shared/comparison';
+import { recordReport } from '../../src-main/engine/report/record-report';
 import { recordCounts, type RunRecord } from '../../src-main/engine/records/schema';
 import type {
   AppInfo,
@@ -532,6 +533,10 @@ export class FakeApi implements QuantScopeApi {
     const r = this.opts.records?.find((x) => x.id === id);
     if (!r) throw new Error(`no record '${id}' in the records folder`);
     return r;
+  }
+  /** a saved run's report, made by the engine's own code from the record */
+  async exportRecordReport(req: { id: string; format: 'html' | 'json' | 'md' }) {
+    return recordReport((await this.openRecord(req.id)) as RunRecord, req.format);
   }
   async compareRecords(req: CompareRequest): Promise<Comparison> {
     const [b, c] = await Promise.all([this.openRecord(req.baseline), this.openRecord(req.candidate)]);

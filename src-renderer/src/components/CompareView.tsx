@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApp } from '../context';
 import { errorText } from '../store';
+import { download } from '../lib/download';
 import { fmtSci, fmtUs } from '../lib/format';
 import {
   REGRESSION_VERDICTS,
@@ -16,19 +17,6 @@ import { COMPARISON_HEADLINE, thresholdsChanged } from '../../../src-shared/comp
 
 /** Rows drawn at once; the export holds them all. */
 const MAX_ROWS = 2000;
-
-/** Saves text the engine made: the desktop shell already offered a save dialog; a browser downloads it. */
-function download(fileName: string, content: string) {
-  const type = fileName.endsWith('.html') ? 'text/html' : 'application/json';
-  const url = URL.createObjectURL(new Blob([content], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /** A threshold as it was given (1.75e-14, not 2e-14): the comparison printed must be true. */
 function fmtBar(t: number | null | undefined): string {
