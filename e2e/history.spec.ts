@@ -89,6 +89,19 @@ test('two runs of the sample show in History, open read-only, compare and export
   await expect(page.getByTestId('record-charts')).toBeVisible();
   await expect(page.getByTestId('record-charts').locator('svg').first()).toBeVisible();
   await shot(page, 'history-record', { docs: false });
+  // the saved run exports its report, as the live run's Export does
+  await page.getByTestId('record-export-format').selectOption('md');
+  const saved = page.waitForEvent('download', { timeout: 30_000 });
+  await page.getByTestId('record-export').click();
+  const md = await saved;
+  expect(md.suggestedFilename()).toMatch(/^quantscope-tiny-cpu-.*\.md$/);
+  const mdFile = testInfo.outputPath(md.suggestedFilename());
+  await md.saveAs(mdFile);
+  const mdText = readFileSync(mdFile, 'utf8');
+  expect(mdText).toMatch(/^# QuantScope correctness report — PASS\n/);
+  expect(mdText).toContain(`- Run ${older},`);
+  expect(mdText.split('\n').filter((l) => l.startsWith('| blk.'))).toHaveLength(n);
+  await expect(page.getByTestId('record-export-note')).toHaveText(`${md.suggestedFilename()} downloaded`);
   await page.getByTestId('history-back').click();
 
   // compare the two: the older is the baseline
@@ -106,6 +119,24 @@ test('two runs of the sample show in History, open read-only, compare and export
   const verdicts = await crow.evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')));
   for (const v of verdicts) expect(['same', 'slower', 'faster']).toContain(v);
   await expect(page.getByTestId('compare-chart').locator('svg').first()).toBeVisible();
+  // in a window too short for the table and the chart together, the view scrolls as a whole: the
+  // table keeps its full height (or its 50vh cap, with its own scroll), it is not squashed by the chart
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 1440, height: 560 });
+  const tableFits = () =>
+    page.getByTestId('compare-table').evaluate((t) => {
+      const wrap = t.parentElement!.getBoundingClientRect().height;
+      const full = t.getBoundingClientRect().height;
+      return { wrap: Math.round(wrap), full: Math.round(Math.min(full, window.innerHeight / 2)) };
+    });
+  await expect
+    .poll(async () => {
+      const f = await tableFits();
+      return f.full > 0 && f.wrap >= f.full - 1;
+    })
+    .toBe(true);
+  expect((await tableFits()).wrap).toBeGreaterThan(60);
+  if (size) await page.setViewportSize(size);
   await shot(page, 'history-compare', { docs: false });
 
   // export: the browser downloads both files
@@ -146,6 +177,40 @@ test('the HTML comparison report opens offline from disk with no console error',
   expect(problems).toEqual([]);
   expect(requests).toEqual([url]);
   await context.close();
+});
+
+test('runs that are not of the same work compare with no verdict, each difference named', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page, testInfo);
+  await openSample(page);
+  await page.getByTestId('filter-name').fill('attn_q');
+  await page.getByTestId('select-all-filtered').click();
+  await setBatchSizes(page, [1]);
+  await runSample(page);
+  // the same tensors of the same file, judged by another threshold
+  await page.getByTestId('tab-model').click();
+  await page.getByTestId('threshold').fill('1.75e-14');
+  await runSample(page);
+
+  await page.getByTestId('tab-history').click();
+  const rows = page.getByTestId('history-row');
+  await expect(rows.nth(1)).toBeVisible();
+  await rows.nth(0).getByTestId('history-select').check();
+  await rows.nth(1).getByTestId('history-select').check();
+  await page.getByTestId('history-compare').click();
+  await expect(page.getByTestId('compare-verdict')).toHaveText('not the same work: no verdict');
+  await expect(page.getByTestId('compare-verdict')).toHaveAttribute('data-verdict', 'not-same-work');
+  // the one difference, named: not "the weights differ"
+  await expect(page.getByTestId('compare-difference')).toHaveText([
+    'the thresholds differ (per path vs 1.75e-14)',
+  ]);
+  // the notice and the table show (not squashed), with each side's threshold as given
+  expect((await page.getByTestId('compare-different').boundingBox())!.height).toBeGreaterThan(30);
+  await expect(page.getByTestId('compare-row').first()).toBeVisible();
+  await expect(page.getByTestId('compare-bar-now').first()).toHaveText('1.75e-14');
+  await shot(page, 'history-compare-different-work', { docs: false });
 });
 
 /** Runs the built CLI with the server's records folder; returns the id of the record it saved. */

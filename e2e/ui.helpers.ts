@@ -34,7 +34,9 @@
  *   history-compare, history-error, history-off, history-skipped, history-table, history-empty,
  *   history-row (data-record-id), history-select, history-open, history-counts, history-back,
  *   record-view, record-tab-results|charts, record-results|charts, record-error,
- *   compare-view, compare-verdict, compare-different, compare-table, compare-row (data-verdict),
+ *   record-export-format, record-export, record-export-note, record-export-error,
+ *   compare-view, compare-verdict (data-verdict), compare-different, compare-difference, compare-table,
+ *   compare-row (data-verdict), compare-bar-was, compare-bar-now,
  *   compare-chart, compare-export-html|json, compare-note, compare-error.
  */
 import { expect, type Page, type TestInfo } from '@playwright/test';

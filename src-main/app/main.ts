@@ -220,6 +220,9 @@ function registerIpc(eng: EngineClient, allowed: AllowedPaths): void {
     async exportReport(args, forward) {
       return saveWithDialog(await forward(args), args[0].format, 'report');
     },
+    async exportRecordReport(args, forward) {
+      return saveWithDialog(await forward(args), args[0].format, 'report');
+    },
     async exportComparison(args, forward) {
       return saveWithDialog(await forward(args), args[0].format, 'comparison');
     },

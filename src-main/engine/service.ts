@@ -24,6 +24,7 @@ import type {
   ModelSummary,
   PathCompletion,
   RecordListing,
+  RecordReportRequest,
   ReportRequest,
   ReportResult,
   RunEvent,
@@ -76,7 +77,13 @@ import {
 } from './records/build';
 import type { RecordStore } from './records/store';
 import type { RecordResult, RunRecord as SavedRecord } from './records/schema';
-import { compareRecordsIn, exportComparisonIn, listRecordsIn, openRecordIn } from './records/access';
+import {
+  compareRecordsIn,
+  exportComparisonIn,
+  exportRecordReportIn,
+  listRecordsIn,
+  openRecordIn,
+} from './records/access';
 
 export interface EngineOptions {
   mode: AppInfo['mode'];
@@ -750,6 +757,10 @@ export class EngineService {
     return openRecordIn(this.opts.records, id);
   }
 
+  async exportRecordReport(req: RecordReportRequest): Promise<ReportResult> {
+    return exportRecordReportIn(this.opts.records, req);
+  }
+
   async compareRecords(req: CompareRequest): Promise<Comparison> {
     return compareRecordsIn(this.opts.records, req);
   }
@@ -871,6 +882,10 @@ export class EngineService {
           path: r.model.path,
           fileSize: r.model.fileSize,
           tensorsHash: names.length > 0 ? await tensorsHash(file, names) : null,
+          // what the run's report says of the model, so a report made from the record says it too
+          architecture: r.model.architecture,
+          name: r.model.name,
+          ...(r.model.files ? { files: r.model.files.length } : {}),
         },
         request: {
           ...(tensors.length <= RECORD_RESULTS ? { tensors } : { tensorCount: tensors.length }),
@@ -889,7 +904,7 @@ export class EngineService {
         error: r.error,
         results: kept.rows(),
         ...(r.devices ? { devices: r.devices } : {}),
-        ...(omitted ? { extra: { omittedResults: omitted } } : {}),
+        extra: { startedAt: r.startedAt, ...(omitted ? { omittedResults: omitted } : {}) },
       });
       r.recordFile = store.save(rec);
     } catch (e) {

@@ -25,6 +25,7 @@ import type {
   ModelSummary,
   PathCompletion,
   RecordListing,
+  RecordReportRequest,
   ReportRequest,
   ReportResult,
   RunEvent,
@@ -62,6 +63,11 @@ export interface ApiMethods {
   /** the saved runs, newest first (an empty listing that says so when runs are not recorded) */
   listRecords: { args: []; result: RecordListing };
   openRecord: { args: [id: string]; result: RunRecordData };
+  /**
+   * a saved run's report as a file, made from its record as `quantscope records <id> --report`
+   * makes it: a verify or check record's correctness report, a bench record's bench report
+   */
+  exportRecordReport: { args: [req: RecordReportRequest]; result: ReportResult };
   compareRecords: { args: [req: CompareRequest]; result: Comparison };
   /** a comparison as a file: a self-contained HTML report or JSON */
   exportComparison: { args: [req: ComparisonExportRequest]; result: ReportResult };
@@ -108,6 +114,7 @@ export const API_METHODS: { readonly [M in ApiMethod]: MethodSpec<M> } = {
   exportReport: { name: 'exportReport', shellOnly: false, voidResult: false },
   listRecords: { name: 'listRecords', shellOnly: false, voidResult: false },
   openRecord: { name: 'openRecord', shellOnly: false, voidResult: false },
+  exportRecordReport: { name: 'exportRecordReport', shellOnly: false, voidResult: false },
   compareRecords: { name: 'compareRecords', shellOnly: false, voidResult: false },
   exportComparison: { name: 'exportComparison', shellOnly: false, voidResult: false },
   pickFile: { name: 'pickFile', shellOnly: true, voidResult: false },

@@ -123,6 +123,10 @@ export const recordIdSchema = z
   .string()
   .regex(RECORD_ID_PATTERN, 'a record id is 1-128 letters, digits, ".", "_" or "-"');
 
+export const recordReportRequestSchema = z
+  .object({ id: recordIdSchema, format: z.enum(['html', 'json', 'md']) })
+  .strict();
+
 export const compareRequestSchema = z
   .object({
     baseline: recordIdSchema,
@@ -169,6 +173,7 @@ export const apiArgSchemas = {
   exportReport: z.tuple([reportRequestSchema]),
   listRecords: z.tuple([]),
   openRecord: z.tuple([recordIdSchema]),
+  exportRecordReport: z.tuple([recordReportRequestSchema]),
   compareRecords: z.tuple([compareRequestSchema]),
   exportComparison: z.tuple([comparisonExportRequestSchema]),
   pickFile: z.tuple([pickFileKindSchema]),

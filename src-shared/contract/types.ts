@@ -514,6 +514,13 @@ export interface ReportRequest {
   format: 'html' | 'json' | 'md';
 }
 
+/** A saved run's report: a verify or check record's correctness report, a bench record's bench report. */
+export interface RecordReportRequest {
+  /** the record's id */
+  id: string;
+  format: 'html' | 'json' | 'md';
+}
+
 export interface ReportResult {
   fileName: string;
   content: string;
@@ -624,6 +631,10 @@ export interface RecordResultData {
   path: string | null;
   threshold?: number | null;
   error?: string;
+  /** a 'not-comparable' result: why some outputs were left out (blocks, weight rows, outputs) */
+  notComparable?: string;
+  /** blocks of the tensor whose scales are NaN or infinite */
+  nonFiniteBlocks?: number;
   metrics: ({ nmse: number } & Partial<Omit<Metrics, 'nmse'>>) | null;
   timing:
     | ({ protocol: string; medianUs: number; spread: number } & Partial<
@@ -662,6 +673,8 @@ export interface RunRecordData {
   id: string;
   kind: RecordKindName;
   createdAt: string;
+  /** when the run started (verify records) */
+  startedAt?: string;
   app: { version: string; commit: string };
   host: { os: string; hostname: string; node: string };
   device: {
@@ -675,7 +688,16 @@ export interface RunRecordData {
     driverVersion?: string | null;
     runtimeVersion?: string | null;
   } | null;
-  model: { fileName: string; path?: string; fileSize: number; tensorsHash: string | null } | null;
+  model: {
+    fileName: string;
+    path?: string;
+    fileSize: number;
+    tensorsHash: string | null;
+    architecture?: string | null;
+    name?: string | null;
+    /** a split model's number of files */
+    files?: number;
+  } | null;
   request: {
     tensors?: string[];
     batchSizes?: number[];
@@ -793,6 +815,8 @@ export interface CompareSide {
   status: string;
   /** kernel error: NMSE against the reference of the declared arithmetic */
   nmse: number | null;
+  /** the threshold the verdict was judged by (null: the record does not say) */
+  threshold: number | null;
   /** arithmetic error: NMSE of the declared arithmetic against exact arithmetic */
   arithmeticError: number | null;
   /** the diagnosis of a failing side (class and sentence); null when it passed or none was made */
@@ -836,11 +860,24 @@ export interface Comparison {
   /** worst first: regressions, then fixes and improvements, then the rest */
   rows: CompareRow[];
   counts: Record<RowVerdict, number>;
-  /** true when anything regressed: a new failure, a slowdown beyond tolerance and spread, a result that disappeared */
+  /** the headline: regressed or not; none ('not-same-work') when `differences` is not empty */
+  verdict: ComparisonVerdict;
+  /**
+   * true when any row regressed: a new failure, a slowdown beyond tolerance and spread, a result that
+   * disappeared (the verdict only where the two records are of the same work)
+   */
   regressed: boolean;
-  /** why the two records do not describe the same work, when they do not (different model or tensors) */
+  /**
+   * what makes the two records different work, one phrase each (weights, tensor selection, no tensor
+   * or case in common, threshold, seed, activations, arithmetic); empty for the same work
+   */
+  differences: string[];
+  /** `differences` in one line; null for the same work */
   different: string | null;
 }
+
+/** A comparison's headline: no verdict for records that are not of the same work. */
+export type ComparisonVerdict = 'regressed' | 'no-regression' | 'not-same-work';
 
 export interface CompareRequest {
   /** record ids */

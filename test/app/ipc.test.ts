@@ -42,6 +42,7 @@ describe('IPC payload schemas', () => {
         'devices',
         'errorGrid',
         'exportComparison',
+        'exportRecordReport',
         'exportReport',
         'listModelFiles',
         'listRecords',

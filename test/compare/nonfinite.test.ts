@@ -16,6 +16,9 @@ import { scanModelScales } from '../../src-main/engine/scales';
 import { identityOutput } from '../diagnosis/emulate';
 import { cli } from '../cli/helpers';
 import { EngineService } from '../../src-main/engine/service';
+import { RecordStore } from '../../src-main/engine/records/store';
+import { recordResults } from '../../src-renderer/src/lib/history';
+import { countResults, statusLabel, verdictText } from '../../src-renderer/src/lib/results';
 
 const INF = 0x7c00;
 const NAN = 0x7e00;
@@ -199,5 +202,31 @@ describe('non-finite scales', () => {
     const f = await cli('check', model, 'bad.q4_k', '--input', 'identity', '--output', wrong);
     expect(f.code).toBe(1);
     expect(f.out).toMatch(/FAIL/);
+  });
+
+  it('a record keeps the reason, and History shows the saved run as the live one: not comparable', async () => {
+    const records = path.join(dir, 'records');
+    const r = await cli('verify', model, '--batch', '1,4', '--records', records);
+    expect(r.code, r.err + r.out).toBe(0);
+    const store = new RecordStore(records);
+    const [entry] = store.list().records;
+    // the record as read back (validated, typed): verdict, reason with its numbers, blocks
+    const rec = store.byId(entry.id);
+    const saved = rec.results.find((x) => x.tensor === 'bad.q4_k' && x.m === 4)!;
+    expect(saved.status).toBe('not-comparable');
+    expect(saved.nonFiniteBlocks).toBe(2);
+    expect(saved.notComparable).toBe(
+      'non-finite scales: 2 blocks in 2 of 16 weight rows; their 8 outputs are not compared',
+    );
+    expect(entry.counts).toMatchObject({ pass: 2, fail: 0, error: 0, notComparable: 4 });
+    // the History view's rows: the same verdicts, counts and verdict lines as the run's own results
+    const rows = recordResults(rec);
+    expect(countResults(rows)).toMatchObject({ pass: 2, fail: 0, error: 0, 'not-comparable': 4 });
+    const row = rows.find((x) => x.tensor === 'bad.q4_k' && x.m === 4)!;
+    expect(statusLabel(row.status)).toBe('NOT COMPARABLE');
+    expect(row.error).toBeUndefined();
+    expect(verdictText(row)).toMatch(
+      /^non-finite scales: 2 blocks in 2 of 16 weight rows; their 8 outputs are not compared; the other outputs: NMSE/,
+    );
   });
 });

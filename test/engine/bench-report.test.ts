@@ -226,19 +226,21 @@ describe('bench --report and records <id> --report', () => {
     expect(r.out).toBe('');
     const store = path.join(dir, 'other');
     const v = buildRecord({
-      kind: 'verify',
+      kind: 'selftest',
       device: null,
       model: null,
       request: {},
       status: 'done',
       results: [],
+      selftest: { rows: [] },
     });
     fs.mkdirSync(store);
     fs.writeFileSync(path.join(store, `${v.id}.json`), JSON.stringify(v));
     const k = await cli('records', v.id, '--records', store, '--report', path.join(dir, 'v.html'));
     expect(k.code).toBe(2);
-    expect(k.err).toContain(`--report: ${v.id} is a verify record; --report here makes bench reports`);
+    expect(k.err).toContain(`--report: record ${v.id} is a selftest record: it has no report`);
+    expect(fs.existsSync(path.join(dir, 'v.html'))).toBe(false);
     const noId = await cli('records', '--records', store, '--report', path.join(dir, 'v.html'));
-    expect(noId.err).toBe('quantscope: error: --report needs the id of a bench record\n');
+    expect(noId.err).toBe('quantscope: error: --report needs the id of a record\n');
   });
 });

@@ -68,10 +68,12 @@ describe('records through the engine', () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-history-'));
     store = new RecordStore(dir);
+    // the same work (the same tensors ran, on the same weights): one row is only in the candidate
     old = record('2026-11-01T10:00:00Z', [
       result('blk.0.attn_q.weight', 1, 'pass', 10),
       result('blk.0.attn_q.weight', 8, 'pass', 20),
       result('blk.0.ffn_up.weight', 1, 'pass', 30),
+      result('<script>alert(1)</script>', 8, 'pass', 5),
     ]);
     now = record(
       '2026-12-01T10:00:00Z',
@@ -110,7 +112,7 @@ describe('records through the engine', () => {
   it('opens a record by id, validated', async () => {
     const r = await svc.openRecord(old.id);
     expect(r.id).toBe(old.id);
-    expect(r.results).toHaveLength(3);
+    expect(r.results).toHaveLength(4);
     expect(r.device?.driverVersion).toBe('580.1');
   });
 
@@ -137,17 +139,19 @@ describe('records through the engine', () => {
   it('compares two records: new failure, slower and faster, regressions first', async () => {
     const c = await svc.compareRecords({ baseline: old.id, candidate: now.id });
     expect(c.regressed).toBe(true);
+    expect(c.verdict).toBe('regressed');
     expect(c.different).toBeNull();
     expect(c.rows.map((r) => [r.tensor, r.m, r.verdict])).toEqual([
       ['blk.0.attn_q.weight', 1, 'new-failure'],
+      ['<script>alert(1)</script>', 8, 'missing'],
       ['blk.0.attn_q.weight', 8, 'slower'],
       ['blk.0.ffn_up.weight', 1, 'faster'],
       ['<script>alert(1)</script>', 1, 'new'],
     ]);
-    expect(c.rows[1]).toMatchObject({ speedRatio: 1.5, noise: 0.05 });
+    expect(c.rows[2]).toMatchObject({ speedRatio: 1.5, noise: 0.05 });
     // a wide tolerance turns the slowdown into noise
     const loose = await svc.compareRecords({ baseline: old.id, candidate: now.id, speedTolerance: 0.6 });
-    expect(loose.rows.find((r) => r.m === 8)?.verdict).toBe('same');
+    expect(loose.rows.find((r) => r.tensor === 'blk.0.attn_q.weight' && r.m === 8)?.verdict).toBe('same');
     await expect(svc.compareRecords({ baseline: old.id, candidate: old.id })).rejects.toThrow(
       'pick two different records',
     );
@@ -173,7 +177,7 @@ describe('records through the engine', () => {
     const j = JSON.parse(rep.content);
     expect(j).toMatchObject({ schema: 'quantscope-comparison/1', verdict: 'REGRESSED', regressed: true });
     expect(j.baseline.device).toMatchObject({ name: 'cuda:0 NVIDIA H200', driverVersion: '580.1' });
-    expect(j.rows).toHaveLength(4);
+    expect(j.rows).toHaveLength(5);
   });
 
   it('says "no regression" when nothing got worse', async () => {
@@ -181,6 +185,38 @@ describe('records through the engine', () => {
     store.save(again);
     const ok = await svc.exportComparison({ baseline: old.id, candidate: again.id, format: 'html' });
     expect(ok.content).toMatch(/<h1[^>]*>no regression<\/h1>/);
+  });
+
+  it('exports records that are not of the same work with no verdict, each difference named, both thresholds', async () => {
+    const strict = buildRecord({
+      ...old,
+      createdAt: new Date('2026-12-03T10:00:00Z'),
+      request: { ...old.request, threshold: 1.75e-14 },
+      results: old.results.map((r) => ({ ...r, threshold: 1.75e-14 })),
+    });
+    const loose = buildRecord({
+      ...old,
+      createdAt: new Date('2026-12-03T09:00:00Z'),
+      request: { ...old.request, threshold: 1.5e-14 },
+      results: old.results.map((r) => ({ ...r, threshold: 1.5e-14 })),
+    });
+    store.save(strict);
+    store.save(loose);
+    const html = (await svc.exportComparison({ baseline: loose.id, candidate: strict.id, format: 'html' }))
+      .content;
+    expect(html).toMatch(/<h1[^>]*data-verdict="not-same-work"[^>]*>not the same work: no verdict<\/h1>/);
+    expect(html).toContain('<li>the thresholds differ (1.5e-14 vs 1.75e-14)</li>');
+    expect(html).toContain('<th class="num">Threshold was</th><th class="num">Threshold now</th>');
+    expect(html).toContain('<td class="num">1.50e-14</td><td class="num">1.75e-14</td>');
+    expect(html).not.toMatch(/REGRESSED|no regression<\/h1>/);
+    const j = JSON.parse(
+      (await svc.exportComparison({ baseline: loose.id, candidate: strict.id, format: 'json' })).content,
+    );
+    expect(j).toMatchObject({
+      verdict: 'not the same work: no verdict',
+      differences: ['the thresholds differ (1.5e-14 vs 1.75e-14)'],
+    });
+    expect(j.baseline.request).toMatchObject({ threshold: 1.5e-14 });
   });
 });
 

@@ -12,6 +12,8 @@ import {
   type RunRecord,
 } from '../../src-main/engine/records/schema';
 import { RecordStore, newRecordId } from '../../src-main/engine/records/store';
+import { thresholdsChanged } from '../../src-shared/comparison';
+import { cli } from '../cli/helpers';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'qs-records-'));
 
@@ -38,7 +40,13 @@ function result(
 
 function record(
   results: RecordResult[],
-  opts: { hash?: string; model?: string; at?: string } = {},
+  opts: {
+    hash?: string;
+    model?: string;
+    at?: string;
+    fileSize?: number;
+    request?: Partial<RunRecord['request']>;
+  } = {},
 ): RunRecord {
   return buildRecord({
     kind: 'verify',
@@ -50,8 +58,12 @@ function record(
       arch: 'sm_90',
       details: { driverVersion: '13.0' },
     },
-    model: { fileName: opts.model ?? 'm.gguf', fileSize: 1000, tensorsHash: opts.hash ?? 'ab'.repeat(32) },
-    request: { batchSizes: [1, 8], seed: 1, timing: 'hot', path: 'auto' },
+    model: {
+      fileName: opts.model ?? 'm.gguf',
+      fileSize: opts.fileSize ?? 1000,
+      tensorsHash: opts.hash ?? 'ab'.repeat(32),
+    },
+    request: { batchSizes: [1, 8], seed: 1, timing: 'hot', path: 'auto', ...opts.request },
     status: 'done',
     results,
   });
@@ -264,11 +276,107 @@ describe('compare', () => {
     expect(c.regressed).toBe(true);
   });
 
-  it('records of different weights are named as different work', () => {
+  it('records of different weights are named as different work, and get no verdict', () => {
+    const other = record(base.results, { hash: 'cd'.repeat(32) });
+    const c = compareRecords(base, other);
+    expect(c.differences).toEqual([
+      `the weights differ (m.gguf vs m.gguf: tensor hashes ${'ab'.repeat(6)} vs ${'cd'.repeat(6)})`,
+    ]);
+    expect(c.different).toBe(c.differences[0]);
+    expect(c.verdict).toBe('not-same-work');
+    const same = compareRecords(base, base);
+    expect(same.different).toBeNull();
+    expect(same.differences).toEqual([]);
+    expect(same.verdict).toBe('no-regression');
+  });
+
+  it('another tensor selection of the same file is named as such, not as other weights', () => {
+    // 19 tensors at the default threshold, then 2 of them at a threshold of 1.75e-14: the hashes differ
+    // only because each covers the tensors that ran
+    const names = Array.from({ length: 19 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    const wide = record(
+      names.map((t) => ({ ...result(t, 1, 'pass', 100, 0.01, 1.83e-14), threshold: 1e-8 })),
+      { hash: 'aa'.repeat(32), request: { threshold: null } },
+    );
+    const narrow = record(
+      names.slice(0, 2).map((t) => ({ ...result(t, 1, 'fail', 100, 0.01, 1.83e-14), threshold: 1.75e-14 })),
+      { hash: 'bb'.repeat(32), request: { threshold: 1.75e-14 } },
+    );
+    const c = compareRecords(wide, narrow);
+    expect(c.differences).toEqual([
+      'a different tensor selection (19 vs 2 tensors, 2 in common)',
+      'the thresholds differ (per path vs 1.75e-14)',
+    ]);
+    expect(c.different).not.toMatch(/weights/);
+    // no verdict, though the rows alone would regress (2 new failures, 17 missing)
+    expect(c.verdict).toBe('not-same-work');
+    expect(c.regressed).toBe(true);
+    expect(c.counts).toMatchObject({ 'new-failure': 2, missing: 17 });
+    // each side's threshold: the new failures' NMSE did not change, their bar did
+    const nf = c.rows.find((r) => r.verdict === 'new-failure')!;
+    expect(nf.baseline).toMatchObject({ nmse: 1.83e-14, threshold: 1e-8 });
+    expect(nf.candidate).toMatchObject({ nmse: 1.83e-14, threshold: 1.75e-14 });
+    expect(thresholdsChanged(c.rows)).toBe(true);
+    expect(thresholdsChanged(compareRecords(wide, wide).rows)).toBe(false);
+    // another file beside another selection is named too; no tensor in common says none
+    const elsewhere = record([result('x', 1, 'pass', 100)], { hash: 'cc'.repeat(32), model: 'n.gguf' });
+    expect(compareRecords(wide, elsewhere).differences).toEqual([
+      'a different tensor selection (19 vs 1 tensors, none in common)',
+      'different model files (m.gguf vs n.gguf)',
+    ]);
+  });
+
+  it('threshold, seed, activations and arithmetic differences are each named', () => {
+    const run = (request: Partial<RunRecord['request']>) => record(base.results, { request });
+    const a = run({ threshold: 1.5e-14, seed: 42, activations: 'gaussian' });
     expect(
-      compareRecords(base, record([result('a', 1, 'pass', 100)], { hash: 'cd'.repeat(32) })).different,
-    ).toMatch(/the weights differ/);
-    expect(compareRecords(base, base).different).toBeNull();
+      compareRecords(a, run({ threshold: 1.75e-14, seed: 42, activations: 'gaussian' })).differences,
+    ).toEqual(['the thresholds differ (1.5e-14 vs 1.75e-14)']);
+    expect(
+      compareRecords(a, run({ threshold: 1.5e-14, seed: 1, activations: 'outliers', arithmetic: 'q8_1' }))
+        .differences,
+    ).toEqual([
+      'the seeds differ (42 vs 1)',
+      'the activations differ (gaussian vs outliers)',
+      'the arithmetic differs (per path vs q8_1)',
+    ]);
+    // the same work: the device, path and timing protocol may differ
+    const same = compareRecords(
+      a,
+      run({ threshold: 1.5e-14, seed: 42, activations: 'gaussian', path: 'mma' }),
+    );
+    expect(same.differences).toEqual([]);
+    // a field only one record states is not a difference (older records lack some)
+    expect(compareRecords(record(base.results, { request: { seed: undefined } }), a).differences).toEqual([]);
+  });
+
+  it('the CLI refuses work that is not the same, naming each difference; --allow-different shows no verdict', async () => {
+    const dir = tmp();
+    const s = new RecordStore(dir);
+    const names = ['t0', 't1', 't2'];
+    const wide = record(
+      names.map((t) => ({ ...result(t, 1, 'pass', 100, 0.01, 1.83e-14), threshold: 1e-8 })),
+      { hash: 'aa'.repeat(32), request: { threshold: null }, at: '2026-12-01T10:00:00Z' },
+    );
+    const narrow = record(
+      names.slice(0, 1).map((t) => ({ ...result(t, 1, 'fail', 100, 0.01, 1.83e-14), threshold: 1.75e-14 })),
+      { hash: 'bb'.repeat(32), request: { threshold: 1.75e-14 }, at: '2026-12-01T11:00:00Z' },
+    );
+    s.save(wide);
+    s.save(narrow);
+    const refused = await cli('compare', wide.id, narrow.id, '--records', dir);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(
+      'the records are not of the same work: a different tensor selection (3 vs 1 tensors, 1 in common); the thresholds differ (per path vs 1.75e-14)',
+    );
+    expect(refused.err).not.toMatch(/weights differ/);
+    const shown = await cli('compare', wide.id, narrow.id, '--records', dir, '--allow-different');
+    expect(shown.out).toMatch(/^not the same work: the thresholds differ \(per path vs 1\.75e-14\)$/m);
+    expect(shown.out).toMatch(/bar was +bar now/);
+    expect(shown.out).toMatch(/1\.00e-8 +1\.75e-14/);
+    expect(shown.out).toMatch(/^not the same work: no verdict \(the rows alone: a regression\)$/m);
+    expect(shown.out).not.toMatch(/^REGRESSED$/m);
+    expect(shown.code).toBe(1);
   });
 
   it('tolerance parsing', () => {

@@ -4,6 +4,8 @@
  * synthetic error grids (max-reduced like the engine) and text reports.
  */
 import { compareRecords } from '../../src-main/engine/records/compare';
+import { COMPARISON_HEADLINE } from '../../src-shared/comparison';
+import { recordReport } from '../../src-main/engine/report/record-report';
 import { recordCounts, type RunRecord } from '../../src-main/engine/records/schema';
 import type {
   AppInfo,
@@ -532,6 +534,10 @@ export class FakeApi implements QuantScopeApi {
     if (!r) throw new Error(`no record '${id}' in the records folder`);
     return r;
   }
+  /** a saved run's report, made by the engine's own code from the record */
+  async exportRecordReport(req: { id: string; format: 'html' | 'json' | 'md' }) {
+    return recordReport((await this.openRecord(req.id)) as RunRecord, req.format);
+  }
   async compareRecords(req: CompareRequest): Promise<Comparison> {
     const [b, c] = await Promise.all([this.openRecord(req.baseline), this.openRecord(req.candidate)]);
     return compareRecords(b as RunRecord, c as RunRecord, req.speedTolerance);
@@ -540,8 +546,7 @@ export class FakeApi implements QuantScopeApi {
     const c = await this.compareRecords(req);
     return {
       fileName: `quantscope-compare-${req.baseline}-vs-${req.candidate}.${req.format}`,
-      content:
-        req.format === 'json' ? JSON.stringify(c) : `<h1>${c.regressed ? 'REGRESSED' : 'no regression'}</h1>`,
+      content: req.format === 'json' ? JSON.stringify(c) : `<h1>${COMPARISON_HEADLINE[c.verdict]}</h1>`,
     };
   }
 }

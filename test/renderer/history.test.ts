@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   EMPTY_HISTORY_FILTER,
+  NOT_COMPARABLE_UNSAID,
   NO_OUTPUTS,
   benchTable,
   choicesOf,
@@ -10,6 +11,8 @@ import {
   filterRecords,
   fmtChange,
   hasCaseTable,
+  localDateTime,
+  localDay,
   selftestTable,
   readOnlyApi,
   recordResults,
@@ -48,6 +51,18 @@ function entry(
   };
 }
 
+/** Runs `fn` with the process in time zone `tz` (Node reads TZ again when it changes). */
+function inZone(tz: string, fn: () => void): void {
+  const was = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    fn();
+  } finally {
+    if (was === undefined) delete process.env.TZ;
+    else process.env.TZ = was;
+  }
+}
+
 const RECORDS = [
   entry('a', '2026-11-30T23:00:00.000Z', { model: 'llama.gguf', device: 'cuda:0 NVIDIA H200' }),
   entry('b', '2026-12-02T08:00:00.000Z', { fail: 1 }),
@@ -82,11 +97,30 @@ describe('history filter and order', () => {
   });
 
   it('filters by an inclusive date range on the record day', () => {
-    const f = { ...EMPTY_HISTORY_FILTER, from: '2026-12-01', to: '2026-12-02' };
-    expect(filterRecords(RECORDS, f).map((r) => r.id)).toEqual(['b', 'c']);
-    expect(filterRecords(RECORDS, { ...EMPTY_HISTORY_FILTER, to: '2026-11-30' }).map((r) => r.id)).toEqual([
-      'a',
-    ]);
+    inZone('UTC', () => {
+      const f = { ...EMPTY_HISTORY_FILTER, from: '2026-12-01', to: '2026-12-02' };
+      expect(filterRecords(RECORDS, f).map((r) => r.id)).toEqual(['b', 'c']);
+      expect(filterRecords(RECORDS, { ...EMPTY_HISTORY_FILTER, to: '2026-11-30' }).map((r) => r.id)).toEqual([
+        'a',
+      ]);
+    });
+  });
+
+  it('filters on the local day, the one the date column shows', () => {
+    const late = [entry('x', '2026-12-05T01:27:00.000Z')];
+    const day = (d: string) => ({ ...EMPTY_HISTORY_FILTER, from: d, to: d });
+    // behind UTC: the evening before the UTC day
+    inZone('America/Los_Angeles', () => {
+      expect(localDateTime(late[0].createdAt)).toBe('2026-12-04 17:27:00');
+      expect(filterRecords(late, day('2026-12-04')).map((r) => r.id)).toEqual(['x']);
+      expect(filterRecords(late, day('2026-12-05'))).toEqual([]);
+    });
+    // ahead of UTC: 23:00 UTC on 30 November is the morning of 1 December
+    inZone('Asia/Tokyo', () => {
+      expect(localDay(RECORDS[0].createdAt)).toBe('2026-12-01');
+      expect(filterRecords(RECORDS, day('2026-12-01')).map((r) => r.id)).toEqual(['c', 'a']);
+      expect(filterRecords(RECORDS, { ...EMPTY_HISTORY_FILTER, to: '2026-11-30' })).toEqual([]);
+    });
   });
 
   it('offers each model and device once, sorted', () => {
@@ -163,7 +197,8 @@ const REC: RunRecordData = {
       m: 8,
       status: 'not-comparable',
       path: null,
-      error: 'no reference',
+      notComparable: 'non-finite scales: 3 blocks in 3 of 512 weight rows; their 24 outputs are not compared',
+      nonFiniteBlocks: 3,
       metrics: null,
       timing: null,
     },
@@ -178,15 +213,23 @@ describe('a record shown with the results views', () => {
     expect(rows[0]).toMatchObject({ status: 'pass', backend: 'cuda', weightBytes: 36864, elapsedMs: 40 });
     expect(rows[0].metrics?.maxAbsErr).toBe(0.01);
     expect(rows[0].timing?.medianUs).toBe(12);
+    // a not-comparable result stays one, with its reason; it is no error
     expect(rows[1]).toMatchObject({
-      status: 'error',
-      error: 'not comparable: no reference',
+      status: 'not-comparable',
+      notComparable: 'non-finite scales: 3 blocks in 3 of 512 weight rows; their 24 outputs are not compared',
+      nonFiniteBlocks: 3,
       backend: 'cuda',
       device: 'NVIDIA H200',
       metrics: null,
       timing: null,
       unfused: null,
     });
+    expect(rows[1].error).toBeUndefined();
+    // a record that did not keep the reason still says not comparable, and that the numbers are unknown
+    const bare = { ...REC.results[1] };
+    delete bare.notComparable;
+    const [unsaid] = recordResults({ ...REC, results: [bare] });
+    expect(unsaid).toMatchObject({ status: 'not-comparable', notComparable: NOT_COMPARABLE_UNSAID });
   });
 
   it('reads through the real API, refuses work and says outputs are not kept', async () => {
@@ -245,11 +288,27 @@ describe('the comparison chart and change column', () => {
     baseline:
       was === null
         ? null
-        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: was, spread: 0.01 },
+        : {
+            status: 'pass',
+            nmse: 1e-6,
+            threshold: 1e-8,
+            arithmeticError: 0,
+            diagnosis: null,
+            us: was,
+            spread: 0.01,
+          },
     candidate:
       now === null
         ? null
-        : { status: 'pass', nmse: 1e-6, arithmeticError: 0, diagnosis: null, us: now, spread: 0.01 },
+        : {
+            status: 'pass',
+            nmse: 1e-6,
+            threshold: 1e-8,
+            arithmeticError: 0,
+            diagnosis: null,
+            us: now,
+            spread: 0.01,
+          },
     speedRatio: was && now ? now / was : null,
     noise: 0.05,
     nmseRatio: 1,
@@ -415,6 +474,7 @@ describe('records of every kind', () => {
     const side = (d: { class: string; sentence: string } | null) => ({
       status: d ? 'fail' : 'pass',
       nmse: 1e-3,
+      threshold: 1e-8,
       arithmeticError: 1e-5,
       diagnosis: d,
       us: null,

@@ -40,6 +40,7 @@ function fakeEngine() {
     exportReport: rec('exportReport', { fileName: 'r.md', content: '# r' }),
     listRecords: rec('listRecords', { recording: true, records: [], skipped: [] }),
     openRecord: rec('openRecord', {} as never),
+    exportRecordReport: rec('exportRecordReport', { fileName: 'r.html', content: '<p>r</p>' }),
     compareRecords: rec('compareRecords', {} as never),
     exportComparison: rec('exportComparison', { fileName: 'c.html', content: '<p>c</p>' }),
     codeObjectInfo: rec('codeObjectInfo', { path: '/x/k.cubin', fileName: 'k.cubin', size: 1, sha256: 'ab' }),

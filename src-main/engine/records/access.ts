@@ -1,6 +1,6 @@
 /**
- * The records as the app sees them: listing, opening by id, comparing two and exporting the
- * comparison. EngineService answers its contract methods through these, over its own RecordStore;
+ * The records as the app sees them: listing, opening by id, exporting one's report, comparing two
+ * and exporting the comparison. EngineService answers its contract methods through these, over its own RecordStore;
  * records are named by id only (the schema's id pattern), so no path from a client reaches the
  * filesystem. Without a store (recording is off) the listing is empty and says why, and the rest
  * refuse with the same sentence.
@@ -10,10 +10,12 @@ import type {
   Comparison,
   ComparisonExportRequest,
   RecordListing,
+  RecordReportRequest,
   ReportResult,
   RunRecordData,
 } from '../../../src-shared/contract';
 import { comparisonFileName, renderComparison } from '../report/compare-report';
+import { recordReport } from '../report/record-report';
 import { compareRecords } from './compare';
 import type { RunRecord } from './schema';
 import type { RecordStore } from './store';
@@ -48,6 +50,14 @@ export function listRecordsIn(store: RecordStore | null | undefined): RecordList
 export function openRecordIn(store: RecordStore | null | undefined, id: string): RunRecordData {
   const rec: RunRecord = need(store).byId(id);
   return rec;
+}
+
+/** A saved run's report (../report/record-report.ts), by the record's id. */
+export function exportRecordReportIn(
+  store: RecordStore | null | undefined,
+  req: RecordReportRequest,
+): ReportResult {
+  return recordReport(need(store).byId(req.id), req.format);
 }
 
 function pair(store: RecordStore | null | undefined, req: CompareRequest): [RunRecord, RunRecord] {

@@ -49,7 +49,7 @@ export function buildRecord(args: {
   kind: RecordKind;
   createdAt?: Date;
   device: RecordDevice | null;
-  model: { fileName: string; path?: string; fileSize: number; tensorsHash: string | null } | null;
+  model: RunRecord['model'];
   request: RunRecord['request'];
   status: string;
   error?: string;

@@ -2,9 +2,18 @@
  * Comparison of two run records of the same kind, per tensor and batch size (or per bench or selftest
  * case): new failures, fixes, kernel and arithmetic errors, diagnoses, and speed changes. A speed change counts only when it is larger than both the tolerance and the runs'
  * own spread (the larger of the two timings' relative spreads): a change inside the noise is not a
- * regression. The CLI's `compare`, `verify --baseline` and the app's comparison view share this.
+ * regression. Two records that are not of the same work (other weights, another tensor selection,
+ * threshold, seed, activations or arithmetic) get no verdict: `workDifferences` names each difference.
+ * The CLI's `compare`, `verify --baseline`, the comparison report and the app's comparison view share
+ * this.
  */
-import type { CompareRow, CompareSide, Comparison, RowVerdict } from '../../../src-shared/contract';
+import type {
+  CompareRow,
+  CompareSide,
+  Comparison,
+  ComparisonVerdict,
+  RowVerdict,
+} from '../../../src-shared/contract';
 import type { RunRecord } from './schema';
 
 // The comparison's types are the contract's: the app shows a Comparison as this module makes it.
@@ -23,6 +32,8 @@ interface Item {
   m: number;
   status: string;
   nmse: number | null;
+  /** the bar the verdict was judged by, where the record says */
+  threshold: number | null;
   arithmeticError: number | null;
   diagnosis: { class: string; sentence: string } | null;
   timing: { protocol: string; medianUs: number; spread: number } | null;
@@ -46,6 +57,7 @@ function itemsOf(r: RunRecord): Item[] {
         m: b.m,
         status: b.check.status,
         nmse: finite(b.check.nmse),
+        threshold: null,
         arithmeticError: null,
         diagnosis: null,
         timing: { protocol: b.protocol, medianUs: b.medianUs, spread: b.spread },
@@ -59,6 +71,7 @@ function itemsOf(r: RunRecord): Item[] {
       m: c.m,
       status: c.status,
       nmse: finite(c.nmse),
+      threshold: finite(c.threshold),
       arithmeticError: finite(c.arithmeticError),
       diagnosis: diag(c.status, c.diagnosis),
       timing: null,
@@ -70,6 +83,7 @@ function itemsOf(r: RunRecord): Item[] {
     m: x.m,
     status: x.status,
     nmse: finite(x.metrics?.nmse),
+    threshold: finite(x.threshold),
     arithmeticError: finite(
       x.arithmeticError ?? (typeof x.arithmeticNmse === 'number' ? x.arithmeticNmse : null),
     ),
@@ -84,6 +98,7 @@ function side(r: Item): CompareSide {
   return {
     status: r.status,
     nmse: r.nmse,
+    threshold: r.threshold,
     arithmeticError: r.arithmeticError,
     diagnosis: r.diagnosis,
     us: r.timing?.medianUs ?? null,
@@ -112,23 +127,96 @@ export function mixedKinds(a: RunRecord, b: RunRecord): string | null {
   return `cannot compare a ${a.kind} record with a ${b.kind} record: compare two records of the same kind`;
 }
 
-/** Why two records are not runs of the same work, or null. */
-export function differentWork(a: RunRecord, b: RunRecord): string | null {
-  if (a.model && b.model) {
-    if (a.model.tensorsHash && b.model.tensorsHash && a.model.tensorsHash !== b.model.tensorsHash)
-      return `the weights differ (${a.model.fileName} vs ${b.model.fileName}: tensor hashes ${a.model.tensorsHash.slice(0, 12)} vs ${b.model.tensorsHash.slice(0, 12)})`;
-    if (!a.model.tensorsHash && a.model.fileName !== b.model.fileName)
-      return `different models (${a.model.fileName} vs ${b.model.fileName})`;
-  }
+/**
+ * The tensors a record's tensorsHash covers: those that ran, which are its results' tensors unless
+ * it left results out (then the tensors it asked for, where it lists them); null when it cannot say.
+ */
+function hashedTensors(r: RunRecord): Set<string> | null {
+  if (!r.omittedResults) return new Set(r.results.map((x) => x.tensor));
+  return r.request.tensors ? new Set(r.request.tensors) : null;
+}
+
+const short = (hash: string) => hash.slice(0, 12);
+/** A threshold as given (1.75e-14, not 2e-14); null: each path's own bar. */
+const bar = (t: number | null) => (t === null ? 'per path' : t.toExponential());
+
+/**
+ * What makes two records' runs different work, one phrase each (empty when they are the same work):
+ *  - the weights: tensorsHash covers only the tensors that ran, so it tells the weights apart only
+ *    when both records ran the same tensors; another selection is named as such (with the number of
+ *    tensors in common), and another file beside it;
+ *  - no tensor (or bench or selftest case) in common;
+ *  - the request: threshold (null: each path's own bar), seed, activations and declared arithmetic
+ *    (absent: each path's own), each compared where both records state it.
+ * The device, the kernel path and the timing protocol may differ: comparing those is what records
+ * are for.
+ */
+export function workDifferences(a: RunRecord, b: RunRecord): string[] {
+  const out: string[] = [];
   const cases = a.kind === 'bench' || a.kind === 'selftest';
-  const groups = (r: RunRecord) =>
-    new Set(cases ? itemsOf(r).map((x) => x.key) : r.results.map((x) => x.tensor));
-  const ta = groups(a);
-  const tb = groups(b);
-  const shared = [...ta].filter((t) => tb.has(t)).length;
-  if (shared === 0 && ta.size > 0 && tb.size > 0)
-    return cases ? 'the records share no case' : 'the records share no tensor';
-  return null;
+  if (a.model && b.model) {
+    const ta = hashedTensors(a);
+    const tb = hashedTensors(b);
+    const common = ta && tb ? [...ta].filter((t) => tb.has(t)).length : null;
+    const sameTensors = ta !== null && tb !== null && common === ta.size && common === tb.size;
+    if (ta && tb && !sameTensors)
+      out.push(
+        `a different tensor selection (${ta.size} vs ${tb.size} tensors, ${common || 'none'} in common)`,
+      );
+    const ha = a.model.tensorsHash;
+    const hb = b.model.tensorsHash;
+    const files = `${a.model.fileName} vs ${b.model.fileName}`;
+    if (ha && hb) {
+      if (ha !== hb) {
+        if (sameTensors)
+          out.push(`the weights differ (${files}: tensor hashes ${short(ha)} vs ${short(hb)})`);
+        else if (!ta || !tb)
+          out.push(
+            `the weights or the tensors that ran differ (${files}: tensor hashes ${short(ha)} vs ${short(hb)})`,
+          );
+        else if (a.model.fileName !== b.model.fileName || a.model.fileSize !== b.model.fileSize)
+          // the hashes cover other tensors: they cannot tell whether the common tensors' weights differ
+          out.push(`different model files (${files})`);
+      }
+    } else if (a.model.fileName !== b.model.fileName) out.push(`different models (${files})`);
+  }
+  if (cases || !out.some((d) => d.startsWith('a different tensor selection'))) {
+    const groups = (r: RunRecord) =>
+      new Set(cases ? itemsOf(r).map((x) => x.key) : r.results.map((x) => x.tensor));
+    const ga = groups(a);
+    const gb = groups(b);
+    if (ga.size > 0 && gb.size > 0 && ![...ga].some((t) => gb.has(t)))
+      out.push(cases ? 'the records share no case' : 'the records share no tensor');
+  }
+  const ra = a.request;
+  const rb = b.request;
+  if (ra.threshold !== undefined && rb.threshold !== undefined && ra.threshold !== rb.threshold)
+    out.push(`the thresholds differ (${bar(ra.threshold)} vs ${bar(rb.threshold)})`);
+  if (ra.seed !== undefined && rb.seed !== undefined && ra.seed !== rb.seed)
+    out.push(`the seeds differ (${ra.seed} vs ${rb.seed})`);
+  if (ra.activations !== undefined && rb.activations !== undefined && ra.activations !== rb.activations)
+    out.push(`the activations differ (${ra.activations} vs ${rb.activations})`);
+  // a verify record names the arithmetic only when the run forced one
+  const arithA = ra.arithmetic ?? 'per path';
+  const arithB = rb.arithmetic ?? 'per path';
+  if (arithA !== arithB) out.push(`the arithmetic differs (${arithA} vs ${arithB})`);
+  return out;
+}
+
+/** Why two records are not runs of the same work (every difference, in one line), or null. */
+export function differentWork(a: RunRecord, b: RunRecord): string | null {
+  const d = workDifferences(a, b);
+  return d.length ? d.join('; ') : null;
+}
+
+/**
+ * The comparison's verdict: regressed or not, and none for records that are not of the same work
+ * (the CLI refuses to compare those unless told to; the app and the report show their rows without a
+ * verdict).
+ */
+export function comparisonVerdict(c: Pick<Comparison, 'regressed' | 'differences'>): ComparisonVerdict {
+  if (c.differences.length > 0) return 'not-same-work';
+  return c.regressed ? 'regressed' : 'no-regression';
 }
 
 /**
@@ -188,6 +276,8 @@ export function compareRecords(baseline: RunRecord, candidate: RunRecord, tolera
     'same',
   ];
   rows.sort((a, b) => order.indexOf(a.verdict) - order.indexOf(b.verdict));
+  const regressed = rows.some((r) => REGRESSIONS.has(r.verdict));
+  const differences = workDifferences(baseline, candidate);
   return {
     kind: baseline.kind,
     baseline: label(baseline),
@@ -195,8 +285,10 @@ export function compareRecords(baseline: RunRecord, candidate: RunRecord, tolera
     tolerance,
     rows,
     counts,
-    regressed: rows.some((r) => REGRESSIONS.has(r.verdict)),
-    different: differentWork(baseline, candidate),
+    verdict: comparisonVerdict({ regressed, differences }),
+    regressed,
+    differences,
+    different: differences.length ? differences.join('; ') : null,
   };
 }
 
@@ -207,7 +299,15 @@ function omitsOnlyPasses(r: RunRecord): boolean {
 
 /** The row a record left out as a pass: its verdict, nothing measured. */
 function omittedPass(like: Item): Item {
-  return { ...like, status: 'pass', nmse: null, arithmeticError: null, diagnosis: null, timing: null };
+  return {
+    ...like,
+    status: 'pass',
+    nmse: null,
+    threshold: null,
+    arithmeticError: null,
+    diagnosis: null,
+    timing: null,
+  };
 }
 
 /** One pair of rows (c undefined: the candidate lacks it). */

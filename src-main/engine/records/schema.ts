@@ -77,6 +77,13 @@ export const recordResultSchema = z
     path: z.string().nullable(),
     threshold: nullableNum.optional(),
     error: z.string().optional(),
+    /**
+     * a 'not-comparable' result: why some outputs were left out, with the numbers (blocks with a
+     * non-finite scale, the weight rows they sit in, the outputs not compared), as the run said it
+     */
+    notComparable: z.string().optional(),
+    /** blocks of the tensor whose scales are NaN or infinite (absent: none, or not read) */
+    nonFiniteBlocks: num.optional(),
     metrics: metrics.nullable(),
     timing: timing.nullable(),
     /** the arithmetic the path declares, and the error it costs (see docs/arithmetic.md) */
@@ -225,6 +232,8 @@ export const runRecordSchema = z
     id: z.string().regex(RECORD_ID_PATTERN),
     kind: z.enum(recordKinds),
     createdAt: z.string(),
+    /** when the run started (verify records; absent in older ones): createdAt is when it ended */
+    startedAt: z.string().optional(),
     app: z.object({ version: z.string(), commit: z.string() }).passthrough(),
     host: z.object({ os: z.string(), hostname: z.string(), node: z.string() }).passthrough(),
     device: deviceSchema.nullable(),
@@ -235,6 +244,11 @@ export const runRecordSchema = z
         fileSize: num,
         /** sha256 over the bytes of the tensors that ran (names and data), so two runs can be told to be on the same weights */
         tensorsHash: z.string().nullable(),
+        /** the model's general.architecture and general.name (verify records; absent in older ones) */
+        architecture: z.string().nullable().optional(),
+        name: z.string().nullable().optional(),
+        /** a split model: its number of files (fileName is the first) */
+        files: num.optional(),
       })
       .passthrough()
       .nullable(),

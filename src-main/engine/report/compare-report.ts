@@ -1,11 +1,13 @@
 /**
  * The comparison report: one self-contained file comparing two run records. HTML (inline CSS and
- * SVG, no script, nothing fetched) or JSON. The verdict comes first ("REGRESSED" or "no regression"),
- * then what was compared (both records: device, driver, app version and commit, model, tensors hash),
- * then one row per tensor and batch size, regressions first. Every value taken from a record is
- * escaped: a record is a file anyone can edit.
+ * SVG, no script, nothing fetched) or JSON. The verdict comes first ("REGRESSED" or "no regression";
+ * none for records that are not of the same work, with each difference named), then what was
+ * compared (both records: device, driver, app version and commit, model, tensors hash, threshold,
+ * seed, activations, arithmetic), then one row per tensor and batch size, regressions first. Every
+ * value taken from a record is escaped: a record is a file anyone can edit.
  */
 import type { CompareRow, Comparison, RowVerdict } from '../../../src-shared/contract';
+import { COMPARISON_HEADLINE, thresholdsChanged } from '../../../src-shared/comparison';
 import type { RunRecord } from '../records/schema';
 import { fmtExp, fmtNum } from './report';
 
@@ -33,7 +35,7 @@ export const VERDICT_TEXT: Record<RowVerdict, string> = {
 const REGRESSION: ReadonlySet<RowVerdict> = new Set(['new-failure', 'missing', 'slower']);
 
 export function comparisonHeadline(c: Comparison): string {
-  return c.regressed ? 'REGRESSED' : 'no regression';
+  return COMPARISON_HEADLINE[c.verdict];
 }
 
 export function comparisonFileName(input: ComparisonReportInput, format: 'html' | 'json'): string {
@@ -63,7 +65,14 @@ function recordFacts(r: RunRecord) {
         }
       : null,
     model: r.model ? { fileName: r.model.fileName, tensorsHash: r.model.tensorsHash } : null,
-    request: { path: r.request.path ?? null, timing: r.request.timing ?? null, seed: r.request.seed ?? null },
+    request: {
+      path: r.request.path ?? null,
+      timing: r.request.timing ?? null,
+      seed: r.request.seed ?? null,
+      threshold: r.request.threshold ?? null,
+      activations: r.request.activations ?? null,
+      arithmetic: r.request.arithmetic ?? null,
+    },
   };
 }
 
@@ -75,6 +84,7 @@ export function comparisonJson(input: ComparisonReportInput) {
     kind: c.kind,
     verdict: comparisonHeadline(c),
     regressed: c.regressed,
+    differences: c.differences,
     different: c.different,
     tolerance: c.tolerance,
     counts: c.counts,
@@ -148,6 +158,15 @@ function factRows(b: RunRecord, c: RunRecord): string {
     line('Model', (r) => r.model?.fileName),
     line('Tensors hash', (r) => r.model?.tensorsHash, true),
     line('Path / timing', (r) => `${r.request.path ?? '—'} / ${r.request.timing ?? '—'}`),
+    line('Threshold', (r) =>
+      r.request.threshold === undefined
+        ? undefined
+        : r.request.threshold === null
+          ? 'per path'
+          : r.request.threshold.toExponential(),
+    ),
+    line('Seed / activations', (r) => `${r.request.seed ?? '—'} / ${r.request.activations ?? '—'}`),
+    line('Arithmetic', (r) => r.request.arithmetic ?? (r.kind === 'verify' ? 'per path' : undefined)),
   ].join('\n');
 }
 
@@ -197,6 +216,12 @@ function comparisonHtml(input: ComparisonReportInput): string {
   const c = input.comparison;
   const cases = c.kind === 'bench' || c.kind === 'selftest';
   const head = comparisonHeadline(c);
+  const cls = c.verdict === 'regressed' ? 'bad' : c.verdict === 'no-regression' ? 'ok' : 'none';
+  const bars = thresholdsChanged(c.rows);
+  const barCells = (r: CompareRow) =>
+    bars
+      ? `<td class="num">${h(fmtExp(r.baseline?.threshold))}</td><td class="num">${h(fmtExp(r.candidate?.threshold))}</td>`
+      : '';
   const counts = (Object.keys(VERDICT_TEXT) as RowVerdict[])
     .filter((v) => c.counts[v] > 0)
     .map((v) => `<span class="pill ${v}">${c.counts[v]} ${h(VERDICT_TEXT[v])}</span>`)
@@ -208,6 +233,7 @@ function comparisonHtml(input: ComparisonReportInput): string {
         `<td><span class="pill ${r.verdict}">${h(VERDICT_TEXT[r.verdict])}</span></td>` +
         `<td>${h(r.baseline?.status ?? '—')} → ${h(r.candidate?.status ?? '—')}</td>` +
         `<td class="num">${h(fmtExp(r.baseline?.nmse))}</td><td class="num">${h(fmtExp(r.candidate?.nmse))}</td>` +
+        barCells(r) +
         `<td class="num">${h(fmtExp(r.baseline?.arithmeticError))}</td><td class="num">${h(fmtExp(r.candidate?.arithmeticError))}</td>` +
         `<td class="num">${h(usCell(r.baseline?.us))}</td><td class="num">${h(usCell(r.candidate?.us))}</td>` +
         `<td class="num">${h(change(r))}</td><td class="num">${h(pct(r.noise))}</td>` +
@@ -222,7 +248,7 @@ function comparisonHtml(input: ComparisonReportInput): string {
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}
 h1{margin:0 0 4px;font-size:28px}h2{font-size:17px;margin:24px 0 8px}
-.verdict.bad{color:#b3261e}.verdict.ok{color:#1e7d32}
+.verdict.bad{color:#b3261e}.verdict.ok{color:#1e7d32}.verdict.none{color:#8a5a00}
 .note{background:#fff4e0;border:1px solid #e0b060;padding:8px 12px;border-radius:6px}
 table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #e3e6ec;text-align:left;vertical-align:top}
 th{background:#f4f6fa}.num{text-align:right;font-variant-numeric:tabular-nums}.mono{font-family:ui-monospace,monospace;font-size:12px}
@@ -232,16 +258,16 @@ td.diff{background:#fff8d6}tr.reg td{background:#fdecea}
 .chart text{font:11px system-ui,sans-serif;fill:#1d2330}.chart .b{fill:#8a94a8}.chart .c{fill:#2f6fde}
 .muted{color:#667}td.diag{max-width:420px;font-size:12px}
 </style></head><body>
-<h1 class="verdict ${c.regressed ? 'bad' : 'ok'}" data-verdict="${c.regressed ? 'regressed' : 'ok'}">${h(head)}</h1>
+<h1 class="verdict ${cls}" data-verdict="${c.verdict === 'no-regression' ? 'ok' : c.verdict}">${h(head)}</h1>
 <p>${counts || 'no results to compare'} <span class="muted">· speed changes count beyond ${h(pct(c.tolerance).slice(1))} and the runs' own spread</span></p>
-${c.different ? `<p class="note">These records do not describe the same work: ${h(c.different)}.</p>` : ''}
+${c.differences.length ? `<div class="note">These records do not describe the same work, so there is no verdict; the rows are shown for information:<ul>${c.differences.map((d) => `<li>${h(d)}</li>`).join('')}</ul></div>` : ''}
 <h2>What was compared</h2>
 <table class="facts"><thead><tr><th></th><th>Baseline</th><th>Candidate</th></tr></thead><tbody>
 ${factRows(input.baseline, input.candidate)}
 </tbody></table>
 <h2>${cases ? 'Per case' : 'Per tensor and batch size'}</h2>
 <p class="muted">Kernel error: NMSE against the reference of the declared arithmetic. Arithmetic error: NMSE of the declared arithmetic against exact arithmetic. A changed diagnosis is shown and never counted.</p>
-<table class="rows"><thead><tr><th>${cases ? 'Case' : 'Tensor'}</th><th>Type</th><th class="num">m</th><th>Verdict</th><th>Status</th><th class="num">Kernel NMSE was</th><th class="num">Kernel NMSE now</th><th class="num">Arith. NMSE was</th><th class="num">Arith. NMSE now</th><th class="num">µs was</th><th class="num">µs now</th><th class="num">Change</th><th class="num">Noise</th><th>Diagnosis</th></tr></thead><tbody>
+<table class="rows"><thead><tr><th>${cases ? 'Case' : 'Tensor'}</th><th>Type</th><th class="num">m</th><th>Verdict</th><th>Status</th><th class="num">Kernel NMSE was</th><th class="num">Kernel NMSE now</th>${bars ? '<th class="num">Threshold was</th><th class="num">Threshold now</th>' : ''}<th class="num">Arith. NMSE was</th><th class="num">Arith. NMSE now</th><th class="num">µs was</th><th class="num">µs now</th><th class="num">Change</th><th class="num">Noise</th><th>Diagnosis</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 ${speedSvg(c)}

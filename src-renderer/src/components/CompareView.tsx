@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApp } from '../context';
 import { errorText } from '../store';
+import { download } from '../lib/download';
 import { fmtSci, fmtUs } from '../lib/format';
 import {
   REGRESSION_VERDICTS,
@@ -12,21 +13,14 @@ import {
   speedBars,
 } from '../lib/history';
 import type { Comparison, RecordSummaryEntry, RowVerdict } from '../../../src-shared/contract';
+import { COMPARISON_HEADLINE, thresholdsChanged } from '../../../src-shared/comparison';
 
 /** Rows drawn at once; the export holds them all. */
 const MAX_ROWS = 2000;
 
-/** Saves text the engine made: the desktop shell already offered a save dialog; a browser downloads it. */
-function download(fileName: string, content: string) {
-  const type = fileName.endsWith('.html') ? 'text/html' : 'application/json';
-  const url = URL.createObjectURL(new Blob([content], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+/** A threshold as it was given (1.75e-14, not 2e-14): the comparison printed must be true. */
+function fmtBar(t: number | null | undefined): string {
+  return t == null || !Number.isFinite(t) ? '—' : t.toExponential();
 }
 
 function Side({ label, s }: { label: string; s: RecordSummaryEntry | undefined }) {
@@ -88,6 +82,8 @@ export function CompareView(props: {
 
   const find = (id: string) => props.records.find((r) => r.id === id);
   const bars = cmp ? speedBars(cmp.rows) : [];
+  // both rows' thresholds where they changed: they explain a new failure whose NMSE did not change
+  const thresholds = cmp ? thresholdsChanged(cmp.rows) : false;
   const shown = cmp ? cmp.rows.slice(0, MAX_ROWS) : [];
   const diagnosed = shown.flatMap((r) =>
     (
@@ -160,8 +156,12 @@ export function CompareView(props: {
       {!cmp && !error && <p className="muted">Comparing…</p>}
       {cmp && (
         <>
-          <h2 className={`compare-verdict ${cmp.regressed ? 'bad' : 'ok'}`} data-testid="compare-verdict">
-            {cmp.regressed ? 'REGRESSED' : 'no regression'}
+          <h2
+            className={`compare-verdict ${cmp.verdict === 'regressed' ? 'bad' : cmp.verdict === 'no-regression' ? 'ok' : 'none'}`}
+            data-testid="compare-verdict"
+            data-verdict={cmp.verdict}
+          >
+            {COMPARISON_HEADLINE[cmp.verdict]}
           </h2>
           <p className="compare-counts">
             {(Object.keys(VERDICT_LABEL) as RowVerdict[])
@@ -176,10 +176,19 @@ export function CompareView(props: {
               speed changes count beyond {(cmp.tolerance * 100).toFixed(0)}% and the runs&apos; own spread
             </span>
           </p>
-          {cmp.different && (
-            <p className="hint reason" data-testid="compare-different">
-              These runs are not of the same work: {cmp.different}.
-            </p>
+          {cmp.differences.length > 0 && (
+            <div className="hint compare-different" data-testid="compare-different">
+              These runs are not of the same work, so they get no verdict (the command line&apos;s{' '}
+              <code>compare</code> refuses them without <code>--allow-different</code>); the rows are shown
+              for information:
+              <ul>
+                {cmp.differences.map((d) => (
+                  <li key={d} data-testid="compare-difference">
+                    {d}
+                  </li>
+                ))}
+              </ul>
+            </div>
           )}
           <div className="compare-table-wrap">
             <table className="compare-table" data-testid="compare-table">
@@ -196,6 +205,16 @@ export function CompareView(props: {
                     NMSE was
                   </th>
                   <th className="num">NMSE now</th>
+                  {thresholds && (
+                    <>
+                      <th className="num" title="the threshold the baseline's verdict was judged by">
+                        Bar was
+                      </th>
+                      <th className="num" title="the threshold the candidate's verdict was judged by">
+                        Bar now
+                      </th>
+                    </>
+                  )}
                   <th
                     className="num"
                     title="arithmetic error: NMSE of the declared arithmetic against exact arithmetic"
@@ -233,6 +252,16 @@ export function CompareView(props: {
                     </td>
                     <td className="num">{fmtSci(r.baseline?.nmse)}</td>
                     <td className="num">{fmtSci(r.candidate?.nmse)}</td>
+                    {thresholds && (
+                      <>
+                        <td className="num" data-testid="compare-bar-was">
+                          {fmtBar(r.baseline?.threshold)}
+                        </td>
+                        <td className="num" data-testid="compare-bar-now">
+                          {fmtBar(r.candidate?.threshold)}
+                        </td>
+                      </>
+                    )}
                     <td className="num">{fmtSci(r.baseline?.arithmeticError)}</td>
                     <td className="num">{fmtSci(r.candidate?.arithmeticError)}</td>
                     <td className="num">{fmtUs(r.baseline?.us)}</td>

@@ -8,6 +8,7 @@ import {
   choicesOf,
   comparePair,
   filterRecords,
+  localDateTime,
   toggleSelection,
   type HistoryFilter,
 } from '../lib/history';
@@ -22,13 +23,6 @@ type Screen =
   | { kind: 'list' }
   | { kind: 'record'; id: string }
   | { kind: 'compare'; baseline: string; candidate: string };
-
-function fmtDate(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
 
 function Counts({ r }: { r: RecordSummaryEntry }) {
   const c = r.counts;
@@ -272,7 +266,7 @@ export function HistoryView() {
                     />
                   </div>
                   <div role="cell" className="num" title={r.createdAt}>
-                    {fmtDate(r.createdAt)}
+                    {localDateTime(r.createdAt)}
                   </div>
                   <div role="cell" className="ellipsis" title={r.model ?? ''}>
                     {r.model ?? '—'}

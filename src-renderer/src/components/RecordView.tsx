@@ -15,6 +15,7 @@ import { ChartsView } from './ChartsView';
 import { BenchChart } from './BenchChart';
 import { ErrorBoundary } from './ErrorBoundary';
 import { peerSourceLine } from '../../../src-shared/bench-chart';
+import { download } from '../lib/download';
 import type { RunRecordData } from '../../../src-shared/contract';
 
 /** A bench's timings or a selftest's cases, read-only. */
@@ -63,6 +64,30 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
   const [rec, setRec] = useState<RunRecordData | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState<'results' | 'charts'>('results');
+  const mode = useApp((s) => s.appInfo?.mode);
+  const [format, setFormat] = useState<'html' | 'md' | 'json'>('html');
+  const [exporting, setExporting] = useState(false);
+  const [note, setNote] = useState<string | null>(null);
+  const [exportError, setExportError] = useState<string | null>(null);
+
+  // a saved run's report, made by the engine from the record as the run's own Export makes it
+  const onExport = async () => {
+    setExporting(true);
+    setNote(null);
+    setExportError(null);
+    try {
+      const rep = await api.exportRecordReport({ id, format });
+      if (rep.savedPath) setNote(`Report saved to ${rep.savedPath}`);
+      else if (mode !== 'electron') {
+        download(rep.fileName, rep.content);
+        setNote(`${rep.fileName} downloaded`);
+      }
+    } catch (e) {
+      setExportError(`Export failed: ${errorText(e)}`);
+    } finally {
+      setExporting(false);
+    }
+  };
 
   useEffect(() => {
     let live = true;
@@ -122,6 +147,33 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
         <span className="badge" title="a saved run: nothing here runs again">
           read-only
         </span>
+        {rec && rec.kind !== 'selftest' && (
+          <>
+            <select
+              value={format}
+              onChange={(e) => setFormat(e.target.value as typeof format)}
+              aria-label="Report format"
+              data-testid="record-export-format"
+            >
+              <option value="html">HTML</option>
+              <option value="md">Markdown</option>
+              <option value="json">JSON</option>
+            </select>
+            <button
+              className="btn"
+              disabled={exporting}
+              onClick={() => void onExport()}
+              title={
+                rec.kind === 'bench'
+                  ? 'Export this bench record as a bench report'
+                  : "Export this saved run's report, as the run's own Export writes it"
+              }
+              data-testid="record-export"
+            >
+              {exporting ? 'Exporting…' : 'Export report'}
+            </button>
+          </>
+        )}
         {store && (
           <nav className="tabs" role="tablist">
             {(['results', 'charts'] as const).map((t) => (
@@ -142,6 +194,16 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
       {error && (
         <p className="error-text" role="alert" data-testid="record-error">
           {error}
+        </p>
+      )}
+      {exportError && (
+        <p className="error-text" role="alert" data-testid="record-export-error">
+          {exportError}
+        </p>
+      )}
+      {note && (
+        <p className="hint" data-testid="record-export-note">
+          {note}
         </p>
       )}
       {rec?.error && <p className="error-text">The run ended with: {rec.error}</p>}

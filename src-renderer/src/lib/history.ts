@@ -28,7 +28,7 @@ export interface HistoryFilter {
   device: string;
   /** failures: a failed or errored row; clean: every row passed */
   verdict: 'any' | 'failures' | 'clean';
-  /** 'YYYY-MM-DD', inclusive, '' = open */
+  /** 'YYYY-MM-DD' local days, inclusive, '' = open */
   from: string;
   to: string;
 }
@@ -44,6 +44,22 @@ export const EMPTY_HISTORY_FILTER: HistoryFilter = {
 
 const hasProblems = (r: RecordSummaryEntry) => r.counts.fail + r.counts.error > 0;
 
+/**
+ * "2026-12-04 17:27:05": an ISO time in the local time zone, as the History list shows it (the text
+ * as given when it is not a date).
+ */
+export function localDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** The local day ('YYYY-MM-DD') of an ISO time: the day the list's date column shows. */
+export function localDay(iso: string): string {
+  return localDateTime(iso).slice(0, 10);
+}
+
 /** The records the filter lets through, newest first. */
 export function filterRecords(
   records: readonly RecordSummaryEntry[],
@@ -55,7 +71,8 @@ export function filterRecords(
     if (f.device && r.device !== f.device) return false;
     if (f.verdict === 'failures' && !hasProblems(r)) return false;
     if (f.verdict === 'clean' && (hasProblems(r) || r.counts.total === 0)) return false;
-    const day = r.createdAt.slice(0, 10);
+    // the day the date column shows (local time), which a date input's value also is
+    const day = localDay(r.createdAt);
     if (f.from && day < f.from) return false;
     if (f.to && day > f.to) return false;
     return true;
@@ -105,17 +122,20 @@ export function toggleSelection(selected: readonly string[], id: string): string
   return [...selected, id].slice(-2);
 }
 
+/** What a not-comparable row says when its record did not keep the reason. */
+export const NOT_COMPARABLE_UNSAID =
+  'non-finite scales (this record does not say how many blocks, rows and outputs were left out)';
+
 /**
  * A record's rows as TensorResult rows, for the results and charts views in read-only mode. Records
  * the engine made carry every TensorResult field; older and CLI records miss some, which stay
  * absent (the views show '—'). Outputs are never kept in records; the heatmap, where the record kept
- * one, is its saved summary (readOnlyApi serves it), so zoom is off.
+ * one, is its saved summary (readOnlyApi serves it), so zoom is off. Every verdict is the saved one:
+ * a not-comparable result stays not comparable, with the reason its record kept.
  */
 export function recordResults(rec: RunRecordData): TensorResult[] {
   return rec.results.map((r, i): TensorResult => {
     const device = rec.device;
-    const status: TensorResult['status'] = r.status === 'not-comparable' ? 'error' : r.status;
-    const notComparable = r.status === 'not-comparable';
     const extra = r as Partial<TensorResult>;
     return {
       ...extra,
@@ -129,12 +149,11 @@ export function recordResults(rec: RunRecordData): TensorResult[] {
       backend: (extra.backend ?? device?.backend ?? 'cpu') as TensorResult['backend'],
       device: typeof extra.device === 'string' ? extra.device : (device?.name ?? '—'),
       path: r.path as TensorResult['path'],
-      status,
-      ...(notComparable
-        ? { error: `not comparable${r.error ? `: ${r.error}` : ''}` }
-        : r.error !== undefined
-          ? { error: r.error }
-          : {}),
+      status: r.status,
+      ...(r.status === 'not-comparable'
+        ? { notComparable: typeof r.notComparable === 'string' ? r.notComparable : NOT_COMPARABLE_UNSAID }
+        : {}),
+      ...(r.error !== undefined ? { error: r.error } : {}),
       threshold: r.threshold ?? Number.NaN,
       metrics: r.metrics
         ? ({ nanMismatches: 0, infMismatches: 0, count: 0, worst: null, ...r.metrics } as Metrics)

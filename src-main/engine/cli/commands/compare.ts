@@ -1,4 +1,5 @@
 import { compareRecords, parseTolerance, type Comparison } from '../../records/compare';
+import { COMPARISON_HEADLINE, thresholdsChanged } from '../../../../src-shared/comparison';
 import { RecordStore, defaultRecordsDir } from '../../records/store';
 import { fmtExp } from '../../report/report';
 import { UsageError, stringOption, type CliCommand, type CliContext } from '../framework';
@@ -18,8 +19,12 @@ export const compareCommand: CliCommand = {
   spread is not counted). A changed diagnosis is shown, never counted.
   Both records must be of one kind: verify or check records compare per tensor, bench records per
   format, shape, m, protocol and path (correctness check and speed), selftest records per case.
+  Both must be of the same work: the same weights and tensor selection (or cases), threshold, seed,
+  activations and arithmetic; the device, path and timing may differ. Where thresholds differ, each
+  row shows both.
   --speed-tolerance  slowdown that counts, as a percentage or fraction (default 5%)
-  --allow-different  compare records of different models or tensors (an error otherwise)
+  --allow-different  compare records that are not of the same work (an error otherwise): every
+                     difference is named, there is no verdict, and the exit code follows the rows
   --json             write the comparison as JSON (checked before reading the records: never one of
                      them, a folder or a device; written through a temporary file)
   --force            let --json replace an existing model file
@@ -75,8 +80,12 @@ export function formatComparison(c: Comparison): string {
   const head =
     `baseline  ${c.baseline.id}  ${c.baseline.createdAt}  ${c.baseline.device ?? '-'}  ${c.baseline.model ?? '-'}\n` +
     `candidate ${c.candidate.id}  ${c.candidate.createdAt}  ${c.candidate.device ?? '-'}  ${c.candidate.model ?? '-'}\n` +
-    (c.different ? `note: ${c.different}\n` : '') +
+    c.differences.map((d) => `not the same work: ${termSafe(d)}\n`).join('') +
     '\n';
+  // both thresholds where they changed: they explain a new failure whose NMSE did not change
+  const bars = thresholdsChanged(c.rows);
+  const barCells = (r: Comparison['rows'][number]) =>
+    bars ? [fmtExp(r.baseline?.threshold ?? undefined), fmtExp(r.candidate?.threshold ?? undefined)] : [];
   const body = table(
     [
       c.kind === 'bench' || c.kind === 'selftest' ? 'case' : 'tensor',
@@ -87,6 +96,7 @@ export function formatComparison(c: Comparison): string {
       'candidate',
       'NMSE was',
       'NMSE now',
+      ...(bars ? ['bar was', 'bar now'] : []),
       'arith. was',
       'arith. now',
       'µs was',
@@ -104,6 +114,7 @@ export function formatComparison(c: Comparison): string {
       r.candidate?.status.toUpperCase() ?? '—',
       fmtExp(r.baseline?.nmse ?? undefined),
       fmtExp(r.candidate?.nmse ?? undefined),
+      ...barCells(r),
       fmtExp(r.baseline?.arithmeticError ?? undefined),
       fmtExp(r.candidate?.arithmeticError ?? undefined),
       r.baseline?.us == null ? '—' : r.baseline.us.toFixed(2),
@@ -112,7 +123,24 @@ export function formatComparison(c: Comparison): string {
       r.noise === null ? '—' : `±${(r.noise * 100).toFixed(1)}%`,
       termSafe(r.diagnosisChange ?? r.candidate?.diagnosis?.class ?? r.baseline?.diagnosis?.class ?? '—'),
     ]),
-    [false, false, true, false, false, false, true, true, true, true, true, true, true, true, false],
+    [
+      false,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+      true,
+      ...(bars ? [true, true] : []),
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+    ],
   );
   // the sentence of every failing side's diagnosis, below the table
   const diagnoses: string[] = [];
@@ -129,6 +157,8 @@ export function formatComparison(c: Comparison): string {
   const tail =
     `\n${n['new-failure']} new failures, ${n.missing} missing, ${n.slower} slower, ${n['still-failing']} still failing, ` +
     `${n.fixed} fixed, ${n.faster} faster, ${n.same} unchanged, ${n.new} new (speed tolerance ${(c.tolerance * 100).toFixed(1)}%)\n` +
-    (c.regressed ? 'REGRESSED\n' : 'no regression\n');
+    (c.verdict === 'not-same-work'
+      ? `${COMPARISON_HEADLINE[c.verdict]} (the rows alone: ${c.regressed ? 'a regression' : 'no regression'})\n`
+      : `${COMPARISON_HEADLINE[c.verdict]}\n`);
   return head + body + (diagnoses.length ? '\n' + diagnoses.join('') : '') + tail;
 }

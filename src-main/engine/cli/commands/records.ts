@@ -1,8 +1,9 @@
 import { RecordStore, defaultRecordsDir } from '../../records/store';
 import { checkOutputs, writeOutputAtomic } from '../../output-path';
-import { renderBenchReport } from '../../report/bench-report';
+import { recordReport } from '../../report/record-report';
 import { UsageError, reportFormatOf, stringOption, type CliCommand } from '../framework';
 import { termSafe } from '../term';
+import { oneLine } from '../../../../src-shared/contract';
 import { table } from '../table';
 
 export const recordsCommand: CliCommand = {
@@ -13,7 +14,9 @@ export const recordsCommand: CliCommand = {
   unique prefix), prints that record as JSON. Damaged files are reported and skipped.
   --records  the records folder (default: $QS_RECORDS_DIR or ~/.config/quantscope/records)
   --json     the listing as JSON
-  --report   with the id of a bench record: write its bench report (as bench --report) instead
+  --report   with the id of a record: write its report instead: a verify or check record's
+             correctness report (as verify --report writes it, from what the record keeps), a
+             bench record's bench report (as bench --report); a selftest record has none
   --force    let --report replace an existing model file`,
   options: {
     records: { type: 'string' },
@@ -27,18 +30,20 @@ export const recordsCommand: CliCommand = {
     const id = ctx.positionals[0];
     const reportPath = stringOption(ctx.values, 'report');
     if (reportPath) {
-      if (!id) throw new UsageError('--report needs the id of a bench record');
+      if (!id) throw new UsageError('--report needs the id of a record');
       const format = reportFormatOf(reportPath);
       const rec = store.load(id);
-      if (rec.kind !== 'bench')
-        throw new UsageError(
-          `--report: ${rec.id} is a ${rec.kind} record; --report here makes bench reports (a verify run's report comes from verify --report)`,
-        );
+      let content: string;
+      try {
+        content = recordReport(rec, format).content;
+      } catch (e) {
+        throw new UsageError(`--report: ${oneLine(e)}`);
+      }
       const [out] = await checkOutputs([{ option: '--report', path: reportPath }], {
         inputs: [store.locate(id)],
         force: Boolean(ctx.values.force),
       });
-      await writeOutputAtomic(out, renderBenchReport(rec, format));
+      await writeOutputAtomic(out, content);
       ctx.stderr.write(`report written to ${termSafe(out.path)}\n`);
       return 0;
     }
