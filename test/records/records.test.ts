@@ -234,6 +234,32 @@ describe('compare', () => {
     expect(c.rows[0].verdict).toBe('new-failure'); // worst first
   });
 
+  it('not comparable on its own is no failure: neither a new failure, nor still failing, nor a fix', () => {
+    const b = record([
+      result('nc-nc', 1, 'not-comparable', 100),
+      result('pass-nc', 1, 'pass', 100),
+      result('nc-fail', 1, 'not-comparable', 100),
+      result('fail-nc', 1, 'fail', 100),
+    ]);
+    const c = compareRecords(
+      b,
+      record([
+        result('nc-nc', 1, 'not-comparable', 100),
+        result('pass-nc', 1, 'not-comparable', 100),
+        result('nc-fail', 1, 'fail', 100),
+        result('fail-nc', 1, 'not-comparable', 100),
+      ]),
+    );
+    const v = (t: string) => c.rows.find((r) => r.tensor === t)!.verdict;
+    expect([v('nc-nc'), v('pass-nc'), v('nc-fail'), v('fail-nc')]).toEqual([
+      'same',
+      'same',
+      'new-failure',
+      'fixed',
+    ]);
+    expect(c.regressed).toBe(true);
+  });
+
   it('a slowdown inside the tolerance or the spread is not a regression; beyond both it is', () => {
     const inside = compareRecords(
       base,

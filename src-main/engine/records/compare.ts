@@ -329,13 +329,14 @@ function compareItems(b: Item, c: Item | undefined, tolerance: number): CompareR
     return row;
   }
   row.diagnosisChange = diagnosisChange(b, c);
-  const bOk = b.status === 'pass';
-  const cOk = c.status === 'pass';
+  // not comparable on its own is no failure (the outputs that were compared passed)
+  const bOk = b.status === 'pass' || b.status === 'not-comparable';
+  const cOk = c.status === 'pass' || c.status === 'not-comparable';
   const bn = b.nmse;
   const cn = c.nmse;
   if (bn !== null && cn !== null && bn > 0 && cn > 0) row.nmseRatio = cn / bn;
-  if (bOk && !cOk && c.status !== 'not-comparable') row.verdict = 'new-failure';
-  else if (!bOk && b.status !== 'not-comparable' && cOk) row.verdict = 'fixed';
+  if (bOk && !cOk) row.verdict = 'new-failure';
+  else if (!bOk && cOk) row.verdict = 'fixed';
   else if (!bOk && !cOk) row.verdict = 'still-failing';
   else if (b.timing && c.timing && b.timing.protocol === c.timing.protocol && b.timing.medianUs > 0) {
     const ratio = c.timing.medianUs / b.timing.medianUs;
