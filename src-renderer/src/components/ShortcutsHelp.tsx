@@ -6,7 +6,7 @@ const MOD = isMac ? '⌘' : 'Ctrl';
 const SHORTCUTS: [string, string][] = [
   [`${MOD}+O`, 'Open a model'],
   [`${MOD}+R  /  Ctrl+Enter`, 'Run the selected tensors'],
-  ['Esc', 'Cancel the run / close a dialog'],
+  ['Esc', 'Close a dialog; else cancel the run (not from a text field)'],
   ['1  2  3  4  5', 'Model, Results, Charts, History, Kernels'],
   ['Shift+click', 'Select a range of tensors'],
   ['Drag on heatmap', 'Zoom into a region'],
