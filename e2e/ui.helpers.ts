@@ -11,7 +11,8 @@
  *   data-name), upload-button, upload-input (browser mode), uploading,
  *   model-view, model-info, model-arch, toggle-metadata, model-warnings, quant-mix,
  *   filter-name, filter-type, filter-layer, tensor-counts, selected-count, select-all-filtered, clear-selection,
- *   tensor-table, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k), tensor-check,
+ *   tensor-table, tensor-sort-<key>, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k;
+ *   one Tab stop: arrows, Home/End and PageUp/PageDown move the focus, Space toggles), tensor-check,
  *   run-setup, backend-cpu|cuda|hip, backend-reason-<backend>, device-select, device-facts, batch-chips,
  *   batch-<m>, batch-custom, batch-custom-add, timing-none|hot|cold (cpu: none|hot, labelled Timed), timing-hint,
  *   repeats, path-auto|f32|int8|mma|unfused, seed,

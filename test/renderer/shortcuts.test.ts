@@ -1,6 +1,6 @@
 // The app-wide keyboard shortcuts: what each key does, given the focused element and the app's state.
 import { describe, expect, it } from 'vitest';
-import { shortcutFor, type FocusTarget, type KeyInput } from '../../src-renderer/src/lib/shortcuts';
+import { isTyping, shortcutFor, type FocusTarget, type KeyInput } from '../../src-renderer/src/lib/shortcuts';
 
 const key = (k: string, mods: Partial<KeyInput> = {}): KeyInput => ({
   key: k,
@@ -70,5 +70,39 @@ describe('the other shortcuts', () => {
     expect(shortcutFor(key('2'), NUMBER, IDLE)).toBeNull();
     expect(shortcutFor(key('?'), SEARCH, IDLE)).toBeNull();
     expect(shortcutFor(key('3'), { tagName: 'SELECT' }, IDLE)).toBeNull();
+  });
+});
+
+describe('controls that take no text', () => {
+  const CHECKBOX: FocusTarget = { tagName: 'INPUT', type: 'checkbox' };
+  const RADIO: FocusTarget = { tagName: 'INPUT', type: 'radio' };
+
+  it('are not typing targets; text inputs (any case of type, or none) are', () => {
+    for (const t of [
+      CHECKBOX,
+      RADIO,
+      BUTTON,
+      { tagName: 'INPUT', type: 'button' },
+      { tagName: 'INPUT', type: 'range' },
+    ])
+      expect(isTyping(t)).toBe(false);
+    for (const t of [TEXT, SEARCH, NUMBER, { tagName: 'INPUT' }, { tagName: 'INPUT', type: 'Password' }])
+      expect(isTyping(t)).toBe(true);
+  });
+
+  it('leave the view digits, ? and Escape to the shortcuts', () => {
+    expect(shortcutFor(key('2'), CHECKBOX, IDLE)).toEqual({ do: 'view', view: 'results' });
+    expect(shortcutFor(key('?'), CHECKBOX, IDLE)).toEqual({ do: 'toggle-help' });
+    expect(shortcutFor(key('4'), RADIO, IDLE)).toEqual({ do: 'view', view: 'history' });
+    expect(shortcutFor(key('Escape'), CHECKBOX, RUNNING)).toEqual({ do: 'cancel-run' });
+  });
+});
+
+describe('under a modal dialog', () => {
+  it('the view digits do nothing, and ? opens no help over the picker', () => {
+    expect(shortcutFor(key('2'), BUTTON, { ...IDLE, pickerOpen: true })).toBeNull();
+    expect(shortcutFor(key('2'), BUTTON, { ...IDLE, helpOpen: true })).toBeNull();
+    expect(shortcutFor(key('?'), BUTTON, { ...IDLE, pickerOpen: true })).toBeNull();
+    expect(shortcutFor(key('?'), BUTTON, { ...IDLE, helpOpen: true })).toEqual({ do: 'toggle-help' });
   });
 });

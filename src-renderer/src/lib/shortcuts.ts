@@ -35,10 +35,27 @@ export interface ShortcutState {
   runActive: boolean;
 }
 
-/** Keys typed into this element belong to it: plain keys are text (or a choice) there, not shortcuts. */
+/** Input types that take no typed text: keys there are free for shortcuts (Space still toggles). */
+const NOT_TEXT = new Set([
+  'checkbox',
+  'radio',
+  'button',
+  'submit',
+  'reset',
+  'image',
+  'file',
+  'color',
+  'range',
+]);
+
+/**
+ * Keys typed into this element belong to it: plain keys are text there (or pick an option of a
+ * select), not shortcuts. Buttons, checkboxes and radios take no text.
+ */
 export function isTyping(t: FocusTarget | null): boolean {
   if (!t) return false;
-  return /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) || t.isContentEditable === true;
+  if (t.tagName === 'INPUT') return !NOT_TEXT.has((t.type ?? 'text').toLowerCase());
+  return t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable === true;
 }
 
 export function shortcutFor(e: KeyInput, target: FocusTarget | null, s: ShortcutState): Shortcut | null {
@@ -56,8 +73,9 @@ export function shortcutFor(e: KeyInput, target: FocusTarget | null, s: Shortcut
     if (s.runActive && !typing) return { do: 'cancel-run' };
     return null;
   }
-  if (e.key === '?' && !typing) return { do: 'toggle-help' };
-  if (!typing && !mod && !e.altKey && /^[1-5]$/.test(e.key))
+  // The dialogs are modal: these keys do not act on the page behind them (? still closes the help).
+  if (e.key === '?' && !typing && !s.pickerOpen) return { do: 'toggle-help' };
+  if (!typing && !mod && !e.altKey && !s.pickerOpen && !s.helpOpen && /^[1-5]$/.test(e.key))
     return { do: 'view', view: VIEW_KEYS[Number(e.key) - 1] };
   return null;
 }
