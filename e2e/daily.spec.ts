@@ -263,3 +263,27 @@ test('the picker names files by their path in the folder, lists links, and forge
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a custom batch size keeps its chip when switched off, until its × removes it', async ({
+  page,
+}, testInfo) => {
+  await openApp(page, testInfo);
+  await openModelFile(page, 'tiny.gguf');
+  await expect(page.getByTestId('run-setup')).toBeVisible();
+  await page.getByTestId('batch-custom').fill('7 33');
+  await page.getByTestId('batch-custom').press('Enter');
+  const chip = page.getByTestId('batch-7');
+  await expect(chip).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('batch-33')).toHaveAttribute('aria-pressed', 'true');
+  await chip.click();
+  await expect(chip).toBeVisible();
+  await expect(chip).toHaveAttribute('aria-pressed', 'false');
+  await chip.click();
+  await expect(chip).toHaveAttribute('aria-pressed', 'true');
+  await chip.click();
+  await page.getByTestId('batch-remove-7').click();
+  await expect(chip).toHaveCount(0);
+  await expect(page.getByTestId('batch-33')).toHaveAttribute('aria-pressed', 'true');
+  // The fixed sizes have no ×.
+  await expect(page.getByTestId('batch-remove-8')).toHaveCount(0);
+});

@@ -11,9 +11,10 @@
  *   data-name), upload-button, upload-input (browser mode), uploading,
  *   model-view, model-info, model-arch, toggle-metadata, model-warnings, quant-mix,
  *   filter-name, filter-type, filter-layer, tensor-counts, selected-count, select-all-filtered, clear-selection,
- *   tensor-table, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k), tensor-check,
+ *   tensor-table, tensor-sort-<key>, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k;
+ *   one Tab stop: arrows, Home/End and PageUp/PageDown move the focus, Space toggles), tensor-check,
  *   run-setup, backend-cpu|cuda|hip, backend-reason-<backend>, device-select, device-facts, batch-chips,
- *   batch-<m>, batch-custom, batch-custom-add, timing-none|hot|cold (cpu: none|hot, labelled Timed), timing-hint,
+ *   batch-<m> (aria-pressed), batch-remove-<m> (custom sizes), batch-custom, batch-custom-add, timing-none|hot|cold (cpu: none|hot, labelled Timed), timing-hint,
  *   repeats, path-auto|f32|int8|mma|unfused, seed,
  *   threshold, compare-unfused, config-error, run-setup-run, run (top bar), cancel-run (top bar),
  *   export-format, export-report,
@@ -89,7 +90,7 @@ export function tensorCheck(page: Page, name: string) {
 
 /** Batch chips: make exactly `sizes` selected (sizes without a chip are added as custom ones). */
 export async function setBatchSizes(page: Page, sizes: number[]): Promise<void> {
-  const chips = page.getByTestId('batch-chips').locator('button');
+  const chips = page.getByTestId('batch-chips').locator('button[aria-pressed]');
   const shown = (await chips.allTextContents()).map(Number);
   const missing = sizes.filter((m) => !shown.includes(m));
   if (missing.length > 0) {
@@ -97,7 +98,7 @@ export async function setBatchSizes(page: Page, sizes: number[]): Promise<void> 
     await page.getByTestId('batch-custom-add').click();
     for (const m of missing) await expect(page.getByTestId(`batch-${m}`)).toBeVisible();
   }
-  // by batch size, not position: a custom chip disappears once it is deselected
+  // by batch size, not position (custom chips follow the fixed ones)
   for (const m of [...new Set([...shown, ...missing])]) {
     const chip = page.getByTestId(`batch-${m}`);
     const on = (await chip.getAttribute('aria-pressed')) === 'true';

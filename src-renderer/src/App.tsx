@@ -15,6 +15,7 @@ import { ShortcutsHelp } from './components/ShortcutsHelp';
 import { Notice } from './components/Notice';
 import { ConnectionBanner } from './components/ConnectionBanner';
 import { isActive } from './lib/runState';
+import { shortcutFor } from './lib/shortcuts';
 import type { View } from './store';
 import type { QuantScopeApi } from '../../src-shared/contract';
 import type { ShellExtensions } from './api';
@@ -78,27 +79,41 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
     document.documentElement.style.colorScheme = theme;
   }, [theme]);
 
-  // Keyboard shortcuts: Ctrl/Cmd+O open, Ctrl/Cmd+R or Ctrl+Enter run, Escape cancel/close, ? help.
+  // Keyboard shortcuts (lib/shortcuts.ts): Ctrl/Cmd+O open, Ctrl/Cmd+R or Ctrl+Enter run, Escape
+  // close a dialog or (outside text fields) cancel the run, ? help, 1-5 views.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const s = store.getState();
-      const mod = e.ctrlKey || e.metaKey;
-      const typing = e.target instanceof HTMLElement && /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
-      const key = e.key.toLowerCase();
-      if (mod && key === 'o') {
-        e.preventDefault();
-        s.setPickerOpen(true);
-      } else if ((mod && key === 'r' && !e.shiftKey) || (mod && e.key === 'Enter')) {
-        e.preventDefault();
-        if (!isActive(s.run.status)) s.startRun();
-      } else if (e.key === 'Escape') {
-        if (s.helpOpen) s.setHelpOpen(false);
-        else if (s.pickerOpen) s.setPickerOpen(false);
-        else if (isActive(s.run.status)) s.cancelRun();
-      } else if (e.key === '?' && !typing) {
-        s.setHelpOpen(!s.helpOpen);
-      } else if (!typing && !mod && !e.altKey && /^[1-5]$/.test(e.key)) {
-        s.setView((['model', 'results', 'charts', 'history', 'kernels'] as const)[Number(e.key) - 1]);
+      const target = e.target instanceof HTMLElement ? e.target : null;
+      const sc = shortcutFor(e, target, {
+        helpOpen: s.helpOpen,
+        pickerOpen: s.pickerOpen,
+        runActive: isActive(s.run.status),
+      });
+      switch (sc?.do) {
+        case 'open-picker':
+          e.preventDefault();
+          s.setPickerOpen(true);
+          break;
+        case 'run':
+          e.preventDefault();
+          if (!isActive(s.run.status)) s.startRun();
+          break;
+        case 'close-help':
+          s.setHelpOpen(false);
+          break;
+        case 'close-picker':
+          s.setPickerOpen(false);
+          break;
+        case 'cancel-run':
+          s.cancelRun();
+          break;
+        case 'toggle-help':
+          s.setHelpOpen(!s.helpOpen);
+          break;
+        case 'view':
+          s.setView(sc.view);
+          break;
       }
     };
     window.addEventListener('keydown', onKey);

@@ -115,6 +115,11 @@ export interface AppState {
   selected: ReadonlySet<string>;
   anchor: string | null;
   config: RunConfig;
+  /**
+   * Batch sizes added by hand (no fixed chip): each keeps its chip for the session, selected or
+   * not, until it is removed (removeBatchSize).
+   */
+  customBatchSizes: number[];
   configError: string | null;
   run: RunState;
   results: TensorResult[];
@@ -151,6 +156,10 @@ export interface AppActions {
   setTensorSort(key: TensorSortKey): void;
   setSelected(sel: ReadonlySet<string>, anchor?: string | null): void;
   setConfig(c: Partial<RunConfig>): void;
+  /** Select these batch sizes; those without a fixed chip get a custom one. */
+  addBatchSizes(sizes: number[]): void;
+  /** Remove a custom batch size's chip (and the size from the selection). */
+  removeBatchSize(m: number): void;
   startRun(): Promise<void>;
   cancelRun(): Promise<void>;
   setResultSort(key: ResultSortKey): void;
@@ -189,6 +198,20 @@ export function parseBatchSizes(text: string): { sizes: number[] } | { error: st
     sizes.push(v);
   }
   return { sizes };
+}
+
+/** The batch sizes among `sizes` that have no fixed chip (BATCH_CHOICES), sorted, once each. */
+export function customSizes(sizes: readonly number[]): number[] {
+  const fixed = BATCH_CHOICES as readonly number[];
+  return [...new Set(sizes.filter((m) => !fixed.includes(m)))].sort((a, b) => a - b);
+}
+
+/**
+ * The batch size chips: the fixed choices, then the custom sizes (those added by hand, selected or
+ * not, and any selected size without a chip).
+ */
+export function batchChips(custom: readonly number[], selected: readonly number[]): number[] {
+  return [...BATCH_CHOICES, ...customSizes([...custom, ...selected])];
 }
 
 /** Build and check the run request; returns an error line a user can act on. */
@@ -442,6 +465,7 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       }, tick);
     }
 
+    const config = savedConfig();
     return {
       api,
       appInfo: null,
@@ -458,7 +482,8 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       tensorSort: { key: 'index', dir: 'asc' },
       selected: new Set(),
       anchor: null,
-      config: savedConfig(),
+      config,
+      customBatchSizes: customSizes(config.batchSizes),
       configError: null,
       run: IDLE_RUN,
       results: [],
@@ -578,6 +603,17 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
         } catch {
           /* storage full or blocked: the setting still applies until the page closes */
         }
+      },
+      addBatchSizes(sizes) {
+        const s = get();
+        set({ customBatchSizes: customSizes([...s.customBatchSizes, ...sizes]) });
+        s.setConfig({ batchSizes: [...new Set([...s.config.batchSizes, ...sizes])].sort((a, b) => a - b) });
+      },
+      removeBatchSize(m) {
+        const s = get();
+        set({ customBatchSizes: s.customBatchSizes.filter((b) => b !== m) });
+        if (s.config.batchSizes.includes(m))
+          s.setConfig({ batchSizes: s.config.batchSizes.filter((b) => b !== m) });
       },
 
       async startRun() {

@@ -3,6 +3,7 @@ import { useApp } from '../context';
 import { fmtBytes } from '../lib/format';
 import type { ModelFileEntry } from '../../../src-shared/contract';
 import { PathField, UploadButton } from './OpenByPath';
+import { Modal } from './Modal';
 
 const SOURCE_LABEL: Record<string, string> = {
   sample: 'Samples',
@@ -138,28 +139,15 @@ function PickerBody() {
 export function ModelPicker() {
   const close = useApp((s) => s.setPickerOpen);
   return (
-    <div className="overlay" onClick={() => close(false)}>
-      <div
-        className="dialog"
-        role="dialog"
-        aria-label="Open model"
-        data-testid="model-picker"
-        onClick={(e) => e.stopPropagation()}
-      >
-        <div className="dialog-head">
-          <h2>Open a GGUF model</h2>
-          <button
-            className="btn icon"
-            onClick={() => close(false)}
-            aria-label="Close"
-            data-testid="picker-close"
-          >
-            ×
-          </button>
-        </div>
-        <PickerBody />
-      </div>
-    </div>
+    <Modal
+      title="Open a GGUF model"
+      onClose={() => close(false)}
+      testId="model-picker"
+      closeTestId="picker-close"
+      initialFocus="[data-testid=model-file]:not(:disabled)"
+    >
+      <PickerBody />
+    </Modal>
   );
 }
 

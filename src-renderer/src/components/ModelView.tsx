@@ -1,5 +1,5 @@
-import { useMemo, useRef, useState } from 'react';
-import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
 import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApp } from '../context';
 import { fmtBytes, fmtCount, fmtDuration, fmtRowsCols, fmtShape } from '../lib/format';
@@ -15,6 +15,7 @@ import {
   type TensorSortKey,
 } from '../lib/tensors';
 import type { ModelSummary } from '../../../src-shared/contract';
+import { SortHeader } from './SortHeader';
 
 const KEY_METADATA = [
   /^general\.(name|architecture|file_type|quantization_version|size_label|basename)$/,
@@ -138,9 +139,8 @@ function QuantMix({ model }: { model: ModelSummary }) {
   );
 }
 
-const COLS: { key: TensorSortKey | null; label: string; cls?: string; title?: string }[] = [
-  { key: null, label: '' },
-  { key: 'index', label: '#', cls: 'num' },
+const COLS: { key: TensorSortKey; label: string; name?: string; cls?: string; title?: string }[] = [
+  { key: 'index', label: '#', name: 'Index', cls: 'num' },
   { key: 'name', label: 'Name' },
   { key: 'type', label: 'Type' },
   { key: 'shape', label: 'Shape (n × k)', cls: 'num', title: 'rows n (outputs) × columns k (inputs)' },
@@ -170,13 +170,64 @@ function TensorTable({ model }: { model: ModelSummary }) {
   const allState = selectionState(s.selected, shown);
   const selectedCount = model.tensors.filter((t) => t.supported && s.selected.has(t.name)).length;
 
+  // The list is one Tab stop (roving focus): the focused row has tabIndex 0, the others and the
+  // checkboxes -1; arrow keys, Home/End and PageUp/PageDown move the focus, Space toggles the row.
+  const [focusName, setFocusName] = useState<string | null>(null);
+  const focusIndex = Math.max(0, focusName === null ? 0 : shownNames.indexOf(focusName));
+
   const scrollRef = useRef<HTMLDivElement>(null);
+  // The focused row stays rendered when it is scrolled out of view, so the list keeps its Tab stop.
+  const rangeExtractor = useCallback(
+    (range: Range) => {
+      const rows = defaultRangeExtractor(range);
+      return focusIndex >= range.count || rows.includes(focusIndex)
+        ? rows
+        : [...rows, focusIndex].sort((a, b) => a - b);
+    },
+    [focusIndex],
+  );
   const virt = useVirtualizer({
     count: shown.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_H,
     overscan: 12,
+    rangeExtractor,
   });
+
+  const toggle = (name: string, shift: boolean) =>
+    s.setSelected(clickSelect(s.selected, shownNames, name, s.anchor, shift), name);
+
+  const onListKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const row = (e.target as HTMLElement).closest<HTMLElement>('[data-testid=tensor-row]');
+    const i = row ? shownNames.indexOf(row.dataset.name ?? '') : -1;
+    if (!row || i < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
+    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? ROW_H) / ROW_H) - 1);
+    const moves: Record<string, number> = {
+      ArrowDown: i + 1,
+      ArrowUp: i - 1,
+      PageDown: i + page,
+      PageUp: i - page,
+      Home: 0,
+      End: shown.length - 1,
+    };
+    if (e.key === ' ' && e.target === row) {
+      // Space on the row toggles its checkbox (on the checkbox itself, the checkbox does it).
+      e.preventDefault();
+      if (shown[i].supported) toggle(shown[i].name, e.shiftKey);
+      return;
+    }
+    if (!(e.key in moves)) return;
+    e.preventDefault();
+    const j = Math.max(0, Math.min(shown.length - 1, moves[e.key]));
+    const name = shown[j].name;
+    setFocusName(name);
+    virt.scrollToIndex(j);
+    requestAnimationFrame(() =>
+      scrollRef.current
+        ?.querySelector<HTMLElement>(`[data-testid=tensor-row][data-name="${CSS.escape(name)}"]`)
+        ?.focus(),
+    );
+  };
 
   return (
     <section className="card tensor-card">
@@ -239,8 +290,15 @@ function TensorTable({ model }: { model: ModelSummary }) {
           Clear all
         </button>
       </div>
-      <div className="vtable tensor-table" role="table" aria-label="Tensors" data-testid="tensor-table">
-        <div className="vrow vhead tensor-grid" role="row">
+      <div
+        className="vtable tensor-table"
+        role="grid"
+        aria-label="Tensors"
+        aria-multiselectable="true"
+        aria-rowcount={shown.length + 1}
+        data-testid="tensor-table"
+      >
+        <div className="vrow vhead tensor-grid" role="row" aria-rowindex={1}>
           <div role="columnheader">
             <input
               type="checkbox"
@@ -253,23 +311,20 @@ function TensorTable({ model }: { model: ModelSummary }) {
               onChange={() => s.setSelected(toggleAll(s.selected, shown))}
             />
           </div>
-          {COLS.slice(1).map((c) => (
-            <div
-              key={c.label}
-              role="columnheader"
-              className={`sortable ${c.cls ?? ''}`}
+          {COLS.map((c) => (
+            <SortHeader
+              key={c.key}
+              label={c.label}
+              name={c.name}
               title={c.title}
-              onClick={() => c.key && s.setSort(c.key)}
-              aria-sort={
-                s.sort.key === c.key ? (s.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined
-              }
-            >
-              {c.label}
-              {s.sort.key === c.key && <span className="sort-ind">{s.sort.dir === 'asc' ? '▲' : '▼'}</span>}
-            </div>
+              cls={c.cls}
+              dir={s.sort.key === c.key ? s.sort.dir : null}
+              onSort={() => s.setSort(c.key)}
+              testId={`tensor-sort-${c.key}`}
+            />
           ))}
         </div>
-        <div className="vbody" ref={scrollRef} data-testid="tensor-scroll">
+        <div className="vbody" ref={scrollRef} data-testid="tensor-scroll" onKeyDown={onListKey}>
           {shown.length === 0 && <div className="empty-row muted">No tensor matches the filter.</div>}
           <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
             {virt.getVirtualItems().map((vi) => {
@@ -279,6 +334,10 @@ function TensorTable({ model }: { model: ModelSummary }) {
                 <div
                   key={t.name}
                   role="row"
+                  aria-rowindex={vi.index + 2}
+                  aria-selected={t.supported ? on : undefined}
+                  aria-disabled={t.supported ? undefined : true}
+                  tabIndex={vi.index === focusIndex ? 0 : -1}
                   className={`vrow tensor-grid${on ? ' selected' : ''}${t.supported ? '' : ' unsupported'}`}
                   style={{ transform: `translateY(${vi.start}px)`, height: ROW_H }}
                   data-testid="tensor-row"
@@ -286,52 +345,53 @@ function TensorTable({ model }: { model: ModelSummary }) {
                   data-type={t.typeName}
                   data-n={t.n}
                   data-k={t.k}
+                  onFocus={() => setFocusName(t.name)}
                   onClick={(e) => {
                     // The whole row is a click target (shift for ranges); the checkbox handles itself.
                     if (!t.supported || (e.target as HTMLElement).tagName === 'INPUT') return;
                     if (e.shiftKey) window.getSelection()?.removeAllRanges();
-                    s.setSelected(clickSelect(s.selected, shownNames, t.name, s.anchor, e.shiftKey), t.name);
+                    toggle(t.name, e.shiftKey);
                   }}
                 >
-                  <div role="cell">
+                  <div role="gridcell">
                     <input
                       type="checkbox"
                       aria-label={`Select ${t.name}`}
                       checked={on}
                       disabled={!t.supported}
+                      tabIndex={-1}
                       onChange={() => undefined}
-                      onClick={(e) => {
-                        s.setSelected(
-                          clickSelect(s.selected, shownNames, t.name, s.anchor, e.shiftKey),
-                          t.name,
-                        );
-                      }}
+                      onClick={(e) => toggle(t.name, e.shiftKey)}
                       data-testid="tensor-check"
                     />
                   </div>
-                  <div role="cell" className="num muted">
+                  <div role="gridcell" className="num muted">
                     {t.index}
                   </div>
-                  <div role="cell" className="mono ellipsis" title={t.name}>
+                  <div role="gridcell" className="mono ellipsis" title={t.name}>
                     {t.name}
                   </div>
-                  <div role="cell">
+                  <div role="gridcell">
                     <span className="type-chip" style={{ borderColor: typeColor(t.typeName) }}>
                       {t.typeName}
                     </span>
                   </div>
-                  <div role="cell" className="num" title={`GGUF dims (innermost first): ${fmtShape(t.dims)}`}>
+                  <div
+                    role="gridcell"
+                    className="num"
+                    title={`GGUF dims (innermost first): ${fmtShape(t.dims)}`}
+                  >
                     {fmtRowsCols(t)}
                   </div>
-                  <div role="cell" className="num">
+                  <div role="gridcell" className="num">
                     {fmtBytes(t.nbytes)}
                   </div>
-                  <div role="cell" className="num muted">
+                  <div role="gridcell" className="num muted">
                     {t.layer ?? '—'}
                   </div>
                   {t.supported && t.nonFiniteBlocks ? (
                     <div
-                      role="cell"
+                      role="gridcell"
                       className="warn-text ellipsis"
                       title="blocks whose scales are NaN or infinite: outputs that depend on them are not comparable"
                       data-testid="tensor-nonfinite"
@@ -340,7 +400,7 @@ function TensorTable({ model }: { model: ModelSummary }) {
                     </div>
                   ) : (
                     <div
-                      role="cell"
+                      role="gridcell"
                       className={t.supported ? 'ok-text' : 'muted ellipsis'}
                       title={t.unsupportedReason}
                     >

@@ -7,6 +7,7 @@ import { DevicesPanel } from './DevicesPanel';
 import { isActive } from '../lib/runState';
 import { bandwidthShare, shareHeader, spreadWarning, timingTitle } from '../lib/timing';
 import { ResultDetail } from './ResultDetail';
+import { SortHeader } from './SortHeader';
 import type { TensorResult } from '../../../src-shared/contract';
 
 const COLS: { key: ResultSortKey; label: string; cls?: string; title?: string }[] = [
@@ -126,18 +127,15 @@ function ResultsTable({ filter }: { filter: StatusFilter }) {
     <div className="vtable results-table" role="table" aria-label="Results" data-testid="results-table">
       <div className="vrow vhead result-grid" role="row">
         {COLS.map((c) => (
-          <div
+          <SortHeader
             key={c.key}
-            role="columnheader"
-            className={`sortable ${c.cls ?? ''}`}
+            label={c.key === 'pctPeak' ? shareLabel : c.label}
             title={c.title}
-            onClick={() => s.setSort(c.key)}
-            data-testid={`result-sort-${c.key}`}
-            aria-sort={s.sort.key === c.key ? (s.sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}
-          >
-            {c.key === 'pctPeak' ? shareLabel : c.label}
-            {s.sort.key === c.key && <span className="sort-ind">{s.sort.dir === 'asc' ? '▲' : '▼'}</span>}
-          </div>
+            cls={c.cls}
+            dir={s.sort.key === c.key ? s.sort.dir : null}
+            onSort={() => s.setSort(c.key)}
+            testId={`result-sort-${c.key}`}
+          />
         ))}
       </div>
       <div

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useApp } from '../context';
-import { BATCH_CHOICES, MAX_REPEATS, parseBatchSizes } from '../store';
+import { BATCH_CHOICES, MAX_REPEATS, batchChips, parseBatchSizes } from '../store';
 import { isActive } from '../lib/runState';
 import { fmtBytes, fmtNum } from '../lib/format';
 import type { BackendKind, PathChoice, TimingChoice } from '../../../src-shared/contract';
@@ -53,6 +53,9 @@ export function RunSetup() {
     devicesError: s.devicesError,
     configError: s.configError,
     setConfig: s.setConfig,
+    customBatchSizes: s.customBatchSizes,
+    addBatchSizes: s.addBatchSizes,
+    removeBatchSize: s.removeBatchSize,
     startRun: s.startRun,
     runStatus: s.run.status,
     selectedCount: s.model ? s.model.tensors.filter((t) => t.supported && s.selected.has(t.name)).length : 0,
@@ -82,9 +85,9 @@ export function RunSetup() {
     }
     setCustomError(null);
     setCustom('');
-    s.setConfig({ batchSizes: [...new Set([...c.batchSizes, ...r.sizes])].sort((a, b) => a - b) });
+    s.addBatchSizes(r.sizes);
   };
-  const extra = c.batchSizes.filter((b) => !(BATCH_CHOICES as readonly number[]).includes(b));
+  const fixed = BATCH_CHOICES as readonly number[];
 
   return (
     <aside className="card run-setup" data-testid="run-setup">
@@ -172,17 +175,36 @@ export function RunSetup() {
       <div className="field">
         <label>Batch sizes (m)</label>
         <div className="chips" data-testid="batch-chips">
-          {[...BATCH_CHOICES, ...extra].map((m) => (
-            <button
-              key={m}
-              className={`chip num${c.batchSizes.includes(m) ? ' on' : ''}`}
-              aria-pressed={c.batchSizes.includes(m)}
-              data-testid={`batch-${m}`}
-              onClick={() => toggleBatch(m)}
-            >
-              {m}
-            </button>
-          ))}
+          {batchChips(s.customBatchSizes, c.batchSizes).map((m) => {
+            const chip = (
+              <button
+                key={m}
+                className={`chip num${c.batchSizes.includes(m) ? ' on' : ''}`}
+                aria-pressed={c.batchSizes.includes(m)}
+                data-testid={`batch-${m}`}
+                onClick={() => toggleBatch(m)}
+              >
+                {m}
+              </button>
+            );
+            // A custom size keeps its chip when it is switched off; × removes it.
+            return fixed.includes(m) ? (
+              chip
+            ) : (
+              <span key={m} className="chip-custom">
+                {chip}
+                <button
+                  className="chip-remove"
+                  aria-label={`Remove batch size ${m}`}
+                  title={`Remove batch size ${m}`}
+                  data-testid={`batch-remove-${m}`}
+                  onClick={() => s.removeBatchSize(m)}
+                >
+                  ×
+                </button>
+              </span>
+            );
+          })}
         </div>
         <div className="inline">
           <input

@@ -1,4 +1,5 @@
 import { useApp } from '../context';
+import { Modal } from './Modal';
 
 const isMac = typeof navigator !== 'undefined' && /Mac/.test(navigator.platform);
 const MOD = isMac ? '⌘' : 'Ctrl';
@@ -6,9 +7,11 @@ const MOD = isMac ? '⌘' : 'Ctrl';
 const SHORTCUTS: [string, string][] = [
   [`${MOD}+O`, 'Open a model'],
   [`${MOD}+R  /  Ctrl+Enter`, 'Run the selected tensors'],
-  ['Esc', 'Cancel the run / close a dialog'],
+  ['Esc', 'Close a dialog; else cancel the run (not from a text field)'],
   ['1  2  3  4  5', 'Model, Results, Charts, History, Kernels'],
   ['Shift+click', 'Select a range of tensors'],
+  ['↑  ↓  Home  End', 'Move through the tensor list (one Tab stop)'],
+  ['Space  /  Shift+Space', 'Select the focused tensor / a range up to it'],
   ['Drag on heatmap', 'Zoom into a region'],
   ['?', 'This help'],
 ];
@@ -16,32 +19,24 @@ const SHORTCUTS: [string, string][] = [
 export function ShortcutsHelp() {
   const setHelpOpen = useApp((s) => s.setHelpOpen);
   return (
-    <div className="overlay" onClick={() => setHelpOpen(false)} data-testid="shortcuts-help">
-      <div
-        className="dialog small"
-        role="dialog"
-        aria-label="Keyboard shortcuts"
-        onClick={(e) => e.stopPropagation()}
-      >
-        <div className="dialog-head">
-          <h2>Keyboard shortcuts</h2>
-          <button className="btn icon" onClick={() => setHelpOpen(false)} aria-label="Close">
-            ×
-          </button>
-        </div>
-        <table className="kv">
-          <tbody>
-            {SHORTCUTS.map(([k, v]) => (
-              <tr key={k}>
-                <td>
-                  <kbd>{k}</kbd>
-                </td>
-                <td>{v}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </div>
+    <Modal
+      title="Keyboard shortcuts"
+      onClose={() => setHelpOpen(false)}
+      className="small"
+      testId="shortcuts-help"
+    >
+      <table className="kv">
+        <tbody>
+          {SHORTCUTS.map(([k, v]) => (
+            <tr key={k}>
+              <td>
+                <kbd>{k}</kbd>
+              </td>
+              <td>{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Modal>
   );
 }

@@ -69,11 +69,14 @@ export function TopBar() {
         className="btn model-btn"
         data-testid="open-model"
         onClick={() => s.setPickerOpen(true)}
-        title="Open a GGUF model (Ctrl+O)"
+        title={s.model ? `${s.model.fileName}: open another model (Ctrl+O)` : 'Open a GGUF model (Ctrl+O)'}
       >
         {s.model ? (
           <>
-            <span className="muted">Model</span> <span data-testid="model-name">{s.model.fileName}</span>
+            <span className="muted model-label">Model</span>
+            <span className="model-name" data-testid="model-name">
+              {s.model.fileName}
+            </span>
           </>
         ) : (
           'Open model…'
@@ -146,7 +149,14 @@ export function TopBar() {
           disabled={!s.runId || active || s.exporting}
           title="Export a report of the latest run"
         >
-          {s.exporting ? 'Exporting…' : 'Export report'}
+          {s.exporting ? (
+            'Exporting…'
+          ) : (
+            <>
+              <span className="export-long">Export report</span>
+              <span className="export-short">Export</span>
+            </>
+          )}
         </button>
       </div>
       <button
