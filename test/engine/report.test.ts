@@ -93,6 +93,23 @@ describe('correctness report', () => {
     expect(reportFileName(i, 'html')).toBe('quantscope-m_x_-cuda-2026-11-26T230000.html');
   });
 
+  it('writes a threshold as it was given, and an NMSE beside it with the digits the verdict needs', () => {
+    const r = result({
+      status: 'fail',
+      threshold: 1.234e-14,
+      metrics: { ...result({}).metrics!, nmse: 1.2345e-14 },
+    });
+    const i = { ...input([r]), request: { ...input([]).request, threshold: 1.234e-14 } };
+    const md = renderReport(i, 'md');
+    expect(md).toContain('threshold 1.234e-14;');
+    const row = md.split('\n').find((l) => l.startsWith('| blk.'))!;
+    // 1.23e-14 would read as under the threshold
+    expect(row).toContain('| 1.235e-14 | 1.234e-14 |');
+    expect(renderReport(i, 'html')).toContain('threshold 1.234e-14;');
+    // the default threshold reads as it is written everywhere else
+    expect(renderReport(input([result({})]), 'md')).toContain('| 3.00e-14 | 1e-8 |');
+  });
+
   it('adds what fusion saves when the unfused baseline ran', () => {
     const r = result({
       unfused: {

@@ -13,6 +13,7 @@ import type { DeviceInfo } from '../backends/types';
 import type { DeviceAnalysis, DeviceRunEntry } from '../../../src-shared/devices';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
+import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
 
 export interface ReportInput {
   runId: string;
@@ -290,8 +291,8 @@ function rowCells(r: TensorResult): string[] {
     `${r.n}×${r.k}`,
     String(r.m),
     status,
-    fmtExp(r.metrics?.nmse),
-    fmtExp(r.threshold),
+    fmtNmse(r.metrics?.nmse, r.threshold),
+    fmtThreshold(r.threshold),
     fmtExp(r.metrics?.maxAbsErr),
     fmtExp(r.metrics?.maxRelErr),
     r.path ?? '—',
@@ -347,7 +348,7 @@ function* markdownChunks(src: ReportSource): Generator<string> {
     '',
     `- Model: ${esc(input.model.fileName)}${moreFiles(input.model.files)} (${esc(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${esc(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)})`,
     `- Device: ${esc(deviceLine(input.device, input.backend))}`,
-    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${esc(input.request.arithmetic ?? 'per path')}; activations ${esc(input.request.activations ?? 'gaussian')}`,
+    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtThreshold(input.request.threshold)}; arithmetic ${esc(input.request.arithmetic ?? 'per path')}; activations ${esc(input.request.activations ?? 'gaussian')}`,
     ...(input.request.userKernels?.length
       ? [`- User kernels: ${input.request.userKernels.map((u) => esc(userKernelLine(u))).join('; ')}`]
       : []),
@@ -466,7 +467,7 @@ img.map{image-rendering:pixelated;border:1px solid #dde}figure{margin:.3rem 0 .8
 <dl>
 <dt>Model</dt><dd>${h(input.model.fileName)}${moreFiles(input.model.files)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
 <dt>Device</dt><dd>${h(deviceLine(input.device, input.backend))}</dd>
-<dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
+<dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtThreshold(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
 ${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.userKernels.map((u) => h(userKernelLine(u))).join('<br>')}</dd>\n` : ''}<dt>Results</dt><dd>${countsLine(c)} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
 <dt>Reference</dt><dd>weights dequantized exactly as llama.cpp does, operands rounded as the path's declared arithmetic says, every product summed in float64; NMSE = Σ(got−ref)² / Σref² (the kernel error, the verdict); arith. NMSE = the declared reference against the exact float32-input one (what the rounding costs)</dd>
 <dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>

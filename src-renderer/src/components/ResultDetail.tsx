@@ -12,6 +12,7 @@ import {
 } from '../lib/format';
 import { flops, intensity } from '../lib/charts';
 import { statusLabel, verdictText } from '../lib/results';
+import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
 import { protocolLabel, spreadWarning } from '../lib/timing';
 import { HeatmapForResult } from './Heatmap';
 import { WeightMapForResult } from './WeightMap';
@@ -25,7 +26,8 @@ function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
         <tr>
           <td>NMSE</td>
           <td className="num">
-            {fmtSci(m.nmse, 3)} <span className="muted">(threshold {fmtSci(threshold, 0)})</span>
+            {fmtNmse(m.nmse, threshold, 3)}{' '}
+            <span className="muted">(threshold {fmtThreshold(threshold)})</span>
           </td>
         </tr>
         <tr>

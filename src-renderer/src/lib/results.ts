@@ -1,5 +1,6 @@
 /** Results table logic: sort keys, summaries, per-tensor progress (pure, unit-tested). */
 import type { RunRequest, TensorResult } from '../../../src-shared/contract';
+import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
 import { compareValues, type SortState } from './tensors';
 
 export type ResultSortKey =
@@ -113,17 +114,24 @@ export function statusLabel(status: TensorResult['status']): string {
   return status === 'not-comparable' ? 'NOT COMPARABLE' : status.toUpperCase();
 }
 
-/** Relative error threshold display: the path's threshold against NMSE. */
+/**
+ * The verdict line: NMSE against the threshold it was judged by, the threshold as given and the NMSE
+ * at the digits it takes for the printed comparison to be true (shared with the metrics table).
+ */
 export function verdictText(r: TensorResult): string {
   if (r.status === 'error') return r.error ?? 'error';
   if (!r.metrics) return r.status;
+  const nmse = r.metrics.nmse;
+  // the sign states the comparison itself (a FAIL by NaN/Inf mismatches may have an NMSE below the
+  // threshold); a record that kept no threshold falls back to the verdict
+  const below = Number.isFinite(r.threshold) ? nmse <= r.threshold : r.status !== 'fail';
+  const vs = `NMSE ${fmtNmse(nmse, r.threshold)} ${below ? '≤' : '>'} ${fmtThreshold(r.threshold)}`;
   if (r.status === 'not-comparable')
-    return `${r.notComparable ?? 'non-finite scales'}; the other outputs: NMSE ${r.metrics.nmse.toExponential(2)} ≤ ${r.threshold.toExponential(0)}`;
+    return `${r.notComparable ?? 'non-finite scales'}; the other outputs: ${vs}`;
   const extra: string[] = [];
   if (r.metrics.nanMismatches) extra.push(`${r.metrics.nanMismatches} NaN mismatches`);
   if (r.metrics.infMismatches) extra.push(`${r.metrics.infMismatches} Inf mismatches`);
-  const cmp = r.status === 'pass' ? '≤' : '>';
-  return `NMSE ${r.metrics.nmse.toExponential(2)} ${cmp} ${r.threshold.toExponential(0)}${extra.length ? ', ' + extra.join(', ') : ''}`;
+  return `${vs}${extra.length ? ', ' + extra.join(', ') : ''}`;
 }
 
 /** "9 of the 16 planned": how far a run that stopped early got. */
