@@ -15,6 +15,7 @@ import {
   buildLut,
   cellAt,
   cellsToRegion,
+  dragRegion,
   legendTicks,
   logScale,
   lutIndex,
@@ -292,6 +293,42 @@ describe('heatmap colour mapping', () => {
     const g = { rowStart: 0, rowEnd: 30, colStart: 100, colEnd: 1100, cellRows: 4, cellCols: 8 };
     expect(cellsToRegion(g, 2, 10, 1, 3)).toEqual({ rowStart: 4, rowEnd: 12, colStart: 124, colEnd: 188 });
     expect(cellsToRegion(g, 7, 0, 7, 124).rowEnd).toBe(30);
+  });
+  it('a drag zooms to its cells; an end beyond the canvas is clamped to the edge', () => {
+    // 8 x 512 outputs drawn as 8 x 512 cells on a 1024 x 80 px canvas (2 px per column)
+    const g = {
+      rows: 8,
+      cols: 512,
+      rowStart: 0,
+      rowEnd: 8,
+      colStart: 0,
+      colEnd: 512,
+      cellRows: 1,
+      cellCols: 1,
+    };
+    expect(dragRegion(g, 20, 5, 100, 45, 1024, 80)).toEqual({
+      rowStart: 0,
+      rowEnd: 5,
+      colStart: 10,
+      colEnd: 51,
+    });
+    // released right of and below the canvas: to its last column and row
+    expect(dragRegion(g, 20, 15, 1400, 300, 1024, 80)).toEqual({
+      rowStart: 1,
+      rowEnd: 8,
+      colStart: 10,
+      colEnd: 512,
+    });
+    // and left of and above it: from its first
+    expect(dragRegion(g, 100, 45, -50, -10, 1024, 80)).toEqual({
+      rowStart: 0,
+      rowEnd: 5,
+      colStart: 0,
+      colEnd: 51,
+    });
+    // a click is no zoom, nor is a drag over the whole grid
+    expect(dragRegion(g, 20, 5, 22, 7, 1024, 80)).toBeNull();
+    expect(dragRegion(g, 0, 0, 2000, 200, 1024, 80)).toBeNull();
   });
   it('legend ticks fall on decades inside the range', () => {
     const t = legendTicks({ lo: -7.5, hi: -3.2 });

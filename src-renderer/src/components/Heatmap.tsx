@@ -3,8 +3,8 @@ import { useApp } from '../context';
 import type { ErrorGrid, ErrorGridRequest, QuantScopeApi, TensorResult } from '../../../src-shared/contract';
 import {
   cellAt,
-  cellsToRegion,
   DEFAULT_LUT,
+  dragRegion,
   errorHistogram,
   legendGradient,
   gridScale,
@@ -123,14 +123,13 @@ export function Heatmap({ result, api }: HeatmapProps) {
     setDrawMs(ms);
   }, [grid]);
 
-  const local = (e: React.MouseEvent) => {
+  const local = (e: { clientX: number; clientY: number }) => {
     const rect = canvasRef.current!.getBoundingClientRect();
     return { x: e.clientX - rect.left, y: e.clientY - rect.top, w: rect.width, h: rect.height };
   };
   const onMove = (e: React.MouseEvent) => {
     if (!grid) return;
     const p = local(e);
-    if (drag) setDrag({ ...drag, x1: p.x, y1: p.y });
     const c = cellAt(p.x, p.y, p.w, p.h, grid.rows, grid.cols);
     setHover(c ? { x: p.x, y: p.y, ...c } : null);
   };
@@ -139,24 +138,35 @@ export function Heatmap({ result, api }: HeatmapProps) {
     const p = local(e);
     setDrag({ x0: p.x, y0: p.y, x1: p.x, y1: p.y });
   };
-  const onUp = (e: React.MouseEvent) => {
-    if (!drag || !grid) return;
+  /** The drag ends where the mouse is released, on the canvas or beyond it (clamped to the edge). */
+  const endDrag = (e: MouseEvent) => {
+    if (!drag || !grid || !canvasRef.current) return;
     const p = local(e);
     setDrag(null);
-    if (Math.abs(p.x - drag.x0) < 4 && Math.abs(p.y - drag.y0) < 4) return;
-    const clampX = (x: number) => Math.max(0, Math.min(p.w - 1, x));
-    const clampY = (y: number) => Math.max(0, Math.min(p.h - 1, y));
-    const a = cellAt(clampX(drag.x0), clampY(drag.y0), p.w, p.h, grid.rows, grid.cols);
-    const b = cellAt(clampX(p.x), clampY(p.y), p.w, p.h, grid.rows, grid.cols);
-    if (!a || !b) return;
-    const r = cellsToRegion(grid, a.row, a.col, b.row, b.col);
-    const same =
-      r.rowStart === grid.rowStart &&
-      r.rowEnd === grid.rowEnd &&
-      r.colStart === grid.colStart &&
-      r.colEnd === grid.colEnd;
-    if (!same) setZoom([...zoom, r]);
+    const r = dragRegion(grid, drag.x0, drag.y0, p.x, p.y, p.w, p.h);
+    if (r) setZoom([...zoom, r]);
   };
+  const endDragRef = useRef(endDrag);
+  endDragRef.current = endDrag;
+  // While dragging, the window follows the mouse: a release outside the canvas still ends the drag.
+  const dragging = drag !== null;
+  useEffect(() => {
+    if (!dragging) return;
+    const move = (e: MouseEvent) => {
+      if (!canvasRef.current) return;
+      const p = local(e);
+      const x1 = Math.max(0, Math.min(p.w, p.x));
+      const y1 = Math.max(0, Math.min(p.h, p.y));
+      setDrag((d) => (d ? { ...d, x1, y1 } : d));
+    };
+    const up = (e: MouseEvent) => endDragRef.current(e);
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
+    return () => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+    };
+  }, [dragging]);
 
   const cell = grid && hover ? hover.row * grid.cols + hover.col : -1;
   const worst = grid && cell >= 0 ? grid.worst.slice(cell * 4, cell * 4 + 4) : null;
@@ -238,7 +248,7 @@ export function Heatmap({ result, api }: HeatmapProps) {
         </p>
       )}
       <div className="heatmap-row">
-        <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => (setHover(null), setDrag(null))}>
+        <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => setHover(null)}>
           <canvas
             ref={canvasRef}
             className="heatmap-canvas"
@@ -246,7 +256,6 @@ export function Heatmap({ result, api }: HeatmapProps) {
             style={{ height, cursor: result.gridAvailable ? 'crosshair' : 'default' }}
             onMouseMove={onMove}
             onMouseDown={onDown}
-            onMouseUp={onUp}
           />
           {drag && (
             <div

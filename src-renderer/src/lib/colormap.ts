@@ -225,6 +225,41 @@ export function cellsToRegion(
   };
 }
 
+/**
+ * The zoom region of a drag on a grid drawn at width x height CSS pixels, from (x0, y0) to (x1, y1)
+ * in the canvas' own coordinates. An end outside the canvas (the mouse released beyond an edge) is
+ * clamped to that edge. null for a click (under 4 px either way) or a region that is the grid's own.
+ */
+export function dragRegion(
+  g: {
+    rows: number;
+    cols: number;
+    rowStart: number;
+    rowEnd: number;
+    colStart: number;
+    colEnd: number;
+    cellRows: number;
+    cellCols: number;
+  },
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  width: number,
+  height: number,
+): { rowStart: number; rowEnd: number; colStart: number; colEnd: number } | null {
+  if (Math.abs(x1 - x0) < 4 && Math.abs(y1 - y0) < 4) return null;
+  const cx = (x: number) => Math.max(0, Math.min(width - 1, x));
+  const cy = (y: number) => Math.max(0, Math.min(height - 1, y));
+  const a = cellAt(cx(x0), cy(y0), width, height, g.rows, g.cols);
+  const b = cellAt(cx(x1), cy(y1), width, height, g.rows, g.cols);
+  if (!a || !b) return null;
+  const r = cellsToRegion(g, a.row, a.col, b.row, b.col);
+  const same =
+    r.rowStart === g.rowStart && r.rowEnd === g.rowEnd && r.colStart === g.colStart && r.colEnd === g.colEnd;
+  return same ? null : r;
+}
+
 export interface ErrorHistogram {
   /** log10 edges of the bins, bins.length + 1 of them */
   edges: number[];
