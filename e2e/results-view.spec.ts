@@ -3,8 +3,45 @@
  * that follows the table, after runs on the sample.
  */
 import { test, expect } from './fixtures/electron';
-import { openApp, openSample, setBatchSizes, tensorCheck, waitRunEnd } from './ui.helpers';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { openApp, openModelFile, openSample, setBatchSizes, tensorCheck, waitRunEnd } from './ui.helpers';
 import type { Page } from '@playwright/test';
+
+const ROOT = path.resolve(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'quantscope.cjs');
+const NONFINITE = 'nonfinite-scales.gguf';
+const NC_TENSOR = 'blk.0.attn_output.weight'; // Q8_0, 512 x 512: 16 blocks of 34 bytes per weight row
+
+/**
+ * The sample with NaN or infinite block scales in three weight rows (0, 1 and 100) of NC_TENSOR, in the
+ * served models folder: those rows' outputs are left out and its results are NOT COMPARABLE.
+ */
+function writeNonFiniteModel(): void {
+  const dir = process.env.QS_E2E_MODELS;
+  if (!dir) throw new Error('QS_E2E_MODELS is not set (e2e/fixtures/global-setup.ts sets it)');
+  const sample = path.join(ROOT, 'samples', 'tiny.gguf');
+  const info = spawnSync(process.execPath, [CLI, 'inspect', sample, '--json'], { encoding: 'utf8' });
+  expect(info.status, info.stderr).toBe(0);
+  const t = (JSON.parse(info.stdout) as { tensors: { name: string; offset: number }[] }).tensors.find(
+    (x) => x.name === NC_TENSOR,
+  )!;
+  const file = path.join(dir, NONFINITE);
+  copyFileSync(sample, file);
+  const fd = openSync(file, 'r+');
+  try {
+    // the half-float scale at the start of a block: NaN (0x7e00) or +Inf (0x7c00), little-endian
+    for (const [row, block, half] of [
+      [0, 0, 0x7e00],
+      [1, 4, 0x7e00],
+      [100, 3, 0x7c00],
+    ])
+      writeSync(fd, Buffer.from([half & 0xff, half >> 8]), 0, 2, t.offset + row * 16 * 34 + block * 34);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 test.describe.configure({ mode: 'serial' });
 
@@ -47,4 +84,38 @@ test('a heatmap drag released beyond the canvas zooms to its edge', async ({ pag
   const first = Number(/cols (\d+)–/.exec((await region.textContent()) ?? '')![1]);
   expect(first).toBeGreaterThan(lastCol * 0.4);
   expect(first).toBeLessThan(lastCol * 0.6);
+});
+
+test("a not-comparable result's heatmap marks the outputs left out and counts them apart", async ({
+  page,
+}, testInfo) => {
+  writeNonFiniteModel();
+  await openApp(page, testInfo);
+  await openModelFile(page, NONFINITE);
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible();
+  await runUntimed(page, [NC_TENSOR], [8]);
+  const row = page.locator('[data-testid=result-row][data-status=not-comparable]');
+  await expect(row).toHaveCount(1);
+  await row.click();
+  const canvas = page.getByTestId('heatmap-canvas');
+  await expect(canvas).toHaveAttribute('data-draw-ms', /\d/);
+  // 8 x 512 outputs in 8 x 512 cells: 3 features x 8 rows left out, and the others judged
+  await expect(page.getByTestId('error-histogram-extra')).toHaveText(/^4096 cells · 24 not compared/);
+  await expect(page.getByTestId('error-histogram-extra')).not.toContainText('NaN/Inf');
+  await expect(page.getByTestId('heatmap-not-compared')).toBeVisible();
+  // output feature 100 (weight row 100, an infinite scale): not compared, in grey
+  const box = (await canvas.boundingBox())!;
+  const x = ((100 + 0.5) / 512) * box.width;
+  await page.mouse.move(box.x + x, box.y + box.height * 0.5);
+  await expect(page.getByTestId('heatmap-tooltip')).toBeVisible();
+  await expect(page.getByTestId('tip-col')).toHaveText('100');
+  await expect(page.getByTestId('tip-not-compared')).toContainText('not compared');
+  const rgb = await canvas.evaluate((c: HTMLCanvasElement) => [
+    ...c.getContext('2d')!.getImageData(100, 3, 1, 1).data,
+  ]);
+  expect(rgb).toEqual([128, 128, 128, 255]);
+  // a compared feature next to it has an error
+  await page.mouse.move(box.x + ((102 + 0.5) / 512) * box.width, box.y + box.height * 0.5);
+  await expect(page.getByTestId('tip-col')).toHaveText('102');
+  await expect(page.getByTestId('tip-err')).toBeVisible();
 });

@@ -159,6 +159,7 @@ ${RECORD_HELP}
         maxRows: 64,
         maxCols: 64,
         metric: 'rel',
+        skipCols: v.skipCols,
       });
       if (jsonOut)
         await writeOutputAtomic(
