@@ -119,3 +119,64 @@ test("a not-comparable result's heatmap marks the outputs left out and counts th
   await expect(page.getByTestId('tip-col')).toHaveText('102');
   await expect(page.getByTestId('tip-err')).toBeVisible();
 });
+
+test('results table cells fit their values, and the "not the open model" warning is whole', async ({
+  page,
+}, testInfo) => {
+  writeNonFiniteModel();
+  await openApp(page, testInfo);
+  await openModelFile(page, NONFINITE);
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible();
+  await page.getByTestId('tab-model').click();
+  for (const t of [NC_TENSOR, 'blk.1.attn_output.weight']) await tensorCheck(page, t).click();
+  await page.getByTestId('backend-cpu').click();
+  await setBatchSizes(page, [1, 8]);
+  await page.getByTestId('timing-hot').click();
+  await page.getByTestId('run-setup-run').click();
+  expect(await waitRunEnd(page)).toBe('done');
+  await expect(page.locator('[data-testid=result-row][data-status=not-comparable]')).toHaveCount(2);
+  const overflow = await page.getByTestId('result-row').evaluateAll((rows) =>
+    rows.flatMap((row) =>
+      [...row.children].flatMap((c, i) => {
+        const cell = c as HTMLElement;
+        // ellipsis cells (tensor, path) cut long names on purpose; every other cell must fit
+        if (cell.classList.contains('ellipsis')) return [];
+        const r = cell.getBoundingClientRect();
+        const kids = [...cell.querySelectorAll('*')].map((k) => k.getBoundingClientRect());
+        const inside = kids.every((k) => k.left >= r.left - 0.5 && k.right <= r.right + 0.5);
+        return cell.scrollWidth > cell.clientWidth || cell.scrollHeight > row.clientHeight || !inside
+          ? [`column ${i}: "${cell.textContent}" ${cell.scrollWidth}/${cell.clientWidth} px`]
+          : [];
+      }),
+    ),
+  );
+  expect(overflow).toEqual([]);
+  // the Time column holds the widest time the table writes (two decimals up to 1 s) on one line
+  const fits = await page.evaluate(() => {
+    const cell = document.querySelector('[data-testid=result-row] > div:nth-child(8)') as HTMLElement;
+    const probe = cell.cloneNode(false) as HTMLElement;
+    probe.textContent = '⚠ 999.99 ms';
+    cell.replaceWith(probe);
+    const ok =
+      probe.scrollWidth <= probe.clientWidth && probe.scrollHeight <= probe.parentElement!.clientHeight;
+    probe.replaceWith(cell);
+    return ok;
+  });
+  expect(fits).toBe(true);
+
+  // another model open: the results header says so, in full, whatever the owner's length
+  await openModelFile(page, 'tiny.gguf');
+  await page.getByTestId('tab-results').click();
+  const warn = page.getByTestId('results-other-model');
+  await expect(warn).toHaveText('(not the open model)');
+  const clipped = await warn.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    for (let a = el.parentElement; a && !a.classList.contains('results-card'); a = a.parentElement) {
+      if (getComputedStyle(a).overflow === 'visible') continue;
+      const b = a.getBoundingClientRect();
+      if (r.left < b.left - 0.5 || r.right > b.right + 0.5) return true;
+    }
+    return r.width === 0;
+  });
+  expect(clipped).toBe(false);
+});

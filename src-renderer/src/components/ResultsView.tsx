@@ -230,12 +230,12 @@ export function ResultsView() {
           {s.owner && (
             <span className="results-owner ellipsis" data-testid="results-owner" title={s.owner.modelPath}>
               <span className="mono">{s.owner.modelName}</span> · {s.owner.device}
-              {s.model && s.owner.modelPath && s.model.path !== s.owner.modelPath && (
-                <span className="warn-text" data-testid="results-other-model">
-                  {' '}
-                  (not the open model)
-                </span>
-              )}
+            </span>
+          )}
+          {/* beside the owner, not in it: a long model name or device is cut short, this never is */}
+          {s.owner && s.model && s.owner.modelPath && s.model.path !== s.owner.modelPath && (
+            <span className="warn-text results-other" data-testid="results-other-model">
+              (not the open model)
             </span>
           )}
           <span className="num" data-testid="results-counts">
