@@ -121,6 +121,14 @@ describe('bench report: HTML', () => {
     expect(named).toContain('<dd data-peer="none">none for these shapes (llama.cpp &lt;b&gt;');
   });
 
+  it("a cpu's small shares of its copy bandwidth keep their significant digits", () => {
+    const md = renderBenchReport(
+      record(null, [{ ...row('Q4_K', 1, 'hot', 9000, null), pctPeak: null, pctCopy: 0.433 }]),
+      'md',
+    );
+    expect(md).toMatch(/\| — \| 0\.433 \| PASS/);
+  });
+
   it('the embedded data block cannot close its script element', () => {
     const rec = record({ ...PEER, label: '</script><img src=x>' }, ROWS);
     const html = renderBenchReport(rec, 'html');

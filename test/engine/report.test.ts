@@ -110,6 +110,21 @@ describe('correctness report', () => {
     expect(renderReport(input([result({})]), 'md')).toContain('| 3.00e-14 | 1e-8 |');
   });
 
+  it('labels bandwidth bars and reference lines to significant digits, as the app does', () => {
+    const t = result({}).timing!;
+    const slow = result({ timing: { ...t, gbps: 0.4327, tflops: 0.00106, pctPeak: null, pctCopy: 0.87 } });
+    const i = { ...input([slow]), device: { copyBandwidthGBs: 9.64 } as ReportInput['device'] };
+    const html = renderReport(i, 'html');
+    const svg = html.slice(html.indexOf('<svg'), html.indexOf('</svg>'));
+    expect(svg).toContain('>0.433</text>');
+    expect(svg).toContain('>copy 9.64</text>');
+    // the table's rates too: not "0.4" and "0.00"
+    const row = renderReport(i, 'md')
+      .split('\n')
+      .find((l) => l.startsWith('| blk.'))!;
+    expect(row).toContain('| 0.433 | 0.00106 |');
+  });
+
   it('adds what fusion saves when the unfused baseline ran', () => {
     const r = result({
       unfused: {

@@ -17,7 +17,7 @@ import {
 import type { BenchRecordData, BenchRecordRow } from '../../../src-shared/contract';
 import type { RunRecord } from '../records/schema';
 import { copyText, escapeHtml as h } from './compare-report';
-import { fmtExp, fmtNum, mdEscape } from './report';
+import { fmtExp, fmtNum, fmtRate, mdEscape } from './report';
 
 export const BENCH_REPORT_SCHEMA = 'quantscope-bench-report/1';
 
@@ -120,8 +120,8 @@ function columns(bench: BenchRecordData, peer: boolean): Column[] {
     { head: 'samples', num: true, cell: (r) => String(r.samples) },
     { head: 'GB/s', num: true, cell: (r) => fmtNum(r.gbps, 1) },
     { head: 'TFLOP/s', num: true, cell: (r) => fmtNum(r.tflops, 3) },
-    { head: '% peak', num: true, cell: (r) => fmtNum(r.pctPeak, 0) },
-    { head: '% copy', num: true, cell: (r) => fmtNum(r.pctCopy, 0) },
+    { head: '% peak', num: true, cell: (r) => fmtRate(r.pctPeak) },
+    { head: '% copy', num: true, cell: (r) => fmtRate(r.pctCopy) },
     ...(peer
       ? [
           { head: 'peer µs', num: true, cell: (r: BenchRecordRow) => us(r.peerUs) },

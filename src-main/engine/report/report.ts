@@ -220,6 +220,18 @@ export function fmtNum(v: number | null | undefined, digits = 1): string {
   return v.toFixed(digits);
 }
 
+/**
+ * Rates (GB/s, TFLOP/s) to significant digits, as the app writes them: 3 below 100 (0.433, 12.5),
+ * whole numbers above; a cpu's 0.4 GB/s is not "0".
+ */
+export function fmtRate(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (v === 0) return '0';
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) < 0.001) return v.toExponential(1);
+  return String(Number(v.toPrecision(3)));
+}
+
 export function fmtBytes(b: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = b;
@@ -235,8 +247,8 @@ function timingCells(t: TimingSummary | null): string[] {
   if (!t) return ['—', '—', '—', '—'];
   return [
     fmtNum(t.medianUs, 1),
-    fmtNum(t.gbps, 1),
-    fmtNum(t.tflops, 2),
+    fmtRate(t.gbps),
+    fmtRate(t.tflops),
     t.pctPeak === null ? '—' : `${fmtNum(t.pctPeak, 0)}%`,
   ];
 }
@@ -399,11 +411,11 @@ function* bandwidthSvg(src: ReportSource): Generator<string> {
     const y = 20 + i++ * rowH;
     const w = Math.max(1, x(r.timing.gbps) - labelW);
     const cls = r.status === 'pass' || r.status === 'not-comparable' ? 'pass' : 'fail';
-    yield `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtNum(r.timing.gbps, 0)}</text>`;
+    yield `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtRate(r.timing.gbps)}</text>`;
   }
   const line = (v: number | null, label: string, cls: string) =>
     v
-      ? `<line class="${cls}" x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="12" y2="${Hh - 4}"/><text class="${cls}" x="${x(v).toFixed(1)}" y="10" text-anchor="middle">${label} ${fmtNum(v, 0)}</text>`
+      ? `<line class="${cls}" x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="12" y2="${Hh - 4}"/><text class="${cls}" x="${x(v).toFixed(1)}" y="10" text-anchor="middle">${label} ${fmtRate(v)}</text>`
       : '';
   yield `${line(peak, 'peak', 'peak')}${line(copy, 'copy', 'copy')}</svg>`;
 }
