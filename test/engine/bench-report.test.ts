@@ -98,6 +98,12 @@ describe('bench report: HTML', () => {
     expect(svg).toContain('>llama.cpp &lt;b&gt;(perf|sql)&lt;/b&gt;</text>');
     expect(svg).toContain('<title>Q4_K m=1 · llama.cpp &lt;b&gt;(perf|sql)&lt;/b&gt;: 16.4 µs</title>');
     expect(svg).toContain('<title>Q4_K m=512 · QuantScope hot: 321.0 µs</title>');
+    // every tick names its unit (the axis has none): 10 µs to 1 ms here
+    expect([...svg.matchAll(/<text class="tick"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1])).toEqual([
+      '10 µs',
+      '100 µs',
+      '1 ms',
+    ]);
     // 3 of ours, 1 of the peer's (it has no m = 512 figure)
     expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(4);
     // nothing from the record opens markup

@@ -125,6 +125,24 @@ describe('correctness report', () => {
     expect(row).toContain('| 0.433 | 0.00106 |');
   });
 
+  it("names a cpu's worker threads, singular for one, and a GPU's compute units", () => {
+    const dev = {
+      backend: 'cpu',
+      index: 0,
+      name: 'AMD EPYC',
+      arch: 'x64',
+      computeUnits: 1,
+      memoryTotal: 2 ** 30,
+      peakBandwidthGBs: null,
+      copyBandwidthGBs: null,
+    } as unknown as ReportInput['device'];
+    const html = (d: ReportInput['device']) => renderReport({ ...input([result({})]), device: d }, 'html');
+    expect(html(dev)).toContain('cpu:0 AMD EPYC (x64, 1 worker thread, 1.00 GiB)');
+    expect(html({ ...dev!, backend: 'hip', computeUnits: 104 } as ReportInput['device'])).toContain(
+      '(x64, 104 CUs/SMs, ',
+    );
+  });
+
   it('adds what fusion saves when the unfused baseline ran', () => {
     const r = result({
       unfused: {

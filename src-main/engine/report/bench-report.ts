@@ -11,6 +11,7 @@ import {
   PEER_SERIES,
   benchChart,
   peerSourceLine,
+  timeTick,
   vsPeer,
   type BenchChart,
 } from '../../../src-shared/bench-chart';
@@ -194,7 +195,7 @@ function chartSvg(chart: BenchChart): string {
   const grid = chart.axis.ticks
     .map((t) => {
       const tx = x(t).toFixed(1);
-      return `<line class="grid" x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${height - 4}"/><text class="tick" x="${tx}" y="${top - 7}" text-anchor="middle">${h(t >= 1000 ? `${t / 1000} ms` : `${t}`)}</text>`;
+      return `<line class="grid" x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${height - 4}"/><text class="tick" x="${tx}" y="${top - 7}" text-anchor="middle">${h(timeTick(t))}</text>`;
     })
     .join('');
   const groups = chart.groups
@@ -256,7 +257,7 @@ ${rows}
 </tbody></table>
 ${peer ? `<p class="muted peer-source">Peer µs: ${h(peer)}. ${h(RATIO_NOTE)}</p>` : ''}
 <h2>Median time per format and batch size</h2>
-<p class="muted">µs, log scale; lower is better.</p>
+<p class="muted">Log scale; lower is better.</p>
 ${chartSvg(chart)}
 ${chart.peer ? `<p class="muted chart-peer-source">Peer: ${h(peerSourceLine(chart.peer))}</p>` : ''}
 <script type="application/json" id="quantscope-data">${JSON.stringify(benchReportJson(rec)).replace(/</g, '\\u003c')}</script>

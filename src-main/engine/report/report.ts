@@ -10,7 +10,7 @@ import type {
   UserKernelRecord,
 } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
-import type { DeviceAnalysis, DeviceRunEntry } from '../../../src-shared/devices';
+import { computeUnitsText, type DeviceAnalysis, type DeviceRunEntry } from '../../../src-shared/devices';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
 import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
@@ -322,7 +322,7 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
   const how =
     c?.bytes != null ? ` (${fmtNum(c.bytes / 2 ** 20, 0)} MiB × ${c.repeats ?? '?'}, this run)` : '';
   const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s${how}` : '';
-  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${d.computeUnits} CUs, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
+  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits)}, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
 }
 
 /** " and 2 more files (split model)" after a split model's first file name; "" for a model in one file */

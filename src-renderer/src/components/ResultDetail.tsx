@@ -11,7 +11,7 @@ import {
   fmtVal,
 } from '../lib/format';
 import { flops, intensity } from '../lib/charts';
-import { statusLabel, verdictText } from '../lib/results';
+import { outputSource, statusLabel, verdictText } from '../lib/results';
 import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
 import { protocolLabel, spreadWarning } from '../lib/timing';
 import { HeatmapForResult } from './Heatmap';
@@ -131,6 +131,7 @@ function outputOnlyNote(r: TensorResult): string {
 
 /** One result in full: verdict, diagnosis, metrics, timing, path, the output heatmap and the weight map. */
 export function ResultDetailView({ r }: { r: TensorResult }) {
+  const source = outputSource(r);
   return (
     <div className="card detail" data-testid="result-detail" data-result-id={r.resultId}>
       <div className="detail-head">
@@ -225,11 +226,9 @@ export function ResultDetailView({ r }: { r: TensorResult }) {
                   <td className="mono small wrap">{r.pathDetail}</td>
                 </tr>
               )}
-              <tr>
-                <td>Device</td>
-                <td>
-                  {r.backend} · {r.device}
-                </td>
+              <tr data-testid="detail-source">
+                <td>{source.label}</td>
+                <td>{source.text}</td>
               </tr>
               <tr>
                 <td>Job time</td>

@@ -5,7 +5,7 @@ import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
 import { countResults, sortResults, statusLabel, verdictText, type ResultSortKey } from '../lib/results';
 import { DevicesPanel } from './DevicesPanel';
 import { isActive } from '../lib/runState';
-import { bandwidthShare, shareHeader, spreadWarning, timingTitle } from '../lib/timing';
+import { bandwidthShare, shareHeader, spreadWarning, timedChoices, timingTitle } from '../lib/timing';
 import { ResultDetail } from './ResultDetail';
 import type { TensorResult } from '../../../src-shared/contract';
 
@@ -195,6 +195,7 @@ export function ResultsView() {
     setView: s.setView,
     hasTiming: s.results.some((r) => r.timing),
     timingChoice: s.run.request?.timing,
+    runBackend: s.run.request?.backend,
     setSelected: s.setSelected,
   }));
   const counts = countResults(s.results);
@@ -284,7 +285,7 @@ export function ResultsView() {
           {!s.hasTiming && counts.total > 0 && (
             <span className="hint" data-testid="no-timing-hint">
               {s.timingChoice === 'none'
-                ? 'Timing was off (protocol "none"): choose Hot or Cold to measure time and GB/s.'
+                ? `Timing was off (protocol "none"): choose ${timedChoices(s.runBackend)} to measure time and GB/s.`
                 : 'No timing in these results.'}
             </span>
           )}

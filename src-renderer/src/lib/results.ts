@@ -134,6 +134,20 @@ export function verdictText(r: TensorResult): string {
   return `${vs}${extra.length ? ', ' + extra.join(', ') : ''}`;
 }
 
+/**
+ * Where a result's output came from, for its detail: the backend and device of a run, or for a pair
+ * judged by check (an output made elsewhere, which the engine names as "output <file>" in place of
+ * a device) the output file.
+ */
+export function outputSource(r: Pick<TensorResult, 'backend' | 'device' | 'path'>): {
+  label: string;
+  text: string;
+} {
+  if (r.path === 'custom' && r.device.startsWith('output '))
+    return { label: 'Output', text: `${r.device.slice('output '.length)}, made elsewhere` };
+  return { label: 'Device', text: `${r.backend} · ${r.device}` };
+}
+
 /** "9 of the 16 planned": how far a run that stopped early got. */
 export function plannedText(done: number, total: number): string {
   return `${done} of the ${total} planned`;
