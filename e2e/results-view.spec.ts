@@ -4,7 +4,7 @@
  */
 import { test, expect } from './fixtures/electron';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { openApp, openModelFile, openSample, setBatchSizes, tensorCheck, waitRunEnd } from './ui.helpers';
 import type { Page } from '@playwright/test';
@@ -179,4 +179,39 @@ test('results table cells fit their values, and the "not the open model" warning
     return r.width === 0;
   });
   expect(clipped).toBe(false);
+});
+
+test("after a run the detail pane shows the table's first row; a filter that hides every row says so", async ({
+  page,
+}, testInfo) => {
+  await openApp(page, testInfo);
+  await openSample(page);
+  await runUntimed(page, ['blk.0.attn_q.weight', 'blk.0.ffn_down.weight', 'blk.1.attn_k.weight'], [1, 8]);
+  const rows = page.getByTestId('result-row');
+  await expect(rows).toHaveCount(6);
+  const detail = page.getByTestId('result-detail');
+  const firstRowId = async () => (await rows.first().getAttribute('data-result-id')) ?? '';
+  // the worst result, first in the table, highlighted: whatever arrived first
+  await expect(detail).toHaveAttribute('data-result-id', await firstRowId());
+  await expect(rows.first()).toHaveAttribute('aria-selected', 'true');
+  // nothing chosen: a new sort order brings its own first row
+  await page.getByTestId('result-sort-nmse').click();
+  await page.getByTestId('result-sort-nmse').click();
+  await expect(page.getByTestId('result-sort-nmse')).toHaveAttribute('aria-sort', 'ascending');
+  await expect(detail).toHaveAttribute('data-result-id', await firstRowId());
+
+  // a row chosen, then a filter that shows nothing (the sample has no failure): the table says so and
+  // the pane shows no hidden result
+  const chosen = (await rows.nth(2).getAttribute('data-result-id')) ?? '';
+  await rows.nth(2).click();
+  await expect(detail).toHaveAttribute('data-result-id', chosen);
+  await page.getByTestId('results-filter-fail').click();
+  await expect(rows).toHaveCount(0);
+  await expect(page.getByTestId('results-none-match')).toHaveText('No result matches the filter.');
+  await expect(detail).toHaveCount(0);
+  await expect(page.getByTestId('result-detail-empty')).toContainText('No result matches the filter');
+  // all again: the chosen row is back in the pane
+  await page.getByTestId('results-filter-all').click();
+  await expect(detail).toHaveAttribute('data-result-id', chosen);
+  await expect(page.getByTestId('results-none-match')).toHaveCount(0);
 });

@@ -1,4 +1,3 @@
-import { useApp } from '../context';
 import {
   fmtBytes,
   fmtDuration,
@@ -110,12 +109,12 @@ function TimingTable({ t, backend }: { t: TimingSummary; backend: BackendKind })
   );
 }
 
-export function ResultDetail() {
-  const r = useApp((s) => s.results.find((x) => x.resultId === s.selectedResultId) ?? null);
+/** The detail pane of the results view: `r` in full, or `empty` when there is none to show. */
+export function ResultDetail({ r, empty }: { r: TensorResult | null; empty: string }) {
   if (!r) {
     return (
       <div className="card detail empty-detail muted" data-testid="result-detail-empty">
-        Click a result row to see its metrics, timing and error heatmap.
+        {empty}
       </div>
     );
   }

@@ -2,7 +2,15 @@ import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useApp } from '../context';
 import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
-import { countResults, sortResults, statusLabel, verdictText, type ResultSortKey } from '../lib/results';
+import {
+  countResults,
+  shownResult,
+  statusLabel,
+  verdictText,
+  visibleResults,
+  type ResultSortKey,
+  type StatusFilter,
+} from '../lib/results';
 import { DevicesPanel } from './DevicesPanel';
 import { isActive } from '../lib/runState';
 import { bandwidthShare, shareHeader, spreadWarning, timedChoices, timingTitle } from '../lib/timing';
@@ -97,23 +105,14 @@ function ResultRow({ r }: { r: TensorResult }) {
   );
 }
 
-export type StatusFilter = 'all' | 'problems' | 'fail' | 'error';
-
-function ResultsTable({ filter }: { filter: StatusFilter }) {
+/** The table of `rows` (filtered and sorted by ResultsView); `shownId` is the row the detail pane shows. */
+function ResultsTable({ rows, shownId }: { rows: TensorResult[]; shownId: string | null }) {
   const s = useApp((s) => ({
     results: s.results,
     sort: s.resultSort,
     setSort: s.setResultSort,
-    selectedId: s.selectedResultId,
     select: s.selectResult,
   }));
-  const rows = useMemo(() => {
-    const shown =
-      filter === 'all'
-        ? s.results
-        : s.results.filter((r) => (filter === 'problems' ? r.status !== 'pass' : r.status === filter));
-    return sortResults(shown, s.sort);
-  }, [s.results, s.sort, filter]);
   const shareLabel = useMemo(() => shareHeader(s.results), [s.results]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virt = useVirtualizer({
@@ -146,7 +145,7 @@ function ResultsTable({ filter }: { filter: StatusFilter }) {
         onKeyDown={(e) => {
           if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
           e.preventDefault();
-          const i = rows.findIndex((r) => r.resultId === s.selectedId);
+          const i = rows.findIndex((r) => r.resultId === shownId);
           const j = Math.max(0, Math.min(rows.length - 1, i + (e.key === 'ArrowDown' ? 1 : -1)));
           if (!rows[j]) return;
           s.select(rows[j].resultId);
@@ -156,10 +155,15 @@ function ResultsTable({ filter }: { filter: StatusFilter }) {
           );
         }}
       >
+        {rows.length === 0 && s.results.length > 0 && (
+          <div className="empty-row muted" data-testid="results-none-match">
+            No result matches the filter.
+          </div>
+        )}
         <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
           {virt.getVirtualItems().map((vi) => {
             const r = rows[vi.index];
-            const sel = r.resultId === s.selectedId;
+            const sel = r.resultId === shownId;
             return (
               <div
                 key={r.resultId}
@@ -197,6 +201,8 @@ export function ResultsView() {
     timingChoice: s.run.request?.timing,
     runBackend: s.run.request?.backend,
     setSelected: s.setSelected,
+    sort: s.resultSort,
+    selectedId: s.selectedResultId,
   }));
   const counts = countResults(s.results);
   /** Select the failing tensors in the model view, ready to run again (after a kernel fix). */
@@ -207,6 +213,9 @@ export function ResultsView() {
     s.setView('model');
   };
   const [filter, setFilter] = useState<StatusFilter>('all');
+  // the table's rows, and the one result the detail pane shows: always a row the table shows
+  const rows = useMemo(() => visibleResults(s.results, filter, s.sort), [s.results, filter, s.sort]);
+  const shown = shownResult(rows, s.selectedId);
   const ownModel = !s.owner?.modelPath || s.owner.modelPath === s.model?.path;
   if (s.status === 'idle' && s.results.length === 0) {
     return (
@@ -290,10 +299,17 @@ export function ResultsView() {
             </span>
           )}
         </div>
-        <ResultsTable filter={filter} />
+        <ResultsTable rows={rows} shownId={shown?.resultId ?? null} />
       </div>
       <DevicesPanel results={s.results} />
-      <ResultDetail />
+      <ResultDetail
+        r={shown}
+        empty={
+          s.results.length > 0
+            ? 'No result matches the filter: choose All to see the others.'
+            : 'Results appear here as they arrive.'
+        }
+      />
     </div>
   );
 }

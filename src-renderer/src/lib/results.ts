@@ -54,6 +54,31 @@ export function sortResults(results: TensorResult[], s: SortState<ResultSortKey>
   return keyed.map((k) => k.r);
 }
 
+/** Which results the table shows: all, the problems (anything but a pass), failures or errors. */
+export type StatusFilter = 'all' | 'problems' | 'fail' | 'error';
+
+/** The table's rows: the results the status filter lets through, in the sort order. */
+export function visibleResults(
+  results: TensorResult[],
+  filter: StatusFilter,
+  sort: SortState<ResultSortKey>,
+): TensorResult[] {
+  const shown =
+    filter === 'all'
+      ? results
+      : results.filter((r) => (filter === 'problems' ? r.status !== 'pass' : r.status === filter));
+  return sortResults(shown, sort);
+}
+
+/**
+ * The result the detail pane shows, given the table's rows: the one chosen while the table shows it;
+ * else the table's first row (the worst result, in the default order), so the pane and the table
+ * agree whatever arrived first; null when the table shows none.
+ */
+export function shownResult(rows: TensorResult[], selectedId: string | null): TensorResult | null {
+  return (selectedId !== null ? rows.find((r) => r.resultId === selectedId) : undefined) ?? rows[0] ?? null;
+}
+
 export interface ResultCounts {
   pass: number;
   fail: number;
