@@ -4,7 +4,7 @@
  */
 import { test, expect } from './fixtures/electron';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, openSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { openApp, openModelFile, openSample, setBatchSizes, tensorCheck, waitRunEnd } from './ui.helpers';
 import type { Page } from '@playwright/test';
@@ -214,4 +214,66 @@ test("after a run the detail pane shows the table's first row; a filter that hid
   await page.getByTestId('results-filter-all').click();
   await expect(detail).toHaveAttribute('data-result-id', chosen);
   await expect(page.getByTestId('results-none-match')).toHaveCount(0);
+});
+
+test('another model opens scrolled to its top, and the Check-a-pair verdict of the last one is gone', async ({
+  page,
+}, testInfo) => {
+  const dir = process.env.QS_E2E_MODELS!;
+  // a second model with a long tensor table (the Llama 3 8B shapes, header only)
+  const other = 'scroll-llama-shape.gguf';
+  const made = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'make-model',
+      '--preset',
+      'llama-3-8b',
+      '--fill',
+      'sparse',
+      '--force',
+      '--out',
+      path.join(dir, other),
+    ],
+    { encoding: 'utf8' },
+  );
+  expect(made.status, made.stderr).toBe(0);
+  // a pair for the sample's blk.0.attn_q.weight (k = n = 512): one zero row in, zeros out (a PASS)
+  writeFileSync(path.join(dir, 'pair-x.f32'), new Uint8Array(512 * 4));
+  writeFileSync(path.join(dir, 'pair-y.f32'), new Uint8Array(512 * 4));
+
+  await openApp(page, testInfo);
+  await openModelFile(page, 'large-llama-405b-shape.gguf');
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible();
+  await page.getByTestId('toggle-metadata').click();
+  const info = page.getByTestId('model-info');
+  const table = page.getByTestId('tensor-scroll');
+  await info.evaluate((el) => (el.scrollTop = 150));
+  await table.evaluate((el) => (el.scrollTop = 3000));
+  await expect.poll(() => table.evaluate((el) => el.scrollTop)).toBeGreaterThan(2000);
+  expect(await info.evaluate((el) => el.scrollTop)).toBeGreaterThan(100);
+
+  await openModelFile(page, other);
+  await expect(page.getByTestId('model-name')).toHaveText(other);
+  await expect(page.locator('[data-testid=tensor-row][data-name="token_embd.weight"]')).toBeVisible();
+  expect(await table.evaluate((el) => el.scrollTop)).toBe(0);
+  expect(await info.evaluate((el) => el.scrollTop)).toBe(0);
+
+  // Kernels › Check a pair on the sample, then another model: its verdict does not stay
+  await openModelFile(page, 'tiny.gguf');
+  await page.getByTestId('tab-kernels').click();
+  const panel = page.getByTestId('check-pair-panel');
+  await panel.getByTestId('check-tensor').selectOption('blk.0.attn_q.weight');
+  await panel.getByTestId('check-input-file').click();
+  await panel.getByTestId('check-input').fill(path.join(dir, 'pair-x.f32'));
+  await panel.getByTestId('check-m').fill('1');
+  await panel.getByTestId('check-output').fill(path.join(dir, 'pair-y.f32'));
+  await panel.getByTestId('check-run').click();
+  await expect(panel.getByTestId('check-result').getByTestId('detail-verdict')).toContainText(
+    'NMSE 0 ≤ 1e-8',
+  );
+  await openModelFile(page, other);
+  await page.getByTestId('tab-kernels').click();
+  await expect(panel.getByTestId('check-tensor')).toBeVisible();
+  await expect(panel.getByTestId('check-result')).toHaveCount(0);
 });
