@@ -27,6 +27,15 @@ export function vsPeer(r: Pick<BenchRecordRow, 'medianUs' | 'peerUs'>): number |
   return r.peerUs != null && r.peerUs > 0 && r.medianUs > 0 ? r.peerUs / r.medianUs : null;
 }
 
+/**
+ * An axis tick of the chart (a time in µs) in the unit it reads best in: 50 µs, 2 ms, 1 s. Every tick
+ * carries its unit, so the axis needs none of its own (the ticks span decades: µs to ms on a cpu).
+ */
+export function timeTick(us: number): string {
+  const [v, unit] = us < 1000 ? [us, 'µs'] : us < 1e6 ? [us / 1000, 'ms'] : [us / 1e6, 's'];
+  return `${Number(v.toPrecision(12))} ${unit}`;
+}
+
 /** The key of the peer's series in a group's values. */
 export const PEER_SERIES = 'peer';
 

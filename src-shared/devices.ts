@@ -6,6 +6,15 @@
  * reports) and the renderer.
  */
 
+/**
+ * A device's compute units in words, as the run setup and the report write them: a cpu's worker
+ * threads, a GPU's compute units (AMD CUs, NVIDIA SMs); "1 worker thread", never "1 threads".
+ */
+export function computeUnitsText(backend: string, n: number): string {
+  if (backend === 'cpu') return `${n} worker thread${n === 1 ? '' : 's'}`;
+  return n === 1 ? '1 CU/SM' : `${n} CUs/SMs`;
+}
+
 /** One device of a several-device run (an index may appear twice: two workers on one device). */
 export interface DeviceRunEntry {
   /** position in the device list */

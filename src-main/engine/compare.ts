@@ -211,6 +211,11 @@ export interface ErrorGridSpec {
   maxRows: number;
   maxCols: number;
   metric: 'abs' | 'rel';
+  /**
+   * n bytes, 1 = an output feature left out of the comparison (compareOutputs' skipCols: those of
+   * weight rows with a non-finite block scale). Their errors are not part of any cell's value.
+   */
+  skipCols?: Uint8Array | null;
 }
 
 function span(
@@ -231,6 +236,9 @@ function span(
  * The error of a region of the output reduced by MAXIMUM into at most maxRows x maxCols cells, so no
  * bad element can hide. A NaN/Inf mismatch counts as +Infinity. `worst` holds [row, col, ref, got]
  * of the element that gave each cell its value (the first element of the cell when all are exact).
+ * Output features in `skipCols` are left out as the metrics leave them out: a cell's value is the
+ * maximum over its compared outputs, a cell with none is 0 (and not in min/max), and `leftOutCols`
+ * counts, per grid column, the output features left out, so a view can mark them.
  */
 export function errorGrid(
   ref: Float64Array,
@@ -267,7 +275,21 @@ export function errorGrid(
   const worstRow = new Int32Array(cells);
   const worstCol = new Int32Array(cells);
   const rel = req.metric === 'rel';
-  const scales = rel ? rowScales(ref, m, n) : null;
+  const skip = req.skipCols ?? null;
+  if (skip && skip.length !== n) throw new Error(`errorGrid: skip mask has ${skip.length} entries, n=${n}`);
+  const scales = rel ? rowScales(ref, m, n, skip ?? undefined) : null;
+  // per grid column: the output features left out (null when none in the region)
+  let leftOut: number[] | null = null;
+  if (skip) {
+    const counts = new Array<number>(cols).fill(0);
+    let any = false;
+    for (let c = c0; c < c1; c++)
+      if (skip[c]) {
+        counts[((c - c0) / cellCols) | 0]++;
+        any = true;
+      }
+    if (any) leftOut = counts;
+  }
 
   for (let row = r0; row < r1; row++) {
     const cellBase = (((row - r0) / cellRows) | 0) * cols;
@@ -281,12 +303,25 @@ export function errorGrid(
       const i1 = i0 + cellCols < rowEnd ? i0 + cellCols : rowEnd;
       let best = -1;
       let bestI = i0;
-      for (let i = i0; i < i1; i++) {
-        let e = Math.abs(got[i] - ref[i]) * inv; // an Inf mismatch gives Infinity here already
-        if (e !== e) e = pairError(ref[i], got[i]); // NaN: NaN on one side, or inf - inf
-        if (e > best) {
-          best = e;
-          bestI = i;
+      if (leftOut && leftOut[cc] > 0) {
+        // a cell with left-out features: the same, over its compared outputs only
+        for (let i = i0; i < i1; i++) {
+          if (skip![i - rowBase]) continue;
+          let e = Math.abs(got[i] - ref[i]) * inv;
+          if (e !== e) e = pairError(ref[i], got[i]);
+          if (e > best) {
+            best = e;
+            bestI = i;
+          }
+        }
+      } else {
+        for (let i = i0; i < i1; i++) {
+          let e = Math.abs(got[i] - ref[i]) * inv; // an Inf mismatch gives Infinity here already
+          if (e !== e) e = pairError(ref[i], got[i]); // NaN: NaN on one side, or inf - inf
+          if (e > best) {
+            best = e;
+            bestI = i;
+          }
         }
       }
       const cell = cellBase + cc;
@@ -302,11 +337,18 @@ export function errorGrid(
   let min = Infinity;
   let max = -Infinity;
   for (let cell = 0; cell < cells; cell++) {
-    const v = values[cell];
-    if (v < min) min = v;
-    if (v > max) max = v;
-    const row = worstRow[cell];
-    const col = worstCol[cell];
+    let v = values[cell];
+    let row = worstRow[cell];
+    let col = worstCol[cell];
+    if (v < 0) {
+      // no output of the cell was compared: 0, and its first output for the hover
+      v = values[cell] = 0;
+      row = r0 + ((cell / cols) | 0) * cellRows;
+      col = c0 + (cell % cols) * cellCols;
+    } else {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
     const i = row * n + col;
     const w = cell * 4;
     worst[w] = row;
@@ -328,7 +370,9 @@ export function errorGrid(
     cellCols,
     values,
     worst,
-    min,
-    max,
+    // every cell left out: nothing was compared, no error anywhere
+    min: min === Infinity ? 0 : min,
+    max: max === -Infinity ? 0 : max,
+    ...(leftOut ? { leftOutCols: leftOut } : {}),
   };
 }

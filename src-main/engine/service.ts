@@ -574,6 +574,7 @@ export class EngineService {
       maxRows: req.maxRows,
       maxCols: req.maxCols,
       metric: req.metric,
+      skipCols: o.skipCols,
     });
     return { resultId: req.resultId, ...grid };
   }
@@ -693,6 +694,7 @@ export class EngineService {
       got,
       m: result.m,
       n: result.n,
+      skipCols: verdict.skipCols,
     });
     const weightMap = storeWeightMap(this.outputs, result.resultId, verdict.probe);
     const hash = this.opts.records ? await tensorsHash(model.file, [result.tensor]) : null;

@@ -328,9 +328,8 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       const next = applyRunEvents({ run: s.run, results: s.results, staleRuns: s.staleRuns }, events);
       if (next.run !== s.run || next.results !== s.results) {
         // The first event of the started run: the engine accepted it, its results replace the old ones.
+        // Nothing is selected for the user: with no choice, the results view shows its table's first row.
         const accepted = s.run.runId === null && next.run.runId !== null;
-        const selected = accepted ? null : s.selectedResultId;
-        const firstResult = selected === null && next.results.length > 0 ? next.results[0].resultId : null;
         const model =
           s.model && next.run.request?.modelId === s.model.modelId
             ? withResultScans(s.model, accepted ? next.results : next.results.slice(s.results.length))
@@ -341,7 +340,6 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
           lastEventAt: Date.now(),
           ...(model !== s.model ? { model } : {}),
           ...(accepted ? { resultsFor: ownerOf(next.run), selectedResultId: null } : {}),
-          ...(firstResult ? { selectedResultId: firstResult } : {}),
         });
       }
       const run = get().run;

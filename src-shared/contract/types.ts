@@ -507,6 +507,12 @@ export interface ErrorGrid {
   worst: number[];
   min: number;
   max: number;
+  /**
+   * per grid column: how many of its output features were left out of the comparison (those of weight
+   * rows with a non-finite block scale, as in a not-comparable result's metrics); their errors are in
+   * no cell's value, and a cell whose features were all left out is 0. Absent when none were.
+   */
+  leftOutCols?: number[];
 }
 
 export interface ReportRequest {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dequantize, nonFiniteScaleRows, quantize } from '../../src-main/engine/formats';
-import { compareOutputs } from '../../src-main/engine/compare';
+import { compareOutputs, errorGrid } from '../../src-main/engine/compare';
 import { encodeGguf } from '../../src-main/engine/gguf/encode';
 import { GgmlType } from '../../src-main/engine/ggml-types';
 import { GgufFile } from '../../src-main/engine/gguf';
@@ -19,6 +19,7 @@ import { EngineService } from '../../src-main/engine/service';
 import { RecordStore } from '../../src-main/engine/records/store';
 import { recordResults } from '../../src-renderer/src/lib/history';
 import { countResults, statusLabel, verdictText } from '../../src-renderer/src/lib/results';
+import type { RunEvent } from '../../src-shared/contract';
 
 const INF = 0x7c00;
 const NAN = 0x7e00;
@@ -99,6 +100,41 @@ describe('non-finite scales', () => {
     const masked = compareOutputs(ref, got, 2, 3, Uint8Array.from([0, 1, 0]));
     expect(masked).toMatchObject({ nmse: 0, nanMismatches: 0, infMismatches: 0, count: 4 });
     expect(() => compareOutputs(ref, got, 2, 3, new Uint8Array(2))).toThrow('skip mask has 2 entries');
+  });
+
+  it('errorGrid leaves the masked output features out of its cells and counts them per grid column', () => {
+    // 2 rows x 6 features; features 1 and 4 are left out (NaN and Inf against finite values there)
+    const ref = Float64Array.from([1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6]);
+    const got = Float32Array.from([1.5, NaN, 3, 4, Infinity, 6, 1, NaN, 3.25, 4, Infinity, 6]);
+    const skipCols = Uint8Array.from([0, 1, 0, 0, 1, 0]);
+    const one = errorGrid(ref, got, 2, 6, { maxRows: 2, maxCols: 6, metric: 'abs', skipCols });
+    expect(one.leftOutCols).toEqual([0, 1, 0, 0, 1, 0]);
+    // a left-out cell is 0 (no error measured), never Infinity; min and max are of compared cells
+    expect(one.values).toEqual([0.5, 0, 0, 0, 0, 0, 0, 0, 0.25, 0, 0, 0]);
+    expect([one.min, one.max]).toEqual([0, 0.5]);
+    // cells of 2 features: the one left out is not part of the value, nor the cell's worst element
+    const two = errorGrid(ref, got, 2, 6, { maxRows: 2, maxCols: 3, metric: 'abs', skipCols });
+    expect(two.cellCols).toBe(2);
+    expect(two.leftOutCols).toEqual([1, 0, 1]);
+    expect(two.values).toEqual([0.5, 0, 0, 0, 0.25, 0]);
+    expect(two.worst.slice(4 * 4, 4 * 4 + 4)).toEqual([1, 2, 3, 3.25]);
+    // the relative metric scales each row by its compared features only
+    const rel = errorGrid(ref, got, 2, 6, { maxRows: 2, maxCols: 6, metric: 'rel', skipCols });
+    expect(rel.values[0]).toBe(0.5 / 6);
+    // a region without left-out features, and no mask, carry no count
+    const clean = errorGrid(ref, got, 2, 6, {
+      maxRows: 2,
+      maxCols: 6,
+      metric: 'abs',
+      colStart: 2,
+      colEnd: 4,
+      skipCols,
+    });
+    expect(clean.leftOutCols).toBeUndefined();
+    expect(errorGrid(ref, got, 2, 6, { maxRows: 2, maxCols: 6, metric: 'abs' }).leftOutCols).toBeUndefined();
+    expect(() =>
+      errorGrid(ref, got, 2, 6, { maxRows: 1, maxCols: 1, metric: 'abs', skipCols: new Uint8Array(2) }),
+    ).toThrow('skip mask has 2 entries');
   });
 
   it('a model scan counts them per tensor, in few reads', async () => {
@@ -183,6 +219,62 @@ describe('non-finite scales', () => {
     expect(fs.readFileSync(html, 'utf8')).toMatch(
       /<tr class="not-comparable">.*NOT COMPARABLE: non-finite scales/,
     );
+  });
+
+  it("the engine's heatmap of a not-comparable result says which outputs were left out", async () => {
+    const engine = new EngineService({
+      mode: 'cli',
+      samplesDir: dir,
+      modelDirs: [],
+      restrictToDirs: false,
+      workerThreads: 1,
+      records: null,
+    });
+    try {
+      const s = await engine.openModel(model);
+      const events: RunEvent[] = [];
+      const off = engine.onRunEvent((e) => events.push(e));
+      const { runId } = await engine.startRun({
+        modelId: s.modelId,
+        tensors: ['bad.q4_0', 'good.q4_k'],
+        batchSizes: [4],
+        backend: 'cpu',
+        deviceIndex: 0,
+        seed: 1,
+        timing: 'none',
+        path: 'auto',
+        compareUnfused: false,
+        threshold: null,
+      });
+      await engine.waitForRun(runId);
+      off();
+      const results = events.flatMap((e) => (e.type === 'result' ? [e.result] : []));
+      const bad = results.find((r) => r.tensor === 'bad.q4_0')!;
+      expect(bad.status).toBe('not-comparable');
+      const grid = await engine.errorGrid({ resultId: bad.resultId, maxRows: 4, maxCols: N, metric: 'abs' });
+      // weight rows 3 and 7 feed output features 3 and 7
+      expect(grid.leftOutCols).toEqual(Array.from({ length: N }, (_, c) => (c === 3 || c === 7 ? 1 : 0)));
+      for (let r = 0; r < 4; r++) expect([grid.values[r * N + 3], grid.values[r * N + 7]]).toEqual([0, 0]);
+      const good = results.find((r) => r.tensor === 'good.q4_k')!;
+      const g2 = await engine.errorGrid({ resultId: good.resultId, maxRows: 4, maxCols: N, metric: 'abs' });
+      expect(g2.leftOutCols).toBeUndefined();
+      // a pair judged by check: the same
+      const w = dequantize(GgmlType.Q4_K, q4k, N, 512);
+      const ok = path.join(dir, 'id-grid.f32');
+      fs.writeFileSync(ok, new Uint8Array(identityOutput(w, N, 512).buffer));
+      const c = await engine.checkPair({
+        modelId: s.modelId,
+        tensor: 'bad.q4_k',
+        input: 'identity',
+        output: ok,
+        m: 512,
+      });
+      expect(c.status).toBe('not-comparable');
+      const g3 = await engine.errorGrid({ resultId: c.resultId, maxRows: 8, maxCols: N, metric: 'abs' });
+      expect(g3.leftOutCols).toEqual(Array.from({ length: N }, (_, i) => (i === 1 || i === 5 ? 1 : 0)));
+    } finally {
+      await engine.dispose();
+    }
   });
 
   it('check: a right output is not comparable (exit 0); wrong elsewhere is FAIL (exit 1)', async () => {

@@ -98,6 +98,12 @@ describe('bench report: HTML', () => {
     expect(svg).toContain('>llama.cpp &lt;b&gt;(perf|sql)&lt;/b&gt;</text>');
     expect(svg).toContain('<title>Q4_K m=1 · llama.cpp &lt;b&gt;(perf|sql)&lt;/b&gt;: 16.4 µs</title>');
     expect(svg).toContain('<title>Q4_K m=512 · QuantScope hot: 321.0 µs</title>');
+    // every tick names its unit (the axis has none): 10 µs to 1 ms here
+    expect([...svg.matchAll(/<text class="tick"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1])).toEqual([
+      '10 µs',
+      '100 µs',
+      '1 ms',
+    ]);
     // 3 of ours, 1 of the peer's (it has no m = 512 figure)
     expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(4);
     // nothing from the record opens markup
@@ -119,6 +125,14 @@ describe('bench report: HTML', () => {
     const named = visible(renderBenchReport(record(PEER, WITHOUT.bench!.rows), 'html'));
     expect(named).not.toContain('peer µs');
     expect(named).toContain('<dd data-peer="none">none for these shapes (llama.cpp &lt;b&gt;');
+  });
+
+  it("a cpu's small shares of its copy bandwidth keep their significant digits", () => {
+    const md = renderBenchReport(
+      record(null, [{ ...row('Q4_K', 1, 'hot', 9000, null), pctPeak: null, pctCopy: 0.433 }]),
+      'md',
+    );
+    expect(md).toMatch(/\| — \| 0\.433 \| PASS/);
   });
 
   it('the embedded data block cannot close its script element', () => {

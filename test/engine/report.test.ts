@@ -93,6 +93,56 @@ describe('correctness report', () => {
     expect(reportFileName(i, 'html')).toBe('quantscope-m_x_-cuda-2026-11-26T230000.html');
   });
 
+  it('writes a threshold as it was given, and an NMSE beside it with the digits the verdict needs', () => {
+    const r = result({
+      status: 'fail',
+      threshold: 1.234e-14,
+      metrics: { ...result({}).metrics!, nmse: 1.2345e-14 },
+    });
+    const i = { ...input([r]), request: { ...input([]).request, threshold: 1.234e-14 } };
+    const md = renderReport(i, 'md');
+    expect(md).toContain('threshold 1.234e-14;');
+    const row = md.split('\n').find((l) => l.startsWith('| blk.'))!;
+    // 1.23e-14 would read as under the threshold
+    expect(row).toContain('| 1.235e-14 | 1.234e-14 |');
+    expect(renderReport(i, 'html')).toContain('threshold 1.234e-14;');
+    // the default threshold reads as it is written everywhere else
+    expect(renderReport(input([result({})]), 'md')).toContain('| 3.00e-14 | 1e-8 |');
+  });
+
+  it('labels bandwidth bars and reference lines to significant digits, as the app does', () => {
+    const t = result({}).timing!;
+    const slow = result({ timing: { ...t, gbps: 0.4327, tflops: 0.00106, pctPeak: null, pctCopy: 0.87 } });
+    const i = { ...input([slow]), device: { copyBandwidthGBs: 9.64 } as ReportInput['device'] };
+    const html = renderReport(i, 'html');
+    const svg = html.slice(html.indexOf('<svg'), html.indexOf('</svg>'));
+    expect(svg).toContain('>0.433</text>');
+    expect(svg).toContain('>copy 9.64</text>');
+    // the table's rates too: not "0.4" and "0.00"
+    const row = renderReport(i, 'md')
+      .split('\n')
+      .find((l) => l.startsWith('| blk.'))!;
+    expect(row).toContain('| 0.433 | 0.00106 |');
+  });
+
+  it("names a cpu's worker threads, singular for one, and a GPU's compute units", () => {
+    const dev = {
+      backend: 'cpu',
+      index: 0,
+      name: 'AMD EPYC',
+      arch: 'x64',
+      computeUnits: 1,
+      memoryTotal: 2 ** 30,
+      peakBandwidthGBs: null,
+      copyBandwidthGBs: null,
+    } as unknown as ReportInput['device'];
+    const html = (d: ReportInput['device']) => renderReport({ ...input([result({})]), device: d }, 'html');
+    expect(html(dev)).toContain('cpu:0 AMD EPYC (x64, 1 worker thread, 1.00 GiB)');
+    expect(html({ ...dev!, backend: 'hip', computeUnits: 104 } as ReportInput['device'])).toContain(
+      '(x64, 104 CUs/SMs, ',
+    );
+  });
+
   it('adds what fusion saves when the unfused baseline ran', () => {
     const r = result({
       unfused: {

@@ -403,10 +403,17 @@ describe('records of every kind', () => {
       '30',
       '2600.4',
       '1.500',
-      '54',
-      '62',
+      '54.2',
+      '61.9',
       'PASS 1.20e-15',
     ]);
+    // a cpu's small shares keep their significant digits
+    const cpu = benchTable({
+      ...base,
+      kind: 'bench',
+      bench: { rows: [{ ...row, gbps: 0.433, pctPeak: null, pctCopy: 0.4327 }] },
+    });
+    expect(cpu.rows[0].cells.slice(11, 13)).toEqual(['—', '0.433']);
     expect(t.rows[1].status).toBe('fail');
     const withPeer = benchTable({ ...base, kind: 'bench', bench: { rows: [{ ...row, peerUs: 14.1 }] } });
     expect(withPeer.columns.slice(-3)).toEqual(['Peer µs', 'vs peer', 'Check']);

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { fmtBytes, fmtDuration, fmtSci, fmtUs, fmtShape } from '../../src-renderer/src/lib/format';
+import { fmtNmse, fmtThreshold } from '../../src-shared/threshold';
 import {
   clickSelect,
   filterTensors,
@@ -14,6 +15,7 @@ import {
   buildLut,
   cellAt,
   cellsToRegion,
+  dragRegion,
   legendTicks,
   logScale,
   lutIndex,
@@ -161,7 +163,13 @@ describe('results logic', () => {
   const rs = [
     result({ resultId: 'a', tensor: 'x', metrics: null, status: 'error', error: 'boom' }),
     result({ resultId: 'b', tensor: 'y', timing: timing(10, 500) }),
-    result({ resultId: 'c', tensor: 'z', status: 'fail', timing: timing(5, 900) }),
+    result({
+      resultId: 'c',
+      tensor: 'z',
+      status: 'fail',
+      timing: timing(5, 900),
+      metrics: { ...result({ resultId: 'c' }).metrics!, nmse: 0.3 },
+    }),
   ];
   it('sorts numerically with missing values last in both directions', () => {
     expect(sortResults(rs, { key: 'gbps', dir: 'desc' }).map((r) => r.resultId)).toEqual(['c', 'b', 'a']);
@@ -172,7 +180,49 @@ describe('results logic', () => {
     expect(countResults(rs)).toEqual({ pass: 1, fail: 1, error: 1, 'not-comparable': 0, total: 3 });
     expect(verdictText(rs[0])).toBe('boom');
     expect(verdictText(rs[1])).toMatch(/^NMSE 1\.00e-12 ≤ 1e-8$/);
-    expect(verdictText(rs[2])).toMatch(/>/);
+    expect(verdictText(rs[2])).toBe('NMSE 3.00e-1 > 1e-8');
+  });
+  it('writes the threshold as it was given, and the NMSE so that the comparison printed is true', () => {
+    const at = (nmse: number, threshold: number, status: TensorResult['status']) =>
+      verdictText(result({ resultId: 'x', status, threshold, metrics: { ...rs[1].metrics!, nmse } }));
+    expect(at(1.83e-14, 1.75e-14, 'fail')).toBe('NMSE 1.83e-14 > 1.75e-14');
+    expect(at(1.2e-14, 1.5e-14, 'pass')).toBe('NMSE 1.20e-14 ≤ 1.5e-14');
+    // two decimals would round 1.7504e-14 onto the threshold: as many as it takes instead
+    expect(at(1.7504e-14, 1.75e-14, 'fail')).toBe('NMSE 1.7504e-14 > 1.75e-14');
+    // rounding up onto the threshold still reads true for a pass
+    expect(at(1.7496e-14, 1.75e-14, 'pass')).toBe('NMSE 1.75e-14 ≤ 1.75e-14');
+    // a zero error reads 0, as it does in the table
+    expect(at(0, 1e-8, 'pass')).toBe('NMSE 0 ≤ 1e-8');
+    // a FAIL by NaN outputs with an NMSE under the threshold says so, and the sign stays true
+    expect(
+      verdictText(
+        result({
+          resultId: 'y',
+          status: 'fail',
+          metrics: { ...rs[1].metrics!, nmse: 1e-12, nanMismatches: 3 },
+        }),
+      ),
+    ).toBe('NMSE 1.00e-12 ≤ 1e-8, 3 NaN mismatches');
+    const nc = result({
+      resultId: 'z',
+      status: 'not-comparable',
+      threshold: 1.75e-14,
+      notComparable: 'non-finite scales: 3 blocks in 3 of 512 weight rows',
+      metrics: { ...rs[1].metrics!, nmse: 1.5e-14 },
+    });
+    expect(verdictText(nc)).toBe(
+      'non-finite scales: 3 blocks in 3 of 512 weight rows; the other outputs: NMSE 1.50e-14 ≤ 1.75e-14',
+    );
+  });
+  it('formats thresholds and NMSE beside them in one way, for the app, the report and the CLI', () => {
+    expect(fmtThreshold(1e-8)).toBe('1e-8');
+    expect(fmtThreshold(1.75e-14)).toBe('1.75e-14');
+    expect(fmtThreshold(0.000123456)).toBe('1.23456e-4');
+    expect(fmtThreshold(null)).toBe('—');
+    expect(fmtNmse(1.83e-14, 1.75e-14, 3)).toBe('1.830e-14');
+    expect(fmtNmse(Infinity, 1e-8)).toBe('∞');
+    expect(fmtNmse(Number.NaN, 1e-8)).toBe('NaN');
+    expect(fmtNmse(2.5e-9, null)).toBe('2.50e-9');
   });
   it('tracks per-tensor progress', () => {
     const req = {
@@ -243,6 +293,42 @@ describe('heatmap colour mapping', () => {
     const g = { rowStart: 0, rowEnd: 30, colStart: 100, colEnd: 1100, cellRows: 4, cellCols: 8 };
     expect(cellsToRegion(g, 2, 10, 1, 3)).toEqual({ rowStart: 4, rowEnd: 12, colStart: 124, colEnd: 188 });
     expect(cellsToRegion(g, 7, 0, 7, 124).rowEnd).toBe(30);
+  });
+  it('a drag zooms to its cells; an end beyond the canvas is clamped to the edge', () => {
+    // 8 x 512 outputs drawn as 8 x 512 cells on a 1024 x 80 px canvas (2 px per column)
+    const g = {
+      rows: 8,
+      cols: 512,
+      rowStart: 0,
+      rowEnd: 8,
+      colStart: 0,
+      colEnd: 512,
+      cellRows: 1,
+      cellCols: 1,
+    };
+    expect(dragRegion(g, 20, 5, 100, 45, 1024, 80)).toEqual({
+      rowStart: 0,
+      rowEnd: 5,
+      colStart: 10,
+      colEnd: 51,
+    });
+    // released right of and below the canvas: to its last column and row
+    expect(dragRegion(g, 20, 15, 1400, 300, 1024, 80)).toEqual({
+      rowStart: 1,
+      rowEnd: 8,
+      colStart: 10,
+      colEnd: 512,
+    });
+    // and left of and above it: from its first
+    expect(dragRegion(g, 100, 45, -50, -10, 1024, 80)).toEqual({
+      rowStart: 0,
+      rowEnd: 5,
+      colStart: 0,
+      colEnd: 51,
+    });
+    // a click is no zoom, nor is a drag over the whole grid
+    expect(dragRegion(g, 20, 5, 22, 7, 1024, 80)).toBeNull();
+    expect(dragRegion(g, 0, 0, 2000, 200, 1024, 80)).toBeNull();
   });
   it('legend ticks fall on decades inside the range', () => {
     const t = legendTicks({ lo: -7.5, hi: -3.2 });

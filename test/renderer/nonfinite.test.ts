@@ -4,6 +4,14 @@ import { describe, expect, it } from 'vitest';
 import type { ModelSummary, TensorResult, TensorSummary } from '../../src-shared/contract';
 import { countResults, statusLabel, tensorProgress, verdictText } from '../../src-renderer/src/lib/results';
 import { nonFiniteLabel, withResultScans } from '../../src-renderer/src/lib/tensors';
+import {
+  errorHistogram,
+  gridScale,
+  notComparedColumns,
+  paintGrid,
+  NOT_COMPARED_RGBA,
+  ZERO_RGBA,
+} from '../../src-renderer/src/lib/colormap';
 
 const tensor = (i: number): TensorSummary => ({
   index: i,
@@ -61,5 +69,40 @@ describe('not comparable in the renderer', () => {
     expect(next.tensors.map((t) => t.nonFiniteBlocks)).toEqual([undefined, undefined, 3]);
     expect(next.tensors[0]).toBe(model.tensors[0]);
     expect(withResultScans(next, [result('t2', 'not-comparable', 3)])).toBe(next);
+  });
+  it('the heatmap marks the outputs left out of the comparison, and the histogram counts them apart', () => {
+    // 2 rows x 4 grid columns of 2 features each (8 features); features 2, 3 (all of column 1) and 6
+    // (half of column 3) were left out, as the engine's leftOutCols says
+    const grid = {
+      rows: 2,
+      cols: 4,
+      colStart: 0,
+      colEnd: 8,
+      cellCols: 2,
+      values: [1e-7, 0, 0, 2e-7, 3e-7, 0, 1e-6, 4e-7],
+      min: 0,
+      max: 1e-6,
+      leftOutCols: [0, 2, 0, 1],
+    };
+    const mask = notComparedColumns(grid)!;
+    expect([...mask]).toEqual([0, 1, 0, 0]);
+    expect(notComparedColumns({ ...grid, leftOutCols: [0, 1, 0, 1] })).toBeNull();
+    expect(notComparedColumns({ ...grid, leftOutCols: undefined })).toBeNull();
+    // the last column is 1 feature wide (7 features in cells of 2): 1 left out is all of it
+    expect([...notComparedColumns({ ...grid, colEnd: 7, leftOutCols: [0, 0, 0, 1] })!]).toEqual([0, 0, 0, 1]);
+
+    const out = new Uint8ClampedArray(8 * 4);
+    paintGrid(grid.values, 2, 4, gridScale(grid), out, undefined, mask);
+    const px = (i: number) => [...out.slice(i * 4, i * 4 + 4)];
+    expect(px(1)).toEqual(NOT_COMPARED_RGBA);
+    expect(px(5)).toEqual(NOT_COMPARED_RGBA);
+    // an exact zero that was compared is still drawn as zero
+    expect(px(2)).toEqual(ZERO_RGBA);
+    expect(px(0)).not.toEqual(NOT_COMPARED_RGBA);
+
+    const h = errorHistogram(grid.values, gridScale(grid), 16, mask);
+    expect(h).toMatchObject({ total: 8, notCompared: 2, zero: 1, nonFinite: 0 });
+    expect(h.bins.reduce((a, b) => a + b, 0) + h.below).toBe(5);
+    expect(errorHistogram(grid.values, gridScale(grid)).zero).toBe(3);
   });
 });

@@ -25,6 +25,7 @@ import type {
   WeightsDesc,
 } from './types';
 import { oneLine, type CopyBandwidthMeasurement } from '../../../src-shared/contract';
+import { computeUnitsText } from '../../../src-shared/devices';
 
 // 16 MiB each way: past the L2 of every CPU and most last-level caches, and small enough that a
 // verify's memory does not grow with it (the buffers live only while measuring). Best of a few
@@ -80,7 +81,7 @@ async function deviceInfo(): Promise<DeviceInfo> {
     copyBandwidth: lastCopy,
     peakTflops: null,
     details: {
-      threads: `${poolSize()} worker threads (${cpus.length} logical CPUs)`,
+      threads: `${computeUnitsText('cpu', poolSize())} (${cpus.length} logical CPUs)`,
       arithmetic: 'fused dequantize + dot, float32 accumulation (WebAssembly SIMD for m >= 2)',
       timing: 'hot and cold are measured alike on the cpu (weightCopies 1): no device memory to rotate',
       node: process.version,
@@ -209,7 +210,7 @@ class CpuSession implements BackendSession {
     return {
       y,
       path: 'cpu-f32',
-      detail: `cpu: ${workers} worker threads, ${count} row blocks of ${chunkRows} rows`,
+      detail: `cpu: ${computeUnitsText('cpu', workers)}, ${count} row block${count === 1 ? '' : 's'} of ${chunkRows} rows`,
     };
   }
 

@@ -11,13 +11,14 @@ import {
   PEER_SERIES,
   benchChart,
   peerSourceLine,
+  timeTick,
   vsPeer,
   type BenchChart,
 } from '../../../src-shared/bench-chart';
 import type { BenchRecordData, BenchRecordRow } from '../../../src-shared/contract';
 import type { RunRecord } from '../records/schema';
 import { copyText, escapeHtml as h } from './compare-report';
-import { fmtExp, fmtNum, mdEscape } from './report';
+import { fmtExp, fmtNum, fmtRate, mdEscape } from './report';
 
 export const BENCH_REPORT_SCHEMA = 'quantscope-bench-report/1';
 
@@ -120,8 +121,8 @@ function columns(bench: BenchRecordData, peer: boolean): Column[] {
     { head: 'samples', num: true, cell: (r) => String(r.samples) },
     { head: 'GB/s', num: true, cell: (r) => fmtNum(r.gbps, 1) },
     { head: 'TFLOP/s', num: true, cell: (r) => fmtNum(r.tflops, 3) },
-    { head: '% peak', num: true, cell: (r) => fmtNum(r.pctPeak, 0) },
-    { head: '% copy', num: true, cell: (r) => fmtNum(r.pctCopy, 0) },
+    { head: '% peak', num: true, cell: (r) => fmtRate(r.pctPeak) },
+    { head: '% copy', num: true, cell: (r) => fmtRate(r.pctCopy) },
     ...(peer
       ? [
           { head: 'peer µs', num: true, cell: (r: BenchRecordRow) => us(r.peerUs) },
@@ -194,7 +195,7 @@ function chartSvg(chart: BenchChart): string {
   const grid = chart.axis.ticks
     .map((t) => {
       const tx = x(t).toFixed(1);
-      return `<line class="grid" x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${height - 4}"/><text class="tick" x="${tx}" y="${top - 7}" text-anchor="middle">${h(t >= 1000 ? `${t / 1000} ms` : `${t}`)}</text>`;
+      return `<line class="grid" x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${height - 4}"/><text class="tick" x="${tx}" y="${top - 7}" text-anchor="middle">${h(timeTick(t))}</text>`;
     })
     .join('');
   const groups = chart.groups
@@ -256,7 +257,7 @@ ${rows}
 </tbody></table>
 ${peer ? `<p class="muted peer-source">Peer µs: ${h(peer)}. ${h(RATIO_NOTE)}</p>` : ''}
 <h2>Median time per format and batch size</h2>
-<p class="muted">µs, log scale; lower is better.</p>
+<p class="muted">Log scale; lower is better.</p>
 ${chartSvg(chart)}
 ${chart.peer ? `<p class="muted chart-peer-source">Peer: ${h(peerSourceLine(chart.peer))}</p>` : ''}
 <script type="application/json" id="quantscope-data">${JSON.stringify(benchReportJson(rec)).replace(/</g, '\\u003c')}</script>

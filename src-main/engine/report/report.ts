@@ -10,9 +10,10 @@ import type {
   UserKernelRecord,
 } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
-import type { DeviceAnalysis, DeviceRunEntry } from '../../../src-shared/devices';
+import { computeUnitsText, type DeviceAnalysis, type DeviceRunEntry } from '../../../src-shared/devices';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
+import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
 
 export interface ReportInput {
   runId: string;
@@ -219,6 +220,18 @@ export function fmtNum(v: number | null | undefined, digits = 1): string {
   return v.toFixed(digits);
 }
 
+/**
+ * Rates (GB/s, TFLOP/s) to significant digits, as the app writes them: 3 below 100 (0.433, 12.5),
+ * whole numbers above; a cpu's 0.4 GB/s is not "0".
+ */
+export function fmtRate(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (v === 0) return '0';
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) < 0.001) return v.toExponential(1);
+  return String(Number(v.toPrecision(3)));
+}
+
 export function fmtBytes(b: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = b;
@@ -234,8 +247,8 @@ function timingCells(t: TimingSummary | null): string[] {
   if (!t) return ['—', '—', '—', '—'];
   return [
     fmtNum(t.medianUs, 1),
-    fmtNum(t.gbps, 1),
-    fmtNum(t.tflops, 2),
+    fmtRate(t.gbps),
+    fmtRate(t.tflops),
     t.pctPeak === null ? '—' : `${fmtNum(t.pctPeak, 0)}%`,
   ];
 }
@@ -290,8 +303,8 @@ function rowCells(r: TensorResult): string[] {
     `${r.n}×${r.k}`,
     String(r.m),
     status,
-    fmtExp(r.metrics?.nmse),
-    fmtExp(r.threshold),
+    fmtNmse(r.metrics?.nmse, r.threshold),
+    fmtThreshold(r.threshold),
     fmtExp(r.metrics?.maxAbsErr),
     fmtExp(r.metrics?.maxRelErr),
     r.path ?? '—',
@@ -309,7 +322,7 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
   const how =
     c?.bytes != null ? ` (${fmtNum(c.bytes / 2 ** 20, 0)} MiB × ${c.repeats ?? '?'}, this run)` : '';
   const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s${how}` : '';
-  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${d.computeUnits} CUs, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
+  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits)}, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
 }
 
 /** " and 2 more files (split model)" after a split model's first file name; "" for a model in one file */
@@ -347,7 +360,7 @@ function* markdownChunks(src: ReportSource): Generator<string> {
     '',
     `- Model: ${esc(input.model.fileName)}${moreFiles(input.model.files)} (${esc(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${esc(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)})`,
     `- Device: ${esc(deviceLine(input.device, input.backend))}`,
-    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${esc(input.request.arithmetic ?? 'per path')}; activations ${esc(input.request.activations ?? 'gaussian')}`,
+    `- Batch sizes: ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${input.request.timing}; path ${input.request.path}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtThreshold(input.request.threshold)}; arithmetic ${esc(input.request.arithmetic ?? 'per path')}; activations ${esc(input.request.activations ?? 'gaussian')}`,
     ...(input.request.userKernels?.length
       ? [`- User kernels: ${input.request.userKernels.map((u) => esc(userKernelLine(u))).join('; ')}`]
       : []),
@@ -398,11 +411,11 @@ function* bandwidthSvg(src: ReportSource): Generator<string> {
     const y = 20 + i++ * rowH;
     const w = Math.max(1, x(r.timing.gbps) - labelW);
     const cls = r.status === 'pass' || r.status === 'not-comparable' ? 'pass' : 'fail';
-    yield `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtNum(r.timing.gbps, 0)}</text>`;
+    yield `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(`${r.tensor} (${r.type}) m=${r.m}`)}</text><rect class="${cls}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${fmtRate(r.timing.gbps)}</text>`;
   }
   const line = (v: number | null, label: string, cls: string) =>
     v
-      ? `<line class="${cls}" x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="12" y2="${Hh - 4}"/><text class="${cls}" x="${x(v).toFixed(1)}" y="10" text-anchor="middle">${label} ${fmtNum(v, 0)}</text>`
+      ? `<line class="${cls}" x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="12" y2="${Hh - 4}"/><text class="${cls}" x="${x(v).toFixed(1)}" y="10" text-anchor="middle">${label} ${fmtRate(v)}</text>`
       : '';
   yield `${line(peak, 'peak', 'peak')}${line(copy, 'copy', 'copy')}</svg>`;
 }
@@ -466,7 +479,7 @@ img.map{image-rendering:pixelated;border:1px solid #dde}figure{margin:.3rem 0 .8
 <dl>
 <dt>Model</dt><dd>${h(input.model.fileName)}${moreFiles(input.model.files)} — ${h(input.model.architecture ?? 'unknown architecture')}${input.model.name ? `, ${h(input.model.name)}` : ''}, ${fmtBytes(input.model.fileSize)}</dd>
 <dt>Device</dt><dd>${h(deviceLine(input.device, input.backend))}</dd>
-<dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtExp(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
+<dt>Settings</dt><dd>batch sizes ${input.request.batchSizes.join(', ')}; seed ${input.request.seed}; timing ${h(input.request.timing)}; path ${h(input.request.path)}; threshold ${input.request.threshold === null ? 'per path (1e-8 against its declared arithmetic)' : fmtThreshold(input.request.threshold)}; arithmetic ${h(input.request.arithmetic ?? 'per path')}; activations ${h(input.request.activations ?? 'gaussian')}</dd>
 ${input.request.userKernels?.length ? `<dt>User kernels</dt><dd>${input.request.userKernels.map((u) => h(userKernelLine(u))).join('<br>')}</dd>\n` : ''}<dt>Results</dt><dd>${countsLine(c)} — run ${h(input.status)}${input.error ? `: ${h(input.error)}` : ''}</dd>
 <dt>Reference</dt><dd>weights dequantized exactly as llama.cpp does, operands rounded as the path's declared arithmetic says, every product summed in float64; NMSE = Σ(got−ref)² / Σref² (the kernel error, the verdict); arith. NMSE = the declared reference against the exact float32-input one (what the rounding costs)</dd>
 <dt>Run</dt><dd>${h(input.runId)}, ${h(input.startedAt)} → ${h(input.createdAt)}; QuantScope ${h(input.appVersion)}; ${h(input.host)}</dd>

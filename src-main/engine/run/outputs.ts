@@ -8,7 +8,11 @@ export interface StoredOutputs {
   got: Float32Array;
   m: number;
   n: number;
+  /** n bytes, 1 = an output feature the verdict left out (non-finite block scales); absent: none */
+  skipCols?: Uint8Array | null;
 }
+
+const sizeOf = (o: StoredOutputs) => o.ref.byteLength + o.got.byteLength + (o.skipCols?.byteLength ?? 0);
 
 export class OutputStore {
   private readonly items = new Map<string, StoredOutputs>();
@@ -17,7 +21,7 @@ export class OutputStore {
   constructor(private readonly capBytes = 512 * 1024 * 1024) {}
 
   put(id: string, out: StoredOutputs): boolean {
-    const size = out.ref.byteLength + out.got.byteLength;
+    const size = sizeOf(out);
     if (size > this.capBytes) return false;
     this.delete(id);
     while (this.bytes + size > this.capBytes && this.items.size > 0) {
@@ -46,7 +50,7 @@ export class OutputStore {
   delete(id: string): void {
     const v = this.items.get(id);
     if (!v) return;
-    this.bytes -= v.ref.byteLength + v.got.byteLength;
+    this.bytes -= sizeOf(v);
     this.items.delete(id);
   }
 

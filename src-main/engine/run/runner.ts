@@ -391,7 +391,7 @@ async function runJob(
 
   const resultId = resultIdOf(plan, tensor, m);
   const gridAvailable = plan.outputs
-    ? plan.outputs.put(resultId, { ref: verdict.declared, got, m, n: tensor.n })
+    ? plan.outputs.put(resultId, { ref: verdict.declared, got, m, n: tensor.n, skipCols: verdict.skipCols })
     : false;
   const weightMap = storeWeightMap(plan.outputs, resultId, verdict.probe);
   return {

@@ -64,6 +64,8 @@ export interface Verdict {
   nonFiniteBlocks: number;
   /** why some outputs were not compared, one line; null when all were */
   notComparable: string | null;
+  /** n bytes, 1 = an output feature left out of the metrics (its weight row has a non-finite scale); null when none */
+  skipCols: Uint8Array | null;
   threshold: number;
   metrics: Metrics;
   /** the declared reference (the heatmap's reference) */
@@ -155,6 +157,7 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
     status,
     nonFiniteBlocks: nonFinite.badBlocks,
     notComparable,
+    skipCols: nonFinite.rows,
     threshold,
     metrics,
     declared,

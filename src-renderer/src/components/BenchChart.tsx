@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { PEER_SERIES, benchChart, peerSourceLine } from '../../../src-shared/bench-chart';
+import { PEER_SERIES, benchChart, peerSourceLine, timeTick } from '../../../src-shared/bench-chart';
 import { axis, rotatedLabelHeight, rotatedLabelLeft, tooltipStyle } from '../lib/charts';
 import { fmtUs } from '../lib/format';
 import type { BenchRecordData } from '../../../src-shared/contract';
@@ -8,10 +8,6 @@ import type { BenchRecordData } from '../../../src-shared/contract';
 /** ours in the accent and distinct hues; the peer's in the muted colour, as a baseline */
 const OURS_COLORS = ['var(--accent)', '#7b4fd6', '#1a7f37', '#b35900', '#0e7490', '#be185d'];
 const PEER_COLOR = 'var(--muted)';
-
-function tickUs(v: number): string {
-  return v >= 1000 ? `${v / 1000} ms` : String(v);
-}
 
 /**
  * A bench record's median time per format and batch size, on a log scale, beside the peer's time
@@ -29,7 +25,7 @@ export function BenchChart({ bench }: { bench: BenchRecordData }) {
   return (
     <section className="card chart-card bench-chart" data-testid="bench-chart">
       <div className="chart-head">
-        <h2 className="card-title">Median time per format and batch size (µs, log scale)</h2>
+        <h2 className="card-title">Median time per format and batch size (log scale)</h2>
       </div>
       <p className="hint">
         Lower is better.
@@ -52,9 +48,8 @@ export function BenchChart({ bench }: { bench: BenchRecordData }) {
               domain={chart.axis.domain}
               ticks={chart.axis.ticks}
               allowDataOverflow
-              tickFormatter={tickUs}
+              tickFormatter={timeTick}
               {...axis}
-              label={{ value: 'µs', angle: -90, position: 'insideLeft', fontSize: 11 }}
             />
             <Tooltip contentStyle={tooltipStyle} formatter={(v, name) => [fmtUs(Number(v)), String(name)]} />
             {chart.series.map((s, i) => (

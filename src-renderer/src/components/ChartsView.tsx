@@ -36,6 +36,7 @@ import {
 import { fmtNum, fmtRate, fmtUs } from '../lib/format';
 import { isActive } from '../lib/runState';
 import { useThrottled } from '../lib/useThrottled';
+import { timedChoices } from '../lib/timing';
 import { roofLines, withRunCopyBandwidth } from '../lib/roofs';
 import type { DeviceSummary } from '../../../src-shared/contract';
 
@@ -142,6 +143,7 @@ export function ChartsView() {
     results: s.results,
     backends: s.backends,
     request: s.run.request,
+    setupBackend: s.config.backend,
     owner: s.resultsFor,
     setView: s.setView,
     selectResult: s.selectResult,
@@ -193,7 +195,8 @@ export function ChartsView() {
       <div className="empty" data-testid="charts-empty">
         <h2>No results to chart yet</h2>
         <p className="muted">
-          Run some tensors with timing Hot or Cold; bandwidth and roofline charts appear here.
+          Run some tensors with timing {timedChoices(s.setupBackend)}; bandwidth and roofline charts appear
+          here.
         </p>
         <button className="btn" onClick={() => s.setView('model')}>
           Go to the model
@@ -207,7 +210,7 @@ export function ChartsView() {
         <h2>No timing in these results</h2>
         <p className="muted">
           {s.request?.timing === 'none'
-            ? 'The run used timing protocol "none" (correctness only). Choose Hot or Cold in Run setup and run again to see GB/s, TFLOP/s and the roofline.'
+            ? `The run used timing protocol "none" (correctness only). Choose ${timedChoices(s.request.backend)} in Run setup and run again to see GB/s, TFLOP/s and the roofline.`
             : 'The backend returned no timing for these results.'}
         </p>
       </div>

@@ -20,8 +20,13 @@ export function CheckPairPanel() {
   const [m, setM] = useState('');
   const [arithmetic, setArithmetic] = useState('f32');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [result, setResult] = useState<TensorResult | null>(null);
+  const [failure, setFailure] = useState<{ modelId: string | null; text: string } | null>(null);
+  const error = failure && failure.modelId === (s.model?.modelId ?? null) ? failure.text : null;
+  const setError = (text: string | null) =>
+    setFailure(text === null ? null : { modelId: s.model?.modelId ?? null, text });
+  // a verdict belongs to the model it was judged against: another model open, it is not shown
+  const [judged, setJudged] = useState<{ modelId: string; r: TensorResult } | null>(null);
+  const result = judged && judged.modelId === s.model?.modelId ? judged.r : null;
   const t = tensors.find((x) => x.name === tensor) ?? tensors[0];
   const electron = s.mode === 'electron';
 
@@ -52,10 +57,10 @@ export function CheckPairPanel() {
         m: mv,
         arithmetic,
       });
-      setResult(r);
+      setJudged({ modelId: s.model.modelId, r });
     } catch (e) {
       setError(errorText(e));
-      setResult(null);
+      setJudged(null);
     } finally {
       setBusy(false);
     }

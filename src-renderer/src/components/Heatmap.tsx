@@ -3,12 +3,13 @@ import { useApp } from '../context';
 import type { ErrorGrid, ErrorGridRequest, QuantScopeApi, TensorResult } from '../../../src-shared/contract';
 import {
   cellAt,
-  cellsToRegion,
   DEFAULT_LUT,
+  dragRegion,
   errorHistogram,
   legendGradient,
   gridScale,
   legendTicks,
+  notComparedColumns,
   paintGrid,
   type LogScale,
 } from '../lib/colormap';
@@ -99,6 +100,8 @@ export function Heatmap({ result, api }: HeatmapProps) {
   }, [api, result.resultId, result.m, result.n, metric, detail, region]);
 
   const [scale, setScale] = useState<LogScale | null>(null);
+  // the grid columns whose outputs were all left out of the comparison (non-finite block scales)
+  const notCompared = useMemo(() => (grid ? notComparedColumns(grid) : null), [grid]);
 
   // Draw: log range, ImageData + precomputed LUT, one putImageData; the time lands in data-draw-ms.
   useEffect(() => {
@@ -112,7 +115,7 @@ export function Heatmap({ result, api }: HeatmapProps) {
     if (!ctx) return;
     const img = ctx.createImageData(grid.cols, grid.rows);
     const t1 = performance.now();
-    paintGrid(grid.values, grid.rows, grid.cols, sc, img.data, DEFAULT_LUT);
+    paintGrid(grid.values, grid.rows, grid.cols, sc, img.data, DEFAULT_LUT, notCompared);
     const t2 = performance.now();
     ctx.putImageData(img, 0, 0);
     const t3 = performance.now();
@@ -121,16 +124,15 @@ export function Heatmap({ result, api }: HeatmapProps) {
     canvas.dataset.drawMs = ms.toFixed(2);
     setScale(sc);
     setDrawMs(ms);
-  }, [grid]);
+  }, [grid, notCompared]);
 
-  const local = (e: React.MouseEvent) => {
+  const local = (e: { clientX: number; clientY: number }) => {
     const rect = canvasRef.current!.getBoundingClientRect();
     return { x: e.clientX - rect.left, y: e.clientY - rect.top, w: rect.width, h: rect.height };
   };
   const onMove = (e: React.MouseEvent) => {
     if (!grid) return;
     const p = local(e);
-    if (drag) setDrag({ ...drag, x1: p.x, y1: p.y });
     const c = cellAt(p.x, p.y, p.w, p.h, grid.rows, grid.cols);
     setHover(c ? { x: p.x, y: p.y, ...c } : null);
   };
@@ -139,28 +141,42 @@ export function Heatmap({ result, api }: HeatmapProps) {
     const p = local(e);
     setDrag({ x0: p.x, y0: p.y, x1: p.x, y1: p.y });
   };
-  const onUp = (e: React.MouseEvent) => {
-    if (!drag || !grid) return;
+  /** The drag ends where the mouse is released, on the canvas or beyond it (clamped to the edge). */
+  const endDrag = (e: MouseEvent) => {
+    if (!drag || !grid || !canvasRef.current) return;
     const p = local(e);
     setDrag(null);
-    if (Math.abs(p.x - drag.x0) < 4 && Math.abs(p.y - drag.y0) < 4) return;
-    const clampX = (x: number) => Math.max(0, Math.min(p.w - 1, x));
-    const clampY = (y: number) => Math.max(0, Math.min(p.h - 1, y));
-    const a = cellAt(clampX(drag.x0), clampY(drag.y0), p.w, p.h, grid.rows, grid.cols);
-    const b = cellAt(clampX(p.x), clampY(p.y), p.w, p.h, grid.rows, grid.cols);
-    if (!a || !b) return;
-    const r = cellsToRegion(grid, a.row, a.col, b.row, b.col);
-    const same =
-      r.rowStart === grid.rowStart &&
-      r.rowEnd === grid.rowEnd &&
-      r.colStart === grid.colStart &&
-      r.colEnd === grid.colEnd;
-    if (!same) setZoom([...zoom, r]);
+    const r = dragRegion(grid, drag.x0, drag.y0, p.x, p.y, p.w, p.h);
+    if (r) setZoom([...zoom, r]);
   };
+  const endDragRef = useRef(endDrag);
+  endDragRef.current = endDrag;
+  // While dragging, the window follows the mouse: a release outside the canvas still ends the drag.
+  const dragging = drag !== null;
+  useEffect(() => {
+    if (!dragging) return;
+    const move = (e: MouseEvent) => {
+      if (!canvasRef.current) return;
+      const p = local(e);
+      const x1 = Math.max(0, Math.min(p.w, p.x));
+      const y1 = Math.max(0, Math.min(p.h, p.y));
+      setDrag((d) => (d ? { ...d, x1, y1 } : d));
+    };
+    const up = (e: MouseEvent) => endDragRef.current(e);
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
+    return () => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+    };
+  }, [dragging]);
 
   const cell = grid && hover ? hover.row * grid.cols + hover.col : -1;
   const worst = grid && cell >= 0 ? grid.worst.slice(cell * 4, cell * 4 + 4) : null;
   const value = grid && cell >= 0 ? grid.values[cell] : null;
+  // outputs of the hovered cell left out of the comparison: all of them, or how many
+  const hoverLeftOut = grid?.leftOutCols && hover ? grid.leftOutCols[hover.col] : 0;
+  const hoverNotCompared = !!(notCompared && hover && notCompared[hover.col]);
   const height = grid ? displayHeight(grid.rows) : 120;
 
   return (
@@ -238,7 +254,7 @@ export function Heatmap({ result, api }: HeatmapProps) {
         </p>
       )}
       <div className="heatmap-row">
-        <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => (setHover(null), setDrag(null))}>
+        <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => setHover(null)}>
           <canvas
             ref={canvasRef}
             className="heatmap-canvas"
@@ -246,7 +262,6 @@ export function Heatmap({ result, api }: HeatmapProps) {
             style={{ height, cursor: result.gridAvailable ? 'crosshair' : 'default' }}
             onMouseMove={onMove}
             onMouseDown={onDown}
-            onMouseUp={onUp}
           />
           {drag && (
             <div
@@ -290,12 +305,24 @@ export function Heatmap({ result, api }: HeatmapProps) {
                   {fmtVal(worst[3])}
                 </span>
               </div>
-              <div>
-                {metric === 'abs' ? '|error|' : 'rel error'}{' '}
-                <span className="num" data-testid="tip-err">
-                  {fmtSci(value)}
-                </span>
-              </div>
+              {hoverNotCompared ? (
+                <div className="warn-text" data-testid="tip-not-compared">
+                  not compared: non-finite block scales
+                </div>
+              ) : (
+                <div>
+                  {metric === 'abs' ? '|error|' : 'rel error'}{' '}
+                  <span className="num" data-testid="tip-err">
+                    {fmtSci(value)}
+                  </span>
+                  {hoverLeftOut > 0 && (
+                    <span className="muted small" data-testid="tip-not-compared">
+                      {' '}
+                      ({hoverLeftOut} column{hoverLeftOut === 1 ? '' : 's'} not compared)
+                    </span>
+                  )}
+                </div>
+              )}
               {(grid.cellRows > 1 || grid.cellCols > 1) && (
                 <div className="muted small">
                   worst of rows {grid.rowStart + Math.floor(hover.row * grid.cellRows)}–
@@ -307,7 +334,7 @@ export function Heatmap({ result, api }: HeatmapProps) {
             </div>
           )}
         </div>
-        {grid && <ErrorHistogramChart grid={grid} scale={scale} metric={metric} />}
+        {grid && <ErrorHistogramChart grid={grid} scale={scale} metric={metric} notCompared={notCompared} />}
       </div>
       <div className="legend" data-testid="heatmap-legend">
         <span className="muted small">{metric === 'abs' ? '|error|' : 'relative error'} (log)</span>
@@ -329,6 +356,14 @@ export function Heatmap({ result, api }: HeatmapProps) {
         </span>
         <span className="swatch zero" /> <span className="small">0</span>
         <span className="swatch nan" /> <span className="small">NaN/Inf</span>
+        {grid?.leftOutCols && (
+          <>
+            <span className="swatch not-compared" />{' '}
+            <span className="small" data-testid="heatmap-not-compared">
+              not compared (non-finite block scales)
+            </span>
+          </>
+        )}
         <div className="spacer" />
         <span className="muted small">
           rows: batch row (m) ↓ · columns: output feature (n) →{result.gridAvailable ? ' · drag to zoom' : ''}
@@ -348,12 +383,14 @@ function ErrorHistogramChart({
   grid,
   scale,
   metric,
+  notCompared,
 }: {
   grid: ErrorGrid;
   scale: LogScale | null;
   metric: 'abs' | 'rel';
+  notCompared: Uint8Array | null;
 }) {
-  const h = useMemo(() => errorHistogram(grid.values, scale), [grid, scale]);
+  const h = useMemo(() => errorHistogram(grid.values, scale, 16, notCompared), [grid, scale, notCompared]);
   const W = 220;
   const H = 120;
   const max = Math.max(1, ...h.bins);
@@ -394,7 +431,8 @@ function ErrorHistogramChart({
         )}
       </svg>
       <p className="small muted num" data-testid="error-histogram-extra">
-        {h.total} cells{h.zero ? ` · ${h.zero} exactly 0` : ''}
+        {h.total} cells{h.notCompared ? ` · ${h.notCompared} not compared` : ''}
+        {h.zero ? ` · ${h.zero} exactly 0` : ''}
         {h.below ? ` · ${h.below} below the scale` : ''}
         {h.nonFinite ? ` · ${h.nonFinite} NaN/Inf` : ''}
       </p>

@@ -422,11 +422,12 @@ export function ModelView() {
   if (!model) return null;
   return (
     <div className="model-view" data-testid="model-view">
+      {/* keyed by the model: another model's metadata and tensors start scrolled to the top */}
       <div className="model-top">
-        <ModelInfo model={model} />
+        <ModelInfo key={model.modelId} model={model} />
         <QuantMix model={model} />
       </div>
-      <TensorTable model={model} />
+      <TensorTable key={model.modelId} model={model} />
     </div>
   );
 }

@@ -104,7 +104,8 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
     if (!rec || hasCaseTable(rec.kind)) return null;
     const s = createAppStore(readOnlyApi(api, rec));
     const results = recordResults(rec);
-    s.setState({ results, selectedResultId: results[0]?.resultId ?? null, view: 'results' });
+    // no result chosen: the results view shows its table's first row, as for a live run
+    s.setState({ results, selectedResultId: null, view: 'results' });
     return s;
   }, [api, rec]);
 

@@ -1,4 +1,3 @@
-import { useApp } from '../context';
 import {
   fmtBytes,
   fmtDuration,
@@ -11,7 +10,8 @@ import {
   fmtVal,
 } from '../lib/format';
 import { flops, intensity } from '../lib/charts';
-import { statusLabel, verdictText } from '../lib/results';
+import { outputSource, statusLabel, verdictText } from '../lib/results';
+import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
 import { protocolLabel, spreadWarning } from '../lib/timing';
 import { HeatmapForResult } from './Heatmap';
 import { WeightMapForResult } from './WeightMap';
@@ -25,7 +25,8 @@ function MetricsTable({ m, threshold }: { m: Metrics; threshold: number }) {
         <tr>
           <td>NMSE</td>
           <td className="num">
-            {fmtSci(m.nmse, 3)} <span className="muted">(threshold {fmtSci(threshold, 0)})</span>
+            {fmtNmse(m.nmse, threshold, 3)}{' '}
+            <span className="muted">(threshold {fmtThreshold(threshold)})</span>
           </td>
         </tr>
         <tr>
@@ -108,12 +109,12 @@ function TimingTable({ t, backend }: { t: TimingSummary; backend: BackendKind })
   );
 }
 
-export function ResultDetail() {
-  const r = useApp((s) => s.results.find((x) => x.resultId === s.selectedResultId) ?? null);
+/** The detail pane of the results view: `r` in full, or `empty` when there is none to show. */
+export function ResultDetail({ r, empty }: { r: TensorResult | null; empty: string }) {
   if (!r) {
     return (
       <div className="card detail empty-detail muted" data-testid="result-detail-empty">
-        Click a result row to see its metrics, timing and error heatmap.
+        {empty}
       </div>
     );
   }
@@ -129,6 +130,7 @@ function outputOnlyNote(r: TensorResult): string {
 
 /** One result in full: verdict, diagnosis, metrics, timing, path, the output heatmap and the weight map. */
 export function ResultDetailView({ r }: { r: TensorResult }) {
+  const source = outputSource(r);
   return (
     <div className="card detail" data-testid="result-detail" data-result-id={r.resultId}>
       <div className="detail-head">
@@ -223,11 +225,9 @@ export function ResultDetailView({ r }: { r: TensorResult }) {
                   <td className="mono small wrap">{r.pathDetail}</td>
                 </tr>
               )}
-              <tr>
-                <td>Device</td>
-                <td>
-                  {r.backend} · {r.device}
-                </td>
+              <tr data-testid="detail-source">
+                <td>{source.label}</td>
+                <td>{source.text}</td>
               </tr>
               <tr>
                 <td>Job time</td>

@@ -2,10 +2,18 @@ import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useApp } from '../context';
 import { fmtPct, fmtRate, fmtSci, fmtUs } from '../lib/format';
-import { countResults, sortResults, statusLabel, verdictText, type ResultSortKey } from '../lib/results';
+import {
+  countResults,
+  shownResult,
+  statusLabel,
+  verdictText,
+  visibleResults,
+  type ResultSortKey,
+  type StatusFilter,
+} from '../lib/results';
 import { DevicesPanel } from './DevicesPanel';
 import { isActive } from '../lib/runState';
-import { bandwidthShare, shareHeader, spreadWarning, timingTitle } from '../lib/timing';
+import { bandwidthShare, shareHeader, spreadWarning, timedChoices, timingTitle } from '../lib/timing';
 import { ResultDetail } from './ResultDetail';
 import { SortHeader } from './SortHeader';
 import type { TensorResult } from '../../../src-shared/contract';
@@ -98,23 +106,14 @@ function ResultRow({ r }: { r: TensorResult }) {
   );
 }
 
-export type StatusFilter = 'all' | 'problems' | 'fail' | 'error';
-
-function ResultsTable({ filter }: { filter: StatusFilter }) {
+/** The table of `rows` (filtered and sorted by ResultsView); `shownId` is the row the detail pane shows. */
+function ResultsTable({ rows, shownId }: { rows: TensorResult[]; shownId: string | null }) {
   const s = useApp((s) => ({
     results: s.results,
     sort: s.resultSort,
     setSort: s.setResultSort,
-    selectedId: s.selectedResultId,
     select: s.selectResult,
   }));
-  const rows = useMemo(() => {
-    const shown =
-      filter === 'all'
-        ? s.results
-        : s.results.filter((r) => (filter === 'problems' ? r.status !== 'pass' : r.status === filter));
-    return sortResults(shown, s.sort);
-  }, [s.results, s.sort, filter]);
   const shareLabel = useMemo(() => shareHeader(s.results), [s.results]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virt = useVirtualizer({
@@ -144,7 +143,7 @@ function ResultsTable({ filter }: { filter: StatusFilter }) {
         onKeyDown={(e) => {
           if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
           e.preventDefault();
-          const i = rows.findIndex((r) => r.resultId === s.selectedId);
+          const i = rows.findIndex((r) => r.resultId === shownId);
           const j = Math.max(0, Math.min(rows.length - 1, i + (e.key === 'ArrowDown' ? 1 : -1)));
           if (!rows[j]) return;
           s.select(rows[j].resultId);
@@ -154,10 +153,15 @@ function ResultsTable({ filter }: { filter: StatusFilter }) {
           );
         }}
       >
+        {rows.length === 0 && s.results.length > 0 && (
+          <div className="empty-row muted" data-testid="results-none-match">
+            No result matches the filter.
+          </div>
+        )}
         <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
           {virt.getVirtualItems().map((vi) => {
             const r = rows[vi.index];
-            const sel = r.resultId === s.selectedId;
+            const sel = r.resultId === shownId;
             return (
               <div
                 key={r.resultId}
@@ -193,7 +197,10 @@ export function ResultsView() {
     setView: s.setView,
     hasTiming: s.results.some((r) => r.timing),
     timingChoice: s.run.request?.timing,
+    runBackend: s.run.request?.backend,
     setSelected: s.setSelected,
+    sort: s.resultSort,
+    selectedId: s.selectedResultId,
   }));
   const counts = countResults(s.results);
   /** Select the failing tensors in the model view, ready to run again (after a kernel fix). */
@@ -204,6 +211,9 @@ export function ResultsView() {
     s.setView('model');
   };
   const [filter, setFilter] = useState<StatusFilter>('all');
+  // the table's rows, and the one result the detail pane shows: always a row the table shows
+  const rows = useMemo(() => visibleResults(s.results, filter, s.sort), [s.results, filter, s.sort]);
+  const shown = shownResult(rows, s.selectedId);
   const ownModel = !s.owner?.modelPath || s.owner.modelPath === s.model?.path;
   if (s.status === 'idle' && s.results.length === 0) {
     return (
@@ -228,12 +238,12 @@ export function ResultsView() {
           {s.owner && (
             <span className="results-owner ellipsis" data-testid="results-owner" title={s.owner.modelPath}>
               <span className="mono">{s.owner.modelName}</span> · {s.owner.device}
-              {s.model && s.owner.modelPath && s.model.path !== s.owner.modelPath && (
-                <span className="warn-text" data-testid="results-other-model">
-                  {' '}
-                  (not the open model)
-                </span>
-              )}
+            </span>
+          )}
+          {/* beside the owner, not in it: a long model name or device is cut short, this never is */}
+          {s.owner && s.model && s.owner.modelPath && s.model.path !== s.owner.modelPath && (
+            <span className="warn-text results-other" data-testid="results-other-model">
+              (not the open model)
             </span>
           )}
           <span className="num" data-testid="results-counts">
@@ -282,15 +292,22 @@ export function ResultsView() {
           {!s.hasTiming && counts.total > 0 && (
             <span className="hint" data-testid="no-timing-hint">
               {s.timingChoice === 'none'
-                ? 'Timing was off (protocol "none"): choose Hot or Cold to measure time and GB/s.'
+                ? `Timing was off (protocol "none"): choose ${timedChoices(s.runBackend)} to measure time and GB/s.`
                 : 'No timing in these results.'}
             </span>
           )}
         </div>
-        <ResultsTable filter={filter} />
+        <ResultsTable rows={rows} shownId={shown?.resultId ?? null} />
       </div>
       <DevicesPanel results={s.results} />
-      <ResultDetail />
+      <ResultDetail
+        r={shown}
+        empty={
+          s.results.length > 0
+            ? 'No result matches the filter: choose All to see the others.'
+            : 'Results appear here as they arrive.'
+        }
+      />
     </div>
   );
 }

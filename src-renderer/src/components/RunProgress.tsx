@@ -66,6 +66,17 @@ export function RunProgress() {
         {run.summary && (
           <span className="run-summary num" data-testid="run-summary">
             <span className="pass-text">{run.summary.passed} passed</span> ·{' '}
+            {!!run.summary.notComparable && (
+              <>
+                <span
+                  className="warn-text"
+                  title="outputs of weight rows with non-finite block scales were left out"
+                >
+                  {run.summary.notComparable} not comparable
+                </span>{' '}
+                ·{' '}
+              </>
+            )}
             <span className="fail-text">{run.summary.failed} failed</span> ·{' '}
             <span className="error-text-inline">{run.summary.errors} errors</span>
             {run.status !== 'done' && run.total > 0 && (

@@ -5,6 +5,7 @@ import { isActive } from '../lib/runState';
 import { fmtBytes, fmtNum } from '../lib/format';
 import type { BackendKind, PathChoice, TimingChoice } from '../../../src-shared/contract';
 import { ACTIVATION_KINDS, ARITHMETIC_SCHEMES } from '../../../src-shared/contract/types';
+import { computeUnitsText } from '../../../src-shared/devices';
 import { UserKernelsField } from './UserKernels';
 
 const ACTIVATIONS: Record<(typeof ACTIVATION_KINDS)[number], { label: string; hint: string }> = {
@@ -163,7 +164,7 @@ export function RunSetup() {
           </select>
           {device && (
             <p className="hint num" data-testid="device-facts">
-              {fmtBytes(device.memoryTotal)} · {device.computeUnits} {isGpu ? 'CUs/SMs' : 'threads'}
+              {fmtBytes(device.memoryTotal)} · {computeUnitsText(c.backend, device.computeUnits)}
               {device.peakBandwidthGBs ? ` · peak ${fmtNum(device.peakBandwidthGBs, 0)} GB/s` : ''}
               {device.copyBandwidthGBs ? ` · copy ${fmtNum(device.copyBandwidthGBs, 0)} GB/s` : ''}
               {device.peakTflops ? ` · ${fmtNum(device.peakTflops, 0)} TFLOP/s` : ''}

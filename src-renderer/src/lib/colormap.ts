@@ -34,6 +34,8 @@ export const DEFAULT_LUT = buildLut();
 /** Colours for exact zero (no error) and for NaN/Inf cells. */
 export const ZERO_RGBA: [number, number, number, number] = [0, 0, 0, 0];
 export const NAN_RGBA: [number, number, number, number] = [0, 230, 255, 255];
+/** Colour of cells whose outputs were all left out of the comparison (non-finite block scales). */
+export const NOT_COMPARED_RGBA: [number, number, number, number] = [128, 128, 128, 255];
 
 export interface LogScale {
   /** log10 of the lowest and highest value mapped */
@@ -107,11 +109,38 @@ function packedLut(lut: Uint8ClampedArray): Uint32Array {
 const packOne = (rgba: readonly number[]) => new Uint32Array(new Uint8ClampedArray(rgba).buffer)[0];
 const ZERO_WORD = packOne(ZERO_RGBA);
 const NAN_WORD = packOne(NAN_RGBA);
+const NOT_COMPARED_WORD = packOne(NOT_COMPARED_RGBA);
+
+/**
+ * The grid columns whose output features were all left out of the comparison (1 = every output of
+ * the column's cells was left out), from the engine's per-column count; null when none was.
+ */
+export function notComparedColumns(g: {
+  cols: number;
+  colStart: number;
+  colEnd: number;
+  cellCols: number;
+  leftOutCols?: number[];
+}): Uint8Array | null {
+  if (!g.leftOutCols) return null;
+  const mask = new Uint8Array(g.cols);
+  let any = false;
+  for (let c = 0; c < g.cols; c++) {
+    const first = g.colStart + c * g.cellCols;
+    const width = Math.min(g.colEnd, first + g.cellCols) - first;
+    if (g.leftOutCols[c] >= width) {
+      mask[c] = 1;
+      any = true;
+    }
+  }
+  return any ? mask : null;
+}
 
 /**
  * Paint rows x cols values (row-major) into `out` (rows*cols*4 RGBA). Per value: the float's
  * exponent bits plus a mantissa table give log2 (no Math.log call), then one 32-bit LUT store.
- * null (what JSON makes of NaN/Inf), NaN and Inf paint as NAN_RGBA; zero and negatives as ZERO_RGBA.
+ * null (what JSON makes of NaN/Inf), NaN and Inf paint as NAN_RGBA; zero and negatives as ZERO_RGBA;
+ * the columns set in `notCompared` (notComparedColumns) as NOT_COMPARED_RGBA.
  */
 export function paintGrid(
   values: ArrayLike<number | null>,
@@ -120,6 +149,7 @@ export function paintGrid(
   scale: LogScale | null,
   out: Uint8ClampedArray,
   lut: Uint8ClampedArray = DEFAULT_LUT,
+  notCompared: Uint8Array | null = null,
 ): void {
   const n = rows * cols;
   if (out.length < n * 4) throw new Error(`heatmap buffer too small: ${out.length} < ${n * 4}`);
@@ -155,6 +185,9 @@ export function paintGrid(
       px[i] = lut32[j];
     }
   }
+  if (notCompared)
+    for (let c = 0; c < cols; c++)
+      if (notCompared[c]) for (let i = c; i < n; i += cols) px[i] = NOT_COMPARED_WORD;
 }
 
 /** CSS colour of a LUT entry (legend gradient). */
@@ -225,6 +258,41 @@ export function cellsToRegion(
   };
 }
 
+/**
+ * The zoom region of a drag on a grid drawn at width x height CSS pixels, from (x0, y0) to (x1, y1)
+ * in the canvas' own coordinates. An end outside the canvas (the mouse released beyond an edge) is
+ * clamped to that edge. null for a click (under 4 px either way) or a region that is the grid's own.
+ */
+export function dragRegion(
+  g: {
+    rows: number;
+    cols: number;
+    rowStart: number;
+    rowEnd: number;
+    colStart: number;
+    colEnd: number;
+    cellRows: number;
+    cellCols: number;
+  },
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  width: number,
+  height: number,
+): { rowStart: number; rowEnd: number; colStart: number; colEnd: number } | null {
+  if (Math.abs(x1 - x0) < 4 && Math.abs(y1 - y0) < 4) return null;
+  const cx = (x: number) => Math.max(0, Math.min(width - 1, x));
+  const cy = (y: number) => Math.max(0, Math.min(height - 1, y));
+  const a = cellAt(cx(x0), cy(y0), width, height, g.rows, g.cols);
+  const b = cellAt(cx(x1), cy(y1), width, height, g.rows, g.cols);
+  if (!a || !b) return null;
+  const r = cellsToRegion(g, a.row, a.col, b.row, b.col);
+  const same =
+    r.rowStart === g.rowStart && r.rowEnd === g.rowEnd && r.colStart === g.colStart && r.colEnd === g.colEnd;
+  return same ? null : r;
+}
+
 export interface ErrorHistogram {
   /** log10 edges of the bins, bins.length + 1 of them */
   edges: number[];
@@ -233,20 +301,33 @@ export interface ErrorHistogram {
   below: number;
   zero: number;
   nonFinite: number;
+  /** cells whose outputs were all left out of the comparison: in no other count */
+  notCompared: number;
   total: number;
 }
 
 /**
  * How the grid's cell errors spread over the heatmap's log scale: `count` equal bins from lo to hi,
  * plus the cells that are zero, not finite, or below the scale. Same data as the heatmap, so the two
- * agree; null cells count as not finite (NaN crosses JSON as null).
+ * agree; null cells count as not finite (NaN crosses JSON as null). Cells of the grid columns set in
+ * `notCompared` (one entry per column) count as not compared, and in nothing else.
  */
 export function errorHistogram(
   values: ArrayLike<number | null>,
   scale: LogScale | null,
   count = 16,
+  notCompared: Uint8Array | null = null,
 ): ErrorHistogram {
-  const h: ErrorHistogram = { edges: [], bins: [], below: 0, zero: 0, nonFinite: 0, total: values.length };
+  const h: ErrorHistogram = {
+    edges: [],
+    bins: [],
+    below: 0,
+    zero: 0,
+    nonFinite: 0,
+    notCompared: 0,
+    total: values.length,
+  };
+  const cols = notCompared?.length ?? 0;
   if (scale) {
     const w = (scale.hi - scale.lo) / count;
     for (let i = 0; i <= count; i++) h.edges.push(scale.lo + i * w);
@@ -254,7 +335,8 @@ export function errorHistogram(
   }
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v === null || !Number.isFinite(v)) h.nonFinite++;
+    if (notCompared && notCompared[i % cols]) h.notCompared++;
+    else if (v === null || !Number.isFinite(v)) h.nonFinite++;
     else if (v === 0) h.zero++;
     else if (!scale) h.below++;
     else {

@@ -19,6 +19,7 @@ import type {
   TimingSummary,
 } from '../../../src-shared/contract';
 import { vsPeer } from '../../../src-shared/bench-chart';
+import { fmtRate } from './format';
 
 export interface HistoryFilter {
   /** '' = any */
@@ -339,8 +340,9 @@ export function benchTable(rec: RunRecordData): CaseTable {
         String(r.samples),
         fixed(r.gbps, 1),
         fixed(r.tflops, 3),
-        fixed(r.pctPeak, 0),
-        fixed(r.pctCopy, 0),
+        // shares to significant digits: a cpu's 0.4 % of its copy bandwidth is not "0"
+        fmtRate(r.pctPeak),
+        fmtRate(r.pctCopy),
         ...(peer ? [fixed(r.peerUs, 2), ratio(vsPeer(r))] : []),
         `${r.check.status.toUpperCase()}${r.check.nmse != null ? ` ${sci(r.check.nmse)}` : ''}`,
       ],

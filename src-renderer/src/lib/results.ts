@@ -1,5 +1,6 @@
 /** Results table logic: sort keys, summaries, per-tensor progress (pure, unit-tested). */
 import type { RunRequest, TensorResult } from '../../../src-shared/contract';
+import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
 import { compareValues, type SortState } from './tensors';
 
 export type ResultSortKey =
@@ -51,6 +52,31 @@ export function sortResults(results: TensorResult[], s: SortState<ResultSortKey>
     return compareValues(b.r.metrics?.nmse ?? -1, a.r.metrics?.nmse ?? -1) || a.i - b.i;
   });
   return keyed.map((k) => k.r);
+}
+
+/** Which results the table shows: all, the problems (anything but a pass), failures or errors. */
+export type StatusFilter = 'all' | 'problems' | 'fail' | 'error';
+
+/** The table's rows: the results the status filter lets through, in the sort order. */
+export function visibleResults(
+  results: TensorResult[],
+  filter: StatusFilter,
+  sort: SortState<ResultSortKey>,
+): TensorResult[] {
+  const shown =
+    filter === 'all'
+      ? results
+      : results.filter((r) => (filter === 'problems' ? r.status !== 'pass' : r.status === filter));
+  return sortResults(shown, sort);
+}
+
+/**
+ * The result the detail pane shows, given the table's rows: the one chosen while the table shows it;
+ * else the table's first row (the worst result, in the default order), so the pane and the table
+ * agree whatever arrived first; null when the table shows none.
+ */
+export function shownResult(rows: TensorResult[], selectedId: string | null): TensorResult | null {
+  return (selectedId !== null ? rows.find((r) => r.resultId === selectedId) : undefined) ?? rows[0] ?? null;
 }
 
 export interface ResultCounts {
@@ -113,17 +139,38 @@ export function statusLabel(status: TensorResult['status']): string {
   return status === 'not-comparable' ? 'NOT COMPARABLE' : status.toUpperCase();
 }
 
-/** Relative error threshold display: the path's threshold against NMSE. */
+/**
+ * The verdict line: NMSE against the threshold it was judged by, the threshold as given and the NMSE
+ * at the digits it takes for the printed comparison to be true (shared with the metrics table).
+ */
 export function verdictText(r: TensorResult): string {
   if (r.status === 'error') return r.error ?? 'error';
   if (!r.metrics) return r.status;
+  const nmse = r.metrics.nmse;
+  // the sign states the comparison itself (a FAIL by NaN/Inf mismatches may have an NMSE below the
+  // threshold); a record that kept no threshold falls back to the verdict
+  const below = Number.isFinite(r.threshold) ? nmse <= r.threshold : r.status !== 'fail';
+  const vs = `NMSE ${fmtNmse(nmse, r.threshold)} ${below ? '≤' : '>'} ${fmtThreshold(r.threshold)}`;
   if (r.status === 'not-comparable')
-    return `${r.notComparable ?? 'non-finite scales'}; the other outputs: NMSE ${r.metrics.nmse.toExponential(2)} ≤ ${r.threshold.toExponential(0)}`;
+    return `${r.notComparable ?? 'non-finite scales'}; the other outputs: ${vs}`;
   const extra: string[] = [];
   if (r.metrics.nanMismatches) extra.push(`${r.metrics.nanMismatches} NaN mismatches`);
   if (r.metrics.infMismatches) extra.push(`${r.metrics.infMismatches} Inf mismatches`);
-  const cmp = r.status === 'pass' ? '≤' : '>';
-  return `NMSE ${r.metrics.nmse.toExponential(2)} ${cmp} ${r.threshold.toExponential(0)}${extra.length ? ', ' + extra.join(', ') : ''}`;
+  return `${vs}${extra.length ? ', ' + extra.join(', ') : ''}`;
+}
+
+/**
+ * Where a result's output came from, for its detail: the backend and device of a run, or for a pair
+ * judged by check (an output made elsewhere, which the engine names as "output <file>" in place of
+ * a device) the output file.
+ */
+export function outputSource(r: Pick<TensorResult, 'backend' | 'device' | 'path'>): {
+  label: string;
+  text: string;
+} {
+  if (r.path === 'custom' && r.device.startsWith('output '))
+    return { label: 'Output', text: `${r.device.slice('output '.length)}, made elsewhere` };
+  return { label: 'Device', text: `${r.backend} · ${r.device}` };
 }
 
 /** "9 of the 16 planned": how far a run that stopped early got. */

@@ -14,7 +14,8 @@ export interface RunState {
   etaMs: number | null;
   current: { tensor: string; m: number; index: number } | null;
   error: string | null;
-  summary: { passed: number; failed: number; errors: number } | null;
+  /** the engine's counts at the end; notComparable absent = 0 (as in the run-finished event) */
+  summary: { passed: number; failed: number; errors: number; notComparable?: number } | null;
   startedAt: number | null;
   finishedAt: number | null;
 }
@@ -104,7 +105,12 @@ export function applyRunEvents(slice: RunSlice, events: RunEvent[], now = Date.n
           error: ev.error ?? null,
           current: null,
           etaMs: null,
-          summary: { passed: ev.passed, failed: ev.failed, errors: ev.errors },
+          summary: {
+            passed: ev.passed,
+            failed: ev.failed,
+            errors: ev.errors,
+            ...(ev.notComparable ? { notComparable: ev.notComparable } : {}),
+          },
           finishedAt: now,
         };
         break;

@@ -13,6 +13,14 @@ export function protocolLabel(t: TimingSummary, backend: BackendKind): string {
   return 'hot: one weight buffer';
 }
 
+/**
+ * The timing choices of the run setup that measure time, as its buttons name them: the cpu has one
+ * ("Timed"), GPUs two ("Hot or Cold"). For hints that say what to pick.
+ */
+export function timedChoices(backend: BackendKind | undefined): string {
+  return backend === 'cpu' ? 'Timed' : 'Hot or Cold';
+}
+
 /** A one-line warning when the spread makes the median doubtful, else null. */
 export function spreadWarning(t: TimingSummary): string | null {
   if (!(t.spread > SPREAD_WARN)) return null;

@@ -13,6 +13,7 @@ import { PairInputError, judgePair } from '../../run/check-pair';
 import { renderReport, fmtExp } from '../../report/report';
 import { APP_VERSION } from '../../version';
 import { oneLine } from '../../../../src-shared/contract';
+import { fmtNmse, fmtThreshold } from '../../../../src-shared/threshold';
 import { UsageError, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
 import { buildRecord, reportMaps, savedHeatmaps, tensorsHash } from '../../records/build';
@@ -117,7 +118,7 @@ ${RECORD_HELP}
       ctx.stdout.write(resultsTable([result]));
       const mis = v.metrics.nanMismatches + v.metrics.infMismatches;
       ctx.stdout.write(
-        `\n${v.status.toUpperCase()}: kernel NMSE ${fmtExp(v.metrics.nmse)} against the ${scheme.id} reference (bar ${fmtExp(v.threshold)})${mis > 0 ? `, non-finite mismatches: ${v.metrics.nanMismatches} NaN, ${v.metrics.infMismatches} infinite` : ''}; arithmetic NMSE ${fmtExp(v.arithmeticNmse)}\n`,
+        `\n${v.status.toUpperCase()}: kernel NMSE ${fmtNmse(v.metrics.nmse, v.threshold)} against the ${scheme.id} reference (bar ${fmtThreshold(v.threshold)})${mis > 0 ? `, non-finite mismatches: ${v.metrics.nanMismatches} NaN, ${v.metrics.infMismatches} infinite` : ''}; arithmetic NMSE ${fmtExp(v.arithmeticNmse)}\n`,
       );
       if (v.notComparable)
         ctx.stdout.write(`not comparable ${termSafe(result.tensor)}: ${v.notComparable}\n`);
@@ -159,6 +160,7 @@ ${RECORD_HELP}
         maxRows: 64,
         maxCols: 64,
         metric: 'rel',
+        skipCols: v.skipCols,
       });
       if (jsonOut)
         await writeOutputAtomic(
