@@ -1,7 +1,7 @@
 import { useCallback, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
 import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { useApp } from '../context';
+import { useApp, useAppStore } from '../context';
 import { fmtBytes, fmtCount, fmtDuration, fmtRowsCols, fmtShape } from '../lib/format';
 import { byteUnit, niceTicks, typeColor } from '../lib/charts';
 import {
@@ -194,8 +194,13 @@ function TensorTable({ model }: { model: ModelSummary }) {
     rangeExtractor,
   });
 
-  const toggle = (name: string, shift: boolean) =>
-    s.setSelected(clickSelect(s.selected, shownNames, name, s.anchor, shift), name);
+  // from the store's current selection, not this render's: keys and clicks that come faster than
+  // renders each build on the one before
+  const store = useAppStore();
+  const toggle = (name: string, shift: boolean) => {
+    const cur = store.getState();
+    cur.setSelected(clickSelect(cur.selected, shownNames, name, cur.anchor, shift), name);
+  };
 
   const onListKey = (e: KeyboardEvent<HTMLDivElement>) => {
     const row = (e.target as HTMLElement).closest<HTMLElement>('[data-testid=tensor-row]');
@@ -220,13 +225,17 @@ function TensorTable({ model }: { model: ModelSummary }) {
     e.preventDefault();
     const j = Math.max(0, Math.min(shown.length - 1, moves[e.key]));
     const name = shown[j].name;
+    const rowEl = () =>
+      scrollRef.current?.querySelector<HTMLElement>(
+        `[data-testid=tensor-row][data-name="${CSS.escape(name)}"]`,
+      );
     setFocusName(name);
     virt.scrollToIndex(j);
-    requestAnimationFrame(() =>
-      scrollRef.current
-        ?.querySelector<HTMLElement>(`[data-testid=tensor-row][data-name="${CSS.escape(name)}"]`)
-        ?.focus(),
-    );
+    // A row already rendered takes the focus now, so the next key (pressed before another frame)
+    // starts from it; one scrolled in from far away takes it once it is rendered.
+    const now = rowEl();
+    if (now) now.focus();
+    else requestAnimationFrame(() => rowEl()?.focus());
   };
 
   return (
