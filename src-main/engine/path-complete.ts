@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LIMITS, type PathCompletion } from '../../src-shared/contract';
 import { isInsideDir, resolveTypedPath } from './paths';
+import { collapseSplitFiles } from './gguf/split';
 
 export interface CompletionRoot {
   /** the folder as the user names it (what the server was given) */
@@ -121,8 +122,12 @@ export async function completePath(
     else if (st.isFile() && e.name.toLowerCase().endsWith('.gguf'))
       out.push({ path: shown, name, kind: 'file', size: st.size });
   }
-  // Folders first, then files, each by name.
-  return out.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1));
+  // Folders first, then files, each by name; a split model once, by its first file.
+  const folders = out.filter((c) => c.kind === 'folder');
+  const files = collapseSplitFiles(
+    out.filter((c): c is PathCompletion & { size: number } => c.kind === 'file'),
+  );
+  return [...folders, ...files];
 }
 
 function withSep(p: string): string {

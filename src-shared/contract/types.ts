@@ -221,8 +221,10 @@ export interface PathCompletion {
   /** what to show: the path inside its model folder (browser mode) or the full path */
   name: string;
   kind: 'folder' | 'file';
-  /** bytes, for files */
+  /** bytes, for files (of all its files, for a split model offered by its first file) */
   size?: number;
+  /** a split model offered by its first file: how many of its files are there */
+  files?: number;
 }
 
 export interface RunRequest {

@@ -44,6 +44,25 @@ describe('path completion under the model folders', () => {
     });
   });
 
+  it('offers a split model once, by its first file, with its count of files; a later file alone when asked for', async () => {
+    const sub = path.join(models, 'split');
+    mkdirSync(sub);
+    for (const i of [1, 2, 3]) writeFileSync(path.join(sub, `m-0000${i}-of-00003.gguf`), 'G'.repeat(i));
+    expect(await completePath(sub + path.sep, roots)).toEqual([
+      {
+        path: path.join(sub, 'm-00001-of-00003.gguf'),
+        name: 'models/split/m-00001-of-00003.gguf',
+        kind: 'file',
+        size: 6,
+        files: 3,
+      },
+    ]);
+    expect((await completePath(path.join(sub, 'm-00002'), roots)).map((c) => [c.name, c.files])).toEqual([
+      ['models/split/m-00002-of-00003.gguf', undefined],
+    ]);
+    rmSync(sub, { recursive: true });
+  });
+
   it('completes a partial name, case-insensitively, and shows dot files only when asked', async () => {
     expect((await completePath(path.join(models, 'LL'), roots)).map((c) => c.name)).toEqual([
       'models/llama/',

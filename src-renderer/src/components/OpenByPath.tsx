@@ -143,7 +143,10 @@ export function PathField() {
                 <span className="path-kind" aria-hidden>
                   {c.kind === 'folder' ? '▸' : '◆'}
                 </span>
-                <span className="path-name">{c.name}</span>
+                <span className="path-name">
+                  {c.name}
+                  {c.files !== undefined && <span className="muted"> ({c.files} files)</span>}
+                </span>
                 {c.size !== undefined && <span className="file-size num">{fmtBytes(c.size)}</span>}
               </button>
             </li>
