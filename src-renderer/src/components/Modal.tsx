@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 
 const FOCUSABLE =
   'a[href], button:not(:disabled), input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex="-1"])';
@@ -7,6 +7,20 @@ function focusables(root: HTMLElement): HTMLElement[] {
   return [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(
     (el) => el.tabIndex >= 0 && el.getClientRects().length > 0,
   );
+}
+
+/**
+ * The focus back to `el`; where a render replaced it meanwhile, to the control that took its place
+ * (the same test id), so closing a dialog never leaves the focus on the page's body.
+ */
+function restoreFocus(el: HTMLElement | null): void {
+  if (!el || el === document.body) return;
+  if (el.isConnected) {
+    el.focus();
+    return;
+  }
+  const id = el.dataset.testid;
+  if (id) document.querySelector<HTMLElement>(`[data-testid="${CSS.escape(id)}"]`)?.focus();
 }
 
 /**
@@ -35,11 +49,15 @@ export function Modal({
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
   const focusFirst = useRef(initialFocus);
+  // Where the focus was when the dialog was asked for: taken at its first render, before anything
+  // the opening renders can move the focus, and given back on close.
+  const [opener] = useState(() =>
+    document.activeElement instanceof HTMLElement ? document.activeElement : null,
+  );
 
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const wanted = focusFirst.current ? dialog.querySelector<HTMLElement>(focusFirst.current) : null;
     (wanted ?? focusables(dialog)[0] ?? dialog).focus();
     const onKey = (e: KeyboardEvent) => {
@@ -63,9 +81,9 @@ export function Modal({
     document.addEventListener('keydown', onKey);
     return () => {
       document.removeEventListener('keydown', onKey);
-      if (opener?.isConnected) opener.focus();
+      restoreFocus(opener);
     };
-  }, []);
+  }, [opener]);
 
   return (
     <div className="overlay" onClick={onClose}>
