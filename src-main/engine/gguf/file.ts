@@ -7,6 +7,7 @@
 import { constants as FS, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { oneLine } from '../../../src-shared/contract';
 import { parseGgufHeader } from './parse';
 import { SPLIT_TENSORS, splitKeys, splitPaths } from './split';
 import { GgufError, GgufNeedMoreError, quote, type GgufHeader, type GgufTensorInfo } from './types';
@@ -200,7 +201,7 @@ export class GgufFile {
           try {
             one = await openOne(p);
           } catch (e) {
-            throw new Error(`file ${i + 1} of ${keys.count} of this split model: ${oneLineOf(e)}`);
+            throw new Error(`file ${i + 1} of ${keys.count} of this split model: ${oneLine(e)}`);
           }
           fhs.push(one.fh);
         }
@@ -354,10 +355,6 @@ function mergeShards(shards: readonly GgufShard[], declaredTensors: number | nul
     );
   const h = shards[0].header;
   return { ...h, tensorCount: tensors.length, tensors, fileSize, warnings };
-}
-
-function oneLineOf(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 
 export function openGguf(path: string, opts?: GgufOpenOptions): Promise<GgufFile> {

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useApp } from '../context';
 import { isActive } from '../lib/runState';
 import { countResults } from '../lib/results';
+import { download } from '../lib/download';
 import type { View } from '../store';
 
 const TABS: { id: View; label: string; key: string }[] = [
@@ -11,23 +12,6 @@ const TABS: { id: View; label: string; key: string }[] = [
   { id: 'history', label: 'History', key: '4' },
   { id: 'kernels', label: 'Kernels', key: '5' },
 ];
-
-/** Trigger a browser download of a report the engine returned as text. */
-function download(fileName: string, content: string) {
-  const type = fileName.endsWith('.html')
-    ? 'text/html'
-    : fileName.endsWith('.json')
-      ? 'application/json'
-      : 'text/markdown';
-  const url = URL.createObjectURL(new Blob([content], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 export function TopBar() {
   const s = useApp((s) => ({
