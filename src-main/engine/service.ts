@@ -723,7 +723,7 @@ export class EngineService {
           {
             ...result,
             arithmeticError: result.arithmeticNmse ?? null,
-            heatmap: savedHeatmaps(verdict.declared, got, result.m, result.n),
+            heatmap: savedHeatmaps(verdict.declared, got, result.m, result.n, verdict.skipCols),
           } as unknown as RecordResult,
         ],
       }),
@@ -961,7 +961,7 @@ export class EngineService {
   /** A result's heatmap for its record, from the outputs kept for it (undefined when gone). */
   private heatmapOf(resultId: string) {
     const o = this.outputs.get(resultId);
-    return o ? savedHeatmaps(o.ref, o.got, o.m, o.n) : undefined;
+    return o ? savedHeatmaps(o.ref, o.got, o.m, o.n, o.skipCols) : undefined;
   }
 
   /** Saves a selftest's or a check's record; like a run's, a failure to save is never thrown. */

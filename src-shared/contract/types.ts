@@ -672,6 +672,13 @@ export interface SavedHeatmap {
   values: number[];
   min: number;
   max: number;
+  /**
+   * per column: how many of its output features were left out of the comparison (a not-comparable
+   * result's outputs of weight rows with non-finite block scales), as ErrorGrid's; their errors are in
+   * no value, and a column whose features were all left out is drawn grey. Absent when none were
+   * (and in records written before it was kept).
+   */
+  leftOutCols?: number[];
 }
 
 /** A saved run, validated against the record schema (docs/records.md). */

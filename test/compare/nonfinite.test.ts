@@ -17,9 +17,14 @@ import { identityOutput } from '../diagnosis/emulate';
 import { cli } from '../cli/helpers';
 import { EngineService } from '../../src-main/engine/service';
 import { RecordStore } from '../../src-main/engine/records/store';
-import { recordResults } from '../../src-renderer/src/lib/history';
+import { readOnlyApi, recordResults } from '../../src-renderer/src/lib/history';
+import { notComparedColumns } from '../../src-renderer/src/lib/colormap';
+import { NOT_COMPARED_LEGEND } from '../../src-main/engine/report/report';
+import { recordReport } from '../../src-main/engine/report/record-report';
+import { FakeApi } from '../renderer/fakeApi';
+import { inflateSync } from 'node:zlib';
 import { countResults, statusLabel, verdictText } from '../../src-renderer/src/lib/results';
-import type { RunEvent } from '../../src-shared/contract';
+import type { RunEvent, RunRecordData } from '../../src-shared/contract';
 
 const INF = 0x7c00;
 const NAN = 0x7e00;
@@ -320,5 +325,44 @@ describe('non-finite scales', () => {
     expect(verdictText(row)).toMatch(
       /^non-finite scales: 2 blocks in 2 of 16 weight rows; their 8 outputs are not compared; the other outputs: NMSE/,
     );
+  });
+
+  it("the saved heatmap marks the outputs left out: in the record, History's heatmap and the report", async () => {
+    const records = path.join(dir, 'records-heat');
+    const r = await cli('verify', model, '--batch', '4', '-t', 'bad.q4_k', '--records', records);
+    expect(r.code, r.err + r.out).toBe(0);
+    const store = new RecordStore(records);
+    const rec = store.byId(store.list().records[0].id);
+    const heat = rec.results[0].heatmap!;
+    // weight rows 1 and 5 feed output features 1 and 5: one feature per column, as the live grid
+    const mask = Array.from({ length: N }, (_, c) => (c === 1 || c === 5 ? 1 : 0));
+    for (const metric of ['abs', 'rel'] as const) {
+      expect(heat[metric].leftOutCols).toEqual(mask);
+      // their errors are in no cell (0, not NaN or infinity), as in the live heatmap
+      for (let row = 0; row < heat[metric].rows; row++)
+        expect([heat[metric].values[row * N + 1], heat[metric].values[row * N + 5]]).toEqual([0, 0]);
+      expect(Number.isFinite(heat[metric].max)).toBe(true);
+    }
+    // History draws the saved grid with the same grey columns as the live one
+    const grid = await readOnlyApi(new FakeApi(), rec as unknown as RunRecordData).errorGrid({
+      resultId: `${rec.id}#0`,
+      maxRows: 16,
+      maxCols: 128,
+      metric: 'abs',
+    });
+    expect([...notComparedColumns(grid)!]).toEqual(mask);
+    // the report made from the record: grey columns in its image, said in the caption and legend
+    const html = recordReport(rec, 'html').content;
+    expect(html).toContain(NOT_COMPARED_LEGEND);
+    expect(html).toContain('2 of 16 output columns not compared (grey)');
+    const png = Buffer.from(/src="data:image\/png;base64,([^"]+)"/.exec(html)![1], 'base64');
+    const idat = png.indexOf('IDAT');
+    const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+    const stride = 1 + 3 * N; // a filter byte, then 3 bytes a pixel
+    for (let row = 0; row < heat.abs.rows; row++)
+      for (let c = 0; c < N; c++) {
+        const px = raw.subarray(row * stride + 1 + c * 3, row * stride + 4 + c * 3);
+        expect([...px].join() === '128,128,128', `row ${row} column ${c}`).toBe(mask[c] === 1);
+      }
   });
 });

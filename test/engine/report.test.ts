@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
-import { renderReport, reportFileName, verdict, type ReportInput } from '../../src-main/engine/report/report';
+import {
+  NOT_COMPARED_LEGEND,
+  renderReport,
+  reportFileName,
+  verdict,
+  type ReportInput,
+} from '../../src-main/engine/report/report';
 import type { TensorResult } from '../../src-shared/contract';
 
 function result(over: Partial<TensorResult>): TensorResult {
@@ -211,7 +217,47 @@ describe('maps in the HTML report', () => {
     expect([...raw.subarray(1, 4)]).toEqual([255, 255, 255]);
     expect([...raw.subarray(11, 14)]).toEqual([230, 0, 230]);
     expect(html).toContain('<h2>Heatmaps</h2>');
+    // nothing left out: the legend does not speak of it
+    expect(html).not.toContain(NOT_COMPARED_LEGEND);
+    expect(html).not.toContain('not compared');
     // no maps, no section
     expect(renderReport(input([r]), 'html')).not.toContain('<h2>Heatmaps</h2>');
+  });
+
+  it('draws the columns whose outputs were all left out grey, and says so in the caption and legend', () => {
+    // 2 x 8 outputs in 2 x 4 cells of 2 columns: column 1 has both its outputs left out (grey), column
+    // 3 one of two (its cells show the error of the other output, not grey)
+    const heat = {
+      m: 2,
+      n: 8,
+      rows: 2,
+      cols: 4,
+      cellRows: 1,
+      cellCols: 2,
+      values: [1e-7, 0, 2e-7, 3e-7, 4e-7, 0, 5e-7, 6e-7],
+      min: 1e-7,
+      max: 6e-7,
+      leftOutCols: [0, 2, 0, 1],
+    };
+    const r = result({ status: 'not-comparable' });
+    const html = renderReport({ ...input([r]), maps: { [r.resultId]: { heatmap: heat } } }, 'html');
+    const b64 = /src="data:image\/png;base64,([^"]+)"/.exec(html)![1];
+    const png = Buffer.from(b64, 'base64');
+    const idat = png.indexOf('IDAT');
+    const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+    const px = (row: number, col: number) => [
+      ...raw.subarray(row * 13 + 1 + col * 3, row * 13 + 4 + col * 3),
+    ];
+    for (const row of [0, 1]) {
+      expect(px(row, 1)).toEqual([128, 128, 128]);
+      for (const col of [0, 2, 3]) expect(px(row, col)).not.toEqual([128, 128, 128]);
+    }
+    expect(html).toContain('3 of 8 output columns not compared (grey)</figcaption>');
+    expect(html).toContain(`White: no error; magenta: NaN or infinite. ${NOT_COMPARED_LEGEND}</p>`);
+    // only part of a column left out: counted in the caption, nothing grey
+    const part = { ...heat, leftOutCols: [0, 1, 0, 0] };
+    const html2 = renderReport({ ...input([r]), maps: { [r.resultId]: { heatmap: part } } }, 'html');
+    expect(html2).toContain('1 of 8 output columns not compared</figcaption>');
+    expect(html2).toContain(NOT_COMPARED_LEGEND);
   });
 });

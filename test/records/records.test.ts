@@ -99,6 +99,33 @@ describe('record schema', () => {
     expect((r as Record<string, unknown>).futureField).toEqual({ kept: true });
   });
 
+  it("a saved heatmap's count of left-out outputs is read back; a heatmap without one still reads", () => {
+    const heat = (leftOutCols?: number[]) => ({
+      m: 1,
+      n: 4,
+      rows: 1,
+      cols: 4,
+      cellRows: 1,
+      cellCols: 1,
+      values: [1e-7, 0, 2e-7, 0],
+      min: 1e-7,
+      max: 2e-7,
+      ...(leftOutCols === undefined ? {} : { leftOutCols }),
+    });
+    const withHeat = (h: ReturnType<typeof heat>) =>
+      JSON.parse(
+        JSON.stringify(record([{ ...result('a', 1, 'not-comparable', null), heatmap: { abs: h, rel: h } }])),
+      );
+    const r = parseRecord(withHeat(heat([0, 1, 0, 1])));
+    expect(r.version).toBe(RECORD_VERSION);
+    expect(r.results[0].heatmap?.abs.leftOutCols).toEqual([0, 1, 0, 1]);
+    // records written before the count was kept (same revision: the field is optional)
+    expect(parseRecord(withHeat(heat())).results[0].heatmap?.abs.leftOutCols).toBeUndefined();
+    expect(() => parseRecord(withHeat(heat(['all'] as unknown as number[])))).toThrow(
+      /^results\.0\.heatmap\.abs\.leftOutCols/,
+    );
+  });
+
   it('rejects what is not a record, and records from a newer QuantScope, by name', () => {
     expect(() => parseRecord([])).toThrow('not a JSON object');
     expect(() => parseRecord({ schema: 'x' })).toThrow(/not a QuantScope record/);

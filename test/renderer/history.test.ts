@@ -21,6 +21,7 @@ import {
   toggleSelection,
 } from '../../src-renderer/src/lib/history';
 import { createAppStore } from '../../src-renderer/src/store';
+import { notComparedColumns } from '../../src-renderer/src/lib/colormap';
 import type { CompareRow, RecordSummaryEntry, RunRecordData } from '../../src-shared/contract';
 import { FakeApi } from './fakeApi';
 
@@ -268,6 +269,18 @@ describe('a record shown with the results views', () => {
       worst: [],
     });
     expect(g.values).toEqual(heat.values);
+    // a heatmap kept without a count of left-out outputs marks none
+    expect(g.leftOutCols).toBeUndefined();
+    expect(notComparedColumns(g)).toBeNull();
+    // one kept with it: the grid carries it, and the heatmap greys the columns whose outputs were all left out
+    const left = { ...heat, leftOutCols: [0, 2] };
+    const ro3 = readOnlyApi(fake, {
+      ...kept,
+      results: [{ ...REC.results[0], heatmap: { abs: left, rel: left } }],
+    });
+    const g3 = await ro3.errorGrid({ resultId: `${REC.id}#0`, maxRows: 64, maxCols: 64, metric: 'abs' });
+    expect(g3.leftOutCols).toEqual([0, 2]);
+    expect([...notComparedColumns(g3)!]).toEqual([0, 1]);
     await expect(
       ro2.errorGrid({ resultId: `${REC.id}#1`, maxRows: 1, maxCols: 1, metric: 'abs' }),
     ).rejects.toThrow(NO_OUTPUTS);

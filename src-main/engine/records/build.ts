@@ -253,18 +253,25 @@ const HEAT_COLS = 128;
 
 const sig4 = (v: number) => (Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(4)) : v);
 
-/** One metric of an output's error heatmap: the whole output reduced by maximum to at most 16 x 128 cells. */
+/**
+ * One metric of an output's error heatmap: the whole output reduced by maximum to at most 16 x 128
+ * cells. Output features in `skipCols` (a not-comparable result's: outputs of weight rows with
+ * non-finite block scales) are left out as the live heatmap leaves them out, and counted per column
+ * in `leftOutCols`, so History and the report mark them.
+ */
 export function savedHeatmap(
   ref: Float64Array,
   got: Float32Array,
   m: number,
   n: number,
   metric: 'abs' | 'rel',
+  skipCols?: Uint8Array | null,
 ): SavedHeatmap {
   const g = errorGrid(ref, got, m, n, {
     maxRows: Math.min(HEAT_ROWS, m),
     maxCols: Math.min(HEAT_COLS, n),
     metric,
+    skipCols,
   });
   return {
     m,
@@ -276,6 +283,7 @@ export function savedHeatmap(
     values: g.values.map(sig4),
     min: g.min,
     max: g.max,
+    ...(g.leftOutCols ? { leftOutCols: g.leftOutCols } : {}),
   };
 }
 
@@ -285,20 +293,25 @@ export function savedHeatmaps(
   got: Float32Array,
   m: number,
   n: number,
+  skipCols?: Uint8Array | null,
 ): { abs: SavedHeatmap; rel: SavedHeatmap } {
-  return { abs: savedHeatmap(ref, got, m, n, 'abs'), rel: savedHeatmap(ref, got, m, n, 'rel') };
+  return {
+    abs: savedHeatmap(ref, got, m, n, 'abs', skipCols),
+    rel: savedHeatmap(ref, got, m, n, 'rel', skipCols),
+  };
 }
 
 /**
- * What the HTML report draws inline for one result: its error heatmap and, where an identity probe
- * left the weights as the kernel decoded them, the weight map (both in absolute error).
+ * What the HTML report draws inline for one result: its error heatmap (the outputs in `o.skipCols`
+ * left out and counted) and, where an identity probe left the weights as the kernel decoded them, the
+ * weight map (both in absolute error).
  */
 export function reportMaps(
-  o: { ref: Float64Array; got: Float32Array; m: number; n: number },
+  o: { ref: Float64Array; got: Float32Array; m: number; n: number; skipCols?: Uint8Array | null },
   w: { ref: Float64Array; got: Float32Array; m: number; n: number } | null,
 ): { heatmap: SavedHeatmap; weights?: SavedHeatmap } {
   return {
-    heatmap: savedHeatmap(o.ref, o.got, o.m, o.n, 'abs'),
+    heatmap: savedHeatmap(o.ref, o.got, o.m, o.n, 'abs', o.skipCols),
     ...(w ? { weights: savedHeatmap(w.ref, w.got, w.m, w.n, 'abs') } : {}),
   };
 }

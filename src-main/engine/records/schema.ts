@@ -62,6 +62,8 @@ const savedHeatmap = z
     values: z.array(num),
     min: num,
     max: num,
+    /** per column, the output features left out of the comparison; absent when none were (and before it was kept) */
+    leftOutCols: z.array(num).optional(),
   })
   .passthrough();
 

@@ -4,6 +4,7 @@
  * and a zlib stream, which node:zlib provides.
  */
 import { deflateSync } from 'node:zlib';
+import { NOT_COMPARED_RGB } from '../../../src-shared/heatmap';
 
 const CRC = new Uint32Array(256);
 for (let n = 0; n < 256; n++) {
@@ -57,9 +58,15 @@ const STOPS: [number, number, number][] = [
 
 /**
  * A heatmap as an image: each cell's value on a log scale between the smallest positive value and
- * the largest; zero is white, NaN or infinite magenta (as in the app).
+ * the largest; zero is white, NaN or infinite magenta, and the columns set in `notCompared` (outputs
+ * all left out of the comparison, notComparedColumns) grey, the app's grey for them.
  */
-export function heatmapPng(values: readonly number[], rows: number, cols: number): Buffer {
+export function heatmapPng(
+  values: readonly number[],
+  rows: number,
+  cols: number,
+  notCompared?: Uint8Array | null,
+): Buffer {
   let lo = Infinity;
   let hi = 0;
   for (const v of values)
@@ -72,8 +79,9 @@ export function heatmapPng(values: readonly number[], rows: number, cols: number
   const rgb = new Uint8Array(rows * cols * 3);
   for (let i = 0; i < rows * cols; i++) {
     const v = values[i];
-    let c: [number, number, number];
-    if (!Number.isFinite(v)) c = [230, 0, 230];
+    let c: readonly [number, number, number];
+    if (notCompared && notCompared[i % cols]) c = NOT_COMPARED_RGB;
+    else if (!Number.isFinite(v)) c = [230, 0, 230];
     else if (v <= 0) c = [255, 255, 255];
     else {
       const t = Math.min(1, Math.max(0, (Math.log10(v) - a) / span)) * (STOPS.length - 1);

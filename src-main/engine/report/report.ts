@@ -14,6 +14,7 @@ import { computeUnitsText, type DeviceAnalysis, type DeviceRunEntry } from '../.
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
 import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
+import { leftOutCount, notComparedColumns } from '../../../src-shared/heatmap';
 
 export interface ReportInput {
   runId: string;
@@ -433,6 +434,10 @@ function* diagnosesHtml(src: ReportSource): Generator<string> {
   yield '\n</ul>';
 }
 
+/** What the heatmaps' legend says of outputs left out of the comparison, when a map has any. */
+export const NOT_COMPARED_LEGEND =
+  'Grey: outputs not compared (non-finite block scales in their weight rows); a cell with some of its outputs left out shows the error of the others.';
+
 /** The maps section: per result, the error heatmap and the weight map as inline images. */
 function mapsHtml(src: ReportSource): string {
   const maps = src.input.maps ?? {};
@@ -440,17 +445,25 @@ function mapsHtml(src: ReportSource): string {
   if (Object.keys(maps).length > 0)
     for (const r of src.results) if (maps[r.resultId]?.heatmap || maps[r.resultId]?.weights) shown.push(r);
   if (shown.length === 0) return '';
+  let leftOut = false;
   const img = (m: SavedHeatmap, what: string) => {
-    const png = heatmapPng(m.values, m.rows, m.cols).toString('base64');
+    // a saved map is the whole output: its columns run from 0 to n
+    const grey = notComparedColumns({ ...m, colStart: 0, colEnd: m.n });
+    const png = heatmapPng(m.values, m.rows, m.cols, grey).toString('base64');
     const w = Math.min(640, Math.max(160, m.cols * 5));
     const ht = Math.min(240, Math.max(24, m.rows * 12));
-    return `<figure><img class="map" alt="${h(what)}" width="${w}" height="${ht}" src="data:image/png;base64,${png}"><figcaption>${h(what)}: ${m.rows} × ${m.cols} cells of ${m.cellRows} × ${m.cellCols}, largest ${fmtExp(m.max)}</figcaption></figure>`;
+    const skipped = leftOutCount(m);
+    if (skipped > 0) leftOut = true;
+    const note =
+      skipped > 0 ? `; ${skipped} of ${m.n} output columns not compared${grey ? ' (grey)' : ''}` : '';
+    return `<figure><img class="map" alt="${h(what)}" width="${w}" height="${ht}" src="data:image/png;base64,${png}"><figcaption>${h(what)}: ${m.rows} × ${m.cols} cells of ${m.cellRows} × ${m.cellCols}, largest ${fmtExp(m.max)}${note}</figcaption></figure>`;
   };
   const items = shown.map((r) => {
     const m = maps[r.resultId];
     return `<div class="maps"><h3>${h(r.tensor)} m=${r.m} — ${h(statusText(r))}</h3>${r.diagnosis ? `<p>${h(r.diagnosis.sentence)}</p>` : ''}${m.heatmap ? img(m.heatmap, 'output error (abs, log scale): rows = batch row, columns = output') : ''}${m.weights ? img(m.weights, 'weight map (abs error of the probed weights, log scale): rows = weight row, columns = probed element') : ''}</div>`;
   });
-  return `<h2>Heatmaps</h2>\n<p class="muted">White: no error; magenta: NaN or infinite.</p>\n${items.join('\n')}`;
+  const legend = `White: no error; magenta: NaN or infinite.${leftOut ? ` ${NOT_COMPARED_LEGEND}` : ''}`;
+  return `<h2>Heatmaps</h2>\n<p class="muted">${legend}</p>\n${items.join('\n')}`;
 }
 
 function* htmlChunks(src: ReportSource): Generator<string> {

@@ -4,6 +4,8 @@
  * Hand-written: a charting library would create millions of DOM/SVG nodes for this.
  */
 
+import { NOT_COMPARED_RGB } from '../../../src-shared/heatmap';
+
 export const LUT_SIZE = 256;
 
 /** Key stops of matplotlib's inferno colormap (CC0), interpolated linearly. */
@@ -35,7 +37,7 @@ export const DEFAULT_LUT = buildLut();
 export const ZERO_RGBA: [number, number, number, number] = [0, 0, 0, 0];
 export const NAN_RGBA: [number, number, number, number] = [0, 230, 255, 255];
 /** Colour of cells whose outputs were all left out of the comparison (non-finite block scales). */
-export const NOT_COMPARED_RGBA: [number, number, number, number] = [128, 128, 128, 255];
+export const NOT_COMPARED_RGBA: [number, number, number, number] = [...NOT_COMPARED_RGB, 255];
 
 export interface LogScale {
   /** log10 of the lowest and highest value mapped */
@@ -111,30 +113,8 @@ const ZERO_WORD = packOne(ZERO_RGBA);
 const NAN_WORD = packOne(NAN_RGBA);
 const NOT_COMPARED_WORD = packOne(NOT_COMPARED_RGBA);
 
-/**
- * The grid columns whose output features were all left out of the comparison (1 = every output of
- * the column's cells was left out), from the engine's per-column count; null when none was.
- */
-export function notComparedColumns(g: {
-  cols: number;
-  colStart: number;
-  colEnd: number;
-  cellCols: number;
-  leftOutCols?: number[];
-}): Uint8Array | null {
-  if (!g.leftOutCols) return null;
-  const mask = new Uint8Array(g.cols);
-  let any = false;
-  for (let c = 0; c < g.cols; c++) {
-    const first = g.colStart + c * g.cellCols;
-    const width = Math.min(g.colEnd, first + g.cellCols) - first;
-    if (g.leftOutCols[c] >= width) {
-      mask[c] = 1;
-      any = true;
-    }
-  }
-  return any ? mask : null;
-}
+// which columns a view marks as not compared: shared with the engine's saved heatmaps and report
+export { notComparedColumns } from '../../../src-shared/heatmap';
 
 /**
  * Paint rows x cols values (row-major) into `out` (rows*cols*4 RGBA). Per value: the float's

@@ -226,7 +226,10 @@ export function readOnlyApi(api: QuantScopeApi, rec?: RunRecordData): QuantScope
   });
 }
 
-/** A record's saved heatmap as the error grid the heatmap draws (the whole output; no hover detail). */
+/**
+ * A record's saved heatmap as the error grid the heatmap draws (the whole output; no hover detail),
+ * with its count of left-out outputs per column where the record kept one.
+ */
 export function savedGrid(resultId: string, h: SavedHeatmap, metric: 'abs' | 'rel'): ErrorGrid {
   return {
     resultId,
@@ -245,6 +248,8 @@ export function savedGrid(resultId: string, h: SavedHeatmap, metric: 'abs' | 're
     worst: [],
     min: h.min,
     max: h.max,
+    // the outputs left out of the comparison, so the heatmap marks them as it marks a live run's
+    ...(h.leftOutCols ? { leftOutCols: h.leftOutCols } : {}),
   };
 }
 

@@ -151,7 +151,7 @@ ${RECORD_HELP}
             {
               ...result,
               arithmeticError: v.arithmeticNmse,
-              heatmap: savedHeatmaps(v.declared, got, result.m, result.n),
+              heatmap: savedHeatmaps(v.declared, got, result.m, result.n, v.skipCols),
             } as unknown as RecordResult,
           ],
         }),
@@ -212,7 +212,7 @@ ${RECORD_HELP}
               results: [result],
               maps: {
                 [result.resultId]: reportMaps(
-                  { ref: v.declared, got, m: result.m, n: result.n },
+                  { ref: v.declared, got, m: result.m, n: result.n, skipCols: v.skipCols },
                   v.probe ? probeAsWeights(v.probe) : null,
                 ),
               },
