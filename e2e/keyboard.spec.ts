@@ -1,7 +1,18 @@
-/** Keyboard use: the shortcuts against the focus, sorting, the tensor list and the picker dialog. */
+/**
+ * Keyboard use: the shortcuts against the focus, sorting, the tensor list, the picker dialog and the
+ * heatmap's cursor and zoom.
+ */
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures/electron';
-import { openApp, openModelFile, openSample, progressCount, setBatchSizes, waitRunEnd } from './ui.helpers';
+import {
+  openApp,
+  openModelFile,
+  openSample,
+  progressCount,
+  setBatchSizes,
+  tensorCheck,
+  waitRunEnd,
+} from './ui.helpers';
 
 test("Escape in a text field is the field's own; outside text fields it cancels the run", async ({
   page,
@@ -181,4 +192,89 @@ test('a long tensor list keeps its one Tab stop when the focused row scrolls awa
   expect((await focusInfo(page)).row).toBe('1137');
   await page.keyboard.press('Tab');
   expect((await focusInfo(page)).inRunSetup).toBe(true);
+});
+
+test('the heatmap from the keyboard: Tab to it, arrows move the readout, + − 0 zoom', async ({
+  page,
+}, testInfo) => {
+  await openApp(page, testInfo);
+  await openSample(page);
+  await tensorCheck(page, 'blk.0.attn_q.weight').click();
+  await page.getByTestId('backend-cpu').click();
+  await setBatchSizes(page, [8]);
+  await page.getByTestId('timing-none').click();
+  await page.getByTestId('run-setup-run').click();
+  expect(await waitRunEnd(page)).toBe('done');
+  await page.getByTestId('result-row').first().click();
+  const canvas = page.getByTestId('heatmap-canvas');
+  await expect(canvas).toHaveAttribute('data-draw-ms', /\d/);
+  const region = page.getByTestId('heatmap-region');
+  // the region the map shows, without its draw time (which changes with every draw)
+  const shown = async () => ((await region.textContent()) ?? '').replace(/ · drawn in .*$/, '');
+  const whole = await shown();
+  const [, lastRow, lastCol] = /rows 0–(\d+) × cols 0–(\d+) of/.exec(whole)!.map(Number);
+  await expect(canvas).toHaveAccessibleName(
+    new RegExp(`^Error heatmap \\(\\|error\\|\\): rows 0–${lastRow} × cols 0–${lastCol}`),
+  );
+  await expect(page.getByTestId('heatmap-keys')).toContainText('+ / − zoom');
+
+  // Tab reaches the map (Back and Reset are disabled while not zoomed), with a visible focus ring
+  await page.getByTestId('heatmap-detail').focus();
+  await page.keyboard.press('Tab');
+  await expect(canvas).toBeFocused();
+  expect(await canvas.evaluate((c) => getComputedStyle(c).outlineStyle)).toBe('solid');
+
+  // the first arrow puts the cursor on the middle cell, the next ones move it: the readout follows
+  const tip = page.getByTestId('heatmap-tooltip');
+  const col = page.getByTestId('tip-col');
+  const row = page.getByTestId('tip-row');
+  await page.keyboard.press('ArrowRight');
+  await expect(tip).toBeVisible();
+  await expect(page.getByTestId('heatmap-cursor')).toBeVisible();
+  const mid = Math.floor(lastCol / 2);
+  await expect(col).toHaveText(String(mid));
+  await page.keyboard.press('ArrowRight');
+  await expect(col).toHaveText(String(mid + 1));
+  await page.keyboard.press('ArrowDown');
+  await expect(row).toHaveText(String(Math.floor(lastRow / 2) + 1));
+  await expect(page.getByTestId('tip-err')).toBeVisible();
+
+  // + zooms in around the cursor (half the columns), the cursor stays on its output
+  await page.keyboard.type('+');
+  await expect.poll(shown).not.toBe(whole);
+  await expect(page.getByTestId('heatmap-reset')).toBeEnabled();
+  await expect(col).toHaveText(String(mid + 1));
+  const once = await shown();
+  const zoomed = /cols (\d+)–(\d+) of/.exec(once)!.map(Number);
+  expect(zoomed[2] - zoomed[1] + 1).toBe(Math.ceil((lastCol + 1) / 2));
+  expect(zoomed[1]).toBeLessThanOrEqual(mid + 1);
+  expect(zoomed[2]).toBeGreaterThanOrEqual(mid + 1);
+  await expect(canvas).toBeFocused();
+  // again, then − backs out one level, and 0 resets
+  await page.keyboard.type('+');
+  await expect.poll(shown).not.toBe(once);
+  await page.keyboard.type('-');
+  await expect.poll(shown).toBe(once);
+  await page.keyboard.type('+');
+  await expect.poll(shown).not.toBe(once);
+  await page.keyboard.type('0');
+  await expect.poll(shown).toBe(whole);
+  await expect(page.getByTestId('heatmap-reset')).toBeDisabled();
+  await expect(col).toHaveText(String(mid + 1));
+
+  // the focus leaves the map: the keyboard cursor goes with it
+  await page.keyboard.press('Shift+Tab');
+  await expect(canvas).not.toBeFocused();
+  await expect(page.getByTestId('heatmap-cursor')).toHaveCount(0);
+  // the app's keys still work from the focused map: ? opens the help (it lists the map's keys), Escape
+  // closes it and the focus comes back to the map
+  await canvas.focus();
+  await page.keyboard.press('?');
+  await expect(page.getByTestId('shortcuts-help')).toContainText('(heatmap focused)');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('shortcuts-help')).toBeHidden();
+  await expect(canvas).toBeFocused();
+  // and so do the view digits
+  await page.keyboard.press('3');
+  await expect(page.getByTestId('app')).toHaveAttribute('data-view', 'charts');
 });

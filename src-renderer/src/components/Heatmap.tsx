@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useApp } from '../context';
 import type { ErrorGrid, ErrorGridRequest, QuantScopeApi, TensorResult } from '../../../src-shared/contract';
 import {
@@ -14,6 +14,16 @@ import {
   type LogScale,
 } from '../lib/colormap';
 import { fmtSci, fmtVal } from '../lib/format';
+import {
+  cellOf,
+  cellOutput,
+  HEATMAP_MOVE_HELP,
+  HEATMAP_ZOOM_HELP,
+  heatmapKey,
+  moveCursor,
+  zoomInAround,
+  type Cell,
+} from '../lib/heatmap-keys';
 import { errorText } from '../store';
 
 type Region = { rowStart: number; rowEnd: number; colStart: number; colEnd: number };
@@ -52,6 +62,14 @@ export function cachedGrid(api: Pick<QuantScopeApi, 'errorGrid'>, req: ErrorGrid
   return p;
 }
 
+/** The readout at a cell for the keyboard cursor: placed as if the mouse were at the cell's middle. */
+function keyHover(canvas: HTMLCanvasElement, grid: { rows: number; cols: number }, c: Cell) {
+  const rect = canvas.getBoundingClientRect();
+  const x = ((c.col + 0.5) / grid.cols) * rect.width;
+  const y = ((c.row + 0.5) / grid.rows) * rect.height;
+  return { x, y, row: c.row, col: c.col, via: 'key' as const };
+}
+
 /** Display height in CSS px for a grid of `rows` rows. */
 function displayHeight(rows: number): number {
   return Math.max(72, Math.min(420, rows * 6));
@@ -65,7 +83,17 @@ export function Heatmap({ result, api }: HeatmapProps) {
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [drawMs, setDrawMs] = useState<number | null>(null);
-  const [hover, setHover] = useState<{ x: number; y: number; row: number; col: number } | null>(null);
+  // the cell the readout shows: the mouse's, or the keyboard cursor's (via 'key', drawn as a box)
+  const [hover, setHover] = useState<{
+    x: number;
+    y: number;
+    row: number;
+    col: number;
+    via?: 'key';
+  } | null>(null);
+  // a keyboard zoom keeps the cursor on the output it was on, once the new grid is here
+  const keepAt = useRef<{ row: number; col: number } | null>(null);
+  const helpId = useId();
   const [drag, setDrag] = useState<{ x0: number; y0: number; x1: number; y1: number } | null>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const region = zoom.length ? zoom[zoom.length - 1] : null;
@@ -125,6 +153,50 @@ export function Heatmap({ result, api }: HeatmapProps) {
     setScale(sc);
     setDrawMs(ms);
   }, [grid, notCompared]);
+
+  // The keyboard cursor: lands on the cell that holds the output the last keyboard zoom kept.
+  useEffect(() => {
+    const out = keepAt.current;
+    if (!grid || !out || !canvasRef.current) return;
+    keepAt.current = null;
+    setHover(keyHover(canvasRef.current, grid, cellOf(grid, out)));
+  }, [grid]);
+
+  const showKeyCell = (c: Cell) => {
+    if (grid && canvasRef.current) setHover(keyHover(canvasRef.current, grid, c));
+  };
+
+  /**
+   * Keys on the focused canvas (lib/heatmap-keys.ts): arrows move the cursor cell, + and − zoom in
+   * around it and back out, 0 resets. Escape is left to the app (close a dialog, else cancel the run).
+   */
+  const onKey = (e: React.KeyboardEvent) => {
+    if (!grid) return;
+    const k = heatmapKey(e);
+    if (!k) return;
+    // the key is the heatmap's: no page scroll, and no app shortcut acts on it
+    e.preventDefault();
+    e.stopPropagation();
+    const at =
+      hover && hover.row < grid.rows && hover.col < grid.cols ? { row: hover.row, col: hover.col } : null;
+    if (k.do === 'move') {
+      showKeyCell(moveCursor(grid, at, k));
+      return;
+    }
+    const cur = moveCursor(grid, at, k);
+    let next: Region[] | null = null;
+    if (k.do === 'zoom-in') {
+      const r = result.gridAvailable ? zoomInAround(grid, cur) : null;
+      if (r) next = [...zoom, r];
+    } else if (zoom.length) next = k.do === 'zoom-out' ? zoom.slice(0, -1) : [];
+    if (!next) {
+      showKeyCell(cur);
+      return;
+    }
+    keepAt.current = cellOutput(grid, cur);
+    setHover(null);
+    setZoom(next);
+  };
 
   const local = (e: { clientX: number; clientY: number }) => {
     const rect = canvasRef.current!.getBoundingClientRect();
@@ -254,15 +326,42 @@ export function Heatmap({ result, api }: HeatmapProps) {
         </p>
       )}
       <div className="heatmap-row">
-        <div className="heatmap-wrap" style={{ height }} onMouseLeave={() => setHover(null)}>
+        <div
+          className="heatmap-wrap"
+          style={{ height }}
+          onMouseLeave={() => setHover((h) => (h?.via === 'key' ? h : null))}
+        >
           <canvas
             ref={canvasRef}
             className="heatmap-canvas"
             data-testid="heatmap-canvas"
             style={{ height, cursor: result.gridAvailable ? 'crosshair' : 'default' }}
+            tabIndex={0}
+            role="application"
+            aria-roledescription="heatmap"
+            aria-label={
+              grid
+                ? `Error heatmap (${metric === 'abs' ? '|error|' : 'relative error'}): rows ${grid.rowStart}–${grid.rowEnd - 1} × cols ${grid.colStart}–${grid.colEnd - 1} of ${grid.m} × ${grid.n}, ${grid.rows} × ${grid.cols} cells`
+                : 'Error heatmap'
+            }
+            aria-describedby={helpId}
             onMouseMove={onMove}
             onMouseDown={onDown}
+            onKeyDown={onKey}
+            onBlur={() => setHover((h) => (h?.via === 'key' ? null : h))}
           />
+          {grid && hover?.via === 'key' && (
+            <div
+              className="heatmap-cursor"
+              data-testid="heatmap-cursor"
+              style={{
+                left: `${(hover.col / grid.cols) * 100}%`,
+                top: `${(hover.row / grid.rows) * 100}%`,
+                width: `${100 / grid.cols}%`,
+                height: `${100 / grid.rows}%`,
+              }}
+            />
+          )}
           {drag && (
             <div
               className="zoom-rect"
@@ -278,6 +377,7 @@ export function Heatmap({ result, api }: HeatmapProps) {
             <div
               className="heatmap-tip"
               data-testid="heatmap-tooltip"
+              aria-live={hover.via === 'key' ? 'polite' : undefined}
               style={{
                 left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
                 top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
@@ -369,6 +469,11 @@ export function Heatmap({ result, api }: HeatmapProps) {
           rows: batch row (m) ↓ · columns: output feature (n) →{result.gridAvailable ? ' · drag to zoom' : ''}
         </span>
       </div>
+      <p className="hint small" id={helpId} data-testid="heatmap-keys">
+        Keyboard, on the focused map (click it or Tab to it): {HEATMAP_MOVE_HELP}
+        {result.gridAvailable ? ` · ${HEATMAP_ZOOM_HELP}` : ''}. Esc is not the map&apos;s: it still cancels a
+        run.
+      </p>
     </section>
   );
 }

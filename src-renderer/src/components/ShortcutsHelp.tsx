@@ -13,6 +13,8 @@ const SHORTCUTS: [string, string][] = [
   ['↑  ↓  Home  End', 'Move through the tensor list (one Tab stop)'],
   ['Space  /  Shift+Space', 'Select the focused tensor / a range up to it'],
   ['Drag on heatmap', 'Zoom into a region'],
+  ['←  ↑  ↓  →  (heatmap focused)', 'Move the cursor cell, with its readout (Shift: bigger steps)'],
+  ['+  −  0  (heatmap focused)', 'Zoom in around the cursor cell, back out, reset the zoom'],
   ['?', 'This help'],
 ];
 
