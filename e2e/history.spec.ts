@@ -43,6 +43,10 @@ test('two runs of the sample show in History, open read-only, compare and export
 
   await page.getByTestId('tab-model').click();
   await openSample(page);
+  // the run setup's cpu thread count: the app keeps a core for its UI where there are two or more,
+  // and says so (the CLI runs one more)
+  const threads = (await page.getByTestId('device-threads').textContent()) ?? '';
+  expect(threads).toMatch(/^\d+ worker threads?( \(one core kept for the app\))?$/);
   await page.getByTestId('filter-name').fill('attn_q');
   await page.getByTestId('select-all-filtered').click();
   await setBatchSizes(page, [1, 2]);
@@ -78,6 +82,8 @@ test('two runs of the sample show in History, open read-only, compare and export
   await expect(page.getByTestId('record-view')).toBeVisible();
   const resultRows = page.getByTestId('record-view').getByTestId('result-row');
   await expect(resultRows.first()).toBeVisible();
+  // the record says the thread count the run had, as the run setup said it
+  await expect(page.getByTestId('record-threads')).toContainText(`· ${threads}`);
   const n = await resultRows.count();
   expect(n).toBeGreaterThanOrEqual(2);
   await resultRows.first().click();

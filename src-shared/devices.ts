@@ -8,12 +8,26 @@
 
 /**
  * A device's compute units in words, as the run setup and the report write them: a cpu's worker
- * threads, a GPU's compute units (AMD CUs, NVIDIA SMs); "1 worker thread", never "1 threads".
+ * threads, a GPU's compute units (AMD CUs, NVIDIA SMs); "1 worker thread", never "1 threads". A cpu
+ * pool that leaves threads free for the app's UI (`keptForApp`, the app's engine: one fewer than the
+ * CLI runs) says so: "1 worker thread (one core kept for the app)", so its timings are not taken for
+ * the CLI's.
  */
-export function computeUnitsText(backend: string, n: number): string {
-  if (backend === 'cpu') return `${n} worker thread${n === 1 ? '' : 's'}`;
+export function computeUnitsText(backend: string, n: number, keptForApp?: number | null): string {
+  if (backend === 'cpu')
+    return `${n} worker thread${n === 1 ? '' : 's'}${keptForApp ? ` (${keptForAppText(keptForApp)})` : ''}`;
   return n === 1 ? '1 CU/SM' : `${n} CUs/SMs`;
 }
+
+/** "one core kept for the app", "2 cores kept for the app". */
+export function keptForAppText(kept: number): string {
+  return `${kept === 1 ? 'one core' : `${kept} cores`} kept for the app`;
+}
+
+/** Why the app's cpu backend runs fewer worker threads than the CLI, for a hint beside the count. */
+export const KEPT_FOR_APP_WHY =
+  'The app runs the cpu backend with one worker thread fewer than the command line (quantscope verify), ' +
+  'so the window stays responsive during a run; cpu timings from the app and the CLI differ for that reason.';
 
 /** One device of a several-device run (an index may appear twice: two workers on one device). */
 export interface DeviceRunEntry {

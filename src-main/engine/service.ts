@@ -60,7 +60,7 @@ import { OutputStore } from './run/outputs';
 import { errorGrid } from './compare';
 import { renderReport, reportFileName, type ReportInput } from './report/report';
 import { APP_VERSION } from './version';
-import { configurePool, defaultPoolSize } from './workers';
+import { appPoolSize, configurePool } from './workers';
 import { validateCalls } from './api';
 import { isInsideDir, resolveTypedPath } from './paths';
 import { completePath, completionRoot, typedPathBase, type CompletionRoot } from './path-complete';
@@ -105,7 +105,8 @@ export interface EngineOptions {
   outputCacheBytes?: number;
   /**
    * worker threads for the reference and the cpu backend. Default: one less than the pool would
-   * take, so the UI (and the server answering it) keeps a core while a run saturates the others.
+   * take (the CLI's count), so the UI (and the server answering it) keeps a core while a run
+   * saturates the others; the cpu device then says so beside its thread count (appPoolSize).
    */
   workerThreads?: number;
   /** where finished runs are saved as records (docs/records.md); null or absent: not recorded */
@@ -203,7 +204,10 @@ export class EngineService {
 
   constructor(private readonly opts: EngineOptions) {
     this.outputs = new OutputStore(opts.outputCacheBytes);
-    void configurePool(opts.workerThreads ?? Math.max(1, defaultPoolSize() - 1));
+    const app = appPoolSize();
+    void (opts.workerThreads === undefined
+      ? configurePool(app.size, app.kept)
+      : configurePool(opts.workerThreads));
     validateCalls(this);
   }
 

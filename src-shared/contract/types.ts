@@ -53,6 +53,11 @@ export interface DeviceSummary {
   memoryFree: number;
   /** SMs / CUs / CPU threads */
   computeUnits: number;
+  /**
+   * cpu: worker threads left free for the app's UI (the app's engine runs this many fewer than the
+   * CLI); absent or 0 where none are (the CLI, GPUs)
+   */
+  threadsKeptForApp?: number;
   /** 32 or 64 on GPUs; 1 on the cpu */
   warpSize: number;
   /** theoretical peak from memory clock x bus width (GB/s), null where unknown */
@@ -702,6 +707,10 @@ export interface RunRecordData {
     copyBandwidth?: CopyBandwidthMeasurement | null;
     driverVersion?: string | null;
     runtimeVersion?: string | null;
+    /** SMs / CUs / the cpu backend's worker threads (records made by QuantScope keep every DeviceSummary field) */
+    computeUnits?: number;
+    /** cpu, a run from the app: the worker threads it left free for its UI (it runs that many fewer than the CLI) */
+    threadsKeptForApp?: number;
   } | null;
   model: {
     fileName: string;

@@ -144,6 +144,10 @@ describe('correctness report', () => {
     } as unknown as ReportInput['device'];
     const html = (d: ReportInput['device']) => renderReport({ ...input([result({})]), device: d }, 'html');
     expect(html(dev)).toContain('cpu:0 AMD EPYC (x64, 1 worker thread, 1.00 GiB)');
+    // the app's engine keeps a core for its UI (one thread fewer than the CLI): the line says so
+    expect(html({ ...dev!, threadsKeptForApp: 1 } as ReportInput['device'])).toContain(
+      'cpu:0 AMD EPYC (x64, 1 worker thread (one core kept for the app), 1.00 GiB)',
+    );
     expect(html({ ...dev!, backend: 'hip', computeUnits: 104 } as ReportInput['device'])).toContain(
       '(x64, 104 CUs/SMs, ',
     );

@@ -9,7 +9,7 @@ import { ChartsView } from '../../src-renderer/src/components/ChartsView';
 import { ResultDetailView } from '../../src-renderer/src/components/ResultDetail';
 import { outputSource } from '../../src-renderer/src/lib/results';
 import { timedChoices } from '../../src-renderer/src/lib/timing';
-import { computeUnitsText } from '../../src-shared/devices';
+import { computeUnitsText, KEPT_FOR_APP_WHY } from '../../src-shared/devices';
 import { timeTick } from '../../src-shared/bench-chart';
 import { IDLE_RUN } from '../../src-renderer/src/lib/runState';
 import type { RunRequest, TensorResult } from '../../src-shared/contract';
@@ -84,6 +84,28 @@ describe('small text', () => {
     const facts = textOf(renderWithStore(s, createElement(RunSetup)), 'device-facts')!;
     expect(facts).toContain('· 1 worker thread');
     expect(facts).not.toMatch(/threads/);
+    expect(facts).not.toContain('kept for the app');
+  });
+
+  it("the app's cpu, one thread fewer than the CLI's, says why beside its count", async () => {
+    const s = await store();
+    const cpu = s.getState().backends.find((b) => b.backend === 'cpu')!;
+    s.setState({
+      backends: s
+        .getState()
+        .backends.map((b) =>
+          b === cpu ? { ...b, devices: [{ ...b.devices[0], computeUnits: 1, threadsKeptForApp: 1 }] } : b,
+        ),
+      config: { ...s.getState().config, backend: 'cpu', deviceIndex: cpu.devices[0].index },
+    });
+    const html = renderWithStore(s, createElement(RunSetup));
+    expect(textOf(html, 'device-facts')).toContain('· 1 worker thread (one core kept for the app)');
+    // the hint on it says what that means for timings
+    const threads = /<span data-testid="device-threads" title="([^"]*)">/.exec(html)!;
+    expect(threads[1]).toBe(KEPT_FOR_APP_WHY);
+    expect(KEPT_FOR_APP_WHY).toMatch(
+      /one worker thread fewer than the command line .* timings from the app and the CLI differ/,
+    );
   });
 
   it("an untimed cpu run's hints name the cpu's choice, Timed; a GPU's Hot or Cold", async () => {

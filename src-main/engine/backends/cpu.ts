@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { typeName, rowBytes } from '../ggml-types';
-import { getPool, poolSize, runChunks } from '../workers/pool';
+import { getPool, poolKeptForApp, poolSize, runChunks } from '../workers/pool';
 import { chunkForPost, chunkRowsFor, shareF32 } from '../reference/index';
 import { CPU_TYPES, activationSums, needsActivationSums, type CpuRowsPayload } from './cpu-kernels';
 import type {
@@ -25,7 +25,7 @@ import type {
   WeightsDesc,
 } from './types';
 import { oneLine, type CopyBandwidthMeasurement } from '../../../src-shared/contract';
-import { computeUnitsText } from '../../../src-shared/devices';
+import { computeUnitsText, keptForAppText } from '../../../src-shared/devices';
 
 // 16 MiB each way: past the L2 of every CPU and most last-level caches, and small enough that a
 // verify's memory does not grow with it (the buffers live only while measuring). Best of a few
@@ -66,6 +66,7 @@ export function measureCopyBandwidth(
 
 async function deviceInfo(): Promise<DeviceInfo> {
   const cpus = os.cpus();
+  const kept = poolKeptForApp();
   return {
     backend: 'cpu',
     index: 0,
@@ -74,6 +75,8 @@ async function deviceInfo(): Promise<DeviceInfo> {
     memoryTotal: os.totalmem(),
     memoryFree: os.freemem(),
     computeUnits: poolSize(),
+    // the app's engine: one thread fewer than the CLI's, said beside the count (computeUnitsText)
+    ...(kept > 0 ? { threadsKeptForApp: kept } : {}),
     warpSize: 1,
     peakBandwidthGBs: null,
     // the last figure measured in this process, for listings; a session measures its own
@@ -81,7 +84,7 @@ async function deviceInfo(): Promise<DeviceInfo> {
     copyBandwidth: lastCopy,
     peakTflops: null,
     details: {
-      threads: `${computeUnitsText('cpu', poolSize())} (${cpus.length} logical CPUs)`,
+      threads: `${computeUnitsText('cpu', poolSize())} (${cpus.length} logical CPUs${kept > 0 ? `; ${keptForAppText(kept)}: the CLI runs ${poolSize() + kept}` : ''})`,
       arithmetic: 'fused dequantize + dot, float32 accumulation (WebAssembly SIMD for m >= 2)',
       timing: 'hot and cold are measured alike on the cpu (weightCopies 1): no device memory to rotate',
       node: process.version,
@@ -210,7 +213,7 @@ class CpuSession implements BackendSession {
     return {
       y,
       path: 'cpu-f32',
-      detail: `cpu: ${computeUnitsText('cpu', workers)}, ${count} row block${count === 1 ? '' : 's'} of ${chunkRows} rows`,
+      detail: `cpu: ${computeUnitsText('cpu', workers, poolKeptForApp())}, ${count} row block${count === 1 ? '' : 's'} of ${chunkRows} rows`,
     };
   }
 

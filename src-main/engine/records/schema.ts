@@ -128,6 +128,8 @@ const deviceSchema = z
     copyBandwidth: copyBandwidthSchema.nullable().optional(),
     driverVersion: z.string().nullable().optional(),
     runtimeVersion: z.string().nullable().optional(),
+    /** cpu, a run from the app: the worker threads left free for its UI (it runs that many fewer than the CLI) */
+    threadsKeptForApp: num.optional(),
   })
   .passthrough();
 

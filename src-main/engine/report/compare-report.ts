@@ -2,14 +2,15 @@
  * The comparison report: one self-contained file comparing two run records. HTML (inline CSS and
  * SVG, no script, nothing fetched) or JSON. The verdict comes first ("REGRESSED" or "no regression";
  * none for records that are not of the same work, with each difference named), then what was
- * compared (both records: device, driver, app version and commit, model, tensors hash, threshold,
- * seed, activations, arithmetic), then one row per tensor and batch size, regressions first. Every
- * value taken from a record is escaped: a record is a file anyone can edit.
+ * compared (both records: device, compute units, driver, app version and commit, model, tensors
+ * hash, threshold, seed, activations, arithmetic), then one row per tensor and batch size,
+ * regressions first. Every value taken from a record is escaped: a record is a file anyone can edit.
  */
 import type { CompareRow, Comparison, RowVerdict } from '../../../src-shared/contract';
 import { COMPARISON_HEADLINE, thresholdsChanged } from '../../../src-shared/comparison';
 import type { RunRecord } from '../records/schema';
 import { fmtExp, fmtNum } from './report';
+import { computeUnitsText } from '../../../src-shared/devices';
 
 export const COMPARISON_SCHEMA = 'quantscope-comparison/1';
 
@@ -62,6 +63,8 @@ function recordFacts(r: RunRecord) {
           arch: r.device.arch,
           driverVersion: r.device.driverVersion ?? null,
           runtimeVersion: r.device.runtimeVersion ?? null,
+          // a cpu's worker threads (the app's engine runs one fewer than the CLI), a GPU's CUs/SMs
+          computeUnits: unitsText(r),
         }
       : null,
     model: r.model ? { fileName: r.model.fileName, tensorsHash: r.model.tensorsHash } : null,
@@ -135,6 +138,16 @@ export function copyText(
   return `${fmtNum(c.gbs, 1)} GB/s${how ? ` (${how})` : ''}`;
 }
 
+/**
+ * A record's device's compute units in words (a cpu's worker threads, and those it kept for the app),
+ * null where the record does not say.
+ */
+function unitsText(r: RunRecord): string | null {
+  const d = r.device;
+  if (!d || typeof d.computeUnits !== 'number') return null;
+  return computeUnitsText(d.backend, d.computeUnits, d.threadsKeptForApp);
+}
+
 function factRows(b: RunRecord, c: RunRecord): string {
   const dev = (r: RunRecord) => (r.device ? `${r.device.backend}:${r.device.index} ${r.device.name}` : '—');
   const line = (label: string, f: (r: RunRecord) => string | null | undefined, mono = false) => {
@@ -149,6 +162,7 @@ function factRows(b: RunRecord, c: RunRecord): string {
     line('Kind / status', (r) => `${r.kind} / ${r.status}`),
     line('Device', dev),
     line('Architecture', (r) => r.device?.arch),
+    line('Compute units', unitsText),
     line('Driver', (r) => r.device?.driverVersion),
     line('Copy bandwidth', (r) => copyText(r.device?.copyBandwidth, r.device?.copyBandwidthGBs)),
     line('Runtime', (r) => r.device?.runtimeVersion),

@@ -323,7 +323,7 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
   const how =
     c?.bytes != null ? ` (${fmtNum(c.bytes / 2 ** 20, 0)} MiB × ${c.repeats ?? '?'}, this run)` : '';
   const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s${how}` : '';
-  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits)}, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
+  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits, d.threadsKeptForApp)}, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
 }
 
 /** " and 2 more files (split model)" after a split model's first file name; "" for a model in one file */

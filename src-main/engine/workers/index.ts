@@ -1,10 +1,12 @@
 export {
   WorkerPool,
   abortError,
+  appPoolSize,
   configurePool,
   defaultPoolSize,
   getPool,
   isAbortError,
+  poolKeptForApp,
   poolSize,
   runChunks,
   setWorkerScript,

@@ -232,18 +232,38 @@ export class WorkerPool {
 
 let pool: WorkerPool | null = null;
 let configuredSize: number | null = null;
+/** worker threads the configured size leaves free for the app's UI (configurePool) */
+let configuredKept = 0;
 
 export function defaultPoolSize(): number {
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(n, 8));
 }
 
-/** Sets the pool size used when the pool is (re)created; shuts a running pool of another size down. */
-export async function configurePool(size: number): Promise<void> {
+/**
+ * The pool of the app's engine (the desktop app and the browser mode): one thread fewer than the
+ * default (the CLI's), so the UI, and the server answering it, keep a core while a run saturates the
+ * others; `kept` says how many it left free (0 where there is only one to run on).
+ */
+export function appPoolSize(defaultSize = defaultPoolSize()): { size: number; kept: number } {
+  const size = Math.max(1, defaultSize - 1);
+  return { size, kept: defaultSize - size };
+}
+
+/**
+ * Sets the pool size used when the pool is (re)created; shuts a running pool of another size down.
+ * `keptForApp`: the threads that size leaves free for the app's UI, said wherever the cpu backend's
+ * thread count is shown (poolKeptForApp).
+ */
+export async function configurePool(size: number, keptForApp = 0): Promise<void> {
   if (!Number.isInteger(size) || size < 1 || size > 256) {
     throw new Error(`worker pool size must be an integer in 1..256, got ${size}`);
   }
+  if (!Number.isInteger(keptForApp) || keptForApp < 0) {
+    throw new Error(`threads kept for the app must be a whole number, got ${keptForApp}`);
+  }
   configuredSize = size;
+  configuredKept = keptForApp;
   if (pool && pool.size !== size) await shutdownPool();
 }
 
@@ -256,6 +276,11 @@ export function getPool(): WorkerPool {
 /** The size the shared pool has or will have. */
 export function poolSize(): number {
   return pool ? pool.size : (configuredSize ?? defaultPoolSize());
+}
+
+/** The worker threads the pool leaves free for the app's UI (0 for the CLI's pool). */
+export function poolKeptForApp(): number {
+  return poolSize() === configuredSize ? configuredKept : 0;
 }
 
 /** Terminates the shared pool (the CLI calls this before exit); the next use starts a new one. */

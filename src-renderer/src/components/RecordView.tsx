@@ -15,6 +15,7 @@ import { ChartsView } from './ChartsView';
 import { BenchChart } from './BenchChart';
 import { ErrorBoundary } from './ErrorBoundary';
 import { peerSourceLine } from '../../../src-shared/bench-chart';
+import { computeUnitsText, KEPT_FOR_APP_WHY } from '../../../src-shared/devices';
 import { download } from '../lib/download';
 import type { RunRecordData } from '../../../src-shared/contract';
 
@@ -135,6 +136,17 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
               {' '}
               · {rec.kind} · {rec.status} · QuantScope {rec.app.version}
             </span>
+            {rec.device?.backend === 'cpu' && typeof rec.device.computeUnits === 'number' && (
+              // the app runs one worker thread fewer than the CLI: its cpu timings are told apart here
+              <span
+                className="muted"
+                data-testid="record-threads"
+                title={rec.device.threadsKeptForApp ? KEPT_FOR_APP_WHY : undefined}
+              >
+                {' '}
+                · {computeUnitsText('cpu', rec.device.computeUnits, rec.device.threadsKeptForApp)}
+              </span>
+            )}
             {rec.device && (
               <span className="muted" data-testid="record-copy">
                 {' '}

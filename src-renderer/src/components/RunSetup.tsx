@@ -5,7 +5,7 @@ import { isActive } from '../lib/runState';
 import { fmtBytes, fmtNum } from '../lib/format';
 import type { BackendKind, PathChoice, TimingChoice } from '../../../src-shared/contract';
 import { ACTIVATION_KINDS, ARITHMETIC_SCHEMES } from '../../../src-shared/contract/types';
-import { computeUnitsText } from '../../../src-shared/devices';
+import { computeUnitsText, KEPT_FOR_APP_WHY } from '../../../src-shared/devices';
 import { UserKernelsField } from './UserKernels';
 
 const ACTIVATIONS: Record<(typeof ACTIVATION_KINDS)[number], { label: string; hint: string }> = {
@@ -164,7 +164,13 @@ export function RunSetup() {
           </select>
           {device && (
             <p className="hint num" data-testid="device-facts">
-              {fmtBytes(device.memoryTotal)} · {computeUnitsText(c.backend, device.computeUnits)}
+              {fmtBytes(device.memoryTotal)} ·{' '}
+              <span
+                data-testid="device-threads"
+                title={device.threadsKeptForApp ? KEPT_FOR_APP_WHY : undefined}
+              >
+                {computeUnitsText(c.backend, device.computeUnits, device.threadsKeptForApp)}
+              </span>
               {device.peakBandwidthGBs ? ` · peak ${fmtNum(device.peakBandwidthGBs, 0)} GB/s` : ''}
               {device.copyBandwidthGBs ? ` · copy ${fmtNum(device.copyBandwidthGBs, 0)} GB/s` : ''}
               {device.peakTflops ? ` · ${fmtNum(device.peakTflops, 0)} TFLOP/s` : ''}
