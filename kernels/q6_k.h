@@ -94,17 +94,14 @@ struct qs_q8r {
 };
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   const int hf = p >> 1, l0 = 16 * (p & 1);
-  const qs_u32* w = (const qs_u32*)((unsigned long long)b & ~3ull); // offsets below are multiples of 4
-  r.sh = (int)((unsigned long long)b & 2) * 8;
-#pragma unroll
-  for (int i = 0; i < 5; i++) {
-    r.a[i] = w[(64 * hf + l0) / 4 + i];
-    r.c[i] = w[(64 * hf + 32 + l0) / 4 + i];
-    r.h[i] = w[(128 + 32 * hf + l0) / 4 + i];
-  }
-#pragma unroll
-  for (int i = 0; i < 3; i++) r.s[i] = w[(192 + 8 * hf) / 4 + i];
-  r.d = w[208 / 4];
+  // offsets from b that are multiples of 4: every span has b's sh
+  qs_ldwords_at<5>(b, 64 * hf + l0, r.a, r.sh);
+  qs_ldwords_at<5>(b, 64 * hf + 32 + l0, r.c, r.sh);
+  qs_ldwords_at<5>(b, 128 + 32 * hf + l0, r.h, r.sh);
+  qs_ldwords_at<3>(b, 192 + 8 * hf, r.s, r.sh);
+  qs_u32 d[1];
+  qs_ldwords_at<1>(b, 208, d, r.sh);
+  r.d = d[0];
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   const int hf = p >> 1, l0 = 16 * (p & 1);

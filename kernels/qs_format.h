@@ -50,12 +50,68 @@ __device__ __forceinline__ int qs_dp4a(int a, int b, int c) {
 
 // The N aligned 32-bit words covering a 2-byte-aligned span starting at b (up to 2 bytes before it and
 // 4 after: the weight buffer is padded), and sh = 0 or 16, the span's offset in the first word.
+//
+// QS_LDW (QS_KERNEL_DEFINES; 4, the default, 8 or 16) is the width of the loads behind it. A warp's
+// threads read spans 18 to 210 bytes apart, so each load instruction touches several cache lines and
+// the L1's request rate, not DRAM, can bind (docs/design.md, "What bounds cold m = 1"). Wider loads
+// fetch the same span in fewer requests: 8 bytes, from the 8-byte-aligned start at or before b, then
+// one select per word; 16 bytes, from the 16-byte-aligned start, then two selects per word. They read
+// up to 24 bytes past the words they return (the weight buffer's padding, WEIGHT_PAD, covers it) and
+// nothing before the buffer's start (it is 16-byte aligned).
+#ifndef QS_LDW
+#define QS_LDW 4
+#endif
+// ... the span starting o bytes (a multiple of 4) after b: sh is b's, and with 4-byte loads the aligned
+// base is computed once for all the spans of a block
 template <int N>
-__device__ __forceinline__ void qs_ldwords(const qs_u8* b, qs_u32 (&t)[N], int& sh) {
+__device__ __forceinline__ void qs_ldwords_at(const qs_u8* b, int o, qs_u32 (&t)[N], int& sh) {
+#if QS_LDW == 16
+  const unsigned long long ab = (unsigned long long)(b + o);
+  sh = (int)(ab & 2) * 8;
+  // words 0 .. N + 2 from the 16-byte-aligned start; the span's first word is word q (0..3) of them
+  constexpr int L = (N + 6) / 4;
+  const uint4* p = (const uint4*)(ab & ~15ull);
+  const int q = (int)(ab >> 2) & 3;
+  qs_u32 w[4 * L];
+#pragma unroll
+  for (int i = 0; i < L; i++) {
+    const uint4 v = p[i];
+    w[4 * i] = v.x;
+    w[4 * i + 1] = v.y;
+    w[4 * i + 2] = v.z;
+    w[4 * i + 3] = v.w;
+  }
+  qs_u32 u[N + 1]; // words (q & 2) .. (q & 2) + N of them
+#pragma unroll
+  for (int i = 0; i <= N; i++) u[i] = (q & 2) ? w[i + 2] : w[i];
+#pragma unroll
+  for (int i = 0; i < N; i++) t[i] = (q & 1) ? u[i + 1] : u[i];
+#elif QS_LDW == 8
+  const unsigned long long ab = (unsigned long long)(b + o);
+  sh = (int)(ab & 2) * 8;
+  // words 0 .. N from the 8-byte-aligned start; the span's first word is word q (0 or 1) of them
+  constexpr int L = (N + 2) / 2;
+  const uint2* p = (const uint2*)(ab & ~7ull);
+  const int q = (int)(ab >> 2) & 1;
+  qs_u32 w[2 * L];
+#pragma unroll
+  for (int i = 0; i < L; i++) {
+    const uint2 v = p[i];
+    w[2 * i] = v.x;
+    w[2 * i + 1] = v.y;
+  }
+#pragma unroll
+  for (int i = 0; i < N; i++) t[i] = q ? w[i + 1] : w[i];
+#else
   const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
   sh = (int)((unsigned long long)b & 2) * 8;
 #pragma unroll
-  for (int i = 0; i < N; i++) t[i] = a[i];
+  for (int i = 0; i < N; i++) t[i] = a[o / 4 + i];
+#endif
+}
+template <int N>
+__device__ __forceinline__ void qs_ldwords(const qs_u8* b, qs_u32 (&t)[N], int& sh) {
+  qs_ldwords_at<N>(b, 0, t, sh);
 }
 // the little-endian word at byte offset `shift` / 8 of words t[i], t[i + 1] (shift 0 .. 32)
 __device__ __forceinline__ int qs_funnel(const qs_u32* t, int i, int shift) {
