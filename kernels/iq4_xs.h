@@ -53,9 +53,9 @@ struct qs_q8r {
   uint2 q0, q1; // the sub-block's 16 bytes of indices
 };
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
-  r.hd = *(const uint2*)b;
-  r.q0 = *(const uint2*)(b + 8 + 16 * p);
-  r.q1 = *(const uint2*)(b + 16 + 16 * p);
+  r.hd = qs_ldg8(b);
+  r.q0 = qs_ldg8(b + 8 + 16 * p);
+  r.q1 = qs_ldg8(b + 16 + 16 * p);
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   const qs_u32 q[4] = {r.q0.x, r.q0.y, r.q1.x, r.q1.y};

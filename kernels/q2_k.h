@@ -81,10 +81,10 @@ struct qs_q8r {
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   const int h = p >> 2, t = p & 3;
   const qs_u32* q = (const qs_u32*)(b + 16 + 32 * h);
-  r.q0 = make_uint4(q[0], q[1], q[2], q[3]);
-  r.q1 = make_uint4(q[4], q[5], q[6], q[7]);
-  r.sc = *(const qs_u32*)(b + 8 * h + 4 * (t >> 1));
-  r.dd = *(const qs_u32*)(b + 80);
+  r.q0 = make_uint4(qs_ldg4(q), qs_ldg4(q + 1), qs_ldg4(q + 2), qs_ldg4(q + 3));
+  r.q1 = make_uint4(qs_ldg4(q + 4), qs_ldg4(q + 5), qs_ldg4(q + 6), qs_ldg4(q + 7));
+  r.sc = qs_ldg4(b + 8 * h + 4 * (t >> 1));
+  r.dd = qs_ldg4(b + 80);
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   const int t = p & 3;

@@ -75,7 +75,7 @@ __device__ __forceinline__ void qs_ldwords_at(const qs_u8* b, int o, qs_u32 (&t)
   qs_u32 w[4 * L];
 #pragma unroll
   for (int i = 0; i < L; i++) {
-    const uint4 v = p[i];
+    const uint4 v = qs_ldg16(p + i);
     w[4 * i] = v.x;
     w[4 * i + 1] = v.y;
     w[4 * i + 2] = v.z;
@@ -96,7 +96,7 @@ __device__ __forceinline__ void qs_ldwords_at(const qs_u8* b, int o, qs_u32 (&t)
   qs_u32 w[2 * L];
 #pragma unroll
   for (int i = 0; i < L; i++) {
-    const uint2 v = p[i];
+    const uint2 v = qs_ldg8(p + i);
     w[2 * i] = v.x;
     w[2 * i + 1] = v.y;
   }
@@ -106,7 +106,7 @@ __device__ __forceinline__ void qs_ldwords_at(const qs_u8* b, int o, qs_u32 (&t)
   const qs_u32* a = (const qs_u32*)((unsigned long long)b & ~3ull);
   sh = (int)((unsigned long long)b & 2) * 8;
 #pragma unroll
-  for (int i = 0; i < N; i++) t[i] = a[o / 4 + i];
+  for (int i = 0; i < N; i++) t[i] = qs_ldg4(a + o / 4 + i);
 #endif
 }
 template <int N>

@@ -109,12 +109,12 @@ struct qs_q8r {
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
   const int g = p >> 1, h = p & 1;
 #if !QS_KQ_HIGH
-  r.q = *(const uint4*)(b + 16 + 32 * g + 16 * h);
+  r.q = qs_ldg16(b + 16 + 32 * g + 16 * h);
 #else
-  r.q = *(const uint4*)(b + 48 + 32 * g + 16 * h);
-  r.hb = *(const uint4*)(b + 16 + 16 * h);
+  r.q = qs_ldg16(b + 48 + 32 * g + 16 * h);
+  r.hb = qs_ldg16(b + 16 + 16 * h);
 #endif
-  r.hd = *(const uint4*)b;
+  r.hd = qs_ldg16(b);
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   const int g = p >> 1, h = p & 1;
@@ -157,15 +157,15 @@ struct qs_q8r4 {
 };
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r4& r) {
 #if !QS_KQ_HIGH
-  r.q0 = *(const uint4*)(b + 16 + 32 * p);
-  r.q1 = *(const uint4*)(b + 32 + 32 * p);
+  r.q0 = qs_ldg16(b + 16 + 32 * p);
+  r.q1 = qs_ldg16(b + 32 + 32 * p);
 #else
-  r.q0 = *(const uint4*)(b + 48 + 32 * p);
-  r.q1 = *(const uint4*)(b + 64 + 32 * p);
-  r.h0 = *(const uint4*)(b + 16);
-  r.h1 = *(const uint4*)(b + 32);
+  r.q0 = qs_ldg16(b + 48 + 32 * p);
+  r.q1 = qs_ldg16(b + 64 + 32 * p);
+  r.h0 = qs_ldg16(b + 16);
+  r.h1 = qs_ldg16(b + 32);
 #endif
-  r.hd = *(const uint4*)b;
+  r.hd = qs_ldg16(b);
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u) {
   const int g = p;

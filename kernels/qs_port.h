@@ -90,6 +90,42 @@ __device__ __forceinline__ qs_u16 qs_f2h(float f) {
 
 __device__ __forceinline__ float qs_bf2f(qs_u32 bits) { return __uint_as_float((bits & 0xffffu) << 16); }
 
+// The small kernels' weight loads of 4, 8 and 16 aligned bytes. QS_LDHINT (QS_KERNEL_DEFINES, CUDA
+// only; 0 by default) adds an L2 prefetch size to them: 1 asks the L2 for the 128 bytes around a miss,
+// 2 for 256 (PTX ld.global.nc .L2::128B / .L2::256B), so one request brings more bytes of the weight
+// stream into flight. The weights are read-only while a kernel runs, so the non-coherent path is safe.
+#if defined(QS_CUDA) && defined(QS_LDHINT) && QS_LDHINT > 0
+#if QS_LDHINT == 2
+#define QS_LDPF ".L2::256B"
+#else
+#define QS_LDPF ".L2::128B"
+#endif
+// (the generic address converted to a global one inside the asm, as qs_smaddr does for shared memory)
+__device__ __forceinline__ qs_u32 qs_ldg4(const void* p) {
+  qs_u32 v;
+  asm("{ .reg .u64 g; cvta.to.global.u64 g, %1; ld.global.nc" QS_LDPF ".u32 %0, [g]; }" : "=r"(v) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint2 qs_ldg8(const void* p) {
+  uint2 v;
+  asm("{ .reg .u64 g; cvta.to.global.u64 g, %2; ld.global.nc" QS_LDPF ".v2.u32 {%0, %1}, [g]; }"
+      : "=r"(v.x), "=r"(v.y)
+      : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint4 qs_ldg16(const void* p) {
+  uint4 v;
+  asm("{ .reg .u64 g; cvta.to.global.u64 g, %4; ld.global.nc" QS_LDPF ".v4.u32 {%0, %1, %2, %3}, [g]; }"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+}
+#else
+__device__ __forceinline__ qs_u32 qs_ldg4(const void* p) { return *(const qs_u32*)p; }
+__device__ __forceinline__ uint2 qs_ldg8(const void* p) { return *(const uint2*)p; }
+__device__ __forceinline__ uint4 qs_ldg16(const void* p) { return *(const uint4*)p; }
+#endif
+
 // 16-bit load from a 2-byte-aligned address (GGUF rows are 2-byte aligned for every format we run).
 __device__ __forceinline__ qs_u32 qs_ld16(const qs_u8* p) { return *(const qs_u16*)p; }
 // 8 bytes from a 2-byte-aligned address, little-endian, as two 32-bit words.
