@@ -90,12 +90,16 @@ __device__ __forceinline__ qs_u16 qs_f2h(float f) {
 
 __device__ __forceinline__ float qs_bf2f(qs_u32 bits) { return __uint_as_float((bits & 0xffffu) << 16); }
 
-// The small kernels' weight loads of 4, 8 and 16 aligned bytes. QS_LDHINT (QS_KERNEL_DEFINES, CUDA
-// only; 0 by default) adds an L2 prefetch size to them: 1 asks the L2 for the 128 bytes around a miss,
-// 2 for 256 (PTX ld.global.nc .L2::128B / .L2::256B), so one request brings more bytes of the weight
-// stream into flight. The weights are read-only while a kernel runs, so the non-coherent path is safe.
+// The small kernels' weight loads of 4, 8 and 16 aligned bytes. By default they are plain loads; where
+// the address was computed as an integer (qs_ldwords) the compiler emits generic loads, elsewhere
+// global non-coherent ones. QS_LDHINT (QS_KERNEL_DEFINES, CUDA only) makes every one of them an
+// explicit ld.global.nc, with an L2 prefetch size: 1 asks the L2 for the 128 bytes around a miss, 2 for
+// 256 (.L2::128B / .L2::256B), so one request brings more bytes of the weight stream into flight; 3
+// adds none. The weights are read-only while a kernel runs, so the non-coherent path is safe.
 #if defined(QS_CUDA) && defined(QS_LDHINT) && QS_LDHINT > 0
-#if QS_LDHINT == 2
+#if QS_LDHINT == 3
+#define QS_LDPF ""
+#elif QS_LDHINT == 2
 #define QS_LDPF ".L2::256B"
 #else
 #define QS_LDPF ".L2::128B"
