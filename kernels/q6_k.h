@@ -64,6 +64,7 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
   for (int i = 0; i < 8; i++) v[i] = __fmul_rn(qs_bytef(i < 4 ? lo : hi, i & 3, 32.f), r.s[c]);
 }
 
+#ifndef QS_Q6_P8
 // ---- int8 small kernel: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
 #define QS_Q8_P 4
 // m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 (n = 4096, k = 14336; 4 x 4 and 4 x 2:
@@ -143,6 +144,83 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   }
   return r;
 }
+#else
+// ---- int8 small kernel, 8 parts (QS_Q6_P8, QS_KERNEL_DEFINES): part p = (half hf = p>>2, l0 = 8*(p&3)):
+// l0..l0+7 of each quarter. Twice the units of the 4-part layout, each with 8-byte spans (3 words each
+// instead of 5) and half the decoded values: a warp's 32 units lie in 4 blocks instead of 8, so each
+// load instruction touches about half the cache lines (docs/design.md, "What bounds cold m = 1").
+#define QS_Q8_P 8
+#define QS_Q8_RT 4, 8, 4, 8, 4, 4, 4, 4
+#define QS_Q8_WT 8, 2, 4, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+#ifdef QS_Q6_SUB32
+#define QS_Q6_BYTES(b) qs_sub32(b)
+#else
+#define QS_Q6_BYTES(b) (b)
+#endif
+struct qs_q8w {
+  int v[8];   // quarter t: v[2t], v[2t+1] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
+  float s[4]; // d * scale of quarter t's 16-element sub-block
+  int hf, l0;
+};
+__device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
+struct qs_q8r {
+  qs_u32 a[3], c[3], h[3], s[3], d; // aligned words covering the part's bytes of ql, ql+32, qh, scales; d
+  int sh;                           // 0 or 16: every span has the block's 2-byte offset
+};
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
+  const int hf = p >> 2, l0 = 8 * (p & 3);
+  // offsets from b that are multiples of 4: every span has b's sh
+  qs_ldwords_at<3>(b, 64 * hf + l0, r.a, r.sh);
+  qs_ldwords_at<3>(b, 64 * hf + 32 + l0, r.c, r.sh);
+  qs_ldwords_at<3>(b, 128 + 32 * hf + l0, r.h, r.sh);
+  qs_ldwords_at<3>(b, 192 + 8 * hf, r.s, r.sh);
+  qs_u32 d[1];
+  qs_ldwords_at<1>(b, 208, d, r.sh);
+  r.d = d[0];
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
+  const int hf = p >> 2, l0 = 8 * (p & 3);
+#pragma unroll
+  for (int i = 0; i < 2; i++) {
+    const int a = qs_funnel(r.a, i, r.sh), c = qs_funnel(r.c, i, r.sh), h = qs_funnel(r.h, i, r.sh);
+    u.v[0 + i] = QS_Q6_BYTES((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
+    u.v[2 + i] = QS_Q6_BYTES((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
+    u.v[4 + i] = QS_Q6_BYTES(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
+    u.v[6 + i] = QS_Q6_BYTES(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
+  }
+  const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
+  // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
+  const int sw[2] = {qs_funnel(r.s, 0, r.sh), qs_funnel(r.s, 1, r.sh)};
+  const int sh = (l0 >> 4) * 8;
+  u.s[0] = d * (float)(int)(qs_i8)(sw[0] >> sh);
+  u.s[1] = d * (float)(int)(qs_i8)(sw[0] >> (16 + sh));
+  u.s[2] = d * (float)(int)(qs_i8)(sw[1] >> sh);
+  u.s[3] = d * (float)(int)(qs_i8)(sw[1] >> (16 + sh));
+  u.hf = hf;
+  u.l0 = l0;
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const float4 d01 = *(const float4*)(xd + 4 * u.hf), d23 = *(const float4*)(xd + 4 * u.hf + 2);
+  const float dx[4] = {d01.x, d01.z, d23.x, d23.z};
+  float r = 0.f;
+#pragma unroll
+  for (int t = 0; t < 4; t++) {
+    const uint2 a = *(const uint2*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
+    const int ax = (int)a.x, ay = (int)a.y;
+#ifdef QS_Q6_SUB32
+    const int s0 = 0;
+#else
+    // -32 * (sum of the 8 activations): the q - 32 offset, applied once per unit and quarter
+    const int ones = 0x01010101;
+    const int s0 = -32 * qs_dp4a(ones, ay, qs_dp4a(ones, ax, 0));
+#endif
+    const int s = qs_dp4a(u.v[2 * t + 1], ay, qs_dp4a(u.v[2 * t], ax, s0));
+    r += u.s[t] * dx[t] * (float)s;
+  }
+  return r;
+}
+#endif // QS_Q6_P8
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot
 // holds the half's 64 bytes of ql (5 vectors), 32 of qh (3) and its 8 scales with d (2); weights q - 32,

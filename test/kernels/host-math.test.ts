@@ -254,6 +254,9 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
         GgmlType.IQ4_NL,
       ].map((t): [number, string[]] => [t, [`QS_LDW=${w}`]]),
     ),
+    // Q6_K's 8-part units (QS_Q6_P8), with 4- and 8-byte loads
+    [GgmlType.Q6_K, ['QS_Q6_P8']],
+    [GgmlType.Q6_K, ['QS_Q6_P8', 'QS_LDW=8']],
   ];
   for (const [type, defines] of cases) {
     it.skipIf(!GXX)(
