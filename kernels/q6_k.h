@@ -3,6 +3,13 @@
 // Element 128h + 32t + l (t = 0..3, l = 0..31): the low (t < 2) or high nibble of ql[64h + 32(t & 1) + l],
 // bits 2t, 2t+1 of qh[32h + l], scale sc[8h + 2t + l / 16]. qs_format.h lists the traits.
 #pragma once
+// The int8 small kernel's weight loads are explicit ld.global.nc with a 256-byte L2 prefetch (QS_LDHINT,
+// qs_port.h; CUDA only): on the H200 (n = 4096, k = 14336, hot) m = 2 and 4 take 18.5 and 24.0 us
+// against 18.7 and 24.5 with the generic loads the compiler makes of qs_ldwords' integer addresses
+// (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDHINT=0 gives those back.
+#ifndef QS_LDHINT
+#define QS_LDHINT 2
+#endif
 #include "qs_format.h"
 
 #define QS_TYPE 14
