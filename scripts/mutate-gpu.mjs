@@ -78,7 +78,7 @@ export const DEFECTS = [
     id: 'q6_k-offset-missing-int8',
     what: 'Q6_K int8 dot: the -32 offset is dropped',
     formats: 'q6_k',
-    edits: [['const int s0 = -32 * qs_dp4a(ones,', 'const int s0 = 0 * qs_dp4a(ones,']],
+    edits: [['const int s0 = -32 * qs_dp4a(ones, a.w,', 'const int s0 = 0 * qs_dp4a(ones, a.w,']],
     expect: ['offset-missing'],
   },
   {
