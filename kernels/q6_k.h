@@ -74,7 +74,7 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 #ifndef QS_Q6_P8
 // ---- int8 small kernel: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
 #define QS_Q8_P 4
-// m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 (n = 4096, k = 14336; 4 x 4 and 4 x 2:
+// m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 with plain loads (n = 4096, k = 14336; 4 x 4 and 4 x 2:
 // 23.2 and 29.5)
 #define QS_Q8_RT 4, 8, 4, 8, 4, 4, 4, 4
 #define QS_Q8_WT 8, 2, 4, 2, 2, 2, 2, 2
@@ -152,7 +152,7 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   return r;
 }
 #else
-// ---- int8 small kernel, 8 parts (QS_Q6_P8, QS_KERNEL_DEFINES): part p = (half hf = p>>2, l0 = 8*(p&3)):
+// ---- int8 small kernel, 8 parts (QS_KERNEL_DEFINES=QS_Q6_P8=1): part p = (half hf = p>>2, l0 = 8*(p&3)):
 // l0..l0+7 of each quarter. Twice the units of the 4-part layout, each with 8-byte spans (3 words each
 // instead of 5) and half the decoded values: a warp's 32 units lie in 4 blocks instead of 8, so each
 // load instruction touches about half the cache lines (docs/design.md, "What bounds cold m = 1").
