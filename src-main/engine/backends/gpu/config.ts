@@ -52,17 +52,22 @@ export function parseTuning(spec: string, what = 'tuning'): GpuTuning {
   };
 }
 
-/** "QS_Q8_NW=4,QS_Q8_R2=2" -> defines; names QS_*, integer values; throws a one-line error. */
+/**
+ * "QS_Q8_NW=4,QS_Q6_P8" -> defines; names QS_*, integer values; a bare name is 1, as a compiler's
+ * -DNAME makes it; throws a one-line error.
+ */
 export function parseDefines(spec: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of spec
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)) {
-    const mt = /^(QS_[A-Z0-9_]+)=(-?\d+)$/.exec(part);
+    const mt = /^(QS_[A-Z0-9_]+)(?:=(-?\d+))?$/.exec(part);
     if (!mt)
-      throw new Error(`QS_KERNEL_DEFINES: expected NAME=INTEGER with NAME starting QS_, got '${part}'`);
-    out[mt[1]] = Number(mt[2]);
+      throw new Error(
+        `QS_KERNEL_DEFINES: expected NAME or NAME=INTEGER with NAME starting QS_, got '${part}'`,
+      );
+    out[mt[1]] = mt[2] === undefined ? 1 : Number(mt[2]);
   }
   return out;
 }
