@@ -255,6 +255,12 @@ test('bench and selftest records list by kind, open as tables, compare, and refu
     "INSERT INTO test_backend_ops (test_time, build_commit, op_name, op_params, test_mode, time_us, device_description) VALUES ('2026-12-03T10:00:00Z', 'd99724f', 'MUL_MAT', 'type_a=q4_0,type_b=f32,m=64,n=1,k=256,bs=[1,1],nr=[1,1],per=[0,1,2,3],k_v=0,o=1', 'perf', '3.25', 'NVIDIA H200');\n",
   );
   const benchNew = cliRecord([...bench, '--repeats', '3', '--peer', peerFile]);
+  // the older bench as a run of kernels built with another setting (as a GPU run with
+  // QS_KERNEL_DEFINES=QS_LDW=16 saves it): History names the setting beside the device
+  const oldFile = path.resolve(__dirname, 'artifacts', 'records', `${benchOld}.json`);
+  const oldRec = JSON.parse(readFileSync(oldFile, 'utf8'));
+  oldRec.device.kernelSettings = ['QS_LDW=16'];
+  writeFileSync(oldFile, JSON.stringify(oldRec, null, 2) + '\n');
   const row = (id: string) => page.locator(`[data-testid=history-row][data-record-id="${id}"]`);
 
   await openApp(page, testInfo);
@@ -282,6 +288,7 @@ test('bench and selftest records list by kind, open as tables, compare, and refu
   await expect(page.getByTestId('record-copy')).toContainText(/\d GB\/s · 16 MiB × 5 · measured /);
   await expect(page.getByTestId('record-bench-facts')).toContainText('shape n=64 k=256');
   await expect(page.getByTestId('record-tab-results')).toHaveCount(0);
+  await expect(page.getByTestId('record-kernel-settings')).toHaveCount(0);
   // its chart: our time beside the peer's, the peer named in the legend and its source below
   const chart = page.getByTestId('bench-chart');
   await expect(chart.getByTestId('bench-chart-ours')).toHaveText('QuantScope hot');
@@ -296,6 +303,7 @@ test('bench and selftest records list by kind, open as tables, compare, and refu
   // a bench record without peer figures: our bars only, no peer label
   await row(benchOld).getByTestId('history-open').click();
   await expect(page.getByTestId('bench-chart-no-peer')).toBeVisible();
+  await expect(page.getByTestId('record-kernel-settings')).toHaveText(/^\s*· kernel settings QS_LDW=16$/);
   await expect(page.getByTestId('bench-chart-peer')).toHaveCount(0);
   await expect(page.getByTestId('bench-chart').locator('.recharts-bar-rectangle')).toHaveCount(1);
   await page.getByTestId('history-back').click();

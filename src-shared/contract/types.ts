@@ -58,6 +58,12 @@ export interface DeviceSummary {
    * CLI); absent or 0 where none are (the CLI, GPUs)
    */
   threadsKeptForApp?: number;
+  /**
+   * GPU, an open session: the kernel build and launch settings it runs with that differ from the
+   * defaults, one "NAME=value" each (QS_KERNEL_DEFINES entries, QS_GPU_TUNING or --tune, QS_MMA_I8_TILE,
+   * QS_PDL_CHAIN=0, QS_HIP_MFMA_I8=1); absent where every one is the default
+   */
+  kernelSettings?: string[];
   /** 32 or 64 on GPUs; 1 on the cpu */
   warpSize: number;
   /** theoretical peak from memory clock x bus width (GB/s), null where unknown */
@@ -711,6 +717,8 @@ export interface RunRecordData {
     computeUnits?: number;
     /** cpu, a run from the app: the worker threads it left free for its UI (it runs that many fewer than the CLI) */
     threadsKeptForApp?: number;
+    /** GPU: the kernel settings that differed from the defaults (DeviceSummary.kernelSettings) */
+    kernelSettings?: string[];
   } | null;
   model: {
     fileName: string;

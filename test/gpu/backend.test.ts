@@ -297,6 +297,27 @@ describe('generic GPU backend', () => {
     expect(rt.live.size).toBe(0);
   });
 
+  it('a session names the kernel settings that differ from the defaults on its device, and none for the defaults', async () => {
+    const before = { d: process.env.QS_KERNEL_DEFINES, t: process.env.QS_MMA_I8_TILE };
+    try {
+      delete process.env.QS_KERNEL_DEFINES;
+      delete process.env.QS_MMA_I8_TILE;
+      const plain = await backendWith(new FakeRuntime()).open(0);
+      expect(plain.device.kernelSettings).toBeUndefined();
+      await plain.close();
+      process.env.QS_KERNEL_DEFINES = 'QS_LDW=16,QS_Q6_P8';
+      process.env.QS_MMA_I8_TILE = '64x128';
+      const s = await backendWith(new FakeRuntime()).open(0);
+      expect(s.device.kernelSettings).toEqual(['QS_LDW=16', 'QS_Q6_P8=1', 'QS_MMA_I8_TILE=64x128']);
+      await s.close();
+    } finally {
+      if (before.d === undefined) delete process.env.QS_KERNEL_DEFINES;
+      else process.env.QS_KERNEL_DEFINES = before.d;
+      if (before.t === undefined) delete process.env.QS_MMA_I8_TILE;
+      else process.env.QS_MMA_I8_TILE = before.t;
+    }
+  });
+
   it('QS_MFMA_EMULATE=1 runs the AMD MFMA kernel (emulated) for the bfloat16 matrix-unit path on CUDA', async () => {
     const before = process.env.QS_KERNEL_DEFINES;
     process.env.QS_KERNEL_DEFINES = 'QS_MFMA_EMULATE=1';

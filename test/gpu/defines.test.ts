@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDefines } from '../../src-main/engine/backends/gpu/config';
+import { kernelSettings, parseDefines, readSessionConfig } from '../../src-main/engine/backends/gpu/config';
 
 // QS_KERNEL_DEFINES: the defines every kernel module is compiled with (tuning switches, diagnostics).
 describe('QS_KERNEL_DEFINES', () => {
@@ -27,4 +27,41 @@ describe('QS_KERNEL_DEFINES', () => {
       );
     },
   );
+});
+
+describe('kernel settings', () => {
+  const settings = (
+    env: Record<string, string>,
+    tuning?: Parameters<typeof readSessionConfig>[1]['tuning'],
+  ) =>
+    kernelSettings(
+      readSessionConfig('cuda', { cacheDir: null, prebuiltDir: null, ...(tuning ? { tuning } : {}) }, env),
+    );
+
+  it('are none for the defaults', () => {
+    expect(settings({})).toEqual([]);
+  });
+
+  it('name every define, the tuning, the int8 tile, the launch chain and the AMD int8 switch that differ', () => {
+    expect(
+      settings({
+        QS_KERNEL_DEFINES: 'QS_LDHINT=0,QS_Q6_P8',
+        QS_GPU_TUNING: '4,4,2,4,2,1',
+        QS_MMA_I8_TILE: '16x256',
+        QS_PDL_CHAIN: '0',
+        QS_HIP_MFMA_I8: '1',
+      }),
+    ).toEqual([
+      'QS_LDHINT=0',
+      'QS_Q6_P8=1',
+      'QS_GPU_TUNING=4,4,2,4,2,1',
+      'QS_MMA_I8_TILE=16x256',
+      'QS_PDL_CHAIN=0',
+      'QS_HIP_MFMA_I8=1',
+    ]);
+  });
+
+  it('name a tuning given by bench --tune as the same setting', () => {
+    expect(settings({}, { smallRows: 8 })).toEqual(['QS_GPU_TUNING=8,4,2,4,2,1']);
+  });
 });

@@ -130,6 +130,8 @@ const deviceSchema = z
     runtimeVersion: z.string().nullable().optional(),
     /** cpu, a run from the app: the worker threads left free for its UI (it runs that many fewer than the CLI) */
     threadsKeptForApp: num.optional(),
+    /** GPU: the kernel settings that differed from the defaults ("QS_LDW=16", "QS_MMA_I8_TILE=64x128") */
+    kernelSettings: z.array(z.string()).optional(),
   })
   .passthrough();
 

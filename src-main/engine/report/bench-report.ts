@@ -74,6 +74,8 @@ function deviceText(rec: RunRecord): string {
   if (copy) parts.push(`measured copy ${copy}`);
   if (d.driverVersion) parts.push(`driver ${d.driverVersion}`);
   if (d.runtimeVersion) parts.push(`runtime ${d.runtimeVersion}`);
+  // timings of kernels built with other settings than the defaults say so
+  if (d.kernelSettings?.length) parts.push(`kernel settings ${d.kernelSettings.join(', ')}`);
   return parts.join(', ');
 }
 

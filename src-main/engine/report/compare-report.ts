@@ -163,6 +163,8 @@ function factRows(b: RunRecord, c: RunRecord): string {
     line('Device', dev),
     line('Architecture', (r) => r.device?.arch),
     line('Compute units', unitsText),
+    // another build of the kernels (QS_KERNEL_DEFINES, tuning): what an A/B of a switch compares
+    line('Kernel settings', (r) => r.device?.kernelSettings?.join(', '), true),
     line('Driver', (r) => r.device?.driverVersion),
     line('Copy bandwidth', (r) => copyText(r.device?.copyBandwidth, r.device?.copyBandwidthGBs)),
     line('Runtime', (r) => r.device?.runtimeVersion),

@@ -323,7 +323,9 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
   const how =
     c?.bytes != null ? ` (${fmtNum(c.bytes / 2 ** 20, 0)} MiB × ${c.repeats ?? '?'}, this run)` : '';
   const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s${how}` : '';
-  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits, d.threadsKeptForApp)}, ${fmtBytes(d.memoryTotal)}${bw}${copy})`;
+  // kernels built or launched with settings other than the defaults are named: their figures are not the default build's
+  const ks = d.kernelSettings?.length ? `; kernel settings ${d.kernelSettings.join(', ')}` : '';
+  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits, d.threadsKeptForApp)}, ${fmtBytes(d.memoryTotal)}${bw}${copy}${ks})`;
 }
 
 /** " and 2 more files (split model)" after a split model's first file name; "" for a model in one file */

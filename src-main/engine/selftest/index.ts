@@ -247,7 +247,11 @@ export async function selftest(
   try {
     session = await backend.open(opts.deviceIndex ?? 0);
     const device = `${backend.kind}:${session.device.index} ${session.device.name} (${session.device.arch})`;
-    line(`selftest on ${device}, ${cases.length} cases`);
+    const ks = session.device.kernelSettings;
+    // a selftest of kernels built with other settings checks that build, not the default one
+    line(
+      `selftest on ${device}, ${cases.length} cases${ks?.length ? `, kernel settings ${ks.join(', ')}` : ''}`,
+    );
     opts.onStart?.(cases.length, device, session.device);
     for (const c of cases) {
       if (opts.signal?.aborted) throw new Error('cancelled');

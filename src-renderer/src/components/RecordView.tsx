@@ -154,6 +154,17 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
                 {copyBandwidthText(rec.device.copyBandwidth, rec.device.copyBandwidthGBs) ?? 'not measured'}
               </span>
             )}
+            {rec.device?.kernelSettings?.length ? (
+              // kernels built with other settings than the defaults: their figures are that build's
+              <span
+                className="mono"
+                data-testid="record-kernel-settings"
+                title="the kernels of this run were built or launched with these settings instead of the defaults"
+              >
+                {' '}
+                · kernel settings {rec.device.kernelSettings.join(', ')}
+              </span>
+            ) : null}
           </span>
         )}
         <div className="spacer" />

@@ -23,7 +23,7 @@ import type {
   TimingOptions,
   WeightsDesc,
 } from '../types';
-import { readSessionConfig, type GpuBackendOptions, type GpuSessionConfig } from './config';
+import { kernelSettings, readSessionConfig, type GpuBackendOptions, type GpuSessionConfig } from './config';
 import { gpuFormat } from './formats';
 import { KernelCache } from './kernel-cache';
 import { enqueue } from './launcher';
@@ -376,12 +376,10 @@ export function createGpuBackend(
         rt.useDevice(deviceIndex);
         const info = rt.deviceInfo(deviceIndex);
         info.memoryFree = rt.memGetInfo().free;
-        const s = new GpuSession(
-          kind,
-          rt,
-          info,
-          readSessionConfig(kind, options, process.env, sessionOpts.userKernels),
-        );
+        const config = readSessionConfig(kind, options, process.env, sessionOpts.userKernels);
+        const settings = kernelSettings(config);
+        if (settings.length) info.kernelSettings = settings;
+        const s = new GpuSession(kind, rt, info, config);
         try {
           info.copyBandwidth = s.measureCopyBandwidth();
         } catch {

@@ -212,6 +212,25 @@ export function readSessionConfig(
   };
 }
 
+/**
+ * The settings of a session that differ from the defaults, one "NAME=value" each, for its device's
+ * kernelSettings: what a record, a report or the CLI's header must say so that timings and verdicts
+ * from another build of the kernels are not taken for the default's. Empty for the defaults.
+ */
+export function kernelSettings(c: GpuSessionConfig): string[] {
+  const out = Object.entries(c.defines).map(([k, v]) => `${k}=${v}`);
+  if (JSON.stringify(c.tuning) !== JSON.stringify(DEFAULT_TUNING)) {
+    const t = c.tuning;
+    out.push(
+      `QS_GPU_TUNING=${[t.smallRows, t.smallRowsBig, t.smallMSplit, t.smallWarps, t.smallOctsPerLane, t.smallDepth].join(',')}`,
+    );
+  }
+  if (c.mmaI8Tile) out.push(`QS_MMA_I8_TILE=${c.mmaI8Tile}`);
+  if (!c.overlapQuantizer) out.push('QS_PDL_CHAIN=0');
+  if (c.hipMfmaI8) out.push('QS_HIP_MFMA_I8=1');
+  return out;
+}
+
 function defaultCacheDir(env: Env): string | null {
   if (env.QS_KERNEL_CACHE) return env.QS_KERNEL_CACHE;
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');

@@ -378,7 +378,7 @@ async function benchDevice(
   opts: BenchOptions,
   log: { out(line: string): void; err(line: string): void },
 ): Promise<{ dev: DeviceInfo; peer: PeerTimes | null; rows: BenchRow[]; jobs: BenchJob[] }> {
-  const { n, k, ms, types, paths, protos, repeats, peerFile, tuneS } = opts;
+  const { n, k, ms, types, paths, protos, repeats, peerFile } = opts;
   let peer = opts.peer;
   const jobs: BenchJob[] = [];
   const session = await backend.open(deviceIndex);
@@ -387,7 +387,8 @@ async function benchDevice(
   await session.copyBandwidth?.();
   log.out(
     `bench on ${backend.kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
-      `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}${tuneS ? `, tune ${tuneS}` : ''}`,
+      `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}` +
+      (dev.kernelSettings?.length ? `, kernel settings ${dev.kernelSettings.join(', ')}` : ''),
   );
   peer ??= builtinPeer(dev.name);
   if (peer?.device && peerFile && peer.device !== dev.name)
