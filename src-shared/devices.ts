@@ -24,6 +24,14 @@ export function keptForAppText(kept: number): string {
   return `${kept === 1 ? 'one core' : `${kept} cores`} kept for the app`;
 }
 
+/**
+ * A GPU session's kernel settings that differ from the defaults (DeviceSummary.kernelSettings) as the
+ * CLI, the reports and History write them: "kernel settings QS_LDW=16, QS_Q6_P8=1"; null for none.
+ */
+export function kernelSettingsText(settings: readonly string[] | null | undefined): string | null {
+  return settings?.length ? `kernel settings ${settings.join(', ')}` : null;
+}
+
 /** Why the app's cpu backend runs fewer worker threads than the CLI, for a hint beside the count. */
 export const KEPT_FOR_APP_WHY =
   'The app runs the cpu backend with one worker thread fewer than the command line (quantscope verify), ' +

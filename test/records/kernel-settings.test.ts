@@ -20,18 +20,25 @@ import { recordReport } from '../../src-main/engine/report/record-report';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-kernel-settings-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** An H200 as a GPU session saves it, with the settings it ran with where there are any. */
+function h200(kernelSettings?: string[]): Parameters<typeof buildRecord>[0]['device'] {
+  return {
+    backend: 'cuda',
+    index: 0,
+    name: 'NVIDIA H200',
+    arch: 'sm_90',
+    computeUnits: 132,
+    memoryTotal: 150e9,
+    copyBandwidthGBs: 4170,
+    ...(kernelSettings ? { kernelSettings } : {}),
+  } as Parameters<typeof buildRecord>[0]['device'];
+}
+
 function bench(kernelSettings?: string[]): RunRecord {
   return buildRecord({
     kind: 'bench',
     createdAt: new Date('2026-12-05T06:00:00Z'),
-    device: {
-      backend: 'cuda',
-      index: 0,
-      name: 'NVIDIA H200',
-      arch: 'sm_90',
-      copyBandwidthGBs: 4170,
-      ...(kernelSettings ? { kernelSettings } : {}),
-    } as Parameters<typeof buildRecord>[0]['device'],
+    device: h200(kernelSettings),
     model: null,
     request: {},
     status: 'done',
@@ -84,15 +91,7 @@ describe('kernel settings in records, reports and comparisons', () => {
     const verify = (kernelSettings?: string[]) =>
       buildRecord({
         kind: 'verify',
-        device: {
-          backend: 'cuda',
-          index: 0,
-          name: 'NVIDIA H200',
-          arch: 'sm_90',
-          computeUnits: 132,
-          memoryTotal: 150e9,
-          ...(kernelSettings ? { kernelSettings } : {}),
-        } as Parameters<typeof buildRecord>[0]['device'],
+        device: h200(kernelSettings),
         model: null,
         request: {},
         status: 'done',

@@ -16,6 +16,7 @@ import {
   type BenchChart,
 } from '../../../src-shared/bench-chart';
 import type { BenchRecordData, BenchRecordRow } from '../../../src-shared/contract';
+import { kernelSettingsText } from '../../../src-shared/devices';
 import type { RunRecord } from '../records/schema';
 import { copyText, escapeHtml as h } from './compare-report';
 import { fmtExp, fmtNum, fmtRate, mdEscape } from './report';
@@ -75,7 +76,8 @@ function deviceText(rec: RunRecord): string {
   if (d.driverVersion) parts.push(`driver ${d.driverVersion}`);
   if (d.runtimeVersion) parts.push(`runtime ${d.runtimeVersion}`);
   // timings of kernels built with other settings than the defaults say so
-  if (d.kernelSettings?.length) parts.push(`kernel settings ${d.kernelSettings.join(', ')}`);
+  const ks = kernelSettingsText(d.kernelSettings);
+  if (ks) parts.push(ks);
   return parts.join(', ');
 }
 

@@ -10,7 +10,12 @@ import type {
   UserKernelRecord,
 } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
-import { computeUnitsText, type DeviceAnalysis, type DeviceRunEntry } from '../../../src-shared/devices';
+import {
+  computeUnitsText,
+  kernelSettingsText,
+  type DeviceAnalysis,
+  type DeviceRunEntry,
+} from '../../../src-shared/devices';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
 import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
@@ -324,8 +329,8 @@ function deviceLine(d: DeviceInfo | null, backend: string): string {
     c?.bytes != null ? ` (${fmtNum(c.bytes / 2 ** 20, 0)} MiB × ${c.repeats ?? '?'}, this run)` : '';
   const copy = d.copyBandwidthGBs ? `, measured copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s${how}` : '';
   // kernels built or launched with settings other than the defaults are named: their figures are not the default build's
-  const ks = d.kernelSettings?.length ? `; kernel settings ${d.kernelSettings.join(', ')}` : '';
-  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits, d.threadsKeptForApp)}, ${fmtBytes(d.memoryTotal)}${bw}${copy}${ks})`;
+  const ks = kernelSettingsText(d.kernelSettings);
+  return `${d.backend}:${d.index} ${d.name} (${d.arch}, ${computeUnitsText(d.backend, d.computeUnits, d.threadsKeptForApp)}, ${fmtBytes(d.memoryTotal)}${bw}${copy}${ks ? `; ${ks}` : ''})`;
 }
 
 /** " and 2 more files (split model)" after a split model's first file name; "" for a model in one file */

@@ -4,6 +4,7 @@
  * n, chunk boundaries), every batch size class, every kernel path; outputs are poisoned before each
  * run (the backend fills them with NaN) and compared with the float64 reference.
  */
+import { kernelSettingsText } from '../../../src-shared/devices';
 import { outputHash } from '../run/runner';
 import { thresholdFor } from '../compare';
 import { arithmeticFor } from '../arithmetic/schemes';
@@ -247,11 +248,9 @@ export async function selftest(
   try {
     session = await backend.open(opts.deviceIndex ?? 0);
     const device = `${backend.kind}:${session.device.index} ${session.device.name} (${session.device.arch})`;
-    const ks = session.device.kernelSettings;
+    const ks = kernelSettingsText(session.device.kernelSettings);
     // a selftest of kernels built with other settings checks that build, not the default one
-    line(
-      `selftest on ${device}, ${cases.length} cases${ks?.length ? `, kernel settings ${ks.join(', ')}` : ''}`,
-    );
+    line(`selftest on ${device}, ${cases.length} cases${ks ? `, ${ks}` : ''}`);
     opts.onStart?.(cases.length, device, session.device);
     for (const c of cases) {
       if (opts.signal?.aborted) throw new Error('cancelled');

@@ -11,6 +11,7 @@ import {
   legendTicks,
   notComparedColumns,
   paintGrid,
+  type GridRegion,
   type LogScale,
 } from '../lib/colormap';
 import { fmtSci, fmtVal } from '../lib/format';
@@ -26,7 +27,6 @@ import {
 } from '../lib/heatmap-keys';
 import { errorText } from '../store';
 
-type Region = { rowStart: number; rowEnd: number; colStart: number; colEnd: number };
 const DETAIL = [512, 1024, 2048, 4096];
 
 export interface HeatmapProps {
@@ -78,7 +78,7 @@ function displayHeight(rows: number): number {
 export function Heatmap({ result, api }: HeatmapProps) {
   const [metric, setMetric] = useState<'abs' | 'rel'>('abs');
   const [detail, setDetail] = useState(1024);
-  const [zoom, setZoom] = useState<Region[]>([]);
+  const [zoom, setZoom] = useState<GridRegion[]>([]);
   const [grid, setGrid] = useState<ErrorGrid | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -184,7 +184,7 @@ export function Heatmap({ result, api }: HeatmapProps) {
       return;
     }
     const cur = moveCursor(grid, at, k);
-    let next: Region[] | null = null;
+    let next: GridRegion[] | null = null;
     if (k.do === 'zoom-in') {
       const r = result.gridAvailable ? zoomInAround(grid, cur) : null;
       if (r) next = [...zoom, r];

@@ -15,7 +15,7 @@ import { ChartsView } from './ChartsView';
 import { BenchChart } from './BenchChart';
 import { ErrorBoundary } from './ErrorBoundary';
 import { peerSourceLine } from '../../../src-shared/bench-chart';
-import { computeUnitsText, KEPT_FOR_APP_WHY } from '../../../src-shared/devices';
+import { computeUnitsText, KEPT_FOR_APP_WHY, kernelSettingsText } from '../../../src-shared/devices';
 import { download } from '../lib/download';
 import type { RunRecordData } from '../../../src-shared/contract';
 
@@ -162,7 +162,7 @@ export function RecordView({ id, onBack }: { id: string; onBack: () => void }) {
                 title="the kernels of this run were built or launched with these settings instead of the defaults"
               >
                 {' '}
-                · kernel settings {rec.device.kernelSettings.join(', ')}
+                · {kernelSettingsText(rec.device.kernelSettings)}
               </span>
             ) : null}
           </span>

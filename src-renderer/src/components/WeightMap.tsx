@@ -7,12 +7,10 @@ import '../kernels.css';
 import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../context';
 import type { ErrorGrid, QuantScopeApi, TensorResult, WeightMapInfo } from '../../../src-shared/contract';
-import { cellAt, DEFAULT_LUT, gridScale, paintGrid } from '../lib/colormap';
+import { cellAt, DEFAULT_LUT, gridScale, paintGrid, type GridRegion } from '../lib/colormap';
 import { locate, mapLines, probedCount, zoomAround } from '../lib/weightmap';
 import { fmtSci, fmtVal } from '../lib/format';
 import { errorText } from '../store';
-
-type Region = { rowStart: number; rowEnd: number; colStart: number; colEnd: number };
 
 export function WeightMap({
   result,
@@ -23,7 +21,7 @@ export function WeightMap({
   info: WeightMapInfo;
   api: Pick<QuantScopeApi, 'weightGrid'>;
 }) {
-  const [zoom, setZoom] = useState<Region | null>(null);
+  const [zoom, setZoom] = useState<GridRegion | null>(null);
   const [grid, setGrid] = useState<ErrorGrid | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [hover, setHover] = useState<{ x: number; y: number; row: number; col: number } | null>(null);

@@ -194,6 +194,26 @@ export function legendTicks(s: LogScale): { pos: number; label: string }[] {
   return ticks;
 }
 
+/** A grid's cells and the output region they cover (an ErrorGrid's geometry). */
+export interface GridGeometry {
+  rows: number;
+  cols: number;
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
+  cellRows: number;
+  cellCols: number;
+}
+
+/** A half-open region of output coordinates: a zoom request. */
+export interface GridRegion {
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
+}
+
 /** Cell under a pixel position of a canvas shown at width x height CSS pixels. */
 export function cellAt(
   x: number,
@@ -215,19 +235,12 @@ export function cellAt(
  * zoom request. Half-open, clamped to the grid's own region.
  */
 export function cellsToRegion(
-  g: {
-    rowStart: number;
-    rowEnd: number;
-    colStart: number;
-    colEnd: number;
-    cellRows: number;
-    cellCols: number;
-  },
+  g: Omit<GridGeometry, 'rows' | 'cols'>,
   r0: number,
   c0: number,
   r1: number,
   c1: number,
-): { rowStart: number; rowEnd: number; colStart: number; colEnd: number } {
+): GridRegion {
   const [ra, rb] = r0 <= r1 ? [r0, r1] : [r1, r0];
   const [ca, cb] = c0 <= c1 ? [c0, c1] : [c1, c0];
   return {
@@ -244,23 +257,14 @@ export function cellsToRegion(
  * clamped to that edge. null for a click (under 4 px either way) or a region that is the grid's own.
  */
 export function dragRegion(
-  g: {
-    rows: number;
-    cols: number;
-    rowStart: number;
-    rowEnd: number;
-    colStart: number;
-    colEnd: number;
-    cellRows: number;
-    cellCols: number;
-  },
+  g: GridGeometry,
   x0: number,
   y0: number,
   x1: number,
   y1: number,
   width: number,
   height: number,
-): { rowStart: number; rowEnd: number; colStart: number; colEnd: number } | null {
+): GridRegion | null {
   if (Math.abs(x1 - x0) < 4 && Math.abs(y1 - y0) < 4) return null;
   const cx = (x: number) => Math.max(0, Math.min(width - 1, x));
   const cy = (y: number) => Math.max(0, Math.min(height - 1, y));

@@ -5,6 +5,8 @@
  * Pure functions over the grid's geometry, so the component only wires them to its state.
  */
 
+import type { GridGeometry, GridRegion } from './colormap';
+
 export type HeatmapKey =
   | { do: 'move'; rows: number; cols: number; big: boolean }
   | { do: 'zoom-in' }
@@ -49,17 +51,6 @@ export function heatmapKey(e: KeyLike): HeatmapKey | null {
   }
 }
 
-export interface GridGeometry {
-  rows: number;
-  cols: number;
-  rowStart: number;
-  rowEnd: number;
-  colStart: number;
-  colEnd: number;
-  cellRows: number;
-  cellCols: number;
-}
-
 export interface Cell {
   row: number;
   col: number;
@@ -67,6 +58,8 @@ export interface Cell {
 
 /** A big step: a sixteenth of the grid's side (at least one cell). */
 const bigStep = (size: number) => Math.max(1, Math.ceil(size / 16));
+/** A cell index kept inside 0 .. n - 1. */
+const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
 
 /**
  * The cursor after a move, kept inside the grid. Without a cursor yet, the first key puts it on the
@@ -75,7 +68,6 @@ const bigStep = (size: number) => Math.max(1, Math.ceil(size / 16));
 export function moveCursor(g: Pick<GridGeometry, 'rows' | 'cols'>, at: Cell | null, k: HeatmapKey): Cell {
   if (!at || k.do !== 'move')
     return at ?? { row: Math.floor((g.rows - 1) / 2), col: Math.floor((g.cols - 1) / 2) };
-  const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
   return {
     row: clamp(at.row + k.rows * (k.big ? bigStep(g.rows) : 1), g.rows),
     col: clamp(at.col + k.cols * (k.big ? bigStep(g.cols) : 1), g.cols),
@@ -93,7 +85,6 @@ export function cellOutput(g: GridGeometry, c: Cell): { row: number; col: number
 
 /** The cell of a grid that holds an output element (the nearest one when it lies outside). */
 export function cellOf(g: GridGeometry, out: { row: number; col: number }): Cell {
-  const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
   return {
     row: clamp(Math.floor((out.row - g.rowStart) / g.cellRows), g.rows),
     col: clamp(Math.floor((out.col - g.colStart) / g.cellCols), g.cols),
@@ -105,10 +96,7 @@ export function cellOf(g: GridGeometry, out: { row: number; col: number }): Cell
  * least one), centred on the cell's middle output and kept inside the grid's region; null when the
  * region is a single output already (nothing to zoom into).
  */
-export function zoomInAround(
-  g: GridGeometry,
-  c: Cell,
-): { rowStart: number; rowEnd: number; colStart: number; colEnd: number } | null {
+export function zoomInAround(g: GridGeometry, c: Cell): GridRegion | null {
   const mid = cellOutput(g, c);
   const span = (start: number, end: number, at: number) => {
     const size = end - start;

@@ -24,7 +24,12 @@ import { LIMITS, PATH_CHOICES, oneLine } from '../../../../src-shared/contract';
 import { allDevicesPass, deviceAnalysisLines, deviceOption } from '../devices-output';
 import { resolveDevices } from '../../devices/spec';
 import { deviceEntry, forEachDevice } from '../../devices/run';
-import { analyzeDevices, deviceLabel, type DeviceRunEntry } from '../../../../src-shared/devices';
+import {
+  analyzeDevices,
+  deviceLabel,
+  kernelSettingsText,
+  type DeviceRunEntry,
+} from '../../../../src-shared/devices';
 import { outputHash } from '../../run/runner';
 import type { DeviceInfo } from '../../backends/types';
 import { buildRecord } from '../../records/build';
@@ -385,10 +390,11 @@ async function benchDevice(
   const dev = session.device;
   // this run's copy bandwidth, measured once before any timing and kept in its record
   await session.copyBandwidth?.();
+  const ks = kernelSettingsText(dev.kernelSettings);
   log.out(
     `bench on ${backend.kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
       `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}` +
-      (dev.kernelSettings?.length ? `, kernel settings ${dev.kernelSettings.join(', ')}` : ''),
+      (ks ? `, ${ks}` : ''),
   );
   peer ??= builtinPeer(dev.name);
   if (peer?.device && peerFile && peer.device !== dev.name)
