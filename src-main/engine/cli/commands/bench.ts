@@ -107,6 +107,9 @@ after one warm-up run); its copy bandwidth is a 16 MiB host copy, best of 5.
 ${RECORD_HELP}
   The record keeps the device, every format, shape, m, protocol and path with its median, IQR,
   spread and sample count, bandwidth, the correctness check, and the peer's times with their source.
+  Kernels built or launched with settings other than the defaults (QS_KERNEL_DEFINES, --tune or
+  QS_GPU_TUNING, QS_MMA_I8_TILE, ...) are named after the device and in the record
+  (device.kernelSettings), so their timings are not taken for the default build's.
   Exit 0: every case ran and passed its correctness check; 1: a case failed it or errored; 2: bad input.`,
   options: {
     backend: { type: 'string' },

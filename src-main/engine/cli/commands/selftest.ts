@@ -29,7 +29,9 @@ export const selftestCommand: CliCommand = {
   --force     let --json replace an existing model file
 ${RECORD_HELP}
   The record keeps the backend, the device and every case (format, path, weights, m) with its
-  verdict, NMSE, arithmetic error and diagnosis.
+  verdict, NMSE, arithmetic error and diagnosis. Kernels built or launched with settings other than the
+  defaults (QS_KERNEL_DEFINES, QS_GPU_TUNING, QS_MMA_I8_TILE, ...) are named after the device and in the
+  record (device.kernelSettings).
 Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an unavailable backend.`,
   options: {
     backend: { type: 'string' },
