@@ -71,55 +71,74 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
   for (int i = 0; i < 8; i++) v[i] = __fmul_rn(qs_bytef(i < 4 ? lo : hi, i & 3, 32.f), r.s[c]);
 }
 
+// ---- int8 small kernel: QS_Q8_P parts per block, 4, or 8 with QS_KERNEL_DEFINES=QS_Q6_P8=1. Part p is half
+// hf = p / (P / 2) of the block and elements l0 .. l0 + E - 1 (E = 64 / P, l0 = E * (p % (P / 2))) of each of
+// that half's four 32-element quarters. With 8 parts each unit has 8-byte spans (3 words each instead of 5)
+// and half the decoded values, and a warp's 32 units lie in 4 blocks instead of 8, so each load instruction
+// touches about half the cache lines (docs/design.md, "What bounds cold m = 1").
 #ifndef QS_Q6_P8
-// ---- int8 small kernel: 4 parts; part p = (half hf = p>>1, l0 = 16*(p&1)): l0..l0+15 of each quarter
+#define QS_Q6_P8 0
+#endif
+#if QS_Q6_P8
+#define QS_Q8_P 8
+#define QS_Q6_HSH 2 // hf = p >> QS_Q6_HSH
+#else
 #define QS_Q8_P 4
-// m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 with plain loads (n = 4096, k = 14336; 4 x 4 and 4 x 2:
-// 23.2 and 29.5)
+#define QS_Q6_HSH 1
+#endif
+#define QS_Q6_E (64 / QS_Q8_P) // elements of each quarter in a part: 16 or 8
+#define QS_Q6_NW (QS_Q6_E / 4) // their words: 4 or 2
+// m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 with plain loads and 4 parts (n = 4096,
+// k = 14336; 4 x 4 and 4 x 2: 23.2 and 29.5)
 #define QS_Q8_RT 4, 8, 4, 8, 4, 4, 4, 4
 #define QS_Q8_WT 8, 2, 4, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and
-// qs_q8_dot subtracts 32 * (the sum of the 16 int8 activations) from each sub-block's dp4a sum: exact in
+// qs_q8_dot subtracts 32 * (the sum of the unit's int8 activations) from each quarter's dp4a sum: exact in
 // int32, and that sum depends on x alone, so with R rows per thread it is computed once, not per row
 // (the compiler merges the identical expressions), instead of q - 32 per byte of every row (3 operations
-// per word). QS_Q6_SUB32 (QS_KERNEL_DEFINES) keeps the per-byte subtraction instead.
-#ifdef QS_Q6_SUB32
+// per word). QS_Q6_SUB32=1 (QS_KERNEL_DEFINES) keeps the per-byte subtraction instead.
+#ifndef QS_Q6_SUB32
+#define QS_Q6_SUB32 0
+#endif
+#if QS_Q6_SUB32
 #define QS_Q6_BYTES(b) qs_sub32(b)
 #else
 #define QS_Q6_BYTES(b) (b)
 #endif
 struct qs_q8w {
-  int v[16]; // quarter t: v[4t .. 4t+3] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
-  float s[4]; // d * scale of quarter t's 16-element sub-block
+  int v[4 * QS_Q6_NW]; // quarter t: v[NW t .. NW t + NW - 1] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
+  float s[4];          // d * scale of quarter t's 16-element sub-block
   int hf, l0;
 };
 // bytes b (0..63) -> b - 32 as signed bytes, without borrows between bytes
 __device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
 struct qs_q8r {
-  qs_u32 a[5], c[5], h[5], s[3], d; // aligned words covering the part's bytes of ql, ql+32, qh, scales; d
-  int sh;                           // 0 or 16: every span has the block's 2-byte offset
+  // aligned words covering the part's bytes of ql, ql + 32, qh, scales; d
+  qs_u32 a[QS_Q6_NW + 1], c[QS_Q6_NW + 1], h[QS_Q6_NW + 1], s[3], d;
+  int sh; // 0 or 16: every span has the block's 2-byte offset
 };
 __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
-  const int hf = p >> 1, l0 = 16 * (p & 1);
+  const int hf = p >> QS_Q6_HSH, l0 = QS_Q6_E * (p & (QS_Q8_P / 2 - 1));
   // offsets from b that are multiples of 4: every span has b's sh
-  qs_ldwords_at<5>(b, 64 * hf + l0, r.a, r.sh);
-  qs_ldwords_at<5>(b, 64 * hf + 32 + l0, r.c, r.sh);
-  qs_ldwords_at<5>(b, 128 + 32 * hf + l0, r.h, r.sh);
+  qs_ldwords_at<QS_Q6_NW + 1>(b, 64 * hf + l0, r.a, r.sh);
+  qs_ldwords_at<QS_Q6_NW + 1>(b, 64 * hf + 32 + l0, r.c, r.sh);
+  qs_ldwords_at<QS_Q6_NW + 1>(b, 128 + 32 * hf + l0, r.h, r.sh);
   qs_ldwords_at<3>(b, 192 + 8 * hf, r.s, r.sh);
   qs_u32 d[1];
   qs_ldwords_at<1>(b, 208, d, r.sh);
   r.d = d[0];
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
-  const int hf = p >> 1, l0 = 16 * (p & 1);
+  const int hf = p >> QS_Q6_HSH, l0 = QS_Q6_E * (p & (QS_Q8_P / 2 - 1));
+  constexpr int NW = QS_Q6_NW;
 #pragma unroll
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < NW; i++) {
     const int a = qs_funnel(r.a, i, r.sh), c = qs_funnel(r.c, i, r.sh), h = qs_funnel(r.h, i, r.sh);
-    u.v[0 + i] = QS_Q6_BYTES((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
-    u.v[4 + i] = QS_Q6_BYTES((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
-    u.v[8 + i] = QS_Q6_BYTES(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
-    u.v[12 + i] = QS_Q6_BYTES(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
+    u.v[0 * NW + i] = QS_Q6_BYTES((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
+    u.v[1 * NW + i] = QS_Q6_BYTES((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
+    u.v[2 * NW + i] = QS_Q6_BYTES(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
+    u.v[3 * NW + i] = QS_Q6_BYTES(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
   }
   const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
   // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
@@ -138,96 +157,35 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   float r = 0.f;
 #pragma unroll
   for (int t = 0; t < 4; t++) {
-    const int4 a = *(const int4*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
-#ifdef QS_Q6_SUB32
+    // the unit's int8 activations in quarter t (one vector load of NW words) and -32 * their sum: the
+    // q - 32 offset, applied once per quarter. The dp4a chains are written out rather than as loops
+    // over the words: nvcc schedules the loop form of the m = 4 kernel differently, and this form is the
+    // one measured.
+    const int* xp = xq + 32 * u.hf + 8 * t + u.l0 / 4;
+#if QS_Q6_NW == 4
+    const int4 a = *(const int4*)xp;
+#if QS_Q6_SUB32
     const int s0 = 0;
 #else
-    // -32 * (sum of the 16 activations): the q - 32 offset, applied once per sub-block
     const int ones = 0x01010101;
     const int s0 = -32 * qs_dp4a(ones, a.w, qs_dp4a(ones, a.z, qs_dp4a(ones, a.y, qs_dp4a(ones, a.x, 0))));
 #endif
     const int s = qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, s0))));
-    r += u.s[t] * dx[t] * (float)s;
-  }
-  return r;
-}
 #else
-// ---- int8 small kernel, 8 parts (QS_KERNEL_DEFINES=QS_Q6_P8=1): part p = (half hf = p>>2, l0 = 8*(p&3)):
-// l0..l0+7 of each quarter. Twice the units of the 4-part layout, each with 8-byte spans (3 words each
-// instead of 5) and half the decoded values: a warp's 32 units lie in 4 blocks instead of 8, so each
-// load instruction touches about half the cache lines (docs/design.md, "What bounds cold m = 1").
-#define QS_Q8_P 8
-#define QS_Q8_RT 4, 8, 4, 8, 4, 4, 4, 4
-#define QS_Q8_WT 8, 2, 4, 2, 2, 2, 2, 2
-#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
-#ifdef QS_Q6_SUB32
-#define QS_Q6_BYTES(b) qs_sub32(b)
-#else
-#define QS_Q6_BYTES(b) (b)
-#endif
-struct qs_q8w {
-  int v[8];   // quarter t: v[2t], v[2t+1] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
-  float s[4]; // d * scale of quarter t's 16-element sub-block
-  int hf, l0;
-};
-__device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
-struct qs_q8r {
-  qs_u32 a[3], c[3], h[3], s[3], d; // aligned words covering the part's bytes of ql, ql+32, qh, scales; d
-  int sh;                           // 0 or 16: every span has the block's 2-byte offset
-};
-__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
-  const int hf = p >> 2, l0 = 8 * (p & 3);
-  // offsets from b that are multiples of 4: every span has b's sh
-  qs_ldwords_at<3>(b, 64 * hf + l0, r.a, r.sh);
-  qs_ldwords_at<3>(b, 64 * hf + 32 + l0, r.c, r.sh);
-  qs_ldwords_at<3>(b, 128 + 32 * hf + l0, r.h, r.sh);
-  qs_ldwords_at<3>(b, 192 + 8 * hf, r.s, r.sh);
-  qs_u32 d[1];
-  qs_ldwords_at<1>(b, 208, d, r.sh);
-  r.d = d[0];
-}
-__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
-  const int hf = p >> 2, l0 = 8 * (p & 3);
-#pragma unroll
-  for (int i = 0; i < 2; i++) {
-    const int a = qs_funnel(r.a, i, r.sh), c = qs_funnel(r.c, i, r.sh), h = qs_funnel(r.h, i, r.sh);
-    u.v[0 + i] = QS_Q6_BYTES((a & 0x0F0F0F0F) | ((h & 0x03030303) << 4));
-    u.v[2 + i] = QS_Q6_BYTES((c & 0x0F0F0F0F) | (((h >> 2) & 0x03030303) << 4));
-    u.v[4 + i] = QS_Q6_BYTES(((a >> 4) & 0x0F0F0F0F) | (((h >> 4) & 0x03030303) << 4));
-    u.v[6 + i] = QS_Q6_BYTES(((c >> 4) & 0x0F0F0F0F) | (((h >> 6) & 0x03030303) << 4));
-  }
-  const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
-  // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
-  const int sw[2] = {qs_funnel(r.s, 0, r.sh), qs_funnel(r.s, 1, r.sh)};
-  const int sh = (l0 >> 4) * 8;
-  u.s[0] = d * (float)(int)(qs_i8)(sw[0] >> sh);
-  u.s[1] = d * (float)(int)(qs_i8)(sw[0] >> (16 + sh));
-  u.s[2] = d * (float)(int)(qs_i8)(sw[1] >> sh);
-  u.s[3] = d * (float)(int)(qs_i8)(sw[1] >> (16 + sh));
-  u.hf = hf;
-  u.l0 = l0;
-}
-__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const float4 d01 = *(const float4*)(xd + 4 * u.hf), d23 = *(const float4*)(xd + 4 * u.hf + 2);
-  const float dx[4] = {d01.x, d01.z, d23.x, d23.z};
-  float r = 0.f;
-#pragma unroll
-  for (int t = 0; t < 4; t++) {
-    const uint2 a = *(const uint2*)(xq + 32 * u.hf + 8 * t + u.l0 / 4);
+    const uint2 a = *(const uint2*)xp;
     const int ax = (int)a.x, ay = (int)a.y;
-#ifdef QS_Q6_SUB32
+#if QS_Q6_SUB32
     const int s0 = 0;
 #else
-    // -32 * (sum of the 8 activations): the q - 32 offset, applied once per unit and quarter
     const int ones = 0x01010101;
     const int s0 = -32 * qs_dp4a(ones, ay, qs_dp4a(ones, ax, 0));
 #endif
     const int s = qs_dp4a(u.v[2 * t + 1], ay, qs_dp4a(u.v[2 * t], ax, s0));
+#endif
     r += u.s[t] * dx[t] * (float)s;
   }
   return r;
 }
-#endif // QS_Q6_P8
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot
 // holds the half's 64 bytes of ql (5 vectors), 32 of qh (3) and its 8 scales with d (2); weights q - 32,
