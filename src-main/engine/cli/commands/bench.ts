@@ -357,7 +357,7 @@ function benchRecord(
   });
 }
 
-interface BenchOptions {
+export interface BenchOptions {
   n: number;
   k: number;
   ms: number[];
@@ -379,8 +379,11 @@ interface BenchJob {
   timing: { medianUs: number } | null;
 }
 
-/** The benchmark on one device: opens it, prints its header lines, times every case, closes it. */
-async function benchDevice(
+/**
+ * The benchmark on one device: opens it, prints its header lines, times every case, closes it.
+ * Exported for the tests, which drive it with a stand-in backend.
+ */
+export async function benchDevice(
   backend: Backend,
   deviceIndex: number,
   opts: BenchOptions,
