@@ -6,22 +6,26 @@
  *   split.count          how many files the set has
  *   split.tensors.count  the tensors of all files together
  * The files are named `<prefix>-<no + 1>-of-<count>.gguf`, both numbers written with 5 digits
- * (`model-00002-of-00003.gguf`), which is how a reader finds the others from any one of them.
+ * (`model-00002-of-00003.gguf`, src-shared/split-name.ts), which is how a reader finds the others
+ * from any one of them.
  * Pure functions on parsed headers and names: file.ts opens and reads the files.
  */
 import path from 'node:path';
 import { metaValue } from './parse';
 import { quote, type GgufHeader } from './types';
+import {
+  MAX_SPLIT_FILES,
+  SPLIT_NAME,
+  splitFileName,
+  splitNameParts,
+  splitSuffix,
+} from '../../../src-shared/split-name';
+
+export { MAX_SPLIT_FILES, splitFileName, splitNameParts } from '../../../src-shared/split-name';
 
 export const SPLIT_NO = 'split.no';
 export const SPLIT_COUNT = 'split.count';
 export const SPLIT_TENSORS = 'split.tensors.count';
-
-/**
- * The most files one split model may have. Each stays open while the model is open, so the limit
- * keeps a model within the file handles a process has; published models use a few dozen at most.
- */
-export const MAX_SPLIT_FILES = 256;
 
 /** What a file's split keys say about it. */
 export interface SplitKeys {
@@ -56,18 +60,6 @@ export function splitKeys(h: GgufHeader, where: string): SplitKeys | null {
   return { no, count, tensors: intKey(h, SPLIT_TENSORS, where) };
 }
 
-const SPLIT_NAME = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/;
-
-/** `-00002-of-00003.gguf`: how the name of the file of place `no` (from 0) of `count` ends. */
-function splitSuffix(no: number, count: number): string {
-  return `-${String(no + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.gguf`;
-}
-
-/** `<prefix>-00002-of-00003.gguf`: the file of place `no` (from 0) of `count`. */
-export function splitFileName(prefix: string, no: number, count: number): string {
-  return prefix + splitSuffix(no, count);
-}
-
 /**
  * The paths of every file of the set that `file` (whose keys are `keys`) belongs to, in order, beside
  * it in its folder. Throws a one-line error when the file's name does not carry its place, since the
@@ -88,15 +80,6 @@ export function splitPaths(file: string, keys: SplitKeys): string[] {
   const out: string[] = [];
   for (let i = 0; i < keys.count; i++) out.push(path.join(dir, splitFileName(m[1], i, keys.count)));
   return out;
-}
-
-/** A split file's name taken apart: its prefix and its place (from 0) of `count`; null for other names. */
-export function splitNameParts(fileName: string): { prefix: string; no: number; count: number } | null {
-  const m = SPLIT_NAME.exec(fileName);
-  if (!m) return null;
-  const no = Number(m[2]) - 1;
-  const count = Number(m[3]);
-  return no >= 0 && no < count ? { prefix: m[1], no, count } : null;
 }
 
 /**
