@@ -1079,10 +1079,11 @@ export class EngineService {
 
   /** A further file of a split model: where only some folders may be opened, it must lie in one. */
   private async checkShard(p: string): Promise<void> {
-    // each upload lies alone in a folder of its own: the other files of its set are never there
-    if (this.opts.uploadDir && isInsideDir(this.opts.uploadDir, p))
+    // each upload has a folder of its own: a split model's other files are there only when they
+    // were uploaded with it (one upload set)
+    if (this.opts.uploadDir && isInsideDir(this.opts.uploadDir, p) && !(await fs.lstat(p).catch(() => null)))
       throw new Error(
-        `it is one file of a split model, and an upload is one file: serve the folder that holds all of its files with --models`,
+        `it is one file of a split model, and its other files were not uploaded with it: upload all of its files together`,
       );
     if (!this.opts.restrictToDirs) return;
     const real = await fs.realpath(p).catch(() => null);

@@ -176,5 +176,13 @@ export const EVENTS_ROUTE = '/api/events';
 /**
  * Browser mode: PUT /api/upload?name=<file name> with the file's bytes as the body
  * (application/octet-stream); 200 with the opened ModelSummary.
+ * The files of a split model (name-00001-of-00003.gguf ...) go one request each, one after another,
+ * into one folder on the server: each also carries set=<id> (UPLOAD_SET_ID, made by the client, the
+ * same for all of them) and total=<the bytes of all the files>, and the last one open=1. Each but the
+ * last answers 200 with { files, bytes } (what the set holds so far); the last, when the set is
+ * complete, 200 with the ModelSummary opened from the first file. Any refused file ends the set and
+ * removes its files; so does waiting too long for the next one.
  */
 export const UPLOAD_ROUTE = '/api/upload';
+/** An upload set's id: 16 random bytes in lowercase hex. */
+export const UPLOAD_SET_ID = /^[0-9a-f]{32}$/;

@@ -4,6 +4,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, uploadFileName, type RunningServer } from '../../src-main/engine/server/serve';
+import { makeModel } from '../../src-main/engine/models/make-model';
+import { PRESETS } from '../../src-main/engine/models/presets';
+import { splitFileName } from '../../src-shared/split-name';
 import { createHttpApi } from '../../src-renderer/src/api/http-client';
 import type { ModelFileEntry, ModelSummary } from '../../src-shared/contract';
 import { encodeGguf, md } from '../../src-main/engine/gguf';
@@ -122,7 +125,7 @@ describe('browser-mode upload route', () => {
     expect(filesBelow(srv.uploadDir)).toHaveLength(before);
   });
 
-  it('refuses one file of a split model: the others cannot come with it', async () => {
+  it('refuses one file of a split model sent alone: its other files did not come with it', async () => {
     const before = filesBelow(srv.uploadDir).length;
     const shard = encodeGguf({
       metadata: [md.u16('split.no', 0), md.u16('split.count', 2), md.i32('split.tensors.count', 2)],
@@ -131,7 +134,7 @@ describe('browser-mode upload route', () => {
     const res = await upload(Buffer.from(shard), 'm-00001-of-00002.gguf');
     expect(res.status).toBe(422);
     expect(res.body.message).toBe(
-      'cannot open m-00001-of-00002.gguf: it is one file of a split model, and an upload is one file: serve the folder that holds all of its files with --models',
+      'cannot open m-00001-of-00002.gguf: it is one file of a split model, and its other files were not uploaded with it: upload all of its files together',
     );
     expect(filesBelow(srv.uploadDir)).toHaveLength(before);
   });
@@ -231,5 +234,322 @@ describe('browser-mode upload route', () => {
     expect(Buffer.byteLength(emoji)).toBeLessThanOrEqual(200);
     expect(emoji).toBe('\u{1F600}'.repeat(48) + '.gguf');
     expect(uploadFileName('a'.repeat(300) + '.gguf')).toBe('a'.repeat(195) + '.gguf');
+  });
+});
+
+describe('browser-mode upload of a split model (one upload set)', () => {
+  let dir: string;
+  let srv: RunningServer;
+  /** the tiny preset in three files, as the model writer splits it */
+  let parts: { name: string; bytes: Buffer }[];
+  let total: number;
+  const base = () => `http://127.0.0.1:${srv.port}`;
+  const SET = 'a'.repeat(32);
+  let setNo = 0;
+  /** a fresh set id for each upload */
+  const newSet = () => (++setNo).toString(16).padStart(32, '0');
+  const put = (
+    bytes: Buffer,
+    query: Record<string, string>,
+    server = srv,
+  ): Promise<{
+    status: number;
+    body: { message?: string; files?: unknown; bytes?: number } & Partial<ModelSummary>;
+  }> =>
+    fetch(`http://127.0.0.1:${server.port}/api/upload?${new URLSearchParams(query)}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream', Authorization: `Bearer ${server.token}` },
+      body: new Blob([new Uint8Array(bytes)]),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  /** the set's folders below the upload folder, and every file in them */
+  const snapshot = (server = srv) => ({
+    dirs: readdirSync(server.uploadDir).sort(),
+    files: filesBelow(server.uploadDir),
+  });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'qs-upload-split-'));
+    const made = path.join(dir, 'made');
+    mkdirSync(made);
+    const outs = [0, 1, 2].map((i) => path.join(made, splitFileName('tiny-split', i, 3)));
+    await makeModel({ out: '', outs, preset: PRESETS.tiny, seed: 5 });
+    parts = outs.map((p) => ({ name: path.basename(p), bytes: readFileSync(p) }));
+    total = parts.reduce((n, p) => n + p.bytes.length, 0);
+    srv = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelDirs: [],
+      samplesDir: SAMPLES,
+      uiDir: dir,
+      maxUploadBytes: total + 1024,
+      uploadParent: dir,
+      uploadIdleMs: 3000,
+    });
+  });
+  afterAll(async () => {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores the files of one set in one folder and opens the model from its first file, with all of them', async () => {
+    const before = snapshot();
+    const set = newSet();
+    // any order: the last one sent carries open=1
+    const order = [parts[2], parts[0], parts[1]];
+    let sent = 0;
+    for (let i = 0; i < order.length; i++) {
+      const last = i === order.length - 1;
+      const res = await put(order[i].bytes, {
+        name: order[i].name,
+        set,
+        total: String(total),
+        ...(last ? { open: '1' } : {}),
+      });
+      sent += order[i].bytes.length;
+      expect(res.status, res.body.message).toBe(200);
+      if (!last) expect(res.body).toEqual({ files: i + 1, bytes: sent });
+      else {
+        expect(res.body.fileName).toBe('tiny-split-00001-of-00003.gguf');
+        expect(res.body.files).toHaveLength(3);
+        expect(res.body.fileSize).toBe(total);
+        expect(res.body.tensorCount).toBeGreaterThan(5);
+      }
+    }
+    // one new folder, holding the three files as they were sent
+    const after = snapshot();
+    const added = after.dirs.filter((d) => !before.dirs.includes(d));
+    expect(added).toHaveLength(1);
+    expect(readdirSync(path.join(srv.uploadDir, added[0])).sort()).toEqual(parts.map((p) => p.name));
+    for (const p of parts)
+      expect(readFileSync(path.join(srv.uploadDir, added[0], p.name)).equals(p.bytes)).toBe(true);
+    // listed once, as an upload of three files
+    const files = (await fetch(`${base()}/api/listModelFiles`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${srv.token}` },
+      body: '[]',
+    }).then((r) => r.json())) as ModelFileEntry[];
+    const listed = files.filter((f) => f.source === 'upload' && f.name.startsWith('tiny-split-'));
+    expect(listed).toEqual([
+      expect.objectContaining({ name: 'tiny-split-00001-of-00003.gguf', files: 3, size: total }),
+    ]);
+    // the set has ended: a late file of it is refused, and nothing is added
+    const late = await put(parts[0].bytes, { name: parts[0].name, set, total: String(total) });
+    expect(late.status).toBe(409);
+    expect(late.body.message).toMatch(/^this upload set has ended/);
+    expect(snapshot()).toEqual(after);
+  });
+
+  it('refuses a set with a missing file in one line when it is to open, and keeps none of its files', async () => {
+    const before = snapshot();
+    const set = newSet();
+    const first = await put(parts[0].bytes, { name: parts[0].name, set, total: String(total) });
+    expect(first.status).toBe(200);
+    expect(snapshot().files).toHaveLength(before.files.length + 1);
+    const res = await put(parts[2].bytes, { name: parts[2].name, set, total: String(total), open: '1' });
+    expect(res.status).toBe(422);
+    expect(res.body.message).toBe(
+      'tiny-split-00001-of-00003.gguf is a split model of 3 files, but file 2 (tiny-split-00002-of-00003.gguf) is missing: upload all 3 files together',
+    );
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('refuses a set id that is not 32 lowercase hexadecimal digits, before storing anything', async () => {
+    const before = snapshot();
+    for (const bad of ['abc', SET.toUpperCase(), `${SET}0`, 'g'.repeat(32), '', '../'.repeat(11)]) {
+      const res = await put(parts[0].bytes, { name: parts[0].name, set: bad, total: String(total) });
+      expect(res.status, bad).toBe(400);
+      expect(res.body.message).toBe('an upload set id must be 32 lowercase hexadecimal digits');
+    }
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('refuses a set larger than the upload limit, which holds for all its files together', async () => {
+    // each file is under the limit, the three together are not
+    const largest = Math.max(...parts.map((p) => p.bytes.length));
+    const small = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelDirs: [],
+      samplesDir: SAMPLES,
+      uiDir: dir,
+      maxUploadBytes: largest + 1,
+      uploadParent: dir,
+    });
+    try {
+      const before = snapshot(small);
+      const res = await put(
+        parts[0].bytes,
+        { name: parts[0].name, set: newSet(), total: String(total) },
+        small,
+      );
+      expect(res.status).toBe(413);
+      expect(res.body.message).toBe(
+        `the 3 files of tiny-split-00001-of-00003.gguf (${total} bytes) are larger than the upload limit of ${largest + 1} bytes (--max-upload)`,
+      );
+      expect(snapshot(small)).toEqual(before);
+      // a set that understates its total is cut off where its bytes pass it, and removed
+      const set = newSet();
+      const under = String(parts[0].bytes.length + 10);
+      expect((await put(parts[0].bytes, { name: parts[0].name, set, total: under }, small)).status).toBe(200);
+      const over = await put(parts[1].bytes, { name: parts[1].name, set, total: under }, small);
+      expect(over.status).toBe(413);
+      expect(over.body.message).toBe(
+        `tiny-split-00002-of-00003.gguf: the files of tiny-split-00001-of-00003.gguf are larger than the ${under} bytes their upload set declared`,
+      );
+      expect(snapshot(small)).toEqual(before);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('removes the files already stored when a later file is refused, and ends the set', async () => {
+    const before = snapshot();
+    const cases: { query: (set: string) => Record<string, string>; status: number; message: RegExp }[] = [
+      {
+        query: (set) => ({ name: 'other-00002-of-00003.gguf', set, total: String(total) }),
+        status: 400,
+        message: /^other-00002-of-00003\.gguf is not a file of tiny-split-00001-of-00003\.gguf/,
+      },
+      {
+        query: (set) => ({ name: 'plain.gguf', set, total: String(total) }),
+        status: 400,
+        message: /^plain\.gguf is not a file of a split model/,
+      },
+      {
+        query: (set) => ({ name: parts[0].name, set, total: String(total) }),
+        status: 409,
+        message: /^tiny-split-00001-of-00003\.gguf was already uploaded in this set$/,
+      },
+      {
+        query: (set) => ({ name: parts[1].name, set, total: String(total + 1) }),
+        status: 400,
+        message: /declares \d+ bytes for its upload set, which declared \d+$/,
+      },
+      {
+        query: (set) => ({ name: parts[1].name, set, total: String(total), open: 'yes' }),
+        status: 400,
+        message: /^open=1 marks the last file/,
+      },
+    ];
+    for (const c of cases) {
+      const set = newSet();
+      expect((await put(parts[0].bytes, { name: parts[0].name, set, total: String(total) })).status).toBe(
+        200,
+      );
+      const res = await put(parts[1].bytes, c.query(set));
+      expect(res.status, c.message.source).toBe(c.status);
+      expect(res.body.message).toMatch(c.message);
+      expect(snapshot(), c.message.source).toEqual(before);
+      // the set id is spent
+      const again = await put(parts[1].bytes, { name: parts[1].name, set, total: String(total) });
+      expect(again.status).toBe(409);
+      expect(snapshot()).toEqual(before);
+    }
+  });
+
+  it('answers a set whose files do not make one model with the parse error, and removes it', async () => {
+    const before = snapshot();
+    const set = newSet();
+    // the second file's bytes under the third's name: its split keys say it is file 2
+    for (const [i, bytes] of [parts[0].bytes, parts[1].bytes, parts[1].bytes].entries()) {
+      const res = await put(bytes, {
+        name: parts[i].name,
+        set,
+        total: String(parts[0].bytes.length + 2 * parts[1].bytes.length),
+        ...(i === 2 ? { open: '1' } : {}),
+      });
+      expect(res.status, res.body.message).toBe(i === 2 ? 422 : 200);
+      if (i === 2)
+        expect(res.body.message).toBe(
+          "cannot open tiny-split-00001-of-00003.gguf: tiny-split-00003-of-00003.gguf: its split keys (file 2 of 3) do not make it file 3 of 3 of tiny-split-00001-of-00003.gguf's model",
+        );
+    }
+    expect(snapshot()).toEqual(before);
+    // and the server goes on: the right files open
+    const set2 = newSet();
+    for (const [i, p] of parts.entries()) {
+      const res = await put(p.bytes, {
+        name: p.name,
+        set: set2,
+        total: String(total),
+        ...(i === 2 ? { open: '1' } : {}),
+      });
+      expect(res.status, res.body.message).toBe(200);
+      if (i === 2) expect(res.body.files).toHaveLength(3);
+    }
+  });
+
+  it('removes a set whose next file does not come in time', async () => {
+    const before = snapshot();
+    const set = newSet();
+    expect((await put(parts[0].bytes, { name: parts[0].name, set, total: String(total) })).status).toBe(200);
+    expect(snapshot().files).toHaveLength(before.files.length + 1);
+    const deadline = Date.now() + 10_000;
+    while (snapshot().dirs.length !== before.dirs.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(snapshot()).toEqual(before);
+    const late = await put(parts[1].bytes, { name: parts[1].name, set, total: String(total) });
+    expect(late.status).toBe(409);
+  });
+
+  it('removes the whole set when a file of it is cut off', async () => {
+    const before = snapshot();
+    const set = newSet();
+    expect((await put(parts[0].bytes, { name: parts[0].name, set, total: String(total) })).status).toBe(200);
+    await new Promise<void>((resolve) => {
+      const req = request(
+        `${base()}/api/upload?${new URLSearchParams({ name: parts[1].name, set, total: String(total) })}`,
+        {
+          method: 'PUT',
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            Authorization: `Bearer ${srv.token}`,
+            'Content-Length': String(parts[1].bytes.length),
+          },
+        },
+      );
+      req.on('error', () => resolve());
+      req.write(parts[1].bytes.subarray(0, 1000), () => setTimeout(() => req.destroy(), 100));
+    });
+    const deadline = Date.now() + 5000;
+    while (snapshot().dirs.length !== before.dirs.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('refuses a file of a set that comes while another is arriving, and removes the set', async () => {
+    const before = snapshot();
+    const set = newSet();
+    // the first file arrives slowly: its request stays open while the second comes
+    const slow = request(
+      `${base()}/api/upload?${new URLSearchParams({ name: parts[0].name, set, total: String(total) })}`,
+      {
+        method: 'PUT',
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          Authorization: `Bearer ${srv.token}`,
+          'Content-Length': String(parts[0].bytes.length),
+        },
+      },
+    );
+    const slowAnswer = new Promise<{ status: number; message: string }>((resolve, reject) => {
+      slow.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, message: JSON.parse(text).message }));
+      });
+      slow.on('error', reject);
+    });
+    await new Promise<void>((r) => slow.write(parts[0].bytes.subarray(0, 1000), () => r()));
+    while (snapshot().files.length === before.files.length) await new Promise((r) => setTimeout(r, 20));
+    const second = await put(parts[1].bytes, { name: parts[1].name, set, total: String(total) });
+    expect(second.status).toBe(409);
+    expect(second.body.message).toBe(
+      'tiny-split-00002-of-00003.gguf came while another file of its upload set was arriving',
+    );
+    // the slow one is refused as well, and nothing of the set stays
+    expect(await slowAnswer).toEqual({ status: 409, message: 'another file of this upload failed' });
+    slow.destroy();
+    expect(snapshot()).toEqual(before);
   });
 });

@@ -13,7 +13,8 @@
  * refusal of the engine.
  * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
  * PUT /api/upload?name=<x.gguf> streams a file (application/octet-stream) into this server's upload
- * folder and opens it; see handleUpload.
+ * folder and opens it; the files of a split model come one request each, into one folder, with a
+ * shared set id; see handleUpload.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import {
   LIMITS,
   SECURITY_HEADERS,
   UPLOAD_ROUTE,
+  UPLOAD_SET_ID,
   createApiHandlers,
   isApiArgumentError,
   isApiMethod,
@@ -38,6 +40,7 @@ import {
   type ShellHooks,
 } from '../../../src-shared/contract';
 import { isInsideDir, resolveTypedPath } from '../paths';
+import { MAX_SPLIT_FILES, splitFileName, splitNameParts, splitSet } from '../../../src-shared/split-name';
 import { hostAllowed, tokenCookieName, originAllowed, presentedToken, tokenMatches } from './security';
 
 export interface ServerOptions {
@@ -55,16 +58,26 @@ export interface ServerOptions {
   engine?: EngineApi;
   /** host names besides IP literals and localhost that the Host header may carry */
   allowedHostNames?: string[];
-  /** the largest upload accepted, in bytes (default DEFAULT_MAX_UPLOAD_BYTES) */
+  /**
+   * the largest upload accepted, in bytes (default DEFAULT_MAX_UPLOAD_BYTES): one file, or all the
+   * files of a split model together
+   */
   maxUploadBytes?: number;
   /** where the per-instance upload folder is made (default: the system's temporary folder) */
   uploadParent?: string;
+  /** how long an upload may send nothing, or a split model's upload wait for its next file (default UPLOAD_IDLE_MS) */
+  uploadIdleMs?: number;
 }
 
 /** 64 GiB: larger than the largest models people run on one GPU, smaller than a runaway stream. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 2 ** 30;
-/** an upload that sends nothing for this long is dropped (its partial file removed) */
-const UPLOAD_IDLE_MS = 120_000;
+/**
+ * an upload that sends nothing for this long is dropped (its partial file removed), and so is a split
+ * model's upload set whose next file does not start within it (all its files removed)
+ */
+export const UPLOAD_IDLE_MS = 120_000;
+/** the ids of this many ended upload sets are remembered, so a late file of one is refused */
+const ENDED_SETS_KEPT = 4096;
 /** a JSON call's body must arrive within this */
 const BODY_DEADLINE_MS = 60_000;
 
@@ -143,6 +156,34 @@ export function uploadFileName(raw: string | null): string {
 
 const UPLOAD_DIR_PREFIX = 'quantscope-uploads-';
 
+/** The files of one split model on their way, one request each, into one folder (handleUpload). */
+interface UploadSet {
+  /** the set's folder below the upload folder */
+  dir: string;
+  /** the model's name prefix and count of files, as the first file's name says */
+  prefix: string;
+  count: number;
+  /** the bytes of all the files, as every request of the set declares */
+  total: number;
+  /** the bytes of the files stored so far */
+  received: number;
+  /** the names stored so far */
+  names: Set<string>;
+  /** a file is arriving: the next may start only when it is stored */
+  busy: boolean;
+  /** removes the set when its next file does not start in time */
+  idle: NodeJS.Timeout | null;
+  /** aborts the file that is arriving when the set ends */
+  abort: AbortController;
+}
+
+/** The set id of an upload request: UPLOAD_SET_ID, exactly. */
+function uploadSetId(raw: string): string {
+  if (!UPLOAD_SET_ID.test(raw))
+    throw new HttpError(400, 'an upload set id must be 32 lowercase hexadecimal digits');
+  return raw;
+}
+
 /**
  * Removes the upload folders of servers that ended without cleaning up (killed): this user's
  * folders named for a process that no longer exists.
@@ -203,6 +244,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await fsp.chmod(uploadDir, 0o700);
   roots.push(uploadDir);
   const removeUploads = (): void => rmSync(uploadDir, { recursive: true, force: true });
+  const idleMs = opts.uploadIdleMs ?? UPLOAD_IDLE_MS;
+  if (!Number.isSafeInteger(idleMs) || idleMs <= 0)
+    throw new Error(`the upload idle time must be a whole number of milliseconds above 0, got ${idleMs}`);
   process.on('exit', removeUploads);
 
   const uiDir = path.resolve(opts.uiDir);
@@ -384,42 +428,93 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     send(res, 200, value);
   }
 
+  /** Split models on their way, by set id; and the ids of ended sets (a late file of one is refused). */
+  const uploadSets = new Map<string, UploadSet>();
+  const endedSets = new Set<string>();
+
+  /**
+   * Ends a set: its id is not taken again, and unless `keep` (its model opened), its folder and every
+   * file in it go, the one arriving included.
+   */
+  async function endSet(id: string, keep = false): Promise<void> {
+    const set = uploadSets.get(id);
+    if (!set) return;
+    uploadSets.delete(id);
+    endedSets.add(id);
+    if (endedSets.size > ENDED_SETS_KEPT) endedSets.delete(endedSets.values().next().value!);
+    if (set.idle) clearTimeout(set.idle);
+    if (keep) return;
+    set.abort.abort(new HttpError(409, 'another file of this upload failed'));
+    await fsp.rm(set.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
   /**
    * PUT (or POST) /api/upload?name=x.gguf: the body, streamed to <uploadDir>/<random>/<name> as it
    * arrives (never held in memory), then opened with the same checks and parser as any model. Over
    * the size limit (declared or counted), aborted, or not a GGUF file: the partial file is removed
    * and the answer is one line. application/octet-stream is required: a cross-site page cannot send
    * it without a CORS preflight, which this server never grants.
+   *
+   * With set=<id> (UPLOAD_SET_ID) the file is one of a split model's, which come one request each
+   * into one folder (the set's; see handleSetFile), and the last, with open=1, opens the model.
    */
   async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     // A refusal may come before the body is read: the connection closes after the answer.
     res.setHeader('Connection', 'close');
-    if (req.method !== 'PUT' && req.method !== 'POST')
-      throw new HttpError(405, `use PUT for ${UPLOAD_ROUTE}`);
-    const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (ctype !== 'application/octet-stream')
-      throw new HttpError(415, 'an upload body must be application/octet-stream');
+    const setParam = url.searchParams.get('set');
+    if (setParam !== null) {
+      const id = uploadSetId(setParam);
+      try {
+        return await handleSetFile(req, res, url, id);
+      } catch (e) {
+        // any file refused ends its set: no part of an unfinished model stays
+        await endSet(id);
+        throw e;
+      }
+    }
+    checkUploadRequest(req);
     const name = uploadFileName(url.searchParams.get('name'));
     const tooLarge = () =>
       new HttpError(413, `${name} is larger than the upload limit of ${maxUpload} bytes (--max-upload)`);
-    const declaredRaw = req.headers['content-length'];
-    const declared = declaredRaw !== undefined ? Number(declaredRaw) : null;
+    const declared = declaredLength(req);
     if (declared !== null && declared > maxUpload) throw tooLarge();
-    if (declared !== null) {
-      const fsStat = await fsp.statfs(uploadDir).catch(() => null);
-      if (fsStat && declared > fsStat.bavail * fsStat.bsize)
-        throw new HttpError(507, `not enough free space in ${path.dirname(uploadDir)} for ${name}`);
-    }
+    if (declared !== null) await checkFreeSpace(declared, name);
     const dir = path.join(uploadDir, randomBytes(8).toString('hex'));
     await fsp.mkdir(dir, { mode: 0o700 });
     const file = path.join(dir, name);
     try {
-      await receiveFile(req, file, tooLarge);
+      await receiveFile(req, file, maxUpload, tooLarge);
     } catch (e) {
       await fsp.rm(dir, { recursive: true, force: true });
       if (e instanceof HttpError) throw e;
       throw new HttpError(400, `the upload of ${name} did not complete: ${oneLine(e)}`);
     }
+    await openUpload(dir, file, res);
+  }
+
+  /** What every upload request must be: a PUT (or POST) of application/octet-stream. */
+  function checkUploadRequest(req: IncomingMessage): void {
+    if (req.method !== 'PUT' && req.method !== 'POST')
+      throw new HttpError(405, `use PUT for ${UPLOAD_ROUTE}`);
+    const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (ctype !== 'application/octet-stream')
+      throw new HttpError(415, 'an upload body must be application/octet-stream');
+  }
+
+  /** The body's declared length (Content-Length), or null for a chunked body. */
+  function declaredLength(req: IncomingMessage): number | null {
+    const raw = req.headers['content-length'];
+    return raw !== undefined ? Number(raw) : null;
+  }
+
+  async function checkFreeSpace(bytes: number, what: string): Promise<void> {
+    const fsStat = await fsp.statfs(uploadDir).catch(() => null);
+    if (fsStat && bytes > fsStat.bavail * fsStat.bsize)
+      throw new HttpError(507, `not enough free space in ${path.dirname(uploadDir)} for ${what}`);
+  }
+
+  /** Opens an uploaded model from `file`, and answers with it; one that does not open goes with its folder. */
+  async function openUpload(dir: string, file: string, res: ServerResponse): Promise<void> {
     let summary: unknown;
     try {
       summary = await handlers.openModel([file]);
@@ -432,18 +527,147 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   /**
-   * Writes the request body to file as it arrives, pausing the request while the disk catches up.
-   * Over the limit, the rest of the body is read and dropped (not the connection), so the client
-   * gets the one-line refusal; a connection that closes early or stalls for UPLOAD_IDLE_MS fails.
+   * One file of a split model's upload set: ?name=<prefix-0000i-of-0000n.gguf>&set=<id>&total=<bytes of
+   * all the files>[&open=1]. The first file of a set (any of its files, in any order) makes the set's
+   * folder; the files come one at a time, each named as a file of the same model, each declaring the
+   * same total, which the limit (--max-upload, for all the files together) and the free space are
+   * checked against before a byte is stored; the bytes counted may not pass it. A file stored answers
+   * { files, bytes } (the set so far); the one with open=1 then checks that the set is complete
+   * (every file of the model, once) and opens the model from its first file. The caller ends the set
+   * on any refusal, removing its folder; a set whose next file does not start within the idle time
+   * (UPLOAD_IDLE_MS) is removed too.
    */
-  function receiveFile(req: IncomingMessage, file: string, tooLarge: () => HttpError): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  async function handleSetFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    id: string,
+  ): Promise<void> {
+    if (endedSets.has(id))
+      throw new HttpError(
+        409,
+        'this upload set has ended (a file of it failed, it waited too long, or its model opened): send all of its files again with a new set id',
+      );
+    checkUploadRequest(req);
+    const name = uploadFileName(url.searchParams.get('name'));
+    const parts = splitNameParts(name);
+    if (!parts || parts.count < 2)
+      throw new HttpError(
+        400,
+        `${name} is not a file of a split model (name-00001-of-00003.gguf ...): a model in one file is uploaded without a set`,
+      );
+    if (parts.count > MAX_SPLIT_FILES)
+      throw new HttpError(
+        400,
+        `${name} is one of ${parts.count} files of a split model; QuantScope opens at most ${MAX_SPLIT_FILES} files for one model`,
+      );
+    const totalRaw = url.searchParams.get('total') ?? '';
+    const total = /^\d{1,16}$/.test(totalRaw) ? Number(totalRaw) : NaN;
+    if (!Number.isSafeInteger(total))
+      throw new HttpError(400, 'an upload set needs total=<the bytes of all its files>, a whole number');
+    const openParam = url.searchParams.get('open');
+    if (openParam !== null && openParam !== '1')
+      throw new HttpError(400, 'open=1 marks the last file of an upload set; no other value is taken');
+    const firstName = splitFileName(parts.prefix, 0, parts.count);
+
+    let set = uploadSets.get(id);
+    if (set) {
+      if (set.busy)
+        throw new HttpError(409, `${name} came while another file of its upload set was arriving`);
+      if (parts.prefix !== set.prefix || parts.count !== set.count)
+        throw new HttpError(
+          400,
+          `${name} is not a file of ${splitFileName(set.prefix, 0, set.count)}, whose upload set it was sent in`,
+        );
+      if (total !== set.total)
+        throw new HttpError(
+          400,
+          `${name} declares ${total} bytes for its upload set, which declared ${set.total}`,
+        );
+      if (set.names.has(name)) throw new HttpError(409, `${name} was already uploaded in this set`);
+      set.busy = true;
+    } else {
+      if (total > maxUpload)
+        throw new HttpError(
+          413,
+          `the ${parts.count} files of ${firstName} (${total} bytes) are larger than the upload limit of ${maxUpload} bytes (--max-upload)`,
+        );
+      set = {
+        dir: path.join(uploadDir, randomBytes(8).toString('hex')),
+        prefix: parts.prefix,
+        count: parts.count,
+        total,
+        received: 0,
+        names: new Set(),
+        busy: true,
+        idle: null,
+        abort: new AbortController(),
+      };
+      uploadSets.set(id, set);
+      await fsp.mkdir(set.dir, { mode: 0o700 });
+    }
+    // busy from here until the file is stored: a file of the same set that comes meanwhile is refused
+    const current = set;
+    if (current.idle) clearTimeout(current.idle);
+    current.idle = null;
+    const left = current.total - current.received;
+    const tooLarge = () =>
+      new HttpError(
+        413,
+        `${name}: the files of ${firstName} are larger than the ${current.total} bytes their upload set declared`,
+      );
+    const declared = declaredLength(req);
+    if (declared !== null && declared > left) throw tooLarge();
+    // the first file checks the space for the whole set, each later one for what is still to come
+    await checkFreeSpace(left, `the ${current.count} files of ${firstName}`);
+
+    let size: number;
+    try {
+      size = await receiveFile(req, path.join(current.dir, name), left, tooLarge, current.abort.signal);
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      throw new HttpError(400, `the upload of ${name} did not complete: ${oneLine(e)}`);
+    }
+    current.busy = false;
+    current.received += size;
+    current.names.add(name);
+
+    if (openParam === null) {
+      current.idle = setTimeout(() => void endSet(id), idleMs);
+      current.idle.unref();
+      send(res, 200, { files: current.names.size, bytes: current.received });
+      return;
+    }
+    const complete = splitSet([...current.names]);
+    if ('problem' in complete) throw new HttpError(422, complete.problem);
+    // the set is done: its folder stays as the upload of its model, or goes if the model does not open
+    const dir = current.dir;
+    await endSet(id, true);
+    await openUpload(dir, path.join(dir, complete.names[0]), res);
+  }
+
+  /**
+   * Writes the request body to file as it arrives, pausing the request while the disk catches up;
+   * resolves with its size. Past `limit` bytes, the rest of the body is read and dropped (not the
+   * connection), so the client gets the one-line refusal; a connection that closes early or stalls
+   * for the idle time (UPLOAD_IDLE_MS) fails, and so does `signal`'s abort (with its reason).
+   */
+  function receiveFile(
+    req: IncomingMessage,
+    file: string,
+    limit: number,
+    tooLarge: () => HttpError,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
       const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
       let size = 0;
       let failed = false;
       const fail = (e: unknown): void => {
         if (failed) return;
         failed = true;
+        clearTimeout(idle);
+        signal?.removeEventListener('abort', onAbort);
         req.off('data', onData);
         req.resume();
         out.destroy();
@@ -451,20 +675,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (out.closed) reject(e);
         else out.once('close', () => reject(e));
       };
+      const onAbort = (): void => fail(signal!.reason);
       const onData = (chunk: Buffer): void => {
         idle.refresh();
         size += chunk.length;
-        if (size > maxUpload) return fail(tooLarge());
+        if (size > limit) return fail(tooLarge());
         if (!out.write(chunk)) {
           req.pause();
           out.once('drain', () => req.resume());
         }
       };
       const idle = setTimeout(() => {
-        fail(new Error(`nothing arrived for ${UPLOAD_IDLE_MS / 1000} s`));
+        fail(new Error(`nothing arrived for ${idleMs / 1000} s`));
         req.destroy();
-      }, UPLOAD_IDLE_MS);
+      }, idleMs);
       idle.unref();
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       req.on('data', onData);
       req.on('end', () => {
         clearTimeout(idle);
@@ -477,7 +704,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       req.on('error', fail);
       out.on('error', fail);
       out.on('finish', () => {
-        if (!failed) resolve();
+        signal?.removeEventListener('abort', onAbort);
+        if (!failed) resolve(size);
       });
     });
   }
@@ -648,6 +876,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       closed = true;
       for (const c of sseClients) c.end();
       sseClients.clear();
+      for (const set of uploadSets.values()) if (set.idle) clearTimeout(set.idle);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

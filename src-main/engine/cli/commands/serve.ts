@@ -121,8 +121,9 @@ export const serveCommand: CliCommand = {
   --host H        address to bind (default 127.0.0.1; anything else exposes the app to the network)
   --models DIR    folder whose .gguf files may be opened (repeatable); only these folders and the
                   uploads are served. Without --models: the bundled samples folder
-  --max-upload B  largest .gguf file the page may upload, in bytes or with K/M/G/T (default 64G);
-                  uploads go to a temporary folder that is removed when the server stops
+  --max-upload B  largest upload the page may send, in bytes or with K/M/G/T (default 64G): one
+                  .gguf file, or all the files of a split model together; uploads go to a
+                  temporary folder that is removed when the server stops
   --ui DIR        the built renderer (default: out/renderer next to the app)
   --token-file F  use the first line of file F as the access token instead of a random one
                   (8-256 chars of [A-Za-z0-9._~-]); the environment variable QS_TOKEN does the same
