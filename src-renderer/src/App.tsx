@@ -3,7 +3,7 @@ import { useApp, useAppStore } from './context';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { TopBar } from './components/TopBar';
 import { ModelPicker, EmptyState } from './components/ModelPicker';
-import { uploadAndOpen } from './components/OpenByPath';
+import { planUpload } from './lib/upload';
 import { ModelView } from './components/ModelView';
 import { RunSetup } from './components/RunSetup';
 import { RunProgress } from './components/RunProgress';
@@ -153,31 +153,49 @@ export function App({ api }: { api: QuantScopeApi & ShellExtensions }) {
     });
   }, [api, store]);
 
-  // Drag and drop a .gguf: Electron gives us a path through the preload; the browser uploads it.
+  // Drag and drop .gguf files: Electron gives us a path through the preload; the browser uploads them
+  // (one model file, or all the files of one split model).
   useEffect(() => {
     const over = (e: DragEvent) => {
       if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
     };
     const drop = (e: DragEvent) => {
-      const file = e.dataTransfer?.files?.[0];
-      if (!file) return;
+      const files = [...(e.dataTransfer?.files ?? [])];
+      if (files.length === 0) return;
       e.preventDefault();
       const s = store.getState();
-      if (!file.name.toLowerCase().endsWith('.gguf')) {
-        s.setNotice({ kind: 'error', text: `${file.name} is not a .gguf file.` });
+      const other = files.find((f) => !f.name.toLowerCase().endsWith('.gguf'));
+      if (other) {
+        s.setNotice({ kind: 'error', text: `${other.name} is not a .gguf file.` });
         return;
       }
-      let path: string | undefined;
-      try {
-        path = api.pathForFile?.(file) ?? (file as File & { path?: string }).path;
-      } catch {
-        path = undefined;
+      if (s.appInfo?.mode === 'electron') {
+        // One file opens from where it is (any file of a split model opens all of it); several must
+        // be the files of one split model, which opens from its first.
+        let chosen = files[0];
+        if (files.length > 1) {
+          const plan = planUpload(files);
+          if ('error' in plan) {
+            s.setNotice({ kind: 'error', text: plan.error });
+            return;
+          }
+          chosen = plan.files[0];
+        }
+        let path: string | undefined;
+        try {
+          path = api.pathForFile?.(chosen) ?? (chosen as File & { path?: string }).path;
+        } catch {
+          path = undefined;
+        }
+        if (path) {
+          s.openModel(path);
+          return;
+        }
       }
-      if (s.appInfo?.mode === 'electron' && path) s.openModel(path);
-      else if (api.uploadModel) {
-        // Browser mode: the file goes to the server (streamed), which opens it.
+      if (api.uploadModel) {
+        // Browser mode: the files go to the server (streamed), which opens them.
         s.setPickerOpen(true);
-        void uploadAndOpen(api, s.openWith, file);
+        void s.uploadFiles(files);
       } else {
         s.setNotice({ kind: 'info', text: 'Open a model from the list or type its path.' });
         s.setPickerOpen(true);

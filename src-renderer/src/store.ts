@@ -14,6 +14,7 @@ import type {
   ReportResult,
   RunEvent,
   RunRequest,
+  ShellExtensions,
   TimingChoice,
   UserKernel,
 } from '../../src-shared/contract';
@@ -30,6 +31,7 @@ import {
   type TensorSortKey,
 } from './lib/tensors';
 import type { ResultSortKey } from './lib/results';
+import { planUpload, uploadingText } from './lib/upload';
 import type { TensorResult } from '../../src-shared/contract';
 
 export type View = 'model' | 'results' | 'charts' | 'history' | 'kernels';
@@ -108,6 +110,8 @@ export interface AppState {
   model: ModelSummary | null;
   opening: string | null;
   openError: string | null;
+  /** browser mode: what is being uploaded ("Uploading 3 files of m-00001-of-00003.gguf (12.3 MiB)…") */
+  uploading: string | null;
   backends: BackendSummary[];
   devicesError: string | null;
   filter: TensorFilter;
@@ -152,6 +156,12 @@ export interface AppActions {
    * `open` asks the engine for it.
    */
   openWith(label: string, open: () => Promise<ModelSummary>): Promise<void>;
+  /**
+   * Browser mode: uploads local files and opens them (the Upload… input, files dropped on the
+   * window): one model file, or all the files of one split model. Any other choice is refused in
+   * openError before a byte is sent, as is an app that cannot upload.
+   */
+  uploadFiles(files: readonly File[]): Promise<void>;
   setFilter(f: Partial<TensorFilter>): void;
   setTensorSort(key: TensorSortKey): void;
   setSelected(sel: ReadonlySet<string>, anchor?: string | null): void;
@@ -315,7 +325,7 @@ export interface StoreOptions {
   heartbeatMs?: number;
 }
 
-export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): AppStore {
+export function createAppStore(api: QuantScopeApi & ShellExtensions, opts: StoreOptions = {}): AppStore {
   let unsubscribe: (() => void) | null = null;
   let cancelWhenKnown = false;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
@@ -474,6 +484,7 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
       model: null,
       opening: null,
       openError: null,
+      uploading: null,
       backends: [],
       devicesError: null,
       filter: EMPTY_FILTER,
@@ -580,6 +591,31 @@ export function createAppStore(api: QuantScopeApi, opts: StoreOptions = {}): App
           set({ opening: null, openError: text });
           // A file that is gone or changed should not stay offered as it was.
           if (!noteFailure(e)) void get().refreshFiles();
+        }
+      },
+
+      async uploadFiles(files) {
+        const upload = api.uploadModel;
+        if (!upload) {
+          set({ openError: 'this app cannot upload files: open a path instead' });
+          return;
+        }
+        if (get().uploading !== null) {
+          set({ openError: 'an upload is in progress: wait for it to finish before starting another' });
+          return;
+        }
+        const plan = planUpload(files);
+        if ('error' in plan) {
+          set({ openError: plan.error });
+          return;
+        }
+        set({ uploading: uploadingText(plan) });
+        try {
+          await get().openWith(plan.name, () =>
+            upload(plan.files, (sent) => set({ uploading: uploadingText(plan, sent) })),
+          );
+        } finally {
+          set({ uploading: null });
         }
       },
 

@@ -583,10 +583,15 @@ export interface ShellExtensions {
    */
   pathForFile?: (file: File) => string;
   /**
-   * Browser mode: streams a local .gguf file to the server, which keeps it in a temporary folder for
-   * as long as it runs and opens it like any model. onProgress gets the bytes sent so far.
+   * Browser mode: streams local .gguf files to the server, which keeps them in a temporary folder for
+   * as long as it runs and opens them like any model: one file, or all the files of one split model
+   * (sent one after another, in the order given, into one folder; the model opens from its first
+   * file). onProgress gets the bytes of the files sent so far, after each file.
    */
-  uploadModel?: (file: File, onProgress?: (sent: number, total: number) => void) => Promise<ModelSummary>;
+  uploadModel?: (
+    files: readonly File[],
+    onProgress?: (sent: number, total: number) => void,
+  ) => Promise<ModelSummary>;
 }
 
 /** Errors cross the boundary as this shape; the message is one line a user can act on. */

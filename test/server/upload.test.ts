@@ -214,10 +214,10 @@ describe('browser-mode upload route', () => {
 
   it('is what the browser client uploads through', async () => {
     const api = createHttpApi({ baseUrl: base(), token: srv.token });
-    const model = await api.uploadModel!(new File([new Uint8Array(SAMPLE)], 'client.gguf'));
+    const model = await api.uploadModel!([new File([new Uint8Array(SAMPLE)], 'client.gguf')]);
     expect(model.fileName).toBe('client.gguf');
     const wrong = createHttpApi({ baseUrl: base(), token: 'wrong-token-123' });
-    await expect(wrong.uploadModel!(new File([new Uint8Array(SAMPLE)], 'c.gguf'))).rejects.toThrow(
+    await expect(wrong.uploadModel!([new File([new Uint8Array(SAMPLE)], 'c.gguf')])).rejects.toThrow(
       /missing or wrong token/,
     );
   });
@@ -337,6 +337,18 @@ describe('browser-mode upload of a split model (one upload set)', () => {
     expect(late.status).toBe(409);
     expect(late.body.message).toMatch(/^this upload set has ended/);
     expect(snapshot()).toEqual(after);
+  });
+
+  it('is what the browser client uploads a split model through', async () => {
+    const api = createHttpApi({ baseUrl: base(), token: srv.token });
+    const progress: number[] = [];
+    const model = await api.uploadModel!(
+      parts.map((p) => new File([new Uint8Array(p.bytes)], p.name)),
+      (sent) => progress.push(sent),
+    );
+    expect(model.fileName).toBe('tiny-split-00001-of-00003.gguf');
+    expect(model.files?.map((f) => path.basename(f.path))).toEqual(parts.map((p) => p.name));
+    expect(progress).toEqual([parts[0].bytes.length, parts[0].bytes.length + parts[1].bytes.length, total]);
   });
 
   it('refuses a set with a missing file in one line when it is to open, and keeps none of its files', async () => {

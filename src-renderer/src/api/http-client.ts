@@ -81,13 +81,13 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
     return wireParse(await res.text());
   }
 
-  /** The file as the request body: the browser streams a File from disk, never reading it whole. */
-  async function uploadModel(file: File): Promise<ModelSummary> {
+  /** One file as the request body: the browser streams a File from disk, never reading it whole. */
+  async function putFile(file: File, query: string): Promise<Response> {
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
     if (token) headers.Authorization = `Bearer ${token}`;
     let res: Response;
     try {
-      res = await doFetch(`${base}${UPLOAD_ROUTE}?name=${encodeURIComponent(file.name)}`, {
+      res = await doFetch(`${base}${UPLOAD_ROUTE}?name=${encodeURIComponent(file.name)}${query}`, {
         method: 'PUT',
         headers,
         body: file,
@@ -99,7 +99,38 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
       );
     }
     if (!res.ok) throw await errorFrom(res, 'upload');
-    return wireParse<ModelSummary>(await res.text());
+    return res;
+  }
+
+  /**
+   * One file, or the files of one split model: those go one after another under one new set id
+   * (UPLOAD_ROUTE), the last with open=1. A refused file ends the set on the server, which removes
+   * the files sent before it.
+   */
+  async function uploadModel(
+    files: readonly File[],
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<ModelSummary> {
+    if (files.length === 0) throw new Error('no file to upload');
+    const total = files.reduce((n, f) => n + f.size, 0);
+    let query = '';
+    if (files.length > 1) {
+      const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+        b.toString(16).padStart(2, '0'),
+      ).join('');
+      query = `&set=${id}&total=${total}`;
+    }
+    let sent = 0;
+    for (let i = 0; i < files.length - 1; i++) {
+      await (await putFile(files[i], query)).text();
+      sent += files[i].size;
+      onProgress?.(sent, total);
+    }
+    const last = files[files.length - 1];
+    const res = await putFile(last, files.length > 1 ? `${query}&open=1` : '');
+    const model = wireParse<ModelSummary>(await res.text());
+    onProgress?.(total, total);
+    return model;
   }
 
   const listeners = new Set<(ev: RunEvent) => void>();

@@ -120,7 +120,7 @@ function PickerBody() {
           <>
             <UploadButton />
             <span className="muted">
-              or drop a .gguf file on the window; files on the server open from{' '}
+              or drop a .gguf file (a split model: all its files) on the window; files on the server open from{' '}
               <code>quantscope serve --models &lt;dir&gt;</code> folders
             </span>
           </>

@@ -1,12 +1,12 @@
 /**
  * Opening a model that is not in the list: a path field that completes folders and .gguf files
  * through the engine's completePath (browser mode: below the served folders; the desktop app:
- * anywhere), and in browser mode an upload of a local file, streamed to the server.
+ * anywhere), and in browser mode an upload of local files, streamed to the server.
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useApp } from '../context';
 import { fmtBytes } from '../lib/format';
-import type { ModelSummary, PathCompletion } from '../../../src-shared/contract';
+import type { PathCompletion } from '../../../src-shared/contract';
 import type { QuantScopeClient } from '../api';
 import '../open.css';
 
@@ -157,21 +157,18 @@ export function PathField() {
   );
 }
 
-/** Browser mode: uploads a local .gguf file and opens it (also what dropping a file does). */
-export async function uploadAndOpen(
-  api: QuantScopeClient,
-  openWith: (label: string, open: () => Promise<ModelSummary>) => Promise<void>,
-  file: File,
-): Promise<void> {
-  const upload = api.uploadModel;
-  if (!upload) throw new Error('this app cannot upload files: open a path instead');
-  await openWith(file.name, () => upload(file));
-}
-
+/**
+ * Browser mode: uploads local .gguf files and opens them: one model file, or all the files of one
+ * split model (chosen together; dropping them on the window does the same).
+ */
 export function UploadButton() {
-  const s = useApp((s) => ({ api: s.api as QuantScopeClient, openWith: s.openWith, opening: s.opening }));
+  const s = useApp((s) => ({
+    api: s.api as QuantScopeClient,
+    uploadFiles: s.uploadFiles,
+    opening: s.opening,
+    uploading: s.uploading,
+  }));
   const inputRef = useRef<HTMLInputElement>(null);
-  const [uploading, setUploading] = useState<File | null>(null);
   if (!s.api.uploadModel) return null;
   return (
     <span className="upload">
@@ -179,29 +176,27 @@ export function UploadButton() {
         ref={inputRef}
         type="file"
         accept=".gguf"
+        multiple
         hidden
         data-testid="upload-input"
         onChange={(e) => {
-          const file = e.target.files?.[0];
+          const files = [...(e.target.files ?? [])];
           e.target.value = '';
-          if (!file) return;
-          setUploading(file);
-          void uploadAndOpen(s.api, s.openWith, file).finally(() => setUploading(null));
+          if (files.length > 0) void s.uploadFiles(files);
         }}
       />
       <button
         className="btn small"
         data-testid="upload-button"
         disabled={s.opening !== null}
-        title="Send a .gguf file from this computer to the server, which keeps it until it stops"
+        title="Send a .gguf file, or all the files of a split model, from this computer to the server, which keeps them until it stops"
         onClick={() => inputRef.current?.click()}
       >
         Upload…
       </button>
-      {uploading && (
+      {s.uploading && (
         <span className="muted" data-testid="uploading">
-          Uploading {uploading.name} ({fmtBytes(uploading.size)})…{' '}
-          <span className="spinner" aria-label="uploading" />
+          {s.uploading} <span className="spinner" aria-label="uploading" />
         </span>
       )}
     </span>
