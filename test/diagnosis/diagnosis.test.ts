@@ -16,7 +16,7 @@ import { withOutliers } from '../../src-main/engine/run/activations';
 import { judgeOutput } from '../../src-main/engine/run/verdict';
 import { shutdownPool } from '../../src-main/engine/workers/pool';
 import { identityReference } from '../../src-main/engine/diagnosis/probe';
-import { diagnoseOutputs } from '../../src-main/engine/diagnosis';
+import { diagnoseOutputs, diagnoseProbe } from '../../src-main/engine/diagnosis';
 import { packScaleMinK4, scaleMinK4 } from '../../src-main/engine/formats/kcommon';
 import { defectiveWeights, identityOutput, type Defect } from './emulate';
 
@@ -419,6 +419,91 @@ describe('outlier activations and the int8 bar', () => {
     expect(d.sentence).toMatch(/^every output row and column is within the kernel bar \(NMSE 1e-8\)/);
     expect(d.evidence).toContain(
       `error above the bar in 0 of ${m} activation rows and 0 of ${n} output columns`,
+    );
+  });
+});
+
+// Weight rows with a non-finite block scale are left out of the verdict (their outputs are not
+// compared), so the diagnosis takes no evidence from them: neither wrong nor right weights in the
+// probe, nor outputs in the output-space evidence.
+describe('rows left out of the comparison are no evidence', () => {
+  /** Q4_0 weights with every block scale of the given rows set to `half` (+Inf 0x7c00, NaN 0x7e00). */
+  function poisoned(n: number, k: number, rows: number[], half: number): Uint8Array {
+    const data = model(GgmlType.Q4_0, n, k);
+    const rb = rowBytes(GgmlType.Q4_0, k);
+    for (const j of rows)
+      for (let o = j * rb; o < (j + 1) * rb; o += 18) {
+        data[o] = half & 0xff;
+        data[o + 1] = half >> 8;
+      }
+    return data;
+  }
+
+  it('a probe with swapped nibbles and two rows of infinite scales: nibble-order, from the compared rows', async () => {
+    const n = 24;
+    const k = 512;
+    const data = poisoned(n, k, [3, 10], 0x7c00);
+    // the kernel decodes every row with the defect, the left-out ones into infinities and NaN
+    const got = identityOutput(defectiveWeights(GgmlType.Q4_0, data, n, k, 'nibble-order'), n, k);
+    const v = await probeVerdict(GgmlType.Q4_0, n, k, data, got);
+    expect(v.status).toBe('fail');
+    expect([...v.skipCols!.keys()].filter((j) => v.skipCols![j])).toEqual([3, 10]);
+    expect(v.probe?.skipRows).toBe(v.skipCols);
+    expect(v.diagnosis?.class, v.diagnosis?.sentence).toBe('nibble-order');
+    const ev = v.diagnosis!.evidence;
+    expect(ev[0]).toMatch(
+      new RegExp(`^\\d+ of ${k * (n - 2)} probed weights wrong \\(${k} elements of each of ${n - 2} rows\\)`),
+    );
+    expect(ev).toContain('2 weight rows not compared (non-finite block scales; their outputs were left out)');
+    // the same probe with those rows taken as evidence: their infinities (equal on both sides) read as
+    // wrong weights no defect explains
+    const asEvidence = diagnoseProbe({ ...v.probe!, skipRows: null });
+    expect(asEvidence?.class).not.toBe('nibble-order');
+  });
+
+  it('a probe wrong only in the rows left out is clean; the same rows compared are not', () => {
+    const n = 8;
+    const k = 64;
+    const E = k;
+    const ref = new Float64Array(E * n).map((_, i) => (i % 7) - 3);
+    const got = Float32Array.from(ref);
+    // weight row 5 comes out doubled
+    for (let r = 0; r < E; r++) got[r * n + 5] *= 2;
+    const elems = Array.from({ length: E }, (_, i) => i);
+    const probe = {
+      type: GgmlType.F32,
+      n,
+      k,
+      data: new Uint8Array(n * k * 4),
+      elems,
+      got,
+      ref,
+    };
+    const skipRows = new Uint8Array(n);
+    skipRows[5] = 1;
+    expect(diagnoseProbe({ ...probe, skipRows })).toBeNull();
+    expect(diagnoseProbe(probe)?.evidence[0]).toMatch(/in 1 rows$/);
+  });
+
+  it('output evidence: a NaN in a column left out is not an unwritten output, and the fit ignores the column', () => {
+    const [n, k, m] = [64, 1024, 4];
+    const data = model(GgmlType.Q4_K, n, k);
+    const x = rng.normalF32(m * k);
+    const ref = referenceMatmulSync(GgmlType.Q4_K, data, n, k, x, m);
+    const got = Float32Array.from(ref, (v) => v * 2);
+    const skipCols = new Uint8Array(n);
+    skipCols[4] = 1;
+    // the column left out: NaN in one row, the right value in the others (no factor of 2)
+    for (let r = 0; r < m; r++) got[r * n + 4] = r === 1 ? NaN : ref[r * n + 4];
+    expect(diagnoseOutputs({ ref, got, m, n }).class).toBe('unwritten');
+    const d = diagnoseOutputs({ ref, got, m, n, skipCols });
+    expect(d.class, d.sentence).toBe('constant-factor');
+    expect(d.sentence).toMatch(/^every output is 2 times the right value/);
+    expect(d.evidence).toContain(
+      '1 output column not compared (non-finite block scales in their weight rows)',
+    );
+    expect(d.evidence).toContain(
+      `error above the bar in ${m} of ${m} activation rows and ${n - 1} of ${n - 1} compared output columns`,
     );
   });
 });

@@ -12,6 +12,10 @@
  * constant factor, errors confined to some rows or columns, and references of alternative roundings
  * (a /128 scale, truncation, half-away ties, no rounding at all): an output that matches one of those
  * at the kernel bar was computed with that rounding.
+ *
+ * Weight rows with a non-finite block scale are left out of the verdict (the outputs they feed are not
+ * compared), and so of the evidence: their probed weights are neither wrong nor right weights, and
+ * their outputs count in no row, column or fit.
  */
 import type { Diagnosis, DiagnosisClass } from '../../../src-shared/contract';
 import { KERNEL_BAR } from '../arithmetic/schemes';
@@ -32,6 +36,11 @@ export interface Probe {
   got: Float32Array;
   /** the declared reference of the same, [E][n] */
   ref: Float64Array;
+  /**
+   * n bytes, 1 = a weight row left out of the comparison (a non-finite block scale: the verdict left
+   * its outputs out); absent: none
+   */
+  skipRows?: Uint8Array | null;
 }
 
 export interface Alternative {
@@ -53,6 +62,8 @@ export interface OutputEvidence {
    * outputs left unwritten
    */
   external?: boolean;
+  /** n bytes, 1 = an output column left out of the comparison (the verdict's skipCols); absent: none */
+  skipCols?: Uint8Array | null;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)).toString() : String(v));
@@ -112,12 +123,17 @@ function tolFor(f: RowFields | null, i: number, ref: number): number {
   return 2 ** -16 * (Math.abs(ref) + mag) + 1e-30;
 }
 
-/** Diagnosis from an identity probe; null when every probed weight is right. */
+/** Diagnosis from an identity probe; null when every probed weight of the compared rows is right. */
 export function diagnoseProbe(p: Probe): Diagnosis | null {
   const { n, elems, got, ref, type, k } = p;
   const E = elems.length;
   if (got.length !== E * n || ref.length !== E * n)
     throw new Error(`probe: ${got.length} / ${ref.length} values for ${E} probed elements x n=${n}`);
+  const skip = p.skipRows ?? null;
+  if (skip && skip.length !== n) throw new Error(`probe: skip mask has ${skip.length} entries, n=${n}`);
+  let left = 0;
+  if (skip) for (let j = 0; j < n; j++) if (skip[j]) left++;
+  const compared = n - left;
   const spec = formatSpec(type)?.fields;
   const quant = !!spec;
   const rb = quant ? rowBytes(type, k) : 0;
@@ -134,6 +150,7 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
   let nan = 0;
   for (let r = 0; r < E; r++)
     for (let j = 0; j < n; j++) {
+      if (skip && skip[j]) continue;
       const idx = r * n + j;
       const g = got[idx];
       const e = ref[idx];
@@ -158,7 +175,12 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
     return `row ${j}, block ${Math.floor(e / f.blockElems)}, sub-block ${Math.floor((e % f.blockElems) / f.subElems)}, position ${e % f.blockElems}`;
   };
   const evidence = [
-    `${wrong.length} of ${E * n} probed weights wrong (${E} elements of each of ${n} rows), in ${rowsWrong.size} rows`,
+    `${wrong.length} of ${E * compared} probed weights wrong (${E} elements of each of ${compared} rows), in ${rowsWrong.size} rows`,
+    ...(left > 0
+      ? [
+          `${left} weight row${left === 1 ? '' : 's'} not compared (non-finite block scales; their outputs were left out)`,
+        ]
+      : []),
     `first: ${locate(first.j, first.r)}: expected ${fmt(ref[first.r * n + first.j])}, got ${fmt(got[first.r * n + first.j])}`,
   ];
   const positions = new Set(wrong.map((w) => elems[w.r] % blockElems));
@@ -266,7 +288,7 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
         evidence,
       };
   }
-  const fit = fitFactor(ref, got);
+  const fit = fitFactor(ref, got, skip);
   if (fit.residual <= 1e-10 && Math.abs(fit.alpha - 1) > 1e-6)
     return {
       class: 'constant-factor',
@@ -276,7 +298,7 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
         `fitted factor ${fmt(fit.alpha)}, residual NMSE ${fit.residual.toExponential(2)}`,
       ],
     };
-  const rel = relativeSpread(ref, got);
+  const rel = relativeSpread(ref, got, skip);
   if (rel.max < 2 ** -6 && rel.fraction > 0.3)
     return {
       class: 'precision',
@@ -286,14 +308,21 @@ export function diagnoseProbe(p: Probe): Diagnosis | null {
   return { class: 'unknown', sentence: 'wrong weights that match none of the known defects', evidence };
 }
 
-/** Least-squares alpha for got ~ alpha * ref over finite pairs, and the NMSE left after it. */
+/**
+ * Least-squares alpha for got ~ alpha * ref over finite pairs, and the NMSE left after it. With
+ * `skipCols` (one byte per column of row-major data: an output column, or a probe's weight row), the
+ * pairs of the columns set are left out.
+ */
 export function fitFactor(
   ref: ArrayLike<number>,
   got: ArrayLike<number>,
+  skipCols?: Uint8Array | null,
 ): { alpha: number; residual: number } {
+  const cols = skipCols?.length ?? 0;
   let gr = 0;
   let rr = 0;
   for (let i = 0; i < ref.length; i++) {
+    if (skipCols && skipCols[i % cols]) continue;
     const r = ref[i];
     const g = got[i];
     if (!Number.isFinite(r) || !Number.isFinite(g)) continue;
@@ -304,6 +333,7 @@ export function fitFactor(
   const alpha = gr / rr;
   let se = 0;
   for (let i = 0; i < ref.length; i++) {
+    if (skipCols && skipCols[i % cols]) continue;
     const r = ref[i];
     const g = got[i];
     if (!Number.isFinite(r) || !Number.isFinite(g)) continue;
@@ -312,11 +342,18 @@ export function fitFactor(
   return { alpha, residual: se / (alpha * alpha * rr) };
 }
 
-function relativeSpread(ref: ArrayLike<number>, got: ArrayLike<number>): { max: number; fraction: number } {
+/** The largest relative error over finite pairs, and the fraction off; `skipCols` as fitFactor's. */
+function relativeSpread(
+  ref: ArrayLike<number>,
+  got: ArrayLike<number>,
+  skipCols?: Uint8Array | null,
+): { max: number; fraction: number } {
+  const cols = skipCols?.length ?? 0;
   let max = 0;
   let off = 0;
   let count = 0;
   for (let i = 0; i < ref.length; i++) {
+    if (skipCols && skipCols[i % cols]) continue;
     const r = ref[i];
     const g = got[i];
     if (!Number.isFinite(r) || !Number.isFinite(g) || r === 0) continue;
@@ -331,9 +368,21 @@ function relativeSpread(ref: ArrayLike<number>, got: ArrayLike<number>): { max: 
 /** Diagnosis from the output alone (no probe, or a clean probe: the weights decode right). */
 export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosis {
   const { ref, got, m, n } = o;
+  const skip = o.skipCols ?? null;
+  if (skip && skip.length !== n) throw new Error(`diagnosis: skip mask has ${skip.length} entries, n=${n}`);
+  // the output columns compared, in order (a column left out is evidence of nothing)
+  const cmp: number[] = [];
+  for (let c = 0; c < n; c++) if (!(skip && skip[c])) cmp.push(c);
+  const nc = cmp.length;
   const evidence: string[] = [];
   if (probeClean)
-    evidence.push('the identity probe reproduces every probed weight: the defect is on the activation side');
+    evidence.push(
+      `the identity probe reproduces every probed weight${nc < n ? ' of the compared rows' : ''}: the defect is on the activation side`,
+    );
+  if (nc < n)
+    evidence.push(
+      `${n - nc} output column${n - nc === 1 ? '' : 's'} not compared (non-finite block scales in their weight rows)`,
+    );
   // NaN where the reference is finite: never written
   let unwritten = 0;
   let rowMin = m;
@@ -341,7 +390,7 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
   let colMin = n;
   let colMax = -1;
   for (let r = 0; r < m; r++)
-    for (let c = 0; c < n; c++) {
+    for (const c of cmp) {
       const i = r * n + c;
       if (got[i] !== got[i] && ref[i] === ref[i]) {
         unwritten++;
@@ -356,12 +405,12 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
     return o.external
       ? {
           class: 'non-finite',
-          sentence: `${unwritten} of ${m * n} outputs are NaN where the reference is finite`,
+          sentence: `${unwritten} of ${m * nc} outputs are NaN where the reference is finite`,
           evidence,
         }
       : {
           class: 'unwritten',
-          sentence: `${unwritten} of ${m * n} outputs were never written (still NaN from the poisoned buffer)`,
+          sentence: `${unwritten} of ${m * nc} outputs were never written (still NaN from the poisoned buffer)`,
           evidence,
         };
   }
@@ -369,7 +418,7 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
   let infinite = 0;
   let first = -1;
   for (let i = 0; i < m * n; i++)
-    if (!Number.isFinite(got[i]) && Number.isFinite(ref[i])) {
+    if (!(skip && skip[i % n]) && !Number.isFinite(got[i]) && Number.isFinite(ref[i])) {
       infinite++;
       if (first < 0) first = i;
     }
@@ -377,7 +426,7 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
     evidence.push(`first at activation row ${Math.floor(first / n)}, output column ${first % n}`);
     return {
       class: 'non-finite',
-      sentence: `${infinite} of ${m * n} outputs are infinite where the reference is finite: an overflow`,
+      sentence: `${infinite} of ${m * nc} outputs are infinite where the reference is finite: an overflow`,
       evidence,
     };
   }
@@ -387,7 +436,7 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
   const rowErr = new Float64Array(m);
   const rowRef = new Float64Array(m);
   for (let r = 0; r < m; r++)
-    for (let c = 0; c < n; c++) {
+    for (const c of cmp) {
       const i = r * n + c;
       const d = got[i] - ref[i];
       if (!Number.isFinite(d)) continue;
@@ -397,19 +446,16 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
       rowRef[r] += ref[i] * ref[i];
     }
   const bad = (e: number, s: number) => e > KERNEL_BAR * Math.max(s, 1e-300);
-  const badCols = [...colErr.keys()].filter((c) => bad(colErr[c], colRef[c]));
+  const badCols = cmp.filter((c) => bad(colErr[c], colRef[c]));
   const badRows = [...rowErr.keys()].filter((r) => bad(rowErr[r], rowRef[r]));
   evidence.push(
-    `error above the bar in ${badRows.length} of ${m} activation rows and ${badCols.length} of ${n} output columns`,
+    `error above the bar in ${badRows.length} of ${m} activation rows and ${badCols.length} of ${nc} ${nc < n ? 'compared ' : ''}output columns`,
   );
   const zeroIn = (rows: number[], cols: number[]) =>
     rows.every((r) => cols.every((c) => got[r * n + c] === 0 || ref[r * n + c] === 0));
-  if (
-    badCols.length > 0 &&
-    badCols.length < n &&
-    badCols[0] === n - badCols.length &&
-    zeroIn(badRows, badCols)
-  )
+  // the bad columns are the last ones compared
+  const tail = badCols.length > 0 && badCols.length < nc && badCols[0] === cmp[nc - badCols.length];
+  if (tail && zeroIn(badRows, badCols))
     return {
       class: 'tail-dropped',
       sentence: `the last ${badCols.length} output columns are zero: the tail of n is dropped`,
@@ -436,13 +482,13 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
       evidence,
     };
   for (const alt of o.alternatives ?? []) {
-    const met = compareOutputs(alt.ref, got, m, n);
+    const met = compareOutputs(alt.ref, got, m, n, skip);
     if (met.nanMismatches === 0 && met.infMismatches === 0 && met.nmse <= KERNEL_BAR) {
       evidence.push(`NMSE against the ${alt.name} reference: ${met.nmse.toExponential(2)}`);
       return { class: alt.cls, sentence: `the output matches ${alt.name}`, evidence };
     }
   }
-  const fit = fitFactor(ref, got);
+  const fit = fitFactor(ref, got, skip);
   evidence.push(`fitted factor ${fmt(fit.alpha)}, residual NMSE ${fit.residual.toExponential(2)}`);
   if (fit.residual <= KERNEL_BAR && Math.abs(fit.alpha - 1) > 1e-6)
     return {
@@ -450,8 +496,8 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
       sentence: `every output is ${fmt(fit.alpha)} times the right value${near(fit.alpha, 127 / 128) ? ' (127/128: a scale of amax/128 instead of amax/127)' : ''}`,
       evidence,
     };
-  const rel = relativeSpread(ref, got);
-  if (badCols.length > 0.5 * n && rel.max < 2 ** -4)
+  const rel = relativeSpread(ref, got, skip);
+  if (badCols.length > 0.5 * nc && rel.max < 2 ** -4)
     return {
       class: 'precision',
       sentence:
@@ -461,7 +507,7 @@ export function diagnoseOutputs(o: OutputEvidence, probeClean = false): Diagnosi
   return {
     class: 'unknown',
     sentence:
-      badCols.length > 0 && badCols.length < 0.5 * n
+      badCols.length > 0 && badCols.length < 0.5 * nc
         ? `errors confined to ${badCols.length} output columns (weight rows): a defect in the weights of those rows`
         : 'errors that match none of the known defects',
     evidence,

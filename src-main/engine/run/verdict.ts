@@ -73,7 +73,10 @@ export interface Verdict {
   exact: Float64Array;
   arithmeticNmse: number;
   diagnosis: Diagnosis | null;
-  /** for a FAIL: the identity probe the diagnosis looked at (the weights as the kernel decodes them) */
+  /**
+   * for a FAIL: the identity probe the diagnosis looked at (the weights as the kernel decodes them),
+   * with the weight rows left out (skipRows = skipCols: output column j is weight row j)
+   */
   probe: Probe | null;
 }
 
@@ -115,7 +118,9 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
   let diagnosis: Diagnosis | null = null;
   let probe: Probe | null = null;
   if (status === 'fail') {
-    if (v.selfProbe) probe = { type, n, k, data, elems: v.selfProbe, got, ref: declared };
+    // the weight rows whose outputs were left out are left out of the probe's evidence too
+    const skipRows = nonFinite.rows;
+    if (v.selfProbe) probe = { type, n, k, data, elems: v.selfProbe, got, ref: declared, skipRows };
     else if (v.runProbe && k <= LONG_ROW_DIAGNOSIS) {
       const elems = probeElements(k, Math.ceil(PROBE_WORK / (n * k)) * m);
       const pg = new Float32Array(elems.length * n);
@@ -129,7 +134,16 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
         const y = await v.runProbe(px, m);
         pg.set(y.subarray(0, rows * n), r0 * n);
       }
-      probe = { type, n, k, data, elems, got: pg, ref: identityReference(scheme, type, data, n, k, elems) };
+      probe = {
+        type,
+        n,
+        k,
+        data,
+        elems,
+        got: pg,
+        ref: identityReference(scheme, type, data, n, k, elems),
+        skipRows,
+      };
     }
     const fromProbe = probe ? diagnoseProbe(probe) : null;
     diagnosis = fromProbe;
@@ -143,7 +157,7 @@ export async function judgeOutput(v: VerdictInput): Promise<Verdict> {
           ? await alternativeReferences(scheme, type, data, n, k, x, m, signal)
           : [];
       const fromOutput = diagnoseOutputs(
-        { ref: declared, got, m, n, alternatives, external: v.external },
+        { ref: declared, got, m, n, alternatives, external: v.external, skipCols: nonFinite.rows },
         !!probe && !fromProbe,
       );
       const matched = fromOutput.evidence.some((e) => e.startsWith('NMSE against the '));
