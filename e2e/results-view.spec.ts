@@ -1,10 +1,11 @@
 /**
  * The results view at work: the heatmap's drag-zoom, the table's cells, its filter and the detail pane
- * that follows the table, after runs on the sample.
+ * that follows the table, after runs on the sample; the outputs and weight rows a not-comparable
+ * comparison leaves out, in the heatmap and in a failure's weight map.
  */
 import { test, expect } from './fixtures/electron';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { openApp, openModelFile, openSample, setBatchSizes, tensorCheck, waitRunEnd } from './ui.helpers';
 import type { Page } from '@playwright/test';
@@ -118,6 +119,83 @@ test("a not-comparable result's heatmap marks the outputs left out and counts th
   await page.mouse.move(box.x + ((102 + 0.5) / 512) * box.width, box.y + box.height * 0.5);
   await expect(page.getByTestId('tip-col')).toHaveText('102');
   await expect(page.getByTestId('tip-err')).toBeVisible();
+});
+
+test("a failure's weight map greys the weight rows whose outputs were left out, and counts them", async ({
+  page,
+}, testInfo) => {
+  writeNonFiniteModel();
+  const dir = process.env.QS_E2E_MODELS!;
+  // the weights as dequantized, then an identity output with the halves of every block of 32
+  // exchanged: wrong in every compared row, and the rows of non-finite scales left out
+  const wPath = path.join(dir, 'nonfinite-w.f32');
+  const dq = spawnSync(
+    process.execPath,
+    [CLI, 'dequant', path.join(dir, NONFINITE), NC_TENSOR, '--out', wPath, '--force'],
+    { encoding: 'utf8' },
+  );
+  expect(dq.status, dq.stderr).toBe(0);
+  const buf = readFileSync(wPath);
+  const w = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const n = 512;
+  const k = 512;
+  expect(w.length).toBe(n * k);
+  const y = new Float32Array(k * n); // y[r][j] = weight j, element r
+  for (let j = 0; j < n; j++)
+    for (let r = 0; r < k; r++) y[r * n + j] = w[j * k + (r % 32 < 16 ? r + 16 : r - 16)];
+  const wrong = path.join(dir, 'nonfinite-wrong.f32');
+  writeFileSync(wrong, new Uint8Array(y.buffer));
+
+  await openApp(page, testInfo);
+  await openModelFile(page, NONFINITE);
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible();
+  await page.getByTestId('tab-kernels').click();
+  const panel = page.getByTestId('check-pair-panel');
+  await panel.getByTestId('check-tensor').selectOption(NC_TENSOR);
+  await panel.getByTestId('check-identity').click();
+  await panel.getByTestId('check-output').fill(wrong);
+  await panel.getByTestId('check-run').click();
+  const res = panel.getByTestId('check-result');
+  await expect(res.locator('.status.fail')).toBeVisible({ timeout: 60_000 });
+  // the diagnosis rests on the compared rows and says which were not
+  await expect(res.getByTestId('detail-diagnosis')).toContainText('3 weight rows not compared');
+  const map = res.getByTestId('weight-map');
+  const region = map.getByTestId('weight-map-region');
+  await expect(region).toContainText('rows 0–511 of 512', { timeout: 60_000 });
+  // the whole tensor in cells of 3 weight rows: rows 0, 1 and 100 each share a cell with a compared row
+  const count = map.getByTestId('weight-map-not-compared');
+  await expect(count).toHaveText(
+    '3 of 512 weight rows not compared (each in a cell with compared rows: zoom in to see it grey)',
+  );
+  // a click on weight row 100 zooms to the rows around it, one weight row a cell: row 100 is grey
+  const canvas = map.getByTestId('weight-map-canvas');
+  const cb = (await canvas.boundingBox())!;
+  await canvas.click({ position: { x: cb.width * 0.3, y: cb.height * (100.5 / 512) } });
+  await expect(region).toContainText(/rows \d+–\d+ of 512/);
+  const [first] = /rows (\d+)–(\d+)/
+    .exec((await region.textContent()) ?? '')!
+    .slice(1)
+    .map(Number);
+  expect(first).toBeLessThan(100);
+  await expect(count).toHaveText('3 of 512 weight rows not compared (grey)');
+  const at = 100 - first;
+  const rgb = await canvas.evaluate(
+    (c: HTMLCanvasElement, row) => [...c.getContext('2d')!.getImageData(0, row, 1, 1).data],
+    at,
+  );
+  expect(rgb).toEqual([128, 128, 128, 255]);
+  const zb = (await canvas.boundingBox())!;
+  const rows = await canvas.evaluate((c: HTMLCanvasElement) => c.height);
+  await canvas.hover({ position: { x: zb.width * 0.5, y: zb.height * ((at + 0.5) / rows) } });
+  const tip = map.getByTestId('weight-map-tooltip');
+  await expect(tip).toContainText('row 100 ·');
+  await expect(map.getByTestId('weight-map-tip-not-compared')).toContainText('not compared');
+  // a compared row beside it: its error
+  await canvas.hover({ position: { x: zb.width * 0.5, y: zb.height * ((at - 1.5) / rows) } });
+  await expect(tip).toContainText('row 98 ·');
+  await expect(tip).toContainText('relative error');
+  await expect(map.getByTestId('weight-map-tip-not-compared')).toHaveCount(0);
+  await map.screenshot({ path: testInfo.outputPath('weight-map-not-compared.png') });
 });
 
 test('results table cells fit their values, and the "not the open model" warning is whole', async ({

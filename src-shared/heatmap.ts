@@ -1,7 +1,8 @@
 /**
- * What the error heatmaps share, live (the app's canvas) and saved (History, the HTML report's
- * images): which grid columns hold only outputs left out of the comparison, so every view marks the
- * same columns in the same grey. Pure functions over plain data.
+ * What the error heatmaps and weight maps share, live (the app's canvas) and saved (History, the HTML
+ * report's images): which grid columns of an output's heatmap hold only outputs left out of the
+ * comparison, and which grid rows of a weight map hold only weight rows left out (the rows that feed
+ * those outputs), so every view marks the same cells in the same grey. Pure functions over plain data.
  */
 
 /** The grey of a column whose outputs were all left out (the app's NOT_COMPARED_RGBA, the report's PNG). */
@@ -37,5 +38,39 @@ export function notComparedColumns(g: {
 export function leftOutCount(g: { leftOutCols?: number[] }): number {
   let n = 0;
   for (const c of g.leftOutCols ?? []) n += c;
+  return n;
+}
+
+/**
+ * The grid rows whose rows were all left out of the comparison (1 = every row of the grid row was),
+ * from the engine's per-row count; null when none was. A weight map's rows are weight rows: those of
+ * a non-finite block scale, whose outputs the verdict left out. A saved map is the grid with rowStart
+ * 0 and rowEnd m.
+ */
+export function notComparedRows(g: {
+  rows: number;
+  rowStart: number;
+  rowEnd: number;
+  cellRows: number;
+  leftOutRows?: number[];
+}): Uint8Array | null {
+  if (!g.leftOutRows) return null;
+  const mask = new Uint8Array(g.rows);
+  let any = false;
+  for (let r = 0; r < g.rows; r++) {
+    const first = g.rowStart + r * g.cellRows;
+    const height = Math.min(g.rowEnd, first + g.cellRows) - first;
+    if (g.leftOutRows[r] >= height) {
+      mask[r] = 1;
+      any = true;
+    }
+  }
+  return any ? mask : null;
+}
+
+/** How many rows of a grid were left out of the comparison (0 without a count). */
+export function leftOutRowCount(g: { leftOutRows?: number[] }): number {
+  let n = 0;
+  for (const c of g.leftOutRows ?? []) n += c;
   return n;
 }

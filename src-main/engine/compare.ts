@@ -216,6 +216,11 @@ export interface ErrorGridSpec {
    * weight rows with a non-finite block scale). Their errors are not part of any cell's value.
    */
   skipCols?: Uint8Array | null;
+  /**
+   * m bytes, 1 = a row left out of the comparison: a weight map's rows are weight rows, and one with
+   * a non-finite block scale is left out as the outputs it feeds are. Its errors are part of no cell's value.
+   */
+  skipRows?: Uint8Array | null;
 }
 
 function span(
@@ -238,7 +243,9 @@ function span(
  * of the element that gave each cell its value (the first element of the cell when all are exact).
  * Output features in `skipCols` are left out as the metrics leave them out: a cell's value is the
  * maximum over its compared outputs, a cell with none is 0 (and not in min/max), and `leftOutCols`
- * counts, per grid column, the output features left out, so a view can mark them.
+ * counts, per grid column, the output features left out, so a view can mark them. Rows in `skipRows`
+ * (a weight map's weight rows with a non-finite block scale) are left out alike, counted per grid row
+ * in `leftOutRows`.
  */
 export function errorGrid(
   ref: Float64Array,
@@ -290,8 +297,24 @@ export function errorGrid(
       }
     if (any) leftOut = counts;
   }
+  const skipRows = req.skipRows ?? null;
+  if (skipRows && skipRows.length !== m)
+    throw new Error(`errorGrid: row skip mask has ${skipRows.length} entries, m=${m}`);
+  // per grid row: the rows left out (null when none in the region)
+  let leftOutRows: number[] | null = null;
+  if (skipRows) {
+    const counts = new Array<number>(rows).fill(0);
+    let any = false;
+    for (let r = r0; r < r1; r++)
+      if (skipRows[r]) {
+        counts[((r - r0) / cellRows) | 0]++;
+        any = true;
+      }
+    if (any) leftOutRows = counts;
+  }
 
   for (let row = r0; row < r1; row++) {
+    if (leftOutRows && skipRows![row]) continue;
     const cellBase = (((row - r0) / cellRows) | 0) * cols;
     const rowBase = row * n;
     const rowEnd = rowBase + c1;
@@ -374,5 +397,6 @@ export function errorGrid(
     min: min === Infinity ? 0 : min,
     max: max === -Infinity ? 0 : max,
     ...(leftOut ? { leftOutCols: leftOut } : {}),
+    ...(leftOutRows ? { leftOutRows } : {}),
   };
 }

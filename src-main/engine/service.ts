@@ -749,6 +749,7 @@ export class EngineService {
       maxRows: req.maxRows,
       maxCols: req.maxCols,
       metric: req.metric,
+      skipRows: o.skipRows,
     });
     return { resultId: req.resultId, ...grid };
   }

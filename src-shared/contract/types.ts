@@ -356,6 +356,12 @@ export interface WeightMapInfo {
   subElems: number;
   /** probed element spans [start, end) in row order; the map's columns are these elements */
   spans: [number, number][];
+  /**
+   * weight rows left out of the comparison: those with a non-finite block scale, whose outputs the
+   * verdict left out (output column j is weight row j). Their probed weights are in no cell's value
+   * and the map draws them grey. Absent when none were (and in records written before it was kept).
+   */
+  rowsLeftOut?: number;
 }
 
 /** The likely defect behind a FAIL (src-main/engine/diagnosis). */
@@ -526,6 +532,12 @@ export interface ErrorGrid {
    * no cell's value, and a cell whose features were all left out is 0. Absent when none were.
    */
   leftOutCols?: number[];
+  /**
+   * per grid row of a weight map (its rows are weight rows): how many of its rows were left out of
+   * the comparison (those with a non-finite block scale, whose outputs the verdict left out); their
+   * weights are in no cell's value, and a cell whose rows were all left out is 0. Absent when none were.
+   */
+  leftOutRows?: number[];
 }
 
 export interface ReportRequest {
@@ -695,6 +707,12 @@ export interface SavedHeatmap {
    * (and in records written before it was kept).
    */
   leftOutCols?: number[];
+  /**
+   * a weight map's (the HTML report draws it; records keep none): per row, how many of its weight rows
+   * were left out of the comparison, as ErrorGrid's; a row whose weight rows were all left out is
+   * drawn grey. Absent when none were.
+   */
+  leftOutRows?: number[];
 }
 
 /** A saved run, validated against the record schema (docs/records.md). */

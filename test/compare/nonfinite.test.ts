@@ -18,8 +18,8 @@ import { cli } from '../cli/helpers';
 import { EngineService } from '../../src-main/engine/service';
 import { RecordStore } from '../../src-main/engine/records/store';
 import { readOnlyApi, recordResults } from '../../src-renderer/src/lib/history';
-import { notComparedColumns } from '../../src-renderer/src/lib/colormap';
-import { NOT_COMPARED_LEGEND } from '../../src-main/engine/report/report';
+import { notComparedColumns, notComparedRows } from '../../src-renderer/src/lib/colormap';
+import { NOT_COMPARED_LEGEND, NOT_COMPARED_ROWS_LEGEND } from '../../src-main/engine/report/report';
 import { recordReport } from '../../src-main/engine/report/record-report';
 import { FakeApi } from '../renderer/fakeApi';
 import { inflateSync } from 'node:zlib';
@@ -364,5 +364,98 @@ describe('non-finite scales', () => {
         const px = raw.subarray(row * stride + 1 + c * 3, row * stride + 4 + c * 3);
         expect([...px].join() === '128,128,128', `row ${row} column ${c}`).toBe(mask[c] === 1);
       }
+  });
+
+  it("a FAIL's weight map leaves out the weight rows whose outputs were left out: the engine's grid, the app's count, the report", async () => {
+    // bad.q4_k: weight rows 1 and 5 have a non-finite scale; weight row 0 comes out one too large
+    const w = dequantize(GgmlType.Q4_K, q4k, N, 512);
+    const y = identityOutput(w, N, 512);
+    for (let e = 0; e < 512; e++) y[e * N] += 1;
+    const wrong = path.join(dir, 'id-wmap.f32');
+    fs.writeFileSync(wrong, new Uint8Array(y.buffer));
+    const mask = Array.from({ length: N }, (_, j) => (j === 1 || j === 5 ? 1 : 0));
+    const engine = new EngineService({
+      mode: 'cli',
+      samplesDir: dir,
+      modelDirs: [],
+      restrictToDirs: false,
+      workerThreads: 1,
+      records: null,
+    });
+    try {
+      const s = await engine.openModel(model);
+      const c = await engine.checkPair({
+        modelId: s.modelId,
+        tensor: 'bad.q4_k',
+        input: 'identity',
+        output: wrong,
+        m: 512,
+      });
+      expect(c.status).toBe('fail');
+      expect(c.weightMap).toMatchObject({ n: N, k: 512, rowsLeftOut: 2 });
+      // the diagnosis rests on the compared rows: 14 of them, one wrong
+      expect(c.diagnosis?.evidence).toContain(
+        '2 weight rows not compared (non-finite block scales; their outputs were left out)',
+      );
+      expect(c.diagnosis?.evidence[0]).toMatch(
+        / of 7168 probed weights wrong \(512 elements of each of 14 rows\), in 1 rows$/,
+      );
+      for (const metric of ['abs', 'rel'] as const) {
+        const g = await engine.weightGrid({ resultId: c.resultId, maxRows: N, maxCols: 64, metric });
+        expect(g.leftOutRows).toEqual(mask);
+        expect([...notComparedRows(g)!]).toEqual(mask);
+        // the rows left out are in no cell: 0, not the NaN or infinity of their scales
+        for (const j of [1, 5])
+          expect(g.values.slice(j * g.cols, (j + 1) * g.cols).every((v) => v === 0)).toBe(true);
+        expect(Number.isFinite(g.max) && g.max > 0).toBe(true);
+      }
+      // two weight rows to a cell: row 1 shares its cell with row 0 (counted, not grey)
+      const half = await engine.weightGrid({ resultId: c.resultId, maxRows: 8, maxCols: 64, metric: 'abs' });
+      expect(half.leftOutRows).toEqual([1, 0, 1, 0, 0, 0, 0, 0]);
+      expect(notComparedRows(half)).toBeNull();
+      // a region without those rows carries no count
+      const away = await engine.weightGrid({
+        resultId: c.resultId,
+        rowStart: 8,
+        rowEnd: 16,
+        maxRows: 8,
+        maxCols: 64,
+        metric: 'abs',
+      });
+      expect(away.leftOutRows).toBeUndefined();
+    } finally {
+      await engine.dispose();
+    }
+    // check --report: the weight map's image greys those rows, its caption and the legend say so
+    const html = path.join(dir, 'wmap.html');
+    const r = await cli(
+      'check',
+      model,
+      'bad.q4_k',
+      '--input',
+      'identity',
+      '--output',
+      wrong,
+      '--report',
+      html,
+    );
+    expect(r.code, r.err + r.out).toBe(1);
+    const page = fs.readFileSync(html, 'utf8');
+    expect(page).toContain('2 of 16 weight rows not compared (grey)</figcaption>');
+    expect(page).toContain(NOT_COMPARED_ROWS_LEGEND);
+    const pngs = [...page.matchAll(/src="data:image\/png;base64,([^"]+)"/g)].map((x) =>
+      Buffer.from(x[1], 'base64'),
+    );
+    expect(pngs).toHaveLength(2);
+    const png = pngs[1];
+    const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+    expect(height).toBe(N);
+    const idat = png.indexOf('IDAT');
+    const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+    const stride = 1 + 3 * width;
+    for (let row = 0; row < height; row++) {
+      const grey = [...raw.subarray(row * stride + 1, (row + 1) * stride)].every((b) => b === 128);
+      expect(grey, `weight row ${row}`).toBe(mask[row] === 1);
+    }
   });
 });

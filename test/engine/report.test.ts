@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import {
   NOT_COMPARED_LEGEND,
+  NOT_COMPARED_ROWS_LEGEND,
   renderReport,
   reportFileName,
   verdict,
@@ -263,5 +264,37 @@ describe('maps in the HTML report', () => {
     const html2 = renderReport({ ...input([r]), maps: { [r.resultId]: { heatmap: part } } }, 'html');
     expect(html2).toContain('1 of 8 output columns not compared</figcaption>');
     expect(html2).toContain(NOT_COMPARED_LEGEND);
+  });
+});
+
+describe('the weight map in the HTML report', () => {
+  it('greys the weight rows left out, and says so in the caption and legend', () => {
+    const weights = {
+      m: 4,
+      n: 2,
+      rows: 2,
+      cols: 2,
+      cellRows: 2,
+      cellCols: 1,
+      values: [0, 0, 0.5, 0.25],
+      min: 0,
+      max: 0.5,
+      leftOutRows: [2, 0],
+    };
+    const r = result({ status: 'fail' });
+    const html = renderReport({ ...input([r]), maps: { [r.resultId]: { weights } } }, 'html');
+    expect(html).toContain('2 of 4 weight rows not compared (grey)</figcaption>');
+    expect(html).toContain(NOT_COMPARED_ROWS_LEGEND);
+    expect(html).not.toContain(NOT_COMPARED_LEGEND);
+    const png = Buffer.from(/src="data:image\/png;base64,([^"]+)"/.exec(html)![1], 'base64');
+    const idat = png.indexOf('IDAT');
+    const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+    // a filter byte, then 2 pixels of 3 bytes, per row: row 0 grey, row 1 coloured
+    expect([...raw.subarray(1, 7)]).toEqual([128, 128, 128, 128, 128, 128]);
+    expect([...raw.subarray(8, 11)]).not.toEqual([128, 128, 128]);
+    // one of two rows left out: counted, not grey
+    const part = { ...weights, leftOutRows: [1, 0] };
+    const html2 = renderReport({ ...input([r]), maps: { [r.resultId]: { weights: part } } }, 'html');
+    expect(html2).toContain('1 of 4 weight rows not compared</figcaption>');
   });
 });

@@ -126,6 +126,21 @@ describe('record schema', () => {
     );
   });
 
+  it("a FAIL's weight map description is read back with its count of left-out weight rows, or without one", () => {
+    const map = { n: 4, k: 64, blockElems: 32, subElems: 32, spans: [[0, 64]] };
+    const withMap = (m: unknown) =>
+      JSON.parse(JSON.stringify(record([{ ...result('a', 1, 'fail', 3), weightMap: m as never }])));
+    const r = parseRecord(withMap({ ...map, rowsLeftOut: 2 }));
+    expect(r.results[0].weightMap).toEqual({ ...map, rowsLeftOut: 2 });
+    // records written before the count was kept, and results without a map (same revision)
+    expect(parseRecord(withMap(map)).results[0].weightMap?.rowsLeftOut).toBeUndefined();
+    expect(parseRecord(withMap(null)).results[0].weightMap).toBeNull();
+    expect(parseRecord(record([result('a', 1, 'fail', 3)])).results[0].weightMap).toBeUndefined();
+    expect(() => parseRecord(withMap({ ...map, rowsLeftOut: 'two' }))).toThrow(
+      /^results\.0\.weightMap\.rowsLeftOut/,
+    );
+  });
+
   it('rejects what is not a record, and records from a newer QuantScope, by name', () => {
     expect(() => parseRecord([])).toThrow('not a JSON object');
     expect(() => parseRecord({ schema: 'x' })).toThrow(/not a QuantScope record/);

@@ -3,6 +3,7 @@ import {
   EMPTY_HISTORY_FILTER,
   NOT_COMPARABLE_UNSAID,
   NO_OUTPUTS,
+  NO_WEIGHTS,
   benchTable,
   choicesOf,
   comparePair,
@@ -284,6 +285,10 @@ describe('a record shown with the results views', () => {
     await expect(
       ro2.errorGrid({ resultId: `${REC.id}#1`, maxRows: 1, maxCols: 1, metric: 'abs' }),
     ).rejects.toThrow(NO_OUTPUTS);
+    // a record keeps where a FAIL's probe looked, not the probed weights: the weight map says so
+    await expect(
+      ro2.weightGrid({ resultId: `${REC.id}#0`, maxRows: 1, maxCols: 1, metric: 'abs' }),
+    ).rejects.toThrow(NO_WEIGHTS);
     // a store made on it holds the record's rows and never subscribes to live runs
     const store = createAppStore(ro);
     store.setState({ results: recordResults(REC) });

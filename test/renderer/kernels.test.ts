@@ -249,6 +249,31 @@ describe('rendered panels', () => {
     expect(out2).toMatch(/data-testid="weight-map-none"[^>]*>Only output-space evidence/);
   });
 
+  it('a weight map with weight rows left out counts them under the map; one without says nothing of it', async () => {
+    const html = await render();
+    const React = await import('react');
+    const { WeightMap } = await import('../../src-renderer/src/components/WeightMap');
+    const api = new FakeApi();
+    const store = makeStore(api);
+    await store.getState().init();
+    await store.getState().openModel('/samples/tiny.gguf');
+    const bad = await api.checkPair({
+      modelId: store.getState().model!.modelId,
+      tensor: 'blk.0.attn_q.weight',
+      input: 'identity',
+      output: '/models/wrong.f32',
+    });
+    const info = { ...bad.weightMap!, rowsLeftOut: 3 };
+    // drawn before its grid arrives (and in History, where there is none): the count alone
+    const out = html(store, React.createElement(WeightMap, { result: bad, info, api }));
+    expect(out).toMatch(
+      new RegExp(`data-testid="weight-map-not-compared"[^>]*>3 of ${info.n} weight rows not compared</span>`),
+    );
+    expect(out).toContain('non-finite block scales: their outputs were left out of the verdict');
+    const none = html(store, React.createElement(WeightMap, { result: bad, info: bad.weightMap!, api }));
+    expect(none).not.toContain('weight-map-not-compared');
+  });
+
   it('the fake selftest streams to a finish the panel state understands', async () => {
     const api = new FakeApi({ jobMs: 1 });
     let s: SelftestState = { ...IDLE_SELFTEST, status: 'starting' };

@@ -8,6 +8,7 @@ import {
   errorHistogram,
   gridScale,
   notComparedColumns,
+  notComparedRows,
   paintGrid,
   NOT_COMPARED_RGBA,
   ZERO_RGBA,
@@ -104,5 +105,32 @@ describe('not comparable in the renderer', () => {
     expect(h).toMatchObject({ total: 8, notCompared: 2, zero: 1, nonFinite: 0 });
     expect(h.bins.reduce((a, b) => a + b, 0) + h.below).toBe(5);
     expect(errorHistogram(grid.values, gridScale(grid)).zero).toBe(3);
+  });
+  it('the weight map marks the weight rows left out of the comparison', () => {
+    // 3 grid rows of 2 weight rows each (6 weight rows) x 2 columns; weight rows 2, 3 (all of grid row
+    // 1) and 5 (half of grid row 2) were left out, as the engine's leftOutRows says
+    const grid = {
+      rows: 3,
+      cols: 2,
+      rowStart: 0,
+      rowEnd: 6,
+      cellRows: 2,
+      values: [1e-7, 2e-7, 0, 0, 3e-7, 4e-7],
+      min: 1e-7,
+      max: 4e-7,
+      leftOutRows: [0, 2, 1],
+    };
+    const mask = notComparedRows(grid)!;
+    expect([...mask]).toEqual([0, 1, 0]);
+    expect(notComparedRows({ ...grid, leftOutRows: [0, 1, 1] })).toBeNull();
+    expect(notComparedRows({ ...grid, leftOutRows: undefined })).toBeNull();
+    // the last grid row is 1 weight row high (5 rows in cells of 2): 1 left out is all of it
+    expect([...notComparedRows({ ...grid, rowEnd: 5, leftOutRows: [0, 0, 1] })!]).toEqual([0, 0, 1]);
+
+    const out = new Uint8ClampedArray(6 * 4);
+    paintGrid(grid.values, 3, 2, gridScale(grid), out, undefined, null, mask);
+    const px = (i: number) => [...out.slice(i * 4, i * 4 + 4)];
+    expect([px(2), px(3)]).toEqual([NOT_COMPARED_RGBA, NOT_COMPARED_RGBA]);
+    for (const i of [0, 1, 4, 5]) expect(px(i)).not.toEqual(NOT_COMPARED_RGBA);
   });
 });

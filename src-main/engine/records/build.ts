@@ -257,7 +257,8 @@ const sig4 = (v: number) => (Number.isFinite(v) && v !== 0 ? Number(v.toPrecisio
  * One metric of an output's error heatmap: the whole output reduced by maximum to at most 16 x 128
  * cells. Output features in `skipCols` (a not-comparable result's: outputs of weight rows with
  * non-finite block scales) are left out as the live heatmap leaves them out, and counted per column
- * in `leftOutCols`, so History and the report mark them.
+ * in `leftOutCols`, so History and the report mark them. Rows in `skipRows` (a weight map's weight
+ * rows with non-finite block scales) are left out alike and counted per row in `leftOutRows`.
  */
 export function savedHeatmap(
   ref: Float64Array,
@@ -266,12 +267,14 @@ export function savedHeatmap(
   n: number,
   metric: 'abs' | 'rel',
   skipCols?: Uint8Array | null,
+  skipRows?: Uint8Array | null,
 ): SavedHeatmap {
   const g = errorGrid(ref, got, m, n, {
     maxRows: Math.min(HEAT_ROWS, m),
     maxCols: Math.min(HEAT_COLS, n),
     metric,
     skipCols,
+    skipRows,
   });
   return {
     m,
@@ -284,6 +287,7 @@ export function savedHeatmap(
     min: g.min,
     max: g.max,
     ...(g.leftOutCols ? { leftOutCols: g.leftOutCols } : {}),
+    ...(g.leftOutRows ? { leftOutRows: g.leftOutRows } : {}),
   };
 }
 
@@ -304,14 +308,21 @@ export function savedHeatmaps(
 /**
  * What the HTML report draws inline for one result: its error heatmap (the outputs in `o.skipCols`
  * left out and counted) and, where an identity probe left the weights as the kernel decoded them, the
- * weight map (both in absolute error).
+ * weight map (the weight rows in `w.skipRows`, which feed those outputs, left out and counted; both
+ * in absolute error).
  */
 export function reportMaps(
   o: { ref: Float64Array; got: Float32Array; m: number; n: number; skipCols?: Uint8Array | null },
-  w: { ref: Float64Array; got: Float32Array; m: number; n: number } | null,
+  w: {
+    ref: Float64Array;
+    got: Float32Array;
+    m: number;
+    n: number;
+    skipRows?: Uint8Array | null;
+  } | null,
 ): { heatmap: SavedHeatmap; weights?: SavedHeatmap } {
   return {
     heatmap: savedHeatmap(o.ref, o.got, o.m, o.n, 'abs', o.skipCols),
-    ...(w ? { weights: savedHeatmap(w.ref, w.got, w.m, w.n, 'abs') } : {}),
+    ...(w ? { weights: savedHeatmap(w.ref, w.got, w.m, w.n, 'abs', null, w.skipRows) } : {}),
   };
 }

@@ -67,6 +67,22 @@ const savedHeatmap = z
   })
   .passthrough();
 
+/**
+ * Where a FAIL's identity probe looked in the weights (WeightMapInfo): the map's geometry, not the
+ * probed weights, which records do not keep.
+ */
+const weightMap = z
+  .object({
+    n: num,
+    k: num,
+    blockElems: num,
+    subElems: num,
+    spans: z.array(z.tuple([num, num])),
+    /** weight rows left out of the comparison (non-finite block scales); absent when none were (and before it was kept) */
+    rowsLeftOut: num.optional(),
+  })
+  .passthrough();
+
 /** One tensor at one batch size. */
 export const recordResultSchema = z
   .object({
@@ -92,6 +108,8 @@ export const recordResultSchema = z
     arithmetic: z.string().optional(),
     arithmeticError: nullableNum.optional(),
     diagnosis: diagnosis.nullable().optional(),
+    /** a FAIL with identity-probe evidence: where the probe looked (see docs/records.md) */
+    weightMap: weightMap.nullable().optional(),
     /** the error heatmap, summarised (see docs/records.md) */
     heatmap: z.object({ abs: savedHeatmap, rel: savedHeatmap }).optional(),
     /** a run over several devices: the result's position in the device list, and the device index */

@@ -59,13 +59,15 @@ const STOPS: [number, number, number][] = [
 /**
  * A heatmap as an image: each cell's value on a log scale between the smallest positive value and
  * the largest; zero is white, NaN or infinite magenta, and the columns set in `notCompared` (outputs
- * all left out of the comparison, notComparedColumns) grey, the app's grey for them.
+ * all left out of the comparison, notComparedColumns) and the rows set in `notComparedRows` (a weight
+ * map's weight rows all left out, notComparedRows) grey, the app's grey for them.
  */
 export function heatmapPng(
   values: readonly number[],
   rows: number,
   cols: number,
   notCompared?: Uint8Array | null,
+  notComparedRows?: Uint8Array | null,
 ): Buffer {
   let lo = Infinity;
   let hi = 0;
@@ -80,7 +82,8 @@ export function heatmapPng(
   for (let i = 0; i < rows * cols; i++) {
     const v = values[i];
     let c: readonly [number, number, number];
-    if (notCompared && notCompared[i % cols]) c = NOT_COMPARED_RGB;
+    if ((notCompared && notCompared[i % cols]) || (notComparedRows && notComparedRows[(i / cols) | 0]))
+      c = NOT_COMPARED_RGB;
     else if (!Number.isFinite(v)) c = [230, 0, 230];
     else if (v <= 0) c = [255, 255, 255];
     else {

@@ -19,7 +19,12 @@ import {
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
 import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
-import { leftOutCount, notComparedColumns } from '../../../src-shared/heatmap';
+import {
+  leftOutCount,
+  leftOutRowCount,
+  notComparedColumns,
+  notComparedRows,
+} from '../../../src-shared/heatmap';
 
 export interface ReportInput {
   runId: string;
@@ -445,6 +450,10 @@ function* diagnosesHtml(src: ReportSource): Generator<string> {
 export const NOT_COMPARED_LEGEND =
   'Grey: outputs not compared (non-finite block scales in their weight rows); a cell with some of its outputs left out shows the error of the others.';
 
+/** What the legend adds when a weight map left weight rows out (those rows feed the outputs left out). */
+export const NOT_COMPARED_ROWS_LEGEND =
+  'In a weight map, grey rows are weight rows not compared (the outputs they feed were left out); a cell with some of its rows left out shows the error of the others.';
+
 /** The maps section: per result, the error heatmap and the weight map as inline images. */
 function mapsHtml(src: ReportSource): string {
   const maps = src.input.maps ?? {};
@@ -453,23 +462,30 @@ function mapsHtml(src: ReportSource): string {
     for (const r of src.results) if (maps[r.resultId]?.heatmap || maps[r.resultId]?.weights) shown.push(r);
   if (shown.length === 0) return '';
   let leftOut = false;
+  let rowsLeftOut = false;
   const img = (m: SavedHeatmap, what: string) => {
-    // a saved map is the whole output: its columns run from 0 to n
+    // a saved map is the whole output (or all probed weights): its columns run from 0 to n, its rows 0 to m
     const grey = notComparedColumns({ ...m, colStart: 0, colEnd: m.n });
-    const png = heatmapPng(m.values, m.rows, m.cols, grey).toString('base64');
+    const greyRows = notComparedRows({ ...m, rowStart: 0, rowEnd: m.m });
+    const png = heatmapPng(m.values, m.rows, m.cols, grey, greyRows).toString('base64');
     const w = Math.min(640, Math.max(160, m.cols * 5));
     const ht = Math.min(240, Math.max(24, m.rows * 12));
     const skipped = leftOutCount(m);
+    const skippedRows = leftOutRowCount(m);
     if (skipped > 0) leftOut = true;
+    if (skippedRows > 0) rowsLeftOut = true;
     const note =
-      skipped > 0 ? `; ${skipped} of ${m.n} output columns not compared${grey ? ' (grey)' : ''}` : '';
+      (skipped > 0 ? `; ${skipped} of ${m.n} output columns not compared${grey ? ' (grey)' : ''}` : '') +
+      (skippedRows > 0
+        ? `; ${skippedRows} of ${m.m} weight rows not compared${greyRows ? ' (grey)' : ''}`
+        : '');
     return `<figure><img class="map" alt="${h(what)}" width="${w}" height="${ht}" src="data:image/png;base64,${png}"><figcaption>${h(what)}: ${m.rows} × ${m.cols} cells of ${m.cellRows} × ${m.cellCols}, largest ${fmtExp(m.max)}${note}</figcaption></figure>`;
   };
   const items = shown.map((r) => {
     const m = maps[r.resultId];
     return `<div class="maps"><h3>${h(r.tensor)} m=${r.m} — ${h(statusText(r))}</h3>${r.diagnosis ? `<p>${h(r.diagnosis.sentence)}</p>` : ''}${m.heatmap ? img(m.heatmap, 'output error (abs, log scale): rows = batch row, columns = output') : ''}${m.weights ? img(m.weights, 'weight map (abs error of the probed weights, log scale): rows = weight row, columns = probed element') : ''}</div>`;
   });
-  const legend = `White: no error; magenta: NaN or infinite.${leftOut ? ` ${NOT_COMPARED_LEGEND}` : ''}`;
+  const legend = `White: no error; magenta: NaN or infinite.${leftOut ? ` ${NOT_COMPARED_LEGEND}` : ''}${rowsLeftOut ? ` ${NOT_COMPARED_ROWS_LEGEND}` : ''}`;
   return `<h2>Heatmaps</h2>\n<p class="muted">${legend}</p>\n${items.join('\n')}`;
 }
 

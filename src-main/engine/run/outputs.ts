@@ -10,9 +10,15 @@ export interface StoredOutputs {
   n: number;
   /** n bytes, 1 = an output feature the verdict left out (non-finite block scales); absent: none */
   skipCols?: Uint8Array | null;
+  /**
+   * m bytes, 1 = a row the verdict left out: a weight map's rows are weight rows, and those with a
+   * non-finite block scale feed the outputs left out; absent: none
+   */
+  skipRows?: Uint8Array | null;
 }
 
-const sizeOf = (o: StoredOutputs) => o.ref.byteLength + o.got.byteLength + (o.skipCols?.byteLength ?? 0);
+const sizeOf = (o: StoredOutputs) =>
+  o.ref.byteLength + o.got.byteLength + (o.skipCols?.byteLength ?? 0) + (o.skipRows?.byteLength ?? 0);
 
 export class OutputStore {
   private readonly items = new Map<string, StoredOutputs>();

@@ -2,7 +2,8 @@
  * The weight map of a FAIL: the identity probe's weights (as the kernel decoded them) beside the
  * declared reference's, laid out as the weights are, rows x probed elements, so the UI can draw
  * them over the format's blocks and sub-blocks. Kept in the output store next to the result's
- * outputs; weightGrid reduces them like the output heatmap.
+ * outputs; weightGrid reduces them like the output heatmap, leaving out (and counting) the weight
+ * rows whose outputs the verdict left out.
  */
 import type { WeightMapInfo } from '../../../src-shared/contract';
 import type { Probe } from '../diagnosis';
@@ -46,7 +47,10 @@ export function elementSpans(elems: readonly number[]): [number, number][] {
   return out;
 }
 
-/** The probe as weights: ref and got [n][E] (row j, probed element r). */
+/**
+ * The probe as weights: ref and got [n][E] (row j, probed element r), with the weight rows the
+ * verdict left out (non-finite block scales) as the rows to skip.
+ */
 export function probeAsWeights(p: Probe): StoredOutputs {
   const E = p.elems.length;
   const ref = new Float64Array(p.n * E);
@@ -56,7 +60,29 @@ export function probeAsWeights(p: Probe): StoredOutputs {
       ref[j * E + r] = p.ref[r * p.n + j];
       got[j * E + r] = p.got[r * p.n + j];
     }
-  return { ref, got, m: p.n, n: E };
+  return { ref, got, m: p.n, n: E, ...(p.skipRows ? { skipRows: p.skipRows } : {}) };
+}
+
+/** How many weight rows of the probe were left out of the comparison. */
+function rowsLeftOut(p: Probe): number {
+  let count = 0;
+  if (p.skipRows) for (let j = 0; j < p.n; j++) if (p.skipRows[j]) count++;
+  return count;
+}
+
+/**
+ * The description of a probe's weight map: where it looked, the format's blocks, and how many weight
+ * rows were left out of the comparison (when any were).
+ */
+export function weightMapInfo(probe: Probe): WeightMapInfo {
+  const left = rowsLeftOut(probe);
+  return {
+    n: probe.n,
+    k: probe.k,
+    ...blockShape(probe.type, probe.data, probe.k),
+    spans: elementSpans(probe.elems),
+    ...(left > 0 ? { rowsLeftOut: left } : {}),
+  };
 }
 
 /** Stores a FAIL's probe for weightGrid; the map's description, or null when it cannot be kept. */
@@ -67,10 +93,5 @@ export function storeWeightMap(
 ): WeightMapInfo | null {
   if (!outputs || !probe || probe.elems.length * probe.n > MAX_MAP_WEIGHTS) return null;
   if (!outputs.put(weightMapKey(resultId), probeAsWeights(probe))) return null;
-  return {
-    n: probe.n,
-    k: probe.k,
-    ...blockShape(probe.type, probe.data, probe.k),
-    spans: elementSpans(probe.elems),
-  };
+  return weightMapInfo(probe);
 }

@@ -2,12 +2,14 @@
  * The weight map of a FAIL with identity-probe evidence: the weights as the kernel decoded them
  * against the declared reference, rows (down) by probed elements (across), block lines over it and,
  * zoomed in to a block, its sub-blocks. A click zooms to the clicked block and its neighbours.
+ * Weight rows whose outputs were left out of the comparison (non-finite block scales) are left out
+ * here too: a cell row of only such rows is grey, and the legend counts them.
  */
 import '../kernels.css';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp } from '../context';
 import type { ErrorGrid, QuantScopeApi, TensorResult, WeightMapInfo } from '../../../src-shared/contract';
-import { cellAt, DEFAULT_LUT, gridScale, paintGrid, type GridRegion } from '../lib/colormap';
+import { cellAt, DEFAULT_LUT, gridScale, notComparedRows, paintGrid, type GridRegion } from '../lib/colormap';
 import { locate, mapLines, probedCount, zoomAround } from '../lib/weightmap';
 import { fmtSci, fmtVal } from '../lib/format';
 import { errorText } from '../store';
@@ -48,6 +50,9 @@ export function WeightMap({
     };
   }, [api, result.resultId, info.n, cols, zoom]);
 
+  // the grid rows whose weight rows were all left out of the comparison
+  const notCompared = useMemo(() => (grid ? notComparedRows(grid) : null), [grid]);
+
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !grid) return;
@@ -56,15 +61,20 @@ export function WeightMap({
     const ctx = canvas.getContext('2d');
     if (!ctx) return;
     const img = ctx.createImageData(grid.cols, grid.rows);
-    paintGrid(grid.values, grid.rows, grid.cols, gridScale(grid), img.data, DEFAULT_LUT);
+    paintGrid(grid.values, grid.rows, grid.cols, gridScale(grid), img.data, DEFAULT_LUT, null, notCompared);
     ctx.putImageData(img, 0, 0);
-  }, [grid]);
+  }, [grid, notCompared]);
 
   const lines = grid ? mapLines(info, grid.colStart, grid.cellCols, grid.cols) : [];
   const height = grid ? Math.max(96, Math.min(360, grid.rows * 4)) : 120;
   const cell = grid && hover ? hover.row * grid.cols + hover.col : -1;
   const worst = grid && cell >= 0 ? grid.worst.slice(cell * 4, cell * 4 + 4) : null;
   const where = worst ? locate(info, worst[0], worst[1]) : null;
+  // weight rows of the hovered cell left out of the comparison: all of them, or how many
+  const hoverNotCompared = !!(notCompared && hover && notCompared[hover.row]);
+  const hoverLeftOut = grid?.leftOutRows && hover ? grid.leftOutRows[hover.row] : 0;
+  // the map's count, from where the probe was made (History's record view has it without the grid)
+  const leftOut = info.rowsLeftOut ?? 0;
 
   const pos = (e: React.MouseEvent) => {
     const rect = canvasRef.current!.getBoundingClientRect();
@@ -155,11 +165,27 @@ export function WeightMap({
               row <b>{where.row}</b> · block <b>{where.block}</b> · sub-block <b>{where.subBlock}</b> ·
               position <b>{where.position}</b>
             </div>
-            <div>
-              expected <span className="num">{fmtVal(worst[2])}</span> · got{' '}
-              <span className="num">{fmtVal(worst[3])}</span>
-            </div>
-            <div className="muted small">relative error {fmtSci(grid?.values[cell])}</div>
+            {hoverNotCompared ? (
+              <div className="warn-text" data-testid="weight-map-tip-not-compared">
+                not compared: non-finite block scales in this row
+              </div>
+            ) : (
+              <>
+                <div>
+                  expected <span className="num">{fmtVal(worst[2])}</span> · got{' '}
+                  <span className="num">{fmtVal(worst[3])}</span>
+                </div>
+                <div className="muted small">
+                  relative error {fmtSci(grid?.values[cell])}
+                  {hoverLeftOut > 0 && (
+                    <span data-testid="weight-map-tip-not-compared">
+                      {' '}
+                      ({hoverLeftOut} weight row{hoverLeftOut === 1 ? '' : 's'} not compared)
+                    </span>
+                  )}
+                </div>
+              </>
+            )}
           </div>
         )}
       </div>
@@ -167,6 +193,22 @@ export function WeightMap({
         rows: weight row ↓ · columns: probed element of the row →, block lines solid, sub-block lines dotted
         (click to zoom into a block), gaps dashed · colour: |decoded − expected| relative to the row
       </p>
+      {leftOut > 0 && (
+        <p className="muted small weight-map-left-out">
+          <span className="swatch not-compared" />{' '}
+          <span data-testid="weight-map-not-compared">
+            {leftOut} of {info.n} weight rows not compared
+            {notCompared
+              ? ' (grey)'
+              : grid?.leftOutRows
+                ? ' (each in a cell with compared rows: zoom in to see it grey)'
+                : grid && zoom
+                  ? ' (none in this region)'
+                  : ''}
+          </span>{' '}
+          · non-finite block scales: their outputs were left out of the verdict
+        </p>
+      )}
     </section>
   );
 }

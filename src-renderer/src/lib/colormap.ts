@@ -114,13 +114,14 @@ const NAN_WORD = packOne(NAN_RGBA);
 const NOT_COMPARED_WORD = packOne(NOT_COMPARED_RGBA);
 
 // which columns a view marks as not compared: shared with the engine's saved heatmaps and report
-export { notComparedColumns } from '../../../src-shared/heatmap';
+export { notComparedColumns, notComparedRows } from '../../../src-shared/heatmap';
 
 /**
  * Paint rows x cols values (row-major) into `out` (rows*cols*4 RGBA). Per value: the float's
  * exponent bits plus a mantissa table give log2 (no Math.log call), then one 32-bit LUT store.
  * null (what JSON makes of NaN/Inf), NaN and Inf paint as NAN_RGBA; zero and negatives as ZERO_RGBA;
- * the columns set in `notCompared` (notComparedColumns) as NOT_COMPARED_RGBA.
+ * the columns set in `notCompared` (notComparedColumns) and the rows set in `notComparedRows`
+ * (notComparedRows: a weight map's) as NOT_COMPARED_RGBA.
  */
 export function paintGrid(
   values: ArrayLike<number | null>,
@@ -130,6 +131,7 @@ export function paintGrid(
   out: Uint8ClampedArray,
   lut: Uint8ClampedArray = DEFAULT_LUT,
   notCompared: Uint8Array | null = null,
+  notComparedRows: Uint8Array | null = null,
 ): void {
   const n = rows * cols;
   if (out.length < n * 4) throw new Error(`heatmap buffer too small: ${out.length} < ${n * 4}`);
@@ -168,6 +170,9 @@ export function paintGrid(
   if (notCompared)
     for (let c = 0; c < cols; c++)
       if (notCompared[c]) for (let i = c; i < n; i += cols) px[i] = NOT_COMPARED_WORD;
+  if (notComparedRows)
+    for (let r = 0; r < rows; r++)
+      if (notComparedRows[r]) px.fill(NOT_COMPARED_WORD, r * cols, (r + 1) * cols);
 }
 
 /** CSS colour of a LUT entry (legend gradient). */

@@ -204,8 +204,15 @@ export function fmtChange(ratio: number | null): string {
 export const NO_OUTPUTS = 'this record kept no heatmap of that result';
 
 /**
- * The API a saved run's views see: reading only. The heatmap asks for an error grid and is told
- * outputs are not kept; anything that would start work is refused. Every other call goes to `api`.
+ * What a saved FAIL's weight map says: a record keeps where the identity probe looked (and how many
+ * weight rows were not compared), not the probed weights.
+ */
+export const NO_WEIGHTS = 'records keep where the probe looked, not the probed weights';
+
+/**
+ * The API a saved run's views see: reading only. The heatmap asks for an error grid and gets the
+ * record's saved one, or is told outputs are not kept; the weight map is told the record has no
+ * probed weights; anything that would start work is refused. Every other call goes to `api`.
  */
 export function readOnlyApi(api: QuantScopeApi, rec?: RunRecordData): QuantScopeApi {
   const refuse = async (): Promise<never> => {
@@ -219,6 +226,9 @@ export function readOnlyApi(api: QuantScopeApi, rec?: RunRecordData): QuantScope
       const saved = rec && req.resultId.startsWith(`${rec.id}#`) ? rec.results[i]?.heatmap : undefined;
       if (!saved) throw new Error(NO_OUTPUTS);
       return savedGrid(req.resultId, saved[req.metric], req.metric);
+    },
+    weightGrid: async (): Promise<ErrorGrid> => {
+      throw new Error(NO_WEIGHTS);
     },
     startRun: refuse,
     cancelRun: refuse,
