@@ -426,20 +426,24 @@ describe('non-finite scales', () => {
     } finally {
       await engine.dispose();
     }
-    // check --report: the weight map's image greys those rows, its caption and the legend say so
+    // check --report: the weight map's image greys those rows, its caption and the legend say so;
+    // the Markdown report's heatmap table counts them
     const html = path.join(dir, 'wmap.html');
-    const r = await cli(
-      'check',
-      model,
-      'bad.q4_k',
-      '--input',
-      'identity',
-      '--output',
-      wrong,
-      '--report',
-      html,
-    );
-    expect(r.code, r.err + r.out).toBe(1);
+    const md = path.join(dir, 'wmap.md');
+    for (const out of [html, md]) {
+      const r = await cli(
+        'check',
+        model,
+        'bad.q4_k',
+        '--input',
+        'identity',
+        '--output',
+        wrong,
+        '--report',
+        out,
+      );
+      expect(r.code, r.err + r.out).toBe(1);
+    }
     const page = fs.readFileSync(html, 'utf8');
     expect(page).toContain('2 of 16 weight rows not compared (grey)</figcaption>');
     expect(page).toContain(NOT_COMPARED_ROWS_LEGEND);
@@ -457,5 +461,11 @@ describe('non-finite scales', () => {
       const grey = [...raw.subarray(row * stride + 1, (row + 1) * stride)].every((b) => b === 128);
       expect(grey, `weight row ${row}`).toBe(mask[row] === 1);
     }
+    const text = fs.readFileSync(md, 'utf8');
+    expect(text).toContain('## Heatmaps');
+    expect(text).toMatch(/^\| output \| bad\.q4\\_k m=512 \| .* \| 2 of 16 output columns \|$/m);
+    expect(text).toMatch(
+      /^\| weights \| bad\.q4\\_k m=512 \| 16×128 of 1×4 \(16×512\) \| .*weight row 0 × elements \d+–\d+ \(block \d\).* \| 2 of 16 weight rows \|$/m,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import {
+  mapSummary,
   NOT_COMPARED_LEGEND,
   NOT_COMPARED_ROWS_LEGEND,
   renderReport,
@@ -264,6 +265,107 @@ describe('maps in the HTML report', () => {
     const html2 = renderReport({ ...input([r]), maps: { [r.resultId]: { heatmap: part } } }, 'html');
     expect(html2).toContain('1 of 8 output columns not compared</figcaption>');
     expect(html2).toContain(NOT_COMPARED_LEGEND);
+  });
+});
+
+describe('maps in the Markdown report', () => {
+  // 4 x 8 outputs in 2 x 4 cells of 2 x 2: column 1 (outputs 2 and 3) left out entirely
+  const heat = {
+    m: 4,
+    n: 8,
+    rows: 2,
+    cols: 4,
+    cellRows: 2,
+    cellCols: 2,
+    values: [1e-7, 0, 3e-4, 2e-6, 3e-4, 0, 0, Infinity],
+    min: 1e-7,
+    max: Infinity,
+    leftOutCols: [0, 2, 0, 0],
+  };
+  // 6 weight rows x 8 probed elements (elements 0-3 and 64-67, blocks of 32) in 3 x 4 cells of
+  // 2 x 2: weight rows 2 and 3 (cell row 1) left out, weight row 5 too (half of cell row 2)
+  const weights = {
+    m: 6,
+    n: 8,
+    rows: 3,
+    cols: 4,
+    cellRows: 2,
+    cellCols: 2,
+    values: [0, 0, 0.5, 0, 0, 0, 0, 0, 0.25, 0, 0, 0],
+    min: 0,
+    max: 0.5,
+    leftOutRows: [0, 2, 1],
+  };
+  const weightMap = {
+    n: 6,
+    k: 96,
+    blockElems: 32,
+    subElems: 32,
+    spans: [
+      [0, 4],
+      [64, 68],
+    ] as [number, number][],
+    rowsLeftOut: 3,
+  };
+
+  it('a table row per map: grid, largest and mean cell, worst cells and where they lie, what was not compared', () => {
+    const r = result({
+      status: 'fail',
+      tensor: 'blk.0.attn_q.weight',
+      m: 4,
+      n: 8,
+      weightMap,
+      diagnosis: {
+        class: 'unknown',
+        sentence: 'wrong weights that match none of the known defects',
+        evidence: [],
+      },
+    });
+    const md = renderReport({ ...input([r]), maps: { [r.resultId]: { heatmap: heat, weights } } }, 'md');
+    const section = md.slice(md.indexOf('## Heatmaps'));
+    expect(section.split('\n').filter((l) => l.startsWith('|'))).toEqual([
+      '| map | result | grid | max | mean | worst cells | not compared |',
+      '|---|---|---|---|---|---|---|',
+      // the mean is of the finite cells compared (column 1 is out); the infinite cell is named first,
+      // then equal values in cell order
+      '| output | blk.0.attn\\_q.weight m=4 | 2×4 of 2×2 (4×8) | ∞ | 1.20e-4 (+1 NaN/Inf) | rows 2–3 × cols 6–7: ∞; rows 0–1 × cols 4–5: 3.00e-4; rows 2–3 × cols 0–1: 3.00e-4 | 2 of 8 output columns |',
+      // probed columns named as elements of their blocks; the grey cell row is in nothing but the count
+      '| weights | blk.0.attn\\_q.weight m=4 | 3×4 of 2×2 (6×8) | 5.00e-1 | 9.38e-2 | weight rows 0–1 × elements 64–65 (block 2): 5.00e-1; weight rows 4–5 × elements 0–1 (block 0): 2.50e-1 | 3 of 6 weight rows |',
+    ]);
+    // the section ends the report, a blank line after the diagnoses' list
+    expect(md).toMatch(/known defects\n\n## Heatmaps\n\nEach map reduced by maximum, in absolute error: /);
+    expect(md.endsWith('| 3 of 6 weight rows |\n')).toBe(true);
+    // the same input, the same text
+    expect(renderReport({ ...input([r]), maps: { [r.resultId]: { heatmap: heat, weights } } }, 'md')).toBe(
+      md,
+    );
+  });
+
+  it('without the geometry the weight map names probed columns; without maps there is no section', () => {
+    const r = result({ status: 'fail' });
+    const md = renderReport({ ...input([r]), maps: { [r.resultId]: { weights } } }, 'md');
+    expect(md).toContain(
+      '| weights | blk.0.ffn\\_down.weight m=1 | 3×4 of 2×2 (6×8) | 5.00e-1 | 9.38e-2 | weight rows 0–1 × probed columns 4–5: 5.00e-1; weight rows 4–5 × probed columns 0–1: 2.50e-1 | 3 of 6 weight rows |',
+    );
+    expect(md).not.toContain('| output |');
+    expect(renderReport(input([r]), 'md')).not.toContain('## Heatmaps');
+    // a clean map: nothing worst, nothing left out
+    const clean = { ...heat, values: new Array(8).fill(0), max: 0, leftOutCols: undefined };
+    expect(renderReport({ ...input([r]), maps: { [r.resultId]: { heatmap: clean } } }, 'md')).toContain(
+      '| output | blk.0.ffn\\_down.weight m=1 | 2×4 of 2×2 (4×8) | 0 | 0 | — | — |',
+    );
+  });
+
+  it('mapSummary: NaN (null from JSON) is a non-finite cell, and cells left out are in nothing', () => {
+    const s = mapSummary({ ...heat, values: [1e-7, 5, null as unknown as number, 2e-6, 0, 0, 0, 1e-6] });
+    // cell 1 is in the column left out: its 5 counts nowhere
+    expect(s).toEqual({
+      max: Infinity,
+      mean: (1e-7 + 2e-6 + 1e-6) / 5,
+      compared: 6,
+      nonFinite: 1,
+      worst: [2, 3, 7],
+    });
   });
 });
 

@@ -8,6 +8,7 @@ import type {
   TensorResult,
   TimingSummary,
   UserKernelRecord,
+  WeightMapInfo,
 } from '../../../src-shared/contract';
 import type { DeviceInfo } from '../backends/types';
 import {
@@ -16,6 +17,7 @@ import {
   type DeviceAnalysis,
   type DeviceRunEntry,
 } from '../../../src-shared/devices';
+import { elementAt, probedCount } from '../../../src-shared/weightmap';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
 import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
@@ -63,8 +65,9 @@ export interface ReportInput {
   /** a run over several devices: each device's part (results carry `slot`) */
   devices?: DeviceRunEntry[];
   /**
-   * The maps the HTML report draws inline, by resultId: the output's error heatmap and, for a FAIL
-   * with an identity probe, the weight map (rows x probed elements); both summarised (SavedHeatmap)
+   * The maps the HTML report draws inline and the Markdown report summarises, by resultId: the
+   * output's error heatmap and, for a FAIL with an identity probe, the weight map (rows x probed
+   * elements); both summarised (SavedHeatmap)
    */
   maps?: Record<string, { heatmap?: SavedHeatmap; weights?: SavedHeatmap }>;
 }
@@ -392,6 +395,138 @@ function* markdownChunks(src: ReportSource): Generator<string> {
     for (const r of src.results)
       if (r.diagnosis)
         yield `- diagnosis ${esc(r.tensor)} m=${r.m}: **${r.diagnosis.class}**: ${esc(r.diagnosis.sentence)}\n`;
+  // the diagnoses' list needs a blank line before the next heading; the table and devices end in one
+  yield* mapsMarkdown(src, stats.diagnoses > 0);
+}
+
+/** How many of a map's worst cells the Markdown report names. */
+const MD_WORST_CELLS = 3;
+
+/** "3" or "3–5": a half-open range of indices [a, b) as the report prints it. */
+function span(word: string, words: string, a: number, b: number): string {
+  return b - a <= 1 ? `${word} ${a}` : `${words} ${a}–${b - 1}`;
+}
+
+/**
+ * What a saved map's cells say in one table row: the largest and the mean of the cells compared
+ * (a cell's value is the largest error of what it covers), the cells that are NaN or infinite, and
+ * the worst cells as indices (largest first, the earlier cell first among equals).
+ */
+export function mapSummary(m: SavedHeatmap): {
+  max: number;
+  mean: number;
+  compared: number;
+  nonFinite: number;
+  worst: number[];
+} {
+  const greyCols = notComparedColumns({ ...m, colStart: 0, colEnd: m.n });
+  const greyRows = notComparedRows({ ...m, rowStart: 0, rowEnd: m.m });
+  let max = 0;
+  let sum = 0;
+  let finite = 0;
+  let nonFinite = 0;
+  const ranked: number[] = [];
+  for (let i = 0; i < m.rows * m.cols; i++) {
+    if (greyCols?.[i % m.cols] || greyRows?.[(i / m.cols) | 0]) continue;
+    // NaN arrives as null from JSON that was not a record's; both are NaN or infinite cells
+    const v = (m.values[i] as number | null) ?? NaN;
+    if (!Number.isFinite(v)) nonFinite++;
+    else {
+      sum += v;
+      finite++;
+      if (v > max) max = v;
+      if (v <= 0) continue;
+    }
+    ranked.push(i);
+  }
+  const key = (i: number) => {
+    const v = (m.values[i] as number | null) ?? NaN;
+    return Number.isFinite(v) ? v : Infinity;
+  };
+  ranked.sort((a, b) => key(b) - key(a) || a - b);
+  return {
+    max: nonFinite > 0 ? Infinity : max,
+    mean: finite > 0 ? sum / finite : 0,
+    compared: finite + nonFinite,
+    nonFinite,
+    worst: ranked.slice(0, MD_WORST_CELLS),
+  };
+}
+
+/** Where an output heatmap's cell lies: its batch rows and output columns. */
+function outputCell(m: SavedHeatmap, i: number): string {
+  const r = ((i / m.cols) | 0) * m.cellRows;
+  const c = (i % m.cols) * m.cellCols;
+  return `${span('row', 'rows', r, Math.min(m.m, r + m.cellRows))} × ${span('col', 'cols', c, Math.min(m.n, c + m.cellCols))}`;
+}
+
+/**
+ * Where a weight map's cell lies: its weight rows and, with the probe's geometry, the elements of the
+ * row it covers and their blocks (else the probed columns).
+ */
+function weightCell(m: SavedHeatmap, i: number, info: WeightMapInfo | null | undefined): string {
+  const r = ((i / m.cols) | 0) * m.cellRows;
+  const c = (i % m.cols) * m.cellCols;
+  const c1 = Math.min(m.n, c + m.cellCols);
+  const rows = span('weight row', 'weight rows', r, Math.min(m.m, r + m.cellRows));
+  if (!info || probedCount(info.spans) !== m.n)
+    return `${rows} × ${span('probed column', 'probed columns', c, c1)}`;
+  const e0 = elementAt(info.spans, c);
+  const e1 = elementAt(info.spans, c1 - 1) + 1;
+  const b0 = Math.floor(e0 / info.blockElems);
+  const b1 = Math.floor((e1 - 1) / info.blockElems) + 1;
+  const blocks = info.blockElems > 1 ? ` (${span('block', 'blocks', b0, b1)})` : '';
+  return `${rows} × ${span('element', 'elements', e0, e1)}${blocks}`;
+}
+
+/**
+ * One table row of the Markdown heatmap section: which map of which result, its grid, largest and
+ * mean cell, worst cells. Rows start with the map's kind, so the results table's rows stay the only
+ * ones that start with a tensor name.
+ */
+function mapRow(
+  label: string,
+  kind: 'output' | 'weights',
+  m: SavedHeatmap,
+  info: WeightMapInfo | null | undefined,
+): string {
+  const sum = mapSummary(m);
+  const where = (i: number) => (kind === 'output' ? outputCell(m, i) : weightCell(m, i, info));
+  const worst = sum.worst.map((i) => `${where(i)}: ${fmtExp(m.values[i] ?? NaN)}`).join('; ') || '—';
+  const cols = leftOutCount(m);
+  const rows = leftOutRowCount(m);
+  const left = [
+    ...(cols > 0 ? [`${cols} of ${m.n} output columns`] : []),
+    ...(rows > 0 ? [`${rows} of ${m.m} weight rows`] : []),
+  ];
+  const mean = `${fmtExp(sum.mean)}${sum.nonFinite > 0 ? ` (+${sum.nonFinite} NaN/Inf)` : ''}`;
+  return `| ${kind} | ${label} | ${m.rows}×${m.cols} of ${m.cellRows}×${m.cellCols} (${m.m}×${m.n}) | ${fmtExp(sum.max)} | ${mean} | ${worst} | ${left.join(', ') || '—'} |`;
+}
+
+/**
+ * The maps section of the Markdown report: per result with a map, its output heatmap and weight map
+ * as one table row each (the grid's shape, its largest and mean cell, the worst cells with the
+ * outputs or weights they cover, what was not compared), in result order.
+ */
+function* mapsMarkdown(src: ReportSource, gap: boolean): Generator<string> {
+  const maps = src.input.maps ?? {};
+  if (Object.keys(maps).length === 0) return;
+  let first = true;
+  for (const r of src.results) {
+    const m = maps[r.resultId];
+    if (!m?.heatmap && !m?.weights) continue;
+    if (first) {
+      yield `${gap ? '\n' : ''}## Heatmaps\n\n`;
+      yield `Each map reduced by maximum, in absolute error: the grid (cells of rows × columns over the whole output, batch rows × outputs, or over the probed weights, weight rows × probed elements), its largest cell and the mean of its cells, the ${MD_WORST_CELLS} worst cells, and what was not compared (in none of those).\n\n`;
+      yield '| map | result | grid | max | mean | worst cells | not compared |\n';
+      yield '|---|---|---|---|---|---|---|\n';
+      first = false;
+    }
+    const tag = resultDeviceTag(r);
+    const label = `${mdEscape(tag ? `${r.tensor} @ ${tag}` : r.tensor)} m=${r.m}`;
+    if (m.heatmap) yield mapRow(label, 'output', m.heatmap, null) + '\n';
+    if (m.weights) yield mapRow(label, 'weights', m.weights, r.weightMap) + '\n';
+  }
 }
 
 function h(s: string): string {

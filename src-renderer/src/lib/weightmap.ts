@@ -4,22 +4,9 @@
  * the format are placed between cells. Pure functions, unit-tested.
  */
 import type { WeightMapInfo } from '../../../src-shared/contract';
+import { elementAt, probedCount } from '../../../src-shared/weightmap';
 
-/** How many elements the spans probe (the map's column count). */
-export function probedCount(spans: readonly [number, number][]): number {
-  return spans.reduce((a, [s, e]) => a + (e - s), 0);
-}
-
-/** The element index of probed column c, or -1 outside the spans. */
-export function elementAt(spans: readonly [number, number][], c: number): number {
-  if (c < 0) return -1;
-  let left = c;
-  for (const [s, e] of spans) {
-    if (left < e - s) return s + left;
-    left -= e - s;
-  }
-  return -1;
-}
+export { elementAt, probedCount };
 
 /** Where a weight lies: (row, block, sub-block, position in block), as the diagnosis names it. */
 export function locate(

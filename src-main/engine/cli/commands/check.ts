@@ -17,7 +17,7 @@ import { fmtNmse, fmtThreshold } from '../../../../src-shared/threshold';
 import { UsageError, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
 import { buildRecord, reportMaps, savedHeatmaps, tensorsHash } from '../../records/build';
-import { probeAsWeights } from '../../run/weight-map';
+import { probeAsWeights, weightMapInfo } from '../../run/weight-map';
 import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
 import { termSafe } from '../term';
@@ -209,7 +209,8 @@ ${RECORD_HELP}
                 activations: identity ? 'identity' : `file ${input}`,
               },
               status: 'done',
-              results: [result],
+              // with the probe's geometry, the report names the weights a map's cells cover
+              results: [v.probe ? { ...result, weightMap: weightMapInfo(v.probe) } : result],
               maps: {
                 [result.resultId]: reportMaps(
                   { ref: v.declared, got, m: result.m, n: result.n, skipCols: v.skipCols },
