@@ -73,6 +73,7 @@ import {
   buildSelftestRecord,
   reportMaps,
   savedHeatmaps,
+  savedWeightGrid,
   tensorsHash,
 } from './records/build';
 import type { RecordStore } from './records/store';
@@ -728,6 +729,7 @@ export class EngineService {
             ...result,
             arithmeticError: result.arithmeticNmse ?? null,
             heatmap: savedHeatmaps(verdict.declared, got, result.m, result.n, verdict.skipCols),
+            ...(weightMap ? { weightMap: { ...weightMap, grid: this.weightGridOf(result.resultId) } } : {}),
           } as unknown as RecordResult,
         ],
       }),
@@ -936,10 +938,13 @@ export class EngineService {
    * schema passes them through); the record names the arithmetic error arithmeticError.
    */
   private recordRow(x: TensorResult, withHeat: ReadonlySet<string>): RecordResult {
+    const kept = withHeat.has(x.resultId);
+    const grid = kept && x.weightMap ? this.weightGridOf(x.resultId) : undefined;
     return {
       ...x,
       arithmeticError: x.arithmeticNmse ?? null,
-      ...(withHeat.has(x.resultId) ? { heatmap: this.heatmapOf(x.resultId) } : {}),
+      ...(kept ? { heatmap: this.heatmapOf(x.resultId) } : {}),
+      ...(grid && x.weightMap ? { weightMap: { ...x.weightMap, grid } } : {}),
     } as unknown as RecordResult;
   }
 
@@ -967,6 +972,12 @@ export class EngineService {
   private heatmapOf(resultId: string) {
     const o = this.outputs.get(resultId);
     return o ? savedHeatmaps(o.ref, o.got, o.m, o.n, o.skipCols) : undefined;
+  }
+
+  /** A FAIL's weight map for its record, from the probed weights kept for it (undefined when gone). */
+  private weightGridOf(resultId: string) {
+    const w = this.outputs.get(weightMapKey(resultId));
+    return w ? savedWeightGrid(w) : undefined;
   }
 
   /** Saves a selftest's or a check's record; like a run's, a failure to save is never thrown. */

@@ -362,6 +362,24 @@ export interface WeightMapInfo {
    * and the map draws them grey. Absent when none were (and in records written before it was kept).
    */
   rowsLeftOut?: number;
+  /**
+   * a record's: the probed weights' errors, summarised as the record keeps the output heatmap
+   * (SavedWeightGrid). A live result has none (the app asks weightGrid for the probed weights); a
+   * record written before it was kept, or of a result whose map was no longer kept, has none either.
+   */
+  grid?: SavedWeightGrid;
+}
+
+/**
+ * The weight map a record keeps: the probed weights, weight rows (m = the tensor's n) by probed
+ * elements (n = the probed count), reduced by maximum to at most 16 x 128 cells, in both metrics:
+ * abs, the largest |decoded − expected| of the cell's weights, and rel, that error relative to the
+ * largest |expected| of its weight row (what the app's map draws). `leftOutRows` counts, per cell
+ * row, the weight rows left out of the comparison; their weights are in no cell's value.
+ */
+export interface SavedWeightGrid {
+  abs: SavedHeatmap;
+  rel: SavedHeatmap;
 }
 
 /** The likely defect behind a FAIL (src-main/engine/diagnosis). */
@@ -682,12 +700,15 @@ export interface RecordResultData {
   diagnosis?: { class: string; sentence: string } | null;
   /** the error heatmap as the run's engine summarised it (absent where the outputs were gone) */
   heatmap?: { abs: SavedHeatmap; rel: SavedHeatmap };
+  /** a FAIL with identity-probe evidence: where the probe looked and, where kept, its saved grid */
+  weightMap?: WeightMapInfo | null;
   [field: string]: unknown;
 }
 
 /**
- * An error grid kept in a record: the whole output reduced by maximum to at most 16 x 128 cells
- * (values to 4 significant digits), so an old run still shows where its errors were.
+ * An error grid kept in a record: the whole output (or, in a weight map, all probed weights) reduced
+ * by maximum to at most 16 x 128 cells (values to 4 significant digits), so an old run still shows
+ * where its errors were.
  */
 export interface SavedHeatmap {
   m: number;
@@ -708,9 +729,9 @@ export interface SavedHeatmap {
    */
   leftOutCols?: number[];
   /**
-   * a weight map's (the HTML report draws it; records keep none): per row, how many of its weight rows
-   * were left out of the comparison, as ErrorGrid's; a row whose weight rows were all left out is
-   * drawn grey. Absent when none were.
+   * a weight map's (the HTML report draws it; a record keeps it in weightMap.grid): per row, how many
+   * of its weight rows were left out of the comparison, as ErrorGrid's; a row whose weight rows were
+   * all left out is drawn grey. Absent when none were.
    */
   leftOutRows?: number[];
 }

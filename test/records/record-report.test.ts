@@ -1,8 +1,8 @@
 /**
  * A saved run's report, made from its record: `quantscope records <id> --report F` and the engine's
  * exportRecordReport (History's Export) write what the run's own --report wrote, as far as the record
- * keeps it: the same verdict, model, device, settings, counts and result rows, with the heatmaps the
- * record kept. Bench records give their bench report; selftest records have none.
+ * keeps it: the same verdict, model, device, settings, counts and result rows, with the heatmaps and
+ * weight maps the record kept. Bench records give their bench report; selftest records have none.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRecord } from '../../src-main/engine/records/build';
 import { RECORDING_OFF } from '../../src-main/engine/records/access';
 import { RecordStore } from '../../src-main/engine/records/store';
+import { recordReport } from '../../src-main/engine/report/record-report';
 import { EngineService } from '../../src-main/engine/service';
 import { shutdownPool } from '../../src-main/engine/workers/pool';
 import { parseApiArgs } from '../../src-shared/contract';
@@ -33,14 +34,13 @@ const engineWith = (store: RecordStore | null) =>
     records: store,
   });
 
-/** The lines of a Markdown report that describe the run, without when and where the report was made. */
-const runLines = (md: string) => md.split('\n').filter((l) => !l.startsWith('- Run '));
-
 /**
- * The lines of the run's own Markdown report that its record can give back: all of runLines but the
- * weight maps' rows of the heatmap table (a record keeps no weight map).
+ * The lines of a Markdown report that describe the run, without when and where the report was made.
+ * A record gives back all of them, the heatmap table's weights rows included: the record keeps each
+ * weight map as the same grid (16 x 128 cells at most, 4 significant digits) the run's own report
+ * summarises, so nothing differs by downsampling.
  */
-const recordedLines = (md: string) => runLines(md).filter((l) => !l.startsWith('| weights | '));
+const runLines = (md: string) => md.split('\n').filter((l) => !l.startsWith('- Run '));
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qs-record-report-'));
@@ -82,9 +82,13 @@ describe("a saved run's report", () => {
     expect(now).toContain('threshold 1.75e-14');
     // blk.0.attn_* is five tensors, at two batch sizes
     expect(now.split('\n').filter((l) => l.startsWith('| blk.0.attn\\_'))).toHaveLength(10);
-    expect(runLines(now)).toEqual(recordedLines(was));
-    // the heatmaps the record kept are summarised, one table row per result
+    expect(runLines(now)).toEqual(runLines(was));
+    // the heatmaps the record kept are summarised, one table row per result, and each failure's
+    // weight map (the probed weights) one row more, as the run's own report has them
     expect(now.split('\n').filter((l) => l.startsWith('| output | blk.0.attn\\_'))).toHaveLength(10);
+    const weightRows = (md: string) => md.split('\n').filter((l) => l.startsWith('| weights | '));
+    expect(weightRows(now).length).toBeGreaterThan(0);
+    expect(weightRows(now)).toEqual(weightRows(was));
     // the record's own facts: its id, when the run started and ended, the QuantScope that made it
     expect(now).toMatch(
       new RegExp(`^- Run ${id}, \\d{4}-\\d\\d-\\d\\dT.* → \\d{4}-\\d\\d-\\d\\dT.*; QuantScope `, 'm'),
@@ -96,10 +100,14 @@ describe("a saved run's report", () => {
     try {
       const md = await svc.exportRecordReport({ id, format: 'md' });
       expect(md.fileName).toMatch(/^quantscope-tiny-cpu-.*\.md$/);
-      expect(runLines(md.content)).toEqual(recordedLines(fs.readFileSync(live, 'utf8')));
+      expect(runLines(md.content)).toEqual(runLines(fs.readFileSync(live, 'utf8')));
       const html = await svc.exportRecordReport({ id, format: 'html' });
       expect(html.content).toContain('<h2>Heatmaps</h2>');
-      expect(html.content.match(/<img class="map"/g)).toHaveLength(10);
+      // an output heatmap per result, and a weight map per failure that has one
+      const weightMaps = md.content.split('\n').filter((l) => l.startsWith('| weights | ')).length;
+      expect(weightMaps).toBeGreaterThan(0);
+      expect(html.content.match(/<img class="map"/g)).toHaveLength(10 + weightMaps);
+      expect(html.content.match(/<img class="map" alt="weight map /g)).toHaveLength(weightMaps);
       const json = JSON.parse((await svc.exportRecordReport({ id, format: 'json' })).content);
       expect(json).toMatchObject({ schema: 'quantscope-report/1', runId: id, counts: { total: 10 } });
       // named by id only; a selftest record has no report; recording off refuses with its sentence
@@ -123,6 +131,67 @@ describe("a saved run's report", () => {
     const off = engineWith(null);
     await expect(off.exportRecordReport({ id, format: 'md' })).rejects.toThrow(RECORDING_OFF);
     await off.dispose();
+  });
+
+  it("a failing check's saved report draws the weight map its own report drew: the same table rows and image", async () => {
+    // the weights as dequantized, then an identity output with the halves of every 64 elements
+    // exchanged: a wrong weight map everywhere, and worse in some cells than in others
+    const tensor = 'blk.0.ffn_up.weight'; // Q4_K, k 512, n 1024
+    const [n, k] = [1024, 512];
+    const wPath = path.join(dir, 'w.f32');
+    const dq = await cli('dequant', SAMPLE, tensor, '--out', wPath, '--force');
+    expect(dq.code, dq.err).toBe(0);
+    const buf = fs.readFileSync(wPath);
+    const w = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    expect(w.length).toBe(n * k);
+    const y = new Float32Array(k * n); // y[r][j] = weight j, element r
+    for (let j = 0; j < n; j++)
+      for (let r = 0; r < k; r++) y[r * n + j] = w[j * k + (r % 64 < 32 ? r + 32 : r - 32)];
+    const wrong = path.join(dir, 'wrong.f32');
+    fs.writeFileSync(wrong, new Uint8Array(y.buffer));
+    const checkRecords = path.join(dir, 'check-records');
+    const liveMd = path.join(dir, 'check.md');
+    const liveHtml = path.join(dir, 'check.html');
+    for (const out of [liveMd, liveHtml]) {
+      const r = await cli(
+        'check',
+        SAMPLE,
+        tensor,
+        '--input',
+        'identity',
+        '--output',
+        wrong,
+        '--records',
+        checkRecords,
+        '--report',
+        out,
+      );
+      expect(r.code, r.err + r.out).toBe(1);
+    }
+    const store = new RecordStore(checkRecords);
+    const rec = store.byId(store.list().records[0].id);
+    const grid = rec.results[0].weightMap?.grid;
+    expect(grid?.abs).toMatchObject({ m: n, n: k, rows: 16, cols: 128, cellRows: 64, cellCols: 4 });
+    expect(grid!.abs.max).toBeGreaterThan(0);
+    // the Markdown heatmap table: the same output and weights rows, the weights' cells named by rows,
+    // elements and blocks
+    const table = (md: string) => md.split('\n').filter((l) => /^\| (output|weights) \| /.test(l));
+    const saved = recordReport(rec, 'md').content;
+    expect(table(saved)).toEqual(table(fs.readFileSync(liveMd, 'utf8')));
+    expect(table(saved)[1]).toMatch(
+      /^\| weights \| blk\.0\.ffn\\_up\.weight m=512 \| 16×128 of 64×4 \(1024×512\) \| .* \| weight rows \d+–\d+ × elements \d+–\d+ \(block \d\)/,
+    );
+    // the HTML report: the same weight map image, with the same caption
+    const figure = (html: string) =>
+      /<figure><img class="map" alt="weight map [^]*?<\/figure>/.exec(html)?.[0];
+    const savedHtml = recordReport(rec, 'html').content;
+    expect(figure(savedHtml)).toBeDefined();
+    expect(figure(savedHtml)).toBe(figure(fs.readFileSync(liveHtml, 'utf8')));
+    // the JSON report: the map once, in its maps, and the result with the map's geometry alone
+    const json = JSON.parse(recordReport(rec, 'json').content);
+    expect(json.maps[`${rec.id}#0`].weights).toEqual(grid!.abs);
+    expect(json.results[0].weightMap).toMatchObject({ n, k });
+    expect(json.results[0].weightMap.grid).toBeUndefined();
   });
 
   it('an older record, without the model name or start time, still makes its report', () => {

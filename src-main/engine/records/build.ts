@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import type { CopyBandwidthMeasurement, SavedHeatmap } from '../../../src-shared/contract';
+import type { CopyBandwidthMeasurement, SavedHeatmap, SavedWeightGrid } from '../../../src-shared/contract';
 import { errorGrid } from '../compare';
 import type { GgufFile } from '../gguf';
 import type { SelftestRow } from '../selftest';
@@ -305,6 +305,32 @@ export function savedHeatmaps(
   };
 }
 
+/** A weight map's probed weights: rows = weight rows, columns = probed elements (probeAsWeights). */
+export interface ProbedWeights {
+  ref: Float64Array;
+  got: Float32Array;
+  m: number;
+  n: number;
+  skipRows?: Uint8Array | null;
+}
+
+/**
+ * One metric of a weight map as records and reports keep it: the probed weights (weight rows x
+ * probed elements) reduced by maximum to at most 16 x 128 cells, as the output heatmap is. A cell's
+ * value is the largest error of its weights (abs: |decoded − expected|; rel: that over the largest
+ * |expected| of the weight row, as the app's map draws it), so no bad weight hides; the weight rows
+ * in `skipRows` (non-finite block scales) are in no cell's value and are counted per cell row in
+ * `leftOutRows`; a cell of only such rows is 0 and in neither min nor max.
+ */
+export function savedWeightMap(w: ProbedWeights, metric: 'abs' | 'rel'): SavedHeatmap {
+  return savedHeatmap(w.ref, w.got, w.m, w.n, metric, null, w.skipRows);
+}
+
+/** A FAIL's weight map for its record (WeightMapInfo.grid): both metrics, values to 4 significant digits. */
+export function savedWeightGrid(w: ProbedWeights): SavedWeightGrid {
+  return { abs: savedWeightMap(w, 'abs'), rel: savedWeightMap(w, 'rel') };
+}
+
 /**
  * What the HTML report draws inline for one result: its error heatmap (the outputs in `o.skipCols`
  * left out and counted) and, where an identity probe left the weights as the kernel decoded them, the
@@ -313,16 +339,11 @@ export function savedHeatmaps(
  */
 export function reportMaps(
   o: { ref: Float64Array; got: Float32Array; m: number; n: number; skipCols?: Uint8Array | null },
-  w: {
-    ref: Float64Array;
-    got: Float32Array;
-    m: number;
-    n: number;
-    skipRows?: Uint8Array | null;
-  } | null,
+  w: ProbedWeights | null,
 ): { heatmap: SavedHeatmap; weights?: SavedHeatmap } {
+  // the weight map is the record's abs grid (savedWeightGrid), so a report made from the record draws the same
   return {
     heatmap: savedHeatmap(o.ref, o.got, o.m, o.n, 'abs', o.skipCols),
-    ...(w ? { weights: savedHeatmap(w.ref, w.got, w.m, w.n, 'abs', null, w.skipRows) } : {}),
+    ...(w ? { weights: savedWeightMap(w, 'abs') } : {}),
   };
 }

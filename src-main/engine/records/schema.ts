@@ -64,12 +64,16 @@ const savedHeatmap = z
     max: num,
     /** per column, the output features left out of the comparison; absent when none were (and before it was kept) */
     leftOutCols: z.array(num).optional(),
+    /** a weight map's: per row, the weight rows left out of the comparison; absent when none were */
+    leftOutRows: z.array(num).optional(),
   })
   .passthrough();
 
 /**
- * Where a FAIL's identity probe looked in the weights (WeightMapInfo): the map's geometry, not the
- * probed weights, which records do not keep.
+ * Where a FAIL's identity probe looked in the weights (WeightMapInfo): the map's geometry and, in
+ * records that kept it, `grid`, the probed weights' errors summarised (SavedWeightGrid, build.ts
+ * savedWeightGrid). Absent in records written before it was kept, and where the run no longer had the
+ * probed weights: optional, so the revision is unchanged.
  */
 const weightMap = z
   .object({
@@ -80,6 +84,8 @@ const weightMap = z
     spans: z.array(z.tuple([num, num])),
     /** weight rows left out of the comparison (non-finite block scales); absent when none were (and before it was kept) */
     rowsLeftOut: num.optional(),
+    /** the probed weights' errors, reduced by maximum to at most 16 x 128 cells, in both metrics */
+    grid: z.object({ abs: savedHeatmap, rel: savedHeatmap }).passthrough().optional(),
   })
   .passthrough();
 

@@ -5,9 +5,10 @@
  * the record. The app's History (exportRecordReport) and `quantscope records <id> --report F` make
  * saved runs' reports here.
  *
- * What a record does not keep, the report cannot show: outputs (a result's heatmap is the summary
- * the record kept, for up to 200 results; no weight map), and, in records written before they were
- * kept, the model's architecture and name and the run's start time (shown as unknown).
+ * What a record does not keep, the report cannot show: outputs (a result's heatmap, and a FAIL's
+ * weight map, are the summaries the record kept, for up to 200 results: the same grids the run's own
+ * report draws), and, in records written before they were kept, the model's architecture and name,
+ * the run's start time (shown as unknown) and the weight maps.
  */
 import type { DeviceRunEntry } from '../../../src-shared/devices';
 import type { Diagnosis, TensorResult } from '../../../src-shared/contract';
@@ -60,7 +61,12 @@ export function recordReportInput(rec: RunRecord): ReportInput {
   const results = rec.results.map((r, i) => recordResult(rec, r, i));
   const maps: NonNullable<ReportInput['maps']> = {};
   rec.results.forEach((r, i) => {
-    if (r.heatmap) maps[results[i].resultId] = { heatmap: r.heatmap.abs };
+    const weights = r.weightMap?.grid?.abs;
+    if (r.heatmap || weights)
+      maps[results[i].resultId] = {
+        ...(r.heatmap ? { heatmap: r.heatmap.abs } : {}),
+        ...(weights ? { weights } : {}),
+      };
   });
   const model = rec.model;
   return {
@@ -145,8 +151,15 @@ function recordResult(rec: RunRecord, r: RunRecord['results'][number], i: number
         evidence: Array.isArray(r.diagnosis.evidence) ? (r.diagnosis.evidence as string[]) : [],
       } as Diagnosis)
     : null;
+  // the weight map's geometry names the weights of its cells; its grid is in the report's maps
+  let weightMap = r.weightMap as TensorResult['weightMap'];
+  if (weightMap?.grid) {
+    const { grid: _grid, ...geometry } = weightMap;
+    weightMap = geometry;
+  }
   return {
     ...x,
+    ...(weightMap !== undefined ? { weightMap } : {}),
     resultId: `${rec.id}#${i}`,
     runId: rec.id,
     backend: (x.backend ?? rec.device?.backend ?? 'cpu') as TensorResult['backend'],

@@ -17,7 +17,7 @@ import {
   type DeviceAnalysis,
   type DeviceRunEntry,
 } from '../../../src-shared/devices';
-import { elementAt, probedCount } from '../../../src-shared/weightmap';
+import { rangeText, weightCellText } from '../../../src-shared/weightmap';
 import { devicesAnalysis, devicesHtml, devicesMarkdown, resultDeviceTag } from './devices-report';
 import { compactJsonChunks, jsonChunks } from '../json-stream';
 import { fmtNmse, fmtThreshold } from '../../../src-shared/threshold';
@@ -402,11 +402,6 @@ function* markdownChunks(src: ReportSource): Generator<string> {
 /** How many of a map's worst cells the Markdown report names. */
 const MD_WORST_CELLS = 3;
 
-/** "3" or "3–5": a half-open range of indices [a, b) as the report prints it. */
-function span(word: string, words: string, a: number, b: number): string {
-  return b - a <= 1 ? `${word} ${a}` : `${words} ${a}–${b - 1}`;
-}
-
 /**
  * What a saved map's cells say in one table row: the largest and the mean of the cells compared
  * (a cell's value is the largest error of what it covers), the cells that are NaN or infinite, and
@@ -457,26 +452,7 @@ export function mapSummary(m: SavedHeatmap): {
 function outputCell(m: SavedHeatmap, i: number): string {
   const r = ((i / m.cols) | 0) * m.cellRows;
   const c = (i % m.cols) * m.cellCols;
-  return `${span('row', 'rows', r, Math.min(m.m, r + m.cellRows))} × ${span('col', 'cols', c, Math.min(m.n, c + m.cellCols))}`;
-}
-
-/**
- * Where a weight map's cell lies: its weight rows and, with the probe's geometry, the elements of the
- * row it covers and their blocks (else the probed columns).
- */
-function weightCell(m: SavedHeatmap, i: number, info: WeightMapInfo | null | undefined): string {
-  const r = ((i / m.cols) | 0) * m.cellRows;
-  const c = (i % m.cols) * m.cellCols;
-  const c1 = Math.min(m.n, c + m.cellCols);
-  const rows = span('weight row', 'weight rows', r, Math.min(m.m, r + m.cellRows));
-  if (!info || probedCount(info.spans) !== m.n)
-    return `${rows} × ${span('probed column', 'probed columns', c, c1)}`;
-  const e0 = elementAt(info.spans, c);
-  const e1 = elementAt(info.spans, c1 - 1) + 1;
-  const b0 = Math.floor(e0 / info.blockElems);
-  const b1 = Math.floor((e1 - 1) / info.blockElems) + 1;
-  const blocks = info.blockElems > 1 ? ` (${span('block', 'blocks', b0, b1)})` : '';
-  return `${rows} × ${span('element', 'elements', e0, e1)}${blocks}`;
+  return `${rangeText('row', 'rows', r, Math.min(m.m, r + m.cellRows))} × ${rangeText('col', 'cols', c, Math.min(m.n, c + m.cellCols))}`;
 }
 
 /**
@@ -491,7 +467,7 @@ function mapRow(
   info: WeightMapInfo | null | undefined,
 ): string {
   const sum = mapSummary(m);
-  const where = (i: number) => (kind === 'output' ? outputCell(m, i) : weightCell(m, i, info));
+  const where = (i: number) => (kind === 'output' ? outputCell(m, i) : weightCellText(m, i, info));
   const worst = sum.worst.map((i) => `${where(i)}: ${fmtExp(m.values[i] ?? NaN)}`).join('; ') || '—';
   const cols = leftOutCount(m);
   const rows = leftOutRowCount(m);

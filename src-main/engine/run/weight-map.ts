@@ -85,13 +85,17 @@ export function weightMapInfo(probe: Probe): WeightMapInfo {
   };
 }
 
+/** Whether a map keeps a probe's weights: at most MAX_MAP_WEIGHTS of them. */
+export const mapKeeps = (probe: Probe | null): probe is Probe =>
+  !!probe && probe.elems.length * probe.n <= MAX_MAP_WEIGHTS;
+
 /** Stores a FAIL's probe for weightGrid; the map's description, or null when it cannot be kept. */
 export function storeWeightMap(
   outputs: OutputStore | undefined,
   resultId: string,
   probe: Probe | null,
 ): WeightMapInfo | null {
-  if (!outputs || !probe || probe.elems.length * probe.n > MAX_MAP_WEIGHTS) return null;
+  if (!outputs || !mapKeeps(probe)) return null;
   if (!outputs.put(weightMapKey(resultId), probeAsWeights(probe))) return null;
   return weightMapInfo(probe);
 }

@@ -16,8 +16,8 @@ import { oneLine } from '../../../../src-shared/contract';
 import { fmtNmse, fmtThreshold } from '../../../../src-shared/threshold';
 import { UsageError, intOption, stringOption, type CliCommand } from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
-import { buildRecord, reportMaps, savedHeatmaps, tensorsHash } from '../../records/build';
-import { probeAsWeights, weightMapInfo } from '../../run/weight-map';
+import { buildRecord, reportMaps, savedHeatmaps, savedWeightGrid, tensorsHash } from '../../records/build';
+import { mapKeeps, probeAsWeights, weightMapInfo } from '../../run/weight-map';
 import type { RecordResult } from '../../records/schema';
 import { resultsTable } from './verify';
 import { termSafe } from '../term';
@@ -152,6 +152,15 @@ ${RECORD_HELP}
               ...result,
               arithmeticError: v.arithmeticNmse,
               heatmap: savedHeatmaps(v.declared, got, result.m, result.n, v.skipCols),
+              // a FAIL's weight map, as the app's check keeps it: where the probe looked, and its grid
+              ...(mapKeeps(v.probe)
+                ? {
+                    weightMap: {
+                      ...weightMapInfo(v.probe),
+                      grid: savedWeightGrid(probeAsWeights(v.probe)),
+                    },
+                  }
+                : {}),
             } as unknown as RecordResult,
           ],
         }),
