@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   EMPTY_HISTORY_FILTER,
   NOT_COMPARABLE_UNSAID,
+  BAD_WEIGHTS,
   NO_OUTPUTS,
   NO_WEIGHTS,
+  NO_WEIGHT_ZOOM,
   benchTable,
   choicesOf,
   comparePair,
@@ -17,13 +19,21 @@ import {
   selftestTable,
   readOnlyApi,
   recordResults,
+  savedWeightGrid,
   sortNewestFirst,
   speedBars,
   toggleSelection,
 } from '../../src-renderer/src/lib/history';
 import { createAppStore } from '../../src-renderer/src/store';
-import { notComparedColumns } from '../../src-renderer/src/lib/colormap';
-import type { CompareRow, RecordSummaryEntry, RunRecordData } from '../../src-shared/contract';
+import { notComparedColumns, notComparedRows } from '../../src-renderer/src/lib/colormap';
+import { weightCellText } from '../../src-renderer/src/lib/weightmap';
+import type {
+  CompareRow,
+  RecordSummaryEntry,
+  RunRecordData,
+  SavedHeatmap,
+  WeightMapInfo,
+} from '../../src-shared/contract';
 import { FakeApi } from './fakeApi';
 
 function entry(
@@ -285,7 +295,7 @@ describe('a record shown with the results views', () => {
     await expect(
       ro2.errorGrid({ resultId: `${REC.id}#1`, maxRows: 1, maxCols: 1, metric: 'abs' }),
     ).rejects.toThrow(NO_OUTPUTS);
-    // a record keeps where a FAIL's probe looked, not the probed weights: the weight map says so
+    // a record that kept where a FAIL's probe looked, not its grid: the weight map says so
     await expect(
       ro2.weightGrid({ resultId: `${REC.id}#0`, maxRows: 1, maxCols: 1, metric: 'abs' }),
     ).rejects.toThrow(NO_WEIGHTS);
@@ -294,6 +304,94 @@ describe('a record shown with the results views', () => {
     store.setState({ results: recordResults(REC) });
     expect(store.getState().results).toHaveLength(2);
     expect(fake.listeners.size).toBe(0);
+  });
+});
+
+describe("a record's saved weight map", () => {
+  // 6 weight rows by 8 probed elements (two spans, a gap between), in cells of 2 x 2
+  const spans: [number, number][] = [
+    [0, 4],
+    [60, 64],
+  ];
+  const map = (values: number[], leftOutRows?: number[]): SavedHeatmap => ({
+    m: 6,
+    n: 8,
+    rows: 3,
+    cols: 4,
+    cellRows: 2,
+    cellCols: 2,
+    values,
+    min: 0,
+    max: Math.max(...values),
+    ...(leftOutRows ? { leftOutRows } : {}),
+  });
+  const abs = map([0, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.25], [0, 2, 1]);
+  const rel = map([0, 0.125, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0625], [0, 2, 1]);
+  const info: WeightMapInfo = { n: 6, k: 64, blockElems: 32, subElems: 8, spans, rowsLeftOut: 3 };
+  const withGrid = (weightMap: WeightMapInfo): RunRecordData => ({
+    ...REC,
+    results: [{ ...REC.results[1], status: 'fail', weightMap }],
+  });
+
+  it('History serves it whole, in the metric asked, with the weight rows left out counted', async () => {
+    const rec = withGrid({ ...info, grid: { abs, rel } });
+    // the results view keeps the map, grid and all, on the result it draws
+    expect(recordResults(rec)[0].weightMap?.grid?.rel).toEqual(rel);
+    const ro = readOnlyApi(new FakeApi(), rec);
+    const id = `${REC.id}#0`;
+    const g = await ro.weightGrid({ resultId: id, maxRows: 192, maxCols: 512, metric: 'rel' });
+    expect(g).toMatchObject({
+      resultId: id,
+      metric: 'rel',
+      m: 6,
+      n: 8,
+      rowStart: 0,
+      rowEnd: 6,
+      colStart: 0,
+      colEnd: 8,
+      rows: 3,
+      cols: 4,
+      cellRows: 2,
+      cellCols: 2,
+      worst: [],
+      leftOutRows: [0, 2, 1],
+    });
+    expect(g.values).toEqual(rel.values);
+    expect((await ro.weightGrid({ resultId: id, maxRows: 1, maxCols: 1, metric: 'abs' })).values).toEqual(
+      abs.values,
+    );
+    // the cell row of only left-out weight rows is grey; the one with a compared row is not
+    expect([...notComparedRows(g)!]).toEqual([0, 1, 0]);
+    // what the hover says of a cell: its weight rows, and its elements with their blocks (across the gap)
+    expect(weightCellText(g, 1, info)).toBe('weight rows 0–1 × elements 2–3 (block 0)');
+    expect(weightCellText(g, 11, info)).toBe('weight rows 4–5 × elements 62–63 (block 1)');
+    expect(weightCellText({ ...g, cellCols: 4, cols: 2 }, 1, info)).toBe(
+      'weight rows 0–1 × elements 60–63 (block 1)',
+    );
+    // a region is a zoom, which a saved map does not have
+    await expect(
+      ro.weightGrid({ resultId: id, rowStart: 2, rowEnd: 4, maxRows: 2, maxCols: 8, metric: 'rel' }),
+    ).rejects.toThrow(NO_WEIGHT_ZOOM);
+  });
+
+  it('a record without the grid says so, and a grid that does not fit its geometry is refused', async () => {
+    const id = `${REC.id}#0`;
+    const old = readOnlyApi(new FakeApi(), withGrid(info));
+    await expect(old.weightGrid({ resultId: id, maxRows: 1, maxCols: 1, metric: 'rel' })).rejects.toThrow(
+      NO_WEIGHTS,
+    );
+    for (const bad of [
+      { ...rel, values: rel.values.slice(1) }, // a value short
+      { ...rel, m: 7 }, // more weight rows than the probe's tensor
+      { ...rel, n: 9 }, // more columns than probed elements
+      { ...rel, leftOutRows: [1] }, // a count for one cell row of three
+    ]) {
+      expect(() => savedWeightGrid(id, info, bad, 'rel')).toThrow(BAD_WEIGHTS);
+      const ro = readOnlyApi(new FakeApi(), withGrid({ ...info, grid: { abs, rel: bad } }));
+      await expect(ro.weightGrid({ resultId: id, maxRows: 1, maxCols: 1, metric: 'rel' })).rejects.toThrow(
+        BAD_WEIGHTS,
+      );
+    }
   });
 });
 

@@ -274,6 +274,34 @@ describe('rendered panels', () => {
     expect(none).not.toContain('weight-map-not-compared');
   });
 
+  it("a record's weight map is drawn without zoom: no whole-tensor button, no click to zoom", async () => {
+    const html = await render();
+    const React = await import('react');
+    const { WeightMap } = await import('../../src-renderer/src/components/WeightMap');
+    const api = new FakeApi();
+    const store = makeStore(api);
+    await store.getState().init();
+    await store.getState().openModel('/samples/tiny.gguf');
+    const bad = await api.checkPair({
+      modelId: store.getState().model!.modelId,
+      tensor: 'blk.0.attn_q.weight',
+      input: 'identity',
+      output: '/models/wrong.f32',
+    });
+    const live = html(store, React.createElement(WeightMap, { result: bad, info: bad.weightMap!, api }));
+    expect(live).toContain('data-testid="weight-map-reset"');
+    expect(live).toContain('(click to zoom into a block)');
+    const h = { m: 1, n: 1, rows: 1, cols: 1, cellRows: 1, cellCols: 1, values: [0], min: 0, max: 0 };
+    const info = { ...bad.weightMap!, rowsLeftOut: 2, grid: { abs: h, rel: h } };
+    const saved = html(store, React.createElement(WeightMap, { result: bad, info, api }));
+    expect(saved).toContain('data-testid="weight-map-canvas"');
+    expect(saved).not.toContain('data-testid="weight-map-reset"');
+    expect(saved).not.toContain('click to zoom');
+    expect(saved).toMatch(
+      new RegExp(`data-testid="weight-map-not-compared"[^>]*>2 of ${info.n} weight rows not compared</span>`),
+    );
+  });
+
   it('the fake selftest streams to a finish the panel state understands', async () => {
     const api = new FakeApi({ jobMs: 1 });
     let s: SelftestState = { ...IDLE_SELFTEST, status: 'starting' };

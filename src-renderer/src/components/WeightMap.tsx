@@ -4,13 +4,17 @@
  * zoomed in to a block, its sub-blocks. A click zooms to the clicked block and its neighbours.
  * Weight rows whose outputs were left out of the comparison (non-finite block scales) are left out
  * here too: a cell row of only such rows is grey, and the legend counts them.
+ *
+ * A saved run's map (History: the record kept `info.grid`) is the record's grid of the whole map,
+ * served by the read-only API: no zoom, and the hover names the weight rows and elements of the cell
+ * with its largest error (the record keeps no single weight).
  */
 import '../kernels.css';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp } from '../context';
 import type { ErrorGrid, QuantScopeApi, TensorResult, WeightMapInfo } from '../../../src-shared/contract';
 import { cellAt, DEFAULT_LUT, gridScale, notComparedRows, paintGrid, type GridRegion } from '../lib/colormap';
-import { locate, mapLines, probedCount, zoomAround } from '../lib/weightmap';
+import { locate, mapLines, probedCount, weightCellText, zoomAround } from '../lib/weightmap';
 import { fmtSci, fmtVal } from '../lib/format';
 import { errorText } from '../store';
 
@@ -29,6 +33,8 @@ export function WeightMap({
   const [hover, setHover] = useState<{ x: number; y: number; row: number; col: number } | null>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const cols = probedCount(info.spans);
+  // a record's map: its saved grid, whole
+  const saved = !!info.grid;
 
   useEffect(() => {
     let live = true;
@@ -68,12 +74,14 @@ export function WeightMap({
   const lines = grid ? mapLines(info, grid.colStart, grid.cellCols, grid.cols) : [];
   const height = grid ? Math.max(96, Math.min(360, grid.rows * 4)) : 120;
   const cell = grid && hover ? hover.row * grid.cols + hover.col : -1;
-  const worst = grid && cell >= 0 ? grid.worst.slice(cell * 4, cell * 4 + 4) : null;
+  const worst = grid && cell >= 0 && !saved ? grid.worst.slice(cell * 4, cell * 4 + 4) : null;
   const where = worst ? locate(info, worst[0], worst[1]) : null;
+  // a saved map's cell: the weight rows and elements it covers
+  const savedCell = grid && cell >= 0 && saved ? weightCellText(grid, cell, info) : null;
   // weight rows of the hovered cell left out of the comparison: all of them, or how many
   const hoverNotCompared = !!(notCompared && hover && notCompared[hover.row]);
   const hoverLeftOut = grid?.leftOutRows && hover ? grid.leftOutRows[hover.row] : 0;
-  // the map's count, from where the probe was made (History's record view has it without the grid)
+  // the map's count, from where the probe was made (a record without the grid has it too)
   const leftOut = info.rowsLeftOut ?? 0;
 
   const pos = (e: React.MouseEvent) => {
@@ -85,14 +93,16 @@ export function WeightMap({
     <section className="weight-map" data-testid="weight-map">
       <div className="toolbar">
         <h3>Weight map</h3>
-        <button
-          className="btn small"
-          disabled={!zoom}
-          onClick={() => setZoom(null)}
-          data-testid="weight-map-reset"
-        >
-          Whole tensor
-        </button>
+        {!saved && (
+          <button
+            className="btn small"
+            disabled={!zoom}
+            onClick={() => setZoom(null)}
+            data-testid="weight-map-reset"
+          >
+            Whole tensor
+          </button>
+        )}
         <div className="spacer" />
         {grid && (
           <span className="muted num small" data-testid="weight-map-region">
@@ -112,7 +122,7 @@ export function WeightMap({
           ref={canvasRef}
           className="heatmap-canvas"
           data-testid="weight-map-canvas"
-          style={{ height, cursor: 'zoom-in' }}
+          style={{ height, cursor: saved ? 'default' : 'zoom-in' }}
           onMouseMove={(e) => {
             if (!grid) return;
             const p = pos(e);
@@ -120,7 +130,7 @@ export function WeightMap({
             setHover(c ? { x: p.x, y: p.y, ...c } : null);
           }}
           onClick={(e) => {
-            if (!grid) return;
+            if (!grid || saved) return;
             const p = pos(e);
             const c = cellAt(p.x, p.y, p.w, p.h, grid.rows, grid.cols);
             if (!c) return;
@@ -151,6 +161,38 @@ export function WeightMap({
               />
             ))}
           </svg>
+        )}
+        {hover && savedCell && grid && (
+          <div
+            className="heatmap-tip"
+            data-testid="weight-map-tooltip"
+            style={{
+              left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
+              top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
+            }}
+          >
+            <div className="num" data-testid="weight-map-tip-cell">
+              {savedCell}
+            </div>
+            {hoverNotCompared ? (
+              <div className="warn-text" data-testid="weight-map-tip-not-compared">
+                not compared: non-finite block scales in these rows
+              </div>
+            ) : (
+              <div className="muted small">
+                largest relative error{' '}
+                <span className="num" data-testid="weight-map-tip-value">
+                  {fmtSci(grid.values[cell])}
+                </span>
+                {hoverLeftOut > 0 && (
+                  <span data-testid="weight-map-tip-not-compared">
+                    {' '}
+                    ({hoverLeftOut} weight row{hoverLeftOut === 1 ? '' : 's'} not compared)
+                  </span>
+                )}
+              </div>
+            )}
+          </div>
         )}
         {hover && where && worst && (
           <div
@@ -189,9 +231,16 @@ export function WeightMap({
           </div>
         )}
       </div>
+      {saved && grid && (
+        <p className="hint small" data-testid="weight-map-saved">
+          Saved with the record: the whole map in {grid.rows}×{grid.cols} cells of {grid.cellRows}×
+          {grid.cellCols} weights, each the largest error of its weights; zoom is off.
+        </p>
+      )}
       <p className="muted small">
         rows: weight row ↓ · columns: probed element of the row →, block lines solid, sub-block lines dotted
-        (click to zoom into a block), gaps dashed · colour: |decoded − expected| relative to the row
+        {saved ? '' : ' (click to zoom into a block)'}, gaps dashed · colour: |decoded − expected| relative to
+        the row
       </p>
       {leftOut > 0 && (
         <p className="muted small weight-map-left-out">
@@ -201,7 +250,9 @@ export function WeightMap({
             {notCompared
               ? ' (grey)'
               : grid?.leftOutRows
-                ? ' (each in a cell with compared rows: zoom in to see it grey)'
+                ? saved
+                  ? ' (each in a cell with compared rows)'
+                  : ' (each in a cell with compared rows: zoom in to see it grey)'
                 : grid && zoom
                   ? ' (none in this region)'
                   : ''}

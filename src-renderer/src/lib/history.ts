@@ -17,8 +17,10 @@ import type {
   SavedHeatmap,
   TensorResult,
   TimingSummary,
+  WeightMapInfo,
 } from '../../../src-shared/contract';
 import { vsPeer } from '../../../src-shared/bench-chart';
+import { probedCount } from '../../../src-shared/weightmap';
 import { fmtRate } from './format';
 
 export interface HistoryFilter {
@@ -204,15 +206,46 @@ export function fmtChange(ratio: number | null): string {
 export const NO_OUTPUTS = 'this record kept no heatmap of that result';
 
 /**
- * What a saved FAIL's weight map says: a record keeps where the identity probe looked (and how many
- * weight rows were not compared), not the probed weights.
+ * What a saved FAIL's weight map says when its record kept where the identity probe looked (and how
+ * many weight rows were not compared) but no grid of the probed weights: a record written before
+ * records kept it, or one whose run no longer had the probed weights.
  */
-export const NO_WEIGHTS = 'records keep where the probe looked, not the probed weights';
+export const NO_WEIGHTS = 'this record kept where the probe looked, not the probed weights';
+
+/** What a saved weight map says when its grid does not fit where the probe looked. */
+export const BAD_WEIGHTS = "this record's weight map does not fit where the probe looked";
+
+/** What a saved weight map says when asked for a region: it is the whole map, without zoom. */
+export const NO_WEIGHT_ZOOM = 'a saved weight map is the whole map: it has no zoom';
+
+/**
+ * A record's saved weight map as the error grid the weight map draws: the whole map, its weight rows
+ * left out counted per row, no hover detail (the cell's weights and value say where). Refuses a grid
+ * that does not fit its probe's geometry (rows = weight rows, columns = probed elements, one value a
+ * cell), so a damaged record says so rather than drawing something else.
+ */
+export function savedWeightGrid(
+  resultId: string,
+  info: Pick<WeightMapInfo, 'n' | 'spans'>,
+  h: SavedHeatmap,
+  metric: 'abs' | 'rel',
+): ErrorGrid {
+  const fits =
+    h.m === info.n &&
+    h.n === probedCount(info.spans) &&
+    h.rows === Math.ceil(h.m / h.cellRows) &&
+    h.cols === Math.ceil(h.n / h.cellCols) &&
+    h.values.length === h.rows * h.cols &&
+    (!h.leftOutRows || h.leftOutRows.length === h.rows);
+  if (!fits) throw new Error(BAD_WEIGHTS);
+  return savedGrid(resultId, h, metric);
+}
 
 /**
  * The API a saved run's views see: reading only. The heatmap asks for an error grid and gets the
- * record's saved one, or is told outputs are not kept; the weight map is told the record has no
- * probed weights; anything that would start work is refused. Every other call goes to `api`.
+ * record's saved one, or is told outputs are not kept; the weight map gets the record's saved grid
+ * of the probed weights (the whole map), or is told the record kept none; anything that would start
+ * work is refused. Every other call goes to `api`.
  */
 export function readOnlyApi(api: QuantScopeApi, rec?: RunRecordData): QuantScopeApi {
   const refuse = async (): Promise<never> => {
@@ -227,8 +260,17 @@ export function readOnlyApi(api: QuantScopeApi, rec?: RunRecordData): QuantScope
       if (!saved) throw new Error(NO_OUTPUTS);
       return savedGrid(req.resultId, saved[req.metric], req.metric);
     },
-    weightGrid: async (): Promise<ErrorGrid> => {
-      throw new Error(NO_WEIGHTS);
+    weightGrid: async (req: ErrorGridRequest): Promise<ErrorGrid> => {
+      const i = rec ? Number(req.resultId.slice(rec.id.length + 1)) : NaN;
+      const map = rec && req.resultId.startsWith(`${rec.id}#`) ? rec.results[i]?.weightMap : undefined;
+      if (!map?.grid) throw new Error(NO_WEIGHTS);
+      const whole =
+        (req.rowStart ?? 0) === 0 &&
+        (req.rowEnd ?? map.n) === map.n &&
+        (req.colStart ?? 0) === 0 &&
+        (req.colEnd ?? probedCount(map.spans)) === probedCount(map.spans);
+      if (!whole) throw new Error(NO_WEIGHT_ZOOM);
+      return savedWeightGrid(req.resultId, map, map.grid[req.metric], req.metric);
     },
     startRun: refuse,
     cancelRun: refuse,
@@ -238,7 +280,8 @@ export function readOnlyApi(api: QuantScopeApi, rec?: RunRecordData): QuantScope
 
 /**
  * A record's saved heatmap as the error grid the heatmap draws (the whole output; no hover detail),
- * with its count of left-out outputs per column where the record kept one.
+ * with its count of left-out outputs per column (a weight map's: weight rows per row) where the
+ * record kept one.
  */
 export function savedGrid(resultId: string, h: SavedHeatmap, metric: 'abs' | 'rel'): ErrorGrid {
   return {
@@ -260,6 +303,7 @@ export function savedGrid(resultId: string, h: SavedHeatmap, metric: 'abs' | 're
     max: h.max,
     // the outputs left out of the comparison, so the heatmap marks them as it marks a live run's
     ...(h.leftOutCols ? { leftOutCols: h.leftOutCols } : {}),
+    ...(h.leftOutRows ? { leftOutRows: h.leftOutRows } : {}),
   };
 }
 

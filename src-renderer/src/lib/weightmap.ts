@@ -4,9 +4,9 @@
  * the format are placed between cells. Pure functions, unit-tested.
  */
 import type { WeightMapInfo } from '../../../src-shared/contract';
-import { elementAt, probedCount } from '../../../src-shared/weightmap';
+import { elementAt, probedCount, weightCellText } from '../../../src-shared/weightmap';
 
-export { elementAt, probedCount };
+export { elementAt, probedCount, weightCellText };
 
 /** Where a weight lies: (row, block, sub-block, position in block), as the diagnosis names it. */
 export function locate(
