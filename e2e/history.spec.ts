@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test, expect } from './fixtures/electron';
-import { openApp, openSample, setBatchSizes, shot, waitRunEnd } from './ui.helpers';
+import { openApp, openModelFile, openSample, setBatchSizes, shot, waitRunEnd } from './ui.helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -335,5 +335,116 @@ test('bench and selftest records list by kind, open as tables, compare, and refu
   await expect(page.getByTestId('compare-error')).toContainText(
     /cannot compare a (bench|selftest) record with a (bench|selftest) record: compare two records of the same kind/,
   );
+  expect(pageErrors).toEqual([]);
+});
+
+test('a failing check opened from History draws the weight map its record kept, and its report has it', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(240_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  // the weights as dequantized, then an identity output with the halves of every 64 elements exchanged
+  const root = path.resolve(__dirname, '..');
+  const tensor = 'blk.0.ffn_up.weight'; // Q4_K, k 512, n 1024
+  const [n, k] = [1024, 512];
+  const dir = path.join(process.env.QS_E2E_MODELS ?? testInfo.outputDir, `history-pairs-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const wPath = path.join(dir, 'w.f32');
+  const dq = spawnSync(
+    process.execPath,
+    [
+      path.join(root, 'dist', 'quantscope.cjs'),
+      'dequant',
+      path.join(root, 'samples', 'tiny.gguf'),
+      tensor,
+      '--out',
+      wPath,
+      '--force',
+    ],
+    { encoding: 'utf8' },
+  );
+  expect(dq.status, dq.stderr).toBe(0);
+  const buf = readFileSync(wPath);
+  const w = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  expect(w.length).toBe(n * k);
+  const y = new Float32Array(k * n); // y[r][j] = weight j, element r
+  for (let j = 0; j < n; j++)
+    for (let r = 0; r < k; r++) y[r * n + j] = w[j * k + (r % 64 < 32 ? r + 32 : r - 32)];
+  const wrong = path.join(dir, 'wrong.f32');
+  writeFileSync(wrong, new Uint8Array(y.buffer));
+
+  // the check, in the app: FAIL, with its live weight map
+  await openApp(page, testInfo);
+  await openModelFile(page, 'tiny.gguf');
+  await expect(page.getByTestId('tensor-row').first()).toBeVisible();
+  await page.getByTestId('tab-kernels').click();
+  const panel = page.getByTestId('check-pair-panel');
+  await panel.getByTestId('check-tensor').selectOption(tensor);
+  await panel.getByTestId('check-identity').click();
+  await panel.getByTestId('check-output').fill(wrong);
+  await panel.getByTestId('check-run').click();
+  const res = panel.getByTestId('check-result');
+  await expect(res.locator('.status.fail')).toBeVisible({ timeout: 60_000 });
+  await expect(res.getByTestId('weight-map-region')).toContainText('rows 0–1023 of 1024', {
+    timeout: 60_000,
+  });
+
+  // History: the check's record, newest of its kind, opens with the map drawn from the record
+  await page.getByTestId('tab-history').click();
+  await page.getByTestId('history-refresh').click();
+  await page.getByTestId('history-kind').selectOption('check');
+  const row = page.getByTestId('history-row').first();
+  await expect(row.getByTestId('history-kind-cell')).toHaveText('check');
+  await row.getByTestId('history-open').click();
+  const view = page.getByTestId('record-view');
+  await expect(view).toBeVisible();
+  await view.getByTestId('result-row').first().click();
+  const map = view.getByTestId('weight-map');
+  await expect(map).toBeVisible();
+  await expect(map.getByTestId('weight-map-error')).toHaveCount(0);
+  // the same caption as the live map, and what the record kept: 16 x 128 cells of 64 rows x 4 elements
+  await expect(map.getByTestId('weight-map-region')).toHaveText(
+    'rows 0–1023 of 1024 · 512 of 512 probed elements · blocks of 256, sub-blocks of 32',
+  );
+  await expect(map.getByTestId('weight-map-saved')).toContainText('16×128 cells of 64×4 weights');
+  await expect(map.getByTestId('weight-map-reset')).toHaveCount(0);
+  const canvas = map.getByTestId('weight-map-canvas');
+  await expect(canvas).toBeVisible();
+  expect(await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height])).toEqual([128, 16]);
+  // something is drawn: the wrong weights are coloured, not left blank
+  const painted = await canvas.evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  expect(painted).toBeGreaterThan(0);
+  // the block line between the two blocks of 256
+  await expect(map.getByTestId('weight-map-lines')).toHaveAttribute('data-blocks', '1');
+  // hover: the cell's weight rows and elements, and its largest error
+  const cb = (await canvas.boundingBox())!;
+  await canvas.hover({ position: { x: cb.width * (2.5 / 128), y: cb.height * (1.5 / 16) } });
+  const tip = map.getByTestId('weight-map-tooltip');
+  await expect(tip).toContainText('weight rows 64–127 × elements 8–11 (block 0)');
+  await expect(tip).toContainText('largest relative error');
+  await expect(map.getByTestId('weight-map-tip-value')).toHaveText(/\d/);
+  await map.screenshot({ path: testInfo.outputPath('history-weight-map.png') });
+
+  // the report made from the record: the weight map's image, and its row in the Markdown table
+  await page.getByTestId('record-export-format').selectOption('md');
+  const dl = page.waitForEvent('download', { timeout: 30_000 });
+  await page.getByTestId('record-export').click();
+  const mdFile = testInfo.outputPath((await dl).suggestedFilename());
+  await (await dl).saveAs(mdFile);
+  expect(readFileSync(mdFile, 'utf8')).toMatch(
+    /^\| weights \| blk\.0\.ffn\\_up\.weight m=512 \| 16×128 of 64×4 \(1024×512\) \| /m,
+  );
+  await page.getByTestId('record-export-format').selectOption('html');
+  const dl2 = page.waitForEvent('download', { timeout: 30_000 });
+  await page.getByTestId('record-export').click();
+  const htmlFile = testInfo.outputPath((await dl2).suggestedFilename());
+  await (await dl2).saveAs(htmlFile);
+  expect(readFileSync(htmlFile, 'utf8')).toContain('<img class="map" alt="weight map');
   expect(pageErrors).toEqual([]);
 });
