@@ -100,8 +100,20 @@ describe('terminal escapes', () => {
     const text = fs.readFileSync(rep, 'utf8');
     expect(text).not.toMatch(ACTIVE);
     expect(text).not.toContain('<');
-    const rows = text.split('\n').filter((l) => l.startsWith('| '));
-    expect(rows).toHaveLength(2); // head + one result
+    // each table (runs of lines starting with '|'): head, separator and one row for the one result,
+    // the tensor's name breaking neither the results table nor the heatmap table
+    const tables: string[][] = [];
+    let run: string[] | null = null;
+    for (const l of text.split('\n')) {
+      if (!l.startsWith('|')) run = null;
+      else if (run) run.push(l);
+      else tables.push((run = [l]));
+    }
+    expect(tables.map((t) => t[0].split(' | ')[0])).toEqual(['| tensor', '| map']);
+    for (const t of tables) {
+      expect(t).toHaveLength(3);
+      expect(t[1]).toMatch(/^\|(-+\|)+$/);
+    }
   });
 });
 
