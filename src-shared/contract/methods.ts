@@ -181,7 +181,8 @@ export const EVENTS_ROUTE = '/api/events';
  * same for all of them) and total=<the bytes of all the files>, and the last one open=1. Each but the
  * last answers 200 with { files, bytes } (what the set holds so far); the last, when the set is
  * complete, 200 with the ModelSummary opened from the first file. Any refused file ends the set and
- * removes its files; so does waiting too long for the next one.
+ * removes its files; so does waiting too long for the next one, and DELETE /api/upload?set=<id>, which
+ * a client sends when its user cancels the upload (200 with { ended }: whether the set was on its way).
  */
 export const UPLOAD_ROUTE = '/api/upload';
 /** An upload set's id: 16 random bytes in lowercase hex. */

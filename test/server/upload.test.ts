@@ -261,6 +261,14 @@ describe('browser-mode upload of a split model (one upload set)', () => {
       headers: { 'Content-Type': 'application/octet-stream', Authorization: `Bearer ${server.token}` },
       body: new Blob([new Uint8Array(bytes)]),
     }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  const del = (
+    query: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: { message?: string; ended?: boolean } }> =>
+    fetch(`${base()}/api/upload?${new URLSearchParams(query)}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${srv.token}`, ...headers },
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
   /** the set's folders below the upload folder, and every file in them */
   const snapshot = (server = srv) => ({
     dirs: readdirSync(server.uploadDir).sort(),
@@ -349,6 +357,81 @@ describe('browser-mode upload of a split model (one upload set)', () => {
     expect(model.fileName).toBe('tiny-split-00001-of-00003.gguf');
     expect(model.files?.map((f) => path.basename(f.path))).toEqual(parts.map((p) => p.name));
     expect(progress).toEqual([parts[0].bytes.length, parts[0].bytes.length + parts[1].bytes.length, total]);
+  });
+
+  it('DELETE with the set id ends a set at once: its files go and its id is spent', async () => {
+    const before = snapshot();
+    const set = newSet();
+    expect((await put(parts[0].bytes, { name: parts[0].name, set, total: String(total) })).status).toBe(200);
+    expect(snapshot().files).toHaveLength(before.files.length + 1);
+    const res = await del({ set });
+    expect(res).toEqual({ status: 200, body: { ended: true } });
+    expect(snapshot()).toEqual(before);
+    const late = await put(parts[1].bytes, { name: parts[1].name, set, total: String(total) });
+    expect(late.status).toBe(409);
+    expect(late.body.message).toMatch(/^this upload set has ended/);
+    // a set the server does not hold: nothing to remove, and its id is spent all the same
+    const unknown = newSet();
+    expect(await del({ set: unknown })).toEqual({ status: 200, body: { ended: false } });
+    const after = await put(parts[0].bytes, { name: parts[0].name, set: unknown, total: String(total) });
+    expect(after.status).toBe(409);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('DELETE passes the same checks as every request, and needs a well-formed set id', async () => {
+    const before = snapshot();
+    const set = newSet();
+    expect((await put(parts[0].bytes, { name: parts[0].name, set, total: String(total) })).status).toBe(200);
+    const held = snapshot();
+    expect(await del({ set }, { Authorization: 'Bearer wrong-token-123' })).toMatchObject({
+      status: 401,
+      body: { message: expect.stringMatching(/missing or wrong token/) },
+    });
+    expect(await del({ set }, { Origin: 'http://evil.example' })).toMatchObject({ status: 403 });
+    expect(await del({ set }, { 'Sec-Fetch-Site': 'cross-site' })).toMatchObject({ status: 403 });
+    expect(await del({ set: 'ABC' })).toEqual({
+      status: 400,
+      body: { message: 'an upload set id must be 32 lowercase hexadecimal digits' },
+    });
+    expect(await del({})).toEqual({
+      status: 400,
+      body: { message: 'DELETE /api/upload needs set=<id>: the upload set to end' },
+    });
+    // none of those touched the set: its next file is still taken
+    expect(snapshot()).toEqual(held);
+    expect((await put(parts[1].bytes, { name: parts[1].name, set, total: String(total) })).status).toBe(200);
+    expect((await del({ set })).body).toEqual({ ended: true });
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('DELETE cuts off the file of the set that is arriving, and nothing of the set stays', async () => {
+    const before = snapshot();
+    const set = newSet();
+    const slow = request(
+      `${base()}/api/upload?${new URLSearchParams({ name: parts[0].name, set, total: String(total) })}`,
+      {
+        method: 'PUT',
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          Authorization: `Bearer ${srv.token}`,
+          'Content-Length': String(parts[0].bytes.length),
+        },
+      },
+    );
+    const slowAnswer = new Promise<{ status: number; message: string }>((resolve, reject) => {
+      slow.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, message: JSON.parse(text).message }));
+      });
+      slow.on('error', reject);
+    });
+    await new Promise<void>((r) => slow.write(parts[0].bytes.subarray(0, 1000), () => r()));
+    while (snapshot().files.length === before.files.length) await new Promise((r) => setTimeout(r, 20));
+    expect(await del({ set })).toEqual({ status: 200, body: { ended: true } });
+    expect(await slowAnswer).toEqual({ status: 409, message: 'the upload was cancelled' });
+    slow.destroy();
+    expect(snapshot()).toEqual(before);
   });
 
   it('refuses a set with a missing file in one line when it is to open, and keeps none of its files', async () => {

@@ -14,7 +14,7 @@
  * GET /api/events is an SSE stream of RunEvent (one JSON object per `data:` line).
  * PUT /api/upload?name=<x.gguf> streams a file (application/octet-stream) into this server's upload
  * folder and opens it; the files of a split model come one request each, into one folder, with a
- * shared set id; see handleUpload.
+ * shared set id, and DELETE /api/upload?set=<id> ends a set that is not to be completed; see handleUpload.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -432,19 +432,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const uploadSets = new Map<string, UploadSet>();
   const endedSets = new Set<string>();
 
+  /** Remembers an id as ended: a later file sent with it is refused. */
+  function spendSetId(id: string): void {
+    endedSets.add(id);
+    if (endedSets.size > ENDED_SETS_KEPT) endedSets.delete(endedSets.values().next().value!);
+  }
+
   /**
    * Ends a set: its id is not taken again, and unless `keep` (its model opened), its folder and every
-   * file in it go, the one arriving included.
+   * file in it go, the one arriving included (refused with `why`).
    */
-  async function endSet(id: string, keep = false): Promise<void> {
+  async function endSet(id: string, keep = false, why = 'another file of this upload failed'): Promise<void> {
     const set = uploadSets.get(id);
     if (!set) return;
     uploadSets.delete(id);
-    endedSets.add(id);
-    if (endedSets.size > ENDED_SETS_KEPT) endedSets.delete(endedSets.values().next().value!);
+    spendSetId(id);
     if (set.idle) clearTimeout(set.idle);
     if (keep) return;
-    set.abort.abort(new HttpError(409, 'another file of this upload failed'));
+    set.abort.abort(new HttpError(409, why));
     await fsp.rm(set.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -457,11 +462,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
    *
    * With set=<id> (UPLOAD_SET_ID) the file is one of a split model's, which come one request each
    * into one folder (the set's; see handleSetFile), and the last, with open=1, opens the model.
+   *
+   * DELETE /api/upload?set=<id> ends a set at once (its user cancelled the upload): the file
+   * arriving is cut off, the files stored are removed, and the id is spent, instead of the set
+   * waiting out the idle time for a next file that will not come. It answers { ended }: whether the
+   * set was on its way. Like every request it passes the Host, Origin and token checks, and a
+   * cross-site page cannot send a DELETE without a CORS preflight, which this server never grants.
    */
   async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     // A refusal may come before the body is read: the connection closes after the answer.
     res.setHeader('Connection', 'close');
     const setParam = url.searchParams.get('set');
+    if (req.method === 'DELETE') {
+      if (setParam === null)
+        throw new HttpError(400, `DELETE ${UPLOAD_ROUTE} needs set=<id>: the upload set to end`);
+      const id = uploadSetId(setParam);
+      const ended = uploadSets.has(id);
+      if (ended) await endSet(id, false, 'the upload was cancelled');
+      else spendSetId(id);
+      send(res, 200, { ended });
+      return;
+    }
     if (setParam !== null) {
       const id = uploadSetId(setParam);
       try {
@@ -495,7 +516,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   /** What every upload request must be: a PUT (or POST) of application/octet-stream. */
   function checkUploadRequest(req: IncomingMessage): void {
     if (req.method !== 'PUT' && req.method !== 'POST')
-      throw new HttpError(405, `use PUT for ${UPLOAD_ROUTE}`);
+      throw new HttpError(405, `use PUT for ${UPLOAD_ROUTE} (DELETE with set=<id> ends an upload set)`);
     const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (ctype !== 'application/octet-stream')
       throw new HttpError(415, 'an upload body must be application/octet-stream');
