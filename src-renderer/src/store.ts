@@ -31,7 +31,7 @@ import {
   type TensorSortKey,
 } from './lib/tensors';
 import type { ResultSortKey } from './lib/results';
-import { planUpload, uploadingText } from './lib/upload';
+import { UPLOAD_CANCELLED, UploadMeter, planUpload, uploadingText } from './lib/upload';
 import type { TensorResult } from '../../src-shared/contract';
 
 export type View = 'model' | 'results' | 'charts' | 'history' | 'kernels';
@@ -110,8 +110,13 @@ export interface AppState {
   model: ModelSummary | null;
   opening: string | null;
   openError: string | null;
-  /** browser mode: what is being uploaded ("Uploading 3 files of m-00001-of-00003.gguf (12.3 MiB)…") */
+  /**
+   * browser mode: the upload's progress line ("Uploading 3 files of m-00001-of-00003.gguf: 4.00 MiB
+   * of 12.3 MiB (32%), …"); redrawn a few times a second at most
+   */
   uploading: string | null;
+  /** browser mode: the bytes of the upload sent so far and their total (the progress bar), with `uploading` */
+  uploadBytes: { sent: number; total: number } | null;
   backends: BackendSummary[];
   devicesError: string | null;
   filter: TensorFilter;
@@ -153,15 +158,21 @@ export interface AppActions {
   openModel(path: string): Promise<void>;
   /**
    * Opens a model by any means (a path, an upload): `label` names it while it opens and in errors,
-   * `open` asks the engine for it.
+   * `open` asks the engine for it. A failure for which `quiet` answers true (the user stopped it)
+   * leaves no openError.
    */
-  openWith(label: string, open: () => Promise<ModelSummary>): Promise<void>;
+  openWith(label: string, open: () => Promise<ModelSummary>, quiet?: () => boolean): Promise<void>;
   /**
    * Browser mode: uploads local files and opens them (the Upload… input, files dropped on the
    * window): one model file, or all the files of one split model. Any other choice is refused in
    * openError before a byte is sent, as is an app that cannot upload.
    */
   uploadFiles(files: readonly File[]): Promise<void>;
+  /**
+   * Stops the upload in progress: the file in flight is aborted, no further file is sent, and the
+   * notice says "Upload cancelled"; the model that was open stays open.
+   */
+  cancelUpload(): void;
   setFilter(f: Partial<TensorFilter>): void;
   setTensorSort(key: TensorSortKey): void;
   setSelected(sel: ReadonlySet<string>, anchor?: string | null): void;
@@ -323,6 +334,8 @@ export interface StoreOptions {
   schedule?: Scheduler;
   /** heartbeat tick in ms (0 = none; tests call checkConnection themselves); default HEARTBEAT_ACTIVE_MS */
   heartbeatMs?: number;
+  /** the clock the upload progress is timed by (default Date.now) */
+  now?: () => number;
 }
 
 export function createAppStore(api: QuantScopeApi & ShellExtensions, opts: StoreOptions = {}): AppStore {
@@ -331,6 +344,9 @@ export function createAppStore(api: QuantScopeApi & ShellExtensions, opts: Store
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let lastCheck = 0;
   let checking = false;
+  /** aborts the upload in progress (cancelUpload) */
+  let uploadAbort: AbortController | null = null;
+  const now = opts.now ?? Date.now;
 
   const store = createStore<AppState & AppActions>()((set, get) => {
     const batcher = createBatcher<RunEvent>((events) => {
@@ -485,6 +501,7 @@ export function createAppStore(api: QuantScopeApi & ShellExtensions, opts: Store
       opening: null,
       openError: null,
       uploading: null,
+      uploadBytes: null,
       backends: [],
       devicesError: null,
       filter: EMPTY_FILTER,
@@ -569,7 +586,7 @@ export function createAppStore(api: QuantScopeApi & ShellExtensions, opts: Store
         return get().openWith(path, () => api.openModel(path));
       },
 
-      async openWith(path, open) {
+      async openWith(path, open, quiet) {
         set({ opening: path, openError: null });
         try {
           const model = await withAllTensors(api, await open());
@@ -584,6 +601,10 @@ export function createAppStore(api: QuantScopeApi & ShellExtensions, opts: Store
           });
           get().refreshFiles();
         } catch (e) {
+          if (quiet?.()) {
+            set({ opening: null });
+            return;
+          }
           const name = path.split(/[\\/]/).pop() ?? path;
           const msg = errorText(e);
           // The engine's message usually names the file already; do not say it twice.
@@ -609,14 +630,39 @@ export function createAppStore(api: QuantScopeApi & ShellExtensions, opts: Store
           set({ openError: plan.error });
           return;
         }
-        set({ uploading: uploadingText(plan) });
+        const abort = new AbortController();
+        uploadAbort = abort;
+        // The uploader reports progress many times a second: the meter lets a few of them through.
+        const meter = new UploadMeter(plan.bytes, now());
+        const onProgress = (sent: number): void => {
+          const stats = meter.update(sent, now());
+          if (stats && uploadAbort === abort)
+            set({ uploading: uploadingText(plan, stats), uploadBytes: { sent, total: plan.bytes } });
+        };
+        set({ uploading: uploadingText(plan), uploadBytes: { sent: 0, total: plan.bytes } });
+        let stopped = false;
         try {
-          await get().openWith(plan.name, () =>
-            upload(plan.files, (sent) => set({ uploading: uploadingText(plan, sent) })),
+          await get().openWith(
+            plan.name,
+            async () => {
+              try {
+                return await upload(plan.files, { onProgress, signal: abort.signal });
+              } catch (e) {
+                if (abort.signal.aborted) stopped = true;
+                throw e;
+              }
+            },
+            () => stopped,
           );
         } finally {
-          set({ uploading: null });
+          if (uploadAbort === abort) uploadAbort = null;
+          set({ uploading: null, uploadBytes: null });
         }
+        if (stopped) set({ notice: { kind: 'info', text: UPLOAD_CANCELLED } });
+      },
+
+      cancelUpload() {
+        uploadAbort?.abort();
       },
 
       setFilter(f) {

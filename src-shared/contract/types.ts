@@ -616,12 +616,24 @@ export interface ShellExtensions {
    * Browser mode: streams local .gguf files to the server, which keeps them in a temporary folder for
    * as long as it runs and opens them like any model: one file, or all the files of one split model
    * (sent one after another, in the order given, into one folder; the model opens from its first
-   * file). onProgress gets the bytes of the files sent so far, after each file.
+   * file). See UploadOptions for progress and cancelling.
    */
-  uploadModel?: (
-    files: readonly File[],
-    onProgress?: (sent: number, total: number) => void,
-  ) => Promise<ModelSummary>;
+  uploadModel?: (files: readonly File[], opts?: UploadOptions) => Promise<ModelSummary>;
+}
+
+/** How a caller follows and stops an upload (ShellExtensions.uploadModel). */
+export interface UploadOptions {
+  /**
+   * The bytes of all the files sent so far, and their total, as the request bodies go out: often
+   * (many times a second on a fast link), so a caller throttles what it shows.
+   */
+  onProgress?: (sent: number, total: number) => void;
+  /**
+   * Its abort stops the upload: the request in flight is aborted (the server removes the partial
+   * file), no further file is sent, a split model's set is ended on the server, and the promise
+   * rejects with an AbortError.
+   */
+  signal?: AbortSignal;
 }
 
 /** Errors cross the boundary as this shape; the message is one line a user can act on. */

@@ -7,13 +7,62 @@ import { startServer, uploadFileName, type RunningServer } from '../../src-main/
 import { makeModel } from '../../src-main/engine/models/make-model';
 import { PRESETS } from '../../src-main/engine/models/presets';
 import { splitFileName } from '../../src-shared/split-name';
-import { createHttpApi } from '../../src-renderer/src/api/http-client';
+import { createHttpApi, type XhrLike } from '../../src-renderer/src/api/http-client';
 import type { ModelFileEntry, ModelSummary } from '../../src-shared/contract';
 import { encodeGguf, md } from '../../src-main/engine/gguf';
 import { GgmlType } from '../../src-main/engine/ggml-types';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
 const SAMPLE = readFileSync(path.join(SAMPLES, 'tiny.gguf'));
+
+/**
+ * The part of XMLHttpRequest the browser client uploads through, over Node's fetch (Node has no
+ * XMLHttpRequest): the same requests reach the server; progress is reported once, when the body has
+ * gone.
+ */
+class FetchXhr implements XhrLike {
+  readonly upload: XhrLike['upload'] = { onprogress: null };
+  onload: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  onabort: (() => void) | null = null;
+  status = 0;
+  statusText = '';
+  responseText = '';
+  private method = 'GET';
+  private url = '';
+  private readonly headers: Record<string, string> = {};
+  private readonly ctl = new AbortController();
+  open(method: string, url: string): void {
+    this.method = method;
+    this.url = url;
+  }
+  setRequestHeader(name: string, value: string): void {
+    this.headers[name] = value;
+  }
+  send(body: Blob): void {
+    void (async () => {
+      try {
+        const r = await fetch(this.url, {
+          method: this.method,
+          headers: this.headers,
+          body,
+          signal: this.ctl.signal,
+        });
+        this.upload.onprogress?.({ loaded: body.size });
+        this.status = r.status;
+        this.statusText = r.statusText;
+        this.responseText = await r.text();
+      } catch {
+        (this.ctl.signal.aborted ? this.onabort : this.onerror)?.();
+        return;
+      }
+      (this.ctl.signal.aborted ? this.onabort : this.onload)?.();
+    })();
+  }
+  abort(): void {
+    this.ctl.abort();
+  }
+}
 
 /** Every file below dir (the upload folder's per-upload sub-folders included). */
 function filesBelow(dir: string): string[] {
@@ -213,10 +262,14 @@ describe('browser-mode upload route', () => {
   });
 
   it('is what the browser client uploads through', async () => {
-    const api = createHttpApi({ baseUrl: base(), token: srv.token });
+    const api = createHttpApi({ baseUrl: base(), token: srv.token, XMLHttpRequestImpl: FetchXhr });
     const model = await api.uploadModel!([new File([new Uint8Array(SAMPLE)], 'client.gguf')]);
     expect(model.fileName).toBe('client.gguf');
-    const wrong = createHttpApi({ baseUrl: base(), token: 'wrong-token-123' });
+    const wrong = createHttpApi({
+      baseUrl: base(),
+      token: 'wrong-token-123',
+      XMLHttpRequestImpl: FetchXhr,
+    });
     await expect(wrong.uploadModel!([new File([new Uint8Array(SAMPLE)], 'c.gguf')])).rejects.toThrow(
       /missing or wrong token/,
     );
@@ -348,15 +401,54 @@ describe('browser-mode upload of a split model (one upload set)', () => {
   });
 
   it('is what the browser client uploads a split model through', async () => {
-    const api = createHttpApi({ baseUrl: base(), token: srv.token });
+    const api = createHttpApi({ baseUrl: base(), token: srv.token, XMLHttpRequestImpl: FetchXhr });
     const progress: number[] = [];
     const model = await api.uploadModel!(
       parts.map((p) => new File([new Uint8Array(p.bytes)], p.name)),
-      (sent) => progress.push(sent),
+      { onProgress: (sent, all) => progress.push(sent, all) },
     );
     expect(model.fileName).toBe('tiny-split-00001-of-00003.gguf');
     expect(model.files?.map((f) => path.basename(f.path))).toEqual(parts.map((p) => p.name));
-    expect(progress).toEqual([parts[0].bytes.length, parts[0].bytes.length + parts[1].bytes.length, total]);
+    // the bytes of all the files: growing, through each file's end, to the total
+    const sent = progress.filter((_, i) => i % 2 === 0);
+    expect(progress.filter((_, i) => i % 2 === 1).every((t) => t === total)).toBe(true);
+    expect(sent).toEqual([...sent].sort((a, b) => a - b));
+    expect(sent).toEqual(
+      expect.arrayContaining([parts[0].bytes.length, parts[0].bytes.length + parts[1].bytes.length, total]),
+    );
+    expect(sent.at(-1)).toBe(total);
+  });
+
+  it('a client cancelled after its first file sends no other file and ends the set at once', async () => {
+    const before = snapshot();
+    const requests: string[] = [];
+    const api = createHttpApi({
+      baseUrl: base(),
+      token: srv.token,
+      XMLHttpRequestImpl: FetchXhr,
+      fetchImpl: (input, init) => {
+        requests.push(`${init?.method} ${String(input)}`);
+        return fetch(input, init);
+      },
+    });
+    const abort = new AbortController();
+    const upload = api.uploadModel!(
+      parts.map((p) => new File([new Uint8Array(p.bytes)], p.name)),
+      {
+        signal: abort.signal,
+        // the first file has gone: the user cancels before the second starts
+        onProgress: (sent) => {
+          if (sent >= parts[0].bytes.length) abort.abort();
+        },
+      },
+    );
+    await expect(upload).rejects.toMatchObject({ name: 'AbortError' });
+    expect(requests).toEqual([expect.stringMatching(/^DELETE .*\/api\/upload\?set=[0-9a-f]{32}$/)]);
+    // removed well within the idle time (3 s here)
+    const deadline = Date.now() + 1000;
+    while (snapshot().dirs.length !== before.dirs.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(snapshot()).toEqual(before);
   });
 
   it('DELETE with the set id ends a set at once: its files go and its id is spent', async () => {

@@ -14,7 +14,27 @@ import {
   type ApiMethod,
   type QuantScopeApi,
 } from '../../../src-shared/contract/methods';
-import type { ModelSummary, RunEvent, ShellExtensions } from '../../../src-shared/contract/types';
+import type {
+  ModelSummary,
+  RunEvent,
+  ShellExtensions,
+  UploadOptions,
+} from '../../../src-shared/contract/types';
+
+/** What uploadModel uses of XMLHttpRequest. */
+export interface XhrLike {
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  send(body: Blob): void;
+  abort(): void;
+  readonly upload: { onprogress: ((ev: { loaded: number }) => void) | null };
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+  readonly status: number;
+  readonly statusText: string;
+  readonly responseText: string;
+}
 
 type EventSourceLike = {
   addEventListener(type: string, cb: (ev: { data: string }) => void): void;
@@ -28,19 +48,31 @@ export interface HttpApiOptions {
   token?: string | null;
   fetchImpl?: typeof fetch;
   EventSourceImpl?: new (url: string) => EventSourceLike;
+  /** what uploads go through (default: the browser's XMLHttpRequest) */
+  XMLHttpRequestImpl?: new () => XhrLike;
 }
 
-/** One line for the user from a failed response. */
-async function errorFrom(res: Response, method: string): Promise<Error> {
+/** One line for the user from a failed response's status and body (the server's { message }). */
+function errorFromBody(status: number, statusText: string, text: string, method: string): Error {
   let message = '';
   try {
-    const body = (await res.json()) as { message?: unknown };
+    const body = JSON.parse(text) as { message?: unknown };
     if (typeof body?.message === 'string') message = body.message;
   } catch {
     /* not JSON: fall through to the status line */
   }
-  if (!message) message = `${method} failed: HTTP ${res.status} ${res.statusText}`.trim();
+  if (!message) message = `${method} failed: HTTP ${status} ${statusText}`.trim();
   return new Error(message);
+}
+
+async function errorFrom(res: Response, method: string): Promise<Error> {
+  const text = await res.text().catch(() => '');
+  return errorFromBody(res.status, res.statusText, text, method);
+}
+
+/** The rejection of a cancelled upload. */
+function cancelled(): Error {
+  return new DOMException('the upload was cancelled', 'AbortError');
 }
 
 export function tokenFromLocation(search: string): string | null {
@@ -81,56 +113,110 @@ export function createHttpApi(opts: HttpApiOptions = {}): QuantScopeApi & ShellE
     return wireParse(await res.text());
   }
 
-  /** One file as the request body: the browser streams a File from disk, never reading it whole. */
-  async function putFile(file: File, query: string): Promise<Response> {
+  function uploadHeaders(): Record<string, string> {
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
     if (token) headers.Authorization = `Bearer ${token}`;
-    let res: Response;
-    try {
-      res = await doFetch(`${base}${UPLOAD_ROUTE}?name=${encodeURIComponent(file.name)}${query}`, {
-        method: 'PUT',
-        headers,
-        body: file,
-        credentials: 'same-origin',
-      });
-    } catch (e) {
-      throw new Error(
-        `the upload of ${file.name} failed (${e instanceof Error ? e.message : String(e)}): the server refused it or stopped`,
-      );
-    }
-    if (!res.ok) throw await errorFrom(res, 'upload');
-    return res;
+    return headers;
+  }
+
+  /**
+   * One file as the request body, which the browser streams from disk, never reading it whole;
+   * resolves with the response's text. Sent with XMLHttpRequest, not fetch: its upload.onprogress is
+   * the only browser API that reports how much of a request body has gone out (fetch reports
+   * nothing until the response). `onBytes` gets the bytes of this file sent so far; `signal` aborts
+   * the request (xhr.abort()), and the server removes the partial file when the connection closes.
+   * Cookies: an XMLHttpRequest without withCredentials sends them to its own origin only, as fetch's
+   * credentials: 'same-origin' does.
+   */
+  function putFile(
+    file: File,
+    query: string,
+    onBytes: (sent: number) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      if (signal?.aborted) return reject(cancelled());
+      const Xhr = opts.XMLHttpRequestImpl ?? (globalThis.XMLHttpRequest as unknown as new () => XhrLike);
+      const xhr = new Xhr();
+      const onAbort = (): void => xhr.abort();
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      xhr.open('PUT', `${base}${UPLOAD_ROUTE}?name=${encodeURIComponent(file.name)}${query}`);
+      for (const [k, v] of Object.entries(uploadHeaders())) xhr.setRequestHeader(k, v);
+      xhr.upload.onprogress = (ev) => onBytes(Math.min(ev.loaded, file.size));
+      xhr.onload = () => {
+        done();
+        if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.responseText);
+        else reject(errorFromBody(xhr.status, xhr.statusText, xhr.responseText, 'upload'));
+      };
+      xhr.onerror = () => {
+        done();
+        reject(
+          new Error(
+            `the upload of ${file.name} failed: the connection to the server broke (it refused the file or stopped); is \`quantscope serve\` still running?`,
+          ),
+        );
+      };
+      xhr.onabort = () => {
+        done();
+        reject(cancelled());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      xhr.send(file);
+    });
+  }
+
+  /** Ends a split model's set on the server at once (its files go), rather than after its idle time. */
+  function endSet(id: string): void {
+    const headers = uploadHeaders();
+    delete headers['Content-Type'];
+    doFetch(`${base}${UPLOAD_ROUTE}?set=${id}`, {
+      method: 'DELETE',
+      headers,
+      credentials: 'same-origin',
+    }).then(
+      (res) => res.body?.cancel(),
+      () => undefined, // the server is gone: so is the set
+    );
   }
 
   /**
    * One file, or the files of one split model: those go one after another under one new set id
    * (UPLOAD_ROUTE), the last with open=1. A refused file ends the set on the server, which removes
-   * the files sent before it.
+   * the files sent before it; a cancel (opts.signal) aborts the file in flight and ends the set.
    */
-  async function uploadModel(
-    files: readonly File[],
-    onProgress?: (sent: number, total: number) => void,
-  ): Promise<ModelSummary> {
+  async function uploadModel(files: readonly File[], o: UploadOptions = {}): Promise<ModelSummary> {
     if (files.length === 0) throw new Error('no file to upload');
+    const { onProgress, signal } = o;
     const total = files.reduce((n, f) => n + f.size, 0);
     let query = '';
+    let setId: string | null = null;
     if (files.length > 1) {
-      const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+      setId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
         b.toString(16).padStart(2, '0'),
       ).join('');
-      query = `&set=${id}&total=${total}`;
+      query = `&set=${setId}&total=${total}`;
     }
     let sent = 0;
-    for (let i = 0; i < files.length - 1; i++) {
-      await (await putFile(files[i], query)).text();
-      sent += files[i].size;
-      onProgress?.(sent, total);
+    try {
+      for (let i = 0; i < files.length - 1; i++) {
+        await putFile(files[i], query, (n) => onProgress?.(sent + n, total), signal);
+        sent += files[i].size;
+        onProgress?.(sent, total);
+      }
+      const last = files[files.length - 1];
+      const text = await putFile(
+        last,
+        setId ? `${query}&open=1` : '',
+        (n) => onProgress?.(sent + n, total),
+        signal,
+      );
+      const model = wireParse<ModelSummary>(text);
+      onProgress?.(total, total);
+      return model;
+    } catch (e) {
+      if (setId && signal?.aborted) endSet(setId);
+      throw e;
     }
-    const last = files[files.length - 1];
-    const res = await putFile(last, files.length > 1 ? `${query}&open=1` : '');
-    const model = wireParse<ModelSummary>(await res.text());
-    onProgress?.(total, total);
-    return model;
   }
 
   const listeners = new Set<(ev: RunEvent) => void>();

@@ -159,17 +159,33 @@ export function PathField() {
 
 /**
  * Browser mode: uploads local .gguf files and opens them: one model file, or all the files of one
- * split model (chosen together; dropping them on the window does the same).
+ * split model (chosen together; dropping them on the window does the same). While one uploads, its
+ * progress (bytes, percent, rate, time left) shows with a bar and a Cancel button.
  */
 export function UploadButton() {
   const s = useApp((s) => ({
     api: s.api as QuantScopeClient,
     uploadFiles: s.uploadFiles,
+    cancelUpload: s.cancelUpload,
     opening: s.opening,
     uploading: s.uploading,
+    uploadBytes: s.uploadBytes,
   }));
   const inputRef = useRef<HTMLInputElement>(null);
+  const buttonRef = useRef<HTMLButtonElement>(null);
+  // After Cancel the progress line and its button go: the focus moves to Upload… (enabled again
+  // once the upload has stopped), so it stays in the dialog.
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (s.opening === null && refocus.current) {
+      refocus.current = false;
+      buttonRef.current?.focus();
+    }
+  }, [s.opening]);
   if (!s.api.uploadModel) return null;
+  const bytes = s.uploadBytes;
+  // all the bytes are out: the server is opening the model, and there is nothing left to cancel
+  const allSent = bytes !== null && bytes.sent >= bytes.total;
   return (
     <span className="upload">
       <input
@@ -186,6 +202,7 @@ export function UploadButton() {
         }}
       />
       <button
+        ref={buttonRef}
         className="btn small"
         data-testid="upload-button"
         disabled={s.opening !== null}
@@ -195,8 +212,35 @@ export function UploadButton() {
         Upload…
       </button>
       {s.uploading && (
-        <span className="muted" data-testid="uploading">
-          {s.uploading} <span className="spinner" aria-label="uploading" />
+        <span className="upload-progress" data-testid="upload-progress">
+          {bytes && (
+            <progress
+              data-testid="upload-bar"
+              aria-label="Upload progress"
+              max={Math.max(1, bytes.total)}
+              value={Math.min(bytes.sent, bytes.total)}
+            />
+          )}
+          {/* not a live region: it changes several times a second; the bar has the accessible value */}
+          <span className="muted num" data-testid="uploading">
+            {s.uploading}
+          </span>
+          <button
+            className="btn small"
+            data-testid="upload-cancel"
+            disabled={allSent}
+            title={
+              allSent
+                ? 'All of it is sent; the server is opening the model'
+                : 'Stop the upload; the server removes what it received'
+            }
+            onClick={() => {
+              refocus.current = true;
+              s.cancelUpload();
+            }}
+          >
+            Cancel
+          </button>
         </span>
       )}
     </span>
