@@ -4,9 +4,17 @@
  * malformed upload, and the path field's completion under the served folders.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { openApp, openModelFile, setBatchSizes, waitRunEnd } from './ui.helpers';
+import {
+  openApp,
+  openModelFile,
+  setBatchSizes,
+  throttleUploads,
+  uploadedFiles,
+  waitRunEnd,
+  writeLargeFile,
+} from './ui.helpers';
 
 const SAMPLE = readFileSync(path.resolve(__dirname, '..', 'samples', 'tiny.gguf'));
 
@@ -63,6 +71,77 @@ test('upload the sample through the file input and run it on cpu', async ({ page
   })();
   await expect(again.locator('[data-testid=model-file][data-name="uploaded-sample.gguf"]')).toBeVisible();
   expect(pageErrors).toEqual([]);
+});
+
+test('an upload shows its bytes, percent and progress bar while it goes, then opens', async ({
+  page,
+}, testInfo) => {
+  test.skip(testInfo.project.name === 'electron', 'uploads are the browser mode’s');
+  // the sample with zeros after it (it still opens): 64 MiB at 16 MiB/s, about 4 s
+  const file = writeLargeFile(testInfo.outputPath('padded-upload.gguf'), 64 * 2 ** 20, SAMPLE);
+  await openApp(page, testInfo);
+  await throttleUploads(page, 16 * 2 ** 20);
+  const scope = await pickerScope(page);
+  await scope.getByTestId('upload-input').setInputFiles(file);
+  const bar = scope.getByRole('progressbar', { name: 'Upload progress' });
+  await expect(bar).toBeVisible();
+  await expect(scope.getByTestId('uploading')).toHaveText(
+    /^Uploading padded-upload\.gguf: [\d.]+ MiB of 64\.0 MiB \(\d+%\)/,
+  );
+  expect(Number(await bar.getAttribute('max'))).toBe(64 * 2 ** 20);
+  await expect.poll(async () => Number(await bar.getAttribute('value'))).toBeGreaterThan(0);
+  await expect(scope.getByTestId('upload-cancel')).toBeEnabled();
+  // after a few seconds: the rate and the time left
+  await expect(scope.getByTestId('uploading')).toHaveText(/ MiB\/s, about [\d\w ]+ left$/, {
+    timeout: 10_000,
+  });
+  await expect(page.getByTestId('model-name')).toHaveText('padded-upload.gguf', { timeout: 30_000 });
+  await expect(page.getByTestId('upload-progress')).toHaveCount(0);
+  rmSync(file);
+});
+
+test('Cancel stops a large upload: the server keeps nothing, the open model stays, the app goes on', async ({
+  page,
+}, testInfo) => {
+  test.skip(testInfo.project.name === 'electron', 'uploads are the browser mode’s');
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const before = uploadedFiles();
+  // 256 MiB at 8 MiB/s: half a minute, ample time to cancel
+  const file = writeLargeFile(testInfo.outputPath('cancel-me.gguf'), 256 * 2 ** 20);
+  await openApp(page, testInfo);
+  await openModelFile(page, 'tiny.gguf');
+  await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
+  await throttleUploads(page, 8 * 2 ** 20);
+  const scope = await pickerScope(page);
+  await scope.getByTestId('upload-input').setInputFiles(file);
+  await expect(scope.getByTestId('uploading')).toHaveText(
+    /^Uploading cancel-me\.gguf: [\d.]+ MiB of 256 MiB/,
+  );
+  // the server is receiving it
+  await expect.poll(() => uploadedFiles().length).toBe(before.length + 1);
+  await scope.getByTestId('upload-cancel').click();
+  await expect(page.getByTestId('notice').locator('span')).toHaveText('Upload cancelled');
+  await expect(page.getByTestId('notice')).toHaveClass(/\binfo\b/);
+  await expect(scope.getByTestId('upload-progress')).toHaveCount(0);
+  await expect(scope.getByTestId('open-error')).toHaveCount(0);
+  // the focus stays in the dialog, on Upload…, usable again
+  await expect(scope.getByTestId('upload-button')).toBeFocused();
+  await expect(scope.getByTestId('upload-button')).toBeEnabled();
+  // the server removed the partial file
+  await expect.poll(() => uploadedFiles().length).toBe(before.length);
+  expect(uploadedFiles()).toEqual(before);
+  // the model that was open stays open, and the app goes on: Escape closes the dialog, a model opens
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('model-picker')).toHaveCount(0);
+  await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
+  await page.getByTestId('open-model').click();
+  await expect(
+    page.getByTestId('model-picker').locator('[data-testid=model-file][data-name="cancel-me.gguf"]'),
+  ).toHaveCount(0);
+  await page.getByTestId('picker-close').click();
+  expect(pageErrors).toEqual([]);
+  rmSync(file);
 });
 
 test('a malformed upload shows the parse error and the app keeps working', async ({ page }, testInfo) => {

@@ -8,7 +8,8 @@
  *   empty-state, open-sample, model-picker, picker-close, model-file-list, model-file (data-name: the path
  *   inside its folder), refresh-files, files-loading, files-none, browse-model (Electron), open-error,
  *   path-field, path-input, path-open, path-error, path-completions, path-completion (data-kind=folder|file,
- *   data-name), upload-button, upload-input (browser mode), uploading,
+ *   data-name), upload-button, upload-input (browser mode), uploading, upload-progress, upload-bar,
+ *   upload-cancel,
  *   model-view, model-info, model-arch, toggle-metadata, model-warnings, quant-mix,
  *   filter-name, filter-type, filter-layer, tensor-counts, selected-count, select-all-filtered, clear-selection,
  *   tensor-table, tensor-sort-<key>, tensor-scroll, select-all, tensor-row (data-name, data-type, data-n, data-k;
@@ -42,7 +43,8 @@
  *   compare-chart, compare-export-html|json, compare-note, compare-error.
  */
 import { expect, type Page, type TestInfo } from '@playwright/test';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -160,4 +162,47 @@ export async function setTheme(page: Page, theme: 'light' | 'dark'): Promise<voi
   const cur = await page.evaluate(() => document.documentElement.dataset.theme);
   if (cur !== theme) await page.getByTestId('theme-toggle').click();
   await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
+}
+
+/** Writes `bytes` to `file`: `head` first, zeros after it (a large upload made on disk, not in memory; the spec removes it). */
+export function writeLargeFile(file: string, bytes: number, head: Buffer = Buffer.alloc(0)): string {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, head);
+    const zeros = Buffer.alloc(4 * 2 ** 20);
+    for (let at = head.length; at < bytes; at += zeros.length)
+      writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - at));
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+/**
+ * The files in the shared server's upload folder: `quantscope serve` makes it in the system's
+ * temporary folder, named quantscope-uploads-<its pid>-... (global-setup writes the pid).
+ */
+export function uploadedFiles(): string[] {
+  const { pid } = JSON.parse(readFileSync(path.resolve(__dirname, 'artifacts', 'server.json'), 'utf8')) as {
+    pid: number;
+  };
+  const dirs = readdirSync(tmpdir())
+    .filter((d) => d.startsWith(`quantscope-uploads-${pid}-`))
+    .map((d) => path.join(tmpdir(), d));
+  expect(dirs).toHaveLength(1);
+  return readdirSync(dirs[0], { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+/** Slows the page's uploads to `bytesPerSecond` (DevTools network emulation), so one lasts a while. */
+export async function throttleUploads(page: Page, bytesPerSecond: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
 }

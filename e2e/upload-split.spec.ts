@@ -1,13 +1,13 @@
 /**
  * Uploading a split model in the browser: all its files chosen in the file input (or dropped on the
  * window) go to the server as one set and open as one model; a choice that is not one complete split
- * model is refused before anything is sent, and a set the server refuses leaves nothing behind, with
- * the model that was open still open.
+ * model is refused before anything is sent, and a set the server refuses or the user cancels leaves
+ * nothing behind, with the model that was open still open.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { openApp, openModelFile } from './ui.helpers';
+import { openApp, openModelFile, throttleUploads, uploadedFiles, writeLargeFile } from './ui.helpers';
 
 /** The e2e models folder's split model (e2e/fixtures/make-fixtures.ts), its files renamed for the upload. */
 function splitParts(prefix: string) {
@@ -120,4 +120,37 @@ test('a split model the server refuses shows its reason, leaves no file, and the
   await expect(scope.locator('[data-testid=model-file][data-name^="bad-split-"]')).toHaveCount(0);
   await scope.getByTestId('picker-close').click();
   await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
+});
+
+test('Cancel during a split model’s upload sends none of its other files and leaves none on the server', async ({
+  page,
+}, testInfo) => {
+  const methods: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/upload') methods.push(r.method());
+  });
+  const before = uploadedFiles();
+  // two files of 48 MiB at 8 MiB/s: the first alone takes six seconds
+  const files = [1, 2].map((i) =>
+    writeLargeFile(testInfo.outputPath(`stop-split-0000${i}-of-00002.gguf`), 48 * 2 ** 20),
+  );
+  await openApp(page, testInfo);
+  await openModelFile(page, 'tiny.gguf');
+  await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
+  await throttleUploads(page, 8 * 2 ** 20);
+  const scope = await pickerScope(page);
+  await scope.getByTestId('upload-input').setInputFiles(files);
+  await expect(scope.getByTestId('uploading')).toHaveText(
+    /^Uploading 2 files of stop-split-00001-of-00002\.gguf: [\d.]+ MiB of 96\.0 MiB/,
+  );
+  await expect.poll(() => uploadedFiles().length).toBe(before.length + 1);
+  await scope.getByTestId('upload-cancel').click();
+  await expect(page.getByTestId('notice').locator('span')).toHaveText('Upload cancelled');
+  await expect(scope.getByTestId('upload-progress')).toHaveCount(0);
+  await expect.poll(() => uploadedFiles()).toEqual(before);
+  // the first file's request, then the end of its set: the second file never went
+  expect(methods).toEqual(['PUT', 'DELETE']);
+  await scope.getByTestId('picker-close').click();
+  await expect(page.getByTestId('model-name')).toHaveText('tiny.gguf');
+  for (const f of files) rmSync(f);
 });
