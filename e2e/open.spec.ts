@@ -120,6 +120,21 @@ test('Cancel stops a large upload: the server keeps nothing, the open model stay
   );
   // the server is receiving it
   await expect.poll(() => uploadedFiles().length).toBe(before.length + 1);
+  // with the picker closed the upload goes on, its percent in the top bar; a click on it brings the
+  // picker back, with the upload's line and Cancel
+  await expect(page.getByTestId('upload-indicator')).toHaveCount(0);
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('model-picker')).toHaveCount(0);
+  const indicator = page.getByTestId('upload-indicator');
+  await expect(indicator).toHaveText(/^Uploading \d+%$/);
+  await expect(indicator).toHaveAttribute(
+    'title',
+    /^Uploading cancel-me\.gguf: .*open the model picker to cancel it/,
+  );
+  await indicator.click();
+  await expect(page.getByTestId('model-picker')).toBeVisible();
+  await expect(indicator).toHaveCount(0);
+  await expect(scope.getByTestId('uploading')).toHaveText(/^Uploading cancel-me\.gguf/);
   await scope.getByTestId('upload-cancel').click();
   await expect(page.getByTestId('notice').locator('span')).toHaveText('Upload cancelled');
   await expect(page.getByTestId('notice')).toHaveClass(/\binfo\b/);

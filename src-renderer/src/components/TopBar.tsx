@@ -3,6 +3,7 @@ import { useApp } from '../context';
 import { isActive } from '../lib/runState';
 import { countResults } from '../lib/results';
 import { download } from '../lib/download';
+import { uploadPercent } from '../lib/upload';
 import type { View } from '../store';
 
 const TABS: { id: View; label: string; key: string }[] = [
@@ -31,6 +32,9 @@ export function TopBar() {
     startRun: s.startRun,
     cancelRun: s.cancelRun,
     exportReport: s.exportReport,
+    uploading: s.uploading,
+    uploadBytes: s.uploadBytes,
+    pickerOpen: s.pickerOpen,
   }));
   const [format, setFormat] = useState<'html' | 'json' | 'md'>('html');
   const active = isActive(s.runStatus);
@@ -66,6 +70,19 @@ export function TopBar() {
           'Open model…'
         )}
       </button>
+      {s.uploadBytes && s.uploading && !s.pickerOpen && !(s.view === 'model' && !s.model) && (
+        // an upload goes on with the picker closed: its progress stays in sight, and a click opens
+        // the picker, where its line and Cancel are (the first-start page shows them itself)
+        <button
+          className="btn upload-indicator"
+          data-testid="upload-indicator"
+          onClick={() => s.setPickerOpen(true)}
+          title={`${s.uploading} (open the model picker to cancel it)`}
+        >
+          <span className="spinner" aria-hidden />
+          Uploading {uploadPercent(s.uploadBytes.sent, s.uploadBytes.total)}%
+        </button>
+      )}
       <nav className="tabs" role="tablist">
         {TABS.map((t) => (
           <button
