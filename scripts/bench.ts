@@ -1,7 +1,8 @@
 /**
  * CPU benchmark: the float64 reference and the cpu backend on a random 4096 x 14336 Q4_K tensor
  * (m = 1 and 8), the other quantized formats at m = 1, peak RSS growth while verifying one tensor and
- * while the reference streams a 499 MB tensor that is never in memory, and the error-grid speed.
+ * while the reference streams a 499 MB tensor that is never in memory, the error-grid speed and the
+ * heatmap's paint of a 512 x 4096 grid (the app's largest; its goal is 100 ms).
  *
  *   node --import tsx scripts/bench.ts [--json out.json] [--repeats N] [--full]
  *
@@ -21,6 +22,7 @@ import { quantize } from '../src-main/engine/formats';
 import { GgmlType, rowBytes, typeName } from '../src-main/engine/ggml-types';
 import { memorySource, referenceMatmul, type WeightSource } from '../src-main/engine/reference';
 import { Rng } from '../src-main/engine/rng';
+import { DEFAULT_LUT, paintGrid } from '../src-renderer/src/lib/colormap';
 import { poolSize, shutdownPool } from '../src-main/engine/workers';
 
 const N = 4096;
@@ -207,6 +209,17 @@ async function main() {
   );
   const gridMs = grid.wall;
 
+  // the heatmap's paint of a 512 x 4096 grid into RGBA, as the app's canvas gets it: the first paint
+  // (before the JIT has optimised the loop, what a user waits for on the first draw) and the median
+  // of the next 7
+  const cells = Float64Array.from(gref, (v) => Math.abs(v) * 1e-6);
+  const rgba = new Uint8ClampedArray(gm * gn * 4);
+  const paint = () => paintGrid(cells, gm, gn, { lo: -9, hi: -5 }, rgba, DEFAULT_LUT);
+  const p0 = performance.now();
+  paint();
+  const paintFirstMs = performance.now() - p0;
+  const paintMs = (await median(7, async () => paint())).wall;
+
   // opening a ~5 GB model reads only its header: Llama-3-8B shapes at Q5_K_M, data a sparse hole
   const dir = mkdtempSync(path.join(os.tmpdir(), 'qs-bench-'));
   const bigModel = path.join(dir, 'llama-3-8b-q5_k_m.gguf');
@@ -241,6 +254,8 @@ async function main() {
     rssStreamedReference: streamedRss,
     errorGrid512x4096to512x1024Ms: gridMs,
     errorGrid512x4096to512x1024CpuMs: grid.cpu,
+    heatmapPaint512x4096FirstMs: paintFirstMs,
+    heatmapPaint512x4096Ms: paintMs,
   };
   console.log('');
   const t = poolSize();
@@ -263,6 +278,9 @@ async function main() {
   );
   console.log(
     `errorGrid 512x4096 -> 512x1024: ${gridMs.toFixed(1)} ms wall, ${grid.cpu.toFixed(1)} ms CPU (median of 7)`,
+  );
+  console.log(
+    `heatmap paint 512x4096: first ${paintFirstMs.toFixed(1)} ms, then ${paintMs.toFixed(1)} ms (median of 7; goal 100 ms)`,
   );
   console.log(
     `threads ${poolSize()}, load average ${os
