@@ -103,7 +103,12 @@ test('a focused checkbox leaves the view digits and ? to the shortcuts', async (
   await page.keyboard.press('2');
   await expect(page.getByTestId('app')).toHaveAttribute('data-view', 'results');
   await page.getByTestId('tab-model').click();
+  // focus() acts on the element as it is: wait until the view switch has shown it (a hidden one
+  // does not take the focus, which would stay on the tab)
+  await expect(page.getByTestId('app')).toHaveAttribute('data-view', 'model');
+  await expect(page.getByTestId('select-all')).toBeVisible();
   await page.getByTestId('select-all').focus();
+  await expect(page.getByTestId('select-all')).toBeFocused();
   await page.keyboard.press('?');
   await expect(page.getByTestId('shortcuts-help')).toBeVisible();
   await page.keyboard.press('Escape');
