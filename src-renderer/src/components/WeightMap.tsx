@@ -81,6 +81,13 @@ export function WeightMap({
   // weight rows of the hovered cell left out of the comparison: all of them, or how many
   const hoverNotCompared = !!(notCompared && hover && notCompared[hover.row]);
   const hoverLeftOut = grid?.leftOutRows && hover ? grid.leftOutRows[hover.row] : 0;
+  // the hover tooltip beside the pointer, kept inside the map
+  const tipStyle = hover
+    ? {
+        left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
+        top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
+      }
+    : undefined;
   // the map's count, from where the probe was made (a record without the grid has it too)
   const leftOut = info.rowsLeftOut ?? 0;
 
@@ -163,14 +170,7 @@ export function WeightMap({
           </svg>
         )}
         {hover && savedCell && grid && (
-          <div
-            className="heatmap-tip"
-            data-testid="weight-map-tooltip"
-            style={{
-              left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
-              top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
-            }}
-          >
+          <div className="heatmap-tip" data-testid="weight-map-tooltip" style={tipStyle}>
             <div className="num" data-testid="weight-map-tip-cell">
               {savedCell}
             </div>
@@ -184,25 +184,13 @@ export function WeightMap({
                 <span className="num" data-testid="weight-map-tip-value">
                   {fmtSci(grid.values[cell])}
                 </span>
-                {hoverLeftOut > 0 && (
-                  <span data-testid="weight-map-tip-not-compared">
-                    {' '}
-                    ({hoverLeftOut} weight row{hoverLeftOut === 1 ? '' : 's'} not compared)
-                  </span>
-                )}
+                <LeftOutSuffix rows={hoverLeftOut} />
               </div>
             )}
           </div>
         )}
         {hover && where && worst && (
-          <div
-            className="heatmap-tip"
-            data-testid="weight-map-tooltip"
-            style={{
-              left: Math.min(hover.x + 14, (canvasRef.current?.clientWidth ?? 400) - 230),
-              top: hover.y + 14 > height - 90 ? Math.max(0, hover.y - 100) : hover.y + 14,
-            }}
-          >
+          <div className="heatmap-tip" data-testid="weight-map-tooltip" style={tipStyle}>
             <div className="num">
               row <b>{where.row}</b> · block <b>{where.block}</b> · sub-block <b>{where.subBlock}</b> ·
               position <b>{where.position}</b>
@@ -219,12 +207,7 @@ export function WeightMap({
                 </div>
                 <div className="muted small">
                   relative error {fmtSci(grid?.values[cell])}
-                  {hoverLeftOut > 0 && (
-                    <span data-testid="weight-map-tip-not-compared">
-                      {' '}
-                      ({hoverLeftOut} weight row{hoverLeftOut === 1 ? '' : 's'} not compared)
-                    </span>
-                  )}
+                  <LeftOutSuffix rows={hoverLeftOut} />
                 </div>
               </>
             )}
@@ -261,6 +244,17 @@ export function WeightMap({
         </p>
       )}
     </section>
+  );
+}
+
+/** After a cell's error: how many of its weight rows were left out of the comparison (none: nothing). */
+function LeftOutSuffix({ rows }: { rows: number }) {
+  if (rows <= 0) return null;
+  return (
+    <span data-testid="weight-map-tip-not-compared">
+      {' '}
+      ({rows} weight row{rows === 1 ? '' : 's'} not compared)
+    </span>
   );
 }
 
