@@ -71,23 +71,21 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
   for (int i = 0; i < 8; i++) v[i] = __fmul_rn(qs_bytef(i < 4 ? lo : hi, i & 3, 32.f), r.s[c]);
 }
 
-// ---- int8 small kernel: QS_Q8_P parts per block, 4, or 8 with QS_KERNEL_DEFINES=QS_Q6_P8=1. Part p is half
-// hf = p / (P / 2) of the block and elements l0 .. l0 + E - 1 (E = 64 / P, l0 = E * (p % (P / 2))) of each of
-// that half's four 32-element quarters. With 8 parts each unit has 8-byte spans (3 words each instead of 5)
-// and half the decoded values, and a warp's 32 units lie in 4 blocks instead of 8, so each load instruction
-// touches about half the cache lines (docs/design.md, "What bounds cold m = 1").
-#ifndef QS_Q6_P8
-#define QS_Q6_P8 0
-#endif
-#if QS_Q6_P8
+// ---- int8 small kernel: 8 parts per block at m = 1 and 4 at m = 2 .. 8 (QS_Q8_KT); QS_KERNEL_DEFINES=
+// QS_Q6_P8=1 or 0 gives every m 8 or 4 parts. Part p of P is half hf = p / (P / 2) of the block and elements
+// l0 .. l0 + E - 1 (E = 64 / P, l0 = E * (p % (P / 2))) of each of that half's four 32-element quarters.
+// With 8 parts each unit has 8-byte spans (3 words each instead of 5) and half the decoded values, and a
+// warp's 32 units lie in 4 blocks instead of 8, so each load instruction touches about half the cache
+// lines (docs/design.md, "What bounds cold m = 1"). On the H200 (n = 4096, k = 14336, hot) that takes m = 1
+// from 18.9 to 17.8 us (cold 19.1 to 18.2) with 80 registers instead of 119, but m = 2 from 18.6 to 23.3
+// and m = 8 from 40.5 to 48.7, so the larger batches keep 4 parts.
+// The unit's raw and decoded types and functions are templates over NW, its words per quarter span (4 with
+// 4 parts, 2 with 8): qs_q8r / qs_q8w are the 8-part unit, qs_q8r4 / qs_q8w4 the 4-part one.
 #define QS_Q8_P 8
-#define QS_Q6_HSH 2 // hf = p >> QS_Q6_HSH
-#else
-#define QS_Q8_P 4
-#define QS_Q6_HSH 1
+#define QS_Q8_KT 8, 4, 4, 4, 4, 4, 4, 4
+#if defined(QS_Q6_P8) && !defined(QS_Q8_KP)
+#define QS_Q8_KP (QS_Q6_P8 ? 8 : 4)
 #endif
-#define QS_Q6_E (64 / QS_Q8_P) // elements of each quarter in a part: 16 or 8
-#define QS_Q6_NW (QS_Q6_E / 4) // their words: 4 or 2
 // m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 with plain loads and 4 parts (n = 4096,
 // k = 14336; 4 x 4 and 4 x 2: 23.2 and 29.5)
 #define QS_Q8_RT 4, 8, 4, 8, 4, 4, 4, 4
@@ -106,32 +104,48 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 #else
 #define QS_Q6_BYTES(b) (b)
 #endif
-struct qs_q8w {
-  int v[4 * QS_Q6_NW]; // quarter t: v[NW t .. NW t + NW - 1] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
-  float s[4];          // d * scale of quarter t's 16-element sub-block
+template <int NW>
+struct qs_q6w {
+  int v[4 * NW]; // quarter t: v[NW t .. NW t + NW - 1] (q as bytes, or q - 32 as signed bytes with QS_Q6_SUB32)
+  float s[4];    // d * scale of quarter t's 16-element sub-block
   int hf, l0;
 };
 // bytes b (0..63) -> b - 32 as signed bytes, without borrows between bytes
 __device__ __forceinline__ int qs_sub32(int b) { return (int)((((qs_u32)b | 0x80808080u) - 0x20202020u) ^ 0x80808080u); }
-struct qs_q8r {
+template <int NW>
+struct qs_q6r {
   // aligned words covering the part's bytes of ql, ql + 32, qh, scales; d
-  qs_u32 a[QS_Q6_NW + 1], c[QS_Q6_NW + 1], h[QS_Q6_NW + 1], s[3], d;
+  qs_u32 a[NW + 1], c[NW + 1], h[NW + 1], s[3], d;
   int sh; // 0 or 16: every span has the block's 2-byte offset
 };
-__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
-  const int hf = p >> QS_Q6_HSH, l0 = QS_Q6_E * (p & (QS_Q8_P / 2 - 1));
+typedef qs_q6r<2> qs_q8r;
+typedef qs_q6w<2> qs_q8w;
+typedef qs_q6r<4> qs_q8r4;
+typedef qs_q6w<4> qs_q8w4;
+// part p's half and first element in each quarter, for the unit with NW words per span (P = 16 / NW parts)
+template <int NW>
+__device__ __forceinline__ void qs_q6_part(int p, int& hf, int& l0) {
+  constexpr int H = 8 / NW, HSH = NW == 4 ? 1 : 2; // parts per half (1 << HSH)
+  hf = p >> HSH;
+  l0 = 4 * NW * (p & (H - 1));
+}
+template <int NW>
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q6r<NW>& r) {
+  int hf, l0;
+  qs_q6_part<NW>(p, hf, l0);
   // offsets from b that are multiples of 4: every span has b's sh
-  qs_ldwords_at<QS_Q6_NW + 1>(b, 64 * hf + l0, r.a, r.sh);
-  qs_ldwords_at<QS_Q6_NW + 1>(b, 64 * hf + 32 + l0, r.c, r.sh);
-  qs_ldwords_at<QS_Q6_NW + 1>(b, 128 + 32 * hf + l0, r.h, r.sh);
+  qs_ldwords_at<NW + 1>(b, 64 * hf + l0, r.a, r.sh);
+  qs_ldwords_at<NW + 1>(b, 64 * hf + 32 + l0, r.c, r.sh);
+  qs_ldwords_at<NW + 1>(b, 128 + 32 * hf + l0, r.h, r.sh);
   qs_ldwords_at<3>(b, 192 + 8 * hf, r.s, r.sh);
   qs_u32 d[1];
   qs_ldwords_at<1>(b, 208, d, r.sh);
   r.d = d[0];
 }
-__device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
-  const int hf = p >> QS_Q6_HSH, l0 = QS_Q6_E * (p & (QS_Q8_P / 2 - 1));
-  constexpr int NW = QS_Q6_NW;
+template <int NW>
+__device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<NW>& u) {
+  int hf, l0;
+  qs_q6_part<NW>(p, hf, l0);
 #pragma unroll
   for (int i = 0; i < NW; i++) {
     const int a = qs_funnel(r.a, i, r.sh), c = qs_funnel(r.c, i, r.sh), h = qs_funnel(r.h, i, r.sh);
@@ -151,37 +165,39 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   u.hf = hf;
   u.l0 = l0;
 }
-__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+// quarter t's dp4a sum of the unit's q with its int8 activations xp (NW words), plus -32 * their sum (the
+// q - 32 offset, applied once per quarter). The chains are written out rather than as loops over the
+// words: nvcc schedules the loop form of the m = 4 kernel differently, and this form is the one measured.
+__device__ __forceinline__ int qs_q6_quarter(const qs_q6w<4>& u, int t, const int* xp) {
+  const int4 a = *(const int4*)xp;
+#if QS_Q6_SUB32
+  const int s0 = 0;
+#else
+  const int ones = 0x01010101;
+  const int s0 = -32 * qs_dp4a(ones, a.w, qs_dp4a(ones, a.z, qs_dp4a(ones, a.y, qs_dp4a(ones, a.x, 0))));
+#endif
+  return qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, s0))));
+}
+__device__ __forceinline__ int qs_q6_quarter(const qs_q6w<2>& u, int t, const int* xp) {
+  const uint2 a = *(const uint2*)xp;
+  const int ax = (int)a.x, ay = (int)a.y;
+#if QS_Q6_SUB32
+  const int s0 = 0;
+#else
+  const int ones = 0x01010101;
+  const int s0 = -32 * qs_dp4a(ones, ay, qs_dp4a(ones, ax, 0));
+#endif
+  return qs_dp4a(u.v[2 * t + 1], ay, qs_dp4a(u.v[2 * t], ax, s0));
+}
+template <int NW>
+__device__ __forceinline__ float qs_q8_dot(const qs_q6w<NW>& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const float4 d01 = *(const float4*)(xd + 4 * u.hf), d23 = *(const float4*)(xd + 4 * u.hf + 2);
   const float dx[4] = {d01.x, d01.z, d23.x, d23.z};
   float r = 0.f;
 #pragma unroll
   for (int t = 0; t < 4; t++) {
-    // the unit's int8 activations in quarter t (one vector load of NW words) and -32 * their sum: the
-    // q - 32 offset, applied once per quarter. The dp4a chains are written out rather than as loops
-    // over the words: nvcc schedules the loop form of the m = 4 kernel differently, and this form is the
-    // one measured.
-    const int* xp = xq + 32 * u.hf + 8 * t + u.l0 / 4;
-#if QS_Q6_NW == 4
-    const int4 a = *(const int4*)xp;
-#if QS_Q6_SUB32
-    const int s0 = 0;
-#else
-    const int ones = 0x01010101;
-    const int s0 = -32 * qs_dp4a(ones, a.w, qs_dp4a(ones, a.z, qs_dp4a(ones, a.y, qs_dp4a(ones, a.x, 0))));
-#endif
-    const int s = qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, s0))));
-#else
-    const uint2 a = *(const uint2*)xp;
-    const int ax = (int)a.x, ay = (int)a.y;
-#if QS_Q6_SUB32
-    const int s0 = 0;
-#else
-    const int ones = 0x01010101;
-    const int s0 = -32 * qs_dp4a(ones, ay, qs_dp4a(ones, ax, 0));
-#endif
-    const int s = qs_dp4a(u.v[2 * t + 1], ay, qs_dp4a(u.v[2 * t], ax, s0));
-#endif
+    // the unit's int8 activations in quarter t: one vector load of NW words
+    const int s = qs_q6_quarter(u, t, xq + 32 * u.hf + 8 * t + u.l0 / 4);
     r += u.s[t] * dx[t] * (float)s;
   }
   return r;

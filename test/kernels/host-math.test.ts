@@ -254,9 +254,10 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
         GgmlType.IQ4_NL,
       ].map((t): [number, string[]] => [t, [`QS_LDW=${w}`]]),
     ),
-    // Q6_K's 8-part units (QS_Q6_P8), with 4- and 8-byte loads
-    [GgmlType.Q6_K, ['QS_Q6_P8']],
-    [GgmlType.Q6_K, ['QS_Q6_P8', 'QS_LDW=8']],
+    // Q6_K's 4-part units (m = 2 .. 8; QS_Q6_P8=0 gives them to every m), with 4- and 8-byte loads; the
+    // default build above runs the 8-part unit of m = 1
+    [GgmlType.Q6_K, ['QS_Q6_P8=0']],
+    [GgmlType.Q6_K, ['QS_Q6_P8=0', 'QS_LDW=8']],
   ];
   for (const [type, defines] of cases) {
     it.skipIf(!GXX)(
