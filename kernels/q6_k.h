@@ -78,7 +78,7 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 // warp's 32 units lie in 4 blocks instead of 8, so each load instruction touches about half the cache
 // lines (docs/design.md, "What bounds cold m = 1"). On the H200 (n = 4096, k = 14336, hot) that takes m = 1
 // from 18.9 to 17.8 us (cold 19.1 to 18.2) with 80 registers instead of 119, but m = 2 from 18.6 to 23.3
-// and m = 8 from 40.5 to 48.7, so the larger batches keep 4 parts.
+// and m = 8 from 40.5 to 48.7 (both without the load hint), so the larger batches keep 4 parts.
 // The unit's raw and decoded types and functions are templates over NW, its words per quarter span (4 with
 // 4 parts, 2 with 8): qs_q8r / qs_q8w are the 8-part unit, qs_q8r4 / qs_q8w4 the 4-part one.
 #define QS_Q8_P 8
