@@ -66,15 +66,15 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
     u.v[i] = (int)lo;
     u.v[4 + i] = (int)hi;
   }
-  u.dl = qs_h2f(r.hd.x & 0xffffu) * (float)(qs_iq4xs_scale(r.hd.x, r.hd.y, p) - 32);
+  u.dl = qs_h2f(r.hd.x & 0xffffu) * qs_sumf(qs_iq4xs_scale(r.hd.x, r.hd.y, p) - 32 + QS_SUM0);
   u.ib = p;
 }
 // xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 lo = *(const int4*)(xq + 8 * u.ib), hi = *(const int4*)(xq + 8 * u.ib + 4);
-  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));
   s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
-  return u.dl * xd[u.ib].x * (float)s;
+  return u.dl * xd[u.ib].x * qs_sumf(s);
 }
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1: sub-blocks

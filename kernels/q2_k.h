@@ -104,7 +104,7 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   const int s1 = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, 0))));
   const int x0 = qs_dp4a(ones, lo.x, qs_dp4a(ones, lo.y, qs_dp4a(ones, lo.z, qs_dp4a(ones, lo.w, 0))));
   const int x1 = qs_dp4a(ones, hi.x, qs_dp4a(ones, hi.y, qs_dp4a(ones, hi.z, qs_dp4a(ones, hi.w, 0))));
-  const int sd = s0 * (u.sc & 15) + s1 * ((u.sc >> 8) & 15);
-  const int sm = x0 * ((u.sc >> 4) & 15) + x1 * (u.sc >> 12);
-  return xd[u.p].x * (u.d * (float)sd - u.dmin * (float)sm);
+  const int sd = s0 * (u.sc & 15) + s1 * ((u.sc >> 8) & 15) + QS_SUM0;
+  const int sm = x0 * ((u.sc >> 4) & 15) + x1 * (u.sc >> 12) + QS_SUM0;
+  return xd[u.p].x * (u.d * qs_sumf(sd) - u.dmin * qs_sumf(sm));
 }

@@ -89,7 +89,7 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   const int n1 = qs_dp4a(m4, hi.x, qs_dp4a(m4, hi.y, qs_dp4a(m4, hi.z, qs_dp4a(m4, hi.w, 0))));
   const int s0 = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, n0))));
   const int s1 = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, n1))));
-  return u.d * xd[u.p].x * (float)(s0 * u.sc0 + s1 * u.sc1);
+  return u.d * xd[u.p].x * qs_sumf(s0 * u.sc0 + s1 * u.sc1 + QS_SUM0);
 }
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot

@@ -63,10 +63,10 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
 // xq: the block's 32 activations as 8 ints; xd: its (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
-  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
+  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));
   s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
   const float2 ds = xd[0];
-  return u.d * (ds.x * (float)s - 8.f * ds.y);
+  return u.d * (ds.x * qs_sumf(s) - 8.f * ds.y);
 }
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is 4 whole blocks; weights q - 8

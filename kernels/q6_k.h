@@ -157,11 +157,10 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<
   const float d = qs_h2f((r.d >> r.sh) & 0xffffu);
   // scales sc[8*hf + l0/16 + 2t]: the bytes at 192 + 8*hf + (l0 >> 4) + {0, 2, 4, 6}
   const int sw[2] = {qs_funnel(r.s, 0, r.sh), qs_funnel(r.s, 1, r.sh)};
-  const int sh = (l0 >> 4) * 8;
-  u.s[0] = d * (float)(int)(qs_i8)(sw[0] >> sh);
-  u.s[1] = d * (float)(int)(qs_i8)(sw[0] >> (16 + sh));
-  u.s[2] = d * (float)(int)(qs_i8)(sw[1] >> sh);
-  u.s[3] = d * (float)(int)(qs_i8)(sw[1] >> (16 + sh));
+  u.s[0] = d * qs_i8f(sw[0], l0 >> 4);
+  u.s[1] = d * qs_i8f(sw[0], 2 + (l0 >> 4));
+  u.s[2] = d * qs_i8f(sw[1], l0 >> 4);
+  u.s[3] = d * qs_i8f(sw[1], 2 + (l0 >> 4));
   u.hf = hf;
   u.l0 = l0;
 }
@@ -171,10 +170,10 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<
 __device__ __forceinline__ int qs_q6_quarter(const qs_q6w<4>& u, int t, const int* xp) {
   const int4 a = *(const int4*)xp;
 #if QS_Q6_SUB32
-  const int s0 = 0;
+  const int s0 = QS_SUM0;
 #else
   const int ones = 0x01010101;
-  const int s0 = -32 * qs_dp4a(ones, a.w, qs_dp4a(ones, a.z, qs_dp4a(ones, a.y, qs_dp4a(ones, a.x, 0))));
+  const int s0 = QS_SUM0 - 32 * qs_dp4a(ones, a.w, qs_dp4a(ones, a.z, qs_dp4a(ones, a.y, qs_dp4a(ones, a.x, 0))));
 #endif
   return qs_dp4a(u.v[4 * t + 3], a.w, qs_dp4a(u.v[4 * t + 2], a.z, qs_dp4a(u.v[4 * t + 1], a.y, qs_dp4a(u.v[4 * t], a.x, s0))));
 }
@@ -182,10 +181,10 @@ __device__ __forceinline__ int qs_q6_quarter(const qs_q6w<2>& u, int t, const in
   const uint2 a = *(const uint2*)xp;
   const int ax = (int)a.x, ay = (int)a.y;
 #if QS_Q6_SUB32
-  const int s0 = 0;
+  const int s0 = QS_SUM0;
 #else
   const int ones = 0x01010101;
-  const int s0 = -32 * qs_dp4a(ones, ay, qs_dp4a(ones, ax, 0));
+  const int s0 = QS_SUM0 - 32 * qs_dp4a(ones, ay, qs_dp4a(ones, ax, 0));
 #endif
   return qs_dp4a(u.v[2 * t + 1], ay, qs_dp4a(u.v[2 * t], ax, s0));
 }
@@ -198,7 +197,7 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q6w<NW>& u, const int* __res
   for (int t = 0; t < 4; t++) {
     // the unit's int8 activations in quarter t: one vector load of NW words
     const int s = qs_q6_quarter(u, t, xq + 32 * u.hf + 8 * t + u.l0 / 4);
-    r += u.s[t] * dx[t] * (float)s;
+    r += u.s[t] * dx[t] * qs_sumf(s);
   }
   return r;
 }

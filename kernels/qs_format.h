@@ -48,6 +48,36 @@ __device__ __forceinline__ int qs_dp4a(int a, int b, int c) {
 #endif
 }
 
+// Exact integer -> float32 conversions for the int8 small kernels' inner loops. An int -> float
+// conversion instruction runs on NVIDIA's conversion unit (the XU pipe, 16 results per cycle per
+// multiprocessor, an eighth of the float32 add rate) and the small kernels need one per dp4a sum and per
+// sub-block scale: Q6_K's m = 2 kernel one for every four dp4a. These give the same floats with integer
+// and float32 adds instead:
+// - a dp4a sum started at QS_SUM0, the bits of 1.5 * 2^23, holds the float 1.5 * 2^23 + s for |s| < 2^22
+//   (the float32 spacing in [2^23, 2^24) is 1), and qs_sumf subtracts 1.5 * 2^23 exactly. Every
+//   small-kernel sum is far inside that bound: the largest, Q8_0's over 32 bytes, is below 32 * 128 * 127
+//   < 2^19 (the activations are -127..127, docs/arithmetic.md);
+// - qs_u23f(v), 0 <= v < 2^23: v's bits under the exponent of 2^23, minus 2^23 (the 6-bit K-quant scales);
+// - qs_i8f(w, i): signed byte i of w, as qs_bytef does for unsigned bytes (Q6_K's scales).
+// QS_I2F=1 (QS_KERNEL_DEFINES) makes all three the conversion instruction, for comparison.
+#ifndef QS_I2F
+#define QS_I2F 0
+#endif
+#if QS_I2F
+#define QS_SUM0 0
+__device__ __forceinline__ float qs_sumf(int s) { return (float)s; }
+__device__ __forceinline__ float qs_u23f(qs_u32 v) { return (float)(int)v; }
+__device__ __forceinline__ float qs_i8f(qs_u32 w, int i) { return (float)(int)(qs_i8)((int)w >> (8 * i)); }
+#else
+#define QS_SUM0 0x4B400000
+__device__ __forceinline__ float qs_sumf(int s) { return __int_as_float(s) - 12582912.f; }
+__device__ __forceinline__ float qs_u23f(qs_u32 v) { return __uint_as_float(v | 0x4B000000u) - 8388608.f; }
+__device__ __forceinline__ float qs_i8f(qs_u32 w, int i) {
+  // byte i of w with its sign bit flipped (b + 128, 0..255) under the exponent of 2^23, minus 2^23 + 128
+  return __uint_as_float(__byte_perm(w ^ 0x80808080u, 0x4B000000u, 0x7440u | (qs_u32)i)) - 8388736.f;
+}
+#endif
+
 // The N aligned 32-bit words covering a 2-byte-aligned span starting at b (up to 2 bytes before it and
 // 4 after: the weight buffer is padded), and sh = 0 or 16, the span's offset in the first word.
 //

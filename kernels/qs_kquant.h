@@ -89,10 +89,10 @@ __device__ __forceinline__ void qs_k_header(uint4 hd, int g, float& dl, float& d
   int sc[2], mn[2];
   qs_k_scale_min2(hd.y, hd.z, hd.w, g, sc, mn);
   const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
-  dl = d * (float)sc[0];
-  dh = d * (float)sc[1];
-  ml = dmin * (float)mn[0];
-  mh = dmin * (float)mn[1];
+  dl = d * qs_u23f(sc[0]);
+  dh = d * qs_u23f(sc[1]);
+  ml = dmin * qs_u23f(mn[0]);
+  mh = dmin * qs_u23f(mn[1]);
 }
 struct qs_q8w {
   int v[8]; // v[0..3] sub-block 2g (elements 16h..16h+15 of it), v[4..7] sub-block 2g+1
@@ -136,10 +136,10 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
 // xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 a = *(const int4*)(xq + 16 * u.g + 4 * u.h), c = *(const int4*)(xq + 16 * u.g + 8 + 4 * u.h);
-  const int sl = qs_dp4a(u.v[3], a.w, qs_dp4a(u.v[2], a.z, qs_dp4a(u.v[1], a.y, qs_dp4a(u.v[0], a.x, 0))));
-  const int sh = qs_dp4a(u.v[7], c.w, qs_dp4a(u.v[6], c.z, qs_dp4a(u.v[5], c.y, qs_dp4a(u.v[4], c.x, 0))));
+  const int sl = qs_dp4a(u.v[3], a.w, qs_dp4a(u.v[2], a.z, qs_dp4a(u.v[1], a.y, qs_dp4a(u.v[0], a.x, QS_SUM0))));
+  const int sh = qs_dp4a(u.v[7], c.w, qs_dp4a(u.v[6], c.z, qs_dp4a(u.v[5], c.y, qs_dp4a(u.v[4], c.x, QS_SUM0))));
   const float4 ds = *(const float4*)(xd + 2 * u.g);
-  return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) - (u.ml * ds.y + u.mh * ds.w);
+  return (u.dl * ds.x * qs_sumf(sl) + u.dh * ds.z * qs_sumf(sh)) - (u.ml * ds.y + u.mh * ds.w);
 }
 // Q4_K / Q5_K, 4 parts of 64 elements: part g is sub-blocks 2g (the low nibbles of its 32 bytes) and 2g+1
 // (the high nibbles); header bytes and scale decoding per 64 elements instead of per 32
@@ -182,7 +182,7 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u
 // xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4* a = (const int4*)(xq + 16 * u.g);
-  int sl = 0, sh = 0;
+  int sl = QS_SUM0, sh = QS_SUM0;
 #pragma unroll
   for (int i = 0; i < 2; i++) {
     const int4 lo = a[i], hi = a[2 + i];
@@ -190,7 +190,7 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restri
     sh = qs_dp4a(u.v[8 + 4 * i + 3], hi.w, qs_dp4a(u.v[8 + 4 * i + 2], hi.z, qs_dp4a(u.v[8 + 4 * i + 1], hi.y, qs_dp4a(u.v[8 + 4 * i], hi.x, sh))));
   }
   const float4 ds = *(const float4*)(xd + 2 * u.g);
-  return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) - (u.ml * ds.y + u.mh * ds.w);
+  return (u.dl * ds.x * qs_sumf(sl) + u.dh * ds.z * qs_sumf(sh)) - (u.ml * ds.y + u.mh * ds.w);
 }
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (h = st & 1); the slot holds the

@@ -258,6 +258,12 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
     // default build above runs the 8-part unit of m = 1
     [GgmlType.Q6_K, ['QS_Q6_P8=0']],
     [GgmlType.Q6_K, ['QS_Q6_P8=0', 'QS_LDW=8']],
+    // the conversion instruction instead of the exact add forms of qs_sumf / qs_u23f / qs_i8f (QS_I2F=1),
+    // one format per form: the dp4a sums, Q2_K's and Q3_K's scaled sums, the K-quant scales, Q6_K's signed
+    // scales, IQ4_XS's scale - 32
+    ...[GgmlType.Q4_0, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.IQ4_XS].map(
+      (t): [number, string[]] => [t, ['QS_I2F=1']],
+    ),
   ];
   for (const [type, defines] of cases) {
     it.skipIf(!GXX)(
