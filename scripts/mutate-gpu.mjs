@@ -58,7 +58,7 @@ export const DEFECTS = [
     id: 'q4_0-offset-missing-int8',
     what: 'Q4_0 int8 dot: the -8 offset term is dropped',
     formats: 'q4_0',
-    edits: [['return u.d * (ds.x * (float)s - 8.f * ds.y);', 'return u.d * (ds.x * (float)s);']],
+    edits: [['return u.d * (ds.x * qs_sumf(s) - 8.f * ds.y);', 'return u.d * (ds.x * qs_sumf(s));']],
     expect: ['offset-missing'],
   },
   {
@@ -67,8 +67,8 @@ export const DEFECTS = [
     formats: 'q4_k,q5_k',
     edits: [
       [
-        'return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) - (u.ml * ds.y + u.mh * ds.w);',
-        'return (u.dl * ds.x * (float)sl + u.dh * ds.z * (float)sh) + (u.ml * ds.y + u.mh * ds.w);',
+        'return (u.dl * ds.x * qs_sumf(sl) + u.dh * ds.z * qs_sumf(sh)) - (u.ml * ds.y + u.mh * ds.w);',
+        'return (u.dl * ds.x * qs_sumf(sl) + u.dh * ds.z * qs_sumf(sh)) + (u.ml * ds.y + u.mh * ds.w);',
         2,
       ],
     ],
@@ -78,7 +78,9 @@ export const DEFECTS = [
     id: 'q6_k-offset-missing-int8',
     what: 'Q6_K int8 dot: the -32 offset is dropped',
     formats: 'q6_k',
-    edits: [['const int s0 = -32 * qs_dp4a(ones, a.w,', 'const int s0 = 0 * qs_dp4a(ones, a.w,']],
+    edits: [
+      ['const int s0 = QS_SUM0 - 32 * qs_dp4a(ones, a.w,', 'const int s0 = QS_SUM0 - 0 * qs_dp4a(ones, a.w,'],
+    ],
     expect: ['offset-missing'],
   },
   {
@@ -109,7 +111,7 @@ export const DEFECTS = [
     id: 'k-scale-index-int8',
     what: 'Q4_K/Q5_K int8 header: the odd sub-block uses the even sub-block scale',
     formats: 'q4_k,q5_k',
-    edits: [['dh = d * (float)sc[1];', 'dh = d * (float)sc[0];']],
+    edits: [['dh = d * qs_u23f(sc[1]);', 'dh = d * qs_u23f(sc[0]);']],
     expect: ['scale-index'],
   },
   {
