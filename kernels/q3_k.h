@@ -46,6 +46,9 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 #define QS_Q8_RT 2, 2, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 4, 4, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+// parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below); QS_Q8_KP=4 (QS_KERNEL_DEFINES)
+// gives every m the 4-part unit
+#define QS_Q8_KT 8, 8, 8, 8, 8, 8, 8, 8
 struct qs_q8w {
   int v[8];     // q + 4 as bytes: v[0..3] the first sub-block of 16, v[4..7] the second
   int sc0, sc1; // their scales - 32
@@ -90,6 +93,49 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   const int s0 = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, n0))));
   const int s1 = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, n1))));
   return u.d * xd[u.p].x * qs_sumf(s0 * u.sc0 + s1 * u.sc1 + QS_SUM0);
+}
+// 4 parts of 64 elements: part p is half h = p >> 1 and the bit pairs t = 2 (p & 1) and 2 (p & 1) + 1 of
+// its 32 bytes of qs, so the same loaded words (qs, hmask, scales) serve twice the elements of an 8-part
+// unit, and each word is aligned once for both.
+struct qs_q8w4 {
+  int v[16]; // q + 4 as bytes: v[0..7] bit pair t0 = 2 (p & 1), v[8..15] t0 + 1 (each two sub-blocks of 16)
+  int sc;    // the four 6-bit scales of sub-blocks 8h + 2 t0 .. 8h + 2 t0 + 3, one per byte
+  float d;
+  int p;
+};
+struct qs_q8r4 : qs_q8r {}; // the same words as part 4h's: qs[32h ..], hmask, scales and d
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r4& r) { qs_q8_load(b, 4 * (p >> 1), static_cast<qs_q8r&>(r)); }
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u) {
+  const int h = p >> 1, t0 = 2 * (p & 1), hb = 4 * h + t0;
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    const qs_u32 q = (qs_u32)qs_funnel(r.q, i, r.sh), m = (qs_u32)qs_funnel(r.m, i, r.sh);
+    u.v[i] = (int)(((q >> (2 * t0)) & 0x03030303u) | (((m >> hb) & 0x01010101u) << 2));
+    u.v[8 + i] = (int)(((q >> (2 * t0 + 2)) & 0x03030303u) | (((m >> (hb + 1)) & 0x01010101u) << 2));
+  }
+  // scale bytes 4 (p & 1) .. + 3: low 4 bits nibble h of bytes 4 (p & 1) + j, high 2 bits bits 2 (2h + (p & 1))
+  // of bytes 8 + j (j = 0..3): all four at once, one per byte
+  // (a select, not a run-time index into r.s, which would put r in local memory)
+  const qs_u32 w01 = (qs_u32)((p & 1) ? qs_funnel(r.s, 1, r.sh) : qs_funnel(r.s, 0, r.sh)), w2 = (qs_u32)qs_funnel(r.s, 2, r.sh);
+  u.sc = (int)(((w01 >> (4 * h)) & 0x0F0F0F0Fu) | (((w2 >> (2 * (2 * h + (p & 1)))) & 0x03030303u) << 4));
+  u.d = qs_h2f((qs_u32)qs_funnel(r.s, 3, r.sh) & 0xffffu);
+  u.p = p;
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int m4 = (int)0xFCFCFCFCu;
+  const int c = 4 * (u.p >> 1) + 2 * (u.p & 1); // the first 32 of the unit's two, in the block
+  float r = 0.f;
+#pragma unroll
+  for (int j = 0; j < 2; j++) {
+    const int4 lo = *(const int4*)(xq + 8 * (c + j)), hi = *(const int4*)(xq + 8 * (c + j) + 4);
+    const int n0 = qs_dp4a(m4, lo.x, qs_dp4a(m4, lo.y, qs_dp4a(m4, lo.z, qs_dp4a(m4, lo.w, 0))));
+    const int n1 = qs_dp4a(m4, hi.x, qs_dp4a(m4, hi.y, qs_dp4a(m4, hi.z, qs_dp4a(m4, hi.w, 0))));
+    const int s0 = qs_dp4a(u.v[8 * j], lo.x, qs_dp4a(u.v[8 * j + 1], lo.y, qs_dp4a(u.v[8 * j + 2], lo.z, qs_dp4a(u.v[8 * j + 3], lo.w, n0))));
+    const int s1 = qs_dp4a(u.v[8 * j + 4], hi.x, qs_dp4a(u.v[8 * j + 5], hi.y, qs_dp4a(u.v[8 * j + 6], hi.z, qs_dp4a(u.v[8 * j + 7], hi.w, n1))));
+    const int sc0 = (int)((u.sc >> (16 * j)) & 63) - 32, sc1 = (int)((u.sc >> (16 * j + 8)) & 63) - 32;
+    r += u.d * xd[c + j].x * qs_sumf(s0 * sc0 + s1 * sc1 + QS_SUM0);
+  }
+  return r;
 }
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot
