@@ -67,6 +67,9 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 #define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+// parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below); QS_Q8_KP=4 (QS_KERNEL_DEFINES)
+// gives every m the 4-part unit
+#define QS_Q8_KT 8, 8, 8, 8, 8, 8, 8, 8
 struct qs_q8w {
   int v[8]; // q as bytes: v[0..3] the first sub-block of 16, v[4..7] the second
   int sc;   // the two scale bytes (low byte: the first sub-block)
@@ -107,4 +110,46 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
   const int sd = s0 * (u.sc & 15) + s1 * ((u.sc >> 8) & 15) + QS_SUM0;
   const int sm = x0 * ((u.sc >> 4) & 15) + x1 * (u.sc >> 12) + QS_SUM0;
   return xd[u.p].x * (u.d * qs_sumf(sd) - u.dmin * qs_sumf(sm));
+}
+// 4 parts of 64 elements: part p is half h = p >> 1 and the bit pairs t = 2 (p & 1) and 2 (p & 1) + 1 of
+// its 32 bytes of qs, so the loaded qs words serve twice the elements of an 8-part unit and the loaded
+// scale word is used whole (the 4 sub-blocks' scale bytes)
+struct qs_q8w4 {
+  int v[16]; // q as bytes: v[0..7] bit pair t0 = 2 (p & 1), v[8..15] t0 + 1 (each two sub-blocks of 16)
+  int sc;    // the four scale bytes (low byte: the first sub-block)
+  float d, dmin;
+  int p;
+};
+struct qs_q8r4 : qs_q8r {}; // the same words as part 4h + t0's: qs[32h ..], the scale word, d and dmin
+__device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r4& r) { qs_q8_load(b, 2 * p, static_cast<qs_q8r&>(r)); }
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u) {
+  const int t0 = 2 * (p & 1);
+  const qs_u32 q[8] = {r.q0.x, r.q0.y, r.q0.z, r.q0.w, r.q1.x, r.q1.y, r.q1.z, r.q1.w};
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    u.v[i] = (int)((q[i] >> (2 * t0)) & 0x03030303u);
+    u.v[8 + i] = (int)((q[i] >> (2 * t0 + 2)) & 0x03030303u);
+  }
+  u.sc = (int)r.sc;
+  u.d = qs_h2f(r.dd & 0xffffu);
+  u.dmin = qs_h2f(r.dd >> 16);
+  u.p = p;
+}
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  const int ones = 0x01010101;
+  float r = 0.f;
+#pragma unroll
+  for (int j = 0; j < 2; j++) {
+    const int c = 2 * u.p + j; // the 32 of the block (4h + t)
+    const int4 lo = *(const int4*)(xq + 8 * c), hi = *(const int4*)(xq + 8 * c + 4);
+    const int s0 = qs_dp4a(u.v[8 * j], lo.x, qs_dp4a(u.v[8 * j + 1], lo.y, qs_dp4a(u.v[8 * j + 2], lo.z, qs_dp4a(u.v[8 * j + 3], lo.w, 0))));
+    const int s1 = qs_dp4a(u.v[8 * j + 4], hi.x, qs_dp4a(u.v[8 * j + 5], hi.y, qs_dp4a(u.v[8 * j + 6], hi.z, qs_dp4a(u.v[8 * j + 7], hi.w, 0))));
+    const int x0 = qs_dp4a(ones, lo.x, qs_dp4a(ones, lo.y, qs_dp4a(ones, lo.z, qs_dp4a(ones, lo.w, 0))));
+    const int x1 = qs_dp4a(ones, hi.x, qs_dp4a(ones, hi.y, qs_dp4a(ones, hi.z, qs_dp4a(ones, hi.w, 0))));
+    const int sc = (u.sc >> (16 * j)) & 0xffff;
+    const int sd = s0 * (sc & 15) + s1 * ((sc >> 8) & 15) + QS_SUM0;
+    const int sm = x0 * ((sc >> 4) & 15) + x1 * (sc >> 12) + QS_SUM0;
+    r += xd[c].x * (u.d * qs_sumf(sd) - u.dmin * qs_sumf(sm));
+  }
+  return r;
 }

@@ -240,6 +240,7 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
     // the K-quants' 64-element units (QS_Q8_KP=4)
     [GgmlType.Q4_K, ['QS_Q8_KP=4']],
     [GgmlType.Q5_K, ['QS_Q8_KP=4']],
+    [GgmlType.Q2_K, ['QS_Q8_KP=4']],
     [GgmlType.Q3_K, ['QS_Q8_KP=4']],
     // the 8- and 16-byte loads behind qs_ldwords (QS_LDW), at every 2-byte offset: k = 544 and 768
     // give rows that are not 16-byte aligned, so the blocks start at every even offset mod 16
