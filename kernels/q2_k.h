@@ -67,9 +67,12 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 #define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
-// parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below); QS_Q8_KP=4 (QS_KERNEL_DEFINES)
-// gives every m the 4-part unit
-#define QS_Q8_KT 8, 8, 8, 8, 8, 8, 8, 8
+// parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below). On an H100 (n = 4096, k =
+// 14336, us, 8 / 4 parts, one call) m = 1 took 10.8 / 10.5 hot and 12.4 / 12.0 cold (4 parts
+// with 2 rows per block instead of 4: 11.8 / 13.2), m = 2 11.5 / 11.7 hot
+// (cold 15.6 / 14.0; the table follows the hot protocol), so only m = 1 takes 4 parts. QS_Q8_KP=4 (or 8)
+// (QS_KERNEL_DEFINES) gives every m that unit.
+#define QS_Q8_KT 4, 8, 8, 8, 8, 8, 8, 8
 struct qs_q8w {
   int v[8]; // q as bytes: v[0..3] the first sub-block of 16, v[4..7] the second
   int sc;   // the two scale bytes (low byte: the first sub-block)

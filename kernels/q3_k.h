@@ -46,9 +46,11 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 #define QS_Q8_RT 2, 2, 8, 8, 8, 8, 8, 8
 #define QS_Q8_WT 4, 4, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
-// parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below); QS_Q8_KP=4 (QS_KERNEL_DEFINES)
-// gives every m the 4-part unit
-#define QS_Q8_KT 8, 8, 8, 8, 8, 8, 8, 8
+// parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below). On an H100 (n = 4096, k =
+// 14336, us, 8 / 4 parts, one call) m = 1 took 16.6 / 14.5 hot and 18.5 / 15.6 cold (a second run of the
+// 4-part kernel in that call: 14.6 / 15.5), m = 2 18.3 / 19.6 hot, so only m = 1 takes 4 parts. QS_Q8_KP=4 (or 8)
+// (QS_KERNEL_DEFINES) gives every m that unit.
+#define QS_Q8_KT 4, 8, 8, 8, 8, 8, 8, 8
 struct qs_q8w {
   int v[8];     // q + 4 as bytes: v[0..3] the first sub-block of 16, v[4..7] the second
   int sc0, sc1; // their scales - 32

@@ -6,7 +6,7 @@
 // is read once (from global memory, no shared-memory stage) and used for all m rows.
 //
 // Work unit: one "part" of a block (QS_Q8_P parts per block, a fixed slice of its bytes, decoded by the
-// format header's qs_q8_load / qs_q8_unpack / qs_q8_dot; Q4_K, Q5_K and Q6_K also have 4-part units,
+// format header's qs_q8_load / qs_q8_unpack / qs_q8_dot; the K-quants also have 4-part units,
 // qs_q8u<4>, picked per m by QS_Q8_KT). The threads
 // of a CUDA block stride over the units of R weight rows (rows share the activation loads), then reduce
 // within the wave and across the block's waves. Entry points: qs_q8_m1 .. qs_q8_m8
@@ -20,7 +20,7 @@
 // Launch geometry per batch size, from the format header: weight rows per block (QS_Q8_RT) and warps
 // per block (QS_Q8_WT) for m = 1 .. 8, measured fastest on Hopper (docs/design.md; m = 6, 7
 // as m = 8), the units per thread and row whose bytes each thread requests together (QS_Q8_DT, qs_q8_loop),
-// and for Q4_K, Q5_K and Q6_K the parts per block (QS_Q8_KT: 8 units per block or 4, qs_q8u).
+// and for the K-quants the parts per block (QS_Q8_KT: 8 units per block or 4, qs_q8u).
 // QS_Q8_R / QS_Q8_W / QS_Q8_D / QS_Q8_KP (tuning sweeps, QS_KERNEL_DEFINES) override them for every m.
 // The host sizes its launches from qs_q8_geometry (below), so they match the compiled kernel.
 #ifdef QS_Q8_D
@@ -66,7 +66,7 @@
 
 // The unit of work with KP parts per block: its raw and decoded types (qs_q8_load, qs_q8_unpack and
 // qs_q8_dot are overloaded on them) and parts per block. KP = QS_Q8_P (every format) or 4 (the formats
-// with QS_Q8_KT: Q4_K, Q5_K, Q6_K).
+// with QS_Q8_KT: the K-quants).
 template <int KP>
 struct qs_q8u {
   typedef qs_q8r raw;
