@@ -96,6 +96,26 @@ __device__ __forceinline__ float qs_bf2f(qs_u32 bits) { return __uint_as_float((
 // explicit ld.global.nc, with an L2 prefetch size: 1 asks the L2 for the 128 bytes around a miss, 2 for
 // 256 (.L2::128B / .L2::256B), so one request brings more bytes of the weight stream into flight; 3
 // adds none. The weights are read-only while a kernel runs, so the non-coherent path is safe.
+//
+// QS_LDL1 (QS_KERNEL_DEFINES, CUDA only) sets the same loads' L1 eviction priority: 1 .L1::no_allocate,
+// 2 .L1::evict_first. At m = 1 a block of one or a few weight rows reads all of x's int8 activations
+// (18 KB at k = 14336) from the L1, while each multiprocessor streams hundreds of KB of weights through
+// it, so by default the weights evict the activations and every block fetches them again from the L2.
+// With either priority the weights pass through and the activations stay. It implies QS_LDHINT=3 where
+// the format sets no hint.
+#if defined(QS_CUDA) && defined(QS_LDL1) && QS_LDL1 > 0
+#if !defined(QS_LDHINT) || QS_LDHINT == 0
+#undef QS_LDHINT
+#define QS_LDHINT 3
+#endif
+#if QS_LDL1 == 2
+#define QS_LDEV ".L1::evict_first"
+#else
+#define QS_LDEV ".L1::no_allocate"
+#endif
+#else
+#define QS_LDEV ""
+#endif
 #if defined(QS_CUDA) && defined(QS_LDHINT) && QS_LDHINT > 0
 #if QS_LDHINT == 3
 #define QS_LDPF ""
@@ -107,19 +127,19 @@ __device__ __forceinline__ float qs_bf2f(qs_u32 bits) { return __uint_as_float((
 // (the generic address converted to a global one inside the asm, as qs_smaddr does for shared memory)
 __device__ __forceinline__ qs_u32 qs_ldg4(const void* p) {
   qs_u32 v;
-  asm("{ .reg .u64 g; cvta.to.global.u64 g, %1; ld.global.nc" QS_LDPF ".u32 %0, [g]; }" : "=r"(v) : "l"(p));
+  asm("{ .reg .u64 g; cvta.to.global.u64 g, %1; ld.global.nc" QS_LDEV QS_LDPF ".u32 %0, [g]; }" : "=r"(v) : "l"(p));
   return v;
 }
 __device__ __forceinline__ uint2 qs_ldg8(const void* p) {
   uint2 v;
-  asm("{ .reg .u64 g; cvta.to.global.u64 g, %2; ld.global.nc" QS_LDPF ".v2.u32 {%0, %1}, [g]; }"
+  asm("{ .reg .u64 g; cvta.to.global.u64 g, %2; ld.global.nc" QS_LDEV QS_LDPF ".v2.u32 {%0, %1}, [g]; }"
       : "=r"(v.x), "=r"(v.y)
       : "l"(p));
   return v;
 }
 __device__ __forceinline__ uint4 qs_ldg16(const void* p) {
   uint4 v;
-  asm("{ .reg .u64 g; cvta.to.global.u64 g, %4; ld.global.nc" QS_LDPF ".v4.u32 {%0, %1, %2, %3}, [g]; }"
+  asm("{ .reg .u64 g; cvta.to.global.u64 g, %4; ld.global.nc" QS_LDEV QS_LDPF ".v4.u32 {%0, %1, %2, %3}, [g]; }"
       : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
       : "l"(p));
   return v;
