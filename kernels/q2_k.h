@@ -102,17 +102,23 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   u.dmin = qs_h2f(r.dd >> 16);
   u.p = p;
 }
-// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
-__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int4 lo = *(const int4*)(xq + 8 * u.p), hi = *(const int4*)(xq + 8 * u.p + 4);
+// One 32 of the block: its q bytes v[0..7] (two sub-blocks of 16) with their int8 activations xp (8 ints),
+// the two scale bytes sc (low byte: the first sub-block), d, dmin and the activations' scale dx. Both units
+// (8 parts: one 32; 4 parts: two) use it.
+__device__ __forceinline__ float qs_q2k_dot32(const int* v, int sc, float d, float dmin, const int* xp, float dx) {
+  const int4 lo = *(const int4*)xp, hi = *(const int4*)(xp + 4);
   const int ones = 0x01010101;
-  const int s0 = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, 0))));
-  const int s1 = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, 0))));
+  const int s0 = qs_dp4a(v[0], lo.x, qs_dp4a(v[1], lo.y, qs_dp4a(v[2], lo.z, qs_dp4a(v[3], lo.w, 0))));
+  const int s1 = qs_dp4a(v[4], hi.x, qs_dp4a(v[5], hi.y, qs_dp4a(v[6], hi.z, qs_dp4a(v[7], hi.w, 0))));
   const int x0 = qs_dp4a(ones, lo.x, qs_dp4a(ones, lo.y, qs_dp4a(ones, lo.z, qs_dp4a(ones, lo.w, 0))));
   const int x1 = qs_dp4a(ones, hi.x, qs_dp4a(ones, hi.y, qs_dp4a(ones, hi.z, qs_dp4a(ones, hi.w, 0))));
-  const int sd = s0 * (u.sc & 15) + s1 * ((u.sc >> 8) & 15) + QS_SUM0;
-  const int sm = x0 * ((u.sc >> 4) & 15) + x1 * (u.sc >> 12) + QS_SUM0;
-  return xd[u.p].x * (u.d * qs_sumf(sd) - u.dmin * qs_sumf(sm));
+  const int sd = s0 * (sc & 15) + s1 * ((sc >> 8) & 15) + QS_SUM0;
+  const int sm = x0 * ((sc >> 4) & 15) + x1 * (sc >> 12) + QS_SUM0;
+  return dx * (d * qs_sumf(sd) - dmin * qs_sumf(sm));
+}
+// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  return qs_q2k_dot32(u.v, u.sc, u.d, u.dmin, xq + 8 * u.p, xd[u.p].x);
 }
 // 4 parts of 64 elements: part p is half h = p >> 1 and the bit pairs t = 2 (p & 1) and 2 (p & 1) + 1 of
 // its 32 bytes of qs, so the loaded qs words serve twice the elements of an 8-part unit and the loaded
@@ -139,20 +145,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u
   u.p = p;
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int ones = 0x01010101;
-  float r = 0.f;
-#pragma unroll
-  for (int j = 0; j < 2; j++) {
-    const int c = 2 * u.p + j; // the 32 of the block (4h + t)
-    const int4 lo = *(const int4*)(xq + 8 * c), hi = *(const int4*)(xq + 8 * c + 4);
-    const int s0 = qs_dp4a(u.v[8 * j], lo.x, qs_dp4a(u.v[8 * j + 1], lo.y, qs_dp4a(u.v[8 * j + 2], lo.z, qs_dp4a(u.v[8 * j + 3], lo.w, 0))));
-    const int s1 = qs_dp4a(u.v[8 * j + 4], hi.x, qs_dp4a(u.v[8 * j + 5], hi.y, qs_dp4a(u.v[8 * j + 6], hi.z, qs_dp4a(u.v[8 * j + 7], hi.w, 0))));
-    const int x0 = qs_dp4a(ones, lo.x, qs_dp4a(ones, lo.y, qs_dp4a(ones, lo.z, qs_dp4a(ones, lo.w, 0))));
-    const int x1 = qs_dp4a(ones, hi.x, qs_dp4a(ones, hi.y, qs_dp4a(ones, hi.z, qs_dp4a(ones, hi.w, 0))));
-    const int sc = (u.sc >> (16 * j)) & 0xffff;
-    const int sd = s0 * (sc & 15) + s1 * ((sc >> 8) & 15) + QS_SUM0;
-    const int sm = x0 * ((sc >> 4) & 15) + x1 * (sc >> 12) + QS_SUM0;
-    r += xd[c].x * (u.d * qs_sumf(sd) - u.dmin * qs_sumf(sm));
-  }
-  return r;
+  // the unit's two 32s of the block: 2p and 2p + 1 (4h + t0, 4h + t0 + 1)
+  const int c = 2 * u.p;
+  return qs_q2k_dot32(u.v, u.sc & 0xffff, u.d, u.dmin, xq + 8 * c, xd[c].x) +
+         qs_q2k_dot32(u.v + 8, (u.sc >> 16) & 0xffff, u.d, u.dmin, xq + 8 * c + 8, xd[c + 1].x);
 }

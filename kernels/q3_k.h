@@ -86,15 +86,21 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   u.d = qs_h2f((qs_u32)qs_funnel(r.s, 3, r.sh) & 0xffffu);
   u.p = p;
 }
-// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
-__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int4 lo = *(const int4*)(xq + 8 * u.p), hi = *(const int4*)(xq + 8 * u.p + 4);
+// One 32 of the block: its q + 4 bytes v[0..7] (two sub-blocks of 16) with their int8 activations xp (8
+// ints), the sub-blocks' scales - 32 (sc0, sc1), d and the activations' scale dx. Both units (8 parts: one
+// 32; 4 parts: two) use it.
+__device__ __forceinline__ float qs_q3k_dot32(const int* v, int sc0, int sc1, float d, const int* xp, float dx) {
+  const int4 lo = *(const int4*)xp, hi = *(const int4*)(xp + 4);
   const int m4 = (int)0xFCFCFCFCu; // -4 in every byte: -4 * sum(xq), the start value of each sub-block's sum
   const int n0 = qs_dp4a(m4, lo.x, qs_dp4a(m4, lo.y, qs_dp4a(m4, lo.z, qs_dp4a(m4, lo.w, 0))));
   const int n1 = qs_dp4a(m4, hi.x, qs_dp4a(m4, hi.y, qs_dp4a(m4, hi.z, qs_dp4a(m4, hi.w, 0))));
-  const int s0 = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, n0))));
-  const int s1 = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, n1))));
-  return u.d * xd[u.p].x * qs_sumf(s0 * u.sc0 + s1 * u.sc1 + QS_SUM0);
+  const int s0 = qs_dp4a(v[0], lo.x, qs_dp4a(v[1], lo.y, qs_dp4a(v[2], lo.z, qs_dp4a(v[3], lo.w, n0))));
+  const int s1 = qs_dp4a(v[4], hi.x, qs_dp4a(v[5], hi.y, qs_dp4a(v[6], hi.z, qs_dp4a(v[7], hi.w, n1))));
+  return d * dx * qs_sumf(s0 * sc0 + s1 * sc1 + QS_SUM0);
+}
+// xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)
+__device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
+  return qs_q3k_dot32(u.v, u.sc0, u.sc1, u.d, xq + 8 * u.p, xd[u.p].x);
 }
 // 4 parts of 64 elements: part p is half h = p >> 1 and the bit pairs t = 2 (p & 1) and 2 (p & 1) + 1 of
 // its 32 bytes of qs, so the same loaded words (qs, hmask, scales) serve twice the elements of an 8-part
@@ -124,20 +130,11 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u
   u.p = p;
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int m4 = (int)0xFCFCFCFCu;
-  const int c = 4 * (u.p >> 1) + 2 * (u.p & 1); // the first 32 of the unit's two, in the block
-  float r = 0.f;
-#pragma unroll
-  for (int j = 0; j < 2; j++) {
-    const int4 lo = *(const int4*)(xq + 8 * (c + j)), hi = *(const int4*)(xq + 8 * (c + j) + 4);
-    const int n0 = qs_dp4a(m4, lo.x, qs_dp4a(m4, lo.y, qs_dp4a(m4, lo.z, qs_dp4a(m4, lo.w, 0))));
-    const int n1 = qs_dp4a(m4, hi.x, qs_dp4a(m4, hi.y, qs_dp4a(m4, hi.z, qs_dp4a(m4, hi.w, 0))));
-    const int s0 = qs_dp4a(u.v[8 * j], lo.x, qs_dp4a(u.v[8 * j + 1], lo.y, qs_dp4a(u.v[8 * j + 2], lo.z, qs_dp4a(u.v[8 * j + 3], lo.w, n0))));
-    const int s1 = qs_dp4a(u.v[8 * j + 4], hi.x, qs_dp4a(u.v[8 * j + 5], hi.y, qs_dp4a(u.v[8 * j + 6], hi.z, qs_dp4a(u.v[8 * j + 7], hi.w, n1))));
-    const int sc0 = (int)((u.sc >> (16 * j)) & 63) - 32, sc1 = (int)((u.sc >> (16 * j + 8)) & 63) - 32;
-    r += u.d * xd[c + j].x * qs_sumf(s0 * sc0 + s1 * sc1 + QS_SUM0);
-  }
-  return r;
+  // the unit's two 32s of the block: 2p and 2p + 1 (4h + t0, 4h + t0 + 1); scales one per byte of u.sc
+  const int c = 2 * u.p;
+  const int sc = u.sc;
+  return qs_q3k_dot32(u.v, (sc & 63) - 32, ((sc >> 8) & 63) - 32, u.d, xq + 8 * c, xd[c].x) +
+         qs_q3k_dot32(u.v + 8, ((sc >> 16) & 63) - 32, ((sc >> 24) & 63) - 32, u.d, xq + 8 * c + 8, xd[c + 1].x);
 }
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot
