@@ -459,6 +459,48 @@ describe('the small-batch int8 kernels (qs_q8_m1 .. qs_q8_m8) for sm_90a', () =>
   );
 });
 
+// The small kernels' weight loads (qs_ldg4/8/16 behind qs_q8_load, kernels/qs_port.h) carry the L1
+// eviction priority the format header declares: evict_first for Q5_K, Q6_K and Q8_0 (QS_LDL1=2), none for
+// Q4_0; QS_LDL1 from QS_KERNEL_DEFINES overrides it (0: the plain loads, 1: no_allocate).
+describe("the L1 eviction priority of the small kernels' weight loads (QS_LDL1)", () => {
+  const ptx = (stem: string, flags: string[] = []) => {
+    const out = path.join(work, `${stem}.ldl1${flags.join('')}.ptx`);
+    const r = spawnSync(
+      nvcc!,
+      [
+        '-ptx',
+        '-arch=sm_90',
+        '-O3',
+        '-std=c++17',
+        ...flags,
+        '-o',
+        out,
+        path.join(ROOT, 'kernels', `${stem}.cu`),
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    return (re: RegExp) => (text.match(re) ?? []).length;
+  };
+  it.skipIf(!nvcc)(
+    "is evict_first in the Q5_K, Q6_K and Q8_0 builds, absent from Q4_0's, and follows QS_LDL1",
+    () => {
+      for (const stem of ['q5_k', 'q6_k', 'q8_0']) {
+        const count = ptx(stem);
+        expect(count(/ld\.global\.nc\.L1::evict_first/g), stem).toBeGreaterThan(0);
+        expect(count(/L1::no_allocate/g), stem).toBe(0);
+        const plain = ptx(stem, ['-DQS_LDL1=0']);
+        expect(plain(/L1::evict_first|L1::no_allocate/g), `${stem} QS_LDL1=0`).toBe(0);
+      }
+      expect(ptx('q4_0')(/L1::evict_first|L1::no_allocate/g)).toBe(0);
+      const na = ptx('q4_0', ['-DQS_LDL1=1']);
+      expect(na(/ld\.global\.nc\.L1::no_allocate\.u32/g)).toBeGreaterThan(0);
+    },
+    900_000,
+  );
+});
+
 describe('build-kernels without a compiler, and bad usage', () => {
   it('notes a missing compiler and exits 0, or exits 1 with --require', () => {
     const out = path.join(work, 'missing');
