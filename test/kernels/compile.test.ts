@@ -460,8 +460,8 @@ describe('the small-batch int8 kernels (qs_q8_m1 .. qs_q8_m8) for sm_90a', () =>
 });
 
 // The small kernels' weight loads (qs_ldg4/8/16 behind qs_q8_load, kernels/qs_port.h) carry the L1
-// eviction priority the format header declares: evict_first for Q5_K, Q6_K and Q8_0 (QS_LDL1=2), none for
-// Q4_0; QS_LDL1 from QS_KERNEL_DEFINES overrides it (0: the plain loads, 1: no_allocate).
+// eviction priority the format header declares: evict_first for Q5_0, Q5_1, IQ4_NL, Q5_K, Q6_K and Q8_0
+// (QS_LDL1=2), none for Q4_0; QS_LDL1 from QS_KERNEL_DEFINES overrides it (0: the plain loads, 1: no_allocate).
 describe("the L1 eviction priority of the small kernels' weight loads (QS_LDL1)", () => {
   const ptx = (stem: string, flags: string[] = []) => {
     const out = path.join(work, `${stem}.ldl1${flags.join('')}.ptx`);
@@ -486,7 +486,7 @@ describe("the L1 eviction priority of the small kernels' weight loads (QS_LDL1)"
   it.skipIf(!nvcc)(
     "is evict_first in the Q5_K, Q6_K and Q8_0 builds, absent from Q4_0's, and follows QS_LDL1",
     () => {
-      for (const stem of ['q5_k', 'q6_k', 'q8_0']) {
+      for (const stem of ['q5_0', 'q5_1', 'iq4_nl', 'q5_k', 'q6_k', 'q8_0']) {
         const count = ptx(stem);
         expect(count(/ld\.global\.nc\.L1::evict_first/g), stem).toBeGreaterThan(0);
         expect(count(/L1::no_allocate/g), stem).toBe(0);
