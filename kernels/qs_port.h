@@ -97,12 +97,14 @@ __device__ __forceinline__ float qs_bf2f(qs_u32 bits) { return __uint_as_float((
 // 256 (.L2::128B / .L2::256B), so one request brings more bytes of the weight stream into flight; 3
 // adds none. The weights are read-only while a kernel runs, so the non-coherent path is safe.
 //
-// QS_LDL1 (QS_KERNEL_DEFINES, CUDA only) sets the same loads' L1 eviction priority: 1 .L1::no_allocate,
-// 2 .L1::evict_first. At m = 1 a block of one or a few weight rows reads all of x's int8 activations
-// (18 KB at k = 14336) from the L1, while each multiprocessor streams hundreds of KB of weights through
-// it, so by default the weights evict the activations and every block fetches them again from the L2.
-// With either priority the weights pass through and the activations stay. It implies QS_LDHINT=3 where
-// the format sets no hint.
+// QS_LDL1 (a format header's default, or QS_KERNEL_DEFINES; CUDA only) sets the same loads' L1 eviction
+// priority: 1 .L1::no_allocate, 2 .L1::evict_first. At m <= 8 a block of one or a few weight rows reads
+// all of x's int8 activations (18 KB at k = 14336) from the L1, while each multiprocessor streams hundreds
+// of KB of weights through it; the priority lets the weights go first so that the activations stay.
+// no_allocate is far slower: a unit's separate 4-byte loads of one line then each go to the L2. evict_first
+// keeps the line for them and is faster for Q5_0, Q5_1, IQ4_NL, Q5_K, Q6_K and Q8_0, whose headers make it
+// their default (docs/design.md, "Load width and load hints"). It implies QS_LDHINT=3 where the format
+// sets no hint.
 #if defined(QS_CUDA) && defined(QS_LDL1) && QS_LDL1 > 0
 #if !defined(QS_LDHINT) || QS_LDHINT == 0
 #undef QS_LDHINT
