@@ -2,11 +2,10 @@
 // 0..15 in the low nibbles of qs, 16..31 in the high ones) into the 16 non-linear values v
 // (qs_iq4nl_values). qs_format.h lists the traits.
 #pragma once
-// The int8 small kernel's weight loads are explicit ld.global.nc with the L1 eviction priority
-// evict_first (QS_LDL1=2, qs_port.h; CUDA only): the streamed weights leave the L1 to the activations.
-// On an H100 (n = 4096, k = 14336, hot, us, two runs each) m = 1, 2, 4, 8 take 13.9, 14.9, 17.1 and 23.0
-// against 14.3, 15.3, 17.0 and 24.0 with the plain loads, cold m = 1 16.1 against 16.4 (docs/design.md,
-// "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives those back.
+// The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
+// 4096, k = 14336, hot, us: m = 1, 2, 4, 8 13.9, 14.9, 17.1, 23.0 against 14.3, 15.3, 17.0, 24.0 plain;
+// cold m = 1 16.1 against 16.4 (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0
+// gives the plain loads.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

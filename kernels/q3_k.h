@@ -132,9 +132,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w4& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   // the unit's two 32s of the block: 2p and 2p + 1 (4h + t0, 4h + t0 + 1); scales one per byte of u.sc
   const int c = 2 * u.p;
-  const int sc = u.sc;
-  return qs_q3k_dot32(u.v, (sc & 63) - 32, ((sc >> 8) & 63) - 32, u.d, xq + 8 * c, xd[c].x) +
-         qs_q3k_dot32(u.v + 8, ((sc >> 16) & 63) - 32, ((sc >> 24) & 63) - 32, u.d, xq + 8 * c + 8, xd[c + 1].x);
+  return qs_q3k_dot32(u.v, (u.sc & 63) - 32, ((u.sc >> 8) & 63) - 32, u.d, xq + 8 * c, xd[c].x) +
+         qs_q3k_dot32(u.v + 8, ((u.sc >> 16) & 63) - 32, ((u.sc >> 24) & 63) - 32, u.d, xq + 8 * c + 8, xd[c + 1].x);
 }
 
 // ---- int8 matrix-unit kernel: a slice (128 elements) is half a block (B = st >> 1, h = st & 1); the slot

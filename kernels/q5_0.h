@@ -2,11 +2,10 @@
 // (elements 0..15 low, 16..31 high nibbles of qs) and bit e of the 32-bit qh for element e.
 // qs_format.h lists the traits.
 #pragma once
-// The int8 small kernel's weight loads are explicit ld.global.nc with the L1 eviction priority
-// evict_first (QS_LDL1=2, qs_port.h; CUDA only): the streamed weights leave the L1 to the activations.
-// On an H100 (n = 4096, k = 14336, hot, us, two runs each) m = 1, 2, 4, 8 take 14.1, 14.8, 18.5 and 21.8
-// against 14.4, 15.4, 18.6 and 22.3 with the plain loads, cold m = 1 17.0 against 17.3 (docs/design.md,
-// "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives those back.
+// The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
+// 4096, k = 14336, hot, us: m = 1, 2, 4, 8 14.1, 14.8, 18.5, 21.8 against 14.4, 15.4, 18.6, 22.3 plain;
+// cold m = 1 17.0 against 17.3 (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0
+// gives the plain loads.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

@@ -2,11 +2,9 @@
 // (elements 0..15 low, 16..31 high nibbles of qs) and bit e of the 32-bit qh for element e.
 // qs_format.h lists the traits.
 #pragma once
-// The int8 small kernel's weight loads are explicit ld.global.nc with the L1 eviction priority
-// evict_first (QS_LDL1=2, qs_port.h; CUDA only): the streamed weights leave the L1 to the activations.
-// On an H100 (n = 4096, k = 14336, hot, us, two runs each) m = 1, 2, 4, 8 take 17.3, 18.3, 20.0 and 24.3
-// against 17.4, 19.2, 20.5 and 25.1 with the plain loads (docs/design.md, "Load width and load hints").
-// QS_KERNEL_DEFINES=QS_LDL1=0 gives those back.
+// The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
+// 4096, k = 14336, hot, us: m = 1, 2, 4, 8 17.3, 18.3, 20.0, 24.3 against 17.4, 19.2, 20.5, 25.1 plain
+// (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives the plain loads.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

@@ -1,11 +1,9 @@
 // QuantScope format traits: Q5_K (ggml type 13); the layout and the code it shares with Q4_K are in
 // qs_kquant.h. qs_format.h lists the traits.
 #pragma once
-// The int8 small kernel's weight loads are explicit ld.global.nc with the L1 eviction priority
-// evict_first (QS_LDL1=2, qs_port.h; CUDA only): the streamed weights leave the L1 to the activations.
-// On an H100 (n = 4096, k = 14336, hot, us, two runs each) m = 1, 2, 4, 8 take 13.9, 16.7, 21.4 and 32.0
-// against 14.1, 17.3, 21.8 and 32.4 with the plain loads (docs/design.md, "Load width and load hints").
-// QS_KERNEL_DEFINES=QS_LDL1=0 gives those back.
+// The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
+// 4096, k = 14336, hot, us: m = 1, 2, 4, 8 13.9, 16.7, 21.4, 32.0 against 14.1, 17.3, 21.8, 32.4 plain
+// (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives the plain loads.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

@@ -10,10 +10,8 @@
 #ifndef QS_LDHINT
 #define QS_LDHINT 2
 #endif
-// They also take the L1 eviction priority evict_first (QS_LDL1=2): the streamed weights leave the L1 to the
-// activations. On an H100 (hot, us, two runs each) m = 1, 2, 4 take 20.5, 21.4 and 27.0 against 20.9, 22.0
-// and 27.5 (with evict_first but no L2 prefetch: 20.7, 21.7, 27.4). QS_KERNEL_DEFINES=QS_LDL1=0 gives
-// those back.
+// They also take L1 evict_first (QS_LDL1=2): on an H100 (hot, us) m = 1, 2, 4 take 20.5, 21.4, 27.0 against
+// 20.9, 22.0, 27.5 plain (evict_first without the L2 hint: 20.7, 21.7, 27.4). QS_LDL1=0 gives the plain loads.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

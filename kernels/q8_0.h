@@ -1,11 +1,9 @@
 // QuantScope format traits: Q8_0 (ggml type 8), blocks of 32: w = d * q, q signed bytes.
 // qs_format.h lists the traits.
 #pragma once
-// The int8 small kernel's weight loads are explicit ld.global.nc with the L1 eviction priority
-// evict_first (QS_LDL1=2, qs_port.h; CUDA only): the streamed weights leave the L1 to the activations.
-// On an H100 (n = 4096, k = 14336, hot, us, two runs each) m = 2, 4, 8 take 25.1, 25.7 and 28.8 against
-// 25.5, 26.5 and 30.1 with the plain loads; m = 1 23.5 against 23.4 (docs/design.md, "Load width and
-// load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives those back.
+// The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
+// 4096, k = 14336, hot, us: m = 2, 4, 8 25.1, 25.7, 28.8 against 25.5, 26.5, 30.1 plain; m = 1 23.5 against
+// 23.4 (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives the plain loads.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif
