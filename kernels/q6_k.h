@@ -92,9 +92,10 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 #define QS_Q8_KP (QS_Q6_P8 ? 8 : 4)
 #endif
 // m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 with plain loads and 4 parts (n = 4096,
-// k = 14336; 4 x 4 and 4 x 2: 23.2 and 29.5)
-#define QS_Q8_RT 4, 8, 4, 8, 4, 4, 4, 4
-#define QS_Q8_WT 8, 2, 4, 2, 2, 2, 2, 2
+// k = 14336; 4 x 4 and 4 x 2: 23.2 and 29.5). m = 3 too: 23.8 us hot on an H100 against 27.4 with 4 x 4
+// (8 x 4: 24.6; 4 x 2: 31.2), the H200 not yet measured.
+#define QS_Q8_RT 4, 8, 8, 8, 4, 4, 4, 4
+#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and
 // qs_q8_dot subtracts 32 * (the sum of the unit's int8 activations) from each quarter's dp4a sum: exact in
