@@ -5,7 +5,7 @@
 // The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
 // 4096, k = 14336, hot, us: m = 1, 2, 4, 8 13.9, 14.9, 17.1, 23.0 against 14.3, 15.3, 17.0, 24.0 plain;
 // cold m = 1 16.1 against 16.4 (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0
-// gives the plain loads.
+// gives the plain loads. H200: 13.6, 14.5, 16.6, 22.5 against 13.7, 14.7, 16.5, 23.4.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

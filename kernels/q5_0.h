@@ -5,7 +5,8 @@
 // The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
 // 4096, k = 14336, hot, us: m = 1, 2, 4, 8 14.1, 14.8, 18.5, 21.8 against 14.4, 15.4, 18.6, 22.3 plain;
 // cold m = 1 17.0 against 17.3 (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0
-// gives the plain loads.
+// gives the plain loads. H200: m = 8 20.5 against 21.0 and cold m = 1 13.7 against 14.0, but m = 1, 2
+// 11.5, 12.8 against 11.3, 12.5.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

@@ -4,6 +4,7 @@
 // The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
 // 4096, k = 14336, hot, us: m = 1, 2, 4, 8 13.9, 16.7, 21.4, 32.0 against 14.1, 17.3, 21.8, 32.4 plain
 // (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives the plain loads.
+// H200: 11.4, 16.0, 20.9, 33.1 against 11.3, 16.3, 21.1, 33.3; cold m = 1 13.8 against 14.1.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

@@ -12,6 +12,7 @@
 #endif
 // They also take L1 evict_first (QS_LDL1=2): on an H100 (hot, us) m = 1, 2, 4 take 20.5, 21.4, 27.0 against
 // 20.9, 22.0, 27.5 plain (evict_first without the L2 hint: 20.7, 21.7, 27.4). QS_LDL1=0 gives the plain loads.
+// H200: 17.6, 18.6, 24.2 against 17.9, 18.9, 24.4; cold m = 1 17.8 against 18.3.
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif

@@ -4,6 +4,7 @@
 // The int8 small kernel loads its weights with L1 evict_first (QS_LDL1=2, qs_port.h; CUDA only). H100, n =
 // 4096, k = 14336, hot, us: m = 2, 4, 8 25.1, 25.7, 28.8 against 25.5, 26.5, 30.1 plain; m = 1 23.5 against
 // 23.4 (docs/design.md, "Load width and load hints"). QS_KERNEL_DEFINES=QS_LDL1=0 gives the plain loads.
+// H200: m = 2, 4, 8 19.2, 21.1, 24.4 against 19.6, 21.8, 25.2; m = 1 18.2 against 18.1 (cold 18.1 against 17.9).
 #ifndef QS_LDL1
 #define QS_LDL1 2
 #endif
