@@ -28,7 +28,9 @@ describe('scripts/llama-peer.sh input errors', () => {
   it('names a folder that is not a checkout', () => {
     const r = run([tmpdir() + '/no-such-folder', 'cuda']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^llama-peer: .*no-such-folder is not a ggml or llama\.cpp checkout \(no CMakeLists\.txt\)$/);
+    expect(r.err).toMatch(
+      /^llama-peer: .*no-such-folder is not a ggml or llama\.cpp checkout \(no CMakeLists\.txt\)$/,
+    );
   });
   it('names an unknown backend', () => {
     const r = run([checkout, 'vulkan']);
@@ -43,6 +45,8 @@ describe('scripts/llama-peer.sh input errors', () => {
   it('names an output folder that does not exist', () => {
     const r = run([checkout, 'cpu', path.join(checkout, 'missing', 'out.sql')]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^llama-peer: cannot write .*missing\/out\.sql \(no such folder or not writable\)$/);
+    expect(r.err).toMatch(
+      /^llama-peer: cannot write .*missing\/out\.sql \(no such folder or not writable\)$/,
+    );
   });
 });
