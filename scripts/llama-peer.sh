@@ -14,6 +14,7 @@
 #     CUDA_ARCHS          CMAKE_CUDA_ARCHITECTURES (default: native, the GPUs of this machine)
 #     AMDGPU_TARGETS      GPU_TARGETS for HIP (default: what ggml's build picks)
 #     GGML_CMAKE_ARGS     more CMake arguments;  LLAMA_PEER_BUILD  the build folder (default SRC/build-peer-BACKEND)
+#     JOBS                parallel build jobs (default: every core)
 # A shell script rather than a CLI command: it only drives CMake and llama.cpp's own tool, and the
 # comparison itself is `bench --peer`.
 set -euo pipefail
