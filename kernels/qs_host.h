@@ -29,6 +29,20 @@ inline void (*qs_host_barrier)() = nullptr;
 inline void __syncthreads() {
   if (qs_host_barrier) qs_host_barrier();
 }
+// __shfl_xor_sync: in a block runner, every thread of the block publishes its value and reads its lane
+// partner's between two barriers (so every thread of the block must call it, as the kernels' reductions
+// do); outside one, a single thread sees its own value
+template <typename T>
+inline T qs_host_shfl_xor(T v, int o) {
+  if (!qs_host_barrier) return v;
+  static T slot[1024];
+  const unsigned t = threadIdx.x;
+  slot[t] = v;
+  __syncthreads();
+  const T r = slot[(t & ~31u) | ((t & 31u) ^ (unsigned)o)];
+  __syncthreads();
+  return r;
+}
 // the block's dynamic shared memory (extern __shared__ on a GPU), provided by the runner
 inline qs_u8* qs_host_dynamic_shared = nullptr;
 

@@ -15,7 +15,7 @@ typedef long long qs_i64;
 #define QS_SYNCWARP() \
   do {                \
   } while (0)
-#define QS_SHFL_XOR(v, o) (v)
+#define QS_SHFL_XOR(v, o) qs_host_shfl_xor((v), (o))
 __device__ __forceinline__ float qs_h2f(qs_u32 bits) {
   const qs_u32 h = bits & 0xffffu, s = (h & 0x8000u) << 16, e = (h >> 10) & 31, f = h & 1023;
   if (e == 0) return __uint_as_float(s) + (s ? -1.f : 1.f) * (float)f * 5.9604644775390625e-8f; // subnormal: f * 2^-24

@@ -63,6 +63,25 @@ const ENVS: Record<string, Record<string, string>> = {
   },
 };
 
+/**
+ * What qs_q8_geometry returns for a format (kernels/qs_small_q8.h): its type id, then its header's rows
+ * per block (QS_Q8_RT) and warps per block (QS_Q8_WT) for m = 1..8, or the session's QS_KERNEL_DEFINES
+ * overrides (QS_Q8_R, QS_Q8_W) for every m, as the compiled module would.
+ */
+function q8Geometry(header: string): number[] {
+  const text = fs.readFileSync(path.join(__dirname, '../../kernels', `${header}.h`), 'utf8');
+  const defines = new Map(
+    (process.env.QS_KERNEL_DEFINES ?? '').split(',').map((d) => d.split('=') as [string, string]),
+  );
+  const table = (name: string, override: string) => {
+    const t = new RegExp(`^#define ${name} ([0-9, ]+)$`, 'm').exec(text);
+    const v = t ? t[1].split(',').map((x) => Number(x.trim())) : new Array<number>(8).fill(0);
+    return defines.has(override) ? v.map(() => Number(defines.get(override))) : v;
+  };
+  const type = Number(/^#define QS_TYPE (\d+)$/m.exec(text)![1]);
+  return [type, ...table('QS_Q8_RT', 'QS_Q8_R'), ...table('QS_Q8_WT', 'QS_Q8_W')];
+}
+
 /** Records every allocation and launch; pointers print as the allocation they point into. */
 class RecordingRuntime implements GpuRuntime {
   readonly log: string[] = [];
@@ -74,6 +93,8 @@ class RecordingRuntime implements GpuRuntime {
   /** CUDA: tensor maps (a CUDA 12+ driver); each is logged and prints as its label in launches */
   readonly tensorMap2d?: (t: TensorMap2d) => Uint8Array;
   private maps = new Map<Uint8Array, string>();
+  /** the format header of the module whose qs_q8_geometry ran last */
+  private q8Header = '';
   constructor(
     readonly kind: 'cuda' | 'hip',
     private dev: Device,
@@ -138,6 +159,9 @@ class RecordingRuntime implements GpuRuntime {
   }
   copyToDevice() {}
   copyFromDevice(dst: ArrayBufferView) {
+    // qs_q8_geometry: the format header's launch table, as the compiled module reports it
+    if (this.log.at(-1)?.startsWith('launch qs_q8_geometry') && dst instanceof Int32Array && this.q8Header)
+      dst.set(q8Geometry(this.q8Header));
     const i8 = /^launch qs_mma_i8(?:_(\d+)x(\d+))?_geometry /.exec(this.log.at(-1) ?? '');
     if (i8 && dst instanceof Int32Array)
       dst.set([65536, 2, Number(i8[1] ?? 128), Number(i8[2] ?? 128), 128, 256]);
@@ -169,12 +193,14 @@ class RecordingRuntime implements GpuRuntime {
   }
   // (and only for the quantized formats: the float formats' modules have none)
   loadModule(image: Uint8Array, source: string) {
-    return { source, wgmma: image[0] === 90 && !/#include "b?f(16|32)\.h"/.test(source) };
+    // source: where the module came from ('nvrtc:q4_k.cu (...)'), so the format's header is q4_k.h
+    const header = /(\w+)\.cu\b/.exec(source)?.[1] ?? '';
+    return { source, header, wgmma: image[0] === 90 && !/^b?f(16|32)$/.test(header) };
   }
   getFunction(m: unknown, name: string) {
     if (name.startsWith('qs_wgmma') && !(m as { wgmma: boolean }).wgmma)
       throw new GpuError('cuModuleGetFunction', 500, 'CUDA_ERROR_NOT_FOUND');
-    return { name };
+    return { name, header: (m as { header: string }).header };
   }
   launch(
     fn: { name: string },
@@ -190,6 +216,7 @@ class RecordingRuntime implements GpuRuntime {
       const [k, v] = Object.entries(x)[0];
       return `${k}:${String(v)}`;
     });
+    if (fn.name === 'qs_q8_geometry') this.q8Header = (fn as { header?: string }).header ?? '';
     this.log.push(
       `launch ${fn.name} grid ${grid.join('x')} block ${block.join('x')} shared ${shared}` +
         ` (${a.join(', ')})${options?.overlapPrevious ? ' overlap' : ''}`,

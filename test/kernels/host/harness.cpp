@@ -1,6 +1,7 @@
 // Host harness for test/kernels/host-math.test.ts: the kernels' own device functions, compiled for the
 // CPU (-DQS_HOST -include <format stem>.h, the format's traits header), run on weights and activations
-// from a file; or, with the single argument "geometry", qs_q8_geometry's 17 numbers on stdout.
+// from a file; or, with the single argument "geometry", qs_q8_geometry's 17 numbers on stdout; or, with
+// "kernel IN OUT", the small kernel itself run on the CPU (runSmall, below) on the same input, its y to OUT.
 //   in : int32 n, k, m; n rows of raw GGUF blocks; m*k float32 activations
 //   out: n*k float32 from qs_dq8 (the exact dequantization the float32 kernels use), then m*n float32
 //        from the fused-small-q8 arithmetic: x quantized per 32 as qs_x_q8 does it (same scale, rounding
@@ -11,12 +12,29 @@
 //        then, for the formats with a slice decode for Hopper's bfloat16 kernel (QS_WB_SLICE), n*k float32
 //        from qs_wb_load / qs_wb_dec. stdout names the optional sections written, one per line (i8, wb-slice).
 #include "qs_kernels.h"
+#include "block_runner.h"
 #include "x_q8.h"
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
 static bool readAll(FILE* f, void* p, size_t n) { return fread(p, 1, n, f) == n; }
+
+// The int8 small kernel qs_q8_m<M> itself, its grid's blocks (one per group of QS_Q8_ROWS(M) rows) run
+// one by one by block_runner.h, warp shuffles and barriers included. y: m*n float32.
+template <int M>
+static void runSmall(const std::vector<qs_u8>& w, const std::vector<int>& xq, const std::vector<float2>& xd, int n, int k,
+                     std::vector<float>& y) {
+  constexpr int R = QS_Q8_ROWS(M), threads = QS_Q8_WARPS(M) * QS_WARP;
+  const unsigned groups = (n + R - 1) / R;
+  y.assign((size_t)M * n, 0.f / 0.f); // an output the kernel does not write stays NaN
+  for (unsigned b = 0; b < groups; b++)
+    qs_host_run_block({groups, 1, 1}, {b, 0, 0}, threads, 0, [&] {
+      typedef void (*Entry)(const int*, const float2*, const qs_u8*, float*, int, int);
+      constexpr Entry e[8] = {qs_q8_m1, qs_q8_m2, qs_q8_m3, qs_q8_m4, qs_q8_m5, qs_q8_m6, qs_q8_m7, qs_q8_m8};
+      e[M - 1](xq.data(), xd.data(), w.data(), y.data(), n, k);
+    });
+}
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "geometry") == 0) {
@@ -25,7 +43,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 17; i++) printf("%d%c", g[i], i == 16 ? '\n' : ' ');
     return 0;
   }
-  if (argc != 3) return 2;
+  // "kernel IN OUT": the small kernel itself on the CPU (runSmall)
+  const bool kernel = argc == 4 && std::strcmp(argv[1], "kernel") == 0;
+  if (kernel) argv++;
+  else if (argc != 3) return 2;
   FILE* f = fopen(argv[1], "rb");
   if (!f) return 3;
   int hdr[3];
@@ -45,6 +66,19 @@ int main(int argc, char** argv) {
   std::vector<int> xq;
   std::vector<float2> xd;
   qs_host_x_q8(x, xq, xd);
+  if (kernel) {
+    std::vector<float> yk;
+    typedef void (*Run)(const std::vector<qs_u8>&, const std::vector<int>&, const std::vector<float2>&, int, int,
+                        std::vector<float>&);
+    constexpr Run runs[8] = {runSmall<1>, runSmall<2>, runSmall<3>, runSmall<4>,
+                             runSmall<5>, runSmall<6>, runSmall<7>, runSmall<8>};
+    if (m < 1 || m > 8) return 2;
+    runs[m - 1](w, xq, xd, n, k, yk);
+    FILE* o = fopen(argv[2], "wb");
+    if (!o || fwrite(yk.data(), 4, yk.size(), o) != yk.size()) return 6;
+    fclose(o);
+    return 0;
+  }
 
   std::vector<float> y((size_t)m * n);
   // the unit of QS_Q8_KP parts per block (-DQS_Q8_KP=4: the K-quants' 64-element units), else the default
