@@ -223,7 +223,7 @@ describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", 
   });
 });
 
-describe('the int8 small kernel itself on the CPU (qs_q8_m1 .. m8, blocks run by block_runner.h)', () => {
+describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8, blocks run by block_runner.h)', () => {
   const formats = [
     GgmlType.Q4_0,
     GgmlType.Q4_1,
@@ -239,7 +239,7 @@ describe('the int8 small kernel itself on the CPU (qs_q8_m1 .. m8, blocks run by
     GgmlType.IQ4_XS,
   ].map((t) => [typeName(t), t] as const);
   it.skipIf(!GXX).each(formats)(
-    '%s at m = 1..8: every output is the harness unit-by-unit sum up to float32 summation order',
+    '%s at m = 1..8: the quantizer writes x_q8.h bit for bit, every output is the unit-by-unit sum up to float32 order',
     (_name, type) => {
       const exe = harness(type);
       const rng = new Rng(11 + type);

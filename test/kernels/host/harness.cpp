@@ -1,7 +1,8 @@
 // Host harness for test/kernels/host-math.test.ts: the kernels' own device functions, compiled for the
 // CPU (-DQS_HOST -include <format stem>.h, the format's traits header), run on weights and activations
 // from a file; or, with the single argument "geometry", qs_q8_geometry's 17 numbers on stdout; or, with
-// "kernel IN OUT", the small kernel itself run on the CPU (runSmall, below) on the same input, its y to OUT.
+// "kernel IN OUT", the quantizer qs_x_q8 and the small kernel themselves run on the CPU (runSmall, below) on
+// the same input, its y to OUT.
 //   in : int32 n, k, m; n rows of raw GGUF blocks; m*k float32 activations
 //   out: n*k float32 from qs_dq8 (the exact dequantization the float32 kernels use), then m*n float32
 //        from the fused-small-q8 arithmetic: x quantized per 32 as qs_x_q8 does it (same scale, rounding
@@ -67,6 +68,14 @@ int main(int argc, char** argv) {
   std::vector<float2> xd;
   qs_host_x_q8(x, xq, xd);
   if (kernel) {
+    // the quantizer kernel qs_x_q8 itself (3 blocks of 64 threads, so that its grid-stride loop and the
+    // shuffles of its 8-lane groups run as on a GPU) must write what x_q8.h computes, bit for bit
+    std::vector<int> kq(xq.size(), 0x5a5a5a5a);
+    std::vector<float2> kd(xd.size(), make_float2(-1.f, -1.f));
+    for (unsigned b = 0; b < 3; b++)
+      qs_host_run_block({3, 1, 1}, {b, 0, 0}, 64, 0, [&] { qs_x_q8(x.data(), (qs_i8*)kq.data(), kd.data(), m, k); });
+    if (std::memcmp(kq.data(), xq.data(), xq.size() * 4) != 0 || std::memcmp(kd.data(), xd.data(), xd.size() * 8) != 0)
+      return fprintf(stderr, "qs_x_q8 on the CPU differs from x_q8.h\n"), 9;
     std::vector<float> yk;
     typedef void (*Run)(const std::vector<qs_u8>&, const std::vector<int>&, const std::vector<float2>&, int, int,
                         std::vector<float>&);
