@@ -163,6 +163,8 @@ function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: numbe
   const o = n * k + m * n;
   const e = o + (m * k) / 4 + (m * k) / 16;
   return {
+    /** the input file, for the harness's other modes */
+    input: inp,
     dq: f.slice(0, n * k),
     y: f.slice(n * k, o),
     xq: new Int8Array(buf.buffer, buf.byteOffset + 4 * o, m * k).slice(),
@@ -224,20 +226,8 @@ describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", 
 });
 
 describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8, blocks run by block_runner.h)', () => {
-  const formats = [
-    GgmlType.Q4_0,
-    GgmlType.Q4_1,
-    GgmlType.Q5_0,
-    GgmlType.Q5_1,
-    GgmlType.Q8_0,
-    GgmlType.Q2_K,
-    GgmlType.Q3_K,
-    GgmlType.Q4_K,
-    GgmlType.Q5_K,
-    GgmlType.Q6_K,
-    GgmlType.IQ4_NL,
-    GgmlType.IQ4_XS,
-  ].map((t) => [typeName(t), t] as const);
+  // every quantized format (those weights() can make)
+  const formats = Object.keys(HALVES).map((t) => [typeName(Number(t)), Number(t)] as const);
   it.skipIf(!GXX).each(formats)(
     '%s at m = 1..8: the quantizer writes x_q8.h bit for bit, every output is the unit-by-unit sum up to float32 order',
     (_name, type) => {
@@ -250,18 +240,9 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
       const w = weights(type, n, k, rng);
       for (let m = 1; m <= 8; m++) {
         const x = new Float32Array(m * k).map(() => rng.normal());
-        const want = run(type, exe, w, x, n, k, m).y;
-        const inp = path.join(work, `kernel-in-${type}.bin`);
+        const { y: want, input } = run(type, exe, w, x, n, k, m);
         const out = path.join(work, `kernel-out-${type}.bin`);
-        writeFileSync(
-          inp,
-          Buffer.concat([
-            Buffer.from(new Int32Array([n, k, m]).buffer),
-            Buffer.from(w),
-            Buffer.from(x.buffer),
-          ]),
-        );
-        const r = spawnSync(exe, ['kernel', inp, out], { encoding: 'utf8' });
+        const r = spawnSync(exe, ['kernel', input, out], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`harness kernel exited ${r.status}: ${r.stderr}`);
         const buf = readFileSync(out);
         const got = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);

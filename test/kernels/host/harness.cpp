@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 17; i++) printf("%d%c", g[i], i == 16 ? '\n' : ' ');
     return 0;
   }
-  // "kernel IN OUT": the small kernel itself on the CPU (runSmall)
+  // "kernel IN OUT": the quantizer and the small kernel themselves on the CPU (runSmall)
   const bool kernel = argc == 4 && std::strcmp(argv[1], "kernel") == 0;
   if (kernel) argv++;
   else if (argc != 3) return 2;
@@ -58,10 +58,6 @@ int main(int argc, char** argv) {
   std::vector<float> x((size_t)m * k);
   if (!readAll(f, w.data(), (size_t)(n * rowBytes)) || !readAll(f, x.data(), x.size() * 4)) return 5;
   fclose(f);
-
-  std::vector<float> dq((size_t)n * k);
-  for (int r = 0; r < n; r++)
-    for (int e = 0; e < k; e += 8) qs_dq8(w.data() + r * rowBytes + (e / QS_QK) * QS_BB, (e % QS_QK) / 8, &dq[(size_t)r * k + e]);
 
   // qs_x_q8 on the CPU (x_q8.h)
   std::vector<int> xq;
@@ -88,6 +84,10 @@ int main(int argc, char** argv) {
     fclose(o);
     return 0;
   }
+
+  std::vector<float> dq((size_t)n * k);
+  for (int r = 0; r < n; r++)
+    for (int e = 0; e < k; e += 8) qs_dq8(w.data() + r * rowBytes + (e / QS_QK) * QS_BB, (e % QS_QK) / 8, &dq[(size_t)r * k + e]);
 
   std::vector<float> y((size_t)m * n);
   // the unit of QS_Q8_KP parts per block (-DQS_Q8_KP=4: the K-quants' 64-element units), else the default
