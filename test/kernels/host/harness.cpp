@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     constexpr Run runs[8] = {runSmall<1>, runSmall<2>, runSmall<3>, runSmall<4>,
                              runSmall<5>, runSmall<6>, runSmall<7>, runSmall<8>};
     if (m < 1 || m > 8) return 2;
-    runs[m - 1](w, xq, xd, n, k, yk);
+    runs[m - 1](w, kq, kd, n, k, yk); // the small kernel reads what the quantizer kernel wrote
     FILE* o = fopen(argv[2], "wb");
     if (!o || fwrite(yk.data(), 4, yk.size(), o) != yk.size()) return 6;
     fclose(o);
