@@ -55,4 +55,29 @@ describe('peer timings', () => {
     expect(peerUs(h200, 'Q4_K', 4096, 4096, 1)).toBeNull(); // other shapes have no figure
     expect(peerUs(builtinPeer('NVIDIA H100 80GB HBM3')!, 'Q4_K', 4096, 14336, 1)).toBe(18.14);
   });
+
+  it('the H200 figures cover the 12 quantized formats at m = 1..5 and 8; the H100 ones only five', () => {
+    const h200 = builtinPeer('NVIDIA H200')!;
+    const h100 = builtinPeer('NVIDIA H100 80GB HBM3')!;
+    const twelve = [
+      'Q4_0',
+      'Q4_1',
+      'Q5_0',
+      'Q5_1',
+      'Q8_0',
+      'Q2_K',
+      'Q3_K',
+      'Q4_K',
+      'Q5_K',
+      'Q6_K',
+      'IQ4_NL',
+      'IQ4_XS',
+    ];
+    for (const f of twelve)
+      for (const m of [1, 2, 3, 4, 5, 8])
+        expect(peerUs(h200, f, 4096, 14336, m), `${f} m=${m}`).toBeGreaterThan(0);
+    expect(peerUs(h200, 'IQ4_XS', 4096, 14336, 5)).toBe(24.55);
+    expect(peerUs(h200, 'IQ4_XS', 4096, 14336, 512)).toBeNull(); // not measured: no figure rather than a guess
+    expect(peerUs(h100, 'IQ4_XS', 4096, 14336, 1)).toBeNull();
+  });
 });
