@@ -96,7 +96,8 @@ export function parsePeerOutput(text: string, source: string): PeerTimes {
       if (s && t > 0) {
         us.set(key(s.type, s.n, s.k, s.m), t);
         if (row.device_description) devices.add(row.device_description);
-        if (row.build_commit) commits.add(row.build_commit);
+        // a build from a source archive (no git history) says 'unknown': no commit rather than a false one
+        if (row.build_commit && row.build_commit !== 'unknown') commits.add(row.build_commit);
         if (row.test_time) times.push(row.test_time);
       }
     }

@@ -42,6 +42,21 @@ describe('peer timings', () => {
     expect(parsePeerOutput(CONSOLE, 'h200.txt')).toMatchObject({ commit: null, measuredAt: null });
   });
 
+  it('reads test-backend-ops SQL as it comes from a build of a source archive: no commit, no device', () => {
+    // two rows of a real run on an H200 (ggml of 2026-08, built from a git archive)
+    const real = [
+      `INSERT INTO test_backend_ops (test_time, build_commit, backend_name, op_name, op_params, test_mode, supported, passed, error_message, time_us, flops, bandwidth_gb_s, memory_kb, n_runs, device_description, backend_reg_name) VALUES ('2026-12-06T01:39:01Z', 'unknown', 'CUDA0', 'MUL_MAT', 'type_a=q4_0,type_b=f32,m=4096,n=1,k=14336,bs=[1,1],nr=[1,1],per=[0,1,2,3],k_v=0,o=1,src_overlap=0', 'perf', '1', '1', '', '14.609923', '8038407369273.798828', '0.000000', '32328', '69012', '', '');`,
+      `INSERT INTO test_backend_ops (test_time, build_commit, backend_name, op_name, op_params, test_mode, supported, passed, error_message, time_us, flops, bandwidth_gb_s, memory_kb, n_runs, device_description, backend_reg_name) VALUES ('2026-12-06T01:41:32Z', 'unknown', 'CUDA0', 'MUL_MAT', 'type_a=iq4_xs,type_b=f32,m=4096,n=5,k=14336,bs=[1,1],nr=[1,1],per=[0,1,2,3],k_v=0,o=1,src_overlap=0', 'perf', '1', '1', '', '24.549390', '23919232683689.671875', '0.000000', '30824', '40869', '', '');`,
+    ].join('\n');
+    const p = parsePeerOutput(real, 'llama-peer.sql');
+    expect(peerUs(p, 'Q4_0', 4096, 14336, 1)).toBe(14.609923);
+    expect(peerUs(p, 'IQ4_XS', 4096, 14336, 5)).toBeCloseTo(24.549, 3);
+    expect(p.commit).toBeNull(); // build_commit 'unknown' is not a commit
+    expect(p.device).toBeNull(); // device_description is empty in this output
+    expect(p.label).toBe('llama.cpp (llama-peer.sql)');
+    expect(p.measuredAt).toBe('2026-12-06T01:39:01Z');
+  });
+
   it('a file without MUL_MAT timings is a one-line error', () => {
     expect(() => parsePeerOutput('hello\n', 'x.txt')).toThrow(/^x\.txt: no MUL_MAT timings found/);
   });
