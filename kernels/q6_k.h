@@ -94,8 +94,10 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 #endif
 // m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 with plain loads and 4 parts (n = 4096,
 // k = 14336; 4 x 4 and 4 x 2: 23.2 and 29.5). m = 3 too: 23.8 us hot on an H100 against 27.4 with 4 x 4
-// (8 x 4: 24.6; 4 x 2: 31.2), the H200 not yet measured.
-#define QS_Q8_RT 4, 8, 8, 8, 4, 4, 4, 4
+// (8 x 4: 24.6; 4 x 2: 31.2), 21.0 on the H200. m = 5 too, where `auto` takes this kernel (the registry's
+// wgmmaBf16Above): 29.3 us on the H200 against 30.7 for the bfloat16 warpgroup kernel, 33.2 against 36.1
+// on an H100; m = 6 to 8 keep 4 x 2 for --path int8 (`auto` runs the warpgroup kernel there).
+#define QS_Q8_RT 4, 8, 8, 8, 8, 4, 4, 4
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and

@@ -268,11 +268,11 @@ export const Q6_K_SPEC: FormatSpec = {
     // 468 / 446 at 512)
     int8MmaUpTo: 64,
     int8MmaTiles: { 64: '64x256' },
-    // Hopper: bfloat16 warpgroup kernels above m = 4 (H200, n = 4096, k = 14336, hot, int8
-    // small-batch kernel / bfloat16 warpgroup kernel with the slice decode: m = 4: 29.6 / 30.8 us,
-    // 5: 32.3 / 30.9, 8: 40.7 / 31.2; int8 tiles / bfloat16: m = 9: 53.2 / 31.1, 16: 51.6 / 31.8,
-    // 64: 83.7 / 36.9)
-    wgmmaBf16Above: 4,
+    // Hopper: bfloat16 warpgroup kernels above m = 5 (H200, n = 4096, k = 14336, hot, the int8
+    // small-batch kernel at 8 rows x 2 warps / the bfloat16 warpgroup kernel, one call: m = 5: 29.3 /
+    // 30.7 us, 6: 32.8 / 30.8, 7: 38.3 / 30.9, 8: 39.9 / 31.0; an H100 at m = 5: 33.2 / 36.1; int8
+    // tiles / bfloat16: m = 9: 53.2 / 31.1, 16: 51.6 / 31.8, 64: 83.7 / 36.9)
+    wgmmaBf16Above: 5,
   },
   fields: {
     decode: fieldsRow,
