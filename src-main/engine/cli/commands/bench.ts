@@ -405,6 +405,9 @@ export async function benchDevice(
   peer ??= builtinPeer(dev.name);
   if (peer?.device && peerFile && peer.device !== dev.name)
     log.err(`bench: note: the --peer times were measured on ${peer.device}, this is ${dev.name}`);
+  // test-backend-ops' SQL leaves device_description empty: say so rather than imply it is this device
+  if (peer && !peer.device && peerFile)
+    log.err(`bench: note: ${peerFile} does not name the device its times were measured on`);
   log.out(
     peer
       ? `peer: ${peer.label}`
