@@ -17,22 +17,9 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const bench = (peer: string, json: string) =>
   cli(
-    'bench',
-    '--backend',
-    'cpu',
-    '--formats',
-    'q8_0',
-    '--m',
-    '1',
-    '--n',
-    '64',
-    '--k',
-    '256',
-    '--repeats',
-    '3',
+    ...'bench --backend cpu --formats q8_0 --m 1 --n 64 --k 256 --repeats 3 --no-record'.split(' '),
     '--peer',
     peer,
-    '--no-record',
     '--json',
     json,
   );

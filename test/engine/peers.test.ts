@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FORMATS } from '../../src-main/engine/formats/registry';
 import { builtinPeer, parsePeerOutput, peerUs } from '../../src-main/engine/peers';
 
 // the shape of llama.cpp's test-backend-ops console output
@@ -74,20 +75,8 @@ describe('peer timings', () => {
   it('the H200 figures cover the 12 quantized formats at m = 1..5 and 8; the H100 ones only five', () => {
     const h200 = builtinPeer('NVIDIA H200')!;
     const h100 = builtinPeer('NVIDIA H100 80GB HBM3')!;
-    const twelve = [
-      'Q4_0',
-      'Q4_1',
-      'Q5_0',
-      'Q5_1',
-      'Q8_0',
-      'Q2_K',
-      'Q3_K',
-      'Q4_K',
-      'Q5_K',
-      'Q6_K',
-      'IQ4_NL',
-      'IQ4_XS',
-    ];
+    const twelve = FORMATS.filter((f) => f.blockElems > 1).map((f) => f.name);
+    expect(twelve).toHaveLength(12);
     for (const f of twelve)
       for (const m of [1, 2, 3, 4, 5, 8])
         expect(peerUs(h200, f, 4096, 14336, m), `${f} m=${m}`).toBeGreaterThan(0);
