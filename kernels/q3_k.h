@@ -42,9 +42,10 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // sum((s - 4 sx) * (sc - 32))
 #define QS_Q8_P 8
 // m = 1, 2: 2 rows of 4 warps (16.3 / 17.9 us hot on an H200 at n = 4096, k = 14336, against 18.7 / 18.4
-// with 4 rows of 8 and 8 rows of 2)
-#define QS_Q8_RT 2, 2, 8, 8, 8, 8, 8, 8
-#define QS_Q8_WT 4, 4, 2, 2, 2, 2, 2, 2
+// with 4 rows of 8 and 8 rows of 2); m = 3 and 8: 4 rows of 4 warps (H100, same call: 19.2 / 30.8 against
+// 20.3 / 32.4 with 8 rows of 2, which stays fastest at m = 4 .. 7)
+#define QS_Q8_RT 2, 2, 4, 8, 8, 8, 8, 4
+#define QS_Q8_WT 4, 4, 4, 2, 2, 2, 2, 4
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below). On an H100 (n = 4096, k =
 // 14336, us, 8 / 4 parts, one call) m = 1 took 16.6 / 14.5 hot and 18.5 / 15.6 cold (a second run of the
