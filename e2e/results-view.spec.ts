@@ -179,11 +179,15 @@ test("a failure's weight map greys the weight rows whose outputs were left out, 
   expect(first).toBeLessThan(100);
   await expect(count).toHaveText('3 of 512 weight rows not compared (grey)');
   const at = 100 - first;
-  const rgb = await canvas.evaluate(
-    (c: HTMLCanvasElement, row) => [...c.getContext('2d')!.getImageData(0, row, 1, 1).data],
-    at,
-  );
-  expect(rgb).toEqual([128, 128, 128, 255]);
+  // the canvas is painted by an effect that runs after the render showing the zoom's text: poll its pixel
+  await expect
+    .poll(() =>
+      canvas.evaluate(
+        (c: HTMLCanvasElement, row) => [...c.getContext('2d')!.getImageData(0, row, 1, 1).data],
+        at,
+      ),
+    )
+    .toEqual([128, 128, 128, 255]);
   const zb = (await canvas.boundingBox())!;
   const rows = await canvas.evaluate((c: HTMLCanvasElement) => c.height);
   await canvas.hover({ position: { x: zb.width * 0.5, y: zb.height * ((at + 0.5) / rows) } });
