@@ -42,7 +42,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // sum((s - 4 sx) * (sc - 32))
 #define QS_Q8_P 8
 // m = 1, 2: 2 rows of 4 warps (16.3 / 17.9 us hot on an H200 at n = 4096, k = 14336, against 18.7 / 18.4
-// with 4 rows of 8 and 8 rows of 2); m = 3 and 8: 4 rows of 4 warps (H100, same call: 19.2 / 30.8 against
+// with 4 rows of 8 and 8 rows of 2); m = 3 and 8: 4 rows of 4 warps (H100, same call: 19.3 / 30.8 against
 // 20.3 / 32.4 with 8 rows of 2, which stays fastest at m = 4 .. 7)
 #define QS_Q8_RT 2, 2, 4, 8, 8, 8, 8, 4
 #define QS_Q8_WT 4, 4, 4, 2, 2, 2, 2, 4

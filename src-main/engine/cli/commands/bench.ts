@@ -403,11 +403,12 @@ export async function benchDevice(
       (ks ? `, ${ks}` : ''),
   );
   peer ??= builtinPeer(dev.name);
-  if (peer?.device && peerFile && peer.device !== dev.name)
-    log.err(`bench: note: the --peer times were measured on ${peer.device}, this is ${dev.name}`);
-  // test-backend-ops' SQL leaves device_description empty: say so rather than imply it is this device
-  if (peer && !peer.device && peerFile)
-    log.err(`bench: note: ${peerFile} does not name the device its times were measured on`);
+  if (peer && peerFile) {
+    // test-backend-ops' SQL leaves device_description empty: say so rather than imply it is this device
+    if (!peer.device) log.err(`bench: note: ${peerFile} does not name the device its times were measured on`);
+    else if (peer.device !== dev.name)
+      log.err(`bench: note: the --peer times were measured on ${peer.device}, this is ${dev.name}`);
+  }
   log.out(
     peer
       ? `peer: ${peer.label}`
