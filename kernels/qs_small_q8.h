@@ -272,11 +272,17 @@ struct qs_q8_loop_for<true, M, R, NT, D, KP> {
 };
 
 // The rows of row group g (rows past n read row n-1 again: in bounds, never stored).
+// Timing diagnostic (QS_KERNEL_DEFINES=QS_Q8_HOTW=1; results are wrong): every block reads the first R
+// rows, which stay in the L1 and L2, so the kernel's time is its decode, products and activation loads
+// without the weight stream.
+#ifndef QS_Q8_HOTW
+#define QS_Q8_HOTW 0
+#endif
 template <int R>
 __device__ __forceinline__ void qs_q8_rows(const qs_u8* w, qs_i64 g, int n, qs_i64 rowBytes, const qs_u8* (&wr)[R]) {
 #pragma unroll
   for (int r = 0; r < R; r++) {
-    const qs_i64 row = g * R + r;
+    const qs_i64 row = QS_Q8_HOTW ? r : g * R + r;
     wr[r] = w + (row < n ? row : (qs_i64)n - 1) * rowBytes;
   }
 }
