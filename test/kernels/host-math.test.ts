@@ -254,6 +254,43 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
       }
     },
   );
+
+  // QS_Q8_HOTW=1 (a timing diagnostic: the weights stay on chip) gives every block the first R rows, so
+  // output row i is row i mod R's; the rest of the kernel is the same
+  it.skipIf(!GXX).each([
+    ['Q4_0', GgmlType.Q4_0],
+    ['Q6_K', GgmlType.Q6_K],
+  ] as const)("%s with QS_Q8_HOTW=1: every row group computes the first group's rows", (_name, type) => {
+    const exe = harness(type);
+    const hot = harness(type, ['QS_Q8_HOTW=1']);
+    const g = spawnSync(hot, ['geometry'], { encoding: 'utf8' });
+    const rows = parseQ8Geometry(new Int32Array(g.stdout.trim().split(/\s+/).map(Number)), type).rows;
+    const rng = new Rng(29 + type);
+    const n = 37;
+    const k = 512;
+    const w = weights(type, n, k, rng);
+    for (const m of [1, 3]) {
+      const x = new Float32Array(m * k).map(() => rng.normal());
+      const { y: want, input } = run(type, exe, w, x, n, k, m);
+      const out = path.join(work, `hotw-out-${type}.bin`);
+      const r = spawnSync(hot, ['kernel', input, out], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`harness kernel exited ${r.status}: ${r.stderr}`);
+      const buf = readFileSync(out);
+      const got = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+      const R = rows[m - 1];
+      expect(R, `m=${m}: more than one row group`).toBeLessThan(n);
+      const scale = Math.max(...want.map(Math.abs));
+      for (let mi = 0; mi < m; mi++)
+        for (let i = 0; i < n; i++) {
+          const o = mi * n + i;
+          expect(Math.abs(got[o] - want[mi * n + (i % R)]), `m=${m}, output ${o}`).toBeLessThanOrEqual(
+            1e-5 * scale,
+          );
+        }
+      // and it differs from the true product where the rows differ
+      expect(got.some((v, o) => Math.abs(v - want[o]) > 1e-3 * scale)).toBe(true);
+    }
+  });
 });
 
 describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
