@@ -101,6 +101,22 @@ function cppReference(type: number, w: Uint8Array, n: number, k: number): Float3
   return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
 }
 
+/** the harness's "kernel IN OUT" mode: the quantizer and the small kernel themselves on the CPU */
+function runKernel(exe: string, input: string, name: string): Float32Array {
+  const out = path.join(work, name);
+  const r = spawnSync(exe, ['kernel', input, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`harness kernel exited ${r.status}: ${r.stderr}`);
+  const buf = readFileSync(out);
+  return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+}
+
+/** the small kernel's launch geometry of a harness build of `type` (qs_q8_geometry on the CPU) */
+function q8Geometry(exe: string, type: number) {
+  const r = spawnSync(exe, ['geometry'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`harness geometry exited ${r.status}: ${r.stderr}`);
+  return parseQ8Geometry(new Int32Array(r.stdout.trim().split(/\s+/).map(Number)), type);
+}
+
 function harness(type: number, defines: string[] = []): string {
   const exe = path.join(work, `harness-${type}${defines.join('')}`);
   const r = spawnSync(
@@ -196,11 +212,6 @@ function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: n
 
 describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", () => {
   it.skipIf(!GXX)("is the format's table, with the tuning defines it was compiled with", () => {
-    const geometry = (type: number, defines: string[] = []) => {
-      const r = spawnSync(harness(type, defines), ['geometry'], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`harness geometry exited ${r.status}: ${r.stderr}`);
-      return parseQ8Geometry(new Int32Array(r.stdout.trim().split(/\s+/).map(Number)), type);
-    };
     // the table as kernels/q4_k.h writes it (QS_Q8_RT, QS_Q8_WT: m = 1 .. 8)
     const header = readFileSync(path.join(ROOT, 'kernels', 'q4_k.h'), 'utf8');
     const table = (name: string) =>
@@ -208,12 +219,12 @@ describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", 
         .exec(header)![1]
         .split(',')
         .map((v) => Number(v.trim()));
-    const q4k = geometry(GgmlType.Q4_K);
+    const q4k = q8Geometry(harness(GgmlType.Q4_K), GgmlType.Q4_K);
     expect(table('QS_Q8_RT')).toHaveLength(8);
     expect(q4k.rows).toEqual(table('QS_Q8_RT'));
     expect(q4k.warps).toEqual(table('QS_Q8_WT'));
     expect(new Set(q4k.warps).size, 'the table varies with m').toBeGreaterThan(1);
-    const tuned = geometry(GgmlType.Q4_K, ['QS_Q8_R=3', 'QS_Q8_W=5']);
+    const tuned = q8Geometry(harness(GgmlType.Q4_K, ['QS_Q8_R=3', 'QS_Q8_W=5']), GgmlType.Q4_K);
     expect(tuned.rows).toEqual(new Array(8).fill(3));
     expect(tuned.warps).toEqual(new Array(8).fill(5));
     // a module of another format is refused
@@ -241,11 +252,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
       for (let m = 1; m <= 8; m++) {
         const x = new Float32Array(m * k).map(() => rng.normal());
         const { y: want, input } = run(type, exe, w, x, n, k, m);
-        const out = path.join(work, `kernel-out-${type}.bin`);
-        const r = spawnSync(exe, ['kernel', input, out], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`harness kernel exited ${r.status}: ${r.stderr}`);
-        const buf = readFileSync(out);
-        const got = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+        const got = runKernel(exe, input, `kernel-out-${type}.bin`);
         expect(got.length).toBe(m * n);
         const scale = Math.max(...want.map(Math.abs));
         expect(scale, `m=${m}: the outputs are not all zero`).toBeGreaterThan(0);
@@ -263,8 +270,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
   ] as const)("%s with QS_Q8_HOTW=1: every row group computes the first group's rows", (_name, type) => {
     const exe = harness(type);
     const hot = harness(type, ['QS_Q8_HOTW=1']);
-    const g = spawnSync(hot, ['geometry'], { encoding: 'utf8' });
-    const rows = parseQ8Geometry(new Int32Array(g.stdout.trim().split(/\s+/).map(Number)), type).rows;
+    const rows = q8Geometry(hot, type).rows;
     const rng = new Rng(29 + type);
     const n = 37;
     const k = 512;
@@ -272,11 +278,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
     for (const m of [1, 3]) {
       const x = new Float32Array(m * k).map(() => rng.normal());
       const { y: want, input } = run(type, exe, w, x, n, k, m);
-      const out = path.join(work, `hotw-out-${type}.bin`);
-      const r = spawnSync(hot, ['kernel', input, out], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`harness kernel exited ${r.status}: ${r.stderr}`);
-      const buf = readFileSync(out);
-      const got = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+      const got = runKernel(hot, input, `hotw-out-${type}.bin`);
       const R = rows[m - 1];
       expect(R, `m=${m}: more than one row group`).toBeLessThan(n);
       const scale = Math.max(...want.map(Math.abs));
