@@ -173,6 +173,49 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<
   u.hf = hf;
   u.l0 = l0;
 }
+// Split rows (qs_format.h, qs_small_q8.h): each row's ql (128 bytes per block), then its qh (64), scales
+// (16) and d (2). Every span of a unit is then one aligned 8- or 16-byte load, with no word alignment
+// (sh = 0; the extra word of each span is unused). Measured on an H100 (n = 4096, k = 14336, hot, us,
+// GGUF / split rows): m = 1 20.4 / 17.8 (both with the compiler held to 3 resident blocks, QS_Q8_BT; split
+// rows without it: 19.1), m = 2 21.0 / 19.7, m = 5 32.8 / 29.1, m = 8 42.3 / 37.2, cold m = 1 20.5 / 19.2;
+// m = 3 the same (23.5) and m = 4 slower (26.6 / 28.6), so those two keep GGUF rows (docs/design.md,
+// "Split rows").
+#define QS_SPLIT_N 4
+#define QS_SPLIT_OFF(i) ((i) == 0 ? 0 : (i) == 1 ? 128 : (i) == 2 ? 192 : 208)
+#define QS_SPLIT_LEN(i) ((i) == 0 ? 128 : (i) == 1 ? 64 : (i) == 2 ? 16 : 2)
+#define QS_Q8_ST 1, 1, 0, 0, 1, 1, 1, 1
+#define QS_Q8_BT 3, 1, 1, 1, 1, 1, 1, 1
+typedef qs_q8r qs_q8rs;
+typedef qs_q8r4 qs_q8rs4;
+template <int NW>
+__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q6r<NW>& r) {
+  int hf, l0;
+  qs_q6_part<NW>(p, hf, l0);
+  const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 64 * hf + l0);
+  const qs_u8* qh = row + (qs_i64)(QS_SPLIT_POS(1, kb, nb) + 32 * hf + l0);
+  if (NW == 4) {
+    // (indices mod NW + 1: the 2-word instantiation compiles this branch too, and never runs it)
+    const uint4 a = qs_ldg16(ql), c = qs_ldg16(ql + 32), h = qs_ldg16(qh);
+    r.a[0] = a.x, r.a[1] = a.y, r.a[2 % (NW + 1)] = a.z, r.a[3 % (NW + 1)] = a.w;
+    r.c[0] = c.x, r.c[1] = c.y, r.c[2 % (NW + 1)] = c.z, r.c[3 % (NW + 1)] = c.w;
+    r.h[0] = h.x, r.h[1] = h.y, r.h[2 % (NW + 1)] = h.z, r.h[3 % (NW + 1)] = h.w;
+  } else {
+    const uint2 a = qs_ldg8(ql), c = qs_ldg8(ql + 32), h = qs_ldg8(qh);
+    r.a[0] = a.x;
+    r.a[1] = a.y;
+    r.c[0] = c.x;
+    r.c[1] = c.y;
+    r.h[0] = h.x;
+    r.h[1] = h.y;
+  }
+  r.a[NW] = r.c[NW] = r.h[NW] = 0;
+  const uint2 s = qs_ldg8(row + (qs_i64)(QS_SPLIT_POS(2, kb, nb) + 8 * hf));
+  r.s[0] = s.x;
+  r.s[1] = s.y;
+  r.s[2] = 0;
+  r.d = qs_ld16(row + (qs_i64)QS_SPLIT_POS(3, kb, nb));
+  r.sh = 0;
+}
 // quarter t's dp4a sum of the unit's q with its int8 activations xp (NW words), plus -32 * their sum (the
 // q - 32 offset, applied once per quarter). The chains are written out rather than as loops over the
 // words: nvcc schedules the loop form of the m = 4 kernel differently, and this form is the one measured.

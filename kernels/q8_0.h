@@ -55,6 +55,34 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   for (int i = 0; i < 8; i++) u.v[i] = qs_funnel(r.t, i, 16 + r.sh);
   u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
+// Split rows (qs_format.h, qs_small_q8.h): each row's 32-byte quants, then its float16 scales. A unit is
+// two aligned 16-byte loads and one 2-byte load instead of nine 4-byte loads and eight word alignments,
+// and a warp's quant loads are contiguous. Every m reads them: on an H100 (n = 4096, k = 14336, hot, us)
+// m = 1, 2, 3, 4, 5, 8 take 19.4, 21.0, 22.5, 22.6, 23.7, 25.7 against 23.4, 24.3, 24.5, 25.1, 26.4,
+// 28.5 with GGUF rows (QS_Q8_SPLIT=0), and cold m = 1 moves the weights at 97% of the copy bandwidth
+// against 90% (docs/design.md, "Split rows").
+#define QS_SPLIT_N 2
+#define QS_SPLIT_OFF(i) ((i) == 0 ? 2 : 0)
+#define QS_SPLIT_LEN(i) ((i) == 0 ? 32 : 2)
+#define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
+struct qs_q8rs {
+  uint4 a, b; // the quants
+  qs_u32 d;   // the scale's bits
+};
+__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q8rs& r) {
+  (void)p;
+  const uint4* q = (const uint4*)(row + (qs_i64)QS_SPLIT_POS(0, kb, nb));
+  r.a = qs_ldg16(q);
+  r.b = qs_ldg16(q + 1);
+  r.d = qs_ld16(row + (qs_i64)QS_SPLIT_POS(1, kb, nb));
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
+  (void)p;
+  const qs_u32 q[8] = {r.a.x, r.a.y, r.a.z, r.a.w, r.b.x, r.b.y, r.b.z, r.b.w};
+#pragma unroll
+  for (int i = 0; i < 8; i++) u.v[i] = (int)q[i];
+  u.d = qs_h2f(r.d);
+}
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
   int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));

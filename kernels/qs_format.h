@@ -149,6 +149,26 @@ __device__ __forceinline__ void qs_ldwords(const qs_u8* b, qs_u32 (&t)[N], int& 
 __device__ __forceinline__ int qs_funnel(const qs_u32* t, int i, int shift) {
   return (int)(qs_u32)((((unsigned long long)t[i + 1] << 32) | t[i]) >> shift);
 }
+// Split rows (optional; the int8 small kernel, qs_small_q8.h). A format whose blocks are not 16-byte
+// aligned (Q8_0's 34 bytes, Q6_K's 210) may let that kernel read a copy of the weights in which each row
+// holds its blocks' pieces one after another: piece 0 of every block, then piece 1 of every block, ... The
+// copy is the same quantized bytes, permuted within each row, and rows start 16-byte aligned. A unit's
+// spans are then aligned loads without word alignment, and a warp's loads of one piece are contiguous.
+// The format defines QS_SPLIT_N (pieces, at most 4), QS_SPLIT_OFF(i) and QS_SPLIT_LEN(i) (piece i: bytes
+// OFF .. OFF + LEN - 1 of a block, LEN even; the pieces cover the block), its loader qs_q8_load_split, and
+// QS_Q8_ST, the batch sizes that read split rows. QS_SPLIT_AT(i) is where piece i's run starts, per block
+// of the row: the row's piece-i bytes of block kb start at QS_SPLIT_POS(i, kb, nb) = nb * QS_SPLIT_AT(i) +
+// kb * QS_SPLIT_LEN(i), an int (a row's offsets are 32-bit; loaders add them to the row's address as one
+// 64-bit step, which measured fewer registers than 64-bit offset arithmetic).
+#define QS_SPLIT_ALIGN 16
+#define QS_SPLIT_AT(i)                                                                                          \
+  (((i) > 0 ? QS_SPLIT_LEN(0) : 0) + ((i) > 1 ? QS_SPLIT_LEN(1) : 0) + ((i) > 2 ? QS_SPLIT_LEN(2) : 0))
+#define QS_SPLIT_POS(i, kb, nb) ((nb) * QS_SPLIT_AT(i) + (kb) * QS_SPLIT_LEN(i))
+// bytes of a split row of nb blocks (the next row starts QS_SPLIT_ALIGN-aligned)
+__host__ __device__ __forceinline__ qs_i64 qs_split_row_bytes(int nb, int bb) {
+  return (qs_i64)((nb * bb + QS_SPLIT_ALIGN - 1) & -QS_SPLIT_ALIGN);
+}
+
 // 4 bytes from a 2-byte-aligned address
 __device__ __forceinline__ qs_u32 qs_ld4(const qs_u8* p) {
   return (qs_u32)(*(const qs_u16*)p) | ((qs_u32)(*(const qs_u16*)(p + 2)) << 16);

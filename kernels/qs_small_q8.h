@@ -46,12 +46,26 @@
 #else
 #define QS_Q8_PARTS(M) QS_Q8_P
 #endif
-// resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless QS_Q8_B asks
-// for more (fewer registers per thread, more warps in flight)
-#ifndef QS_Q8_B
-#define QS_Q8_MINB(M) 1
-#else
+// resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless the format's
+// QS_Q8_BT (per m) or QS_Q8_B (every m, QS_KERNEL_DEFINES) asks for more (fewer registers per thread,
+// more warps in flight)
+#ifdef QS_Q8_B
 #define QS_Q8_MINB(M) (QS_Q8_B)
+#elif defined(QS_Q8_BT)
+#define QS_Q8_MINB(M) qs_q8_pick((M), QS_Q8_BT)
+#else
+#define QS_Q8_MINB(M) 1
+#endif
+// whether qs_q8_m<M> reads split rows (qs_format.h): the format's QS_Q8_ST per m, or QS_Q8_SPLIT (0 or 1,
+// QS_KERNEL_DEFINES) for every m; never for a format without split rows
+#ifndef QS_SPLIT_N
+#define QS_Q8_SPLITS(M) false
+#elif defined(QS_Q8_SPLIT)
+#define QS_Q8_SPLITS(M) (QS_Q8_SPLIT != 0)
+#elif defined(QS_Q8_ST)
+#define QS_Q8_SPLITS(M) (qs_q8_pick((M), QS_Q8_ST) != 0)
+#else
+#define QS_Q8_SPLITS(M) false
 #endif
 #ifdef QS_Q8_R
 #define QS_Q8_ROWS(M) (QS_Q8_R)
@@ -64,22 +78,53 @@
 #define QS_Q8_WARPS(M) qs_q8_pick((M), QS_Q8_WT)
 #endif
 
-// The unit of work with KP parts per block: its raw and decoded types (qs_q8_load, qs_q8_unpack and
-// qs_q8_dot are overloaded on them) and parts per block. KP = QS_Q8_P (every format) or 4 (the formats
-// with QS_Q8_KT: the K-quants).
-template <int KP>
+// The unit of work with KP parts per block, read from GGUF rows (S false) or split rows (S true,
+// qs_format.h): its raw and decoded types (qs_q8_unpack and qs_q8_dot are overloaded on them), parts per
+// block, and load, which requests the raw bytes of part p of block kb of a row of nb blocks. KP = QS_Q8_P
+// (every format) or 4 (the formats with QS_Q8_KT: the K-quants).
+template <int KP, bool S = false>
 struct qs_q8u {
   typedef qs_q8r raw;
   typedef qs_q8w dec;
   static constexpr int P = QS_Q8_P;
+  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
+    (void)nb;
+    qs_q8_load(row + (qs_i64)kb * QS_BB, p, r);
+  }
 };
+#ifdef QS_SPLIT_N
+template <>
+struct qs_q8u<QS_Q8_P, true> {
+  typedef qs_q8rs raw;
+  typedef qs_q8w dec;
+  static constexpr int P = QS_Q8_P;
+  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
+    qs_q8_load_split(row, kb, nb, p, r);
+  }
+};
+#endif
 #ifdef QS_Q8_KT // the format has 4-part units too
 template <>
-struct qs_q8u<4> {
+struct qs_q8u<4, false> {
   typedef qs_q8r4 raw;
   typedef qs_q8w4 dec;
   static constexpr int P = 4;
+  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
+    (void)nb;
+    qs_q8_load(row + (qs_i64)kb * QS_BB, p, r);
+  }
 };
+#ifdef QS_SPLIT_N
+template <>
+struct qs_q8u<4, true> {
+  typedef qs_q8rs4 raw;
+  typedef qs_q8w4 dec;
+  static constexpr int P = 4;
+  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
+    qs_q8_load_split(row, kb, nb, p, r);
+  }
+};
+#endif
 #endif
 
 // One unit's products with the m rows of x: acc[r][mi] += unit (of weight block kb) of row r . x[mi].
@@ -125,9 +170,9 @@ __device__ __forceinline__ bool qs_q8_early() {
 
 // One batch of the unit loops below: the units u0, u0 + NT, ... (D of them, those below units) of the R
 // rows at wr[]. load requests all their raw bytes; use decodes them and adds their products to acc.
-template <int M, int R, int NT, int D, int KP>
+template <int M, int R, int NT, int D, int KP, bool S>
 struct qs_q8_batch {
-  typedef qs_q8u<KP> U;
+  typedef qs_q8u<KP, S> U;
   typedef typename U::raw Raw;
   static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u0, int units, Raw (&raw)[D][R]) {
 #pragma unroll
@@ -135,7 +180,7 @@ struct qs_q8_batch {
       const int u = u0 + j * NT;
       if (u < units) {
 #pragma unroll
-        for (int r = 0; r < R; r++) qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw[j][r]);
+        for (int r = 0; r < R; r++) U::load(wr[r], u / U::P, units / U::P, u % U::P, raw[j][r]);
       }
     }
   }
@@ -159,9 +204,9 @@ struct qs_q8_batch {
 // and multiplied. The first batch is requested before waiting for the activation quantizer (which may
 // still run: programmatic dependent launch), so the weight stream starts at once, except in the blocks
 // qs_q8_early staggers, which request it after the wait.
-template <int M, int R, int NT, int D, int KP>
+template <int M, int R, int NT, int D, int KP, bool S>
 struct qs_q8_loop {
-  typedef qs_q8_batch<M, R, NT, D, KP> B;
+  typedef qs_q8_batch<M, R, NT, D, KP, S> B;
   static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
     const bool early = qs_q8_early<M>();
@@ -179,14 +224,14 @@ struct qs_q8_loop {
 };
 // D = 1: one unit at a time, decoded as soon as it arrives (fewest registers): its products, then the
 // next unit's loads and decode.
-template <int M, int R, int NT, int KP>
-struct qs_q8_loop<M, R, NT, 1, KP> {
-  typedef qs_q8u<KP> U;
-  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u, typename U::dec (&wq)[R]) {
+template <int M, int R, int NT, int KP, bool S>
+struct qs_q8_loop<M, R, NT, 1, KP, S> {
+  typedef qs_q8u<KP, S> U;
+  static __device__ __forceinline__ void load(const qs_u8* const (&wr)[R], int u, int units, typename U::dec (&wq)[R]) {
 #pragma unroll
     for (int r = 0; r < R; r++) {
       typename U::raw raw;
-      qs_q8_load(wr[r] + (qs_i64)(u / U::P) * QS_BB, u % U::P, raw);
+      U::load(wr[r], u / U::P, units / U::P, u % U::P, raw);
       qs_q8_unpack(raw, u % U::P, wq[r]);
     }
   }
@@ -195,12 +240,12 @@ struct qs_q8_loop<M, R, NT, 1, KP> {
     int uu = threadIdx.x;
     typename U::dec wq[R];
     const bool early = qs_q8_early<M>();
-    if (early && uu < units) load(wr, uu, wq);
+    if (early && uu < units) load(wr, uu, units, wq);
     QS_Q8_GWAIT();
-    if (!early && uu < units) load(wr, uu, wq);
+    if (!early && uu < units) load(wr, uu, units, wq);
     for (; uu < units; uu += NT) {
       qs_q8_products<M, R>(wq, uu / U::P, xq, xd, xqs, xds, acc);
-      if (uu + NT < units) load(wr, uu + NT, wq);
+      if (uu + NT < units) load(wr, uu + NT, units, wq);
     }
   }
 };
@@ -217,9 +262,9 @@ struct qs_q8_loop<M, R, NT, 1, KP> {
 #else
 #define QS_Q8_PIPED(M) 0
 #endif
-template <int M, int R, int NT, int D, int KP>
+template <int M, int R, int NT, int D, int KP, bool S>
 struct qs_q8_pipe {
-  typedef qs_q8_batch<M, R, NT, D, KP> B;
+  typedef qs_q8_batch<M, R, NT, D, KP, S> B;
   typedef typename B::U U;
   // a batch's decode and products as qs_q8_batch::use, but row by row (one decoded unit live at a time)
   static __device__ __forceinline__ void use(const typename B::Raw (&raw)[D][R], int u0, int units, const int* __restrict__ xq,
@@ -242,7 +287,7 @@ struct qs_q8_pipe {
   }
   static __device__ __forceinline__ void run(const qs_u8* const (&wr)[R], const int* __restrict__ xq, const float2* __restrict__ xd,
                                              int units, int xqs, int xds, float (&acc)[R][M]) {
-    constexpr int S = D * NT;
+    constexpr int STEP = D * NT;
     const bool early = qs_q8_early<M>();
     typename B::Raw a[D][R], b[D][R];
     int u0 = threadIdx.x;
@@ -250,25 +295,25 @@ struct qs_q8_pipe {
     QS_Q8_GWAIT();
     if (!early) B::load(wr, u0, units, a);
     while (u0 < units) {
-      B::load(wr, u0 + S, units, b);
+      B::load(wr, u0 + STEP, units, b);
       use(a, u0, units, xq, xd, xqs, xds, acc);
-      u0 += S;
+      u0 += STEP;
       if (u0 >= units) break;
-      B::load(wr, u0 + S, units, a);
+      B::load(wr, u0 + STEP, units, a);
       use(b, u0, units, xq, xd, xqs, xds, acc);
-      u0 += S;
+      u0 += STEP;
     }
   }
 };
 
 // the unit loop of one kernel: qs_q8_loop, or qs_q8_pipe where QS_Q8_PIPED(M) asks for it
-template <bool PIPE, int M, int R, int NT, int D, int KP>
+template <bool PIPE, int M, int R, int NT, int D, int KP, bool S>
 struct qs_q8_loop_for {
-  typedef qs_q8_loop<M, R, NT, D, KP> T;
+  typedef qs_q8_loop<M, R, NT, D, KP, S> T;
 };
-template <int M, int R, int NT, int D, int KP>
-struct qs_q8_loop_for<true, M, R, NT, D, KP> {
-  typedef qs_q8_pipe<M, R, NT, D, KP> T;
+template <int M, int R, int NT, int D, int KP, bool S>
+struct qs_q8_loop_for<true, M, R, NT, D, KP, S> {
+  typedef qs_q8_pipe<M, R, NT, D, KP, S> T;
 };
 
 // The rows of row group g (rows past n read row n-1 again: in bounds, never stored).
@@ -297,9 +342,11 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
   constexpr int NW = QS_Q8_WARPS(M);
   __shared__ float red[NW][R * M];
   const int nb = k / QS_QK;
-  const qs_i64 rowBytes = (qs_i64)nb * QS_BB;
+  constexpr bool S = QS_Q8_SPLITS(M);
+  const qs_i64 rowBytes = S ? qs_split_row_bytes(nb, QS_BB) : (qs_i64)nb * QS_BB;
   constexpr int KP = QS_Q8_PARTS(M);
-  const int units = nb * qs_q8u<KP>::P;
+  typedef qs_q8u<KP, S> U;
+  const int units = nb * U::P;
   const int xqs = k / 4, xds = k / 32; // row strides of xq (ints) and xd
   constexpr int NT = NW * QS_WARP;
   const qs_i64 row0 = (qs_i64)blockIdx.x * R;
@@ -308,7 +355,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
 #if QS_Q8_FLOOR
   // Diagnostic (QS_KERNEL_DEFINES=QS_Q8_FLOOR=1 or 2; results are wrong, timing only): read this block's
   // weight bytes and nothing else. 1: 16-byte loads, consecutive threads on consecutive 16 bytes; 2: the
-  // kernel's own per-unit loads (qs_q8_load) without decoding or products.
+  // kernel's own per-unit loads (qs_q8u::load) without decoding or products.
   {
     qs_u32 acc = 0;
     const qs_i64 rows = (row0 + R <= n ? row0 + R : (qs_i64)n) - row0;
@@ -328,8 +375,8 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
 #else
     for (int u = threadIdx.x; u < units; u += NT)
       for (int r = 0; r < (int)rows; r++) {
-        typename qs_q8u<KP>::raw raw;
-        qs_q8_load(w + (row0 + r) * rowBytes + (qs_i64)(u / qs_q8u<KP>::P) * QS_BB, u % qs_q8u<KP>::P, raw);
+        typename U::raw raw;
+        U::load(w + (row0 + r) * rowBytes, u / U::P, nb, u % U::P, raw);
         const qs_u32* q = (const qs_u32*)&raw;
 #pragma unroll
         for (int j = 0; j < (int)(sizeof(raw) / 4); j++) acc ^= q[j];
@@ -345,7 +392,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
   for (int r = 0; r < R; r++)
 #pragma unroll
     for (int mi = 0; mi < M; mi++) acc[r][mi] = 0.f;
-  qs_q8_loop_for<QS_Q8_PIPED(M) != 0, M, R, NT, QS_Q8_DEPTH(M), KP>::T::run(wr, xq, xd, units, xqs, xds, acc);
+  qs_q8_loop_for<QS_Q8_PIPED(M) != 0, M, R, NT, QS_Q8_DEPTH(M), KP, S>::T::run(wr, xq, xd, units, xqs, xds, acc);
   qs_block_sum_store<R, M, NW>(acc, red, y, row0, n);
 }
 
@@ -365,19 +412,50 @@ QS_Q8_ENTRY(7)
 QS_Q8_ENTRY(8)
 
 // The launch geometry of this build for the host (one thread): out[0] the ggml type id, out[1 + i] the
-// weight rows per block and out[9 + i] the warps per block of qs_q8_m<i+1> (QS_Q8_ROWS, QS_Q8_WARPS: the
-// format's table, or the tuning overrides it was compiled with). The backend reads them once per module,
-// so its grid and block sizes are the numbers the kernels were compiled for, from one definition.
+// weight rows per block, out[9 + i] the warps per block and out[17 + i] whether qs_q8_m<i+1> reads split
+// rows (QS_Q8_ROWS, QS_Q8_WARPS, QS_Q8_SPLITS: the format's table, or the tuning overrides it was compiled
+// with), out[25] the alignment of split rows (QS_SPLIT_ALIGN). The backend reads them once per module, so
+// its grid and block sizes and the weights it passes are what the kernels were compiled for, from one
+// definition.
+#define QS_Q8_GEOMETRY_LEN 26
 QS_EXTERN __global__ void qs_q8_geometry(int* out) {
   constexpr int rows[8] = {QS_Q8_ROWS(1), QS_Q8_ROWS(2), QS_Q8_ROWS(3), QS_Q8_ROWS(4),
                            QS_Q8_ROWS(5), QS_Q8_ROWS(6), QS_Q8_ROWS(7), QS_Q8_ROWS(8)};
   constexpr int warps[8] = {QS_Q8_WARPS(1), QS_Q8_WARPS(2), QS_Q8_WARPS(3), QS_Q8_WARPS(4),
                             QS_Q8_WARPS(5), QS_Q8_WARPS(6), QS_Q8_WARPS(7), QS_Q8_WARPS(8)};
+  constexpr bool split[8] = {QS_Q8_SPLITS(1), QS_Q8_SPLITS(2), QS_Q8_SPLITS(3), QS_Q8_SPLITS(4),
+                             QS_Q8_SPLITS(5), QS_Q8_SPLITS(6), QS_Q8_SPLITS(7), QS_Q8_SPLITS(8)};
   out[0] = QS_TYPE;
   for (int i = 0; i < 8; i++) {
     out[1 + i] = rows[i];
     out[9 + i] = warps[i];
+    out[17 + i] = split[i] ? 1 : 0;
+  }
+  out[25] = QS_SPLIT_ALIGN;
+}
+
+#ifdef QS_SPLIT_N
+static_assert(QS_SPLIT_N >= 1 && QS_SPLIT_N <= 4, "split rows: 1 to 4 pieces");
+static_assert(QS_SPLIT_AT(QS_SPLIT_N - 1) + QS_SPLIT_LEN(QS_SPLIT_N - 1) == QS_BB, "split rows: the pieces cover the block");
+// The split copy of n GGUF rows of k elements (qs_format.h): dst holds n rows of qs_split_row_bytes
+// each, src the GGUF rows. One thread per (row, block) copies the block's pieces, two bytes at a time (every
+// piece starts and ends on an even byte). The bytes after each split row's last piece are left as they are
+// (the host clears the buffer first).
+QS_EXTERN __global__ void qs_q8_split(const qs_u8* __restrict__ src, qs_u8* __restrict__ dst, int n, int k) {
+  const int nb = k / QS_QK;
+  const qs_i64 total = (qs_i64)n * nb, srow = (qs_i64)nb * QS_BB, drow = qs_split_row_bytes(nb, QS_BB);
+  for (qs_i64 t = (qs_i64)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (qs_i64)gridDim.x * blockDim.x) {
+    const qs_i64 r = t / nb;
+    const int kb = (int)(t - r * nb);
+    const qs_u8* b = src + r * srow + (qs_i64)kb * QS_BB;
+    qs_u8* d = dst + r * drow;
+#pragma unroll
+    for (int i = 0; i < QS_SPLIT_N; i++) {
+      qs_u8* o = d + (qs_i64)QS_SPLIT_POS(i, kb, nb);
+      for (int j = 0; j < QS_SPLIT_LEN(i); j += 2) *(qs_u16*)(o + j) = *(const qs_u16*)(b + QS_SPLIT_OFF(i) + j);
+    }
   }
 }
+#endif
 
 #endif // QS_PLAIN

@@ -39,6 +39,8 @@ interface FakeOpts {
   missing?: string[];
   /** the runtime makes tensor maps (a CUDA 12+ driver): each is 128 bytes, the first one counting the calls */
   tensorMaps?: boolean;
+  /** the batch sizes (1..8) whose small kernel reads split rows, as qs_q8_geometry reports them */
+  splitM?: number[];
 }
 
 class FakeRuntime implements GpuRuntime {
@@ -85,7 +87,10 @@ class FakeRuntime implements GpuRuntime {
     const used = [...this.live.values()].reduce((a, b) => a + b, 0);
     return { free: (this.o.free ?? 1 << 30) - used, total: 1 << 30 };
   }
+  /** the size of every allocation, in order */
+  sizes: number[] = [];
   malloc(bytes: number): DevicePtr {
+    this.sizes.push(bytes);
     const p = this.next;
     this.next += BigInt(bytes + 4096);
     this.live.set(p, bytes);
@@ -116,9 +121,16 @@ class FakeRuntime implements GpuRuntime {
       dst.set([187456, 1, 256, 128, 128, 256, 96]);
     const short = /^qs_wgmma_bf16_(64|32)_tma_geometry$/.exec(this.launches.at(-1) ?? '');
     if (short && dst instanceof Int32Array) dst.set([196800, 1, Number(short[1]), 256, 128, 256, 96]);
-    // what qs_q8_geometry writes for a Q4_0 module: the type id, rows then warps per block for m = 1..8
+    // what qs_q8_geometry writes for a Q4_0 module: the type id, rows, warps and split flags per block for
+    // m = 1..8, the split rows' alignment
     if (this.launches.at(-1) === 'qs_q8_geometry' && dst instanceof Int32Array)
-      dst.set([GgmlType.Q4_0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 2, 2, 2, 2, 2, 2, 2]);
+      dst.set([
+        GgmlType.Q4_0,
+        ...[2, 8, 8, 8, 8, 8, 8, 8],
+        ...[8, 2, 2, 2, 2, 2, 2, 2],
+        ...[1, 2, 3, 4, 5, 6, 7, 8].map((m) => (this.o.splitM?.includes(m) ? 1 : 0)),
+        16,
+      ]);
   }
   copyDeviceToDevice() {}
   memset8() {}
@@ -293,6 +305,44 @@ describe('generic GPU backend', () => {
     expect((await s.run(lw, new Float32Array(3 * K), 3, { path: 'unfused' })).path).toBe('unfused-f32');
     expect(rt.launches.slice(-2)).toEqual(['qs_dequant', 'qs_small_m3']);
     lw.dispose();
+    await s.close();
+    expect(rt.live.size).toBe(0);
+  });
+
+  it('a small kernel that reads split rows gets a copy made once per tensor, reused, timed in place of the rows and freed with them', async () => {
+    const rt = new FakeRuntime({ splitM: [1, 2] });
+    const s = await backendWith(rt).open(0);
+    // 3 rows of 7 Q4_0 blocks (126 bytes): split rows of 128
+    const k = 7 * 32;
+    const lw = await s.load({ ...w, k, data: new Uint8Array(rowBytes(GgmlType.Q4_0, k) * N) });
+    const before = new Set(rt.live.keys());
+    const r1 = await s.run(lw, new Float32Array(k), 1);
+    expect(r1.detail).toMatch(/dp4a; split rows\)/);
+    expect(rt.launches.slice(-4)).toEqual(['qs_q8_geometry', 'qs_q8_split', 'qs_x_q8', 'qs_q8_m1']);
+    // qs_q8_split(GGUF rows, copy, n, k); the kernel reads the copy: 3 rows of 128 bytes plus the padding
+    const [src, dst, n, kk] = rt.args.at(-3)!;
+    expect(src).toEqual({ ptr: [...before][0] });
+    expect([n, kk]).toEqual([{ i32: N }, { i32: k }]);
+    const copy = (dst as { ptr: bigint }).ptr;
+    expect(rt.live.get(copy)).toBe(3 * 128 + 256);
+    expect(rt.args.at(-1)![2]).toEqual({ ptr: copy });
+    // another batch size that reads split rows reuses the copy; one that does not reads the rows
+    await s.run(lw, new Float32Array(2 * k), 2);
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_q8_m2']);
+    expect(rt.args.at(-1)![2]).toEqual({ ptr: copy });
+    await s.run(lw, new Float32Array(3 * k), 3);
+    expect(rt.args.at(-1)![2]).toEqual({ ptr: [...before][0] });
+    // the cold protocol rotates copies of what the kernel reads: the split copy's size
+    const live = rt.live.size;
+    const allocs = rt.sizes.length;
+    await s.time(lw, new Float32Array(k), 1, { protocol: 'cold', warmup: 1, repeats: 3 });
+    expect(rt.launches.filter((l) => l === 'qs_q8_split')).toHaveLength(1);
+    const cold = rt.sizes.slice(allocs).filter((b) => b === 3 * 128 + 256);
+    expect(cold.length, 'cold copies of the split copy').toBeGreaterThan(0);
+    expect(rt.sizes.slice(allocs)).not.toContain(rowBytes(GgmlType.Q4_0, k) * N + 256);
+    expect(rt.live.size).toBe(live); // the cold copies are freed after timing
+    lw.dispose();
+    expect(rt.live.has(copy)).toBe(false);
     await s.close();
     expect(rt.live.size).toBe(0);
   });

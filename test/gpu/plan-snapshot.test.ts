@@ -65,8 +65,9 @@ const ENVS: Record<string, Record<string, string>> = {
 
 /**
  * What qs_q8_geometry returns for a format (kernels/qs_small_q8.h): its type id, then its header's rows
- * per block (QS_Q8_RT) and warps per block (QS_Q8_WT) for m = 1..8, or the session's QS_KERNEL_DEFINES
- * overrides (QS_Q8_R, QS_Q8_W) for every m, as the compiled module would.
+ * per block (QS_Q8_RT), warps per block (QS_Q8_WT) and split-row flags (QS_Q8_ST, formats with split rows
+ * only) for m = 1..8, or the session's QS_KERNEL_DEFINES overrides (QS_Q8_R, QS_Q8_W, QS_Q8_SPLIT) for
+ * every m, as the compiled module would; then the split rows' alignment, 16.
  */
 function q8Geometry(header: string): number[] {
   const text = fs.readFileSync(path.join(__dirname, '../../kernels', `${header}.h`), 'utf8');
@@ -79,7 +80,10 @@ function q8Geometry(header: string): number[] {
     return defines.has(override) ? v.map(() => Number(defines.get(override))) : v;
   };
   const type = Number(/^#define QS_TYPE (\d+)$/m.exec(text)![1]);
-  return [type, ...table('QS_Q8_RT', 'QS_Q8_R'), ...table('QS_Q8_WT', 'QS_Q8_W')];
+  const split = /^#define QS_SPLIT_N /m.test(text)
+    ? table('QS_Q8_ST', 'QS_Q8_SPLIT')
+    : new Array<number>(8).fill(0);
+  return [type, ...table('QS_Q8_RT', 'QS_Q8_R'), ...table('QS_Q8_WT', 'QS_Q8_W'), ...split, 16];
 }
 
 /** Records every allocation and launch; pointers print as the allocation they point into. */

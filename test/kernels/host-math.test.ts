@@ -228,11 +228,131 @@ describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", 
     expect(tuned.rows).toEqual(new Array(8).fill(3));
     expect(tuned.warps).toEqual(new Array(8).fill(5));
     // a module of another format is refused
-    const v = new Int32Array(17).fill(2);
+    const v = new Int32Array(26).fill(2);
     v[0] = GgmlType.Q6_K;
+    v.fill(0, 17, 25);
+    v[25] = 16;
     expect(() => parseQ8Geometry(v, GgmlType.Q4_K)).toThrow(
       /qs_q8_geometry of the Q4_K module returned 14,2,/,
     );
+    // as is a split flag other than 0 or 1, or a row alignment that is not a power of two
+    v[0] = GgmlType.Q4_K;
+    expect(parseQ8Geometry(v, GgmlType.Q4_K).splitAlign).toBe(16);
+    expect(() =>
+      parseQ8Geometry(
+        v.map((x, i) => (i === 17 ? 2 : x)),
+        GgmlType.Q4_K,
+      ),
+    ).toThrow(/returned/);
+    expect(() =>
+      parseQ8Geometry(
+        v.map((x, i) => (i === 25 ? 12 : x)),
+        GgmlType.Q4_K,
+      ),
+    ).toThrow(/returned/);
+  });
+
+  it.skipIf(!GXX)(
+    "names the batch sizes that read split rows: the format's QS_Q8_ST, QS_Q8_SPLIT for every m",
+    () => {
+      const table = (stem: string) =>
+        /#define QS_Q8_ST ([0-9, ]+)/
+          .exec(readFileSync(path.join(ROOT, 'kernels', `${stem}.h`), 'utf8'))![1]
+          .split(',')
+          .map((v) => Number(v.trim()) === 1);
+      const q6k = q8Geometry(harness(GgmlType.Q6_K), GgmlType.Q6_K);
+      expect(q6k.split).toEqual(table('q6_k'));
+      expect(q6k.split).toContain(true);
+      expect(q6k.split).toContain(false);
+      expect(q6k.splitAlign).toBe(16);
+      expect(q8Geometry(harness(GgmlType.Q8_0), GgmlType.Q8_0).split).toEqual(table('q8_0'));
+      expect(q8Geometry(harness(GgmlType.Q6_K, ['QS_Q8_SPLIT=0']), GgmlType.Q6_K).split).toEqual(
+        new Array(8).fill(false),
+      );
+      expect(q8Geometry(harness(GgmlType.Q6_K, ['QS_Q8_SPLIT=1']), GgmlType.Q6_K).split).toEqual(
+        new Array(8).fill(true),
+      );
+      // a format without split rows never reads them
+      expect(q8Geometry(harness(GgmlType.Q4_K, ['QS_Q8_SPLIT=1']), GgmlType.Q4_K).split).toEqual(
+        new Array(8).fill(false),
+      );
+    },
+  );
+});
+
+describe('split rows (qs_q8_split on the CPU)', () => {
+  // each format's layout as kernels/<format>.h documents it: [offset in the block, length] of each piece,
+  // in the order the pieces follow one another in a split row
+  const LAYOUT: [string, number, [number, number][]][] = [
+    [
+      'Q8_0',
+      GgmlType.Q8_0,
+      [
+        [2, 32],
+        [0, 2],
+      ],
+    ],
+    [
+      'Q6_K',
+      GgmlType.Q6_K,
+      [
+        [0, 128],
+        [128, 64],
+        [192, 16],
+        [208, 2],
+      ],
+    ],
+  ];
+  it.skipIf(!GXX).each(LAYOUT)(
+    "%s: each row holds its blocks' pieces one run after another, rows 16-byte aligned, padding untouched",
+    (_name, type, pieces) => {
+      const exe = harness(type);
+      const [qk, bb] = block(type);
+      const rng = new Rng(41 + type);
+      // 7 rows of 9 blocks: 9 * 34 and 9 * 210 bytes are not multiples of 16, so every split row is padded
+      const n = 7;
+      const k = 9 * qk;
+      const w = weights(type, n, k, rng);
+      const { input } = run(type, exe, w, new Float32Array(k), n, k, 1);
+      const out = path.join(work, `split-${type}.bin`);
+      const r = spawnSync(exe, ['split', input, out], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const got = new Uint8Array(readFileSync(out));
+      const nb = k / qk;
+      const stride = Math.ceil((nb * bb) / 16) * 16;
+      expect(stride).toBeGreaterThan(nb * bb);
+      expect(got.length).toBe(n * stride);
+      const want = new Uint8Array(n * stride).fill(0xa5);
+      for (let row = 0; row < n; row++) {
+        let at = row * stride;
+        for (const [off, len] of pieces) {
+          for (let b = 0; b < nb; b++)
+            want.set(
+              w.subarray(row * nb * bb + b * bb + off, row * nb * bb + b * bb + off + len),
+              at + b * len,
+            );
+          at += nb * len;
+        }
+        expect(at - row * stride, 'the pieces cover the block').toBe(nb * bb);
+      }
+      expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
+    },
+  );
+
+  it.skipIf(!GXX)('a format without split rows has no qs_q8_split', () => {
+    const exe = harness(GgmlType.Q4_0);
+    const { input } = run(
+      GgmlType.Q4_0,
+      exe,
+      weights(GgmlType.Q4_0, 2, 64, new Rng(3)),
+      new Float32Array(64),
+      2,
+      64,
+      1,
+    );
+    const r = spawnSync(exe, ['split', input, path.join(work, 'split-none.bin')], { encoding: 'utf8' });
+    expect(r.status).toBe(7);
+    expect(r.stderr).toMatch(/no split rows/);
   });
 });
 
@@ -261,6 +381,36 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
       }
     },
   );
+
+  // the same kernels reading split rows at every m (QS_Q8_SPLIT=1) and GGUF rows at every m (0): both must
+  // give the unit-by-unit sums, at a k whose rows are not 16-byte multiples (split rows padded)
+  it.skipIf(!GXX).each([
+    ['Q8_0', GgmlType.Q8_0],
+    ['Q6_K', GgmlType.Q6_K],
+  ] as const)('%s at m = 1..8 from split rows and from GGUF rows: the unit-by-unit sums', (_name, type) => {
+    const exe = harness(type);
+    const [qk, bb] = block(type);
+    const rng = new Rng(53 + type);
+    const n = 37;
+    const k = (type === GgmlType.Q6_K ? 3 : 9) * qk;
+    expect(((k / qk) * bb) % 16).not.toBe(0);
+    const w = weights(type, n, k, rng);
+    for (const split of [0, 1]) {
+      const built = harness(type, [`QS_Q8_SPLIT=${split}`]);
+      expect(q8Geometry(built, type).split).toEqual(new Array(8).fill(split === 1));
+      for (let m = 1; m <= 8; m++) {
+        const x = new Float32Array(m * k).map(() => rng.normal());
+        const { y: want, input } = run(type, exe, w, x, n, k, m);
+        const got = runKernel(built, input, `split${split}-out-${type}.bin`);
+        const scale = Math.max(...want.map(Math.abs));
+        expect(scale).toBeGreaterThan(0);
+        for (let i = 0; i < got.length; i++)
+          expect(Math.abs(got[i] - want[i]), `split=${split} m=${m}, output ${i}`).toBeLessThanOrEqual(
+            1e-5 * scale,
+          );
+      }
+    }
+  });
 
   // QS_Q8_HOTW=1 (a timing diagnostic: the weights stay on chip) gives every block the first R rows, so
   // output row i is row i mod R's; the rest of the kernel is the same

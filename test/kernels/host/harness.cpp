@@ -1,8 +1,10 @@
 // Host harness for test/kernels/host-math.test.ts: the kernels' own device functions, compiled for the
 // CPU (-DQS_HOST -include <format stem>.h, the format's traits header), run on weights and activations
-// from a file; or, with the single argument "geometry", qs_q8_geometry's 17 numbers on stdout; or, with
+// from a file; or, with the single argument "geometry", qs_q8_geometry's numbers on stdout; or, with
 // "kernel IN OUT", the quantizer qs_x_q8 and the small kernel themselves run on the CPU (runSmall, below) on
-// the same input, its y to OUT.
+// the same input, its y to OUT (a kernel that reads split rows reads the copy qs_q8_split makes of them);
+// or, with "split IN OUT", the split-row copy qs_q8_split makes of the input's weights (formats with split
+// rows), to OUT.
 //   in : int32 n, k, m; n rows of raw GGUF blocks; m*k float32 activations
 //   out: n*k float32 from qs_dq8 (the exact dequantization the float32 kernels use), then m*n float32
 //        from the fused-small-q8 arithmetic: x quantized per 32 as qs_x_q8 does it (same scale, rounding
@@ -22,31 +24,44 @@
 static bool readAll(FILE* f, void* p, size_t n) { return fread(p, 1, n, f) == n; }
 
 // The int8 small kernel qs_q8_m<M> itself, its grid's blocks (one per group of QS_Q8_ROWS(M) rows) run
-// one by one by block_runner.h, warp shuffles and barriers included. y: m*n float32.
+// one by one by block_runner.h, warp shuffles and barriers included. y: m*n float32. Where the kernel reads
+// split rows (QS_Q8_SPLITS), qs_q8_split first makes them from w, in 3 blocks of 64 threads so that its
+// grid-stride loop runs as on a GPU, into a buffer filled with 0xA5 (the bytes it leaves are not read).
 template <int M>
 static void runSmall(const std::vector<qs_u8>& w, const std::vector<int>& xq, const std::vector<float2>& xd, int n, int k,
                      std::vector<float>& y) {
   constexpr int R = QS_Q8_ROWS(M), threads = QS_Q8_WARPS(M) * QS_WARP;
   const unsigned groups = (n + R - 1) / R;
+  const qs_u8* wk = w.data();
+#ifdef QS_SPLIT_N
+  std::vector<qs_u8> split;
+  if (QS_Q8_SPLITS(M)) {
+    split.assign((size_t)n * qs_split_row_bytes(k / QS_QK, QS_BB) + 64, 0xA5);
+    for (unsigned b = 0; b < 3; b++)
+      qs_host_run_block({3, 1, 1}, {b, 0, 0}, 64, 0, [&] { qs_q8_split(w.data(), split.data(), n, k); });
+    wk = split.data();
+  }
+#endif
   y.assign((size_t)M * n, 0.f / 0.f); // an output the kernel does not write stays NaN
   for (unsigned b = 0; b < groups; b++)
     qs_host_run_block({groups, 1, 1}, {b, 0, 0}, threads, 0, [&] {
       typedef void (*Entry)(const int*, const float2*, const qs_u8*, float*, int, int);
       constexpr Entry e[8] = {qs_q8_m1, qs_q8_m2, qs_q8_m3, qs_q8_m4, qs_q8_m5, qs_q8_m6, qs_q8_m7, qs_q8_m8};
-      e[M - 1](xq.data(), xd.data(), w.data(), y.data(), n, k);
+      e[M - 1](xq.data(), xd.data(), wk, y.data(), n, k);
     });
 }
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "geometry") == 0) {
-    int g[17];
+    int g[QS_Q8_GEOMETRY_LEN];
     qs_q8_geometry(g);
-    for (int i = 0; i < 17; i++) printf("%d%c", g[i], i == 16 ? '\n' : ' ');
+    for (int i = 0; i < QS_Q8_GEOMETRY_LEN; i++) printf("%d%c", g[i], i == QS_Q8_GEOMETRY_LEN - 1 ? '\n' : ' ');
     return 0;
   }
   // "kernel IN OUT": the quantizer and the small kernel themselves on the CPU (runSmall)
   const bool kernel = argc == 4 && std::strcmp(argv[1], "kernel") == 0;
-  if (kernel) argv++;
+  const bool splitOnly = argc == 4 && std::strcmp(argv[1], "split") == 0;
+  if (kernel || splitOnly) argv++;
   else if (argc != 3) return 2;
   FILE* f = fopen(argv[1], "rb");
   if (!f) return 3;
@@ -58,6 +73,20 @@ int main(int argc, char** argv) {
   std::vector<float> x((size_t)m * k);
   if (!readAll(f, w.data(), (size_t)(n * rowBytes)) || !readAll(f, x.data(), x.size() * 4)) return 5;
   fclose(f);
+
+  if (splitOnly) {
+#ifdef QS_SPLIT_N
+    std::vector<qs_u8> split((size_t)n * qs_split_row_bytes(k / QS_QK, QS_BB), 0xA5);
+    for (unsigned b = 0; b < 3; b++)
+      qs_host_run_block({3, 1, 1}, {b, 0, 0}, 64, 0, [&] { qs_q8_split(w.data(), split.data(), n, k); });
+    FILE* o = fopen(argv[2], "wb");
+    if (!o || fwrite(split.data(), 1, split.size(), o) != split.size()) return 6;
+    fclose(o);
+    return 0;
+#else
+    return fprintf(stderr, "the format has no split rows\n"), 7;
+#endif
+  }
 
   // qs_x_q8 on the CPU (x_q8.h)
   std::vector<int> xq;

@@ -26,10 +26,10 @@ import type {
 import { kernelSettings, readSessionConfig, type GpuBackendOptions, type GpuSessionConfig } from './config';
 import { gpuFormat } from './formats';
 import { KernelCache } from './kernel-cache';
-import { enqueue } from './launcher';
+import { enqueue, type Plan } from './launcher';
 import { DeviceMemory, WEIGHT_PAD } from './memory';
 import { PathPlanner } from './planner';
-import { GpuError, GpuUnavailableError, type DevicePtr, type GpuRuntime } from './runtime';
+import { GpuError, GpuUnavailableError, type DevicePtr, type GpuRuntime, type KernelArg } from './runtime';
 import { CancelledError, checkAbort, measureCopyBandwidth, timePlan } from './timing';
 
 export {
@@ -49,6 +49,8 @@ interface GpuWeights extends LoadedWeights {
   ptr: DevicePtr | null;
   name: string;
   session: GpuSession;
+  /** the split-row copy some small-batch kernels read (Plan.copy), made on first use */
+  copy: { ptr: DevicePtr; bytes: number } | null;
 }
 
 /**
@@ -123,10 +125,13 @@ class GpuSession implements BackendSession {
       ptr,
       name,
       session: this,
+      copy: null,
       dispose: () => {
         if (gw.ptr === null) return;
         this.memory.freeQuiet(gw.ptr);
         gw.ptr = null;
+        if (gw.copy) this.memory.freeQuiet(gw.copy.ptr);
+        gw.copy = null;
         this.weights.delete(gw);
       },
     };
@@ -142,6 +147,32 @@ class GpuSession implements BackendSession {
     if (!Number.isInteger(m) || m < 1 || m > 65535 * 64) throw new Error(`${gw.name}: bad batch size m=${m}`);
     if (x.length !== m * gw.k) throw new Error(`${gw.name}: x has ${x.length} values, m*k = ${m * gw.k}`);
     return gw;
+  }
+
+  /**
+   * The weight buffer a plan's launches read: the loaded rows, or the copy the plan names (Plan.copy),
+   * made now from the loaded rows if this tensor has none yet. It stays with the weights, so later plans
+   * of other batch sizes reuse it, and is freed with them.
+   */
+  private weightsFor(gw: GpuWeights, plan: Plan): { ptr: DevicePtr; bytes: number } {
+    const c = plan.copy;
+    if (!c) return { ptr: gw.ptr!, bytes: gw.bytes };
+    if (gw.copy && gw.copy.bytes === c.bytes) return gw.copy;
+    if (gw.copy) {
+      this.memory.freeQuiet(gw.copy.ptr);
+      gw.copy = null;
+    }
+    const ptr = this.memory.alloc(c.bytes + WEIGHT_PAD, c.label);
+    try {
+      this.rt.memset8(ptr, 0, c.bytes + WEIGHT_PAD);
+      const args: KernelArg[] = [{ ptr: gw.ptr! }, { ptr }, { i32: gw.n }, { i32: gw.k }];
+      this.rt.launch(c.make.fn, c.make.grid, c.make.block, c.make.shared, args);
+    } catch (e) {
+      this.memory.freeQuiet(ptr);
+      throw e;
+    }
+    gw.copy = { ptr, bytes: c.bytes };
+    return gw.copy;
   }
 
   /** Activations uploaded and outputs allocated for one multiplication; both go into `scratch`. */
@@ -170,7 +201,7 @@ class GpuSession implements BackendSession {
       this.rt.memset8(yPtr, 0xff, yBytes); // poison: NaN everywhere a kernel does not write
       const plan = this.planner.plan(gw, xPtr, yPtr, m, kp, scratch);
       checkAbort(opts.signal);
-      enqueue(this.rt, plan, gw.ptr!);
+      enqueue(this.rt, plan, this.weightsFor(gw, plan).ptr);
       this.rt.synchronize();
       const y = new Float32Array(m * gw.n);
       this.rt.copyFromDevice(y, yPtr);
@@ -193,7 +224,10 @@ class GpuSession implements BackendSession {
    */
   private resetIfLost(e: unknown): boolean {
     if (!(e instanceof GpuError && e.contextLost)) return false;
-    for (const w of this.weights) w.ptr = null;
+    for (const w of this.weights) {
+      w.ptr = null;
+      w.copy = null;
+    }
     this.weights.clear();
     this.kernels.clear();
     this.resets++;
@@ -241,7 +275,7 @@ class GpuSession implements BackendSession {
         this.memory,
         this.device,
         plan,
-        { name: gw.name, ptr: gw.ptr!, bytes: gw.bytes },
+        { name: gw.name, ...this.weightsFor(gw, plan) },
         () => this.kernels.hold(gw.type),
         opts,
         scratch,

@@ -276,7 +276,7 @@ export class KernelCache {
     const buf = this.memory.alloc(128, 'qs_q8 geometry');
     try {
       this.rt.launch(fn, [1, 1, 1], [1, 1, 1], 0, [{ ptr: buf }]);
-      const v = new Int32Array(17);
+      const v = new Int32Array(Q8_GEOMETRY_LEN);
       this.rt.copyFromDevice(v, buf);
       entry.q8 = parseQ8Geometry(v, type);
       return entry.q8;
@@ -290,23 +290,45 @@ export class KernelCache {
   }
 }
 
-/** The int8 small kernel's launch table: weight rows and warps per block for m = 1..8. */
+/** Values qs_q8_geometry writes (QS_Q8_GEOMETRY_LEN in kernels/qs_small_q8.h). */
+export const Q8_GEOMETRY_LEN = 26;
+
+/**
+ * The int8 small kernel's launch table for m = 1..8: weight rows and warps per block, whether the
+ * kernel reads the split-row copy of the weights (kernels/qs_format.h), and that copy's row alignment.
+ */
 export interface Q8Geometry {
   rows: number[];
   warps: number[];
+  split: boolean[];
+  splitAlign: number;
 }
 
 /**
- * qs_q8_geometry's output (kernels/qs_small_q8.h: the type id, then rows and warps per block for
- * m = 1..8) as a table; throws a one-line error when it is not that format's or a value is out of range.
+ * qs_q8_geometry's output (kernels/qs_small_q8.h: the type id, then rows, warps and split flags per block
+ * for m = 1..8, then the split rows' alignment) as a table; throws a one-line error when it is not that
+ * format's or a value is out of range.
  */
 export function parseQ8Geometry(v: Int32Array, type: number): Q8Geometry {
   const rows = Array.from(v.subarray(1, 9));
   const warps = Array.from(v.subarray(9, 17));
+  const split = Array.from(v.subarray(17, 25));
+  const splitAlign = v[25];
   const ok = (x: number) => Number.isInteger(x) && x >= 1 && x <= 32;
-  if (v.length < 17 || v[0] !== type || ![...rows, ...warps].every(ok))
+  if (
+    v.length < Q8_GEOMETRY_LEN ||
+    v[0] !== type ||
+    ![...rows, ...warps].every(ok) ||
+    !split.every((x) => x === 0 || x === 1) ||
+    !(splitAlign >= 1 && splitAlign <= 256 && (splitAlign & (splitAlign - 1)) === 0)
+  )
     throw new Error(
-      `qs_q8_geometry of the ${typeName(type)} module returned ${Array.from(v.subarray(0, 17)).join(',')}`,
+      `qs_q8_geometry of the ${typeName(type)} module returned ${Array.from(v.subarray(0, Q8_GEOMETRY_LEN)).join(',')}`,
     );
-  return { rows, warps };
+  return { rows, warps, split: split.map((x) => x === 1), splitAlign };
+}
+
+/** Bytes of the split-row copy of n rows of `rowBytes` (each row padded to the alignment). */
+export function splitRowsBytes(n: number, rowBytes: number, align: number): number {
+  return n * Math.ceil(rowBytes / align) * align;
 }

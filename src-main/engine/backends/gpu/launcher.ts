@@ -11,10 +11,25 @@ export interface Launch {
   options?: LaunchOptions;
 }
 
+/**
+ * A copy of the weights in another device layout that a plan's launches read instead of the loaded
+ * GGUF rows (kernels/qs_format.h, split rows): `bytes` long, made once per loaded tensor by `make`,
+ * launched with (GGUF rows, copy, n, k). The backend owns it: it makes it on first use, keeps it with
+ * the weights and frees it with them.
+ */
+export interface WeightCopy {
+  make: Omit<Launch, 'args' | 'options'>;
+  bytes: number;
+  /** what the copy is, for allocation errors */
+  label: string;
+}
+
 /** The launches of one multiplication and the line that describes them to the user. */
 export interface Plan {
   launches: Launch[];
   detail: string;
+  /** the launches read this copy of the weights, not the loaded rows */
+  copy?: WeightCopy;
 }
 
 /** May start while the previous kernel runs (the kernel waits for its results itself). */

@@ -8,9 +8,15 @@ import type { DeviceInfo, KernelPath, PathChoice } from '../types';
 import { customKernelLabel, type GpuSessionConfig } from './config';
 import type { Int8MmaTile } from '../../formats/spec';
 import { gpuFormat } from './formats';
-import { rowBytes, typeName } from '../../ggml-types';
-import type { KernelCache, MmaI8Kernel, ModuleEntry, TileKernel } from './kernel-cache';
-import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan } from './launcher';
+import { rowBytes, typeInfo, typeName } from '../../ggml-types';
+import {
+  splitRowsBytes,
+  type KernelCache,
+  type MmaI8Kernel,
+  type ModuleEntry,
+  type TileKernel,
+} from './kernel-cache';
+import { OVERLAP, argsFor, fixedArgs, ptrAdd, type Launch, type Plan, type WeightCopy } from './launcher';
 import { WEIGHT_PAD, type DeviceMemory } from './memory';
 import type { DevicePtr, KernelArg, TensorMap2d } from './runtime';
 
@@ -299,8 +305,21 @@ export class PathPlanner {
     const entry = this.kernels.module(w.type);
     const fn = this.kernels.fn(entry, `qs_q8_m${m}`);
     const q = this.quantizeActivations(entry, io);
-    const { rows, threads } = this.q8Geometry(entry, w.type, m);
+    const { rows, threads, split, splitAlign } = this.q8Geometry(entry, w.type, m);
     const grid: [number, number, number] = [Math.ceil(n / rows), 1, 1];
+    // the kernel of this m reads split rows: the plan names the copy and how it is made
+    const copy: WeightCopy | undefined = split
+      ? {
+          make: {
+            fn: this.kernels.fn(entry, 'qs_q8_split'),
+            grid: clampGrid(n * (k / typeInfo(w.type)!.blockElems), this.device.computeUnits),
+            block: [EW_THREADS, 1, 1],
+            shared: 0,
+          },
+          bytes: splitRowsBytes(n, rowBytes(w.type, k), splitAlign),
+          label: `${w.name}: split-row copy of the weights (int8 small kernel)`,
+        }
+      : undefined;
     const args = argsFor((wPtr): KernelArg[] => [
       { ptr: q.xq },
       { ptr: q.xd },
@@ -312,7 +331,8 @@ export class PathPlanner {
     return {
       // the matmul starts while qs_x_q8 runs (CUDA sm_90+): its weight loads begin at once
       launches: [q.launch, { fn, grid, block: [threads, 1, 1], shared: 0, args, options: OVERLAP }],
-      detail: `qs_x_q8 + qs_q8_m${m} (int8 activations per 32, dp4a) grid ${grid[0]} block ${threads} (${entry.origin})`,
+      detail: `qs_x_q8 + qs_q8_m${m} (int8 activations per 32, dp4a${split ? '; split rows' : ''}) grid ${grid[0]} block ${threads} (${entry.origin})`,
+      copy,
     };
   }
 
@@ -646,9 +666,18 @@ export class PathPlanner {
   }
 
   /** weight rows per block and threads per block of the int8 small kernel, as the module was compiled */
-  private q8Geometry(entry: ModuleEntry, type: number, m: number): { rows: number; threads: number } {
+  private q8Geometry(
+    entry: ModuleEntry,
+    type: number,
+    m: number,
+  ): { rows: number; threads: number; split: boolean; splitAlign: number } {
     const t = this.kernels.q8Geometry(entry, type);
-    return { rows: t.rows[m - 1], threads: t.warps[m - 1] * this.device.warpSize };
+    return {
+      rows: t.rows[m - 1],
+      threads: t.warps[m - 1] * this.device.warpSize,
+      split: t.split[m - 1],
+      splitAlign: t.splitAlign,
+    };
   }
 
   /** weight rows per block of the small kernel for batch size m (QS_RROWS in qs_kernels.h) */
