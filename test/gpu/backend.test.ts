@@ -347,6 +347,37 @@ describe('generic GPU backend', () => {
     expect(rt.live.size).toBe(0);
   });
 
+  it('no room for the split-row copy: a one-line error naming it, nothing leaked, the session goes on', async () => {
+    const k = 7 * 32;
+    const rows = rowBytes(GgmlType.Q4_0, k) * N;
+    const opts: FakeOpts = { splitM: [1] };
+    const rt = new FakeRuntime(opts);
+    const s = await backendWith(rt).open(0);
+    const lw = await s.load({ ...w, k, data: new Uint8Array(rows) });
+    const live = rt.live.size;
+    // room (beyond the 64 MiB the backend keeps free) for what the m = 1 run allocates before the copy (x,
+    // y, the geometry's buffer, the quantized x and its scales), and 300 bytes: not the copy's 640
+    const used = [...rt.live.values()].reduce((a, b) => a + b, 0);
+    const before = k * 4 + 256 + (N * 4 + 256) + 128 + (k + 256) + ((k / 32) * 8 + 256);
+    opts.free = 64 * 1024 * 1024 + used + before + 300;
+    await expect(s.run(lw, new Float32Array(k), 1)).rejects.toThrow(
+      /^blk\.0\.ffn_down: split-row copy of the weights \(int8 small kernel\): needs .* only .* free/,
+    );
+    expect(rt.live.size).toBe(live);
+    expect(rt.launches).not.toContain('qs_q8_split');
+    // the session goes on: with that much free, m = 2 (GGUF rows) fails only for its own larger scratch,
+    // and once memory is free again m = 1 makes the copy and runs
+    await expect(s.run(lw, new Float32Array(2 * k), 2)).rejects.toThrow(/^blk\.0\.ffn_down: (?!split)/);
+    expect(rt.live.size).toBe(live);
+    opts.free = undefined;
+    expect((await s.run(lw, new Float32Array(k), 1)).path).toBe('fused-small-q8');
+    expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_q8_m1']);
+    expect(rt.launches).toContain('qs_q8_split');
+    lw.dispose();
+    await s.close();
+    expect(rt.live.size).toBe(0);
+  });
+
   it('a session names the kernel settings that differ from the defaults on its device, and none for the defaults', async () => {
     const before = { d: process.env.QS_KERNEL_DEFINES, t: process.env.QS_MMA_I8_TILE };
     try {
