@@ -65,6 +65,37 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   }
   u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
+// Split rows (qs_format.h, qs_small_q8.h): each row's 16-byte index runs, then its float16 scales; a unit is
+// one aligned 16-byte load and one 2-byte load, with no word alignment. On an H100 (n = 4096, k = 14336,
+// hot, us, GGUF / split rows, one call) m = 1 to 4 take 14.1 / 13.5, 15.1 / 14.9, 16.9 / 15.5, 17.3 / 16.8
+// (cold m = 1 71% / 75% of the copy bandwidth), m = 5 and 8 17.9 / 19.3 and 22.2 / 24.7. Every m reads
+// them: once the copy exists, the GGUF-row kernels of m = 5 and 8 measured as slow as the split ones
+// (19.4, 23.1), so a table that mixes the two gains nothing (docs/design.md, "Split rows").
+#define QS_SPLIT_N 2
+#define QS_SPLIT_OFF(i) ((i) == 0 ? 2 : 0)
+#define QS_SPLIT_LEN(i) ((i) == 0 ? 16 : 2)
+#define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
+struct qs_q8rs {
+  uint4 q;
+  qs_u32 d;
+};
+__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q8rs& r) {
+  (void)p;
+  r.q = qs_ldg16(row + (qs_i64)QS_SPLIT_POS(0, kb, nb));
+  r.d = qs_ld16(row + (qs_i64)QS_SPLIT_POS(1, kb, nb));
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
+  (void)p;
+  const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    qs_u32 lo, hi;
+    qs_iq4nl_pair(a[i], lo, hi);
+    u.v[i] = (int)lo;
+    u.v[4 + i] = (int)hi;
+  }
+  u.d = qs_h2f(r.d);
+}
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
   int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));

@@ -68,6 +68,36 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   }
   u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
+// Split rows (qs_format.h, qs_small_q8.h): each row's 16-byte nibble runs, then its 4-byte fifth-bit words,
+// then its float16 scales; a unit is one aligned 16-byte load, one 4-byte and one 2-byte load. On an H100
+// (n = 4096, k = 14336, hot, us, GGUF / split rows, one call) m = 1, 5, 8 take 13.9 / 13.7, 18.4 / 17.8,
+// 21.7 / 21.0 (cold m = 1 81% / 85% of the copy bandwidth), m = 2, 3, 4 14.9 / 15.0, 16.5 / 16.8, 18.3 /
+// 18.8. Every m reads them: once the copy exists, the GGUF-row kernels of m = 2 to 4 measured slower than
+// the split ones (17.3, 19.7, 20.9; docs/design.md, "Split rows").
+#define QS_SPLIT_N 3
+#define QS_SPLIT_OFF(i) ((i) == 0 ? 6 : (i) == 1 ? 2 : 0)
+#define QS_SPLIT_LEN(i) ((i) == 0 ? 16 : (i) == 1 ? 4 : 2)
+#define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
+struct qs_q8rs {
+  uint4 q;
+  qs_u32 qh, d;
+};
+__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q8rs& r) {
+  (void)p;
+  r.q = qs_ldg16(row + (qs_i64)QS_SPLIT_POS(0, kb, nb));
+  r.qh = qs_ldg4(row + (qs_i64)QS_SPLIT_POS(1, kb, nb));
+  r.d = qs_ld16(row + (qs_i64)QS_SPLIT_POS(2, kb, nb));
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
+  (void)p;
+  const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    u.v[i] = (int)(a[i] & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(r.qh >> (4 * i));
+    u.v[4 + i] = (int)((a[i] >> 4) & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(r.qh >> (16 + 4 * i));
+  }
+  u.d = qs_h2f(r.d);
+}
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
   int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));

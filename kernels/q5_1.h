@@ -70,6 +70,36 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
   u.d = qs_h2f(dm & 0xffffu);
   u.m = qs_h2f(dm >> 16);
 }
+// Split rows (qs_format.h, qs_small_q8.h): each row's 16-byte nibble runs, then its 8-byte headers (d, m,
+// fifth bits); a unit is one aligned 16-byte load and one aligned 8-byte load, with no word alignment. Every
+// m reads them: on an H100 (n = 4096, k = 14336, hot, us, GGUF / split rows, one call) m = 1, 2, 3, 4, 5, 8
+// take 17.1 / 14.9, 18.0 / 16.6, 20.2 / 18.5, 19.6 / 17.6, 20.6 / 18.7, 24.3 / 22.3, cold m = 1 83% / 85% of
+// the copy bandwidth (docs/design.md, "Split rows").
+#define QS_SPLIT_N 2
+#define QS_SPLIT_OFF(i) ((i) == 0 ? 8 : 0)
+#define QS_SPLIT_LEN(i) ((i) == 0 ? 16 : 8)
+#define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
+struct qs_q8rs {
+  uint4 q;
+  uint2 h; // d and m, the fifth bits
+};
+__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q8rs& r) {
+  (void)p;
+  r.q = qs_ldg16(row + (qs_i64)QS_SPLIT_POS(0, kb, nb));
+  r.h = qs_ldg8(row + (qs_i64)QS_SPLIT_POS(1, kb, nb));
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
+  (void)p;
+  const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
+  const qs_u32 qh = r.h.y;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    u.v[i] = (int)(a[i] & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(qh >> (4 * i));
+    u.v[4 + i] = (int)((a[i] >> 4) & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(qh >> (16 + 4 * i));
+  }
+  u.d = qs_h2f(r.h.x & 0xffffu);
+  u.m = qs_h2f(r.h.x >> 16);
+}
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
   const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
   int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));

@@ -302,6 +302,39 @@ describe('split rows (qs_q8_split on the CPU)', () => {
         [208, 2],
       ],
     ],
+    [
+      'IQ4_NL',
+      GgmlType.IQ4_NL,
+      [
+        [2, 16],
+        [0, 2],
+      ],
+    ],
+    [
+      'Q4_1',
+      GgmlType.Q4_1,
+      [
+        [4, 16],
+        [0, 4],
+      ],
+    ],
+    [
+      'Q5_0',
+      GgmlType.Q5_0,
+      [
+        [6, 16],
+        [2, 4],
+        [0, 2],
+      ],
+    ],
+    [
+      'Q5_1',
+      GgmlType.Q5_1,
+      [
+        [8, 16],
+        [0, 8],
+      ],
+    ],
   ];
   it.skipIf(!GXX).each(LAYOUT)(
     "%s: each row holds its blocks' pieces one run after another, rows 16-byte aligned, padding untouched",
@@ -387,6 +420,10 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
   it.skipIf(!GXX).each([
     ['Q8_0', GgmlType.Q8_0],
     ['Q6_K', GgmlType.Q6_K],
+    ['IQ4_NL', GgmlType.IQ4_NL],
+    ['Q4_1', GgmlType.Q4_1],
+    ['Q5_0', GgmlType.Q5_0],
+    ['Q5_1', GgmlType.Q5_1],
   ] as const)('%s at m = 1..8 from split rows and from GGUF rows: the unit-by-unit sums', (_name, type) => {
     const exe = harness(type);
     const [qk, bb] = block(type);
