@@ -55,14 +55,9 @@ __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   (void)p;
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    const qs_u32 a = (qs_u32)qs_funnel(r.t, i, 16 + r.sh); // bytes 2.. of the block
-    qs_u32 lo, hi;
-    qs_iq4nl_pair(a, lo, hi);
-    u.v[i] = (int)lo;
-    u.v[4 + i] = (int)hi;
-  }
+  const qs_u32 a[4] = {(qs_u32)qs_funnel(r.t, 0, 16 + r.sh), (qs_u32)qs_funnel(r.t, 1, 16 + r.sh),
+                        (qs_u32)qs_funnel(r.t, 2, 16 + r.sh), (qs_u32)qs_funnel(r.t, 3, 16 + r.sh)}; // bytes 2..
+  qs_iq4nl_words(a, u.v);
   u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
 // Split rows (qs_format.h, qs_small_q8.h): each row's 16-byte index runs, then its float16 scales; a unit is
@@ -87,13 +82,7 @@ __device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int n
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
   (void)p;
   const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    qs_u32 lo, hi;
-    qs_iq4nl_pair(a[i], lo, hi);
-    u.v[i] = (int)lo;
-    u.v[4 + i] = (int)hi;
-  }
+  qs_iq4nl_words(a, u.v);
   u.d = qs_h2f(r.d);
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {

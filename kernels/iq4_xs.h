@@ -60,13 +60,7 @@ __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
 }
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   const qs_u32 q[4] = {r.q0.x, r.q0.y, r.q1.x, r.q1.y};
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    qs_u32 lo, hi;
-    qs_iq4nl_pair(q[i], lo, hi);
-    u.v[i] = (int)lo;
-    u.v[4 + i] = (int)hi;
-  }
+  qs_iq4nl_words(q, u.v);
   u.dl = qs_h2f(r.hd.x & 0xffffu) * qs_sumf(qs_iq4xs_scale(r.hd.x, r.hd.y, p) - 32 + QS_SUM0);
   u.ib = p;
 }

@@ -60,12 +60,9 @@ __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   (void)p;
   const qs_u32 qh = (qs_u32)qs_funnel(r.t, 0, 16 + r.sh);
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    const int a = qs_funnel(r.t, i + 1, 16 + r.sh); // bytes 6.. of the block
-    u.v[i] = (a & 0x0F0F0F0F) | (int)qs_bits4_to_b4(qh >> (4 * i));
-    u.v[4 + i] = ((a >> 4) & 0x0F0F0F0F) | (int)qs_bits4_to_b4(qh >> (16 + 4 * i));
-  }
+  const qs_u32 a[4] = {(qs_u32)qs_funnel(r.t, 1, 16 + r.sh), (qs_u32)qs_funnel(r.t, 2, 16 + r.sh),
+                        (qs_u32)qs_funnel(r.t, 3, 16 + r.sh), (qs_u32)qs_funnel(r.t, 4, 16 + r.sh)}; // bytes 6..
+  qs_nibbles5(a, qh, u.v);
   u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
 }
 // Split rows (qs_format.h, qs_small_q8.h): each row's 16-byte nibble runs, then its 4-byte fifth-bit words,
@@ -91,11 +88,7 @@ __device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int n
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
   (void)p;
   const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    u.v[i] = (int)(a[i] & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(r.qh >> (4 * i));
-    u.v[4 + i] = (int)((a[i] >> 4) & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(r.qh >> (16 + 4 * i));
-  }
+  qs_nibbles5(a, r.qh, u.v);
   u.d = qs_h2f(r.d);
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {

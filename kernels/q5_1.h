@@ -60,12 +60,9 @@ __device__ __forceinline__ void qs_q8_load(const qs_u8* b, int p, qs_q8r& r) {
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) {
   (void)p;
   const qs_u32 qh = (qs_u32)qs_funnel(r.t, 1, r.sh);
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    const int a = qs_funnel(r.t, i + 2, r.sh); // bytes 8.. of the block
-    u.v[i] = (a & 0x0F0F0F0F) | (int)qs_bits4_to_b4(qh >> (4 * i));
-    u.v[4 + i] = ((a >> 4) & 0x0F0F0F0F) | (int)qs_bits4_to_b4(qh >> (16 + 4 * i));
-  }
+  const qs_u32 a[4] = {(qs_u32)qs_funnel(r.t, 2, r.sh), (qs_u32)qs_funnel(r.t, 3, r.sh),
+                        (qs_u32)qs_funnel(r.t, 4, r.sh), (qs_u32)qs_funnel(r.t, 5, r.sh)}; // bytes 8..
+  qs_nibbles5(a, qh, u.v);
   const qs_u32 dm = (qs_u32)qs_funnel(r.t, 0, r.sh);
   u.d = qs_h2f(dm & 0xffffu);
   u.m = qs_h2f(dm >> 16);
@@ -91,12 +88,7 @@ __device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int n
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
   (void)p;
   const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
-  const qs_u32 qh = r.h.y;
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    u.v[i] = (int)(a[i] & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(qh >> (4 * i));
-    u.v[4 + i] = (int)((a[i] >> 4) & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(qh >> (16 + 4 * i));
-  }
+  qs_nibbles5(a, r.h.y, u.v);
   u.d = qs_h2f(r.h.x & 0xffffu);
   u.m = qs_h2f(r.h.x >> 16);
 }

@@ -220,6 +220,34 @@ __device__ __forceinline__ void qs_iq4nl_pair(qs_u32 a, qs_u32& lo, qs_u32& hi) 
   hi = __byte_perm(r0, r1, 0x7531u);
 }
 
+// The int8 small kernels' weights from the 16 bytes of a 32-element block's nibbles or indices (four words
+// a, elements 0..15 in the low nibbles, 16..31 in the high ones), as bytes: v[0..3] elements 0..15, v[4..7]
+// elements 16..31. qs_nibbles: the 4-bit values; qs_iq4nl_words: the IQ4_NL values they index.
+__device__ __forceinline__ void qs_nibbles(const qs_u32 (&a)[4], int (&v)[8]) {
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    v[i] = (int)(a[i] & 0x0F0F0F0Fu);
+    v[4 + i] = (int)((a[i] >> 4) & 0x0F0F0F0Fu);
+  }
+}
+__device__ __forceinline__ void qs_iq4nl_words(const qs_u32 (&a)[4], int (&v)[8]) {
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    qs_u32 lo, hi;
+    qs_iq4nl_pair(a[i], lo, hi);
+    v[i] = (int)lo;
+    v[4 + i] = (int)hi;
+  }
+}
+
 // The fifth bits of 4 consecutive elements (bits 0..3 of b) as bit 4 of 4 bytes: each bit i lands on bit
 // 8i of the product (the shifted copies never overlap, so nothing carries).
 __device__ __forceinline__ qs_u32 qs_bits4_to_b4(qs_u32 b) { return (((b & 15u) * 0x00204081u) & 0x01010101u) << 4; }
+// qs_nibbles with each element's fifth bit (bit e of qh for element e) as bit 4 (Q5_0, Q5_1)
+__device__ __forceinline__ void qs_nibbles5(const qs_u32 (&a)[4], qs_u32 qh, int (&v)[8]) {
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    v[i] = (int)(a[i] & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(qh >> (4 * i));
+    v[4 + i] = (int)((a[i] >> 4) & 0x0F0F0F0Fu) | (int)qs_bits4_to_b4(qh >> (16 + 4 * i));
+  }
+}

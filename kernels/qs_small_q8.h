@@ -79,18 +79,14 @@
 #endif
 
 // The unit of work with KP parts per block, read from GGUF rows (S false) or split rows (S true,
-// qs_format.h): its raw and decoded types (qs_q8_unpack and qs_q8_dot are overloaded on them), parts per
-// block, and load, which requests the raw bytes of part p of block kb of a row of nb blocks. KP = QS_Q8_P
-// (every format) or 4 (the formats with QS_Q8_KT: the K-quants).
+// qs_format.h): its raw and decoded types (qs_q8_unpack and qs_q8_dot are overloaded on them) and parts
+// per block. KP = QS_Q8_P (every format) or 4 (the formats with QS_Q8_KT: the K-quants).
 template <int KP, bool S = false>
 struct qs_q8u {
   typedef qs_q8r raw;
   typedef qs_q8w dec;
   static constexpr int P = QS_Q8_P;
-  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
-    (void)nb;
-    qs_q8_load(row + (qs_i64)kb * QS_BB, p, r);
-  }
+  static constexpr bool SPLIT = S;
 };
 #ifdef QS_SPLIT_N
 template <>
@@ -98,9 +94,7 @@ struct qs_q8u<QS_Q8_P, true> {
   typedef qs_q8rs raw;
   typedef qs_q8w dec;
   static constexpr int P = QS_Q8_P;
-  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
-    qs_q8_load_split(row, kb, nb, p, r);
-  }
+  static constexpr bool SPLIT = true;
 };
 #endif
 #ifdef QS_Q8_KT // the format has 4-part units too
@@ -109,10 +103,7 @@ struct qs_q8u<4, false> {
   typedef qs_q8r4 raw;
   typedef qs_q8w4 dec;
   static constexpr int P = 4;
-  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
-    (void)nb;
-    qs_q8_load(row + (qs_i64)kb * QS_BB, p, r);
-  }
+  static constexpr bool SPLIT = false;
 };
 #ifdef QS_SPLIT_N
 template <>
@@ -120,12 +111,22 @@ struct qs_q8u<4, true> {
   typedef qs_q8rs4 raw;
   typedef qs_q8w4 dec;
   static constexpr int P = 4;
-  static __device__ __forceinline__ void load(const qs_u8* row, int kb, int nb, int p, raw& r) {
-    qs_q8_load_split(row, kb, nb, p, r);
-  }
+  static constexpr bool SPLIT = true;
 };
 #endif
 #endif
+
+// Requests the raw bytes of unit U's part p of block kb of a row of nb blocks: the format's qs_q8_load at
+// the block (GGUF rows) or its qs_q8_load_split (split rows; declared only by formats that have them).
+template <typename U>
+__device__ __forceinline__ void qs_q8_load_unit(const qs_u8* row, int kb, int nb, int p, typename U::raw& r) {
+  if constexpr (U::SPLIT) {
+    qs_q8_load_split(row, kb, nb, p, r);
+  } else {
+    (void)nb;
+    qs_q8_load(row + (qs_i64)kb * QS_BB, p, r);
+  }
+}
 
 // One unit's products with the m rows of x: acc[r][mi] += unit (of weight block kb) of row r . x[mi].
 template <int M, int R, typename W>
@@ -180,7 +181,7 @@ struct qs_q8_batch {
       const int u = u0 + j * NT;
       if (u < units) {
 #pragma unroll
-        for (int r = 0; r < R; r++) U::load(wr[r], u / U::P, units / U::P, u % U::P, raw[j][r]);
+        for (int r = 0; r < R; r++) qs_q8_load_unit<U>(wr[r], u / U::P, units / U::P, u % U::P, raw[j][r]);
       }
     }
   }
@@ -231,7 +232,7 @@ struct qs_q8_loop<M, R, NT, 1, KP, S> {
 #pragma unroll
     for (int r = 0; r < R; r++) {
       typename U::raw raw;
-      U::load(wr[r], u / U::P, units / U::P, u % U::P, raw);
+      qs_q8_load_unit<U>(wr[r], u / U::P, units / U::P, u % U::P, raw);
       qs_q8_unpack(raw, u % U::P, wq[r]);
     }
   }
@@ -376,7 +377,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
     for (int u = threadIdx.x; u < units; u += NT)
       for (int r = 0; r < (int)rows; r++) {
         typename U::raw raw;
-        U::load(w + (row0 + r) * rowBytes, u / U::P, nb, u % U::P, raw);
+        qs_q8_load_unit<U>(w + (row0 + r) * rowBytes, u / U::P, nb, u % U::P, raw);
         const qs_u32* q = (const qs_u32*)&raw;
 #pragma unroll
         for (int j = 0; j < (int)(sizeof(raw) / 4); j++) acc ^= q[j];

@@ -23,10 +23,20 @@
 
 static bool readAll(FILE* f, void* p, size_t n) { return fread(p, 1, n, f) == n; }
 
+#ifdef QS_SPLIT_N
+// The split-row copy of w that qs_q8_split makes, run in 3 blocks of 64 threads (so that its grid-stride
+// loop runs as on a GPU) into a buffer filled with 0xA5, `extra` bytes longer than the split rows.
+static std::vector<qs_u8> makeSplit(const std::vector<qs_u8>& w, int n, int k, size_t extra) {
+  std::vector<qs_u8> split((size_t)n * qs_split_row_bytes(k / QS_QK, QS_BB) + extra, 0xA5);
+  for (unsigned b = 0; b < 3; b++)
+    qs_host_run_block({3, 1, 1}, {b, 0, 0}, 64, 0, [&] { qs_q8_split(w.data(), split.data(), n, k); });
+  return split;
+}
+#endif
+
 // The int8 small kernel qs_q8_m<M> itself, its grid's blocks (one per group of QS_Q8_ROWS(M) rows) run
 // one by one by block_runner.h, warp shuffles and barriers included. y: m*n float32. Where the kernel reads
-// split rows (QS_Q8_SPLITS), qs_q8_split first makes them from w, in 3 blocks of 64 threads so that its
-// grid-stride loop runs as on a GPU, into a buffer filled with 0xA5 (the bytes it leaves are not read).
+// split rows (QS_Q8_SPLITS), it reads makeSplit's copy of w (the bytes qs_q8_split leaves are not read).
 template <int M>
 static void runSmall(const std::vector<qs_u8>& w, const std::vector<int>& xq, const std::vector<float2>& xd, int n, int k,
                      std::vector<float>& y) {
@@ -36,9 +46,7 @@ static void runSmall(const std::vector<qs_u8>& w, const std::vector<int>& xq, co
 #ifdef QS_SPLIT_N
   std::vector<qs_u8> split;
   if (QS_Q8_SPLITS(M)) {
-    split.assign((size_t)n * qs_split_row_bytes(k / QS_QK, QS_BB) + 64, 0xA5);
-    for (unsigned b = 0; b < 3; b++)
-      qs_host_run_block({3, 1, 1}, {b, 0, 0}, 64, 0, [&] { qs_q8_split(w.data(), split.data(), n, k); });
+    split = makeSplit(w, n, k, 64);
     wk = split.data();
   }
 #endif
@@ -76,9 +84,7 @@ int main(int argc, char** argv) {
 
   if (splitOnly) {
 #ifdef QS_SPLIT_N
-    std::vector<qs_u8> split((size_t)n * qs_split_row_bytes(k / QS_QK, QS_BB), 0xA5);
-    for (unsigned b = 0; b < 3; b++)
-      qs_host_run_block({3, 1, 1}, {b, 0, 0}, 64, 0, [&] { qs_q8_split(w.data(), split.data(), n, k); });
+    const std::vector<qs_u8> split = makeSplit(w, n, k, 0);
     FILE* o = fopen(argv[2], "wb");
     if (!o || fwrite(split.data(), 1, split.size(), o) != split.size()) return 6;
     fclose(o);

@@ -157,11 +157,8 @@ class GpuSession implements BackendSession {
   private weightsFor(gw: GpuWeights, plan: Plan): { ptr: DevicePtr; bytes: number } {
     const c = plan.copy;
     if (!c) return { ptr: gw.ptr!, bytes: gw.bytes };
-    if (gw.copy && gw.copy.bytes === c.bytes) return gw.copy;
-    if (gw.copy) {
-      this.memory.freeQuiet(gw.copy.ptr);
-      gw.copy = null;
-    }
+    // a module has one split layout, so a tensor has at most one copy
+    if (gw.copy) return gw.copy;
     const ptr = this.memory.alloc(c.bytes + WEIGHT_PAD, c.label);
     try {
       this.rt.memset8(ptr, 0, c.bytes + WEIGHT_PAD);
