@@ -29,11 +29,17 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 #define QS_Q8_P 1
 // launch table from sweeps on the H200 (n = 4096, k = 14336, hot us): m = 1 4 rows x 2 warps, loading
 // a batch ahead (QS_Q8_PT) 8.2 (2 x 8, two units per batch, plain: 10.0); m = 3, 4 ahead 11.9, 12.8
-// (plain 14.1, 16.2); m = 2 and m > 4 plain, m = 2 4 x 2 9.2 (8 x 2: 9.8)
-#define QS_Q8_RT 4, 4, 8, 8, 8, 8, 8, 8
+// (plain 14.1, 16.2, then at 8 x 2); m = 2 and m > 4 plain, m = 2 4 x 2 9.2 (8 x 2: 9.8). m = 3 and 4
+// now run 4 x 2 from split rows with the compiler held to 8 resident blocks per multiprocessor (QS_Q8_BT:
+// 128 registers, no spills), so that the grid's 2048 warps are all resident at once, 15.5 per
+// multiprocessor instead of 7.75 at 8 rows: on an H100 (hot us, two runs each, one call) 10.7 and 12.7
+// against 12.3 and 13.6 at 8 x 2 from GGUF rows; 4 x 2 without the cap 11.4 and 15.5, and with the cap
+// from GGUF rows 12.1 and 15.8.
+#define QS_Q8_RT 4, 4, 4, 4, 8, 8, 8, 8
 #define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 2, 1, 1, 1, 1, 1, 1
 #define QS_Q8_PT 1, 0, 1, 1, 0, 0, 0, 0
+#define QS_Q8_BT 1, 1, 8, 8, 1, 1, 1, 1
 // every block requests its first weights before waiting (the staggered start gains nothing cold and
 // loses ~1 us hot for Q4_0 on an H100)
 #define QS_Q8_NOSTAG 1
@@ -59,6 +65,30 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
     u.v[4 + i] = (a >> 4) & 0x0F0F0F0F;
   }
   u.d = qs_h2f((r.t[0] >> r.sh) & 0xffffu);
+}
+// Split rows (qs_format.h, qs_small_q8.h): each row's 16-byte nibble runs, then its float16 scales; a unit
+// is one aligned 16-byte load and one 2-byte load, with no word alignment. m = 2 to 8 read them: on an
+// H100 (hot us, two runs each, one call, GGUF / split rows at the same geometry) m = 2, 5, 8 take 9.8 /
+// 9.7, 14.6 / 13.9, 18.4 / 18.0, and m = 3, 4 need them for their 4 x 2 shape (above); m = 1 keeps GGUF
+// rows (9.0 / 13.8, as Q4_1's m = 1 kernel slows with them).
+#define QS_SPLIT_N 2
+#define QS_SPLIT_OFF(i) ((i) == 0 ? 2 : 0)
+#define QS_SPLIT_LEN(i) ((i) == 0 ? 16 : 2)
+#define QS_Q8_ST 0, 1, 1, 1, 1, 1, 1, 1
+struct qs_q8rs {
+  uint4 q;
+  qs_u32 d; // the scale's bits
+};
+__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q8rs& r) {
+  (void)p;
+  r.q = qs_ldg16(row + (qs_i64)QS_SPLIT_POS(0, kb, nb));
+  r.d = qs_ld16(row + (qs_i64)QS_SPLIT_POS(1, kb, nb));
+}
+__device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
+  (void)p;
+  const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};
+  qs_nibbles(a, u.v);
+  u.d = qs_h2f(r.d);
 }
 // xq: the block's 32 activations as 8 ints; xd: its (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {

@@ -285,6 +285,14 @@ describe('split rows (qs_q8_split on the CPU)', () => {
   // in the order the pieces follow one another in a split row
   const LAYOUT: [string, number, [number, number][]][] = [
     [
+      'Q4_0',
+      GgmlType.Q4_0,
+      [
+        [2, 16],
+        [0, 2],
+      ],
+    ],
+    [
       'Q8_0',
       GgmlType.Q8_0,
       [
@@ -373,14 +381,14 @@ describe('split rows (qs_q8_split on the CPU)', () => {
   );
 
   it.skipIf(!GXX)('a format without split rows has no qs_q8_split', () => {
-    const exe = harness(GgmlType.Q4_0);
+    const exe = harness(GgmlType.Q4_K);
     const { input } = run(
-      GgmlType.Q4_0,
+      GgmlType.Q4_K,
       exe,
-      weights(GgmlType.Q4_0, 2, 64, new Rng(3)),
-      new Float32Array(64),
+      weights(GgmlType.Q4_K, 2, 256, new Rng(3)),
+      new Float32Array(256),
       2,
-      64,
+      256,
       1,
     );
     const r = spawnSync(exe, ['split', input, path.join(work, 'split-none.bin')], { encoding: 'utf8' });
@@ -418,6 +426,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
   // the same kernels reading split rows at every m (QS_Q8_SPLIT=1) and GGUF rows at every m (0): both must
   // give the unit-by-unit sums, at a k whose rows are not 16-byte multiples (split rows padded)
   it.skipIf(!GXX).each([
+    ['Q4_0', GgmlType.Q4_0],
     ['Q8_0', GgmlType.Q8_0],
     ['Q6_K', GgmlType.Q6_K],
     ['IQ4_NL', GgmlType.IQ4_NL],
