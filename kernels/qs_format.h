@@ -17,7 +17,7 @@
 //                           through qs_q8_geometry, never from this text)
 //   QS_Q8_NOSTAG            defined when the staggered start (qs_small_q8.h) is off for the format
 //   QS_Q8_BT                optional: resident blocks per multiprocessor the small kernel is compiled for,
-//                           m = 1..8 (a register cap; default 1, no cap)
+//                           m = 1..8 (a register cap on CUDA, QS_LAUNCH_BOUNDS; default 1, no cap)
 //   split rows, optional (below): QS_SPLIT_N, QS_SPLIT_OFF(i), QS_SPLIT_LEN(i), the split raw type qs_q8rs
 //                           (and qs_q8rs4 with 4-part units), qs_q8_load_split, a qs_q8_unpack overload
 //                           for it, and QS_Q8_ST, the batch sizes m = 1..8 that read split rows

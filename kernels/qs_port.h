@@ -72,6 +72,17 @@ __device__ __forceinline__ qs_u16 qs_f2h(float f) {
 
 #define QS_EXTERN extern "C"
 
+// __launch_bounds__ for a kernel of at most T threads per block whose registers are capped so that B
+// blocks fit on a multiprocessor (CUDA's minBlocksPerMultiprocessor). The caps are launch-table
+// entries measured on Hopper. HIP reads a second argument as waves per SIMD instead, and the same
+// occupancy leaves an AMD thread fewer registers than these kernels need there (Q4_0's m = 3 kernel
+// would spill 36 of 128 VGPRs on gfx90a), so HIP builds take the thread bound only.
+#if defined(QS_HIP)
+#define QS_LAUNCH_BOUNDS(T, B) __launch_bounds__(T)
+#else
+#define QS_LAUNCH_BOUNDS(T, B) __launch_bounds__((T), (B))
+#endif
+
 // Programmatic dependent launch (CUDA sm_90+): a kernel launched with the overlap option may start
 // while the previous kernel of the stream still runs; QS_GRID_WAIT() blocks until that kernel's results
 // are visible (a no-op when the launch did not overlap), QS_GRID_LAUNCH_DEPENDENTS() lets the next

@@ -48,7 +48,7 @@
 #endif
 // resident blocks per multiprocessor the compiler must allow: 1 (no register cap) unless the format's
 // QS_Q8_BT (per m) or QS_Q8_B (every m, QS_KERNEL_DEFINES) asks for more (fewer registers per thread,
-// more warps in flight)
+// more warps in flight); CUDA only (QS_LAUNCH_BOUNDS, qs_port.h)
 #ifdef QS_Q8_B
 #define QS_Q8_MINB(M) (QS_Q8_B)
 #elif defined(QS_Q8_BT)
@@ -398,7 +398,7 @@ __device__ __forceinline__ void qs_small_q8(const int* __restrict__ xq, const fl
 }
 
 #define QS_Q8_ENTRY(M)                                                                                        \
-  QS_EXTERN __global__ void __launch_bounds__(QS_Q8_WARPS(M) * QS_WARP, QS_Q8_MINB(M))                      \
+  QS_EXTERN __global__ void QS_LAUNCH_BOUNDS(QS_Q8_WARPS(M) * QS_WARP, QS_Q8_MINB(M))                       \
       qs_q8_m##M(const int* __restrict__ xq, const float2* __restrict__ xd, const qs_u8* __restrict__ w,      \
                  float* __restrict__ y, int n, int k) {                                                       \
     qs_small_q8<M>(xq, xd, w, y, n, k);                                                                       \

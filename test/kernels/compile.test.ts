@@ -459,6 +459,53 @@ describe('the small-batch int8 kernels (qs_q8_m1 .. qs_q8_m8) for sm_90a', () =>
   );
 });
 
+// The launch tables' register caps (QS_Q8_BT: resident blocks per multiprocessor, measured on Hopper)
+// stay out of HIP builds, where __launch_bounds__'s second argument means waves per SIMD: Q4_0's m = 3
+// and 4 kernels (cap 8 blocks) would be held to 64 VGPRs on gfx90a and spill. hipcc's resource-usage
+// remarks give each kernel's VGPRs and spills.
+describe('the small-batch int8 kernels with register caps (Q4_0, Q6_K) for gfx90a and gfx1030', () => {
+  it.skipIf(!hipcc)(
+    'build without VGPR spills where the table caps them, and Q4_0 without spills at any m',
+    () => {
+      for (const arch of ['gfx90a', 'gfx1030']) {
+        for (const [stem, ms] of [
+          ['q4_0', [1, 2, 3, 4, 5, 6, 7, 8].filter((m) => arch === 'gfx90a' || m <= 4)],
+          ['q6_k', [1]],
+        ] as const) {
+          const header = readFileSync(path.join(ROOT, 'kernels', `${stem}.h`), 'utf8');
+          expect(header, stem).toMatch(/#define QS_Q8_BT [0-9, ]*[2-9]/);
+          const r = spawnSync(
+            hipcc!,
+            [
+              '--genco',
+              `--offload-arch=${arch}`,
+              '-O3',
+              '-std=c++17',
+              '-Rpass-analysis=kernel-resource-usage',
+              '-o',
+              path.join(work, `${stem}.q8.${arch}.hsaco`),
+              path.join(ROOT, 'kernels', `${stem}.cu`),
+            ],
+            { cwd: ROOT, encoding: 'utf8', timeout: 600_000, env: { ...process.env, HIP_PLATFORM: 'amd' } },
+          );
+          expect(r.status, r.stderr.slice(-2000)).toBe(0);
+          const spills = new Map<string, number>();
+          let fn = '';
+          for (const line of r.stderr.split('\n')) {
+            const name = /remark: Function Name: (\S+)/.exec(line);
+            if (name) fn = name[1];
+            const spill = /remark:\s+VGPRs Spill: (\d+)/.exec(line);
+            if (spill) spills.set(fn, Number(spill[1]));
+          }
+          for (const m of ms)
+            expect(spills.get(`qs_q8_m${m}`), `${stem} ${arch}: qs_q8_m${m}'s VGPR spills`).toBe(0);
+        }
+      }
+    },
+    900_000,
+  );
+});
+
 // The small kernels' weight loads (qs_ldg4/8/16 behind qs_q8_load, kernels/qs_port.h) carry the L1
 // eviction priority the format header declares: evict_first for Q5_0, Q5_1, IQ4_NL, Q5_K, Q6_K and Q8_0
 // (QS_LDL1=2), none for Q4_0; QS_LDL1 from QS_KERNEL_DEFINES overrides it (0: the plain loads, 1: no_allocate).
