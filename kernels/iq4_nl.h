@@ -39,6 +39,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // 4 x 2), m = 4 4 x 2 16.4 (8 x 2: 22.8)
 #define QS_Q8_P 1
 #define QS_Q8_RT 2, 2, 4, 4, 8, 8, 8, 8
+#define QS_Q8_RT_AMD 2, 2, 4, 4, 4, 4, 2, 2
 #define QS_Q8_WT 2, 2, 4, 2, 2, 2, 2, 2
 #define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
 struct qs_q8w {

@@ -42,6 +42,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // with m = 8's 8 x 2)
 #define QS_Q8_P 8
 #define QS_Q8_RT 4, 4, 4, 4, 4, 8, 8, 8
+#define QS_Q8_RT_AMD 4, 4, 4, 2, 2, 2, 2, 2
 #define QS_Q8_WT 8, 4, 4, 4, 4, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 struct qs_q8w {

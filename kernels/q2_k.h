@@ -65,6 +65,7 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 // sum(sx * (sc >> 4))): the min term uses the 8-bit activations (as llama.cpp's q2_K x q8_1 does)
 #define QS_Q8_P 8
 #define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_RT_AMD 2, 4, 2, 2, 2, 2, 2, 2
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below). On an H100 (n = 4096, k =

@@ -45,6 +45,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // with 4 rows of 8 and 8 rows of 2); m = 3 and 8: 4 rows of 4 warps (H100, same call: 19.3 / 30.8 against
 // 20.3 / 32.4 with 8 rows of 2, which stays fastest at m = 4 .. 7)
 #define QS_Q8_RT 2, 2, 4, 8, 8, 8, 8, 4
+#define QS_Q8_RT_AMD 2, 2, 2, 2, 2, 2, 2, 1
 #define QS_Q8_WT 4, 4, 4, 2, 2, 2, 2, 4
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // parts per block for m = 1 .. 8: 8 (the unit above) or 4 (qs_q8r4 below). On an H100 (n = 4096, k =

@@ -36,6 +36,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // against 12.3 and 13.6 at 8 x 2 from GGUF rows; 4 x 2 without the cap 11.4 and 15.5, and with the cap
 // from GGUF rows 12.1 and 15.8.
 #define QS_Q8_RT 4, 4, 4, 4, 8, 8, 8, 8
+#define QS_Q8_RT_AMD 4, 4, 4, 4, 4, 4, 4, 4
 #define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 2, 1, 1, 1, 1, 1, 1
 #define QS_Q8_PT 1, 0, 1, 1, 0, 0, 0, 0

@@ -32,6 +32,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // a batch ahead (QS_Q8_PT) 8.5 (2 x 8, two units per batch, plain: 11.0); m = 3 ahead 12.5 (plain
 // 14.6); m = 4 plain 13.6 (ahead 13.8)
 #define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_RT_AMD 4, 8, 8, 4, 4, 4, 4, 4
 #define QS_Q8_WT 2, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 2, 1, 1, 1, 1, 1, 1
 #define QS_Q8_PT 1, 0, 1, 0, 0, 0, 0, 0

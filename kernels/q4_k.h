@@ -16,6 +16,7 @@ static_assert(sizeof(qs_block_q4_k) == QS_BB, "Q4_K block size");
 // m = 1: 4 rows x 4 warps, 9.0 us hot on the H200 (n = 4096, k = 14336; 4 x 8: 10.0, 4 x 2: 9.4), 12.5 cold
 // (4 x 8: 12.2)
 #define QS_Q8_RT 4, 8, 8, 8, 8, 8, 8, 8
+#define QS_Q8_RT_AMD 2, 2, 2, 2, 2, 2, 1, 1
 #define QS_Q8_WT 4, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 #define QS_Q8_KT 4, 4, 8, 8, 8, 8, 8, 8

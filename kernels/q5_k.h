@@ -23,6 +23,7 @@ static_assert(sizeof(qs_block_q5_k) == QS_BB, "Q5_K block size");
 
 // m = 1: 4 rows x 4 warps, 11.0 us hot on the H200 (n = 4096, k = 14336; 4 x 8: 12.2), 14.2 cold (13.9)
 #define QS_Q8_RT 4, 4, 4, 8, 8, 8, 8, 8
+#define QS_Q8_RT_AMD 2, 4, 2, 2, 2, 2, 1, 1
 #define QS_Q8_WT 4, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 #define QS_Q8_KT 4, 8, 8, 8, 8, 8, 8, 8

@@ -98,6 +98,7 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 // wgmmaBf16Above): 29.3 us on the H200 against 30.7 for the bfloat16 warpgroup kernel, 33.2 against 36.1
 // on an H100; m = 6 to 8 keep 4 x 2 for --path int8 (`auto` runs the warpgroup kernel there).
 #define QS_Q8_RT 4, 8, 8, 8, 8, 4, 4, 4
+#define QS_Q8_RT_AMD 4, 2, 2, 1, 1, 1, 1, 1
 #define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and

@@ -35,6 +35,7 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 #define QS_Q8_P 1
 // m = 2: 2 rows x 1 warp, 19.3 us hot on the H200 (n = 4096, k = 14336; 2 x 8: 20.8)
 #define QS_Q8_RT 1, 2, 4, 4, 4, 8, 8, 8
+#define QS_Q8_RT_AMD 1, 2, 4, 4, 4, 4, 4, 4
 #define QS_Q8_WT 8, 1, 4, 4, 4, 2, 2, 2
 #define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
 struct qs_q8w {

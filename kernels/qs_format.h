@@ -16,6 +16,7 @@
 //                           per block, units per batch (the host reads them back from the compiled module
 //                           through qs_q8_geometry, never from this text)
 //   QS_Q8_NOSTAG            defined when the staggered start (qs_small_q8.h) is off for the format
+//   QS_Q8_RT_AMD            rows per block for m = 1..8 in HIP builds (no VGPR spills on gfx90a, gfx1030)
 //   QS_Q8_BT                optional: resident blocks per multiprocessor the small kernel is compiled for,
 //                           m = 1..8 (a register cap on CUDA, QS_LAUNCH_BOUNDS; default 1, no cap)
 //   split rows, optional (below): QS_SPLIT_N, QS_SPLIT_OFF(i), QS_SPLIT_LEN(i), the split raw type qs_q8rs

@@ -67,8 +67,14 @@
 #else
 #define QS_Q8_SPLITS(M) false
 #endif
+// HIP builds take the format's QS_Q8_RT_AMD instead of QS_Q8_RT: the rows per block, at or below the
+// Hopper table's, with which every kernel compiles for gfx90a and gfx1030 without spilling VGPRs (an AMD
+// thread needs more registers for the same rows, and the Hopper rows spilled up to 1179 VGPRs; no AMD
+// GPU has timed either table, docs/design.md).
 #ifdef QS_Q8_R
 #define QS_Q8_ROWS(M) (QS_Q8_R)
+#elif defined(QS_HIP) && defined(QS_Q8_RT_AMD)
+#define QS_Q8_ROWS(M) qs_q8_pick((M), QS_Q8_RT_AMD)
 #else
 #define QS_Q8_ROWS(M) qs_q8_pick((M), QS_Q8_RT)
 #endif

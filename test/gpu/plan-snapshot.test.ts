@@ -65,11 +65,11 @@ const ENVS: Record<string, Record<string, string>> = {
 
 /**
  * What qs_q8_geometry returns for a format (kernels/qs_small_q8.h): its type id, then its header's rows
- * per block (QS_Q8_RT), warps per block (QS_Q8_WT) and split-row flags (QS_Q8_ST, formats with split rows
+ * per block (QS_Q8_RT; on HIP QS_Q8_RT_AMD), warps per block (QS_Q8_WT) and split-row flags (QS_Q8_ST, formats with split rows
  * only) for m = 1..8, or the session's QS_KERNEL_DEFINES overrides (QS_Q8_R, QS_Q8_W, QS_Q8_SPLIT) for
  * every m, as the compiled module would; then the split rows' alignment, 16.
  */
-function q8Geometry(header: string): number[] {
+function q8Geometry(header: string, kind: 'cuda' | 'hip'): number[] {
   const text = fs.readFileSync(path.join(__dirname, '../../kernels', `${header}.h`), 'utf8');
   const defines = new Map(
     (process.env.QS_KERNEL_DEFINES ?? '').split(',').map((d) => d.split('=') as [string, string]),
@@ -83,7 +83,9 @@ function q8Geometry(header: string): number[] {
   const split = /^#define QS_SPLIT_N /m.test(text)
     ? table('QS_Q8_ST', 'QS_Q8_SPLIT')
     : new Array<number>(8).fill(0);
-  return [type, ...table('QS_Q8_RT', 'QS_Q8_R'), ...table('QS_Q8_WT', 'QS_Q8_W'), ...split, 16];
+  // HIP modules are built with the AMD rows (QS_Q8_RT_AMD) where the header has them
+  const rows = kind === 'hip' && /^#define QS_Q8_RT_AMD /m.test(text) ? 'QS_Q8_RT_AMD' : 'QS_Q8_RT';
+  return [type, ...table(rows, 'QS_Q8_R'), ...table('QS_Q8_WT', 'QS_Q8_W'), ...split, 16];
 }
 
 /** Records every allocation and launch; pointers print as the allocation they point into. */
@@ -165,7 +167,7 @@ class RecordingRuntime implements GpuRuntime {
   copyFromDevice(dst: ArrayBufferView) {
     // qs_q8_geometry: the format header's launch table, as the compiled module reports it
     if (this.log.at(-1)?.startsWith('launch qs_q8_geometry') && dst instanceof Int32Array && this.q8Header)
-      dst.set(q8Geometry(this.q8Header));
+      dst.set(q8Geometry(this.q8Header, this.kind));
     const i8 = /^launch qs_mma_i8(?:_(\d+)x(\d+))?_geometry /.exec(this.log.at(-1) ?? '');
     if (i8 && dst instanceof Int32Array)
       dst.set([65536, 2, Number(i8[1] ?? 128), Number(i8[2] ?? 128), 128, 256]);
