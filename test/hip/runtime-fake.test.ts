@@ -4,7 +4,7 @@
 // pointer offsets, kernel-parameter marshalling, events, cleanup) is checked end to end. What it
 // cannot check is the real runtime's behaviour; that needs ROCm hardware.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { loadHiprtc } from '../../native/hiprtc';
 import { createGpuBackend } from '../../src-main/engine/backends/gpu/backend';
 import { HipRuntime } from '../../src-main/engine/backends/gpu/hip-runtime';
 import { GpuError } from '../../src-main/engine/backends/gpu/runtime';
+import { q8Geometry } from '../kernels/q8-geometry';
 
 let hiprtcPresent = false;
 try {
@@ -21,21 +22,6 @@ try {
   hiprtcPresent = true;
 } catch (e) {
   console.log(`[hip] fake-runtime kernel run skipped: ${(e as Error).message}`);
-}
-
-/**
- * The int8 small kernels' table a HIP build of a format header compiles: rows per block (QS_Q8_RT_AMD,
- * else QS_Q8_RT), warps per block (QS_Q8_WT) and split rows (QS_Q8_ST) for m = 1..8.
- */
-function hipQ8Table(header: string) {
-  const text = readFileSync(fileURLToPath(new URL(`../../kernels/${header}.h`, import.meta.url)), 'utf8');
-  const table = (name: string) => {
-    const t = new RegExp(`^#define ${name} ([0-9, ]+)$`, 'm').exec(text);
-    if (!t) throw new Error(`${header}.h has no ${name}`);
-    return t[1].split(',').map((x) => Number(x.trim()));
-  };
-  const rows = /^#define QS_Q8_RT_AMD /m.test(text) ? table('QS_Q8_RT_AMD') : table('QS_Q8_RT');
-  return { rows, warps: table('QS_Q8_WT'), split: table('QS_Q8_ST').map((x) => x === 1) };
 }
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/fake_hip.c', import.meta.url));
@@ -226,7 +212,8 @@ describe.skipIf(!gcc)('HipRuntime over a fake libamdhip64', () => {
       fake.lastLaunch(launch);
       // the fake answers qs_q8_geometry with the table a HIP module of kernels/q4_0.h reports: grid =
       // rows / the AMD rows per block, block = warps x the device's wave size (64 on this "gfx90a")
-      const amd = hipQ8Table('q4_0');
+      const g = q8Geometry('q4_0', 'hip');
+      const amd = { rows: g.slice(1, 9), warps: g.slice(9, 17), split: g.slice(17, 25).map((x) => x === 1) };
       expect([launch[0], launch[3]]).toEqual([n / amd.rows[0], amd.warps[0] * 64]);
       // m = 2 reads split rows where the header says so: the split copy is made, then qs_q8_m2 runs on it
       expect(amd.split[1]).toBe(true);
