@@ -67,19 +67,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
 // (cold m = 1 71% / 75% of the copy bandwidth), m = 5 and 8 17.9 / 19.3 and 22.2 / 24.7. Every m reads
 // them: once the copy exists, the GGUF-row kernels of m = 5 and 8 measured as slow as the split ones
 // (19.4, 23.1), so a table that mixes the two gains nothing (docs/design.md, "Split rows").
-#define QS_SPLIT_N 2
-#define QS_SPLIT_OFF(i) ((i) == 0 ? 2 : 0)
-#define QS_SPLIT_LEN(i) ((i) == 0 ? 16 : 2)
+#include "qs_split16.h"
 #define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
-struct qs_q8rs {
-  uint4 q;
-  qs_u32 d;
-};
-__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q8rs& r) {
-  (void)p;
-  r.q = qs_ldg16(row + (qs_i64)QS_SPLIT_POS(0, kb, nb));
-  r.d = qs_ld16(row + (qs_i64)QS_SPLIT_POS(1, kb, nb));
-}
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
   (void)p;
   const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};

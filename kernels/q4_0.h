@@ -72,19 +72,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
 // H100 (hot us, two runs each, one call, GGUF / split rows at the same geometry) m = 2, 5, 8 take 9.8 /
 // 9.7, 14.6 / 13.9, 18.4 / 18.0, and m = 3, 4 need them for their 4 x 2 shape (above); m = 1 keeps GGUF
 // rows (9.0 / 13.8, as Q4_1's m = 1 kernel slows with them).
-#define QS_SPLIT_N 2
-#define QS_SPLIT_OFF(i) ((i) == 0 ? 2 : 0)
-#define QS_SPLIT_LEN(i) ((i) == 0 ? 16 : 2)
+#include "qs_split16.h"
 #define QS_Q8_ST 0, 1, 1, 1, 1, 1, 1, 1
-struct qs_q8rs {
-  uint4 q;
-  qs_u32 d; // the scale's bits
-};
-__device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q8rs& r) {
-  (void)p;
-  r.q = qs_ldg16(row + (qs_i64)QS_SPLIT_POS(0, kb, nb));
-  r.d = qs_ld16(row + (qs_i64)QS_SPLIT_POS(1, kb, nb));
-}
 __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u) {
   (void)p;
   const qs_u32 a[4] = {r.q.x, r.q.y, r.q.z, r.q.w};

@@ -18,7 +18,9 @@ export function q8Geometry(header: string, kind: 'cuda' | 'hip'): number[] {
     return defines.has(override) ? v.map(() => Number(defines.get(override))) : v;
   };
   const type = Number(/^#define QS_TYPE (\d+)$/m.exec(text)![1]);
-  const split = /^#define QS_SPLIT_N /m.test(text)
+  // a format with split rows has the table of batch sizes that read them (its pieces may come from a shared
+  // header, qs_split16.h)
+  const split = /^#define QS_Q8_ST /m.test(text)
     ? table('QS_Q8_ST', 'QS_Q8_SPLIT')
     : new Array<number>(8).fill(0);
   // HIP modules are built with the AMD rows (QS_Q8_RT_AMD) where the header has them
