@@ -77,29 +77,36 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
   for (int i = 0; i < 8; i++) v[i] = __fmul_rn(qs_bytef(i < 4 ? lo : hi, i & 3, 32.f), r.s[c]);
 }
 
-// ---- int8 small kernel: 8 parts per block at m = 1 and 4 at m = 2 .. 8 (QS_Q8_KT); QS_KERNEL_DEFINES=
-// QS_Q6_P8=1 or 0 gives every m 8 or 4 parts. Part p of P is half hf = p / (P / 2) of the block and elements
-// l0 .. l0 + E - 1 (E = 64 / P, l0 = E * (p % (P / 2))) of each of that half's four 32-element quarters.
-// With 8 parts each unit has 8-byte spans (3 words each instead of 5) and half the decoded values, and a
-// warp's 32 units lie in 4 blocks instead of 8, so each load instruction touches about half the cache
-// lines (docs/design.md, "What bounds cold m = 1"). On the H200 (n = 4096, k = 14336, hot) that takes m = 1
-// from 18.9 to 17.8 us (cold 19.1 to 18.2) with 80 registers instead of 119, but m = 2 from 18.6 to 23.3
-// and m = 8 from 40.5 to 48.7 (both without the load hint), so the larger batches keep 4 parts.
-// The unit's raw and decoded types and functions are templates over NW, its words per quarter span (4 with
-// 4 parts, 2 with 8): qs_q8r / qs_q8w are the 8-part unit, qs_q8r4 / qs_q8w4 the 4-part one.
+// ---- int8 small kernel: 8 parts per block at every m (QS_Q8_KT), read from split rows (QS_Q8_ST, below);
+// QS_KERNEL_DEFINES=QS_Q6_P8=0 (or QS_Q8_KP=4) gives every m 4 parts. Part p of P is half hf = p / (P / 2)
+// of the block and elements l0 .. l0 + E - 1 (E = 64 / P, l0 = E * (p % (P / 2))) of each of that half's four
+// 32-element quarters. With 8 parts each unit has 8-byte spans (one aligned 8-byte load each from split rows)
+// and half the decoded values, and a warp's 32 units lie in 4 blocks instead of 8, so each load instruction
+// touches about half the cache lines (docs/design.md, "What bounds cold m = 1"). On an H100 (n = 4096,
+// k = 14336, hot, us, two runs each in one call, 4 parts from GGUF rows / 8 parts from split rows, 8 rows x
+// 2 warps) m = 2, 3, 4, 5 take 19.8 / 19.7, 23.6 / 20.7, 26.7 / 22.1, 29.1 / 24.3: the 4-part kernels ran
+// their decode and products alone (QS_Q8_HOTW) in 12.2, 19.2, 22.2 and 22.2 us, so from m = 3 they were
+// bound by their own instructions, and the 8-part unit needs fewer (no word alignment, 185 to 232
+// registers instead of 250 to 255). From GGUF rows 8 parts had been slower at m >= 2 (H200: m = 2 23.3
+// against 18.6 with 4 parts, m = 8 48.7 against 40.5), because each 8-byte span then takes 3 words and
+// two funnel shifts. The unit's raw and decoded types and functions are templates over NW, its words per
+// quarter span (4 with 4 parts, 2 with 8): qs_q8r / qs_q8w are the 8-part unit, qs_q8r4 / qs_q8w4 the
+// 4-part one.
 #define QS_Q8_P 8
-#define QS_Q8_KT 8, 4, 4, 4, 4, 4, 4, 4
+#define QS_Q8_KT 8, 8, 8, 8, 8, 8, 8, 8
 #if defined(QS_Q6_P8) && !defined(QS_Q8_KP)
 #define QS_Q8_KP (QS_Q6_P8 ? 8 : 4)
 #endif
-// m = 2 and 4: 8 rows x 2 warps, 18.8 and 24.6 us hot on the H200 with plain loads and 4 parts (n = 4096,
-// k = 14336; 4 x 4 and 4 x 2: 23.2 and 29.5). m = 3 too: 23.8 us hot on an H100 against 27.4 with 4 x 4
-// (8 x 4: 24.6; 4 x 2: 31.2), 21.0 on the H200. m = 5 too, where `auto` takes this kernel (the registry's
-// wgmmaBf16Above): 29.3 us on the H200 against 30.7 for the bfloat16 warpgroup kernel, 33.2 against 36.1
-// on an H100; m = 6 to 8 keep 4 x 2 for --path int8 (`auto` runs the warpgroup kernel there).
-#define QS_Q8_RT 4, 8, 8, 8, 8, 4, 4, 4
+// Rows x warps per m, measured with the 8-part units (H100, n = 4096, k = 14336, hot, us, two runs each in one
+// call, --path int8): m = 2 4 x 2, 18.8 against 19.9 with 8 x 2 (4 x 4 20.8, 8 x 4 22.1); m = 3 to 5
+// 8 x 2, 20.8, 22.1, 24.4 (4 x 2 21.5, 31.6, 35.5; 4 x 4 22.8, 28.0, 30.8; 8 x 4 23.7, 26.4, 28.5;
+// 8 x 1 and a cap of 6 resident blocks slower); m = 6 8 x 4, 31.3 against 38.1 with 4 x 2 (4 x 4 33.0),
+// and faster than the bfloat16 warpgroup kernel there (36.3), so `auto` takes this kernel up to m = 6
+// (the registry's wgmmaBf16Above); m = 8 keeps 4 x 2 (39.5; 8 x 4 42.9), slower than the warpgroup
+// kernel's 36.5, and m = 7 too (--path int8 only).
+#define QS_Q8_RT 4, 4, 8, 8, 8, 8, 4, 4
 #define QS_Q8_RT_AMD 4, 2, 2, 1, 1, 1, 1, 1
-#define QS_Q8_WT 8, 2, 2, 2, 2, 2, 2, 2
+#define QS_Q8_WT 8, 2, 2, 2, 2, 4, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 // The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and
 // qs_q8_dot subtracts 32 * (the sum of the unit's int8 activations) from each quarter's dp4a sum: exact in
@@ -179,12 +186,12 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<
 // (sh = 0; the extra word of each span is unused). Measured on an H100 (n = 4096, k = 14336, hot, us,
 // GGUF / split rows): m = 1 20.4 / 17.8 (both with the compiler held to 3 resident blocks, QS_Q8_BT; split
 // rows without it: 19.1), m = 2 21.0 / 19.7, m = 5 32.8 / 29.1, m = 8 42.3 / 37.2, cold m = 1 20.5 / 19.2;
-// m = 3 the same (23.5) and m = 4 slower (26.6 / 28.6), so those two keep GGUF rows (docs/design.md,
-// "Split rows").
+// with 4 parts m = 3 measured the same (23.5) and m = 4 slower (26.6 / 28.6), and with 8 parts (above) both
+// gain, so every m reads them (docs/design.md, "Split rows").
 #define QS_SPLIT_N 4
 #define QS_SPLIT_OFF(i) ((i) == 0 ? 0 : (i) == 1 ? 128 : (i) == 2 ? 192 : 208)
 #define QS_SPLIT_LEN(i) ((i) == 0 ? 128 : (i) == 1 ? 64 : (i) == 2 ? 16 : 2)
-#define QS_Q8_ST 1, 1, 0, 0, 1, 1, 1, 1
+#define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
 #define QS_Q8_BT 3, 1, 1, 1, 1, 1, 1, 1
 typedef qs_q8r qs_q8rs;
 typedef qs_q8r4 qs_q8rs4;

@@ -264,7 +264,7 @@ describe('generic GPU backend', () => {
     expect((await s.run(lw, new Float32Array(64 * K), 64, { path: 'int8' })).path).toBe('fused-mma-i8');
     expect(rt.launches.slice(-3)).toEqual(['qs_mma_i8_64x128_geometry', 'qs_x_q8', 'qs_mma_i8_64x128']);
     // a format's own tile choice (Q8_0: 64x256 up to m = 64) and threshold (on Hopper the bfloat16
-    // warpgroup kernels from m = 9 for Q8_0, from m = 6 for Q6_K, in place of its small-batch kernel too;
+    // warpgroup kernels from m = 9 for Q8_0, from m = 7 for Q6_K, in place of its small-batch kernel too;
     // Q6_K elsewhere: int8 up to m = 64, bfloat16 tiles above)
     const q8 = await s.load({
       ...w,
@@ -286,17 +286,18 @@ describe('generic GPU backend', () => {
     expect((await s.run(q6k, new Float32Array(64 * 256), 64, { path: 'int8' })).path).toBe('fused-mma-i8');
     expect(rt.launches.slice(-2)).toEqual(['qs_x_q8', 'qs_mma_i8_64x256']);
     expect((await s.run(q6k, new Float32Array(9 * 256), 9)).path).toBe('fused-mma-f16');
-    for (const m of [6, 8]) {
+    for (const m of [7, 8]) {
       expect((await s.run(q6k, new Float32Array(m * 256), m)).path).toBe('fused-mma-f16');
       expect(rt.launches.at(-1)).toMatch(/^qs_wgmma_bf16/);
     }
-    // up to m = 5, and with --path int8, Q6_K's small-batch kernel (the session's planner asked directly:
+    // up to m = 6, and with --path int8, Q6_K's small-batch kernel (the session's planner asked directly:
     // the fake module's qs_q8_geometry describes Q4_0)
     const planner = (s as unknown as { planner: PathPlanner }).planner;
     const q6 = { name: 'q6', type: GgmlType.Q6_K, n: N, k: 256 };
     expect(planner.resolvePath(q6, 5, 'auto')).toBe('fused-small-q8');
-    expect(planner.resolvePath(q6, 6, 'int8')).toBe('fused-small-q8');
-    expect(planner.resolvePath(q6, 6, 'auto')).toBe('fused-mma-f16');
+    expect(planner.resolvePath(q6, 6, 'auto')).toBe('fused-small-q8');
+    expect(planner.resolvePath(q6, 7, 'int8')).toBe('fused-small-q8');
+    expect(planner.resolvePath(q6, 7, 'auto')).toBe('fused-mma-f16');
     q6k.dispose();
     expect((await s.run(lw, new Float32Array(16 * K), 16, { path: 'mma' })).path).toBe('fused-mma-f16');
     // an sm_90 device: --path mma is the bfloat16 warpgroup kernel at every m

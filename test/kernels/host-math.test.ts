@@ -260,11 +260,13 @@ describe("the int8 small kernel's launch geometry (qs_q8_geometry on the CPU)", 
           .exec(readFileSync(path.join(ROOT, 'kernels', `${stem}.h`), 'utf8'))![1]
           .split(',')
           .map((v) => Number(v.trim()) === 1);
-      const q6k = q8Geometry(harness(GgmlType.Q6_K), GgmlType.Q6_K);
-      expect(q6k.split).toEqual(table('q6_k'));
-      expect(q6k.split).toContain(true);
-      expect(q6k.split).toContain(false);
-      expect(q6k.splitAlign).toBe(16);
+      // Q4_0's table mixes the two (GGUF rows at m = 1)
+      const q40 = q8Geometry(harness(GgmlType.Q4_0), GgmlType.Q4_0);
+      expect(q40.split).toEqual(table('q4_0'));
+      expect(q40.split).toContain(true);
+      expect(q40.split).toContain(false);
+      expect(q40.splitAlign).toBe(16);
+      expect(q8Geometry(harness(GgmlType.Q6_K), GgmlType.Q6_K).split).toEqual(table('q6_k'));
       expect(q8Geometry(harness(GgmlType.Q8_0), GgmlType.Q8_0).split).toEqual(table('q8_0'));
       expect(q8Geometry(harness(GgmlType.Q6_K, ['QS_Q8_SPLIT=0']), GgmlType.Q6_K).split).toEqual(
         new Array(8).fill(false),
@@ -424,39 +426,44 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
   );
 
   // the same kernels reading split rows at every m (QS_Q8_SPLIT=1) and GGUF rows at every m (0): both must
-  // give the unit-by-unit sums, at a k whose rows are not 16-byte multiples (split rows padded)
+  // give the unit-by-unit sums, at a k whose rows are not 16-byte multiples (split rows padded). Q6_K also
+  // with its 4-part units (QS_Q6_P8=0; the default build has 8 parts at every m).
   it.skipIf(!GXX).each([
-    ['Q4_0', GgmlType.Q4_0],
-    ['Q8_0', GgmlType.Q8_0],
-    ['Q6_K', GgmlType.Q6_K],
-    ['IQ4_NL', GgmlType.IQ4_NL],
-    ['Q4_1', GgmlType.Q4_1],
-    ['Q5_0', GgmlType.Q5_0],
-    ['Q5_1', GgmlType.Q5_1],
-  ] as const)('%s at m = 1..8 from split rows and from GGUF rows: the unit-by-unit sums', (_name, type) => {
-    const exe = harness(type);
-    const [qk, bb] = block(type);
-    const rng = new Rng(53 + type);
-    const n = 37;
-    const k = (type === GgmlType.Q6_K ? 3 : 9) * qk;
-    expect(((k / qk) * bb) % 16).not.toBe(0);
-    const w = weights(type, n, k, rng);
-    for (const split of [0, 1]) {
-      const built = harness(type, [`QS_Q8_SPLIT=${split}`]);
-      expect(q8Geometry(built, type).split).toEqual(new Array(8).fill(split === 1));
-      for (let m = 1; m <= 8; m++) {
-        const x = new Float32Array(m * k).map(() => rng.normal());
-        const { y: want, input } = run(type, exe, w, x, n, k, m);
-        const got = runKernel(built, input, `split${split}-out-${type}.bin`);
-        const scale = Math.max(...want.map(Math.abs));
-        expect(scale).toBeGreaterThan(0);
-        for (let i = 0; i < got.length; i++)
-          expect(Math.abs(got[i] - want[i]), `split=${split} m=${m}, output ${i}`).toBeLessThanOrEqual(
-            1e-5 * scale,
-          );
+    ['Q4_0', GgmlType.Q4_0, []],
+    ['Q8_0', GgmlType.Q8_0, []],
+    ['Q6_K', GgmlType.Q6_K, []],
+    ['Q6_K (4 parts)', GgmlType.Q6_K, ['QS_Q6_P8=0']],
+    ['IQ4_NL', GgmlType.IQ4_NL, []],
+    ['Q4_1', GgmlType.Q4_1, []],
+    ['Q5_0', GgmlType.Q5_0, []],
+    ['Q5_1', GgmlType.Q5_1, []],
+  ] as const)(
+    '%s at m = 1..8 from split rows and from GGUF rows: the unit-by-unit sums',
+    (_name, type, defines) => {
+      const exe = harness(type, [...defines]);
+      const [qk, bb] = block(type);
+      const rng = new Rng(53 + type);
+      const n = 37;
+      const k = (type === GgmlType.Q6_K ? 3 : 9) * qk;
+      expect(((k / qk) * bb) % 16).not.toBe(0);
+      const w = weights(type, n, k, rng);
+      for (const split of [0, 1]) {
+        const built = harness(type, [...defines, `QS_Q8_SPLIT=${split}`]);
+        expect(q8Geometry(built, type).split).toEqual(new Array(8).fill(split === 1));
+        for (let m = 1; m <= 8; m++) {
+          const x = new Float32Array(m * k).map(() => rng.normal());
+          const { y: want, input } = run(type, exe, w, x, n, k, m);
+          const got = runKernel(built, input, `split${split}-out-${type}.bin`);
+          const scale = Math.max(...want.map(Math.abs));
+          expect(scale).toBeGreaterThan(0);
+          for (let i = 0; i < got.length; i++)
+            expect(Math.abs(got[i] - want[i]), `split=${split} m=${m}, output ${i}`).toBeLessThanOrEqual(
+              1e-5 * scale,
+            );
+        }
       }
-    }
-  });
+    },
+  );
 
   // QS_Q8_HOTW=1 (a timing diagnostic: the weights stay on chip) gives every block the first R rows, so
   // output row i is row i mod R's; the rest of the kernel is the same
@@ -524,8 +531,8 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
         GgmlType.IQ4_NL,
       ].map((t): [number, string[]] => [t, [`QS_LDW=${w}`]]),
     ),
-    // Q6_K's 4-part units (m = 2 .. 8; QS_Q6_P8=0 gives them to every m), with 4- and 8-byte loads; the
-    // default build above runs the 8-part unit of m = 1
+    // Q6_K's 4-part units (QS_Q6_P8=0 gives them to every m), with 4- and 8-byte loads; the default build
+    // above runs the 8-part unit of every m
     [GgmlType.Q6_K, ['QS_Q6_P8=0']],
     [GgmlType.Q6_K, ['QS_Q6_P8=0', 'QS_LDW=8']],
     // the conversion instruction instead of the exact add forms of qs_sumf / qs_u23f / qs_i8f (QS_I2F=1),

@@ -268,11 +268,12 @@ export const Q6_K_SPEC: FormatSpec = {
     // 468 / 446 at 512)
     int8MmaUpTo: 64,
     int8MmaTiles: { 64: '64x256' },
-    // Hopper: bfloat16 warpgroup kernels above m = 5 (H200, n = 4096, k = 14336, hot, the int8
-    // small-batch kernel at 8 rows x 2 warps / the bfloat16 warpgroup kernel, one call: m = 5: 29.3 /
-    // 30.7 us, 6: 32.8 / 30.8, 7: 38.3 / 30.9, 8: 39.9 / 31.0; an H100 at m = 5: 33.2 / 36.1; int8
+    // Hopper: bfloat16 warpgroup kernels above m = 6 (n = 4096, k = 14336, hot, the int8 small-batch
+    // kernel / the bfloat16 warpgroup kernel; with the 8-part units of kernels/q6_k.h, an H100, one call:
+    // m = 6 (8 rows x 4 warps): 31.3 / 36.3, 8: 39.5 / 36.5; with the 4-part units before
+    // them, an H200, one call: m = 5: 29.3 / 30.7, 6: 32.8 / 30.8, 7: 38.3 / 30.9, 8: 39.9 / 31.0; int8
     // tiles / bfloat16: m = 9: 53.2 / 31.1, 16: 51.6 / 31.8, 64: 83.7 / 36.9)
-    wgmmaBf16Above: 5,
+    wgmmaBf16Above: 6,
   },
   fields: {
     decode: fieldsRow,

@@ -175,9 +175,9 @@ export class PathPlanner {
       );
     }
     if (choice === 'auto' && (int8Small || int8Mma)) {
-      // Hopper: above the format's wgmmaBf16Above (4 to 16, measured) the bfloat16 warpgroup kernels beat
+      // Hopper: above the format's wgmmaBf16Above (6 to 16, measured) the bfloat16 warpgroup kernels beat
       // the int8 tiles (H200, n = 4096, k = 14336: Q4_0 35.7 against 56.4 us at m = 64, 117.8 against
-      // 314.5 at m = 512), and for Q6_K the small-batch kernel from m = 6 (QS_MMA_I8_TILE, an int8 tuning
+      // 314.5 at m = 512), and for Q6_K the small-batch kernel from m = 7 (QS_MMA_I8_TILE, an int8 tuning
       // knob, keeps the int8 paths)
       const wgmma =
         m > format.wgmmaBf16Above && !this.config.mmaI8Tile && this.hasWgmmaBf16(this.kernels.module(w.type));
