@@ -82,9 +82,7 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u)
 }
 // xq: the block's 32 activations as 8 ints; xd: its (d, sum)
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
-  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));
-  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  const int s = qs_dot32(u.v, xq);
   const float2 ds = xd[0];
   return u.d * (ds.x * qs_sumf(s) - 8.f * ds.y);
 }
@@ -96,20 +94,10 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 #define QS_I8_NV 6   // 16-byte vectors per row and slice in shared memory
 #define QS_I8_RS 112 // their row stride (bytes)
 #define QS_I8_NSC 1  // float scale arrays per slice: dw
-// vector v of a row's slot for slice st: the row's byte range [rel, rel+len) and v's index q in its span
-__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
-  rel = st * 4 * QS_BB;
-  len = min(4, nb - st * 4) * QS_BB;
-  q = v;
-}
-// the float scales of 32-block j of slice st from the row's slot p (rbm: the row's start mod 16)
-__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
-  s2 = 0.f;
-  if (st * 4 + j < nb) s0 = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
-}
+#include "qs_i8_block32.h"
 // the mma B fragment of k-step j: k bytes 4t..4t+3 and 16+4t..16+4t+3 of 32-block j, as signed bytes
 __device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
-  const qs_u32 v = qs_ld4(p + ((rbm + st * 72) & 15) + 18 * j + 2 + 4 * t);
+  const qs_u32 v = qs_ld4(QS_I8_BLOCK(p, rbm, st, j) + 2 + 4 * t);
   b0 = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
   b1 = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
 }

@@ -94,9 +94,7 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u)
   u.m = qs_h2f(r.h.x >> 16);
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
-  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));
-  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  const int s = qs_dot32(u.v, xq);
   const float2 ds = xd[0];
   return u.d * (ds.x * qs_sumf(s)) + u.m * ds.y;
 }
@@ -110,20 +108,9 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 #define QS_I8_RS 112
 #define QS_I8_NSC 2  // d and m per 32
 #define QS_I8_OFFSET 1
-__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
-  rel = st * 4 * QS_BB;
-  len = min(4, nb - st * 4) * QS_BB;
-  q = v;
-}
-__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
-  if (st * 4 + j < nb) {
-    const qs_u8* b = p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j;
-    s0 = qs_h2f(qs_ld16(b));
-    s2 = qs_h2f(qs_ld16(b + 2));
-  }
-}
+#include "qs_i8_block32.h"
 __device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
-  const qs_u8* b = p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j;
+  const qs_u8* b = QS_I8_BLOCK(p, rbm, st, j);
   const qs_u32 qh = qs_ld4(b + 4), v = qs_ld4(b + 8 + 4 * t);
   b0 = (v & 0x0F0F0F0Fu) | qs_bits4_to_b4(qh >> (4 * t));
   b1 = ((v >> 4) & 0x0F0F0F0Fu) | qs_bits4_to_b4(qh >> (16 + 4 * t));

@@ -87,9 +87,7 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8rs& r, int p, qs_q8w& u)
   u.d = qs_h2f(r.d);
 }
 __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restrict__ xq, const float2* __restrict__ xd) {
-  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
-  int s = qs_dp4a(u.v[0], lo.x, qs_dp4a(u.v[1], lo.y, qs_dp4a(u.v[2], lo.z, qs_dp4a(u.v[3], lo.w, QS_SUM0))));
-  s = qs_dp4a(u.v[4], hi.x, qs_dp4a(u.v[5], hi.y, qs_dp4a(u.v[6], hi.z, qs_dp4a(u.v[7], hi.w, s))));
+  const int s = qs_dot32(u.v, xq);
   return u.d * xd[0].x * qs_sumf(s);
 }
 
@@ -100,17 +98,9 @@ __device__ __forceinline__ float qs_q8_dot(const qs_q8w& u, const int* __restric
 #define QS_I8_NV 10
 #define QS_I8_RS 176
 #define QS_I8_NSC 1
-__device__ __forceinline__ void qs_i8_piece(int v, int st, int nb, int& rel, int& len, int& q) {
-  rel = st * 4 * QS_BB;
-  len = min(4, nb - st * 4) * QS_BB;
-  q = v;
-}
-__device__ __forceinline__ void qs_i8_scale(const qs_u8* p, int rbm, int st, int j, int nb, float& s0, float& s2) {
-  s2 = 0.f;
-  if (st * 4 + j < nb) s0 = qs_h2f(qs_ld16(p + ((rbm + st * 4 * QS_BB) & 15) + QS_BB * j));
-}
+#include "qs_i8_block32.h"
 __device__ __forceinline__ void qs_i8_frag(const qs_u8* p, int rbm, int st, int j, int t, qs_u32& b0, qs_u32& b1) {
-  const qs_u8* q = p + ((rbm + st * 136) & 15) + 34 * j + 2 + 4 * t;
+  const qs_u8* q = QS_I8_BLOCK(p, rbm, st, j) + 2 + 4 * t;
   b0 = qs_ld4(q);
   b1 = qs_ld4(q + 16);
 }

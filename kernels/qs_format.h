@@ -25,7 +25,8 @@
 //   the int8 matrix-unit traits (qs_mma_i8.h), optional: QS_I8_NV, QS_I8_RS, QS_I8_NSC, the defaults
 //                           QS_I8_DEF_MINB / _JUNROLL / _STAGES, qs_i8_piece, qs_i8_scale, qs_i8_frag,
 //                           and the flags QS_I8_OFFSET (an offset term per 32, added by tf32 mma) or
-//                           QS_I8_SPLIT16 (two scales per 32: two m16n8k16 per k-step)
+//                           QS_I8_SPLIT16 (two scales per 32: two m16n8k16 per k-step); the formats of
+//                           32-element blocks take qs_i8_piece and qs_i8_scale from qs_i8_block32.h
 //   QS_WB_NWG               optional: warpgroups of Hopper's 128-row bfloat16 kernel (qs_wgmma_bf16.h),
 //                           2 (the default) or 4
 //   QS_WB_SLICE             optional, formats whose blocks hold a whole 128-wide slice: that kernel's
@@ -83,6 +84,15 @@ __device__ __forceinline__ float qs_i8f(qs_u32 w, int i) {
   return __uint_as_float(__byte_perm(w ^ 0x80808080u, 0x4B000000u, 0x7440u | (qs_u32)i)) - 8388736.f;
 }
 #endif
+
+// The dp4a sum of one 32-element block, started at QS_SUM0 (read it with qs_sumf): v, the weights as 8
+// words of 4 small signed integers, against xq, the block's 32 int8 activations as 8 ints (16-byte
+// aligned). The small kernels' qs_q8_dot of every format with 32-element blocks is this sum and a scale.
+__device__ __forceinline__ int qs_dot32(const int* v, const int* __restrict__ xq) {
+  const int4 lo = *(const int4*)xq, hi = *(const int4*)(xq + 4);
+  const int s = qs_dp4a(v[0], lo.x, qs_dp4a(v[1], lo.y, qs_dp4a(v[2], lo.z, qs_dp4a(v[3], lo.w, QS_SUM0))));
+  return qs_dp4a(v[4], hi.x, qs_dp4a(v[5], hi.y, qs_dp4a(v[6], hi.z, qs_dp4a(v[7], hi.w, s))));
+}
 
 // The N aligned 32-bit words covering a 2-byte-aligned span starting at b (up to 2 bytes before it and
 // 4 after: the weight buffer is padded), and sh = 0 or 16, the span's offset in the first word.

@@ -3,7 +3,8 @@
  * stem and its paths come from the format registry (FormatSpec.gpu); this module maps a stem to the
  * source text. One source per format (<stem>.cu), which includes the format's traits header (<stem>.h:
  * block layout, decoders, launch geometry; qs_format.h lists what it defines; Q4_0 and IQ4_NL share the
- * split-row traits of qs_split16.h) and the shared kernels of
+ * split-row traits of qs_split16.h, the six formats of 32-element blocks the int8 matrix-unit traits of
+ * qs_i8_block32.h) and the shared kernels of
  * kernels/qs_kernels.h (which includes the int8-activation kernels of qs_q8.h, qs_small_q8.h,
  * qs_mma_i8.h and qs_wgmma_i8.h over qs_async.h and qs_wgmma.h, the Hopper bfloat16 kernel of
  * qs_wgmma_bf16.h, and the AMD matrix-unit kernels of qs_mfma.h and qs_mfma_i8.h) over
@@ -13,6 +14,7 @@ import { formatSpec } from '../../formats/registry';
 import portH from '../../../../kernels/qs_port.h?raw';
 import formatH from '../../../../kernels/qs_format.h?raw';
 import split16H from '../../../../kernels/qs_split16.h?raw';
+import i8Block32H from '../../../../kernels/qs_i8_block32.h?raw';
 import kquantH from '../../../../kernels/qs_kquant.h?raw';
 import kernelsH from '../../../../kernels/qs_kernels.h?raw';
 import q8H from '../../../../kernels/qs_q8.h?raw';
@@ -86,6 +88,7 @@ export const KERNEL_HEADERS: Readonly<Record<string, string>> = {
   'qs_port.h': portH,
   'qs_format.h': formatH,
   'qs_split16.h': split16H,
+  'qs_i8_block32.h': i8Block32H,
   'qs_kquant.h': kquantH,
   'qs_kernels.h': kernelsH,
   'qs_q8.h': q8H,
