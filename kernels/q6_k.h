@@ -103,11 +103,15 @@ __device__ __forceinline__ void qs_wb_dec(const qs_wbs& r, int c, float* v) {
 // 8 x 1 and a cap of 6 resident blocks slower); m = 6 8 x 4, 31.3 against 38.1 with 4 x 2 (4 x 4 33.0),
 // and faster than the bfloat16 warpgroup kernel there (36.3), so `auto` takes this kernel up to m = 6
 // (the registry's wgmmaBf16Above); m = 8 keeps 4 x 2 (39.5; 8 x 4 42.9), slower than the warpgroup
-// kernel's 36.5, and m = 7 too (--path int8 only).
+// kernel's 36.5, and m = 7 too (--path int8 only). m = 1 (4 x 8) requests two units per row together
+// (QS_Q8_DT) with 2 resident blocks allowed (QS_Q8_BT, 128 registers): H100, 2026-12-06, two calls of two
+// runs each, hot 17.75 to 17.85 against 18.26 to 18.29 with one unit and 3 blocks, cold 18.85 to 18.87 (86%
+// of the copy bandwidth) against 19.44 to 19.48 (83%); two units with 4 warps, or with 1 block (3 units:
+// the same), took 18.9 / 20.3 and 23.6 / 24.4 hot / cold.
 #define QS_Q8_RT 4, 4, 8, 8, 8, 8, 4, 4
 #define QS_Q8_RT_AMD 4, 2, 2, 1, 1, 1, 1, 1
 #define QS_Q8_WT 8, 2, 2, 2, 2, 4, 2, 2
-#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
+#define QS_Q8_DT 2, 1, 1, 1, 1, 1, 1, 1
 // The 6-bit values q (0..63) stay as they are (bytes below 128 are the same signed or unsigned) and
 // qs_q8_dot subtracts 32 * (the sum of the unit's int8 activations) from each quarter's dp4a sum: exact in
 // int32, and that sum depends on x alone, so with R rows per thread it is computed once, not per row
@@ -192,7 +196,7 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<
 #define QS_SPLIT_OFF(i) ((i) == 0 ? 0 : (i) == 1 ? 128 : (i) == 2 ? 192 : 208)
 #define QS_SPLIT_LEN(i) ((i) == 0 ? 128 : (i) == 1 ? 64 : (i) == 2 ? 16 : 2)
 #define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
-#define QS_Q8_BT 3, 1, 1, 1, 1, 1, 1, 1
+#define QS_Q8_BT 2, 1, 1, 1, 1, 1, 1, 1
 typedef qs_q8r qs_q8rs;
 typedef qs_q8r4 qs_q8rs4;
 template <int NW>
