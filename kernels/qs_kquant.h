@@ -67,6 +67,16 @@ __device__ __forceinline__ void qs_k_scale_min2(qs_u32 s0, qs_u32 s1, qs_u32 s2,
     mn[t] = g < 2 ? lmn : hmn;
   }
 }
+// Two ways to decode a unit for the int8 small kernels, picked by QS_KQ_NIB (the fifth bits, below) and
+// QS_KQ_HDR (the scales, qs_k_header): 1, the default, or 2 (QS_KERNEL_DEFINES). Both give the same bytes
+// and floats; 2 takes fewer instructions but has not been timed on a GPU, so 1 stays the default
+// (docs/design.md, "Fewer instructions per K-quant unit").
+#ifndef QS_KQ_NIB
+#define QS_KQ_NIB 1
+#endif
+#ifndef QS_KQ_HDR
+#define QS_KQ_HDR 1
+#endif
 // The N words of nibbles qq as 2N words of bytes: low nibbles of sub-block 2g to v[0..N-1], high nibbles of
 // sub-block 2g+1 to v[N..2N-1]; Q5_K adds the fifth bits from hh (bits 2g and 2g+1 of each byte).
 template <int N>
@@ -78,6 +88,13 @@ __device__ __forceinline__ void qs_k_nibbles(const int (&qq)[N], const int (&hh)
     (void)g;
     v[i] = qq[i] & 0x0F0F0F0F;
     v[N + i] = (qq[i] >> 4) & 0x0F0F0F0F;
+#elif QS_KQ_NIB == 2
+    // bits 2g and 2g+1 of each byte rotated straight to bit 4 (one funnel shift each instead of two shifts;
+    // bits that wrap around land outside the mask)
+    const qs_u32 h = (qs_u32)hh[i], rl = (qs_u32)(2 * g - 4) & 31, rh = (qs_u32)(2 * g - 3) & 31;
+    const qs_u32 tl = (h >> rl) | (h << ((32 - rl) & 31)), th = (h >> rh) | (h << ((32 - rh) & 31));
+    v[i] = (int)(((qs_u32)qq[i] & 0x0F0F0F0Fu) | (tl & 0x10101010u));
+    v[N + i] = (int)((((qs_u32)qq[i] >> 4) & 0x0F0F0F0Fu) | (th & 0x10101010u));
 #else
     v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
     v[N + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
@@ -86,6 +103,23 @@ __device__ __forceinline__ void qs_k_nibbles(const int (&qq)[N], const int (&hh)
 }
 // d * scale and dmin * min of sub-blocks 2g and 2g+1, from the block's first 16 bytes
 __device__ __forceinline__ void qs_k_header(uint4 hd, int g, float& dl, float& dh, float& ml, float& mh) {
+#if QS_KQ_HDR == 2
+  const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
+  // Both sub-blocks at once: their scale bytes are adjacent (bytes 2g, 2g+1 of a word), so one shift and
+  // mask per word gives the pair in the low two bytes. g < 2: the low 6 bits of words s0 (scales) and s1
+  // (mins); g >= 2: the nibbles of s2 (low: scales, high: mins) under the top 2 bits of s0 and s1.
+  const qs_u32 s0 = hd.y, s1 = hd.z, s2 = hd.w;
+  const int sh = 16 * (g & 1);
+  const bool low = g < 2;
+  const qs_u32 a = low ? s0 : s2, b = low ? s1 : s2 >> 4;
+  const qs_u32 mlo = low ? 0x3F3Fu : 0x0F0Fu, mhi = low ? 0u : 0x3030u;
+  const qs_u32 sc = ((a >> sh) & mlo) | ((s0 >> (sh + 2)) & mhi);
+  const qs_u32 mn = ((b >> sh) & mlo) | ((s1 >> (sh + 2)) & mhi);
+  dl = d * qs_u23f(sc & 0xFFu);
+  dh = d * qs_u23f(sc >> 8);
+  ml = dmin * qs_u23f(mn & 0xFFu);
+  mh = dmin * qs_u23f(mn >> 8);
+#else
   int sc[2], mn[2];
   qs_k_scale_min2(hd.y, hd.z, hd.w, g, sc, mn);
   const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
@@ -93,6 +127,7 @@ __device__ __forceinline__ void qs_k_header(uint4 hd, int g, float& dl, float& d
   dh = d * qs_u23f(sc[1]);
   ml = dmin * qs_u23f(mn[0]);
   mh = dmin * qs_u23f(mn[1]);
+#endif
 }
 struct qs_q8w {
   int v[8]; // v[0..3] sub-block 2g (elements 16h..16h+15 of it), v[4..7] sub-block 2g+1

@@ -425,6 +425,30 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
     },
   );
 
+  // the K-quants' other unit decodings (scale pairs, QS_KQ_HDR=2; rotated fifth bits, QS_KQ_NIB=2), in the
+  // kernels of every m with the format's table (8- and 4-part units): the same unit-by-unit sums
+  it.skipIf(!GXX).each([
+    ['Q4_K (QS_KQ_HDR=2)', GgmlType.Q4_K, ['QS_KQ_HDR=2']],
+    ['Q5_K (QS_KQ_HDR=2 QS_KQ_NIB=2)', GgmlType.Q5_K, ['QS_KQ_HDR=2', 'QS_KQ_NIB=2']],
+  ] as const)('%s at m = 1..8: the unit-by-unit sums', (_name, type, defines) => {
+    const exe = harness(type);
+    const built = harness(type, [...defines]);
+    const rng = new Rng(29 + type);
+    const n = 37;
+    const k = 3 * 256;
+    const w = weights(type, n, k, rng);
+    for (let m = 1; m <= 8; m++) {
+      const x = new Float32Array(m * k).map(() => rng.normal());
+      const { y: want, input } = run(type, exe, w, x, n, k, m);
+      const got = runKernel(built, input, `decode-out-${type}.bin`);
+      expect(got.length).toBe(m * n);
+      const scale = Math.max(...want.map(Math.abs));
+      expect(scale).toBeGreaterThan(0);
+      for (let i = 0; i < got.length; i++)
+        expect(Math.abs(got[i] - want[i]), `m=${m}, output ${i}`).toBeLessThanOrEqual(1e-5 * scale);
+    }
+  });
+
   // the same kernels reading split rows at every m (QS_Q8_SPLIT=1) and GGUF rows at every m (0): both must
   // give the unit-by-unit sums, at a k whose rows are not 16-byte multiples (split rows padded). Q6_K also
   // with its 4-part units (QS_Q6_P8=0; the default build has 8 parts at every m).
@@ -517,6 +541,13 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
     [GgmlType.Q5_K, ['QS_Q8_KP=4']],
     [GgmlType.Q2_K, ['QS_Q8_KP=4']],
     [GgmlType.Q3_K, ['QS_Q8_KP=4']],
+    // the K-quants' other unit decodings (QS_KQ_HDR=2: scale pairs; QS_KQ_NIB=2: rotated fifth bits)
+    [GgmlType.Q4_K, ['QS_KQ_HDR=2']],
+    [GgmlType.Q5_K, ['QS_KQ_HDR=2']],
+    [GgmlType.Q4_K, ['QS_KQ_HDR=2', 'QS_Q8_KP=4']],
+    [GgmlType.Q5_K, ['QS_KQ_HDR=2', 'QS_Q8_KP=4']],
+    [GgmlType.Q5_K, ['QS_KQ_NIB=2']],
+    [GgmlType.Q5_K, ['QS_KQ_NIB=2', 'QS_KQ_HDR=2', 'QS_Q8_KP=4']],
     // the 8- and 16-byte loads behind qs_ldwords (QS_LDW), at every 2-byte offset: k = 544 and 768
     // give rows that are not 16-byte aligned, so the blocks start at every even offset mod 16
     ...[8, 16].flatMap((w) =>
