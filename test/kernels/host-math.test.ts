@@ -163,6 +163,15 @@ function weights(type: number, n: number, k: number, rng: Rng): Uint8Array {
   return data;
 }
 
+// The kernel's outputs against the unit-by-unit sums: not all zero, and each within float32 summation order
+// (1e-5 of the largest). label names the case in a failure.
+function expectUnitSums(got: Float32Array, want: Float32Array, label: string): void {
+  const scale = Math.max(...want.map(Math.abs));
+  expect(scale, `${label}: the outputs are not all zero`).toBeGreaterThan(0);
+  for (let i = 0; i < got.length; i++)
+    expect(Math.abs(got[i] - want[i]), `${label}, output ${i}`).toBeLessThanOrEqual(1e-5 * scale);
+}
+
 function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: number, k: number, m: number) {
   const inp = path.join(work, `in-${type}.bin`);
   const out = path.join(work, `out-${type}.bin`);
@@ -417,10 +426,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
         const { y: want, input } = run(type, exe, w, x, n, k, m);
         const got = runKernel(exe, input, `kernel-out-${type}.bin`);
         expect(got.length).toBe(m * n);
-        const scale = Math.max(...want.map(Math.abs));
-        expect(scale, `m=${m}: the outputs are not all zero`).toBeGreaterThan(0);
-        for (let i = 0; i < got.length; i++)
-          expect(Math.abs(got[i] - want[i]), `m=${m}, output ${i}`).toBeLessThanOrEqual(1e-5 * scale);
+        expectUnitSums(got, want, `m=${m}`);
       }
     },
   );
@@ -442,10 +448,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
       const { y: want, input } = run(type, exe, w, x, n, k, m);
       const got = runKernel(built, input, `decode-out-${type}.bin`);
       expect(got.length).toBe(m * n);
-      const scale = Math.max(...want.map(Math.abs));
-      expect(scale).toBeGreaterThan(0);
-      for (let i = 0; i < got.length; i++)
-        expect(Math.abs(got[i] - want[i]), `m=${m}, output ${i}`).toBeLessThanOrEqual(1e-5 * scale);
+      expectUnitSums(got, want, `m=${m}`);
     }
   });
 
@@ -478,12 +481,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
           const x = new Float32Array(m * k).map(() => rng.normal());
           const { y: want, input } = run(type, exe, w, x, n, k, m);
           const got = runKernel(built, input, `split${split}-out-${type}.bin`);
-          const scale = Math.max(...want.map(Math.abs));
-          expect(scale).toBeGreaterThan(0);
-          for (let i = 0; i < got.length; i++)
-            expect(Math.abs(got[i] - want[i]), `split=${split} m=${m}, output ${i}`).toBeLessThanOrEqual(
-              1e-5 * scale,
-            );
+          expectUnitSums(got, want, `split=${split} m=${m}`);
         }
       }
     },
