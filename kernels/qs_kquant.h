@@ -67,19 +67,35 @@ __device__ __forceinline__ void qs_k_scale_min2(qs_u32 s0, qs_u32 s1, qs_u32 s2,
     mn[t] = g < 2 ? lmn : hmn;
   }
 }
-// Two ways to decode a unit for the int8 small kernels, picked by QS_KQ_NIB (the fifth bits, below) and
-// QS_KQ_HDR (the scales, qs_k_header): 1, the default, or 2 (QS_KERNEL_DEFINES). Both give the same bytes
-// and floats; 2 takes fewer instructions but has not been timed on a GPU, so 1 stays the default
-// (docs/design.md, "Fewer instructions per K-quant unit").
-#ifndef QS_KQ_NIB
-#define QS_KQ_NIB 1
+// Two ways to decode a unit for the int8 small kernels: 1 decodes the scales of each sub-block alone
+// (qs_k_scale_min2) and each fifth bit with two shifts and a mask; 2 takes both sub-blocks' scales with one
+// shift and mask per word (qs_k_header) and rotates each fifth bit into place (qs_k_nibbles). Both give the
+// same bytes and floats. Measured on an H100 (n = 4096, k = 14336, hot, us, decoding 1 / 2): Q4_K m = 2, 3,
+// 4, 5, 8 11.96 / 11.42, 15.49 / 14.39, 17.1 / 15.6, 19.1 / 17.9, 27.5 / 25.1, m = 1 equal hot and cold;
+// Q5_K m = 2, 3, 4, 5, 8 16.78 / 15.86, 18.54 / 17.81, 21.3 / 20.4, 23.6 / 22.0, 32.0 / 28.9, m = 1 equal
+// hot but cold 16.58 against 17.03 (scales alone 16.84, fifth bits alone 16.96). So every unit takes 2
+// but Q5_K's 4-part unit (its m = 1 kernel), which keeps 1 (docs/design.md, "Fewer instructions per
+// K-quant unit"). QS_KQ_HDR (scales) and QS_KQ_NIB (fifth bits) = 1 or 2 in QS_KERNEL_DEFINES give one
+// decoding to every unit.
+#ifdef QS_KQ_HDR
+#define QS_KQ_HDR8 QS_KQ_HDR
+#define QS_KQ_HDR4 QS_KQ_HDR
+#else
+#define QS_KQ_HDR8 2
+#define QS_KQ_HDR4 (QS_KQ_HIGH ? 1 : 2)
 #endif
-#ifndef QS_KQ_HDR
-#define QS_KQ_HDR 1
+#ifdef QS_KQ_NIB
+#define QS_KQ_NIB8 QS_KQ_NIB
+#define QS_KQ_NIB4 QS_KQ_NIB
+#else
+#define QS_KQ_NIB8 2
+#define QS_KQ_NIB4 1
 #endif
 // The N words of nibbles qq as 2N words of bytes: low nibbles of sub-block 2g to v[0..N-1], high nibbles of
-// sub-block 2g+1 to v[N..2N-1]; Q5_K adds the fifth bits from hh (bits 2g and 2g+1 of each byte).
-template <int N>
+// sub-block 2g+1 to v[N..2N-1]; Q5_K adds the fifth bits from hh (bits 2g and 2g+1 of each byte), with two
+// shifts and a mask each (NIB 1) or rotated straight to bit 4 (NIB 2: one funnel shift each; the bits that
+// wrap around land outside the mask).
+template <int N, int NIB>
 __device__ __forceinline__ void qs_k_nibbles(const int (&qq)[N], const int (&hh)[N], int g, int (&v)[2 * N]) {
 #pragma unroll
   for (int i = 0; i < N; i++) {
@@ -88,46 +104,48 @@ __device__ __forceinline__ void qs_k_nibbles(const int (&qq)[N], const int (&hh)
     (void)g;
     v[i] = qq[i] & 0x0F0F0F0F;
     v[N + i] = (qq[i] >> 4) & 0x0F0F0F0F;
-#elif QS_KQ_NIB == 2
-    // bits 2g and 2g+1 of each byte rotated straight to bit 4 (one funnel shift each instead of two shifts;
-    // bits that wrap around land outside the mask)
-    const qs_u32 h = (qs_u32)hh[i], rl = (qs_u32)(2 * g - 4) & 31, rh = (qs_u32)(2 * g - 3) & 31;
-    const qs_u32 tl = (h >> rl) | (h << ((32 - rl) & 31)), th = (h >> rh) | (h << ((32 - rh) & 31));
-    v[i] = (int)(((qs_u32)qq[i] & 0x0F0F0F0Fu) | (tl & 0x10101010u));
-    v[N + i] = (int)((((qs_u32)qq[i] >> 4) & 0x0F0F0F0Fu) | (th & 0x10101010u));
 #else
-    v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
-    v[N + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
+    if (NIB == 2) {
+      const qs_u32 h = (qs_u32)hh[i], rl = (qs_u32)(2 * g - 4) & 31, rh = (qs_u32)(2 * g - 3) & 31;
+      const qs_u32 tl = (h >> rl) | (h << ((32 - rl) & 31)), th = (h >> rh) | (h << ((32 - rh) & 31));
+      v[i] = (int)(((qs_u32)qq[i] & 0x0F0F0F0Fu) | (tl & 0x10101010u));
+      v[N + i] = (int)((((qs_u32)qq[i] >> 4) & 0x0F0F0F0Fu) | (th & 0x10101010u));
+    } else {
+      v[i] = (qq[i] & 0x0F0F0F0F) | (((hh[i] >> (2 * g)) & 0x01010101) << 4);
+      v[N + i] = ((qq[i] >> 4) & 0x0F0F0F0F) | (((hh[i] >> (2 * g + 1)) & 0x01010101) << 4);
+    }
 #endif
   }
 }
-// d * scale and dmin * min of sub-blocks 2g and 2g+1, from the block's first 16 bytes
+// d * scale and dmin * min of sub-blocks 2g and 2g+1, from the block's first 16 bytes. HDR 1: each
+// sub-block alone (qs_k_scale_min2). HDR 2: both at once; their scale bytes are adjacent (bytes 2g, 2g+1 of
+// a word), so one shift and mask per word gives the pair in the low two bytes. g < 2: the low 6 bits of
+// words s0 (scales) and s1 (mins); g >= 2: the nibbles of s2 (low: scales, high: mins) under the top 2 bits
+// of s0 and s1.
+template <int HDR>
 __device__ __forceinline__ void qs_k_header(uint4 hd, int g, float& dl, float& dh, float& ml, float& mh) {
-#if QS_KQ_HDR == 2
-  const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
-  // Both sub-blocks at once: their scale bytes are adjacent (bytes 2g, 2g+1 of a word), so one shift and
-  // mask per word gives the pair in the low two bytes. g < 2: the low 6 bits of words s0 (scales) and s1
-  // (mins); g >= 2: the nibbles of s2 (low: scales, high: mins) under the top 2 bits of s0 and s1.
-  const qs_u32 s0 = hd.y, s1 = hd.z, s2 = hd.w;
-  const int sh = 16 * (g & 1);
-  const bool low = g < 2;
-  const qs_u32 a = low ? s0 : s2, b = low ? s1 : s2 >> 4;
-  const qs_u32 mlo = low ? 0x3F3Fu : 0x0F0Fu, mhi = low ? 0u : 0x3030u;
-  const qs_u32 sc = ((a >> sh) & mlo) | ((s0 >> (sh + 2)) & mhi);
-  const qs_u32 mn = ((b >> sh) & mlo) | ((s1 >> (sh + 2)) & mhi);
-  dl = d * qs_u23f(sc & 0xFFu);
-  dh = d * qs_u23f(sc >> 8);
-  ml = dmin * qs_u23f(mn & 0xFFu);
-  mh = dmin * qs_u23f(mn >> 8);
-#else
-  int sc[2], mn[2];
-  qs_k_scale_min2(hd.y, hd.z, hd.w, g, sc, mn);
-  const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
-  dl = d * qs_u23f(sc[0]);
-  dh = d * qs_u23f(sc[1]);
-  ml = dmin * qs_u23f(mn[0]);
-  mh = dmin * qs_u23f(mn[1]);
-#endif
+  if (HDR == 2) {
+    const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
+    const qs_u32 s0 = hd.y, s1 = hd.z, s2 = hd.w;
+    const int sh = 16 * (g & 1);
+    const bool low = g < 2;
+    const qs_u32 a = low ? s0 : s2, b = low ? s1 : s2 >> 4;
+    const qs_u32 mlo = low ? 0x3F3Fu : 0x0F0Fu, mhi = low ? 0u : 0x3030u;
+    const qs_u32 sc = ((a >> sh) & mlo) | ((s0 >> (sh + 2)) & mhi);
+    const qs_u32 mn = ((b >> sh) & mlo) | ((s1 >> (sh + 2)) & mhi);
+    dl = d * qs_u23f(sc & 0xFFu);
+    dh = d * qs_u23f(sc >> 8);
+    ml = dmin * qs_u23f(mn & 0xFFu);
+    mh = dmin * qs_u23f(mn >> 8);
+  } else {
+    int sc[2], mn[2];
+    qs_k_scale_min2(hd.y, hd.z, hd.w, g, sc, mn);
+    const float d = qs_h2f(hd.x & 0xffffu), dmin = qs_h2f(hd.x >> 16);
+    dl = d * qs_u23f(sc[0]);
+    dh = d * qs_u23f(sc[1]);
+    ml = dmin * qs_u23f(mn[0]);
+    mh = dmin * qs_u23f(mn[1]);
+  }
 }
 struct qs_q8w {
   int v[8]; // v[0..3] sub-block 2g (elements 16h..16h+15 of it), v[4..7] sub-block 2g+1
@@ -159,9 +177,9 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r& r, int p, qs_q8w& u) 
 #else
   const int hh[4] = {(int)r.hb.x, (int)r.hb.y, (int)r.hb.z, (int)r.hb.w};
 #endif
-  qs_k_nibbles<4>(qq, hh, g, u.v);
+  qs_k_nibbles<4, QS_KQ_NIB8>(qq, hh, g, u.v);
   float ml, mh;
-  qs_k_header(r.hd, g, u.dl, u.dh, ml, mh);
+  qs_k_header<QS_KQ_HDR8>(r.hd, g, u.dl, u.dh, ml, mh);
   // the offset terms once per sub-block: on the h == 0 half
   u.ml = h == 0 ? ml : 0.f;
   u.mh = h == 0 ? mh : 0.f;
@@ -210,8 +228,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q8r4& r, int p, qs_q8w4& u
 #else
   const int hh[8] = {(int)r.h0.x, (int)r.h0.y, (int)r.h0.z, (int)r.h0.w, (int)r.h1.x, (int)r.h1.y, (int)r.h1.z, (int)r.h1.w};
 #endif
-  qs_k_nibbles<8>(qq, hh, g, u.v);
-  qs_k_header(r.hd, g, u.dl, u.dh, u.ml, u.mh);
+  qs_k_nibbles<8, QS_KQ_NIB4>(qq, hh, g, u.v);
+  qs_k_header<QS_KQ_HDR4>(r.hd, g, u.dl, u.dh, u.ml, u.mh);
   u.g = g;
 }
 // xq: the block's 256 activations as 64 ints; xd: its 8 (d, sum)

@@ -431,10 +431,13 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
     },
   );
 
-  // the K-quants' other unit decodings (scale pairs, QS_KQ_HDR=2; rotated fifth bits, QS_KQ_NIB=2), in the
-  // kernels of every m with the format's table (8- and 4-part units): the same unit-by-unit sums
+  // the K-quants' unit decodings forced on every unit (QS_KQ_HDR, QS_KQ_NIB: 1 each sub-block's scales alone
+  // and shifted fifth bits, 2 scale pairs and rotated fifth bits; the default build mixes them, Q5_K's 4-part
+  // unit taking 1), in the kernels of every m with the format's table (8- and 4-part units): the same
+  // unit-by-unit sums
   it.skipIf(!GXX).each([
-    ['Q4_K (QS_KQ_HDR=2)', GgmlType.Q4_K, ['QS_KQ_HDR=2']],
+    ['Q4_K (QS_KQ_HDR=1)', GgmlType.Q4_K, ['QS_KQ_HDR=1']],
+    ['Q5_K (QS_KQ_HDR=1 QS_KQ_NIB=1)', GgmlType.Q5_K, ['QS_KQ_HDR=1', 'QS_KQ_NIB=1']],
     ['Q5_K (QS_KQ_HDR=2 QS_KQ_NIB=2)', GgmlType.Q5_K, ['QS_KQ_HDR=2', 'QS_KQ_NIB=2']],
   ] as const)('%s at m = 1..8: the unit-by-unit sums', (_name, type, defines) => {
     const exe = harness(type);
@@ -539,12 +542,14 @@ describe('kernel device functions on the CPU (g++ -DQS_HOST)', () => {
     [GgmlType.Q5_K, ['QS_Q8_KP=4']],
     [GgmlType.Q2_K, ['QS_Q8_KP=4']],
     [GgmlType.Q3_K, ['QS_Q8_KP=4']],
-    // the K-quants' other unit decodings (QS_KQ_HDR=2: scale pairs; QS_KQ_NIB=2: rotated fifth bits)
-    [GgmlType.Q4_K, ['QS_KQ_HDR=2']],
-    [GgmlType.Q5_K, ['QS_KQ_HDR=2']],
-    [GgmlType.Q4_K, ['QS_KQ_HDR=2', 'QS_Q8_KP=4']],
+    // the K-quants' unit decodings forced (QS_KQ_HDR: 1 each sub-block's scales alone, 2 scale pairs;
+    // QS_KQ_NIB: 1 shifted, 2 rotated fifth bits). By default the 8-part units (m = 3 here) take 2 and 2,
+    // the 4-part ones (QS_Q8_KP=4) Q4_K 2, Q5_K 1 and 1; these give each unit the other decodings
+    [GgmlType.Q4_K, ['QS_KQ_HDR=1']],
+    [GgmlType.Q5_K, ['QS_KQ_HDR=1']],
+    [GgmlType.Q4_K, ['QS_KQ_HDR=1', 'QS_Q8_KP=4']],
     [GgmlType.Q5_K, ['QS_KQ_HDR=2', 'QS_Q8_KP=4']],
-    [GgmlType.Q5_K, ['QS_KQ_NIB=2']],
+    [GgmlType.Q5_K, ['QS_KQ_NIB=1']],
     [GgmlType.Q5_K, ['QS_KQ_NIB=2', 'QS_KQ_HDR=2', 'QS_Q8_KP=4']],
     // the 8- and 16-byte loads behind qs_ldwords (QS_LDW), at every 2-byte offset: k = 544 and 768
     // give rows that are not 16-byte aligned, so the blocks start at every even offset mod 16
