@@ -121,7 +121,8 @@ __device__ __forceinline__ void qs_k_nibbles(const int (&qq)[N], const int (&hh)
 // sub-block alone (qs_k_scale_min2). HDR 2: both at once; their scale bytes are adjacent (bytes 2g, 2g+1 of
 // a word), so one shift and mask per word gives the pair in the low two bytes. g < 2: the low 6 bits of
 // words s0 (scales) and s1 (mins); g >= 2: the nibbles of s2 (low: scales, high: mins) under the top 2 bits
-// of s0 and s1.
+// of s0 and s1. Each branch converts d and dmin in its own place: hoisting them changes the compiled order of
+// decoding 1 (PTX), which is the order that was timed.
 template <int HDR>
 __device__ __forceinline__ void qs_k_header(uint4 hd, int g, float& dl, float& dh, float& ml, float& mh) {
   if (HDR == 2) {

@@ -201,6 +201,27 @@ function run(type: number, exe: string, w: Uint8Array, x: Float32Array, n: numbe
   };
 }
 
+// The kernels of m = 1..8 in the harness build `built` on the weights w (n x k) and fresh activations: each
+// output has m * n values, the unit-by-unit sums that the harness build `exe` computes for the same input.
+function expectKernelsEveryM(
+  type: number,
+  exe: string,
+  built: string,
+  w: Uint8Array,
+  n: number,
+  k: number,
+  rng: Rng,
+  outName: string,
+): void {
+  for (let m = 1; m <= 8; m++) {
+    const x = new Float32Array(m * k).map(() => rng.normal());
+    const { y: want, input } = run(type, exe, w, x, n, k, m);
+    const got = runKernel(built, input, outName);
+    expect(got.length).toBe(m * n);
+    expectUnitSums(got, want, `m=${m}`);
+  }
+}
+
 function reference(dq: Float32Array, x: Float32Array, n: number, k: number, m: number) {
   const y = new Float64Array(m * n);
   const mag = new Float64Array(m * n);
@@ -421,13 +442,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
       const n = 37;
       const k = 2 * Math.max(qk, 128);
       const w = weights(type, n, k, rng);
-      for (let m = 1; m <= 8; m++) {
-        const x = new Float32Array(m * k).map(() => rng.normal());
-        const { y: want, input } = run(type, exe, w, x, n, k, m);
-        const got = runKernel(exe, input, `kernel-out-${type}.bin`);
-        expect(got.length).toBe(m * n);
-        expectUnitSums(got, want, `m=${m}`);
-      }
+      expectKernelsEveryM(type, exe, exe, w, n, k, rng, `kernel-out-${type}.bin`);
     },
   );
 
@@ -446,13 +461,7 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
     const n = 37;
     const k = 3 * 256;
     const w = weights(type, n, k, rng);
-    for (let m = 1; m <= 8; m++) {
-      const x = new Float32Array(m * k).map(() => rng.normal());
-      const { y: want, input } = run(type, exe, w, x, n, k, m);
-      const got = runKernel(built, input, `decode-out-${type}.bin`);
-      expect(got.length).toBe(m * n);
-      expectUnitSums(got, want, `m=${m}`);
-    }
+    expectKernelsEveryM(type, exe, built, w, n, k, rng, `decode-out-${type}.bin`);
   });
 
   // the same kernels reading split rows at every m (QS_Q8_SPLIT=1) and GGUF rows at every m (0): both must
