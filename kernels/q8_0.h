@@ -33,13 +33,15 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 
 // ---- int8 small kernel: one part per block (32 elements)
 #define QS_Q8_P 1
-// m = 2: 2 rows x 1 warp, 19.3 us hot on the H200 (n = 4096, k = 14336; 2 x 8: 20.8). m = 3: 2 x 8,
-// m = 4 and 5: 4 x 2, on an H100 (split rows, two runs each in one call) 21.2, 20.9 and 22.8 us against
-// 22.6, 22.5 and 23.7 for 4 x 4
-#define QS_Q8_RT 1, 2, 2, 4, 4, 8, 8, 8
+// m = 2: 2 rows x 8 warps, one unit per batch: 20.0 us hot on an H100 (n = 4096, k = 14336, split rows,
+// three alternating rounds) against 21.6 for 2 x 1 with two units, which the H200 had picked (19.3 there,
+// 2 x 8 with two units 20.8). m = 3 to 5: 4 x 2, on an H100 21.2 (level with 2 x 8), 20.9 and 22.8 us
+// against 22.6, 22.5 and 23.7 for 4 x 4; on the H200 m = 4 in this shape (17.3) beat m = 3 in 2 x 8 (19.6)
+// (docs/design.md, "Geometry per format and m")
+#define QS_Q8_RT 1, 2, 4, 4, 4, 8, 8, 8
 #define QS_Q8_RT_AMD 1, 2, 2, 4, 4, 4, 4, 4
-#define QS_Q8_WT 8, 1, 8, 2, 2, 2, 2, 2
-#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+#define QS_Q8_WT 8, 8, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 2, 1, 1, 1, 1, 1, 1, 1
 struct qs_q8w {
   int v[8];
   float d;
