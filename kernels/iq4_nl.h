@@ -35,13 +35,14 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 
 // ---- int8 small kernel: one part per block; d * dx * sum(v[q] * xq)
 // launch table from a sweep on the H200 (n = 4096, k = 14336, hot / cold us): m = 1 2 rows x 2 warps
-// 13.6 / 15.1 (Q4_0's 2 x 8: 17.4 / 19.6), m = 2 2 x 2 14.7, m = 3 4 x 4 (H100: 15.1, against 18.2 with
-// 4 x 2), m = 4 4 x 2 16.4 (8 x 2: 22.8)
+// 13.6 / 15.1 (Q4_0's 2 x 8: 17.4 / 19.6), m = 3 4 x 4 (H100: 15.1, against 18.2 with 4 x 2), m = 4
+// 4 x 2 16.4 (8 x 2: 22.8). m = 2: 8 x 4, one unit per batch, on an H100 (hot us, two sweep runs and the
+// build) 13.2, 13.2, 13.2 against 14.8, 14.7, 14.8 for 2 x 2 with two units (14.7 on the H200)
 #define QS_Q8_P 1
-#define QS_Q8_RT 2, 2, 4, 4, 8, 8, 8, 8
+#define QS_Q8_RT 2, 8, 4, 4, 8, 8, 8, 8
 #define QS_Q8_RT_AMD 2, 2, 4, 4, 4, 4, 2, 2
-#define QS_Q8_WT 2, 2, 4, 2, 2, 2, 2, 2
-#define QS_Q8_DT 2, 2, 1, 1, 1, 1, 1, 1
+#define QS_Q8_WT 2, 4, 4, 2, 2, 2, 2, 2
+#define QS_Q8_DT 2, 1, 1, 1, 1, 1, 1, 1
 struct qs_q8w {
   int v[8]; // the values as signed bytes: v[0..3] elements 0..15, v[4..7] 16..31
   float d;

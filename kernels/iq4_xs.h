@@ -38,10 +38,11 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 
 // ---- int8 small kernel: 8 parts, one per sub-block of 32; d * (ls - 32) * dx * sum(v[q] * xq)
 // launch table from a sweep on the H200 (n = 4096, k = 14336, hot us): m = 1 4 rows x 8 warps 12.7,
-// m = 2 .. 4 4 x 4 13.9 / 17.0 (Q4_K's 8 x 2: 24.3 / 23.3); m = 5 4 x 4 too (H100: 19.6, against 25.9
-// with m = 8's 8 x 2)
+// m = 3, 4 4 x 4 (m = 2 / 4 13.9 / 17.0; Q4_K's 8 x 2: 24.3 / 23.3); m = 5 4 x 4 too (H100: 19.6, against
+// 25.9 with m = 8's 8 x 2). m = 2: 8 x 4, on an H100 (n = 4096, k = 14336, hot us, two sweep runs and the
+// build) 13.8, 13.8, 13.7 against 14.4, 14.3, 14.3 for 4 x 4 (docs/design.md, "Geometry per format and m")
 #define QS_Q8_P 8
-#define QS_Q8_RT 4, 4, 4, 4, 4, 8, 8, 8
+#define QS_Q8_RT 4, 8, 4, 4, 4, 8, 8, 8
 #define QS_Q8_RT_AMD 4, 4, 4, 2, 2, 2, 2, 2
 #define QS_Q8_WT 8, 4, 4, 4, 4, 2, 2, 2
 #define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1

@@ -40,11 +40,12 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 #define QS_Q8_P 1
 // launch table from sweeps on the H200 (n = 4096, k = 14336, hot us): m = 1 2 rows x 4 warps, loading
 // a batch ahead (QS_Q8_PT) 12.5 (2 x 8, two units per batch, plain: 14.0); m = 3 ahead 15.9 (plain
-// 18.3); m = 4 plain 16.9 (ahead 18.3)
-#define QS_Q8_RT 2, 8, 8, 8, 8, 8, 8, 8
-#define QS_Q8_RT_AMD 2, 8, 8, 4, 4, 4, 4, 4
-#define QS_Q8_WT 4, 2, 2, 2, 2, 2, 2, 2
-#define QS_Q8_DT 1, 2, 1, 1, 1, 1, 1, 1
+// 18.3); m = 4 plain 16.9 (ahead 18.3). m = 2: 2 x 4, one unit per batch, on an H100 (hot us, two sweep
+// runs and the build) 15.6, 15.6, 15.5 against 16.5, 16.5, 16.8 for 8 x 2 with two units
+#define QS_Q8_RT 2, 2, 8, 8, 8, 8, 8, 8
+#define QS_Q8_RT_AMD 2, 2, 8, 4, 4, 4, 4, 4
+#define QS_Q8_WT 4, 4, 2, 2, 2, 2, 2, 2
+#define QS_Q8_DT 1, 1, 1, 1, 1, 1, 1, 1
 #define QS_Q8_PT 1, 0, 1, 0, 0, 0, 0, 0
 struct qs_q8w {
   int v[8]; // q (0..31) as bytes: v[0..3] elements 0..15, v[4..7] 16..31
