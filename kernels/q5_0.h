@@ -40,9 +40,9 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 #define QS_Q8_P 1
 // launch table from sweeps on the H200 (n = 4096, k = 14336, hot us): m = 1 2 rows x 4 warps, loading
 // a batch ahead (QS_Q8_PT) 11.0 (2 x 8, two units per batch, plain: 15.2); m = 3, 4 ahead 14.8, 15.8
-// (plain 16.8, 20.0). Then, on an H100 (hot us, two sweep runs and the build), m = 1 moved to 4 x 2 ahead 12.4,
-// 12.4, 13.2 against 13.5, 13.5, 13.6 for 2 x 4 ahead; m = 2 2 x 4, one unit per batch, 14.2, 14.2, 14.3
-// against 15.1, 15.1, 15.0 for 8 x 2 with two units
+// (plain 16.8, 20.0). Then, on an H100 (hot us, two sweep runs and the build), m = 1 moved to 4 x 2
+// ahead, 12.4, 12.4, 13.2 against 13.5, 13.5, 13.6 for 2 x 4 ahead, and m = 2 to 2 x 4 with one unit per
+// batch, 14.2, 14.2, 14.3 against 15.1, 15.1, 15.0 for 8 x 2 with two units
 #define QS_Q8_RT 4, 2, 8, 8, 8, 8, 8, 8
 #define QS_Q8_RT_AMD 2, 2, 8, 4, 4, 4, 4, 2
 #define QS_Q8_WT 2, 4, 2, 2, 2, 2, 2, 2
