@@ -5,10 +5,12 @@
 // (the cold protocol of bench). Variants: the best pure-read kernel of a few launch shapes, the same
 // read chained with programmatic dependent launch (as the matmul kernels chain their calls), that read
 // preceded by an empty kernel (one hand-over per call, as the quantizer's), and a device-to-device copy
-// of S / 2 bytes (S bytes moved). An experiment; build: nvcc -O3 -arch=sm_90 -o read-ceiling read-ceiling.cu
+// of S / 2 bytes (S bytes moved). `read-ceiling dep` times reads that must wait for a kernel before
+// them instead (depMain). An experiment; build: nvcc -O3 -arch=sm_90 -std=c++17 -o read-ceiling read-ceiling.cu
 #include <cuda_runtime.h>
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #define CK(x)                                                                            \
@@ -83,6 +85,112 @@ __global__ void readc(const uint4* __restrict__ p, long long n16, unsigned* out)
   if (acc == 0x9e3779b9u) *out = acc;
 }
 
+// A dependent chain, as the matmul calls chain: per call a small kernel standing for the activation
+// quantizer (waits for the previous call, writes 16 KB) and a reader that must wait for it before its
+// results could be used. How much of the weight stream can run ahead of that wait decides how much of
+// the per-call cost stays hidden. Readers:
+// - deprd<U, Pre>: grid-stride 16-byte loads, U in flight; with Pre the first U are requested before the
+//   wait (as the small kernels request their first unit batch);
+// - stagek<Pre>: one contiguous chunk per block streamed into shared memory by bulk copies of `stg`
+//   bytes, `ns` stages deep; with Pre the first ns stages are requested before the wait. Its blocks take
+//   at most half a multiprocessor's shared memory, so the next call's blocks can be resident and
+//   request their first stages while this call's still stream.
+__global__ void quantk(unsigned* xo, int nx) {
+  asm volatile("griddepcontrol.launch_dependents;");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < nx; i += gridDim.x * blockDim.x) xo[i] = i * 2654435761u;
+}
+template <int U, bool Pre>
+__global__ void deprd(const uint4* __restrict__ p, long long n16, const unsigned* xq, int nx, unsigned* out) {
+  asm volatile("griddepcontrol.launch_dependents;");
+  unsigned acc = 0;
+  const long long stride = (long long)gridDim.x * blockDim.x;
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  uint4 v[U];
+  if (Pre) {
+#pragma unroll
+    for (int j = 0; j < U; j++) v[j] = i + j * stride < n16 ? __ldcs(p + i + j * stride) : make_uint4(0, 0, 0, 0);
+  }
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  for (int t = threadIdx.x; t < nx; t += blockDim.x) acc ^= xq[t];
+  if (!Pre) {
+#pragma unroll
+    for (int j = 0; j < U; j++) v[j] = i + j * stride < n16 ? __ldcs(p + i + j * stride) : make_uint4(0, 0, 0, 0);
+  }
+  for (;;) {
+#pragma unroll
+    for (int j = 0; j < U; j++) acc ^= v[j].x ^ v[j].y ^ v[j].z ^ v[j].w;
+    i += U * stride;
+    if (i >= n16) break;
+#pragma unroll
+    for (int j = 0; j < U; j++) v[j] = i + j * stride < n16 ? __ldcs(p + i + j * stride) : make_uint4(0, 0, 0, 0);
+  }
+  if (acc == 0x9e3779b9u) *out = acc;
+}
+__device__ __forceinline__ unsigned smaddr(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+template <bool Pre>
+__global__ void __launch_bounds__(512) stagek(const char* __restrict__ p, long long S, int stg, int ns,
+                                              const unsigned* xq, int nx, unsigned* out) {
+  extern __shared__ __align__(128) unsigned char sm[];
+  asm volatile("griddepcontrol.launch_dependents;");
+  const long long chunk = ((S + gridDim.x - 1) / gridDim.x + 15) & ~15ll;
+  const long long a = (long long)blockIdx.x * chunk, e = min(a + chunk, S);
+  const int nst = e > a ? (int)((e - a + stg - 1) / stg) : 0;
+  const unsigned bar0 = smaddr(sm + (size_t)ns * stg);
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < ns; s++) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(bar0 + 8 * s) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  auto issue = [&](int s) {
+    const long long off = a + (long long)s * stg;
+    const int bytes = (int)min((long long)stg, e - off);
+    const unsigned bar = bar0 + 8 * (s % ns), dst = smaddr(sm + (size_t)(s % ns) * stg);
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(dst),
+                 "l"(p + off), "r"(bytes), "r"(bar)
+                 : "memory");
+  };
+  if (Pre && threadIdx.x == 0)
+    for (int s = 0; s < min(ns, nst); s++) issue(s);
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  if (!Pre && threadIdx.x == 0)
+    for (int s = 0; s < min(ns, nst); s++) issue(s);
+  unsigned acc = 0;
+  for (int t = threadIdx.x; t < nx; t += blockDim.x) acc ^= xq[t];
+  for (int s = 0; s < nst; s++) {
+    const unsigned bar = bar0 + 8 * (s % ns);
+    asm volatile("{\n.reg .pred q;\nW:\nmbarrier.try_wait.parity.shared::cta.b64 q, [%0], %1;\n@!q bra W;\n}\n" ::"r"(bar),
+                 "r"((s / ns) & 1)
+                 : "memory");
+    const uint4* q = (const uint4*)(sm + (size_t)(s % ns) * stg);
+    const int n = (int)min((long long)stg, e - (a + (long long)s * stg)) / 16;
+    for (int t = threadIdx.x; t < n; t += blockDim.x) {
+      const uint4 v = q[t];
+      acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0 && s + ns < nst) {
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+      issue(s + ns);
+    }
+  }
+  if (acc == 0x9e3779b9u) *out = acc;
+}
+template <class K, class... A>
+static void launchPdlK(K kern, int grid, int threads, size_t smem, A... args) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = threads;
+  cfg.dynamicSmemBytes = smem;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at;
+  cfg.numAttrs = 1;
+  CK(cudaLaunchKernelEx(&cfg, kern, args...));
+}
+
 static int g_sms;
 static long long g_clk;
 
@@ -109,7 +217,9 @@ static double timeCalls(F call, int ncopies, int per, int batches) {
   return t[t.size() / 2];
 }
 
-int main() {
+static int depMain(unsigned* out, double copyGBs, const cudaDeviceProp& prop);
+
+int main(int argc, char** argv) {
   cudaDeviceProp prop;
   CK(cudaGetDeviceProperties(&prop, 0));
   g_sms = prop.multiProcessorCount;
@@ -130,6 +240,7 @@ int main() {
   printf("copy bandwidth (256 MiB D2D): %.0f GB/s\n", copyGBs);
   CK(cudaFree(ba));
   CK(cudaFree(bb));
+  if (argc > 1 && std::string(argv[1]) == "dep") return depMain(out, copyGBs, prop);
   struct Fmt {
     const char* name;
     int bytesPer256;
@@ -205,6 +316,76 @@ int main() {
     printf("%-7s %7.2f | %-22s %9.2f %5.0f%% | %-14s %9.2f %5.0f%% | %9.2f %5.0f%% | %9.2f %5.0f%%\n", f.name, MB,
            bestName, best, pct(best), pdlName, pdl, pct(pdl), withEmpty, pct(withEmpty), d2d, pct(d2d));
     fflush(stdout);
+    for (auto p : c) CK(cudaFree(p));
+  }
+  return 0;
+}
+
+// `read-ceiling dep`: the dependent chain (quantk, then a reader that waits for it) for five weight
+// sizes, readers as above; besides, the plain read and the chained read without a dependency
+static int depMain(unsigned* out, double copyGBs, const cudaDeviceProp& prop) {
+  struct Fmt {
+    const char* name;
+    int bytesPer256;
+  } fmts[] = {{"q2_k", 84}, {"q4_0", 144}, {"q5_k", 176}, {"q6_k", 210}, {"q8_0", 272}};
+  const long long nk = 4096ll * 14336;
+  const int nx = 4096;
+  unsigned* xq;
+  CK(cudaMalloc(&xq, nx * 4));
+  CK(cudaFuncSetAttribute(stagek<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024));
+  CK(cudaFuncSetAttribute(stagek<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024));
+  for (auto& f : fmts) {
+    const size_t S = (size_t)(nk / 256 * f.bytesPer256);
+    const size_t span = 3 * (size_t)prop.l2CacheSize;
+    const int ncopies = (int)std::max<size_t>(2, (span + S - 1) / S);
+    std::vector<char*> c(ncopies);
+    for (auto& p : c) {
+      CK(cudaMalloc(&p, S));
+      CK(cudaMemset(p, 3, S));
+    }
+    const long long n16 = S / 16;
+    const int per = std::max(ncopies, 200 / ncopies * ncopies);
+    auto pct = [&](double us) { return 100.0 * (S / (us * 1e3)) / copyGBs; };
+    auto report = [&](const char* what, double us) {
+      printf("%-6s %6.2f MB  %-34s %8.2f us %5.1f%%\n", f.name, S / 1e6, what, us, pct(us));
+      fflush(stdout);
+    };
+    char nm[96];
+    for (int bps : {2, 4}) {
+      const int grid = g_sms * bps;
+      snprintf(nm, sizeof nm, "plain read s4 %dx512", bps);
+      report(nm, timeCalls([&](int r) { readk<4><<<grid, 512>>>((const uint4*)c[r], n16, out); }, ncopies, per, 7));
+      snprintf(nm, sizeof nm, "chained, no dependency p4 %dx512", bps);
+      report(nm, timeCalls([&](int r) { launchPdl<4>(grid, 512, (const uint4*)c[r], n16, out); }, ncopies, per, 7));
+      for (int pre = 0; pre < 2; pre++) {
+        snprintf(nm, sizeof nm, "dep grid-stride u4 %dx512 %s", bps, pre ? "pre" : "wait");
+        report(nm, timeCalls(
+                       [&](int r) {
+                         launchPdlK(quantk, 16, 256, 0, xq, nx);
+                         if (pre) launchPdlK(deprd<4, true>, grid, 512, 0, (const uint4*)c[r], n16, (const unsigned*)xq, nx, out);
+                         else launchPdlK(deprd<4, false>, grid, 512, 0, (const uint4*)c[r], n16, (const unsigned*)xq, nx, out);
+                       },
+                       ncopies, per, 7));
+      }
+    }
+    struct St {
+      int bps, threads, stg, ns;
+    } sts[] = {{1, 512, 16384, 6}, {1, 512, 32768, 3}, {1, 256, 16384, 6}, {1, 512, 8192, 12},
+               {1, 512, 16384, 4}, {1, 512, 32768, 6}, {1, 512, 16384, 13}, {2, 256, 16384, 3}};
+    for (auto& t : sts)
+      for (int pre = 1; pre >= 0; pre--) {
+        if (!pre && t.ns != 6) continue;
+        const size_t smem = (size_t)t.stg * t.ns + 8 * t.ns;
+        const int grid = g_sms * t.bps;
+        snprintf(nm, sizeof nm, "dep stage %dx%d %dKBx%d %s", t.bps, t.threads, t.stg >> 10, t.ns, pre ? "pre" : "wait");
+        report(nm, timeCalls(
+                       [&](int r) {
+                         launchPdlK(quantk, 16, 256, 0, xq, nx);
+                         if (pre) launchPdlK(stagek<true>, grid, t.threads, smem, (const char*)c[r], (long long)S, t.stg, t.ns, (const unsigned*)xq, nx, out);
+                         else launchPdlK(stagek<false>, grid, t.threads, smem, (const char*)c[r], (long long)S, t.stg, t.ns, (const unsigned*)xq, nx, out);
+                       },
+                       ncopies, per, 7));
+      }
     for (auto p : c) CK(cudaFree(p));
   }
   return 0;
