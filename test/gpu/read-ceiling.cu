@@ -51,17 +51,19 @@ __global__ void readk(const uint4* __restrict__ p, long long n16, unsigned* out)
   }
   if (acc == 0x9e3779b9u) *out = acc;
 }
-template <int U>
-static void launchPdl(int grid, int threads, const uint4* p, long long n16, unsigned* out) {
+// launches kern with programmatic dependent launch allowed (the next call may start before it ends)
+template <class K, class... A>
+static void launchPdl(K kern, int grid, int threads, size_t smem, A... args) {
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = grid;
   cfg.blockDim = threads;
+  cfg.dynamicSmemBytes = smem;
   cudaLaunchAttribute at[1];
   at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   at[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = at;
   cfg.numAttrs = 1;
-  CK(cudaLaunchKernelEx(&cfg, readk<U, true>, p, n16, out));
+  CK(cudaLaunchKernelEx(&cfg, kern, args...));
 }
 
 // contiguous chunks: block b reads [b * chunk, (b + 1) * chunk), U loads in flight
@@ -177,20 +179,6 @@ __global__ void __launch_bounds__(512) stagek(const char* __restrict__ p, long l
   }
   if (acc == 0x9e3779b9u) *out = acc;
 }
-template <class K, class... A>
-static void launchPdlK(K kern, int grid, int threads, size_t smem, A... args) {
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = grid;
-  cfg.blockDim = threads;
-  cfg.dynamicSmemBytes = smem;
-  cudaLaunchAttribute at[1];
-  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  at[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = at;
-  cfg.numAttrs = 1;
-  CK(cudaLaunchKernelEx(&cfg, kern, args...));
-}
-
 static int g_sms;
 static long long g_clk;
 
@@ -216,6 +204,27 @@ static double timeCalls(F call, int ncopies, int per, int batches) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
+
+// Enough copies of the weights of one format (n = 4096, k = 14336) to span 3x the L2, so that each call
+// reads a copy no longer in it, and the calls per batch: a multiple of the copies, at least 200.
+struct Rotation {
+  size_t S;
+  int ncopies, per;
+  std::vector<char*> c;
+  Rotation(int bytesPer256, const cudaDeviceProp& prop) : S((size_t)(4096ll * 14336 / 256 * bytesPer256)) {
+    const size_t span = 3 * (size_t)prop.l2CacheSize;
+    ncopies = (int)std::max<size_t>(2, (span + S - 1) / S);
+    per = std::max(ncopies, 200 / ncopies * ncopies);
+    c.resize(ncopies);
+    for (auto& p : c) {
+      CK(cudaMalloc(&p, S));
+      CK(cudaMemset(p, 3, S));
+    }
+  }
+  ~Rotation() {
+    for (auto p : c) CK(cudaFree(p));
+  }
+};
 
 static int depMain(unsigned* out, double copyGBs, const cudaDeviceProp& prop);
 
@@ -246,20 +255,14 @@ int main(int argc, char** argv) {
     int bytesPer256;
   } fmts[] = {{"q2_k", 84},  {"q3_k", 110}, {"iq4_xs", 136}, {"q4_0", 144}, {"q4_1", 160},
               {"q5_0", 176}, {"q5_k", 176}, {"q5_1", 192},   {"q6_k", 210}, {"q8_0", 272}};
-  const long long nk = 4096ll * 14336;
   printf("%-7s %7s | %-22s %9s %6s | %-14s %9s %6s | %9s %6s | %9s %6s\n", "format", "MB", "best read (shape)", "us",
          "%copy", "chained (PDL)", "us", "%copy", "+handovr", "%copy", "D2D S/2", "%copy");
   for (auto& f : fmts) {
-    const size_t S = (size_t)(nk / 256 * f.bytesPer256);
-    const size_t span = 3 * (size_t)prop.l2CacheSize;
-    const int ncopies = (int)std::max<size_t>(2, (span + S - 1) / S);
-    std::vector<char*> c(ncopies);
-    for (auto& p : c) {
-      CK(cudaMalloc(&p, S));
-      CK(cudaMemset(p, 3, S));
-    }
+    const Rotation rot(f.bytesPer256, prop);
+    const size_t S = rot.S;
+    const int ncopies = rot.ncopies, per = rot.per;
+    const std::vector<char*>& c = rot.c;
     const long long n16 = S / 16;
-    const int per = std::max(ncopies, 200 / ncopies * ncopies);
     double best = 1e30;
     char bestName[64] = "";
     auto tryShape = [&](const char* nm, int blocksPerSM, int threads, auto kern) {
@@ -289,8 +292,8 @@ int main(int argc, char** argv) {
           const int grid = g_sms * bps;
           const double us = timeCalls(
               [&](int r) {
-                if (u == 2) launchPdl<2>(grid, th, (const uint4*)c[r], n16, out);
-                else launchPdl<4>(grid, th, (const uint4*)c[r], n16, out);
+                if (u == 2) launchPdl(readk<2, true>, grid, th, 0, (const uint4*)c[r], n16, out);
+                else launchPdl(readk<4, true>, grid, th, 0, (const uint4*)c[r], n16, out);
               },
               ncopies, per, 7);
           if (us < pdl) {
@@ -316,7 +319,6 @@ int main(int argc, char** argv) {
     printf("%-7s %7.2f | %-22s %9.2f %5.0f%% | %-14s %9.2f %5.0f%% | %9.2f %5.0f%% | %9.2f %5.0f%%\n", f.name, MB,
            bestName, best, pct(best), pdlName, pdl, pct(pdl), withEmpty, pct(withEmpty), d2d, pct(d2d));
     fflush(stdout);
-    for (auto p : c) CK(cudaFree(p));
   }
   return 0;
 }
@@ -328,23 +330,17 @@ static int depMain(unsigned* out, double copyGBs, const cudaDeviceProp& prop) {
     const char* name;
     int bytesPer256;
   } fmts[] = {{"q2_k", 84}, {"q4_0", 144}, {"q5_k", 176}, {"q6_k", 210}, {"q8_0", 272}};
-  const long long nk = 4096ll * 14336;
   const int nx = 4096;
   unsigned* xq;
   CK(cudaMalloc(&xq, nx * 4));
   CK(cudaFuncSetAttribute(stagek<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024));
   CK(cudaFuncSetAttribute(stagek<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024));
   for (auto& f : fmts) {
-    const size_t S = (size_t)(nk / 256 * f.bytesPer256);
-    const size_t span = 3 * (size_t)prop.l2CacheSize;
-    const int ncopies = (int)std::max<size_t>(2, (span + S - 1) / S);
-    std::vector<char*> c(ncopies);
-    for (auto& p : c) {
-      CK(cudaMalloc(&p, S));
-      CK(cudaMemset(p, 3, S));
-    }
+    const Rotation rot(f.bytesPer256, prop);
+    const size_t S = rot.S;
+    const int ncopies = rot.ncopies, per = rot.per;
+    const std::vector<char*>& c = rot.c;
     const long long n16 = S / 16;
-    const int per = std::max(ncopies, 200 / ncopies * ncopies);
     auto pct = [&](double us) { return 100.0 * (S / (us * 1e3)) / copyGBs; };
     auto report = [&](const char* what, double us) {
       printf("%-6s %6.2f MB  %-34s %8.2f us %5.1f%%\n", f.name, S / 1e6, what, us, pct(us));
@@ -356,14 +352,14 @@ static int depMain(unsigned* out, double copyGBs, const cudaDeviceProp& prop) {
       snprintf(nm, sizeof nm, "plain read s4 %dx512", bps);
       report(nm, timeCalls([&](int r) { readk<4><<<grid, 512>>>((const uint4*)c[r], n16, out); }, ncopies, per, 7));
       snprintf(nm, sizeof nm, "chained, no dependency p4 %dx512", bps);
-      report(nm, timeCalls([&](int r) { launchPdl<4>(grid, 512, (const uint4*)c[r], n16, out); }, ncopies, per, 7));
+      report(nm, timeCalls([&](int r) { launchPdl(readk<4, true>, grid, 512, 0, (const uint4*)c[r], n16, out); }, ncopies, per, 7));
       for (int pre = 0; pre < 2; pre++) {
         snprintf(nm, sizeof nm, "dep grid-stride u4 %dx512 %s", bps, pre ? "pre" : "wait");
         report(nm, timeCalls(
                        [&](int r) {
-                         launchPdlK(quantk, 16, 256, 0, xq, nx);
-                         if (pre) launchPdlK(deprd<4, true>, grid, 512, 0, (const uint4*)c[r], n16, (const unsigned*)xq, nx, out);
-                         else launchPdlK(deprd<4, false>, grid, 512, 0, (const uint4*)c[r], n16, (const unsigned*)xq, nx, out);
+                         launchPdl(quantk, 16, 256, 0, xq, nx);
+                         if (pre) launchPdl(deprd<4, true>, grid, 512, 0, (const uint4*)c[r], n16, (const unsigned*)xq, nx, out);
+                         else launchPdl(deprd<4, false>, grid, 512, 0, (const uint4*)c[r], n16, (const unsigned*)xq, nx, out);
                        },
                        ncopies, per, 7));
       }
@@ -380,13 +376,12 @@ static int depMain(unsigned* out, double copyGBs, const cudaDeviceProp& prop) {
         snprintf(nm, sizeof nm, "dep stage %dx%d %dKBx%d %s", t.bps, t.threads, t.stg >> 10, t.ns, pre ? "pre" : "wait");
         report(nm, timeCalls(
                        [&](int r) {
-                         launchPdlK(quantk, 16, 256, 0, xq, nx);
-                         if (pre) launchPdlK(stagek<true>, grid, t.threads, smem, (const char*)c[r], (long long)S, t.stg, t.ns, (const unsigned*)xq, nx, out);
-                         else launchPdlK(stagek<false>, grid, t.threads, smem, (const char*)c[r], (long long)S, t.stg, t.ns, (const unsigned*)xq, nx, out);
+                         launchPdl(quantk, 16, 256, 0, xq, nx);
+                         if (pre) launchPdl(stagek<true>, grid, t.threads, smem, (const char*)c[r], (long long)S, t.stg, t.ns, (const unsigned*)xq, nx, out);
+                         else launchPdl(stagek<false>, grid, t.threads, smem, (const char*)c[r], (long long)S, t.stg, t.ns, (const unsigned*)xq, nx, out);
                        },
                        ncopies, per, 7));
       }
-    for (auto p : c) CK(cudaFree(p));
   }
   return 0;
 }

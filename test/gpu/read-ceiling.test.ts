@@ -31,22 +31,20 @@ if (!nvcc)
 const work = mkdtempSync(path.join(tmpdir(), 'qs-read-ceiling-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+// the script with an nvcc that does not exist, so nothing is built
+const runWithoutNvcc = (mode: string) =>
+  spawnSync('bash', [SCRIPT, mode], { encoding: 'utf8', env: { ...process.env, NVCC: '/nonexistent/nvcc' } });
+
 describe('read-ceiling probe', () => {
   it('refuses an unknown mode with one line and exit 2, before building', () => {
-    const r = spawnSync('bash', [SCRIPT, 'depp'], {
-      encoding: 'utf8',
-      env: { ...process.env, NVCC: '/nonexistent/nvcc' },
-    });
+    const r = runWithoutNvcc('depp');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe("read-ceiling: unknown mode 'depp' (expected no argument or 'dep')\n");
   });
 
   it('names a missing nvcc in one line and exits 2', () => {
-    const r = spawnSync('bash', [SCRIPT, 'dep'], {
-      encoding: 'utf8',
-      env: { ...process.env, NVCC: '/nonexistent/nvcc' },
-    });
+    const r = runWithoutNvcc('dep');
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("read-ceiling: nvcc not found (put CUDA's bin on PATH or set NVCC)\n");
   });
