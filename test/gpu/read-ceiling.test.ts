@@ -2,29 +2,18 @@
 // and the probe it builds (test/gpu/read-ceiling.cu) still compiles for Hopper. Running the probe needs
 // an NVIDIA GPU and is a benchmark, not a test; a missing nvcc skips the compile with the reason printed.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findTool } from '../kernels/tools';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = path.join(ROOT, 'scripts/read-ceiling.sh');
 const PROBE = path.join(ROOT, 'test/gpu/read-ceiling.cu');
 
-function findNvcc(): string | null {
-  for (const d of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/cuda/bin']) {
-    if (!d) continue;
-    try {
-      accessSync(path.join(d, 'nvcc'), constants.X_OK);
-      return path.join(d, 'nvcc');
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-const nvcc = findNvcc();
+const nvcc = findTool('nvcc', ['/usr/local/cuda/bin']);
 if (!nvcc)
   console.log('[read-ceiling] compile test skipped: nvcc not found on PATH or in /usr/local/cuda/bin');
 

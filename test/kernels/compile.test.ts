@@ -3,23 +3,14 @@
 // QS_TEST_FULL=1, or `npm run build:kernels`). A missing compiler skips its tests with the reason
 // printed.
 import { spawnSync } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMATS } from '../../src-main/engine/formats/registry';
+import { findTool } from './tools';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = path.join(ROOT, 'scripts/build-kernels.mjs');
@@ -48,19 +39,6 @@ if (REAL.length) {
 }
 const SOURCES = [path.join(snap, 'axpy.cu'), ...REAL.map((f) => path.join(snap, f))];
 
-function findTool(name: string, dirs: string[]): string | null {
-  for (const d of [...(process.env.PATH ?? '').split(path.delimiter), ...dirs]) {
-    if (!d) continue;
-    const p = path.join(d, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
 const nvcc = findTool('nvcc', ['/usr/local/cuda/bin']);
 const hipcc = findTool('hipcc', ['/opt/rocm/bin']);
 if (!nvcc) console.log('[kernels] nvcc tests skipped: nvcc not found on PATH or in /usr/local/cuda/bin');
