@@ -62,10 +62,41 @@ describe('quantscope CLI', () => {
     expect(a.err.trim().split('\n')).toHaveLength(1);
     const b = await cli('verify', model, '--bacth', '1');
     expect(b.code).toBe(2);
-    expect(b.err).toMatch(/quantscope: error: .*bacth/);
+    expect(b.err).toBe("quantscope: error: verify: Unknown option '--bacth' (did you mean --batch?)\n");
     const c = await cli('verify', model, '--batch', '1,x');
     expect(c.code).toBe(2);
     expect(c.err).toContain("'x' is not a positive integer");
+  });
+
+  it('names the option an unknown one most likely meant, across commands that name a setting differently', async () => {
+    const err = async (...args: string[]) => {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      return r.err;
+    };
+    // another command's name for the same setting
+    expect(await err('verify', model, '--m', '1,4')).toBe(
+      "quantscope: error: verify: Unknown option '--m' (did you mean --batch?)\n",
+    );
+    expect(await err('bench', '--batch', '1')).toBe(
+      "quantscope: error: bench: Unknown option '--batch' (did you mean --m?)\n",
+    );
+    expect(await err('make-model', '--out', 'x.gguf', '--formats', 'q4_0')).toContain(
+      '(did you mean --types?)',
+    );
+    expect(await err('selftest', '--types', 'q4_0')).toContain('(did you mean --formats?)');
+    // a typo close to one name; nothing offered for a name close to none
+    expect(await err('bench', '--protcol', 'hot')).toContain(
+      "Unknown option '--protcol' (did you mean --protocol?)",
+    );
+    expect(await err('verify', model, '--tensor', 'x')).toContain('(did you mean --tensors?)');
+    expect(await err('verify', model, '--frobnicate')).toBe(
+      "quantscope: error: verify: Unknown option '--frobnicate'\n",
+    );
+    // make-model's output is an option, not an argument
+    expect(await err('make-model', 'm.gguf')).toBe(
+      "quantscope: error: make-model: unexpected argument 'm.gguf' (the file to write goes after --out)\n",
+    );
   });
 
   it('refuses a single-value option given twice, in every command, naming it; repeatable ones repeat', async () => {

@@ -1,6 +1,7 @@
 /** The CLI's small command framework on node:util parseArgs (no dependency needed for this). */
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { distance } from 'fastest-levenshtein';
 import { oneLine } from '../../../src-shared/contract';
 
 /** Bad input from the user: exit code 2, one line. */
@@ -30,6 +31,8 @@ export interface CliCommand {
   options: OptionSpec;
   minPositionals?: number;
   maxPositionals?: number;
+  /** added to the error for an argument beyond maxPositionals: where such a value belongs */
+  positionalHint?: string;
   run(ctx: CliContext): Promise<number>;
 }
 
@@ -62,7 +65,9 @@ export function parseCommandArgs(
     }
     // parseArgs messages are long and multi-line; keep the first sentence.
     const msg = oneLine(e).replace(/\. To specify .*$/, '');
-    throw new UsageError(`${cmd.name}: ${msg}`);
+    const unknown = /^Unknown option '--([^' =]+)'/.exec(msg);
+    const hint = unknown ? suggestOption(cmd, unknown[1]) : undefined;
+    throw new UsageError(`${cmd.name}: ${msg}${hint ? ` (did you mean --${hint}?)` : ''}`);
   }
   const { positionals, values, tokens } = parsed;
   if (!values.help) {
@@ -80,9 +85,39 @@ export function parseCommandArgs(
     if (cmd.minPositionals !== undefined && positionals.length < cmd.minPositionals)
       throw new UsageError(`${cmd.name}: missing argument (usage: ${firstLine(cmd.help)})`);
     if (cmd.maxPositionals !== undefined && positionals.length > cmd.maxPositionals)
-      throw new UsageError(`${cmd.name}: unexpected argument '${positionals[cmd.maxPositionals]}'`);
+      throw new UsageError(
+        `${cmd.name}: unexpected argument '${positionals[cmd.maxPositionals]}'` +
+          (cmd.positionalHint ? ` (${cmd.positionalHint})` : ''),
+      );
   }
   return { positionals, values: values as CliContext['values'] };
+}
+
+/** The same setting under the name another command gives it: the batch sizes are `--batch` to verify
+ * and `--m` to bench, check and matmul; the quant types are `--formats` to bench and selftest and
+ * `--types` to make-model. */
+const OTHER_NAMES: Record<string, string[]> = {
+  m: ['batch'],
+  batch: ['m'],
+  formats: ['types'],
+  types: ['formats'],
+};
+
+/** The option of this command a mistyped or borrowed name most likely meant: another command's name
+ * for the same setting, else the closest name at most a third of its length (rounded up) away in
+ * single-letter edits; a name under three letters is too short to guess from. */
+export function suggestOption(cmd: CliCommand, given: string): string | undefined {
+  const names = Object.keys(cmd.options);
+  const other = OTHER_NAMES[given]?.find((n) => names.includes(n));
+  if (other) return other;
+  if (given.length < 3) return undefined;
+  let best: string | undefined;
+  let bestDist = Math.ceil(given.length / 3) + 1;
+  for (const n of names) {
+    const d = distance(given, n);
+    if (d < bestDist) [best, bestDist] = [n, d];
+  }
+  return best;
 }
 
 function firstLine(s: string): string {

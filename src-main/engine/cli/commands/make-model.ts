@@ -39,6 +39,7 @@ export const makeModelCommand: CliCommand = {
     force: { type: 'boolean', short: 'f' },
   },
   maxPositionals: 0,
+  positionalHint: 'the file to write goes after --out',
   async run(ctx) {
     const out = stringOption(ctx.values, 'out');
     if (!out) throw new UsageError('make-model: --out <file.gguf> is required');
