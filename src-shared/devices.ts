@@ -8,7 +8,8 @@
 
 /**
  * A device's compute units in words, as the run setup and the report write them: a cpu's worker
- * threads, a GPU's compute units (AMD CUs, NVIDIA SMs); "1 worker thread", never "1 threads". A cpu
+ * threads, a GPU's compute units ("104 CUs" on hip, "132 SMs" on cuda); "1 worker thread", never
+ * "1 threads". A cpu
  * pool that leaves threads free for the app's UI (`keptForApp`, the app's engine: one fewer than the
  * CLI runs) says so: "1 worker thread (one core kept for the app)", so its timings are not taken for
  * the CLI's.
@@ -16,7 +17,8 @@
 export function computeUnitsText(backend: string, n: number, keptForApp?: number | null): string {
   if (backend === 'cpu')
     return `${n} worker thread${n === 1 ? '' : 's'}${keptForApp ? ` (${keptForAppText(keptForApp)})` : ''}`;
-  return n === 1 ? '1 CU/SM' : `${n} CUs/SMs`;
+  const unit = backend === 'cuda' ? 'SM' : backend === 'hip' ? 'CU' : 'CU/SM';
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
 /** "one core kept for the app", "2 cores kept for the app". */

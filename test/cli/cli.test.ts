@@ -99,6 +99,27 @@ describe('quantscope CLI', () => {
     );
   });
 
+  it('devices: every backend, with its devices or why it has none', async () => {
+    const r = await cli('devices');
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    // the cpu is always there, its compute units being worker threads
+    const cpu = lines.indexOf('cpu: 1 device');
+    expect(cpu).toBeGreaterThanOrEqual(0);
+    expect(lines[cpu + 1]).toMatch(
+      /^ {2}cpu:0 {2}.+ {2}\S+, \d+ worker threads?, warp 1, .* free of .*, copy \d+ GB\/s$/,
+    );
+    // each GPU backend either lists its devices (SMs on cuda, CUs on hip) or says why it cannot
+    for (const b of ['cuda', 'hip']) {
+      const head = lines.find((l) => l.startsWith(`${b}: `));
+      expect(head, b).toMatch(new RegExp(`^${b}: (unavailable: .+|\\d+ devices?)$`));
+      if (!head!.includes('unavailable'))
+        expect(lines.find((l) => l.startsWith(`  ${b}:0 `))).toMatch(
+          b === 'cuda' ? / \d+ SMs?, / : / \d+ CUs?, /,
+        );
+    }
+  });
+
   it('refuses a single-value option given twice, in every command, naming it; repeatable ones repeat', async () => {
     let checked = 0;
     for (const c of COMMANDS) {

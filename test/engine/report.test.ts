@@ -151,7 +151,7 @@ describe('correctness report', () => {
       'cpu:0 AMD EPYC (x64, 1 worker thread (one core kept for the app), 1.00 GiB)',
     );
     expect(html({ ...dev!, backend: 'hip', computeUnits: 104 } as ReportInput['device'])).toContain(
-      '(x64, 104 CUs/SMs, ',
+      '(x64, 104 CUs, ',
     );
   });
 

@@ -61,7 +61,7 @@ describe("the app's cpu worker threads", () => {
     expect(computeUnitsText('cpu', 7, 1)).toBe('7 worker threads (one core kept for the app)');
     expect(computeUnitsText('cpu', 6, 2)).toBe('6 worker threads (2 cores kept for the app)');
     expect(computeUnitsText('cpu', 8, 0)).toBe('8 worker threads');
-    expect(computeUnitsText('hip', 104, 1)).toBe('104 CUs/SMs');
+    expect(computeUnitsText('hip', 104, 1)).toBe('104 CUs');
     // the app's engine (no workerThreads given) takes the app's size; a size given keeps none
     const a = app();
     expect([poolSize(), poolKeptForApp()]).toEqual([appPoolSize().size, appPoolSize().kept]);

@@ -297,6 +297,8 @@ describe('the CLI saves check, bench and selftest records', () => {
       store,
     );
     expect(r.code, r.out + r.err).toBe(0);
+    // the header names the cpu's compute units as what they are
+    expect(r.out).toMatch(/^bench on cpu:0 .*\(\S+, \d+ worker threads?\), peak/m);
     const rec = savedRecord(r.err);
     expect(rec.kind).toBe('bench');
     expect(rec.model).toBeNull();

@@ -72,7 +72,9 @@ describe('small text', () => {
   it('a device with one worker thread says "1 worker thread"', async () => {
     expect(computeUnitsText('cpu', 1)).toBe('1 worker thread');
     expect(computeUnitsText('cpu', 15)).toBe('15 worker threads');
-    expect(computeUnitsText('hip', 104)).toBe('104 CUs/SMs');
+    expect(computeUnitsText('hip', 104)).toBe('104 CUs');
+    expect(computeUnitsText('cuda', 132)).toBe('132 SMs');
+    expect(computeUnitsText('cuda', 1)).toBe('1 SM');
     const s = await store();
     const cpu = s.getState().backends.find((b) => b.backend === 'cpu')!;
     s.setState({

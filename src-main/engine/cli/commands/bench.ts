@@ -25,6 +25,7 @@ import { allDevicesPass, deviceAnalysisLines, deviceOption } from '../devices-ou
 import { resolveDevices } from '../../devices/spec';
 import { deviceEntry, forEachDevice } from '../../devices/run';
 import {
+  computeUnitsText,
   analyzeDevices,
   deviceLabel,
   kernelSettingsText,
@@ -398,7 +399,7 @@ export async function benchDevice(
   await session.copyBandwidth?.();
   const ks = kernelSettingsText(dev.kernelSettings);
   log.out(
-    `bench on ${backend.kind}:${dev.index} ${dev.name} (${dev.arch}, ${dev.computeUnits} SMs), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
+    `bench on ${backend.kind}:${dev.index} ${dev.name} (${dev.arch}, ${computeUnitsText(backend.kind, dev.computeUnits)}), peak ${dev.peakBandwidthGBs?.toFixed(0) ?? '?'} GB/s, ` +
       `measured copy ${dev.copyBandwidthGBs?.toFixed(0) ?? '?'} GB/s, shape n=${n} k=${k}` +
       (ks ? `, ${ks}` : ''),
   );

@@ -2,6 +2,7 @@ import { allStatuses } from '../../backends';
 import { measureCopyBandwidth } from '../../backends/cpu';
 import { fmtBytes, fmtNum } from '../../report/report';
 import type { CliCommand } from '../framework';
+import { computeUnitsText } from '../../../../src-shared/devices';
 
 export const devicesCommand: CliCommand = {
   name: 'devices',
@@ -26,7 +27,7 @@ export const devicesCommand: CliCommand = {
         const bw = d.peakBandwidthGBs ? `, peak ${fmtNum(d.peakBandwidthGBs, 0)} GB/s` : '';
         const copy = d.copyBandwidthGBs ? `, copy ${fmtNum(d.copyBandwidthGBs, 0)} GB/s` : '';
         ctx.stdout.write(
-          `  ${s.backend}:${d.index}  ${d.name}  ${d.arch}, ${d.computeUnits} CUs, warp ${d.warpSize}, ` +
+          `  ${s.backend}:${d.index}  ${d.name}  ${d.arch}, ${computeUnitsText(s.backend, d.computeUnits)}, warp ${d.warpSize}, ` +
             `${fmtBytes(d.memoryFree)} free of ${fmtBytes(d.memoryTotal)}${bw}${copy}\n`,
         );
       }
