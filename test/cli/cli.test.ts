@@ -93,6 +93,11 @@ describe('quantscope CLI', () => {
     expect(await err('verify', model, '--frobnicate')).toBe(
       "quantscope: error: verify: Unknown option '--frobnicate'\n",
     );
+    // a format name that is none names the ones there are, in bench and selftest alike
+    for (const cmd of ['bench', 'selftest'])
+      expect(await err(cmd, '--formats', 'q4_0, q9_0')).toBe(
+        `quantscope: error: --formats: 'q9_0' is not a supported format (supported: f32, f16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs, bf16)\n`,
+      );
     // make-model's output is an option, not an argument
     expect(await err('make-model', 'm.gguf')).toBe(
       "quantscope: error: make-model: unexpected argument 'm.gguf' (the file to write goes after --out)\n",

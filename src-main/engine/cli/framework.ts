@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { distance } from 'fastest-levenshtein';
 import { oneLine } from '../../../src-shared/contract';
+import { SUPPORTED_TYPES, typeByName } from '../ggml-types';
 
 /** Bad input from the user: exit code 2, one line. */
 export class UsageError extends Error {
@@ -191,4 +192,19 @@ export function reportFormatOf(p: string): 'html' | 'md' | 'json' {
   if (ext === '.md') return 'md';
   if (ext === '.json') return 'json';
   throw new UsageError(`--report ${p}: use a .html, .md or .json file name`);
+}
+
+/** `--formats q4_0,q4_k`: the type ids, in the order given; undefined when the option is absent. A name
+ * that is not a supported format is bad input naming the ones that are. */
+export function formatsOption(values: CliContext['values'], name = 'formats'): number[] | undefined {
+  const v = stringOption(values, name);
+  if (v === undefined) return undefined;
+  return v.split(',').map((f) => {
+    const t = typeByName(f.trim());
+    if (!t?.supported)
+      throw new UsageError(
+        `--${name}: '${f.trim()}' is not a supported format (supported: ${SUPPORTED_TYPES.map((x) => x.name.toLowerCase()).join(', ')})`,
+      );
+    return t.id;
+  });
 }

@@ -14,7 +14,7 @@ import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gp
 import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
 import type { Backend, PathChoice, TimingProtocol } from '../../backends/types';
 import { compareOutputs, judge, thresholdFor } from '../../compare';
-import { rowBytes, typeByName, typeName } from '../../ggml-types';
+import { rowBytes, typeName } from '../../ggml-types';
 import { memorySource, referenceMatmul } from '../../reference';
 import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
@@ -41,6 +41,7 @@ import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '.
 import {
   UsageError,
   choiceOption,
+  formatsOption,
   intListOption,
   intOption,
   reportFormatOf,
@@ -133,12 +134,7 @@ ${RECORD_HELP}
   async run(ctx) {
     const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip', 'cpu'] as const, 'cuda');
     const deviceSpec = deviceOption(ctx.values);
-    const fmts = (stringOption(ctx.values, 'formats') ?? 'q4_0,q4_k,q5_k,q6_k,q8_0').split(',');
-    const types = fmts.map((f) => {
-      const t = typeByName(f.trim());
-      if (!t || !t.supported) throw new UsageError(`--formats: '${f}' is not a supported format`);
-      return t.id;
-    });
+    const types = formatsOption(ctx.values) ?? formatsOption({ formats: 'q4_0,q4_k,q5_k,q6_k,q8_0' })!;
     const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, LIMITS.maxBatch);
     const n = intOption(ctx.values, 'n', 4096, 1, 1 << 20);
     const k = intOption(ctx.values, 'k', 14336, 1, 1 << 24);

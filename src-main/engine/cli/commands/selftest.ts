@@ -2,8 +2,14 @@
 import { checkOutputs, writeOutputAtomic } from '../../output-path';
 import { backendFor } from '../../backends';
 import { selftest } from '../../selftest';
-import { typeByName } from '../../ggml-types';
-import { UsageError, choiceOption, intOption, stringOption, type CliCommand } from '../framework';
+import {
+  UsageError,
+  choiceOption,
+  formatsOption,
+  intOption,
+  stringOption,
+  type CliCommand,
+} from '../framework';
 import { RECORD_HELP, RECORD_OPTIONS, recordStoreOption, saveRunRecord } from '../record-options';
 import { buildSelftestRecord } from '../../records/build';
 import { allDevicesPass, deviceAnalysisLines, deviceOption } from '../devices-output';
@@ -49,11 +55,7 @@ Exits 0 when every case passes, 1 when any fails or errors, 2 on bad usage or an
     const deviceSpec = deviceOption(ctx.values);
     const seed = intOption(ctx.values, 'seed', 1234, 0, 2 ** 32 - 1);
     const fmts = stringOption(ctx.values, 'formats');
-    const types = fmts?.split(',').map((f) => {
-      const t = typeByName(f.trim());
-      if (!t || !t.supported) throw new UsageError(`--formats: '${f}' is not a supported format`);
-      return t.id;
-    });
+    const types = formatsOption(ctx.values);
     const jsonPath = stringOption(ctx.values, 'json');
     const jsonOut = jsonPath
       ? (await checkOutputs([{ option: '--json', path: jsonPath }], { force: Boolean(ctx.values.force) }))[0]
