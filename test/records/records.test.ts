@@ -190,6 +190,14 @@ describe('record store', () => {
     expect(l.records.map((r) => r.id)).toEqual([b.id, a.id]);
     expect(l.records[0].counts).toMatchObject({ total: 1, fail: 1 });
     expect(s.load(a.id.slice(0, a.id.length - 2)).id).toBe(a.id);
+    // latest is the newest, latest~N the N-th before it
+    expect(s.load('latest').id).toBe(b.id);
+    expect(s.load('latest~0').id).toBe(b.id);
+    expect(s.load('latest~1').id).toBe(a.id);
+    expect(() => s.load('latest~2')).toThrow(
+      `'latest~2' names none: ${dir} holds 2 records (latest to latest~1)`,
+    );
+    expect(() => new RecordStore(tmp()).load('latest')).toThrow(/^no records in .*, so 'latest' names none$/);
     // a listing with a current index re-reads no record file
     const readFile = fs.readFileSync;
     let reads = 0;
@@ -416,6 +424,40 @@ describe('compare', () => {
     expect(same.differences).toEqual([]);
     // a field only one record states is not a difference (older records lack some)
     expect(compareRecords(record(base.results, { request: { seed: undefined } }), a).differences).toEqual([]);
+  });
+
+  it('latest and latest~N name records on the command line: the last two runs compared; --baseline latest is the newest before the run', async () => {
+    const dir = tmp();
+    const verify = (...more: string[]) =>
+      cli(
+        'verify',
+        '--backend',
+        'cpu',
+        '--batch',
+        '1',
+        '--tensors',
+        'output.weight',
+        '--records',
+        dir,
+        ...more,
+      );
+    const saved = (err: string) => /record saved: .*[/\\](\S+)\.json/.exec(err)![1];
+    const first = saved((await verify()).err);
+    const second = saved((await verify()).err);
+    const cmp = await cli('compare', 'latest~1', 'latest', '--records', dir);
+    expect(cmp.code, cmp.err).toBe(0);
+    expect(cmp.out).toMatch(new RegExp(`^baseline +${first} `, 'm'));
+    expect(cmp.out).toMatch(new RegExp(`^candidate +${second} `, 'm'));
+    // found before the run: the baseline is the second run, not the third's own record
+    const third = await verify('--baseline', 'latest');
+    expect(third.code, third.err).toBe(0);
+    expect(third.out).toMatch(new RegExp(`^baseline +${second} `, 'm'));
+    expect(third.out).toMatch(new RegExp(`^candidate +${saved(third.err)} `, 'm'));
+    const none = await cli('compare', 'latest~3', 'latest', '--records', dir);
+    expect(none.code).toBe(2);
+    expect(none.err).toBe(
+      `quantscope: error: 'latest~3' names none: ${dir} holds 3 records (latest to latest~2)\n`,
+    );
   });
 
   it('the CLI refuses work that is not the same, naming each difference; --allow-different shows no verdict', async () => {

@@ -178,14 +178,30 @@ export class RecordStore {
     return { records, skipped };
   }
 
-  /** A record by id, id prefix (unique), or file path. */
+  /** A record by id, id prefix (unique), `latest`/`latest~N`, or file path. */
   load(ref: string): RunRecord {
     return this.readFile(this.locate(ref));
   }
 
-  /** The file load(ref) reads: a path as given, else the record of that id or unique id prefix. */
+  /**
+   * The file load(ref) reads: a path as given; `latest` (the newest record) or `latest~N` (the N-th
+   * before it, as the listing orders them: `compare latest~1 latest` compares the last two runs);
+   * else the record of that id or unique id prefix.
+   */
   locate(ref: string): string {
     if (ref.includes('/') || ref.endsWith('.json')) return ref;
+    const back = /^latest(?:~(\d{1,6}))?$/.exec(ref);
+    if (back) {
+      const { records } = this.list();
+      const n = Number(back[1] ?? 0);
+      if (n >= records.length)
+        throw new NotFoundError(
+          records.length === 0
+            ? `no records in ${this.dir}, so '${ref}' names none`
+            : `'${ref}' names none: ${this.dir} holds ${records.length} record${records.length === 1 ? '' : 's'} (latest to latest~${records.length - 1})`,
+        );
+      return path.join(this.dir, records[n].file);
+    }
     const exact = path.join(this.dir, `${ref}.json`);
     if (fs.existsSync(exact)) return exact;
     const matches = this.list().records.filter((r) => r.id.startsWith(ref));

@@ -12,7 +12,8 @@ export const compareCommand: CliCommand = {
   summary: 'compare two run records: new failures, error changes, slowdowns beyond the noise',
   help: `quantscope compare <baseline> <candidate> [--speed-tolerance 5%] [--allow-different] [--json FILE]
                    [--force] [--records DIR]
-  <baseline>, <candidate>: a record file, or a record id (or unique id prefix) in the records folder.
+  <baseline>, <candidate>: a record file, or a record id (or unique id prefix) in the records folder;
+  latest is the newest record and latest~N the N-th before it (compare latest~1 latest: the last two).
   Per tensor and batch size: new failures, fixes, kernel error (NMSE against the declared arithmetic)
   and arithmetic error of both runs, the diagnosis of a failing side, and speed change judged against
   the runs' own spread (a change smaller than the larger of --speed-tolerance and either timing's

@@ -11,7 +11,8 @@ export const recordsCommand: CliCommand = {
   summary: 'list the saved run records (newest first), or print one',
   help: `quantscope records [<id>] [--records DIR] [--json] [--report FILE.html|.md|.json]
   Without an id, lists every record: id, date, kind, model, device, verdict counts. With an id (or a
-  unique prefix), prints that record as JSON. Damaged files are reported and skipped.
+  unique prefix, or latest for the newest and latest~N for the N-th before it), prints that record
+  as JSON. Damaged files are reported and skipped.
   --records  the records folder (default: $QS_RECORDS_DIR or ~/.config/quantscope/records)
   --json     the listing as JSON
   --report   with the id of a record: write its report instead: a verify or check record's

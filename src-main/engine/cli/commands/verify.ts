@@ -62,7 +62,8 @@ export const verifyCommand: CliCommand = {
                file renamed into place
   --records    the folder the run's record is saved in (default: $QS_RECORDS_DIR or
                ~/.config/quantscope/records);  --no-record  do not save one
-  --baseline   a record (file or id) to compare this run with: exit 1 on a new failure or a slowdown
+  --baseline   a record (file, id or latest~N) to compare this run with, found before the run (latest:
+               the newest record before this run's): exit 1 on a new failure or a slowdown
                beyond --speed-tolerance (default 5%) and the runs' own spread, or when this run's
                record could not be saved (nothing was compared)`,
   options: {
