@@ -9,10 +9,9 @@
 /**
  * A device's compute units in words, as the run setup and the report write them: a cpu's worker
  * threads, a GPU's compute units ("104 CUs" on hip, "132 SMs" on cuda); "1 worker thread", never
- * "1 threads". A cpu
- * pool that leaves threads free for the app's UI (`keptForApp`, the app's engine: one fewer than the
- * CLI runs) says so: "1 worker thread (one core kept for the app)", so its timings are not taken for
- * the CLI's.
+ * "1 threads". A cpu pool that leaves threads free for the app's UI (`keptForApp`, the app's engine:
+ * one fewer than the CLI runs) says so: "1 worker thread (one core kept for the app)", so its timings
+ * are not taken for the CLI's.
  */
 export function computeUnitsText(backend: string, n: number, keptForApp?: number | null): string {
   if (backend === 'cpu')

@@ -107,7 +107,7 @@ const OTHER_NAMES: Record<string, string[]> = {
 /** The option of this command a mistyped or borrowed name most likely meant: another command's name
  * for the same setting, else the closest name at most a third of its length (rounded up) away in
  * single-letter edits; a name under three letters is too short to guess from. */
-export function suggestOption(cmd: CliCommand, given: string): string | undefined {
+function suggestOption(cmd: CliCommand, given: string): string | undefined {
   const names = Object.keys(cmd.options);
   const other = OTHER_NAMES[given]?.find((n) => names.includes(n));
   if (other) return other;
@@ -196,14 +196,14 @@ export function reportFormatOf(p: string): 'html' | 'md' | 'json' {
 
 /** `--formats q4_0,q4_k`: the type ids, in the order given; undefined when the option is absent. A name
  * that is not a supported format is bad input naming the ones that are. */
-export function formatsOption(values: CliContext['values'], name = 'formats'): number[] | undefined {
-  const v = stringOption(values, name);
+export function formatsOption(values: CliContext['values']): number[] | undefined {
+  const v = stringOption(values, 'formats');
   if (v === undefined) return undefined;
   return v.split(',').map((f) => {
     const t = typeByName(f.trim());
     if (!t?.supported)
       throw new UsageError(
-        `--${name}: '${f.trim()}' is not a supported format (supported: ${SUPPORTED_TYPES.map((x) => x.name.toLowerCase()).join(', ')})`,
+        `--formats: '${f.trim()}' is not a supported format (supported: ${SUPPORTED_TYPES.map((x) => x.name.toLowerCase()).join(', ')})`,
       );
     return t.id;
   });

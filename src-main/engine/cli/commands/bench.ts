@@ -14,7 +14,7 @@ import { createGpuBackend, parseTuning, type GpuTuning } from '../../backends/gp
 import { CudaRuntime } from '../../backends/gpu/cuda-runtime';
 import type { Backend, PathChoice, TimingProtocol } from '../../backends/types';
 import { compareOutputs, judge, thresholdFor } from '../../compare';
-import { rowBytes, typeName } from '../../ggml-types';
+import { GgmlType, rowBytes, typeName } from '../../ggml-types';
 import { memorySource, referenceMatmul } from '../../reference';
 import { Rng } from '../../rng';
 import { makeWeights } from '../../selftest';
@@ -134,7 +134,13 @@ ${RECORD_HELP}
   async run(ctx) {
     const kind = choiceOption(ctx.values, 'backend', ['cuda', 'hip', 'cpu'] as const, 'cuda');
     const deviceSpec = deviceOption(ctx.values);
-    const types = formatsOption(ctx.values) ?? formatsOption({ formats: 'q4_0,q4_k,q5_k,q6_k,q8_0' })!;
+    const types = formatsOption(ctx.values) ?? [
+      GgmlType.Q4_0,
+      GgmlType.Q4_K,
+      GgmlType.Q5_K,
+      GgmlType.Q6_K,
+      GgmlType.Q8_0,
+    ];
     const ms = intListOption(ctx.values, 'm', [1, 2, 3, 4, 5, 8, 512], 1, LIMITS.maxBatch);
     const n = intOption(ctx.values, 'n', 4096, 1, 1 << 20);
     const k = intOption(ctx.values, 'k', 14336, 1, 1 << 24);
