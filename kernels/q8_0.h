@@ -36,7 +36,8 @@ __device__ __forceinline__ void qs_dq8s(const qs_u8* b, int j, float* q, float& 
 // m = 2: 2 rows x 8 warps, one unit per batch: 20.0 us hot on an H100 (n = 4096, k = 14336, split rows,
 // three alternating rounds) against 21.6 for 2 x 1 with two units, which the H200 had picked (19.3 there,
 // 2 x 8 with two units 20.8). m = 3 to 5: 4 x 2, on an H100 21.2 (level with 2 x 8), 20.9 and 22.8 us
-// against 22.6, 22.5 and 23.7 for 4 x 4; on the H200 m = 4 in this shape (17.3) beat m = 3 in 2 x 8 (19.6)
+// against 22.6, 22.5 and 23.7 for 4 x 4; on the H200 m = 4 in this shape (17.3) beat m = 3 in 2 x 8 (19.6).
+// H200 with these entries: m = 2 16.9 (2 x 4: 16.4, one run), m = 3 18.1, m = 4 17.3 us
 // (docs/design.md, "Geometry per format and m")
 #define QS_Q8_RT 1, 2, 4, 4, 4, 8, 8, 8
 #define QS_Q8_RT_AMD 1, 2, 2, 4, 4, 4, 4, 4
