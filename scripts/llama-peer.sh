@@ -70,5 +70,14 @@ echo "timing llama.cpp's MUL_MAT on $dev: $filter" >&2
 "$exe" perf -o MUL_MAT -b "$dev" -p "$filter" --output sql > "$out.tmp" 2> "$out.log" ||
   die "test-backend-ops failed on $dev (see $out.log)"
 grep -q "MUL_MAT" "$out.tmp" || die "test-backend-ops timed no MUL_MAT case on $dev: is $dev this machine's device? (see $out.log)"
+# test-backend-ops leaves device_description empty in its perf rows; ggml's CUDA and HIP backends log each
+# device at start ("  Device 0: NVIDIA H200, compute capability 9.0, ..."), so the rows get that name and
+# bench can tell whether they were measured on the GPU it times
+name=$(sed -n "s/^ *Device $device: \([^,]*\),.*/\1/p" "$out.log" | head -n 1)
+if [ -n "$name" ]; then
+  esc=${name//\'/\'\'}                              # quoted for SQL
+  esc=$(printf '%s' "$esc" | sed 's/[\/&]/\\&/g') # and for sed's replacement
+  sed -i "/MUL_MAT/s/, '', '');\$/, '$esc', '');/" "$out.tmp"
+fi
 mv "$out.tmp" "$out"
 echo "wrote $out ($(grep -c "MUL_MAT" "$out") cases); now: quantscope bench --backend $backend --peer $out"
