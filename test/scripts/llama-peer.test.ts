@@ -5,10 +5,10 @@
  * it needs a real checkout (and for cuda or hip a GPU), so that part is not run here.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parsePeerOutput } from '../../src-main/engine/peers';
 
 const SCRIPT = path.join(__dirname, '../../scripts/llama-peer.sh');
@@ -61,6 +61,7 @@ describe.skipIf(!HAVE_CMAKE)('scripts/llama-peer.sh with a stand-in test-backend
     'INSERT INTO test_backend_ops (test_time, build_commit, backend_name, op_name, op_params, test_mode, supported, passed, error_message, time_us, flops, bandwidth_gb_s, memory_kb, n_runs, device_description, backend_reg_name) VALUES ' +
     `('2026-12-07T20:16:24Z', 'unknown', '${backend}', 'MUL_MAT', 'type_a=q4_0,type_b=f32,m=4096,n=${n},k=14336,bs=[1,1],nr=[1,1],per=[0,1,2,3],k_v=0,o=1,src_overlap=0', 'perf', '1', '1', '', '${us}', '0', '0.000000', '32328', '70716', '', '');`;
   const checkout = mkdtempSync(path.join(tmpdir(), 'qs-peer-build-'));
+  afterAll(() => rmSync(checkout, { recursive: true, force: true }));
   // ggml's CUDA backend logs every device at start; the device names here need SQL and sed quoting
   writeFileSync(
     path.join(checkout, 'fake-tbo.sh'),
