@@ -195,6 +195,18 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<
 #define QS_SPLIT_N 4
 #define QS_SPLIT_OFF(i) ((i) == 0 ? 0 : (i) == 1 ? 128 : (i) == 2 ? 192 : 208)
 #define QS_SPLIT_LEN(i) ((i) == 0 ? 128 : (i) == 1 ? 64 : (i) == 2 ? 16 : 2)
+// QS_Q6_QLX=1 (QS_KERNEL_DEFINES) interleaves the split ql piece by 8-part unit: bytes 16p .. 16p + 15 of
+// a block's piece are part p's two 8-byte ql spans (ql[64 hf + l0 ..] then ql[64 hf + 32 + l0 ..], hf = p / 4,
+// l0 = 8 (p % 4)), so the 8-part unit requests its ql with one 16-byte load instead of two of 8 bytes, and
+// the 4-part unit with two 16-byte loads as before. The same bytes, in another order within the piece.
+#ifndef QS_Q6_QLX
+#define QS_Q6_QLX 0
+#endif
+#if QS_Q6_QLX
+// source offset in the block of byte j (even) of the interleaved piece 0
+#define QS_Q6_QLX_SRC(j) (64 * ((j) >> 6) + 8 * (((j) >> 4) & 3) + ((j) & 7) + 32 * (((j) >> 3) & 1))
+#define QS_SPLIT_SRC(i, j) ((i) == 0 ? QS_Q6_QLX_SRC(j) : QS_SPLIT_OFF(i) + (j))
+#endif
 #define QS_Q8_ST 1, 1, 1, 1, 1, 1, 1, 1
 #define QS_Q8_BT 2, 1, 1, 1, 1, 1, 1, 1
 typedef qs_q8r qs_q8rs;
@@ -203,8 +215,28 @@ template <int NW>
 __device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int nb, int p, qs_q6r<NW>& r) {
   int hf, l0;
   qs_q6_part<NW>(p, hf, l0);
-  const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 64 * hf + l0);
   const qs_u8* qh = row + (qs_i64)(QS_SPLIT_POS(1, kb, nb) + 32 * hf + l0);
+#if QS_Q6_QLX
+  // the interleaved piece: 8-part unit p's 16 bytes at 16 p; the 4-part unit's are those of 8-part units
+  // 2p and 2p + 1 (first halves its ql span, second halves its ql + 32 span)
+  const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 16 * (NW == 4 ? 2 : 1) * p);
+  if (NW == 4) {
+    const uint4 x = qs_ldg16(ql), y = qs_ldg16(ql + 16), h = qs_ldg16(qh);
+    r.a[0] = x.x, r.a[1] = x.y, r.a[2 % (NW + 1)] = y.x, r.a[3 % (NW + 1)] = y.y;
+    r.c[0] = x.z, r.c[1] = x.w, r.c[2 % (NW + 1)] = y.z, r.c[3 % (NW + 1)] = y.w;
+    r.h[0] = h.x, r.h[1] = h.y, r.h[2 % (NW + 1)] = h.z, r.h[3 % (NW + 1)] = h.w;
+  } else {
+    const uint4 x = qs_ldg16(ql);
+    const uint2 h = qs_ldg8(qh);
+    r.a[0] = x.x;
+    r.a[1] = x.y;
+    r.c[0] = x.z;
+    r.c[1] = x.w;
+    r.h[0] = h.x;
+    r.h[1] = h.y;
+  }
+#else
+  const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 64 * hf + l0);
   if (NW == 4) {
     // (indices mod NW + 1: the 2-word instantiation compiles this branch too, and never runs it)
     const uint4 a = qs_ldg16(ql), c = qs_ldg16(ql + 32), h = qs_ldg16(qh);
@@ -220,6 +252,7 @@ __device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int n
     r.h[0] = h.x;
     r.h[1] = h.y;
   }
+#endif
   r.a[NW] = r.c[NW] = r.h[NW] = 0;
   const uint2 s = qs_ldg8(row + (qs_i64)(QS_SPLIT_POS(2, kb, nb) + 8 * hf));
   r.s[0] = s.x;

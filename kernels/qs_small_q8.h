@@ -442,6 +442,11 @@ QS_EXTERN __global__ void qs_q8_geometry(int* out) {
 }
 
 #ifdef QS_SPLIT_N
+// where byte j of piece i comes from in the GGUF block: OFF + j, unless the format orders a piece's bytes
+// otherwise (Q6_K's QS_Q6_QLX)
+#ifndef QS_SPLIT_SRC
+#define QS_SPLIT_SRC(i, j) (QS_SPLIT_OFF(i) + (j))
+#endif
 static_assert(QS_SPLIT_N >= 1 && QS_SPLIT_N <= 4, "split rows: 1 to 4 pieces");
 static_assert(QS_SPLIT_AT(QS_SPLIT_N - 1) + QS_SPLIT_LEN(QS_SPLIT_N - 1) == QS_BB, "split rows: the pieces cover the block");
 // The split copy of n GGUF rows of k elements (qs_format.h): dst holds n rows of qs_split_row_bytes
@@ -459,7 +464,7 @@ QS_EXTERN __global__ void qs_q8_split(const qs_u8* __restrict__ src, qs_u8* __re
 #pragma unroll
     for (int i = 0; i < QS_SPLIT_N; i++) {
       qs_u8* o = d + (qs_i64)QS_SPLIT_POS(i, kb, nb);
-      for (int j = 0; j < QS_SPLIT_LEN(i); j += 2) *(qs_u16*)(o + j) = *(const qs_u16*)(b + QS_SPLIT_OFF(i) + j);
+      for (int j = 0; j < QS_SPLIT_LEN(i); j += 2) *(qs_u16*)(o + j) = *(const qs_u16*)(b + QS_SPLIT_SRC(i, j));
     }
   }
 }

@@ -412,6 +412,41 @@ describe('split rows (qs_q8_split on the CPU)', () => {
     },
   );
 
+  // QS_Q6_QLX=1: piece 0 (ql) holds, for each 8-part unit p, its two 8-byte spans ql[64 hf + l0 ..] and
+  // ql[64 hf + 32 + l0 ..] (hf = p / 4, l0 = 8 (p % 4)) one after the other; the other pieces as before
+  it.skipIf(!GXX)("Q6_K with interleaved ql: each unit's two ql spans side by side", () => {
+    const type = GgmlType.Q6_K;
+    const exe = harness(type, ['QS_Q6_QLX=1']);
+    const n = 3;
+    const nb = 5;
+    const k = nb * 256;
+    const w = weights(type, n, k, new Rng(61));
+    const { input } = run(type, exe, w, new Float32Array(k), n, k, 1);
+    const out = path.join(work, 'split-qlx.bin');
+    const r = spawnSync(exe, ['split', input, out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const got = new Uint8Array(readFileSync(out));
+    const stride = Math.ceil((nb * 210) / 16) * 16;
+    expect(got.length).toBe(n * stride);
+    for (let row = 0; row < n; row++)
+      for (let b = 0; b < nb; b++) {
+        const blk = w.subarray((row * nb + b) * 210, (row * nb + b + 1) * 210);
+        const ql = got.subarray(row * stride + b * 128, row * stride + b * 128 + 128);
+        for (let p = 0; p < 8; p++) {
+          const at = 64 * (p >> 2) + 8 * (p & 3);
+          expect([...ql.subarray(16 * p, 16 * p + 16)], `row ${row}, block ${b}, unit ${p}`).toEqual([
+            ...blk.subarray(at, at + 8),
+            ...blk.subarray(at + 32, at + 40),
+          ]);
+        }
+        // qh, scales and d in place, as without the interleave
+        const qh = row * stride + nb * 128 + b * 64;
+        expect([...got.subarray(qh, qh + 64)]).toEqual([...blk.subarray(128, 192)]);
+        const d = row * stride + nb * 208 + b * 2;
+        expect([...got.subarray(d, d + 2)]).toEqual([...blk.subarray(208, 210)]);
+      }
+  });
+
   it.skipIf(!GXX)('a format without split rows has no qs_q8_split', () => {
     const exe = harness(GgmlType.Q4_K);
     const { input } = run(
@@ -472,6 +507,8 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
     ['Q8_0', GgmlType.Q8_0, []],
     ['Q6_K', GgmlType.Q6_K, []],
     ['Q6_K (4 parts)', GgmlType.Q6_K, ['QS_Q6_P8=0']],
+    ['Q6_K (interleaved ql)', GgmlType.Q6_K, ['QS_Q6_QLX=1']],
+    ['Q6_K (interleaved ql, 4 parts)', GgmlType.Q6_K, ['QS_Q6_QLX=1', 'QS_Q6_P8=0']],
     ['IQ4_NL', GgmlType.IQ4_NL, []],
     ['Q4_1', GgmlType.Q4_1, []],
     ['Q5_0', GgmlType.Q5_0, []],
