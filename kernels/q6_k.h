@@ -198,7 +198,8 @@ __device__ __forceinline__ void qs_q8_unpack(const qs_q6r<NW>& r, int p, qs_q6w<
 // QS_Q6_QLX=1 (QS_KERNEL_DEFINES) interleaves the split ql piece by 8-part unit: bytes 16p .. 16p + 15 of
 // a block's piece are part p's two 8-byte ql spans (ql[64 hf + l0 ..] then ql[64 hf + 32 + l0 ..], hf = p / 4,
 // l0 = 8 (p % 4)), so the 8-part unit requests its ql with one 16-byte load instead of two of 8 bytes, and
-// the 4-part unit with two 16-byte loads as before. The same bytes, in another order within the piece.
+// the 4-part unit with two 16-byte loads as before. The same bytes, in another order within the piece. Off by
+// default until it is timed against the entry on a GPU.
 #ifndef QS_Q6_QLX
 #define QS_Q6_QLX 0
 #endif
