@@ -217,43 +217,42 @@ __device__ __forceinline__ void qs_q8_load_split(const qs_u8* row, int kb, int n
   int hf, l0;
   qs_q6_part<NW>(p, hf, l0);
   const qs_u8* qh = row + (qs_i64)(QS_SPLIT_POS(1, kb, nb) + 32 * hf + l0);
+  uint4 a, c, h; // the unit's words of ql, ql + 32 and qh (the first NW of each)
+  if (NW == 4) {
 #if QS_Q6_QLX
-  // the interleaved piece: 8-part unit p's 16 bytes at 16 p; the 4-part unit's are those of 8-part units
-  // 2p and 2p + 1 (first halves its ql span, second halves its ql + 32 span)
-  const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 16 * (NW == 4 ? 2 : 1) * p);
-  if (NW == 4) {
-    const uint4 x = qs_ldg16(ql), y = qs_ldg16(ql + 16), h = qs_ldg16(qh);
-    r.a[0] = x.x, r.a[1] = x.y, r.a[2 % (NW + 1)] = y.x, r.a[3 % (NW + 1)] = y.y;
-    r.c[0] = x.z, r.c[1] = x.w, r.c[2 % (NW + 1)] = y.z, r.c[3 % (NW + 1)] = y.w;
-    r.h[0] = h.x, r.h[1] = h.y, r.h[2 % (NW + 1)] = h.z, r.h[3 % (NW + 1)] = h.w;
-  } else {
-    const uint4 x = qs_ldg16(ql);
-    const uint2 h = qs_ldg8(qh);
-    r.a[0] = x.x;
-    r.a[1] = x.y;
-    r.c[0] = x.z;
-    r.c[1] = x.w;
-    r.h[0] = h.x;
-    r.h[1] = h.y;
-  }
+    // the interleaved piece: the 16 bytes of 8-part units 2p and 2p + 1, whose first halves are this
+    // unit's ql span and second halves its ql + 32 span
+    const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 32 * p);
+    const uint4 x = qs_ldg16(ql), y = qs_ldg16(ql + 16);
+    a = make_uint4(x.x, x.y, y.x, y.y);
+    c = make_uint4(x.z, x.w, y.z, y.w);
 #else
-  const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 64 * hf + l0);
-  if (NW == 4) {
-    // (indices mod NW + 1: the 2-word instantiation compiles this branch too, and never runs it)
-    const uint4 a = qs_ldg16(ql), c = qs_ldg16(ql + 32), h = qs_ldg16(qh);
-    r.a[0] = a.x, r.a[1] = a.y, r.a[2 % (NW + 1)] = a.z, r.a[3 % (NW + 1)] = a.w;
-    r.c[0] = c.x, r.c[1] = c.y, r.c[2 % (NW + 1)] = c.z, r.c[3 % (NW + 1)] = c.w;
-    r.h[0] = h.x, r.h[1] = h.y, r.h[2 % (NW + 1)] = h.z, r.h[3 % (NW + 1)] = h.w;
-  } else {
-    const uint2 a = qs_ldg8(ql), c = qs_ldg8(ql + 32), h = qs_ldg8(qh);
-    r.a[0] = a.x;
-    r.a[1] = a.y;
-    r.c[0] = c.x;
-    r.c[1] = c.y;
-    r.h[0] = h.x;
-    r.h[1] = h.y;
-  }
+    const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 64 * hf + l0);
+    a = qs_ldg16(ql);
+    c = qs_ldg16(ql + 32);
 #endif
+    h = qs_ldg16(qh);
+  } else {
+#if QS_Q6_QLX
+    // the interleaved piece: unit p's ql span, then its ql + 32 span, in one 16-byte load at 16 p
+    a = qs_ldg16(row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 16 * p));
+    c = make_uint4(a.z, a.w, 0u, 0u);
+#else
+    const qs_u8* ql = row + (qs_i64)(QS_SPLIT_POS(0, kb, nb) + 64 * hf + l0);
+    const uint2 a2 = qs_ldg8(ql), c2 = qs_ldg8(ql + 32);
+    a = make_uint4(a2.x, a2.y, 0u, 0u);
+    c = make_uint4(c2.x, c2.y, 0u, 0u);
+#endif
+    const uint2 h2 = qs_ldg8(qh);
+    h = make_uint4(h2.x, h2.y, 0u, 0u);
+  }
+  // (indices mod NW + 1: the 2-word instantiation compiles the 4-word stores too, and never runs them)
+  r.a[0] = a.x, r.a[1] = a.y, r.c[0] = c.x, r.c[1] = c.y, r.h[0] = h.x, r.h[1] = h.y;
+  if (NW == 4) {
+    r.a[2 % (NW + 1)] = a.z, r.a[3 % (NW + 1)] = a.w;
+    r.c[2 % (NW + 1)] = c.z, r.c[3 % (NW + 1)] = c.w;
+    r.h[2 % (NW + 1)] = h.z, r.h[3 % (NW + 1)] = h.w;
+  }
   r.a[NW] = r.c[NW] = r.h[NW] = 0;
   const uint2 s = qs_ldg8(row + (qs_i64)(QS_SPLIT_POS(2, kb, nb) + 8 * hf));
   r.s[0] = s.x;
