@@ -9,8 +9,8 @@
 #      alternating within each round so that a drift of the GPU's clocks or temperature shows as a
 #      difference between rounds rather than between variants. A word is a QS_KERNEL_DEFINES set
 #      (QS_Q8_R=4,QS_Q8_W=2), "default" (none), env:A=1,B=2 (environment variables instead), or
-#      @FORMATS[:MS] (the formats, and optionally the batch sizes, of the words after it; default SWEEP_F
-#      and SWEEP_M). SWEEP_P gives the protocols (default hot,cold).
+#      @FORMATS[:MS[:PROTOCOLS]] (the formats, and optionally the batch sizes and protocols, of the words
+#      after it; default SWEEP_F, SWEEP_M and SWEEP_P: q4_0,q4_k,q5_k,q6_k,q8_0, 1,2 and hot,cold).
 # Every defines set of CHECK and of the sweep is compiled ahead (the kernel cache, four at a time) while
 # step 1 runs, so the sweep times kernels, not the compiler. PEER_SRC (a ggml or llama.cpp checkout, or
 # a .tar.xz/.tar.gz of one) builds llama.cpp's test-backend-ops on the CPUs during step 1 and times it
@@ -117,16 +117,17 @@ for r in $(seq 1 "${ROUNDS:-1}"); do
   echo "== sweep, round $r ($(since) s)"
   F=${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0}
   M=${SWEEP_M:-1,2}
+  P=${SWEEP_P:-hot,cold}
   for d in $WORDS; do
     case "$d" in
-      @*) F=${d#@}; [ "$F" = "${F#*:}" ] || M=${F#*:}; F=${F%%:*}; continue ;;
+      @*) IFS=: read -r F m p <<<"${d#@}"; M=${m:-${SWEEP_M:-1,2}}; P=${p:-${SWEEP_P:-hot,cold}}; continue ;;
       default) E="QS_KERNEL_DEFINES=" ;;
       env:*) E=$(echo "${d#env:}" | tr ',' ' ') ;;
       *) E="QS_KERNEL_DEFINES=$d" ;;
     esac
     [ "$(left)" -gt 20 ] || { echo "-- $d skipped: the deadline is near"; continue; }
     # shellcheck disable=SC2086 # E is a list of assignments
-    env $E timeout 120 node "$Q" bench --formats "$F" --m "$M" --protocol "${SWEEP_P:-hot,cold}" --repeats 10 \
+    env $E timeout 120 node "$Q" bench --formats "$F" --m "$M" --protocol "$P" --repeats 10 \
       --no-record >/tmp/sweep.txt 2>&1
     echo "-- $d"
     grep -E "^I?Q" /tmp/sweep.txt | awk '{printf "%s m=%s %s %s %s%% h%s | ", $1, $2, $3, $5, $10, $13} END {print ""}'

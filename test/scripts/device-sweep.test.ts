@@ -59,7 +59,7 @@ function sweep(words: string, env: Record<string, string>) {
 
 describe('test/gpu/device-sweep.sh', () => {
   it('compiles and checks every variant before timing it, and alternates the words within each round', () => {
-    const r = sweep('@q8_0:2,3,4 default QS_Q8_R=2,QS_Q8_W=4 @q6_k:1,2 default QS_Q6_QLX=1', {
+    const r = sweep('@q8_0:2,3,4 default QS_Q8_R=2,QS_Q8_W=4 @q6_k:1,2:hot,cold default QS_Q6_QLX=1', {
       ROUNDS: '2',
       SWEEP_P: 'hot',
       CHECK: '@q6_k QS_Q6_QLX=1',
@@ -82,8 +82,8 @@ describe('test/gpu/device-sweep.sh', () => {
         .fill([
           '|bench --formats q8_0 --m 2,3,4 --protocol hot --repeats 10 --no-record',
           'QS_Q8_R=2,QS_Q8_W=4|bench --formats q8_0 --m 2,3,4 --protocol hot --repeats 10 --no-record',
-          '|bench --formats q6_k --m 1,2 --protocol hot --repeats 10 --no-record',
-          'QS_Q6_QLX=1|bench --formats q6_k --m 1,2 --protocol hot --repeats 10 --no-record',
+          '|bench --formats q6_k --m 1,2 --protocol hot,cold --repeats 10 --no-record',
+          'QS_Q6_QLX=1|bench --formats q6_k --m 1,2 --protocol hot,cold --repeats 10 --no-record',
         ])
         .flat(),
     ]);
