@@ -536,6 +536,74 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
     },
   );
 
+  // the launch geometry a tuning sweep overrides for every m (QS_Q8_R rows and QS_Q8_W warps per block,
+  // QS_Q8_D units per batch, QS_Q8_PIPE loading a batch ahead, QS_Q8_STAGM the staggered start up to that
+  // m, QS_Q8_KP parts per block): the kernels of every m give the unit-by-unit sums, so a variant a sweep
+  // times computes what the table's does. The rows (37) are no multiple of the row groups, and each row has
+  // more units than one step of the block's threads takes (units per batch x threads), the last step partial.
+  it.skipIf(!GXX).each([
+    // name, type, defines, rows and warps the build must report (0: the table's), parts per block,
+    // the most units a thread takes per step, blocks per row
+    [
+      'Q8_0 (3 rows x 2 warps, 2 units per batch)',
+      GgmlType.Q8_0,
+      ['QS_Q8_R=3', 'QS_Q8_W=2', 'QS_Q8_D=2'],
+      3,
+      2,
+      1,
+      2,
+      301,
+    ],
+    [
+      'Q8_0 (2 rows x 4 warps, loading ahead, staggered start to m = 4)',
+      GgmlType.Q8_0,
+      ['QS_Q8_R=2', 'QS_Q8_W=4', 'QS_Q8_PIPE=1', 'QS_Q8_STAGM=4'],
+      2,
+      4,
+      1,
+      2,
+      301,
+    ],
+    [
+      'Q6_K (8 rows x 4 warps, 2 units per batch, interleaved ql)',
+      GgmlType.Q6_K,
+      ['QS_Q8_R=8', 'QS_Q8_W=4', 'QS_Q8_D=2', 'QS_Q6_QLX=1'],
+      8,
+      4,
+      8,
+      2,
+      41,
+    ],
+    [
+      'Q6_K (4 parts, 3 units per batch, interleaved ql)',
+      GgmlType.Q6_K,
+      ['QS_Q8_KP=4', 'QS_Q8_D=3', 'QS_Q6_QLX=1'],
+      0,
+      0,
+      4,
+      3,
+      199,
+    ],
+  ] as const)(
+    '%s at m = 1..8: the unit-by-unit sums',
+    (_name, type, defines, rows, warps, parts, batch, blocks) => {
+      const exe = harness(type);
+      const built = harness(type, [...defines]);
+      const g = q8Geometry(built, type);
+      if (rows) expect(g.rows).toEqual(new Array(8).fill(rows));
+      if (warps) expect(g.warps).toEqual(new Array(8).fill(warps));
+      expect(blocks * parts, 'more units per row than one step takes').toBeGreaterThan(
+        batch * 32 * Math.max(...g.warps),
+      );
+      const [qk] = block(type);
+      const rng = new Rng(71 + type);
+      const n = 37;
+      const k = blocks * qk;
+      const w = weights(type, n, k, rng);
+      expectKernelsEveryM(type, exe, built, w, n, k, rng, `geometry-out-${type}.bin`);
+    },
+  );
+
   // QS_Q8_HOTW=1 (a timing diagnostic: the weights stay on chip) gives every block the first R rows, so
   // output row i is row i mod R's; the rest of the kernel is the same
   it.skipIf(!GXX).each([
