@@ -473,9 +473,15 @@ describe('the int8 small kernels themselves on the CPU (qs_x_q8, qs_q8_m1 .. m8,
       const exe = harness(type);
       const rng = new Rng(11 + type);
       const [qk] = block(type);
-      // 37 rows: no row-group size of the launch tables divides them, so every m has a last, partial group
+      // 37 rows: no row-group size of the launch tables divides them, so every m has a last, partial group;
+      // 67 super-blocks of 256 per row: more units than one step of any table's threads takes (at most 8
+      // warps with 2 units of 32 per batch, or 8 warps with 1 unit of 64), so every thread's loop runs past
+      // its first step and the last step is partial
       const n = 37;
-      const k = 2 * Math.max(qk, 128);
+      const k = 67 * 256;
+      expect(k / 32).toBeGreaterThan(8 * 32 * 2);
+      expect(k / 64).toBeGreaterThan(8 * 32);
+      expect(k % qk).toBe(0);
       const w = weights(type, n, k, rng);
       expectKernelsEveryM(type, exe, exe, w, n, k, rng, `kernel-out-${type}.bin`);
     },
