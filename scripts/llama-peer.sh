@@ -15,6 +15,8 @@
 #     AMDGPU_TARGETS      GPU_TARGETS for HIP (default: what ggml's build picks)
 #     GGML_CMAKE_ARGS     more CMake arguments;  LLAMA_PEER_BUILD  the build folder (default SRC/build-peer-BACKEND)
 #     JOBS                parallel build jobs (default: every core)
+#     LLAMA_PEER_BUILD_ONLY=1  build test-backend-ops and stop (nothing is timed or written): a later run with
+#                         the same settings then only times, so the build can overlap other work on the GPU
 # A shell script rather than a CLI command: it only drives CMake and llama.cpp's own tool, and the
 # comparison itself is `bench --peer`.
 set -euo pipefail
@@ -62,6 +64,10 @@ cmake --build "$build" --target test-backend-ops -j "${JOBS:-$(nproc)}" >> "$bui
   die "test-backend-ops did not build (see $build.cmake.log)"
 exe=$(find "$build" -name test-backend-ops -type f -perm -u+x | head -n 1)
 [ -n "$exe" ] || die "the build made no test-backend-ops (see $build.cmake.log)"
+if [ "${LLAMA_PEER_BUILD_ONLY:-}" = 1 ]; then
+  echo "built $exe" >&2
+  exit 0
+fi
 
 formats=${LLAMA_PEER_FORMATS:-q4_0|q4_1|q5_0|q5_1|q8_0|q2_K|q3_K|q4_K|q5_K|q6_K|iq4_nl|iq4_xs}
 batches=${LLAMA_PEER_BATCHES:-[1-8]|512}

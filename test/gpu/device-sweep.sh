@@ -30,13 +30,16 @@ since() { echo $(($(date +%s) - T0)); }
 left() { echo $((DEADLINE - $(since))); }
 row() { grep -E '^(format|I?Q)|rror' "$1" | awk '{print $1, $2, $3, $4, $5, $10, $12, $13}'; }
 WORDS=${1:-}
+SWEEP_F=${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0}
+SWEEP_M=${SWEEP_M:-1,2}
+SWEEP_P=${SWEEP_P:-hot,cold}
 MS=${MS:-1,2,3,4,5,8}
 BENCH_F=${BENCH_F:-q4_0,q4_1,q5_0,q5_1,q8_0,q2_k,q3_k,q4_k,q5_k,q6_k,iq4_nl,iq4_xs}
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.mem --format=csv,noheader
 
-# the (formats, defines) pairs to compile ahead: "FORMATS DEFINES" per line, "-" for none
+# the (formats, defines) pairs to compile ahead, "FORMATS DEFINES" per line (the default build has none)
 variants() {
-  local f=${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0} cf=$BENCH_F d
+  local f=$SWEEP_F cf=$BENCH_F d
   for d in ${CHECK:-}; do
     case "$d" in @*) cf=${d#@}; continue ;; default) ;; *) echo "$cf $d" ;; esac
   done
@@ -53,7 +56,8 @@ export Q
 variants | sort -u | xargs -r -P 4 -L 1 bash -c 'precompile "$0" "$1"' &
 PRE=$!
 
-# llama.cpp's test-backend-ops, built on the CPUs while the selftests run
+# llama.cpp's test-backend-ops, built on the CPUs while the selftests run (scripts/llama-peer.sh, which then
+# times it with the same settings and finds nothing left to build)
 PEER=()
 if [ -n "${PEER_SRC:-}" ]; then
   PW=$(mktemp -d "${TMPDIR:-/tmp}/qs-peer.XXXXXX")
@@ -66,13 +70,9 @@ if [ -n "${PEER_SRC:-}" ]; then
       src=$(dirname "$(find "$PW/src" -maxdepth 2 -name CMakeLists.txt | head -n 1)")
       ;;
   esac
-  # the same configuration as scripts/llama-peer.sh, so that its own build step finds nothing to do
-  PB=$PW/build
-  gen=()
-  command -v ninja >/dev/null && gen=(-G Ninja)
-  (cmake -S "$src" -B "$PB" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DGGML_BUILD_TESTS=ON -DLLAMA_BUILD_TESTS=ON \
-    -DGGML_CUDA_NCCL=OFF -DGGML_CUDA=ON -DGGML_CUDA_FA=OFF "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS:-90}" \
-    && nice cmake --build "$PB" --target test-backend-ops -j "$(($(nproc) * 3 / 4 + 1))") >"$PW/build.log" 2>&1 &
+  export LLAMA_PEER_BUILD=$PW/build CUDA_ARCHS=${CUDA_ARCHS:-90}
+  LLAMA_PEER_BUILD_ONLY=1 JOBS=$(($(nproc) * 3 / 4 + 1)) nice bash scripts/llama-peer.sh "$src" cuda "$OUT/peer.sql" \
+    >"$PW/build.log" 2>&1 &
   PBID=$!
 fi
 
@@ -99,7 +99,7 @@ if [ -n "${PBID:-}" ]; then
   echo "== llama.cpp build rc=$? ($(since) s)"; tail -n 3 "$PW/build.log"
   ms=${MS//,/|}
   fm=$(echo "$BENCH_F" | sed -e 's/_k/_K/g' -e 's/,/|/g')
-  LLAMA_PEER_BUILD=$PB CUDA_ARCHS=${CUDA_ARCHS:-90} LLAMA_PEER_FORMATS=$fm LLAMA_PEER_BATCHES="$ms" \
+  LLAMA_PEER_FORMATS=$fm LLAMA_PEER_BATCHES="$ms" \
     timeout 200 bash scripts/llama-peer.sh "$src" cuda "$OUT/peer.sql" >"$PW/peer.log" 2>&1
   echo "== llama.cpp timed rc=$? ($(since) s)"; tail -n 2 "$PW/peer.log"
   [ -s "$OUT/peer.sql" ] && PEER=(--peer "$OUT/peer.sql")
@@ -115,12 +115,10 @@ fi
 for r in $(seq 1 "${ROUNDS:-1}"); do
   [ "$(left)" -gt 30 ] || { echo "== round $r skipped: the deadline is near"; break; }
   echo "== sweep, round $r ($(since) s)"
-  F=${SWEEP_F:-q4_0,q4_k,q5_k,q6_k,q8_0}
-  M=${SWEEP_M:-1,2}
-  P=${SWEEP_P:-hot,cold}
+  F=$SWEEP_F M=$SWEEP_M P=$SWEEP_P
   for d in $WORDS; do
     case "$d" in
-      @*) IFS=: read -r F m p <<<"${d#@}"; M=${m:-${SWEEP_M:-1,2}}; P=${p:-${SWEEP_P:-hot,cold}}; continue ;;
+      @*) IFS=: read -r F m p <<<"${d#@}"; M=${m:-$SWEEP_M}; P=${p:-$SWEEP_P}; continue ;;
       default) E="QS_KERNEL_DEFINES=" ;;
       env:*) E=$(echo "${d#env:}" | tr ',' ' ') ;;
       *) E="QS_KERNEL_DEFINES=$d" ;;

@@ -5,7 +5,7 @@
  * it needs a real checkout (and for cuda or hip a GPU), so that part is not run here.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,21 @@ describe.skipIf(!HAVE_CMAKE)('scripts/llama-peer.sh with a stand-in test-backend
       '',
     ].join('\n'),
   );
+
+  it('LLAMA_PEER_BUILD_ONLY=1 builds test-backend-ops and stops: nothing is timed or written', () => {
+    const out = path.join(checkout, 'peer-build-only.sql');
+    const build = path.join(checkout, 'build-only');
+    const r = run([checkout, 'cuda', out], {
+      LLAMA_PEER_BUILD_ONLY: '1',
+      LLAMA_PEER_BUILD: build,
+      CUDA_ARCHS: '90',
+    });
+    expect(r.code).toBe(0);
+    expect(r.err).toBe(`built ${path.join(build, 'test-backend-ops')}`);
+    expect(existsSync(path.join(build, 'test-backend-ops'))).toBe(true);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.log`)).toBe(false);
+  });
 
   it.each([
     ['0', 'NVIDIA H200'],
