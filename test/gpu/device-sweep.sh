@@ -16,8 +16,8 @@
 # a .tar.xz/.tar.gz of one) builds llama.cpp's test-backend-ops on the CPUs during step 1 and times it
 # after (scripts/llama-peer.sh, the formats of BENCH_F, m = MS): its times then form bench's peer
 # column. DEADLINE (seconds, default 560) skips a step, round or word that would start too late to
-# finish in it. Logs go to $OUT (at most seven files: the selftests, llama.cpp's times and their log, the
-# benchmark as text and JSON, the sweep); each section prints as soon as it is done.
+# finish in it. Logs go to $OUT (at most seven files: the selftest, its memcheck, the CHECK selftests,
+# llama.cpp's times, the benchmark as text and JSON, the sweep); each section prints as soon as it is done.
 # Usage (device machine): source .device/setup.sh && bash test/gpu/device-sweep.sh "WORD1 WORD2 ..."
 set -u
 OUT=${OUT:-/tmp/qs-out}
